@@ -1,0 +1,296 @@
+"""The Certyn CI Runs API: create (retried, idempotent), status (one attempt), cancel (retried).
+
+Every error is an :class:`ApiError` whose message is written for the workflow author and names no secret.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import quote, urlsplit
+
+from pydantic import ValidationError
+
+from .clock import Clock
+from .http import Call, Reply, Transport, TransportError
+from .models import CreatedRun, RunStatus
+from .retry import RetryPolicy, is_transient_status
+from .text import one_line
+
+CREATE_PATH = "/api/ci/runs"
+T = TypeVar("T")
+
+
+class ApiError(Exception):
+    """The API failed us. ``transient`` errors may go away on retry; the others will not."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        transient: bool = False,
+        retry_after: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.transient = transient
+        self.retry_after = retry_after
+
+
+class AuthError(ApiError):
+    """401/403: the key is wrong or lacks permission."""
+
+
+class NotFound(ApiError):
+    """404: unknown project/process on create, unknown run on status."""
+
+
+@dataclass(frozen=True)
+class Created:
+    run: CreatedRun
+    replayed: bool
+
+
+RetryListener = Callable[[str, ApiError, float, int], None]  # operation, error, delay, failed attempts
+
+
+def run_path(run_id: str) -> str:
+    return f"{CREATE_PATH}/{quote(run_id, safe='')}"
+
+
+class CertynClient:
+    def __init__(
+        self,
+        transport: Transport,
+        clock: Clock,
+        *,
+        request_timeout: float,
+        max_attempts: int,
+        project_slug: str,
+        on_retry: RetryListener | None = None,
+    ) -> None:
+        self._transport = transport
+        self._clock = clock
+        self._request_timeout = request_timeout
+        self._max_attempts = max_attempts
+        self._project = project_slug
+        self._on_retry = on_retry
+        self._create_body: Mapping[str, Any] | None = None
+        self._create_key = ""
+        self._create_inflight: Call | None = None
+
+    # -- create ----------------------------------------------------------------------------------
+    def create(self, body: Mapping[str, Any], idempotency_key: str, deadline: float) -> Created:
+        """Create the run, retrying transient failures with the same Idempotency-Key."""
+        self._create_body, self._create_key = body, idempotency_key
+        return self._retrying("create", RetryPolicy.create(self._max_attempts), deadline, self._create_once)
+
+    def recover_create(self, deadline: float) -> Created | None:
+        """After an interrupted create: the run it made, if any, within ``deadline``.
+
+        First the exchange still in flight gets a chance to finish; failing that the create is replayed once
+        with the same Idempotency-Key, which returns the run the server already made (or makes it, so that
+        it can be cancelled rather than left unknown).
+        """
+        if self._create_body is None:
+            return None
+        call = self._create_inflight
+        if call is not None:
+            try:
+                now = self._clock.monotonic()
+                return self._parse_created(call.wait(min(self._request_timeout, (deadline - now) / 2)))
+            except (TransportError, ApiError):
+                pass
+        try:
+            return self._create_once(deadline)
+        except (TransportError, ApiError):
+            return None
+
+    def _create_once(self, deadline: float) -> Created:
+        assert self._create_body is not None  # noqa: S101 - set by create()
+        timeout = self._timeout(deadline)
+        self._create_inflight = self._transport.start(
+            "POST",
+            CREATE_PATH,
+            timeout=timeout,
+            json_body=self._create_body,
+            headers={"Idempotency-Key": self._create_key},
+        )
+        reply = self._create_inflight.wait(timeout)
+        self._create_inflight = None
+        return self._parse_created(reply)
+
+    def _parse_created(self, reply: Reply) -> Created:
+        if not 200 <= reply.status < 300:
+            raise self._error_for(reply, "creating the run")
+        data = _json_object(reply, "the create response")
+        if not data.get("runId"):
+            raise ApiError(
+                f"Certyn answered the create with HTTP {reply.status} but no runId; the run cannot be followed. "
+                f"Server said: {server_message(reply) or 'nothing'}",
+                status=reply.status,
+            )
+        try:
+            run = CreatedRun.model_validate(data)
+        except ValidationError as err:
+            raise ApiError(
+                f"the create response is invalid: {_validation_summary(err)}", status=reply.status
+            ) from None
+        replayed = (reply.header("Idempotency-Replayed") or "").strip().lower() == "true"
+        return Created(run, replayed)
+
+    # -- status ----------------------------------------------------------------------------------
+    def status(self, run_id: str, deadline: float) -> RunStatus:
+        """One status request. Transient failures raise a transient ApiError; the caller decides."""
+        try:
+            reply = self._transport.request("GET", run_path(run_id), timeout=self._timeout(deadline))
+        except TransportError as err:
+            raise ApiError(str(err), transient=True) from None
+        if not 200 <= reply.status < 300:
+            raise self._error_for(reply, f"reading run {run_id}")
+        data = _json_object(reply, "the status response")
+        try:
+            return RunStatus.model_validate(data)
+        except ValidationError as err:
+            raise ApiError(
+                f"invalid status response: {_validation_summary(err)}", status=reply.status, transient=True
+            ) from None
+
+    # -- cancel ----------------------------------------------------------------------------------
+    def cancel(self, run_id: str, reason: str, deadline: float) -> str:
+        """Cancel the run within ``deadline``; returns what happened. Never sends the create's key."""
+
+        def once(deadline: float) -> str:
+            reply = self._transport.request(
+                "POST",
+                run_path(run_id) + "/cancel",
+                timeout=self._timeout(deadline),
+                json_body={"reason": reason},
+            )
+            if 200 <= reply.status < 300:
+                return "cancelled"
+            if reply.status == 409:
+                return "not cancelled: the run had already finished"
+            raise self._error_for(reply, f"cancelling run {run_id}")
+
+        policy = RetryPolicy.create(self._max_attempts, backoff_factor=0.25, backoff_max=1.0, jitter=0.25)
+        return self._retrying("cancel", policy, deadline, once)
+
+    # -- shared ----------------------------------------------------------------------------------
+    def _retrying(
+        self, operation: str, policy: RetryPolicy, deadline: float, once: Callable[[float], T]
+    ) -> T:
+        url = self._transport.url(CREATE_PATH)
+        while True:
+            try:
+                return once(deadline)
+            except TransportError as err:
+                error = ApiError(str(err), transient=True)
+            except ApiError as err:
+                if not err.transient:
+                    raise
+                error = err
+            next_policy = policy.after_failure("POST", url)
+            remaining = deadline - self._clock.monotonic()
+            if next_policy is None:
+                raise ApiError(
+                    f"{operation} failed after {policy.failures + 1} attempts: {error.message}",
+                    status=error.status,
+                )
+            delay = next_policy.delay(error.retry_after)
+            if delay >= remaining:
+                raise ApiError(
+                    f"{operation} failed and the deadline leaves no time to retry: {error.message}"
+                )
+            if self._on_retry is not None:
+                self._on_retry(operation, error, delay, next_policy.failures)
+            self._clock.sleep(delay)
+            policy = next_policy
+
+    def _timeout(self, deadline: float) -> float:
+        return min(self._request_timeout, deadline - self._clock.monotonic())
+
+    def _error_for(self, reply: Reply, doing: str) -> ApiError:
+        status = reply.status
+        said = server_message(reply)
+        suffix = f" Server said: {said}" if said else ""
+        if status in (401, 403):
+            return AuthError(
+                f"Certyn refused the API key while {doing} (HTTP {status}). Check that `api-key` holds a valid, "
+                f"unrevoked Certyn API key with access to project `{self._project}`, and that the secret is "
+                f"available to this workflow.{suffix}",
+                status=status,
+            )
+        if 300 <= status < 400:
+            location = urlsplit(reply.header("Location") or "").netloc or "elsewhere"
+            return ApiError(
+                f"the API answered with a redirect (HTTP {status} to {one_line(location, 100)}) while {doing}; "
+                "the API key is never sent to a redirect target: set `api-url` to the API's final address.",
+                status=status,
+            )
+        if status == 404:
+            what = (
+                f"unknown project `{self._project}`, process or environment (check `project-slug`, "
+                "`process-slug`/`tags` and `environment-key`)"
+                if doing == "creating the run"
+                else "the run was not found"
+            )
+            return NotFound(f"HTTP 404 while {doing}: {what}.{suffix}", status=status)
+        if is_transient_status(status):
+            return ApiError(
+                f"HTTP {status} while {doing}.{suffix}",
+                status=status,
+                transient=True,
+                retry_after=reply.header("Retry-After"),
+            )
+        return ApiError(f"HTTP {status} while {doing}.{suffix}", status=status)
+
+
+def _json_object(reply: Reply, what: str) -> dict[str, Any]:
+    """The JSON object in a 2xx body; anything else (a proxy's HTML page, a cut body) is transient."""
+    try:
+        data = reply.json()
+    except ValueError:
+        kind = "an HTML page" if reply.body.lstrip()[:1] == b"<" else "not valid JSON"
+        raise ApiError(
+            f"{what} (HTTP {reply.status}) is {kind}: a proxy or load balancer answered, or the body was cut",
+            status=reply.status,
+            transient=True,
+        ) from None
+    if not isinstance(data, dict):
+        raise ApiError(
+            f"{what} (HTTP {reply.status}) is not a JSON object", status=reply.status, transient=True
+        )
+    return data
+
+
+def server_message(reply: Reply) -> str:
+    """The server's own explanation (``error``, ``message``, problem details), sanitised and truncated."""
+    try:
+        data = reply.json()
+    except ValueError:
+        return ""
+    if not isinstance(data, dict):
+        return ""
+    parts: list[str] = []
+    for key in ("error", "message", "title", "detail"):
+        value = data.get(key)
+        if isinstance(value, str) and value.strip() and value.strip() not in parts:
+            parts.append(value.strip())
+    errors = data.get("errors")
+    if isinstance(errors, dict):
+        for field, messages in errors.items():
+            items = messages if isinstance(messages, list) else [messages]
+            parts.append(f"{field}: " + ", ".join(str(m) for m in items))
+    elif isinstance(errors, list):
+        parts.extend(str(item) for item in errors)
+    return one_line(" — ".join(parts), 300)
+
+
+def _validation_summary(err: ValidationError) -> str:
+    first = err.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "body"
+    return one_line(f"{where}: {first['msg']}", 200)

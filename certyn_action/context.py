@@ -1,0 +1,143 @@
+"""The GitHub context (GITHUB_* variables and the event payload) and the run metadata derived from it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .inputs import Inputs
+
+DEFAULT_SERVER_URL = "https://github.com"
+
+
+@dataclass(frozen=True)
+class GitHubContext:
+    repository: str = ""
+    server_url: str = DEFAULT_SERVER_URL
+    run_id: str = ""
+    run_attempt: str = ""
+    job: str = ""
+    action: str = ""
+    event_name: str = ""
+    sha: str = ""
+    ref_name: str = ""
+    head_ref: str = ""
+    actor: str = ""
+    payload: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], payload: Mapping[str, Any]) -> GitHubContext:
+        def get(name: str) -> str:
+            return env.get(name, "").strip()
+
+        return cls(
+            repository=get("GITHUB_REPOSITORY"),
+            server_url=(get("GITHUB_SERVER_URL") or DEFAULT_SERVER_URL).rstrip("/"),
+            run_id=get("GITHUB_RUN_ID"),
+            run_attempt=get("GITHUB_RUN_ATTEMPT"),
+            job=get("GITHUB_JOB"),
+            action=get("GITHUB_ACTION"),
+            event_name=get("GITHUB_EVENT_NAME"),
+            sha=get("GITHUB_SHA"),
+            ref_name=get("GITHUB_REF_NAME"),
+            head_ref=get("GITHUB_HEAD_REF"),
+            actor=get("GITHUB_ACTOR"),
+            payload=payload,
+        )
+
+    @property
+    def is_pull_request(self) -> bool:
+        return self.event_name.startswith("pull_request")
+
+    def pull_request(self) -> Mapping[str, Any]:
+        return _mapping(self.payload.get("pull_request"))
+
+    @property
+    def run_url(self) -> str:
+        if not (self.repository and self.run_id):
+            return ""
+        return f"{self.server_url}/{self.repository}/actions/runs/{self.run_id}"
+
+    @property
+    def attempt_url(self) -> str:
+        if not self.run_url:
+            return ""
+        return f"{self.run_url}/attempts/{self.run_attempt}" if self.run_attempt else self.run_url
+
+    def job_url(self, check_run_id: str) -> str:
+        if not (self.run_url and check_run_id):
+            return ""
+        return f"{self.run_url}/job/{check_run_id}"
+
+
+@dataclass(frozen=True)
+class RunMetadata:
+    """What the create request tells Certyn about this CI run, plus the links we show."""
+
+    repository: str
+    ref: str
+    commit_sha: str
+    event: str
+    external_url: str
+    job_url: str
+    run_url: str
+
+
+def derive_metadata(ctx: GitHubContext, inputs: Inputs) -> RunMetadata:
+    """Metadata from the context; every non-empty override input wins."""
+    pr = ctx.pull_request() if ctx.is_pull_request else {}
+    head = _mapping(pr.get("head"))
+    if ctx.is_pull_request:
+        commit = _text(head.get("sha")) or ctx.sha
+        ref = ctx.head_ref or _text(head.get("ref")) or ctx.ref_name
+    else:
+        commit, ref = ctx.sha, ctx.ref_name
+    job_url = ctx.job_url(inputs.check_run_id)
+    return RunMetadata(
+        repository=inputs.repository or ctx.repository,
+        ref=inputs.ref or ref,
+        commit_sha=inputs.commit_sha or commit,
+        event=inputs.event or ctx.event_name,
+        external_url=inputs.external_url or job_url or ctx.attempt_url,
+        job_url=job_url or ctx.attempt_url,
+        run_url=ctx.attempt_url,
+    )
+
+
+def missing_key_hint(ctx: GitHubContext) -> str | None:
+    """Why ``api-key`` is empty when GitHub withholds secrets, and how to guard the step; else None."""
+    guard = (
+        "Guard the step, e.g. `if: github.event.pull_request.head.repo.full_name == github.repository`, "
+        "or run it on `push`/`workflow_dispatch` instead."
+    )
+    if ctx.actor == "dependabot[bot]":
+        return (
+            "is empty because this run was triggered by Dependabot, and GitHub gives Dependabot runs only "
+            "Dependabot secrets: add CERTYN_API_KEY under Settings → Secrets → Dependabot, or skip the step "
+            "with `if: github.actor != 'dependabot[bot]'`."
+        )
+    if ctx.is_pull_request and is_fork_pull_request(ctx):
+        return (
+            "is empty because this pull request comes from a fork, and GitHub does not pass repository "
+            f"secrets to workflows triggered by a fork's pull request. {guard}"
+        )
+    return None
+
+
+def is_fork_pull_request(ctx: GitHubContext) -> bool:
+    pr = ctx.pull_request()
+    head_repo = _mapping(_mapping(pr.get("head")).get("repo"))
+    base_repo = _mapping(_mapping(pr.get("base")).get("repo"))
+    if head_repo.get("fork") is True:
+        return True
+    head_name, base_name = _text(head_repo.get("full_name")), _text(base_repo.get("full_name"))
+    return bool(head_name and base_name and head_name != base_name)
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _text(value: object) -> str:
+    return value.strip() if isinstance(value, str) else ""

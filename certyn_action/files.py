@@ -1,0 +1,79 @@
+"""The runner's files: GITHUB_OUTPUT, GITHUB_STEP_SUMMARY and the event payload."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+SUMMARY_LIMIT_BYTES = 1024 * 1024  # the runner drops a larger step summary
+
+
+def heredoc(name: str, value: str) -> str:
+    """One output in the runner's ``name<<DELIM`` form, with a delimiter the value cannot contain.
+
+    The runner reads lines split on "\\n" until one equals the delimiter, so any value (newlines,
+    "\\r", "=" or text that looks like another output) round-trips exactly.
+    """
+    if not name or "<<" in name or "=" in name or "\n" in name or "\r" in name:
+        raise ValueError(f"invalid output name {name!r}")
+    delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
+    while delimiter in value:  # astronomically unlikely; never write a value that ends the heredoc early
+        delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
+    return f"{name}<<{delimiter}\n{value}\n{delimiter}\n"
+
+
+class OutputFile:
+    """Appends step outputs to GITHUB_OUTPUT as soon as they are known; unchanged values are not rewritten."""
+
+    def __init__(self, path: str | None) -> None:
+        self._path = Path(path) if path else None
+        self._written: dict[str, str] = {}
+
+    @property
+    def enabled(self) -> bool:
+        return self._path is not None
+
+    def write(self, values: Mapping[str, str]) -> None:
+        changed = {k: v for k, v in values.items() if self._written.get(k) != v}
+        if not changed or self._path is None:
+            return
+        with self._path.open("a", encoding="utf-8", newline="") as fh:
+            fh.write("".join(heredoc(name, value) for name, value in changed.items()))
+        self._written.update(changed)
+
+
+class SummaryFile:
+    """Writes the job summary once; Markdown over the runner's 1 MiB limit is cut, never dropped."""
+
+    def __init__(self, path: str | None) -> None:
+        self._path = Path(path) if path else None
+
+    def write(self, markdown: str) -> None:
+        if self._path is None:
+            return
+        with self._path.open("a", encoding="utf-8", newline="") as fh:
+            fh.write(cap_bytes(markdown, SUMMARY_LIMIT_BYTES - 1024))
+
+
+def cap_bytes(text: str, limit: int) -> str:
+    """``text`` cut so that its UTF-8 encoding fits in ``limit`` bytes, with a note when cut."""
+    data = text.encode("utf-8")
+    if len(data) <= limit:
+        return text
+    note = "\n\n*(summary truncated)*\n"
+    cut = data[: limit - len(note.encode("utf-8"))].decode("utf-8", errors="ignore")
+    return cut + note
+
+
+def read_event_payload(path: str | None) -> dict[str, Any]:
+    """The webhook payload of the triggering event, or {} when absent or unreadable."""
+    if not path:
+        return {}
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}

@@ -1,0 +1,54 @@
+"""The gate: a finished run's status and the fail-on switches give the verdict. Pure.
+
+The run must have reached a terminal state, and every enabled switch must hold. ``conclusion`` is never
+consulted: its vocabulary differs between servers, and it has been seen to say "success" over aborted tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from .inputs import GateSwitches
+from .models import RunStatus
+
+
+class Result(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    TIMED_OUT = "timed-out"
+    CANCELLED = "cancelled"
+    ERROR = "error"
+    CREATED = "created"
+
+    @property
+    def succeeds(self) -> bool:
+        return self in (Result.PASSED, Result.CREATED)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    result: Result
+    reasons: tuple[str, ...] = ()
+
+
+def _tests(count: int) -> str:
+    return f"{count} test{'' if count == 1 else 's'}"
+
+
+def evaluate(status: RunStatus, switches: GateSwitches) -> Verdict:
+    """Verdict for a run in a terminal state; every reason that applies is listed."""
+    if not status.is_terminal:
+        raise ValueError(f"the run is not finished (state {status.state!r})")
+    reasons: list[str] = []
+    if status.state == "cancelled" and switches.fail_on_cancelled:
+        reasons.append("the run was cancelled in Certyn")
+    if switches.fail_on_failed and status.failed > 0:
+        reasons.append(f"{_tests(status.failed)} failed")
+    if switches.fail_on_blocked and status.blocked > 0:
+        reasons.append(f"{_tests(status.blocked)} blocked (needs a human in Certyn)")
+    if switches.fail_on_aborted and status.aborted > 0:
+        reasons.append(f"{_tests(status.aborted)} aborted")
+    if switches.fail_on_empty and status.state == "completed" and status.total == 0:
+        reasons.append("the run completed with no tests (total 0)")
+    return Verdict(Result.FAILED if reasons else Result.PASSED, tuple(reasons))

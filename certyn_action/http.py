@@ -1,0 +1,194 @@
+"""One HTTP exchange with the Certyn API, bounded in time and size.
+
+- The whole exchange (DNS, connect, headers and body) runs on a worker thread and is abandoned when the
+  request deadline passes: requests' own ``timeout`` bounds each socket read, so a server that drips its
+  body a byte at a time could otherwise hold us for ever.
+- The body is read up to a size cap.
+- Redirects are never followed: requests strips ``Authorization`` on a cross-host redirect but not a
+  custom header such as ``X-API-Key``. URLs are only ever built from the configured base.
+- TLS verification is always on. ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` (read by requests),
+  ``SSL_CERT_FILE`` (mapped here) and ``HTTPS_PROXY``/``NO_PROXY`` work for self-hosted runners.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+from . import __version__
+from .text import one_line
+
+MAX_BODY_BYTES = 1024 * 1024
+USER_AGENT = f"certyn-run-action/{__version__}"
+
+
+class TransportError(Exception):
+    """No usable HTTP response: network failure, timeout, oversized body. The message names no secret."""
+
+
+class RequestTimedOut(TransportError):
+    pass
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name)
+
+    def json(self) -> Any:
+        """The body as JSON; raises ValueError when it is not JSON (an HTML proxy page, a cut body)."""
+        return json.loads(self.body.decode("utf-8"))
+
+
+@dataclass
+class Call:
+    """An exchange running on a worker thread."""
+
+    description: str
+    _done: threading.Event = field(default_factory=threading.Event)
+    _reply: Reply | None = None
+    _error: TransportError | None = None
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def wait(self, timeout: float) -> Reply:
+        if not self._done.wait(max(timeout, 0.0)):
+            raise RequestTimedOut(f"{self.description}: no complete response within {timeout:.3g}s")
+        if self._error is not None:
+            raise self._error
+        assert self._reply is not None  # noqa: S101 - set together with _done
+        return self._reply
+
+    def _finish(self, reply: Reply | None, error: TransportError | None) -> None:
+        self._reply, self._error = reply, error
+        self._done.set()
+
+
+class Transport:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        env: Mapping[str, str],
+        max_body: int = MAX_BODY_BYTES,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self._max_body = max_body
+        self._session = session or requests.Session()
+        self._session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
+        self._verify: bool | str = True
+        if env.get("SSL_CERT_FILE") and not (env.get("REQUESTS_CA_BUNDLE") or env.get("CURL_CA_BUNDLE")):
+            self._verify = env["SSL_CERT_FILE"]
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def start(
+        self,
+        method: str,
+        path: str,
+        *,
+        timeout: float,
+        json_body: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Call:
+        """Start one exchange with the API; ``path`` always starts with ``/api/``."""
+        if not path.startswith("/api/"):
+            raise ValueError(f"not an API path: {path}")
+        all_headers = {"X-API-Key": self._api_key, **(headers or {})}
+        data = None
+        if json_body is not None:
+            all_headers["Content-Type"] = "application/json"
+            data = json.dumps(json_body).encode("utf-8")
+        call = Call(f"{method} {path}")
+        worker = threading.Thread(
+            target=self._exchange,
+            args=(call, method, self.url(path), all_headers, data, timeout),
+            name=f"http {method} {path}",
+            daemon=True,  # an abandoned exchange never holds the process open
+        )
+        worker.start()
+        return call
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        timeout: float,
+        json_body: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Reply:
+        if timeout <= 0:
+            raise RequestTimedOut(f"{method} {path}: no time left")
+        call = self.start(method, path, timeout=timeout, json_body=json_body, headers=headers)
+        return call.wait(timeout)
+
+    def _exchange(
+        self, call: Call, method: str, url: str, headers: dict[str, str], data: bytes | None, timeout: float
+    ) -> None:
+        try:
+            with self._session.request(
+                method,
+                url,
+                headers=headers,
+                data=data,
+                timeout=(timeout, timeout),
+                allow_redirects=False,
+                stream=True,
+                verify=self._verify,
+            ) as response:
+                body = self._read_body(response)
+                reply = Reply(response.status_code, response.headers, body)
+        except TransportError as err:
+            call._finish(None, err)
+        except requests.RequestException as err:
+            call._finish(None, TransportError(f"{call.description}: {describe_network_error(err)}"))
+        except Exception as err:
+            call._finish(None, TransportError(f"{call.description}: {type(err).__name__}"))
+        else:
+            call._finish(reply, None)
+
+    def _read_body(self, response: requests.Response) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_content(chunk_size=16 * 1024):
+            size += len(chunk)
+            if size > self._max_body:
+                raise TransportError(f"response body larger than {self._max_body // 1024} KiB")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def describe_network_error(err: BaseException) -> str:
+    """A short, secret-free description of a requests error and its root cause."""
+    kind = {
+        requests.exceptions.ConnectTimeout: "connection timed out",
+        requests.exceptions.ReadTimeout: "timed out waiting for the response",
+        requests.exceptions.SSLError: "TLS error (check the CA bundle: REQUESTS_CA_BUNDLE or SSL_CERT_FILE)",
+        requests.exceptions.ProxyError: "proxy error (check HTTPS_PROXY/NO_PROXY)",
+        requests.exceptions.ChunkedEncodingError: "connection broke while reading the response",
+        requests.exceptions.ConnectionError: "connection failed",
+    }
+    label = next((text for cls, text in kind.items() if isinstance(err, cls)), type(err).__name__)
+    root: BaseException = err
+    seen = 0
+    while seen < 10 and (root.__cause__ or root.__context__) is not None:
+        root = root.__cause__ or root.__context__  # type: ignore[assignment]
+        seen += 1
+    detail = getattr(root, "strerror", None) or getattr(root, "reason", None) or ""
+    return one_line(f"{label} ({detail})" if detail else label, 300)

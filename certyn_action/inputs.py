@@ -1,0 +1,317 @@
+"""Reading the action's inputs (``INPUT_<NAME>`` variables) into a validated, immutable ``Inputs``.
+
+Inputs are plain strings with GitHub-specific rules (hyphenated names, empty means "use the default",
+comma/newline/JSON lists). A frozen dataclass and a handful of small parsers give each failure a message
+that names the input and the fix; pydantic is kept for the server's JSON (``models.py``), where its
+tolerant parsing is the point, and stays off the start-up path.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+DEFAULT_API_URL = "https://api.certyn.io"
+MAX_IDEMPOTENCY_KEY = 200
+
+T = TypeVar("T")
+
+
+class InputError(ValueError):
+    """One bad input: ``name`` is the input as written in the workflow, ``message`` says what to do."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(f"Input '{name}': {message}")
+        self.name = name
+        self.message = message
+
+
+class InputErrors(ValueError):
+    """Every bad input found, so the user can fix them all at once."""
+
+    def __init__(self, errors: list[InputError]) -> None:
+        super().__init__("; ".join(str(e) for e in errors))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class GateSwitches:
+    fail_on_failed: bool = True
+    fail_on_blocked: bool = True
+    fail_on_cancelled: bool = True
+    fail_on_aborted: bool = True
+    fail_on_empty: bool = True
+
+
+@dataclass(frozen=True)
+class Inputs:
+    api_key: str
+    project_slug: str
+    environment_key: str
+    process_slug: str
+    tags: tuple[str, ...]
+    api_url: str
+    repository: str
+    ref: str
+    commit_sha: str
+    event: str
+    external_url: str
+    idempotency_key: str
+    wait: bool
+    timeout_seconds: float
+    poll_interval_seconds: float
+    max_poll_interval_seconds: float
+    gate: GateSwitches
+    cancel_on_timeout: bool
+    cancel_on_job_cancel: bool
+    cancel_reason: str
+    request_timeout_seconds: float
+    http_max_attempts: int
+    job_index: str
+    check_run_id: str
+
+
+def raw_input(env: Mapping[str, str], name: str) -> str | None:
+    """The input as the runner passes it (``INPUT_API-KEY``), or as a shell can (``INPUT_API_KEY``)."""
+    upper = name.upper().replace(" ", "_")
+    value = env.get(f"INPUT_{upper}")
+    if value is None:
+        value = env.get(f"INPUT_{upper.replace('-', '_')}")
+    return value
+
+
+def read_inputs(env: Mapping[str, str], *, missing_key_hint: str | None = None) -> Inputs:
+    """Parse and validate every input; raise :class:`InputErrors` listing each problem."""
+    reader = _Reader(env)
+    api_key = reader.api_key(missing_key_hint)
+    project_slug = reader.required("project-slug", "the slug of your Certyn project, e.g. `my-app`")
+    process_slug = reader.text("process-slug")
+    no_tags: tuple[str, ...] = ()
+    tags = reader.get("tags", no_tags, parse_tags)
+    if process_slug and tags:
+        reader.fail("tags", "give either `process-slug` or `tags`, not both")
+    elif (
+        not process_slug and not tags and "process-slug" not in reader.failed and "tags" not in reader.failed
+    ):
+        reader.fail("process-slug", "set `process-slug` (the suite to run) or `tags` (tests to select)")
+    poll_floor = reader.get("poll-interval-seconds", 10.0, _seconds(minimum=1))
+    poll_ceiling = reader.get("max-poll-interval-seconds", 30.0, _seconds(minimum=1))
+    inputs = Inputs(
+        api_key=api_key,
+        project_slug=project_slug,
+        environment_key=reader.text("environment-key"),
+        process_slug=process_slug,
+        tags=tags,
+        api_url=reader.get("api-url", DEFAULT_API_URL, normalize_api_url),
+        repository=reader.text("repository"),
+        ref=reader.text("ref"),
+        commit_sha=reader.text("commit-sha"),
+        event=reader.text("event"),
+        external_url=reader.get("external-url", "", _http_url),
+        idempotency_key=reader.get("idempotency-key", "", _idempotency_key),
+        wait=reader.get("wait", True, parse_bool),
+        timeout_seconds=reader.get("timeout-seconds", 1800.0, _seconds(minimum=1)),
+        poll_interval_seconds=poll_floor,
+        max_poll_interval_seconds=max(poll_floor, poll_ceiling),
+        gate=GateSwitches(
+            fail_on_failed=reader.get("fail-on-failed", True, parse_bool),
+            fail_on_blocked=reader.get("fail-on-blocked", True, parse_bool),
+            fail_on_cancelled=reader.get("fail-on-cancelled", True, parse_bool),
+            fail_on_aborted=reader.get("fail-on-aborted", True, parse_bool),
+            fail_on_empty=reader.get("fail-on-empty", True, parse_bool),
+        ),
+        cancel_on_timeout=reader.get("cancel-on-timeout", True, parse_bool),
+        cancel_on_job_cancel=reader.get("cancel-on-job-cancel", True, parse_bool),
+        cancel_reason=reader.get("cancel-reason", "", _cancel_reason),
+        request_timeout_seconds=reader.get("request-timeout-seconds", 30.0, _seconds(minimum=1)),
+        http_max_attempts=reader.get("http-max-attempts", 5, _integer(minimum=1, maximum=20)),
+        job_index=reader.get("job-index", "", _digits_or_unset),
+        check_run_id=reader.get("check-run-id", "", _digits_or_unset),
+    )
+    if reader.errors:
+        raise InputErrors(reader.errors)
+    return inputs
+
+
+class _Reader:
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+        self.errors: list[InputError] = []
+        self.failed: set[str] = set()
+
+    def fail(self, name: str, message: str) -> None:
+        self.errors.append(InputError(name, message))
+        self.failed.add(name)
+
+    def text(self, name: str) -> str:
+        return (raw_input(self.env, name) or "").strip()
+
+    def get(self, name: str, default: T, parse: Callable[[str], T]) -> T:
+        value = self.text(name)
+        if not value:  # empty means "not set": an unset variable or secret arrives as ""
+            return default
+        try:
+            return parse(value)
+        except InputError as err:
+            self.fail(name, err.message)
+        except ValueError as err:
+            self.fail(name, str(err))
+        return default
+
+    def required(self, name: str, what: str) -> str:
+        value = self.text(name)
+        if not value:
+            self.fail(name, f"required: set it to {what}")
+        return value
+
+    def api_key(self, missing_hint: str | None) -> str:
+        value = self.text("api-key")
+        if not value:
+            self.fail(
+                "api-key",
+                missing_hint
+                or "required and empty: pass your Certyn API key from a secret, "
+                "e.g. `api-key: ${{ secrets.CERTYN_API_KEY }}`, and check the secret exists in this repository",
+            )
+        elif any(ch.isspace() or not ch.isprintable() for ch in value):
+            self.fail(
+                "api-key",
+                "contains spaces, line breaks or control characters: re-save the secret as the bare key",
+            )
+        return value
+
+
+# -- parsers (each raises ValueError with a message that tells the fix) ------------------------------
+
+
+def parse_bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered == "true":
+        return True
+    if lowered == "false":
+        return False
+    raise ValueError(f"must be `true` or `false`, got {_show(value)}")
+
+
+def parse_tags(value: str) -> tuple[str, ...]:
+    """Comma- or newline-separated, or a JSON array of strings; order kept, duplicates dropped, case kept."""
+    text = value.strip()
+    items: list[str]
+    if text.startswith("["):
+        try:
+            data = json.loads(text)
+        except ValueError:
+            raise ValueError(
+                'looks like a JSON array but is not valid JSON: write e.g. `["smoke", "api"]`'
+            ) from None
+        if not isinstance(data, list) or not all(isinstance(item, str) for item in data):
+            raise ValueError('a JSON array must hold only strings, e.g. `["smoke", "api"]`')
+        items = data
+    else:
+        items = text.replace("\r", "\n").replace("\n", ",").split(",")
+    tags: list[str] = []
+    for item in items:
+        tag = item.strip()
+        if tag and tag not in tags:
+            tags.append(tag)
+    if not tags:
+        raise ValueError("holds no tag: list tags separated by commas or newlines, or a JSON array")
+    return tuple(tags)
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost.") or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def normalize_api_url(value: str) -> str:
+    """``https://host[:port][/prefix]`` with no trailing ``/`` or ``/api`` (the client adds ``/api/...``)."""
+    try:
+        parts = urlsplit(value.strip())
+        host = parts.hostname or ""
+        port = parts.port  # raises ValueError on a bad port
+    except ValueError:
+        raise ValueError(f"is not a valid URL: use e.g. `{DEFAULT_API_URL}`") from None
+    if parts.scheme not in ("https", "http") or not host:
+        raise ValueError(f"must be an absolute https URL such as `{DEFAULT_API_URL}`")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("must not contain credentials: pass the key in `api-key`")
+    if parts.query or parts.fragment:
+        raise ValueError(f"must not have a query or fragment: use the base URL, e.g. `{DEFAULT_API_URL}`")
+    if parts.scheme == "http" and not is_loopback(host):
+        raise ValueError(
+            "must use https (http is only allowed for localhost/127.0.0.1, e.g. a local simulator)"
+        )
+    path = parts.path.rstrip("/")
+    if path.lower().endswith("/api"):
+        path = path[: -len("/api")]
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None:
+        netloc += f":{port}"
+    return f"{parts.scheme}://{netloc}{path.rstrip('/')}"
+
+
+def _seconds(minimum: float) -> Callable[[str], float]:
+    def parse(value: str) -> float:
+        try:
+            number = float(value)
+        except ValueError:
+            raise ValueError(f"must be a number of seconds, got {_show(value)}") from None
+        if not math.isfinite(number) or number < minimum:
+            raise ValueError(f"must be at least {minimum:g} seconds, got {_show(value)}")
+        return number
+
+    return parse
+
+
+def _integer(minimum: int, maximum: int) -> Callable[[str], int]:
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise ValueError(f"must be a whole number, got {_show(value)}") from None
+        if not minimum <= number <= maximum:
+            raise ValueError(f"must be between {minimum} and {maximum}, got {number}")
+        return number
+
+    return parse
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"must be an http(s) URL, got {_show(value)}")
+    return value
+
+
+def _idempotency_key(value: str) -> str:
+    if len(value) > MAX_IDEMPOTENCY_KEY or not all(" " <= ch <= "~" for ch in value):
+        raise ValueError(f"must be printable ASCII of at most {MAX_IDEMPOTENCY_KEY} characters")
+    return value
+
+
+def _cancel_reason(value: str) -> str:
+    return value[:500]
+
+
+def _digits_or_unset(value: str) -> str:
+    # Outside the runner the expression default arrives unevaluated; treat it as unset.
+    if value.startswith("${{"):
+        return ""
+    if not value.isdigit():
+        raise ValueError("is internal and filled in by the runner: remove it from `with:`")
+    return value
+
+
+def _show(value: str) -> str:
+    shown = value if len(value) <= 40 else value[:39] + "…"
+    return "`" + "".join(ch if ch.isprintable() else "?" for ch in shown).replace("`", "'") + "`"

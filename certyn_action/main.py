@@ -1,0 +1,288 @@
+"""Wiring: the order of events, the outputs and summary on every exit path, and the exit code."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Mapping
+from typing import TextIO
+
+from .client import ApiError, AuthError, CertynClient, Created, NotFound
+from .clock import Clock, SystemClock, format_duration
+from .context import GitHubContext, RunMetadata, derive_metadata, missing_key_hint
+from .files import OutputFile, SummaryFile, read_event_payload
+from .gate import Result, Verdict, evaluate
+from .http import Transport
+from .idempotency import derive_key
+from .inputs import InputErrors, Inputs, raw_input, read_inputs
+from .models import RunStatus
+from .report import Report
+from .signals import CancelRequested, SignalGuard
+from .summary import render_summary
+from .text import one_line
+from .waiter import PollSettings, TimedOut, wait_for_run
+from .workflow import WorkflowLog
+
+CANCEL_BUDGET_SECONDS = 5.0  # the runner sends SIGTERM 7.5 s after SIGINT, then kills
+
+TransportFactory = Callable[[Inputs, Mapping[str, str]], Transport]
+
+
+def default_transport(inputs: Inputs, env: Mapping[str, str]) -> Transport:
+    return Transport(inputs.api_url, inputs.api_key, env=env)
+
+
+def main(
+    env: Mapping[str, str] | None = None,
+    stdout: TextIO | None = None,
+    clock: Clock | None = None,
+    transport_factory: TransportFactory = default_transport,
+    guard: SignalGuard | None = None,
+) -> int:
+    env = os.environ if env is None else env
+    log = WorkflowLog(stdout or sys.stdout, debug=env.get("RUNNER_DEBUG") == "1")
+    log.add_mask((raw_input(env, "api-key") or "").strip())  # before anything else is printed
+    own_guard = guard is None
+    guard = guard or SignalGuard()
+    if own_guard:
+        guard.install()
+    try:
+        step = Step(env, log, clock or SystemClock(), guard, transport_factory)
+        return step.run()
+    finally:
+        if own_guard:
+            guard.uninstall()
+
+
+class Step:
+    """One execution of the action."""
+
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        log: WorkflowLog,
+        clock: Clock,
+        guard: SignalGuard,
+        factory: TransportFactory,
+    ) -> None:
+        self.env, self.log, self.clock, self.guard, self.factory = env, log, clock, guard, factory
+        self.started = clock.monotonic()
+        self.report = Report()
+        self.outputs = OutputFile(env.get("GITHUB_OUTPUT"))
+        self.summary = SummaryFile(env.get("GITHUB_STEP_SUMMARY"))
+
+    def run(self) -> int:
+        try:
+            self._run()
+        except CancelRequested as cancel:
+            self._on_cancel(cancel.signal_name)
+        except Exception as err:
+            message = one_line(self.log.redact(f"{type(err).__name__}: {err}"), 500)
+            self.report.verdict = Verdict(Result.ERROR, (f"internal error: {message}",))
+            self.log.error(f"Internal error in the action: {message}", title="Certyn action error")
+        finally:
+            self._finish()
+        return 0 if self.report.verdict.result.succeeds else 1
+
+    # -- the happy path --------------------------------------------------------------------------
+    def _run(self) -> None:
+        ctx = GitHubContext.from_env(self.env, read_event_payload(self.env.get("GITHUB_EVENT_PATH")))
+        try:
+            inputs = read_inputs(self.env, missing_key_hint=missing_key_hint(ctx))
+        except InputErrors as errors:
+            for error in errors.errors:
+                self.log.error(error.message, title=f"Certyn: invalid input '{error.name}'")
+            self.report.verdict = Verdict(Result.ERROR, tuple(str(e) for e in errors.errors))
+            return
+        meta = derive_metadata(ctx, inputs)
+        key = inputs.idempotency_key or derive_key(ctx, inputs.job_index, inputs.check_run_id)
+        self.report.inputs, self.report.metadata, self.report.idempotency_key = inputs, meta, key
+        self.deadline = self.started + inputs.timeout_seconds
+        self.client = CertynClient(
+            self.factory(inputs, self.env),
+            self.clock,
+            request_timeout=inputs.request_timeout_seconds,
+            max_attempts=inputs.http_max_attempts,
+            project_slug=inputs.project_slug,
+            on_retry=self._on_retry,
+        )
+        body = create_body(inputs, meta)
+        self._log_create(inputs, body, key)
+        try:
+            with self.guard.interruptible():
+                self._create(body, key)
+                if not inputs.wait:
+                    self.report.verdict = Verdict(Result.CREATED)
+                    return
+                status = wait_for_run(
+                    self.client,
+                    self.report.run_id,
+                    PollSettings(
+                        inputs.poll_interval_seconds,
+                        inputs.max_poll_interval_seconds,
+                        self.deadline,
+                        self.started,
+                    ),
+                    self.clock,
+                    self.log,
+                    self._on_status,
+                )
+        except TimedOut:
+            self._on_timeout(inputs)
+            return
+        except ApiError as err:
+            self._on_api_error(err)
+            return
+        self.report.verdict = evaluate(status, inputs.gate)
+
+    def _create(self, body: dict[str, object], key: str) -> None:
+        created = self.client.create(body, key, self.deadline)
+        self._on_created(created)
+
+    def _on_created(self, created: Created) -> None:
+        self.report.created = created
+        self.outputs.write(self.report.outputs_after_create())
+        run = created.run
+        count = f" with {run.test_case_count} test cases" if run.test_case_count is not None else ""
+        self.log.info(f"Created Certyn run {one_line(run.run_id, 80)}{count}")
+        if run.app_url:
+            self.log.info(f"Follow it in Certyn: {one_line(run.app_url, 500)}")
+        if created.replayed:
+            self.log.info(
+                "The create was an idempotent replay: this step had already created this run "
+                "(same Idempotency-Key), so it is reused rather than started twice."
+            )
+
+    def _on_status(self, status: RunStatus) -> None:
+        self.report.status = status
+
+    def _on_retry(self, operation: str, error: ApiError, delay: float, failures: int) -> None:
+        inputs = self.report.inputs
+        attempts = inputs.http_max_attempts if inputs else 0
+        self.log.info(
+            f"{operation.capitalize()} attempt {failures}/{attempts} failed ({one_line(error.message, 300)}); "
+            f"retrying in {delay:.1f}s"
+        )
+
+    # -- the other endings -------------------------------------------------------------------------
+    def _on_timeout(self, inputs: Inputs) -> None:
+        last = self.report.status
+        state = f" (last state: {one_line(last.state, 40)})" if last else ""
+        self.report.verdict = Verdict(
+            Result.TIMED_OUT,
+            (f"no final result within timeout-seconds ({format_duration(inputs.timeout_seconds)}){state}",),
+        )
+        if inputs.cancel_on_timeout:
+            self._cancel(
+                "the action's timeout-seconds passed", self.clock.monotonic() + CANCEL_BUDGET_SECONDS
+            )
+        elif self.report.run_id:
+            self.report.notes.append("The run was left running in Certyn (cancel-on-timeout is false).")
+
+    def _on_cancel(self, signal_name: str) -> None:
+        budget = self.clock.monotonic() + CANCEL_BUDGET_SECONDS
+        self.log.info(f"Received {signal_name}: the job is being cancelled")
+        self.report.verdict = Verdict(Result.CANCELLED, (f"the workflow job was cancelled ({signal_name})",))
+        inputs = self.report.inputs
+        if inputs is None or not hasattr(self, "client"):
+            return
+        if not inputs.cancel_on_job_cancel:
+            if self.report.run_id:
+                self.report.notes.append(
+                    "The run was left running in Certyn (cancel-on-job-cancel is false)."
+                )
+            return
+        if self.report.created is None:
+            recovered = self.client.recover_create(budget)
+            if recovered is not None:
+                self._on_created(recovered)
+        self._cancel("the GitHub workflow job was cancelled", budget)
+
+    def _on_api_error(self, err: ApiError) -> None:
+        self.report.verdict = Verdict(Result.ERROR, (err.message,))
+        title = "Certyn API key rejected" if isinstance(err, AuthError) else "Certyn API error"
+        if isinstance(err, NotFound) and self.report.created is None:
+            title = "Certyn project or process not found"
+        self.log.error(err.message, title=title)
+
+    def _cancel(self, cause: str, budget: float) -> None:
+        run_id = self.report.run_id
+        if not run_id:
+            return
+        inputs = self.report.inputs
+        assert inputs is not None  # noqa: S101 - a run exists only after inputs were read
+        meta = self.report.metadata
+        link = f" ({meta.run_url})" if meta and meta.run_url else ""
+        reason = inputs.cancel_reason or f"Cancelled by GitHub Actions: {cause}{link}"
+        self.log.info(f"Cancelling Certyn run {one_line(run_id, 80)}: {cause}")
+        try:
+            outcome = self.client.cancel(run_id, reason, budget)
+        except ApiError as err:
+            outcome = f"cancel failed: {err.message}"
+        self.log.info(f"Certyn run {one_line(run_id, 80)}: {one_line(outcome, 300)}")
+        self.report.notes.append(f"Cancel requested ({cause}): {outcome}.")
+
+    # -- every exit path ---------------------------------------------------------------------------
+    def _finish(self) -> None:
+        report = self.report
+        report.duration = self.clock.monotonic() - self.started
+        self.outputs.write(report.outputs())
+        self.summary.write(render_summary(report))
+        self._log_verdict()
+
+    def _log_verdict(self) -> None:
+        report, verdict = self.report, self.report.verdict
+        where = f" {one_line(report.app_url, 500)}" if report.app_url else ""
+        run = f"Run {one_line(report.run_id, 80)}" if report.run_id else "No run"
+        reasons = "; ".join(verdict.reasons)
+        if verdict.result is Result.PASSED:
+            counts = f"{report.status.passed}/{report.status.total} passed" if report.status else ""
+            self.log.info(f"Certyn gate passed: {counts}")
+            self.log.notice(f"{run} passed: {counts}.{where}", title="Certyn tests passed")
+        elif verdict.result is Result.CREATED:
+            self.log.notice(
+                f"{run} created; not waiting for it (wait: false).{where}", title="Certyn run created"
+            )
+        elif verdict.result is Result.ERROR and report.inputs is None:
+            pass  # each bad input already has its own annotation
+        elif verdict.result is Result.ERROR:
+            self.log.info(f"Certyn result: error — {reasons}")
+        else:
+            titles = {
+                Result.FAILED: "Certyn gate failed",
+                Result.TIMED_OUT: "Certyn run timed out",
+                Result.CANCELLED: "Certyn run cancelled",
+            }
+            self.log.info(f"Certyn result: {verdict.result.value} — {reasons}")
+            self.log.error(f"{run}: {reasons}.{where}", title=titles[verdict.result])
+
+    def _log_create(self, inputs: Inputs, body: Mapping[str, object], key: str) -> None:
+        with self.log.group("Creating Certyn run"):
+            for name, value in body.items():
+                shown = ", ".join(value) if isinstance(value, list) else str(value)
+                self.log.info(f"{name}: {one_line(shown, 300)}")
+            self.log.info(f"API: {inputs.api_url}")
+            self.log.info(f"Idempotency-Key: {one_line(key, 200)}")
+            self.log.info("X-API-Key: *** (redacted)")
+            if inputs.wait:
+                self.log.info(
+                    f"Waiting up to {format_duration(inputs.timeout_seconds)}, polling every "
+                    f"{inputs.poll_interval_seconds:g}-{inputs.max_poll_interval_seconds:g}s"
+                )
+
+
+def create_body(inputs: Inputs, meta: RunMetadata) -> dict[str, object]:
+    """The create request's JSON: camelCase, empty fields omitted."""
+    body: dict[str, object] = {"projectSlug": inputs.project_slug}
+    optional: dict[str, object] = {
+        "environmentKey": inputs.environment_key,
+        "processSlug": inputs.process_slug,
+        "tags": list(inputs.tags),
+        "repository": meta.repository,
+        "ref": meta.ref,
+        "commitSha": meta.commit_sha,
+        "event": meta.event,
+        "externalUrl": meta.external_url,
+    }
+    body.update({name: value for name, value in optional.items() if value})
+    return body

@@ -1,0 +1,89 @@
+"""The API's responses as pydantic models, tolerant the way a gate must be.
+
+Unknown fields are ignored, missing or null counters are 0, unknown states are kept as text (the waiter
+keeps polling). A counter that is present but not a number is an invalid response, never a silent 0:
+treating garbage as "0 failed" could pass a build that should fail.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any
+
+from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+TERMINAL_STATES = frozenset({"completed", "cancelled"})
+COUNTERS = ("total", "passed", "failed", "blocked", "pending", "aborted", "skipped")
+
+
+def _counter(value: Any) -> Any:
+    if value is None:
+        return 0
+    if isinstance(value, bool):
+        raise ValueError("a counter must be a number")  # noqa: TRY004 - pydantic wants ValueError
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _text(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+Counter = Annotated[int, BeforeValidator(_counter), Field(ge=0)]
+Text = Annotated[str, BeforeValidator(_text)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+
+class CreatedRun(_Model):
+    run_id: Annotated[str, BeforeValidator(_text), Field(alias="runId", min_length=1, max_length=200)]
+    status_url: Text = Field(default="", alias="statusUrl")
+    app_url: Text = Field(default="", alias="appUrl")
+    test_case_count: Counter | None = Field(default=None, alias="testCaseCount")
+    message: Text = ""
+
+
+class RunStatus(_Model):
+    state: Text = ""
+    conclusion: Text = ""
+    total: Counter = 0
+    passed: Counter = 0
+    failed: Counter = 0
+    blocked: Counter = 0
+    pending: Counter = 0
+    aborted: Counter = 0
+    skipped: Counter = 0
+    app_url: Text = Field(default="", alias="appUrl")
+    started_at: Text = Field(default="", validation_alias=AliasChoices("startedAt", "started_at"))
+    completed_at: Text = Field(default="", validation_alias=AliasChoices("completedAt", "completed_at"))
+    retry_after_seconds: float | None = Field(default=None, alias="retryAfterSeconds")
+
+    @field_validator("state", mode="after")
+    @classmethod
+    def _normalise_state(cls, value: str) -> str:
+        state = value.strip().lower().replace("-", "_").replace(" ", "_")
+        return "cancelled" if state == "canceled" else state
+
+    @field_validator("retry_after_seconds", mode="before")
+    @classmethod
+    def _lenient_hint(cls, value: Any) -> Any:
+        # Only a hint: anything unusable means "no hint", never an invalid response.
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            return None
+        return number if math.isfinite(number) and 0 <= number < 1e9 else None
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.state in TERMINAL_STATES
+
+    def counts(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in COUNTERS}

@@ -1,0 +1,54 @@
+"""What the log says while waiting: a line when the state or counts change, a heartbeat otherwise. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .clock import format_duration
+from .models import RunStatus
+from .text import one_line
+
+HEARTBEAT_SECONDS = 60.0
+
+
+def describe_counts(status: RunStatus) -> str:
+    done = status.total - status.pending if status.total >= status.pending else status.total
+    parts = [f"{status.passed} passed", f"{status.failed} failed", f"{status.blocked} blocked"]
+    parts += [
+        f"{getattr(status, name)} {name}"
+        for name in ("aborted", "skipped", "pending")
+        if getattr(status, name)
+    ]
+    return f"{done}/{status.total} done: " + ", ".join(parts)
+
+
+def describe_state(status: RunStatus) -> str:
+    state = one_line(status.state or "unknown state", 40)
+    if status.conclusion:
+        state += f" ({one_line(status.conclusion, 40)})"
+    return state
+
+
+@dataclass
+class ProgressLog:
+    """Decides which progress lines to print; ``now`` is seconds since the action started."""
+
+    heartbeat_seconds: float = HEARTBEAT_SECONDS
+    _last_key: tuple[object, ...] | None = None
+    _last_line_at: float = field(default=0.0)
+
+    def on_status(self, status: RunStatus, now: float) -> str | None:
+        key = (status.state, status.conclusion, *status.counts().values())
+        if key != self._last_key:
+            self._last_key = key
+            return self._line(now, f"{describe_state(status)} — {describe_counts(status)}")
+        return self.heartbeat(now, f"still {describe_state(status)} — {describe_counts(status)}")
+
+    def heartbeat(self, now: float, text: str) -> str | None:
+        if now - self._last_line_at >= self.heartbeat_seconds:
+            return self._line(now, text)
+        return None
+
+    def _line(self, now: float, text: str) -> str:
+        self._last_line_at = now
+        return f"[{format_duration(now)}] {text}"

@@ -1,0 +1,64 @@
+"""Everything known about this step so far: the source of the outputs and of the job summary. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .client import Created, run_path
+from .context import RunMetadata
+from .gate import Result, Verdict
+from .inputs import Inputs
+from .models import COUNTERS, RunStatus
+
+
+@dataclass
+class Report:
+    inputs: Inputs | None = None
+    metadata: RunMetadata | None = None
+    idempotency_key: str = ""
+    created: Created | None = None
+    status: RunStatus | None = None
+    verdict: Verdict = field(
+        default_factory=lambda: Verdict(Result.ERROR, ("the action stopped unexpectedly",))
+    )
+    notes: list[str] = field(default_factory=list)
+    duration: float = 0.0
+
+    @property
+    def run_id(self) -> str:
+        return self.created.run.run_id if self.created else ""
+
+    @property
+    def app_url(self) -> str:
+        if self.status is not None and self.status.app_url:
+            return self.status.app_url
+        return self.created.run.app_url if self.created else ""
+
+    @property
+    def status_url(self) -> str:
+        # Built from the configured API base, never taken from the server: a later step that sends the key
+        # to it cannot be pointed elsewhere.
+        if not (self.created and self.inputs):
+            return ""
+        return self.inputs.api_url + run_path(self.run_id)
+
+    def outputs(self) -> dict[str, str]:
+        values = {
+            "result": self.verdict.result.value,
+            "run-id": self.run_id,
+            "status-url": self.status_url,
+            "app-url": self.app_url,
+            "test-case-count": "",
+            "idempotency-replayed": "true" if self.created and self.created.replayed else "false",
+            "state": self.status.state if self.status else "",
+            "conclusion": self.status.conclusion if self.status else "",
+        }
+        if self.created and self.created.run.test_case_count is not None:
+            values["test-case-count"] = str(self.created.run.test_case_count)
+        for name in COUNTERS:
+            values[name] = str(getattr(self.status, name)) if self.status else ""
+        return values
+
+    def outputs_after_create(self) -> dict[str, str]:
+        keep = ("run-id", "status-url", "app-url", "test-case-count", "idempotency-replayed")
+        return {name: value for name, value in self.outputs().items() if name in keep}

@@ -1,0 +1,76 @@
+"""Retry policy as an immutable value, built on urllib3's ``Retry``.
+
+urllib3's ``Retry`` supplies the attempt counting, exponential backoff with jitter, and ``Retry-After``
+parsing (seconds or HTTP date) with a cap. It is not mounted on the HTTP adapter: there it would sleep
+inside the request, where our whole-request deadline, the injected clock and the cancellation on SIGINT
+cannot reach it. So the client asks this policy how long to wait and sleeps itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from urllib3.exceptions import InvalidHeader, MaxRetryError
+from urllib3.util.retry import Retry
+
+# 408 Request Timeout, 429 Too Many Requests, and server errors that are usually passing.
+TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+RETRY_AFTER_CAP_SECONDS = 60.0
+
+
+def is_transient_status(status: int) -> bool:
+    return status in TRANSIENT_STATUSES or (status >= 500 and status not in (501, 505))
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    retry: Retry
+
+    @classmethod
+    def create(
+        cls,
+        max_attempts: int | None,
+        *,
+        backoff_factor: float = 1.0,
+        backoff_max: float = 30.0,
+        jitter: float = 1.0,
+        retry_after_max: float = RETRY_AFTER_CAP_SECONDS,
+    ) -> RetryPolicy:
+        """``max_attempts`` counts the first try; None retries without limit (the caller's deadline ends it)."""
+        return cls(
+            Retry(
+                total=None if max_attempts is None else max_attempts - 1,
+                connect=None,
+                read=None,
+                status=None,
+                other=None,
+                redirect=0,
+                allowed_methods=None,  # POST included: the Idempotency-Key makes the create safe to repeat
+                status_forcelist=TRANSIENT_STATUSES,
+                backoff_factor=backoff_factor,
+                backoff_max=backoff_max,
+                backoff_jitter=jitter,
+                retry_after_max=int(retry_after_max),
+                raise_on_status=False,
+            )
+        )
+
+    @property
+    def failures(self) -> int:
+        return len(self.retry.history)
+
+    def after_failure(self, method: str, url: str) -> RetryPolicy | None:
+        """The policy after one more failed attempt, or None when no attempt is left."""
+        try:
+            return RetryPolicy(self.retry.increment(method, url))
+        except MaxRetryError:
+            return None
+
+    def delay(self, retry_after: str | None = None) -> float:
+        """Seconds to wait before the next attempt: the server's ``Retry-After`` (capped) or the backoff."""
+        if retry_after:
+            try:
+                return self.retry.parse_retry_after(retry_after)
+            except InvalidHeader:
+                pass
+        return self.retry.get_backoff_time()

@@ -1,0 +1,76 @@
+"""SIGINT/SIGTERM → a cancellation request, safe for a Python process that is PID 1 in a container.
+
+The runner cancels a job by signalling the ``docker run`` client (SIGINT, then SIGTERM 7.5 s later), which
+forwards to our PID 1. The kernel drops signals to PID 1 that have no handler, and Python installs none
+for SIGTERM, so both are handled here.
+
+A signal raises :class:`CancelRequested` only inside an ``interruptible()`` block (waiting on HTTP or
+sleeping); anywhere else it is recorded and raised at the next checkpoint, so it never tears a half-written
+file. After the first signal nothing raises any more: a second signal cannot abort the cleanup in flight.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import time
+from collections.abc import Iterator
+from types import FrameType
+
+HANDLED = (signal.SIGINT, signal.SIGTERM)
+
+
+class CancelRequested(BaseException):
+    """Raised in the main thread when the job is being cancelled."""
+
+    def __init__(self, signal_name: str) -> None:
+        super().__init__(signal_name)
+        self.signal_name = signal_name
+
+
+class SignalGuard:
+    def __init__(self) -> None:
+        self.signal_name: str | None = None
+        self.received_at: float | None = None  # time.monotonic() of the first signal
+        self.count = 0
+        self._armed = False
+        self._raised = False
+        self._previous: dict[int, object] = {}
+
+    def install(self) -> None:
+        for sig in HANDLED:
+            self._previous[sig] = signal.signal(sig, self._handle)
+
+    def uninstall(self) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)  # type: ignore[arg-type]
+        self._previous.clear()
+
+    @property
+    def requested(self) -> bool:
+        return self.signal_name is not None
+
+    def checkpoint(self) -> None:
+        """Raise :class:`CancelRequested` if a signal arrived and nobody has acted on it yet."""
+        if self.signal_name is not None and not self._raised:
+            self._raised = True
+            raise CancelRequested(self.signal_name)
+
+    @contextlib.contextmanager
+    def interruptible(self) -> Iterator[None]:
+        self.checkpoint()
+        self._armed = True
+        try:
+            yield
+        finally:
+            self._armed = False
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.count += 1
+        if self.signal_name is None:
+            self.signal_name = signal.Signals(signum).name
+            self.received_at = time.monotonic()
+        if self._armed and not self._raised:
+            self._armed = False
+            self._raised = True
+            raise CancelRequested(self.signal_name)

@@ -1,0 +1,89 @@
+"""The job summary (GitHub-flavoured Markdown). Pure: every piece of server or input text is escaped,
+links are rendered only for http(s) URLs, and the result stays far below the runner's 1 MiB limit."""
+
+from __future__ import annotations
+
+from .clock import format_duration
+from .gate import Result
+from .models import COUNTERS
+from .report import Report
+from .text import markdown, markdown_link, truncate
+
+HEADINGS = {
+    Result.PASSED: "✅ Certyn tests passed",
+    Result.FAILED: "❌ Certyn gate failed",
+    Result.TIMED_OUT: "⏱️ Certyn run timed out",
+    Result.CANCELLED: "🛑 Certyn run cancelled",
+    Result.ERROR: "⚠️ Certyn action error",
+    Result.CREATED: "🚀 Certyn run created",
+}
+MAX_REASONS = 20
+
+
+def render_summary(report: Report) -> str:
+    lines = [f"## {HEADINGS[report.verdict.result]}", ""]
+    lines += _reasons(report)
+    lines += _counts(report)
+    lines += _details(report)
+    lines += [f"> {markdown(note, 1000)}" for note in report.notes[:MAX_REASONS]]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _reasons(report: Report) -> list[str]:
+    reasons = report.verdict.reasons
+    if not reasons:
+        return []
+    items = [f"- {markdown(reason, 1000)}" for reason in reasons[:MAX_REASONS]]
+    if len(reasons) > MAX_REASONS:
+        items.append(f"- … and {len(reasons) - MAX_REASONS} more")
+    return [*items, ""]
+
+
+def _counts(report: Report) -> list[str]:
+    status = report.status
+    if status is None:
+        return []
+    header = "| " + " | ".join(name.capitalize() for name in COUNTERS) + " |"
+    align = "|" + "---:|" * len(COUNTERS)
+    values = "| " + " | ".join(str(getattr(status, name)) for name in COUNTERS) + " |"
+    state = f"**State:** {_code(status.state or 'unknown')}"
+    if status.conclusion:
+        state += f" · **Conclusion:** {_code(status.conclusion)}"
+    return [header, align, values, "", state, ""]
+
+
+def _details(report: Report) -> list[str]:
+    rows: list[tuple[str, str]] = []
+    if report.run_id:
+        label = f"Run {truncate(report.run_id, 80)} in Certyn"
+        rows.append(
+            ("Certyn run", markdown_link(label, report.app_url) if report.app_url else markdown(label))
+        )
+    meta, inputs = report.metadata, report.inputs
+    if meta and meta.job_url:
+        rows.append(("GitHub job", markdown_link("this job", meta.job_url)))
+    if inputs:
+        rows.append(("Project", _code(inputs.project_slug)))
+        rows.append(
+            ("Environment", _code(inputs.environment_key) if inputs.environment_key else "project default")
+        )
+        if inputs.process_slug:
+            rows.append(("Process", _code(inputs.process_slug)))
+        else:
+            shown = ", ".join(_code(tag) for tag in inputs.tags[:30])
+            rows.append(("Tags", shown + (f" … (+{len(inputs.tags) - 30})" if len(inputs.tags) > 30 else "")))
+    if meta and (meta.commit_sha or meta.ref):
+        commit = _code(meta.commit_sha[:7]) if meta.commit_sha else ""
+        ref = _code(meta.ref) if meta.ref else ""
+        rows.append(("Commit", " on ".join(part for part in (commit, ref) if part)))
+    rows.append(("Duration", format_duration(report.duration)))
+    if report.created and report.created.replayed:
+        rows.append(("Idempotency", "replayed: this step had already created the run, so it was reused"))
+    if not rows:
+        return []
+    return ["| | |", "|---|---|", *(f"| **{name}** | {value} |" for name, value in rows), ""]
+
+
+def _code(text: str) -> str:
+    # Escaped text in a code-like style; backticks would stop escaping, so use <code> after escaping.
+    return f"<code>{markdown(text, 200)}</code>"

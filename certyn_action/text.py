@@ -1,0 +1,74 @@
+"""Escaping of untrusted text for each place it can end up.
+
+Server text and inputs are data: they must not start a workflow command on stdout, inject outputs,
+or render as Markdown/HTML in the job summary. Every function here is pure.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from urllib.parse import quote, urlsplit
+
+# C0/C1 controls, DEL, and the Unicode line/paragraph separators some renderers break lines on.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# ASCII punctuation that Markdown may give meaning to; '&', '#' and ';' are left for HTML entities
+# (html.escape runs first, so a raw '&' can no longer occur, and '#' never starts a line of ours).
+_MD_PUNCT = re.compile(r"([!\"$%'()*+,\-./:<=>?@\[\\\]^_`{|}~])")
+# The runner also recognises the legacy '##[command]' form anywhere in a line.
+_LEGACY_COMMAND = "##["
+
+
+def truncate(text: str, limit: int) -> str:
+    """Cut ``text`` to at most ``limit`` characters, marking the cut with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    return text[: max(limit - 1, 0)] + "…"
+
+
+def one_line(text: object, limit: int = 500) -> str:
+    """Untrusted text made safe to print inside one log line of ours.
+
+    Control characters (line breaks included) become spaces, so the text can never start a line,
+    and the legacy ``##[`` command marker is broken up.
+    """
+    flat = _CONTROL.sub(" ", str(text)).replace(_LEGACY_COMMAND, "## [")
+    return truncate(flat.strip(), limit)
+
+
+def escape_command_data(text: str) -> str:
+    """Escape the message part of a workflow command, as @actions/core does."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_command_property(text: str) -> str:
+    """Escape a property value (``title=``) of a workflow command, as @actions/core does."""
+    return escape_command_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def markdown(text: object, limit: int = 500) -> str:
+    """Untrusted text rendered literally in GitHub-flavoured Markdown (HTML and Markdown escaped)."""
+    flat = one_line(text, limit)
+    return _MD_PUNCT.sub(r"\\\1", html.escape(flat, quote=True))
+
+
+def safe_url(url: str) -> str | None:
+    """The URL, percent-encoded for a Markdown link target, or None unless it is http(s) with a host."""
+    url = url.strip()
+    if not url or _CONTROL.search(url) or len(url) > 2048:
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return quote(url, safe=":/?#@!$&*+,;=%-._~")
+
+
+def markdown_link(label: str, url: str) -> str:
+    """A Markdown link when ``url`` is a safe http(s) URL, else the escaped label alone."""
+    target = safe_url(url)
+    if target is None:
+        return markdown(label)
+    return f"[{markdown(label)}]({target})"

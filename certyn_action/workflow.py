@@ -1,0 +1,81 @@
+"""Workflow commands and log lines on stdout (the runner reads both stdout and stderr).
+
+Everything printed goes through :class:`WorkflowLog`: it escapes command data, keeps untrusted text
+from ever starting a line, and redacts registered secrets as a last line of defence.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import TextIO
+
+from .text import escape_command_data, escape_command_property, one_line
+
+
+class WorkflowLog:
+    def __init__(self, stream: TextIO, *, debug: bool = False) -> None:
+        self._stream = stream
+        self._debug = debug
+        self._secrets: list[str] = []
+
+    # -- secrets -------------------------------------------------------------------------------
+    def add_mask(self, secret: str) -> None:
+        """Ask the runner to mask ``secret`` in the log, and redact it from everything we print."""
+        if not secret:
+            return
+        self._secrets.append(secret)
+        # The only line that ever carries the secret, as the runner requires.
+        self._write(f"::add-mask::{escape_command_data(secret)}", redact=False)
+
+    def redact(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    # -- plain lines ---------------------------------------------------------------------------
+    def info(self, line: str) -> None:
+        """A log line of ours. Any untrusted part must already have gone through ``one_line``."""
+        self._write(self._no_command(line))
+
+    def debug(self, message: str) -> None:
+        if self._debug:
+            self._command("debug", {}, message)
+
+    # -- annotations ---------------------------------------------------------------------------
+    def error(self, message: str, title: str = "") -> None:
+        self._command("error", {"title": title}, message)
+
+    def warning(self, message: str, title: str = "") -> None:
+        self._command("warning", {"title": title}, message)
+
+    def notice(self, message: str, title: str = "") -> None:
+        self._command("notice", {"title": title}, message)
+
+    @contextlib.contextmanager
+    def group(self, name: str) -> Iterator[None]:
+        self._command("group", {}, name)
+        try:
+            yield
+        finally:
+            self._write("::endgroup::")
+
+    # -- internals -----------------------------------------------------------------------------
+    def _command(self, name: str, properties: dict[str, str], message: str) -> None:
+        props = ",".join(
+            f"{key}={escape_command_property(self.redact(value))}"
+            for key, value in properties.items()
+            if value
+        )
+        head = f"::{name} {props}::" if props else f"::{name}::"
+        self._write(head + escape_command_data(self.redact(message[:4000])), redact=False)
+
+    @staticmethod
+    def _no_command(line: str) -> str:
+        # Lines we print never contain line breaks and never start a workflow command.
+        flat = one_line(line, limit=4000)
+        return ": :" + flat[2:] if flat.startswith("::") else flat
+
+    def _write(self, line: str, *, redact: bool = True) -> None:
+        self._stream.write((self.redact(line) if redact else line) + "\n")
+        self._stream.flush()
