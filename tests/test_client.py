@@ -1,0 +1,272 @@
+"""The API client against mocked HTTP (responses): retries, classification, key handling."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+import responses
+from responses import matchers
+
+from certyn_action.client import ApiError, AuthError, CertynClient, NotFound
+from certyn_action.http import Transport
+from tests.fakes import FakeClock
+
+BASE = "https://api.certyn.test"
+KEY = "sk-live-very-secret"
+CREATE = f"{BASE}/api/ci/runs"
+BODY = {"projectSlug": "my-app", "processSlug": "smoke"}
+
+
+def make_client(
+    clock: FakeClock, *, attempts: int = 5, retries: list[tuple[str, float]] | None = None
+) -> CertynClient:
+    def on_retry(operation: str, error: ApiError, delay: float, failures: int) -> None:
+        if retries is not None:
+            retries.append((operation, delay))
+
+    return CertynClient(
+        Transport(BASE, KEY, env={}),
+        clock,
+        request_timeout=5,
+        max_attempts=attempts,
+        project_slug="my-app",
+        on_retry=on_retry,
+    )
+
+
+@responses.activate
+def test_create_sends_key_body_and_idempotency_key() -> None:
+    responses.post(
+        CREATE,
+        json={"runId": "r-1", "appUrl": "https://app/r-1", "testCaseCount": 4},
+        status=201,
+        match=[
+            matchers.header_matcher(
+                {"X-API-Key": KEY, "Idempotency-Key": "k-1", "Content-Type": "application/json"}
+            ),
+            matchers.json_params_matcher(BODY),
+        ],
+    )
+    created = make_client(FakeClock()).create(BODY, "k-1", deadline=2000)
+    assert created.run.run_id == "r-1"
+    assert created.run.test_case_count == 4
+    assert created.replayed is False
+
+
+@responses.activate
+def test_create_replay_is_reported() -> None:
+    responses.post(CREATE, json={"runId": "r-1"}, status=200, headers={"Idempotency-Replayed": "True"})
+    assert make_client(FakeClock()).create(BODY, "k", deadline=2000).replayed is True
+
+
+@pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504])
+@responses.activate
+def test_create_retries_transient_statuses_with_the_same_key(status: int) -> None:
+    responses.post(CREATE, status=status, json={"error": "busy"})
+    responses.post(CREATE, status=201, json={"runId": "r-2"})
+    clock = FakeClock()
+    retries: list[tuple[str, float]] = []
+    created = make_client(clock, retries=retries).create(BODY, "same-key", deadline=2000)
+    assert created.run.run_id == "r-2"
+    keys = {call.request.headers["Idempotency-Key"] for call in responses.calls}
+    assert keys == {"same-key"}
+    assert len(responses.calls) == 2
+    assert [op for op, _ in retries] == ["create"]
+
+
+@responses.activate
+def test_create_retries_network_errors_then_gives_up_after_max_attempts() -> None:
+    responses.post(CREATE, body=requests.ConnectionError("refused"))
+    clock = FakeClock()
+    with pytest.raises(ApiError, match="after 3 attempts") as err:
+        make_client(clock, attempts=3).create(BODY, "k", deadline=5000)
+    assert err.value.transient is False
+    assert len(responses.calls) == 3
+    # backoff between attempts: the clock was slept, never really
+    assert len(clock.sleeps) == 2
+
+
+@responses.activate
+def test_create_honours_retry_after_but_caps_it_at_60s() -> None:
+    responses.post(CREATE, status=429, headers={"Retry-After": "3600"})
+    responses.post(CREATE, status=201, json={"runId": "r"})
+    clock = FakeClock()
+    make_client(clock).create(BODY, "k", deadline=clock.now + 500)
+    assert clock.sleeps == [60.0]
+
+
+@responses.activate
+def test_create_retry_after_never_past_the_deadline() -> None:
+    responses.post(CREATE, status=503, headers={"Retry-After": "50"})
+    clock = FakeClock()
+    with pytest.raises(ApiError, match="deadline"):
+        make_client(clock).create(BODY, "k", deadline=clock.now + 20)
+    assert clock.sleeps == []
+    assert len(responses.calls) == 1
+
+
+@pytest.mark.parametrize("status", [401, 403])
+@responses.activate
+def test_create_auth_errors_are_not_retried_and_name_the_input(status: int) -> None:
+    responses.post(CREATE, status=status, json={"error": "invalid key"})
+    with pytest.raises(AuthError) as err:
+        make_client(FakeClock()).create(BODY, "k", deadline=2000)
+    assert len(responses.calls) == 1
+    assert "`api-key`" in err.value.message
+    assert "my-app" in err.value.message
+    assert "invalid key" in err.value.message
+    assert KEY not in err.value.message
+
+
+@responses.activate
+def test_create_404_names_project_and_process() -> None:
+    responses.post(CREATE, status=404, json={"message": "Project not found"})
+    with pytest.raises(NotFound) as err:
+        make_client(FakeClock()).create(BODY, "k", deadline=2000)
+    assert "project-slug" in err.value.message
+    assert "Project not found" in err.value.message
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({"error": "processSlug and tags are exclusive"}, "processSlug and tags are exclusive"),
+        ({"message": "Idempotency conflict"}, "Idempotency conflict"),
+        (
+            {"title": "One or more validation errors occurred.", "errors": {"ProjectSlug": ["required"]}},
+            "ProjectSlug: required",
+        ),
+    ],
+)
+@pytest.mark.parametrize("status", [400, 409, 422])
+@responses.activate
+def test_create_client_errors_carry_the_server_message(
+    status: int, body: dict[str, object], expected: str
+) -> None:
+    responses.post(CREATE, status=status, json=body)
+    with pytest.raises(ApiError) as err:
+        make_client(FakeClock()).create(BODY, "k", deadline=2000)
+    assert err.value.transient is False
+    assert expected in err.value.message
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_server_message_is_sanitised_and_truncated() -> None:
+    responses.post(CREATE, status=400, json={"error": "bad\n::error::injected " + "x" * 5000})
+    with pytest.raises(ApiError) as err:
+        make_client(FakeClock()).create(BODY, "k", deadline=2000)
+    assert "\n" not in err.value.message
+    assert len(err.value.message) < 1000
+
+
+@responses.activate
+def test_create_without_run_id_is_a_clear_error() -> None:
+    responses.post(CREATE, status=201, json={"message": "Run created"})
+    with pytest.raises(ApiError, match="no runId"):
+        make_client(FakeClock()).create(BODY, "k", deadline=2000)
+
+
+@responses.activate
+def test_create_html_from_a_proxy_is_retried() -> None:
+    responses.post(CREATE, status=200, body="<html>gateway</html>", content_type="text/html")
+    responses.post(CREATE, status=201, json={"runId": "r"})
+    assert make_client(FakeClock()).create(BODY, "k", deadline=2000).run.run_id == "r"
+
+
+@responses.activate
+def test_redirects_are_never_followed() -> None:
+    responses.post(CREATE, status=307, headers={"Location": "https://evil.example/api/ci/runs"})
+    with pytest.raises(ApiError, match="redirect") as err:
+        make_client(FakeClock()).create(BODY, "k", deadline=2000)
+    assert "evil.example" in err.value.message
+    assert [call.request.url for call in responses.calls] == [CREATE]
+
+
+@responses.activate
+def test_status_parses_and_escapes_the_run_id() -> None:
+    responses.get(f"{CREATE}/a%2Fb%3F", json={"state": "completed", "failed": 1, "total": 2})
+    status = make_client(FakeClock()).status("a/b?", deadline=2000)
+    assert status.is_terminal
+    assert status.failed == 1
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        {"status": 503, "json": {"error": "down"}},
+        {"status": 200, "body": "<html>proxy</html>"},
+        {"status": 200, "body": '{"state": "compl'},
+        {"status": 200, "json": ["not", "an", "object"]},
+        {"status": 200, "json": {"state": "completed", "failed": "lots"}},
+        {"body": requests.ConnectionError("reset")},
+        {"body": requests.ReadTimeout("slow")},
+    ],
+)
+@responses.activate
+def test_status_failures_that_can_pass_are_transient(reply: dict[str, object]) -> None:
+    responses.get(f"{CREATE}/r", **reply)
+    with pytest.raises(ApiError) as err:
+        make_client(FakeClock()).status("r", deadline=2000)
+    assert err.value.transient is True
+
+
+@responses.activate
+def test_status_404_is_not_found() -> None:
+    responses.get(f"{CREATE}/r", status=404, json={"error": "no such run"})
+    with pytest.raises(NotFound):
+        make_client(FakeClock()).status("r", deadline=2000)
+
+
+@responses.activate
+def test_cancel_sends_reason_without_the_idempotency_key() -> None:
+    responses.post(
+        f"{CREATE}/r/cancel", status=202, json={}, match=[matchers.json_params_matcher({"reason": "why"})]
+    )
+    assert make_client(FakeClock()).cancel("r", "why", deadline=2000) == "cancelled"
+    request = responses.calls[0].request
+    assert "Idempotency-Key" not in request.headers
+    assert request.headers["X-API-Key"] == KEY
+
+
+@responses.activate
+def test_cancel_retries_within_its_budget() -> None:
+    responses.post(f"{CREATE}/r/cancel", status=502)
+    responses.post(f"{CREATE}/r/cancel", status=200, json={})
+    clock = FakeClock()
+    assert make_client(clock).cancel("r", "why", deadline=clock.now + 5) == "cancelled"
+    assert sum(clock.sleeps) < 5
+
+
+@responses.activate
+def test_cancel_of_a_finished_run_is_not_an_error() -> None:
+    responses.post(f"{CREATE}/r/cancel", status=409, json={"error": "already completed"})
+    assert "already finished" in make_client(FakeClock()).cancel("r", "why", deadline=2000)
+
+
+@responses.activate
+def test_body_size_is_capped() -> None:
+    responses.get(f"{CREATE}/r", body=json.dumps({"state": "x" * (2 * 1024 * 1024)}))
+    with pytest.raises(ApiError, match="larger than") as err:
+        make_client(FakeClock()).status("r", deadline=2000)
+    assert err.value.transient is True
+
+
+@responses.activate
+def test_recover_create_replays_with_the_same_key() -> None:
+    responses.post(CREATE, body=requests.ConnectionError("lost"))
+    responses.post(CREATE, status=200, json={"runId": "r-9"}, headers={"Idempotency-Replayed": "true"})
+    clock = FakeClock()
+    client = make_client(clock, attempts=1)
+    with pytest.raises(ApiError):
+        client.create(BODY, "k-7", deadline=2000)
+    recovered = client.recover_create(deadline=clock.now + 5)
+    assert recovered is not None
+    assert recovered.run.run_id == "r-9"
+    assert [c.request.headers["Idempotency-Key"] for c in responses.calls] == ["k-7", "k-7"]
+
+
+def test_recover_create_without_a_create_does_nothing() -> None:
+    assert make_client(FakeClock()).recover_create(deadline=2000) is None

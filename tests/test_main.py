@@ -1,0 +1,258 @@
+"""The whole step in-process (mocked HTTP, fake clock): outputs, summary, exit code, key hygiene."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+import responses
+
+from certyn_action.main import main
+from certyn_action.signals import SignalGuard
+from certyn_simulator.filecommands import decode_file_command, parse_outputs
+from tests.fakes import FakeClock
+
+BASE = "https://api.certyn.test"
+CREATE = f"{BASE}/api/ci/runs"
+KEY = "sk-test-0123456789abcdef"
+
+
+class Step:
+    def __init__(self, tmp_path: Path) -> None:
+        self.output = tmp_path / "output"
+        self.summary = tmp_path / "summary"
+        self.event = tmp_path / "event.json"
+        self.event.write_text(json.dumps({}))
+        self.env: dict[str, str] = {
+            "INPUT_API-KEY": KEY,
+            "INPUT_PROJECT-SLUG": "my-app",
+            "INPUT_PROCESS-SLUG": "smoke",
+            "INPUT_API-URL": BASE,
+            "INPUT_POLL-INTERVAL-SECONDS": "5",
+            "GITHUB_OUTPUT": str(self.output),
+            "GITHUB_STEP_SUMMARY": str(self.summary),
+            "GITHUB_EVENT_PATH": str(self.event),
+            "GITHUB_EVENT_NAME": "push",
+            "GITHUB_REPOSITORY": "acme/shop",
+            "GITHUB_RUN_ID": "42",
+            "GITHUB_RUN_ATTEMPT": "1",
+            "GITHUB_JOB": "e2e",
+            "GITHUB_ACTION": "certyn",
+            "GITHUB_SHA": "a" * 40,
+            "GITHUB_REF_NAME": "main",
+            "GITHUB_SERVER_URL": "https://github.com",
+        }
+        self.clock = FakeClock()
+        self.stdout = ""
+
+    def run(self, **inputs: str) -> int:
+        for name, value in inputs.items():
+            self.env["INPUT_" + name.upper().replace("_", "-")] = value
+        out = io.StringIO()
+        code = main(self.env, out, self.clock, guard=SignalGuard())
+        self.stdout = out.getvalue()
+        return code
+
+    def outputs(self) -> dict[str, str]:
+        return parse_outputs(decode_file_command(self.output.read_bytes()))
+
+    def everything(self) -> str:
+        texts = [self.stdout]
+        texts += [p.read_text(encoding="utf-8") for p in (self.output, self.summary) if p.exists()]
+        return "\n".join(texts)
+
+
+@pytest.fixture
+def step(tmp_path: Path) -> Step:
+    return Step(tmp_path)
+
+
+def progress(*snapshots: dict[str, object]) -> None:
+    for snapshot in snapshots:
+        responses.get(f"{CREATE}/r-1", json=snapshot)
+
+
+@responses.activate
+def test_passing_run(step: Step) -> None:
+    responses.post(
+        CREATE, status=201, json={"runId": "r-1", "appUrl": "https://app.certyn.test/r-1", "testCaseCount": 2}
+    )
+    progress(
+        {"state": "in_progress", "total": 2, "pending": 2}, {"state": "completed", "total": 2, "passed": 2}
+    )
+    assert step.run() == 0
+    out = step.outputs()
+    assert out["result"] == "passed"
+    assert out["run-id"] == "r-1"
+    assert out["state"] == "completed"
+    assert out["passed"] == "2"
+    assert out["idempotency-replayed"] == "false"
+    assert out["status-url"] == f"{CREATE}/r-1"
+    assert out["app-url"] == "https://app.certyn.test/r-1"
+    summary = step.summary.read_text()
+    assert "Certyn tests passed" in summary
+    assert "(https://app.certyn.test/r-1)" in summary
+    assert "::notice title=Certyn tests passed::" in step.stdout
+    body = json.loads(responses.calls[0].request.body or b"")
+    assert body == {
+        "projectSlug": "my-app",
+        "processSlug": "smoke",
+        "repository": "acme/shop",
+        "ref": "main",
+        "commitSha": "a" * 40,
+        "event": "push",
+        "externalUrl": "https://github.com/acme/shop/actions/runs/42/attempts/1",
+    }
+
+
+@responses.activate
+def test_failing_gate_lists_every_reason(step: Step) -> None:
+    responses.post(CREATE, status=201, json={"runId": "r-1"})
+    progress(
+        {
+            "state": "completed",
+            "conclusion": "success",
+            "total": 9,
+            "passed": 4,
+            "failed": 2,
+            "blocked": 1,
+            "aborted": 2,
+        }
+    )
+    assert step.run() == 1
+    assert step.outputs()["result"] == "failed"
+    errors = [line for line in step.stdout.splitlines() if line.startswith("::error")]
+    assert len(errors) == 1
+    for reason in ("2 tests failed", "1 test blocked", "2 tests aborted"):
+        assert reason in errors[0]
+        assert reason in step.summary.read_text()
+
+
+@responses.activate
+def test_wait_false_creates_and_succeeds(step: Step) -> None:
+    responses.post(CREATE, status=201, json={"runId": "r-1"})
+    assert step.run(wait="false") == 0
+    out = step.outputs()
+    assert out["result"] == "created"
+    assert out["run-id"] == "r-1"
+    assert out["failed"] == ""
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_bad_inputs_fail_before_any_request(step: Step) -> None:
+    code = step.run(process_slug="", tags="", timeout_seconds="soon", api_url="http://api.certyn.io")
+    assert code == 1
+    assert len(responses.calls) == 0
+    errors = [line for line in step.stdout.splitlines() if line.startswith("::error")]
+    assert any("'process-slug'" in line for line in errors)
+    assert any("'timeout-seconds'" in line for line in errors)
+    assert any("'api-url'" in line for line in errors)
+    assert step.outputs()["result"] == "error"
+    assert "Certyn action error" in step.summary.read_text()
+
+
+@responses.activate
+def test_fork_pull_request_without_secret_explains_why(step: Step) -> None:
+    step.env["GITHUB_EVENT_NAME"] = "pull_request"
+    step.event.write_text(
+        json.dumps(
+            {
+                "pull_request": {
+                    "head": {"sha": "b" * 40, "repo": {"full_name": "someone/shop", "fork": True}},
+                    "base": {"repo": {"full_name": "acme/shop"}},
+                }
+            }
+        )
+    )
+    assert step.run(api_key="") == 1
+    assert "fork" in step.stdout
+    assert "if: github.event.pull_request.head.repo.full_name == github.repository" in step.stdout
+    assert len(responses.calls) == 0
+
+
+@responses.activate
+def test_timeout_cancels_the_run(step: Step) -> None:
+    responses.post(CREATE, status=201, json={"runId": "r-1"})
+    progress({"state": "in_progress", "total": 3, "pending": 3})
+    responses.post(f"{CREATE}/r-1/cancel", status=200, json={})
+    assert step.run(timeout_seconds="60") == 1
+    out = step.outputs()
+    assert out["result"] == "timed-out"
+    assert out["state"] == "in_progress"
+    cancel = [c for c in responses.calls if (c.request.url or "").endswith("/cancel")]
+    assert len(cancel) == 1
+    reason = json.loads(cancel[0].request.body or b"")["reason"]
+    assert "timeout" in reason
+    assert "https://github.com/acme/shop/actions/runs/42" in reason
+    assert "::error title=Certyn run timed out::" in step.stdout
+
+
+@responses.activate
+def test_timeout_without_cancel_leaves_the_run(step: Step) -> None:
+    responses.post(CREATE, status=201, json={"runId": "r-1"})
+    progress({"state": "in_progress"})
+    assert step.run(timeout_seconds="30", cancel_on_timeout="false") == 1
+    assert not any((c.request.url or "").endswith("/cancel") for c in responses.calls)
+    assert "left running" in step.summary.read_text()
+
+
+@responses.activate
+def test_replay_is_reported_in_outputs_log_and_summary(step: Step) -> None:
+    responses.post(CREATE, status=200, json={"runId": "r-1"}, headers={"Idempotency-Replayed": "true"})
+    progress({"state": "completed", "total": 1, "passed": 1})
+    assert step.run() == 0
+    assert step.outputs()["idempotency-replayed"] == "true"
+    assert "idempotent replay" in step.stdout
+    assert "replayed" in step.summary.read_text()
+
+
+@responses.activate
+def test_auth_error_is_an_error_result_with_a_clear_title(step: Step) -> None:
+    responses.post(CREATE, status=401, json={"error": "bad key"})
+    assert step.run() == 1
+    assert step.outputs()["result"] == "error"
+    assert "::error title=Certyn API key rejected::" in step.stdout
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_the_key_never_leaves_the_x_api_key_header(step: Step) -> None:
+    step.env["RUNNER_DEBUG"] = "1"
+    responses.post(CREATE, status=401, json={"error": f"key {KEY} is revoked"})
+    step.run()
+    lines = step.everything().splitlines()
+    assert [line for line in lines if KEY in line] == [f"::add-mask::{KEY}"]
+    assert step.stdout.splitlines()[0] == f"::add-mask::{KEY}"
+
+
+@responses.activate
+def test_server_text_cannot_inject_commands_or_outputs(step: Step) -> None:
+    evil = "x\n::error::pwned\nresult=passed\r\n##[set-output name=result;]passed"
+    responses.post(CREATE, status=201, json={"runId": "r-1", "appUrl": evil})
+    progress({"state": "completed", "conclusion": evil, "total": 1, "failed": 1})
+    assert step.run() == 1
+    for line in step.stdout.splitlines():
+        assert not line.lstrip().startswith("::error::pwned")
+        assert "##[set-output" not in line
+    out = step.outputs()
+    assert out["result"] == "failed"
+    assert out["conclusion"] == evil
+    assert out["app-url"] == evil
+
+
+@responses.activate
+def test_internal_errors_still_write_outputs_and_summary(step: Step, monkeypatch: pytest.MonkeyPatch) -> None:
+    responses.post(CREATE, status=201, json={"runId": "r-1"})
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError(f"bug while holding {KEY}")
+
+    monkeypatch.setattr("certyn_action.main.wait_for_run", boom)
+    assert step.run() == 1
+    assert step.outputs()["result"] == "error"
+    assert step.outputs()["run-id"] == "r-1"
+    assert "internal error" in step.summary.read_text()
+    assert KEY not in step.summary.read_text()

@@ -1,0 +1,57 @@
+"""SignalGuard: SIGINT/SIGTERM become one cancellation request, raised only where it is safe."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+
+import pytest
+
+from certyn_action.signals import CancelRequested, SignalGuard
+
+
+@pytest.fixture
+def guard() -> Iterator[SignalGuard]:
+    g = SignalGuard()
+    g.install()
+    try:
+        yield g
+    finally:
+        g.uninstall()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_inside_an_interruptible_block_raises(guard: SignalGuard, sig: signal.Signals) -> None:
+    with pytest.raises(CancelRequested) as err, guard.interruptible():
+        signal.raise_signal(sig)
+    assert err.value.signal_name == sig.name
+    assert guard.requested
+
+
+def test_a_signal_outside_is_recorded_and_raised_at_the_next_checkpoint(guard: SignalGuard) -> None:
+    signal.raise_signal(signal.SIGTERM)  # e.g. while a file is being written: nothing is torn
+    assert guard.requested
+    with pytest.raises(CancelRequested), guard.interruptible():
+        pytest.fail("the block must not start once cancellation was requested")
+
+
+def test_a_second_signal_does_not_interrupt_the_cleanup(guard: SignalGuard) -> None:
+    with pytest.raises(CancelRequested), guard.interruptible():
+        signal.raise_signal(signal.SIGINT)
+    cleaned_up = False
+    with guard.interruptible():  # the cleanup's own waits
+        signal.raise_signal(signal.SIGTERM)
+        cleaned_up = True
+    guard.checkpoint()
+    assert cleaned_up
+    assert guard.count == 2
+    assert guard.signal_name == "SIGINT"
+
+
+def test_uninstall_restores_the_previous_handlers() -> None:
+    before = signal.getsignal(signal.SIGTERM)
+    g = SignalGuard()
+    g.install()
+    assert signal.getsignal(signal.SIGTERM) != before
+    g.uninstall()
+    assert signal.getsignal(signal.SIGTERM) == before

@@ -1,0 +1,157 @@
+"""The polling loop with a fake clock: outages, 404 grace, hints, deadline, log lines."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+import requests
+import responses
+
+from certyn_action.client import ApiError, CertynClient, NotFound
+from certyn_action.http import Transport
+from certyn_action.models import RunStatus
+from certyn_action.waiter import NOT_FOUND_GRACE_POLLS, PollSettings, TimedOut, wait_for_run
+from certyn_action.workflow import WorkflowLog
+from tests.fakes import FakeClock
+
+BASE = "https://api.certyn.test"
+STATUS = f"{BASE}/api/ci/runs/r"
+
+
+def run_wait(
+    clock: FakeClock, *, floor: float = 10, ceiling: float = 30, timeout: float = 600
+) -> tuple[RunStatus, list[str], list[RunStatus]]:
+    out = io.StringIO()
+    seen: list[RunStatus] = []
+    client = CertynClient(
+        Transport(BASE, "k", env={}), clock, request_timeout=5, max_attempts=3, project_slug="p"
+    )
+    settings = PollSettings(floor=floor, ceiling=ceiling, deadline=clock.now + timeout, started=clock.now)
+    status = wait_for_run(client, "r", settings, clock, WorkflowLog(out), seen.append)
+    return status, out.getvalue().splitlines(), seen
+
+
+@responses.activate
+def test_returns_the_first_terminal_status_and_clamps_the_server_hint() -> None:
+    responses.get(STATUS, json={"state": "queued", "retryAfterSeconds": 1})
+    responses.get(STATUS, json={"state": "in_progress", "total": 2, "retryAfterSeconds": 500})
+    responses.get(STATUS, json={"state": "running", "total": 2, "passed": 1})
+    responses.get(STATUS, json={"state": "completed", "total": 2, "passed": 2})
+    clock = FakeClock()
+    status, _, seen = run_wait(clock, floor=5, ceiling=20)
+    assert status.state == "completed"
+    assert [s.state for s in seen] == ["queued", "in_progress", "running", "completed"]
+    # 1 → raised to the floor, 500 → cut to the ceiling, no hint → the floor
+    assert clock.sleeps == [5, 20, 5]
+
+
+@responses.activate
+def test_unknown_states_keep_polling() -> None:
+    responses.get(STATUS, json={"state": "warming_up_the_flux_capacitor"})
+    responses.get(STATUS, json={})
+    responses.get(STATUS, json={"state": "Canceled"})
+    status, _, _ = run_wait(FakeClock())
+    assert status.state == "cancelled"
+
+
+@responses.activate
+def test_an_outage_never_fails_the_wait_and_is_reported_once_each_way() -> None:
+    responses.get(STATUS, json={"state": "in_progress"})
+    for reply in (
+        {"status": 503},
+        {"status": 502, "body": "<html>bad gateway</html>"},
+        {"body": requests.ConnectionError("refused")},
+        {"status": 200, "body": "<html>login</html>"},
+        {"status": 429, "headers": {"Retry-After": "7"}},
+        {"status": 200, "body": '{"sta'},
+    ):
+        responses.get(STATUS, **reply)
+    responses.get(STATUS, json={"state": "completed", "total": 1, "passed": 1})
+    clock = FakeClock()
+    status, lines, _ = run_wait(clock, floor=10, ceiling=30)
+    assert status.state == "completed"
+    warnings = [line for line in lines if line.startswith("::warning")]
+    notices = [line for line in lines if line.startswith("::notice")]
+    assert len(warnings) == 1
+    assert "Certyn API unreachable" in warnings[0]
+    assert len(notices) == 1
+    assert "6 failed polls" in notices[0]
+    outage_sleeps = clock.sleeps[1:-1]
+    assert all(delay >= 10 for delay in outage_sleeps)  # never faster than the floor
+    assert max(outage_sleeps) > 10  # backs off while the outage lasts
+
+
+@responses.activate
+def test_outage_until_the_deadline_times_out_without_failing_early() -> None:
+    responses.get(STATUS, json={"state": "in_progress", "failed": 1})
+    responses.get(STATUS, status=503)
+    clock = FakeClock()
+    start = clock.now
+    with pytest.raises(TimedOut) as err:
+        run_wait(clock, floor=10, timeout=300)
+    assert err.value.last is not None
+    assert err.value.last.failed == 1
+    assert clock.now == pytest.approx(start + 300)
+    assert len(responses.calls) > 5
+
+
+@responses.activate
+def test_404_on_the_first_polls_is_waited_out() -> None:
+    for _ in range(NOT_FOUND_GRACE_POLLS):
+        responses.get(STATUS, status=404)
+    responses.get(STATUS, json={"state": "completed", "total": 1, "passed": 1})
+    status, _, _ = run_wait(FakeClock())
+    assert status.state == "completed"
+
+
+@responses.activate
+def test_404_beyond_the_grace_is_an_error() -> None:
+    responses.get(STATUS, status=404)
+    with pytest.raises(NotFound):
+        run_wait(FakeClock())
+    assert len(responses.calls) == NOT_FOUND_GRACE_POLLS + 1
+
+
+@responses.activate
+def test_404_after_the_run_was_seen_is_an_error() -> None:
+    responses.get(STATUS, json={"state": "in_progress"})
+    responses.get(STATUS, status=404)
+    with pytest.raises(NotFound):
+        run_wait(FakeClock())
+    assert len(responses.calls) == 2
+
+
+@responses.activate
+def test_auth_failure_while_polling_is_fatal() -> None:
+    responses.get(STATUS, status=401, json={"error": "revoked"})
+    with pytest.raises(ApiError) as err:
+        run_wait(FakeClock())
+    assert not err.value.transient
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_deadline_bounds_the_wait_and_the_last_sleep() -> None:
+    responses.get(STATUS, json={"state": "in_progress", "retryAfterSeconds": 30})
+    clock = FakeClock()
+    start = clock.now
+    with pytest.raises(TimedOut):
+        run_wait(clock, floor=10, ceiling=30, timeout=75)
+    assert clock.now == pytest.approx(start + 75)
+    assert clock.sleeps[-1] == pytest.approx(15)
+
+
+@responses.activate
+def test_progress_lines_on_change_and_a_heartbeat_at_least_every_minute() -> None:
+    for _ in range(12):
+        responses.get(STATUS, json={"state": "in_progress", "total": 3, "pending": 3})
+    responses.get(STATUS, json={"state": "in_progress", "total": 3, "passed": 1, "pending": 2})
+    responses.get(STATUS, json={"state": "completed", "total": 3, "passed": 3})
+    _, lines, _ = run_wait(FakeClock(), floor=10, ceiling=10)
+    progress = [line for line in lines if line.startswith("[")]
+    # first status, a heartbeat at 60 s and at 120 s, the change at 120 s is one line, the end
+    assert progress[0].startswith("[0s] in_progress")
+    assert any(line.startswith("[1m 00s] still in_progress") for line in progress)
+    assert progress[-1].startswith("[2m 10s] completed")
+    assert len(progress) == 4
