@@ -1,0 +1,41 @@
+# Developer commands. On a fresh machine (Python 3.11+, make):
+#   make demo   run the action end to end against the bundled Certyn simulator
+#   make test   install what the tests need and run all of them (CI runs this too)
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test test-fast lint bench image clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m certyn_simulator demo
+
+# Every test: unit, end to end against the simulator, the container as the runner runs it, and act.
+# Container and act tests start dockerd themselves; without a Docker engine they skip, except in CI.
+test: $(STAMP)
+	$(PY) -m pytest
+
+# Unit and end-to-end tests only (no Docker).
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not container and not act"
+
+lint:
+	bash scripts/lint.sh
+
+bench: $(STAMP)
+	$(PY) bench/bench.py
+
+image:
+	bash scripts/docker-engine.sh start
+	bash scripts/base-image.sh
+	docker build --network host --pull=false -t certyn-run-action:dev .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
