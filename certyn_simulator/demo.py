@@ -1,0 +1,93 @@
+"""``python -m certyn_simulator demo``: the action end to end against the simulator, on this machine.
+
+Starts the simulator with a scripted run, runs the action's ``entrypoint.py`` through
+:class:`FakeRunner` + :class:`PythonLauncher` with its log streamed live, then prints the outputs the
+runner would record and the job summary, and exits with the action's exit code. Ctrl-C cancels the
+action the way the runner cancels a job (SIGINT, then SIGTERM 7.5 s later, then SIGKILL).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from .filecommands import FileCommandError
+from .runner import ActionRun, Event, FakeRunner, LogLine, PythonLauncher
+from .scenario import ScenarioError, load_scenario
+from .server import Simulator
+
+DEMO_KEY = "demo-key"
+
+
+def _default_action_dir() -> Path:
+    return Path(__file__).resolve().parent.parent
+
+
+def _print_line(line: LogLine) -> None:
+    out = sys.stdout if line.stream == "stdout" else sys.stderr
+    out.write(f"  | {line.text}\n")
+    out.flush()
+
+
+def _report(run: ActionRun) -> None:
+    print("\n== Outputs (as the runner records them) ==")
+    try:
+        outputs = run.outputs
+    except FileCommandError as exc:
+        print(f"  GITHUB_OUTPUT is invalid, the runner would fail the step: {exc}")
+        outputs = {}
+    width = max((len(k) for k in outputs), default=0)
+    for key, value in outputs.items():
+        print(f"  {key.ljust(width)} = {value!r}")
+    if not outputs:
+        print("  (none)")
+    print("\n== Job summary ==")
+    print(run.summary.rstrip() or "  (empty)")
+    for message in run.runner_messages:
+        print(f"\n[runner] {message}")
+    verdict = "succeeded" if run.conclusion == "success" else "failed"
+    print(f"\n== Step {verdict} (exit code {run.exit_code}, {run.duration:.1f} s) ==")
+
+
+def run_demo(scenario: str = "pass", action_dir: str | Path | None = None, event: str = "push") -> int:
+    directory = Path(action_dir) if action_dir is not None else _default_action_dir()
+    if not (directory / "entrypoint.py").is_file() or not (directory / "action.yml").is_file():
+        print(f"demo: {directory} has no entrypoint.py and action.yml; pass --action-dir", file=sys.stderr)
+        return 2
+    try:
+        sc = load_scenario(scenario)
+        ev = Event.named(event)
+    except (ScenarioError, ValueError) as exc:
+        print(f"demo: {exc}", file=sys.stderr)
+        return 2
+    sc.retry_after_seconds = 1
+    with Simulator(sc, api_key=DEMO_KEY) as sim:
+        print(f"== Certyn simulator at {sim.base_url} (scenario {sc.name!r}) ==")
+        runner = FakeRunner(directory, PythonLauncher(directory))
+        inputs = {
+            "api-key": DEMO_KEY,
+            "project-slug": "demo-shop",
+            "process-slug": "smoke-suite",
+            "api-url": sim.base_url,
+            "poll-interval-seconds": "1",
+            "max-poll-interval-seconds": "1",
+            "timeout-seconds": "120",
+        }
+        print(f"== Running the action ({ev.name} event); Ctrl-C cancels it like the runner would ==\n")
+        running = runner.start(inputs, event=ev, on_line=_print_line)
+        with running:
+            try:
+                run = running.wait()
+            except KeyboardInterrupt:
+                print(
+                    "\n== Cancelling like the runner: SIGINT now, SIGTERM after 7.5 s, SIGKILL 2.5 s later =="
+                )
+                run = running.cancel_like_runner()
+        _report(run)
+        for rec in sim.runs.values():
+            reasons = [r for r in rec.cancel_reasons if r]
+            if rec.cancel_requests:
+                print(
+                    f"[simulator] run {rec.run_id} was cancelled; reason: {reasons[0] if reasons else '(none)'}"
+                )
+    return run.exit_code if run.exit_code >= 0 else 128 - run.exit_code
