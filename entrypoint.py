@@ -5,7 +5,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from certyn_action.main import main  # the path above makes the package importable anywhere
+# Handlers first, before the heavier imports: a cancellation that arrives while Python is still loading
+# requests and pydantic is recorded and honoured (outputs, summary, exit) instead of killing us mid-import.
+from certyn_action.signals import SignalGuard  # the path above makes the package importable anywhere
+
+guard = SignalGuard()
+guard.install()
+
+from certyn_action.main import main  # noqa: E402
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(guard=guard))

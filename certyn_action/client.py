@@ -1,22 +1,26 @@
 """The Certyn CI Runs API: create (retried, idempotent), status (one attempt), cancel (retried).
 
 Every error is an :class:`ApiError` whose message is written for the workflow author and names no secret.
+The pydantic models are imported on first use: sending the first request does not wait for pydantic, which
+loads while the create is on the wire.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, urlsplit
-
-from pydantic import ValidationError
 
 from .clock import Clock
 from .http import Call, Reply, Transport, TransportError
-from .models import CreatedRun, RunStatus
 from .retry import RetryPolicy, is_transient_status
 from .text import one_line
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+    from .models import CreatedRun, RunStatus
 
 CREATE_PATH = "/api/ci/runs"
 T = TypeVar("T")
@@ -119,6 +123,8 @@ class CertynClient:
             json_body=self._create_body,
             headers={"Idempotency-Key": self._create_key},
         )
+        from . import models  # noqa: F401, PLC0415 - pydantic loads while the request is on the wire
+
         reply = self._create_inflight.wait(timeout)
         self._create_inflight = None
         return self._parse_created(reply)
@@ -133,6 +139,8 @@ class CertynClient:
                 f"Server said: {server_message(reply) or 'nothing'}",
                 status=reply.status,
             )
+        from .models import CreatedRun, ValidationError  # noqa: PLC0415 - see the module docstring
+
         try:
             run = CreatedRun.model_validate(data)
         except ValidationError as err:
@@ -152,6 +160,8 @@ class CertynClient:
         if not 200 <= reply.status < 300:
             raise self._error_for(reply, f"reading run {run_id}")
         data = _json_object(reply, "the status response")
+        from .models import RunStatus, ValidationError  # noqa: PLC0415 - see the module docstring
+
         try:
             return RunStatus.model_validate(data)
         except ValidationError as err:

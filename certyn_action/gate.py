@@ -8,9 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from .inputs import GateSwitches
-from .models import RunStatus
+
+if TYPE_CHECKING:
+    from .models import RunStatus
+
+TERMINAL_STATES = frozenset({"completed", "cancelled"})
+COUNTERS = ("total", "passed", "failed", "blocked", "pending", "aborted", "skipped")
 
 
 class Result(StrEnum):

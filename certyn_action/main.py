@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Mapping
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from .client import ApiError, AuthError, CertynClient, Created, NotFound
 from .clock import Clock, SystemClock, format_duration
@@ -15,13 +15,15 @@ from .gate import Result, Verdict, evaluate
 from .http import Transport
 from .idempotency import derive_key
 from .inputs import InputErrors, Inputs, raw_input, read_inputs
-from .models import RunStatus
 from .report import Report
 from .signals import CancelRequested, SignalGuard
 from .summary import render_summary
 from .text import one_line
 from .waiter import PollSettings, TimedOut, wait_for_run
 from .workflow import WorkflowLog
+
+if TYPE_CHECKING:
+    from .models import RunStatus
 
 CANCEL_BUDGET_SECONDS = 5.0  # the runner sends SIGTERM 7.5 s after SIGINT, then kills
 

@@ -10,10 +10,19 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
-TERMINAL_STATES = frozenset({"completed", "cancelled"})
-COUNTERS = ("total", "passed", "failed", "blocked", "pending", "aborted", "skipped")
+from .gate import COUNTERS, TERMINAL_STATES
+
+__all__ = ["COUNTERS", "TERMINAL_STATES", "CreatedRun", "RunStatus", "ValidationError"]
 
 
 def _counter(value: Any) -> Any:

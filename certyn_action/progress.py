@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .clock import format_duration
-from .models import RunStatus
 from .text import one_line
+
+if TYPE_CHECKING:
+    from .models import RunStatus
 
 HEARTBEAT_SECONDS = 60.0
 

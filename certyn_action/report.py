@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .client import Created, run_path
 from .context import RunMetadata
-from .gate import Result, Verdict
+from .gate import COUNTERS, Result, Verdict
 from .inputs import Inputs
-from .models import COUNTERS, RunStatus
+
+if TYPE_CHECKING:
+    from .models import RunStatus
 
 
 @dataclass

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .client import ApiError, CertynClient, NotFound
 from .clock import Clock, format_duration
-from .models import RunStatus
 from .progress import ProgressLog
 from .retry import RetryPolicy
 from .workflow import WorkflowLog
+
+if TYPE_CHECKING:
+    from .models import RunStatus
 
 NOT_FOUND_GRACE_POLLS = 6
 
