@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,6 +55,8 @@ class Call:
     """An exchange running on a worker thread."""
 
     description: str
+    debug: Callable[[str], None] | None = None
+    started: float = field(default_factory=time.monotonic)
     _done: threading.Event = field(default_factory=threading.Event)
     _reply: Reply | None = None
     _error: TransportError | None = None
@@ -64,11 +67,19 @@ class Call:
 
     def wait(self, timeout: float) -> Reply:
         if not self._done.wait(max(timeout, 0.0)):
+            self._trace(f"abandoned after {timeout:.3g}s")
             raise RequestTimedOut(f"{self.description}: no complete response within {timeout:.3g}s")
         if self._error is not None:
+            self._trace(str(self._error))
             raise self._error
         assert self._reply is not None  # noqa: S101 - set together with _done
+        self._trace(f"HTTP {self._reply.status}, {len(self._reply.body)} bytes")
         return self._reply
+
+    def _trace(self, outcome: str) -> None:
+        # Runs on the caller's thread, so log lines never interleave. Never includes headers.
+        if self.debug is not None:
+            self.debug(f"{self.description}: {outcome} ({time.monotonic() - self.started:.3f}s)")
 
     def _finish(self, reply: Reply | None, error: TransportError | None) -> None:
         self._reply, self._error = reply, error
@@ -84,7 +95,9 @@ class Transport:
         env: Mapping[str, str],
         max_body: int = MAX_BODY_BYTES,
         session: requests.Session | None = None,
+        debug: Callable[[str], None] | None = None,
     ) -> None:
+        self._debug = debug
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key
         self._max_body = max_body
@@ -114,7 +127,7 @@ class Transport:
         if json_body is not None:
             all_headers["Content-Type"] = "application/json"
             data = json.dumps(json_body).encode("utf-8")
-        call = Call(f"{method} {path}")
+        call = Call(f"{method} {path}", self._debug)
         worker = threading.Thread(
             target=self._exchange,
             args=(call, method, self.url(path), all_headers, data, timeout),

@@ -27,11 +27,11 @@ if TYPE_CHECKING:
 
 CANCEL_BUDGET_SECONDS = 5.0  # the runner sends SIGTERM 7.5 s after SIGINT, then kills
 
-TransportFactory = Callable[[Inputs, Mapping[str, str]], Transport]
+TransportFactory = Callable[[Inputs, Mapping[str, str], WorkflowLog], Transport]
 
 
-def default_transport(inputs: Inputs, env: Mapping[str, str]) -> Transport:
-    return Transport(inputs.api_url, inputs.api_key, env=env)
+def default_transport(inputs: Inputs, env: Mapping[str, str], log: WorkflowLog) -> Transport:
+    return Transport(inputs.api_url, inputs.api_key, env=env, debug=log.debug)
 
 
 def main(
@@ -101,7 +101,7 @@ class Step:
         self.report.inputs, self.report.metadata, self.report.idempotency_key = inputs, meta, key
         self.deadline = self.started + inputs.timeout_seconds
         self.client = CertynClient(
-            self.factory(inputs, self.env),
+            self.factory(inputs, self.env, self.log),
             self.clock,
             request_timeout=inputs.request_timeout_seconds,
             max_attempts=inputs.http_max_attempts,
