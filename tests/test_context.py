@@ -1,0 +1,268 @@
+"""context.py: GitHub context → run metadata, links, and why an api-key may be empty."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from certyn_action.context import GitHubContext, derive_metadata, is_fork_pull_request, missing_key_hint
+from certyn_action.inputs import Inputs, read_inputs
+
+REPO = "acme/shop"
+MERGE_SHA = "m" * 40
+HEAD_SHA = "h" * 40
+PUSH_SHA = "p" * 40
+
+
+def _inputs(**overrides: str) -> Inputs:
+    values = {"api-key": "k", "project-slug": "shop", "process-slug": "smoke"}
+    values.update({name.replace("_", "-"): value for name, value in overrides.items()})
+    return read_inputs({"INPUT_" + name.upper(): value for name, value in values.items()})
+
+
+def _env(**overrides: str) -> dict[str, str]:
+    env = {
+        "GITHUB_REPOSITORY": REPO,
+        "GITHUB_SERVER_URL": "https://github.com",
+        "GITHUB_RUN_ID": "1001",
+        "GITHUB_RUN_ATTEMPT": "2",
+        "GITHUB_JOB": "test",
+        "GITHUB_ACTION": "certyn",
+        "GITHUB_EVENT_NAME": "push",
+        "GITHUB_SHA": PUSH_SHA,
+        "GITHUB_REF": "refs/heads/main",
+        "GITHUB_REF_NAME": "main",
+        "GITHUB_HEAD_REF": "",
+        "GITHUB_ACTOR": "octocat",
+    }
+    env.update(overrides)
+    return env
+
+
+def _pr_payload(
+    *, head_repo: str = REPO, base_repo: str = REPO, fork: bool = False, head_ref: str = "feature/x"
+) -> dict[str, Any]:
+    return {
+        "number": 7,
+        "pull_request": {
+            "number": 7,
+            "head": {"sha": HEAD_SHA, "ref": head_ref, "repo": {"full_name": head_repo, "fork": fork}},
+            "base": {"sha": "b" * 40, "ref": "main", "repo": {"full_name": base_repo, "fork": False}},
+            "merge_commit_sha": MERGE_SHA,
+        },
+    }
+
+
+def _pr_env(event: str = "pull_request") -> dict[str, str]:
+    return _env(
+        GITHUB_EVENT_NAME=event,
+        GITHUB_SHA=MERGE_SHA,
+        GITHUB_REF="refs/pull/7/merge",
+        GITHUB_REF_NAME="7/merge",
+        GITHUB_HEAD_REF="feature/x",
+    )
+
+
+RUN_URL = f"https://github.com/{REPO}/actions/runs/1001"
+ATTEMPT_URL = f"{RUN_URL}/attempts/2"
+
+
+# -- from_env -------------------------------------------------------------------------------------
+
+
+def test_from_env_reads_and_strips() -> None:
+    ctx = GitHubContext.from_env(
+        _env(GITHUB_REPOSITORY=" acme/shop \n", GITHUB_SERVER_URL="https://ghe.corp/"), {}
+    )
+    assert ctx.repository == REPO
+    assert ctx.server_url == "https://ghe.corp"
+    assert (ctx.run_id, ctx.run_attempt, ctx.job, ctx.action) == ("1001", "2", "test", "certyn")
+
+
+def test_from_env_defaults_server_url_to_github_com() -> None:
+    env = _env()
+    del env["GITHUB_SERVER_URL"]
+    assert GitHubContext.from_env(env, {}).server_url == "https://github.com"
+
+
+# -- derive_metadata ------------------------------------------------------------------------------
+
+
+def test_push() -> None:
+    meta = derive_metadata(GitHubContext.from_env(_env(), {}), _inputs())
+    assert (meta.repository, meta.ref, meta.commit_sha, meta.event) == (REPO, "main", PUSH_SHA, "push")
+
+
+def test_tag_push_reports_the_tag_name() -> None:
+    env = _env(GITHUB_REF="refs/tags/v1.2.3", GITHUB_REF_NAME="v1.2.3", GITHUB_REF_TYPE="tag")
+    meta = derive_metadata(GitHubContext.from_env(env, {"ref": "refs/tags/v1.2.3"}), _inputs())
+    assert meta.ref == "v1.2.3"
+    assert meta.commit_sha == PUSH_SHA
+
+
+@pytest.mark.parametrize("event", ["pull_request", "pull_request_target"])
+def test_pull_request_reports_head_commit_and_branch_not_the_merge(event: str) -> None:
+    meta = derive_metadata(GitHubContext.from_env(_pr_env(event), _pr_payload()), _inputs())
+    assert meta.commit_sha == HEAD_SHA
+    assert meta.ref == "feature/x"
+    assert meta.event == event
+    assert MERGE_SHA not in (meta.commit_sha, meta.ref)
+    assert "merge" not in meta.ref
+
+
+def test_pull_request_branch_from_github_head_ref_first() -> None:
+    payload = _pr_payload(head_ref="from-payload")
+    meta = derive_metadata(GitHubContext.from_env(_pr_env(), payload), _inputs())
+    assert meta.ref == "feature/x"
+
+
+def test_pull_request_branch_from_payload_when_head_ref_missing() -> None:
+    env = _pr_env()
+    env["GITHUB_HEAD_REF"] = ""
+    meta = derive_metadata(GitHubContext.from_env(env, _pr_payload(head_ref="from-payload")), _inputs())
+    assert meta.ref == "from-payload"
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {},
+        {"pull_request": None},
+        {"pull_request": "garbage"},
+        {"pull_request": {}},
+        {"pull_request": {"head": None}},
+        {"pull_request": {"head": {"sha": None, "ref": 5}}},
+        {"pull_request": {"head": {"sha": "  "}}},
+        {"pull_request": []},
+    ],
+)
+def test_pull_request_payload_missing_fields_falls_back_without_crashing(payload: dict[str, Any]) -> None:
+    meta = derive_metadata(GitHubContext.from_env(_pr_env(), payload), _inputs())
+    assert meta.commit_sha == MERGE_SHA  # GITHUB_SHA is all that is left
+    assert meta.ref == "feature/x"
+
+
+def test_pull_request_with_nothing_at_all() -> None:
+    env = _pr_env()
+    env["GITHUB_HEAD_REF"] = ""
+    meta = derive_metadata(GitHubContext.from_env(env, {}), _inputs())
+    assert (meta.commit_sha, meta.ref) == (MERGE_SHA, "7/merge")
+
+
+def test_push_ignores_a_pull_request_key_in_the_payload() -> None:
+    meta = derive_metadata(GitHubContext.from_env(_env(), _pr_payload()), _inputs())
+    assert (meta.commit_sha, meta.ref) == (PUSH_SHA, "main")
+
+
+def test_overrides_win() -> None:
+    inputs = _inputs(
+        repository="other/repo",
+        ref="release",
+        commit_sha="c0ffee",
+        event="workflow_dispatch",
+        external_url="https://ci.example/build/9",
+    )
+    meta = derive_metadata(GitHubContext.from_env(_pr_env(), _pr_payload()), inputs)
+    assert (meta.repository, meta.ref, meta.commit_sha, meta.event) == (
+        "other/repo",
+        "release",
+        "c0ffee",
+        "workflow_dispatch",
+    )
+    assert meta.external_url == "https://ci.example/build/9"
+    # the links we show stay ours
+    assert meta.run_url == ATTEMPT_URL
+
+
+# -- links ----------------------------------------------------------------------------------------
+
+
+def test_job_url_with_check_run_id() -> None:
+    meta = derive_metadata(GitHubContext.from_env(_env(), {}), _inputs(check_run_id="5550001"))
+    assert meta.job_url == f"{RUN_URL}/job/5550001"
+    assert meta.external_url == f"{RUN_URL}/job/5550001"
+    assert meta.run_url == ATTEMPT_URL
+
+
+def test_attempt_url_without_check_run_id() -> None:
+    meta = derive_metadata(
+        GitHubContext.from_env(_env(), {}), _inputs(check_run_id="${{ job.check_run_id }}")
+    )
+    assert meta.job_url == ATTEMPT_URL
+    assert meta.external_url == ATTEMPT_URL
+
+
+def test_run_url_without_attempt() -> None:
+    ctx = GitHubContext.from_env(_env(GITHUB_RUN_ATTEMPT=""), {})
+    assert ctx.attempt_url == RUN_URL
+
+
+def test_no_links_outside_actions() -> None:
+    ctx = GitHubContext.from_env({}, {})
+    meta = derive_metadata(ctx, _inputs(check_run_id="12"))
+    assert (meta.job_url, meta.run_url, meta.external_url) == ("", "", "")
+
+
+def test_ghes_server_url_used_for_links() -> None:
+    env = _env(GITHUB_SERVER_URL="https://github.example.corp/")
+    meta = derive_metadata(GitHubContext.from_env(env, {}), _inputs(check_run_id="77"))
+    assert meta.job_url == f"https://github.example.corp/{REPO}/actions/runs/1001/job/77"
+    assert meta.run_url.startswith("https://github.example.corp/")
+    assert "github.com" not in meta.job_url + meta.run_url + meta.external_url
+
+
+# -- missing_key_hint -----------------------------------------------------------------------------
+
+
+def test_hint_for_fork_pull_request_by_repo_name() -> None:
+    ctx = GitHubContext.from_env(_pr_env(), _pr_payload(head_repo="forker/shop"))
+    assert is_fork_pull_request(ctx)
+    hint = missing_key_hint(ctx)
+    assert hint is not None
+    assert "fork" in hint
+    assert "if:" in hint
+
+
+def test_hint_for_fork_pull_request_by_fork_flag() -> None:
+    ctx = GitHubContext.from_env(_pr_env(), _pr_payload(fork=True))
+    hint = missing_key_hint(ctx)
+    assert hint is not None
+    assert "fork" in hint
+
+
+def test_hint_for_dependabot() -> None:
+    ctx = GitHubContext.from_env(_pr_env() | {"GITHUB_ACTOR": "dependabot[bot]"}, _pr_payload())
+    hint = missing_key_hint(ctx)
+    assert hint is not None
+    assert "Dependabot" in hint
+
+
+def test_hint_for_dependabot_on_push() -> None:
+    hint = missing_key_hint(GitHubContext.from_env(_env(GITHUB_ACTOR="dependabot[bot]"), {}))
+    assert hint is not None
+    assert "Dependabot" in hint
+
+
+@pytest.mark.parametrize(
+    ("env", "payload"),
+    [
+        (_env(), {}),
+        (_env(), _pr_payload(head_repo="forker/shop")),  # not a pull request event
+        (_pr_env(), _pr_payload()),  # same-repository pull request
+        (_pr_env(), {}),  # payload unknown: do not guess
+        (_pr_env(), {"pull_request": {"head": {"repo": None}, "base": {"repo": {"full_name": REPO}}}}),
+    ],
+)
+def test_no_hint_otherwise(env: dict[str, str], payload: dict[str, Any]) -> None:
+    assert missing_key_hint(GitHubContext.from_env(env, payload)) is None
+
+
+@pytest.mark.xfail(
+    reason="BUG: pull_request_target runs get repository secrets even from forks; the fork hint "
+    "('GitHub does not pass repository secrets') misleads there",
+    strict=True,
+)
+def test_no_fork_hint_for_pull_request_target() -> None:
+    ctx = GitHubContext.from_env(_pr_env("pull_request_target"), _pr_payload(head_repo="forker/shop"))
+    assert missing_key_hint(ctx) is None
