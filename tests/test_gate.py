@@ -1,0 +1,105 @@
+"""gate.py: the verdict comes from the counters, the state and the switches, never from ``conclusion``."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+
+from certyn_action.gate import Result, Verdict, evaluate
+from certyn_action.inputs import GateSwitches
+from certyn_action.models import RunStatus
+
+ALL_ON = GateSwitches()
+ALL_OFF = GateSwitches(False, False, False, False, False)
+
+
+def _status(**fields: Any) -> RunStatus:
+    data: dict[str, Any] = {"state": "completed", "conclusion": "success", "total": 5, "passed": 5}
+    data.update(fields)
+    return RunStatus.model_validate(data)
+
+
+def test_all_passed_passes() -> None:
+    assert evaluate(_status(), ALL_ON) == Verdict(Result.PASSED, ())
+
+
+@pytest.mark.parametrize(
+    ("switch", "fields", "reason"),
+    [
+        ("fail_on_failed", {"passed": 3, "failed": 2}, "2 tests failed"),
+        ("fail_on_blocked", {"passed": 4, "blocked": 1}, "1 test blocked (needs a human in Certyn)"),
+        ("fail_on_aborted", {"passed": 2, "aborted": 3}, "3 tests aborted"),
+        ("fail_on_empty", {"total": 0, "passed": 0}, "the run completed with no tests (total 0)"),
+        (
+            "fail_on_cancelled",
+            {"state": "cancelled", "total": 5, "passed": 5},
+            "the run was cancelled in Certyn",
+        ),
+    ],
+)
+def test_each_switch_on_fails_and_off_passes(switch: str, fields: dict[str, Any], reason: str) -> None:
+    status = _status(**fields)
+    on = dataclasses.replace(ALL_OFF, **{switch: True})
+    assert evaluate(status, on) == Verdict(Result.FAILED, (reason,))
+    off = dataclasses.replace(ALL_ON, **{switch: False})
+    assert evaluate(status, off) == Verdict(Result.PASSED, ())
+
+
+def test_all_reasons_listed_together() -> None:
+    status = _status(state="cancelled", total=6, passed=0, failed=1, blocked=2, aborted=3)
+    verdict = evaluate(status, ALL_ON)
+    assert verdict.result is Result.FAILED
+    assert verdict.reasons == (
+        "the run was cancelled in Certyn",
+        "1 test failed",
+        "2 tests blocked (needs a human in Certyn)",
+        "3 tests aborted",
+    )
+
+
+def test_all_switches_off_passes_anything_terminal() -> None:
+    status = _status(state="cancelled", total=0, passed=0, failed=9, blocked=9, aborted=9)
+    assert evaluate(status, ALL_OFF) == Verdict(Result.PASSED, ())
+
+
+def test_cancelled_with_fail_on_cancelled_off_still_gates_on_counters() -> None:
+    switches = dataclasses.replace(ALL_ON, fail_on_cancelled=False)
+    assert evaluate(_status(state="cancelled", passed=4, failed=1), switches).reasons == ("1 test failed",)
+    assert evaluate(_status(state="Canceled", passed=2, pending=3), switches).result is Result.PASSED
+
+
+def test_empty_run_only_fails_when_completed() -> None:
+    # A cancelled run with no tests is reported as cancelled, not also as empty.
+    verdict = evaluate(_status(state="cancelled", total=0, passed=0), ALL_ON)
+    assert verdict.reasons == ("the run was cancelled in Certyn",)
+
+
+def test_empty_run_with_missing_counters() -> None:
+    status = RunStatus.model_validate({"state": "completed"})
+    assert evaluate(status, ALL_ON).reasons == ("the run completed with no tests (total 0)",)
+
+
+@pytest.mark.parametrize(
+    "conclusion", ["failure", "failed", "action_required", "cancelled", "neutral", "", "💥"]
+)
+def test_conclusion_ignored_when_all_passed(conclusion: str) -> None:
+    assert evaluate(_status(conclusion=conclusion), ALL_ON).result is Result.PASSED
+
+
+@pytest.mark.parametrize("conclusion", ["success", "passed", "neutral", ""])
+def test_conclusion_ignored_when_tests_aborted(conclusion: str) -> None:
+    verdict = evaluate(_status(conclusion=conclusion, passed=2, aborted=3), ALL_ON)
+    assert verdict == Verdict(Result.FAILED, ("3 tests aborted",))
+
+
+@pytest.mark.parametrize("state", ["in_progress", "running", "queued", "pending", "", "exploded"])
+def test_non_terminal_state_raises(state: str) -> None:
+    with pytest.raises(ValueError, match="not finished"):
+        evaluate(_status(state=state), ALL_ON)
+
+
+def test_result_succeeds_only_for_passed_and_created() -> None:
+    assert {r for r in Result if r.succeeds} == {Result.PASSED, Result.CREATED}
+    assert [r.value for r in Result] == ["passed", "failed", "timed-out", "cancelled", "error", "created"]
