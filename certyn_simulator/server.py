@@ -73,7 +73,7 @@ class _Response:
     body: bytes
     content_type: str | None = JSON_TYPE
     headers: list[tuple[str, str]] = field(default_factory=list)
-    on_sent: Callable[[], None] | None = None
+    on_serve: Callable[[], None] | None = None  # called just before the last body byte is written
 
 
 def _json_response(status: int, payload: Any, headers: Iterable[tuple[str, str]] = ()) -> _Response:
@@ -495,7 +495,7 @@ class Simulator:
                         run.terminal_state = state
                     self._cond.notify_all()
 
-            response.on_sent = mark_served
+            response.on_serve = mark_served
         return response
 
     def _status_body(self, run: RunRecord, sc: Scenario, snap: Mapping[str, Any]) -> Any:
@@ -884,11 +884,14 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             pieces = [response.body[i : i + 1] for i in range(len(response.body))]
         for i, piece in enumerate(pieces):
-            if (fault.kind == "drip" and i and sim.stop_event.wait(fault.seconds)) or not self._write(piece):
+            if fault.kind == "drip" and i and sim.stop_event.wait(fault.seconds):
                 self._drop()
                 return
-        if response.on_sent is not None:
-            response.on_sent()
+            if i == len(pieces) - 1 and response.on_serve is not None:
+                response.on_serve()
+            if not self._write(piece):
+                self._drop()
+                return
 
     # Low-level sending ------------------------------------------------------------------------------
     def _send_recorded(self, rec: RequestRecord, response: _Response) -> None:
@@ -898,8 +901,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(self, response: _Response) -> None:
         body = b"" if self.command == "HEAD" else response.body
         self._send_head(response, len(response.body))
-        if self._write(body) and response.on_sent is not None:
-            response.on_sent()
+        if response.on_serve is not None:
+            response.on_serve()
+        self._write(body)
 
     def _send_head(self, response: _Response, length: int) -> None:
         try:
