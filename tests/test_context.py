@@ -262,6 +262,7 @@ def test_no_hint_otherwise(env: dict[str, str], payload: dict[str, Any]) -> None
     reason="BUG: pull_request_target runs get repository secrets even from forks; the fork hint "
     "('GitHub does not pass repository secrets') misleads there",
     strict=True,
+    raises=AssertionError,
 )
 def test_no_fork_hint_for_pull_request_target() -> None:
     ctx = GitHubContext.from_env(_pr_env("pull_request_target"), _pr_payload(head_repo="forker/shop"))

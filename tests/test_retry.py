@@ -100,6 +100,7 @@ def test_invalid_retry_after_falls_back_to_backoff(header: str | None) -> None:
     reason="BUG: a Retry-After date with an out-of-range year makes urllib3 raise ValueError, which "
     "RetryPolicy.delay lets through instead of falling back to the backoff",
     strict=True,
+    raises=ValueError,
 )
 def test_retry_after_date_out_of_range_falls_back_to_backoff() -> None:
     policy = _after(RetryPolicy.create(5, backoff_factor=1.0, jitter=0), 3)
