@@ -22,7 +22,7 @@ suite="bookworm"
 rootfs_image="certyn-standin/debian:${suite}-minbase"
 pull_timeout="${CERTYN_PULL_TIMEOUT:-120}"
 
-log() { printf 'base-image: %s\n' "$*" >&2; }
+log() { printf 'base-image: [%3ds] %s\n' "$SECONDS" "$*" >&2; }
 
 tmp_dirs=()
 cleanup() { ((${#tmp_dirs[@]} == 0)) || rm -rf "${tmp_dirs[@]}"; }
@@ -152,7 +152,7 @@ LABEL org.certyn.stand-in-for="$name"
 CMD ["python3"]
 DOCKERFILE
   log "building the stand-in for $name"
-  docker build --network host --pull=false -q -t "$name" "$ctx" >/dev/null
+  docker build --network host --pull=false --force-rm -q -t "$name" "$ctx" >/dev/null
   log "built the local stand-in $name ($(docker run --rm --network host "$name" python --version 2>&1))"
 }
 
@@ -183,7 +183,7 @@ RUN apt-get update \\
  && command -v python3
 DOCKERFILE
   log "building the act job image $tag on $base"
-  docker build --network host --pull=false -q -t "$tag" "$ctx" >/dev/null
+  docker build --network host --pull=false --force-rm -q -t "$tag" "$ctx" >/dev/null
 }
 
 main() {

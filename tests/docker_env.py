@@ -86,7 +86,10 @@ def ensure_base_image(timings: Timings, *extra: str) -> None:
 def build_image(timings: Timings, tag: str = IMAGE) -> None:
     """Build the action image from the repository's Dockerfile (the runner's ``docker build``, host net)."""
     started = time.monotonic()
-    run(["docker", "build", "--network", "host", "--pull=false", "-t", tag, str(ROOT)], timeout=900)
+    run(
+        ["docker", "build", "--network", "host", "--pull=false", "--force-rm", "-t", tag, str(ROOT)],
+        timeout=900,
+    )
     timings.steps["image build"] = time.monotonic() - started
 
 

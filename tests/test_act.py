@@ -70,6 +70,7 @@ def test_selftest_workflow_under_act(act_ready: str) -> None:
             "--pull=false",
             "--rebuild=false",
             "--no-cache-server",
+            "--rm",  # remove the job container even when the job fails (act keeps it by default)
             "--network=host",
             "-P",
             f"ubuntu-latest={ACT_JOB_IMAGE}",
@@ -90,3 +91,5 @@ def test_selftest_workflow_under_act(act_ready: str) -> None:
     assert "Failure - Main Action: invalid input (no request is sent)" in log, log[-8000:]
     assert "invalid input 'poll-interval-seconds'" in log
     assert "Job succeeded" in log
+    left = run(["docker", "ps", "-a", "-q", "--filter", "name=act-Self-test"], timeout=60).stdout.split()
+    assert left == [], f"act left containers behind: {left}"
