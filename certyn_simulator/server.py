@@ -471,7 +471,9 @@ class Simulator:
             if run.polls <= sc.not_found_polls:
                 return _error(404, "Run not found.")
             if run.cancelled_at is not None:
-                base = {k: v for k, v in (run.last_served or {}).items() if k in COUNTERS}
+                # counters as last served (or as the first snapshot, when cancelled before any poll)
+                source = run.last_served if isinstance(run.last_served, dict) else sc.snapshots[0]
+                base = {k: v for k, v in source.items() if k in COUNTERS}
                 snap: dict[str, Any] = {**base, "state": "cancelled", "conclusion": "cancelled"}
                 snap.update(sc.cancelled_snapshot)
             else:

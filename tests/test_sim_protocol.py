@@ -336,6 +336,14 @@ def test_cancel_marks_the_run_cancelled_and_records_the_reason() -> None:
         assert sim.run(run_id).cancel_reasons == ["Cancelled by pipeline", None]
 
 
+def test_cancel_before_any_poll_keeps_the_run_counters() -> None:
+    with Simulator("never", api_key=KEY) as sim:
+        run_id = create(sim).json()["runId"]
+        assert cancel(sim, run_id).status_code == 202
+        body = status(sim, run_id).json()
+        assert (body["state"], body["total"], body["pending"]) == ("cancelled", 5, 5)
+
+
 def test_cancel_records_its_idempotency_key_and_rejects_bad_json() -> None:
     with Simulator("never", api_key=KEY) as sim:
         run_id = create(sim, Idempotency_Key="create-key").json()["runId"]
