@@ -182,9 +182,9 @@ DEFAULT_PASSTHROUGH = (
 
 
 class PythonLauncher:
-    """Run ``action_dir/entrypoint.py`` with this interpreter, with only the runner's env plus what a
-    Python process needs (``PATH``, locale, coverage hooks) and ``extra_env`` (by default
-    ``PYTHONUNBUFFERED=1`` and ``PYTHONDONTWRITEBYTECODE=1``, as a container image would set)."""
+    """Run ``python -s action_dir/entrypoint.py`` (like the image's ENTRYPOINT) with this interpreter and
+    only the runner's env plus what a Python process needs (``PATH``, locale, coverage hooks) and
+    ``extra_env`` (by default ``PYTHONUNBUFFERED=1``, as the image sets, and ``PYTHONDONTWRITEBYTECODE=1``)."""
 
     def __init__(
         self,
@@ -194,9 +194,11 @@ class PythonLauncher:
         script: str = "entrypoint.py",
         extra_env: Mapping[str, str] | None = None,
         passthrough: tuple[str, ...] = DEFAULT_PASSTHROUGH,
+        python_flags: tuple[str, ...] = ("-s",),
     ) -> None:
         self.action_dir = Path(action_dir).resolve()
         self.python = python
+        self.python_flags = python_flags
         self.script = script
         self.extra_env = (
             dict(extra_env)
@@ -213,7 +215,7 @@ class PythonLauncher:
         proc_env.setdefault("PATH", os.defpath)
         proc_env.update(self.extra_env)
         proc_env.update(env)
-        return [self.python, str(self.action_dir / self.script)], proc_env
+        return [self.python, *self.python_flags, str(self.action_dir / self.script)], proc_env
 
 
 # Events -----------------------------------------------------------------------------------------

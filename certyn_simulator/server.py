@@ -721,6 +721,7 @@ def classify(method: str, path: str) -> tuple[str, str | None]:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    timeout = 120  # an idle keep-alive connection is closed after this many seconds
     server_version = "CertynSimulator/1.0"
     sys_version = ""
     server: _Server
