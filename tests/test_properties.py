@@ -35,9 +35,18 @@ _tokens = st.sampled_from(
     ["::", "##[", "<<", "error", "add-mask", "set-output", "stop-commands", "ghadelimiter_"]
 )
 # Lone surrogates (JSON "\ud800") are left out here: see the xfail tests in test_models/test_files/test_workflow.
-untrusted = st.text(
-    alphabet=st.one_of(st.characters(codec="utf-8"), _special_chars), max_size=200
-) | st.lists(st.one_of(_special_chars, _tokens), max_size=12).map("".join)
+_text = st.text(alphabet=st.one_of(st.characters(codec="utf-8"), _special_chars), max_size=200) | st.lists(
+    st.one_of(_special_chars, _tokens), max_size=12
+).map("".join)
+# Text shaped like a workflow command the runner would accept (any case, leading blanks, either form).
+_command_like = st.builds(
+    lambda lead, name, middle, rest: f"{lead}{name}{middle}{rest}",
+    st.sampled_from(["::", " ::", "\t::", "\u00a0::", "x\n::", "x\r::", "##[", "x ##["]),
+    st.sampled_from(["error", "ERROR", "warning", "add-mask", "stop-commands", "set-output name=a", "group"]),
+    st.sampled_from(["::", "]", "::%0A", " title=t::"]),
+    st.text(max_size=20),
+)
+untrusted = _text | _command_like
 
 
 # -- inputs ---------------------------------------------------------------------------------------
