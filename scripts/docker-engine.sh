@@ -63,6 +63,11 @@ wait_ready() {
 
 start() {
   local pid
+  if [[ -n "${DOCKER_HOST:-}" ]]; then
+    engine_answers && return 0
+    log "DOCKER_HOST=$DOCKER_HOST does not answer; not starting a local daemon"
+    return 1
+  fi
   if pid="$(our_pid)"; then
     wait_ready "$pid"
     log "dockerd already started by this script (pid $pid)"
@@ -73,10 +78,6 @@ start() {
     return 0
   fi
   install_engine
-  if [[ -n "${DOCKER_HOST:-}" ]]; then
-    log "DOCKER_HOST=$DOCKER_HOST does not answer; not starting a local daemon"
-    return 1
-  fi
   mkdir -p "$state_dir"
   log "starting dockerd (log: $log_file)"
   # setsid: the daemon outlives this script and is not hit by a Ctrl-C aimed at make or pytest.
