@@ -117,7 +117,8 @@ def missing_key_hint(ctx: GitHubContext) -> str | None:
             "Dependabot secrets: add CERTYN_API_KEY under Settings → Secrets → Dependabot, or skip the step "
             "with `if: github.actor != 'dependabot[bot]'`."
         )
-    if ctx.is_pull_request and is_fork_pull_request(ctx):
+    # pull_request_target runs in the base repository and does get its secrets.
+    if ctx.is_pull_request and ctx.event_name != "pull_request_target" and is_fork_pull_request(ctx):
         return (
             "is empty because this pull request comes from a fork, and GitHub does not pass repository "
             f"secrets to workflows triggered by a fork's pull request. {guard}"

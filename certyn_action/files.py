@@ -40,7 +40,7 @@ class OutputFile:
         changed = {k: v for k, v in values.items() if self._written.get(k) != v}
         if not changed or self._path is None:
             return
-        with self._path.open("a", encoding="utf-8", newline="") as fh:
+        with self._path.open("a", encoding="utf-8", errors="replace", newline="") as fh:
             fh.write("".join(heredoc(name, value) for name, value in changed.items()))
         self._written.update(changed)
 
@@ -54,13 +54,13 @@ class SummaryFile:
     def write(self, markdown: str) -> None:
         if self._path is None:
             return
-        with self._path.open("a", encoding="utf-8", newline="") as fh:
+        with self._path.open("a", encoding="utf-8", errors="replace", newline="") as fh:
             fh.write(cap_bytes(markdown, SUMMARY_LIMIT_BYTES - 1024))
 
 
 def cap_bytes(text: str, limit: int) -> str:
     """``text`` cut so that its UTF-8 encoding fits in ``limit`` bytes, with a note when cut."""
-    data = text.encode("utf-8")
+    data = text.encode("utf-8", "replace")
     if len(data) <= limit:
         return text
     note = "\n\n*(summary truncated)*\n"

@@ -178,10 +178,10 @@ class _Reader:
                 or "required and empty: pass your Certyn API key from a secret, "
                 "e.g. `api-key: ${{ secrets.CERTYN_API_KEY }}`, and check the secret exists in this repository",
             )
-        elif any(ch.isspace() or not ch.isprintable() for ch in value):
+        elif not all("!" <= ch <= "~" for ch in value):
             self.fail(
                 "api-key",
-                "contains spaces, line breaks or control characters: re-save the secret as the bare key",
+                "contains spaces, line breaks, control or non-ASCII characters: re-save the secret as the bare key",
             )
         return value
 
@@ -307,7 +307,7 @@ def _digits_or_unset(value: str) -> str:
     # Outside the runner the expression default arrives unevaluated; treat it as unset.
     if value.startswith("${{"):
         return ""
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         raise ValueError("is internal and filled in by the runner: remove it from `with:`")
     return value
 

@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from .gate import COUNTERS, TERMINAL_STATES
+from .text import encodable
 
 __all__ = ["COUNTERS", "TERMINAL_STATES", "CreatedRun", "RunStatus", "ValidationError"]
 
@@ -40,6 +41,8 @@ def _text(value: Any) -> Any:
         return ""
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
+    if isinstance(value, str):
+        return encodable(value)
     return value
 
 

@@ -71,6 +71,6 @@ class RetryPolicy:
         if retry_after:
             try:
                 return self.retry.parse_retry_after(retry_after)
-            except InvalidHeader:
-                pass
+            except (InvalidHeader, ValueError, OverflowError):
+                pass  # an unusable header (or a date out of range) means: use the backoff
         return self.retry.get_backoff_time()

@@ -10,13 +10,19 @@ import html
 import re
 from urllib.parse import quote, urlsplit
 
-# C0/C1 controls, DEL, and the Unicode line/paragraph separators some renderers break lines on.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# C0/C1 controls, DEL, the Unicode line/paragraph separators some renderers break lines on, and lone
+# surrogates (valid in JSON escapes, unencodable in UTF-8).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 # ASCII punctuation that Markdown may give meaning to; '&', '#' and ';' are left for HTML entities
 # (html.escape runs first, so a raw '&' can no longer occur, and '#' never starts a line of ours).
 _MD_PUNCT = re.compile(r"([!\"$%'()*+,\-./:<=>?@\[\\\]^_`{|}~])")
 # The runner also recognises the legacy '##[command]' form anywhere in a line.
 _LEGACY_COMMAND = "##["
+
+
+def encodable(text: str) -> str:
+    """``text`` with lone surrogates (from JSON such as "\\ud800") replaced, so UTF-8 can encode it."""
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def truncate(text: str, limit: int) -> str:
@@ -48,8 +54,9 @@ def escape_command_property(text: str) -> str:
 
 def markdown(text: object, limit: int = 500) -> str:
     """Untrusted text rendered literally in GitHub-flavoured Markdown (HTML and Markdown escaped)."""
-    flat = one_line(text, limit)
-    return _MD_PUNCT.sub(r"\\\1", html.escape(flat, quote=True))
+    # '#' is set aside while html.escape writes entities such as &#x27;, then escaped like the rest.
+    flat = one_line(text, limit).replace("#", "\x00")
+    return _MD_PUNCT.sub(r"\\\1", html.escape(flat, quote=True)).replace("\x00", "\\#")
 
 
 def safe_url(url: str) -> str | None:

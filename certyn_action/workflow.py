@@ -10,7 +10,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import TextIO
 
-from .text import escape_command_data, escape_command_property, one_line
+from .text import encodable, escape_command_data, escape_command_property, one_line
 
 
 class WorkflowLog:
@@ -68,14 +68,13 @@ class WorkflowLog:
             if value
         )
         head = f"::{name} {props}::" if props else f"::{name}::"
-        self._write(head + escape_command_data(self.redact(message[:4000])), redact=False)
+        self._write(head + escape_command_data(self.redact(message)[:4000]), redact=False)
 
-    @staticmethod
-    def _no_command(line: str) -> str:
+    def _no_command(self, line: str) -> str:
         # Lines we print never contain line breaks and never start a workflow command.
-        flat = one_line(line, limit=4000)
+        flat = one_line(self.redact(line), limit=4000)
         return ": :" + flat[2:] if flat.startswith("::") else flat
 
     def _write(self, line: str, *, redact: bool = True) -> None:
-        self._stream.write((self.redact(line) if redact else line) + "\n")
+        self._stream.write(encodable(self.redact(line) if redact else line) + "\n")
         self._stream.flush()

@@ -258,12 +258,6 @@ def test_no_hint_otherwise(env: dict[str, str], payload: dict[str, Any]) -> None
     assert missing_key_hint(GitHubContext.from_env(env, payload)) is None
 
 
-@pytest.mark.xfail(
-    reason="BUG: pull_request_target runs get repository secrets even from forks; the fork hint "
-    "('GitHub does not pass repository secrets') misleads there",
-    strict=True,
-    raises=AssertionError,
-)
 def test_no_fork_hint_for_pull_request_target() -> None:
     ctx = GitHubContext.from_env(_pr_env("pull_request_target"), _pr_payload(head_repo="forker/shop"))
     assert missing_key_hint(ctx) is None

@@ -200,12 +200,6 @@ def test_read_event_payload_missing_is_empty(tmp_path: Path) -> None:
     assert read_event_payload(str(tmp_path)) == {}  # a directory
 
 
-@pytest.mark.xfail(
-    reason="BUG: OutputFile/SummaryFile open the files with strict UTF-8: a lone surrogate from server JSON "
-    "raises UnicodeEncodeError, and main's _finish then writes no outputs and no summary",
-    strict=True,
-    raises=UnicodeEncodeError,
-)
 def test_lone_surrogate_in_server_text_does_not_lose_outputs_or_summary(tmp_path: Path) -> None:
     path = tmp_path / "out"
     OutputFile(str(path)).write({"result": "failed", "conclusion": "x\ud800y"})

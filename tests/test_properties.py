@@ -34,7 +34,6 @@ _special_chars = st.sampled_from(list(":#[]%\r\n\u2028\u2029\x85\x00 \t|<>()!*_`
 _tokens = st.sampled_from(
     ["::", "##[", "<<", "error", "add-mask", "set-output", "stop-commands", "ghadelimiter_"]
 )
-# Lone surrogates (JSON "\ud800") are left out here: see the xfail tests in test_models/test_files/test_workflow.
 _text = st.text(alphabet=st.one_of(st.characters(codec="utf-8"), _special_chars), max_size=200) | st.lists(
     st.one_of(_special_chars, _tokens), max_size=12
 ).map("".join)

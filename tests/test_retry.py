@@ -96,12 +96,6 @@ def test_invalid_retry_after_falls_back_to_backoff(header: str | None) -> None:
     assert policy.delay(header) == 4.0
 
 
-@pytest.mark.xfail(
-    reason="BUG: a Retry-After date with an out-of-range year makes urllib3 raise ValueError, which "
-    "RetryPolicy.delay lets through instead of falling back to the backoff",
-    strict=True,
-    raises=ValueError,
-)
 def test_retry_after_date_out_of_range_falls_back_to_backoff() -> None:
     policy = _after(RetryPolicy.create(5, backoff_factor=1.0, jitter=0), 3)
     assert policy.delay("Mon, 01 Jan 99999999 00:00:00 GMT") == 4.0

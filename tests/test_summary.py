@@ -270,12 +270,6 @@ def test_newlines_in_server_text_cannot_start_new_blocks(field: str) -> None:
     _check_safe(text)
 
 
-@pytest.mark.xfail(
-    reason="BUG (latent: today's callers start reasons and notes with our own words): markdown() leaves "
-    "'#' unescaped and render_summary puts reasons/notes after '- '/'> ', where '# text' starts a heading",
-    strict=True,
-    raises=AssertionError,
-)
 def test_reason_starting_with_hash_is_not_a_heading() -> None:
     text = render_summary(_report(Result.ERROR, ("# Deploy now",), notes=["## Also"]))
     assert "- # " not in text

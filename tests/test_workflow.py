@@ -172,13 +172,6 @@ def test_several_secrets_all_redacted() -> None:
     assert stream.getvalue().splitlines()[-1] == "*** and ***"
 
 
-@pytest.mark.xfail(
-    reason="BUG (latent: no caller logs 4000-character text today): WorkflowLog cuts messages at 4000 "
-    "characters before redacting, so a secret straddling the cut leaks its first characters, which the "
-    "runner's masker (whole values only) cannot hide",
-    strict=True,
-    raises=AssertionError,
-)
 @pytest.mark.parametrize("kind", ["info", "error"])
 def test_secret_straddling_the_length_cut_leaks_no_part(kind: str) -> None:
     log, stream = _log()
@@ -188,12 +181,6 @@ def test_secret_straddling_the_length_cut_leaks_no_part(kind: str) -> None:
     assert all(SECRET[:8] not in line for line in lines[1:])
 
 
-@pytest.mark.xfail(
-    reason='BUG: one_line/WorkflowLog pass lone surrogates (from server JSON such as "\\ud800") through, '
-    "and writing them to a UTF-8 stdout raises UnicodeEncodeError mid-step",
-    strict=True,
-    raises=UnicodeEncodeError,
-)
 def test_lone_surrogate_in_server_text_can_be_written_to_utf8_stdout() -> None:
     stdout = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", newline="\n")
     log = WorkflowLog(stdout)
