@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint bench image clean
+.PHONY: demo test test-fast test-container test-act lint bench image lock docker-stop clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,12 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not container and not act"
 
+test-container: $(STAMP)
+	$(PY) -m pytest -m container
+
+test-act: $(STAMP)
+	$(PY) -m pytest -m act
+
 lint:
 	bash scripts/lint.sh
 
@@ -35,7 +41,13 @@ bench: $(STAMP)
 image:
 	bash scripts/docker-engine.sh start
 	bash scripts/base-image.sh
-	docker build --network host --pull=false -t certyn-run-action:dev .
+	docker build --network host --pull=false --force-rm -t certyn-run-action:dev .
+
+lock:
+	bash scripts/lock-requirements.sh
+
+docker-stop:
+	bash scripts/docker-engine.sh stop
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
