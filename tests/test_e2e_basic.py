@@ -1,0 +1,232 @@
+"""End to end: entrypoint.py run the way the runner runs it, against the simulator on 127.0.0.1."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from certyn_simulator import DEFAULT_API_KEY, Scenario, Simulator, snapshot
+from certyn_simulator.runner import ActionRun, Event, FakeRunner
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def sim() -> Iterator[Simulator]:
+    with Simulator("pass") as simulator:
+        yield simulator
+
+
+def inputs(sim: Simulator, **extra: str) -> dict[str, str]:
+    values = {
+        "api-key": DEFAULT_API_KEY,
+        "project-slug": "my-app",
+        "process-slug": "smoke-suite",
+        "api-url": sim.base_url,
+        "poll-interval-seconds": "1",
+        "max-poll-interval-seconds": "1",
+        "timeout-seconds": "30",
+    }
+    values.update(extra)
+    return values
+
+
+def run(
+    sim: Simulator,
+    extra: dict[str, str] | None = None,
+    *,
+    ev: Event | None = None,
+    env: dict[str, str | None] | None = None,
+) -> ActionRun:
+    return FakeRunner(ROOT).run(inputs(sim, **(extra or {})), event=ev, env_overrides=env, timeout=60)
+
+
+def final(**counts: int | str) -> Scenario:
+    """A run that is finished at the first poll (keeps these tests quick)."""
+    return Scenario(snapshots=[snapshot("completed", **counts)])
+
+
+@pytest.fixture
+def quick() -> Iterator[Simulator]:
+    with Simulator(final(total=1, passed=1)) as simulator:
+        yield simulator
+
+
+def create_body(sim: Simulator) -> dict[str, object]:
+    body = sim.api_requests("create")[-1].json
+    assert isinstance(body, dict)
+    return body
+
+
+def test_a_passing_run_end_to_end(sim: Simulator) -> None:
+    result = run(
+        sim, {"check-run-id": "777"}, env={"GITHUB_RUN_ID": "1234", "GITHUB_REPOSITORY": "acme/shop"}
+    )
+    assert result.exit_code == 0, result.log
+    assert result.conclusion == "success"
+    out = result.outputs
+    run_record = sim.run()
+    assert out["result"] == "passed"
+    assert out["run-id"] == run_record.run_id
+    assert out["state"] == "completed"
+    assert (out["total"], out["passed"], out["failed"]) == ("5", "5", "0")
+    assert out["test-case-count"] == "5"
+    assert out["idempotency-replayed"] == "false"
+    assert out["app-url"].startswith("http")
+    # the live log: a group with what is created, progress lines, a verdict and one notice
+    assert "::group::Creating Certyn run" in result.stdout
+    assert "X-API-Key: *** (redacted)" in result.stdout
+    assert sum(1 for line in result.stdout.splitlines() if line.startswith("[")) >= 2
+    notices = result.commands_named("notice")
+    assert len(notices) == 1
+    assert out["app-url"] in notices[0].data
+    assert not result.commands_named("error")
+    # the summary: verdict, counts, the Certyn link and the GitHub job link
+    assert "Certyn tests passed" in result.summary
+    assert f"({out['app-url']})" in result.summary
+    assert "(https://github.com/acme/shop/actions/runs/1234/job/777)" in result.summary
+    # the create request carries the metadata from the context
+    body = create_body(sim)
+    assert body["projectSlug"] == "my-app"
+    assert body["processSlug"] == "smoke-suite"
+    assert body["repository"] == "acme/shop"
+    assert body["externalUrl"] == "https://github.com/acme/shop/actions/runs/1234/job/777"
+
+
+def test_a_failing_gate_goes_red_with_every_reason() -> None:
+    scenario = Scenario(
+        snapshots=[
+            snapshot("completed", conclusion="success", total=6, passed=2, failed=1, blocked=1, aborted=2)
+        ]
+    )
+    with Simulator(scenario) as sim:
+        result = run(
+            sim, {"check-run-id": "777"}, env={"GITHUB_RUN_ID": "1234", "GITHUB_REPOSITORY": "acme/shop"}
+        )
+    assert result.exit_code == 1
+    assert result.outputs["result"] == "failed"
+    errors = result.commands_named("error")
+    assert len(errors) == 1
+    assert errors[0].properties.get("title") == "Certyn gate failed"
+    for reason in ("1 test failed", "1 test blocked", "2 tests aborted"):
+        assert reason in errors[0].data
+        assert reason in result.summary
+
+
+@pytest.mark.parametrize(
+    ("scenario", "switch"),
+    [
+        (final(total=2, passed=1, failed=1), "fail-on-failed"),
+        (final(total=2, passed=1, blocked=1), "fail-on-blocked"),
+        (final(total=2, passed=1, aborted=1), "fail-on-aborted"),
+        (final(total=0), "fail-on-empty"),
+        (Scenario(snapshots=[snapshot("cancelled", total=2, passed=1, pending=1)]), "fail-on-cancelled"),
+    ],
+    ids=["failed", "blocked", "aborted", "empty", "cancelled"],
+)
+def test_each_gate_switch_fails_the_step_and_can_be_turned_off(scenario: Scenario, switch: str) -> None:
+    with Simulator(scenario) as sim:
+        strict = run(sim)
+        relaxed = run(sim, {switch: "false"})
+    assert strict.exit_code == 1
+    assert strict.outputs["result"] == "failed"
+    assert relaxed.exit_code == 0, relaxed.log
+    assert relaxed.outputs["result"] == "passed"
+
+
+def test_wait_false_creates_and_sets_outputs(quick: Simulator) -> None:
+    sim = quick
+    result = run(sim, {"wait": "false"})
+    assert result.exit_code == 0
+    assert result.outputs["result"] == "created"
+    assert result.outputs["run-id"] == sim.run().run_id
+    assert sim.api_requests("status") == []
+    assert "Certyn run created" in result.summary
+
+
+def test_bad_input_fails_before_any_request(quick: Simulator) -> None:
+    sim = quick
+    result = run(sim, {"process-slug": "smoke", "tags": "a,b", "wait": "maybe"})
+    assert result.exit_code == 1
+    assert sim.requests == []
+    errors = result.commands_named("error")
+    assert {e.properties.get("title") for e in errors} == {
+        "Certyn: invalid input 'tags'",
+        "Certyn: invalid input 'wait'",
+    }
+    assert result.outputs["result"] == "error"
+    assert "Certyn action error" in result.summary
+
+
+def test_pull_request_reports_the_head_commit_and_branch() -> None:
+    event = Event.pull_request(number=7, head_ref="feature/x", head_sha="c" * 40, merge_sha="d" * 40)
+    with Simulator(final(total=1, passed=1)) as sim:
+        result = run(sim, ev=event)
+    assert result.exit_code == 0, result.log
+    body = create_body(sim)
+    assert body["commitSha"] == "c" * 40
+    assert body["ref"] == "feature/x"
+    assert body["event"] == "pull_request"
+    assert "<code>ccccccc</code> on <code>feature/x</code>" in result.summary.replace("\\", "")
+
+
+def test_tag_push_reports_the_tag(quick: Simulator) -> None:
+    sim = quick
+    result = run(sim, ev=Event.tag("v1.2.3", sha="e" * 40))
+    assert result.exit_code == 0, result.log
+    body = create_body(sim)
+    assert (body["ref"], body["commitSha"]) == ("v1.2.3", "e" * 40)
+
+
+def test_overrides_win_over_the_context(quick: Simulator) -> None:
+    sim = quick
+    overrides = {"repository": "o/other", "ref": "release", "commit-sha": "abc", "event": "deploy"}
+    run(sim, {**overrides, "external-url": "https://ci.example/1"})
+    body = create_body(sim)
+    assert (body["repository"], body["ref"], body["commitSha"], body["event"], body["externalUrl"]) == (
+        "o/other",
+        "release",
+        "abc",
+        "deploy",
+        "https://ci.example/1",
+    )
+
+
+def test_tags_are_sent_as_a_list(quick: Simulator) -> None:
+    sim = quick
+    result = run(sim, {"process-slug": "", "tags": "smoke\nCheckout, smoke"})
+    assert result.exit_code == 0, result.log
+    body = create_body(sim)
+    assert body["tags"] == ["smoke", "Checkout"]
+    assert "processSlug" not in body
+
+
+def test_idempotency_one_run_per_step_execution_new_run_per_leg_and_attempt(quick: Simulator) -> None:
+    sim = quick
+    same = {"GITHUB_RUN_ID": "555", "GITHUB_RUN_ATTEMPT": "1", "GITHUB_JOB": "e2e", "GITHUB_ACTION": "certyn"}
+    first = run(sim, {"job-index": "0", "check-run-id": "10"}, env=dict(same))
+    again = run(sim, {"job-index": "0", "check-run-id": "10"}, env=dict(same))
+    other_leg = run(sim, {"job-index": "1", "check-run-id": "11"}, env=dict(same))
+    rerun = run(sim, {"job-index": "0", "check-run-id": "12"}, env={**same, "GITHUB_RUN_ATTEMPT": "2"})
+    ids = [r.outputs["run-id"] for r in (first, again, other_leg, rerun)]
+    assert ids[0] == ids[1]
+    assert again.outputs["idempotency-replayed"] == "true"
+    assert len({ids[0], ids[2], ids[3]}) == 3
+    keys = [r.header("Idempotency-Key") or "" for r in sim.api_requests("create")]
+    assert all(key and len(key) <= 200 and key.isascii() for key in keys)
+
+
+def test_timeout_cancels_the_run_and_reports_timed_out() -> None:
+    with Simulator("never") as sim:
+        result = run(sim, {"timeout-seconds": "3"})
+        record = sim.run()
+    assert result.exit_code == 1
+    assert result.outputs["result"] == "timed-out"
+    assert result.outputs["state"] == "in_progress"
+    assert len(record.cancel_requests) == 1
+    assert "timeout" in (record.cancel_reasons[0] or "")
+    assert result.duration < 3 + 5 + 3
+    assert "Certyn run timed out" in result.summary
