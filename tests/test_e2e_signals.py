@@ -1,0 +1,172 @@
+"""Cancellation end to end: real SIGINT/SIGTERM to the real process at every moment of its life.
+
+The runner signals SIGINT, then SIGTERM 7.5 s later, then kills. Whatever the action is doing, it must
+cancel the Certyn run it created (or was creating), write outputs and the summary, and exit within 7 s.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from certyn_simulator import DEFAULT_API_KEY, Fault, Scenario, Simulator, snapshot
+from certyn_simulator.runner import ActionRun, FakeRunner, RunningAction
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[1]
+NEVER_ENDS = [snapshot("in_progress", total=4, passed=1, pending=3)]
+EXIT_WITHIN = 7.0
+
+
+def start(sim: Simulator, **extra: str) -> RunningAction:
+    inputs = {
+        "api-key": DEFAULT_API_KEY,
+        "project-slug": "my-app",
+        "process-slug": "smoke-suite",
+        "api-url": sim.base_url,
+        "poll-interval-seconds": "1",
+        "max-poll-interval-seconds": "1",
+        "timeout-seconds": "60",
+        "request-timeout-seconds": "20",
+    }
+    inputs.update(extra)
+    return FakeRunner(ROOT).start(inputs)
+
+
+def signal_and_wait(action: RunningAction, sig: int) -> tuple[ActionRun, float]:
+    sent = time.monotonic()
+    action.send_signal(sig)
+    result = action.wait(timeout=15)
+    return result, time.monotonic() - sent
+
+
+def assert_cancelled_cleanly(result: ActionRun, took: float) -> None:
+    assert took < EXIT_WITHIN, f"exited {took:.1f}s after the signal"
+    assert result.exit_code == 1, result.log
+    assert result.outputs["result"] == "cancelled"
+    assert "Certyn run cancelled" in result.summary
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_signal_while_polling_cancels_the_run(sig: signal.Signals) -> None:
+    scenario = Scenario(snapshots=NEVER_ENDS).with_faults(status=[Fault.stall(30)])
+    with Simulator(scenario) as sim, start(sim) as action:
+        sim.wait_for(lambda r: r.endpoint == "status", timeout=10)  # the poll is on the wire, stalled
+        result, took = signal_and_wait(action, sig)
+        record = sim.run()
+    assert_cancelled_cleanly(result, took)
+    assert len(record.cancel_requests) == 1
+    assert "cancelled" in (record.cancel_reasons[0] or "")
+    assert result.outputs["run-id"] == record.run_id
+    cancel = sim.api_requests("cancel")[0]
+    assert cancel.header("Idempotency-Key") is None
+    assert cancel.header("X-API-Key") == DEFAULT_API_KEY
+
+
+def test_signal_while_sleeping_between_polls_cancels_the_run() -> None:
+    with (
+        Simulator(Scenario(snapshots=NEVER_ENDS, retry_after_seconds=30)) as sim,
+        start(sim, **{"poll-interval-seconds": "20", "max-poll-interval-seconds": "30"}) as action,
+    ):
+        sim.wait_for(lambda r: r.endpoint == "status", timeout=10)
+        action.wait_for_line(lambda line: line.text.startswith("[0s]"), timeout=10)  # asleep now
+        result, took = signal_and_wait(action, signal.SIGTERM)
+        record = sim.run()
+    assert_cancelled_cleanly(result, took)
+    assert len(record.cancel_requests) == 1
+    assert result.outputs["state"] == "in_progress"
+    assert result.outputs["passed"] == "1"
+
+
+def test_signal_during_the_create_cancels_the_run_it_was_creating() -> None:
+    # The create is processed after 2 s: the signal arrives while it is in flight.
+    scenario = Scenario(snapshots=NEVER_ENDS).with_faults(create=[Fault.delay(2)])
+    with Simulator(scenario) as sim, start(sim) as action:
+        sim.wait_for(lambda r: r.endpoint == "create", timeout=10)
+        result, took = signal_and_wait(action, signal.SIGINT)
+        runs = list(sim.runs.values())
+    assert_cancelled_cleanly(result, took)
+    assert len(runs) == 1
+    assert len(runs[0].cancel_requests) == 1
+    assert result.outputs["run-id"] == runs[0].run_id
+
+
+def test_signal_during_a_create_whose_response_never_comes_replays_it_and_cancels() -> None:
+    # The server makes the run, then holds the response for 60 s: the action replays the create with the
+    # same Idempotency-Key to learn the run id, and cancels that run — still exactly one run.
+    scenario = Scenario(snapshots=NEVER_ENDS).with_faults(create=[Fault.stall(60)])
+    with Simulator(scenario) as sim, start(sim) as action:
+        sim.wait_until(lambda: len(sim.runs) == 1, timeout=10)
+        result, took = signal_and_wait(action, signal.SIGINT)
+        runs = list(sim.runs.values())
+        keys = {r.header("Idempotency-Key") for r in sim.api_requests("create")}
+    assert_cancelled_cleanly(result, took)
+    assert len(runs) == 1
+    assert len(runs[0].cancel_requests) == 1
+    assert len(keys) == 1
+    assert result.outputs["idempotency-replayed"] == "true"
+
+
+def test_signal_before_the_create_sends_nothing_and_still_reports() -> None:
+    with Simulator(Scenario(snapshots=NEVER_ENDS)) as sim, start(sim) as action:
+        time.sleep(0.05)  # Python is still starting: the create cannot have been sent yet
+        result, took = signal_and_wait(action, signal.SIGTERM)
+        requests = sim.requests
+    assert_cancelled_cleanly(result, took)
+    assert requests == []
+    assert result.outputs["run-id"] == ""
+
+
+def test_a_second_signal_does_not_abort_the_cancel_in_flight() -> None:
+    scenario = Scenario(snapshots=NEVER_ENDS).with_faults(cancel=[Fault.delay(2)])
+    with Simulator(scenario) as sim, start(sim) as action:
+        sim.wait_for(lambda r: r.endpoint == "status", timeout=10)
+        sent = time.monotonic()
+        action.send_signal(signal.SIGINT)
+        sim.wait_for(lambda r: r.endpoint == "cancel", timeout=5)
+        action.send_signal(signal.SIGTERM)  # while the cancel request is on the wire
+        result = action.wait(timeout=15)
+        took = time.monotonic() - sent
+        record = sim.run()
+    assert_cancelled_cleanly(result, took)
+    assert len(record.cancel_requests) == 1
+    assert record.cancelled_at is not None
+    assert "cancelled" in result.outputs["result"]
+
+
+def test_the_cancel_is_bounded_when_the_server_hangs() -> None:
+    scenario = Scenario(snapshots=NEVER_ENDS).with_faults(cancel=[Fault.stall(60)])
+    with Simulator(scenario) as sim, start(sim) as action:
+        sim.wait_for(lambda r: r.endpoint == "status", timeout=10)
+        result, took = signal_and_wait(action, signal.SIGINT)
+    assert_cancelled_cleanly(result, took)
+    assert "cancel failed" in result.summary
+
+
+def test_runner_style_cancel_needs_no_sigterm() -> None:
+    with Simulator(Scenario(snapshots=NEVER_ENDS)) as sim, start(sim) as action:
+        sim.wait_for(lambda r: r.endpoint == "status", timeout=10)
+        result = action.cancel_like_runner()
+        record = sim.run()
+    assert result.cancel is not None
+    assert result.cancel.sigterm_at is None  # done before the runner's SIGTERM at 7.5 s
+    assert result.cancel.exit_after < EXIT_WITHIN
+    assert result.outputs["result"] == "cancelled"
+    assert len(record.cancel_requests) == 1
+
+
+def test_cancel_on_job_cancel_false_leaves_the_run() -> None:
+    with (
+        Simulator(Scenario(snapshots=NEVER_ENDS)) as sim,
+        start(sim, **{"cancel-on-job-cancel": "false"}) as action,
+    ):
+        sim.wait_for(lambda r: r.endpoint == "status", timeout=10)
+        result, took = signal_and_wait(action, signal.SIGINT)
+        record = sim.run()
+    assert_cancelled_cleanly(result, took)
+    assert record.cancel_requests == []
+    assert "left running" in result.summary
