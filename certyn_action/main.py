@@ -7,9 +7,10 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, TextIO
 
+from . import messages
 from .client import ApiError, AuthError, CertynClient, Created, NotFound
 from .clock import Clock, SystemClock, format_duration
-from .context import GitHubContext, RunMetadata, derive_metadata, missing_key_hint
+from .context import GitHubContext, derive_metadata, missing_key_hint
 from .files import OutputFile, SummaryFile, read_event_payload
 from .gate import Result, Verdict, evaluate
 from .http import Transport
@@ -108,8 +109,10 @@ class Step:
             project_slug=inputs.project_slug,
             on_retry=self._on_retry,
         )
-        body = create_body(inputs, meta)
-        self._log_create(inputs, body, key)
+        body = messages.create_body(inputs, meta)
+        with self.log.group("Creating Certyn run"):
+            for line in messages.create_lines(inputs, body, key):
+                self.log.info(line)
         try:
             with self.guard.interruptible():
                 self._create(body, key)
@@ -233,58 +236,9 @@ class Step:
         self._log_verdict()
 
     def _log_verdict(self) -> None:
-        report, verdict = self.report, self.report.verdict
-        where = f" {one_line(report.app_url, 500)}" if report.app_url else ""
-        run = f"Run {one_line(report.run_id, 80)}" if report.run_id else "No run"
-        reasons = "; ".join(verdict.reasons)
-        if verdict.result is Result.PASSED:
-            counts = f"{report.status.passed}/{report.status.total} passed" if report.status else ""
-            self.log.info(f"Certyn gate passed: {counts}")
-            self.log.notice(f"{run} passed: {counts}.{where}", title="Certyn tests passed")
-        elif verdict.result is Result.CREATED:
-            self.log.notice(
-                f"{run} created; not waiting for it (wait: false).{where}", title="Certyn run created"
-            )
-        elif verdict.result is Result.ERROR and report.inputs is None:
-            pass  # each bad input already has its own annotation
-        elif verdict.result is Result.ERROR:
-            self.log.info(f"Certyn result: error — {reasons}")
-        else:
-            titles = {
-                Result.FAILED: "Certyn gate failed",
-                Result.TIMED_OUT: "Certyn run timed out",
-                Result.CANCELLED: "Certyn run cancelled",
-            }
-            self.log.info(f"Certyn result: {verdict.result.value} — {reasons}")
-            self.log.error(f"{run}: {reasons}.{where}", title=titles[verdict.result])
-
-    def _log_create(self, inputs: Inputs, body: Mapping[str, object], key: str) -> None:
-        with self.log.group("Creating Certyn run"):
-            for name, value in body.items():
-                shown = ", ".join(value) if isinstance(value, list) else str(value)
-                self.log.info(f"{name}: {one_line(shown, 300)}")
-            self.log.info(f"API: {inputs.api_url}")
-            self.log.info(f"Idempotency-Key: {one_line(key, 200)}")
-            self.log.info("X-API-Key: *** (redacted)")
-            if inputs.wait:
-                self.log.info(
-                    f"Waiting up to {format_duration(inputs.timeout_seconds)}, polling every "
-                    f"{inputs.poll_interval_seconds:g}-{inputs.max_poll_interval_seconds:g}s"
-                )
-
-
-def create_body(inputs: Inputs, meta: RunMetadata) -> dict[str, object]:
-    """The create request's JSON: camelCase, empty fields omitted."""
-    body: dict[str, object] = {"projectSlug": inputs.project_slug}
-    optional: dict[str, object] = {
-        "environmentKey": inputs.environment_key,
-        "processSlug": inputs.process_slug,
-        "tags": list(inputs.tags),
-        "repository": meta.repository,
-        "ref": meta.ref,
-        "commitSha": meta.commit_sha,
-        "event": meta.event,
-        "externalUrl": meta.external_url,
-    }
-    body.update({name: value for name, value in optional.items() if value})
-    return body
+        lines, annotation = messages.verdict(self.report)
+        for line in lines:
+            self.log.info(line)
+        if annotation is not None:
+            write = self.log.notice if annotation.kind == "notice" else self.log.error
+            write(annotation.message, title=annotation.title)

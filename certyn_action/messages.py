@@ -1,0 +1,83 @@
+"""What the log says at the start and at the end of the step. Pure: text in, lines out.
+
+Untrusted parts (server text, inputs) go through ``one_line`` here; ``WorkflowLog`` escapes again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .clock import format_duration
+from .context import RunMetadata
+from .gate import Result
+from .inputs import Inputs
+from .report import Report
+from .text import one_line
+
+TITLES = {
+    Result.PASSED: "Certyn tests passed",
+    Result.CREATED: "Certyn run created",
+    Result.FAILED: "Certyn gate failed",
+    Result.TIMED_OUT: "Certyn run timed out",
+    Result.CANCELLED: "Certyn run cancelled",
+}
+
+
+@dataclass(frozen=True)
+class Annotation:
+    kind: str  # "notice" or "error"
+    title: str
+    message: str
+
+
+def create_body(inputs: Inputs, meta: RunMetadata) -> dict[str, object]:
+    """The create request's JSON: camelCase, empty fields omitted."""
+    body: dict[str, object] = {"projectSlug": inputs.project_slug}
+    optional: dict[str, object] = {
+        "environmentKey": inputs.environment_key,
+        "processSlug": inputs.process_slug,
+        "tags": list(inputs.tags),
+        "repository": meta.repository,
+        "ref": meta.ref,
+        "commitSha": meta.commit_sha,
+        "event": meta.event,
+        "externalUrl": meta.external_url,
+    }
+    body.update({name: value for name, value in optional.items() if value})
+    return body
+
+
+def create_lines(inputs: Inputs, body: Mapping[str, object], key: str) -> list[str]:
+    """The ``Creating Certyn run`` group: what is sent (the API key redacted) and how long we wait."""
+    lines = []
+    for name, value in body.items():
+        shown = ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+        lines.append(f"{name}: {one_line(shown, 300)}")
+    lines += [f"API: {inputs.api_url}", f"Idempotency-Key: {one_line(key, 200)}", "X-API-Key: *** (redacted)"]
+    if inputs.wait:
+        lines.append(
+            f"Waiting up to {format_duration(inputs.timeout_seconds)}, polling every "
+            f"{inputs.poll_interval_seconds:g}-{inputs.max_poll_interval_seconds:g}s"
+        )
+    return lines
+
+
+def verdict(report: Report) -> tuple[list[str], Annotation | None]:
+    """The final log line(s) and the one annotation for the step (None when each error had its own)."""
+    result, reasons = report.verdict.result, "; ".join(report.verdict.reasons)
+    where = f" {one_line(report.app_url, 500)}" if report.app_url else ""
+    run = f"Run {one_line(report.run_id, 80)}" if report.run_id else "No run"
+    if result is Result.PASSED:
+        counts = f"{report.status.passed}/{report.status.total} passed" if report.status else ""
+        return [f"Certyn gate passed: {counts}"], Annotation(
+            "notice", TITLES[result], f"{run} passed: {counts}.{where}"
+        )
+    if result is Result.CREATED:
+        message = f"{run} created; not waiting for it (wait: false).{where}"
+        return [], Annotation("notice", TITLES[result], message)
+    lines = [f"Certyn result: {result.value} — {reasons}"]
+    if result is Result.ERROR:
+        # Input and API errors were annotated where they happened, with their own titles.
+        return ([] if report.inputs is None else lines), None
+    return lines, Annotation("error", TITLES[result], f"{run}: {reasons}.{where}")

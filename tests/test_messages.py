@@ -1,0 +1,81 @@
+"""The log's first and last words: the create group, the verdict lines and the one annotation."""
+
+from __future__ import annotations
+
+import pytest
+
+from certyn_action.client import Created
+from certyn_action.context import RunMetadata
+from certyn_action.gate import Result, Verdict
+from certyn_action.inputs import read_inputs
+from certyn_action.messages import create_body, create_lines, verdict
+from certyn_action.models import CreatedRun, RunStatus
+from certyn_action.report import Report
+
+KEY = "sk-secret-123"
+META = RunMetadata("acme/shop", "main", "a" * 40, "push", "https://ci/1", "https://ci/1", "https://ci/1")
+
+
+def test_create_body_is_camel_case_and_omits_empty_fields() -> None:
+    inputs = read_inputs({"INPUT_API-KEY": KEY, "INPUT_PROJECT-SLUG": "p", "INPUT_TAGS": "a,b"})
+    body = create_body(inputs, RunMetadata("", "main", "", "push", "", "", ""))
+    assert body == {"projectSlug": "p", "tags": ["a", "b"], "ref": "main", "event": "push"}
+
+
+def test_create_lines_show_what_is_sent_but_never_the_key() -> None:
+    inputs = read_inputs(
+        {"INPUT_API-KEY": KEY, "INPUT_PROJECT-SLUG": "p", "INPUT_PROCESS-SLUG": "s\n::error::x"}
+    )
+    lines = create_lines(inputs, create_body(inputs, META), "gha:k")
+    assert "projectSlug: p" in lines
+    assert "Idempotency-Key: gha:k" in lines
+    assert "X-API-Key: *** (redacted)" in lines
+    assert all(KEY not in line and "\n" not in line for line in lines)
+    assert any(line.startswith("Waiting up to 30m 00s") for line in lines)
+
+
+def report_with(result: Result, *reasons: str, status: RunStatus | None = None) -> Report:
+    inputs = read_inputs({"INPUT_API-KEY": KEY, "INPUT_PROJECT-SLUG": "p", "INPUT_PROCESS-SLUG": "s"})
+    created = Created(CreatedRun.model_validate({"runId": "r-1", "appUrl": "https://app/r-1"}), replayed=False)
+    return Report(
+        inputs=inputs, metadata=META, created=created, status=status, verdict=Verdict(result, reasons)
+    )
+
+
+def test_pass_is_one_notice_with_counts_and_the_link() -> None:
+    lines, note = verdict(report_with(Result.PASSED, status=RunStatus(state="completed", total=3, passed=3)))
+    assert lines == ["Certyn gate passed: 3/3 passed"]
+    assert note is not None
+    assert (note.kind, note.title) == ("notice", "Certyn tests passed")
+    assert "https://app/r-1" in note.message
+
+
+@pytest.mark.parametrize(
+    ("result", "title"),
+    [
+        (Result.FAILED, "Certyn gate failed"),
+        (Result.TIMED_OUT, "Certyn run timed out"),
+        (Result.CANCELLED, "Certyn run cancelled"),
+    ],
+)
+def test_failures_are_one_error_with_every_reason(result: Result, title: str) -> None:
+    lines, note = verdict(report_with(result, "2 tests failed", "1 test blocked"))
+    assert note is not None
+    assert (note.kind, note.title) == ("error", title)
+    assert "2 tests failed; 1 test blocked" in note.message
+    assert "https://app/r-1" in note.message
+    assert lines == [f"Certyn result: {result.value} — 2 tests failed; 1 test blocked"]
+
+
+def test_errors_are_annotated_where_they_happen_not_twice() -> None:
+    _, note = verdict(report_with(Result.ERROR, "HTTP 500"))
+    assert note is None
+    lines, note = verdict(Report(verdict=Verdict(Result.ERROR, ("Input 'wait': bad",))))
+    assert (lines, note) == ([], None)
+
+
+def test_created_is_a_notice() -> None:
+    _, note = verdict(report_with(Result.CREATED))
+    assert note is not None
+    assert note.kind == "notice"
+    assert "wait: false" in note.message
