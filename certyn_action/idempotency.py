@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-import uuid
+import secrets
 
 from .context import GitHubContext
 
@@ -21,7 +21,7 @@ def derive_key(ctx: GitHubContext, job_index: str, check_run_id: str) -> str:
     """``gha:<repo>:<run>:<attempt>:<job>:<leg>:<check run>:<step>`` or, outside Actions, a random key."""
     if not ctx.run_id:
         # Not on a runner: nothing ties retries of this process to another process, so be unique.
-        return f"certyn-run-action:{uuid.uuid4()}"
+        return f"certyn-run-action:{secrets.token_hex(16)}"
     parts = [
         ctx.repository,
         ctx.run_id,
