@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 from .clock import Clock
-from .http import Call, Reply, Transport, TransportError
+from .http import Call, Reply, TlsVerificationFailed, Transport, TransportError
 from .retry import RetryPolicy, is_transient_status
 from .text import one_line
 
@@ -52,6 +52,10 @@ class NotFound(ApiError):
     """404: unknown project/process on create, unknown run on status."""
 
 
+class DeadlineExceeded(ApiError):
+    """timeout-seconds passed before the operation could succeed."""
+
+
 @dataclass(frozen=True)
 class Created:
     run: CreatedRun
@@ -85,6 +89,7 @@ class CertynClient:
         self._create_body: Mapping[str, Any] | None = None
         self._create_key = ""
         self._create_inflight: Call | None = None
+        self._create_unanswered = False  # an attempt went out and no HTTP answer came back
 
     # -- create ----------------------------------------------------------------------------------
     def create(self, body: Mapping[str, Any], idempotency_key: str, deadline: float) -> Created:
@@ -95,11 +100,12 @@ class CertynClient:
     def recover_create(self, deadline: float) -> Created | None:
         """After an interrupted create: the run it made, if any, within ``deadline``.
 
-        First the exchange still in flight gets a chance to finish; failing that the create is replayed once
-        with the same Idempotency-Key, which returns the run the server already made (or makes it, so that
-        it can be cancelled rather than left unknown).
+        First the exchange still in flight gets a chance to finish; failing that, if the last attempt got no
+        HTTP answer at all (so the server may have made the run), the create is replayed once with the same
+        Idempotency-Key, which returns that run (or makes it, so it can be cancelled rather than left unknown).
+        A create the server answered with an error made no run: nothing is replayed.
         """
-        if self._create_body is None:
+        if self._create_body is None or not self._create_unanswered:
             return None
         call = self._create_inflight
         if call is not None:
@@ -116,6 +122,7 @@ class CertynClient:
     def _create_once(self, deadline: float) -> Created:
         assert self._create_body is not None  # noqa: S101 - set by create()
         timeout = self._timeout(deadline)
+        self._create_unanswered = True
         self._create_inflight = self._transport.start(
             "POST",
             CREATE_PATH,
@@ -127,6 +134,7 @@ class CertynClient:
 
         reply = self._create_inflight.wait(timeout)
         self._create_inflight = None
+        self._create_unanswered = False
         return self._parse_created(reply)
 
     def _parse_created(self, reply: Reply) -> Created:
@@ -155,6 +163,8 @@ class CertynClient:
         """One status request. Transient failures raise a transient ApiError; the caller decides."""
         try:
             reply = self._transport.request("GET", run_path(run_id), timeout=self._timeout(deadline))
+        except TlsVerificationFailed as err:
+            raise _tls_error(err) from None
         except TransportError as err:
             raise ApiError(str(err), transient=True) from None
         if not 200 <= reply.status < 300:
@@ -197,6 +207,8 @@ class CertynClient:
         while True:
             try:
                 return once(deadline)
+            except TlsVerificationFailed as err:
+                raise _tls_error(err) from None
             except TransportError as err:
                 error = ApiError(str(err), transient=True)
             except ApiError as err:
@@ -212,9 +224,7 @@ class CertynClient:
                 )
             delay = next_policy.delay(error.retry_after)
             if delay >= remaining:
-                raise ApiError(
-                    f"{operation} failed and the deadline leaves no time to retry: {error.message}"
-                )
+                raise DeadlineExceeded(f"{operation} did not succeed before the deadline: {error.message}")
             if self._on_retry is not None:
                 self._on_retry(operation, error, delay, next_policy.failures)
             self._clock.sleep(delay)
@@ -257,6 +267,13 @@ class CertynClient:
                 retry_after=reply.header("Retry-After"),
             )
         return ApiError(f"HTTP {status} while {doing}.{suffix}", status=status)
+
+
+def _tls_error(err: TransportError) -> ApiError:
+    return ApiError(
+        f"{err} — the API's TLS certificate did not verify. On a runner behind a TLS-inspecting proxy, "
+        "point REQUESTS_CA_BUNDLE or SSL_CERT_FILE at your CA bundle."
+    )
 
 
 def _json_object(reply: Reply, what: str) -> dict[str, Any]:

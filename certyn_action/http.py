@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -34,6 +35,10 @@ class TransportError(Exception):
 
 class RequestTimedOut(TransportError):
     pass
+
+
+class TlsVerificationFailed(TransportError):
+    """The server's certificate did not verify: retrying cannot help."""
 
 
 @dataclass(frozen=True)
@@ -160,7 +165,9 @@ class Transport:
                 url,
                 headers=headers,
                 data=data,
-                timeout=(timeout, timeout),
+                # A socket-level read timeout a little past the whole-request deadline: the deadline
+                # (Call.wait) fires first and says "no complete response within ...".
+                timeout=(timeout, timeout + 1.0),
                 allow_redirects=False,
                 stream=True,
                 verify=self._verify,
@@ -170,7 +177,8 @@ class Transport:
         except TransportError as err:
             call._finish(None, err)
         except requests.RequestException as err:
-            call._finish(None, TransportError(f"{call.description}: {describe_network_error(err)}"))
+            kind = TlsVerificationFailed if _is_cert_verification_error(err) else TransportError
+            call._finish(None, kind(f"{call.description}: {describe_network_error(err)}"))
         except Exception as err:
             call._finish(None, TransportError(f"{call.description}: {type(err).__name__}"))
         else:
@@ -187,6 +195,20 @@ class Transport:
         return b"".join(chunks)
 
 
+def _root_causes(err: BaseException) -> list[BaseException]:
+    chain = [err]
+    while len(chain) < 10 and (chain[-1].__cause__ or chain[-1].__context__) is not None:
+        chain.append(chain[-1].__cause__ or chain[-1].__context__)  # type: ignore[arg-type]
+    return chain
+
+
+def _is_cert_verification_error(err: BaseException) -> bool:
+    return any(
+        isinstance(cause, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(cause)
+        for cause in _root_causes(err)
+    )
+
+
 def describe_network_error(err: BaseException) -> str:
     """A short, secret-free description of a requests error and its root cause."""
     kind = {
@@ -198,10 +220,6 @@ def describe_network_error(err: BaseException) -> str:
         requests.exceptions.ConnectionError: "connection failed",
     }
     label = next((text for cls, text in kind.items() if isinstance(err, cls)), type(err).__name__)
-    root: BaseException = err
-    seen = 0
-    while seen < 10 and (root.__cause__ or root.__context__) is not None:
-        root = root.__cause__ or root.__context__  # type: ignore[assignment]
-        seen += 1
+    root = _root_causes(err)[-1]
     detail = getattr(root, "strerror", None) or getattr(root, "reason", None) or ""
     return one_line(f"{label} ({detail})" if detail else label, 300)

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, TextIO
 
 from . import messages
-from .client import ApiError, AuthError, CertynClient, Created, NotFound
+from .client import ApiError, AuthError, CertynClient, Created, DeadlineExceeded, NotFound
 from .clock import Clock, SystemClock, format_duration
 from .context import GitHubContext, derive_metadata, missing_key_hint
 from .files import OutputFile, SummaryFile, read_event_payload
@@ -135,8 +135,11 @@ class Step:
         except TimedOut:
             self._on_timeout(inputs)
             return
+        except DeadlineExceeded as err:
+            self._on_timeout(inputs, err.message)
+            return
         except ApiError as err:
-            self._on_api_error(err)
+            self._on_api_error(err, inputs)
             return
         self.report.verdict = evaluate(status, inputs.gate)
 
@@ -146,7 +149,7 @@ class Step:
 
     def _on_created(self, created: Created) -> None:
         self.report.created = created
-        self.outputs.write(self.report.outputs_after_create())
+        self.outputs.write(self.report.redacted(self.log.redact).outputs_after_create())
         run = created.run
         count = f" with {run.test_case_count} test cases" if run.test_case_count is not None else ""
         self.log.info(f"Created Certyn run {one_line(run.run_id, 80)}{count}")
@@ -170,17 +173,17 @@ class Step:
         )
 
     # -- the other endings -------------------------------------------------------------------------
-    def _on_timeout(self, inputs: Inputs) -> None:
+    def _on_timeout(self, inputs: Inputs, detail: str = "") -> None:
         last = self.report.status
         state = f" (last state: {one_line(last.state, 40)})" if last else ""
-        self.report.verdict = Verdict(
-            Result.TIMED_OUT,
-            (f"no final result within timeout-seconds ({format_duration(inputs.timeout_seconds)}){state}",),
-        )
+        reasons = [
+            f"no final result within timeout-seconds ({format_duration(inputs.timeout_seconds)}){state}"
+        ]
+        self.report.verdict = Verdict(Result.TIMED_OUT, (*reasons, *([detail] if detail else [])))
         if inputs.cancel_on_timeout:
-            self._cancel(
-                "the action's timeout-seconds passed", self.clock.monotonic() + CANCEL_BUDGET_SECONDS
-            )
+            budget = self.clock.monotonic() + CANCEL_BUDGET_SECONDS
+            self._recover_create(budget)  # a create cut off by the deadline may still have made a run
+            self._cancel("the action's timeout-seconds passed", budget)
         elif self.report.run_id:
             self.report.notes.append("The run was left running in Certyn (cancel-on-timeout is false).")
 
@@ -197,18 +200,29 @@ class Step:
                     "The run was left running in Certyn (cancel-on-job-cancel is false)."
                 )
             return
+        self._recover_create(budget)
+        self._cancel("the GitHub workflow job was cancelled", budget)
+
+    def _recover_create(self, budget: float) -> None:
+        """When the create was interrupted, learn the run it made (if any) so that it can be cancelled."""
         if self.report.created is None:
             recovered = self.client.recover_create(budget)
             if recovered is not None:
                 self._on_created(recovered)
-        self._cancel("the GitHub workflow job was cancelled", budget)
 
-    def _on_api_error(self, err: ApiError) -> None:
+    def _on_api_error(self, err: ApiError, inputs: Inputs) -> None:
         self.report.verdict = Verdict(Result.ERROR, (err.message,))
         title = "Certyn API key rejected" if isinstance(err, AuthError) else "Certyn API error"
         if isinstance(err, NotFound) and self.report.created is None:
             title = "Certyn project or process not found"
         self.log.error(err.message, title=title)
+        # The run exists but we stop watching it: don't leave it running (a rejected key or a vanished
+        # run cannot be cancelled anyway).
+        if inputs.cancel_on_timeout and not isinstance(err, AuthError | NotFound):
+            self._cancel(
+                "the action stopped waiting after an API error",
+                self.clock.monotonic() + CANCEL_BUDGET_SECONDS,
+            )
 
     def _cancel(self, cause: str, budget: float) -> None:
         run_id = self.report.run_id
@@ -231,8 +245,10 @@ class Step:
     def _finish(self) -> None:
         report = self.report
         report.duration = self.clock.monotonic() - self.started
-        self.outputs.write(report.outputs())
-        self.summary.write(render_summary(report))
+        # Server text (error bodies, states) may echo the key: keep it out of outputs and summary too.
+        public = report.redacted(self.log.redact)
+        self.outputs.write(public.outputs())
+        self.summary.write(render_summary(public))
         self._log_verdict()
 
     def _log_verdict(self) -> None:

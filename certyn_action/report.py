@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, TypeVar
 
 from .client import Created, run_path
 from .context import RunMetadata
@@ -11,7 +12,11 @@ from .gate import COUNTERS, Result, Verdict
 from .inputs import Inputs
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from .models import RunStatus
+
+T = TypeVar("T", bound="BaseModel")
 
 
 @dataclass
@@ -44,6 +49,24 @@ class Report:
         if not (self.created and self.inputs):
             return ""
         return self.inputs.api_url + run_path(self.run_id)
+
+    def redacted(self, redact: Callable[[str], str]) -> Report:
+        """A copy whose server-supplied and error text went through ``redact``."""
+
+        def clean(model: T) -> T:
+            texts = {name: redact(value) for name, value in dict(model).items() if isinstance(value, str)}
+            return model.model_copy(update=texts)
+
+        created = None
+        if self.created is not None:
+            created = Created(clean(self.created.run), self.created.replayed)
+        return replace(
+            self,
+            created=created,
+            status=clean(self.status) if self.status is not None else None,
+            verdict=Verdict(self.verdict.result, tuple(redact(r) for r in self.verdict.reasons)),
+            notes=[redact(note) for note in self.notes],
+        )
 
     def outputs(self) -> dict[str, str]:
         values = {

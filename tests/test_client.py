@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 
 import pytest
 import requests
@@ -270,3 +271,25 @@ def test_recover_create_replays_with_the_same_key() -> None:
 
 def test_recover_create_without_a_create_does_nothing() -> None:
     assert make_client(FakeClock()).recover_create(deadline=2000) is None
+
+
+@responses.activate
+def test_recover_create_replays_nothing_when_the_server_answered() -> None:
+    responses.post(CREATE, status=503, headers={"Retry-After": "3600"})
+    clock = FakeClock()
+    client = make_client(clock)
+    with pytest.raises(ApiError, match="deadline"):
+        client.create(BODY, "k", deadline=clock.now + 10)
+    assert client.recover_create(deadline=clock.now + 5) is None
+    assert len(responses.calls) == 1  # a 503 made no run: nothing to find, nothing replayed
+
+
+@responses.activate
+def test_a_certificate_that_does_not_verify_is_not_retried() -> None:
+    error = requests.exceptions.SSLError("bad cert")
+    error.__context__ = ssl.SSLCertVerificationError("CERTIFICATE_VERIFY_FAILED")
+    responses.post(CREATE, body=error)
+    with pytest.raises(ApiError, match="REQUESTS_CA_BUNDLE") as err:
+        make_client(FakeClock()).create(BODY, "k", deadline=2000)
+    assert not err.value.transient
+    assert len(responses.calls) == 1

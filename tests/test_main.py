@@ -256,3 +256,24 @@ def test_internal_errors_still_write_outputs_and_summary(step: Step, monkeypatch
     assert step.outputs()["run-id"] == "r-1"
     assert "internal error" in step.summary.read_text()
     assert KEY not in step.summary.read_text()
+
+
+@responses.activate
+def test_a_fatal_error_while_polling_cancels_the_run_it_stops_watching(step: Step) -> None:
+    responses.post(CREATE, status=201, json={"runId": "r-1"})
+    responses.get(f"{CREATE}/r-1", status=400, json={"error": "run is in a bad state"})
+    responses.post(f"{CREATE}/r-1/cancel", status=200, json={})
+    assert step.run() == 1
+    assert step.outputs()["result"] == "error"
+    assert any((c.request.url or "").endswith("/cancel") for c in responses.calls)
+    assert "run is in a bad state" in step.summary.read_text()
+
+
+@responses.activate
+def test_a_key_echoed_by_the_server_stays_out_of_outputs_and_summary(step: Step) -> None:
+    responses.post(CREATE, status=201, json={"runId": "r-1", "appUrl": f"https://app/{KEY}"})
+    progress({"state": "completed", "conclusion": f"ok {KEY}", "total": 1, "passed": 1})
+    assert step.run() == 0
+    assert KEY not in step.summary.read_text()
+    assert KEY not in step.output.read_text()
+    assert step.outputs()["conclusion"] == "ok ***"
