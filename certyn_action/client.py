@@ -90,6 +90,7 @@ class CertynClient:
         self._create_key = ""
         self._create_inflight: Call | None = None
         self._create_unanswered = False  # an attempt went out and no HTTP answer came back
+        self._created: Created | None = None
 
     # -- create ----------------------------------------------------------------------------------
     def create(self, body: Mapping[str, Any], idempotency_key: str, deadline: float) -> Created:
@@ -105,6 +106,8 @@ class CertynClient:
         Idempotency-Key, which returns that run (or makes it, so it can be cancelled rather than left unknown).
         A create the server answered with an error made no run: nothing is replayed.
         """
+        if self._created is not None:  # the create succeeded; the caller was interrupted before it knew
+            return self._created
         if self._create_body is None or not self._create_unanswered:
             return None
         call = self._create_inflight
@@ -133,9 +136,13 @@ class CertynClient:
         from . import models  # noqa: F401, PLC0415 - pydantic loads while the request is on the wire
 
         reply = self._create_inflight.wait(timeout)
-        self._create_inflight = None
-        self._create_unanswered = False
-        return self._parse_created(reply)
+        if not 200 <= reply.status < 300:  # an answer: no run was made
+            self._create_inflight, self._create_unanswered = None, False
+        # Until the run is stored, the exchange stays "in flight": a signal raised in between leaves
+        # recover_create() the reply to read again, so the run it names can still be cancelled.
+        self._created = self._parse_created(reply)
+        self._create_inflight, self._create_unanswered = None, False
+        return self._created
 
     def _parse_created(self, reply: Reply) -> Created:
         if not 200 <= reply.status < 300:

@@ -145,11 +145,12 @@ class Step:
 
     def _create(self, body: dict[str, object], key: str) -> None:
         created = self.client.create(body, key, self.deadline)
-        self._on_created(created)
+        with self.guard.deferred():  # outputs are written whole, then a pending signal is honoured
+            self._on_created(created)
 
     def _on_created(self, created: Created) -> None:
         self.report.created = created
-        self.outputs.write(self.report.redacted(self.log.redact).outputs_after_create())
+        self._write_outputs(self.report.redacted(self.log.redact).outputs_after_create())
         run = created.run
         count = f" with {run.test_case_count} test cases" if run.test_case_count is not None else ""
         self.log.info(f"Created Certyn run {one_line(run.run_id, 80)}{count}")
@@ -247,9 +248,22 @@ class Step:
         report.duration = self.clock.monotonic() - self.started
         # Server text (error bodies, states) may echo the key: keep it out of outputs and summary too.
         public = report.redacted(self.log.redact)
-        self.outputs.write(public.outputs())
-        self.summary.write(render_summary(public))
+        self._write_outputs(public.outputs())
+        try:
+            self.summary.write(render_summary(public))
+        except OSError as err:
+            self.log.error(
+                f"Could not write the job summary: {one_line(str(err), 300)}", title="Certyn action error"
+            )
         self._log_verdict()
+
+    def _write_outputs(self, values: dict[str, str]) -> None:
+        try:
+            self.outputs.write(values)
+        except OSError as err:  # never lose the verdict (exit code, log) over an unwritable file
+            self.log.error(
+                f"Could not write the step outputs: {one_line(str(err), 300)}", title="Certyn action error"
+            )
 
     def _log_verdict(self) -> None:
         lines, annotation = messages.verdict(self.report)

@@ -65,6 +65,17 @@ class SignalGuard:
         finally:
             self._armed = False
 
+    @contextlib.contextmanager
+    def deferred(self) -> Iterator[None]:
+        """Inside an interruptible block: hold a signal back until the block's end (e.g. a file write)."""
+        armed, self._armed = self._armed, False
+        try:
+            yield
+        finally:
+            self._armed = armed
+            if armed:
+                self.checkpoint()
+
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         self.count += 1
         if self.signal_name is None:

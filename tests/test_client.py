@@ -293,3 +293,14 @@ def test_a_certificate_that_does_not_verify_is_not_retried() -> None:
         make_client(FakeClock()).create(BODY, "k", deadline=2000)
     assert not err.value.transient
     assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_recover_create_returns_a_run_the_caller_did_not_get_to_see() -> None:
+    responses.post(CREATE, status=201, json={"runId": "r-5"})
+    client = make_client(FakeClock())
+    client.create(BODY, "k", deadline=2000)  # imagine the signal arrived just as this returned
+    recovered = client.recover_create(deadline=2005)
+    assert recovered is not None
+    assert recovered.run.run_id == "r-5"
+    assert len(responses.calls) == 1  # known already: nothing replayed

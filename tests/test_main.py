@@ -277,3 +277,14 @@ def test_a_key_echoed_by_the_server_stays_out_of_outputs_and_summary(step: Step)
     assert KEY not in step.summary.read_text()
     assert KEY not in step.output.read_text()
     assert step.outputs()["conclusion"] == "ok ***"
+
+
+@responses.activate
+def test_an_unwritable_output_file_still_gives_the_verdict(step: Step, tmp_path: Path) -> None:
+    step.env["GITHUB_OUTPUT"] = str(tmp_path / "missing-dir" / "output")
+    responses.post(CREATE, status=201, json={"runId": "r-1"})
+    progress({"state": "completed", "total": 1, "failed": 1})
+    assert step.run() == 1
+    assert "::error title=Certyn action error::Could not write the step outputs" in step.stdout
+    assert "::error title=Certyn gate failed::" in step.stdout
+    assert "Certyn gate failed" in step.summary.read_text()

@@ -55,3 +55,18 @@ def test_uninstall_restores_the_previous_handlers() -> None:
     assert signal.getsignal(signal.SIGTERM) != before
     g.uninstall()
     assert signal.getsignal(signal.SIGTERM) == before
+
+
+def test_a_signal_inside_a_deferred_block_waits_for_its_end(guard: SignalGuard) -> None:
+    steps: list[str] = []
+
+    def write_outputs_then_go_on() -> None:
+        with guard.interruptible():
+            with guard.deferred():  # e.g. writing the outputs
+                signal.raise_signal(signal.SIGINT)
+                steps.append("outputs written")
+            steps.append("went on")  # must not happen: the pending signal is raised first
+
+    with pytest.raises(CancelRequested):
+        write_outputs_then_go_on()
+    assert steps == ["outputs written"]
