@@ -7,11 +7,13 @@ loads while the create is on the wire.
 
 from __future__ import annotations
 
+import importlib
+import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
+from .api import CREATE_PATH, Created, run_path
 from .clock import Clock
 from .http import Call, Reply, TlsVerificationFailed, Transport, TransportError
 from .retry import RetryPolicy, is_transient_status
@@ -20,10 +22,31 @@ from .text import one_line
 if TYPE_CHECKING:
     from pydantic import ValidationError
 
-    from .models import CreatedRun, RunStatus
+    from .models import RunStatus
 
-CREATE_PATH = "/api/ci/runs"
 T = TypeVar("T")
+CANCEL_RESERVE_SECONDS = 1.5  # of a cancel budget, kept for the cancel itself when recovering a create
+MIN_REPLAY_SECONDS = 1.0  # a replayed create needs at least this long to be worth sending
+_preload: threading.Thread | None = None
+
+
+def preload_models() -> None:
+    """Import pydantic and the models on a helper thread, once.
+
+    They are not needed to send the first request, so they load while it is on the wire. Not on the main
+    thread: a cancellation signal raised in the middle of an import can leave pydantic-core unusable.
+    """
+    global _preload  # noqa: PLW0603 - one import per process
+    if _preload is None:
+        _preload = threading.Thread(
+            target=importlib.import_module, args=(f"{__package__}.models",), daemon=True
+        )
+        _preload.start()
+
+
+def _await_models() -> None:
+    if _preload is not None:
+        _preload.join()  # interruptible, and harmless to interrupt: the import goes on on its thread
 
 
 class ApiError(Exception):
@@ -56,17 +79,7 @@ class DeadlineExceeded(ApiError):
     """timeout-seconds passed before the operation could succeed."""
 
 
-@dataclass(frozen=True)
-class Created:
-    run: CreatedRun
-    replayed: bool
-
-
 RetryListener = Callable[[str, ApiError, float, int], None]  # operation, error, delay, failed attempts
-
-
-def run_path(run_id: str) -> str:
-    return f"{CREATE_PATH}/{quote(run_id, safe='')}"
 
 
 class CertynClient:
@@ -98,34 +111,37 @@ class CertynClient:
         self._create_body, self._create_key = body, idempotency_key
         return self._retrying("create", RetryPolicy.create(self._max_attempts), deadline, self._create_once)
 
-    def recover_create(self, deadline: float) -> Created | None:
-        """After an interrupted create: the run it made, if any, within ``deadline``.
+    def recover_create(self, deadline: float, reserve: float = CANCEL_RESERVE_SECONDS) -> Created | None:
+        """After an interrupted create: the run it made, if any, leaving ``reserve`` seconds for the cancel.
 
-        First the exchange still in flight gets a chance to finish; failing that, if the last attempt got no
-        HTTP answer at all (so the server may have made the run), the create is replayed once with the same
-        Idempotency-Key, which returns that run (or makes it, so it can be cancelled rather than left unknown).
-        A create the server answered with an error made no run: nothing is replayed.
+        The exchange still in flight gets the time first; failing that, if some attempt got no HTTP answer
+        at all (so the server may have made a run), the create is replayed once with the same
+        Idempotency-Key, which returns that run. A create the server only ever answered with errors made no
+        run: nothing is replayed.
         """
         if self._created is not None:  # the create succeeded; the caller was interrupted before it knew
             return self._created
-        if self._create_body is None or not self._create_unanswered:
+        if self._create_body is None:
             return None
         call = self._create_inflight
         if call is not None:
+            # Half of what is left after the reserve: a stalled create leaves time for the replay.
             try:
-                now = self._clock.monotonic()
-                return self._parse_created(call.wait(min(self._request_timeout, (deadline - now) / 2)))
+                return self._parse_created(call.wait((deadline - reserve - self._clock.monotonic()) / 2))
             except (TransportError, ApiError):
                 pass
+        if not self._create_unanswered or deadline - reserve - self._clock.monotonic() < MIN_REPLAY_SECONDS:
+            return None
         try:
-            return self._create_once(deadline)
+            return self._create_once(deadline - reserve)
         except (TransportError, ApiError):
             return None
 
     def _create_once(self, deadline: float) -> Created:
         assert self._create_body is not None  # noqa: S101 - set by create()
         timeout = self._timeout(deadline)
-        self._create_unanswered = True
+        answered_so_far = not self._create_unanswered
+        self._create_unanswered = True  # sticky until a 2xx: this attempt may reach the server unseen
         self._create_inflight = self._transport.start(
             "POST",
             CREATE_PATH,
@@ -133,14 +149,15 @@ class CertynClient:
             json_body=self._create_body,
             headers={"Idempotency-Key": self._create_key},
         )
-        from . import models  # noqa: F401, PLC0415 - pydantic loads while the request is on the wire
-
+        preload_models()  # pydantic loads on a helper thread while the request is on the wire
         reply = self._create_inflight.wait(timeout)
-        if not 200 <= reply.status < 300:  # an answer: no run was made
-            self._create_inflight, self._create_unanswered = None, False
         # Until the run is stored, the exchange stays "in flight": a signal raised in between leaves
         # recover_create() the reply to read again, so the run it names can still be cancelled.
-        self._created = self._parse_created(reply)
+        try:
+            self._created = self._parse_created(reply)
+        except ApiError:  # answered without a run: this attempt made none
+            self._create_inflight, self._create_unanswered = None, not answered_so_far
+            raise
         self._create_inflight, self._create_unanswered = None, False
         return self._created
 
@@ -154,6 +171,7 @@ class CertynClient:
                 f"Server said: {server_message(reply) or 'nothing'}",
                 status=reply.status,
             )
+        _await_models()
         from .models import CreatedRun, ValidationError  # noqa: PLC0415 - see the module docstring
 
         try:
@@ -177,6 +195,7 @@ class CertynClient:
         if not 200 <= reply.status < 300:
             raise self._error_for(reply, f"reading run {run_id}")
         data = _json_object(reply, "the status response")
+        _await_models()
         from .models import RunStatus, ValidationError  # noqa: PLC0415 - see the module docstring
 
         try:

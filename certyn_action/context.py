@@ -128,12 +128,14 @@ def missing_key_hint(ctx: GitHubContext) -> str | None:
 
 def is_fork_pull_request(ctx: GitHubContext) -> bool:
     pr = ctx.pull_request()
+    # Only "head repository differs from base repository" means a fork PR: head.repo.fork is also true for
+    # a same-repository PR inside a repository that is itself a fork, where secrets are available.
     head_repo = _mapping(_mapping(pr.get("head")).get("repo"))
     base_repo = _mapping(_mapping(pr.get("base")).get("repo"))
-    if head_repo.get("fork") is True:
-        return True
     head_name, base_name = _text(head_repo.get("full_name")), _text(base_repo.get("full_name"))
-    return bool(head_name and base_name and head_name != base_name)
+    if head_name and base_name:
+        return head_name.lower() != base_name.lower()
+    return head_repo.get("fork") is True and not base_name  # only the flag to go by
 
 
 def _mapping(value: object) -> Mapping[str, Any]:

@@ -55,6 +55,9 @@ def evaluate(status: RunStatus, switches: GateSwitches) -> Verdict:
         reasons.append(f"{_tests(status.blocked)} blocked (needs a human in Certyn)")
     if switches.fail_on_aborted and status.aborted > 0:
         reasons.append(f"{_tests(status.aborted)} aborted")
-    if switches.fail_on_empty and status.state == "completed" and status.total == 0:
-        reasons.append("the run completed with no tests (total 0)")
+    if switches.fail_on_empty and status.state == "completed":
+        if status.total == 0:
+            reasons.append("the run completed with no tests (total 0)")
+        elif status.skipped >= status.total:
+            reasons.append(f"every test was skipped ({status.skipped} of {status.total}): nothing was tested")
     return Verdict(Result.FAILED if reasons else Result.PASSED, tuple(reasons))

@@ -52,7 +52,10 @@ class Reply:
 
     def json(self) -> Any:
         """The body as JSON; raises ValueError when it is not JSON (an HTML proxy page, a cut body)."""
-        return json.loads(self.body.decode("utf-8"))
+        try:
+            return json.loads(self.body.decode("utf-8"))
+        except RecursionError:  # e.g. "[" * 100000: hostile or broken, never a crash
+            raise ValueError("JSON nested too deeply") from None
 
 
 @dataclass

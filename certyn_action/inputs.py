@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 DEFAULT_API_URL = "https://api.certyn.io"
 MAX_IDEMPOTENCY_KEY = 200
+MAX_TIMEOUT_SECONDS = 7 * 24 * 3600  # longer than any GitHub job may run
 
 T = TypeVar("T")
 
@@ -99,8 +100,8 @@ def read_inputs(env: Mapping[str, str], *, missing_key_hint: str | None = None) 
         not process_slug and not tags and "process-slug" not in reader.failed and "tags" not in reader.failed
     ):
         reader.fail("process-slug", "set `process-slug` (the suite to run) or `tags` (tests to select)")
-    poll_floor = reader.get("poll-interval-seconds", 10.0, _seconds(minimum=1))
-    poll_ceiling = reader.get("max-poll-interval-seconds", 30.0, _seconds(minimum=1))
+    poll_floor = reader.get("poll-interval-seconds", 10.0, _seconds(minimum=1, maximum=3600))
+    poll_ceiling = reader.get("max-poll-interval-seconds", 30.0, _seconds(minimum=1, maximum=3600))
     inputs = Inputs(
         api_key=api_key,
         project_slug=project_slug,
@@ -115,7 +116,9 @@ def read_inputs(env: Mapping[str, str], *, missing_key_hint: str | None = None) 
         external_url=reader.get("external-url", "", _http_url),
         idempotency_key=reader.get("idempotency-key", "", _idempotency_key),
         wait=reader.get("wait", True, parse_bool),
-        timeout_seconds=reader.get("timeout-seconds", 1800.0, _seconds(minimum=1)),
+        timeout_seconds=reader.get(
+            "timeout-seconds", 1800.0, _seconds(minimum=1, maximum=MAX_TIMEOUT_SECONDS)
+        ),
         poll_interval_seconds=poll_floor,
         max_poll_interval_seconds=max(poll_floor, poll_ceiling),
         gate=GateSwitches(
@@ -128,7 +131,7 @@ def read_inputs(env: Mapping[str, str], *, missing_key_hint: str | None = None) 
         cancel_on_timeout=reader.get("cancel-on-timeout", True, parse_bool),
         cancel_on_job_cancel=reader.get("cancel-on-job-cancel", True, parse_bool),
         cancel_reason=reader.get("cancel-reason", "", _cancel_reason),
-        request_timeout_seconds=reader.get("request-timeout-seconds", 30.0, _seconds(minimum=1)),
+        request_timeout_seconds=reader.get("request-timeout-seconds", 30.0, _seconds(minimum=1, maximum=600)),
         http_max_attempts=reader.get("http-max-attempts", 5, _integer(minimum=1, maximum=20)),
         job_index=reader.get("job-index", "", _digits_or_unset),
         check_run_id=reader.get("check-run-id", "", _digits_or_unset),
@@ -260,14 +263,14 @@ def normalize_api_url(value: str) -> str:
     return f"{parts.scheme}://{netloc}{path.rstrip('/')}"
 
 
-def _seconds(minimum: float) -> Callable[[str], float]:
+def _seconds(minimum: float, maximum: float) -> Callable[[str], float]:
     def parse(value: str) -> float:
         try:
             number = float(value)
         except ValueError:
             raise ValueError(f"must be a number of seconds, got {_show(value)}") from None
-        if not math.isfinite(number) or number < minimum:
-            raise ValueError(f"must be at least {minimum:g} seconds, got {_show(value)}")
+        if not math.isfinite(number) or not minimum <= number <= maximum:
+            raise ValueError(f"must be between {minimum:g} and {maximum:g} seconds, got {_show(value)}")
         return number
 
     return parse

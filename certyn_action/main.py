@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, TextIO
 
 from . import messages
-from .client import ApiError, AuthError, CertynClient, Created, DeadlineExceeded, NotFound
+from .api import Created, create_body
+from .client import ApiError, AuthError, CertynClient, DeadlineExceeded, NotFound
 from .clock import Clock, SystemClock, format_duration
 from .context import GitHubContext, derive_metadata, missing_key_hint
 from .files import OutputFile, SummaryFile, read_event_payload
@@ -80,9 +82,7 @@ class Step:
         except CancelRequested as cancel:
             self._on_cancel(cancel.signal_name)
         except Exception as err:
-            message = one_line(self.log.redact(f"{type(err).__name__}: {err}"), 500)
-            self.report.verdict = Verdict(Result.ERROR, (f"internal error: {message}",))
-            self.log.error(f"Internal error in the action: {message}", title="Certyn action error")
+            self._on_internal_error(err)
         finally:
             self._finish()
         return 0 if self.report.verdict.result.succeeds else 1
@@ -109,7 +109,7 @@ class Step:
             project_slug=inputs.project_slug,
             on_retry=self._on_retry,
         )
-        body = messages.create_body(inputs, meta)
+        body = create_body(inputs, meta)
         with self.log.group("Creating Certyn run"):
             for line in messages.create_lines(inputs, body, key):
                 self.log.info(line)
@@ -164,6 +164,8 @@ class Step:
 
     def _on_status(self, status: RunStatus) -> None:
         self.report.status = status
+        with self.guard.deferred():  # state and counts as outputs at once, written whole
+            self._write_outputs(self.report.redacted(self.log.redact).outputs())
 
     def _on_retry(self, operation: str, error: ApiError, delay: float, failures: int) -> None:
         inputs = self.report.inputs
@@ -181,49 +183,58 @@ class Step:
             f"no final result within timeout-seconds ({format_duration(inputs.timeout_seconds)}){state}"
         ]
         self.report.verdict = Verdict(Result.TIMED_OUT, (*reasons, *([detail] if detail else [])))
-        if inputs.cancel_on_timeout:
-            budget = self.clock.monotonic() + CANCEL_BUDGET_SECONDS
-            self._recover_create(budget)  # a create cut off by the deadline may still have made a run
-            self._cancel("the action's timeout-seconds passed", budget)
-        elif self.report.run_id:
-            self.report.notes.append("The run was left running in Certyn (cancel-on-timeout is false).")
+        self._stop("the action's timeout-seconds passed", "cancel-on-timeout", inputs.cancel_on_timeout)
 
     def _on_cancel(self, signal_name: str) -> None:
-        budget = self.clock.monotonic() + CANCEL_BUDGET_SECONDS
         self.log.info(f"Received {signal_name}: the job is being cancelled")
         self.report.verdict = Verdict(Result.CANCELLED, (f"the workflow job was cancelled ({signal_name})",))
         inputs = self.report.inputs
-        if inputs is None or not hasattr(self, "client"):
-            return
-        if not inputs.cancel_on_job_cancel:
-            if self.report.run_id:
-                self.report.notes.append(
-                    "The run was left running in Certyn (cancel-on-job-cancel is false)."
-                )
-            return
-        self._recover_create(budget)
-        self._cancel("the GitHub workflow job was cancelled", budget)
-
-    def _recover_create(self, budget: float) -> None:
-        """When the create was interrupted, learn the run it made (if any) so that it can be cancelled."""
-        if self.report.created is None:
-            recovered = self.client.recover_create(budget)
-            if recovered is not None:
-                self._on_created(recovered)
+        if inputs is not None:
+            self._stop(
+                "the GitHub workflow job was cancelled", "cancel-on-job-cancel", inputs.cancel_on_job_cancel
+            )
 
     def _on_api_error(self, err: ApiError, inputs: Inputs) -> None:
         self.report.verdict = Verdict(Result.ERROR, (err.message,))
         title = "Certyn API key rejected" if isinstance(err, AuthError) else "Certyn API error"
         if isinstance(err, NotFound) and self.report.created is None:
             title = "Certyn project or process not found"
-        self.log.error(err.message, title=title)
-        # The run exists but we stop watching it: don't leave it running (a rejected key or a vanished
-        # run cannot be cancelled anyway).
-        if inputs.cancel_on_timeout and not isinstance(err, AuthError | NotFound):
-            self._cancel(
-                "the action stopped waiting after an API error",
-                self.clock.monotonic() + CANCEL_BUDGET_SECONDS,
+        where = f" Certyn run: {one_line(self.report.app_url, 500)}" if self.report.app_url else ""
+        self.log.error(err.message + where, title=title)
+        if not isinstance(err, AuthError):  # a rejected key cannot cancel either
+            self._stop(
+                "the action stopped waiting after an API error", "cancel-on-timeout", inputs.cancel_on_timeout
             )
+
+    def _on_internal_error(self, err: Exception) -> None:
+        message = one_line(self.log.redact(f"{type(err).__name__}: {err}"), 500)
+        self.report.verdict = Verdict(Result.ERROR, (f"internal error: {message}",))
+        self.log.error(f"Internal error in the action: {message}", title="Certyn action error")
+        inputs = self.report.inputs
+        if inputs is not None and hasattr(self, "client"):
+            self._stop(
+                "the action stopped after an internal error", "cancel-on-timeout", inputs.cancel_on_timeout
+            )
+
+    def _stop(self, cause: str, switch: str, enabled: bool) -> None:
+        """We stop watching the run: find the run an interrupted create made, and cancel it (when enabled)."""
+        if not enabled:
+            if self.report.run_id:
+                self.report.notes.append(f"The run was left running in Certyn ({switch} is false).")
+            return
+        budget = self._cancel_deadline()
+        if self.report.created is None:
+            recovered = self.client.recover_create(budget)
+            if recovered is not None:
+                self._on_created(recovered)
+        self._cancel(cause, budget)
+
+    def _cancel_deadline(self) -> float:
+        """CANCEL_BUDGET_SECONDS from the first signal if there was one (the runner's clock), else from now."""
+        since_signal = (
+            time.monotonic() - self.guard.received_at if self.guard.received_at is not None else 0.0
+        )
+        return self.clock.monotonic() + CANCEL_BUDGET_SECONDS - max(since_signal, 0.0)
 
     def _cancel(self, cause: str, budget: float) -> None:
         run_id = self.report.run_id

@@ -9,7 +9,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .clock import format_duration
-from .context import RunMetadata
 from .gate import Result
 from .inputs import Inputs
 from .report import Report
@@ -29,23 +28,6 @@ class Annotation:
     kind: str  # "notice" or "error"
     title: str
     message: str
-
-
-def create_body(inputs: Inputs, meta: RunMetadata) -> dict[str, object]:
-    """The create request's JSON: camelCase, empty fields omitted."""
-    body: dict[str, object] = {"projectSlug": inputs.project_slug}
-    optional: dict[str, object] = {
-        "environmentKey": inputs.environment_key,
-        "processSlug": inputs.process_slug,
-        "tags": list(inputs.tags),
-        "repository": meta.repository,
-        "ref": meta.ref,
-        "commitSha": meta.commit_sha,
-        "event": meta.event,
-        "externalUrl": meta.external_url,
-    }
-    body.update({name: value for name, value in optional.items() if value})
-    return body
 
 
 def create_lines(inputs: Inputs, body: Mapping[str, object], key: str) -> list[str]:

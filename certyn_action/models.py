@@ -37,13 +37,25 @@ def _counter(value: Any) -> Any:
 
 
 def _text(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
+    """Informational text: anything unusable (null, an object) is "", never an invalid response."""
     if isinstance(value, str):
         return encodable(value)
-    return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return ""
+
+
+def _optional_count(value: Any) -> Any:
+    """Informational count (``testCaseCount``): unusable means unknown (None)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0 or value != int(value):
+        return None
+    return int(value)
+
+
+def _run_id(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return encodable(value) if isinstance(value, str) else value
 
 
 Counter = Annotated[int, BeforeValidator(_counter), Field(ge=0)]
@@ -55,11 +67,13 @@ class _Model(BaseModel):
 
 
 class CreatedRun(_Model):
-    run_id: Annotated[str, BeforeValidator(_text), Field(alias="runId", min_length=1, max_length=200)]
-    status_url: Text = Field(default="", alias="statusUrl")
+    """Only ``runId`` must be right; the rest is shown, never relied on, so it can never fail the create."""
+
+    run_id: Annotated[str, BeforeValidator(_run_id), Field(alias="runId", min_length=1, max_length=200)]
     app_url: Text = Field(default="", alias="appUrl")
-    test_case_count: Counter | None = Field(default=None, alias="testCaseCount")
-    message: Text = ""
+    test_case_count: Annotated[int | None, BeforeValidator(_optional_count)] = Field(
+        default=None, alias="testCaseCount"
+    )
 
 
 class RunStatus(_Model):

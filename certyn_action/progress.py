@@ -47,6 +47,10 @@ class ProgressLog:
             return self._line(now, f"{describe_state(status)} — {describe_counts(status)}")
         return self.heartbeat(now, f"still {describe_state(status)} — {describe_counts(status)}")
 
+    def until_heartbeat(self, now: float) -> float:
+        """Seconds until a heartbeat is due (at least a little, so that callers always make progress)."""
+        return max(self._last_line_at + self.heartbeat_seconds - now, 0.001)
+
     def heartbeat(self, now: float, text: str) -> str | None:
         if now - self._last_line_at >= self.heartbeat_seconds:
             return self._line(now, text)

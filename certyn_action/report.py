@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, TypeVar
 
-from .client import Created, run_path
+from .api import Created, run_path
 from .context import RunMetadata
 from .gate import COUNTERS, Result, Verdict
 from .inputs import Inputs

@@ -58,8 +58,8 @@ class SignalGuard:
 
     @contextlib.contextmanager
     def interruptible(self) -> Iterator[None]:
+        self._armed = True  # armed first: a signal between the two lines is then raised by one of them
         self.checkpoint()
-        self._armed = True
         try:
             yield
         finally:

@@ -2,7 +2,8 @@
 
 Transient failures (5xx, 429, network errors, timeouts, HTML or cut bodies) never end the wait before the
 deadline: the waiter backs off while an outage lasts and says so once when it starts and once when it ends.
-A 404 on the first polls of a new run is waited out for a few polls.
+A 404 on the first polls of a new run is waited out for a grace period. Sleeps are cut into slices so that
+a heartbeat reaches the log at least every minute, however long the interval.
 """
 
 from __future__ import annotations
@@ -13,14 +14,16 @@ from typing import TYPE_CHECKING
 
 from .client import ApiError, CertynClient, NotFound
 from .clock import Clock, format_duration
-from .progress import ProgressLog
+from .progress import ProgressLog, describe_counts, describe_state
 from .retry import RetryPolicy
 from .workflow import WorkflowLog
 
 if TYPE_CHECKING:
     from .models import RunStatus
 
+# A brand-new run may 404 for a moment: wait at least this many polls AND this long before giving up.
 NOT_FOUND_GRACE_POLLS = 6
+NOT_FOUND_GRACE_SECONDS = 15.0
 
 
 class TimedOut(Exception):
@@ -46,67 +49,112 @@ def wait_for_run(
     on_status: Callable[[RunStatus], None],
 ) -> RunStatus:
     """The run's first terminal status; raises :class:`TimedOut` or a non-transient :class:`ApiError`."""
-    progress = ProgressLog()
+    return _Poller(client, run_id, settings, clock, log, on_status).run()
 
-    def fresh_outage() -> RetryPolicy:
-        return RetryPolicy.create(
-            None, backoff_factor=settings.floor, backoff_max=max(settings.ceiling, 60.0)
+
+class _Poller:
+    def __init__(
+        self,
+        client: CertynClient,
+        run_id: str,
+        settings: PollSettings,
+        clock: Clock,
+        log: WorkflowLog,
+        on_status: Callable[[RunStatus], None],
+    ) -> None:
+        self.client, self.run_id, self.settings = client, run_id, settings
+        self.clock, self.log, self.on_status = clock, log, on_status
+        self.progress = ProgressLog()
+        self.outage = self._fresh_outage()
+        self.outage_since: float | None = None
+        self.last: RunStatus | None = None
+        self.not_found = 0
+        self.not_found_since: float | None = None
+
+    def run(self) -> RunStatus:
+        while True:
+            now = self.clock.monotonic()
+            if now >= self.settings.deadline:
+                raise TimedOut(self.last)
+            try:
+                status = self.client.status(self.run_id, self.settings.deadline)
+            except NotFound:
+                delay = self._not_found(now)
+            except ApiError as err:
+                if not err.transient:
+                    raise
+                delay = self._failed(now, err)
+            else:
+                if self._seen(now, status):
+                    return status
+                hint = (
+                    status.retry_after_seconds
+                    if status.retry_after_seconds is not None
+                    else self.settings.floor
+                )
+                delay = min(max(hint, self.settings.floor), self.settings.ceiling)
+            self._sleep(delay)
+
+    def _not_found(self, now: float) -> float:
+        self.not_found += 1
+        self.not_found_since = now if self.not_found_since is None else self.not_found_since
+        in_grace = (
+            self.not_found <= NOT_FOUND_GRACE_POLLS or now - self.not_found_since < NOT_FOUND_GRACE_SECONDS
         )
+        if self.last is not None or not in_grace:
+            raise NotFound(f"run {self.run_id} was not found (HTTP 404, {self.not_found} polls)", status=404)
+        self.log.info(
+            f"Run {self.run_id} is not visible yet (HTTP 404, poll {self.not_found}); waiting for it"
+        )
+        return self.settings.floor
 
-    outage = fresh_outage()
-    outage_since: float | None = None
-    seen = False
-    not_found = 0
-    last: RunStatus | None = None
-    while True:
-        now = clock.monotonic()
-        if now >= settings.deadline:
-            raise TimedOut(last)
-        try:
-            status = client.status(run_id, settings.deadline)
-        except NotFound:
-            not_found += 1
-            if seen or not_found > NOT_FOUND_GRACE_POLLS:
-                raise
-            log.info(
-                f"Run {run_id} is not visible yet (HTTP 404); waiting for it ({not_found}/{NOT_FOUND_GRACE_POLLS})"
+    def _failed(self, now: float, err: ApiError) -> float:
+        if self.outage_since is None:
+            self.outage_since = now
+            self.log.warning(
+                f"Polling run {self.run_id} failed: {err.message}. Retrying with backoff until the deadline "
+                f"(in {format_duration(self.settings.deadline - now)}); the gate is not affected.",
+                title="Certyn API unreachable",
             )
-            delay = settings.floor
-        except ApiError as err:
-            if not err.transient:
-                raise
-            if outage_since is None:
-                outage_since = now
-                log.warning(
-                    f"Polling run {run_id} failed: {err.message}. Retrying with backoff until the deadline "
-                    f"(in {format_duration(settings.deadline - now)}); the gate is not affected.",
-                    title="Certyn API unreachable",
-                )
-            outage = outage.after_failure("GET", run_id) or outage
-            delay = max(settings.floor, outage.delay(err.retry_after))
-            line = progress.heartbeat(
-                now - settings.started,
-                f"still waiting: the API has been failing for {format_duration(now - outage_since)}",
+        self.outage = self.outage.after_failure("GET", self.run_id) or self.outage
+        return max(self.settings.floor, self.outage.delay(err.retry_after))
+
+    def _seen(self, now: float, status: RunStatus) -> bool:
+        """Record a status; True when it is terminal."""
+        self.last = status
+        self.on_status(status)
+        if self.outage_since is not None:
+            self.log.notice(
+                f"Polling run {self.run_id} works again after {format_duration(now - self.outage_since)} "
+                f"({self.outage.failures} failed polls).",
+                title="Certyn API reachable again",
+            )
+            self.outage_since, self.outage = None, self._fresh_outage()
+        line = self.progress.on_status(status, now - self.settings.started)
+        if line:
+            self.log.info(line)
+        return status.is_terminal
+
+    def _sleep(self, delay: float) -> None:
+        wake = min(self.clock.monotonic() + delay, self.settings.deadline)
+        while (left := wake - self.clock.monotonic()) > 0:
+            elapsed = self.clock.monotonic() - self.settings.started
+            self.clock.sleep(min(left, self.progress.until_heartbeat(elapsed)))
+            line = self.progress.heartbeat(
+                self.clock.monotonic() - self.settings.started, self._still_waiting()
             )
             if line:
-                log.info(line)
-        else:
-            seen = True
-            last = status
-            on_status(status)
-            if outage_since is not None:
-                log.notice(
-                    f"Polling run {run_id} works again after {format_duration(now - outage_since)} "
-                    f"({outage.failures} failed polls).",
-                    title="Certyn API reachable again",
-                )
-                outage_since = None
-                outage = fresh_outage()
-            line = progress.on_status(status, now - settings.started)
-            if line:
-                log.info(line)
-            if status.is_terminal:
-                return status
-            hint = status.retry_after_seconds if status.retry_after_seconds is not None else settings.floor
-            delay = min(max(hint, settings.floor), settings.ceiling)
-        clock.sleep(min(delay, max(settings.deadline - clock.monotonic(), 0.0)))
+                self.log.info(line)
+
+    def _still_waiting(self) -> str:
+        if self.outage_since is not None:
+            failing = format_duration(self.clock.monotonic() - self.outage_since)
+            return f"still waiting: the API has been failing for {failing}"
+        if self.last is None:
+            return "still waiting for the run to appear"
+        return f"still {describe_state(self.last)} — {describe_counts(self.last)}"
+
+    def _fresh_outage(self) -> RetryPolicy:
+        return RetryPolicy.create(
+            None, backoff_factor=self.settings.floor, backoff_max=max(self.settings.ceiling, 60.0)
+        )

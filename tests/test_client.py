@@ -304,3 +304,25 @@ def test_recover_create_returns_a_run_the_caller_did_not_get_to_see() -> None:
     assert recovered is not None
     assert recovered.run.run_id == "r-5"
     assert len(responses.calls) == 1  # known already: nothing replayed
+
+
+@responses.activate
+def test_a_deeply_nested_body_is_an_invalid_response_not_a_crash() -> None:
+    responses.get(f"{CREATE}/r", body="[" * 100_000)
+    with pytest.raises(ApiError) as err:
+        make_client(FakeClock()).status("r", deadline=2000)
+    assert err.value.transient is True
+
+
+@responses.activate
+def test_a_lost_create_followed_by_an_error_is_still_recovered() -> None:
+    responses.post(CREATE, body=requests.ConnectionError("reset after the server made the run"))
+    responses.post(CREATE, status=503)
+    responses.post(CREATE, status=200, json={"runId": "r-3"}, headers={"Idempotency-Replayed": "true"})
+    clock = FakeClock()
+    client = make_client(clock, attempts=2)
+    with pytest.raises(ApiError):
+        client.create(BODY, "k", deadline=clock.now + 100)
+    recovered = client.recover_create(deadline=clock.now + 5)
+    assert recovered is not None
+    assert recovered.run.run_id == "r-3"

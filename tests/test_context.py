@@ -224,9 +224,16 @@ def test_hint_for_fork_pull_request_by_repo_name() -> None:
     assert "if:" in hint
 
 
-def test_hint_for_fork_pull_request_by_fork_flag() -> None:
+def test_no_fork_hint_for_a_same_repository_pr_in_a_repository_that_is_a_fork() -> None:
+    # head.repo.fork is true for every PR inside a forked repository; secrets are there all the same.
     ctx = GitHubContext.from_env(_pr_env(), _pr_payload(fork=True))
-    hint = missing_key_hint(ctx)
+    assert missing_key_hint(ctx) is None
+
+
+def test_hint_by_fork_flag_when_the_base_repository_is_unknown() -> None:
+    payload = _pr_payload(fork=True)
+    del payload["pull_request"]["base"]["repo"]
+    hint = missing_key_hint(GitHubContext.from_env(_pr_env(), payload))
     assert hint is not None
     assert "fork" in hint
 

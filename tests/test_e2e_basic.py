@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from certyn_simulator import DEFAULT_API_KEY, Scenario, Simulator, snapshot
+from certyn_simulator.filecommands import decode_file_command, parse_outputs
 from certyn_simulator.runner import ActionRun, Event, FakeRunner
 
 pytestmark = pytest.mark.e2e
@@ -230,3 +232,17 @@ def test_timeout_cancels_the_run_and_reports_timed_out() -> None:
     assert "timeout" in (record.cancel_reasons[0] or "")
     assert result.duration < 3 + 5 + 3
     assert "Certyn run timed out" in result.summary
+
+
+def test_outputs_are_written_while_the_step_still_runs() -> None:
+    # A step killed mid-wait (SIGKILL after the runner's grace) still leaves run-id, state and counts.
+    with Simulator(Scenario(snapshots=[snapshot("in_progress", total=4, passed=1, pending=3)])) as sim:
+        inputs_ = inputs(sim)
+        with FakeRunner(ROOT).start(inputs_) as action:
+            sim.wait_for_requests(2, "status", timeout=15)
+            time.sleep(0.3)  # let the second status be handled and written
+            partial = parse_outputs(decode_file_command(action.files.output_file.read_bytes()))
+            action.kill()
+    assert partial["run-id"] == sim.run().run_id
+    assert partial["state"] == "in_progress"
+    assert (partial["total"], partial["passed"], partial["pending"]) == ("4", "1", "3")

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from certyn_action.waiter import NOT_FOUND_GRACE_POLLS
+from certyn_action.waiter import NOT_FOUND_GRACE_POLLS, NOT_FOUND_GRACE_SECONDS
 from certyn_simulator import Fault, Scenario, Simulator, snapshot
 from certyn_simulator.runner import ActionRun, Event
 from tests.e2e_support import (
@@ -275,18 +275,20 @@ def test_polling_rides_out_every_transient_failure_with_one_warning_per_outage()
 
 
 def test_a_new_run_that_is_not_visible_yet_is_waited_out() -> None:
-    with simulators(done(not_found_polls=3), done(not_found_polls=NOT_FOUND_GRACE_POLLS + 1)) as (
+    with simulators(done(not_found_polls=3), done(not_found_polls=1000)) as (
         brief,
         lasting,
     ):
         waited, gave_up = run_steps(Step(inputs(brief.base_url)), Step(inputs(lasting.base_url)))
         assert_passed(waited)
-        assert waited.log.count("is not visible yet (HTTP 404)") == 3, explain(waited)
+        assert waited.log.count("is not visible yet (HTTP 404") == 3, explain(waited)
         assert not waited.commands_named("warning")
         assert len(brief.api_requests("status")) == 4
-        # past the grace the 404 is an error, named as such
+        # past the grace (polls AND seconds) the 404 is an error, named as such, and the run is cancelled
         assert_error_ending(gave_up)
-        assert len(lasting.api_requests("status")) == NOT_FOUND_GRACE_POLLS + 1
+        assert len(lasting.api_requests("status")) > NOT_FOUND_GRACE_POLLS
+        assert gave_up.duration >= NOT_FOUND_GRACE_SECONDS, explain(gave_up)
+        assert len(lasting.api_requests("cancel")) == 1
         (error,) = gave_up.commands_named("error")
         assert "HTTP 404" in error.data
         assert "not found" in error.data

@@ -111,9 +111,21 @@ def test_signal_during_a_create_whose_response_never_comes_replays_it_and_cancel
     assert result.outputs["idempotency-replayed"] == "true"
 
 
+def handles(pid: int, sig: signal.Signals) -> bool:
+    """Whether the process has installed a handler for ``sig`` (the SigCgt mask in /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigCgt:"):
+            return bool(int(line.split()[1], 16) >> (sig - 1) & 1)
+    return False
+
+
 def test_signal_before_the_create_sends_nothing_and_still_reports() -> None:
     with Simulator(Scenario(snapshots=NEVER_ENDS)) as sim, start(sim) as action:
-        time.sleep(0.05)  # Python is still starting: the create cannot have been sent yet
+        # As soon as the handlers are in (first thing entrypoint.py does), while Python still loads
+        # requests: the create cannot have been sent yet.
+        deadline = time.monotonic() + 10
+        while not handles(action.pid, signal.SIGTERM) and time.monotonic() < deadline:
+            time.sleep(0.002)
         result, took = signal_and_wait(action, signal.SIGTERM)
         requests = sim.requests
     assert_cancelled_cleanly(result, took)

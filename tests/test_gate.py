@@ -103,3 +103,13 @@ def test_non_terminal_state_raises(state: str) -> None:
 def test_result_succeeds_only_for_passed_and_created() -> None:
     assert {r for r in Result if r.succeeds} == {Result.PASSED, Result.CREATED}
     assert [r.value for r in Result] == ["passed", "failed", "timed-out", "cancelled", "error", "created"]
+
+
+def test_a_run_where_every_test_was_skipped_tested_nothing() -> None:
+    status = RunStatus.model_validate({"state": "completed", "total": 4, "skipped": 4})
+    verdict = evaluate(status, GateSwitches())
+    assert verdict.result is Result.FAILED
+    assert any("every test was skipped" in reason for reason in verdict.reasons)
+    assert evaluate(status, GateSwitches(fail_on_empty=False)).result is Result.PASSED
+    some_ran = RunStatus.model_validate({"state": "completed", "total": 4, "skipped": 3, "passed": 1})
+    assert evaluate(some_ran, GateSwitches()).result is Result.PASSED

@@ -457,7 +457,22 @@ SECONDS = ["timeout-seconds", "poll-interval-seconds", "max-poll-interval-second
 @pytest.mark.parametrize("raw", ["0", "0.5", "-1", "nan", "NaN", "inf", "-inf", "1e999"])
 def test_seconds_below_minimum_or_not_finite_refused(name: str, raw: str) -> None:
     err = _error(_env(**{name.replace("-", "_"): raw}), name)
-    assert "at least 1" in err.message
+    assert "must be between 1 and" in err.message
+
+
+@pytest.mark.parametrize(
+    ("name", "too_long"),
+    [
+        ("timeout-seconds", "1e10"),
+        ("request-timeout-seconds", "601"),
+        ("poll-interval-seconds", "3601"),
+        ("max-poll-interval-seconds", "1e9"),
+    ],
+)
+def test_seconds_above_maximum_refused(name: str, too_long: str) -> None:
+    # Such values would overflow the clocks of waits and sleeps after the run was created.
+    err = _error(_env(**{name.replace("-", "_"): too_long}), name)
+    assert "must be between 1 and" in err.message
 
 
 @pytest.mark.parametrize("name", SECONDS)

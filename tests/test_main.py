@@ -288,3 +288,28 @@ def test_an_unwritable_output_file_still_gives_the_verdict(step: Step, tmp_path:
     assert "::error title=Certyn action error::Could not write the step outputs" in step.stdout
     assert "::error title=Certyn gate failed::" in step.stdout
     assert "Certyn gate failed" in step.summary.read_text()
+
+
+@responses.activate
+def test_an_error_after_the_create_names_the_run_and_cancels_it(step: Step) -> None:
+    responses.post(CREATE, status=201, json={"runId": "r-1", "appUrl": "https://app.certyn.test/r-1"})
+    responses.get(f"{CREATE}/r-1", status=422, json={"error": "cannot read this run"})
+    responses.post(f"{CREATE}/r-1/cancel", status=200, json={})
+    assert step.run() == 1
+    (error,) = [line for line in step.stdout.splitlines() if line.startswith("::error")]
+    assert "cannot read this run" in error
+    assert "https://app.certyn.test/r-1" in error
+    assert any((c.request.url or "").endswith("/cancel") for c in responses.calls)
+
+
+@responses.activate
+def test_a_crash_after_the_create_still_cancels_the_run(step: Step, monkeypatch: pytest.MonkeyPatch) -> None:
+    responses.post(CREATE, status=201, json={"runId": "r-1"})
+    responses.post(f"{CREATE}/r-1/cancel", status=200, json={})
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr("certyn_action.main.wait_for_run", boom)
+    assert step.run() == 1
+    assert any((c.request.url or "").endswith("/cancel") for c in responses.calls)

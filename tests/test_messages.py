@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from certyn_action.client import Created
+from certyn_action.api import Created, create_body
 from certyn_action.context import RunMetadata
 from certyn_action.gate import Result, Verdict
 from certyn_action.inputs import read_inputs
-from certyn_action.messages import create_body, create_lines, verdict
+from certyn_action.messages import create_lines, verdict
 from certyn_action.models import CreatedRun, RunStatus
 from certyn_action.report import Report
 
@@ -36,7 +36,9 @@ def test_create_lines_show_what_is_sent_but_never_the_key() -> None:
 
 def report_with(result: Result, *reasons: str, status: RunStatus | None = None) -> Report:
     inputs = read_inputs({"INPUT_API-KEY": KEY, "INPUT_PROJECT-SLUG": "p", "INPUT_PROCESS-SLUG": "s"})
-    created = Created(CreatedRun.model_validate({"runId": "r-1", "appUrl": "https://app/r-1"}), replayed=False)
+    created = Created(
+        CreatedRun.model_validate({"runId": "r-1", "appUrl": "https://app/r-1"}), replayed=False
+    )
     return Report(
         inputs=inputs, metadata=META, created=created, status=status, verdict=Verdict(result, reasons)
     )

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from certyn_action.client import Created
+from certyn_action.api import Created
 from certyn_action.context import RunMetadata
 from certyn_action.files import OutputFile, cap_bytes
 from certyn_action.gate import Result, Verdict

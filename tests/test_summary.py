@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from certyn_action.client import Created
+from certyn_action.api import Created
 from certyn_action.context import RunMetadata
 from certyn_action.gate import Result, Verdict
 from certyn_action.inputs import Inputs, read_inputs

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 
 import pytest
 import requests
@@ -142,16 +143,46 @@ def test_deadline_bounds_the_wait_and_the_last_sleep() -> None:
     assert clock.sleeps[-1] == pytest.approx(15)
 
 
+def seconds_of(line: str) -> int:
+    """``[2m 05s] ...`` → 125."""
+    total = 0
+    for part in line[1 : line.index("]")].split():
+        total += int(part[:-1]) * {"h": 3600, "m": 60, "s": 1}[part[-1]]
+    return total
+
+
 @responses.activate
 def test_progress_lines_on_change_and_a_heartbeat_at_least_every_minute() -> None:
-    for _ in range(12):
-        responses.get(STATUS, json={"state": "in_progress", "total": 3, "pending": 3})
+    for _ in range(4):  # the server asks for 45 s between polls: a poll alone would leave 90 s gaps
+        responses.get(
+            STATUS, json={"state": "in_progress", "total": 3, "pending": 3, "retryAfterSeconds": 45}
+        )
     responses.get(STATUS, json={"state": "in_progress", "total": 3, "passed": 1, "pending": 2})
     responses.get(STATUS, json={"state": "completed", "total": 3, "passed": 3})
-    _, lines, _ = run_wait(FakeClock(), floor=10, ceiling=10)
+    _, lines, _ = run_wait(FakeClock(), floor=10, ceiling=45)
     progress = [line for line in lines if line.startswith("[")]
-    # first status, a heartbeat at 60 s and at 120 s, the change at 120 s is one line, the end
     assert progress[0].startswith("[0s] in_progress")
-    assert any(line.startswith("[1m 00s] still in_progress") for line in progress)
-    assert progress[-1].startswith("[2m 10s] completed")
-    assert len(progress) == 4
+    assert any(" still in_progress — 0/3 done" in line for line in progress)
+    assert progress[-1].startswith("[3m 10s] completed")
+    times = [seconds_of(line) for line in progress]
+    assert max(b - a for a, b in itertools.pairwise(times)) <= 60
+    # unchanged polls print nothing but the heartbeat: fewer lines than polls
+    assert len(progress) < len(responses.calls) + 3
+
+
+@responses.activate
+def test_a_long_outage_still_has_a_heartbeat() -> None:
+    responses.get(STATUS, json={"state": "in_progress"})
+    responses.get(STATUS, status=503)
+    clock = FakeClock()
+    out = io.StringIO()
+    client = CertynClient(
+        Transport(BASE, "k", env={}), clock, request_timeout=5, max_attempts=3, project_slug="p"
+    )
+    settings = PollSettings(floor=10, ceiling=30, deadline=clock.now + 600, started=clock.now)
+    with pytest.raises(TimedOut):
+        wait_for_run(client, "r", settings, clock, WorkflowLog(out), lambda _: None)
+    lines = [line for line in out.getvalue().splitlines() if line.startswith("[")]
+    assert any("the API has been failing for" in line for line in lines)
+    times = [seconds_of(line) for line in lines]
+    assert max(b - a for a, b in itertools.pairwise(times)) <= 60

@@ -1,0 +1,43 @@
+"""The Certyn CI Runs API's shapes that need no I/O: paths, the create body, a created run. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+from .context import RunMetadata
+from .inputs import Inputs
+
+if TYPE_CHECKING:
+    from .models import CreatedRun
+
+CREATE_PATH = "/api/ci/runs"
+
+
+def run_path(run_id: str) -> str:
+    """``/api/ci/runs/{runId}``, the id escaped: URLs are only ever built from the configured base."""
+    return f"{CREATE_PATH}/{quote(run_id, safe='')}"
+
+
+@dataclass(frozen=True)
+class Created:
+    run: CreatedRun
+    replayed: bool  # the server matched the Idempotency-Key of an earlier create
+
+
+def create_body(inputs: Inputs, meta: RunMetadata) -> dict[str, object]:
+    """The create request's JSON: camelCase, empty fields omitted."""
+    body: dict[str, object] = {"projectSlug": inputs.project_slug}
+    optional: dict[str, object] = {
+        "environmentKey": inputs.environment_key,
+        "processSlug": inputs.process_slug,
+        "tags": list(inputs.tags),
+        "repository": meta.repository,
+        "ref": meta.ref,
+        "commitSha": meta.commit_sha,
+        "event": meta.event,
+        "externalUrl": meta.external_url,
+    }
+    body.update({name: value for name, value in optional.items() if value})
+    return body
