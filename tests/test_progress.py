@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from certyn_action.models import RunStatus
 from certyn_action.progress import HEARTBEAT_SECONDS, ProgressLog, describe_counts, describe_state
 
@@ -14,8 +16,13 @@ def _status(**fields: Any) -> RunStatus:
     return RunStatus.model_validate(data)
 
 
-def test_heartbeat_is_a_minute() -> None:
-    assert HEARTBEAT_SECONDS == 60.0
+def test_heartbeat_is_due_a_minute_after_the_last_line() -> None:
+    progress = ProgressLog()
+    progress.on_status(_status(), 0.0)
+    assert progress.until_heartbeat(10.0) == pytest.approx(HEARTBEAT_SECONDS - 10.0)
+    assert progress.heartbeat(59.0, "still") is None
+    assert progress.heartbeat(60.0, "still") == "[1m 00s] still"
+    assert progress.until_heartbeat(61.0) == pytest.approx(59.0)
 
 
 def test_first_status_prints_a_line() -> None:

@@ -77,8 +77,10 @@ def test_retry_after_seconds_obeyed_and_capped(header: str, seconds: float) -> N
     assert policy.delay(header) == seconds
 
 
-def test_retry_after_cap_is_60() -> None:
-    assert RETRY_AFTER_CAP_SECONDS == 60.0
+def test_retry_after_is_capped_at_60_by_default() -> None:
+    policy = _after(RetryPolicy.create(5), 1)
+    assert policy.delay("3600") == RETRY_AFTER_CAP_SECONDS == 60.0
+    assert policy.delay("59") == 59
     assert _after(RetryPolicy.create(5, retry_after_max=5), 1).delay("30") == 5
 
 
