@@ -32,10 +32,6 @@ class OutputFile:
         self._path = Path(path) if path else None
         self._written: dict[str, str] = {}
 
-    @property
-    def enabled(self) -> bool:
-        return self._path is not None
-
     def write(self, values: Mapping[str, str]) -> None:
         changed = {k: v for k, v in values.items() if self._written.get(k) != v}
         if not changed or self._path is None:

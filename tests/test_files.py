@@ -89,12 +89,12 @@ def test_appends_to_what_the_runner_or_others_wrote(tmp_path: Path) -> None:
     assert _read(path) == {"earlier": "1", "result": "passed"}
 
 
-def test_no_path_means_disabled_and_no_error() -> None:
+def test_no_path_means_nothing_written_and_no_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # outside a runner there is no GITHUB_OUTPUT: nothing may appear anywhere
     for path in (None, ""):
-        out = OutputFile(path)
-        assert not out.enabled
-        out.write({"result": "passed"})
-    assert OutputFile("x").enabled
+        OutputFile(path).write({"result": "passed"})
+        SummaryFile(path).write("# summary")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_written_bytes_are_utf8_without_crlf_translation(tmp_path: Path) -> None:
