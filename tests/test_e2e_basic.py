@@ -4,36 +4,26 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from certyn_simulator import DEFAULT_API_KEY, Scenario, Simulator, snapshot
 from certyn_simulator.filecommands import decode_file_command, parse_outputs
 from certyn_simulator.runner import ActionRun, Event, FakeRunner
+from tests.e2e_support import ROOT, inputs
 
 pytestmark = pytest.mark.e2e
-ROOT = Path(__file__).resolve().parents[1]
+
+
+def sim_inputs(sim: Simulator, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The shared e2e inputs, for a simulator with its default key, ``extra`` by input name."""
+    return {**inputs(sim.base_url, api_key=DEFAULT_API_KEY, timeout_seconds="30"), **(extra or {})}
 
 
 @pytest.fixture
 def sim() -> Iterator[Simulator]:
     with Simulator("pass") as simulator:
         yield simulator
-
-
-def inputs(sim: Simulator, **extra: str) -> dict[str, str]:
-    values = {
-        "api-key": DEFAULT_API_KEY,
-        "project-slug": "my-app",
-        "process-slug": "smoke-suite",
-        "api-url": sim.base_url,
-        "poll-interval-seconds": "1",
-        "max-poll-interval-seconds": "1",
-        "timeout-seconds": "30",
-    }
-    values.update(extra)
-    return values
 
 
 def run(
@@ -43,7 +33,7 @@ def run(
     ev: Event | None = None,
     env: dict[str, str | None] | None = None,
 ) -> ActionRun:
-    return FakeRunner(ROOT).run(inputs(sim, **(extra or {})), event=ev, env_overrides=env, timeout=60)
+    return FakeRunner(ROOT).run(sim_inputs(sim, extra), event=ev, env_overrides=env, timeout=60)
 
 
 def final(**counts: int | str) -> Scenario:
@@ -236,13 +226,12 @@ def test_timeout_cancels_the_run_and_reports_timed_out() -> None:
 
 def test_outputs_are_written_while_the_step_still_runs() -> None:
     # A step killed mid-wait (SIGKILL after the runner's grace) still leaves run-id, state and counts.
-    with Simulator(Scenario(snapshots=[snapshot("in_progress", total=4, passed=1, pending=3)])) as sim:
-        inputs_ = inputs(sim)
-        with FakeRunner(ROOT).start(inputs_) as action:
-            sim.wait_for_requests(2, "status", timeout=15)
-            time.sleep(0.3)  # let the second status be handled and written
-            partial = parse_outputs(decode_file_command(action.files.output_file.read_bytes()))
-            action.kill()
+    scenario = Scenario(snapshots=[snapshot("in_progress", total=4, passed=1, pending=3)])
+    with Simulator(scenario) as sim, FakeRunner(ROOT).start(sim_inputs(sim)) as action:
+        sim.wait_for_requests(2, "status", timeout=15)
+        time.sleep(0.3)  # let the second status be handled and written
+        partial = parse_outputs(decode_file_command(action.files.output_file.read_bytes()))
+        action.kill()
     assert partial["run-id"] == sim.run().run_id
     assert partial["state"] == "in_progress"
     assert (partial["total"], partial["passed"], partial["pending"]) == ("4", "1", "3")

@@ -14,26 +14,17 @@ import pytest
 
 from certyn_simulator import DEFAULT_API_KEY, Fault, Scenario, Simulator, snapshot
 from certyn_simulator.runner import ActionRun, FakeRunner, RunningAction
+from tests.e2e_support import ROOT, inputs
 
 pytestmark = pytest.mark.e2e
-ROOT = Path(__file__).resolve().parents[1]
 NEVER_ENDS = [snapshot("in_progress", total=4, passed=1, pending=3)]
 EXIT_WITHIN = 7.0
 
 
 def start(sim: Simulator, **extra: str) -> RunningAction:
-    inputs = {
-        "api-key": DEFAULT_API_KEY,
-        "project-slug": "my-app",
-        "process-slug": "smoke-suite",
-        "api-url": sim.base_url,
-        "poll-interval-seconds": "1",
-        "max-poll-interval-seconds": "1",
-        "timeout-seconds": "60",
-        "request-timeout-seconds": "20",
-    }
-    inputs.update(extra)
-    return FakeRunner(ROOT).start(inputs)
+    """The shared e2e inputs (``extra`` with '_' for '-'); requests may take long, the signal must not."""
+    values = {"api_key": DEFAULT_API_KEY, "timeout_seconds": "60", "request_timeout_seconds": "20", **extra}
+    return FakeRunner(ROOT).start(inputs(sim.base_url, **values))
 
 
 def signal_and_wait(action: RunningAction, sig: int) -> tuple[ActionRun, float]:
@@ -70,7 +61,7 @@ def test_signal_while_polling_cancels_the_run(sig: signal.Signals) -> None:
 def test_signal_while_sleeping_between_polls_cancels_the_run() -> None:
     with (
         Simulator(Scenario(snapshots=NEVER_ENDS, retry_after_seconds=30)) as sim,
-        start(sim, **{"poll-interval-seconds": "20", "max-poll-interval-seconds": "30"}) as action,
+        start(sim, poll_interval_seconds="20", max_poll_interval_seconds="30") as action,
     ):
         sim.wait_for(lambda r: r.endpoint == "status", timeout=10)
         action.wait_for_line(lambda line: line.text.startswith("[0s]"), timeout=10)  # asleep now
@@ -174,7 +165,7 @@ def test_runner_style_cancel_needs_no_sigterm() -> None:
 def test_cancel_on_job_cancel_false_leaves_the_run() -> None:
     with (
         Simulator(Scenario(snapshots=NEVER_ENDS)) as sim,
-        start(sim, **{"cancel-on-job-cancel": "false"}) as action,
+        start(sim, cancel_on_job_cancel="false") as action,
     ):
         sim.wait_for(lambda r: r.endpoint == "status", timeout=10)
         result, took = signal_and_wait(action, signal.SIGINT)
