@@ -1,8 +1,8 @@
 """The Certyn CI Runs API: create (retried, idempotent), status (one attempt), cancel (retried).
 
 Every error is an :class:`ApiError` whose message is written for the workflow author and names no secret.
-The pydantic models are imported on first use: sending the first request does not wait for pydantic, which
-loads while the create is on the wire.
+The pydantic models are not needed to send the first request: they load on a helper thread while the
+create is on the wire (``preload_models``).
 """
 
 from __future__ import annotations
@@ -109,12 +109,13 @@ class CertynClient:
     def create(self, body: Mapping[str, Any], idempotency_key: str, deadline: float) -> Created:
         """Create the run, retrying transient failures with the same Idempotency-Key."""
         self._create_body, self._create_key = body, idempotency_key
-        return self._retrying("create", RetryPolicy.create(self._max_attempts), deadline, self._create_once)
+        policy = RetryPolicy.create(self._max_attempts)
+        return self._retrying("create", CREATE_PATH, policy, deadline, self._create_once)
 
     def recover_create(self, deadline: float, reserve: float = CANCEL_RESERVE_SECONDS) -> Created | None:
         """After an interrupted create: the run it made, if any, leaving ``reserve`` seconds for the cancel.
 
-        The exchange still in flight gets the time first; failing that, if some attempt got no HTTP answer
+        The exchange still in flight gets half the time left; failing that, if some attempt got no HTTP answer
         at all (so the server may have made a run), the create is replayed once with the same
         Idempotency-Key, which returns that run. A create the server only ever answered with errors made no
         run: nothing is replayed.
@@ -223,13 +224,13 @@ class CertynClient:
             raise self._error_for(reply, f"cancelling run {run_id}")
 
         policy = RetryPolicy.create(self._max_attempts, backoff_factor=0.25, backoff_max=1.0, jitter=0.25)
-        return self._retrying("cancel", policy, deadline, once)
+        return self._retrying("cancel", run_path(run_id) + "/cancel", policy, deadline, once)
 
     # -- shared ----------------------------------------------------------------------------------
     def _retrying(
-        self, operation: str, policy: RetryPolicy, deadline: float, once: Callable[[float], T]
+        self, operation: str, path: str, policy: RetryPolicy, deadline: float, once: Callable[[float], T]
     ) -> T:
-        url = self._transport.url(CREATE_PATH)
+        url = self._transport.url(path)
         while True:
             try:
                 return once(deadline)

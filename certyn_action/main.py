@@ -75,6 +75,7 @@ class Step:
         self.report = Report()
         self.outputs = OutputFile(env.get("GITHUB_OUTPUT"))
         self.summary = SummaryFile(env.get("GITHUB_STEP_SUMMARY"))
+        self.client: CertynClient | None = None  # set once the inputs are read
 
     def run(self) -> int:
         try:
@@ -101,7 +102,7 @@ class Step:
         key = inputs.idempotency_key or derive_key(ctx, inputs.job_index, inputs.check_run_id)
         self.report.inputs, self.report.metadata, self.report.idempotency_key = inputs, meta, key
         self.deadline = self.started + inputs.timeout_seconds
-        self.client = CertynClient(
+        self.client = client = CertynClient(
             self.factory(inputs, self.env, self.log),
             self.clock,
             request_timeout=inputs.request_timeout_seconds,
@@ -115,12 +116,12 @@ class Step:
                 self.log.info(line)
         try:
             with self.guard.interruptible():
-                self._create(body, key)
+                self._create(client, body, key)
                 if not inputs.wait:
                     self.report.verdict = Verdict(Result.CREATED)
                     return
                 status = wait_for_run(
-                    self.client,
+                    client,
                     self.report.run_id,
                     PollSettings(
                         inputs.poll_interval_seconds,
@@ -143,14 +144,14 @@ class Step:
             return
         self.report.verdict = evaluate(status, inputs.gate)
 
-    def _create(self, body: dict[str, object], key: str) -> None:
-        created = self.client.create(body, key, self.deadline)
+    def _create(self, client: CertynClient, body: dict[str, object], key: str) -> None:
+        created = client.create(body, key, self.deadline)
         with self.guard.deferred():  # outputs are written whole, then a pending signal is honoured
             self._on_created(created)
 
     def _on_created(self, created: Created) -> None:
         self.report.created = created
-        self._write_outputs(self.report.redacted(self.log.redact).outputs_after_create())
+        self._write_outputs(after_create=True)
         run = created.run
         count = f" with {run.test_case_count} test cases" if run.test_case_count is not None else ""
         self.log.info(f"Created Certyn run {one_line(run.run_id, 80)}{count}")
@@ -165,7 +166,7 @@ class Step:
     def _on_status(self, status: RunStatus) -> None:
         self.report.status = status
         with self.guard.deferred():  # state and counts as outputs at once, written whole
-            self._write_outputs(self.report.redacted(self.log.redact).outputs())
+            self._write_outputs()
 
     def _on_retry(self, operation: str, error: ApiError, delay: float, failures: int) -> None:
         inputs = self.report.inputs
@@ -211,13 +212,15 @@ class Step:
         self.report.verdict = Verdict(Result.ERROR, (f"internal error: {message}",))
         self.log.error(f"Internal error in the action: {message}", title="Certyn action error")
         inputs = self.report.inputs
-        if inputs is not None and hasattr(self, "client"):
+        if inputs is not None:
             self._stop(
                 "the action stopped after an internal error", "cancel-on-timeout", inputs.cancel_on_timeout
             )
 
     def _stop(self, cause: str, switch: str, enabled: bool) -> None:
         """We stop watching the run: find the run an interrupted create made, and cancel it (when enabled)."""
+        if self.client is None:  # nothing was sent yet
+            return
         if not enabled:
             if self.report.run_id:
                 self.report.notes.append(f"The run was left running in Certyn ({switch} is false).")
@@ -246,6 +249,7 @@ class Step:
         link = f" ({meta.run_url})" if meta and meta.run_url else ""
         reason = inputs.cancel_reason or f"Cancelled by GitHub Actions: {cause}{link}"
         self.log.info(f"Cancelling Certyn run {one_line(run_id, 80)}: {cause}")
+        assert self.client is not None  # noqa: S101 - a run exists only after the client sent the create
         try:
             outcome = self.client.cancel(run_id, reason, budget)
         except ApiError as err:
@@ -257,20 +261,20 @@ class Step:
     def _finish(self) -> None:
         report = self.report
         report.duration = self.clock.monotonic() - self.started
-        # Server text (error bodies, states) may echo the key: keep it out of outputs and summary too.
-        public = report.redacted(self.log.redact)
-        self._write_outputs(public.outputs())
+        self._write_outputs()
         try:
-            self.summary.write(render_summary(public))
+            self.summary.write(render_summary(report.redacted(self.log.redact)))
         except OSError as err:
             self.log.error(
                 f"Could not write the job summary: {one_line(str(err), 300)}", title="Certyn action error"
             )
         self._log_verdict()
 
-    def _write_outputs(self, values: dict[str, str]) -> None:
+    def _write_outputs(self, *, after_create: bool = False) -> None:
+        """The outputs known so far (only the create's right after it). Server text may echo the key: redacted."""
+        public = self.report.redacted(self.log.redact)
         try:
-            self.outputs.write(values)
+            self.outputs.write(public.outputs_after_create() if after_create else public.outputs())
         except OSError as err:  # never lose the verdict (exit code, log) over an unwritable file
             self.log.error(
                 f"Could not write the step outputs: {one_line(str(err), 300)}", title="Certyn action error"
