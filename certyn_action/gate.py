@@ -60,4 +60,6 @@ def evaluate(status: RunStatus, switches: GateSwitches) -> Verdict:
             reasons.append("the run completed with no tests (total 0)")
         elif status.skipped >= status.total:
             reasons.append(f"every test was skipped ({status.skipped} of {status.total}): nothing was tested")
+    if switches.fail_on_pending and status.state == "completed" and status.pending > 0:
+        reasons.append(f"{_tests(status.pending)} still pending when the run completed (no result)")
     return Verdict(Result.FAILED if reasons else Result.PASSED, tuple(reasons))

@@ -12,7 +12,7 @@ from certyn_action.inputs import GateSwitches
 from certyn_action.models import RunStatus
 
 ALL_ON = GateSwitches()
-ALL_OFF = GateSwitches(False, False, False, False, False)
+ALL_OFF = GateSwitches(False, False, False, False, False, False)
 
 
 def _status(**fields: Any) -> RunStatus:
@@ -32,6 +32,11 @@ def test_all_passed_passes() -> None:
         ("fail_on_blocked", {"passed": 4, "blocked": 1}, "1 test blocked (needs a human in Certyn)"),
         ("fail_on_aborted", {"passed": 2, "aborted": 3}, "3 tests aborted"),
         ("fail_on_empty", {"total": 0, "passed": 0}, "the run completed with no tests (total 0)"),
+        (
+            "fail_on_pending",
+            {"passed": 3, "pending": 2},
+            "2 tests still pending when the run completed (no result)",
+        ),
         (
             "fail_on_cancelled",
             {"state": "cancelled", "total": 5, "passed": 5},

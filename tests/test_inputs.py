@@ -79,6 +79,7 @@ EXPECTED_DEFAULTS: dict[str, object] = {
     "fail-on-cancelled": True,
     "fail-on-aborted": True,
     "fail-on-empty": True,
+    "fail-on-pending": True,
     "cancel-on-timeout": True,
     "cancel-on-job-cancel": True,
     "cancel-reason": "",
@@ -160,6 +161,7 @@ def test_all_values_read_and_stripped() -> None:
             fail_on_cancelled="false",
             fail_on_aborted="false",
             fail_on_empty="false",
+            fail_on_pending="false",
             cancel_on_timeout="false",
             cancel_on_job_cancel="false",
             cancel_reason="because",
@@ -174,7 +176,7 @@ def test_all_values_read_and_stripped() -> None:
     assert inputs.wait is False
     assert (inputs.timeout_seconds, inputs.poll_interval_seconds) == (60.0, 2.0)
     assert inputs.max_poll_interval_seconds == 5.0
-    assert inputs.gate == GateSwitches(False, False, False, False, False)
+    assert inputs.gate == GateSwitches(False, False, False, False, False, False)
     assert (inputs.cancel_on_timeout, inputs.cancel_on_job_cancel) == (False, False)
     assert inputs.cancel_reason == "because"
     assert inputs.request_timeout_seconds == 7.5
@@ -420,6 +422,7 @@ BOOLEANS = [
     "fail-on-cancelled",
     "fail-on-aborted",
     "fail-on-empty",
+    "fail-on-pending",
     "cancel-on-timeout",
     "cancel-on-job-cancel",
 ]
