@@ -95,7 +95,7 @@ class Step:
             inputs = read_inputs(self.env, missing_key_hint=missing_key_hint(ctx))
         except InputErrors as errors:
             for error in errors.errors:
-                self.log.error(error.message, title=f"Certyn: invalid input '{error.name}'")
+                self.log.error(str(error), title=f"Certyn: invalid input '{error.name}'")
             self.report.verdict = Verdict(Result.ERROR, tuple(str(e) for e in errors.errors))
             return
         meta = derive_metadata(ctx, inputs)

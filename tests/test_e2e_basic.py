@@ -150,6 +150,8 @@ def test_bad_input_fails_before_any_request(quick: Simulator) -> None:
         "Certyn: invalid input 'tags'",
         "Certyn: invalid input 'wait'",
     }
+    # the log shows an annotation's message, not its title: the message itself names the input
+    assert sorted(e.data.split(":")[0] for e in errors) == ["Input 'tags'", "Input 'wait'"]
     assert result.outputs["result"] == "error"
     assert "Certyn action error" in result.summary
 
