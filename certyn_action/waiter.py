@@ -1,7 +1,8 @@
 """Polling a run until it reaches a terminal state or the deadline passes.
 
 Transient failures (5xx, 429, network errors, timeouts, HTML or cut bodies) never end the wait before the
-deadline: the waiter backs off while an outage lasts and says so once when it starts and once when it ends.
+deadline: the waiter backs off while an outage lasts and says so once when it starts and once when it ends
+(only the first outage is a ``::warning`` annotation; the rest are log lines).
 A 404 on the first polls of a new run is waited out for a grace period. Sleeps are cut into slices so that
 a heartbeat reaches the log at least every minute, however long the interval.
 """
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 # A brand-new run may 404 for a moment: wait at least this many polls AND this long before giving up.
 NOT_FOUND_GRACE_POLLS = 6
 NOT_FOUND_GRACE_SECONDS = 15.0
+OUTAGE_TITLE = "Certyn API unreachable"
 
 
 class TimedOut(Exception):
@@ -67,6 +69,7 @@ class _Poller:
         self.progress = ProgressLog()
         self.outage = self._fresh_outage()
         self.outage_since: float | None = None
+        self.outages = 0
         self.last: RunStatus | None = None
         self.not_found = 0
         self.not_found_since: float | None = None
@@ -111,11 +114,15 @@ class _Poller:
     def _failed(self, now: float, err: ApiError) -> float:
         if self.outage_since is None:
             self.outage_since = now
-            self.log.warning(
+            self.outages += 1
+            text = (
                 f"Polling run {self.run_id} failed: {err.message}. Retrying with backoff until the deadline "
-                f"(in {format_duration(self.settings.deadline - now)}); the gate is not affected.",
-                title="Certyn API unreachable",
+                f"(in {format_duration(self.settings.deadline - now)}); the gate is not affected."
             )
+            if self.outages == 1:
+                self.log.warning(text, title=OUTAGE_TITLE)
+            else:  # a flapping API must not use up the step's annotations (GitHub keeps 10 of each kind)
+                self.log.info(f"{OUTAGE_TITLE} again (outage {self.outages}): {text}")
         self.outage = self.outage.after_failure("GET", self.run_id) or self.outage
         return max(self.settings.floor, self.outage.delay(err.retry_after))
 
@@ -124,10 +131,10 @@ class _Poller:
         self.last = status
         self.on_status(status)
         if self.outage_since is not None:
-            self.log.notice(
-                f"Polling run {self.run_id} works again after {format_duration(now - self.outage_since)} "
-                f"({self.outage.failures} failed polls).",
-                title="Certyn API reachable again",
+            # A log line, not an annotation: a passing step ends with exactly one ::notice, the verdict's.
+            self.log.info(
+                f"Certyn API reachable again: polling run {self.run_id} works again after "
+                f"{format_duration(now - self.outage_since)} ({self.outage.failures} failed polls)."
             )
             self.outage_since, self.outage = None, self._fresh_outage()
         line = self.progress.on_status(status, now - self.settings.started)

@@ -73,14 +73,30 @@ def test_an_outage_never_fails_the_wait_and_is_reported_once_each_way() -> None:
     status, lines, _ = run_wait(clock, floor=10, ceiling=30)
     assert status.state == "completed"
     warnings = [line for line in lines if line.startswith("::warning")]
-    notices = [line for line in lines if line.startswith("::notice")]
     assert len(warnings) == 1
     assert "Certyn API unreachable" in warnings[0]
-    assert len(notices) == 1
-    assert "6 failed polls" in notices[0]
+    assert not [line for line in lines if line.startswith("::notice")]
+    (recovered,) = [line for line in lines if line.startswith("Certyn API reachable again")]
+    assert "6 failed polls" in recovered
     outage_sleeps = clock.sleeps[1:-1]
     assert all(delay >= 10 for delay in outage_sleeps)  # never faster than the floor
     assert max(outage_sleeps) > 10  # backs off while the outage lasts
+
+
+@responses.activate
+def test_a_flapping_api_raises_one_annotation_and_logs_every_outage() -> None:
+    for _ in range(12):  # twelve outages: GitHub would keep only 10 warnings, and drop the verdict's notice
+        responses.get(STATUS, json={"state": "in_progress"})
+        responses.get(STATUS, status=503)
+    responses.get(STATUS, json={"state": "completed", "total": 1, "passed": 1})
+    _, lines, _ = run_wait(FakeClock())
+    assert len([line for line in lines if line.startswith("::warning")]) == 1
+    assert not [line for line in lines if line.startswith("::notice")]
+    again = [line for line in lines if line.startswith("Certyn API unreachable again")]
+    assert [line.split(":")[0] for line in again] == [
+        f"Certyn API unreachable again (outage {n})" for n in range(2, 13)
+    ]
+    assert len([line for line in lines if line.startswith("Certyn API reachable again")]) == 12
 
 
 @responses.activate
