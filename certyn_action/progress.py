@@ -15,14 +15,21 @@ HEARTBEAT_SECONDS = 60.0
 
 
 def describe_counts(status: RunStatus) -> str:
-    done = status.total - status.pending if status.total >= status.pending else status.total
+    # Done means a result came in. Counted from the outcomes, not as total - pending: ``pending`` may be
+    # missing (then 0), and "5/5 done" for a run that has only just started would mislead.
+    done = sum(getattr(status, name) for name in ("passed", "failed", "blocked", "aborted", "skipped"))
+    shown = f"{done}/{status.total}" if done <= status.total else str(done)  # never "7/5"
+    return f"{shown} done: {_outcomes(status)}"
+
+
+def _outcomes(status: RunStatus) -> str:
     parts = [f"{status.passed} passed", f"{status.failed} failed", f"{status.blocked} blocked"]
     parts += [
         f"{getattr(status, name)} {name}"
         for name in ("aborted", "skipped", "pending")
         if getattr(status, name)
     ]
-    return f"{done}/{status.total} done: " + ", ".join(parts)
+    return ", ".join(parts)
 
 
 def describe_state(status: RunStatus) -> str:

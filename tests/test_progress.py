@@ -78,7 +78,19 @@ def test_describe_counts_omits_zero_optional_counters() -> None:
 
 
 def test_describe_counts_survives_inconsistent_counters() -> None:
-    assert describe_counts(_status(total=2, passed=0, pending=5)).startswith("2/2 done")
+    assert describe_counts(_status(total=2, passed=0, pending=5)).startswith("0/2 done")
+    assert (
+        describe_counts(_status(total=2, passed=3, failed=1, pending=0))
+        == "4 done: 3 passed, 1 failed, 0 blocked"
+    )
+
+
+def test_done_counts_results_not_total_minus_pending() -> None:
+    # a server that leaves out ``pending`` must not make a run that has just started look finished
+    started = RunStatus.model_validate({"state": "in_progress", "total": 5})
+    assert describe_counts(started) == "0/5 done: 0 passed, 0 failed, 0 blocked"
+    partial = RunStatus.model_validate({"state": "in_progress", "total": 5, "passed": 1, "failed": 1})
+    assert describe_counts(partial).startswith("2/5 done")
 
 
 def test_describe_state_is_one_line_and_short() -> None:
