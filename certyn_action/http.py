@@ -19,13 +19,19 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import requests
+import requests.structures
 
 from . import __version__
 from .text import one_line
 
 MAX_BODY_BYTES = 1024 * 1024
+# A key at least this long is scrubbed from every reply. Shorter ones cannot be: replacing a short string
+# in a JSON body could rewrite its field names (and so its counters). Real Certyn keys are far longer.
+MIN_SCRUBBED_KEY = 8
+SCRUBBED = "***"
 USER_AGENT = f"certyn-run-action/{__version__}"
 
 
@@ -108,6 +114,7 @@ class Transport:
         self._debug = debug
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key
+        self._key_forms = _key_forms(api_key)
         self._max_body = max_body
         self._session = session or requests.Session()
         self._session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
@@ -176,7 +183,7 @@ class Transport:
                 verify=self._verify,
             ) as response:
                 body = self._read_body(response)
-                reply = Reply(response.status_code, response.headers, body)
+                reply = self._scrubbed(Reply(response.status_code, response.headers, body))
         except TransportError as err:
             call._finish(None, err)
         except requests.RequestException as err:
@@ -187,6 +194,22 @@ class Transport:
         else:
             call._finish(reply, None)
 
+    def _scrubbed(self, reply: Reply) -> Reply:
+        """The reply with the API key removed, before any of it is parsed, cut short or shown.
+
+        Redacting only when a line is printed is too late: server text is truncated first, and a cut key
+        (its first 40 characters, say) no longer matches the mask.
+        """
+        if not self._key_forms:
+            return reply
+        body = reply.body
+        for form in self._key_forms:
+            body = body.replace(form, SCRUBBED.encode())
+        headers = requests.structures.CaseInsensitiveDict(
+            {name: _scrub_text(value, self._key_forms) for name, value in reply.headers.items()}
+        )
+        return Reply(reply.status, headers, body)
+
     def _read_body(self, response: requests.Response) -> bytes:
         chunks: list[bytes] = []
         size = 0
@@ -196,6 +219,25 @@ class Transport:
                 raise TransportError(f"response body larger than {self._max_body // 1024} KiB")
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+def _key_forms(api_key: str) -> tuple[bytes, ...]:
+    """The ways a server could echo the key: as sent, JSON-escaped, percent-encoded. Longest first."""
+    if len(api_key) < MIN_SCRUBBED_KEY:
+        return ()
+    forms = {
+        api_key,
+        json.dumps(api_key)[1:-1],
+        quote(api_key, safe=""),
+        json.dumps(api_key, ensure_ascii=False)[1:-1],
+    }
+    return tuple(sorted((form.encode("utf-8") for form in forms), key=len, reverse=True))
+
+
+def _scrub_text(text: str, forms: tuple[bytes, ...]) -> str:
+    for form in forms:
+        text = text.replace(form.decode("utf-8"), SCRUBBED)
+    return text
 
 
 def _root_causes(err: BaseException) -> list[BaseException]:

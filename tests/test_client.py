@@ -100,12 +100,43 @@ def test_create_honours_retry_after_but_caps_it_at_60s() -> None:
 
 @responses.activate
 def test_create_retry_after_never_past_the_deadline() -> None:
+    # Retry-After 50 s with 20 s left: wait what is left but one request timeout (5 s), try once more, stop.
     responses.post(CREATE, status=503, headers={"Retry-After": "50"})
     clock = FakeClock()
+    start = clock.now
     with pytest.raises(ApiError, match="deadline"):
-        make_client(clock).create(BODY, "k", deadline=clock.now + 20)
-    assert clock.sleeps == []
-    assert len(responses.calls) == 1
+        make_client(clock).create(BODY, "k", deadline=start + 20)
+    assert clock.sleeps == [15.0]
+    assert len(responses.calls) == 2
+    assert clock.now <= start + 20
+
+
+@responses.activate
+def test_a_retry_after_beyond_the_deadline_still_gets_a_last_try_that_can_succeed() -> None:
+    responses.post(CREATE, status=429, headers={"Retry-After": "60"})
+    responses.post(CREATE, status=201, json={"runId": "r-late"})
+    clock = FakeClock()
+    created = make_client(clock).create(BODY, "k", deadline=clock.now + 50)
+    assert created.run.run_id == "r-late"
+    assert clock.sleeps == [45.0]
+
+
+@responses.activate
+def test_a_cancel_told_to_come_back_later_than_its_budget_still_tries_once_more() -> None:
+    responses.post(f"{CREATE}/r/cancel", status=429, headers={"Retry-After": "10"})
+    responses.post(f"{CREATE}/r/cancel", status=202, json={})
+    clock = FakeClock()
+    assert make_client(clock).cancel("r", "why", deadline=clock.now + 5) == "cancelled"
+    assert clock.sleeps == [2.5]
+
+
+@responses.activate
+def test_a_cancel_404_is_retried_a_new_run_may_not_be_visible_yet() -> None:
+    responses.post(f"{CREATE}/r/cancel", status=404, json={"error": "run not found"})
+    responses.post(f"{CREATE}/r/cancel", status=202, json={})
+    clock = FakeClock()
+    assert make_client(clock).cancel("r", "why", deadline=clock.now + 5) == "cancelled"
+    assert len(responses.calls) == 2
 
 
 @pytest.mark.parametrize("status", [401, 403])
@@ -204,6 +235,7 @@ def test_status_parses_and_escapes_the_run_id() -> None:
         {"status": 200, "json": {"state": "completed", "failed": "lots"}},
         {"body": requests.ConnectionError("reset")},
         {"body": requests.ReadTimeout("slow")},
+        {"status": 302, "headers": {"Location": "https://sso.example/login"}},
     ],
 )
 @responses.activate
@@ -273,15 +305,33 @@ def test_recover_create_without_a_create_does_nothing() -> None:
     assert make_client(FakeClock()).recover_create(deadline=2000) is None
 
 
+@pytest.mark.parametrize("status", [400, 408, 422, 429])
 @responses.activate
-def test_recover_create_replays_nothing_when_the_server_answered() -> None:
-    responses.post(CREATE, status=503, headers={"Retry-After": "3600"})
+def test_recover_create_replays_nothing_when_the_server_answered_4xx(status: int) -> None:
+    responses.post(CREATE, status=status, json={"error": "no"})
     clock = FakeClock()
-    client = make_client(clock)
-    with pytest.raises(ApiError, match="deadline"):
+    client = make_client(clock, attempts=1)
+    with pytest.raises(ApiError):
         client.create(BODY, "k", deadline=clock.now + 10)
     assert client.recover_create(deadline=clock.now + 5) is None
-    assert len(responses.calls) == 1  # a 503 made no run: nothing to find, nothing replayed
+    assert len(responses.calls) == 1  # a 4xx made no run: nothing to find, nothing replayed
+
+
+@pytest.mark.parametrize(
+    "reply", [{"status": 502}, {"status": 504}, {"status": 500}, {"status": 201, "body": "<html>"}]
+)
+@responses.activate
+def test_recover_create_replays_after_a_5xx_the_backend_may_have_acted_on(reply: dict[str, object]) -> None:
+    responses.post(CREATE, **reply)
+    responses.post(CREATE, status=200, json={"runId": "r-gw"}, headers={"Idempotency-Replayed": "true"})
+    clock = FakeClock()
+    client = make_client(clock, attempts=1)
+    with pytest.raises(ApiError):
+        client.create(BODY, "k-gw", deadline=clock.now + 10)
+    recovered = client.recover_create(deadline=clock.now + 5)
+    assert recovered is not None
+    assert recovered.run.run_id == "r-gw"
+    assert [c.request.headers["Idempotency-Key"] for c in responses.calls] == ["k-gw", "k-gw"]
 
 
 @responses.activate
@@ -326,3 +376,30 @@ def test_a_lost_create_followed_by_an_error_is_still_recovered() -> None:
     recovered = client.recover_create(deadline=clock.now + 5)
     assert recovered is not None
     assert recovered.run.run_id == "r-3"
+
+
+@responses.activate
+def test_a_key_the_server_echoes_is_scrubbed_before_its_text_is_cut() -> None:
+    # Cut first and redacted later, the key's first characters would survive the mask: scrub at the source.
+    echo = "x" * 280 + f"your key {KEY} is not allowed here"
+    responses.post(CREATE, status=400, json={"error": echo})
+    responses.get(f"{CREATE}/r", status=302, headers={"Location": f"https://{KEY}.evil.test/"})
+    responses.get(f"{CREATE}/r", status=200, json={"state": "running", "conclusion": json.dumps(KEY)})
+    client = make_client(FakeClock())
+    with pytest.raises(ApiError) as created:
+        client.create(BODY, "k", deadline=2000)
+    with pytest.raises(ApiError) as redirected:
+        client.status("r", deadline=2000)
+    status = client.status("r", deadline=2000)
+    for text in (created.value.message, redirected.value.message, status.conclusion):
+        assert not any(KEY[:n] in text for n in range(8, len(KEY) + 1)), text
+    assert "***" in status.conclusion
+
+
+@responses.activate
+def test_a_short_key_is_not_scrubbed_from_bodies_where_it_could_rewrite_field_names() -> None:
+    responses.get(f"{CREATE}/r", json={"state": "completed", "total": 2, "blocked": 2})
+    client = CertynClient(
+        Transport(BASE, "ock", env={}), FakeClock(), request_timeout=5, max_attempts=1, project_slug="p"
+    )
+    assert client.status("r", deadline=2000).blocked == 2
