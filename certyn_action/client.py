@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 CANCEL_RESERVE_SECONDS = 1.5  # of a cancel budget, kept for the cancel itself when recovering a create
-MIN_REPLAY_SECONDS = 1.0  # a replayed create needs at least this long to be worth sending
+MIN_ATTEMPT_SECONDS = 1.0  # an attempt (a replayed create, a last try) needs this long to be worth sending
 _preload: threading.Thread | None = None
 
 
@@ -102,7 +102,7 @@ class CertynClient:
         self._create_body: Mapping[str, Any] | None = None
         self._create_key = ""
         self._create_inflight: Call | None = None
-        self._create_unanswered = False  # an attempt went out and no HTTP answer came back
+        self._create_unanswered = False  # an attempt may have made a run we never heard of
         self._created: Created | None = None
 
     # -- create ----------------------------------------------------------------------------------
@@ -116,8 +116,8 @@ class CertynClient:
         """After an interrupted create: the run it made, if any, leaving ``reserve`` seconds for the cancel.
 
         The exchange still in flight gets half the time left; failing that, if some attempt got no HTTP answer
-        at all (so the server may have made a run), the create is replayed once with the same
-        Idempotency-Key, which returns that run. A create the server only ever answered with errors made no
+        at all, or a 5xx (so the server may have made a run), the create is replayed once with the same
+        Idempotency-Key, which returns that run. A create the server only ever answered with 4xx made no
         run: nothing is replayed.
         """
         if self._created is not None:  # the create succeeded; the caller was interrupted before it knew
@@ -131,7 +131,7 @@ class CertynClient:
                 return self._parse_created(call.wait((deadline - reserve - self._clock.monotonic()) / 2))
             except (TransportError, ApiError):
                 pass
-        if not self._create_unanswered or deadline - reserve - self._clock.monotonic() < MIN_REPLAY_SECONDS:
+        if not self._create_unanswered or deadline - reserve - self._clock.monotonic() < MIN_ATTEMPT_SECONDS:
             return None
         try:
             return self._create_once(deadline - reserve)
@@ -156,8 +156,12 @@ class CertynClient:
         # recover_create() the reply to read again, so the run it names can still be cancelled.
         try:
             self._created = self._parse_created(reply)
-        except ApiError:  # answered without a run: this attempt made none
-            self._create_inflight, self._create_unanswered = None, not answered_so_far
+        except ApiError as err:
+            # Only a 4xx proves that this attempt made no run. A 5xx may come from a gateway that gave up
+            # on a backend which went on to create the run; a 2xx without a usable body made one.
+            made_none = err.status is not None and 400 <= err.status < 500
+            self._create_inflight = None
+            self._create_unanswered = not answered_so_far or not made_none
             raise
         self._create_inflight, self._create_unanswered = None, False
         return self._created
@@ -194,7 +198,12 @@ class CertynClient:
         except TransportError as err:
             raise ApiError(str(err), transient=True) from None
         if not 200 <= reply.status < 300:
-            raise self._error_for(reply, f"reading run {run_id}")
+            error = self._error_for(reply, f"reading run {run_id}")
+            if 300 <= reply.status < 400:
+                # The create reached this same base URL, so a redirect now is a proxy's passing mood (a
+                # login or maintenance page). Never followed; waited out like an outage until the deadline.
+                error.transient = True
+            raise error
         data = _json_object(reply, "the status response")
         _await_models()
         from .models import RunStatus, ValidationError  # noqa: PLC0415 - see the module docstring
@@ -221,6 +230,8 @@ class CertynClient:
                 return "cancelled"
             if reply.status == 409:
                 return "not cancelled: the run had already finished"
+            if reply.status == 404:  # a brand-new run may 404 for a moment: worth another try in the budget
+                raise ApiError(f"HTTP 404 while cancelling run {run_id}", status=404, transient=True)
             raise self._error_for(reply, f"cancelling run {run_id}")
 
         policy = RetryPolicy.create(self._max_attempts, backoff_factor=0.25, backoff_max=1.0, jitter=0.25)
@@ -231,6 +242,7 @@ class CertynClient:
         self, operation: str, path: str, policy: RetryPolicy, deadline: float, once: Callable[[float], T]
     ) -> T:
         url = self._transport.url(path)
+        last_chance = False
         while True:
             try:
                 return once(deadline)
@@ -251,7 +263,14 @@ class CertynClient:
                 )
             delay = next_policy.delay(error.retry_after)
             if delay >= remaining:
-                raise DeadlineExceeded(f"{operation} did not succeed before the deadline: {error.message}")
+                # The server asks for more time than is left. Giving up now would waste what is left (and
+                # leave a run orphaned when this is the cancel): wait what we can, and try one last time.
+                final_try = min(self._request_timeout, remaining / 2)
+                if last_chance or final_try < MIN_ATTEMPT_SECONDS:
+                    raise DeadlineExceeded(
+                        f"{operation} did not succeed before the deadline: {error.message}"
+                    )
+                delay, last_chance = remaining - final_try, True
             if self._on_retry is not None:
                 self._on_retry(operation, error, delay, next_policy.failures)
             self._clock.sleep(delay)

@@ -67,10 +67,16 @@ class RetryPolicy:
             return None
 
     def delay(self, retry_after: str | None = None) -> float:
-        """Seconds to wait before the next attempt: the server's ``Retry-After`` (capped) or the backoff."""
+        """Seconds to wait before the next attempt: the backoff, or the server's ``Retry-After`` (capped)
+        when that is longer.
+
+        Never shorter than the backoff: a ``Retry-After`` of 0, or a date in the past (clock skew), would
+        otherwise spend every attempt within a second of a short outage.
+        """
+        backoff = self.retry.get_backoff_time()
         if retry_after:
             try:
-                return self.retry.parse_retry_after(retry_after)
+                return max(self.retry.parse_retry_after(retry_after), backoff)
             except (InvalidHeader, ValueError, OverflowError):
                 pass  # an unusable header (or a date out of range) means: use the backoff
-        return self.retry.get_backoff_time()
+        return backoff

@@ -92,6 +92,15 @@ def test_retry_after_http_date() -> None:
     assert policy.delay("Wed, 21 Oct 2015 07:28:00 GMT") == 0  # in the past: go now
 
 
+def test_retry_after_never_shortens_the_backoff() -> None:
+    # "Retry-After: 0" or a date in the past (clock skew) must not spend every attempt within a second
+    policy = _after(RetryPolicy.create(5, backoff_factor=1.0, jitter=0), 3)
+    assert policy.delay("0") == 4.0
+    assert policy.delay("Wed, 21 Oct 2015 07:28:00 GMT") == 4.0
+    assert policy.delay("2") == 4.0
+    assert policy.delay("7") == 7
+
+
 @pytest.mark.parametrize("header", ["soon", "1.5", "-5", "1e3", "   ", "NaN", "Tomorrow, 25:00", None, ""])
 def test_invalid_retry_after_falls_back_to_backoff(header: str | None) -> None:
     policy = _after(RetryPolicy.create(5, backoff_factor=1.0, jitter=0), 3)
