@@ -189,10 +189,14 @@ class CertynClient:
         return Created(run, replayed)
 
     # -- status ----------------------------------------------------------------------------------
-    def status(self, run_id: str, deadline: float) -> RunStatus:
-        """One status request. Transient failures raise a transient ApiError; the caller decides."""
+    def status(self, run_id: str, deadline: float, idle: Callable[[], float] | None = None) -> RunStatus:
+        """One status request. Transient failures raise a transient ApiError; the caller decides.
+
+        ``idle`` runs while the request is in flight (see :meth:`Call.wait`)."""
         try:
-            reply = self._transport.request("GET", run_path(run_id), timeout=self._timeout(deadline))
+            reply = self._transport.request(
+                "GET", run_path(run_id), timeout=self._timeout(deadline), idle=idle
+            )
         except TlsVerificationFailed as err:
             raise _tls_error(err) from None
         except TransportError as err:

@@ -79,10 +79,17 @@ class Call:
     def done(self) -> bool:
         return self._done.is_set()
 
-    def wait(self, timeout: float) -> Reply:
-        if not self._done.wait(max(timeout, 0.0)):
-            self._trace(f"abandoned after {timeout:.3g}s")
-            raise RequestTimedOut(f"{self.description}: no complete response within {timeout:.3g}s")
+    def wait(self, timeout: float, idle: Callable[[], float] | None = None) -> Reply:
+        """The reply, within ``timeout`` seconds. ``idle`` runs while waiting (a heartbeat for the log) and
+        says how many seconds until it wants to run again."""
+        end = time.monotonic() + max(timeout, 0.0)
+        while True:
+            left = end - time.monotonic()
+            if self._done.wait(max(left if idle is None else min(left, idle()), 0.0)):
+                break
+            if time.monotonic() >= end:
+                self._trace(f"abandoned after {timeout:.3g}s")
+                raise RequestTimedOut(f"{self.description}: no complete response within {timeout:.3g}s")
         if self._error is not None:
             self._trace(str(self._error))
             raise self._error
@@ -160,11 +167,12 @@ class Transport:
         timeout: float,
         json_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
+        idle: Callable[[], float] | None = None,
     ) -> Reply:
         if timeout <= 0:
             raise RequestTimedOut(f"{method} {path}: no time left")
         call = self.start(method, path, timeout=timeout, json_body=json_body, headers=headers)
-        return call.wait(timeout)
+        return call.wait(timeout, idle)
 
     def _exchange(
         self, call: Call, method: str, url: str, headers: dict[str, str], data: bytes | None, timeout: float

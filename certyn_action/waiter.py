@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 # A brand-new run may 404 for a moment: wait at least this many polls AND this long before giving up.
 NOT_FOUND_GRACE_POLLS = 6
 NOT_FOUND_GRACE_SECONDS = 15.0
+# The last poll goes out this long before the deadline, so a run that finished just in time is seen.
+FINAL_POLL_SECONDS = 2.0
 OUTAGE_TITLE = "Certyn API unreachable"
 
 
@@ -80,7 +82,7 @@ class _Poller:
             if now >= self.settings.deadline:
                 raise TimedOut(self.last)
             try:
-                status = self.client.status(self.run_id, self.settings.deadline)
+                status = self.client.status(self.run_id, self.settings.deadline, idle=self._idle)
             except NotFound:
                 delay = self._not_found(now)
             except ApiError as err:
@@ -88,7 +90,7 @@ class _Poller:
                     raise
                 delay = self._failed(now, err)
             else:
-                if self._seen(now, status):
+                if self._seen(self.clock.monotonic(), status):  # when it arrived, not when asked
                     return status
                 hint = (
                     status.retry_after_seconds
@@ -99,16 +101,24 @@ class _Poller:
             self._sleep(delay)
 
     def _not_found(self, now: float) -> float:
+        """A 404 is waited out for a grace period: a new run may not be visible yet, and once it was, a
+        single 404 is more likely a proxy or a replica lagging behind than a run that vanished."""
         self.not_found += 1
         self.not_found_since = now if self.not_found_since is None else self.not_found_since
         in_grace = (
             self.not_found <= NOT_FOUND_GRACE_POLLS or now - self.not_found_since < NOT_FOUND_GRACE_SECONDS
         )
-        if self.last is not None or not in_grace:
+        if not in_grace:
             raise NotFound(f"run {self.run_id} was not found (HTTP 404, {self.not_found} polls)", status=404)
-        self.log.info(
-            f"Run {self.run_id} is not visible yet (HTTP 404, poll {self.not_found}); waiting for it"
-        )
+        if self.last is None:
+            self.log.info(
+                f"Run {self.run_id} is not visible yet (HTTP 404, poll {self.not_found}); waiting for it"
+            )
+        else:
+            self.log.info(
+                f"Run {self.run_id} answered HTTP 404 (poll {self.not_found}) after it was seen; "
+                "polling on for a while before giving up"
+            )
         return self.settings.floor
 
     def _failed(self, now: float, err: ApiError) -> float:
@@ -129,6 +139,7 @@ class _Poller:
     def _seen(self, now: float, status: RunStatus) -> bool:
         """Record a status; True when it is terminal."""
         self.last = status
+        self.not_found, self.not_found_since = 0, None
         self.on_status(status)
         if self.outage_since is not None:
             # A log line, not an annotation: a passing step ends with exactly one ::notice, the verdict's.
@@ -143,15 +154,22 @@ class _Poller:
         return status.is_terminal
 
     def _sleep(self, delay: float) -> None:
-        wake = min(self.clock.monotonic() + delay, self.settings.deadline)
+        now = self.clock.monotonic()
+        last_poll = self.settings.deadline - FINAL_POLL_SECONDS
+        # Wake for one last poll just before the deadline rather than sleep through it.
+        wake = min(now + delay, last_poll if now < last_poll else self.settings.deadline)
         while (left := wake - self.clock.monotonic()) > 0:
-            elapsed = self.clock.monotonic() - self.settings.started
-            self.clock.sleep(min(left, self.progress.until_heartbeat(elapsed)))
-            line = self.progress.heartbeat(
-                self.clock.monotonic() - self.settings.started, self._still_waiting()
-            )
-            if line:
-                self.log.info(line)
+            self.clock.sleep(min(left, self._idle()))
+        self._idle()
+
+    def _idle(self) -> float:
+        """The heartbeat, while sleeping or while a request is in flight: prints it when it is due, and
+        returns the seconds until the next one."""
+        elapsed = self.clock.monotonic() - self.settings.started
+        line = self.progress.heartbeat(elapsed, self._still_waiting())
+        if line:
+            self.log.info(line)
+        return self.progress.until_heartbeat(elapsed)
 
     def _still_waiting(self) -> str:
         if self.outage_since is not None:

@@ -11,7 +11,7 @@ import responses
 from responses import matchers
 
 from certyn_action.client import ApiError, AuthError, CertynClient, NotFound
-from certyn_action.http import Transport
+from certyn_action.http import Call, Reply, Transport
 from tests.fakes import FakeClock
 
 BASE = "https://api.certyn.test"
@@ -403,3 +403,34 @@ def test_a_short_key_is_not_scrubbed_from_bodies_where_it_could_rewrite_field_na
         Transport(BASE, "ock", env={}), FakeClock(), request_timeout=5, max_attempts=1, project_slug="p"
     )
     assert client.status("r", deadline=2000).blocked == 2
+
+
+class _ScriptedEvent:
+    """Stands in for the exchange's completion event: not done for the first ``waits`` waits."""
+
+    def __init__(self, waits: int) -> None:
+        self.left = waits
+        self.timeouts: list[float] = []
+
+    def wait(self, timeout: float) -> bool:
+        self.timeouts.append(timeout)
+        self.left -= 1
+        return self.left < 0
+
+    def is_set(self) -> bool:
+        return self.left < 0
+
+
+def test_a_request_in_flight_runs_idle_between_slices_of_its_wait() -> None:
+    event = _ScriptedEvent(waits=3)
+    call = Call("GET /api/ci/runs/r", _done=event)  # type: ignore[arg-type]
+    call._reply = Reply(200, {}, b"{}")
+    beats: list[str] = []
+
+    def idle() -> float:
+        beats.append("beat")
+        return 10.0
+
+    assert call.wait(100, idle).status == 200
+    assert event.timeouts == [10.0] * 4  # never one long wait: the heartbeat gets its turn every 10 s
+    assert len(beats) == 4

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import itertools
+from collections.abc import Callable
 
 import pytest
 import requests
@@ -131,12 +132,26 @@ def test_404_beyond_the_grace_is_an_error() -> None:
 
 
 @responses.activate
-def test_404_after_the_run_was_seen_is_an_error() -> None:
+def test_a_404_after_the_run_was_seen_is_waited_out_then_an_error() -> None:
     responses.get(STATUS, json={"state": "in_progress"})
-    responses.get(STATUS, status=404)
+    responses.get(STATUS, status=404, body="<html>nginx</html>")
     with pytest.raises(NotFound):
         run_wait(FakeClock())
-    assert len(responses.calls) == 2
+    assert len(responses.calls) == 1 + NOT_FOUND_GRACE_POLLS + 1
+
+
+@responses.activate
+def test_a_passing_404_after_the_run_was_seen_does_not_fail_the_gate() -> None:
+    responses.get(STATUS, json={"state": "in_progress"})
+    for _ in range(NOT_FOUND_GRACE_POLLS):
+        responses.get(STATUS, status=404)
+    responses.get(STATUS, json={"state": "in_progress"})
+    for _ in range(NOT_FOUND_GRACE_POLLS):  # the grace starts afresh after every good answer
+        responses.get(STATUS, status=404)
+    responses.get(STATUS, json={"state": "completed", "total": 1, "passed": 1})
+    status, lines, _ = run_wait(FakeClock())
+    assert status.state == "completed"
+    assert sum("answered HTTP 404" in line for line in lines) == 2 * NOT_FOUND_GRACE_POLLS
 
 
 @responses.activate
@@ -156,7 +171,53 @@ def test_deadline_bounds_the_wait_and_the_last_sleep() -> None:
     with pytest.raises(TimedOut):
         run_wait(clock, floor=10, ceiling=30, timeout=75)
     assert clock.now == pytest.approx(start + 75)
-    assert clock.sleeps[-1] == pytest.approx(15)
+    # polls at 0, 30 and 60 s, then a last one 2 s before the deadline instead of sleeping through it
+    assert clock.sleeps == pytest.approx([30, 30, 13, 2])
+    assert len(responses.calls) == 4
+
+
+@responses.activate
+def test_a_run_that_finishes_just_before_the_deadline_is_seen() -> None:
+    responses.get(STATUS, json={"state": "in_progress", "retryAfterSeconds": 30})
+    responses.get(STATUS, json={"state": "in_progress", "retryAfterSeconds": 30})
+    responses.get(STATUS, json={"state": "in_progress", "retryAfterSeconds": 30})
+    responses.get(STATUS, json={"state": "completed", "total": 1, "passed": 1})  # done at 70 s
+    status, _, _ = run_wait(FakeClock(), floor=10, ceiling=30, timeout=75)
+    assert status.state == "completed"
+
+
+class _SlowClient(CertynClient):
+    """Each status request takes 100 s of the fake clock, running ``idle`` as the transport would."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__(
+            Transport(BASE, "k", env={}), clock, request_timeout=60, max_attempts=1, project_slug="p"
+        )
+        self.clock = clock
+
+    def status(self, run_id: str, deadline: float, idle: Callable[[], float] | None = None) -> RunStatus:
+        assert idle is not None
+        for _ in range(20):
+            self.clock.advance(5)
+            idle()
+        return super().status(run_id, deadline)
+
+
+@responses.activate
+def test_the_heartbeat_keeps_coming_while_slow_requests_are_in_flight() -> None:
+    for _ in range(6):
+        responses.get(
+            STATUS, json={"state": "in_progress", "total": 3, "pending": 3, "retryAfterSeconds": 30}
+        )
+    responses.get(STATUS, json={"state": "completed", "total": 3, "passed": 3})
+    clock = FakeClock()
+    out = io.StringIO()
+    settings = PollSettings(floor=10, ceiling=30, deadline=clock.now + 3600, started=clock.now)
+    wait_for_run(_SlowClient(clock), "r", settings, clock, WorkflowLog(out), lambda _: None)
+    lines = [line for line in out.getvalue().splitlines() if line.startswith("[")]
+    times = [seconds_of(line) for line in lines]
+    assert times[-1] >= 7 * 100  # seven slow polls
+    assert max(b - a for a, b in itertools.pairwise([0, *times])) <= 60
 
 
 def seconds_of(line: str) -> int:
