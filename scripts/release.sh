@@ -6,8 +6,9 @@
 # Run by a maintainer on an up-to-date, clean main. Makes one commit OFF main (main is not touched)
 # that changes action.yml's `image: Dockerfile` into `image: docker://<image>:X.Y.Z`, tags that
 # commit vX.Y.Z (annotated) and prints the push command. Nothing is pushed.
-# RELEASE_IMAGE overrides the image (default ghcr.io/certyn/run-action; the release workflow
-# requires ghcr.io/<owner>/<repository> in lower case), RELEASE_REMOTE the remote (default origin).
+# The image is ghcr.io/<owner>/<repository>, lower case, read from the remote's URL (the release
+# workflow requires exactly that name); RELEASE_IMAGE overrides it, RELEASE_REMOTE the remote (default
+# origin).
 set -euo pipefail
 
 die() {
@@ -24,11 +25,31 @@ if [[ ! "$version" =~ ^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$ ]]; th
   die "the version must be X.Y.Z (digits only, no leading v), not '$version'"
 fi
 tag="v$version"
-image="${RELEASE_IMAGE:-ghcr.io/certyn/run-action}"
 remote="${RELEASE_REMOTE:-origin}"
 branch="main"
 
 cd "$(git rev-parse --show-toplevel)"
+
+# ghcr.io/<owner>/<repository> from the remote's URL: https://host/owner/repo(.git),
+# git@host:owner/repo(.git) or ssh://git@host/owner/repo(.git).
+image_from_remote() {
+  local url path owner repo
+  url="$(git remote get-url "$remote" 2>/dev/null)" || return 1
+  path="${url%/}"
+  path="${path%.git}"
+  path="${path##*:}" # scp-like form: what follows host:; URLs keep //host/owner/repo
+  repo="${path##*/}"
+  path="${path%/*}"
+  owner="${path##*/}"
+  [[ "$owner" =~ ^[A-Za-z0-9][A-Za-z0-9-]*$ && "$repo" =~ ^[A-Za-z0-9._-]+$ ]] || return 1
+  printf 'ghcr.io/%s/%s\n' "${owner,,}" "${repo,,}"
+}
+
+if [[ -n "${RELEASE_IMAGE:-}" ]]; then
+  image="$RELEASE_IMAGE"
+elif ! image="$(image_from_remote)"; then
+  die "cannot read <owner>/<repository> from the URL of remote '$remote'; set RELEASE_IMAGE=ghcr.io/<owner>/<repository>"
+fi
 
 # --- preconditions -------------------------------------------------------------------------------
 
