@@ -1,6 +1,6 @@
 """Benchmark of the action: start-up, memory, requests per scenario, reaction time, image size, imports.
 
-    make bench                          # = .venv/bin/python bench/bench.py
+    make bench                          # = .venv/bin/python bench/bench.py --start-docker
     .venv/bin/python bench/bench.py --runs 15 --docker-runs 5 [--no-docker | --require-docker] [--json]
 
 Everything runs against the bundled simulator on 127.0.0.1, in this process, so the simulator's request
@@ -8,6 +8,12 @@ log (``received_at``, ``terminal_served_at``: ``time.monotonic()``) and the proc
 measured here share one clock. The action is started with the environment and files of
 ``certyn_simulator.runner.FakeRunner``: through ``PythonLauncher`` (``python -s entrypoint.py``) and through
 ``DockerLauncher`` (the runner's own ``docker run`` flags and mounts, plus ``--network host``).
+
+Cold start is timed to the same kind of point for the action and its baselines: the action to the moment the
+simulator receives its first request, each baseline (``python -c '<imports>; connect'``) to the moment a listener
+of this process accepts the TCP connection the baseline opens to 127.0.0.1 right after its imports. The
+baselines are also timed to process exit (for ``docker run --rm``: including the container's teardown), next to
+the action's whole run to exit.
 
 Figures are medians with min-max over the runs. Docker figures need an engine that answers
 (``bash scripts/docker-engine.sh start``, or ``--start-docker``); without one they are reported as
@@ -25,6 +31,7 @@ import platform
 import re
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -254,6 +261,48 @@ def _vm_hwm(pid: int) -> int | None:
         return None
     match = re.search(r"^VmHWM:\s+(\d+) kB", text, re.MULTILINE)
     return int(match.group(1)) if match else None
+
+
+class Beacon:
+    """A TCP listener on 127.0.0.1 that records when it accepts each connection (``time.monotonic()``).
+
+    A baseline ends its ``-c`` code with ``connect()``, so it is timed to its first contact with 127.0.0.1,
+    the point where the action's first request reaches the simulator."""
+
+    def __init__(self) -> None:
+        self._sock = socket.create_server(("127.0.0.1", 0), backlog=64)
+        self.port: int = self._sock.getsockname()[1]
+        self.accepted: list[float] = []
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._serve, daemon=True, name="beacon")
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            at = time.monotonic()
+            with self._lock:
+                self.accepted.append(at)
+            conn.close()
+
+    def connect_code(self, imports: str) -> str:
+        """``-c`` code: the imports (may be empty), then one connection to this beacon."""
+        connect = f"import socket; socket.create_connection(('127.0.0.1', {self.port})).close()"
+        return f"{imports}; {connect}" if imports else connect
+
+    def first_after(self, started: float) -> float | None:
+        with self._lock:
+            later = [t for t in self.accepted if t >= started]
+        return min(later) if later else None
+
+    def close(self) -> None:
+        with suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)
+        self._sock.close()
+        self._thread.join(timeout=2)
 
 
 # Scenarios ----------------------------------------------------------------------------------------
@@ -587,6 +636,7 @@ class Bench:
         )
         # PythonLauncher's defaults: PYTHONDONTWRITEBYTECODE=1 and no cache for the action's own modules.
         self.python_nocache = ActionLauncher(PythonLauncher(ROOT))
+        self.beacon = Beacon()
 
     # -- helpers ---------------------------------------------------------------------------------
     def base_env(self, extra: Mapping[str, str]) -> tuple[dict[str, str], Path]:
@@ -594,33 +644,41 @@ class Bench:
         _, env = PythonLauncher(ROOT, extra_env=extra).command({}, files)
         return env, files.workspace
 
-    def time_to_exit(self, argv: Sequence[str], env: Mapping[str, str], cwd: Path) -> float:
+    def time_baseline(self, argv: Sequence[str], env: Mapping[str, str], cwd: Path) -> tuple[float, float]:
+        """(process start -> connection accepted by the beacon, process start -> exit) of one baseline."""
         log_dir = Path(tempfile.mkdtemp(prefix="log-", dir=self.workdir))
         started, exited, code, *_ = spawn(argv, env, cwd, log_dir)
         if code != 0:
             raise BenchError(f"{' '.join(argv)} exited {code}: {_read(log_dir / 'stderr')[-1000:]}")
-        return exited - started
+        connected = self.beacon.first_after(started)
+        if connected is None or connected > exited:
+            raise BenchError(f"{' '.join(argv)} exited without connecting to the beacon")
+        return connected - started, exited - started
 
     # -- sections --------------------------------------------------------------------------------
     def python_section(self, sim: Simulator) -> None:
         opts, py = self.opts, sys.executable
         env, cwd = self.base_env(self.warm_env)
         fill_env = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        code = self.beacon.connect_code
         baselines = {
-            "python -c pass": [py, "-s", "-c", "pass"],
-            "python -c 'import requests'": [py, "-s", "-c", "import requests"],
-            "python -c 'import certyn_action.main'": [py, "-s", "-c", "import certyn_action.main"],
+            "python -c pass": [py, "-s", "-c", code("")],
+            "python -c 'import requests'": [py, "-s", "-c", code("import requests")],
+            "python -c 'import certyn_action.main'": [py, "-s", "-c", code("import certyn_action.main")],
         }
         progress(opts, "python: warm-up (fills the private bytecode cache)")
         for argv in baselines.values():
-            self.time_to_exit(argv, fill_env, ROOT)
+            self.time_baseline(argv, fill_env, ROOT)
         observe(sim, self.python_fill, instant())
         series = {name: Series() for name in baselines}
+        to_exit = {name: Series() for name in baselines}
         cold, total, rss, nocache = Series(), Series(), Series(), Series()
         progress(opts, f"python: {opts.runs} rounds of start-up runs")
         for _ in range(opts.runs):  # interleaved, so drift on a shared machine hits every figure alike
             for name, argv in baselines.items():
-                series[name].add(self.time_to_exit(argv, env, ROOT if "certyn" in name else cwd))
+                connected, exited = self.time_baseline(argv, env, ROOT if "certyn" in name else cwd)
+                series[name].add(connected)
+                to_exit[name].add(exited)
             seen = observe(sim, self.python, instant())
             assert seen.cold_start is not None  # noqa: S101 - the run passed, so it sent a create
             cold.add(seen.cold_start)
@@ -630,7 +688,8 @@ class Bench:
             if unc.cold_start is not None:
                 nocache.add(unc.cold_start)
         self.figures["python"] = {
-            "baselines_to_exit_s": {name: s.to_dict() for name, s in series.items()},
+            "baselines_to_connect_s": {name: s.to_dict() for name, s in series.items()},
+            "baselines_to_exit_s": {name: s.to_dict() for name, s in to_exit.items()},
             "cold_start_s": cold.to_dict(),
             "cold_start_action_bytecode_not_cached_s": nocache.to_dict(),
             "instant_run_to_exit_s": total.to_dict(),
@@ -811,13 +870,23 @@ class Bench:
             env = {**os.environ, **env}
             progress(opts, f"docker: {opts.docker_runs} rounds of start-up runs")
             observe(sim, docker, instant())  # warm-up
-            pass_s, req_s, cold = Series(), Series(), Series()
+            code = self.beacon.connect_code
+            baselines = {
+                "docker run python -c pass": [*base_argv, code("")],
+                "docker run python -c 'import requests'": [*base_argv, code("import requests")],
+            }
+            to_connect = {name: Series() for name in baselines}
+            to_exit = {name: Series() for name in baselines}
+            cold, total = Series(), Series()
             for _ in range(opts.docker_runs):
-                pass_s.add(self.time_to_exit([*base_argv, "pass"], env, cwd))
-                req_s.add(self.time_to_exit([*base_argv, "import requests"], env, cwd))
+                for name, argv in baselines.items():
+                    connected, exited = self.time_baseline(argv, env, cwd)
+                    to_connect[name].add(connected)
+                    to_exit[name].add(exited)
                 seen = observe(sim, docker, instant())
                 assert seen.cold_start is not None  # noqa: S101
                 cold.add(seen.cold_start)
+                total.add(seen.launch.exited - seen.launch.started)
             progress(opts, "docker: peak memory of the container's PID 1")
             hwm = Series()
             memory = ActionLauncher(DockerLauncher(image, label=label), poll_container_memory=True)
@@ -827,11 +896,10 @@ class Bench:
                     hwm.add(seen.launch.container_hwm_kib)
             self.figures["docker"].update(
                 {
-                    "baselines_to_exit_s": {
-                        "docker run python -c pass": pass_s.to_dict(),
-                        "docker run python -c 'import requests'": req_s.to_dict(),
-                    },
+                    "baselines_to_connect_s": {name: s.to_dict() for name, s in to_connect.items()},
+                    "baselines_to_exit_s": {name: s.to_dict() for name, s in to_exit.items()},
                     "cold_start_s": cold.to_dict(),
+                    "instant_run_to_exit_s": total.to_dict(),
                     "peak_rss_kib": hwm.to_dict(),
                 }
             )
@@ -854,16 +922,19 @@ class Bench:
         }
         if opts.require_docker and docker_version() is None:
             raise BenchError("docker required but unavailable: no Docker engine answers")
-        with Simulator(api_key=API_KEY) as sim:
-            self.python_section(sim)
-            self.reaction_section(sim, "python", self.python, opts.reaction_runs)
-            self.shutdown_section()
-            self.requests_section(sim)
-            self.import_section(sim)
-            if opts.docker:
-                self.docker_section(sim)
-            else:
-                self.figures["docker"] = {"unavailable": "--no-docker"}
+        try:
+            with Simulator(api_key=API_KEY) as sim:
+                self.python_section(sim)
+                self.reaction_section(sim, "python", self.python, opts.reaction_runs)
+                self.shutdown_section()
+                self.requests_section(sim)
+                self.import_section(sim)
+                if opts.docker:
+                    self.docker_section(sim)
+                else:
+                    self.figures["docker"] = {"unavailable": "--no-docker"}
+        finally:
+            self.beacon.close()
         return self.figures
 
 
@@ -917,10 +988,12 @@ def render_start(f: Mapping[str, Any]) -> list[str]:
     py, dk = f["python"], f["docker"]
     lines = [
         "",
-        "Cold start: process start -> first request received by the simulator (baselines: -> exit)",
-        "  (python: bytecode of everything cached in a private tree, like the image's compileall)",
+        "Cold start: process start -> first contact with 127.0.0.1",
+        "  (action: its create request received by the simulator; baselines: `-c '<imports>; connect'`, the",
+        "  connection accepted by a listener here; python: bytecode of everything cached in a private tree,",
+        "  like the image's compileall)",
     ]
-    lines += [_row(name, _ms(d)) for name, d in py["baselines_to_exit_s"].items()]
+    lines += [_row(f"{name} -> connect", _ms(d)) for name, d in py["baselines_to_connect_s"].items()]
     lines.append(_row("python entrypoint.py -> create received", _ms(py["cold_start_s"])))
     lines.append(
         _row(
@@ -929,11 +1002,18 @@ def render_start(f: Mapping[str, Any]) -> list[str]:
         )
     )
     if _docker_ok(f):
-        lines += [_row(name, _ms(d)) for name, d in dk["baselines_to_exit_s"].items()]
+        lines += [_row(f"{name} -> connect", _ms(d)) for name, d in dk["baselines_to_connect_s"].items()]
         lines.append(_row("docker run <image> (DockerLauncher) -> create received", _ms(dk["cold_start_s"])))
+    lines += ["", "Start to exit (docker run --rm: including the container's teardown)"]
+    lines += [_row(f"{name} -> exit", _ms(d)) for name, d in py["baselines_to_exit_s"].items()]
     lines.append(
         _row("python entrypoint.py, whole run (create + 1 poll) -> exit", _ms(py["instant_run_to_exit_s"]))
     )
+    if _docker_ok(f):
+        lines += [_row(f"{name} -> exit", _ms(d)) for name, d in dk["baselines_to_exit_s"].items()]
+        lines.append(
+            _row("docker run <image>, whole run (create + 1 poll) -> exit", _ms(dk["instant_run_to_exit_s"]))
+        )
     lines += ["", "Peak memory (RSS) of the action"]
     lines.append(_row("python entrypoint.py: ru_maxrss of the process (wait4)", _mib(py["peak_rss_kib"])))
     if _docker_ok(f):
@@ -982,8 +1062,8 @@ def render_image(f: Mapping[str, Any]) -> list[str]:
     stand_in = " (local stand-in)" if im["base_is_local_stand_in"] else ""
     lines = [
         "",
-        f"Image {im['image']}: {_mb(im['size_bytes'])}; base {im['base']}{stand_in} {_mb(im['base_size_bytes'])}; "
-        f"our layers add {_mb(im['added_bytes'])}",
+        f"Image {im['image']}: {_mb(im['size_bytes'])} in total{' (on the local stand-in base)' if stand_in else ''}; "
+        f"base {im['base']}{stand_in} {_mb(im['base_size_bytes'])}; our layers add {_mb(im['added_bytes'])}",
     ]
     lines += [f"  {_mb(layer['bytes']):>9}  {layer['created_by']}" for layer in im["layers"]]
     return lines
