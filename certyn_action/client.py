@@ -116,9 +116,9 @@ class CertynClient:
         """After an interrupted create: the run it made, if any, leaving ``reserve`` seconds for the cancel.
 
         The exchange still in flight gets half the time left; failing that, if some attempt got no HTTP answer
-        at all, or a 5xx (so the server may have made a run), the create is replayed once with the same
-        Idempotency-Key, which returns that run. A create the server only ever answered with 4xx made no
-        run: nothing is replayed.
+        at all, or an answer that may hide one (see :func:`_may_have_made_a_run`), the create is replayed
+        once with the same Idempotency-Key, which returns that run. A create the server only ever refused
+        (3xx, 4xx, 503) made no run: nothing is replayed.
         """
         if self._created is not None:  # the create succeeded; the caller was interrupted before it knew
             return self._created
@@ -157,11 +157,8 @@ class CertynClient:
         try:
             self._created = self._parse_created(reply)
         except ApiError as err:
-            # Only a 4xx proves that this attempt made no run. A 5xx may come from a gateway that gave up
-            # on a backend which went on to create the run; a 2xx without a usable body made one.
-            made_none = err.status is not None and 400 <= err.status < 500
             self._create_inflight = None
-            self._create_unanswered = not answered_so_far or not made_none
+            self._create_unanswered = not answered_so_far or _may_have_made_a_run(err.status)
             raise
         self._create_inflight, self._create_unanswered = None, False
         return self._created
@@ -317,6 +314,18 @@ class CertynClient:
                 retry_after=reply.header("Retry-After"),
             )
         return ApiError(f"HTTP {status} while {doing}.{suffix}", status=status)
+
+
+def _may_have_made_a_run(status: int | None) -> bool:
+    """Whether a create answered with ``status`` (and no usable run) may still have made a run.
+
+    A 2xx did make one (its body was unusable). A 500, 502 or 504 may come from a gateway that gave up on
+    a backend which went on to create the run. A 3xx, a 4xx (429 and 408 included) or a 503 is a refusal
+    before the request was acted on.
+    """
+    if status is None:
+        return True
+    return 200 <= status < 300 or (status >= 500 and status != 503)
 
 
 def _tls_error(err: TransportError) -> ApiError:

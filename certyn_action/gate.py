@@ -42,6 +42,13 @@ def _tests(count: int) -> str:
     return f"{count} test{'' if count == 1 else 's'}"
 
 
+def _without_result(status: RunStatus) -> int:
+    """Tests of a completed run with no outcome: still pending, or missing from the counts altogether
+    (``{"total": 10, "passed": 1}`` must not pass because the other nine were never reported)."""
+    outcomes = status.passed + status.failed + status.blocked + status.aborted + status.skipped
+    return max(status.total - outcomes, status.pending, 0)
+
+
 def evaluate(status: RunStatus, switches: GateSwitches) -> Verdict:
     """Verdict for a run in a terminal state; every reason that applies is listed."""
     if not status.is_terminal:
@@ -60,6 +67,7 @@ def evaluate(status: RunStatus, switches: GateSwitches) -> Verdict:
             reasons.append("the run completed with no tests (total 0)")
         elif status.skipped >= status.total:
             reasons.append(f"every test was skipped ({status.skipped} of {status.total}): nothing was tested")
-    if switches.fail_on_pending and status.state == "completed" and status.pending > 0:
-        reasons.append(f"{_tests(status.pending)} still pending when the run completed (no result)")
+    if switches.fail_on_incomplete and status.state == "completed" and (missing := _without_result(status)):
+        pending = f" ({status.pending} pending)" if status.pending else ""
+        reasons.append(f"{missing} of {_tests(status.total)} had no result when the run completed{pending}")
     return Verdict(Result.FAILED if reasons else Result.PASSED, tuple(reasons))

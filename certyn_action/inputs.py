@@ -47,7 +47,7 @@ class GateSwitches:
     fail_on_cancelled: bool = True
     fail_on_aborted: bool = True
     fail_on_empty: bool = True
-    fail_on_pending: bool = True
+    fail_on_incomplete: bool = True
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,7 @@ def read_inputs(env: Mapping[str, str], *, missing_key_hint: str | None = None) 
             fail_on_cancelled=reader.get("fail-on-cancelled", True, parse_bool),
             fail_on_aborted=reader.get("fail-on-aborted", True, parse_bool),
             fail_on_empty=reader.get("fail-on-empty", True, parse_bool),
-            fail_on_pending=reader.get("fail-on-pending", True, parse_bool),
+            fail_on_incomplete=reader.get("fail-on-incomplete", True, parse_bool),
         ),
         cancel_on_timeout=reader.get("cancel-on-timeout", True, parse_bool),
         cancel_on_job_cancel=reader.get("cancel-on-job-cancel", True, parse_bool),

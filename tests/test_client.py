@@ -305,16 +305,16 @@ def test_recover_create_without_a_create_does_nothing() -> None:
     assert make_client(FakeClock()).recover_create(deadline=2000) is None
 
 
-@pytest.mark.parametrize("status", [400, 408, 422, 429])
+@pytest.mark.parametrize("status", [302, 400, 408, 422, 429, 503])
 @responses.activate
-def test_recover_create_replays_nothing_when_the_server_answered_4xx(status: int) -> None:
+def test_recover_create_replays_nothing_when_the_server_refused(status: int) -> None:
     responses.post(CREATE, status=status, json={"error": "no"})
     clock = FakeClock()
     client = make_client(clock, attempts=1)
     with pytest.raises(ApiError):
         client.create(BODY, "k", deadline=clock.now + 10)
     assert client.recover_create(deadline=clock.now + 5) is None
-    assert len(responses.calls) == 1  # a 4xx made no run: nothing to find, nothing replayed
+    assert len(responses.calls) == 1  # a refusal made no run: nothing to find, nothing replayed
 
 
 @pytest.mark.parametrize(

@@ -115,10 +115,11 @@ def test_a_failing_gate_goes_red_with_every_reason() -> None:
         (final(total=2, passed=1, blocked=1), "fail-on-blocked"),
         (final(total=2, passed=1, aborted=1), "fail-on-aborted"),
         (final(total=0), "fail-on-empty"),
-        (final(total=3, passed=2, pending=1), "fail-on-pending"),
+        (final(total=3, passed=2, pending=1), "fail-on-incomplete"),
+        (final(total=3, passed=1), "fail-on-incomplete"),
         (Scenario(snapshots=[snapshot("cancelled", total=2, passed=1, pending=1)]), "fail-on-cancelled"),
     ],
-    ids=["failed", "blocked", "aborted", "empty", "pending", "cancelled"],
+    ids=["failed", "blocked", "aborted", "empty", "pending", "unreported", "cancelled"],
 )
 def test_each_gate_switch_fails_the_step_and_can_be_turned_off(scenario: Scenario, switch: str) -> None:
     with Simulator(scenario) as sim:

@@ -33,9 +33,14 @@ def test_all_passed_passes() -> None:
         ("fail_on_aborted", {"passed": 2, "aborted": 3}, "3 tests aborted"),
         ("fail_on_empty", {"total": 0, "passed": 0}, "the run completed with no tests (total 0)"),
         (
-            "fail_on_pending",
+            "fail_on_incomplete",
             {"passed": 3, "pending": 2},
-            "2 tests still pending when the run completed (no result)",
+            "2 of 5 tests had no result when the run completed (2 pending)",
+        ),
+        (
+            "fail_on_incomplete",
+            {"conclusion": "failure", "total": 10, "passed": 1},
+            "9 of 10 tests had no result when the run completed",
         ),
         (
             "fail_on_cancelled",
