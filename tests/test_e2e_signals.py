@@ -102,6 +102,43 @@ def test_signal_during_a_create_whose_response_never_comes_replays_it_and_cancel
     assert result.outputs["idempotency-replayed"] == "true"
 
 
+def test_signal_after_a_gateway_error_on_create_still_finds_and_cancels_the_run() -> None:
+    # The backend made the run but the gateway answered 504 and asked for 30 s: the signal comes during
+    # that wait. A 504 may hide a run, so the create is replayed with its key, and that run is cancelled.
+    scenario = Scenario(snapshots=NEVER_ENDS).with_faults(
+        create=[Fault.http(504, retry_after=30, process=True)]
+    )
+    with Simulator(scenario) as sim, start(sim) as action:
+        sim.wait_until(lambda: len(sim.runs) == 1, timeout=10)
+        time.sleep(0.3)  # into the backoff sleep
+        result, took = signal_and_wait(action, signal.SIGINT)
+        runs = list(sim.runs.values())
+        creates = sim.api_requests("create")
+    assert_cancelled_cleanly(result, took)
+    assert len(runs) == 1
+    assert len(runs[0].cancel_requests) == 1
+    assert len(creates) == 2
+    assert len({r.header("Idempotency-Key") for r in creates}) == 1
+    assert result.outputs["run-id"] == runs[0].run_id
+
+
+def test_a_cancel_answered_404_for_a_run_too_new_to_see_is_retried() -> None:
+    scenario = Scenario(snapshots=NEVER_ENDS).with_faults(
+        cancel=[Fault.http(404, {"error": "run not found"})]
+    )
+    with Simulator(scenario) as sim, start(sim) as action:
+        sim.wait_for(lambda r: r.endpoint == "status", timeout=10)
+        result, took = signal_and_wait(action, signal.SIGINT)
+        record = sim.run()
+        cancels = sim.api_requests("cancel")
+    assert_cancelled_cleanly(result, took)
+    assert cancels[0].response_status == 404
+    assert len(cancels) == 2
+    assert len(record.cancel_requests) == 1  # the retry got through
+    assert record.cancelled_at is not None
+    assert "Certyn run cancelled" in result.summary
+
+
 def handles(pid: int, sig: signal.Signals) -> bool:
     """Whether the process has installed a handler for ``sig`` (the SigCgt mask in /proc)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
