@@ -21,7 +21,9 @@ from pydantic import (
 )
 
 from .gate import COUNTERS, TERMINAL_STATES
-from .text import encodable
+from .text import encodable, safe_url, truncate
+
+MAX_TEXT = 200
 
 __all__ = ["COUNTERS", "TERMINAL_STATES", "CreatedRun", "RunStatus", "ValidationError"]
 
@@ -37,12 +39,21 @@ def _counter(value: Any) -> Any:
 
 
 def _text(value: Any) -> Any:
-    """Informational text: anything unusable (null, an object) is "", never an invalid response."""
+    """Informational text: anything unusable (null, an object) is "", never an invalid response.
+
+    Cut to ``MAX_TEXT``: it goes into outputs (the runner allows 1 MiB for all of a job's outputs) and
+    log lines, and nobody needs a 900 KB state."""
     if isinstance(value, str):
-        return encodable(value)
+        return truncate(encodable(value), MAX_TEXT)
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
     return ""
+
+
+def _url(value: Any) -> Any:
+    """A link for people (``appUrl``): an http(s) URL of sane length, or "" (never a cut, broken link)."""
+    text = encodable(value).strip() if isinstance(value, str) else ""
+    return text if safe_url(text) is not None else ""
 
 
 def _optional_count(value: Any) -> Any:
@@ -55,11 +66,15 @@ def _optional_count(value: Any) -> Any:
 def _run_id(value: Any) -> Any:
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
+    if isinstance(value, str) and value.strip(".") == "":
+        # "." or "..": escaped or not, the URL would be normalised to another endpoint (/api/ci/cancel)
+        raise ValueError("a run id cannot be made of dots only")
     return encodable(value) if isinstance(value, str) else value
 
 
 Counter = Annotated[int, BeforeValidator(_counter), Field(ge=0)]
 Text = Annotated[str, BeforeValidator(_text)]
+Url = Annotated[str, BeforeValidator(_url)]
 
 
 class _Model(BaseModel):
@@ -70,7 +85,7 @@ class CreatedRun(_Model):
     """Only ``runId`` must be right; the rest is shown, never relied on, so it can never fail the create."""
 
     run_id: Annotated[str, BeforeValidator(_run_id), Field(alias="runId", min_length=1, max_length=200)]
-    app_url: Text = Field(default="", alias="appUrl")
+    app_url: Url = Field(default="", alias="appUrl")
     test_case_count: Annotated[int | None, BeforeValidator(_optional_count)] = Field(
         default=None, alias="testCaseCount"
     )
@@ -86,7 +101,7 @@ class RunStatus(_Model):
     pending: Counter = 0
     aborted: Counter = 0
     skipped: Counter = 0
-    app_url: Text = Field(default="", alias="appUrl")
+    app_url: Url = Field(default="", alias="appUrl")
     started_at: Text = Field(default="", validation_alias=AliasChoices("startedAt", "started_at"))
     completed_at: Text = Field(default="", validation_alias=AliasChoices("completedAt", "completed_at"))
     retry_after_seconds: float | None = Field(default=None, alias="retryAfterSeconds")

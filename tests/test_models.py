@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from certyn_action.models import COUNTERS, TERMINAL_STATES, CreatedRun, RunStatus
+from certyn_action.models import COUNTERS, MAX_TEXT, TERMINAL_STATES, CreatedRun, RunStatus
 
 
 def test_empty_status_is_all_zero() -> None:
@@ -196,3 +196,30 @@ def test_lone_surrogates_from_json_are_replaced() -> None:
         text.encode("utf-8")
     run = CreatedRun.model_validate(json.loads('{"runId": "r\\ud800", "message": "\\udc00"}'))
     run.run_id.encode("utf-8")
+
+
+def test_server_text_is_cut_and_links_must_be_http_urls() -> None:
+    status = RunStatus.model_validate(
+        {"state": "s" * 5000, "conclusion": "c" * 900_000, "appUrl": "https://app.example/" + "a" * 5000}
+    )
+    assert len(status.state) <= MAX_TEXT
+    assert len(status.conclusion) <= MAX_TEXT
+    assert status.app_url == ""  # a cut URL would be a broken link
+    for bad in (
+        "javascript:alert(1)",
+        "ftp://x.example/r",
+        "app.certyn.io/r/1",
+        "https://x.example/\n::error::x",
+    ):
+        assert RunStatus.model_validate({"appUrl": bad}).app_url == "", bad
+        assert CreatedRun.model_validate({"runId": "r", "appUrl": bad}).app_url == "", bad
+    assert RunStatus.model_validate({"appUrl": " https://app.certyn.io/r/1 "}).app_url == (
+        "https://app.certyn.io/r/1"
+    )
+
+
+@pytest.mark.parametrize("run_id", [".", "..", "...."])
+def test_a_run_id_of_dots_is_invalid_it_would_address_another_endpoint(run_id: str) -> None:
+    with pytest.raises(ValidationError):
+        CreatedRun.model_validate({"runId": run_id})
+    assert CreatedRun.model_validate({"runId": "..a"}).run_id == "..a"

@@ -222,7 +222,8 @@ def test_status_app_url_preferred_and_also_checked() -> None:
     )
     text = render_summary(report)
     assert "javascript" not in text
-    assert "https://app.certyn.io/created" not in text  # the newest app URL is the one considered
+    # an unusable app URL in the status is no URL: the one from the create is still linked
+    assert "(https://app.certyn.io/created)" in text
 
 
 def test_unsafe_job_url_is_not_linked() -> None:
