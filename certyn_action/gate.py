@@ -36,6 +36,8 @@ class Result(StrEnum):
 class Verdict:
     result: Result
     reasons: tuple[str, ...] = ()
+    # What would have failed the gate but for a switch the workflow turned off: shown, never hidden.
+    waived: tuple[str, ...] = ()
 
 
 def _tests(count: int) -> str:
@@ -49,25 +51,47 @@ def _without_result(status: RunStatus) -> int:
     return max(status.total - outcomes, status.pending, 0)
 
 
+def _findings(status: RunStatus) -> list[tuple[str, str]]:
+    """(switch input, reason) for everything in the status that a switch can fail the gate for."""
+    found: list[tuple[str, str]] = []
+    completed = status.state == "completed"
+    if status.state == "cancelled":
+        found.append(("fail-on-cancelled", "the run was cancelled in Certyn"))
+    if status.failed > 0:
+        found.append(("fail-on-failed", f"{_tests(status.failed)} failed"))
+    if status.blocked > 0:
+        found.append(("fail-on-blocked", f"{_tests(status.blocked)} blocked (needs a human in Certyn)"))
+    if status.aborted > 0:
+        found.append(("fail-on-aborted", f"{_tests(status.aborted)} aborted"))
+    if completed and status.total == 0:
+        found.append(("fail-on-empty", "the run completed with no tests (total 0)"))
+    elif completed and status.skipped >= status.total:
+        found.append(
+            (
+                "fail-on-empty",
+                f"every test was skipped ({status.skipped} of {status.total}): nothing was tested",
+            )
+        )
+    if completed and (missing := _without_result(status)):
+        pending = f" ({status.pending} pending)" if status.pending else ""
+        found.append(
+            (
+                "fail-on-incomplete",
+                f"{missing} of {_tests(status.total)} had no result when the run completed{pending}",
+            )
+        )
+    return found
+
+
 def evaluate(status: RunStatus, switches: GateSwitches) -> Verdict:
     """Verdict for a run in a terminal state; every reason that applies is listed."""
     if not status.is_terminal:
         raise ValueError(f"the run is not finished (state {status.state!r})")
     reasons: list[str] = []
-    if status.state == "cancelled" and switches.fail_on_cancelled:
-        reasons.append("the run was cancelled in Certyn")
-    if switches.fail_on_failed and status.failed > 0:
-        reasons.append(f"{_tests(status.failed)} failed")
-    if switches.fail_on_blocked and status.blocked > 0:
-        reasons.append(f"{_tests(status.blocked)} blocked (needs a human in Certyn)")
-    if switches.fail_on_aborted and status.aborted > 0:
-        reasons.append(f"{_tests(status.aborted)} aborted")
-    if switches.fail_on_empty and status.state == "completed":
-        if status.total == 0:
-            reasons.append("the run completed with no tests (total 0)")
-        elif status.skipped >= status.total:
-            reasons.append(f"every test was skipped ({status.skipped} of {status.total}): nothing was tested")
-    if switches.fail_on_incomplete and status.state == "completed" and (missing := _without_result(status)):
-        pending = f" ({status.pending} pending)" if status.pending else ""
-        reasons.append(f"{missing} of {_tests(status.total)} had no result when the run completed{pending}")
-    return Verdict(Result.FAILED if reasons else Result.PASSED, tuple(reasons))
+    waived: list[str] = []
+    for switch, reason in _findings(status):
+        if switches.enabled(switch):
+            reasons.append(reason)
+        else:
+            waived.append(f"{reason} ({switch}: false)")
+    return Verdict(Result.FAILED if reasons else Result.PASSED, tuple(reasons), tuple(waived))

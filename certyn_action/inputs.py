@@ -49,6 +49,10 @@ class GateSwitches:
     fail_on_empty: bool = True
     fail_on_incomplete: bool = True
 
+    def enabled(self, switch: str) -> bool:
+        """Whether the switch named as in the workflow (``fail-on-failed``) is on."""
+        return bool(getattr(self, switch.replace("-", "_")))
+
 
 @dataclass(frozen=True)
 class Inputs:
@@ -76,6 +80,8 @@ class Inputs:
     http_max_attempts: int
     job_index: str
     check_run_id: str
+    # Inputs that were usable but not as written: the action goes on, and says what it did instead.
+    adjustments: tuple[InputError, ...] = ()
 
 
 def raw_input(env: Mapping[str, str], name: str) -> str | None:
@@ -137,10 +143,20 @@ def read_inputs(env: Mapping[str, str], *, missing_key_hint: str | None = None) 
         http_max_attempts=reader.get("http-max-attempts", 5, _integer(minimum=1, maximum=20)),
         job_index=reader.get("job-index", "", _digits_or_unset),
         check_run_id=reader.get("check-run-id", "", _digits_or_unset),
+        adjustments=_poll_adjustments(env, poll_floor, poll_ceiling),
     )
     if reader.errors:
         raise InputErrors(reader.errors)
     return inputs
+
+
+def _poll_adjustments(env: Mapping[str, str], floor: float, ceiling: float) -> tuple[InputError, ...]:
+    """A ceiling set below the floor is raised to it; said only when the workflow set the ceiling itself
+    (``poll-interval-seconds: 60`` alone is a plain wish to poll slowly)."""
+    if ceiling >= floor or not (raw_input(env, "max-poll-interval-seconds") or "").strip():
+        return ()
+    message = f"{ceiling:g} is below `poll-interval-seconds` ({floor:g}): polling every {floor:g}s"
+    return (InputError("max-poll-interval-seconds", message),)
 
 
 class _Reader:

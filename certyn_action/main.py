@@ -98,6 +98,8 @@ class Step:
                 self.log.error(str(error), title=f"Certyn: invalid input '{error.name}'")
             self.report.verdict = Verdict(Result.ERROR, tuple(str(e) for e in errors.errors))
             return
+        for adjusted in inputs.adjustments:
+            self.log.warning(str(adjusted), title=f"Certyn: input '{adjusted.name}' adjusted")
         meta = derive_metadata(ctx, inputs)
         key = inputs.idempotency_key or derive_key(ctx, inputs.job_index, inputs.check_run_id)
         self.report.inputs, self.report.metadata, self.report.idempotency_key = inputs, meta, key
@@ -210,7 +212,8 @@ class Step:
     def _on_internal_error(self, err: Exception) -> None:
         message = one_line(self.log.redact(f"{type(err).__name__}: {err}"), 500)
         self.report.verdict = Verdict(Result.ERROR, (f"internal error: {message}",))
-        self.log.error(f"Internal error in the action: {message}", title="Certyn action error")
+        where = f" Certyn run: {one_line(self.report.app_url, 500)}" if self.report.app_url else ""
+        self.log.error(f"Internal error in the action: {message}.{where}", title="Certyn action error")
         inputs = self.report.inputs
         if inputs is not None:
             self._stop(

@@ -38,11 +38,18 @@ def create_lines(inputs: Inputs, body: Mapping[str, object], key: str) -> list[s
         lines.append(f"{name}: {one_line(shown, 300)}")
     lines += [f"API: {inputs.api_url}", f"Idempotency-Key: {one_line(key, 200)}", "X-API-Key: *** (redacted)"]
     if inputs.wait:
-        lines.append(
-            f"Waiting up to {format_duration(inputs.timeout_seconds)}, polling every "
-            f"{inputs.poll_interval_seconds:g}-{inputs.max_poll_interval_seconds:g}s"
-        )
+        floor, ceiling = inputs.poll_interval_seconds, inputs.max_poll_interval_seconds
+        every = f"{floor:g}s" if floor == ceiling else f"{floor:g}-{ceiling:g}s"
+        lines.append(f"Waiting up to {format_duration(inputs.timeout_seconds)}, polling every {every}")
     return lines
+
+
+def title(report: Report) -> str:
+    """The verdict in a few words. A pass that a switch turned off let through says "gate", not "tests"."""
+    result = report.verdict.result
+    if result is Result.PASSED and report.verdict.waived:
+        return "Certyn gate passed"
+    return TITLES.get(result, "Certyn action error")
 
 
 def verdict(report: Report) -> tuple[list[str], Annotation | None]:
@@ -52,14 +59,16 @@ def verdict(report: Report) -> tuple[list[str], Annotation | None]:
     run = f"Run {one_line(report.run_id, 80)}" if report.run_id else "No run"
     if result is Result.PASSED:
         counts = f"{report.status.passed}/{report.status.total} passed" if report.status else ""
+        if report.verdict.waived:
+            counts += "; let through by the workflow's settings: " + "; ".join(report.verdict.waived)
         return [f"Certyn gate passed: {counts}"], Annotation(
-            "notice", TITLES[result], f"{run} passed: {counts}.{where}"
+            "notice", title(report), f"{run} passed the gate: {counts}.{where}"
         )
     if result is Result.CREATED:
         message = f"{run} created; not waiting for it (wait: false).{where}"
-        return [], Annotation("notice", TITLES[result], message)
+        return [], Annotation("notice", title(report), message)
     lines = [f"Certyn result: {result.value} — {reasons}"]
     if result is Result.ERROR:
         # Input and API errors were annotated where they happened, with their own titles.
         return ([] if report.inputs is None else lines), None
-    return lines, Annotation("error", TITLES[result], f"{run}: {reasons}.{where}")
+    return lines, Annotation("error", title(report), f"{run}: {reasons}.{where}")

@@ -64,7 +64,11 @@ class Report:
             self,
             created=created,
             status=clean(self.status) if self.status is not None else None,
-            verdict=Verdict(self.verdict.result, tuple(redact(r) for r in self.verdict.reasons)),
+            verdict=Verdict(
+                self.verdict.result,
+                tuple(redact(r) for r in self.verdict.reasons),
+                tuple(redact(w) for w in self.verdict.waived),
+            ),
             notes=[redact(note) for note in self.notes],
         )
 

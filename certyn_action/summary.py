@@ -20,8 +20,12 @@ MAX_REASONS = 20
 
 
 def render_summary(report: Report) -> str:
-    lines = [f"## {HEADINGS[report.verdict.result]}", ""]
+    heading = HEADINGS[report.verdict.result]
+    if report.verdict.result is Result.PASSED and report.verdict.waived:
+        heading = "✅ Certyn gate passed"  # not "tests passed": a switch that is off let some through
+    lines = [f"## {heading}", ""]
     lines += _reasons(report)
+    lines += _waived(report)
     lines += _counts(report)
     lines += _details(report)
     lines += [f"> {markdown(note, 1000)}" for note in report.notes[:MAX_REASONS]]
@@ -36,6 +40,14 @@ def _reasons(report: Report) -> list[str]:
     if len(reasons) > MAX_REASONS:
         items.append(f"- … and {len(reasons) - MAX_REASONS} more")
     return [*items, ""]
+
+
+def _waived(report: Report) -> list[str]:
+    waived = report.verdict.waived
+    if not waived:
+        return []
+    items = [f"- {markdown(item, 1000)}" for item in waived[:MAX_REASONS]]
+    return ["Let through because the workflow turned these checks off:", "", *items, ""]
 
 
 def _counts(report: Report) -> list[str]:
@@ -60,7 +72,10 @@ def _details(report: Report) -> list[str]:
         )
     meta, inputs = report.metadata, report.inputs
     if meta and meta.job_url:
-        rows.append(("GitHub job", markdown_link("this job", meta.job_url)))
+        if meta.job_url == meta.run_url:  # the job's id was unknown (check-run-id): the run attempt
+            rows.append(("GitHub run", markdown_link("this workflow run", meta.job_url)))
+        else:
+            rows.append(("GitHub job", markdown_link("this job", meta.job_url)))
     if inputs:
         rows.append(("Project", _code(inputs.project_slug)))
         rows.append(

@@ -129,6 +129,11 @@ def test_each_gate_switch_fails_the_step_and_can_be_turned_off(scenario: Scenari
     assert strict.outputs["result"] == "failed"
     assert relaxed.exit_code == 0, relaxed.log
     assert relaxed.outputs["result"] == "passed"
+    # the pass says what the switch let through, in the annotation and the summary
+    (notice,) = relaxed.commands_named("notice")
+    assert notice.properties.get("title") == "Certyn gate passed"
+    assert f"({switch}: false)" in notice.data
+    assert "turned these checks off" in relaxed.summary
 
 
 def test_wait_false_creates_and_sets_outputs(quick: Simulator) -> None:

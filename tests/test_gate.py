@@ -54,7 +54,9 @@ def test_each_switch_on_fails_and_off_passes(switch: str, fields: dict[str, Any]
     on = dataclasses.replace(ALL_OFF, **{switch: True})
     assert evaluate(status, on) == Verdict(Result.FAILED, (reason,))
     off = dataclasses.replace(ALL_ON, **{switch: False})
-    assert evaluate(status, off) == Verdict(Result.PASSED, ())
+    # a switch turned off lets the run pass, and says what it let through
+    waived = (f"{reason} ({switch.replace('_', '-')}: false)",)
+    assert evaluate(status, off) == Verdict(Result.PASSED, (), waived)
 
 
 def test_all_reasons_listed_together() -> None:
@@ -71,7 +73,14 @@ def test_all_reasons_listed_together() -> None:
 
 def test_all_switches_off_passes_anything_terminal() -> None:
     status = _status(state="cancelled", total=0, passed=0, failed=9, blocked=9, aborted=9)
-    assert evaluate(status, ALL_OFF) == Verdict(Result.PASSED, ())
+    verdict = evaluate(status, ALL_OFF)
+    assert (verdict.result, verdict.reasons) == (Result.PASSED, ())
+    assert [w.rsplit("(", 1)[1] for w in verdict.waived] == [
+        "fail-on-cancelled: false)",
+        "fail-on-failed: false)",
+        "fail-on-blocked: false)",
+        "fail-on-aborted: false)",
+    ]
 
 
 def test_cancelled_with_fail_on_cancelled_off_still_gates_on_counters() -> None:

@@ -623,3 +623,19 @@ def test_long_bad_value_is_shortened_and_control_characters_hidden() -> None:
     err = _error(_env(wait="x" * 100 + "\x1b[31m"), "wait")
     assert "x" * 41 not in err.message
     assert "\x1b" not in err.message
+
+
+def test_a_poll_ceiling_below_the_floor_is_raised_and_said() -> None:
+    inputs = read_inputs(_env(poll_interval_seconds="10", max_poll_interval_seconds="5"))
+    assert (inputs.poll_interval_seconds, inputs.max_poll_interval_seconds) == (10, 10)
+    (adjusted,) = inputs.adjustments
+    assert adjusted.name == "max-poll-interval-seconds"
+    assert str(adjusted).startswith(
+        "Input 'max-poll-interval-seconds': 5 is below `poll-interval-seconds` (10)"
+    )
+
+
+def test_a_slow_floor_alone_raises_the_default_ceiling_silently() -> None:
+    inputs = read_inputs(_env(poll_interval_seconds="60"))
+    assert inputs.max_poll_interval_seconds == 60
+    assert inputs.adjustments == ()

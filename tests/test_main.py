@@ -313,3 +313,15 @@ def test_a_crash_after_the_create_still_cancels_the_run(step: Step, monkeypatch:
     monkeypatch.setattr("certyn_action.main.wait_for_run", boom)
     assert step.run() == 1
     assert any((c.request.url or "").endswith("/cancel") for c in responses.calls)
+
+
+@responses.activate
+def test_an_adjusted_input_is_a_warning_and_the_run_goes_on(step: Step) -> None:
+    responses.post(CREATE, status=201, json={"runId": "r-1"})
+    progress({"state": "completed", "total": 1, "passed": 1})
+    assert step.run(max_poll_interval_seconds="2") == 0
+    assert (
+        "::warning title=Certyn%3A input 'max-poll-interval-seconds' adjusted::Input 'max-poll-interval-seconds': "
+        "2 is below `poll-interval-seconds` (5)" in step.stdout
+    )
+    assert "polling every 5s" in step.stdout

@@ -81,3 +81,29 @@ def test_created_is_a_notice() -> None:
     assert note is not None
     assert note.kind == "notice"
     assert "wait: false" in note.message
+
+
+def test_a_pass_a_disabled_switch_let_through_says_so() -> None:
+    status = RunStatus(state="completed", total=5, passed=3, failed=2)
+    report = report_with(Result.PASSED, status=status)
+    report.verdict = Verdict(Result.PASSED, (), ("2 tests failed (fail-on-failed: false)",))
+    lines, note = verdict(report)
+    assert note is not None
+    assert note.title == "Certyn gate passed"  # not "tests passed": two failed
+    assert "2 tests failed (fail-on-failed: false)" in note.message
+    assert "2 tests failed (fail-on-failed: false)" in lines[0]
+
+
+@pytest.mark.parametrize(("floor", "ceiling", "shown"), [("5", "5", "every 5s"), ("5", "30", "every 5-30s")])
+def test_the_poll_interval_is_shown_as_one_value_or_a_range(floor: str, ceiling: str, shown: str) -> None:
+    inputs = read_inputs(
+        {
+            "INPUT_API-KEY": KEY,
+            "INPUT_PROJECT-SLUG": "p",
+            "INPUT_PROCESS-SLUG": "s",
+            "INPUT_POLL-INTERVAL-SECONDS": floor,
+            "INPUT_MAX-POLL-INTERVAL-SECONDS": ceiling,
+        }
+    )
+    (waiting,) = [line for line in create_lines(inputs, create_body(inputs, META), "k") if "polling" in line]
+    assert waiting.endswith(shown)

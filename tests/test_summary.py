@@ -293,3 +293,19 @@ def test_huge_inputs_stay_below_one_mebibyte() -> None:
     text = render_summary(report)
     assert len(text.encode("utf-8")) < 512 * 1024
     _check_safe(text)
+
+
+def test_a_pass_with_checks_turned_off_lists_what_they_let_through() -> None:
+    report = _report(status={"state": "completed", "total": 5, "passed": 3, "failed": 2})
+    report.verdict = Verdict(Result.PASSED, (), ("2 tests failed (fail-on-failed: false)",))
+    text = render_summary(report)
+    assert text.startswith("## ✅ Certyn gate passed\n")
+    assert "turned these checks off" in text
+    assert "- 2 tests failed \\(fail\\-on\\-failed\\: false\\)" in text
+
+
+def test_without_the_job_id_the_link_is_to_the_workflow_run() -> None:
+    attempt = "https://github.com/acme/shop/actions/runs/1/attempts/1"
+    text = render_summary(_report(meta=_meta(job_url=attempt, external_url=attempt)))
+    assert f"| **GitHub run** | [this workflow run]({attempt}) |" in text
+    assert "this job" not in text
