@@ -41,7 +41,7 @@ def _report(run: ActionRun) -> None:
         print(f"  {key.ljust(width)} = {value!r}")
     if not outputs:
         print("  (none)")
-    print("\n== Job summary ==")
+    print("\n== Job summary (the Markdown source; GitHub renders it on the run page) ==")
     print(run.summary.rstrip() or "  (empty)")
     for message in run.runner_messages:
         print(f"\n[runner] {message}")
@@ -73,7 +73,10 @@ def run_demo(scenario: str = "pass", action_dir: str | Path | None = None, event
             "max-poll-interval-seconds": "1",
             "timeout-seconds": "120",
         }
-        print(f"== Running the action ({ev.name} event); Ctrl-C cancels it like the runner would ==\n")
+        print(
+            f"== Running the action ({ev.name} event); Ctrl-C cancels it like the runner would ==\n"
+            "   (the raw step log: GitHub turns ::group:: into a fold and ::notice::/::error:: into annotations)\n"
+        )
         running = runner.start(inputs, event=ev, on_line=_print_line)
         with running:
             try:

@@ -97,4 +97,4 @@ def test_demo_with_the_real_action_gates_a_failing_run() -> None:
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "result" in proc.stdout
     assert "'failed'" in proc.stdout
-    assert "== Job summary ==" in proc.stdout
+    assert "== Job summary (the Markdown source" in proc.stdout
