@@ -103,6 +103,7 @@ class CertynClient:
         self._create_key = ""
         self._create_inflight: Call | None = None
         self._create_unanswered = False  # an attempt may have made a run we never heard of
+        self._unanswered_before = False  # the same, not counting the attempt in flight
         self._created: Created | None = None
 
     # -- create ----------------------------------------------------------------------------------
@@ -129,7 +130,9 @@ class CertynClient:
             # Half of what is left after the reserve: a stalled create leaves time for the replay.
             try:
                 return self._parse_created(call.wait((deadline - reserve - self._clock.monotonic()) / 2))
-            except (TransportError, ApiError):
+            except ApiError as err:  # answered after all: a refusal made no run
+                self._settled(err)
+            except TransportError:
                 pass
         if not self._create_unanswered or deadline - reserve - self._clock.monotonic() < MIN_ATTEMPT_SECONDS:
             return None
@@ -141,7 +144,7 @@ class CertynClient:
     def _create_once(self, deadline: float) -> Created:
         assert self._create_body is not None  # noqa: S101 - set by create()
         timeout = self._timeout(deadline)
-        answered_so_far = not self._create_unanswered
+        self._unanswered_before = self._create_unanswered
         self._create_unanswered = True  # sticky until a 2xx: this attempt may reach the server unseen
         self._create_inflight = self._transport.start(
             "POST",
@@ -157,11 +160,15 @@ class CertynClient:
         try:
             self._created = self._parse_created(reply)
         except ApiError as err:
-            self._create_inflight = None
-            self._create_unanswered = not answered_so_far or _may_have_made_a_run(err.status)
+            self._settled(err)
             raise
         self._create_inflight, self._create_unanswered = None, False
         return self._created
+
+    def _settled(self, err: ApiError) -> None:
+        """The attempt in flight was answered without a usable run."""
+        self._create_inflight = None
+        self._create_unanswered = self._unanswered_before or _may_have_made_a_run(err.status)
 
     def _parse_created(self, reply: Reply) -> Created:
         if not 200 <= reply.status < 300:
@@ -199,12 +206,7 @@ class CertynClient:
         except TransportError as err:
             raise ApiError(str(err), transient=True) from None
         if not 200 <= reply.status < 300:
-            error = self._error_for(reply, f"reading run {run_id}")
-            if 300 <= reply.status < 400:
-                # The create reached this same base URL, so a redirect now is a proxy's passing mood (a
-                # login or maintenance page). Never followed; waited out like an outage until the deadline.
-                error.transient = True
-            raise error
+            raise self._error_for(reply, f"reading run {run_id}")
         data = _json_object(reply, "the status response")
         _await_models()
         from .models import RunStatus, ValidationError  # noqa: PLC0415 - see the module docstring

@@ -44,17 +44,37 @@ def _tests(count: int) -> str:
     return f"{count} test{'' if count == 1 else 's'}"
 
 
+OUTCOMES = ("passed", "failed", "blocked", "aborted", "skipped")
+
+
+def _outcomes(status: RunStatus) -> int:
+    return sum(getattr(status, name) for name in OUTCOMES)
+
+
+def _total(status: RunStatus) -> int:
+    """``total``, or when the server left it out, the tests it reported on."""
+    if "total" in status.model_fields_set:
+        return status.total
+    return _outcomes(status) + status.pending
+
+
 def _without_result(status: RunStatus) -> int:
-    """Tests of a completed run with no outcome: still pending, or missing from the counts altogether
-    (``{"total": 10, "passed": 1}`` must not pass because the other nine were never reported)."""
-    outcomes = status.passed + status.failed + status.blocked + status.aborted + status.skipped
-    return max(status.total - outcomes, status.pending, 0)
+    """Tests of a completed run with no outcome: still pending, or missing from the counts.
+
+    The counts are only compared with ``total`` when the server sent every outcome counter: the API
+    promises only ``failed`` and ``blocked``, and a missing counter reads as 0. Then
+    ``{"total": 10, "passed": 1, "failed": 0, ...}`` does not pass with nine results missing.
+    """
+    if all(name in status.model_fields_set for name in OUTCOMES):
+        return max(_total(status) - _outcomes(status), status.pending, 0)
+    return status.pending
 
 
 def _findings(status: RunStatus) -> list[tuple[str, str]]:
     """(switch input, reason) for everything in the status that a switch can fail the gate for."""
     found: list[tuple[str, str]] = []
     completed = status.state == "completed"
+    total = _total(status)
     if status.state == "cancelled":
         found.append(("fail-on-cancelled", "the run was cancelled in Certyn"))
     if status.failed > 0:
@@ -63,23 +83,16 @@ def _findings(status: RunStatus) -> list[tuple[str, str]]:
         found.append(("fail-on-blocked", f"{_tests(status.blocked)} blocked (needs a human in Certyn)"))
     if status.aborted > 0:
         found.append(("fail-on-aborted", f"{_tests(status.aborted)} aborted"))
-    if completed and status.total == 0:
+    if completed and total == 0:
         found.append(("fail-on-empty", "the run completed with no tests (total 0)"))
-    elif completed and status.skipped >= status.total:
-        found.append(
-            (
-                "fail-on-empty",
-                f"every test was skipped ({status.skipped} of {status.total}): nothing was tested",
-            )
-        )
-    if completed and (missing := _without_result(status)):
+    elif completed and status.skipped >= total:
+        reason = f"every test was skipped ({status.skipped} of {total}): nothing was tested"
+        found.append(("fail-on-empty", reason))
+    if completed and total > 0 and (missing := _without_result(status)):
+        of = max(total, _outcomes(status) + status.pending)
         pending = f" ({status.pending} pending)" if status.pending else ""
-        found.append(
-            (
-                "fail-on-incomplete",
-                f"{missing} of {_tests(status.total)} had no result when the run completed{pending}",
-            )
-        )
+        reason = f"{missing} of {_tests(of)} had no result when the run completed{pending}"
+        found.append(("fail-on-incomplete", reason))
     return found
 
 

@@ -19,19 +19,15 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
 
 import requests
 import requests.structures
 
 from . import __version__
+from .scrub import Scrubber
 from .text import one_line
 
 MAX_BODY_BYTES = 1024 * 1024
-# A key at least this long is scrubbed from every reply. Shorter ones cannot be: replacing a short string
-# in a JSON body could rewrite its field names (and so its counters). Real Certyn keys are far longer.
-MIN_SCRUBBED_KEY = 8
-SCRUBBED = "***"
 USER_AGENT = f"certyn-run-action/{__version__}"
 
 
@@ -47,11 +43,16 @@ class TlsVerificationFailed(TransportError):
     """The server's certificate did not verify: retrying cannot help."""
 
 
+def _unchanged(data: Any) -> Any:
+    return data
+
+
 @dataclass(frozen=True)
 class Reply:
     status: int
     headers: Mapping[str, str]
     body: bytes
+    scrub: Callable[[Any], Any] = _unchanged  # applied to the parsed JSON (see scrub.py)
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name)
@@ -59,7 +60,7 @@ class Reply:
     def json(self) -> Any:
         """The body as JSON; raises ValueError when it is not JSON (an HTML proxy page, a cut body)."""
         try:
-            return json.loads(self.body.decode("utf-8"))
+            return self.scrub(json.loads(self.body.decode("utf-8")))
         except RecursionError:  # e.g. "[" * 100000: hostile or broken, never a crash
             raise ValueError("JSON nested too deeply") from None
 
@@ -121,7 +122,7 @@ class Transport:
         self._debug = debug
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key
-        self._key_forms = _key_forms(api_key)
+        self._scrubber = Scrubber(api_key)
         self._max_body = max_body
         self._session = session or requests.Session()
         self._session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
@@ -203,20 +204,11 @@ class Transport:
             call._finish(reply, None)
 
     def _scrubbed(self, reply: Reply) -> Reply:
-        """The reply with the API key removed, before any of it is parsed, cut short or shown.
-
-        Redacting only when a line is printed is too late: server text is truncated first, and a cut key
-        (its first 40 characters, say) no longer matches the mask.
-        """
-        if not self._key_forms:
-            return reply
-        body = reply.body
-        for form in self._key_forms:
-            body = body.replace(form, SCRUBBED.encode())
+        """The reply with the API key removed, before any of it is parsed, cut short or shown."""
         headers = requests.structures.CaseInsensitiveDict(
-            {name: _scrub_text(value, self._key_forms) for name, value in reply.headers.items()}
+            {name: self._scrubber.text(value) for name, value in reply.headers.items()}
         )
-        return Reply(reply.status, headers, body)
+        return Reply(reply.status, headers, reply.body, self._scrubber.data)
 
     def _read_body(self, response: requests.Response) -> bytes:
         chunks: list[bytes] = []
@@ -227,25 +219,6 @@ class Transport:
                 raise TransportError(f"response body larger than {self._max_body // 1024} KiB")
             chunks.append(chunk)
         return b"".join(chunks)
-
-
-def _key_forms(api_key: str) -> tuple[bytes, ...]:
-    """The ways a server could echo the key: as sent, JSON-escaped, percent-encoded. Longest first."""
-    if len(api_key) < MIN_SCRUBBED_KEY:
-        return ()
-    forms = {
-        api_key,
-        json.dumps(api_key)[1:-1],
-        quote(api_key, safe=""),
-        json.dumps(api_key, ensure_ascii=False)[1:-1],
-    }
-    return tuple(sorted((form.encode("utf-8") for form in forms), key=len, reverse=True))
-
-
-def _scrub_text(text: str, forms: tuple[bytes, ...]) -> str:
-    for form in forms:
-        text = text.replace(form.decode("utf-8"), SCRUBBED)
-    return text
 
 
 def _root_causes(err: BaseException) -> list[BaseException]:

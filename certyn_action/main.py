@@ -213,7 +213,9 @@ class Step:
         message = one_line(self.log.redact(f"{type(err).__name__}: {err}"), 500)
         self.report.verdict = Verdict(Result.ERROR, (f"internal error: {message}",))
         where = f" Certyn run: {one_line(self.report.app_url, 500)}" if self.report.app_url else ""
-        self.log.error(f"Internal error in the action: {message}.{where}", title="Certyn action error")
+        self.log.error(
+            f"Internal error in the action: {message.rstrip('.')}.{where}", title="Certyn action error"
+        )
         inputs = self.report.inputs
         if inputs is not None:
             self._stop(

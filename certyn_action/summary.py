@@ -47,7 +47,9 @@ def _waived(report: Report) -> list[str]:
     if not waived:
         return []
     items = [f"- {markdown(item, 1000)}" for item in waived[:MAX_REASONS]]
-    return ["Let through because the workflow turned these checks off:", "", *items, ""]
+    if report.verdict.result is Result.PASSED:
+        return ["Let through because the workflow turned these checks off:", "", *items, ""]
+    return ["Also found, not counted because the workflow turned these checks off:", "", *items, ""]
 
 
 def _counts(report: Report) -> list[str]:

@@ -30,6 +30,10 @@ FINAL_POLL_SECONDS = 2.0
 OUTAGE_TITLE = "Certyn API unreachable"
 
 
+def _is_redirect(err: ApiError) -> bool:
+    return err.status is not None and 300 <= err.status < 400
+
+
 class TimedOut(Exception):
     def __init__(self, last: RunStatus | None) -> None:
         super().__init__("deadline reached")
@@ -83,12 +87,13 @@ class _Poller:
                 raise TimedOut(self.last)
             try:
                 status = self.client.status(self.run_id, self.settings.deadline, idle=self._idle)
-            except NotFound:
-                delay = self._not_found(now)
             except ApiError as err:
-                if not err.transient:
+                if isinstance(err, NotFound) or _is_redirect(err):
+                    delay = self._suspect(now, err)
+                elif err.transient:
+                    delay = self._failed(now, err)
+                else:
                     raise
-                delay = self._failed(now, err)
             else:
                 if self._seen(self.clock.monotonic(), status):  # when it arrived, not when asked
                     return status
@@ -100,25 +105,34 @@ class _Poller:
                 delay = min(max(hint, self.settings.floor), self.settings.ceiling)
             self._sleep(delay)
 
-    def _not_found(self, now: float) -> float:
-        """A 404 is waited out for a grace period: a new run may not be visible yet, and once it was, a
-        single 404 is more likely a proxy or a replica lagging behind than a run that vanished."""
+    def _suspect(self, now: float, err: ApiError) -> float:
+        """A 404 or a redirect is waited out for a grace period, then it is the error it says it is.
+
+        A new run may not be visible yet; once it was, a 404 is more likely a proxy or a lagging replica
+        than a run that vanished. A redirect (never followed) is likely a proxy's login or maintenance
+        page, since the create reached this same base URL; one that lasts means `api-url` is wrong.
+        """
         self.not_found += 1
         self.not_found_since = now if self.not_found_since is None else self.not_found_since
         in_grace = (
             self.not_found <= NOT_FOUND_GRACE_POLLS or now - self.not_found_since < NOT_FOUND_GRACE_SECONDS
         )
-        if not in_grace:
-            raise NotFound(f"run {self.run_id} was not found (HTTP 404, {self.not_found} polls)", status=404)
-        if self.last is None:
-            self.log.info(
-                f"Run {self.run_id} is not visible yet (HTTP 404, poll {self.not_found}); waiting for it"
-            )
-        else:
-            self.log.info(
-                f"Run {self.run_id} answered HTTP 404 (poll {self.not_found}) after it was seen; "
-                "polling on for a while before giving up"
-            )
+        if isinstance(err, NotFound):
+            if not in_grace:
+                raise NotFound(
+                    f"run {self.run_id} was not found (HTTP 404, {self.not_found} polls)", status=404
+                )
+            if self.last is None:
+                self.log.info(
+                    f"Run {self.run_id} is not visible yet (HTTP 404, poll {self.not_found}); waiting for it"
+                )
+                return self.settings.floor
+        elif not in_grace:
+            raise err
+        self.log.info(
+            f"Polling run {self.run_id}: {err.message.rstrip('.')} — polling on for a while before giving up "
+            f"(poll {self.not_found})"
+        )
         return self.settings.floor
 
     def _failed(self, now: float, err: ApiError) -> float:
@@ -154,10 +168,13 @@ class _Poller:
         return status.is_terminal
 
     def _sleep(self, delay: float) -> None:
-        now = self.clock.monotonic()
-        last_poll = self.settings.deadline - FINAL_POLL_SECONDS
-        # Wake for one last poll just before the deadline rather than sleep through it.
-        wake = min(now + delay, last_poll if now < last_poll else self.settings.deadline)
+        now, deadline = self.clock.monotonic(), self.settings.deadline
+        last_poll = deadline - FINAL_POLL_SECONDS
+        wake = min(now + delay, deadline)
+        if now < last_poll < wake:
+            # Wake for one last poll just before the deadline rather than sleep through it; unless that
+            # would poll again sooner than the floor allows.
+            wake = last_poll if last_poll - now >= self.settings.floor else deadline
         while (left := wake - self.clock.monotonic()) > 0:
             self.clock.sleep(min(left, self._idle()))
         self._idle()

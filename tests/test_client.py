@@ -235,7 +235,6 @@ def test_status_parses_and_escapes_the_run_id() -> None:
         {"status": 200, "json": {"state": "completed", "failed": "lots"}},
         {"body": requests.ConnectionError("reset")},
         {"body": requests.ReadTimeout("slow")},
-        {"status": 302, "headers": {"Location": "https://sso.example/login"}},
     ],
 )
 @responses.activate
@@ -434,3 +433,19 @@ def test_a_request_in_flight_runs_idle_between_slices_of_its_wait() -> None:
     assert call.wait(100, idle).status == 200
     assert event.timeouts == [10.0] * 4  # never one long wait: the heartbeat gets its turn every 10 s
     assert len(beats) == 4
+
+
+@responses.activate
+def test_a_refusal_that_arrives_while_recovering_replays_nothing() -> None:
+    # The signal came while the first attempt was in flight; it was then answered 503: no run was made,
+    # so recovering must not replay the create (a replay could make a brand-new run, only to cancel it).
+    responses.post(CREATE, status=503, json={"error": "busy"})
+    clock = FakeClock()
+    client = make_client(clock)
+    client._create_body, client._create_key = BODY, "k"
+    client._unanswered_before, client._create_unanswered = False, True
+    client._create_inflight = client._transport.start(
+        "POST", "/api/ci/runs", timeout=5, json_body=BODY, headers={"Idempotency-Key": "k"}
+    )
+    assert client.recover_create(deadline=clock.now + 5) is None
+    assert len(responses.calls) == 1

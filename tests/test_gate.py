@@ -39,7 +39,15 @@ def test_all_passed_passes() -> None:
         ),
         (
             "fail_on_incomplete",
-            {"conclusion": "failure", "total": 10, "passed": 1},
+            {
+                "conclusion": "failure",
+                "total": 10,
+                "passed": 1,
+                "failed": 0,
+                "blocked": 0,
+                "aborted": 0,
+                "skipped": 0,
+            },
             "9 of 10 tests had no result when the run completed",
         ),
         (
@@ -132,3 +140,27 @@ def test_a_run_where_every_test_was_skipped_tested_nothing() -> None:
     assert evaluate(status, GateSwitches(fail_on_empty=False)).result is Result.PASSED
     some_ran = RunStatus.model_validate({"state": "completed", "total": 4, "skipped": 3, "passed": 1})
     assert evaluate(some_ran, GateSwitches()).result is Result.PASSED
+
+
+def test_missing_counters_are_not_missing_results() -> None:
+    # The API promises only state, failed and blocked: a server that leaves out the other counters
+    # must not fail a run that passed.
+    minimal = RunStatus.model_validate({"state": "completed", "total": 4, "failed": 0, "blocked": 0})
+    assert evaluate(minimal, ALL_ON) == Verdict(Result.PASSED, ())
+    # without a total, the tests reported on are the total, not "no tests"
+    no_total = RunStatus.model_validate({"state": "completed", "passed": 4})
+    assert evaluate(no_total, ALL_ON) == Verdict(Result.PASSED, ())
+    # pending is always a missing result, whatever else was sent
+    pending = RunStatus.model_validate({"state": "completed", "total": 4, "passed": 3, "pending": 1})
+    assert evaluate(pending, ALL_ON).reasons == (
+        "1 of 4 tests had no result when the run completed (1 pending)",
+    )
+
+
+def test_incomplete_reasons_never_count_more_results_than_tests() -> None:
+    empty = RunStatus.model_validate({"state": "completed", "total": 0, "pending": 3})
+    assert evaluate(empty, ALL_ON).reasons == ("the run completed with no tests (total 0)",)
+    odd = RunStatus.model_validate({"state": "completed", "total": 5, "passed": 5, "pending": 7})
+    assert evaluate(odd, ALL_ON).reasons == (
+        "7 of 12 tests had no result when the run completed (7 pending)",
+    )

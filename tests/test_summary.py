@@ -309,3 +309,13 @@ def test_without_the_job_id_the_link_is_to_the_workflow_run() -> None:
     text = render_summary(_report(meta=_meta(job_url=attempt, external_url=attempt)))
     assert f"| **GitHub run** | [this workflow run]({attempt}) |" in text
     assert "this job" not in text
+
+
+def test_a_failure_also_lists_what_turned_off_checks_did_not_count() -> None:
+    report = _report(Result.FAILED, ("1 test blocked (needs a human in Certyn)",))
+    report.verdict = Verdict(
+        Result.FAILED, report.verdict.reasons, ("2 tests failed (fail-on-failed: false)",)
+    )
+    text = render_summary(report)
+    assert "Also found, not counted because the workflow turned these checks off:" in text
+    assert "Let through" not in text

@@ -151,7 +151,7 @@ def test_a_passing_404_after_the_run_was_seen_does_not_fail_the_gate() -> None:
     responses.get(STATUS, json={"state": "completed", "total": 1, "passed": 1})
     status, lines, _ = run_wait(FakeClock())
     assert status.state == "completed"
-    assert sum("answered HTTP 404" in line for line in lines) == 2 * NOT_FOUND_GRACE_POLLS
+    assert sum("HTTP 404" in line and "polling on" in line for line in lines) == 2 * NOT_FOUND_GRACE_POLLS
 
 
 @responses.activate
@@ -263,3 +263,30 @@ def test_a_long_outage_still_has_a_heartbeat() -> None:
     assert any("the API has been failing for" in line for line in lines)
     times = [seconds_of(line) for line in lines]
     assert max(b - a for a, b in itertools.pairwise(times)) <= 60
+
+
+@responses.activate
+def test_a_redirect_while_polling_is_never_followed_and_waited_out_then_an_error() -> None:
+    responses.get(STATUS, json={"state": "in_progress"})
+    responses.get(STATUS, status=302, headers={"Location": "https://sso.example/login"})
+    responses.get(STATUS, json={"state": "in_progress"})  # a passing proxy mood
+    for _ in range(NOT_FOUND_GRACE_POLLS + 1):  # a lasting one: api-url is wrong
+        responses.get(STATUS, status=302, headers={"Location": "https://sso.example/login"})
+    with pytest.raises(ApiError) as err:
+        run_wait(FakeClock())
+    assert "redirect" in err.value.message
+    assert "sso.example" in err.value.message
+    assert len(responses.calls) == 3 + NOT_FOUND_GRACE_POLLS + 1
+    assert all("sso.example" not in (call.request.url or "") for call in responses.calls)
+
+
+@responses.activate
+def test_the_last_poll_never_comes_sooner_than_the_floor() -> None:
+    # polls at 0, 30, 60 and 71; the last-poll point (71.05) is 0.05 s later: no poll again that soon
+    for hint in (30, 30, 11, 30):
+        responses.get(STATUS, json={"state": "in_progress", "retryAfterSeconds": hint})
+    clock = FakeClock()
+    with pytest.raises(TimedOut):
+        run_wait(clock, floor=10, ceiling=30, timeout=73.05)
+    assert len(responses.calls) == 4
+    assert clock.sleeps[:-1] == pytest.approx([30, 30, 11])  # the last sleep runs out the deadline

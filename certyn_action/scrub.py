@@ -1,0 +1,42 @@
+"""Removing the API key from what the server sends back, before anything reads it. Pure.
+
+A server may echo the key (in an error message, a URL). Redacting only when a line is printed is too late:
+server text is cut short first, and a cut key no longer matches the mask. So every reply is scrubbed as it
+arrives: its headers, and every string of its parsed JSON. After JSON decoding, so that escapes such as
+``\\u002B`` or ``\\/`` cannot hide the key (the raw bytes are never shown, and replacing inside them could
+break a valid body). Percent-encoded forms are matched in either case. Keys shorter than
+``MIN_SCRUBBED_KEY`` are left alone: replacing a short string could rewrite JSON field names, and so the
+counters; real Certyn keys are far longer.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import quote, quote_plus
+
+MIN_SCRUBBED_KEY = 8
+SCRUBBED = "***"
+
+
+class Scrubber:
+    def __init__(self, api_key: str) -> None:
+        self._pattern: re.Pattern[str] | None = None
+        if len(api_key) >= MIN_SCRUBBED_KEY:
+            forms = sorted({api_key, quote(api_key, safe=""), quote_plus(api_key)}, key=len, reverse=True)
+            self._pattern = re.compile("|".join(re.escape(form) for form in forms), re.IGNORECASE)
+
+    def text(self, text: str) -> str:
+        return text if self._pattern is None else self._pattern.sub(SCRUBBED, text)
+
+    def data(self, value: Any) -> Any:
+        """Parsed JSON with every string (object keys included) scrubbed."""
+        if self._pattern is None:
+            return value
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, list):
+            return [self.data(item) for item in value]
+        if isinstance(value, dict):
+            return {self.text(k): self.data(v) for k, v in value.items()}
+        return value
