@@ -260,7 +260,7 @@ class Step:
         except ApiError as err:
             outcome = f"cancel failed: {err.message}"
         self.log.info(f"Certyn run {one_line(run_id, 80)}: {one_line(outcome, 300)}")
-        self.report.notes.append(f"Cancel requested ({cause}): {outcome}.")
+        self.report.notes.append(f"Cancel requested ({cause}): {outcome.rstrip('.')}.")
 
     # -- every exit path ---------------------------------------------------------------------------
     def _finish(self) -> None:

@@ -71,4 +71,4 @@ def verdict(report: Report) -> tuple[list[str], Annotation | None]:
     if result is Result.ERROR:
         # Input and API errors were annotated where they happened, with their own titles.
         return ([] if report.inputs is None else lines), None
-    return lines, Annotation("error", title(report), f"{run}: {reasons}.{where}")
+    return lines, Annotation("error", title(report), f"{run}: {reasons.rstrip('.')}.{where}")

@@ -140,7 +140,7 @@ class _Poller:
             self.outage_since = now
             self.outages += 1
             text = (
-                f"Polling run {self.run_id} failed: {err.message}. Retrying with backoff until the deadline "
+                f"Polling run {self.run_id} failed: {err.message.rstrip('.')}. Retrying with backoff until the deadline "
                 f"(in {format_duration(self.settings.deadline - now)}); the gate is not affected."
             )
             if self.outages == 1:

@@ -76,6 +76,7 @@ def test_an_outage_never_fails_the_wait_and_is_reported_once_each_way() -> None:
     warnings = [line for line in lines if line.startswith("::warning")]
     assert len(warnings) == 1
     assert "Certyn API unreachable" in warnings[0]
+    assert ".." not in warnings[0]  # the error's own full stop is not doubled
     assert not [line for line in lines if line.startswith("::notice")]
     (recovered,) = [line for line in lines if line.startswith("Certyn API reachable again")]
     assert "6 failed polls" in recovered
