@@ -3,7 +3,8 @@
 Transient failures (5xx, 429, network errors, timeouts, HTML or cut bodies) never end the wait before the
 deadline: the waiter backs off while an outage lasts and says so once when it starts and once when it ends
 (only the first outage is a ``::warning`` annotation; the rest are log lines).
-A 404 on the first polls of a new run is waited out for a grace period. Sleeps are cut into slices so that
+A 404 or a redirect (never followed) is waited out for a grace period, as a new run may not be visible yet
+and a proxy may have a passing mood. Sleeps are cut into slices so that
 a heartbeat reaches the log at least every minute, however long the interval.
 """
 
@@ -22,7 +23,8 @@ from .workflow import WorkflowLog
 if TYPE_CHECKING:
     from .models import RunStatus
 
-# A brand-new run may 404 for a moment: wait at least this many polls AND this long before giving up.
+# A brand-new run may 404 for a moment (and a proxy redirect): wait at least this many polls in a row AND
+# this long before giving up.
 NOT_FOUND_GRACE_POLLS = 6
 NOT_FOUND_GRACE_SECONDS = 15.0
 # The last poll goes out this long before the deadline, so a run that finished just in time is seen.
@@ -77,8 +79,8 @@ class _Poller:
         self.outage_since: float | None = None
         self.outages = 0
         self.last: RunStatus | None = None
-        self.not_found = 0
-        self.not_found_since: float | None = None
+        self.suspect_polls = 0
+        self.suspect_since: float | None = None
 
     def run(self) -> RunStatus:
         while True:
@@ -112,26 +114,26 @@ class _Poller:
         than a run that vanished. A redirect (never followed) is likely a proxy's login or maintenance
         page, since the create reached this same base URL; one that lasts means `api-url` is wrong.
         """
-        self.not_found += 1
-        self.not_found_since = now if self.not_found_since is None else self.not_found_since
+        self.suspect_polls += 1
+        self.suspect_since = now if self.suspect_since is None else self.suspect_since
         in_grace = (
-            self.not_found <= NOT_FOUND_GRACE_POLLS or now - self.not_found_since < NOT_FOUND_GRACE_SECONDS
+            self.suspect_polls <= NOT_FOUND_GRACE_POLLS or now - self.suspect_since < NOT_FOUND_GRACE_SECONDS
         )
         if isinstance(err, NotFound):
             if not in_grace:
                 raise NotFound(
-                    f"run {self.run_id} was not found (HTTP 404, {self.not_found} polls)", status=404
+                    f"run {self.run_id} was not found (HTTP 404, {self.suspect_polls} polls)", status=404
                 )
             if self.last is None:
                 self.log.info(
-                    f"Run {self.run_id} is not visible yet (HTTP 404, poll {self.not_found}); waiting for it"
+                    f"Run {self.run_id} is not visible yet (HTTP 404, poll {self.suspect_polls}); waiting for it"
                 )
                 return self.settings.floor
         elif not in_grace:
             raise err
         self.log.info(
             f"Polling run {self.run_id}: {err.message.rstrip('.')} — polling on for a while before giving up "
-            f"(poll {self.not_found})"
+            f"(poll {self.suspect_polls})"
         )
         return self.settings.floor
 
@@ -153,7 +155,7 @@ class _Poller:
     def _seen(self, now: float, status: RunStatus) -> bool:
         """Record a status; True when it is terminal."""
         self.last = status
-        self.not_found, self.not_found_since = 0, None
+        self.suspect_polls, self.suspect_since = 0, None
         self.on_status(status)
         if self.outage_since is not None:
             # A log line, not an annotation: a passing step ends with exactly one ::notice, the verdict's.
