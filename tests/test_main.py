@@ -245,7 +245,7 @@ def test_server_text_cannot_inject_commands_or_outputs(step: Step) -> None:
 
 @responses.activate
 def test_internal_errors_still_write_outputs_and_summary(step: Step, monkeypatch: pytest.MonkeyPatch) -> None:
-    responses.post(CREATE, status=201, json={"runId": "r-1"})
+    responses.post(CREATE, status=201, json={"runId": "r-1", "appUrl": "https://app.certyn.test/r-1"})
 
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError(f"bug while holding {KEY}")
@@ -256,6 +256,11 @@ def test_internal_errors_still_write_outputs_and_summary(step: Step, monkeypatch
     assert step.outputs()["run-id"] == "r-1"
     assert "internal error" in step.summary.read_text()
     assert KEY not in step.summary.read_text()
+    # the one annotation still says where the run is, so it can be checked (or stopped) in Certyn
+    (error,) = [line for line in step.stdout.splitlines() if line.startswith("::error")]
+    assert "title=Certyn action error" in error
+    assert error.endswith("Certyn run: https://app.certyn.test/r-1")
+    assert KEY not in error
 
 
 @responses.activate
