@@ -8,7 +8,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 # Handlers first, before the heavier imports: a cancellation that arrives while Python is still loading
 # requests and pydantic is recorded and honoured (outputs, summary, exit) instead of killing us mid-import.
-from certyn_action.signals import SignalGuard  # the path above makes the package importable anywhere
+from certyn_action.github.signals import SignalGuard  # the path above makes the package importable anywhere
 
 guard = SignalGuard()
 guard.install()

@@ -702,7 +702,7 @@ class Bench:
         hook = "import atexit, time; atexit.register(lambda: print(time.monotonic(), flush=True))"
         cases = {
             "python -c pass": hook,
-            "action modules loaded": f"import certyn_action.main, certyn_action.models; {hook}",
+            "action modules loaded": f"import certyn_action.main, certyn_action.core.models; {hook}",
         }
         out: dict[str, Any] = {}
         progress(self.opts, f"interpreter shutdown: {self.opts.reaction_runs} runs")
@@ -823,9 +823,9 @@ class Bench:
             "charset_normalizer",
             "idna",
             "requests.certs",
-            "certyn_action.inputs",
-            "certyn_action.context",
-            "certyn_action.retry",
+            "certyn_action.core.inputs",
+            "certyn_action.core.context",
+            "certyn_action.core.retry",
         ]
         external = sorted(first["external"], key=lambda n: -first["external"][n])[:12]
         self.figures["imports"] = {

@@ -8,25 +8,25 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, TextIO
 
-from . import messages
-from .api import Created, create_body
-from .client import ApiError, AuthError, CertynClient, DeadlineExceeded, NotFound
-from .clock import Clock, SystemClock, format_duration
-from .context import GitHubContext, derive_metadata, missing_key_hint
-from .files import OutputFile, SummaryFile, read_event_payload
-from .gate import Result, Verdict, evaluate
-from .http import Transport
-from .idempotency import derive_key
-from .inputs import InputErrors, Inputs, raw_input, read_inputs
-from .report import Report
-from .signals import CancelRequested, SignalGuard
-from .summary import render_summary
-from .text import one_line
-from .waiter import PollSettings, TimedOut, wait_for_run
-from .workflow import WorkflowLog
+from .certyn.client import ApiError, AuthError, CertynClient, DeadlineExceeded, NotFound
+from .certyn.http import Transport
+from .certyn.waiter import PollSettings, TimedOut, wait_for_run
+from .clock import Clock, SystemClock
+from .core import messages
+from .core.api import Created, create_body
+from .core.context import GitHubContext, derive_metadata, missing_key_hint
+from .core.gate import Result, Verdict, evaluate
+from .core.idempotency import derive_key
+from .core.inputs import InputErrors, Inputs, raw_input, read_inputs
+from .core.report import Report
+from .core.summary import render_summary
+from .core.text import format_duration, one_line
+from .github.files import OutputFile, SummaryFile, read_event_payload
+from .github.signals import CancelRequested, SignalGuard
+from .github.workflow import WorkflowLog
 
 if TYPE_CHECKING:
-    from .models import RunStatus
+    from .core.models import RunStatus
 
 CANCEL_BUDGET_SECONDS = 5.0  # the runner sends SIGTERM 7.5 s after SIGINT, then kills
 

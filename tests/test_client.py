@@ -10,8 +10,8 @@ import requests
 import responses
 from responses import matchers
 
-from certyn_action.client import ApiError, AuthError, CertynClient, NotFound
-from certyn_action.http import Call, Reply, Transport
+from certyn_action.certyn.client import ApiError, AuthError, CertynClient, NotFound
+from certyn_action.certyn.http import Call, Reply, Transport
 from tests.fakes import FakeClock
 
 BASE = "https://api.certyn.test"

@@ -105,7 +105,7 @@ def test_image_is_small_and_runner_ready(action_image: str) -> None:
 import importlib.metadata as md, json, os, pathlib, shutil, sys
 action = pathlib.Path("/action")
 sources = sorted(p.relative_to(action).as_posix() for p in action.rglob("*.py"))
-missing_pyc = [p.name for p in (action / "certyn_action").glob("*.py")
+missing_pyc = [p.name for p in (action / "certyn_action").rglob("*.py")
                if not list((p.parent / "__pycache__").glob(p.stem + ".*.pyc"))]
 print(json.dumps({
     "top": sorted(p.name for p in action.iterdir() if p.name != "__pycache__"),

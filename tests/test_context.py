@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from certyn_action.context import GitHubContext, derive_metadata, is_fork_pull_request, missing_key_hint
-from certyn_action.inputs import Inputs, read_inputs
+from certyn_action.core.context import GitHubContext, derive_metadata, is_fork_pull_request, missing_key_hint
+from certyn_action.core.inputs import Inputs, read_inputs
 
 REPO = "acme/shop"
 MERGE_SHA = "m" * 40

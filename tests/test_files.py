@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from certyn_action.files import (
+from certyn_action.github.files import (
     SUMMARY_LIMIT_BYTES,
     OutputFile,
     SummaryFile,

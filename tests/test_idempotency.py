@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from certyn_action.context import GitHubContext
-from certyn_action.idempotency import MAX_LENGTH, derive_key
+from certyn_action.core.context import GitHubContext
+from certyn_action.core.idempotency import MAX_LENGTH, derive_key
 
 BASE_ENV = {
     "GITHUB_REPOSITORY": "acme/shop",

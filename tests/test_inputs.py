@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from certyn_action.inputs import (
+from certyn_action.core.inputs import (
     DEFAULT_API_URL,
     GateSwitches,
     InputError,

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from certyn_action.models import COUNTERS, MAX_TEXT, TERMINAL_STATES, CreatedRun, RunStatus
+from certyn_action.core.models import COUNTERS, MAX_TEXT, TERMINAL_STATES, CreatedRun, RunStatus
 
 
 def test_empty_status_is_all_zero() -> None:

@@ -13,16 +13,23 @@ from urllib.parse import urlsplit
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from certyn_action.api import Created
-from certyn_action.context import RunMetadata
-from certyn_action.files import OutputFile, cap_bytes
-from certyn_action.gate import Result, Verdict
-from certyn_action.inputs import InputErrors, Inputs, is_loopback, normalize_api_url, parse_tags, read_inputs
-from certyn_action.models import CreatedRun, RunStatus
-from certyn_action.report import Report
-from certyn_action.summary import render_summary
-from certyn_action.text import escape_command_data, markdown, one_line
-from certyn_action.workflow import WorkflowLog
+from certyn_action.core.api import Created
+from certyn_action.core.context import RunMetadata
+from certyn_action.core.gate import Result, Verdict
+from certyn_action.core.inputs import (
+    InputErrors,
+    Inputs,
+    is_loopback,
+    normalize_api_url,
+    parse_tags,
+    read_inputs,
+)
+from certyn_action.core.models import CreatedRun, RunStatus
+from certyn_action.core.report import Report
+from certyn_action.core.summary import render_summary
+from certyn_action.core.text import escape_command_data, markdown, one_line
+from certyn_action.github.files import OutputFile, cap_bytes
+from certyn_action.github.workflow import WorkflowLog
 from certyn_simulator.filecommands import decode_file_command, parse_commands, parse_outputs, split_log_lines
 
 SETTINGS = settings(max_examples=200, deadline=None)

@@ -7,7 +7,12 @@ import time
 
 import pytest
 
-from certyn_action.retry import RETRY_AFTER_CAP_SECONDS, TRANSIENT_STATUSES, RetryPolicy, is_transient_status
+from certyn_action.core.retry import (
+    RETRY_AFTER_CAP_SECONDS,
+    TRANSIENT_STATUSES,
+    RetryPolicy,
+    is_transient_status,
+)
 
 URL = "https://api.certyn.io/api/ci/runs"
 

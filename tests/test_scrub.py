@@ -8,7 +8,7 @@ from urllib.parse import quote
 from hypothesis import given
 from hypothesis import strategies as st
 
-from certyn_action.scrub import SCRUBBED, Scrubber
+from certyn_action.certyn.scrub import SCRUBBED, Scrubber
 
 KEY = "abc+def/ghi=jkl0"
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from certyn_action.text import (
+from certyn_action.core.text import (
     escape_command_data,
     escape_command_property,
     markdown,

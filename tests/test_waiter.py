@@ -10,11 +10,11 @@ import pytest
 import requests
 import responses
 
-from certyn_action.client import ApiError, CertynClient, NotFound
-from certyn_action.http import Transport
-from certyn_action.models import RunStatus
-from certyn_action.waiter import NOT_FOUND_GRACE_POLLS, PollSettings, TimedOut, wait_for_run
-from certyn_action.workflow import WorkflowLog
+from certyn_action.certyn.client import ApiError, CertynClient, NotFound
+from certyn_action.certyn.http import Transport
+from certyn_action.certyn.waiter import NOT_FOUND_GRACE_POLLS, PollSettings, TimedOut, wait_for_run
+from certyn_action.core.models import RunStatus
+from certyn_action.github.workflow import WorkflowLog
 from tests.fakes import FakeClock
 
 BASE = "https://api.certyn.test"

@@ -3,10 +3,9 @@ links are rendered only for http(s) URLs, and the result stays far below the run
 
 from __future__ import annotations
 
-from .clock import format_duration
 from .gate import COUNTERS, Result
 from .report import Report
-from .text import markdown, markdown_link, truncate
+from .text import format_duration, markdown, markdown_link, truncate
 
 HEADINGS = {
     Result.PASSED: "✅ Certyn tests passed",

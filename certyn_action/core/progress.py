@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .clock import format_duration
-from .text import one_line
+from .text import format_duration, one_line
 
 if TYPE_CHECKING:
     from .models import RunStatus

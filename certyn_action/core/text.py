@@ -79,3 +79,15 @@ def markdown_link(label: str, url: str) -> str:
     if target is None:
         return markdown(label)
     return f"[{markdown(label)}]({target})"
+
+
+def format_duration(seconds: float) -> str:
+    """``45s``, ``2m 05s``, ``1h 02m``."""
+    whole = max(int(seconds), 0)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
+    return f"{secs}s"

@@ -14,14 +14,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..clock import Clock
+from ..core.progress import ProgressLog, describe_counts, describe_state
+from ..core.retry import RetryPolicy
+from ..core.text import format_duration
+from ..github.workflow import WorkflowLog
 from .client import ApiError, CertynClient, NotFound
-from .clock import Clock, format_duration
-from .progress import ProgressLog, describe_counts, describe_state
-from .retry import RetryPolicy
-from .workflow import WorkflowLog
 
 if TYPE_CHECKING:
-    from .models import RunStatus
+    from ..core.models import RunStatus
 
 # A brand-new run may 404 for a moment (and a proxy redirect): wait at least this many polls in a row AND
 # this long before giving up.

@@ -23,9 +23,9 @@ from typing import Any
 import requests
 import requests.structures
 
-from . import __version__
+from .. import __version__
+from ..core.text import one_line
 from .scrub import Scrubber
-from .text import one_line
 
 MAX_BODY_BYTES = 1024 * 1024
 USER_AGENT = f"certyn-run-action/{__version__}"

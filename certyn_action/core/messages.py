@@ -8,11 +8,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .clock import format_duration
 from .gate import Result
 from .inputs import Inputs
 from .report import Report
-from .text import one_line
+from .text import format_duration, one_line
 
 TITLES = {
     Result.PASSED: "Certyn tests passed",

@@ -13,16 +13,16 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
-from .api import CREATE_PATH, Created, run_path
-from .clock import Clock
+from ..clock import Clock
+from ..core.api import CREATE_PATH, Created, run_path
+from ..core.retry import RetryPolicy, is_transient_status
+from ..core.text import one_line
 from .http import Call, Reply, TlsVerificationFailed, Transport, TransportError
-from .retry import RetryPolicy, is_transient_status
-from .text import one_line
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
 
-    from .models import RunStatus
+    from ..core.models import RunStatus
 
 T = TypeVar("T")
 CANCEL_RESERVE_SECONDS = 1.5  # of a cancel budget, kept for the cancel itself when recovering a create
@@ -39,7 +39,7 @@ def preload_models() -> None:
     global _preload  # noqa: PLW0603 - one import per process
     if _preload is None:
         _preload = threading.Thread(
-            target=importlib.import_module, args=(f"{__package__}.models",), daemon=True
+            target=importlib.import_module, args=("certyn_action.core.models",), daemon=True
         )
         _preload.start()
 
@@ -181,7 +181,7 @@ class CertynClient:
                 status=reply.status,
             )
         _await_models()
-        from .models import CreatedRun, ValidationError  # noqa: PLC0415 - see the module docstring
+        from ..core.models import CreatedRun, ValidationError  # noqa: PLC0415 - see the module docstring
 
         try:
             run = CreatedRun.model_validate(data)
@@ -209,7 +209,7 @@ class CertynClient:
             raise self._error_for(reply, f"reading run {run_id}")
         data = _json_object(reply, "the status response")
         _await_models()
-        from .models import RunStatus, ValidationError  # noqa: PLC0415 - see the module docstring
+        from ..core.models import RunStatus, ValidationError  # noqa: PLC0415 - see the module docstring
 
         try:
             return RunStatus.model_validate(data)

@@ -10,7 +10,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import TextIO
 
-from .text import encodable, escape_command_data, escape_command_property, one_line
+from ..core.text import encodable, escape_command_data, escape_command_property, one_line
 
 
 class WorkflowLog:
