@@ -8,7 +8,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, TextIO
 
-from .certyn.client import ApiError, AuthError, CertynClient, DeadlineExceeded, NotFound
+from .certyn.client import CertynClient
+from .certyn.errors import ApiError, AuthError, DeadlineExceeded, NotFound
 from .certyn.http import Transport
 from .certyn.waiter import PollSettings, TimedOut, wait_for_run
 from .clock import Clock, SystemClock

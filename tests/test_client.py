@@ -10,8 +10,10 @@ import requests
 import responses
 from responses import matchers
 
-from certyn_action.certyn.client import ApiError, AuthError, CertynClient, NotFound
+from certyn_action.certyn.client import CertynClient
+from certyn_action.certyn.errors import ApiError, AuthError, NotFound
 from certyn_action.certyn.http import Call, Reply, Transport
+from certyn_action.certyn.ledger import CreateLedger
 from tests.fakes import FakeClock
 
 BASE = "https://api.certyn.test"
@@ -442,10 +444,11 @@ def test_a_refusal_that_arrives_while_recovering_replays_nothing() -> None:
     responses.post(CREATE, status=503, json={"error": "busy"})
     clock = FakeClock()
     client = make_client(clock)
-    client._create_body, client._create_key = BODY, "k"
-    client._unanswered_before, client._create_unanswered = False, True
-    client._create_inflight = client._transport.start(
-        "POST", "/api/ci/runs", timeout=5, json_body=BODY, headers={"Idempotency-Key": "k"}
+    client.ledger = CreateLedger(BODY, "k")
+    client.ledger.sent(
+        client._transport.start(
+            "POST", "/api/ci/runs", timeout=5, json_body=BODY, headers={"Idempotency-Key": "k"}
+        )
     )
     assert client.recover_create(deadline=clock.now + 5) is None
     assert len(responses.calls) == 1

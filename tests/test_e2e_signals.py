@@ -86,6 +86,24 @@ def test_signal_during_the_create_cancels_the_run_it_was_creating() -> None:
     assert result.outputs["run-id"] == runs[0].run_id
 
 
+def test_sigterm_one_second_into_a_create_answered_after_three_seconds_cancels_that_run() -> None:
+    # A slow server answers each create 3 s after it arrived; SIGTERM comes 1 s in. The answer comes sooner
+    # than any replay could (a replay would be as slow): the action awaits it within the cancel budget and
+    # cancels the run it names, without a second create.
+    scenario = Scenario(snapshots=NEVER_ENDS).with_faults(create=[Fault.delay(3, times=2)])
+    with Simulator(scenario) as sim, start(sim) as action:
+        sim.wait_for(lambda r: r.endpoint == "create", timeout=10)
+        time.sleep(1.0)
+        result, took = signal_and_wait(action, signal.SIGTERM)
+        runs = list(sim.runs.values())
+        creates = sim.api_requests("create")
+    assert_cancelled_cleanly(result, took)
+    assert len(runs) == 1, result.log
+    assert len(runs[0].cancel_requests) == 1, result.log
+    assert result.outputs["run-id"] == runs[0].run_id
+    assert creates[0].response_status == 201  # the first create's own answer named the run
+
+
 def test_signal_during_a_create_whose_response_never_comes_replays_it_and_cancels() -> None:
     # The server makes the run, then holds the response for 60 s: the action replays the create with the
     # same Idempotency-Key to learn the run id, and cancels that run — still exactly one run.
@@ -97,7 +115,7 @@ def test_signal_during_a_create_whose_response_never_comes_replays_it_and_cancel
         keys = {r.header("Idempotency-Key") for r in sim.api_requests("create")}
     assert_cancelled_cleanly(result, took)
     assert len(runs) == 1
-    assert len(runs[0].cancel_requests) == 1
+    assert len(runs[0].cancel_requests) == 1, result.log
     assert len(keys) == 1
     assert result.outputs["idempotency-replayed"] == "true"
 

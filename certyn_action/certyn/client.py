@@ -1,83 +1,37 @@
-"""The Certyn CI Runs API: create (retried, idempotent), status (one attempt), cancel (retried).
+"""The Certyn API's endpoints, thin on top of one retrying call.
+
+:meth:`CertynClient.call` sends one request and reads its 2xx answer, retrying what the policy says is worth
+another attempt (``core/retry.py`` owns the rule) within a deadline. An endpoint is a few lines: its path, its
+reader (``replies.py``) and its policy. The create is the one exception: its exchanges are recorded in a
+:class:`CreateLedger`, so that a create interrupted by a signal can still be found (:meth:`recover_create`).
 
 Every error is an :class:`ApiError` whose message is written for the workflow author and names no secret.
-The pydantic models are not needed to send the first request: they load on a helper thread while the
-create is on the wire (``preload_models``).
 """
 
 from __future__ import annotations
 
-import importlib
-import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import urlsplit
 
 from ..clock import Clock
 from ..core.api import CREATE_PATH, Created, run_path
-from ..core.retry import RetryPolicy, is_transient_status
-from ..core.text import one_line
-from .http import Call, Reply, TlsVerificationFailed, Transport, TransportError
+from ..core.retry import RetryPolicy
+from .errors import ApiError, DeadlineExceeded, error_for, no_answer
+from .http import Call, Reply, Transport, TransportError, first_done
+from .ledger import CreateLedger
+from .replies import preload_models, read_created, read_status
 
 if TYPE_CHECKING:
-    from pydantic import ValidationError
-
     from ..core.models import RunStatus
 
 T = TypeVar("T")
 CANCEL_RESERVE_SECONDS = 1.5  # of a cancel budget, kept for the cancel itself when recovering a create
 MIN_ATTEMPT_SECONDS = 1.0  # an attempt (a replayed create, a last try) needs this long to be worth sending
-_preload: threading.Thread | None = None
-
-
-def preload_models() -> None:
-    """Import pydantic and the models on a helper thread, once.
-
-    They are not needed to send the first request, so they load while it is on the wire. Not on the main
-    thread: a cancellation signal raised in the middle of an import can leave pydantic-core unusable.
-    """
-    global _preload  # noqa: PLW0603 - one import per process
-    if _preload is None:
-        _preload = threading.Thread(
-            target=importlib.import_module, args=("certyn_action.core.models",), daemon=True
-        )
-        _preload.start()
-
-
-def _await_models() -> None:
-    if _preload is not None:
-        _preload.join()  # interruptible, and harmless to interrupt: the import goes on on its thread
-
-
-class ApiError(Exception):
-    """The API failed us. ``transient`` errors may go away on retry; the others will not."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int | None = None,
-        transient: bool = False,
-        retry_after: str | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.transient = transient
-        self.retry_after = retry_after
-
-
-class AuthError(ApiError):
-    """401/403: the key is wrong or lacks permission."""
-
-
-class NotFound(ApiError):
-    """404: unknown project/process on create, unknown run on status."""
-
-
-class DeadlineExceeded(ApiError):
-    """timeout-seconds passed before the operation could succeed."""
-
+REPLAY_ROOM_SECONDS = 1.25  # of a cancel budget, kept for a replay while awaiting a create's answer
+CREATE_NOT_FOUND = (
+    "unknown project `{project}`, process or environment (check `project-slug`, "
+    "`process-slug`/`tags` and `environment-key`)"
+)
 
 RetryListener = Callable[[str, ApiError, float, int], None]  # operation, error, delay, failed attempts
 
@@ -99,148 +53,180 @@ class CertynClient:
         self._max_attempts = max_attempts
         self._project = project_slug
         self._on_retry = on_retry
-        self._create_body: Mapping[str, Any] | None = None
-        self._create_key = ""
-        self._create_inflight: Call | None = None
-        self._create_unanswered = False  # an attempt may have made a run we never heard of
-        self._unanswered_before = False  # the same, not counting the attempt in flight
-        self._created: Created | None = None
+        self.ledger: CreateLedger | None = None  # set by the create
 
-    # -- create ----------------------------------------------------------------------------------
+    # -- the policies ----------------------------------------------------------------------------
+    def create_policy(self) -> RetryPolicy:
+        return RetryPolicy.create(self._max_attempts)
+
+    def cancel_policy(self) -> RetryPolicy:
+        """Quick retries (the cancel has seconds, not minutes); a 404 too: a brand-new run may 404 a moment."""
+        policy = RetryPolicy.create(self._max_attempts, backoff_factor=0.25, backoff_max=1.0, jitter=0.25)
+        return policy.with_also(404)
+
+    # -- the endpoints ---------------------------------------------------------------------------
     def create(self, body: Mapping[str, Any], idempotency_key: str, deadline: float) -> Created:
         """Create the run, retrying transient failures with the same Idempotency-Key."""
-        self._create_body, self._create_key = body, idempotency_key
-        policy = RetryPolicy.create(self._max_attempts)
-        return self._retrying("create", CREATE_PATH, policy, deadline, self._create_once)
+        self.ledger = ledger = CreateLedger(body, idempotency_key)
+        return self._retrying(
+            "create", CREATE_PATH, self.create_policy(), deadline, lambda dl: self._create_once(ledger, dl)
+        )
 
+    def status(self, run_id: str, deadline: float, idle: Callable[[], float] | None = None) -> RunStatus:
+        """One status request. Transient failures raise a transient ApiError; the caller (the waiter) decides.
+
+        ``idle`` runs while the request is in flight (see :meth:`Call.wait`)."""
+        return self.call(
+            "GET", run_path(run_id), read_status, deadline, doing=f"reading run {run_id}", idle=idle
+        )
+
+    def cancel(self, run_id: str, reason: str, deadline: float) -> str:
+        """Cancel the run within ``deadline``; returns what happened. Never sends the create's key."""
+        try:
+            return self.call(
+                "POST",
+                run_path(run_id) + "/cancel",
+                lambda _reply: "cancelled",
+                deadline,
+                json_body={"reason": reason},
+                doing=f"cancelling run {run_id}",
+                policy=self.cancel_policy(),
+                operation="cancel",
+            )
+        except ApiError as err:
+            if err.status == 409:
+                return "not cancelled: the run had already finished"
+            raise
+
+    # -- the one call ----------------------------------------------------------------------------
+    def call(
+        self,
+        method: str,
+        path: str,
+        read: Callable[[Reply], T],
+        deadline: float,
+        *,
+        doing: str,
+        policy: RetryPolicy | None = None,
+        operation: str = "",
+        json_body: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        not_found: str = "",
+        idle: Callable[[], float] | None = None,
+    ) -> T:
+        """Send one request and ``read`` its 2xx answer; other answers raise the :class:`ApiError` they mean.
+
+        With a ``policy``, failures it retries are retried (``operation`` names the request in the log) until
+        it gives up or ``deadline``; without one, a single attempt, whose transient failure is the caller's.
+        """
+
+        def once(deadline: float) -> T:
+            try:
+                reply = self._transport.request(
+                    method,
+                    path,
+                    timeout=self._timeout(deadline),
+                    json_body=json_body,
+                    headers=headers,
+                    idle=idle,
+                )
+            except TransportError as err:
+                raise no_answer(err) from None
+            if not 200 <= reply.status < 300:
+                raise error_for(reply, doing, self._project, not_found=not_found)
+            return read(reply)
+
+        if policy is None:
+            return once(deadline)
+        return self._retrying(operation or doing, path, policy, deadline, once)
+
+    # -- the create and its recovery ---------------------------------------------------------------
     def recover_create(self, deadline: float, reserve: float = CANCEL_RESERVE_SECONDS) -> Created | None:
         """After an interrupted create: the run it made, if any, leaving ``reserve`` seconds for the cancel.
 
-        The exchange still in flight gets half the time left; failing that, if some attempt got no HTTP answer
-        at all, or an answer that may hide one (see :func:`_may_have_made_a_run`), the create is replayed
-        once with the same Idempotency-Key, which returns that run. A create the server only ever refused
-        (3xx, 4xx, 503) made no run: nothing is replayed.
+        The answer of the exchange still in flight usually comes sooner than any replay could: it is awaited
+        until ``deadline - reserve``. If it has not come ``REPLAY_ROOM_SECONDS`` before that, or the exchange
+        failed without one, and some attempt got no HTTP answer at all or an answer that may hide a run
+        (:func:`errors.may_have_made_a_run`), the create is replayed once with the same Idempotency-Key,
+        which returns that run; the first usable answer wins. A create the server only ever refused (3xx,
+        4xx, 503) made no run: nothing is replayed.
         """
-        if self._created is not None:  # the create succeeded; the caller was interrupted before it knew
-            return self._created
-        if self._create_body is None:
+        ledger = self.ledger
+        if ledger is None:
             return None
-        call = self._create_inflight
-        if call is not None:
-            # Half of what is left after the reserve: a stalled create leaves time for the replay.
-            try:
-                return self._parse_created(call.wait((deadline - reserve - self._clock.monotonic()) / 2))
-            except ApiError as err:  # answered after all: a refusal made no run
-                self._settled(err)
-            except TransportError:
-                pass
-        if not self._create_unanswered or deadline - reserve - self._clock.monotonic() < MIN_ATTEMPT_SECONDS:
-            return None
-        try:
-            return self._create_once(deadline - reserve)
-        except (TransportError, ApiError):
-            return None
+        if ledger.created is not None:  # the create succeeded; the caller was interrupted before it knew
+            return ledger.created
+        end = deadline - reserve
+        pending = [ledger.in_flight] if ledger.in_flight is not None else []
+        created = self._first_created(ledger, pending, end - REPLAY_ROOM_SECONDS)
+        if created is not None or not ledger.may_hold_a_run:
+            return created
+        if end - self._clock.monotonic() >= MIN_ATTEMPT_SECONDS:
+            pending.append(self._send_create(ledger, self._timeout(end), replay=True))
+        return self._first_created(ledger, pending, end)
 
-    def _create_once(self, deadline: float) -> Created:
-        assert self._create_body is not None  # noqa: S101 - set by create()
-        timeout = self._timeout(deadline)
-        self._unanswered_before = self._create_unanswered
-        self._create_unanswered = True  # sticky until a 2xx: this attempt may reach the server unseen
-        self._create_inflight = self._transport.start(
+    def _first_created(self, ledger: CreateLedger, pending: list[Call], until: float) -> Created | None:
+        """The first usable create answer among ``pending`` before ``until``; the calls that ended are removed."""
+        while pending:
+            call = first_done(pending, until - self._clock.monotonic())
+            if call is None:
+                return None
+            pending.remove(call)
+            try:
+                return self._read_created(ledger, call.wait(0))
+            except TransportError:
+                ledger.lost()
+            except ApiError:  # answered after all: a refusal made no run
+                pass
+        return None
+
+    def _send_create(self, ledger: CreateLedger, timeout: float, *, replay: bool = False) -> Call:
+        call = self._transport.start(
             "POST",
             CREATE_PATH,
             timeout=timeout,
-            json_body=self._create_body,
-            headers={"Idempotency-Key": self._create_key},
+            json_body=ledger.body,
+            headers={"Idempotency-Key": ledger.key},
         )
+        if not replay:  # a replay runs beside the attempt in flight, which stays the ledger's
+            ledger.sent(call)
+        return call
+
+    def _create_once(self, ledger: CreateLedger, deadline: float) -> Created:
+        timeout = self._timeout(deadline)
+        call = self._transport.start(
+            "POST",
+            CREATE_PATH,
+            timeout=timeout,
+            json_body=ledger.body,
+            headers={"Idempotency-Key": ledger.key},
+        )
+        ledger.sent(call)
         preload_models()  # pydantic loads on a helper thread while the request is on the wire
-        reply = self._create_inflight.wait(timeout)
-        # Until the run is stored, the exchange stays "in flight": a signal raised in between leaves
-        # recover_create() the reply to read again, so the run it names can still be cancelled.
         try:
-            self._created = self._parse_created(reply)
-        except ApiError as err:
-            self._settled(err)
-            raise
-        self._create_inflight, self._create_unanswered = None, False
-        return self._created
-
-    def _settled(self, err: ApiError) -> None:
-        """The attempt in flight was answered without a usable run."""
-        self._create_inflight = None
-        self._create_unanswered = self._unanswered_before or _may_have_made_a_run(err.status)
-
-    def _parse_created(self, reply: Reply) -> Created:
-        if not 200 <= reply.status < 300:
-            raise self._error_for(reply, "creating the run")
-        data = _json_object(reply, "the create response")
-        if not data.get("runId"):
-            raise ApiError(
-                f"Certyn answered the create with HTTP {reply.status} but no runId; the run cannot be followed. "
-                f"Server said: {server_message(reply) or 'nothing'}",
-                status=reply.status,
-            )
-        _await_models()
-        from ..core.models import CreatedRun, ValidationError  # noqa: PLC0415 - see the module docstring
-
-        try:
-            run = CreatedRun.model_validate(data)
-        except ValidationError as err:
-            raise ApiError(
-                f"the create response is invalid: {_validation_summary(err)}", status=reply.status
-            ) from None
-        replayed = (reply.header("Idempotency-Replayed") or "").strip().lower() == "true"
-        return Created(run, replayed)
-
-    # -- status ----------------------------------------------------------------------------------
-    def status(self, run_id: str, deadline: float, idle: Callable[[], float] | None = None) -> RunStatus:
-        """One status request. Transient failures raise a transient ApiError; the caller decides.
-
-        ``idle`` runs while the request is in flight (see :meth:`Call.wait`)."""
-        try:
-            reply = self._transport.request(
-                "GET", run_path(run_id), timeout=self._timeout(deadline), idle=idle
-            )
-        except TlsVerificationFailed as err:
-            raise _tls_error(err) from None
+            reply = call.wait(timeout)
         except TransportError as err:
-            raise ApiError(str(err), transient=True) from None
-        if not 200 <= reply.status < 300:
-            raise self._error_for(reply, f"reading run {run_id}")
-        data = _json_object(reply, "the status response")
-        _await_models()
-        from ..core.models import RunStatus, ValidationError  # noqa: PLC0415 - see the module docstring
+            ledger.lost()
+            raise no_answer(err) from None
+        # Until the run is stored, the exchange stays in flight: a signal raised in between leaves
+        # recover_create() the reply to read again, so the run it names can still be cancelled.
+        return self._read_created(ledger, reply)
 
+    def _read_created(self, ledger: CreateLedger, reply: Reply) -> Created:
         try:
-            return RunStatus.model_validate(data)
-        except ValidationError as err:
-            raise ApiError(
-                f"invalid status response: {_validation_summary(err)}", status=reply.status, transient=True
-            ) from None
+            if not 200 <= reply.status < 300:
+                project = self._project
+                raise error_for(
+                    reply, "creating the run", project, not_found=CREATE_NOT_FOUND.format(project=project)
+                )
+            created = read_created(reply)
+        except ApiError as err:
+            ledger.refused(err.status)
+            raise
+        ledger.answered(created)
+        return created
 
-    # -- cancel ----------------------------------------------------------------------------------
-    def cancel(self, run_id: str, reason: str, deadline: float) -> str:
-        """Cancel the run within ``deadline``; returns what happened. Never sends the create's key."""
-
-        def once(deadline: float) -> str:
-            reply = self._transport.request(
-                "POST",
-                run_path(run_id) + "/cancel",
-                timeout=self._timeout(deadline),
-                json_body={"reason": reason},
-            )
-            if 200 <= reply.status < 300:
-                return "cancelled"
-            if reply.status == 409:
-                return "not cancelled: the run had already finished"
-            if reply.status == 404:  # a brand-new run may 404 for a moment: worth another try in the budget
-                raise ApiError(f"HTTP 404 while cancelling run {run_id}", status=404, transient=True)
-            raise self._error_for(reply, f"cancelling run {run_id}")
-
-        policy = RetryPolicy.create(self._max_attempts, backoff_factor=0.25, backoff_max=1.0, jitter=0.25)
-        return self._retrying("cancel", run_path(run_id) + "/cancel", policy, deadline, once)
-
-    # -- shared ----------------------------------------------------------------------------------
+    # -- retrying --------------------------------------------------------------------------------
     def _retrying(
         self, operation: str, path: str, policy: RetryPolicy, deadline: float, once: Callable[[float], T]
     ) -> T:
@@ -249,12 +235,8 @@ class CertynClient:
         while True:
             try:
                 return once(deadline)
-            except TlsVerificationFailed as err:
-                raise _tls_error(err) from None
-            except TransportError as err:
-                error = ApiError(str(err), transient=True)
             except ApiError as err:
-                if not err.transient:
+                if not policy.is_retry(err.transient, err.status):
                     raise
                 error = err
             next_policy = policy.after_failure("POST", url)
@@ -281,104 +263,3 @@ class CertynClient:
 
     def _timeout(self, deadline: float) -> float:
         return min(self._request_timeout, deadline - self._clock.monotonic())
-
-    def _error_for(self, reply: Reply, doing: str) -> ApiError:
-        status = reply.status
-        said = server_message(reply)
-        suffix = f" Server said: {said}" if said else ""
-        if status in (401, 403):
-            return AuthError(
-                f"Certyn refused the API key while {doing} (HTTP {status}). Check that `api-key` holds a valid, "
-                f"unrevoked Certyn API key with access to project `{self._project}`, and that the secret is "
-                f"available to this workflow.{suffix}",
-                status=status,
-            )
-        if 300 <= status < 400:
-            location = urlsplit(reply.header("Location") or "").netloc or "elsewhere"
-            return ApiError(
-                f"the API answered with a redirect (HTTP {status} to {one_line(location, 100)}) while {doing}; "
-                "the API key is never sent to a redirect target: set `api-url` to the API's final address.",
-                status=status,
-            )
-        if status == 404:
-            what = (
-                f"unknown project `{self._project}`, process or environment (check `project-slug`, "
-                "`process-slug`/`tags` and `environment-key`)"
-                if doing == "creating the run"
-                else "the run was not found"
-            )
-            return NotFound(f"HTTP 404 while {doing}: {what}.{suffix}", status=status)
-        if is_transient_status(status):
-            return ApiError(
-                f"HTTP {status} while {doing}.{suffix}",
-                status=status,
-                transient=True,
-                retry_after=reply.header("Retry-After"),
-            )
-        return ApiError(f"HTTP {status} while {doing}.{suffix}", status=status)
-
-
-def _may_have_made_a_run(status: int | None) -> bool:
-    """Whether a create answered with ``status`` (and no usable run) may still have made a run.
-
-    A 2xx did make one (its body was unusable). A 500, 502 or 504 may come from a gateway that gave up on
-    a backend which went on to create the run. A 3xx, a 4xx (429 and 408 included) or a 503 is a refusal
-    before the request was acted on.
-    """
-    if status is None:
-        return True
-    return 200 <= status < 300 or (status >= 500 and status != 503)
-
-
-def _tls_error(err: TransportError) -> ApiError:
-    return ApiError(
-        f"{err} — the API's TLS certificate did not verify. On a runner behind a TLS-inspecting proxy, "
-        "point REQUESTS_CA_BUNDLE or SSL_CERT_FILE at your CA bundle."
-    )
-
-
-def _json_object(reply: Reply, what: str) -> dict[str, Any]:
-    """The JSON object in a 2xx body; anything else (a proxy's HTML page, a cut body) is transient."""
-    try:
-        data = reply.json()
-    except ValueError:
-        kind = "an HTML page" if reply.body.lstrip()[:1] == b"<" else "not valid JSON"
-        raise ApiError(
-            f"{what} (HTTP {reply.status}) is {kind}: a proxy or load balancer answered, or the body was cut",
-            status=reply.status,
-            transient=True,
-        ) from None
-    if not isinstance(data, dict):
-        raise ApiError(
-            f"{what} (HTTP {reply.status}) is not a JSON object", status=reply.status, transient=True
-        )
-    return data
-
-
-def server_message(reply: Reply) -> str:
-    """The server's own explanation (``error``, ``message``, problem details), sanitised and truncated."""
-    try:
-        data = reply.json()
-    except ValueError:
-        return ""
-    if not isinstance(data, dict):
-        return ""
-    parts: list[str] = []
-    for key in ("error", "message", "title", "detail"):
-        value = data.get(key)
-        if isinstance(value, str) and value.strip() and value.strip() not in parts:
-            parts.append(value.strip())
-    errors = data.get("errors")
-    if isinstance(errors, dict):
-        for field, messages in errors.items():
-            items = messages if isinstance(messages, list) else [messages]
-            parts.append(f"{field}: " + ", ".join(str(m) for m in items))
-    elif isinstance(errors, list):
-        parts.extend(str(item) for item in errors)
-    return one_line(" — ".join(parts), 300)
-
-
-def _validation_summary(err: ValidationError) -> str:
-    first = err.errors()[0]
-    where = ".".join(str(part) for part in first["loc"]) or "body"
-    return one_line(f"{where}: {first['msg']}", 200)

@@ -108,6 +108,17 @@ class Call:
         self._done.set()
 
 
+def first_done(calls: list[Call], timeout: float) -> Call | None:
+    """The first of ``calls`` to finish (answered or failed) within ``timeout`` seconds, else None."""
+    end = time.monotonic() + max(timeout, 0.0)
+    while True:
+        done = next((call for call in calls if call.done), None)
+        left = end - time.monotonic()
+        if done is not None or left <= 0 or not calls:
+            return done
+        calls[0]._done.wait(min(left, 0.05))
+
+
 class Transport:
     def __init__(
         self,

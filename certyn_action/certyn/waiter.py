@@ -19,7 +19,8 @@ from ..core.progress import ProgressLog, describe_counts, describe_state
 from ..core.retry import RetryPolicy
 from ..core.text import format_duration
 from ..github.workflow import WorkflowLog
-from .client import ApiError, CertynClient, NotFound
+from .client import CertynClient
+from .errors import ApiError, NotFound
 
 if TYPE_CHECKING:
     from ..core.models import RunStatus

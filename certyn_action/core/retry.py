@@ -13,18 +13,35 @@ from dataclasses import dataclass
 from urllib3.exceptions import InvalidHeader, MaxRetryError
 from urllib3.util.retry import Retry
 
-# 408 Request Timeout, 429 Too Many Requests, and server errors that are usually passing.
-TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+# The one rule for what may go away on retry. Statuses: 408 Request Timeout, 429 Too Many Requests and every
+# server error but 501 Not Implemented and 505 HTTP Version Not Supported (a gateway's 52x included).
+TRANSIENT_STATUSES = frozenset({408, 429, *range(500, 600)}) - {501, 505}
 RETRY_AFTER_CAP_SECONDS = 60.0
+
+# Kinds of failure that are not an HTTP status. No answer (network failure, timeout, a body over the cap) and
+# an unusable 2xx body (a proxy's HTML page, a cut body) may go away; a certificate that does not verify won't.
+NO_ANSWER = "no answer"
+UNUSABLE_BODY = "unusable body"
+TLS = "tls"
+TRANSIENT_KINDS = frozenset({NO_ANSWER, UNUSABLE_BODY})
 
 
 def is_transient_status(status: int) -> bool:
-    return status in TRANSIENT_STATUSES or (status >= 500 and status not in (501, 505))
+    return status in TRANSIENT_STATUSES
+
+
+def is_transient(kind: str | None = None, status: int | None = None) -> bool:
+    """Whether a failure of this kind (or this HTTP status) may go away on retry."""
+    if kind is not None:
+        return kind in TRANSIENT_KINDS
+    return status is not None and is_transient_status(status)
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
     retry: Retry
+    # Statuses this operation retries beyond the transient ones (the cancel: a brand-new run may 404).
+    also: frozenset[int] = frozenset()
 
     @classmethod
     def create(
@@ -55,6 +72,14 @@ class RetryPolicy:
             )
         )
 
+    def with_also(self, *statuses: int) -> RetryPolicy:
+        return RetryPolicy(self.retry, self.also | frozenset(statuses))
+
+    def is_retry(self, transient: bool, status: int | None = None) -> bool:
+        """Whether a failure is worth another attempt (the way urllib3's ``Retry.is_retry`` decides):
+        ``transient`` as classified by :func:`is_transient`, or a status this operation also retries."""
+        return transient or (status is not None and status in self.also)
+
     @property
     def failures(self) -> int:
         return len(self.retry.history)
@@ -62,7 +87,7 @@ class RetryPolicy:
     def after_failure(self, method: str, url: str) -> RetryPolicy | None:
         """The policy after one more failed attempt, or None when no attempt is left."""
         try:
-            return RetryPolicy(self.retry.increment(method, url))
+            return RetryPolicy(self.retry.increment(method, url), self.also)
         except MaxRetryError:
             return None
 

@@ -1,0 +1,52 @@
+"""What the step knows about its create, so that an interrupted create can still be found and cancelled.
+
+A create may make a run that we never hear of: the answer is still on the wire when a signal comes, or the
+exchange broke after the server acted on it, or a gateway answered 500/502/504 for a backend that went on.
+The ledger keeps the exchange in flight, whether some attempt went unanswered, and the run once it is known.
+Pure bookkeeping: the client does the I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from .errors import may_have_made_a_run
+
+if TYPE_CHECKING:
+    from ..core.api import Created
+    from .http import Call
+
+
+class CreateLedger:
+    def __init__(self, body: Mapping[str, Any], key: str) -> None:
+        self.body = body
+        self.key = key  # the Idempotency-Key: every attempt and every replay sends the same one
+        self.in_flight: Call | None = None  # the attempt whose answer has not been read yet
+        self.created: Created | None = None
+        self._unanswered = False  # some attempt may have made a run we never heard of
+        self._unanswered_before = False  # the same, not counting the attempt in flight
+
+    @property
+    def may_hold_a_run(self) -> bool:
+        """Whether replaying the create (same key) could return a run an earlier attempt made."""
+        return self.created is None and self._unanswered
+
+    def sent(self, call: Call) -> None:
+        """An attempt is on the wire: until it is answered it may reach the server unseen."""
+        self._unanswered_before = self._unanswered
+        self._unanswered = True
+        self.in_flight = call
+
+    def answered(self, created: Created) -> None:
+        self.created = created
+        self.in_flight, self._unanswered = None, False
+
+    def refused(self, status: int | None) -> None:
+        """The attempt in flight was answered without a usable run (``status``; None: no answer at all)."""
+        self.in_flight = None
+        self._unanswered = self._unanswered_before or may_have_made_a_run(status)
+
+    def lost(self) -> None:
+        """The attempt in flight failed without an answer: it may have made a run."""
+        self.in_flight = None

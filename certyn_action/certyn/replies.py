@@ -1,0 +1,73 @@
+"""Reading the API's 2xx answers into the pydantic models (``core/models.py``).
+
+The models are not needed to send the first request: pydantic loads on a helper thread while the create is
+on the wire (:func:`preload_models`), never on the main thread, where a cancellation signal could cut an
+import short and leave pydantic-core unusable.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from typing import TYPE_CHECKING
+
+from ..core.api import Created
+from ..core.retry import UNUSABLE_BODY, is_transient
+from .errors import ApiError, json_object, server_message, validation_summary
+from .http import Reply
+
+if TYPE_CHECKING:
+    from ..core.models import RunStatus
+
+MODELS = "certyn_action.core.models"
+_preload: threading.Thread | None = None
+
+
+def preload_models() -> None:
+    """Import pydantic and the models on a helper thread, once."""
+    global _preload  # noqa: PLW0603 - one import per process
+    if _preload is None:
+        _preload = threading.Thread(target=importlib.import_module, args=(MODELS,), daemon=True)
+        _preload.start()
+
+
+def await_models() -> None:
+    if _preload is not None:
+        _preload.join()  # interruptible, and harmless to interrupt: the import goes on on its thread
+
+
+def read_created(reply: Reply) -> Created:
+    """The run a 2xx create answer names; an answer without a usable ``runId`` is an error."""
+    data = json_object(reply, "the create response")
+    if not data.get("runId"):
+        raise ApiError(
+            f"Certyn answered the create with HTTP {reply.status} but no runId; the run cannot be followed. "
+            f"Server said: {server_message(reply) or 'nothing'}",
+            status=reply.status,
+        )
+    await_models()
+    from ..core.models import CreatedRun, ValidationError  # noqa: PLC0415 - see the module docstring
+
+    try:
+        run = CreatedRun.model_validate(data)
+    except ValidationError as err:
+        raise ApiError(
+            f"the create response is invalid: {validation_summary(err)}", status=reply.status
+        ) from None
+    replayed = (reply.header("Idempotency-Replayed") or "").strip().lower() == "true"
+    return Created(run, replayed)
+
+
+def read_status(reply: Reply) -> RunStatus:
+    data = json_object(reply, "the status response")
+    await_models()
+    from ..core.models import RunStatus, ValidationError  # noqa: PLC0415 - see the module docstring
+
+    try:
+        return RunStatus.model_validate(data)
+    except ValidationError as err:
+        raise ApiError(
+            f"invalid status response: {validation_summary(err)}",
+            status=reply.status,
+            transient=is_transient(UNUSABLE_BODY),
+        ) from None
