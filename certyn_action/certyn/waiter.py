@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..clock import Clock
+from ..core import wording
 from ..core.progress import ProgressLog, describe_counts, describe_state
 from ..core.retry import RetryPolicy
 from ..core.text import format_duration
@@ -31,7 +32,7 @@ NOT_FOUND_GRACE_POLLS = 6
 NOT_FOUND_GRACE_SECONDS = 15.0
 # The last poll goes out this long before the deadline, so a run that finished just in time is seen.
 FINAL_POLL_SECONDS = 2.0
-OUTAGE_TITLE = "Certyn API unreachable"
+OUTAGE_TITLE = wording.OUTAGE
 
 
 def _is_redirect(err: ApiError) -> bool:

@@ -11,12 +11,11 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from .inputs import GateSwitches
+from .vocabulary import OUTCOMES
 
 if TYPE_CHECKING:
     from .models import RunStatus
 
-TERMINAL_STATES = frozenset({"completed", "cancelled"})
-COUNTERS = ("total", "passed", "failed", "blocked", "pending", "aborted", "skipped")
 
 
 class Result(StrEnum):
@@ -42,9 +41,6 @@ class Verdict:
 
 def _tests(count: int) -> str:
     return f"{count} test{'' if count == 1 else 's'}"
-
-
-OUTCOMES = ("passed", "failed", "blocked", "aborted", "skipped")
 
 
 def _outcomes(status: RunStatus) -> int:

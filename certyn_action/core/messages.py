@@ -8,18 +8,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from . import wording
 from .gate import Result
 from .inputs import Inputs
 from .report import Report
 from .text import format_duration, one_line
-
-TITLES = {
-    Result.PASSED: "Certyn tests passed",
-    Result.CREATED: "Certyn run created",
-    Result.FAILED: "Certyn gate failed",
-    Result.TIMED_OUT: "Certyn run timed out",
-    Result.CANCELLED: "Certyn run cancelled",
-}
 
 
 @dataclass(frozen=True)
@@ -45,10 +38,7 @@ def create_lines(inputs: Inputs, body: Mapping[str, object], key: str) -> list[s
 
 def title(report: Report) -> str:
     """The verdict in a few words. A pass that a switch turned off let through says "gate", not "tests"."""
-    result = report.verdict.result
-    if result is Result.PASSED and report.verdict.waived:
-        return "Certyn gate passed"
-    return TITLES.get(result, "Certyn action error")
+    return wording.title(report.verdict.result, waived=bool(report.verdict.waived))
 
 
 def verdict(report: Report) -> tuple[list[str], Annotation | None]:
@@ -60,7 +50,7 @@ def verdict(report: Report) -> tuple[list[str], Annotation | None]:
         counts = f"{report.status.passed}/{report.status.total} passed" if report.status else ""
         if report.verdict.waived:
             counts += "; let through by the workflow's settings: " + "; ".join(report.verdict.waived)
-        return [f"Certyn gate passed: {counts}"], Annotation(
+        return [f"{wording.GATE_PASSED}: {counts}"], Annotation(
             "notice", title(report), f"{run} passed the gate: {counts}.{where}"
         )
     if result is Result.CREATED:

@@ -20,8 +20,8 @@ from pydantic import (
     field_validator,
 )
 
-from .gate import COUNTERS, TERMINAL_STATES
 from .text import encodable, safe_url, truncate
+from .vocabulary import COUNTERS, TERMINAL_STATES
 
 MAX_TEXT = 200
 

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, TypeVar
 
 from .api import Created, run_path
 from .context import RunMetadata
-from .gate import COUNTERS, Result, Verdict
+from .gate import Result, Verdict
 from .inputs import Inputs
+from .vocabulary import COUNTERS
 
 if TYPE_CHECKING:
     from pydantic import BaseModel

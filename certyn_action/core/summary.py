@@ -3,25 +3,17 @@ links are rendered only for http(s) URLs, and the result stays far below the run
 
 from __future__ import annotations
 
-from .gate import COUNTERS, Result
+from . import wording
+from .gate import Result
 from .report import Report
 from .text import format_duration, markdown, markdown_link, truncate
+from .vocabulary import COUNTERS
 
-HEADINGS = {
-    Result.PASSED: "✅ Certyn tests passed",
-    Result.FAILED: "❌ Certyn gate failed",
-    Result.TIMED_OUT: "⏱️ Certyn run timed out",
-    Result.CANCELLED: "🛑 Certyn run cancelled",
-    Result.ERROR: "⚠️ Certyn action error",
-    Result.CREATED: "🚀 Certyn run created",
-}
 MAX_REASONS = 20
 
 
 def render_summary(report: Report) -> str:
-    heading = HEADINGS[report.verdict.result]
-    if report.verdict.result is Result.PASSED and report.verdict.waived:
-        heading = "✅ Certyn gate passed"  # not "tests passed": a switch that is off let some through
+    heading = wording.heading(report.verdict.result, waived=bool(report.verdict.waived))
     lines = [f"## {heading}", ""]
     lines += _reasons(report)
     lines += _waived(report)

@@ -1,0 +1,55 @@
+"""Which ending of the step releases which resource, under which switch. Pure: one small table.
+
+The step holds resources (today the Certyn run; later a temporary environment). How it ends decides whether
+each is released (the run cancelled) or left, and which input switches that. A resource an ending does not
+name is left alone: a run that finished needs no cancel, and a rejected key cannot cancel either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+RUN = "run"  # the Certyn run this step created (or was creating): released by cancelling it
+
+
+class Ending(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    CREATED = "created"  # wait: false
+    INPUT_ERROR = "input error"
+    TIMED_OUT = "timed out"
+    API_ERROR = "API error"
+    KEY_REJECTED = "key rejected"
+    INTERNAL_ERROR = "internal error"
+    JOB_CANCELLED = "job cancelled"  # SIGINT/SIGTERM from the runner
+
+
+@dataclass(frozen=True)
+class Rule:
+    switch: str  # the input that decides
+    cause: str  # why the resource is released, in words for the log, the summary and Certyn
+    release_when: bool = True  # the switch's value that releases (a "keep-..." switch releases on false)
+
+
+RULES: Mapping[Ending, Mapping[str, Rule]] = {
+    Ending.TIMED_OUT: {RUN: Rule("cancel-on-timeout", "the action's timeout-seconds passed")},
+    Ending.API_ERROR: {RUN: Rule("cancel-on-timeout", "the action stopped waiting after an API error")},
+    Ending.INTERNAL_ERROR: {RUN: Rule("cancel-on-timeout", "the action stopped after an internal error")},
+    Ending.JOB_CANCELLED: {RUN: Rule("cancel-on-job-cancel", "the GitHub workflow job was cancelled")},
+}
+
+
+@dataclass(frozen=True)
+class Decision:
+    release: bool
+    rule: Rule | None  # None: this ending leaves the resource alone, no switch involved
+
+
+def decide(ending: Ending, resource: str, switches: Mapping[str, bool]) -> Decision:
+    """Whether ``ending`` releases ``resource``, given the switches' values (by input name)."""
+    rule = RULES.get(ending, {}).get(resource)
+    if rule is None:
+        return Decision(False, None)
+    return Decision(switches[rule.switch] == rule.release_when, rule)

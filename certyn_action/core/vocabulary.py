@@ -1,0 +1,5 @@
+"""The API's words for a run, shared by the models, the gate and the rendering. Pure constants."""
+
+TERMINAL_STATES = frozenset({"completed", "cancelled"})
+COUNTERS = ("total", "passed", "failed", "blocked", "pending", "aborted", "skipped")
+OUTCOMES = ("passed", "failed", "blocked", "aborted", "skipped")  # the counters that are a test's result

@@ -1,0 +1,65 @@
+"""The one place for the words a user reads in titles and headings: annotation titles, summary headings,
+the verdict's "gate passed", the cancel notes. Pure: everything here is text or makes text."""
+
+from __future__ import annotations
+
+from .gate import Result
+
+ACTION_ERROR = "Certyn action error"
+GATE_PASSED = "Certyn gate passed"  # not "tests passed": a switch that is off let some through
+TITLES = {
+    Result.PASSED: "Certyn tests passed",
+    Result.CREATED: "Certyn run created",
+    Result.FAILED: "Certyn gate failed",
+    Result.TIMED_OUT: "Certyn run timed out",
+    Result.CANCELLED: "Certyn run cancelled",
+    Result.ERROR: ACTION_ERROR,
+}
+ICONS = {
+    Result.PASSED: "✅",
+    Result.CREATED: "🚀",
+    Result.FAILED: "❌",
+    Result.TIMED_OUT: "⏱️",
+    Result.CANCELLED: "🛑",
+    Result.ERROR: "⚠️",
+}
+HEADINGS = {result: f"{ICONS[result]} {text}" for result, text in TITLES.items()}
+
+KEY_REJECTED = "Certyn API key rejected"
+API_ERROR = "Certyn API error"
+NOT_FOUND_ON_CREATE = "Certyn project or process not found"
+OUTAGE = "Certyn API unreachable"
+
+
+def title(result: Result, *, waived: bool = False) -> str:
+    """The verdict in a few words (annotation title). A pass that a switch let through says "gate"."""
+    return GATE_PASSED if result is Result.PASSED and waived else TITLES[result]
+
+
+def heading(result: Result, *, waived: bool = False) -> str:
+    """The job summary's heading: the title with its icon."""
+    return f"{ICONS[result]} {title(result, waived=waived)}"
+
+
+def invalid_input(name: str) -> str:
+    return f"Certyn: invalid input '{name}'"
+
+
+def adjusted_input(name: str) -> str:
+    return f"Certyn: input '{name}' adjusted"
+
+
+def left_running(switch: str) -> str:
+    """The summary note when a switch kept the run running."""
+    return f"The run was left running in Certyn ({switch} is false)."
+
+
+def cancel_requested(cause: str, outcome: str) -> str:
+    """The summary note after a cancel was requested."""
+    return f"Cancel requested ({cause}): {outcome.rstrip('.')}."
+
+
+def cancel_reason(cause: str, run_url: str) -> str:
+    """The reason sent with the cancel, for the people reading the run in Certyn."""
+    link = f" ({run_url})" if run_url else ""
+    return f"Cancelled by GitHub Actions: {cause}{link}"
