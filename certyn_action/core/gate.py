@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     from .models import RunStatus
 
 
-
 class Result(StrEnum):
     PASSED = "passed"
     FAILED = "failed"

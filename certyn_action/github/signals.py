@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import FrameType
 
 HANDLED = (signal.SIGINT, signal.SIGTERM)
@@ -29,13 +29,21 @@ class CancelRequested(BaseException):
 
 
 class SignalGuard:
-    def __init__(self) -> None:
+    def __init__(self, now: Callable[[], float] = time.monotonic) -> None:
         self.signal_name: str | None = None
-        self.received_at: float | None = None  # time.monotonic() of the first signal
+        self.received_at: float | None = None  # ``now()`` of the first signal: the step's clock
+        self._now = now
         self.count = 0
         self._armed = False
         self._raised = False
         self._previous: dict[int, object] = {}
+
+    def use_clock(self, now: Callable[[], float]) -> None:
+        """Stamp signals with the step's (injected) clock from now on, so that every budget is counted on one
+        clock. A signal already stamped on another clock counts from now on this one."""
+        if now != self._now and self.received_at is not None:
+            self.received_at = now()
+        self._now = now
 
     def install(self) -> None:
         for sig in HANDLED:
@@ -80,7 +88,7 @@ class SignalGuard:
         self.count += 1
         if self.signal_name is None:
             self.signal_name = signal.Signals(signum).name
-            self.received_at = time.monotonic()
+            self.received_at = self._now()
         if self._armed and not self._raised:
             self._armed = False
             self._raised = True

@@ -1,0 +1,106 @@
+"""lifecycle.py and core/endings.py: what each ending releases, in which order, within which budget."""
+
+from __future__ import annotations
+
+import signal
+
+import pytest
+
+from certyn_action.core.endings import RUN, Ending, Rule, decide
+from certyn_action.github.signals import SignalGuard
+from certyn_action.lifecycle import RELEASE_BUDGET_SECONDS, Lifecycle
+from tests.fakes import FakeClock
+
+Journal = list[tuple[str, str, float]]
+ON = {"cancel-on-timeout": True, "cancel-on-job-cancel": True}
+
+
+class Held:
+    def __init__(self, name: str, journal: list[tuple[str, str, float]]) -> None:
+        self.name, self.journal = name, journal
+
+    def release(self, cause: str, deadline: float) -> None:
+        self.journal.append((self.name, cause, deadline))
+
+    def keep(self, rule: Rule) -> None:
+        self.journal.append((self.name, f"kept by {rule.switch}", 0.0))
+
+
+@pytest.mark.parametrize(
+    ("ending", "switch"),
+    [
+        (Ending.TIMED_OUT, "cancel-on-timeout"),
+        (Ending.API_ERROR, "cancel-on-timeout"),
+        (Ending.INTERNAL_ERROR, "cancel-on-timeout"),
+        (Ending.JOB_CANCELLED, "cancel-on-job-cancel"),
+    ],
+)
+def test_endings_that_stop_watching_cancel_the_run_under_their_switch(ending: Ending, switch: str) -> None:
+    assert decide(ending, RUN, ON).release
+    off = decide(ending, RUN, {**ON, switch: False})
+    assert not off.release
+    assert off.rule is not None
+    assert off.rule.switch == switch
+
+
+@pytest.mark.parametrize(
+    "ending", [Ending.PASSED, Ending.FAILED, Ending.CREATED, Ending.KEY_REJECTED, Ending.INPUT_ERROR]
+)
+def test_a_finished_run_and_a_rejected_key_leave_the_run_alone(ending: Ending) -> None:
+    decision = decide(ending, RUN, ON)
+    assert not decision.release
+    assert decision.rule is None  # no switch involved: nothing to say in the summary
+
+
+def test_every_ending_is_decided_for_the_run() -> None:
+    for ending in Ending:
+        decide(ending, RUN, ON)  # never a KeyError: the table covers every ending
+
+
+def test_resources_are_released_last_acquired_first_within_one_budget() -> None:
+    clock, journal = FakeClock(), Journal()
+    lifecycle = Lifecycle(clock, SignalGuard(now=clock.monotonic))
+    lifecycle.hold(Held(RUN, journal))
+    lifecycle.hold(Held(RUN, journal))
+    lifecycle.hold(Held("other", journal))  # a resource no ending names is left alone
+    lifecycle.end(Ending.TIMED_OUT, ON)
+    assert [entry[0] for entry in journal] == [RUN, RUN]
+    assert {entry[2] for entry in journal} == {clock.now + RELEASE_BUDGET_SECONDS}
+    assert lifecycle.holding == ()
+
+
+def test_the_budget_counts_from_the_first_signal_on_the_steps_clock() -> None:
+    clock, journal = FakeClock(), Journal()
+    guard = SignalGuard(now=clock.monotonic)
+    guard.install()
+    try:
+        signal.raise_signal(signal.SIGTERM)  # recorded (not inside an interruptible block)
+        signalled = clock.now
+        clock.advance(3.0)  # e.g. the create in flight took this long to give up
+        signal.raise_signal(signal.SIGINT)  # a second signal does not restart the budget
+    finally:
+        guard.uninstall()
+    lifecycle = Lifecycle(clock, guard)
+    lifecycle.hold(Held(RUN, journal))
+    lifecycle.end(Ending.JOB_CANCELLED, ON)
+    assert journal == [(RUN, "the GitHub workflow job was cancelled", signalled + RELEASE_BUDGET_SECONDS)]
+
+
+def test_a_switch_that_keeps_the_run_is_reported() -> None:
+    clock, journal = FakeClock(), Journal()
+    lifecycle = Lifecycle(clock, SignalGuard(now=clock.monotonic))
+    lifecycle.hold(Held(RUN, journal))
+    lifecycle.end(Ending.JOB_CANCELLED, {**ON, "cancel-on-job-cancel": False})
+    assert journal == [(RUN, "kept by cancel-on-job-cancel", 0.0)]
+
+
+def test_a_signal_stamped_on_another_clock_counts_from_now_on_the_steps_clock() -> None:
+    clock = FakeClock()
+    guard = SignalGuard(now=lambda: 5.0)
+    guard.install()
+    try:
+        signal.raise_signal(signal.SIGTERM)
+    finally:
+        guard.uninstall()
+    guard.use_clock(clock.monotonic)
+    assert guard.received_at == clock.now
