@@ -7,13 +7,11 @@ Whatever happens, the step ends through :meth:`Step.run`'s ``finally``: the life
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from .certyn.client import CertynClient
-from .certyn.errors import ApiError, AuthError, DeadlineExceeded, NotFound
+from .certyn.errors import ApiError, AuthError, DeadlineExceeded, NotFound, TimedOut
 from .certyn.http import Transport
-from .certyn.waiter import PollSettings, TimedOut, wait_for_run
 from .clock import Clock
 from .core import messages, wording
 from .core.api import Created, create_body
@@ -23,7 +21,6 @@ from .core.gate import Result, Verdict, evaluate
 from .core.idempotency import derive_key
 from .core.inputs import InputErrors, Inputs, read_inputs
 from .core.report import Report
-from .core.summary import render_summary
 from .core.text import format_duration, one_line
 from .github.files import OutputFile, SummaryFile, read_event_payload
 from .github.signals import CancelRequested, SignalGuard
@@ -36,8 +33,7 @@ if TYPE_CHECKING:
 TransportFactory = Callable[[Inputs, Mapping[str, str], WorkflowLog], Transport]
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     """What the step was asked to do, read and checked before anything is sent."""
 
     inputs: Inputs
@@ -152,6 +148,9 @@ class Step:
             self.created(created)
 
     def _wait(self, client: CertynClient, inputs: Inputs, deadline: float) -> RunStatus:
+        with self.guard.deferred():  # not needed before the create: imported after it, whole
+            from .certyn.waiter import PollSettings, wait_for_run  # noqa: PLC0415
+
         settings = PollSettings(
             inputs.poll_interval_seconds, inputs.max_poll_interval_seconds, deadline, self.started
         )
@@ -212,6 +211,8 @@ class Step:
 
     # -- every exit path -------------------------------------------------------------------------------
     def _finish(self) -> None:
+        from .core.summary import render_summary  # noqa: PLC0415 - not needed before the create
+
         self.report.duration = self.clock.monotonic() - self.started
         self._write_outputs()
         try:

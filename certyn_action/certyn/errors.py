@@ -16,6 +16,8 @@ from .http import Reply, TlsVerificationFailed, TransportError
 if TYPE_CHECKING:
     from pydantic import ValidationError
 
+    from ..core.models import RunStatus
+
 
 class ApiError(Exception):
     """The API failed us. ``transient`` errors may go away on retry; the others will not."""
@@ -45,6 +47,14 @@ class NotFound(ApiError):
 
 class DeadlineExceeded(ApiError):
     """timeout-seconds passed before the operation could succeed."""
+
+
+class TimedOut(Exception):
+    """The waiter reached the deadline without a terminal status (``last``: the latest status seen)."""
+
+    def __init__(self, last: RunStatus | None) -> None:
+        super().__init__("deadline reached")
+        self.last = last
 
 
 def no_answer(err: TransportError) -> ApiError:

@@ -21,7 +21,7 @@ from ..core.retry import RetryPolicy
 from ..core.text import format_duration
 from ..github.workflow import WorkflowLog
 from .client import CertynClient
-from .errors import ApiError, NotFound
+from .errors import ApiError, NotFound, TimedOut
 
 if TYPE_CHECKING:
     from ..core.models import RunStatus
@@ -37,12 +37,6 @@ OUTAGE_TITLE = wording.OUTAGE
 
 def _is_redirect(err: ApiError) -> bool:
     return err.status is not None and 300 <= err.status < 400
-
-
-class TimedOut(Exception):
-    def __init__(self, last: RunStatus | None) -> None:
-        super().__init__("deadline reached")
-        self.last = last
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ name is left alone: a run that finished needs no cancel, and a rejected key cann
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 RUN = "run"  # the Certyn run this step created (or was creating): released by cancelling it
 
@@ -26,8 +26,7 @@ class Ending(StrEnum):
     JOB_CANCELLED = "job cancelled"  # SIGINT/SIGTERM from the runner
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(NamedTuple):  # a NamedTuple, not a dataclass: this module is imported before the first request
     switch: str  # the input that decides
     cause: str  # why the resource is released, in words for the log, the summary and Certyn
     release_when: bool = True  # the switch's value that releases (a "keep-..." switch releases on false)
@@ -41,8 +40,7 @@ RULES: Mapping[Ending, Mapping[str, Rule]] = {
 }
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):
     release: bool
     rule: Rule | None  # None: this ending leaves the resource alone, no switch involved
 
