@@ -11,9 +11,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from .catalogue import load_scenario
 from .filecommands import FileCommandError
 from .runner import ActionRun, Event, FakeRunner, LogLine, PythonLauncher
-from .scenario import ScenarioError, load_scenario
+from .scenario import ScenarioError
 from .server import Simulator
 
 DEMO_KEY = "demo-key"
