@@ -39,7 +39,6 @@ def process_run_body(run: RunRecord, sc: Scenario, completed_wall: float | None)
     counts = counters(run, sc)
     rows = _rows(run, sc, counts, completed_wall)
     state = run.last_served.get("state") if isinstance(run.last_served, dict) else None
-    done = completed_wall is not None
     req = run.request if isinstance(run.request, dict) else {}
     process = req.get("processSlug")
     body: dict[str, Any] = {
@@ -50,7 +49,7 @@ def process_run_body(run: RunRecord, sc: Scenario, completed_wall: float | None)
         "status": state if isinstance(state, str) else "running",
         "triggerType": "ci",
         "startedAt": iso(run.created_wall),
-        "completedAt": iso(completed_wall) if done and completed_wall is not None else None,
+        "completedAt": iso(completed_wall) if completed_wall is not None else None,
         "summaryMarkdown": _summary(counts),
         "totalItems": counts.get("total", len(rows)),
         "passedItems": counts.get("passed", 0),
