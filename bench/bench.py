@@ -50,9 +50,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from certyn_simulator import Fault, RunRecord, Scenario, Simulator, snapshot  # noqa: E402
-from certyn_simulator.docker_launcher import DockerLauncher  # noqa: E402
-from certyn_simulator.filecommands import FileCommandError, decode_file_command, parse_outputs  # noqa: E402
 from certyn_simulator.runner import Event, FakeRunner, Launcher, PythonLauncher, RunnerFiles  # noqa: E402
+from certyn_simulator.runner.docker import DockerLauncher  # noqa: E402
+from certyn_simulator.runner.filecommands import FileCommandError, decode_file_command, parse_outputs  # noqa: E402
 
 IMAGE_TAG = "certyn-run-action:bench"
 API_KEY = "bench-key"

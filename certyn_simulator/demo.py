@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 from .catalogue import load_scenario
-from .filecommands import FileCommandError
 from .runner import ActionRun, Event, FakeRunner, LogLine, PythonLauncher
+from .runner.filecommands import FileCommandError
 from .scenario import ScenarioError
 from .server import Simulator
 

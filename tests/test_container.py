@@ -19,8 +19,8 @@ from collections.abc import Iterator
 import pytest
 
 from certyn_simulator import Simulator
-from certyn_simulator.docker_launcher import DockerLauncher
 from certyn_simulator.runner import ActionRun, Event, FakeRunner
+from certyn_simulator.runner.docker import DockerLauncher
 from tests.docker_env import (
     IMAGE,
     ROOT,
