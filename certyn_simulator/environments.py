@@ -62,11 +62,16 @@ class Environments:
         self._lock = lock
         self.records: list[EnvironmentRecord] = []
 
-    def load(self, sc: Scenario, project_ids: Mapping[str, str]) -> None:
-        """Forget what was created; add the scenario's pre-existing environments (to its first project)."""
-        default_project = next(iter(project_ids.values()), "")
+    def clear(self) -> None:
         with self._lock:
             self.records.clear()
+
+    def load(self, sc: Scenario, project_ids: Mapping[str, str]) -> None:
+        """Replace the pre-existing environments by the scenario's (in its first project unless they name
+        a ``projectId``); what was created through the API stays."""
+        default_project = next(iter(project_ids.values()), "")
+        with self._lock:
+            self.records[:] = [r for r in self.records if not r.preexisting]
             for given in sc.environments:
                 self.records.append(
                     EnvironmentRecord(

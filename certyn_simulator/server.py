@@ -141,7 +141,7 @@ class Simulator:
 
     def set_scenario(self, scenario: ScenarioLike) -> None:
         """Use ``scenario`` for runs created from now on; its faults replace the fault queues and its
-        ``environments`` replace the environments."""
+        ``environments`` the pre-existing ones (environments created through the API stay)."""
         sc = to_scenario(scenario)
         with self._cond:
             self._scenario = sc
@@ -167,6 +167,7 @@ class Simulator:
         with self._cond:
             self._store.clear()
             self._conversations.clear()
+            self._environments.clear()
         self.set_scenario(scenario if scenario is not None else self._scenario)
 
     def create_run(

@@ -265,6 +265,15 @@ def test_a_taken_key_answers_409_until_deleted() -> None:
         assert [e.preexisting for e in s.environments] == [True, False, False]
 
 
+def test_a_scenario_change_keeps_created_environments_and_reset_forgets_them(sim: Simulator) -> None:
+    assert new_env(sim, "dev-1").status_code == 201
+    sim.set_scenario(Scenario(projects=["shop"], environments=[{"key": "staging"}]))
+    assert [(e.key, e.preexisting) for e in sim.environments] == [("dev-1", False), ("staging", True)]
+    assert new_env(sim, "staging").status_code == 409
+    sim.reset()
+    assert [e.key for e in sim.environments] == ["staging"]
+
+
 def test_environment_list_is_paged(sim: Simulator) -> None:
     for i in range(5):
         assert new_env(sim, f"dev-{i}").status_code == 201
