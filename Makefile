@@ -37,7 +37,7 @@ lint:
 
 # Starts a Docker engine when none answers (and stops it afterwards), so the Docker figures are printed too.
 bench: $(STAMP)
-	$(PY) bench/bench.py --start-docker
+	$(PY) -m bench --start-docker
 
 image:
 	bash scripts/docker-engine.sh start
