@@ -452,3 +452,41 @@ def test_a_refusal_that_arrives_while_recovering_replays_nothing() -> None:
     )
     assert client.recover_create(deadline=clock.now + 5) is None
     assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_an_endpoint_is_a_few_lines_on_the_one_retrying_call() -> None:
+    # What the next endpoints (projects overview, per-test results, environments) are built from: a path,
+    # a reader of the 2xx answer and a policy; the policy's rule decides what is retried.
+    responses.get(f"{BASE}/api/projects/overview", status=520)
+    responses.get(f"{BASE}/api/projects/overview", status=200, json=[{"slug": "my-app", "id": "p-1"}])
+    retries: list[tuple[str, float]] = []
+    client = make_client(FakeClock(), retries=retries)
+    read = lambda reply: reply.json()[0]["id"]  # noqa: E731
+    got = client.call(
+        "GET",
+        "/api/projects/overview",
+        read,
+        2000,
+        doing="reading the projects",
+        policy=client.create_policy(),
+        operation="overview",
+    )
+    assert got == "p-1"
+    assert [op for op, _ in retries] == ["overview"]
+
+
+@responses.activate
+def test_the_one_call_without_a_policy_is_one_attempt_and_its_404_says_what_it_means() -> None:
+    responses.get(f"{BASE}/api/projects/p-1/environments", status=404)
+    client = make_client(FakeClock())
+    with pytest.raises(NotFound, match="no such project for this key"):
+        client.call(
+            "GET",
+            "/api/projects/p-1/environments",
+            lambda r: r,
+            2000,
+            doing="listing environments",
+            not_found="no such project for this key",
+        )
+    assert len(responses.calls) == 1
