@@ -141,6 +141,11 @@ class CertynClient:
         except (TransportError, ApiError):
             return None
 
+    @property
+    def create_may_have_made_a_run(self) -> bool:
+        """No run is known, yet an attempt got no answer (or one that may hide a run): one may exist."""
+        return self._created is None and self._create_unanswered
+
     def _create_once(self, deadline: float) -> Created:
         assert self._create_body is not None  # noqa: S101 - set by create()
         timeout = self._timeout(deadline)

@@ -128,6 +128,15 @@ class Call:
         self._done.set()
 
 
+class _Session(requests.Session):
+    """A session that never works out a redirect target: redirects are never followed, and requests would
+    otherwise decode the ``Location`` of every 3xx anyway (one that is not UTF-8 raised, hiding the
+    redirect behind a retried network error)."""
+
+    def get_redirect_target(self, resp: requests.Response) -> str | None:
+        return None
+
+
 class Transport:
     def __init__(
         self,
@@ -145,7 +154,7 @@ class Transport:
         self._api_key = api_key
         self._scrubber = Scrubber(api_key)
         self._max_body = max_body
-        self._session = session or requests.Session()
+        self._session = session or _Session()
         self._session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
         self._verify: bool | str = True
         if env.get("SSL_CERT_FILE") and not (env.get("REQUESTS_CA_BUNDLE") or env.get("CURL_CA_BUNDLE")):

@@ -22,6 +22,7 @@ MAX_IDEMPOTENCY_KEY = 200
 MAX_TIMEOUT_SECONDS = 7 * 24 * 3600  # longer than any GitHub job may run
 
 T = TypeVar("T")
+_NOT_UTF8 = re.compile("[\ud800-\udfff]")
 
 
 class InputError(ValueError):
@@ -171,7 +172,12 @@ class _Reader:
         self.failed.add(name)
 
     def text(self, name: str) -> str:
-        return (raw_input(self.env, name) or "").strip()
+        value = (raw_input(self.env, name) or "").strip()
+        if _NOT_UTF8.search(value):  # bytes that are not UTF-8 arrive from the environment as \udcXX escapes
+            if name not in self.failed:
+                self.fail(name, "holds bytes that are not valid UTF-8 text: write it as UTF-8")
+            return ""
+        return value
 
     def get(self, name: str, default: T, parse: Callable[[str], T]) -> T:
         value = self.text(name)
@@ -187,13 +193,15 @@ class _Reader:
 
     def required(self, name: str, what: str) -> str:
         value = self.text(name)
-        if not value:
+        if not value and name not in self.failed:
             self.fail(name, f"required: set it to {what}")
         return value
 
     def api_key(self, missing_hint: str | None) -> str:
         value = self.text("api-key")
-        if not value:
+        if "api-key" in self.failed:
+            pass
+        elif not value:
             self.fail(
                 "api-key",
                 missing_hint
@@ -236,11 +244,7 @@ def parse_tags(value: str) -> tuple[str, ...]:
         items = data
     else:
         items = text.replace("\r", "\n").replace("\n", ",").split(",")
-    tags: list[str] = []
-    for item in items:
-        tag = item.strip()
-        if tag and tag not in tags:
-            tags.append(tag)
+    tags = list(dict.fromkeys(tag for tag in (item.strip() for item in items) if tag))  # linear time
     if not tags:
         raise ValueError("holds no tag: list tags separated by commas or newlines, or a JSON array")
     return tuple(tags)
