@@ -7,16 +7,19 @@ Each test runs entrypoint.py the way the runner does (tests/e2e_support.py) agai
 
 from __future__ import annotations
 
+import dataclasses
+import signal
 import socketserver
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from certyn_simulator import Fault, Scenario, snapshot
-from certyn_simulator.runner import ActionRun
-from tests.e2e_support import API_KEY, Step, explain, inputs, run_action, run_steps, simulators
+from certyn_simulator.runner import ActionRun, Event, FakeRunner
+from tests.e2e_support import API_KEY, ROOT, Step, explain, inputs, run_action, run_steps, simulators
 
 pytestmark = pytest.mark.e2e
 
@@ -211,3 +214,118 @@ def test_a_status_with_a_duplicated_key_is_never_gated_on() -> None:
     assert "appears twice" in created.log
     assert len(create_requests) == 2
     assert len({r.header("Idempotency-Key") for r in create_requests}) == 1
+
+
+# -- should-fix: text shown, orphans, inputs, odd replies -----------------------------------------
+
+INVISIBLE = "\u202e\u2066\u200b\ufeff\u061c\u2060"
+
+
+def test_bidi_and_invisible_characters_from_the_server_are_neutralised_where_shown() -> None:
+    evil = f"ok{INVISIBLE}txt.exe"
+    failing = Scenario(snapshots=[snapshot("completed", conclusion=evil, total=2, passed=1, failed=1)])
+    refused = Scenario(
+        snapshots=[PASSED],
+    ).with_faults(create=[Fault.http(422, {"error": f"bad {INVISIBLE} project", "title": evil})])
+    with simulators(failing, refused) as (sim1, sim2):
+        runs = run_steps(Step(inputs(sim1.base_url)), Step(inputs(sim2.base_url)))
+    for run in runs:
+        assert run.exit_code == 1, explain(run)
+        shown = run.stdout + run.stderr + run.summary + run.outputs.get("conclusion", "")
+        assert not any(ch in shown for ch in INVISIBLE), explain(run)
+    assert "txt.exe" in runs[0].log
+    assert runs[0].outputs["conclusion"].startswith("ok")
+    assert "project" in runs[1].log
+
+
+def test_a_lost_create_then_a_refused_key_names_the_run_that_may_exist() -> None:
+    scenario = Scenario(snapshots=[PASSED]).with_faults(create=[Fault.drop_after(), Fault.http(401)])
+    with simulators(scenario) as (sim,):
+        run = run_action(sim.base_url, idempotency_key="orphan-key-42")
+        created = len(sim.runs)
+    assert created == 1, "the lost create made a run"
+    assert run.exit_code == 1
+    assert run.outputs["result"] == "error"
+    errors = [c.data for c in run.commands_named("error")]
+    assert any("may exist in Certyn" in e and "orphan-key-42" in e for e in errors), explain(run)
+    summary = run.summary.replace("\\", "")
+    assert "may exist in Certyn" in summary
+    assert "orphan-key-42" in summary
+
+
+def _many_tags(count: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+    def name(i: int) -> str:
+        out = ""
+        while True:
+            i, r = divmod(i, 36)
+            out = digits[r] + out
+            if i == 0:
+                return out
+
+    return ",".join(name(i) for i in range(count))
+
+
+def test_a_signal_while_huge_tags_are_read_ends_the_step_promptly() -> None:
+    tags = _many_tags(30_000)  # about 120 KB, just under the 128 KiB a single variable may hold
+    assert len(tags) < 128 * 1024
+    values = inputs("http://127.0.0.1:9", tags=tags, process_slug="")
+    with FakeRunner(ROOT).start(values) as action:
+        action.wait_for_line(lambda line: line.text.startswith("::add-mask::"), timeout=20)
+        sent = time.monotonic()
+        action.send_signal(signal.SIGTERM)
+        run = action.wait(timeout=30)
+        took = time.monotonic() - sent
+    assert took < 3.0, f"the step ended {took:.1f}s after SIGTERM:\n{explain(run)}"
+    assert run.exit_code == 1
+    assert run.outputs["result"] == "cancelled", explain(run)
+    assert "Certyn" in run.summary
+
+
+def test_a_deeply_nested_event_payload_is_a_clear_warning_not_an_internal_error() -> None:
+    deep = '{"client_payload": ' + "[" * 200_000 + "]" * 200_000 + "}"
+    event = dataclasses.replace(Event.push(), raw_payload=deep)
+    with simulators(Scenario(snapshots=[PASSED])) as (sim,):
+        run = run_action(sim.base_url, event=event)
+    assert run.exit_code == 0, explain(run)
+    warnings = [c.data for c in run.commands_named("warning")]
+    assert any("nested too deeply" in w for w in warnings), explain(run)
+    assert "Internal error" not in run.log
+
+
+def test_a_redirect_whose_location_is_not_utf8_is_the_redirect_error_not_a_retry() -> None:
+    scenario = Scenario(snapshots=[PASSED]).with_faults(
+        create=[Fault.redirect(location="https://elsewhere.example/caf\xe9")]
+    )
+    with simulators(scenario) as (sim,):
+        run = run_action(sim.base_url)
+        creates = sim.api_requests("create")
+    assert run.exit_code == 1, explain(run)
+    assert len(creates) == 1, "a redirect is never retried"
+    errors = [c.data for c in run.commands_named("error")]
+    assert any("redirect" in e and "elsewhere.example" in e for e in errors), explain(run)
+
+
+def test_input_bytes_that_are_not_utf8_are_an_input_error_naming_the_input() -> None:
+    with simulators(Scenario(snapshots=[PASSED])) as (sim,):
+        run = run_action(sim.base_url, ref="refs/heads/caf\udce9")
+        sent = list(sim.requests)
+    assert sent == [], "nothing is sent"
+    _input_error(run, "ref")
+    assert "UTF-8" in run.log
+
+
+def test_a_key_echoed_partly_percent_escaped_is_scrubbed() -> None:
+    partly = API_KEY[:3] + "%53" + API_KEY[4:].replace("Q", "%51")  # 'S' and 'Q' escaped, the rest not
+    assert API_KEY[3] == "S"
+    scenario = Scenario(snapshots=[PASSED]).with_faults(
+        create=[Fault.http(422, {"error": f"unknown key {partly}", "detail": f"/keys/{partly.lower()}"})]
+    )
+    with simulators(scenario) as (sim,):
+        run = run_action(sim.base_url)
+    assert run.exit_code == 1
+    shown = run.stdout + run.stderr + run.summary + run.output_text
+    assert "unknown key" in shown, explain(run)
+    assert partly not in shown
+    assert partly.lower() not in shown
