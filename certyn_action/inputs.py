@@ -306,7 +306,7 @@ def normalize_api_url(value: str) -> str:
         raise ValueError("must not contain `@` or credentials: pass the key in `api-key`")
     if "?" in text or "#" in text:
         raise ValueError(f"must not have a query or fragment: use the base URL, {example}")
-    if _STRICT_API_URL.fullmatch(text) is None:
+    if not text.isascii() or _STRICT_API_URL.fullmatch(text) is None:  # IGNORECASE alone lets `İ`, `K` match
         raise ValueError(
             "must be a plain URL: scheme, host name or IP address, optional port and path, written in "
             "ASCII letters, digits and `.-_/:` only (no backslash, `%`-escape, non-ASCII or other "

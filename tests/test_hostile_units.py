@@ -54,6 +54,9 @@ def _client(base: str = BASE) -> CertynClient:
         "https://api.certyn.io/%2e%2e",
         "https://api.certyn.io:443:80",
         "https://api.certyn.io\x00.evil",
+        "http://localhost:1/\u0130",  # matches [a-z] under IGNORECASE
+        "https://api.certyn.io/\u212a",  # the Kelvin sign, likewise
+        "https://api.certyn.\u0131o",
     ],
 )
 def test_an_api_url_spelling_that_parsers_may_read_differently_is_refused(url: str) -> None:
