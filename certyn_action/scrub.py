@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .text import INVISIBLE_CHARS
+
 MIN_SCRUBBED_KEY = 8
 SCRUBBED = "***"
 
@@ -30,7 +32,9 @@ class Scrubber:
         if len(api_key) >= MIN_SCRUBBED_KEY:
             # Each character literally or %-escaped (hex digits in either case), so every partial escaping
             # (``abc%44ef``) matches too; ``+`` for a space, as quote_plus writes it.
-            self._pattern = re.compile("".join(_either(ch) for ch in api_key), re.IGNORECASE)
+            # Invisible characters between them (``k\u200bey``) would be shown as spaces: the key, readable.
+            gap = f"[{INVISIBLE_CHARS}]*"
+            self._pattern = re.compile(gap.join(_either(ch) for ch in api_key), re.IGNORECASE)
 
     def text(self, text: str) -> str:
         return text if self._pattern is None else self._pattern.sub(SCRUBBED, text)

@@ -319,8 +319,18 @@ def test_input_bytes_that_are_not_utf8_are_an_input_error_naming_the_input() -> 
 def test_a_key_echoed_partly_percent_escaped_is_scrubbed() -> None:
     partly = API_KEY[:3] + "%53" + API_KEY[4:].replace("Q", "%51")  # 'S' and 'Q' escaped, the rest not
     assert API_KEY[3] == "S"
+    spread = "\u200b".join(API_KEY)  # shown with the invisible characters as spaces, it would be readable
     scenario = Scenario(snapshots=[PASSED]).with_faults(
-        create=[Fault.http(422, {"error": f"unknown key {partly}", "detail": f"/keys/{partly.lower()}"})]
+        create=[
+            Fault.http(
+                422,
+                {
+                    "error": f"unknown key {partly}",
+                    "detail": f"/keys/{partly.lower()}",
+                    "title": f"key {spread}",
+                },
+            )
+        ]
     )
     with simulators(scenario) as (sim,):
         run = run_action(sim.base_url)
@@ -329,3 +339,5 @@ def test_a_key_echoed_partly_percent_escaped_is_scrubbed() -> None:
     assert "unknown key" in shown, explain(run)
     assert partly not in shown
     assert partly.lower() not in shown
+    assert " ".join(API_KEY) not in shown
+    assert spread not in shown

@@ -228,6 +228,11 @@ def test_every_partial_percent_escaping_of_the_key_is_scrubbed() -> None:
         assert scrub.text(f"x {form} y") == "x *** y", form
 
 
+def test_the_key_with_invisible_characters_between_its_letters_is_scrubbed() -> None:
+    spread = "\u200b".join(KEY[:5]) + "\u2066" + KEY[5:-1] + "\ufeff\u00ad" + KEY[-1]
+    assert Scrubber(KEY).text(f"x {spread} y") == "x *** y"
+
+
 def test_a_near_miss_of_the_key_is_left_alone() -> None:
     assert Scrubber(KEY).text(KEY[:-1] + "%41") == KEY[:-1] + "%41"
 
