@@ -9,6 +9,7 @@ import pytest
 import responses
 
 from certyn_action.client import ApiError, AuthError, CertynClient
+from certyn_action.context import GitHubContext, derive_metadata
 from certyn_action.gate import Result, evaluate
 from certyn_action.http import DuplicateKey, Reply, Transport, UnsafeUrl
 from certyn_action.inputs import GateSwitches, InputErrors, normalize_api_url, parse_tags, read_inputs
@@ -274,3 +275,14 @@ def test_a_refused_key_alone_made_no_run() -> None:
     with pytest.raises(AuthError):
         client.create({"projectSlug": "p"}, "k", deadline=1e9)
     assert not client.create_may_have_made_a_run
+
+
+def test_context_text_that_is_not_utf8_is_never_sent_as_escapes() -> None:
+    env = {"GITHUB_REF_NAME": "caf\udce9", "GITHUB_EVENT_NAME": "pull_request", "GITHUB_SHA": "a" * 40}
+    payload = {"pull_request": {"head": {"sha": "b\ud800", "ref": "x"}}}
+    ctx = GitHubContext.from_env(env, payload)
+    inputs = read_inputs({"INPUT_API-KEY": KEY, "INPUT_PROJECT-SLUG": "p", "INPUT_PROCESS-SLUG": "s"})
+    meta = derive_metadata(ctx, inputs)
+    for value in (ctx.ref_name, meta.commit_sha, meta.ref):
+        value.encode("utf-8")  # raises on a lone surrogate
+    assert meta.commit_sha == "b?"
