@@ -210,11 +210,7 @@ class Step:
             title = "Certyn project or process not found"
         where = f" Certyn run: {one_line(self.report.app_url, 500)}" if self.report.app_url else ""
         if isinstance(err, AuthError) and self.client is not None and self.client.create_may_have_made_a_run:
-            orphan = (
-                "An earlier create attempt got no answer, so a run may exist in Certyn that this step cannot "
-                f"cancel with a refused key: look for Idempotency-Key `{self.report.idempotency_key}` in "
-                "Certyn and cancel it there."
-            )
+            orphan = self._orphan_note("cannot cancel with a refused key")
             self.report.notes.append(orphan)
             where += " " + orphan
         self.log.error(err.message + where, title=title)
@@ -249,7 +245,17 @@ class Step:
             recovered = self.client.recover_create(budget)
             if recovered is not None:
                 self._on_created(recovered)
+            elif self.client.create_may_have_made_a_run:
+                orphan = self._orphan_note("could not learn, so could not cancel")
+                self.log.info(orphan)
+                self.report.notes.append(orphan)
         self._cancel(cause, budget)
+
+    def _orphan_note(self, why: str) -> str:
+        return (
+            "An earlier create attempt got no answer, so a run may exist in Certyn that this step "
+            f"{why}: look for Idempotency-Key `{self.report.idempotency_key}` in Certyn and cancel it there."
+        )
 
     def _cancel_deadline(self) -> float:
         """CANCEL_BUDGET_SECONDS from the first signal if there was one (the runner's clock), else from now."""

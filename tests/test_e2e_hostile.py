@@ -341,3 +341,18 @@ def test_a_key_echoed_partly_percent_escaped_is_scrubbed() -> None:
     assert partly.lower() not in shown
     assert " ".join(API_KEY) not in shown
     assert spread not in shown
+
+
+def test_a_lost_create_then_a_refusal_that_hides_the_run_says_it_may_exist() -> None:
+    # The lost create made a run; the retry and the recovery replay are refused: nobody learns its id.
+    refused = Fault.http(422, {"error": "invalid request"})
+    scenario = Scenario(snapshots=[PASSED]).with_faults(create=[Fault.drop_after(), refused, refused])
+    with simulators(scenario) as (sim,):
+        run = run_action(sim.base_url, idempotency_key="orphan-key-43")
+        creates = len(sim.api_requests("create"))
+    assert creates == 3, explain(run)
+    assert run.exit_code == 1
+    summary = run.summary.replace("\\", "")
+    assert "may exist in Certyn" in summary, explain(run)
+    assert "orphan-key-43" in summary
+    assert "may exist in Certyn" in run.log
