@@ -263,7 +263,7 @@ def is_loopback(host: str) -> bool:
 # Anything else (a backslash, whitespace, control or non-ASCII characters, `@`, `%`, `?`, `#`) is a
 # spelling that URL parsers read differently, and the host the key goes to must not depend on which one reads.
 _STRICT_API_URL = re.compile(
-    r"(?P<scheme>https?)://(?P<host>[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])(?::(?P<port>[0-9]{1,5}))?"
+    r"(?P<scheme>https?)://(?P<host>[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?|\[[0-9A-Fa-f:.]+\])(?::(?P<port>[0-9]{1,5}))?"
     r"(?P<path>(?:/[A-Za-z0-9._~!$&'()*+,;=:-]*)*)",
     re.IGNORECASE,
 )

@@ -58,6 +58,8 @@ def _client(base: str = BASE) -> CertynClient:
         "http://localhost:1/\u0130",  # matches [a-z] under IGNORECASE
         "https://api.certyn.io/\u212a",  # the Kelvin sign, likewise
         "https://api.certyn.\u0131o",
+        "https://api..certyn.io",  # requests refuses an empty label: say so as an input error
+        "https://.",
     ],
 )
 def test_an_api_url_spelling_that_parsers_may_read_differently_is_refused(url: str) -> None:
