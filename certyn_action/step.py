@@ -22,7 +22,7 @@ from .core.idempotency import derive_key
 from .core.inputs import InputErrors, Inputs, read_inputs
 from .core.report import Report
 from .core.text import format_duration, one_line
-from .github.files import OutputFile, SummaryFile, read_event_payload
+from .github.files import EventPayloadError, OutputFile, SummaryFile, read_event_payload
 from .github.signals import CancelRequested, SignalGuard
 from .github.workflow import WorkflowLog
 from .lifecycle import Lifecycle
@@ -100,14 +100,20 @@ class Step:
         except DeadlineExceeded as err:
             return self._timed_out(inputs, err.message)
         except ApiError as err:
-            return self._api_error(err)
+            return self._api_error(err, client)
         self.report.verdict = evaluate(status, inputs.gate)
         return Ending.PASSED if self.report.verdict.result is Result.PASSED else Ending.FAILED
 
     def _read_settings(self) -> Settings | None:
-        ctx = GitHubContext.from_env(self.env, read_event_payload(self.env.get("GITHUB_EVENT_PATH")))
         try:
-            inputs = read_inputs(self.env, missing_key_hint=missing_key_hint(ctx))
+            with self.guard.interruptible():  # reading is pure: a signal may end it at once
+                try:
+                    payload = read_event_payload(self.env.get("GITHUB_EVENT_PATH"))
+                except EventPayloadError as err:
+                    self.log.warning(str(err), title=wording.payload_not_used())
+                    payload = {}
+                ctx = GitHubContext.from_env(self.env, payload)
+                inputs = read_inputs(self.env, missing_key_hint=missing_key_hint(ctx))
         except InputErrors as errors:
             for error in errors.errors:
                 self.log.error(str(error), title=wording.invalid_input(error.name))
@@ -191,12 +197,17 @@ class Step:
         self.report.verdict = Verdict(Result.CANCELLED, (f"the workflow job was cancelled ({signal_name})",))
         return Ending.JOB_CANCELLED
 
-    def _api_error(self, err: ApiError) -> Ending:
+    def _api_error(self, err: ApiError, client: CertynClient) -> Ending:
         self.report.verdict = Verdict(Result.ERROR, (err.message,))
         title = wording.KEY_REJECTED if isinstance(err, AuthError) else wording.API_ERROR
         if isinstance(err, NotFound) and self.report.created is None:
             title = wording.NOT_FOUND_ON_CREATE
-        self.log.error(err.message + self._where(), title=title)
+        where = self._where()
+        if isinstance(err, AuthError) and client.create_may_have_made_a_run:
+            orphan = wording.orphan("cannot cancel with a refused key", self.report.idempotency_key)
+            self.note(orphan)
+            where += " " + orphan
+        self.log.error(err.message + where, title=title)
         return Ending.KEY_REJECTED if isinstance(err, AuthError) else Ending.API_ERROR
 
     def _internal_error(self, err: Exception) -> None:
@@ -257,6 +268,10 @@ class CertynRun:
             recovered = self.client.recover_create(deadline)
             if recovered is not None:
                 step.created(recovered)
+            elif self.client.create_may_have_made_a_run:
+                orphan = wording.orphan("could not learn, so could not cancel", step.report.idempotency_key)
+                step.log.info(orphan)
+                step.note(orphan)
         run_id, inputs = step.report.run_id, step.report.inputs
         if not run_id or inputs is None:
             return

@@ -10,6 +10,7 @@ Every error is an :class:`ApiError` whose message is written for the workflow au
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -77,7 +78,12 @@ class CertynClient:
 
         ``idle`` runs while the request is in flight (see :meth:`Call.wait`)."""
         return self.call(
-            "GET", run_path(run_id), read_status, deadline, doing=f"reading run {run_id}", idle=idle
+            "GET",
+            run_path(run_id),
+            lambda reply: read_status(reply, run_id),
+            deadline,
+            doing=f"reading run {run_id}",
+            idle=idle,
         )
 
     def cancel(self, run_id: str, reason: str, deadline: float) -> str:
@@ -141,6 +147,11 @@ class CertynClient:
         return self._retrying(operation or doing, path, policy, deadline, once)
 
     # -- the create and its recovery ---------------------------------------------------------------
+    @property
+    def create_may_have_made_a_run(self) -> bool:
+        """No run is known, yet an attempt got no answer (or one that may hide a run): one may exist."""
+        return self.ledger is not None and self.ledger.may_hold_a_run
+
     def recover_create(self, deadline: float, reserve: float = CANCEL_RESERVE_SECONDS) -> Created | None:
         """After an interrupted create: the run it made, if any, leaving ``reserve`` seconds for the cancel.
 
@@ -162,7 +173,8 @@ class CertynClient:
         if created is not None or not ledger.may_hold_a_run:
             return created
         if end - self._clock.monotonic() >= MIN_ATTEMPT_SECONDS:
-            pending.append(self._send_create(ledger, self._timeout(end), replay=True))
+            with contextlib.suppress(TransportError):  # refused before sending: nothing to wait for
+                pending.append(self._send_create(ledger, self._timeout(end), replay=True))
         return self._first_created(ledger, pending, end)
 
     def _first_created(self, ledger: CreateLedger, pending: list[Call], until: float) -> Created | None:
@@ -194,14 +206,10 @@ class CertynClient:
 
     def _create_once(self, ledger: CreateLedger, deadline: float) -> Created:
         timeout = self._timeout(deadline)
-        call = self._transport.start(
-            "POST",
-            CREATE_PATH,
-            timeout=timeout,
-            json_body=ledger.body,
-            headers={"Idempotency-Key": ledger.key},
-        )
-        ledger.sent(call)
+        try:
+            call = self._send_create(ledger, timeout)
+        except TransportError as err:  # refused before sending (an unsafe URL): nothing went out
+            raise no_answer(err) from None
         preload_models()  # pydantic loads on a helper thread while the request is on the wire
         try:
             reply = call.wait(timeout)

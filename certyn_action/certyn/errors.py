@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from ..core.retry import NO_ANSWER, TLS, UNUSABLE_BODY, is_transient
+from ..core.retry import NO_ANSWER, TLS, UNSAFE_URL, UNUSABLE_BODY, is_transient
 from ..core.text import one_line
-from .http import Reply, TlsVerificationFailed, TransportError
+from .http import DuplicateKey, Reply, TlsVerificationFailed, TransportError, UnsafeUrl
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -58,13 +58,16 @@ class TimedOut(Exception):
 
 
 def no_answer(err: TransportError) -> ApiError:
-    """No usable HTTP answer: a network failure, a timeout, a body over the cap, or a TLS failure."""
+    """No usable HTTP answer: a network failure, a timeout, a body over the cap, a TLS failure, or a URL
+    refused before sending."""
     if isinstance(err, TlsVerificationFailed):
         return ApiError(
             f"{err} — the API's TLS certificate did not verify. On a runner behind a TLS-inspecting proxy, "
             "point REQUESTS_CA_BUNDLE or SSL_CERT_FILE at your CA bundle.",
             transient=is_transient(TLS),
         )
+    if isinstance(err, UnsafeUrl):
+        return ApiError(str(err), transient=is_transient(UNSAFE_URL))
     return ApiError(str(err), transient=is_transient(NO_ANSWER))
 
 
@@ -118,6 +121,12 @@ def json_object(reply: Reply, what: str) -> dict[str, Any]:
     """The JSON object in a 2xx body; anything else (a proxy's HTML page, a cut body) is transient."""
     try:
         data = reply.json()
+    except DuplicateKey as err:
+        raise ApiError(
+            f"{what} (HTTP {reply.status}) is ambiguous: {err}",
+            status=reply.status,
+            transient=is_transient(UNUSABLE_BODY),
+        ) from None
     except ValueError:
         kind = "an HTML page" if reply.body.lstrip()[:1] == b"<" else "not valid JSON"
         raise ApiError(

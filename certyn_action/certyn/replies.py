@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import importlib
 import threading
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from ..core.api import Created
 from ..core.retry import UNUSABLE_BODY, is_transient
+from ..core.text import one_line
 from .errors import ApiError, json_object, server_message, validation_summary
 from .http import Reply
 
@@ -58,8 +60,9 @@ def read_created(reply: Reply) -> Created:
     return Created(run, replayed)
 
 
-def read_status(reply: Reply) -> RunStatus:
+def read_status(reply: Reply, run_id: str) -> RunStatus:
     data = json_object(reply, "the status response")
+    _check_run_id(data, run_id, reply.status)
     await_models()
     from ..core.models import RunStatus, ValidationError  # noqa: PLC0415 - see the module docstring
 
@@ -71,3 +74,21 @@ def read_status(reply: Reply) -> RunStatus:
             status=reply.status,
             transient=is_transient(UNUSABLE_BODY),
         ) from None
+
+
+def _check_run_id(data: Mapping[str, Any], run_id: str, status: int) -> None:
+    """A status naming another run (a caching proxy, a server bug) is an invalid answer, retried like a cut
+    body and never gated on. A status without ``runId`` (or with null) is taken as the polled run's: the
+    API does not promise the field in a status."""
+    said = data.get("runId")
+    if said is None:
+        return
+    if isinstance(said, int) and not isinstance(said, bool):
+        said = str(said)
+    if said != run_id:
+        raise ApiError(
+            f"the status response (HTTP {status}) is for run {one_line(repr(said), 80)}, not run {run_id}: "
+            "a caching proxy or a server fault answered",
+            status=status,
+            transient=is_transient(UNUSABLE_BODY),
+        )

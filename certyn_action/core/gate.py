@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from .inputs import GateSwitches
-from .vocabulary import OUTCOMES
+from .vocabulary import OUTCOMES, REQUIRED_COUNTERS
 
 if TYPE_CHECKING:
     from .models import RunStatus
@@ -88,6 +88,12 @@ def _findings(status: RunStatus) -> list[tuple[str, str]]:
         pending = f" ({status.pending} pending)" if status.pending else ""
         reason = f"{missing} of {_tests(of)} had no result when the run completed{pending}"
         found.append(("fail-on-incomplete", reason))
+    for name in REQUIRED_COUNTERS:  # the API promises these two: without them nothing proves a pass
+        if name in status.absent:
+            reason = (
+                f"the run's status did not report `{name}` (missing or null): nothing proves the tests passed"
+            )
+            found.append(("fail-on-incomplete", reason))
     return found
 
 

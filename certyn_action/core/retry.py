@@ -19,10 +19,12 @@ TRANSIENT_STATUSES = frozenset({408, 429, *range(500, 600)}) - {501, 505}
 RETRY_AFTER_CAP_SECONDS = 60.0
 
 # Kinds of failure that are not an HTTP status. No answer (network failure, timeout, a body over the cap) and
-# an unusable 2xx body (a proxy's HTML page, a cut body) may go away; a certificate that does not verify won't.
+# an unusable 2xx body (a proxy's HTML page, a cut or ambiguous body) may go away; a certificate that does not
+# verify, or a URL that would not reach the configured API host (nothing was sent), won't.
 NO_ANSWER = "no answer"
 UNUSABLE_BODY = "unusable body"
 TLS = "tls"
+UNSAFE_URL = "unsafe url"
 TRANSIENT_KINDS = frozenset({NO_ANSWER, UNUSABLE_BODY})
 
 

@@ -49,6 +49,18 @@ def adjusted_input(name: str) -> str:
     return f"Certyn: input '{name}' adjusted"
 
 
+def payload_not_used() -> str:
+    return "Certyn: event payload not used"
+
+
+def orphan(why: str, idempotency_key: str) -> str:
+    """The note when a run may exist that this step could not cancel (``why`` says why not)."""
+    return (
+        "An earlier create attempt got no answer, so a run may exist in Certyn that this step "
+        f"{why}: look for Idempotency-Key `{idempotency_key}` in Certyn and cancel it there."
+    )
+
+
 def left_running(switch: str) -> str:
     """The summary note when a switch kept the run running."""
     return f"The run was left running in Certyn ({switch} is false)."
