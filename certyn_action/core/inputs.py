@@ -251,7 +251,11 @@ def parse_tags(value: str) -> tuple[str, ...]:
 
 
 def is_loopback(host: str) -> bool:
-    if host.lower() in ("localhost", "localhost.") or host.lower().endswith(".localhost"):
+    """``localhost`` or a loopback IP literal: the only hosts plain http may carry the key to.
+
+    Not ``*.localhost``: only some resolvers map those names to loopback; others ask DNS, and
+    ``attacker.localhost`` could then receive the key in cleartext."""
+    if host.lower() in ("localhost", "localhost."):
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
