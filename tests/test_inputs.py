@@ -6,13 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from certyn_action.core.api_url import DEFAULT_API_URL, normalize_api_url
 from certyn_action.core.inputs import (
-    DEFAULT_API_URL,
     GateSwitches,
     InputError,
     InputErrors,
     Inputs,
-    normalize_api_url,
     parse_bool,
     parse_tags,
     raw_input,

@@ -14,16 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from certyn_action.core.api import Created
+from certyn_action.core.api_url import is_loopback, normalize_api_url
 from certyn_action.core.context import RunMetadata
 from certyn_action.core.gate import Result, Verdict
-from certyn_action.core.inputs import (
-    InputErrors,
-    Inputs,
-    is_loopback,
-    normalize_api_url,
-    parse_tags,
-    read_inputs,
-)
+from certyn_action.core.inputs import InputErrors, Inputs, parse_tags, read_inputs
 from certyn_action.core.models import CreatedRun, RunStatus
 from certyn_action.core.report import Report
 from certyn_action.core.summary import render_summary

@@ -25,7 +25,7 @@ import requests
 import requests.structures
 
 from .. import __version__
-from ..core.inputs import api_origin
+from ..core.api_url import api_origin
 from ..core.text import one_line
 from .scrub import Scrubber
 
