@@ -75,8 +75,11 @@ class Step:
             self._internal_error(err)
         finally:
             inputs = self.report.inputs
-            if inputs is not None:
-                self.lifecycle.end(ending, switches(inputs))
+            try:
+                if inputs is not None:
+                    self.lifecycle.end(ending, switches(inputs))
+            except Exception as err:  # a bug while releasing: still report, never lose the verdict
+                self._internal_error(err)
             self._finish()
         return 0 if self.report.verdict.result.succeeds else 1
 

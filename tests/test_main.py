@@ -333,3 +333,20 @@ def test_an_adjusted_input_is_a_warning_and_the_run_goes_on(step: Step) -> None:
         "2 is below `poll-interval-seconds` (5)" in step.stdout
     )
     assert "polling every 5s" in step.stdout
+
+
+@responses.activate
+def test_a_bug_while_releasing_the_run_still_reports_and_never_passes(
+    step: Step, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    responses.post(CREATE, status=201, json={"runId": "r-1"})
+    responses.get(f"{CREATE}/r-1", status=400, json={"error": "bad state"})
+
+    def boom(*args: object, **kwargs: object) -> str:
+        raise RuntimeError("bug in the cancel")
+
+    monkeypatch.setattr("certyn_action.certyn.client.CertynClient.cancel", boom)
+    assert step.run() == 1
+    assert step.outputs()["result"] == "error"
+    assert step.outputs()["run-id"] == "r-1"
+    assert "bug in the cancel" in step.summary.read_text()
