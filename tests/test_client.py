@@ -12,8 +12,9 @@ from responses import matchers
 
 from certyn_action.certyn.client import CertynClient
 from certyn_action.certyn.errors import ApiError, AuthError, NotFound
-from certyn_action.certyn.http import Call, Reply, Transport
+from certyn_action.certyn.http import Call, Transport
 from certyn_action.certyn.ledger import CreateLedger
+from certyn_action.certyn.reply import Reply
 from tests.fakes import FakeClock
 
 BASE = "https://api.certyn.test"

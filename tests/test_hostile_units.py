@@ -10,7 +10,8 @@ import responses
 
 from certyn_action.certyn.client import CertynClient
 from certyn_action.certyn.errors import ApiError, AuthError
-from certyn_action.certyn.http import DuplicateKey, Reply, Transport, UnsafeUrl
+from certyn_action.certyn.http import Transport, UnsafeUrl
+from certyn_action.certyn.reply import DuplicateKey, Reply
 from certyn_action.certyn.scrub import Scrubber
 from certyn_action.core.api_url import normalize_api_url
 from certyn_action.core.context import GitHubContext, derive_metadata

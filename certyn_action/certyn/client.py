@@ -2,7 +2,7 @@
 
 :meth:`CertynClient.call` sends one request and reads its 2xx answer, retrying what the policy says is worth
 another attempt (``core/retry.py`` owns the rule) within a deadline. An endpoint is a few lines: its path, its
-reader (``replies.py``) and its policy. The create is the one exception: its exchanges are recorded in a
+reader (``readers.py``) and its policy. The create is the one exception: its exchanges are recorded in a
 :class:`CreateLedger`, so that a create interrupted by a signal can still be found (:meth:`recover_create`).
 
 Every error is an :class:`ApiError` whose message is written for the workflow author and names no secret.
@@ -18,9 +18,10 @@ from ..clock import Clock
 from ..core.api import CREATE_PATH, Created, run_path
 from ..core.retry import RetryPolicy
 from .errors import ApiError, DeadlineExceeded, error_for, no_answer
-from .http import Call, Reply, Transport, TransportError, first_done
+from .http import Call, Transport, TransportError, first_done
 from .ledger import CreateLedger
-from .replies import preload_models, read_created, read_status
+from .readers import preload_models, read_created, read_status
+from .reply import Reply
 
 if TYPE_CHECKING:
     from ..core.models import RunStatus

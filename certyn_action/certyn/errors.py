@@ -11,7 +11,8 @@ from urllib.parse import urlsplit
 
 from ..core.retry import NO_ANSWER, TLS, UNSAFE_URL, UNUSABLE_BODY, is_transient
 from ..core.text import one_line
-from .http import DuplicateKey, Reply, TlsVerificationFailed, TransportError, UnsafeUrl
+from .http import TlsVerificationFailed, TransportError, UnsafeUrl
+from .reply import DuplicateKey, Reply
 
 if TYPE_CHECKING:
     from pydantic import ValidationError

@@ -27,6 +27,7 @@ import requests.structures
 from .. import __version__
 from ..core.api_url import api_origin
 from ..core.text import one_line
+from .reply import Reply
 from .scrub import Scrubber
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -47,42 +48,6 @@ class TlsVerificationFailed(TransportError):
 
 class UnsafeUrl(TransportError):
     """The URL about to be requested would not reach the configured API host: nothing was sent."""
-
-
-def _unchanged(data: Any) -> Any:
-    return data
-
-
-class DuplicateKey(ValueError):
-    """A JSON object names the same key twice: which value counts is up to the parser, so it is invalid."""
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    data = dict(pairs)
-    if len(data) != len(pairs):
-        seen: set[str] = set()
-        twice = next(key for key, _ in pairs if key in seen or seen.add(key))  # type: ignore[func-returns-value]
-        raise DuplicateKey(f"the key {one_line(repr(twice), 60)} appears twice in one object")
-    return data
-
-
-@dataclass(frozen=True)
-class Reply:
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
-    scrub: Callable[[Any], Any] = _unchanged  # applied to the parsed JSON (see scrub.py)
-
-    def header(self, name: str) -> str | None:
-        return self.headers.get(name)
-
-    def json(self) -> Any:
-        """The body as JSON; raises ValueError when it is not JSON (an HTML proxy page, a cut body) or when
-        an object repeats a key (:class:`DuplicateKey`), at any depth."""
-        try:
-            return self.scrub(json.loads(self.body.decode("utf-8"), object_pairs_hook=_unique_keys))
-        except RecursionError:  # e.g. "[" * 100000: hostile or broken, never a crash
-            raise ValueError("JSON nested too deeply") from None
 
 
 @dataclass

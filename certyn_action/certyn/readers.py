@@ -16,7 +16,7 @@ from ..core.api import Created
 from ..core.retry import UNUSABLE_BODY, is_transient
 from ..core.text import one_line
 from .errors import ApiError, json_object, server_message, validation_summary
-from .http import Reply
+from .reply import Reply
 
 if TYPE_CHECKING:
     from ..core.models import RunStatus
