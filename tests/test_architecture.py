@@ -1,0 +1,95 @@
+"""The layout is the architecture: no import cycles, a core that imports nothing that does I/O, small modules."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "certyn_action"
+MAX_LINES = 320  # "about 300"
+
+
+def _modules() -> dict[str, Path]:
+    mods = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        mods[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return mods
+
+
+def _imports() -> dict[str, set[str]]:
+    """Module -> the package's modules it imports, wherever (top level, TYPE_CHECKING, inside functions,
+    or by name in a string, as the helper thread that loads the models does)."""
+    mods = _modules()
+    graph: dict[str, set[str]] = {name: set() for name in mods}
+    for name, path in mods.items():
+        package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            targets: list[str] = []
+            if isinstance(node, ast.ImportFrom):
+                base = (
+                    package.split(".")[: len(package.split(".")) - max(node.level - 1, 0)]
+                    if node.level
+                    else []
+                )
+                module = ".".join([*base, *([node.module] if node.module else [])])
+                targets = [f"{module}.{alias.name}" for alias in node.names] + [module]
+            elif isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                targets = [node.value]
+            for target in targets:
+                if target in mods and target != name and not name.startswith(target + "."):
+                    if target.count(".") == 1 and mods[target].name == "__init__.py":
+                        continue  # a sub-package's own __init__ (e.g. `from .. import __version__`)
+                    graph[name].add(target)
+    return graph
+
+
+def test_there_are_no_import_cycles() -> None:
+    graph = _imports()
+    state: dict[str, int] = {}
+    cycles: list[list[str]] = []
+
+    def visit(name: str, path: list[str]) -> None:
+        state[name] = 1
+        for target in sorted(graph[name]):
+            if state.get(target) == 1:
+                cycles.append([*path[path.index(target) :], target])
+            elif target not in state:
+                visit(target, [*path, target])
+        state[name] = 2
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [name])
+    assert cycles == []
+
+
+def test_the_core_imports_only_the_core() -> None:
+    outside = {
+        name: sorted(t for t in targets if not t.startswith("certyn_action.core") and t != "certyn_action")
+        for name, targets in _imports().items()
+        if name.startswith("certyn_action.core")
+    }
+    assert {name: targets for name, targets in outside.items() if targets} == {}
+
+
+def test_only_the_github_side_and_the_step_touch_the_runner() -> None:
+    users = {
+        name
+        for name, targets in _imports().items()
+        if any(t.startswith("certyn_action.github") for t in targets)
+        and not name.startswith("certyn_action.github")
+    }
+    assert users <= {
+        "certyn_action.main",
+        "certyn_action.step",
+        "certyn_action.lifecycle",
+        "certyn_action.certyn.waiter",
+    }
+
+
+def test_no_module_is_much_over_300_lines() -> None:
+    sizes = {path.name: len(path.read_text(encoding="utf-8").splitlines()) for path in PACKAGE.rglob("*.py")}
+    assert {name: n for name, n in sizes.items() if n > MAX_LINES} == {}
