@@ -14,18 +14,19 @@ from .certyn.errors import ApiError, AuthError, DeadlineExceeded, NotFound, Time
 from .certyn.http import Transport
 from .clock import Clock
 from .core import messages, wording
-from .core.api import Created, create_body
+from .core.api import create_body
 from .core.context import GitHubContext, RunMetadata, derive_metadata, missing_key_hint
-from .core.endings import RUN, Ending, Rule
+from .core.endings import Ending
 from .core.gate import Result, Verdict, evaluate
 from .core.idempotency import derive_key
 from .core.inputs import InputErrors, Inputs, read_inputs
-from .core.report import Report
 from .core.text import format_duration, one_line
-from .github.files import EventPayloadError, OutputFile, SummaryFile, read_event_payload
+from .github.files import EventPayloadError, read_event_payload
+from .github.reporter import Reporter
 from .github.signals import CancelRequested, SignalGuard
 from .github.workflow import WorkflowLog
 from .lifecycle import Lifecycle
+from .resources import CertynRun
 
 if TYPE_CHECKING:
     from .core.models import RunStatus
@@ -60,10 +61,9 @@ class Step:
     ) -> None:
         self.env, self.log, self.clock, self.guard, self.factory = env, log, clock, guard, factory
         self.started = clock.monotonic()
-        self.report = Report()
+        self.reporter = Reporter(env, log)
+        self.report = self.reporter.report  # what the pipeline learns; the reporter writes it out
         self.lifecycle = Lifecycle(clock, guard)
-        self.outputs = OutputFile(env.get("GITHUB_OUTPUT"))
-        self.summary = SummaryFile(env.get("GITHUB_STEP_SUMMARY"))
 
     def run(self) -> int:
         ending = Ending.INTERNAL_ERROR
@@ -80,7 +80,7 @@ class Step:
                     self.lifecycle.end(ending, switches(inputs))
             except Exception as err:  # a bug while releasing: still report, never lose the verdict
                 self._internal_error(err)
-            self._finish()
+            self.reporter.finish(self.clock.monotonic() - self.started)
         return 0 if self.report.verdict.result.succeeds else 1
 
     # -- the pipeline ------------------------------------------------------------------------------
@@ -151,10 +151,10 @@ class Step:
         with self.log.group("Creating Certyn run"):
             for line in messages.create_lines(settings.inputs, body, settings.idempotency_key):
                 self.log.info(line)
-        self.lifecycle.hold(CertynRun(self, client))
+        self.lifecycle.hold(CertynRun(client, self.reporter))
         created = client.create(body, settings.idempotency_key, deadline)
         with self.guard.deferred():  # outputs are written whole, then a pending signal is honoured
-            self.created(created)
+            self.reporter.created(created)
 
     def _wait(self, client: CertynClient, inputs: Inputs, deadline: float) -> RunStatus:
         with self.guard.deferred():  # not needed before the create: imported after it, whole
@@ -165,25 +165,9 @@ class Step:
         )
         return wait_for_run(client, self.report.run_id, settings, self.clock, self.log, self._seen)
 
-    # -- what the step learns, reported at once -------------------------------------------------------
-    def created(self, created: Created) -> None:
-        self.report.created = created
-        self._write_outputs(after_create=True)
-        run = created.run
-        count = f" with {run.test_case_count} test cases" if run.test_case_count is not None else ""
-        self.log.info(f"Created Certyn run {one_line(run.run_id, 80)}{count}")
-        if run.app_url:
-            self.log.info(f"Follow it in Certyn: {one_line(run.app_url, 500)}")
-        if created.replayed:
-            self.log.info(
-                "The create was an idempotent replay: this step had already created this run "
-                "(same Idempotency-Key), so it is reused rather than started twice."
-            )
-
     def _seen(self, status: RunStatus) -> None:
-        self.report.status = status
         with self.guard.deferred():  # state and counts as outputs at once, written whole
-            self._write_outputs()
+            self.reporter.seen(status)
 
     # -- the endings other than the gate's ----------------------------------------------------------
     def _timed_out(self, inputs: Inputs, detail: str = "") -> Ending:
@@ -208,7 +192,7 @@ class Step:
         where = self._where()
         if isinstance(err, AuthError) and client.create_may_have_made_a_run:
             orphan = wording.orphan("cannot cancel with a refused key", self.report.idempotency_key)
-            self.note(orphan)
+            self.reporter.note(orphan)
             where += " " + orphan
         self.log.error(err.message + where, title=title)
         return Ending.KEY_REJECTED if isinstance(err, AuthError) else Ending.API_ERROR
@@ -222,72 +206,3 @@ class Step:
 
     def _where(self) -> str:
         return f" Certyn run: {one_line(self.report.app_url, 500)}" if self.report.app_url else ""
-
-    # -- every exit path -------------------------------------------------------------------------------
-    def _finish(self) -> None:
-        from .core.summary import render_summary  # noqa: PLC0415 - not needed before the create
-
-        self.report.duration = self.clock.monotonic() - self.started
-        self._write_outputs()
-        try:
-            self.summary.write(render_summary(self.report.redacted(self.log.redact)))
-        except OSError as err:
-            self.log.error(
-                f"Could not write the job summary: {one_line(str(err), 300)}", title=wording.ACTION_ERROR
-            )
-        lines, annotation = messages.verdict(self.report)
-        for line in lines:
-            self.log.info(line)
-        if annotation is not None:
-            write = self.log.notice if annotation.kind == "notice" else self.log.error
-            write(annotation.message, title=annotation.title)
-
-    def _write_outputs(self, *, after_create: bool = False) -> None:
-        """The outputs known so far (only the create's right after it). Server text may echo the key: redacted."""
-        public = self.report.redacted(self.log.redact)
-        try:
-            self.outputs.write(public.outputs_after_create() if after_create else public.outputs())
-        except OSError as err:  # never lose the verdict (exit code, log) over an unwritable file
-            self.log.error(
-                f"Could not write the step outputs: {one_line(str(err), 300)}", title=wording.ACTION_ERROR
-            )
-
-    def note(self, text: str) -> None:
-        self.report.notes.append(text)
-
-
-class CertynRun:
-    """The Certyn run as a resource: released by cancelling it (after learning the run an interrupted create
-    made), kept with a note in the summary."""
-
-    name = RUN
-
-    def __init__(self, step: Step, client: CertynClient) -> None:
-        self.step, self.client = step, client
-
-    def release(self, cause: str, deadline: float) -> None:
-        step = self.step
-        if step.report.created is None:
-            recovered = self.client.recover_create(deadline)
-            if recovered is not None:
-                step.created(recovered)
-            elif self.client.create_may_have_made_a_run:
-                orphan = wording.orphan("could not learn, so could not cancel", step.report.idempotency_key)
-                step.log.info(orphan)
-                step.note(orphan)
-        run_id, inputs = step.report.run_id, step.report.inputs
-        if not run_id or inputs is None:
-            return
-        meta = step.report.metadata
-        reason = inputs.cancel_reason or wording.cancel_reason(cause, meta.run_url if meta else "")
-        step.log.info(f"Cancelling Certyn run {one_line(run_id, 80)}: {cause}")
-        try:
-            outcome = self.client.cancel(run_id, reason, deadline)
-        except ApiError as err:
-            outcome = f"cancel failed: {err.message}"
-        step.log.info(f"Certyn run {one_line(run_id, 80)}: {one_line(outcome, 300)}")
-        step.note(wording.cancel_requested(cause, outcome))
-
-    def keep(self, rule: Rule) -> None:
-        if self.step.report.run_id:
-            self.step.note(wording.left_running(rule.switch))

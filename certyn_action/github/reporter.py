@@ -1,0 +1,81 @@
+"""The step's report, written to the runner as it grows: the outputs at once and whole (after the create,
+after each status), and at the end every output, the job summary, the verdict line and one annotation.
+
+Server text may echo the API key: everything written goes through the log's redaction first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from ..core import messages, wording
+from ..core.api import Created
+from ..core.report import Report
+from ..core.text import one_line
+from .files import OutputFile, SummaryFile
+from .workflow import WorkflowLog
+
+if TYPE_CHECKING:
+    from ..core.models import RunStatus
+
+
+class Reporter:
+    def __init__(self, env: Mapping[str, str], log: WorkflowLog) -> None:
+        self.log = log
+        self.report = Report()
+        self._outputs = OutputFile(env.get("GITHUB_OUTPUT"))
+        self._summary = SummaryFile(env.get("GITHUB_STEP_SUMMARY"))
+
+    def note(self, text: str) -> None:
+        """A line for the summary's notes (a release, a kept run, a run that may exist)."""
+        self.report.notes.append(text)
+
+    def created(self, created: Created) -> None:
+        """The run is known: its outputs at once, and where to follow it."""
+        self.report.created = created
+        self.write_outputs(after_create=True)
+        run = created.run
+        count = f" with {run.test_case_count} test cases" if run.test_case_count is not None else ""
+        self.log.info(f"Created Certyn run {one_line(run.run_id, 80)}{count}")
+        if run.app_url:
+            self.log.info(f"Follow it in Certyn: {one_line(run.app_url, 500)}")
+        if created.replayed:
+            self.log.info(
+                "The create was an idempotent replay: this step had already created this run "
+                "(same Idempotency-Key), so it is reused rather than started twice."
+            )
+
+    def seen(self, status: RunStatus) -> None:
+        """A status: state and counts as outputs at once."""
+        self.report.status = status
+        self.write_outputs()
+
+    def write_outputs(self, *, after_create: bool = False) -> None:
+        """The outputs known so far (only the create's right after it)."""
+        public = self.report.redacted(self.log.redact)
+        try:
+            self._outputs.write(public.outputs_after_create() if after_create else public.outputs())
+        except OSError as err:  # never lose the verdict (exit code, log) over an unwritable file
+            self.log.error(
+                f"Could not write the step outputs: {one_line(str(err), 300)}", title=wording.ACTION_ERROR
+            )
+
+    def finish(self, duration: float) -> None:
+        """Every exit path: every output, the summary, the verdict line(s) and the one annotation."""
+        from ..core.summary import render_summary  # noqa: PLC0415 - not needed before the create
+
+        self.report.duration = duration
+        self.write_outputs()
+        try:
+            self._summary.write(render_summary(self.report.redacted(self.log.redact)))
+        except OSError as err:
+            self.log.error(
+                f"Could not write the job summary: {one_line(str(err), 300)}", title=wording.ACTION_ERROR
+            )
+        lines, annotation = messages.verdict(self.report)
+        for line in lines:
+            self.log.info(line)
+        if annotation is not None:
+            write = self.log.notice if annotation.kind == "notice" else self.log.error
+            write(annotation.message, title=annotation.title)
