@@ -28,7 +28,8 @@ def render_summary(report: Report) -> str:
     lines += _waived(report)
     lines += _counts(report)
     lines += _details(report)
-    lines += [f"> {markdown_with_code(note, 1000)}" for note in report.notes[:MAX_REASONS]]
+    for note in report.notes[:MAX_REASONS]:  # a blank line apart: one quote each, not one run-on paragraph
+        lines += [f"> {markdown_with_code(note, 1000)}", ""]
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -292,7 +292,11 @@ def test_commit_url_on_the_server_for_the_reported_repository_and_commit() -> No
     assert meta.commit_url == "https://github.com/acme/other/commit/abcdef1"
 
 
-@pytest.mark.parametrize(("repository", "sha"), [("acme/shop", "not-a-sha"), ("no-owner", "abcdef1"), ("", "abcdef1")])
+@pytest.mark.parametrize(
+    ("repository", "sha"), [("acme/shop", "not-a-sha"), ("no-owner", "abcdef1"), ("", "abcdef1")]
+)
 def test_no_commit_url_for_what_is_not_a_repository_and_sha(repository: str, sha: str) -> None:
-    meta = derive_metadata(GitHubContext.from_env(_env(GITHUB_REPOSITORY=repository, GITHUB_SHA=sha), {}), _inputs())
+    meta = derive_metadata(
+        GitHubContext.from_env(_env(GITHUB_REPOSITORY=repository, GITHUB_SHA=sha), {}), _inputs()
+    )
     assert meta.commit_url == ""

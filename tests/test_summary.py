@@ -151,7 +151,10 @@ def test_details_rows() -> None:
     inputs = _inputs(environment_key="staging")
     text = render_summary(_report(inputs=inputs))
     assert "| **Certyn run** | [Run r1 in Certyn](https://app.certyn.io/runs/r1) |" in text
-    assert "| **GitHub job** | [job e2e in CI \\#42](https://github.com/acme/shop/actions/runs/1/job/2) |" in text
+    assert (
+        "| **GitHub job** | [job e2e in CI \\#42](https://github.com/acme/shop/actions/runs/1/job/2) |"
+        in text
+    )
     assert "| **Project** | <code>shop</code> |" in text
     assert "| **Environment** | <code>staging</code> |" in text
     assert "| **Process** | <code>smoke</code> |" in text
@@ -188,10 +191,15 @@ def test_input_errors_alone_have_no_details_table() -> None:
 
 
 def test_backticks_in_reasons_and_notes_become_code() -> None:
-    report = _report(Result.FAILED, ("check `process-slug` or `tags`",), notes=["left running (`cancel-on-timeout` is false)"])
+    report = _report(
+        Result.FAILED,
+        ("check `process-slug` or `tags`",),
+        notes=["left running (`cancel-on-timeout` is false)"],
+    )
     text = render_summary(report)
     assert "- check <code>process\\-slug</code> or <code>tags</code>" in text
     assert "> left running \\(<code>cancel\\-on\\-timeout</code> is false\\)" in text
+
 
 def test_default_environment_and_tags() -> None:
     text = render_summary(_report(inputs=_inputs(process_slug="", tags="smoke, api")))
