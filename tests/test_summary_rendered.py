@@ -22,6 +22,9 @@ from certyn_action.models import CreatedRun, RunStatus
 from certyn_action.report import Report
 from certyn_action.signals import CancelRequested
 from certyn_action.summary import MAX_REASONS, render_summary
+from certyn_simulator import DEFAULT_API_KEY, Scenario, Simulator, snapshot
+from certyn_simulator.runner import FakeRunner
+from tests.e2e_support import ROOT
 from tests.fakes import FakeClock
 from tests.rendered import ALLOWED_TAGS, Rendered, read
 from tests.test_main import CREATE, Step
@@ -44,8 +47,8 @@ def _created(**extra: object) -> None:
 
 
 def _poll(*snapshots: dict[str, object]) -> None:
-    for snapshot in snapshots:
-        responses.get(RUN, json=snapshot)
+    for state in snapshots:
+        responses.get(RUN, json=state)
 
 
 def _done(**counts: int) -> dict[str, object]:
@@ -179,6 +182,29 @@ def test_the_run_in_certyn_and_the_github_job_are_links(name: str, tmp_path: Pat
     view = read(summary_of(name, tmp_path))
     assert (APP, "Run r-1 in Certyn") in view.links
     assert ("https://github.com/acme/shop/actions/runs/42/attempts/1", "this workflow run") in view.links
+
+
+def test_a_failing_run_end_to_end_reads_well(tmp_path: Path) -> None:
+    """entrypoint.py run as the runner runs it, against the simulator: the summary GitHub would show."""
+    scenario = Scenario(snapshots=[snapshot("completed", conclusion="failure", total=5, passed=3, failed=2)])
+    with Simulator(scenario) as sim:
+        inputs = {
+            "api-key": DEFAULT_API_KEY,
+            "project-slug": "my-app",
+            "process-slug": "smoke",
+            "api-url": sim.base_url,
+        }
+        result = FakeRunner(ROOT).run({**inputs, "check-run-id": "777"}, timeout=60)
+    assert result.exit_code == 1, result.log
+    view = read(result.summary)
+    check_invariants(view)
+    assert view.headings == ["❌ Certyn gate failed"]
+    assert "2 tests failed" in view.items
+    job = view.row("GitHub job")
+    assert job is not None
+    assert job[1].startswith("job ")  # the job and run by name, not "this job"
+    assert any(href.endswith("/job/777") for href, _ in view.links)
+    assert any("/commit/" in href for href, _ in view.links)
 
 
 @responses.activate
