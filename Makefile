@@ -37,7 +37,7 @@ lint:
 
 # Starts a Docker engine when none answers (and stops it afterwards), so the Docker figures are printed too.
 bench: $(STAMP)
-	$(PY) bench/bench.py --start-docker
+	$(PY) -m bench --start-docker
 
 # The demo's job summaries rendered as GitHub shows them and screenshotted (build/summaries/, and the README's
 # docs/images/summary-failed.png). Needs Chromium; on Debian: apt-get install -y chromium fonts-noto-color-emoji

@@ -1,8 +1,10 @@
-"""Certyn CI Runs API simulator, a stand-in for the GitHub runner, and a demo (stdlib only).
+"""Certyn API simulator, a stand-in for the GitHub runner, and a demo (stdlib only).
 
 See ``docs/simulator.md``.
 """
 
+from .catalogue import builtin_scenario, builtin_scenarios, load_scenario
+from .environments import EnvironmentRecord
 from .records import CancelRecord, RequestRecord, RunRecord
 from .scenario import (
     ENDPOINTS,
@@ -11,8 +13,6 @@ from .scenario import (
     Fault,
     Scenario,
     ScenarioError,
-    builtin_scenario,
-    builtin_scenarios,
     snapshot,
 )
 from .server import DEFAULT_API_KEY, Simulator, to_scenario
@@ -23,6 +23,7 @@ __all__ = [
     "FAULT_KINDS",
     "TERMINAL_STATES",
     "CancelRecord",
+    "EnvironmentRecord",
     "Fault",
     "RequestRecord",
     "RunRecord",
@@ -31,6 +32,7 @@ __all__ = [
     "Simulator",
     "builtin_scenario",
     "builtin_scenarios",
+    "load_scenario",
     "snapshot",
     "to_scenario",
 ]

@@ -11,8 +11,9 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from .catalogue import builtin_scenario, builtin_scenarios, load_scenario
 from .demo import run_demo
-from .scenario import ScenarioError, builtin_scenario, builtin_scenarios, load_scenario
+from .scenario import ScenarioError
 from .server import DEFAULT_API_KEY, Simulator
 
 

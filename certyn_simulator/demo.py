@@ -11,9 +11,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .filecommands import FileCommandError
+from .catalogue import load_scenario
 from .runner import ActionRun, Event, FakeRunner, LogLine, PythonLauncher
-from .scenario import ScenarioError, load_scenario
+from .runner.filecommands import FileCommandError
+from .scenario import ScenarioError
 from .server import Simulator
 
 DEMO_KEY = "demo-key"

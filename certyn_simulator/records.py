@@ -11,9 +11,10 @@ class RequestRecord:
     """One request to the simulated API (control requests under ``/_sim/`` are not recorded).
 
     ``received_at`` is ``time.monotonic()`` when the request line and body had been read.
-    ``endpoint`` is ``create``, ``status``, ``cancel`` or ``other``. ``fault`` is the kind of the
+    ``endpoint`` is one of ``scenario.ENDPOINTS``, ``method_not_allowed`` or ``other``. ``fault`` is the kind of the
     fault applied, if any. ``response_status`` is the HTTP status sent (``None`` when the fault sent
-    none). ``run_id`` is the run addressed (or created).
+    none). ``run_id`` is the run addressed (or created); ``project_id`` and ``item_id`` (a conversation or
+    environment id) are the other ids in the path.
     """
 
     seq: int
@@ -28,6 +29,8 @@ class RequestRecord:
     client: str
     endpoint: str
     run_id: str | None = None
+    project_id: str | None = None
+    item_id: str | None = None
     fault: str | None = None
     response_status: int | None = None
     finished_at: float | None = None
@@ -57,6 +60,8 @@ class RequestRecord:
             "client": self.client,
             "endpoint": self.endpoint,
             "runId": self.run_id,
+            "projectId": self.project_id,
+            "itemId": self.item_id,
             "fault": self.fault,
             "responseStatus": self.response_status,
             "finishedAt": self.finished_at,
@@ -102,6 +107,8 @@ class RunRecord:
     cancelled_at: float | None = None
     terminal_served_at: float | None = None
     terminal_state: str | None = None
+    external: bool = False
+    conversation_id: str | None = None
 
     @property
     def cancel_reasons(self) -> list[str | None]:
@@ -122,4 +129,6 @@ class RunRecord:
             "cancelledAt": self.cancelled_at,
             "terminalServedAt": self.terminal_served_at,
             "terminalState": self.terminal_state,
+            "external": self.external,
+            "conversationId": self.conversation_id,
         }

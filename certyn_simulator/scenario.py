@@ -12,14 +12,25 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-ENDPOINTS = ("create", "status", "cancel")
-"""Endpoints that have a fault queue."""
+ENDPOINTS = (
+    "create",
+    "status",
+    "cancel",
+    "overview",
+    "process_run",
+    "conversation",
+    "environment_create",
+    "environment_list",
+    "environment_delete",
+)
+"""Endpoints that have a fault queue (see ``docs/simulator.md`` for the request each one is)."""
+
+CONVERSATION_STATUSES = ("idle", "failed")
+"""How a finished AI conversation ends (``processing`` is served before that)."""
 
 FAULT_KINDS = (
     "status",
@@ -221,14 +232,6 @@ def snapshot(state: str, **counts: Any) -> dict[str, Any]:
     return {"state": state, **counts}
 
 
-def _progress(total: int, steps: int) -> list[dict[str, Any]]:
-    snaps: list[dict[str, Any]] = [snapshot("queued", conclusion="", total=total, pending=total)]
-    for i in range(1, steps + 1):
-        done = total * i // (steps + 1)
-        snaps.append(snapshot("in_progress", conclusion="", total=total, passed=done, pending=total - done))
-    return snaps
-
-
 @dataclass
 class Scenario:
     """How runs created while this scenario is active behave.
@@ -241,6 +244,12 @@ class Scenario:
 
     With ``step_seconds`` set, the snapshot is chosen by time since create
     (``index = elapsed // step_seconds``) instead of by poll count.
+
+    Beyond the CI endpoints: ``overview`` is merged over the projects overview (``_exact``/``_omit``
+    as for snapshots); ``test_results`` are the per-test rows of a run (each merged over a generated
+    row; None: rows generated from the run's counters) and ``process_run`` is merged over that
+    answer; a conversation answers ``processing`` ``conversation_polls`` times (None: forever), then
+    ``conversation_status`` with ``conversation_answer``; ``environments`` exist before any create.
     """
 
     name: str = "custom"
@@ -261,6 +270,13 @@ class Scenario:
     not_found_polls: int = 0
     run_ids: list[str] = field(default_factory=list)
     idempotency_conflict: bool = False
+    overview: dict[str, Any] = field(default_factory=dict)
+    test_results: list[dict[str, Any]] | None = None
+    process_run: dict[str, Any] = field(default_factory=dict)
+    conversation_polls: int | None = 1
+    conversation_status: str = "idle"
+    conversation_answer: str = "The run finished. No further analysis is available."
+    environments: list[dict[str, Any]] = field(default_factory=list)
     faults: dict[str, list[Fault]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -271,6 +287,18 @@ class Scenario:
                 raise ScenarioError("each snapshot must be an object")
         if self.step_seconds is not None and self.step_seconds <= 0:
             raise ScenarioError("step_seconds must be positive")
+        if self.conversation_polls is not None and self.conversation_polls < 0:
+            raise ScenarioError("conversation_polls must not be negative")
+        if self.conversation_status not in CONVERSATION_STATUSES:
+            raise ScenarioError(
+                f"conversation_status must be one of {', '.join(CONVERSATION_STATUSES)}, "
+                f"not {self.conversation_status!r}"
+            )
+        if self.test_results is not None and not all(isinstance(row, dict) for row in self.test_results):
+            raise ScenarioError("each of test_results must be an object")
+        for env in self.environments:
+            if not isinstance(env, dict) or not isinstance(env.get("key"), str):
+                raise ScenarioError("each of environments must be an object with a 'key'")
         for endpoint in self.faults:
             if endpoint not in ENDPOINTS:
                 raise ScenarioError(
@@ -326,95 +354,3 @@ class Scenario:
             return cls(**kwargs, faults=parsed)
         except TypeError as exc:  # wrong value types surface here
             raise ScenarioError(str(exc)) from exc
-
-
-def _final(state: str, conclusion: str, total: int, **counts: int) -> dict[str, Any]:
-    return snapshot(state, conclusion=conclusion, total=total, **counts)
-
-
-def builtin_scenarios() -> dict[str, Scenario]:
-    """The named scenarios of ``--scenario NAME``. Each call returns fresh copies."""
-    total = 5
-    prog = _progress(total, 3)
-    return {
-        "pass": Scenario(
-            name="pass",
-            snapshots=[*prog, _final("completed", "success", total, passed=5)],
-            test_case_count=total,
-        ),
-        "fail": Scenario(
-            name="fail",
-            snapshots=[*prog, _final("completed", "failure", total, passed=3, failed=2)],
-            test_case_count=total,
-        ),
-        "blocked": Scenario(
-            name="blocked",
-            snapshots=[*prog, _final("completed", "action_required", total, passed=4, blocked=1)],
-            test_case_count=total,
-        ),
-        "aborted": Scenario(
-            name="aborted",
-            snapshots=[*prog, _final("completed", "failure", total, passed=2, aborted=3)],
-            test_case_count=total,
-        ),
-        "empty": Scenario(name="empty", snapshots=[_final("completed", "success", 0)], test_case_count=0),
-        "cancelled": Scenario(
-            name="cancelled",
-            snapshots=[*prog[:2], _final("cancelled", "cancelled", total, passed=1, aborted=4)],
-            test_case_count=total,
-        ),
-        "slow": Scenario(
-            name="slow",
-            snapshots=[*_progress(20, 19), _final("completed", "success", 20, passed=20)],
-            retry_after_seconds=2,
-            test_case_count=20,
-        ),
-        "never": Scenario(
-            name="never",
-            snapshots=[snapshot("in_progress", conclusion="", total=total, pending=total)],
-            test_case_count=total,
-        ),
-        "flaky": Scenario(
-            name="flaky",
-            snapshots=[*prog, _final("completed", "success", total, passed=5)],
-            test_case_count=total,
-            faults={
-                "create": [
-                    Fault.http(503, {"error": "Service Unavailable"}, retry_after=1),
-                    Fault.drop_after(),
-                ],
-                "status": [
-                    Fault.http(502, "<html><body>Bad Gateway</body></html>"),
-                    Fault.html(),
-                    Fault.drop(),
-                    Fault.truncated(),
-                    Fault.http(429, {"error": "Too many requests"}, retry_after=1),
-                    Fault.http(404, {"error": "Run not found"}),
-                ],
-                "cancel": [Fault.http(503)],
-            },
-        ),
-    }
-
-
-def builtin_scenario(name: str) -> Scenario:
-    scenarios = builtin_scenarios()
-    if name not in scenarios:
-        raise ScenarioError(f"unknown scenario {name!r}; built-in ones are {', '.join(sorted(scenarios))}")
-    return scenarios[name]
-
-
-def load_scenario(value: str) -> Scenario:
-    """A built-in scenario name, or the path of a scenario JSON file."""
-    if value in builtin_scenarios():
-        return builtin_scenario(value)
-    path = Path(value)
-    if not path.is_file():
-        raise ScenarioError(
-            f"{value!r} is neither a built-in scenario ({', '.join(sorted(builtin_scenarios()))}) nor a file"
-        )
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ScenarioError(f"cannot read scenario file {value!r}: {exc}") from exc
-    return Scenario.from_dict(data)

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 
 from certyn_simulator import DEFAULT_API_KEY, Scenario, Simulator, snapshot
-from certyn_simulator.filecommands import decode_file_command, parse_outputs
 from certyn_simulator.runner import ActionRun, Event, FakeRunner
+from certyn_simulator.runner.filecommands import decode_file_command, parse_outputs
 from tests.e2e_support import ROOT, inputs
 from tests.rendered import read
 

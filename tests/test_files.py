@@ -16,7 +16,7 @@ from certyn_action.files import (
     heredoc,
     read_event_payload,
 )
-from certyn_simulator.filecommands import FileCommandError, decode_file_command, parse_outputs
+from certyn_simulator.runner.filecommands import FileCommandError, decode_file_command, parse_outputs
 
 TRICKY_VALUES = [
     "",

@@ -18,7 +18,7 @@ from certyn_action.inputs import (
     raw_input,
     read_inputs,
 )
-from certyn_simulator.actionyml import InputSpec, load_action_inputs
+from certyn_simulator.runner.actionyml import InputSpec, load_action_inputs
 
 ACTION_DIR = Path(__file__).resolve().parent.parent
 KEY = "ck_live_Secr3tKeyValue"

@@ -11,7 +11,7 @@ import responses
 
 from certyn_action.main import main
 from certyn_action.signals import SignalGuard
-from certyn_simulator.filecommands import decode_file_command, parse_outputs
+from certyn_simulator.runner.filecommands import decode_file_command, parse_outputs
 from tests.fakes import FakeClock
 
 BASE = "https://api.certyn.test"

@@ -1,4 +1,4 @@
-"""Properties over arbitrary text, checked against the runner's own rules (certyn_simulator.filecommands)."""
+"""Properties over arbitrary text, checked against the runner's own rules (certyn_simulator.runner.filecommands)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,12 @@ from certyn_action.report import Report
 from certyn_action.summary import render_summary
 from certyn_action.text import escape_command_data, markdown, one_line
 from certyn_action.workflow import WorkflowLog
-from certyn_simulator.filecommands import decode_file_command, parse_commands, parse_outputs, split_log_lines
+from certyn_simulator.runner.filecommands import (
+    decode_file_command,
+    parse_commands,
+    parse_outputs,
+    split_log_lines,
+)
 
 SETTINGS = settings(max_examples=200, deadline=None)
 OUTPUT_NAMES = sorted(Report().outputs())

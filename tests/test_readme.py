@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from certyn_simulator.actionyml import load_action_inputs
+from certyn_simulator.runner.actionyml import load_action_inputs
 from tests.rendered import read
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -19,15 +19,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from certyn_simulator.actionyml import evaluate_default, parse_action_inputs
-from certyn_simulator.filecommands import (
-    FileCommandError,
-    decode_file_command,
-    parse_commands,
-    parse_file_command,
-    parse_outputs,
-    split_log_lines,
-)
 from certyn_simulator.runner import (
     CONTAINER_PATHS,
     Event,
@@ -36,6 +27,15 @@ from certyn_simulator.runner import (
     RunnerFiles,
     input_env_name,
     translate_env,
+)
+from certyn_simulator.runner.actionyml import evaluate_default, parse_action_inputs
+from certyn_simulator.runner.filecommands import (
+    FileCommandError,
+    decode_file_command,
+    parse_commands,
+    parse_file_command,
+    parse_outputs,
+    split_log_lines,
 )
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

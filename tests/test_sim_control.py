@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import requests
 
-from certyn_simulator import Fault, Scenario, ScenarioError, Simulator, builtin_scenarios
-from certyn_simulator.scenario import load_scenario
+from certyn_simulator import ENDPOINTS, Fault, Scenario, ScenarioError, Simulator, builtin_scenarios
+from certyn_simulator.catalogue import load_scenario
 
 KEY = "test-key"
 BODY = {"projectSlug": "shop", "processSlug": "smoke"}
@@ -75,7 +75,7 @@ def test_faults_endpoints(sim: Simulator) -> None:
     assert resp.json()["status"] == [{"kind": "drop"}]
     assert create(sim.base_url).status_code == 500
     assert ctl(sim, "DELETE", "faults").status_code == 200
-    assert ctl(sim, "GET", "faults").json() == {"create": [], "status": [], "cancel": []}
+    assert ctl(sim, "GET", "faults").json() == {key: [] for key in ENDPOINTS}
     assert ctl(sim, "POST", "faults", {"nowhere": ["drop"]}).status_code == 400
 
 

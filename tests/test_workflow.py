@@ -7,7 +7,7 @@ import io
 import pytest
 
 from certyn_action.workflow import WorkflowLog
-from certyn_simulator.filecommands import WorkflowCommand, parse_commands, split_log_lines
+from certyn_simulator.runner.filecommands import WorkflowCommand, parse_commands, split_log_lines
 
 SECRET = "ck_live_0123456789abcdef"
 HOSTILE = [

@@ -27,7 +27,7 @@ import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
-from .runner import CONTAINER_PATHS, RunnerFiles, translate_env
+from .files import CONTAINER_PATHS, RunnerFiles, translate_env
 
 CONTAINER_WORKSPACE = CONTAINER_PATHS["workspace"]
 CONTAINER_HOME = CONTAINER_PATHS["home"]

@@ -1,0 +1,125 @@
+"""The simulated API's endpoints: the key check, then each endpoint's answer from the run store,
+the conversations, the environments and the per-test results."""
+
+from __future__ import annotations
+
+import hmac
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from .conversations import Conversations
+from .environments import Environments
+from .payloads import Response, apply_overrides, error, json_response, project_id
+from .records import RequestRecord
+from .results import is_finished, process_run_body
+from .scenario import Scenario
+from .store import RunStore
+
+DEFAULT_PROJECT = "demo"
+
+
+class Api:
+    def __init__(
+        self,
+        cond: threading.Condition,
+        store: RunStore,
+        conversations: Conversations,
+        environments: Environments,
+        scenario: Callable[[], Scenario],
+        api_key: str,
+    ) -> None:
+        self._cond = cond
+        self.store = store
+        self.conversations = conversations
+        self.environments = environments
+        self._scenario = scenario
+        self.api_key = api_key
+
+    def process(self, rec: RequestRecord, *, omit_run_id: bool = False) -> Response:  # noqa: PLR0911 - a router
+        endpoint = rec.endpoint
+        if endpoint == "method_not_allowed":
+            return error(405, f"Method {rec.method} not allowed on {rec.path}")
+        if endpoint == "other":
+            return error(404, f"No route for {rec.method} {rec.path}")
+        denied = self._check_key(rec)
+        if denied is not None:
+            return denied
+        if endpoint == "create":
+            with self._cond:
+                sc = self._scenario()
+            return self.store.create(rec, sc, omit_run_id=omit_run_id)
+        if endpoint == "status":
+            return self.store.status(rec)
+        if endpoint == "cancel":
+            return self.store.cancel(rec)
+        if endpoint == "conversation":
+            return self.conversations.serve(rec.item_id)
+        if endpoint == "overview":
+            return _json(self.overview())
+        return self._project_scoped(rec)
+
+    def _project_scoped(self, rec: RequestRecord) -> Response:
+        project = rec.project_id or ""
+        if project not in self.project_ids().values():
+            return error(404, "Project not found.")
+        if rec.endpoint == "process_run":
+            return self._process_run(rec, project)
+        if rec.endpoint == "environment_create":
+            return self.environments.create(rec, project)
+        if rec.endpoint == "environment_list":
+            return self.environments.list_page(rec.query, project)
+        return self.environments.delete(project, rec.item_id)
+
+    def _check_key(self, rec: RequestRecord) -> Response | None:
+        given = rec.header("X-API-Key")
+        if not given:
+            return error(401, "Missing API key. Send it in the X-API-Key header.")
+        if not hmac.compare_digest(given.encode(), self.api_key.encode()):
+            return error(401, "Invalid API key.")
+        return None
+
+    # Projects -----------------------------------------------------------------------------------
+    def overview(self) -> dict[str, Any]:
+        with self._cond:
+            sc = self._scenario()
+            slugs = list(sc.projects) if sc.projects is not None else [DEFAULT_PROJECT]
+            for run in self.store.runs.values():
+                slug = run.request.get("projectSlug") if isinstance(run.request, dict) else None
+                if isinstance(slug, str) and slug.lower() not in {s.lower() for s in slugs}:
+                    slugs.append(slug)
+        projects = [{"id": project_id(s), "slug": s, "name": s.replace("-", " ").title()} for s in slugs]
+        body = {"defaultProjectId": projects[0]["id"] if projects else None, "projects": projects}
+        if sc.overview.get("_exact"):
+            return {k: v for k, v in sc.overview.items() if not k.startswith("_")}
+        return apply_overrides(body, sc.overview)
+
+    def project_ids(self) -> dict[str, str]:
+        """Project ids by lower-case slug, as the overview serves them."""
+        projects = self.overview().get("projects")
+        out: dict[str, str] = {}
+        for item in projects if isinstance(projects, list) else []:
+            if (
+                isinstance(item, dict)
+                and isinstance(item.get("slug"), str)
+                and isinstance(item.get("id"), str)
+            ):
+                out.setdefault(item["slug"].lower(), item["id"])
+        return out
+
+    def _process_run(self, rec: RequestRecord, project: str) -> Response:
+        ids = self.project_ids()
+        with self._cond:
+            run = self.store.runs.get(rec.run_id or "")
+            if run is None:
+                return error(404, "Process run not found.")
+            slug = run.request.get("projectSlug") if isinstance(run.request, dict) else None
+            if not isinstance(slug, str) or ids.get(slug.lower()) != project:
+                return error(404, "Process run not found.")
+            sc = self.store.run_scenarios[run.run_id]
+            completed = self.store.completed_wall(run.run_id) if is_finished(run) else None
+            return _json(process_run_body(run, sc, completed))
+
+
+def _json(payload: Any) -> Response:
+    return json_response(200, payload)

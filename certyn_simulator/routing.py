@@ -1,0 +1,68 @@
+"""Which simulated endpoint a request addresses: a pure map from method and path to a :class:`Route`."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+from urllib.parse import unquote
+
+
+class Route(NamedTuple):
+    """``endpoint``: one of ``scenario.ENDPOINTS``, ``method_not_allowed`` or ``other``."""
+
+    endpoint: str
+    run_id: str | None = None
+    project_id: str | None = None
+    item_id: str | None = None  # a conversation or environment id
+
+
+def classify(method: str, path: str) -> tuple[str, str | None]:
+    """Map a request to (endpoint, run id); see :func:`route` for the other ids."""
+    found = route(method, path)
+    return found.endpoint, found.run_id
+
+
+def route(method: str, path: str) -> Route:
+    segments = path.split("/")
+    if segments[:2] != ["", "api"]:
+        return Route("other")
+    rest = [unquote(s) for s in segments[2:]]
+    if rest[:2] == ["ci", "runs"]:
+        return _ci_route(method, rest[2:])
+    if rest[:1] == ["projects"]:
+        return _project_route(method, rest[1:])
+    if rest[:2] == ["assistant", "conversations"] and len(rest) == 3 and rest[2]:
+        return _only(method, "GET", Route("conversation", item_id=rest[2]))
+    return Route("other")
+
+
+def _only(method: str, allowed: str, found: Route) -> Route:
+    return found if method == allowed else found._replace(endpoint="method_not_allowed")
+
+
+def _ci_route(method: str, rest: list[str]) -> Route:
+    if rest in ([], [""]):
+        return _only(method, "POST", Route("create"))
+    run_id = rest[0]
+    if len(rest) == 1 and run_id:
+        return _only(method, "GET", Route("status", run_id))
+    if len(rest) == 2 and rest[1] == "cancel" and run_id:
+        return _only(method, "POST", Route("cancel", run_id))
+    return Route("other")
+
+
+def _project_route(method: str, rest: list[str]) -> Route:  # noqa: PLR0911 - a router
+    if rest == ["overview"]:
+        return _only(method, "GET", Route("overview"))
+    if len(rest) < 2 or not rest[0]:
+        return Route("other")
+    project = rest[0]
+    if rest[1] == "process-runs" and len(rest) == 3 and rest[2]:
+        return _only(method, "GET", Route("process_run", rest[2], project))
+    if rest[1] == "environments":
+        if len(rest) == 2 or rest[2:] == [""]:
+            if method == "POST":
+                return Route("environment_create", project_id=project)
+            return _only(method, "GET", Route("environment_list", project_id=project))
+        if len(rest) == 3 and rest[2]:
+            return _only(method, "DELETE", Route("environment_delete", project_id=project, item_id=rest[2]))
+    return Route("other")
