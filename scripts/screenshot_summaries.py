@@ -27,9 +27,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from certyn_simulator.catalogue import load_scenario  # noqa: E402
 from certyn_simulator.demo import DEMO_KEY  # noqa: E402 - after the path is set
 from certyn_simulator.runner import Event, FakeRunner, PythonLauncher  # noqa: E402
-from certyn_simulator.catalogue import load_scenario  # noqa: E402
 from certyn_simulator.server import Simulator  # noqa: E402
 from tests.rendered import render_gfm  # noqa: E402
 
