@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from .api import CREATE_PATH, Created, run_path
 from .clock import Clock
-from .http import Call, Reply, TlsVerificationFailed, Transport, TransportError
+from .http import Call, DuplicateKey, Reply, TlsVerificationFailed, Transport, TransportError, UnsafeUrl
 from .retry import RetryPolicy, is_transient_status
 from .text import one_line
 
@@ -141,6 +141,11 @@ class CertynClient:
         except (TransportError, ApiError):
             return None
 
+    @property
+    def create_may_have_made_a_run(self) -> bool:
+        """No run is known, yet an attempt got no answer (or one that may hide a run): one may exist."""
+        return self._created is None and self._create_unanswered
+
     def _create_once(self, deadline: float) -> Created:
         assert self._create_body is not None  # noqa: S101 - set by create()
         timeout = self._timeout(deadline)
@@ -203,11 +208,14 @@ class CertynClient:
             )
         except TlsVerificationFailed as err:
             raise _tls_error(err) from None
+        except UnsafeUrl as err:
+            raise ApiError(str(err)) from None
         except TransportError as err:
             raise ApiError(str(err), transient=True) from None
         if not 200 <= reply.status < 300:
             raise self._error_for(reply, f"reading run {run_id}")
         data = _json_object(reply, "the status response")
+        _check_run_id(data, run_id, reply.status)
         _await_models()
         from .models import RunStatus, ValidationError  # noqa: PLC0415 - see the module docstring
 
@@ -251,6 +259,8 @@ class CertynClient:
                 return once(deadline)
             except TlsVerificationFailed as err:
                 raise _tls_error(err) from None
+            except UnsafeUrl as err:
+                raise ApiError(str(err)) from None
             except TransportError as err:
                 error = ApiError(str(err), transient=True)
             except ApiError as err:
@@ -341,6 +351,10 @@ def _json_object(reply: Reply, what: str) -> dict[str, Any]:
     """The JSON object in a 2xx body; anything else (a proxy's HTML page, a cut body) is transient."""
     try:
         data = reply.json()
+    except DuplicateKey as err:
+        raise ApiError(
+            f"{what} (HTTP {reply.status}) is ambiguous: {err}", status=reply.status, transient=True
+        ) from None
     except ValueError:
         kind = "an HTML page" if reply.body.lstrip()[:1] == b"<" else "not valid JSON"
         raise ApiError(
@@ -353,6 +367,24 @@ def _json_object(reply: Reply, what: str) -> dict[str, Any]:
             f"{what} (HTTP {reply.status}) is not a JSON object", status=reply.status, transient=True
         )
     return data
+
+
+def _check_run_id(data: Mapping[str, Any], run_id: str, status: int) -> None:
+    """A status naming another run (a caching proxy, a server bug) is an invalid answer, retried like a cut
+    body and never gated on. A status without ``runId`` (or with null) is taken as the polled run's: the
+    API does not promise the field in a status."""
+    said = data.get("runId")
+    if said is None:
+        return
+    if isinstance(said, int) and not isinstance(said, bool):
+        said = str(said)
+    if said != run_id:
+        raise ApiError(
+            f"the status response (HTTP {status}) is for run {one_line(repr(said), 80)}, not run {run_id}: "
+            "a caching proxy or a server fault answered",
+            status=status,
+            transient=True,
+        )
 
 
 def server_message(reply: Reply) -> str:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .inputs import Inputs
+from .text import encodable
 
 DEFAULT_SERVER_URL = "https://github.com"
 _REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
@@ -34,7 +35,7 @@ class GitHubContext:
     @classmethod
     def from_env(cls, env: Mapping[str, str], payload: Mapping[str, Any]) -> GitHubContext:
         def get(name: str) -> str:
-            return env.get(name, "").strip()
+            return encodable(env.get(name, "").strip())  # bytes that are not UTF-8 become "?"
 
         return cls(
             repository=get("GITHUB_REPOSITORY"),
@@ -171,4 +172,4 @@ def _mapping(value: object) -> Mapping[str, Any]:
 
 
 def _text(value: object) -> str:
-    return value.strip() if isinstance(value, str) else ""
+    return encodable(value.strip()) if isinstance(value, str) else ""  # "\ud800" is valid JSON

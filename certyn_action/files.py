@@ -72,4 +72,13 @@ def read_event_payload(path: str | None) -> dict[str, Any]:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+    except RecursionError:  # e.g. a repository_dispatch client_payload nested thousands deep
+        raise EventPayloadError(
+            "the event payload (GITHUB_EVENT_PATH) is nested too deeply to read: going on without it "
+            "(pull request details, if any, are not used)"
+        ) from None
     return data if isinstance(data, dict) else {}
+
+
+class EventPayloadError(ValueError):
+    """The event payload exists but cannot be used; the step goes on without it."""

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 TERMINAL_STATES = frozenset({"completed", "cancelled"})
 COUNTERS = ("total", "passed", "failed", "blocked", "pending", "aborted", "skipped")
+# The counters the API promises: a finished run that lacks one (missing or null) proves nothing.
+REQUIRED_COUNTERS = ("failed", "blocked")
 
 
 class Result(StrEnum):
@@ -93,6 +95,12 @@ def _findings(status: RunStatus) -> list[tuple[str, str]]:
         pending = f" ({status.pending} pending)" if status.pending else ""
         reason = f"{missing} of {_tests(of)} had no result when the run completed{pending}"
         found.append(("fail-on-incomplete", reason))
+    for name in REQUIRED_COUNTERS:  # the API promises these two: without them nothing proves a pass
+        if name in status.absent:
+            reason = (
+                f"the run's status did not report `{name}` (missing or null): nothing proves the tests passed"
+            )
+            found.append(("fail-on-incomplete", reason))
     return found
 
 

@@ -19,11 +19,13 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 import requests.structures
 
 from . import __version__
+from .inputs import api_origin
 from .scrub import Scrubber
 from .text import one_line
 
@@ -43,7 +45,24 @@ class TlsVerificationFailed(TransportError):
     """The server's certificate did not verify: retrying cannot help."""
 
 
+class UnsafeUrl(TransportError):
+    """The URL about to be requested would not reach the configured API host: nothing was sent."""
+
+
 def _unchanged(data: Any) -> Any:
+    return data
+
+
+class DuplicateKey(ValueError):
+    """A JSON object names the same key twice: which value counts is up to the parser, so it is invalid."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        seen: set[str] = set()
+        twice = next(key for key, _ in pairs if key in seen or seen.add(key))  # type: ignore[func-returns-value]
+        raise DuplicateKey(f"the key {one_line(repr(twice), 60)} appears twice in one object")
     return data
 
 
@@ -58,9 +77,10 @@ class Reply:
         return self.headers.get(name)
 
     def json(self) -> Any:
-        """The body as JSON; raises ValueError when it is not JSON (an HTML proxy page, a cut body)."""
+        """The body as JSON; raises ValueError when it is not JSON (an HTML proxy page, a cut body) or when
+        an object repeats a key (:class:`DuplicateKey`), at any depth."""
         try:
-            return self.scrub(json.loads(self.body.decode("utf-8")))
+            return self.scrub(json.loads(self.body.decode("utf-8"), object_pairs_hook=_unique_keys))
         except RecursionError:  # e.g. "[" * 100000: hostile or broken, never a crash
             raise ValueError("JSON nested too deeply") from None
 
@@ -108,6 +128,15 @@ class Call:
         self._done.set()
 
 
+class _Session(requests.Session):
+    """A session that never works out a redirect target: redirects are never followed, and requests would
+    otherwise decode the ``Location`` of every 3xx anyway (one that is not UTF-8 raised, hiding the
+    redirect behind a retried network error)."""
+
+    def get_redirect_target(self, resp: requests.Response) -> str | None:
+        return None
+
+
 class Transport:
     def __init__(
         self,
@@ -121,10 +150,11 @@ class Transport:
     ) -> None:
         self._debug = debug
         self.base_url = base_url.rstrip("/")
+        self._origin = _configured_origin(self.base_url)
         self._api_key = api_key
         self._scrubber = Scrubber(api_key)
         self._max_body = max_body
-        self._session = session or requests.Session()
+        self._session = session or _Session()
         self._session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
         self._verify: bool | str = True
         if env.get("SSL_CERT_FILE") and not (env.get("REQUESTS_CA_BUNDLE") or env.get("CURL_CA_BUNDLE")):
@@ -145,6 +175,8 @@ class Transport:
         """Start one exchange with the API; ``path`` always starts with ``/api/``."""
         if not path.startswith("/api/"):
             raise ValueError(f"not an API path: {path}")
+        url = self.url(path)
+        self._check_target(url)
         all_headers = {"X-API-Key": self._api_key, **(headers or {})}
         data = None
         if json_body is not None:
@@ -153,12 +185,27 @@ class Transport:
         call = Call(f"{method} {path}", self._debug)
         worker = threading.Thread(
             target=self._exchange,
-            args=(call, method, self.url(path), all_headers, data, timeout),
+            args=(call, method, url, all_headers, data, timeout),
             name=f"http {method} {path}",
             daemon=True,  # an abandoned exchange never holds the process open
         )
         worker.start()
         return call
+
+    def _check_target(self, url: str) -> None:
+        """Defence in depth: the URL, as requests prepares it and urllib3 parses it, must reach exactly the
+        configured scheme, host and port; the key goes nowhere else, whatever the spelling."""
+        prepared = requests.PreparedRequest()
+        try:
+            prepared.prepare_url(url, None)
+            target = api_origin(prepared.url or "")
+        except (requests.RequestException, ValueError):
+            target = None
+        if target != self._origin:
+            raise UnsafeUrl(
+                "refused to send the request: its URL would not reach the configured API host "
+                "(check `api-url`); nothing was sent"
+            )
 
     def request(
         self,
@@ -219,6 +266,13 @@ class Transport:
                 raise TransportError(f"response body larger than {self._max_body // 1024} KiB")
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+def _configured_origin(base_url: str) -> tuple[str, str, int]:
+    """(scheme, host, port) of the configured base URL, by the strict parse the inputs were checked with."""
+    parts = urlsplit(base_url)
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or "").lower(), parts.port or (443 if scheme == "https" else 80)
 
 
 def _root_causes(err: BaseException) -> list[BaseException]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
@@ -21,6 +22,7 @@ MAX_IDEMPOTENCY_KEY = 200
 MAX_TIMEOUT_SECONDS = 7 * 24 * 3600  # longer than any GitHub job may run
 
 T = TypeVar("T")
+_NOT_UTF8 = re.compile("[\ud800-\udfff]")
 
 
 class InputError(ValueError):
@@ -170,7 +172,12 @@ class _Reader:
         self.failed.add(name)
 
     def text(self, name: str) -> str:
-        return (raw_input(self.env, name) or "").strip()
+        value = (raw_input(self.env, name) or "").strip()
+        if _NOT_UTF8.search(value):  # bytes that are not UTF-8 arrive from the environment as \udcXX escapes
+            if name not in self.failed:
+                self.fail(name, "holds bytes that are not valid UTF-8 text: write it as UTF-8")
+            return ""
+        return value
 
     def get(self, name: str, default: T, parse: Callable[[str], T]) -> T:
         value = self.text(name)
@@ -186,13 +193,15 @@ class _Reader:
 
     def required(self, name: str, what: str) -> str:
         value = self.text(name)
-        if not value:
+        if not value and name not in self.failed:
             self.fail(name, f"required: set it to {what}")
         return value
 
     def api_key(self, missing_hint: str | None) -> str:
         value = self.text("api-key")
-        if not value:
+        if "api-key" in self.failed:
+            pass
+        elif not value:
             self.fail(
                 "api-key",
                 missing_hint
@@ -235,18 +244,18 @@ def parse_tags(value: str) -> tuple[str, ...]:
         items = data
     else:
         items = text.replace("\r", "\n").replace("\n", ",").split(",")
-    tags: list[str] = []
-    for item in items:
-        tag = item.strip()
-        if tag and tag not in tags:
-            tags.append(tag)
+    tags = list(dict.fromkeys(tag for tag in (item.strip() for item in items) if tag))  # linear time
     if not tags:
         raise ValueError("holds no tag: list tags separated by commas or newlines, or a JSON array")
     return tuple(tags)
 
 
 def is_loopback(host: str) -> bool:
-    if host.lower() in ("localhost", "localhost.") or host.lower().endswith(".localhost"):
+    """``localhost`` or a loopback IP literal: the only hosts plain http may carry the key to.
+
+    Not ``*.localhost``: only some resolvers map those names to loopback; others ask DNS, and
+    ``attacker.localhost`` could then receive the key in cleartext."""
+    if host.lower() in ("localhost", "localhost."):
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
@@ -254,21 +263,68 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def normalize_api_url(value: str) -> str:
-    """``https://host[:port][/prefix]`` with no trailing ``/`` or ``/api`` (the client adds ``/api/...``)."""
+# What an API base URL may be spelled with: scheme, a DNS name or an IP address, a port, a path prefix.
+# Anything else (a backslash, whitespace, control or non-ASCII characters, `@`, `%`, `?`, `#`) is a
+# spelling that URL parsers read differently, and the host the key goes to must not depend on which one reads.
+_STRICT_API_URL = re.compile(
+    r"(?P<scheme>https?)://(?P<host>[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?|\[[0-9A-Fa-f:.]+\])(?::(?P<port>[0-9]{1,5}))?"
+    r"(?P<path>(?:/[A-Za-z0-9._~!$&'()*+,;=:-]*)*)",
+    re.IGNORECASE,
+)
+
+
+def api_origin(url: str) -> tuple[str, str, int]:
+    """(scheme, host, port) that urllib3, the HTTP stack requests uses, connects to for ``url``.
+
+    Host lowercased without IPv6 brackets, port filled in from the scheme. Raises ValueError when
+    urllib3 cannot parse it."""
+    from urllib3.util import parse_url  # noqa: PLC0415 - urllib3 loads with requests anyway
+
     try:
-        parts = urlsplit(value.strip())
+        parts = parse_url(url)
+    except Exception:  # urllib3's LocationParseError and friends
+        raise ValueError("cannot be parsed") from None
+    scheme = (parts.scheme or "").lower()
+    host = (parts.host or "").lower().removeprefix("[").removesuffix("]")
+    return scheme, host, parts.port or (443 if scheme == "https" else 80)
+
+
+def normalize_api_url(value: str) -> str:
+    """``https://host[:port][/prefix]`` with no trailing ``/`` or ``/api`` (the client adds ``/api/...``).
+
+    The check judges the URL the HTTP stack will use: only a plain spelling is accepted, and the host,
+    port and scheme read by a strict parse must be the ones urllib3 reads."""
+    text = value.strip()
+    example = f"use e.g. `{DEFAULT_API_URL}`"
+    if any(ch.isspace() or not ch.isprintable() for ch in text):
+        raise ValueError(f"contains spaces, line breaks or control characters: {example}")
+    try:
+        parts = urlsplit(text)
         host = parts.hostname or ""
         port = parts.port  # raises ValueError on a bad port
     except ValueError:
-        raise ValueError(f"is not a valid URL: use e.g. `{DEFAULT_API_URL}`") from None
-    if parts.scheme not in ("https", "http") or not host:
+        raise ValueError(f"is not a valid URL: {example}") from None
+    if parts.scheme.lower() not in ("https", "http") or not host:
         raise ValueError(f"must be an absolute https URL such as `{DEFAULT_API_URL}`")
-    if parts.username is not None or parts.password is not None:
-        raise ValueError("must not contain credentials: pass the key in `api-key`")
-    if parts.query or parts.fragment:
-        raise ValueError(f"must not have a query or fragment: use the base URL, e.g. `{DEFAULT_API_URL}`")
-    if parts.scheme == "http" and not is_loopback(host):
+    if "@" in text:
+        raise ValueError("must not contain `@` or credentials: pass the key in `api-key`")
+    if "?" in text or "#" in text:
+        raise ValueError(f"must not have a query or fragment: use the base URL, {example}")
+    if not text.isascii() or _STRICT_API_URL.fullmatch(text) is None:  # IGNORECASE alone lets `İ`, `K` match
+        raise ValueError(
+            "must be a plain URL: scheme, host name or IP address, optional port and path, written in "
+            "ASCII letters, digits and `.-_/:` only (no backslash, `%`-escape, non-ASCII or other "
+            f"characters; write an international domain name in its `xn--` form): {example}"
+        )
+    if ":" in host:
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise ValueError(f"has an invalid IPv6 address: {example}") from None
+    scheme = parts.scheme.lower()
+    if api_origin(text) != (scheme, host.lower(), port or (443 if scheme == "https" else 80)):
+        raise ValueError(f"is read differently by URL parsers: {example}")
+    if scheme == "http" and not is_loopback(host):
         raise ValueError(
             "must use https (http is only allowed for localhost/127.0.0.1, e.g. a local simulator)"
         )
@@ -278,7 +334,7 @@ def normalize_api_url(value: str) -> str:
     netloc = f"[{host}]" if ":" in host else host
     if port is not None:
         netloc += f":{port}"
-    return f"{parts.scheme}://{netloc}{path.rstrip('/')}"
+    return f"{scheme}://{netloc}{path.rstrip('/')}"
 
 
 def _seconds(minimum: float, maximum: float) -> Callable[[str], float]:

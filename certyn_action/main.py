@@ -13,7 +13,7 @@ from .api import Created, create_body
 from .client import ApiError, AuthError, CertynClient, DeadlineExceeded, NotFound
 from .clock import Clock, SystemClock, format_duration
 from .context import GitHubContext, derive_metadata, missing_key_hint
-from .files import OutputFile, SummaryFile, read_event_payload
+from .files import EventPayloadError, OutputFile, SummaryFile, read_event_payload
 from .gate import Result, Verdict, evaluate
 from .http import Transport
 from .idempotency import derive_key
@@ -90,9 +90,15 @@ class Step:
 
     # -- the happy path --------------------------------------------------------------------------
     def _run(self) -> None:
-        ctx = GitHubContext.from_env(self.env, read_event_payload(self.env.get("GITHUB_EVENT_PATH")))
         try:
-            inputs = read_inputs(self.env, missing_key_hint=missing_key_hint(ctx))
+            with self.guard.interruptible():  # reading is pure: a signal may end it at once
+                try:
+                    payload = read_event_payload(self.env.get("GITHUB_EVENT_PATH"))
+                except EventPayloadError as err:
+                    self.log.warning(str(err), title="Certyn: event payload not used")
+                    payload = {}
+                ctx = GitHubContext.from_env(self.env, payload)
+                inputs = read_inputs(self.env, missing_key_hint=missing_key_hint(ctx))
         except InputErrors as errors:
             for error in errors.errors:
                 self.log.error(str(error), title=f"Certyn: invalid input '{error.name}'")
@@ -203,6 +209,10 @@ class Step:
         if isinstance(err, NotFound) and self.report.created is None:
             title = "Certyn project or process not found"
         where = f" Certyn run: {one_line(self.report.app_url, 500)}" if self.report.app_url else ""
+        if isinstance(err, AuthError) and self.client is not None and self.client.create_may_have_made_a_run:
+            orphan = self._orphan_note("cannot cancel with a refused key")
+            self.report.notes.append(orphan)
+            where += " " + orphan
         self.log.error(err.message + where, title=title)
         if not isinstance(err, AuthError):  # a rejected key cannot cancel either
             self._stop(
@@ -235,7 +245,17 @@ class Step:
             recovered = self.client.recover_create(budget)
             if recovered is not None:
                 self._on_created(recovered)
+            elif self.client.create_may_have_made_a_run:
+                orphan = self._orphan_note("could not learn, so could not cancel")
+                self.log.info(orphan)
+                self.report.notes.append(orphan)
         self._cancel(cause, budget)
+
+    def _orphan_note(self, why: str) -> str:
+        return (
+            "An earlier create attempt got no answer, so a run may exist in Certyn that this step "
+            f"{why}: look for Idempotency-Key `{self.report.idempotency_key}` in Certyn and cancel it there."
+        )
 
     def _cancel_deadline(self) -> float:
         """CANCEL_BUDGET_SECONDS from the first signal if there was one (the runner's clock), else from now."""

@@ -1,7 +1,8 @@
 """The API's responses as pydantic models, tolerant the way a gate must be.
 
-Unknown fields are ignored, missing or null counters are 0, unknown states are kept as text (the waiter
-keeps polling). A counter that is present but not a number is an invalid response, never a silent 0:
+Unknown fields are ignored, missing or null counters are 0 (``absent`` records which, so the gate can
+refuse to pass a run whose ``failed`` or ``blocked`` was not reported), unknown states are kept as text
+(the waiter keeps polling). A counter that is present but not a number is an invalid response, never a silent 0:
 treating garbage as "0 failed" could pass a build that should fail.
 """
 
@@ -18,6 +19,7 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from .gate import COUNTERS, TERMINAL_STATES
@@ -105,6 +107,16 @@ class RunStatus(_Model):
     started_at: Text = Field(default="", validation_alias=AliasChoices("startedAt", "started_at"))
     completed_at: Text = Field(default="", validation_alias=AliasChoices("completedAt", "completed_at"))
     retry_after_seconds: float | None = Field(default=None, alias="retryAfterSeconds")
+    # Counters the server left out or sent as null (read as 0 above): set from the body, never by it.
+    absent: frozenset[str] = frozenset()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _note_absent(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            absent = frozenset(name for name in COUNTERS if data.get(name) is None)
+            data = {**{k: v for k, v in data.items() if k != "absent"}, "absent": absent}
+        return data
 
     @field_validator("state", mode="after")
     @classmethod

@@ -10,6 +10,7 @@ from .api import Created, run_path
 from .context import RunMetadata
 from .gate import COUNTERS, Result, Verdict
 from .inputs import Inputs
+from .text import visible
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -80,8 +81,9 @@ class Report:
             "app-url": self.app_url,
             "test-case-count": "",
             "idempotency-replayed": "true" if self.created and self.created.replayed else "false",
-            "state": self.status.state if self.status else "",
-            "conclusion": self.status.conclusion if self.status else "",
+            # Server text for people: shown neutralised. The other outputs are data, kept exact.
+            "state": visible(self.status.state) if self.status else "",
+            "conclusion": visible(self.status.conclusion) if self.status else "",
         }
         if self.created and self.created.run.test_case_count is not None:
             values["test-case-count"] = str(self.created.run.test_case_count)

@@ -10,9 +10,16 @@ import html
 import re
 from urllib.parse import quote, urlsplit
 
-# C0/C1 controls, DEL, the Unicode line/paragraph separators some renderers break lines on, and lone
-# surrogates (valid in JSON escapes, unencodable in UTF-8).
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+# Bidirectional controls and invisible characters: they can make shown text read differently from what it
+# is (U+202E turns "exe.txt" around) or hide text. Neutralised wherever text is shown (``visible``).
+INVISIBLE_CHARS = (
+    "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u206f\u3164\ufeff\uffa0\ufff9-\ufffb\U000e0000-\U000e007f"
+)
+_INVISIBLE = re.compile(f"[{INVISIBLE_CHARS}]")
+# C0/C1 controls, DEL, the Unicode line/paragraph separators some renderers break lines on, lone
+# surrogates (valid in JSON escapes, unencodable in UTF-8), and the invisible characters above.
+_CONTROL = re.compile(f"[\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029\\ud800-\\udfff{INVISIBLE_CHARS}]")
 # ASCII punctuation that Markdown may give meaning to; '&', '#' and ';' are left for HTML entities
 # (html.escape runs first, so a raw '&' can no longer occur, and '#' never starts a line of ours).
 _MD_PUNCT = re.compile(r"([!\"$%'()*+,\-./:<=>?@\[\\\]^_`{|}~])")
@@ -23,6 +30,11 @@ _LEGACY_COMMAND = "##["
 def encodable(text: str) -> str:
     """``text`` with lone surrogates (from JSON such as "\\ud800") replaced, so UTF-8 can encode it."""
     return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def visible(text: str) -> str:
+    """``text`` with bidirectional controls and invisible characters replaced by spaces (for showing it)."""
+    return _INVISIBLE.sub(" ", text)
 
 
 def truncate(text: str, limit: int) -> str:

@@ -10,7 +10,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import TextIO
 
-from .text import encodable, escape_command_data, escape_command_property, one_line
+from .text import encodable, escape_command_data, escape_command_property, one_line, visible
 
 
 class WorkflowLog:
@@ -76,5 +76,6 @@ class WorkflowLog:
         return ": :" + flat[2:] if flat.startswith("::") else flat
 
     def _write(self, line: str, *, redact: bool = True) -> None:
-        self._stream.write(encodable(self.redact(line) if redact else line) + "\n")
+        # Every line printed, annotations included: no bidirectional or invisible character reaches the log.
+        self._stream.write(visible(encodable(self.redact(line) if redact else line)) + "\n")
         self._stream.flush()

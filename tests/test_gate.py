@@ -16,7 +16,14 @@ ALL_OFF = GateSwitches(False, False, False, False, False, False)
 
 
 def _status(**fields: Any) -> RunStatus:
-    data: dict[str, Any] = {"state": "completed", "conclusion": "success", "total": 5, "passed": 5}
+    data: dict[str, Any] = {
+        "state": "completed",
+        "conclusion": "success",
+        "total": 5,
+        "passed": 5,
+        "failed": 0,
+        "blocked": 0,
+    }
     data.update(fields)
     return RunStatus.model_validate(data)
 
@@ -104,7 +111,7 @@ def test_empty_run_only_fails_when_completed() -> None:
 
 
 def test_empty_run_with_missing_counters() -> None:
-    status = RunStatus.model_validate({"state": "completed"})
+    status = RunStatus.model_validate({"state": "completed", "failed": 0, "blocked": 0})
     assert evaluate(status, ALL_ON).reasons == ("the run completed with no tests (total 0)",)
 
 
@@ -133,12 +140,16 @@ def test_result_succeeds_only_for_passed_and_created() -> None:
 
 
 def test_a_run_where_every_test_was_skipped_tested_nothing() -> None:
-    status = RunStatus.model_validate({"state": "completed", "total": 4, "skipped": 4})
+    status = RunStatus.model_validate(
+        {"state": "completed", "total": 4, "skipped": 4, "failed": 0, "blocked": 0}
+    )
     verdict = evaluate(status, GateSwitches())
     assert verdict.result is Result.FAILED
     assert any("every test was skipped" in reason for reason in verdict.reasons)
     assert evaluate(status, GateSwitches(fail_on_empty=False)).result is Result.PASSED
-    some_ran = RunStatus.model_validate({"state": "completed", "total": 4, "skipped": 3, "passed": 1})
+    some_ran = RunStatus.model_validate(
+        {"state": "completed", "total": 4, "skipped": 3, "passed": 1, "failed": 0, "blocked": 0}
+    )
     assert evaluate(some_ran, GateSwitches()).result is Result.PASSED
 
 
@@ -148,19 +159,25 @@ def test_missing_counters_are_not_missing_results() -> None:
     minimal = RunStatus.model_validate({"state": "completed", "total": 4, "failed": 0, "blocked": 0})
     assert evaluate(minimal, ALL_ON) == Verdict(Result.PASSED, ())
     # without a total, the tests reported on are the total, not "no tests"
-    no_total = RunStatus.model_validate({"state": "completed", "passed": 4})
+    no_total = RunStatus.model_validate({"state": "completed", "passed": 4, "failed": 0, "blocked": 0})
     assert evaluate(no_total, ALL_ON) == Verdict(Result.PASSED, ())
     # pending is always a missing result, whatever else was sent
-    pending = RunStatus.model_validate({"state": "completed", "total": 4, "passed": 3, "pending": 1})
+    pending = RunStatus.model_validate(
+        {"state": "completed", "total": 4, "passed": 3, "failed": 0, "blocked": 0, "pending": 1}
+    )
     assert evaluate(pending, ALL_ON).reasons == (
         "1 of 4 tests had no result when the run completed (1 pending)",
     )
 
 
 def test_incomplete_reasons_never_count_more_results_than_tests() -> None:
-    empty = RunStatus.model_validate({"state": "completed", "total": 0, "pending": 3})
+    empty = RunStatus.model_validate(
+        {"state": "completed", "total": 0, "failed": 0, "blocked": 0, "pending": 3}
+    )
     assert evaluate(empty, ALL_ON).reasons == ("the run completed with no tests (total 0)",)
-    odd = RunStatus.model_validate({"state": "completed", "total": 5, "passed": 5, "pending": 7})
+    odd = RunStatus.model_validate(
+        {"state": "completed", "total": 5, "passed": 5, "failed": 0, "blocked": 0, "pending": 7}
+    )
     assert evaluate(odd, ALL_ON).reasons == (
         "7 of 12 tests had no result when the run completed (7 pending)",
     )

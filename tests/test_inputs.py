@@ -375,7 +375,6 @@ def test_bad_tags_input_names_tags() -> None:
         ("http://127.0.0.1:9", "http://127.0.0.1:9"),
         ("http://127.1.2.3", "http://127.1.2.3"),
         ("http://[::1]:8080/", "http://[::1]:8080"),
-        ("http://sim.localhost", "http://sim.localhost"),
     ],
 )
 def test_normalize_api_url(raw: str, expected: str) -> None:
@@ -389,6 +388,8 @@ def test_normalize_api_url(raw: str, expected: str) -> None:
         ("http://api.certyn.io", "https"),
         ("http://10.0.0.1:8080", "https"),
         ("http://localhost.evil.example", "https"),
+        ("http://sim.localhost", "https"),  # a resolver may send *.localhost to DNS
+        ("http://attacker.example.localhost:8080", "https"),
         ("https://user:pw@api.certyn.io", "credentials"),
         ("https://user@api.certyn.io", "credentials"),
         ("https://api.certyn.io?x=1", "query"),

@@ -80,7 +80,8 @@ def test_passing_run(step: Step) -> None:
         CREATE, status=201, json={"runId": "r-1", "appUrl": "https://app.certyn.test/r-1", "testCaseCount": 2}
     )
     progress(
-        {"state": "in_progress", "total": 2, "pending": 2}, {"state": "completed", "total": 2, "passed": 2}
+        {"state": "in_progress", "total": 2, "pending": 2},
+        {"state": "completed", "total": 2, "passed": 2, "failed": 0, "blocked": 0},
     )
     assert step.run() == 0
     out = step.outputs()
@@ -202,7 +203,7 @@ def test_timeout_without_cancel_leaves_the_run(step: Step) -> None:
 @responses.activate
 def test_replay_is_reported_in_outputs_log_and_summary(step: Step) -> None:
     responses.post(CREATE, status=200, json={"runId": "r-1"}, headers={"Idempotency-Replayed": "true"})
-    progress({"state": "completed", "total": 1, "passed": 1})
+    progress({"state": "completed", "total": 1, "passed": 1, "failed": 0, "blocked": 0})
     assert step.run() == 0
     assert step.outputs()["idempotency-replayed"] == "true"
     assert "idempotent replay" in step.stdout
@@ -277,7 +278,9 @@ def test_a_fatal_error_while_polling_cancels_the_run_it_stops_watching(step: Ste
 @responses.activate
 def test_a_key_echoed_by_the_server_stays_out_of_outputs_and_summary(step: Step) -> None:
     responses.post(CREATE, status=201, json={"runId": "r-1", "appUrl": f"https://app/{KEY}"})
-    progress({"state": "completed", "conclusion": f"ok {KEY}", "total": 1, "passed": 1})
+    progress(
+        {"state": "completed", "conclusion": f"ok {KEY}", "total": 1, "passed": 1, "failed": 0, "blocked": 0}
+    )
     assert step.run() == 0
     assert KEY not in step.summary.read_text()
     assert KEY not in step.output.read_text()
@@ -323,7 +326,7 @@ def test_a_crash_after_the_create_still_cancels_the_run(step: Step, monkeypatch:
 @responses.activate
 def test_an_adjusted_input_is_a_warning_and_the_run_goes_on(step: Step) -> None:
     responses.post(CREATE, status=201, json={"runId": "r-1"})
-    progress({"state": "completed", "total": 1, "passed": 1})
+    progress({"state": "completed", "total": 1, "passed": 1, "failed": 0, "blocked": 0})
     assert step.run(max_poll_interval_seconds="2") == 0
     assert (
         "::warning title=Certyn%3A input 'max-poll-interval-seconds' adjusted::Input 'max-poll-interval-seconds': "

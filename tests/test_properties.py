@@ -21,7 +21,7 @@ from certyn_action.inputs import InputErrors, Inputs, is_loopback, normalize_api
 from certyn_action.models import CreatedRun, RunStatus
 from certyn_action.report import Report
 from certyn_action.summary import render_summary
-from certyn_action.text import escape_command_data, markdown, one_line
+from certyn_action.text import escape_command_data, markdown, one_line, visible
 from certyn_action.workflow import WorkflowLog
 from certyn_simulator.runner.filecommands import (
     decode_file_command,
@@ -188,14 +188,14 @@ def test_log_has_only_the_commands_we_meant(calls: list[tuple[str, str, str]]) -
             log.info(text)
         elif kind == "debug":
             log.debug(text)
-            expected.append(("debug", log.redact(text)))
+            expected.append(("debug", visible(log.redact(text))))
         elif kind == "group":
             with log.group(text):
                 log.info(title)
-            expected += [("group", log.redact(text)), ("endgroup", "")]
+            expected += [("group", visible(log.redact(text))), ("endgroup", "")]
         else:
             getattr(log, kind)(text, title=title)
-            expected.append((kind, log.redact(text)))
+            expected.append((kind, visible(log.redact(text))))
     lines = split_log_lines(stream.getvalue())
     commands = parse_commands(lines)
     assert [(c.name, c.data) for c in commands] == expected
