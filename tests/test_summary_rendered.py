@@ -52,7 +52,8 @@ def _poll(*snapshots: dict[str, object]) -> None:
 
 
 def _done(**counts: int) -> dict[str, object]:
-    return {"state": "completed", "conclusion": "success", **counts}
+    # failed and blocked are the counters the API promises: a finished status without them does not pass
+    return {"state": "completed", "conclusion": "success", "failed": 0, "blocked": 0, **counts}
 
 
 @dataclass(frozen=True)
