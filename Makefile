@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-fast test-container test-act lint bench image lock docker-stop clean
+.PHONY: demo test test-fast test-container test-act lint bench screenshots image lock docker-stop clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ lint:
 # Starts a Docker engine when none answers (and stops it afterwards), so the Docker figures are printed too.
 bench: $(STAMP)
 	$(PY) -m bench --start-docker
+
+# The demo's job summaries rendered as GitHub shows them and screenshotted (build/summaries/, and the README's
+# docs/images/summary-failed.png). Needs Chromium; on Debian: apt-get install -y chromium fonts-noto-color-emoji
+screenshots: $(STAMP)
+	$(PY) scripts/screenshot_summaries.py
 
 image:
 	bash scripts/docker-engine.sh start

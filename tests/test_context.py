@@ -268,3 +268,35 @@ def test_no_hint_otherwise(env: dict[str, str], payload: dict[str, Any]) -> None
 def test_no_fork_hint_for_pull_request_target() -> None:
     ctx = GitHubContext.from_env(_pr_env("pull_request_target"), _pr_payload(head_repo="forker/shop"))
     assert missing_key_hint(ctx) is None
+
+
+# -- names and links for the job summary ----------------------------------------------------------
+
+
+def test_run_and_job_named_as_github_shows_them() -> None:
+    env = _env(GITHUB_WORKFLOW="CI", GITHUB_RUN_NUMBER="42")
+    meta = derive_metadata(GitHubContext.from_env(env, {}), _inputs())
+    assert (meta.job_name, meta.run_name) == ("test", "CI #42, attempt 2")
+    env = _env(GITHUB_WORKFLOW="", GITHUB_RUN_NUMBER="7", GITHUB_RUN_ATTEMPT="1")
+    assert GitHubContext.from_env(env, {}).run_name == "workflow run #7"
+    assert GitHubContext.from_env(_env(GITHUB_WORKFLOW="CI"), {}).run_name == ""  # no number: no name
+
+
+def test_commit_url_on_the_server_for_the_reported_repository_and_commit() -> None:
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    env = _env(GITHUB_SERVER_URL="https://ghe.corp/", GITHUB_SHA=sha)
+    meta = derive_metadata(GitHubContext.from_env(env, {}), _inputs())
+    assert meta.commit_url == f"https://ghe.corp/{REPO}/commit/{sha}"
+    overridden = _inputs(repository="acme/other", commit_sha="abcdef1")
+    meta = derive_metadata(GitHubContext.from_env(_env(), {}), overridden)
+    assert meta.commit_url == "https://github.com/acme/other/commit/abcdef1"
+
+
+@pytest.mark.parametrize(
+    ("repository", "sha"), [("acme/shop", "not-a-sha"), ("no-owner", "abcdef1"), ("", "abcdef1")]
+)
+def test_no_commit_url_for_what_is_not_a_repository_and_sha(repository: str, sha: str) -> None:
+    meta = derive_metadata(
+        GitHubContext.from_env(_env(GITHUB_REPOSITORY=repository, GITHUB_SHA=sha), {}), _inputs()
+    )
+    assert meta.commit_url == ""

@@ -11,6 +11,7 @@ from certyn_simulator import DEFAULT_API_KEY, Scenario, Simulator, snapshot
 from certyn_simulator.runner import ActionRun, Event, FakeRunner
 from certyn_simulator.runner.filecommands import decode_file_command, parse_outputs
 from tests.e2e_support import ROOT, inputs
+from tests.rendered import read
 
 pytestmark = pytest.mark.e2e
 
@@ -171,7 +172,9 @@ def test_pull_request_reports_the_head_commit_and_branch() -> None:
     assert body["commitSha"] == "c" * 40
     assert body["ref"] == "feature/x"
     assert body["event"] == "pull_request"
-    assert "<code>ccccccc</code> on <code>feature/x</code>" in result.summary.replace("\\", "")
+    view = read(result.summary)  # as GitHub renders it: the PR head commit, linked, on the PR branch
+    assert view.row("Commit") == ["Commit", "ccccccc on feature/x"]
+    assert any(href.endswith("/commit/" + "c" * 40) and text == "ccccccc" for href, text in view.links)
 
 
 def test_tag_push_reports_the_tag(quick: Simulator) -> None:

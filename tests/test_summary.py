@@ -34,6 +34,9 @@ def _meta(**fields: str) -> RunMetadata:
         "external_url": "https://github.com/acme/shop/actions/runs/1/job/2",
         "job_url": "https://github.com/acme/shop/actions/runs/1/job/2",
         "run_url": "https://github.com/acme/shop/actions/runs/1/attempts/1",
+        "job_name": "e2e",
+        "run_name": "CI #42",
+        "commit_url": "https://github.com/acme/shop/commit/0123456789abcdef",
     }
     data.update(fields)
     return RunMetadata(**data)
@@ -149,13 +152,54 @@ def test_details_rows() -> None:
     inputs = _inputs(environment_key="staging")
     text = render_summary(_report(inputs=inputs))
     assert "| **Certyn run** | [Run r1 in Certyn](https://app.certyn.io/runs/r1) |" in text
-    assert "| **GitHub job** | [this job](https://github.com/acme/shop/actions/runs/1/job/2) |" in text
+    assert (
+        "| **GitHub job** | [job e2e in CI \\#42](https://github.com/acme/shop/actions/runs/1/job/2) |"
+        in text
+    )
     assert "| **Project** | <code>shop</code> |" in text
     assert "| **Environment** | <code>staging</code> |" in text
     assert "| **Process** | <code>smoke</code> |" in text
-    assert "| **Commit** | <code>0123456</code> on <code>main</code> |" in text
+    commit = "[<code>0123456</code>](https://github.com/acme/shop/commit/0123456789abcdef)"
+    assert f"| **Commit** | {commit} on <code>main</code> |" in text
     assert "| **Duration** | 2m 05s |" in text
     assert "Idempotency" not in text
+
+
+def test_details_table_has_a_header() -> None:
+    text = render_summary(_report())
+    assert "| Detail | Value |\n|---|---|\n| **Certyn run** |" in text
+    assert "| | |" not in text
+
+
+def test_job_link_without_names_says_this_job() -> None:
+    text = render_summary(_report(meta=_meta(job_name="", run_name="")))
+    assert "| **GitHub job** | [this job](https://github.com/acme/shop/actions/runs/1/job/2) |" in text
+
+
+def test_commit_without_its_url_is_not_linked() -> None:
+    text = render_summary(_report(meta=_meta(commit_url="")))
+    assert "| **Commit** | <code>0123456</code> on <code>main</code> |" in text
+    text = render_summary(_report(meta=_meta(commit_url="javascript:alert(1)")))
+    assert "| **Commit** | <code>0123456</code> on <code>main</code> |" in text
+
+
+def test_input_errors_alone_have_no_details_table() -> None:
+    report = Report(verdict=Verdict(Result.ERROR, ("Input `project-slug` is required.",)))
+    text = render_summary(report)
+    assert "Duration" not in text
+    assert "|" not in text
+    assert "Input <code>project\\-slug</code> is required\\." in text
+
+
+def test_backticks_in_reasons_and_notes_become_code() -> None:
+    report = _report(
+        Result.FAILED,
+        ("check `process-slug` or `tags`",),
+        notes=["left running (`cancel-on-timeout` is false)"],
+    )
+    text = render_summary(report)
+    assert "- check <code>process\\-slug</code> or <code>tags</code>" in text
+    assert "> left running \\(<code>cancel\\-on\\-timeout</code> is false\\)" in text
 
 
 def test_default_environment_and_tags() -> None:
@@ -229,7 +273,7 @@ def test_status_app_url_preferred_and_also_checked() -> None:
 
 def test_unsafe_job_url_is_not_linked() -> None:
     text = render_summary(_report(meta=_meta(job_url="javascript:alert(1)")))
-    assert "| **GitHub job** | this job |" in text
+    assert "| **GitHub job** | job e2e in CI \\#42 |" in text
 
 
 def test_app_url_with_markdown_breaking_characters_is_encoded() -> None:
@@ -249,7 +293,7 @@ def test_server_text_escaped_everywhere() -> None:
         (EVIL, "ok"),
         status={"state": EVIL, "conclusion": EVIL, "total": 1, "failed": 1},
         inputs=_inputs(project_slug=EVIL, environment_key=EVIL, process_slug="", tags=f"{EVIL}\n<b>|t|</b>"),
-        meta=_meta(ref=EVIL, commit_sha="<script>xx"),
+        meta=_meta(ref=EVIL, commit_sha="<script>xx", commit_url="", job_name=EVIL, run_name=EVIL),
         run_id="r1|<b>](x)",
         notes=[EVIL],
     )
@@ -308,8 +352,10 @@ def test_a_pass_with_checks_turned_off_lists_what_they_let_through() -> None:
 def test_without_the_job_id_the_link_is_to_the_workflow_run() -> None:
     attempt = "https://github.com/acme/shop/actions/runs/1/attempts/1"
     text = render_summary(_report(meta=_meta(job_url=attempt, external_url=attempt)))
+    assert f"| **GitHub run** | [CI \\#42]({attempt}) |" in text
+    assert "job e2e" not in text
+    text = render_summary(_report(meta=_meta(job_url=attempt, external_url=attempt, run_name="")))
     assert f"| **GitHub run** | [this workflow run]({attempt}) |" in text
-    assert "this job" not in text
 
 
 def test_a_failure_also_lists_what_turned_off_checks_did_not_count() -> None:

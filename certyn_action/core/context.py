@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,6 +11,8 @@ from .inputs import Inputs
 from .text import encodable
 
 DEFAULT_SERVER_URL = "https://github.com"
+_REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
+_SHA = re.compile(r"[0-9a-fA-F]{7,64}")
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,8 @@ class GitHubContext:
     head_ref: str = ""
     actor: str = ""
     payload: Mapping[str, Any] = field(default_factory=dict)
+    workflow: str = ""
+    run_number: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], payload: Mapping[str, Any]) -> GitHubContext:
@@ -45,6 +50,8 @@ class GitHubContext:
             head_ref=get("GITHUB_HEAD_REF"),
             actor=get("GITHUB_ACTOR"),
             payload=payload,
+            workflow=get("GITHUB_WORKFLOW"),
+            run_number=get("GITHUB_RUN_NUMBER"),
         )
 
     @property
@@ -66,6 +73,14 @@ class GitHubContext:
             return ""
         return f"{self.run_url}/attempts/{self.run_attempt}" if self.run_attempt else self.run_url
 
+    @property
+    def run_name(self) -> str:
+        """The run as GitHub names it on its pages: "CI #42", "CI #42, attempt 2"; "" when unknown."""
+        if not self.run_number:
+            return ""
+        name = f"{self.workflow or 'workflow run'} #{self.run_number}"
+        return f"{name}, attempt {self.run_attempt}" if self.run_attempt not in ("", "1") else name
+
     def job_url(self, check_run_id: str) -> str:
         if not (self.run_url and check_run_id):
             return ""
@@ -83,6 +98,9 @@ class RunMetadata:
     external_url: str
     job_url: str
     run_url: str
+    job_name: str = ""  # GITHUB_JOB
+    run_name: str = ""  # GitHubContext.run_name
+    commit_url: str = ""  # the commit's page, when the repository and a commit SHA are known
 
 
 def derive_metadata(ctx: GitHubContext, inputs: Inputs) -> RunMetadata:
@@ -95,15 +113,25 @@ def derive_metadata(ctx: GitHubContext, inputs: Inputs) -> RunMetadata:
     else:
         commit, ref = ctx.sha, ctx.ref_name
     job_url = ctx.job_url(inputs.check_run_id)
+    repository, commit = inputs.repository or ctx.repository, inputs.commit_sha or commit
     return RunMetadata(
-        repository=inputs.repository or ctx.repository,
+        repository=repository,
         ref=inputs.ref or ref,
-        commit_sha=inputs.commit_sha or commit,
+        commit_sha=commit,
         event=inputs.event or ctx.event_name,
         external_url=inputs.external_url or job_url or ctx.attempt_url,
         job_url=job_url or ctx.attempt_url,
         run_url=ctx.attempt_url,
+        job_name=ctx.job,
+        run_name=ctx.run_name,
+        commit_url=_commit_url(ctx.server_url, repository, commit),
     )
+
+
+def _commit_url(server_url: str, repository: str, sha: str) -> str:
+    if not (_REPOSITORY.fullmatch(repository) and _SHA.fullmatch(sha)):
+        return ""
+    return f"{server_url}/{repository}/commit/{sha}"
 
 
 def missing_key_hint(ctx: GitHubContext) -> str | None:

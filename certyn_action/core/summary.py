@@ -6,7 +6,7 @@ from __future__ import annotations
 from . import wording
 from .gate import Result
 from .report import Report
-from .text import format_duration, markdown, markdown_link, truncate
+from .text import format_duration, markdown, markdown_link, markdown_with_code, safe_url, truncate
 from .vocabulary import COUNTERS
 
 MAX_REASONS = 20
@@ -19,7 +19,8 @@ def render_summary(report: Report) -> str:
     lines += _waived(report)
     lines += _counts(report)
     lines += _details(report)
-    lines += [f"> {markdown(note, 1000)}" for note in report.notes[:MAX_REASONS]]
+    for note in report.notes[:MAX_REASONS]:  # a blank line apart: one quote each, not one run-on paragraph
+        lines += [f"> {markdown_with_code(note, 1000)}", ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -27,7 +28,7 @@ def _reasons(report: Report) -> list[str]:
     reasons = report.verdict.reasons
     if not reasons:
         return []
-    items = [f"- {markdown(reason, 1000)}" for reason in reasons[:MAX_REASONS]]
+    items = [f"- {markdown_with_code(reason, 1000)}" for reason in reasons[:MAX_REASONS]]
     if len(reasons) > MAX_REASONS:
         items.append(f"- … and {len(reasons) - MAX_REASONS} more")
     return [*items, ""]
@@ -37,7 +38,7 @@ def _waived(report: Report) -> list[str]:
     waived = report.verdict.waived
     if not waived:
         return []
-    items = [f"- {markdown(item, 1000)}" for item in waived[:MAX_REASONS]]
+    items = [f"- {markdown_with_code(item, 1000)}" for item in waived[:MAX_REASONS]]
     if report.verdict.result is Result.PASSED:
         return ["Let through because the workflow turned these checks off:", "", *items, ""]
     return ["Also found, not counted because the workflow turned these checks off:", "", *items, ""]
@@ -66,9 +67,11 @@ def _details(report: Report) -> list[str]:
     meta, inputs = report.metadata, report.inputs
     if meta and meta.job_url:
         if meta.job_url == meta.run_url:  # the job's id was unknown (check-run-id): the run attempt
-            rows.append(("GitHub run", markdown_link("this workflow run", meta.job_url)))
+            rows.append(("GitHub run", markdown_link(meta.run_name or "this workflow run", meta.job_url)))
         else:
-            rows.append(("GitHub job", markdown_link("this job", meta.job_url)))
+            job = f"job {meta.job_name}" if meta.job_name else "this job"
+            label = f"{job} in {meta.run_name}" if meta.run_name else job
+            rows.append(("GitHub job", markdown_link(label, meta.job_url)))
     if inputs:
         rows.append(("Project", _code(inputs.project_slug)))
         rows.append(
@@ -81,14 +84,17 @@ def _details(report: Report) -> list[str]:
             rows.append(("Tags", shown + (f" … (+{len(inputs.tags) - 30})" if len(inputs.tags) > 30 else "")))
     if meta and (meta.commit_sha or meta.ref):
         commit = _code(meta.commit_sha[:7]) if meta.commit_sha else ""
+        if commit and safe_url(meta.commit_url):
+            commit = f"[{commit}]({safe_url(meta.commit_url)})"
         ref = _code(meta.ref) if meta.ref else ""
         rows.append(("Commit", " on ".join(part for part in (commit, ref) if part)))
-    rows.append(("Duration", format_duration(report.duration)))
+    if rows:  # alone (after input errors, before anything happened) it would only say "0s"
+        rows.append(("Duration", format_duration(report.duration)))
     if report.created and report.created.replayed:
         rows.append(("Idempotency", "replayed: this step had already created the run, so it was reused"))
     if not rows:
         return []
-    return ["| | |", "|---|---|", *(f"| **{name}** | {value} |" for name, value in rows), ""]
+    return ["| Detail | Value |", "|---|---|", *(f"| **{name}** | {value} |" for name, value in rows), ""]
 
 
 def _code(text: str) -> str:

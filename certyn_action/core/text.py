@@ -66,8 +66,28 @@ def escape_command_property(text: str) -> str:
 
 def markdown(text: object, limit: int = 500) -> str:
     """Untrusted text rendered literally in GitHub-flavoured Markdown (HTML and Markdown escaped)."""
+    return _escape_markdown(one_line(text, limit))
+
+
+def markdown_with_code(text: object, limit: int = 500) -> str:
+    """Like :func:`markdown`, but each pair of backticks (`project-slug`) becomes a code span.
+
+    Our messages quote input names in backticks; escaped, they would show as literal backticks. The span's
+    content is escaped like the rest and wrapped in ``<code>`` (a Markdown code span would stop escaping),
+    so server text with backticks gets code style at most. An unpaired backtick stays a literal one.
+    """
+    parts = one_line(text, limit).split("`")
+    if len(parts) % 2 == 0:  # an odd number of backticks: the last one has no partner
+        parts[-2:] = [parts[-2] + "`" + parts[-1]]
+    return "".join(
+        f"<code>{_escape_markdown(part)}</code>" if index % 2 else _escape_markdown(part)
+        for index, part in enumerate(parts)
+    )
+
+
+def _escape_markdown(flat: str) -> str:
     # '#' is set aside while html.escape writes entities such as &#x27;, then escaped like the rest.
-    flat = one_line(text, limit).replace("#", "\x00")
+    flat = flat.replace("#", "\x00")
     return _MD_PUNCT.sub(r"\\\1", html.escape(flat, quote=True)).replace("\x00", "\\#")
 
 

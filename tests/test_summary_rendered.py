@@ -1,0 +1,343 @@
+"""Every outcome's job summary, rendered with GitHub's own parser (cmark-gfm) and read as a user reads it.
+
+Each summary comes from the whole step in-process (mocked HTTP, fake clock), so it is the one the action
+writes. The invariants: no literal backticks or backslash escapes in the visible text, no empty table header
+row, every link http(s), no tag that our Markdown does not make, the outcome's heading and reasons shown, and
+the biggest summary far below GitHub's 1 MiB limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import responses
+
+from certyn_action.core.api import Created
+from certyn_action.core.gate import Result, Verdict
+from certyn_action.core.inputs import read_inputs
+from certyn_action.core.models import CreatedRun, RunStatus
+from certyn_action.core.report import Report
+from certyn_action.core.summary import MAX_REASONS, render_summary
+from certyn_action.github.signals import CancelRequested
+from certyn_simulator import DEFAULT_API_KEY, Scenario, Simulator, snapshot
+from certyn_simulator.runner import FakeRunner
+from tests.e2e_support import ROOT
+from tests.fakes import FakeClock
+from tests.rendered import ALLOWED_TAGS, Rendered, read
+from tests.test_main import CREATE, Step
+
+RUN = f"{CREATE}/r-1"
+APP = "https://app.certyn.test/runs/r-1"
+MIB = 1024 * 1024
+
+
+class CancellingClock(FakeClock):
+    """The job is cancelled (SIGINT) while the action sleeps between polls."""
+
+    def sleep(self, seconds: float) -> None:
+        super().sleep(seconds)
+        raise CancelRequested("SIGINT")
+
+
+def _created(**extra: object) -> None:
+    responses.post(CREATE, status=201, json={"runId": "r-1", "appUrl": APP, "testCaseCount": 5, **extra})
+
+
+def _poll(*snapshots: dict[str, object]) -> None:
+    for state in snapshots:
+        responses.get(RUN, json=state)
+
+
+def _done(**counts: int) -> dict[str, object]:
+    # failed and blocked are the counters the API promises: a finished status without them does not pass
+    return {"state": "completed", "conclusion": "success", "failed": 0, "blocked": 0, **counts}
+
+
+@dataclass(frozen=True)
+class Case:
+    heading: str
+    reasons: tuple[str, ...]  # what the list items must say (fragments of the visible text)
+    arrange: Callable[[Step], dict[str, str]]  # mocks the API; returns the step's inputs
+    code: int = 1
+
+
+def _passed(step: Step) -> dict[str, str]:
+    _created()
+    _poll({"state": "in_progress", "total": 5, "pending": 5}, _done(total=5, passed=5))
+    return {}
+
+
+def _waived(step: Step) -> dict[str, str]:
+    _created()
+    _poll(_done(total=5, passed=3, failed=2))
+    return {"fail_on_failed": "false"}
+
+
+def _failed(step: Step) -> dict[str, str]:
+    _created()
+    _poll(_done(total=9, passed=4, failed=2, blocked=1, aborted=2))
+    return {}
+
+
+def _incomplete(step: Step) -> dict[str, str]:
+    _created()
+    _poll(_done(total=10, passed=4, failed=0, blocked=0, aborted=0, skipped=0))
+    return {}
+
+
+def _timed_out(step: Step) -> dict[str, str]:
+    _created()
+    _poll({"state": "in_progress", "total": 5, "passed": 1, "pending": 4})
+    responses.post(f"{RUN}/cancel", status=200, json={})
+    return {"timeout_seconds": "60"}
+
+
+def _cancelled(step: Step) -> dict[str, str]:
+    step.clock = CancellingClock()
+    _created()
+    _poll({"state": "in_progress", "total": 5, "pending": 5})
+    responses.post(f"{RUN}/cancel", status=200, json={})
+    return {}
+
+
+def _api_error(step: Step) -> dict[str, str]:
+    _created()
+    responses.get(RUN, status=400, json={"error": "runId `r-1` is malformed"})
+    responses.post(f"{RUN}/cancel", status=200, json={})
+    return {}
+
+
+def _not_found(step: Step) -> dict[str, str]:
+    responses.post(CREATE, status=404, json={"error": "no such project"})
+    return {}
+
+
+def _key_rejected(step: Step) -> dict[str, str]:
+    responses.post(CREATE, status=401, json={"error": "invalid API key"})
+    return {}
+
+
+def _input_errors(step: Step) -> dict[str, str]:
+    return {"process_slug": "", "tags": "", "timeout_seconds": "soon", "api_url": "http://api.certyn.io"}
+
+
+def _created_only(step: Step) -> dict[str, str]:
+    _created()
+    return {"wait": "false"}
+
+
+CASES = {
+    "passed": Case("✅ Certyn tests passed", (), _passed, code=0),
+    "passed-waived": Case("✅ Certyn gate passed", ("2 tests failed",), _waived, code=0),
+    "failed": Case("❌ Certyn gate failed", ("2 tests failed", "1 test blocked", "2 tests aborted"), _failed),
+    "incomplete": Case("❌ Certyn gate failed", ("no result",), _incomplete),
+    "timed-out": Case("⏱️ Certyn run timed out", ("timeout-seconds (1m 00s)",), _timed_out),
+    "cancelled": Case("🛑 Certyn run cancelled", ("the workflow job was cancelled (SIGINT)",), _cancelled),
+    "api-error": Case("⚠️ Certyn action error", ("HTTP 400", "runId r-1 is malformed"), _api_error),
+    "not-found": Case("⚠️ Certyn action error", ("HTTP 404", "project-slug"), _not_found),
+    "key-rejected": Case("⚠️ Certyn action error", ("refused the API key", "api-key"), _key_rejected),
+    "input-errors": Case(
+        "⚠️ Certyn action error", ("process-slug", "timeout-seconds", "api-url"), _input_errors
+    ),
+    "created": Case("🚀 Certyn run created", (), _created_only, code=0),
+}
+
+
+def summary_of(name: str, tmp_path: Path) -> str:
+    """The job summary the action writes for outcome ``name`` (run inside ``responses.activate``)."""
+    step = Step(tmp_path)
+    inputs = CASES[name].arrange(step)
+    code = step.run(**inputs)
+    assert code == CASES[name].code, step.stdout
+    return step.summary.read_text(encoding="utf-8")
+
+
+def check_invariants(view: Rendered) -> None:
+    """What must hold in any summary a user reads."""
+    assert "`" not in view.text, "a literal backtick in the visible text"
+    assert "\\" not in view.text, "a backslash escape shows in the visible text"
+    for header in view.header_rows:
+        assert any(cell for cell in header), f"a table starts with an empty header row: {view.html}"
+    for href, _ in view.links:
+        assert href.startswith(("https://", "http://")), href
+    assert set(view.tags) <= ALLOWED_TAGS, set(view.tags) - ALLOWED_TAGS
+
+
+@responses.activate
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_every_outcome_reads_well_as_github_renders_it(name: str, tmp_path: Path) -> None:
+    case = CASES[name]
+    view = read(summary_of(name, tmp_path))
+    check_invariants(view)
+    assert view.headings == [case.heading]
+    for reason in case.reasons:
+        assert any(reason in item for item in view.items), (reason, view.items)
+
+
+@responses.activate
+@pytest.mark.parametrize("name", ["passed", "failed", "timed-out", "cancelled", "api-error", "created"])
+def test_the_run_in_certyn_and_the_github_job_are_links(name: str, tmp_path: Path) -> None:
+    view = read(summary_of(name, tmp_path))
+    assert (APP, "Run r-1 in Certyn") in view.links
+    assert ("https://github.com/acme/shop/actions/runs/42/attempts/1", "this workflow run") in view.links
+
+
+def test_a_failing_run_end_to_end_reads_well(tmp_path: Path) -> None:
+    """entrypoint.py run as the runner runs it, against the simulator: the summary GitHub would show."""
+    scenario = Scenario(snapshots=[snapshot("completed", conclusion="failure", total=5, passed=3, failed=2)])
+    with Simulator(scenario) as sim:
+        inputs = {
+            "api-key": DEFAULT_API_KEY,
+            "project-slug": "my-app",
+            "process-slug": "smoke",
+            "api-url": sim.base_url,
+        }
+        result = FakeRunner(ROOT).run({**inputs, "check-run-id": "777"}, timeout=60)
+    assert result.exit_code == 1, result.log
+    view = read(result.summary)
+    check_invariants(view)
+    assert view.headings == ["❌ Certyn gate failed"]
+    assert "2 tests failed" in view.items
+    job = view.row("GitHub job")
+    assert job is not None
+    assert job[1].startswith("job ")  # the job and run by name, not "this job"
+    assert any(href.endswith("/job/777") for href, _ in view.links)
+    assert any("/commit/" in href for href, _ in view.links)
+
+
+@responses.activate
+def test_the_job_link_names_the_job_and_run_and_the_commit_is_linked(tmp_path: Path) -> None:
+    step = Step(tmp_path)
+    step.env.update({"GITHUB_WORKFLOW": "CI", "GITHUB_RUN_NUMBER": "7", "INPUT_CHECK-RUN-ID": "99"})
+    step.run(**_passed(step))
+    view = read(step.summary.read_text(encoding="utf-8"))
+    assert view.row("GitHub job") == ["GitHub job", "job e2e in CI #7"]
+    assert ("https://github.com/acme/shop/actions/runs/42/job/99", "job e2e in CI #7") in view.links
+    assert ("https://github.com/acme/shop/commit/" + "a" * 40, "aaaaaaa") in view.links
+    assert view.row("Commit") == ["Commit", "aaaaaaa on main"]
+
+
+@responses.activate
+def test_input_names_show_as_code_and_no_empty_details_follow(tmp_path: Path) -> None:
+    view = read(summary_of("input-errors", tmp_path))
+    assert "<code>process-slug</code>" in view.html or "<code>tags</code>" in view.html
+    assert view.tables == []  # nothing but "Duration 0s" would be in it
+    assert "Duration" not in view.text
+
+
+@responses.activate
+def test_server_text_with_backticks_stays_text(tmp_path: Path) -> None:
+    view = read(summary_of("api-error", tmp_path))
+    assert "<code>r-1</code>" in view.html
+    assert "<code>api-key</code>" not in view.html  # only what the server said between backticks
+
+
+def test_the_biggest_summary_stays_far_below_one_mebibyte() -> None:
+    noisy = "`|<b>&\\*_[x](javascript:y)# " * 200
+    status = {
+        "state": noisy,
+        "conclusion": noisy,
+        "total": 10**9,
+        "failed": 10**9,
+        "appUrl": APP + "?" + "a" * 2000,
+    }
+    report = Report(
+        inputs=read_inputs(
+            {
+                "INPUT_API-KEY": "k",
+                "INPUT_PROJECT-SLUG": "p" * 200,
+                "INPUT_ENVIRONMENT-KEY": "e" * 200,
+                "INPUT_TAGS": "\n".join(f"{i}{'t' * 180}" for i in range(200)),
+            }
+        ),
+        created=Created(CreatedRun.model_validate({"runId": noisy[:200], "appUrl": APP}), replayed=True),
+        status=RunStatus.model_validate(status),
+        verdict=Verdict(Result.FAILED, tuple([noisy] * 100), tuple([noisy] * 100)),
+        notes=[noisy] * 100,
+        duration=7 * 86400,
+    )
+    markdown = render_summary(report)
+    assert len(markdown.encode("utf-8")) < MIB // 4
+    view = read(markdown)
+    assert len(view.html.encode("utf-8")) < MIB
+    check_invariants_except_backticks(view)
+    # Each backtick pair is a code span, the rest is literal text: nothing became markup.
+    assert (
+        len([item for item in view.items if item.startswith("|<b>&\\*_[x](javascript:y)#")])
+        == 3 * MAX_REASONS
+    )
+
+
+def check_invariants_except_backticks(view: Rendered) -> None:
+    # Server text full of backticks and backslashes must show them literally: the rest still holds.
+    for header in view.header_rows:
+        assert any(cell for cell in header)
+    for href, _ in view.links:
+        assert href.startswith(("https://", "http://")), href
+    assert set(view.tags) <= ALLOWED_TAGS, set(view.tags) - ALLOWED_TAGS
+
+
+# -- cases only the wording redesign fixes: strict, so they flip to failures when it lands -------------
+
+
+@responses.activate
+@pytest.mark.xfail(strict=True, reason="issue 12, wording: headings name the cause (key rejected)")
+def test_a_rejected_key_is_named_in_the_heading(tmp_path: Path) -> None:
+    view = read(summary_of("key-rejected", tmp_path))
+    assert "key rejected" in view.headings[0].lower()
+
+
+@responses.activate
+@pytest.mark.xfail(strict=True, reason="issue 12, wording: headings name the cause (project not found)")
+def test_an_unknown_project_is_named_in_the_heading(tmp_path: Path) -> None:
+    view = read(summary_of("not-found", tmp_path))
+    assert "not found" in view.headings[0].lower()
+
+
+@responses.activate
+@pytest.mark.xfail(strict=True, reason="issue 12, wording: 'incomplete' gets a 'no result' column")
+def test_tests_without_a_result_have_a_column(tmp_path: Path) -> None:
+    view = read(summary_of("incomplete", tmp_path))
+    assert view.header_rows
+    assert any("no result" in cell.lower() for cell in view.header_rows[0])
+
+
+@responses.activate
+@pytest.mark.xfail(
+    strict=True, reason="issue 12, wording: after the action cancelled the run, not 'in_progress'"
+)
+def test_after_cancelling_the_summary_does_not_say_in_progress(tmp_path: Path) -> None:
+    view = read(summary_of("timed-out", tmp_path))
+    assert "in_progress" not in view.text
+
+
+@responses.activate
+@pytest.mark.xfail(
+    strict=True, reason="issue 12, wording: a timed-out step's next step is to raise timeout-seconds"
+)
+def test_a_timeout_says_what_to_raise(tmp_path: Path) -> None:
+    view = read(summary_of("timed-out", tmp_path))
+    assert "timeout-minutes" in view.text
+
+
+@responses.activate
+@pytest.mark.xfail(strict=True, reason="issue 12, wording: an outage until the deadline is named as one")
+def test_an_outage_until_the_deadline_is_named(tmp_path: Path) -> None:
+    step = Step(tmp_path)
+    _created()
+    responses.get(RUN, status=503, json={"error": "down"})
+    assert step.run(timeout_seconds="60") == 1
+    view = read(step.summary.read_text(encoding="utf-8"))
+    assert "unreachable" in view.headings[0].lower()
+
+
+def test_each_note_is_its_own_quote() -> None:
+    notes = [
+        "Cancel requested (the action's timeout-seconds passed): cancelled.",
+        "The run was left running.",
+    ]
+    view = read(render_summary(Report(verdict=Verdict(Result.TIMED_OUT, ("no final result",)), notes=notes)))
+    assert [item for item in view.items if item in notes] == notes
