@@ -5,7 +5,8 @@ mutant is tested with that module's own test files only, so a survivor means "th
 module do not notice". Every module gets its own working folder (``.mutation/<module>/``, git-ignored):
 mutmut reads its settings from the pyproject.toml of the folder it runs in, so the script writes one there
 from ``[tool.mutmut]`` and ``[tool.pytest.ini_options]`` of the project, plus the module and its tests.
-mutmut keeps its results there, so a second run only tests the mutants of functions that changed.
+The folder is made afresh on every run (mutmut would keep old verdicts when only the tests changed) and
+kept afterwards, to look at a survivor with ``mutmut show``.
 
 Survivors recorded as equivalent in scripts/mutation-equivalents.toml (a mutant that no test can tell apart
 from the original, with the reason) are reported as such; see docs/mutation.md. Per module it prints
@@ -107,14 +108,15 @@ def toml_table(name: str, table: dict[str, object]) -> str:
 
 
 def prepare(module: Module, config: dict[str, Any]) -> Path:
+    # A fresh folder every run: mutmut 3.8 keeps the verdict of a mutant whose function did not change,
+    # even when the tests did, so a kept folder would report last week's survivors and kills.
     work = WORK / module.name
-    work.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
     for name in COPY:
         source, target = ROOT / name, work / name
         if source.is_dir():
-            shutil.copytree(
-                source, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
-            )
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         else:
             shutil.copy2(source, target)
     tool = config["tool"]
