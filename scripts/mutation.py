@@ -34,8 +34,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / ".mutation"
 EQUIVALENTS = ROOT / "scripts" / "mutation-equivalents.toml"
-# What the tests need to run, copied into each working folder (mutmut copies tests/ itself).
-COPY = ("certyn_action", "certyn_simulator", "tests", "entrypoint.py", "action.yml")
 KILLED = {"killed", "timeout", "caught by type check"}
 # "  certyn_action.gate.x__total__mutmut_3: survived"
 RESULT_LINE = re.compile(r"^\s*(?P<name>\S+): (?P<status>.+)$")
@@ -113,18 +111,19 @@ def prepare(module: Module, config: dict[str, Any]) -> Path:
     work = WORK / module.name
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    for name in COPY:
+    tool = config["tool"]
+    settings = dict(tool.get("mutmut", {}))
+    # What mutmut copies into its mutants/ folder must first be in the working folder.
+    for name in [*settings.get("source_paths", []), *settings.get("also_copy", []), "tests"]:
         source, target = ROOT / name, work / name
         if source.is_dir():
             shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         else:
             shutil.copy2(source, target)
-    tool = config["tool"]
-    mutmut = dict(tool.get("mutmut", {}))
-    mutmut["only_mutate"] = [module.path]
-    mutmut["pytest_add_cli_args_test_selection"] = list(module.tests)
+    settings["only_mutate"] = [module.path]
+    settings["pytest_add_cli_args_test_selection"] = list(module.tests)
     text = toml_table("tool.pytest.ini_options", dict(tool["pytest"]["ini_options"]))
-    text += "\n" + toml_table("tool.mutmut", mutmut)
+    text += "\n" + toml_table("tool.mutmut", settings)
     (work / "pyproject.toml").write_text(text, encoding="utf-8")
     return work
 
