@@ -752,19 +752,20 @@ def test_api_url_rarer_spellings(value: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("value", "message"),
+    ("value", "says", "fix"),
     [
-        ("https://user:pass@certyn.example", "must not contain credentials: pass the key in `api-key`"),
+        ("https://user:pass@certyn.example", "must not contain", "pass the key in `api-key`"),
         (
             "http://certyn.example",
-            "must use https (http is only allowed for localhost/127.0.0.1, e.g. a local simulator)",
+            "must use https",
+            "(http is only allowed for localhost/127.0.0.1, e.g. a local simulator)",
         ),
     ],
 )
-def test_api_url_refusals_say_the_fix(value: str, message: str) -> None:
-    with pytest.raises(ValueError, match=re.escape(message)) as info:
+def test_api_url_refusals_say_the_fix(value: str, says: str, fix: str) -> None:
+    with pytest.raises(ValueError, match="^" + re.escape(says)) as info:
         normalize_api_url(value)
-    assert str(info.value) == message
+    assert str(info.value).endswith(fix)
 
 
 def test_external_url_may_be_plain_http() -> None:
