@@ -261,3 +261,15 @@ def test_exactly_one_aborted_test_fails_the_gate() -> None:
     assert evaluate(status, GateSwitches(fail_on_aborted=False)) == Verdict(
         Result.PASSED, (), ("1 test aborted (fail-on-aborted: false)",)
     )
+
+
+@pytest.mark.parametrize("absent", ["failed", "blocked"])
+def test_a_completed_run_that_does_not_report_a_promised_counter_is_incomplete(absent: str) -> None:
+    data: dict[str, Any] = {"state": "completed", "total": 2, "passed": 2, "failed": 0, "blocked": 0}
+    del data[absent]
+    status = RunStatus.model_validate(data)
+    reason = f"the run's status did not report `{absent}` (missing or null): nothing proves the tests passed"
+    assert evaluate(status, ALL_ON) == Verdict(Result.FAILED, (reason,))
+    assert evaluate(status, dataclasses.replace(ALL_ON, fail_on_incomplete=False)) == Verdict(
+        Result.PASSED, (), (f"{reason} (fail-on-incomplete: false)",)
+    )

@@ -13,6 +13,7 @@ from certyn_action.inputs import (
     InputError,
     InputErrors,
     Inputs,
+    api_origin,
     normalize_api_url,
     parse_bool,
     parse_tags,
@@ -792,3 +793,76 @@ def test_gate_switches_are_looked_up_by_their_workflow_names() -> None:
         "fail-on-empty": False,
         "fail-on-aborted": False,
     }
+
+
+NOT_UTF8 = "holds bytes that are not valid UTF-8 text: write it as UTF-8"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "api-key",
+        "process-slug",
+        "environment-key",
+        "repository",
+        "ref",
+        "commit-sha",
+        "event",
+        "cancel-reason",
+        "wait",
+        "timeout-seconds",
+    ],
+)
+def test_an_input_that_is_not_utf8_gets_that_one_error_and_no_other(name: str) -> None:
+    # Bytes that are not UTF-8 arrive as \udcXX escapes: the input is reported once, for what it is,
+    # and not again as empty, unparsable or missing.
+    errors = _errors(_env(**{name.replace("-", "_"): "ab\udcffc"}))
+    assert [(e.name, e.message) for e in errors] == [(name, NOT_UTF8)]
+
+
+API_URL_EXAMPLE = f"use e.g. `{DEFAULT_API_URL}`"
+API_URL_NOT_PLAIN = (
+    "must be a plain URL: scheme, host name or IP address, optional port and path, written in "
+    "ASCII letters, digits and `.-_/:` only (no backslash, `%`-escape, non-ASCII or other "
+    f"characters; write an international domain name in its `xn--` form): {API_URL_EXAMPLE}"
+)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (
+            "https://certyn.example/a b",
+            f"contains spaces, line breaks or control characters: {API_URL_EXAMPLE}",
+        ),
+        (
+            "https://certyn.example/a\x7f",
+            f"contains spaces, line breaks or control characters: {API_URL_EXAMPLE}",
+        ),
+        ("https://certyn.\u212aexample", API_URL_NOT_PLAIN),  # the Kelvin sign, which IGNORECASE reads as k
+        ("https://certyn.example\\x", API_URL_NOT_PLAIN),
+        ("https://certyn.example/%41", API_URL_NOT_PLAIN),
+    ],
+)
+def test_api_url_that_is_not_plain_is_refused_with_the_whole_message(value: str, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)) as info:
+        normalize_api_url(value)
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize(
+    ("url", "origin"),
+    [
+        ("https://Certyn.Example/api", ("https", "certyn.example", 443)),
+        ("http://[::1]:8080/x", ("http", "::1", 8080)),
+        ("//certyn.example/x", ("", "certyn.example", 80)),  # no scheme: read as empty, never invented
+        ("https://", ("https", "", 443)),  # no host: read as empty
+    ],
+)
+def test_api_origin_is_what_the_http_stack_connects_to(url: str, origin: tuple[str, str, int]) -> None:
+    assert api_origin(url) == origin
+
+
+def test_api_origin_of_an_unparsable_url_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match=r"^cannot be parsed$"):
+        api_origin("http://[")

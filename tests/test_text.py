@@ -15,6 +15,7 @@ from certyn_action.text import (
     one_line,
     safe_url,
     truncate,
+    visible,
 )
 
 # -- workflow command escaping (as @actions/core's escapeData / escapeProperty) ------------------------
@@ -274,3 +275,9 @@ def test_safe_url_length_limit_is_2048() -> None:
     longest = base + "a" * (2048 - len(base))
     assert safe_url(longest) == longest
     assert safe_url(longest + "a") is None
+
+
+@pytest.mark.parametrize(("raw", "shown"), [("ok\u202eexe.txt", "ok exe.txt"), ("a\u200bb\u2066c", "a b c")])
+def test_visible_replaces_each_bidi_or_invisible_character_with_one_space(raw: str, shown: str) -> None:
+    assert visible(raw) == shown
+    assert visible("Café ✅ 测试") == "Café ✅ 测试"
