@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-fast test-container test-act lint bench screenshots image lock docker-stop clean
+.PHONY: demo test test-fast test-container test-act lint mutation bench screenshots image lock docker-stop clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ test-act: $(STAMP)
 lint:
 	bash scripts/lint.sh
 
+# Mutation testing of the pure modules, one module at a time with its own tests (docs/mutation.md).
+# CPU-heavy: MUTATION_WORKERS (default 2) sets mutmut's workers; name modules with MODULES="gate text".
+mutation: $(STAMP)
+	$(PY) scripts/mutation.py $(MODULES)
+
 # Starts a Docker engine when none answers (and stops it afterwards), so the Docker figures are printed too.
 bench: $(STAMP)
 	$(PY) -m bench --start-docker
@@ -56,4 +61,4 @@ docker-stop:
 	bash scripts/docker-engine.sh stop
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .mutation mutants

@@ -90,3 +90,18 @@ def test_only_the_github_side_and_the_step_touch_the_runner() -> None:
 def test_no_module_is_much_over_300_lines() -> None:
     sizes = {path.name: len(path.read_text(encoding="utf-8").splitlines()) for path in PACKAGE.rglob("*.py")}
     assert {name: n for name, n in sizes.items() if n > MAX_LINES} == {}
+
+
+def test_every_module_of_the_mutation_table_and_its_tests_exist() -> None:
+    # The one table that ties a module to its own tests (docs/mutation.md): a move must update it.
+    import tomllib  # noqa: PLC0415
+
+    root = PACKAGE.parent
+    table = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["mutation"][
+        "modules"
+    ]
+    missing = [
+        path for path, spec in table.items() for path in [path, *spec["tests"]] if not (root / path).is_file()
+    ]
+    assert table
+    assert missing == []

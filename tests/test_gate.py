@@ -181,3 +181,95 @@ def test_incomplete_reasons_never_count_more_results_than_tests() -> None:
     assert evaluate(odd, ALL_ON).reasons == (
         "7 of 12 tests had no result when the run completed (7 pending)",
     )
+
+
+# Every outcome counter sent, as a server that reports fully does: the "no result" arithmetic then
+# compares the outcomes with the total.
+def _full(**fields: Any) -> RunStatus:
+    data: dict[str, Any] = {
+        "state": "completed",
+        "total": 0,
+        "passed": 0,
+        "failed": 0,
+        "blocked": 0,
+        "aborted": 0,
+        "skipped": 0,
+        "pending": 0,
+    }
+    data.update(fields)
+    return RunStatus.model_validate(data)
+
+
+def test_a_run_of_one_test_still_pending_does_not_pass() -> None:
+    # One test is enough to be "something tested": its missing result fails the gate.
+    status = _full(total=1, pending=1)
+    reason = "1 of 1 test had no result when the run completed (1 pending)"
+    assert evaluate(status, ALL_ON) == Verdict(Result.FAILED, (reason,))
+    assert evaluate(status, GateSwitches(fail_on_incomplete=False)) == Verdict(
+        Result.PASSED, (), (f"{reason} (fail-on-incomplete: false)",)
+    )
+
+
+def test_pending_beyond_a_fully_reported_total_is_a_missing_result() -> None:
+    # Three results for three tests, yet one more is pending: the counts do not add up to a pass.
+    status = _full(total=3, passed=3, pending=1)
+    assert evaluate(status, ALL_ON) == Verdict(
+        Result.FAILED, ("1 of 4 tests had no result when the run completed (1 pending)",)
+    )
+
+
+def test_without_a_total_pending_tests_count_towards_it() -> None:
+    # total omitted: 2 passed + 2 pending is a run of four tests, two without a result (not "no tests").
+    status = RunStatus.model_validate(
+        {"state": "completed", "passed": 2, "pending": 2, "failed": 0, "blocked": 0}
+    )
+    reason = "2 of 4 tests had no result when the run completed (2 pending)"
+    assert evaluate(status, ALL_ON) == Verdict(Result.FAILED, (reason,))
+    assert evaluate(status, GateSwitches(fail_on_empty=False)) == Verdict(Result.FAILED, (reason,))
+
+
+@pytest.mark.parametrize(
+    ("fields", "waived"),
+    [
+        ({"total": 5, "passed": 3, "skipped": 2}, ()),
+        ({"total": 1, "aborted": 1}, ("1 test aborted (fail-on-aborted: false)",)),
+        (
+            {"total": 6, "passed": 1, "failed": 1, "blocked": 1, "aborted": 1, "skipped": 2},
+            (
+                "1 test failed (fail-on-failed: false)",
+                "1 test blocked (needs a human in Certyn) (fail-on-blocked: false)",
+                "1 test aborted (fail-on-aborted: false)",
+            ),
+        ),
+    ],
+)
+def test_a_fully_reported_run_with_every_result_in_has_none_missing(
+    fields: dict[str, Any], waived: tuple[str, ...]
+) -> None:
+    # Skipped and aborted tests have a result: a run whose outcomes add up to its total is complete,
+    # so with every switch off it passes and waives only what its tests did, never a missing result.
+    assert evaluate(_full(**fields), ALL_OFF) == Verdict(Result.PASSED, (), waived)
+
+
+def test_a_fully_reported_passing_run_with_skipped_tests_passes() -> None:
+    assert evaluate(_full(total=5, passed=3, skipped=2), ALL_ON) == Verdict(Result.PASSED, ())
+
+
+def test_exactly_one_aborted_test_fails_the_gate() -> None:
+    status = _full(total=4, passed=3, aborted=1)
+    assert evaluate(status, ALL_ON) == Verdict(Result.FAILED, ("1 test aborted",))
+    assert evaluate(status, GateSwitches(fail_on_aborted=False)) == Verdict(
+        Result.PASSED, (), ("1 test aborted (fail-on-aborted: false)",)
+    )
+
+
+@pytest.mark.parametrize("absent", ["failed", "blocked"])
+def test_a_completed_run_that_does_not_report_a_promised_counter_is_incomplete(absent: str) -> None:
+    data: dict[str, Any] = {"state": "completed", "total": 2, "passed": 2, "failed": 0, "blocked": 0}
+    del data[absent]
+    status = RunStatus.model_validate(data)
+    reason = f"the run's status did not report `{absent}` (missing or null): nothing proves the tests passed"
+    assert evaluate(status, ALL_ON) == Verdict(Result.FAILED, (reason,))
+    assert evaluate(status, dataclasses.replace(ALL_ON, fail_on_incomplete=False)) == Verdict(
+        Result.PASSED, (), (f"{reason} (fail-on-incomplete: false)",)
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import re
 from typing import Any
 
@@ -146,3 +147,37 @@ def test_keys_differing_in_one_part_stay_distinct(which: str, first: str, second
         return derive_key(dataclasses.replace(base, **changes), "0", "7")
 
     assert key(first) != key(second)
+
+
+def test_outside_actions_the_key_is_128_random_bits_in_hex() -> None:
+    key = derive_key(GitHubContext.from_env({}, {}), "", "")
+    assert re.fullmatch(r"certyn-run-action:[0-9a-f]{32}", key), key
+
+
+def _raw_of_length(length: int) -> tuple[str, str]:
+    """A job name that makes the raw key exactly ``length`` characters long, and that raw key."""
+    job = "j" * (length - len("gha:acme/shop:123456789:1::0::certyn"))
+    return job, f"gha:acme/shop:123456789:1:{job}:0::certyn"
+
+
+def test_a_safe_key_of_exactly_200_characters_is_kept_as_is() -> None:
+    job, raw = _raw_of_length(200)
+    assert len(raw) == 200
+    assert _key({"GITHUB_JOB": job}) == raw
+
+
+def test_a_key_cut_to_200_ends_with_a_24_hex_digest_of_the_raw_key() -> None:
+    job, raw = _raw_of_length(201)
+    key = _key({"GITHUB_JOB": job})
+    assert len(key) == 200
+    assert key == raw[:175] + "~" + hashlib.sha256(raw.encode("utf-8")).hexdigest()[:24]
+
+
+def test_safe_punctuation_is_kept_and_anything_else_replaced_with_a_digest() -> None:
+    assert (
+        _key({"GITHUB_ACTION": "a.b_c~d:e/f@g+h=i-j"})
+        == "gha:acme/shop:123456789:1:test:0::a.b_c~d:e/f@g+h=i-j"
+    )
+    raw = "gha:acme/shop:123456789:1:test:0::a b"
+    digest = hashlib.sha256(raw.encode("utf-8")).hexdigest()[:24]
+    assert _key({"GITHUB_ACTION": "a b"}) == f"gha:acme/shop:123456789:1:test:0::a_b~{digest}"

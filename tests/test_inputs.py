@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
-from certyn_action.core.api_url import DEFAULT_API_URL, normalize_api_url
+from certyn_action.core.api_url import DEFAULT_API_URL, api_origin, normalize_api_url
 from certyn_action.core.inputs import (
     GateSwitches,
     InputError,
@@ -639,3 +640,227 @@ def test_a_slow_floor_alone_raises_the_default_ceiling_silently() -> None:
     inputs = read_inputs(_env(poll_interval_seconds="60"))
     assert inputs.max_poll_interval_seconds == 60
     assert inputs.adjustments == ()
+
+
+# -- exact messages, boundaries and the rarer spellings (each pinned by a mutation survivor) ---------
+
+API_KEY_MISSING = (
+    "required and empty: pass your Certyn API key from a secret, "
+    "e.g. `api-key: ${{ secrets.CERTYN_API_KEY }}`, and check the secret exists in this repository"
+)
+API_KEY_UNPRINTABLE = (
+    "contains spaces, line breaks, control or non-ASCII characters: re-save the secret as the bare key"
+)
+
+
+def test_required_inputs_missing_name_each_input_and_the_fix_exactly() -> None:
+    errors = _errors({_name("api-key"): "", _name("project-slug"): " "})
+    assert [(e.name, e.message) for e in errors] == [
+        ("api-key", API_KEY_MISSING),
+        ("project-slug", "required: set it to the slug of your Certyn project, e.g. `my-app`"),
+        ("process-slug", "set `process-slug` (the suite to run) or `tags` (tests to select)"),
+    ]
+
+
+def test_all_errors_are_joined_into_one_message_with_semicolons() -> None:
+    with pytest.raises(InputErrors) as info:
+        read_inputs(_env(api_key="a b", tags="smoke"))
+    assert str(info.value) == (
+        f"Input 'api-key': {API_KEY_UNPRINTABLE}; Input 'tags': give either `process-slug` or `tags`, not both"
+    )
+
+
+@pytest.mark.parametrize("key", ["!", "~", "ck_!live~", "!" + "a" * 30 + "~"])
+def test_api_key_may_hold_any_visible_ascii_including_the_ends_of_the_range(key: str) -> None:
+    assert read_inputs(_env(api_key=key)).api_key == key
+
+
+@pytest.mark.parametrize("key", ["ck live", "ck\x7fkey", "ck\x1fkey", "ckéy"])
+def test_api_key_outside_visible_ascii_is_refused_with_the_fix(key: str) -> None:
+    assert _error(_env(api_key=key), "api-key").message == API_KEY_UNPRINTABLE
+
+
+@pytest.mark.parametrize(
+    ("name", "maximum"),
+    [
+        ("poll-interval-seconds", 3600),
+        ("max-poll-interval-seconds", 3600),
+        ("request-timeout-seconds", 600),
+        ("timeout-seconds", 604800),
+    ],
+)
+def test_seconds_inputs_accept_their_documented_maximum_and_refuse_one_more(name: str, maximum: int) -> None:
+    field = name.replace("-", "_")
+    env = _env(**{field: str(maximum)})
+    if name == "max-poll-interval-seconds":
+        env[_name("poll-interval-seconds")] = "1"
+    assert getattr(read_inputs(env), field) == float(maximum)
+    message = _error(_env(**{field: str(maximum + 1)}), name).message
+    assert message == f"must be between 1 and {maximum} seconds, got `{maximum + 1}`"
+
+
+def test_max_poll_interval_equal_to_the_floor_is_no_adjustment() -> None:
+    inputs = read_inputs(_env(poll_interval_seconds="20", max_poll_interval_seconds="20"))
+    assert (inputs.poll_interval_seconds, inputs.max_poll_interval_seconds) == (20.0, 20.0)
+    assert inputs.adjustments == ()
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("[1, 2]", 'a JSON array must hold only strings, e.g. `["smoke", "api"]`'),
+        ("[smoke", 'looks like a JSON array but is not valid JSON: write e.g. `["smoke", "api"]`'),
+        (", ,\n", "holds no tag: list tags separated by commas or newlines, or a JSON array"),
+    ],
+)
+def test_tags_errors_say_how_to_write_them(value: str, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)) as info:
+        parse_tags(value)
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("x" * 40, "x" * 40),  # up to 40 characters shown whole
+        ("x" * 41, "x" * 39 + "…"),
+        ("tr\x01ue", "tr?ue"),  # unprintable characters shown as '?'
+        ("`yes`", "'yes'"),  # a backtick cannot end the quoted value
+    ],
+)
+def test_a_bad_value_is_quoted_short_and_printable_in_the_message(value: str, shown: str) -> None:
+    message = f"must be `true` or `false`, got `{shown}`"
+    with pytest.raises(ValueError, match=re.escape(message)) as info:
+        parse_bool(value)
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("http://localhost.:8080", "http://localhost.:8080"),
+        ("http://LOCALHOST.:8080/api", "http://localhost.:8080"),
+        ("https://certyn.example/x//api", "https://certyn.example/x"),
+        ("https://certyn.example/x//api//", "https://certyn.example/x"),
+        ("https://certyn.example/X/", "https://certyn.example/X"),
+        ("https://certyn.example/apiX", "https://certyn.example/apiX"),
+    ],
+)
+def test_api_url_rarer_spellings(value: str, expected: str) -> None:
+    assert normalize_api_url(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "says", "fix"),
+    [
+        ("https://user:pass@certyn.example", "must not contain", "pass the key in `api-key`"),
+        (
+            "http://certyn.example",
+            "must use https",
+            "(http is only allowed for localhost/127.0.0.1, e.g. a local simulator)",
+        ),
+    ],
+)
+def test_api_url_refusals_say_the_fix(value: str, says: str, fix: str) -> None:
+    with pytest.raises(ValueError, match="^" + re.escape(says)) as info:
+        normalize_api_url(value)
+    assert str(info.value).endswith(fix)
+
+
+def test_external_url_may_be_plain_http() -> None:
+    assert read_inputs(_env(external_url="http://ci.example/job/1")).external_url == "http://ci.example/job/1"
+
+
+@pytest.mark.parametrize("name", ["job-index", "check-run-id"])
+def test_internal_inputs_set_by_hand_say_to_remove_them(name: str) -> None:
+    message = _error(_env(**{name.replace("-", "_"): "abc"}), name).message
+    assert message == "is internal and filled in by the runner: remove it from `with:`"
+
+
+def test_an_input_name_with_spaces_is_read_as_the_runner_writes_it() -> None:
+    assert raw_input({"INPUT_MY_INPUT": "x"}, "my input") == "x"
+    assert raw_input({"INPUT_MY_INPUT-NAME": "y"}, "my input-name") == "y"
+
+
+def test_gate_switches_are_looked_up_by_their_workflow_names() -> None:
+    switches = GateSwitches(fail_on_empty=False, fail_on_aborted=False)
+    assert {
+        name: switches.enabled(name) for name in ("fail-on-failed", "fail-on-empty", "fail-on-aborted")
+    } == {
+        "fail-on-failed": True,
+        "fail-on-empty": False,
+        "fail-on-aborted": False,
+    }
+
+
+NOT_UTF8 = "holds bytes that are not valid UTF-8 text: write it as UTF-8"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "api-key",
+        "process-slug",
+        "environment-key",
+        "repository",
+        "ref",
+        "commit-sha",
+        "event",
+        "cancel-reason",
+        "wait",
+        "timeout-seconds",
+    ],
+)
+def test_an_input_that_is_not_utf8_gets_that_one_error_and_no_other(name: str) -> None:
+    # Bytes that are not UTF-8 arrive as \udcXX escapes: the input is reported once, for what it is,
+    # and not again as empty, unparsable or missing.
+    errors = _errors(_env(**{name.replace("-", "_"): "ab\udcffc"}))
+    assert [(e.name, e.message) for e in errors] == [(name, NOT_UTF8)]
+
+
+API_URL_EXAMPLE = f"use e.g. `{DEFAULT_API_URL}`"
+API_URL_NOT_PLAIN = (
+    "must be a plain URL: scheme, host name or IP address, optional port and path, written in "
+    "ASCII letters, digits and `.-_/:` only (no backslash, `%`-escape, non-ASCII or other "
+    f"characters; write an international domain name in its `xn--` form): {API_URL_EXAMPLE}"
+)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (
+            "https://certyn.example/a b",
+            f"contains spaces, line breaks or control characters: {API_URL_EXAMPLE}",
+        ),
+        (
+            "https://certyn.example/a\x7f",
+            f"contains spaces, line breaks or control characters: {API_URL_EXAMPLE}",
+        ),
+        ("https://certyn.\u212aexample", API_URL_NOT_PLAIN),  # the Kelvin sign, which IGNORECASE reads as k
+        ("https://certyn.example\\x", API_URL_NOT_PLAIN),
+        ("https://certyn.example/%41", API_URL_NOT_PLAIN),
+    ],
+)
+def test_api_url_that_is_not_plain_is_refused_with_the_whole_message(value: str, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)) as info:
+        normalize_api_url(value)
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize(
+    ("url", "origin"),
+    [
+        ("https://Certyn.Example/api", ("https", "certyn.example", 443)),
+        ("http://[::1]:8080/x", ("http", "::1", 8080)),
+        ("//certyn.example/x", ("", "certyn.example", 80)),  # no scheme: read as empty, never invented
+        ("https://", ("https", "", 443)),  # no host: read as empty
+    ],
+)
+def test_api_origin_is_what_the_http_stack_connects_to(url: str, origin: tuple[str, str, int]) -> None:
+    assert api_origin(url) == origin
+
+
+def test_api_origin_of_an_unparsable_url_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match=r"^cannot be parsed$"):
+        api_origin("http://[")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import random
 import time
 
 import pytest
@@ -133,3 +134,18 @@ def test_the_transient_set_and_the_rule_agree_on_every_status() -> None:
     assert {s for s in range(100, 600) if is_transient_status(s)} == TRANSIENT_STATUSES
     assert {408, 429, 500, 502, 503, 504, 507, 520, 599} <= TRANSIENT_STATUSES
     assert not {501, 505} & TRANSIENT_STATUSES
+
+
+def test_default_backoff_of_the_create_is_pinned(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The create's defaults: factor 1 s, doubling, jitter of up to 1 s, capped at 30 s (jitter included).
+    monkeypatch.setattr(random, "random", lambda: 0.5)  # the middle of the jitter range
+    policy = RetryPolicy.create(None)
+    delays = [_after(policy, n).delay() for n in range(1, 8)]
+    assert delays == [0.0, 2.5, 4.5, 8.5, 16.5, 30.0, 30.0]
+    monkeypatch.setattr(random, "random", lambda: 0.999)
+    assert _after(policy, 2).delay() == pytest.approx(2.999)
+
+
+def test_limited_attempts_keep_the_default_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(random, "random", lambda: 0.0)
+    assert [_after(RetryPolicy.create(10), n).delay() for n in (2, 3, 9)] == [2.0, 4.0, 30.0]

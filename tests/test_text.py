@@ -7,6 +7,7 @@ import re
 import pytest
 
 from certyn_action.core.text import (
+    encodable,
     escape_command_data,
     escape_command_property,
     markdown,
@@ -14,6 +15,7 @@ from certyn_action.core.text import (
     one_line,
     safe_url,
     truncate,
+    visible,
 )
 
 # -- workflow command escaping (as @actions/core's escapeData / escapeProperty) ------------------------
@@ -233,3 +235,49 @@ def test_markdown_link_label_escaped() -> None:
 )
 def test_markdown_block_markers_at_the_start_are_escaped(raw: str, start: str) -> None:
     assert markdown(raw).startswith(start)
+
+
+def test_encodable_replaces_lone_surrogates_only() -> None:
+    assert encodable("a\ud800b\udfff") == "a?b?"
+    assert encodable("plain é ✓ 😀") == "plain é ✓ 😀"
+    assert encodable("a\ud800").encode("utf-8") == b"a?"
+
+
+def test_one_line_breaks_the_legacy_marker_with_a_space_and_nothing_else() -> None:
+    assert one_line("a ##[error]x") == "a ## [error]x"
+    assert one_line("##[group]##[endgroup]") == "## [group]## [endgroup]"
+
+
+@pytest.mark.parametrize(
+    ("raw", "rendered"),
+    [
+        ("#", "\\#"),
+        ("a#b", "a\\#b"),
+        ("# heading", "\\# heading"),
+        ("issue #12", "issue \\#12"),
+        # quotes become entities (safe in a table cell or an attribute); the entity's own '#' is not escaped
+        ('"it\'s"', "&quot;it&#x27;s&quot;"),
+        ("'#'", "&#x27;\\#&#x27;"),
+        ("<b>&</b>", "&lt;b&gt;&amp;&lt;\\/b&gt;"),
+    ],
+)
+def test_markdown_escapes_hash_and_quotes_exactly(raw: str, rendered: str) -> None:
+    assert markdown(raw) == rendered
+
+
+def test_markdown_default_limit_is_500_characters() -> None:
+    assert markdown("a" * 500) == "a" * 500
+    assert markdown("a" * 501) == "a" * 499 + "…"
+
+
+def test_safe_url_length_limit_is_2048() -> None:
+    base = "https://certyn.example/"
+    longest = base + "a" * (2048 - len(base))
+    assert safe_url(longest) == longest
+    assert safe_url(longest + "a") is None
+
+
+@pytest.mark.parametrize(("raw", "shown"), [("ok\u202eexe.txt", "ok exe.txt"), ("a\u200bb\u2066c", "a b c")])
+def test_visible_replaces_each_bidi_or_invisible_character_with_one_space(raw: str, shown: str) -> None:
+    assert visible(raw) == shown
+    assert visible("Café ✅ 测试") == "Café ✅ 测试"

@@ -185,8 +185,6 @@ class _Reader:
             return default
         try:
             return parse(value)
-        except InputError as err:
-            self.fail(name, err.message)
         except ValueError as err:
             self.fail(name, str(err))
         return default

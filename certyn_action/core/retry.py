@@ -56,21 +56,16 @@ class RetryPolicy:
         retry_after_max: float = RETRY_AFTER_CAP_SECONDS,
     ) -> RetryPolicy:
         """``max_attempts`` counts the first try; None retries without limit (the caller's deadline ends it)."""
+        # Only what this module consults: increment() counts against total, get_backoff_time() and
+        # parse_retry_after() read the backoff and the cap. Retry's methods, statuses and redirect or
+        # raise settings apply only where it is mounted on an adapter, which it is not (see above).
         return cls(
             Retry(
                 total=None if max_attempts is None else max_attempts - 1,
-                connect=None,
-                read=None,
-                status=None,
-                other=None,
-                redirect=0,
-                allowed_methods=None,  # POST included: the Idempotency-Key makes the create safe to repeat
-                status_forcelist=TRANSIENT_STATUSES,
                 backoff_factor=backoff_factor,
                 backoff_max=backoff_max,
                 backoff_jitter=jitter,
                 retry_after_max=int(retry_after_max),
-                raise_on_status=False,
             )
         )
 
