@@ -3,7 +3,7 @@
 #
 #   scripts/base-image.sh                      ensure the base image
 #   scripts/base-image.sh --act-job-image TAG  also build TAG: a job image for nektos act on top of the base
-#                                              (bash, python3, git), for tests/test_act.py
+#                                              (bash, python3, git), for tests/act/test_act.py
 #
 # 1. Present locally: nothing to do.
 # 2. Else `docker pull` (works where a registry is reachable, e.g. GitHub-hosted runners).

@@ -30,7 +30,7 @@ from tests.docker_env import (
     stop_engine,
 )
 
-pytestmark = [pytest.mark.act, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.timeout(900)]
 
 WORKFLOW = ".github/workflows/selftest.yml"
 ACT_ACTION_IMAGE = "act-dockeraction:latest"  # the tag act gives a local (uses: ./) Dockerfile action

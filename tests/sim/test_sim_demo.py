@@ -13,7 +13,7 @@ import pytest
 
 from certyn_simulator.demo import run_demo
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # A minimal stand-in for the action: create, poll, write outputs and summary, gate on failed.
 STUB_ENTRYPOINT = textwrap.dedent(

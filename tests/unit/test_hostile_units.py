@@ -1,4 +1,4 @@
-"""Unit tests for the holes a hostile probe found (issue 8); tests/test_e2e_hostile.py proves each end to end."""
+"""Unit tests for the holes a hostile probe found (issue 8); tests/e2e/test_e2e_hostile.py proves each end to end."""
 
 from __future__ import annotations
 

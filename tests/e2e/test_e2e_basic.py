@@ -13,18 +13,10 @@ from certyn_simulator.runner.filecommands import decode_file_command, parse_outp
 from tests.e2e_support import ROOT, inputs
 from tests.rendered import read
 
-pytestmark = pytest.mark.e2e
-
 
 def sim_inputs(sim: Simulator, extra: dict[str, str] | None = None) -> dict[str, str]:
     """The shared e2e inputs, for a simulator with its default key, ``extra`` by input name."""
     return {**inputs(sim.base_url, api_key=DEFAULT_API_KEY, timeout_seconds="30"), **(extra or {})}
-
-
-@pytest.fixture
-def sim() -> Iterator[Simulator]:
-    with Simulator("pass") as simulator:
-        yield simulator
 
 
 def run(

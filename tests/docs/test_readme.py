@@ -9,7 +9,7 @@ from pathlib import Path
 from certyn_simulator.runner.actionyml import load_action_inputs
 from tests.rendered import read
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 USER_DOCS = [README, *sorted((ROOT / "docs").glob("*.md"))]
 

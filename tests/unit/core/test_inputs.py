@@ -20,7 +20,7 @@ from certyn_action.core.inputs import (
 )
 from certyn_simulator.runner.actionyml import InputSpec, load_action_inputs
 
-ACTION_DIR = Path(__file__).resolve().parent.parent
+ACTION_DIR = Path(__file__).resolve().parents[3]
 KEY = "ck_live_Secr3tKeyValue"
 
 

@@ -36,7 +36,7 @@ from tests.docker_env import (
 
 # Set-up on a fresh machine (install docker.io, debootstrap a base, build) takes a minute or two;
 # every run below has its own, much shorter, deadline.
-pytestmark = [pytest.mark.container, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.timeout(600)]
 
 RUN_TIMEOUT = 60.0  # seconds for one action run; the simulator's scenarios finish in about 5 s
 

@@ -27,7 +27,7 @@ from certyn_simulator.runner import FakeRunner
 from tests.e2e_support import ROOT
 from tests.fakes import FakeClock
 from tests.rendered import ALLOWED_TAGS, Rendered, read
-from tests.test_main import CREATE, Step
+from tests.unit.test_main import CREATE, Step
 
 RUN = f"{CREATE}/r-1"
 APP = "https://app.certyn.test/runs/r-1"

@@ -43,8 +43,6 @@ from tests.e2e_support import (
     titled,
 )
 
-pytestmark = pytest.mark.e2e
-
 CANCEL_BUDGET = 5.0  # certyn_action.lifecycle.RELEASE_BUDGET_SECONDS
 SLACK = 2.5  # interpreter start-up, process exit, a loaded machine
 UNREACHABLE = "Certyn API unreachable"

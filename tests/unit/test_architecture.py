@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parents[1] / "certyn_action"
+PACKAGE = Path(__file__).resolve().parents[2] / "certyn_action"
 MAX_LINES = 320  # "about 300"
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from certyn_simulator.runner import Event, FakeRunner, PythonLauncher
 from certyn_simulator.runner.process import start_process
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 INPUTS = {"api-key": "k", "project-slug": "p", "process-slug": "s", "api-url": "http://127.0.0.1:1"}
 
 

@@ -16,7 +16,6 @@ from certyn_simulator import DEFAULT_API_KEY, Fault, Scenario, Simulator, snapsh
 from certyn_simulator.runner import ActionRun, FakeRunner, RunningAction
 from tests.e2e_support import ROOT, inputs
 
-pytestmark = pytest.mark.e2e
 NEVER_ENDS = [snapshot("in_progress", total=4, passed=1, pending=3)]
 EXIT_WITHIN = 7.0
 

@@ -22,8 +22,6 @@ from certyn_simulator.runner import ActionRun, Event, FakeRunner
 from tests.e2e_support import API_KEY, ROOT, Step, explain, inputs, run_action, run_steps, simulators
 from tests.rendered import read
 
-pytestmark = pytest.mark.e2e
-
 PASSED = snapshot("completed", conclusion="success", total=2, passed=2)
 
 

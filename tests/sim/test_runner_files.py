@@ -38,7 +38,7 @@ from certyn_simulator.runner.filecommands import (
     split_log_lines,
 )
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # GITHUB_OUTPUT ---------------------------------------------------------------------------------------
 

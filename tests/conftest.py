@@ -1,0 +1,43 @@
+"""Shared fixtures, and markers that follow the folders.
+
+Every test module lives in one of the folders below, and its folder gives its marker: ``-m "not container
+and not act"`` (the Makefile's test-fast, the brief's check) selects by folder. A test module in any other
+place is a collection error, so a new folder can never slip past the markers or collect nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from certyn_simulator import Simulator
+
+TESTS = Path(__file__).resolve().parent
+# folder -> marker (None: unmarked). Unit tests mirror certyn_action/ (core/, certyn/, github/).
+FOLDERS: dict[str, str | None] = {
+    "unit": "unit",
+    "docs": "docs",
+    "sim": "sim",
+    "e2e": "e2e",
+    "container": "container",
+    "act": "act",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        folder = item.path.resolve().relative_to(TESTS).parts[0]
+        if folder not in FOLDERS:
+            raise pytest.UsageError(f"{item.path}: a test module belongs in one of tests/{{{','.join(FOLDERS)}}}/")
+        marker = FOLDERS[folder]
+        if marker is not None:
+            item.add_marker(marker)
+
+
+@pytest.fixture
+def sim() -> Iterator[Simulator]:
+    """A simulator whose runs pass."""
+    with Simulator("pass") as simulator:
+        yield simulator
