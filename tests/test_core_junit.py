@@ -104,12 +104,16 @@ def test_a_test_without_a_result_is_never_read_as_passed(tmp_path: Path) -> None
     assert suite.errors == 1
 
 
-def test_defaults_group_under_certyn_and_unknown_times_are_left_out(tmp_path: Path) -> None:
-    _, suite, cases = read(render_junit([run_item("passed", "x", None)]), tmp_path)
+def test_defaults_group_under_certyn_and_unknown_times_are_zero(tmp_path: Path) -> None:
+    late = {"startedAt": "2026-12-01T10:00:05Z", "completedAt": "2026-12-01T10:00:00Z"}
+    _, suite, cases = read(
+        render_junit([run_item("passed", "x", None), run_item("passed", "y", 2, **late)]), tmp_path
+    )
     assert suite.name == "certyn"
     assert cases[0].classname == "certyn"
     assert cases[0].name == "x"
-    assert "time" not in cases[0]._elem.attrib
+    assert cases[0]._elem.attrib["time"] == "0.000"  # the common schema requires it
+    assert cases[1].time == 0
     assert suite.time == 0
 
 
@@ -123,13 +127,13 @@ def test_a_process_run_is_reported_under_its_process(tmp_path: Path) -> None:
         {
             "processSlug": "smoke",
             "processName": "Smoke tests",
-            "startedAt": "2026-12-01T10:00:00Z",
+            "startedAt": "2026-12-01T10:00:00+02:00",
             "items": [{"testCaseName": "Login", "testCaseNumber": 1, "testOutcome": "failed"}],
         }
     )
     _, suite, cases = read(render_run_junit(run), tmp_path)
     assert suite.name == "Smoke tests"
-    assert suite.timestamp == "2026-12-01T10:00:00+00:00"
+    assert suite.timestamp == "2026-12-01T08:00:00"  # UTC, no offset, as the schema wants
     assert cases[0].classname == "smoke"
     assert suite.failures == 1
 

@@ -22,6 +22,7 @@ from certyn_action.core.test_summary import (
     failing_annotations,
     fenced,
     finding_excerpt,
+    plain,
     render_contradictions,
     render_conversation,
     render_test_table,
@@ -34,7 +35,7 @@ SETTINGS = settings(max_examples=150, deadline=None)
 RUN_URL = "https://app.certyn.io/runs/42"
 EVIL = (
     "<script>alert(1)</script> <img src=x onerror=alert(1)> [x](javascript:alert(1)) "
-    "https://evil.example/a **bold** | pipe | `code` ![i](https://e.example/i.png) &amp; <!-- c -->"
+    "https://evil.example/a www.evil.example user@evil.example **bold** | pipe | `code` ![i](https://e.example/i.png) &amp; <!-- c -->"
 )
 
 
@@ -45,7 +46,8 @@ def gfm(markdown: str) -> str:
 
 
 def text_of(fragment: str) -> str:
-    return html.unescape(re.sub(r"<[^>]+>", "", fragment))
+    """The text a reader sees (the invisible WORD JOINER ``plain`` puts after ``@`` left out)."""
+    return html.unescape(re.sub(r"<[^>]+>", "", fragment)).replace("\u2060", "")
 
 
 def run_item(outcome: str | None, name: str = "t", number: int | None = 1, **fields: Any) -> RunItem:
@@ -159,6 +161,16 @@ def test_any_name_keeps_the_table_whole_and_shows_as_text(names: list[str], find
         assert text_of(row[2]) == one_line(test.display_name, 200)
     assert "<a " not in rendered
     assert "<script" not in rendered.lower().replace("&lt;script", "")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["user@evil.example", "mailto:x@y.com", "xmpp:x@y.com", "a.b+c@d-e.example.org", "www.evil.example/x"],
+)
+def test_plain_text_never_becomes_a_link(text: str) -> None:
+    rendered = gfm(plain(text))
+    assert "<a " not in rendered
+    assert text_of(rendered).strip() == text
 
 
 # -- notes ------------------------------------------------------------------------------------------

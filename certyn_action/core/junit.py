@@ -79,7 +79,8 @@ def render_junit(
     """The JUnit XML report (a UTF-8 document, as text) of ``items``, in the server's order.
 
     ``classname`` groups the tests in consumers (the process slug; "certyn" when empty);
-    ``suite_name`` names the suite (the same when empty); ``timestamp`` is an ISO 8601 start time."""
+    ``suite_name`` names the suite (the same when empty); ``timestamp`` is an ISO 8601 start time.
+    Every ``<testcase>`` has a ``time`` (seconds, ``0.000`` when unknown); the suite's is their sum."""
     group = xml_text(classname).strip() or DEFAULT_CLASSNAME
     failures = sum(item.outcome in (Outcome.FAILED, Outcome.BLOCKED) for item in items)
     errors = sum(item.outcome in (Outcome.ABORTED, Outcome.NO_RESULT) for item in items)
@@ -98,17 +99,18 @@ def render_junit(
     if timestamp:
         suite.set("timestamp", xml_text(timestamp))
     for item, duration in zip(items, durations, strict=True):
-        case = ET.SubElement(suite, "testcase", {"classname": group, "name": case_name(item)})
-        if duration is not None:
-            case.set("time", _seconds(duration))
-        _result(case, item)
+        # ``time`` is required by the common schema: 0 when the timestamps do not give a duration.
+        attributes = {"classname": group, "name": case_name(item), "time": _seconds(duration or 0)}
+        _result(ET.SubElement(suite, "testcase", attributes), item)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
 def render_run_junit(run: ProcessRun) -> str:
-    """The JUnit report of a process run: classname the process slug, suite named for the process."""
-    timestamp = run.started_at.isoformat() if run.started_at is not None else ""
+    """The JUnit report of a process run: classname the process slug, suite named for the process.
+
+    The suite's ``timestamp`` is the run's start in UTC, written without an offset as the schema wants."""
+    timestamp = run.started_at.strftime("%Y-%m-%dT%H:%M:%S") if run.started_at is not None else ""
     return render_junit(
         run.items,
         suite_name=run.process_name or run.process_slug,

@@ -46,6 +46,13 @@ _BACKTICKS = re.compile(r"`+")
 _LINE_MARKER = re.compile(r"^\s*(?:#{1,6}\s+|>\s*|[-*+]\s+|\d{1,9}[.)]\s+)+")
 
 
+def plain(text: object, limit: int = 500) -> str:
+    """Untrusted text as literal GitHub Markdown on one line: ``text.markdown`` plus a WORD JOINER after
+    each ``@``, since GitHub's autolinker makes ``user@host.example`` (and ``mailto:``/``xmpp:``) a
+    link even when the ``@`` and the dots are escaped."""
+    return markdown(text, limit).replace("@", "@\u2060")
+
+
 @dataclass(frozen=True)
 class TestAnnotation:
     """One ``::error`` annotation for a failing test: raw text, escaped by the log when printed."""
@@ -80,9 +87,9 @@ def _row(item: RunItem) -> str:
     cells = (
         f"{ICONS[outcome]} {outcome}",
         number,
-        markdown(item.display_name, MAX_CELL_NAME),
+        plain(item.display_name, MAX_CELL_NAME),
         _duration(item),
-        markdown(finding_excerpt(item.finding), MAX_CELL_FINDING),
+        plain(finding_excerpt(item.finding), MAX_CELL_FINDING),
     )
     return "| " + " | ".join(cells) + " |"
 
@@ -103,7 +110,7 @@ def render_test_table(items: Sequence[RunItem], *, run_url: str = "", limit: int
         return "\n".join([*lines, "Certyn listed no per-test results for this run.", ""])
     rows = ordered(items)
     lines += [
-        markdown(tally(items)),
+        plain(tally(items)),
         "",
         "| Outcome | # | Test | Duration | Finding |",
         "|---|---:|---|---:|---|",
@@ -123,13 +130,13 @@ def render_contradictions(found: Sequence[str]) -> str:
         "> [!WARNING]",
         "> The per-test results disagree with the status counts; the gate used the counts.",
     ]
-    lines += [f"> - {markdown(sentence, 1000)}" for sentence in found]
+    lines += [f"> - {plain(sentence, 1000)}" for sentence in found]
     return "\n".join(lines) + "\n"
 
 
 def render_unavailable(reason: str) -> str:
     """A note that the per-test results could not be read, with the reason (untrusted: escaped)."""
-    return f"> Per-test results unavailable: {markdown(reason, 1000)}\n"
+    return f"> Per-test results unavailable: {plain(reason, 1000)}\n"
 
 
 def failing_annotations(items: Sequence[RunItem], limit: int = MAX_ANNOTATIONS) -> tuple[TestAnnotation, ...]:
