@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from junitparser import Error, Failure, JUnitXml, Skipped, TestCase, TestSuite
 
-from certyn_action.core.junit import case_name, first_line, render_junit, render_run_junit, xml_text
+from certyn_action.core.junit import case_name, message_line, render_junit, render_run_junit, xml_text
 from certyn_action.core.test_results import ProcessRun, RunItem
 
 SETTINGS = settings(max_examples=150, deadline=None)
@@ -161,8 +161,10 @@ def test_a_10000_character_finding_is_carried_whole(tmp_path: Path) -> None:
 
 
 def test_the_message_attribute_is_a_short_first_line() -> None:
-    assert first_line("\n\n  " + "x" * 500 + "\nsecond") == "x" * 199 + "…"
-    assert first_line("   \n\t\n") == ""
+    assert message_line("\n\n  " + "x" * 500 + "\nsecond") == "x" * 199 + "…"
+    assert message_line("## Finding\n\n- The cart <total> is wrong\n") == "The cart <total> is wrong"
+    assert message_line("   \n\t\n") == ""
+    assert message_line("a\x00b") == "ab"
 
 
 def test_xml_text_removes_what_xml_forbids() -> None:

@@ -26,6 +26,7 @@ from certyn_action.core.test_results import (
     duration_seconds,
     failed_test_names,
     failed_tests_output,
+    finding_excerpt,
     ordered,
     outcome_counts,
     parse_timestamp,
@@ -269,6 +270,21 @@ def test_a_duration_needs_both_ends_in_order() -> None:
 def test_any_text_is_a_timestamp_or_none(text: str) -> None:
     moment = parse_timestamp(text)
     assert moment is None or moment.tzinfo is not None
+
+
+@pytest.mark.parametrize(
+    ("finding", "expected"),
+    [
+        ("# Title\n\n> quoted\n* item\n1. numbered\nlast", "quoted item numbered"),
+        ("## Finding\n### Details\n", "Finding Details"),  # headings only when nothing else
+        ("  ## Finding  \nThe button does nothing", "The button does nothing"),
+        ("#hashtag is text", "#hashtag is text"),
+        ("", ""),
+        ("\n\n   \nonly", "only"),
+    ],
+)
+def test_finding_excerpt_keeps_the_first_lines_as_plain_text(finding: str, expected: str) -> None:
+    assert finding_excerpt(finding) == expected
 
 
 # -- ordering and the failed-tests output -----------------------------------------------------------

@@ -21,7 +21,6 @@ from certyn_action.core.test_summary import (
     TestAnnotation,
     failing_annotations,
     fenced,
-    finding_excerpt,
     plain,
     render_contradictions,
     render_conversation,
@@ -137,18 +136,6 @@ def test_tally_lists_present_outcomes_failing_first() -> None:
     assert tally(tests) == "2 failed, 1 aborted, 1 skipped, 1 passed"
 
 
-@pytest.mark.parametrize(
-    ("finding", "expected"),
-    [
-        ("# Title\n\n> quoted\n* item\n1. numbered\nlast", "Title quoted item"),
-        ("", ""),
-        ("\n\n   \nonly", "only"),
-    ],
-)
-def test_finding_excerpt_keeps_the_first_lines_as_plain_text(finding: str, expected: str) -> None:
-    assert finding_excerpt(finding) == expected
-
-
 @SETTINGS
 @given(st.lists(st.text(max_size=80), min_size=1, max_size=4), st.text(max_size=200))
 def test_any_name_keeps_the_table_whole_and_shows_as_text(names: list[str], finding: str) -> None:
@@ -200,13 +187,13 @@ def test_one_annotation_per_failing_test_titled_with_its_name() -> None:
         run_item("passed", "Login"),
         run_item("failed", "Checkout", summaryMarkdown="The pay button\ndoes nothing"),
         run_item("blocked", "Search"),
-        run_item("aborted", "Profile", summaryMarkdown="agent crashed"),
+        run_item("aborted", "Profile", summaryMarkdown="## Summary\nAgent crashed\nwhile loading"),
         run_item("skipped", "Admin"),
     ]
     assert failing_annotations(tests) == (
         TestAnnotation(title="Checkout", message="Failed: The pay button\ndoes nothing"),
         TestAnnotation(title="Search", message="Marked blocked in Certyn."),
-        TestAnnotation(title="Profile", message="Aborted: agent crashed"),
+        TestAnnotation(title="Profile", message="Aborted: Summary\nAgent crashed\nwhile loading"),
     )
 
 

@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
 from ..text import encodable, truncate
-from .test_results import Outcome, ProcessRun, RunItem
+from .test_results import Outcome, ProcessRun, RunItem, finding_excerpt
 
 # Characters XML 1.0 allows: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF].
 _FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -30,12 +30,9 @@ def xml_text(text: str) -> str:
     return _FORBIDDEN.sub("", text)
 
 
-def first_line(text: str, limit: int = MAX_MESSAGE) -> str:
-    """The first non-blank line of ``text``, stripped and cut to ``limit`` characters."""
-    for line in xml_text(text).split("\n"):
-        if line.strip():
-            return truncate(line.strip(), limit)
-    return ""
+def message_line(finding: str, limit: int = MAX_MESSAGE) -> str:
+    """The ``message`` attribute: the finding's first line that says something, cut to ``limit``."""
+    return truncate(xml_text(finding_excerpt(finding, 1)), limit)
 
 
 def case_name(item: RunItem) -> str:
@@ -62,7 +59,7 @@ def _result(case: ET.Element, item: RunItem) -> None:
     else:
         status = f" (status: {item.status})" if item.status else ""
         tag, default = "error", xml_text(f"No result in Certyn{status}")
-    element = ET.SubElement(case, tag, {"message": first_line(finding) or default})
+    element = ET.SubElement(case, tag, {"message": message_line(finding) or default})
     if tag != "skipped":
         element.set("type", str(outcome).replace(" ", "-"))
     if finding:

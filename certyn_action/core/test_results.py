@@ -268,6 +268,27 @@ class ProcessRun(_Model):
         return duration_seconds(self.started_at, self.completed_at)
 
 
+_HEADING = re.compile(r"^[ \t]{0,3}#{1,6}(?:[ \t]|$)")
+# Markdown markers at the start of a line (heading, quote, list item), dropped when a finding is flattened.
+_LINE_MARKER = re.compile(r"^\s*(?:#{1,6}(?:\s+|$)|>\s*|[-*+]\s+|\d{1,9}[.)]\s+)+")
+FINDING_LINES = 3
+
+
+def finding_excerpt(finding: str, lines: int = FINDING_LINES) -> str:
+    """The first ``lines`` lines of a finding that say something, joined on one line: blank lines and
+    headings ("## Finding") are passed over (headings are used only when there is nothing else), line
+    markers of quotes and lists dropped. Plain text, still to be escaped for where it goes."""
+    body: list[str] = []
+    headings: list[str] = []
+    for line in encodable(finding).splitlines():
+        text = _LINE_MARKER.sub("", line).strip()
+        if text:
+            (headings if _HEADING.match(line) else body).append(text)
+        if len(body) == lines:
+            break
+    return " ".join(body or headings[:lines])
+
+
 def ordered(items: Iterable[RunItem]) -> tuple[RunItem, ...]:
     """Failing tests (failed, blocked, aborted) first, then no result, skipped, passed; stable."""
     return tuple(sorted(items, key=lambda item: _RANK[item.outcome]))

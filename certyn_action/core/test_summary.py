@@ -13,11 +13,10 @@ from dataclasses import dataclass
 
 from ..clock import format_duration
 from ..text import encodable, markdown, markdown_link, one_line, truncate
-from .test_results import ConversationState, Outcome, RunItem, ordered, outcome_counts
+from .test_results import ConversationState, Outcome, RunItem, finding_excerpt, ordered, outcome_counts
 
 MAX_ROWS = 50
 MAX_ANNOTATIONS = 9  # with the gate's own annotation, GitHub's limit of 10 per step is never crossed
-FINDING_LINES = 3
 MAX_CELL_NAME = 200
 MAX_CELL_FINDING = 300
 MAX_ANNOTATION_TITLE = 200
@@ -42,8 +41,7 @@ STATE_TEXT = {
 # Controls that have no place in shown text; tabs and line breaks stay.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
 _BACKTICKS = re.compile(r"`+")
-# Markdown markers at the start of a line of a finding (heading, quote, list), dropped when flattened.
-_LINE_MARKER = re.compile(r"^\s*(?:#{1,6}\s+|>\s*|[-*+]\s+|\d{1,9}[.)]\s+)+")
+_HEADING_MARKER = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+", re.MULTILINE)
 
 
 def plain(text: object, limit: int = 500) -> str:
@@ -61,19 +59,6 @@ class TestAnnotation:
 
     title: str
     message: str
-
-
-def finding_excerpt(finding: str, lines: int = FINDING_LINES) -> str:
-    """The first non-blank lines of a finding, joined on one line, with line-start Markdown markers
-    (headings, quotes, list bullets) dropped. Plain text still to be escaped for its destination."""
-    kept: list[str] = []
-    for line in encodable(finding).splitlines():
-        text = _LINE_MARKER.sub("", line).strip()
-        if text:
-            kept.append(text)
-        if len(kept) == lines:
-            break
-    return " ".join(kept)
 
 
 def _duration(item: RunItem) -> str:
@@ -143,7 +128,8 @@ def failing_annotations(items: Sequence[RunItem], limit: int = MAX_ANNOTATIONS) 
     """One annotation per failing test (failed, blocked, aborted), at most ``limit``, in server order.
 
     Title: the test's name on one line. Message: its outcome and finding (line breaks kept; the log
-    escapes them), cut to a readable length; the legacy ``##[`` command marker is broken up."""
+    escapes them; heading markers dropped, as annotations are plain text), cut to a readable length;
+    the legacy ``##[`` command marker is broken up."""
     found: list[TestAnnotation] = []
     for item in items:
         if len(found) >= limit:
@@ -152,7 +138,8 @@ def failing_annotations(items: Sequence[RunItem], limit: int = MAX_ANNOTATIONS) 
         if not outcome.failing:
             continue
         title = one_line(item.display_name, MAX_ANNOTATION_TITLE)
-        finding = _CONTROL.sub(" ", encodable(item.finding)).replace("##[", "## [").strip()
+        finding = _HEADING_MARKER.sub("", _CONTROL.sub(" ", encodable(item.finding)))
+        finding = finding.replace("##[", "## [").strip()
         message = f"{outcome.capitalize()}: {finding}" if finding else f"Marked {outcome} in Certyn."
         found.append(TestAnnotation(title=title, message=truncate(message, MAX_ANNOTATION_MESSAGE)))
     return tuple(found)
