@@ -94,7 +94,7 @@ def test_failing_tests_come_first_with_outcome_number_name_duration_and_finding(
         "2",
         "Checkout",
         "2m 05s",
-        "Finding The pay button does nothing Total is wrong",
+        "The pay button does nothing Total is wrong third",
     ]
     assert text_of(table[2][3]) == "—"
     assert "1 failed, 1 blocked, 1 passed" in text_of(rendered)
