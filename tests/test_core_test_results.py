@@ -34,6 +34,7 @@ from certyn_action.core.test_results import (
 )
 
 SETTINGS = settings(max_examples=150, deadline=None)
+COMPARED = ("failed", "blocked", "aborted", "passed", "skipped")
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
     lambda children: (
@@ -359,6 +360,26 @@ def test_plural_wording() -> None:
         "Certyn's counts say 1 failed, but 0 tests are marked failed in the per-test results",
         "Certyn's counts say 2 blocked, but 3 tests are marked blocked in the per-test results",
     )
+
+
+OUTCOME_WORDS = ["failed", "blocked", "aborted", "skipped", "passed", "pending"]
+
+
+@SETTINGS
+@given(
+    st.lists(st.sampled_from(OUTCOME_WORDS), min_size=1, max_size=12),
+    st.dictionaries(
+        st.sampled_from(["failed", "blocked", "aborted", "passed", "skipped"]), st.integers(0, 12)
+    ),
+)
+def test_contradictions_are_found_exactly_where_a_count_differs(
+    outcomes: list[str], said: dict[str, int]
+) -> None:
+    tests = [item(outcome) for outcome in outcomes]
+    given_counts = counts(**said)
+    found = contradictions(given_counts, tests)
+    differing = [name for name in COMPARED if given_counts[name] != outcomes.count(name)]
+    assert [sentence.split(" ")[4].rstrip(",") for sentence in found] == differing
 
 
 def test_no_per_test_results_contradict_nothing() -> None:

@@ -24,6 +24,7 @@ from certyn_action.core.test_summary import (
     plain,
     render_contradictions,
     render_conversation,
+    render_test_results,
     render_test_table,
     render_unavailable,
     tally,
@@ -171,6 +172,14 @@ def test_contradictions_are_a_warning_that_the_gate_used_the_counts() -> None:
     assert "but 1 test <b>is</b> marked failed" in text_of(rendered)
     assert "<b>" not in rendered
     assert render_contradictions([]) == ""
+
+
+def test_the_section_puts_the_contradiction_note_before_the_table() -> None:
+    tests = [run_item("failed", "Checkout")]
+    rendered = gfm(render_test_results(tests, ["Certyn's counts say 0 failed"], run_url=RUN_URL))
+    assert rendered.index("the gate used the counts") < rendered.index("<table>")
+    assert "Checkout" in text_of(rendered)
+    assert render_test_results(tests) == render_test_table(tests)
 
 
 def test_unavailable_shows_the_reason_as_text() -> None:

@@ -107,6 +107,13 @@ def render_test_table(items: Sequence[RunItem], *, run_url: str = "", limit: int
     return "\n".join(lines) + "\n"
 
 
+def render_test_results(items: Sequence[RunItem], found: Sequence[str] = (), *, run_url: str = "") -> str:
+    """The whole per-test section: the note on ``found`` contradictions (``contradictions()``), if any,
+    then the table."""
+    note = render_contradictions(found)
+    return (note + "\n" if note else "") + render_test_table(items, run_url=run_url)
+
+
 def render_contradictions(found: Sequence[str]) -> str:
     """A note that the per-test results disagree with the status counts ("" when they agree)."""
     if not found:
