@@ -1,0 +1,116 @@
+"""Per-test results as a JUnit XML report: one ``<testsuite>`` with one ``<testcase>`` per test. Pure.
+
+Read by the common consumers (test report actions, Jenkins, GitLab, junitparser): failed and blocked
+tests are ``<failure>``, aborted tests and tests without a result are ``<error>`` (never an empty
+``<testcase>``, which every consumer reads as passed), skipped tests are ``<skipped>``. Any text is made
+valid XML 1.0 first, so a hostile name or finding still gives a well-formed file.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+
+from .results import Outcome, ProcessRun, RunItem, finding_excerpt
+from .text import encodable, truncate
+
+# Characters XML 1.0 allows: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF].
+_FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+MAX_MESSAGE = 200
+DEFAULT_CLASSNAME = "certyn"
+
+
+def xml_text(text: str) -> str:
+    """``text`` as XML 1.0 can carry it and read it back unchanged.
+
+    Forbidden characters (controls, NUL, lone surrogates, U+FFFE/U+FFFF) are removed and line endings
+    become ``\\n`` (an XML parser turns a raw ``\\r`` into ``\\n`` anyway)."""
+    text = encodable(text).replace("\r\n", "\n").replace("\r", "\n")
+    return _FORBIDDEN.sub("", text)
+
+
+def message_line(finding: str, limit: int = MAX_MESSAGE) -> str:
+    """The ``message`` attribute: the finding's first line that says something, cut to ``limit``."""
+    return truncate(xml_text(finding_excerpt(finding, 1)), limit)
+
+
+def case_name(item: RunItem) -> str:
+    """``#<number> <name>``, or the name alone when the test has no number."""
+    name = xml_text(item.display_name)
+    return f"#{item.number} {name}" if item.number is not None else name
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.3f}"
+
+
+def _result(case: ET.Element, item: RunItem) -> None:
+    outcome = item.outcome
+    finding = xml_text(item.finding)
+    if outcome is Outcome.PASSED:
+        return
+    if outcome is Outcome.SKIPPED:
+        tag, default = "skipped", "Skipped in Certyn"
+    elif outcome in (Outcome.FAILED, Outcome.BLOCKED):
+        tag, default = "failure", f"Marked {outcome} in Certyn, with no finding"
+    elif outcome is Outcome.ABORTED:
+        tag, default = "error", "Aborted in Certyn"
+    else:
+        status = f" (status: {item.status})" if item.status else ""
+        tag, default = "error", xml_text(f"No result in Certyn{status}")
+    element = ET.SubElement(case, tag, {"message": message_line(finding) or default})
+    if tag != "skipped":
+        element.set("type", str(outcome).replace(" ", "-"))
+    if finding:
+        element.text = finding
+
+
+def render_junit(
+    items: Sequence[RunItem],
+    *,
+    suite_name: str = "",
+    classname: str = "",
+    timestamp: str = "",
+) -> str:
+    """The JUnit XML report (a UTF-8 document, as text) of ``items``, in the server's order.
+
+    ``classname`` groups the tests in consumers (the process slug; "certyn" when empty);
+    ``suite_name`` names the suite (the same when empty); ``timestamp`` is an ISO 8601 start time.
+    Every ``<testcase>`` has a ``time`` (seconds, ``0.000`` when unknown); the suite's is their sum."""
+    group = xml_text(classname).strip() or DEFAULT_CLASSNAME
+    failures = sum(item.outcome in (Outcome.FAILED, Outcome.BLOCKED) for item in items)
+    errors = sum(item.outcome in (Outcome.ABORTED, Outcome.NO_RESULT) for item in items)
+    skipped = sum(item.outcome is Outcome.SKIPPED for item in items)
+    durations = [item.duration_seconds for item in items]
+    total_time = _seconds(sum(value for value in durations if value is not None))
+    counts = {
+        "tests": str(len(items)),
+        "failures": str(failures),
+        "errors": str(errors),
+        "skipped": str(skipped),
+        "time": total_time,
+    }
+    root = ET.Element("testsuites", {"name": "Certyn", **counts})
+    suite = ET.SubElement(root, "testsuite", {"name": xml_text(suite_name).strip() or group, **counts})
+    if timestamp:
+        suite.set("timestamp", xml_text(timestamp))
+    for item, duration in zip(items, durations, strict=True):
+        # ``time`` is required by the common schema: 0 when the timestamps do not give a duration.
+        attributes = {"classname": group, "name": case_name(item), "time": _seconds(duration or 0)}
+        _result(ET.SubElement(suite, "testcase", attributes), item)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def render_run_junit(run: ProcessRun) -> str:
+    """The JUnit report of a process run: classname the process slug, suite named for the process.
+
+    The suite's ``timestamp`` is the run's start in UTC, written without an offset as the schema wants."""
+    timestamp = run.started_at.strftime("%Y-%m-%dT%H:%M:%S") if run.started_at is not None else ""
+    return render_junit(
+        run.items,
+        suite_name=run.process_name or run.process_slug,
+        classname=run.process_slug,
+        timestamp=timestamp,
+    )

@@ -1,0 +1,195 @@
+"""Per-test results of a run (``GET /api/projects/{projectId}/process-runs/{runId}``) and the facts derived
+from them: outcomes, order, the failed-tests output, contradictions with the status counts. Pure."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from enum import StrEnum
+from typing import Any
+
+from pydantic import Field, field_validator
+
+from .fields import (
+    COMPARED_COUNTERS,
+    Finding,
+    Identifier,
+    Name,
+    Number,
+    Timestamp,
+    Word,
+    _items,
+    _Model,
+    _word,
+    duration_seconds,
+)
+from .text import encodable
+
+
+class Outcome(StrEnum):
+    FAILED = "failed"
+    BLOCKED = "blocked"
+    ABORTED = "aborted"
+    SKIPPED = "skipped"
+    PASSED = "passed"
+    NO_RESULT = "no result"
+
+    @property
+    def failing(self) -> bool:
+        """Failed, blocked or aborted: what the `failed-tests` output lists and the annotations show."""
+        return self in FAILING
+
+
+FAILING = frozenset({Outcome.FAILED, Outcome.BLOCKED, Outcome.ABORTED})
+_WORDS = {
+    "failed": Outcome.FAILED,
+    "blocked": Outcome.BLOCKED,
+    "aborted": Outcome.ABORTED,
+    "cancelled": Outcome.ABORTED,
+    "canceled": Outcome.ABORTED,
+    "skipped": Outcome.SKIPPED,
+    "passed": Outcome.PASSED,
+}
+# Failing first (server order kept among them), then tests without a result, then skipped, then passed.
+_RANK = {
+    Outcome.FAILED: 0,
+    Outcome.BLOCKED: 0,
+    Outcome.ABORTED: 0,
+    Outcome.NO_RESULT: 1,
+    Outcome.SKIPPED: 2,
+    Outcome.PASSED: 3,
+}
+
+
+def derive_outcome(test_outcome: str, status: str) -> Outcome:
+    """``testOutcome`` when it is a known word, else ``status`` when it is one; else no result.
+
+    ``status: completed`` alone proves nothing about the result: no result."""
+    return _WORDS.get(_word(test_outcome)) or _WORDS.get(_word(status)) or Outcome.NO_RESULT
+
+
+class RunItem(_Model):
+    """One test of a process run (an entry of ``items[]``)."""
+
+    id: Identifier = ""
+    test_case_id: Identifier = Field(default="", alias="testCaseId")
+    name: Name = Field(default="", alias="testCaseName")
+    number: Number = Field(default=None, alias="testCaseNumber")
+    status: Word = ""
+    test_outcome: Word = Field(default="", alias="testOutcome")
+    finding: Finding = Field(default="", alias="summaryMarkdown")
+    started_at: Timestamp = Field(default=None, alias="startedAt")
+    completed_at: Timestamp = Field(default=None, alias="completedAt")
+
+    @property
+    def outcome(self) -> Outcome:
+        return derive_outcome(self.test_outcome, self.status)
+
+    @property
+    def duration_seconds(self) -> float | None:
+        return duration_seconds(self.started_at, self.completed_at)
+
+    @property
+    def display_name(self) -> str:
+        """The test's name; a stand-in built from its number or id when the server gave none."""
+        if self.name.strip():
+            return self.name
+        if self.number is not None:
+            return f"test #{self.number}"
+        return f"test {self.test_case_id or self.id}" if (self.test_case_id or self.id) else "unnamed test"
+
+
+class ProcessRun(_Model):
+    """``GET /api/projects/{projectId}/process-runs/{runId}``: the run with its tests."""
+
+    id: Identifier = ""
+    number: Number = None
+    process_slug: Name = Field(default="", alias="processSlug")
+    process_name: Name = Field(default="", alias="processName")
+    status: Word = ""
+    started_at: Timestamp = Field(default=None, alias="startedAt")
+    completed_at: Timestamp = Field(default=None, alias="completedAt")
+    items: tuple[RunItem, ...] = ()
+
+    @field_validator("items", mode="before")
+    @classmethod
+    def _tolerant_items(cls, value: Any) -> Any:
+        return _items(value)
+
+    @property
+    def duration_seconds(self) -> float | None:
+        return duration_seconds(self.started_at, self.completed_at)
+
+
+_HEADING = re.compile(r"^[ \t]{0,3}#{1,6}(?:[ \t]|$)")
+# Markdown markers at the start of a line (heading, quote, list item), dropped when a finding is flattened.
+_LINE_MARKER = re.compile(r"^\s*(?:#{1,6}(?:\s+|$)|>\s*|[-*+]\s+|\d{1,9}[.)]\s+)+")
+FINDING_LINES = 3
+
+
+def finding_excerpt(finding: str, lines: int = FINDING_LINES) -> str:
+    """The first ``lines`` lines of a finding that say something, joined on one line: blank lines and
+    headings ("## Finding") are passed over (headings are used only when there is nothing else), line
+    markers of quotes and lists dropped. Plain text, still to be escaped for where it goes."""
+    body: list[str] = []
+    headings: list[str] = []
+    for line in encodable(finding).splitlines():
+        text = _LINE_MARKER.sub("", line).strip()
+        if text:
+            (headings if _HEADING.match(line) else body).append(text)
+        if len(body) == lines:
+            break
+    return " ".join(body or headings[:lines])
+
+
+def ordered(items: Iterable[RunItem]) -> tuple[RunItem, ...]:
+    """Failing tests (failed, blocked, aborted) first, then no result, skipped, passed; stable."""
+    return tuple(sorted(items, key=lambda item: _RANK[item.outcome]))
+
+
+def failed_test_names(items: Iterable[RunItem]) -> list[str]:
+    """Names of the tests that failed, were blocked or aborted, in the server's order."""
+    return [item.display_name for item in items if item.outcome.failing]
+
+
+def failed_tests_output(items: Iterable[RunItem]) -> str:
+    """The `failed-tests` output: a JSON array of names on one line, ``[]`` when none failed."""
+    return json.dumps(failed_test_names(items), ensure_ascii=False)
+
+
+def outcome_counts(items: Iterable[RunItem]) -> dict[Outcome, int]:
+    """How many tests have each outcome (every outcome present, zeros included)."""
+    counts = dict.fromkeys(Outcome, 0)
+    for item in items:
+        counts[item.outcome] += 1
+    return counts
+
+
+def _tests_are(count: int) -> str:
+    return "1 test is" if count == 1 else f"{count} tests are"
+
+
+def contradictions(counts: Mapping[str, int], items: Sequence[RunItem]) -> tuple[str, ...]:
+    """Where the per-test results disagree with the status counts (``RunStatus.counts()``), in words.
+
+    Nothing is compared when there are no per-test results (they were unavailable, not contradicting).
+    The gate stays on the counts; these sentences are for the summary."""
+    if not items:
+        return ()
+    tally = outcome_counts(items)
+    found: list[str] = []
+    for name in COMPARED_COUNTERS:
+        said = counts.get(name, 0)
+        seen = tally[Outcome(name)]
+        if said != seen:
+            found.append(
+                f"Certyn's counts say {said} {name}, but {_tests_are(seen)} marked {name} in the per-test results"
+            )
+    total = counts.get("total", 0)
+    if total and total != len(items):
+        listed = "1 test" if len(items) == 1 else f"{len(items)} tests"
+        found.append(f"Certyn's counts say {total} tests in total, but the per-test results list {listed}")
+    return tuple(found)
+
+
