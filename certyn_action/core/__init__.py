@@ -1,0 +1,1 @@
+"""Pure decision and rendering: no I/O."""
