@@ -92,7 +92,9 @@ def parse_keep_environment(value: str) -> bool:
 def parse_run_id(value: str) -> str:
     """``run-id``: a plain id (the `run-id` output of an earlier step), safe as one URL path segment."""
     run_id = value.strip()
-    example = "pass the `run-id` output of the step that created the run, e.g. `${{ needs.start.outputs.run-id }}`"
+    example = (
+        "pass the `run-id` output of the step that created the run, e.g. `${{ needs.start.outputs.run-id }}`"
+    )
     if not run_id:
         raise ValueError(f"is empty: {example}")
     if len(run_id) > MAX_RUN_ID:
