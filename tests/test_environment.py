@@ -143,6 +143,8 @@ def test_any_context_gives_a_valid_key(
     ctx = GitHubContext(repository=repository, run_id=run_id, run_attempt=attempt, job=job, action=action)
     key = derive_environment_key(ctx, job_index, check_run_id)
     assert KEY_PATTERN.fullmatch(key), key
+    assert "--" not in key
+    assert not key.endswith("-")
     assert key == derive_environment_key(ctx, job_index, check_run_id)
 
 
