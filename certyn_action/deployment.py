@@ -1,0 +1,220 @@
+"""Waiting for the deployment under test (``base-url``) to answer. I/O; talks to the deployment, never
+to Certyn.
+
+- Its own fresh ``requests.Session``, never the API transport: no ``X-API-Key``, no cookies, no auth
+  (``trust_env`` is off so that a ``.netrc`` entry cannot add an ``Authorization`` header; proxies
+  from ``HTTPS_PROXY``/``NO_PROXY`` and a CA bundle from ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE``/
+  ``SSL_CERT_FILE`` are still honoured, explicitly).
+- A plain GET, redirects not followed. Any HTTP answer, even a 500 or a redirect, means "up": the tests
+  judge the application, this only proves something answers.
+- Connection failures (refused, DNS, TLS, timeouts) are retried with a small backoff until
+  ``wait_seconds`` have passed (0: one try). Each attempt runs on a daemon worker thread and is abandoned
+  after ``attempt_timeout`` plus a second (requests' timeout does not bound DNS); the body is never read.
+- Error text is built from the kind of failure only: never the URL (a preview URL may carry a token in
+  its query) nor anything the server sent.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+import ssl
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+
+import requests
+import urllib3.exceptions
+
+from . import __version__
+from .clock import Clock
+
+ATTEMPT_TIMEOUT_SECONDS = 5.0  # as the Certyn CLI's check of `run --url`
+FIRST_BACKOFF_SECONDS = 0.5
+MAX_BACKOFF_SECONDS = 2.0  # small: a deployment that comes up is seen within 2 s
+GRACE_SECONDS = 1.0  # how long past its timeout an attempt may run (DNS is not bounded by requests)
+USER_AGENT = f"certyn-run-action/{__version__} (deployment check)"
+
+
+@dataclass(frozen=True)
+class DeploymentCheck:
+    """What waiting for the deployment found."""
+
+    up: bool
+    attempts: int
+    status: int | None  # the HTTP status of the answer that proved it up
+    error: str  # why the last attempt failed; "" when up. Secret-free: no URL, nothing the server sent.
+    waited_seconds: float
+
+
+class _Unanswered(Exception):
+    """One attempt got no HTTP answer; ``retry`` says whether another attempt may get one."""
+
+    def __init__(self, description: str, *, retry: bool) -> None:
+        super().__init__(description)
+        self.description = description
+        self.retry = retry
+
+
+def wait_until_up(
+    url: str,
+    wait_seconds: float,
+    clock: Clock,
+    *,
+    attempt_timeout: float = ATTEMPT_TIMEOUT_SECONDS,
+    env: Mapping[str, str] | None = None,
+    on_retry: Callable[[int, str, float], None] | None = None,
+) -> DeploymentCheck:
+    """GET ``url`` until anything answers over HTTP, or ``wait_seconds`` have passed (0: one try).
+
+    No attempt starts after the deadline; the last one may run ``attempt_timeout`` past it.
+    ``env`` is where the proxy and CA bundle variables are read (default: the process environment).
+    ``on_retry(attempt, error, delay)`` is told of each failed attempt that will be retried.
+    """
+    environ = os.environ if env is None else env
+    start = clock.monotonic()
+    deadline = start + max(wait_seconds, 0.0)
+    for attempts, delay in enumerate(_backoff(), start=1):
+        try:
+            status = _attempt(url, attempt_timeout, environ)
+        except _Unanswered as failure:
+            remaining = deadline - clock.monotonic()
+            if not failure.retry or remaining <= 0:
+                return DeploymentCheck(False, attempts, None, failure.description, clock.monotonic() - start)
+            pause = min(delay, remaining)
+            if on_retry is not None:
+                on_retry(attempts, failure.description, pause)
+            clock.sleep(pause)
+        else:
+            return DeploymentCheck(True, attempts, status, "", clock.monotonic() - start)
+    raise AssertionError("unreachable: the backoff never ends")  # pragma: no cover
+
+
+def _backoff() -> Iterator[float]:
+    delay = FIRST_BACKOFF_SECONDS
+    while True:
+        yield delay
+        delay = min(delay * 2, MAX_BACKOFF_SECONDS)
+
+
+def _fresh_session() -> requests.Session:
+    """A session of its own that sends nothing but a User-Agent: no cookies, no auth, no environment."""
+    session = requests.Session()
+    session.trust_env = False  # no .netrc credentials; proxies and CA bundle are passed explicitly
+    session.auth = None
+    session.cookies.clear()
+    session.headers.clear()
+    session.headers.update({"User-Agent": USER_AGENT, "Accept": "*/*"})
+    return session
+
+
+def _verify(env: Mapping[str, str]) -> bool | str:
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"):
+        if env.get(name):
+            return env[name]
+    return True
+
+
+def _proxies(url: str, env: Mapping[str, str]) -> dict[str, str]:
+    no_proxy = env.get("NO_PROXY") or env.get("no_proxy")
+    if requests.utils.should_bypass_proxies(url, no_proxy=no_proxy):
+        return {}
+    proxies: dict[str, str] = {}
+    for scheme in ("http", "https", "all"):
+        value = env.get(f"{scheme.upper()}_PROXY") or env.get(f"{scheme}_proxy")
+        if value:
+            proxies[scheme] = value
+    return proxies
+
+
+def _attempt(url: str, timeout: float, env: Mapping[str, str]) -> int:
+    """One GET; the HTTP status, or :class:`_Unanswered`. Bounded by ``timeout`` plus a second."""
+    outcome: list[int | BaseException] = []
+    proxies = _proxies(url, env)
+    verify = _verify(env)
+
+    def exchange() -> None:
+        session = _fresh_session()  # one per attempt: an abandoned attempt shares nothing with the next
+        try:
+            with session.get(
+                url,
+                timeout=(timeout, timeout),
+                allow_redirects=False,
+                stream=True,  # the body is never read
+                proxies=proxies,
+                verify=verify,
+            ) as response:
+                outcome.append(response.status_code)
+        except BaseException as err:  # handed to the caller's thread
+            outcome.append(err)
+        finally:
+            session.close()
+
+    worker = threading.Thread(target=exchange, name="deployment check", daemon=True)
+    worker.start()
+    worker.join(timeout + GRACE_SECONDS)
+    if not outcome:
+        raise _Unanswered(f"no answer within {timeout:g}s", retry=True)
+    result = outcome[0]
+    if isinstance(result, int):
+        return result
+    raise _Unanswered(describe_failure(result, timeout), retry=_retryable(result))
+
+
+def _retryable(err: BaseException) -> bool:
+    """Failures a deployment that is still coming up can cause; a malformed URL cannot get better."""
+    return isinstance(err, requests.ConnectionError | requests.Timeout)
+
+
+def _causes(err: BaseException) -> Iterator[BaseException]:
+    """``err`` and what it wraps: requests keeps urllib3's error in ``args``, urllib3 its cause in ``reason``."""
+    seen: set[int] = set()
+    todo = [err]
+    while todo and len(seen) < 20:
+        current = todo.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        todo.extend(arg for arg in current.args if isinstance(arg, BaseException))
+        for linked in (getattr(current, "reason", None), current.__cause__, current.__context__):
+            if isinstance(linked, BaseException):
+                todo.append(linked)
+
+
+def describe_failure(err: BaseException, timeout: float) -> str:
+    """What went wrong, in words of our own: never the URL, never text from the server."""
+    causes = list(_causes(err))
+
+    def caused_by(*kinds: type[BaseException]) -> bool:
+        return any(isinstance(cause, kinds) for cause in causes)
+
+    def errno_in(*numbers: int) -> bool:
+        return any(_errno(cause) in numbers for cause in causes)
+
+    checks: list[tuple[bool, str]] = [
+        (
+            caused_by(urllib3.exceptions.NameResolutionError, socket.gaierror),
+            "the host name does not resolve (DNS)",
+        ),
+        (
+            caused_by(ssl.SSLCertVerificationError),
+            "the TLS certificate did not verify (set REQUESTS_CA_BUNDLE for a private CA)",
+        ),
+        (caused_by(requests.exceptions.SSLError, ssl.SSLError), "the TLS handshake failed"),
+        (caused_by(requests.exceptions.ProxyError), "the proxy failed (check HTTPS_PROXY/NO_PROXY)"),
+        (caused_by(requests.exceptions.ConnectTimeout), f"no connection within {timeout:g}s"),
+        (caused_by(requests.exceptions.ReadTimeout), f"connected, but no answer within {timeout:g}s"),
+        (caused_by(ConnectionRefusedError) or errno_in(errno.ECONNREFUSED), "connection refused"),
+        (caused_by(ConnectionResetError) or errno_in(errno.ECONNRESET), "connection reset"),
+        (errno_in(errno.ENETUNREACH, errno.EHOSTUNREACH), "network or host unreachable"),
+        (caused_by(requests.ConnectionError), "connection failed"),
+        (caused_by(requests.RequestException), f"the URL could not be requested ({type(err).__name__})"),
+    ]
+    return next((text for matched, text in checks if matched), f"unexpected error ({type(err).__name__})")
+
+
+def _errno(err: BaseException) -> int | None:
+    value = getattr(err, "errno", None)
+    return value if isinstance(value, int) else None
