@@ -15,12 +15,12 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..clock import Clock
-from ..core.api import CREATE_PATH, Created, run_path
+from ..core.api import CREATE_PATH, PROJECTS_OVERVIEW_PATH, Created, run_path
 from ..core.retry import RetryPolicy
-from .errors import ApiError, DeadlineExceeded, error_for, no_answer
+from .errors import ApiError, DeadlineExceeded, NotFound, error_for, no_answer
 from .http import Call, Transport, TransportError, first_done
 from .ledger import CreateLedger
-from .readers import preload_models, read_created, read_status
+from .readers import preload_models, read_created, read_model, read_status
 from .reply import Reply
 
 if TYPE_CHECKING:
@@ -56,6 +56,7 @@ class CertynClient:
         self._project = project_slug
         self._on_retry = on_retry
         self.ledger: CreateLedger | None = None  # set by the create
+        self._project_id: str | None = None  # read once, by project_id()
 
     # -- the policies ----------------------------------------------------------------------------
     def create_policy(self) -> RetryPolicy:
@@ -66,7 +67,36 @@ class CertynClient:
         policy = RetryPolicy.create(self._max_attempts, backoff_factor=0.25, backoff_max=1.0, jitter=0.25)
         return policy.with_also(404)
 
+    def read_policy(self) -> RetryPolicy:
+        """Reads beyond the CI endpoints (projects, results, environments, conversations): safe to repeat."""
+        return RetryPolicy.create(self._max_attempts)
+
     # -- the endpoints ---------------------------------------------------------------------------
+    def project_id(self, deadline: float) -> str:
+        """The id of ``project-slug`` (``GET /api/projects/overview``; slugs compared case-insensitively),
+        read once. The endpoints beyond the CI ones address the project by id."""
+        if self._project_id is None:
+            from ..core.projects import ProjectsOverview, resolve_project_id  # noqa: PLC0415 - after the create
+
+            overview = self.call(
+                "GET",
+                PROJECTS_OVERVIEW_PATH,
+                lambda reply: read_model(reply, ProjectsOverview, "the projects overview"),
+                deadline,
+                doing="reading the projects overview",
+                policy=self.read_policy(),
+                operation="projects overview",
+            )
+            found = resolve_project_id(overview, self._project)
+            if found is None:
+                raise NotFound(
+                    f"project `{self._project}` is not among the projects this API key can see "
+                    "(GET /api/projects/overview): check `project-slug` and the key's access.",
+                    status=404,
+                )
+            self._project_id = found
+        return self._project_id
+
     def create(self, body: Mapping[str, Any], idempotency_key: str, deadline: float) -> Created:
         """Create the run, retrying transient failures with the same Idempotency-Key."""
         self.ledger = ledger = CreateLedger(body, idempotency_key)

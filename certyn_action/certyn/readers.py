@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import threading
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..core.api import Created
 from ..core.retry import UNUSABLE_BODY, is_transient
@@ -19,7 +19,11 @@ from .errors import ApiError, json_object, server_message, validation_summary
 from .reply import Reply
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from ..core.models import RunStatus
+
+M = TypeVar("M", bound="BaseModel")
 
 MODELS = "certyn_action.core.models"
 _preload: threading.Thread | None = None
@@ -92,3 +96,20 @@ def _check_run_id(data: Mapping[str, Any], run_id: str, status: int) -> None:
             status=status,
             transient=is_transient(UNUSABLE_BODY),
         )
+
+
+def read_model(reply: Reply, model: type[M], what: str) -> M:
+    """A 2xx answer of the endpoints beyond the CI ones, read into ``model`` (tolerant: only a body that is not
+    a JSON object, or a field the model cannot do without, makes it invalid, like a cut body)."""
+    data = json_object(reply, what)
+    await_models()
+    from pydantic import ValidationError  # noqa: PLC0415 - loaded by now, see the module docstring
+
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        raise ApiError(
+            f"{what} (HTTP {reply.status}) is invalid: {validation_summary(err)}",
+            status=reply.status,
+            transient=is_transient(UNUSABLE_BODY),
+        ) from None

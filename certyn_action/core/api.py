@@ -13,11 +13,18 @@ if TYPE_CHECKING:
     from .models import CreatedRun
 
 CREATE_PATH = "/api/ci/runs"
+PROJECTS_OVERVIEW_PATH = "/api/projects/overview"
 
 
 def run_path(run_id: str) -> str:
     """``/api/ci/runs/{runId}``, the id escaped: URLs are only ever built from the configured base."""
     return f"{CREATE_PATH}/{quote(run_id, safe='')}"
+
+
+def project_path(project_id: str, *segments: str) -> str:
+    """``/api/projects/{projectId}/...``, every segment escaped (ids come from the server)."""
+    parts = [project_id, *segments]
+    return "/api/projects/" + "/".join(quote(part, safe="") for part in parts)
 
 
 @dataclass(frozen=True)

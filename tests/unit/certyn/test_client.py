@@ -491,3 +491,38 @@ def test_the_one_call_without_a_policy_is_one_attempt_and_its_404_says_what_it_m
             not_found="no such project for this key",
         )
     assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_project_id_resolves_the_slug_case_insensitively_once_and_retries_a_blip() -> None:
+    overview = {
+        "defaultProjectId": "p-0",
+        "projects": [{"id": "p-0", "slug": "other"}, {"id": "p-7", "slug": "My-App"}],
+    }
+    responses.get(f"{BASE}/api/projects/overview", status=503)
+    responses.get(f"{BASE}/api/projects/overview", status=200, json=overview)
+    client = make_client(FakeClock())
+    assert client.project_id(2000) == "p-7"
+    assert client.project_id(2000) == "p-7"  # read once
+    calls = [c.request for c in responses.calls]
+    assert len(calls) == 2
+    assert all(c.headers["X-API-Key"] == KEY for c in calls)
+
+
+@responses.activate
+def test_project_id_of_a_slug_the_key_cannot_see_is_not_found_naming_the_input() -> None:
+    # The default project is never a fallback: it may be another project.
+    responses.get(
+        f"{BASE}/api/projects/overview",
+        json={"defaultProjectId": "p-0", "projects": [{"id": "p-0", "slug": "x"}]},
+    )
+    with pytest.raises(NotFound, match="project-slug"):
+        make_client(FakeClock()).project_id(2000)
+
+
+@responses.activate
+def test_an_overview_that_is_not_an_object_is_an_invalid_answer_retried_like_a_cut_body() -> None:
+    responses.get(f"{BASE}/api/projects/overview", json=[{"id": "p-7", "slug": "my-app"}])
+    responses.get(f"{BASE}/api/projects/overview", json={"projects": [{"id": "p-7", "slug": "my-app"}]})
+    assert make_client(FakeClock()).project_id(2000) == "p-7"
+    assert len(responses.calls) == 2
