@@ -68,6 +68,8 @@ def normalize_api_url(value: str) -> str:
         port = parts.port  # raises ValueError on a bad port
     except ValueError:
         raise ValueError(f"is not a valid URL: {example}") from None
+    if port == 0:
+        raise ValueError(f"has port 0, which no server listens on: {example}")
     if parts.scheme.lower() not in ("https", "http") or not host:
         raise ValueError(f"must be an absolute https URL such as `{DEFAULT_API_URL}`")
     if "@" in text:

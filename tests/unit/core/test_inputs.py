@@ -388,7 +388,9 @@ def test_normalize_api_url(raw: str, expected: str) -> None:
         ("http://api.certyn.io", "https"),
         ("http://10.0.0.1:8080", "https"),
         ("http://localhost.evil.example", "https"),
-        ("http://sim.localhost", "https"),  # a resolver may send *.localhost to DNS
+        ("http://sim.localhost", "https"),
+        ("https://api.certyn.io:0", "port 0"),
+        ("http://127.0.0.1:0", "port 0"),  # a resolver may send *.localhost to DNS
         ("http://attacker.example.localhost:8080", "https"),
         ("https://user:pw@api.certyn.io", "credentials"),
         ("https://user@api.certyn.io", "credentials"),
