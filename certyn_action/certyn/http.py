@@ -17,7 +17,6 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -50,16 +49,17 @@ class UnsafeUrl(TransportError):
     """The URL about to be requested would not reach the configured API host: nothing was sent."""
 
 
-@dataclass
 class Call:
-    """An exchange running on a worker thread."""
+    """An exchange running on a worker thread. (A plain class, not a dataclass: ``dataclasses`` would bring
+    ``inspect`` onto the path to the first request.)"""
 
-    description: str
-    debug: Callable[[str], None] | None = None
-    started: float = field(default_factory=time.monotonic)
-    _done: threading.Event = field(default_factory=threading.Event)
-    _reply: Reply | None = None
-    _error: TransportError | None = None
+    def __init__(self, description: str, debug: Callable[[str], None] | None = None) -> None:
+        self.description = description
+        self.debug = debug
+        self.started = time.monotonic()
+        self._done = threading.Event()
+        self._reply: Reply | None = None
+        self._error: TransportError | None = None
 
     @property
     def done(self) -> bool:
@@ -104,6 +104,11 @@ def first_done(calls: list[Call], timeout: float) -> Call | None:
         calls[0]._done.wait(min(left, 0.05))
 
 
+def _no_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    """Requests' auth hook, doing nothing: the API key goes in ``X-API-Key``, set per request."""
+    return request
+
+
 class _Session(requests.Session):
     """A session that never works out a redirect target: redirects are never followed, and requests would
     otherwise decode the ``Location`` of every 3xx anyway (one that is not UTF-8 raised, hiding the
@@ -131,6 +136,9 @@ class Transport:
         self._scrubber = Scrubber(api_key)
         self._max_body = max_body
         self._session = session or _Session()
+        # Explicit auth: requests then never looks for ~/.netrc credentials to add (an Authorization header
+        # the workflow did not ask for), nor imports netrc and shlex on the way to the first request.
+        self._session.auth = _no_auth
         self._session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
         self._verify: bool | str = True
         if env.get("SSL_CERT_FILE") and not (env.get("REQUESTS_CA_BUNDLE") or env.get("CURL_CA_BUNDLE")):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from .inputs import Inputs
 from .text import encodable
@@ -15,8 +15,7 @@ _REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 _SHA = re.compile(r"[0-9a-fA-F]{7,64}")
 
 
-@dataclass(frozen=True)
-class GitHubContext:
+class GitHubContext(NamedTuple):
     repository: str = ""
     server_url: str = DEFAULT_SERVER_URL
     run_id: str = ""
@@ -28,7 +27,7 @@ class GitHubContext:
     ref_name: str = ""
     head_ref: str = ""
     actor: str = ""
-    payload: Mapping[str, Any] = field(default_factory=dict)
+    payload: Mapping[str, Any] = MappingProxyType({})
     workflow: str = ""
     run_number: str = ""
 
@@ -87,8 +86,7 @@ class GitHubContext:
         return f"{self.run_url}/job/{check_run_id}"
 
 
-@dataclass(frozen=True)
-class RunMetadata:
+class RunMetadata(NamedTuple):
     """What the create request tells Certyn about this CI run, plus the links we show."""
 
     repository: str

@@ -6,9 +6,8 @@ consulted: its vocabulary differs between servers, and it has been seen to say "
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from .inputs import GateSwitches
 from .vocabulary import OUTCOMES, REQUIRED_COUNTERS
@@ -30,8 +29,7 @@ class Result(StrEnum):
         return self in (Result.PASSED, Result.CREATED)
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
     result: Result
     reasons: tuple[str, ...] = ()
     # What would have failed the gate but for a switch the workflow turned off: shown, never hidden.

@@ -12,8 +12,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 from urllib.parse import urlsplit
 
 from .api_url import DEFAULT_API_URL, normalize_api_url
@@ -42,8 +41,7 @@ class InputErrors(ValueError):
         self.errors = errors
 
 
-@dataclass(frozen=True)
-class GateSwitches:
+class GateSwitches(NamedTuple):
     fail_on_failed: bool = True
     fail_on_blocked: bool = True
     fail_on_cancelled: bool = True
@@ -56,8 +54,7 @@ class GateSwitches:
         return bool(getattr(self, switch.replace("-", "_")))
 
 
-@dataclass(frozen=True)
-class Inputs:
+class Inputs(NamedTuple):
     api_key: str
     project_slug: str
     environment_key: str

@@ -6,7 +6,7 @@ Untrusted parts (server text, inputs) go through ``one_line`` here; ``WorkflowLo
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from . import wording
 from .gate import Result
@@ -15,8 +15,7 @@ from .report import Report
 from .text import format_duration, one_line
 
 
-@dataclass(frozen=True)
-class Annotation:
+class Annotation(NamedTuple):
     kind: str  # "notice" or "error"
     title: str
     message: str

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .text import format_duration, one_line
@@ -38,13 +37,13 @@ def describe_state(status: RunStatus) -> str:
     return state
 
 
-@dataclass
 class ProgressLog:
     """Decides which progress lines to print; ``now`` is seconds since the action started."""
 
-    heartbeat_seconds: float = HEARTBEAT_SECONDS
-    _last_key: tuple[object, ...] | None = None
-    _last_line_at: float = field(default=0.0)
+    def __init__(self, heartbeat_seconds: float = HEARTBEAT_SECONDS) -> None:
+        self.heartbeat_seconds = heartbeat_seconds
+        self._last_key: tuple[object, ...] | None = None
+        self._last_line_at = 0.0
 
     def on_status(self, status: RunStatus, now: float) -> str | None:
         key = (status.state, status.conclusion, *status.counts().values())

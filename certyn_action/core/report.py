@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, TypeVar
 
 from .api import Created, run_path
@@ -21,18 +20,32 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="BaseModel")
 
 
-@dataclass
 class Report:
-    inputs: Inputs | None = None
-    metadata: RunMetadata | None = None
-    idempotency_key: str = ""
-    created: Created | None = None
-    status: RunStatus | None = None
-    verdict: Verdict = field(
-        default_factory=lambda: Verdict(Result.ERROR, ("the action stopped unexpectedly",))
-    )
-    notes: list[str] = field(default_factory=list)
-    duration: float = 0.0
+    """A plain class, not a dataclass: this module is imported before the first request (see
+    docs/performance.md), and ``dataclasses`` would bring ``inspect`` with it."""
+
+    def __init__(
+        self,
+        inputs: Inputs | None = None,
+        metadata: RunMetadata | None = None,
+        idempotency_key: str = "",
+        created: Created | None = None,
+        status: RunStatus | None = None,
+        verdict: Verdict | None = None,
+        notes: list[str] | None = None,
+        duration: float = 0.0,
+    ) -> None:
+        self.inputs = inputs
+        self.metadata = metadata
+        self.idempotency_key = idempotency_key
+        self.created = created
+        self.status = status
+        self.verdict = verdict or Verdict(Result.ERROR, ("the action stopped unexpectedly",))
+        self.notes = [] if notes is None else notes
+        self.duration = duration
+
+    def __repr__(self) -> str:
+        return f"Report({', '.join(f'{k}={v!r}' for k, v in vars(self).items())})"
 
     @property
     def run_id(self) -> str:
@@ -62,8 +75,10 @@ class Report:
         created = None
         if self.created is not None:
             created = Created(clean(self.created.run), self.created.replayed)
-        return replace(
-            self,
+        return Report(
+            self.inputs,
+            self.metadata,
+            self.idempotency_key,
             created=created,
             status=clean(self.status) if self.status is not None else None,
             verdict=Verdict(
@@ -72,6 +87,7 @@ class Report:
                 tuple(redact(w) for w in self.verdict.waived),
             ),
             notes=[redact(note) for note in self.notes],
+            duration=self.duration,
         )
 
     def outputs(self) -> dict[str, str]:

@@ -8,7 +8,7 @@ cannot reach it. So the client asks this policy how long to wait and sleeps itse
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from urllib3.exceptions import InvalidHeader, MaxRetryError
 from urllib3.util.retry import Retry
@@ -39,8 +39,7 @@ def is_transient(kind: str | None = None, status: int | None = None) -> bool:
     return status is not None and is_transient_status(status)
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
+class RetryPolicy(NamedTuple):
     retry: Retry
     # Statuses this operation retries beyond the transient ones (the cancel: a brand-new run may 404).
     also: frozenset[int] = frozenset()

@@ -6,7 +6,6 @@ or render as Markdown/HTML in the job summary. Every function here is pure.
 
 from __future__ import annotations
 
-import html
 import re
 from urllib.parse import quote, urlsplit
 
@@ -86,6 +85,9 @@ def markdown_with_code(text: object, limit: int = 500) -> str:
 
 
 def _escape_markdown(flat: str) -> str:
+    # html (with its table of entities) loads with the summary, not on the way to the first request.
+    import html  # noqa: PLC0415
+
     # '#' is set aside while html.escape writes entities such as &#x27;, then escaped like the rest.
     flat = flat.replace("#", "\x00")
     return _MD_PUNCT.sub(r"\\\1", html.escape(flat, quote=True)).replace("\x00", "\\#")

@@ -3,7 +3,6 @@ environment answers and finding ours by key."""
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import pytest
@@ -165,8 +164,8 @@ def test_different_matrix_legs_give_different_keys(job: str, action: str, legs: 
 @given(job=_PART, steps=st.lists(_PART, min_size=2, max_size=2, unique=True))
 def test_different_steps_give_different_keys(job: str, steps: list[str]) -> None:
     ctx = _ctx({"GITHUB_JOB": job})
-    one = derive_environment_key(dataclasses.replace(ctx, action=steps[0]), "", "")
-    two = derive_environment_key(dataclasses.replace(ctx, action=steps[1]), "", "")
+    one = derive_environment_key(ctx._replace(action=steps[0]), "", "")
+    two = derive_environment_key(ctx._replace(action=steps[1]), "", "")
     assert one != two
 
 

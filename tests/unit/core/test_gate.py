@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import pytest
@@ -66,9 +65,9 @@ def test_all_passed_passes() -> None:
 )
 def test_each_switch_on_fails_and_off_passes(switch: str, fields: dict[str, Any], reason: str) -> None:
     status = _status(**fields)
-    on = dataclasses.replace(ALL_OFF, **{switch: True})
+    on = ALL_OFF._replace(**{switch: True})
     assert evaluate(status, on) == Verdict(Result.FAILED, (reason,))
-    off = dataclasses.replace(ALL_ON, **{switch: False})
+    off = ALL_ON._replace(**{switch: False})
     # a switch turned off lets the run pass, and says what it let through
     waived = (f"{reason} ({switch.replace('_', '-')}: false)",)
     assert evaluate(status, off) == Verdict(Result.PASSED, (), waived)
@@ -99,7 +98,7 @@ def test_all_switches_off_passes_anything_terminal() -> None:
 
 
 def test_cancelled_with_fail_on_cancelled_off_still_gates_on_counters() -> None:
-    switches = dataclasses.replace(ALL_ON, fail_on_cancelled=False)
+    switches = ALL_ON._replace(fail_on_cancelled=False)
     assert evaluate(_status(state="cancelled", passed=4, failed=1), switches).reasons == ("1 test failed",)
     assert evaluate(_status(state="Canceled", passed=2, pending=3), switches).result is Result.PASSED
 
@@ -270,6 +269,6 @@ def test_a_completed_run_that_does_not_report_a_promised_counter_is_incomplete(a
     status = RunStatus.model_validate(data)
     reason = f"the run's status did not report `{absent}` (missing or null): nothing proves the tests passed"
     assert evaluate(status, ALL_ON) == Verdict(Result.FAILED, (reason,))
-    assert evaluate(status, dataclasses.replace(ALL_ON, fail_on_incomplete=False)) == Verdict(
+    assert evaluate(status, ALL_ON._replace(fail_on_incomplete=False)) == Verdict(
         Result.PASSED, (), (f"{reason} (fail-on-incomplete: false)",)
     )

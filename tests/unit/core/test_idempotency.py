@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import re
 from typing import Any
@@ -142,9 +141,9 @@ def test_keys_differing_in_one_part_stay_distinct(which: str, first: str, second
         if which == "check_run_id":
             return derive_key(base, "0", value)
         if which == "run_id" and not value:
-            return derive_key(dataclasses.replace(base, run_id="", action=""), "0", "7")  # random
+            return derive_key(base._replace(run_id="", action=""), "0", "7")  # random
         changes: dict[str, Any] = {which: value}
-        return derive_key(dataclasses.replace(base, **changes), "0", "7")
+        return derive_key(base._replace(**changes), "0", "7")
 
     assert key(first) != key(second)
 
