@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import ssl
+from pathlib import Path
 
 import pytest
 import requests
@@ -425,7 +426,8 @@ class _ScriptedEvent:
 
 def test_a_request_in_flight_runs_idle_between_slices_of_its_wait() -> None:
     event = _ScriptedEvent(waits=3)
-    call = Call("GET /api/ci/runs/r", _done=event)  # type: ignore[arg-type]
+    call = Call("GET /api/ci/runs/r")
+    call._done = event  # type: ignore[assignment]
     call._reply = Reply(200, {}, b"{}")
     beats: list[str] = []
 
@@ -526,3 +528,20 @@ def test_an_overview_that_is_not_an_object_is_an_invalid_answer_retried_like_a_c
     responses.get(f"{BASE}/api/projects/overview", json={"projects": [{"id": "p-7", "slug": "my-app"}]})
     assert make_client(FakeClock()).project_id(2000) == "p-7"
     assert len(responses.calls) == 2
+
+
+@responses.activate
+def test_credentials_from_a_netrc_file_are_never_sent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine api.certyn.test login someone password hunter2\n", encoding="utf-8")
+    monkeypatch.setenv("NETRC", str(netrc))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / ".netrc").write_text(netrc.read_text(encoding="utf-8"), encoding="utf-8")
+    responses.post(CREATE, json={"runId": "r-1"}, status=201)
+    responses.get(f"{CREATE}/r-1", json={"state": "completed"})
+    client = make_client(FakeClock())
+    client.status(client.create(BODY, "k", deadline=2000).run.run_id, deadline=2000)
+    assert [c.request.headers.get("Authorization") for c in responses.calls] == [None, None]
+    assert [c.request.headers["X-API-Key"] for c in responses.calls] == [KEY, KEY]
