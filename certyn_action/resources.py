@@ -44,5 +44,9 @@ class CertynRun:
         self.reporter.note(wording.cancel_requested(cause, outcome))
 
     def keep(self, rule: Rule) -> None:
+        if self.reporter.report.created is None:  # interrupted while the create's answer was being read
+            answered = self.client.answered_create()  # sends nothing: the run is kept
+            if answered is not None:
+                self.reporter.created(answered)
         if self.reporter.report.run_id:
             self.reporter.note(wording.left_running(rule.switch))

@@ -152,7 +152,8 @@ class Step:
             for line in messages.create_lines(settings.inputs, body, settings.idempotency_key):
                 self.log.info(line)
         self.lifecycle.hold(CertynRun(client, self.reporter))
-        created = client.create(body, settings.idempotency_key, deadline)
+        # wait: the first poll goes out as soon as the raw reply names the run (see certyn/client.py)
+        created = client.create(body, settings.idempotency_key, deadline, poll_ahead=settings.inputs.wait)
         with self.guard.deferred():  # outputs are written whole, then a pending signal is honoured
             self.reporter.created(created)
 

@@ -6,6 +6,7 @@ reader (``readers.py``) and its policy. The create is the one exception: its exc
 :class:`CreateLedger`, so that a create interrupted by a signal can still be found (:meth:`recover_create`).
 
 Every error is an :class:`ApiError` whose message is written for the workflow author and names no secret.
+With ``poll_ahead`` the first poll goes out while the create reply is validated (``first_poll.py``).
 """
 
 from __future__ import annotations
@@ -17,25 +18,24 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ..clock import Clock
 from ..core.api import CREATE_PATH, PROJECTS_OVERVIEW_PATH, Created, run_path
 from ..core.retry import RetryPolicy
-from .errors import ApiError, DeadlineExceeded, NotFound, error_for, no_answer
+from .errors import ApiError, NotFound, error_for, no_answer
+from .first_poll import FirstPoll, send_first_poll
 from .http import Call, Transport, TransportError, first_done
 from .ledger import CreateLedger
 from .readers import preload_models, read_created, read_model, read_status
 from .reply import Reply
+from .retrying import MIN_ATTEMPT_SECONDS, RetryListener, retrying
 
 if TYPE_CHECKING:
     from ..core.models import RunStatus
 
 T = TypeVar("T")
 CANCEL_RESERVE_SECONDS = 1.5  # of a cancel budget, kept for the cancel itself when recovering a create
-MIN_ATTEMPT_SECONDS = 1.0  # an attempt (a replayed create, a last try) needs this long to be worth sending
 REPLAY_ROOM_SECONDS = 1.25  # of a cancel budget, kept for a replay while awaiting a create's answer
 CREATE_NOT_FOUND = (
     "unknown project `{project}`, process or environment (check `project-slug`, "
     "`process-slug`/`tags` and `environment-key`)"
 )
-
-RetryListener = Callable[[str, ApiError, float, int], None]  # operation, error, delay, failed attempts
 
 
 class CertynClient:
@@ -57,6 +57,9 @@ class CertynClient:
         self._on_retry = on_retry
         self.ledger: CreateLedger | None = None  # set by the create
         self._project_id: str | None = None  # read once, by project_id()
+        self._poll_ahead = False  # send the first poll as soon as the raw create reply names the run
+        self._ahead: FirstPoll | None = None
+        self.poll_sent_at = 0.0  # clock time the last status request went out (one sent ahead: then)
 
     # -- the policies ----------------------------------------------------------------------------
     def create_policy(self) -> RetryPolicy:
@@ -97,9 +100,16 @@ class CertynClient:
             self._project_id = found
         return self._project_id
 
-    def create(self, body: Mapping[str, Any], idempotency_key: str, deadline: float) -> Created:
-        """Create the run, retrying transient failures with the same Idempotency-Key."""
+    def create(
+        self, body: Mapping[str, Any], idempotency_key: str, deadline: float, *, poll_ahead: bool = False
+    ) -> Created:
+        """Create the run, retrying transient failures with the same Idempotency-Key.
+
+        ``poll_ahead``: send the first status request as soon as the raw reply names the run, before the
+        reply is validated (pydantic may still be loading); :meth:`status` for that run takes its reply.
+        """
         self.ledger = ledger = CreateLedger(body, idempotency_key)
+        self._poll_ahead = poll_ahead
         return self._retrying(
             "create", CREATE_PATH, self.create_policy(), deadline, lambda dl: self._create_once(ledger, dl)
         )
@@ -107,15 +117,16 @@ class CertynClient:
     def status(self, run_id: str, deadline: float, idle: Callable[[], float] | None = None) -> RunStatus:
         """One status request. Transient failures raise a transient ApiError; the caller (the waiter) decides.
 
-        ``idle`` runs while the request is in flight (see :meth:`Call.wait`)."""
-        return self.call(
-            "GET",
-            run_path(run_id),
-            lambda reply: read_status(reply, run_id),
-            deadline,
-            doing=f"reading run {run_id}",
-            idle=idle,
-        )
+        ``idle`` runs while the request is in flight (see :meth:`Call.wait`). The first poll sent ahead
+        (see :meth:`create`) is taken for that very run only."""
+        ahead, self._ahead = self._ahead, None
+        doing = f"reading run {run_id}"
+        read = lambda reply: read_status(reply, run_id)  # noqa: E731
+        if ahead is not None and ahead.run_id == run_id:
+            self.poll_sent_at = ahead.sent_at
+            return self._answer(lambda: ahead.call.wait(self._timeout(deadline), idle), read, doing)
+        self.poll_sent_at = self._clock.monotonic()
+        return self.call("GET", run_path(run_id), read, deadline, doing=doing, idle=idle)
 
     def cancel(self, run_id: str, reason: str, deadline: float) -> str:
         """Cancel the run within ``deadline``; returns what happened. Never sends the create's key."""
@@ -158,8 +169,8 @@ class CertynClient:
         """
 
         def once(deadline: float) -> T:
-            try:
-                reply = self._transport.request(
+            def send() -> Reply:
+                return self._transport.request(
                     method,
                     path,
                     timeout=self._timeout(deadline),
@@ -167,15 +178,24 @@ class CertynClient:
                     headers=headers,
                     idle=idle,
                 )
-            except TransportError as err:
-                raise no_answer(err) from None
-            if not 200 <= reply.status < 300:
-                raise error_for(reply, doing, self._project, not_found=not_found)
-            return read(reply)
+
+            return self._answer(send, read, doing, not_found)
 
         if policy is None:
             return once(deadline)
         return self._retrying(operation or doing, path, policy, deadline, once)
+
+    def _answer(
+        self, exchange: Callable[[], Reply], read: Callable[[Reply], T], doing: str, not_found: str = ""
+    ) -> T:
+        """The 2xx answer of ``exchange``, read; any other outcome raises the :class:`ApiError` it means."""
+        try:
+            reply = exchange()
+        except TransportError as err:
+            raise no_answer(err) from None
+        if not 200 <= reply.status < 300:
+            raise error_for(reply, doing, self._project, not_found=not_found)
+        return read(reply)
 
     # -- the create and its recovery ---------------------------------------------------------------
     @property
@@ -196,6 +216,7 @@ class CertynClient:
         ledger = self.ledger
         if ledger is None:
             return None
+        self._poll_ahead = False  # nobody will wait for this run any more
         if ledger.created is not None:  # the create succeeded; the caller was interrupted before it knew
             return ledger.created
         end = deadline - reserve
@@ -247,9 +268,27 @@ class CertynClient:
         except TransportError as err:
             ledger.lost()
             raise no_answer(err) from None
+        if self._poll_ahead and self._ahead is None:
+            self._ahead = send_first_poll(
+                self._transport, reply, self._timeout(deadline), self._clock.monotonic()
+            )
         # Until the run is stored, the exchange stays in flight: a signal raised in between leaves
         # recover_create() the reply to read again, so the run it names can still be cancelled.
         return self._read_created(ledger, reply)
+
+    def answered_create(self) -> Created | None:
+        """The run of a create answered but not read back yet (interrupted during the reply's validation),
+        sending nothing; None when there is no such answer or it names no usable run."""
+        ledger = self.ledger
+        if ledger is None or ledger.created is not None:
+            return None if ledger is None else ledger.created
+        call = ledger.in_flight
+        if call is None or not call.done:
+            return None
+        try:
+            return self._read_created(ledger, call.wait(0))
+        except (ApiError, TransportError):
+            return None
 
     def _read_created(self, ledger: CreateLedger, reply: Reply) -> Created:
         try:
@@ -269,36 +308,8 @@ class CertynClient:
     def _retrying(
         self, operation: str, path: str, policy: RetryPolicy, deadline: float, once: Callable[[float], T]
     ) -> T:
-        url = self._transport.url(path)
-        last_chance = False
-        while True:
-            try:
-                return once(deadline)
-            except ApiError as err:
-                if not policy.is_retry(err.transient, err.status):
-                    raise
-                error = err
-            next_policy = policy.after_failure("POST", url)
-            remaining = deadline - self._clock.monotonic()
-            if next_policy is None:
-                raise ApiError(
-                    f"{operation} failed after {policy.failures + 1} attempts: {error.message}",
-                    status=error.status,
-                )
-            delay = next_policy.delay(error.retry_after)
-            if delay >= remaining:
-                # The server asks for more time than is left. Giving up now would waste what is left (and
-                # leave a run orphaned when this is the cancel): wait what we can, and try one last time.
-                final_try = min(self._request_timeout, remaining / 2)
-                if last_chance or final_try < MIN_ATTEMPT_SECONDS:
-                    raise DeadlineExceeded(
-                        f"{operation} did not succeed before the deadline: {error.message}"
-                    )
-                delay, last_chance = remaining - final_try, True
-            if self._on_retry is not None:
-                self._on_retry(operation, error, delay, next_policy.failures)
-            self._clock.sleep(delay)
-            policy = next_policy
+        url, clock, timeout = self._transport.url(path), self._clock, self._request_timeout
+        return retrying(operation, url, policy, deadline, once, clock, timeout, self._on_retry)
 
     def _timeout(self, deadline: float) -> float:
         return min(self._request_timeout, deadline - self._clock.monotonic())

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import quote
 
 from .context import RunMetadata
 from .inputs import Inputs
+from .text import encodable
+from .vocabulary import MAX_RUN_ID
 
 if TYPE_CHECKING:
     from .models import CreatedRun
@@ -21,14 +22,25 @@ def run_path(run_id: str) -> str:
     return f"{CREATE_PATH}/{quote(run_id, safe='')}"
 
 
+def raw_run_id(data: object) -> str | None:
+    """The run id in a raw (not yet validated) create reply, or None unless the model would read it as is.
+    Only a hint, for sending the first poll while the reply is validated: ``models.CreatedRun`` has the
+    last word on the id, and a poll sent ahead is only ever used for the very id the model read."""
+    value = data.get("runId") if isinstance(data, dict) else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_RUN_ID or encodable(value) != value:
+        return None
+    return value if value.strip(".") else None  # "." or "..": the URL would be normalised to another endpoint
+
+
 def project_path(project_id: str, *segments: str) -> str:
     """``/api/projects/{projectId}/...``, every segment escaped (ids come from the server)."""
     parts = [project_id, *segments]
     return "/api/projects/" + "/".join(quote(part, safe="") for part in parts)
 
 
-@dataclass(frozen=True)
-class Created:
+class Created(NamedTuple):
     run: CreatedRun
     replayed: bool  # the server matched the Idempotency-Key of an earlier create
 

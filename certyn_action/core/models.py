@@ -23,7 +23,7 @@ from pydantic import (
 )
 
 from .text import encodable, safe_url, truncate
-from .vocabulary import COUNTERS, TERMINAL_STATES
+from .vocabulary import COUNTERS, MAX_RUN_ID, TERMINAL_STATES
 
 MAX_TEXT = 200
 
@@ -86,7 +86,9 @@ class _Model(BaseModel):
 class CreatedRun(_Model):
     """Only ``runId`` must be right; the rest is shown, never relied on, so it can never fail the create."""
 
-    run_id: Annotated[str, BeforeValidator(_run_id), Field(alias="runId", min_length=1, max_length=200)]
+    run_id: Annotated[
+        str, BeforeValidator(_run_id), Field(alias="runId", min_length=1, max_length=MAX_RUN_ID)
+    ]
     app_url: Url = Field(default="", alias="appUrl")
     test_case_count: Annotated[int | None, BeforeValidator(_optional_count)] = Field(
         default=None, alias="testCaseCount"
