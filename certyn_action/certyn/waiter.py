@@ -11,8 +11,7 @@ a heartbeat reaches the log at least every minute, however long the interval.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ..clock import Clock
 from ..core import wording
@@ -39,8 +38,7 @@ def _is_redirect(err: ApiError) -> bool:
     return err.status is not None and 300 <= err.status < 400
 
 
-@dataclass(frozen=True)
-class PollSettings:
+class PollSettings(NamedTuple):
     floor: float
     ceiling: float
     deadline: float  # clock.monotonic() value
@@ -102,6 +100,9 @@ class _Poller:
                     else self.settings.floor
                 )
                 delay = min(max(hint, self.settings.floor), self.settings.ceiling)
+                # Between polls: from when this one went out, not from the end of its validation.
+                self._sleep(delay, since=self.client.poll_sent_at)
+                continue
             self._sleep(delay)
 
     def _suspect(self, now: float, err: ApiError) -> float:
@@ -166,14 +167,16 @@ class _Poller:
             self.log.info(line)
         return status.is_terminal
 
-    def _sleep(self, delay: float) -> None:
+    def _sleep(self, delay: float, since: float | None = None) -> None:
+        """Sleep until ``delay`` seconds after ``since`` (default: now)."""
         now, deadline = self.clock.monotonic(), self.settings.deadline
+        start = now if since is None else min(since, now)
         last_poll = deadline - FINAL_POLL_SECONDS
-        wake = min(now + delay, deadline)
+        wake = min(start + delay, deadline)
         if now < last_poll < wake:
             # Wake for one last poll just before the deadline rather than sleep through it; unless that
             # would poll again sooner than the floor allows.
-            wake = last_poll if last_poll - now >= self.settings.floor else deadline
+            wake = last_poll if last_poll - start >= self.settings.floor else deadline
         while (left := wake - self.clock.monotonic()) > 0:
             self.clock.sleep(min(left, self._idle()))
         self._idle()

@@ -292,3 +292,33 @@ def test_the_last_poll_never_comes_sooner_than_the_floor() -> None:
         run_wait(clock, floor=10, ceiling=30, timeout=73.05)
     assert len(responses.calls) == 4
     assert clock.sleeps[:-1] == pytest.approx([30, 30, 11])  # the last sleep runs out the deadline
+
+
+class _TakesThreeSeconds(CertynClient):
+    """Each status request takes 3 s of the fake clock after it went out (the reply, its validation)."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__(
+            Transport(BASE, "k", env={}), clock, request_timeout=60, max_attempts=1, project_slug="p"
+        )
+        self.clock = clock
+        self.asked: list[float] = []
+
+    def status(self, run_id: str, deadline: float, idle: Callable[[], float] | None = None) -> RunStatus:
+        self.asked.append(self.clock.now)
+        status = super().status(run_id, deadline)
+        self.clock.advance(3)
+        return status
+
+
+@responses.activate
+def test_the_poll_interval_runs_from_when_a_poll_went_out_not_from_the_end_of_a_slow_one() -> None:
+    responses.get(STATUS, json={"state": "in_progress"})
+    responses.get(STATUS, json={"state": "in_progress", "retryAfterSeconds": 20})
+    responses.get(STATUS, json={"state": "completed"})
+    clock = FakeClock()
+    client = _TakesThreeSeconds(clock)
+    settings = PollSettings(floor=10, ceiling=30, deadline=clock.now + 3600, started=clock.now)
+    wait_for_run(client, "r", settings, clock, WorkflowLog(io.StringIO()), lambda _: None)
+    assert [b - a for a, b in itertools.pairwise(client.asked)] == [10, 20]
+    assert clock.sleeps == [7, 17]
