@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -223,3 +226,21 @@ def test_a_run_id_of_dots_is_invalid_it_would_address_another_endpoint(run_id: s
     with pytest.raises(ValidationError):
         CreatedRun.model_validate({"runId": run_id})
     assert CreatedRun.model_validate({"runId": "..a"}).run_id == "..a"
+
+
+def test_the_models_work_without_pydantic_v1() -> None:
+    """The image leaves out ``pydantic/v1`` (never used): building and using every model must not need it."""
+    code = """
+import sys
+sys.modules["pydantic.v1"] = None  # as if deleted: importing it raises ImportError
+from certyn_action.core import conversation, environment, fields, models, projects, results  # all build
+models.CreatedRun.model_validate({"runId": 7, "appUrl": "https://app/r/7", "testCaseCount": 2})
+models.RunStatus.model_validate({"state": "Completed", "total": 1, "passed": 1, "retryAfterSeconds": "x"})
+try:
+    models.RunStatus.model_validate({"failed": "many"})
+except models.ValidationError as err:
+    print(len(err.errors()))
+"""
+    root = Path(__file__).resolve().parents[3]
+    proc = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=False)
+    assert (proc.returncode, proc.stdout.strip()) == (0, "1"), proc.stderr[-2000:]
