@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import os
 import platform
 import re
 import shutil
 import subprocess
+import tarfile
+import tempfile
 import time
 from collections.abc import Sequence
 from contextlib import suppress
@@ -111,6 +115,40 @@ def _short_layer(created_by: str) -> str:
     return text if len(text) <= 70 else text[:67] + "..."
 
 
+def _root_layers(image: str) -> list[str]:
+    proc = _run(["docker", "image", "inspect", "--format", "{{json .RootFS.Layers}}", image])
+    if proc.returncode != 0:
+        raise BenchError(f"docker image inspect {image}: {proc.stderr.strip()}")
+    return list(json.loads(proc.stdout))
+
+
+def pulled_beyond_base(image: str, base: str) -> tuple[int, int]:
+    """(number of layers, their gzip-compressed bytes): what a runner that already has ``base`` pulls for
+    ``image``. Each layer of ``image`` beyond ``base``'s, out of ``docker save``, gzipped at the level a
+    registry push uses (6)."""
+    ours, theirs = _root_layers(image), _root_layers(base)
+    if ours[: len(theirs)] != theirs:
+        raise BenchError(f"{image} is not built on {base} as it is now")
+    with tempfile.TemporaryDirectory(prefix="certyn-save-") as tmp:
+        archive = Path(tmp) / "image.tar"
+        proc = _run(["docker", "save", "-o", str(archive), image], timeout=300)
+        if proc.returncode != 0:
+            raise BenchError(f"docker save {image}: {proc.stderr.strip()[-500:]}")
+        with tarfile.open(archive) as tar:
+            manifest = json.load(tar.extractfile("manifest.json"))  # type: ignore[arg-type]
+            paths = manifest[0]["Layers"][len(theirs) :]
+            total = 0
+            for path in paths:
+                layer = tar.extractfile(path)
+                if layer is None:
+                    raise BenchError(f"docker save {image}: no layer {path}")
+                data = layer.read()
+                total += len(
+                    data if data[:2] == b"\x1f\x8b" else gzip.compress(data, compresslevel=6, mtime=0)
+                )
+    return len(paths), total
+
+
 def image_figures(image: str) -> dict[str, Any]:
     base = base_image_name()
     total, base_size = image_size(image), image_size(base)
@@ -128,6 +166,9 @@ def image_figures(image: str) -> dict[str, Any]:
         "base_size_bytes": base_size,
         "base_is_local_stand_in": stand_in.stdout.strip() not in ("", "<no value>"),
         "added_bytes": total - base_size,
+        "pulled_beyond_base": dict(
+            zip(("layers", "gzip_bytes"), pulled_beyond_base(image, base), strict=True)
+        ),
         "layers": [{"bytes": size, "created_by": _short_layer(cmd)} for size, cmd in ours if size > 0],
         "python": (python_v.stdout or python_v.stderr).strip(),
     }

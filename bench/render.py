@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .common import STEADY_POLLS
+from .node_baseline import render as render_node_rows
 
 
 def _ms(d: Mapping[str, Any]) -> str:
@@ -133,6 +134,10 @@ def render_image(f: Mapping[str, Any]) -> list[str]:
         f"base {im['base']}{stand_in} {_mb(im['base_size_bytes'])}; our layers add {_mb(im['added_bytes'])}",
     ]
     lines += [f"  {_mb(layer['bytes']):>9}  {layer['created_by']}" for layer in im["layers"]]
+    pulled = im["pulled_beyond_base"]
+    lines.append(
+        f"  a runner that has the base pulls {pulled['layers']} layers, {_mb(pulled['gzip_bytes'])} compressed (gzip -6)"
+    )
     return lines
 
 
@@ -165,6 +170,21 @@ def render_imports(f: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def render_node(f: Mapping[str, Any]) -> list[str]:
+    node = f.get("node", {"unavailable": "not measured"})
+    if "unavailable" in node:
+        return ["", f"Node baseline: unavailable ({node['unavailable']})"]
+    return render_node_rows(node)
+
+
 def render(f: Mapping[str, Any]) -> str:
-    parts = (render_header, render_start, render_requests, render_reaction, render_image, render_imports)
+    parts = (
+        render_header,
+        render_start,
+        render_node,
+        render_requests,
+        render_reaction,
+        render_image,
+        render_imports,
+    )
     return "\n".join(line for part in parts for line in part(f))

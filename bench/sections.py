@@ -22,6 +22,7 @@ from .common import API_KEY, IMAGE_TAG, OUTAGE_SECONDS, ROOT, STEADY_POLLS, Benc
 from .importtime import import_profile, parse_importtime
 from .launch import ActionLauncher, _read, spawn
 from .machine import build_image, docker_version, image_figures, machine, remove_labelled
+from .node_baseline import node_section
 from .observe import action_inputs, instant, observe, steady
 from .options import Options, progress
 from .stats import Series
@@ -337,6 +338,10 @@ class Bench:
                 self.python_section(sim)
                 self.reaction_section(sim, "python", self.python, opts.reaction_runs)
                 self.shutdown_section()
+                progress(
+                    opts, f"node baseline: {opts.runs} interleaved rounds (node, the action, requests floor)"
+                )
+                self.figures["node"] = node_section(opts.runs, self.warm_env, sim)
                 self.requests_section(sim)
                 self.import_section(sim)
                 if opts.docker:
