@@ -102,7 +102,7 @@ def test_image_is_small_and_runner_ready(action_image: str) -> None:
     assert "PYTHONUNBUFFERED=1" in config["Env"]
 
     probe = """
-import importlib.metadata as md, json, os, pathlib, shutil, sys
+import importlib.metadata as md, importlib.util, json, os, pathlib, shutil, sys
 action = pathlib.Path("/action")
 sources = sorted(p.relative_to(action).as_posix() for p in action.rglob("*.py"))
 missing_pyc = [p.name for p in (action / "certyn_action").rglob("*.py")
@@ -115,6 +115,7 @@ print(json.dumps({
     "compilers": [c for c in ("gcc", "cc", "g++", "make") if shutil.which(c)],
     "pip_cache": os.path.exists("/root/.cache/pip"),
     "requirements_left": os.path.exists("/tmp/requirements.txt"),
+    "pydantic_v1": importlib.util.find_spec("pydantic.v1") is not None,
 }))
 """
     out = run(
@@ -136,6 +137,12 @@ print(json.dumps({
     assert facts["compilers"] == []
     assert not facts["pip_cache"]
     assert not facts["requirements_left"]
+    assert not facts["pydantic_v1"], "pydantic/v1 is never imported: left out of the image"
+    # Only the final stage's layers are pulled: no layer of ours ever held requirements.txt.
+    created_by = run(
+        ["docker", "history", "--no-trunc", "--format", "{{.CreatedBy}}", action_image], timeout=60
+    ).stdout
+    assert "requirements.txt" not in created_by
 
 
 def test_passing_run(launcher: DockerLauncher) -> None:
