@@ -38,10 +38,15 @@ class Beacon:
         connect = f"import socket; socket.create_connection(('127.0.0.1', {self.port})).close()"
         return f"{imports}; {connect}" if imports else connect
 
-    def first_after(self, started: float) -> float | None:
-        with self._lock:
-            later = [t for t in self.accepted if t >= started]
-        return min(later) if later else None
+    def first_after(self, started: float, wait: float = 0.0) -> float | None:
+        """The first accept at or after ``started``; waits up to ``wait`` s for the listener to record one."""
+        end = time.monotonic() + wait
+        while True:
+            with self._lock:
+                later = [t for t in self.accepted if t >= started]
+            if later or time.monotonic() >= end:
+                return min(later) if later else None
+            time.sleep(0.005)
 
     def close(self) -> None:
         with suppress(OSError):
