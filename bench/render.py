@@ -147,7 +147,7 @@ def render_imports(f: Mapping[str, Any]) -> list[str]:
         "",
         "Imports: python -X importtime -s entrypoint.py (medians; the profiler inflates them)",
         _row(
-            "interpreter start-up (site, encodings) + entrypoint's pathlib",
+            "interpreter start-up (site, encodings) + entrypoint's own imports",
             f"{imp['interpreter_s'] * 1000:6.0f} ms",
         ),
         _row(
