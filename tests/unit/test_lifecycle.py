@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import io
 import signal
 
 import pytest
+import responses
 
+from certyn_action.certyn import readers
+from certyn_action.certyn.client import CertynClient
+from certyn_action.certyn.http import Transport
+from certyn_action.core import wording
 from certyn_action.core.endings import RUN, Ending, Rule, decide
+from certyn_action.github.reporter import Reporter
 from certyn_action.github.signals import SignalGuard
+from certyn_action.github.workflow import WorkflowLog
 from certyn_action.lifecycle import RELEASE_BUDGET_SECONDS, Lifecycle
+from certyn_action.resources import CertynRun
 from tests.fakes import FakeClock
 
 Journal = list[tuple[str, str, float]]
@@ -104,3 +113,37 @@ def test_a_signal_stamped_on_another_clock_counts_from_now_on_the_steps_clock() 
         guard.uninstall()
     guard.use_clock(clock.monotonic)
     assert guard.received_at == clock.now
+
+
+class _Interrupted(BaseException):
+    pass
+
+
+@responses.activate
+def test_a_run_kept_after_a_signal_during_the_creates_validation_is_still_reported(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    responses.post("https://api.certyn.test/api/ci/runs", json={"runId": "r-1"}, status=201)
+    clock = FakeClock()
+    client = CertynClient(
+        Transport("https://api.certyn.test", "k", env={}),
+        clock,
+        request_timeout=5,
+        max_attempts=1,
+        project_slug="p",
+    )
+
+    def interrupted() -> None:
+        raise _Interrupted  # the job's cancellation, while pydantic was still loading
+
+    monkeypatch.setattr(readers, "await_models", interrupted)
+    reporter = Reporter({}, WorkflowLog(io.StringIO()))
+    lifecycle = Lifecycle(clock, SignalGuard(now=clock.monotonic))
+    lifecycle.hold(CertynRun(client, reporter))
+    with pytest.raises(_Interrupted):
+        client.create({"projectSlug": "p"}, "k", deadline=clock.now + 60)
+    monkeypatch.undo()
+    lifecycle.end(Ending.JOB_CANCELLED, {**ON, "cancel-on-job-cancel": False})
+    assert reporter.report.run_id == "r-1"  # outputs and summary name the run left running
+    assert reporter.report.notes == [wording.left_running("cancel-on-job-cancel")]
+    assert len(responses.calls) == 1  # nothing sent to learn it, nothing to cancel it
