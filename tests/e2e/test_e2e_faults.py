@@ -438,6 +438,19 @@ def test_a_create_response_without_run_id_is_a_clear_error() -> None:
         assert run.outputs["run-id"] == sim.run().run_id
 
 
+@pytest.mark.parametrize("run_id", ["..", "x" * 201])
+def test_a_run_id_the_model_refuses_is_never_polled_not_even_ahead_of_the_validation(run_id: str) -> None:
+    # The first poll goes out before the create's answer is validated only for an id the model reads as is.
+    with simulators(done(create_response={"runId": run_id})) as (sim,):
+        run = run_action(sim.base_url)
+        assert_error_ending(run)
+        # nothing but creates (the first, and the replay that looks for the run it may have made)
+        assert {r.method for r in sim.requests} == {"POST"}, explain(run)
+        assert {r.endpoint for r in sim.requests} == {"create"}, explain(run)
+        (error,) = run.commands_named("error")
+        assert "the create response is invalid" in error.data
+
+
 # =====================================================================================================
 # 4. Time is bounded
 # =====================================================================================================
