@@ -75,10 +75,7 @@ class Report:
         created = None
         if self.created is not None:
             created = Created(clean(self.created.run), self.created.replayed)
-        return Report(
-            self.inputs,
-            self.metadata,
-            self.idempotency_key,
+        return self.replace(
             created=created,
             status=clean(self.status) if self.status is not None else None,
             verdict=Verdict(
@@ -87,8 +84,17 @@ class Report:
                 tuple(redact(w) for w in self.verdict.waived),
             ),
             notes=[redact(note) for note in self.notes],
-            duration=self.duration,
         )
+
+    def replace(self, **changes: object) -> Report:
+        """A shallow copy with ``changes`` (as ``dataclasses.replace`` would make); every other field is kept."""
+        copy = Report.__new__(Report)
+        copy.__dict__.update(vars(self))
+        for name, value in changes.items():
+            if name not in copy.__dict__:
+                raise TypeError(f"Report has no field {name!r}")
+            setattr(copy, name, value)
+        return copy
 
     def outputs(self) -> dict[str, str]:
         values = {
