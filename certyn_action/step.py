@@ -263,6 +263,8 @@ class Step:
             self.reporter.note(orphan)
             where += " " + orphan
         self.log.error(err.message + where, title=title)
+        if title == wording.RUN_NOT_FOUND and self.report.status is None:
+            return Ending.RUN_NOT_FOUND  # the attached run does not exist: nothing to cancel
         return Ending.KEY_REJECTED if isinstance(err, AuthError) else Ending.API_ERROR
 
     def _internal_error(self, err: Exception) -> None:

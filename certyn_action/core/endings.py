@@ -26,6 +26,7 @@ class Ending(StrEnum):
     INTERNAL_ERROR = "internal error"
     JOB_CANCELLED = "job cancelled"  # SIGINT/SIGTERM from the runner
     DEPLOYMENT_DOWN = "deployment unreachable"  # `base-url` never answered: nothing was created
+    RUN_NOT_FOUND = "run not found"  # `run-id` names no run: nothing to cancel
 
 
 class Rule(NamedTuple):  # a NamedTuple, not a dataclass: this module is imported before the first request
