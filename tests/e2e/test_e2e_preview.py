@@ -19,10 +19,12 @@ from tests.e2e_support import (
     PROJECT,
     ROOT,
     Deployment,
+    Step,
     closed_port_url,
     explain,
     inputs,
     run_action,
+    run_step,
     titled,
 )
 
@@ -341,7 +343,7 @@ def test_an_input_error_stops_before_any_request(given: dict[str, str], name: st
             key: deployment.url if value == "https://pr-42.example.com" else value
             for key, value in given.items()
         }
-        run = run_action(sim.base_url, **values)
+        run = run_step(Step(inputs(sim.base_url, **values)))
         requests = sim.requests
         checked = deployment.seen()
     assert run.exit_code == 1, explain(run)
