@@ -107,6 +107,8 @@ def _environment(report: Report) -> str:
         return f"{_code(report.temporary_environment)} (temporary, for `base-url`)"
     if report.inputs and report.inputs.run_id:
         return "the run's own"
+    if report.inputs and report.inputs.base_url:
+        return "temporary, for `base-url` (not created)"
     return _code(report.environment_key) if report.environment_key else "project default"
 
 
