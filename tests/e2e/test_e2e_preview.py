@@ -194,6 +194,21 @@ def test_a_deployment_that_comes_up_late_is_waited_for() -> None:
     assert deployment.seen()
 
 
+def test_a_signal_while_waiting_for_the_deployment_ends_at_once_with_nothing_created() -> None:
+    with (
+        Simulator(scenario("pass"), api_key=API_KEY) as sim,
+        FakeRunner(ROOT).start(
+            _signal_inputs(sim, base_url=closed_port_url(), base_url_wait_seconds="60")
+        ) as action,
+    ):
+        action.wait_for_line(lambda line: "base-url: attempt 1" in line.text, timeout=15)
+        run, took = _signal_and_wait(action, signal.SIGTERM)
+        requests = sim.requests
+    assert took < EXIT_WITHIN, explain(run)
+    assert requests == []
+    assert run.outputs["result"] == "cancelled"
+
+
 def test_a_403_on_the_environment_create_says_the_key_lacks_environment_rights() -> None:
     sim_scenario = scenario("pass").with_faults(environment_create=[Fault.http(403, {"error": "forbidden"})])
     with Deployment() as deployment, Simulator(sim_scenario, api_key=API_KEY) as sim:
