@@ -79,7 +79,7 @@ class TemporaryEnvironment:
         except ApiError as err:
             self.refused = err.status is not None and 400 <= err.status < 500 and err.status not in (408, 429)
             raise
-        self.reporter.environment(self.environment.key or self.key)
+        self.reporter.report.temporary_environment = self.key  # its outputs: Reporter.environment()
         return self.environment
 
     def release(self, cause: str, deadline: float) -> None:

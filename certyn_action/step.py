@@ -213,6 +213,8 @@ class Step:
         environment = TemporaryEnvironment(client, self.reporter, plan.create_body())
         self.lifecycle.hold(environment)
         environment.create(deadline)
+        with self.guard.deferred():  # the environment-key output is written whole
+            self.reporter.environment()
 
     def _attach_run(self, client: CertynClient, run_id: str) -> None:
         """``run-id``: no create; the run is held from the start (the cancel switches apply to it)."""

@@ -46,10 +46,10 @@ class Reporter:
                 "(same Idempotency-Key), so it is reused rather than started twice."
             )
 
-    def environment(self, key: str) -> None:
+    def environment(self) -> None:
         """The temporary environment exists: its key as the `environment-key` output at once."""
-        self.report.temporary_environment = key
         self.write_outputs(after_create=True)
+        key = self.report.temporary_environment
         self.log.info(f"Created the temporary Certyn environment `{one_line(key, 80)}`")
 
     def attached(self, run_id: str) -> None:

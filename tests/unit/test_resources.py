@@ -55,7 +55,7 @@ def test_a_created_environment_is_deleted_by_its_id_and_noted() -> None:
     api = FakeApi()
     environment, reporter, _ = held(api)
     environment.create(deadline=10)
-    assert reporter.report.environment_key == BODY["key"]
+    assert reporter.report.environment_key == BODY["key"]  # the output, once the step writes it
     environment.release("the step ended (passed)", deadline=10)
     assert api.calls == [("create", BODY["key"]), ("delete", "e-1")]
     assert any("deleted" in note for note in reporter.report.notes)
