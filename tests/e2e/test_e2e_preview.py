@@ -264,6 +264,21 @@ def test_the_api_key_never_reaches_the_base_url_even_when_it_redirects_to_the_ap
     assert API_KEY not in run.output_text
 
 
+def test_a_base_url_on_the_api_host_itself_gets_no_key_either() -> None:
+    # The deployment check never sends the key, whatever host it goes to: even the API's own host (where the
+    # transport would allow it) is checked by a session of its own. The simulator's records prove it.
+    with Simulator(scenario("pass"), api_key=API_KEY) as sim:
+        run = run_action(sim.base_url, base_url=f"{sim.base_url}/preview/pr-1")
+        check = [r for r in sim.requests if r.path == "/preview/pr-1"]
+        api = [r for r in sim.requests if r.path.startswith("/api/")]
+    assert run.exit_code == 0, explain(run)  # a 404 counts as up: the tests judge the application
+    assert len(check) == 1
+    assert check[0].header("X-API-Key") is None
+    assert all(API_KEY not in value for _, value in check[0].headers)
+    assert api
+    assert all(r.header("X-API-Key") == API_KEY for r in api)
+
+
 # -- run-id ------------------------------------------------------------------------------------------
 
 
