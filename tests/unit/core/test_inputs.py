@@ -852,24 +852,6 @@ def test_api_url_that_is_not_plain_is_refused_with_the_whole_message(value: str,
 
 
 @pytest.mark.parametrize(
-    ("url", "origin"),
-    [
-        ("https://Certyn.Example/api", ("https", "certyn.example", 443)),
-        ("http://[::1]:8080/x", ("http", "::1", 8080)),
-        ("//certyn.example/x", ("", "certyn.example", 80)),  # no scheme: read as empty, never invented
-        ("https://", ("https", "", 443)),  # no host: read as empty
-    ],
-)
-def test_api_origin_is_what_the_http_stack_connects_to(url: str, origin: tuple[str, str, int]) -> None:
-    assert api_origin(url) == origin
-
-
-def test_api_origin_of_an_unparsable_url_is_a_value_error() -> None:
-    with pytest.raises(ValueError, match=r"^cannot be parsed$"):
-        api_origin("http://[")
-
-
-@pytest.mark.parametrize(
     "misread",
     [
         {"host": "attacker.example"},
@@ -892,3 +874,21 @@ def test_an_api_url_the_http_stack_would_read_differently_is_refused(
     assert str(info.value) == f"is read differently by URL parsers: {API_URL_EXAMPLE}"
     monkeypatch.undo()
     assert normalize_api_url("https://certyn.example/x") == "https://certyn.example/x"
+
+
+@pytest.mark.parametrize(
+    ("url", "origin"),
+    [
+        ("https://Certyn.Example/api", ("https", "certyn.example", 443)),
+        ("http://[::1]:8080/x", ("http", "::1", 8080)),
+        ("//certyn.example/x", ("", "certyn.example", 80)),  # no scheme: read as empty, never invented
+        ("https://", ("https", "", 443)),  # no host: read as empty
+    ],
+)
+def test_api_origin_is_what_the_http_stack_connects_to(url: str, origin: tuple[str, str, int]) -> None:
+    assert api_origin(url) == origin
+
+
+def test_api_origin_of_an_unparsable_url_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match=r"^cannot be parsed$"):
+        api_origin("http://[")
