@@ -48,9 +48,6 @@ class Report:
         self.attached_run_id = attached_run_id  # `run-id`: the existing run this step attached to (no create)
         self.temporary_environment = temporary_environment  # `base-url`: its temporary environment's key
 
-    def __repr__(self) -> str:
-        return f"Report({', '.join(f'{k}={v!r}' for k, v in vars(self).items())})"
-
     @property
     def run_id(self) -> str:
         return self.created.run.run_id if self.created else self.attached_run_id
