@@ -60,7 +60,9 @@ def _url(value: Any) -> Any:
 
 def _optional_count(value: Any) -> Any:
     """Informational count (``testCaseCount``): unusable means unknown (None)."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0 or value != int(value):
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None  # JSON's 1e999 reads as infinity, and int() of it raises OverflowError, not ValueError
+    if value < 0 or value != int(value):
         return None
     return int(value)
 

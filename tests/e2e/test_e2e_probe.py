@@ -1,0 +1,43 @@
+"""End to end: what a second hostile probe found after the lifecycle redesign (see docs/reliability.md).
+
+Each test runs entrypoint.py the way the runner does (tests/e2e_support.py) against the simulator on
+127.0.0.1, with the server answering what a broken or hostile one would.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from certyn_simulator import Fault, Scenario, snapshot
+from tests.e2e_support import Step, explain, inputs, run_steps, simulators
+
+PASSED = snapshot("completed", conclusion="success", total=2, passed=2)
+
+
+# -- a create answer whose informational fields are junk ---------------------------------------------
+
+
+@pytest.mark.parametrize("count", ["1e999", "-1e999", "NaN"])
+def test_a_create_answer_with_a_non_finite_test_case_count_still_follows_the_run(count: str) -> None:
+    # testCaseCount is shown, never relied on: Python's JSON reads 1e999 as infinity and NaN as NaN. Before,
+    # infinity crashed the reader (OverflowError: an internal error, and the run it made was left running)
+    # and NaN made the create "invalid" (an error, and the replay could not learn the run either).
+    run_id = "run-count-1"
+    body = f'{{"runId": "{run_id}", "testCaseCount": {count}}}'
+    created = Fault("status", status=201, body=body, content_type="application/json", process=True)
+    passing = Scenario(snapshots=[PASSED], run_ids=[run_id]).with_faults(create=[created])
+    never = Scenario(snapshots=[snapshot("in_progress", total=2, pending=2)], run_ids=[run_id]).with_faults(
+        create=[created]
+    )
+    with simulators(passing, never) as (sim1, sim2):
+        passed, timed_out = run_steps(
+            Step(inputs(sim1.base_url)), Step(inputs(sim2.base_url, timeout_seconds="4"))
+        )
+        left = sim2.run()
+    assert passed.exit_code == 0, explain(passed)
+    assert passed.outputs["result"] == "passed"
+    assert passed.outputs["run-id"] == run_id
+    assert passed.outputs["test-case-count"] == ""  # unknown, not a crash
+    assert "Internal error" not in passed.log
+    assert timed_out.outputs["result"] == "timed-out", explain(timed_out)
+    assert left.cancel_requests, "the run the create made must be cancelled: " + explain(timed_out)
