@@ -41,3 +41,30 @@ def test_a_create_answer_with_a_non_finite_test_case_count_still_follows_the_run
     assert "Internal error" not in passed.log
     assert timed_out.outputs["result"] == "timed-out", explain(timed_out)
     assert left.cancel_requests, "the run the create made must be cancelled: " + explain(timed_out)
+
+
+# -- a status that names a field twice, in another case, or names another run in another case ---------
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        '"failed": 0, "blocked": 0, "Failed": 2',  # ASP.NET binds names case-insensitively: 0 or 2 failed?
+        '"failed": 0, "blocked": 0, "BLOCKED": 1',
+        '"failed": 0, "blocked": 0, "State": "in_progress"',
+        '"failed": 0, "blocked": 0, "RunId": "someone-elses-run"',  # another run, in PascalCase
+        '"failed": 0, "blocked": 0, "runid": "someone-elses-run"',
+    ],
+    ids=["Failed", "BLOCKED", "State", "RunId", "runid"],
+)
+def test_a_status_that_names_a_field_twice_in_another_case_is_never_gated_on(extra: str) -> None:
+    run_id = "run-case-1"
+    body = f'{{"runId": "{run_id}", "state": "completed", "total": 2, "passed": 2, {extra}}}'
+    if "RunId" in extra or "runid" in extra:
+        body = body.replace(f'"runId": "{run_id}", ', "")
+    faults = [Fault("status", status=200, body=body, content_type="application/json", times=50)]
+    scenario = Scenario(snapshots=[PASSED], run_ids=[run_id]).with_faults(status=faults)
+    with simulators(scenario) as (sim,):
+        (run,) = run_steps(Step(inputs(sim.base_url, timeout_seconds="5")))
+    assert run.exit_code == 1, explain(run)
+    assert run.outputs["result"] == "timed-out", explain(run)
