@@ -33,7 +33,7 @@ __all__ = ["COUNTERS", "TERMINAL_STATES", "CreatedRun", "RunStatus", "Validation
 def _counter(value: Any) -> Any:
     if value is None:
         return 0
-    if isinstance(value, bool):
+    if isinstance(value, bool | str):  # "0_0", " 0 " or "0.0" would read as 0: text proves no count
         raise ValueError("a counter must be a number")  # noqa: TRY004 - pydantic wants ValueError
     if isinstance(value, float) and value.is_integer():
         return int(value)

@@ -68,3 +68,21 @@ def test_a_status_that_names_a_field_twice_in_another_case_is_never_gated_on(ext
         (run,) = run_steps(Step(inputs(sim.base_url, timeout_seconds="5")))
     assert run.exit_code == 1, explain(run)
     assert run.outputs["result"] == "timed-out", explain(run)
+
+
+# -- counters that are not numbers --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("failed", ['"0"', '" 0 "', '"+0"', '"0_0"', '"0.0"', '"-0"'])
+def test_a_counter_sent_as_text_is_an_invalid_status_never_a_silent_zero(failed: str) -> None:
+    # The API's counters are numbers. Text that Python happens to read as 0 ("0_0", " 0 ", "0.0") proves
+    # nothing: such a status is invalid (retried until the deadline, like a cut body), never gated on.
+    run_id = "run-text-1"
+    body = f'{{"runId": "{run_id}", "state": "completed", "total": 2, "passed": 2, "failed": {failed}, "blocked": 0}}'
+    faults = [Fault("status", status=200, body=body, content_type="application/json", times=50)]
+    scenario = Scenario(snapshots=[PASSED], run_ids=[run_id]).with_faults(status=faults)
+    with simulators(scenario) as (sim,):
+        (run,) = run_steps(Step(inputs(sim.base_url, timeout_seconds="5")))
+    assert run.exit_code == 1, explain(run)
+    assert run.outputs["result"] == "timed-out", explain(run)
+    assert "failed" in run.log and "number" in run.log

@@ -40,3 +40,13 @@ def test_a_status_naming_another_run_in_another_case_is_refused(name: str) -> No
     assert raised.value.transient
     same = body.replace('"other"', '"r-1"')
     assert read_status(Reply(200, {}, same.encode()), "r-1").passed == 1
+
+
+@pytest.mark.parametrize("text", ['"0"', '" 0 "', '"+0"', '"0_0"', '"0.0"', '"-0"', '"3"'])
+@pytest.mark.parametrize("counter", ["failed", "blocked", "total", "passed"])
+def test_a_counter_sent_as_text_is_an_invalid_status(counter: str, text: str) -> None:
+    counts = {"total": "2", "passed": "2", "failed": "0", "blocked": "0", counter: text}
+    body = '{"state": "completed", ' + ", ".join(f'"{k}": {v}' for k, v in counts.items()) + "}"
+    with pytest.raises(ApiError, match=f"{counter}: .*must be a number") as raised:
+        read_status(Reply(200, {}, body.encode()), "r-1")
+    assert raised.value.transient
