@@ -85,4 +85,4 @@ def test_a_counter_sent_as_text_is_an_invalid_status_never_a_silent_zero(failed:
         (run,) = run_steps(Step(inputs(sim.base_url, timeout_seconds="5")))
     assert run.exit_code == 1, explain(run)
     assert run.outputs["result"] == "timed-out", explain(run)
-    assert "failed" in run.log and "number" in run.log
+    assert "failed: Value error, a counter must be a number" in run.log

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-import pytest
+from typing import Any
 
+import pytest
+import responses
+
+from certyn_action.certyn.client import CertynClient
 from certyn_action.certyn.errors import ApiError
+from certyn_action.certyn.http import Call, Transport
 from certyn_action.certyn.readers import read_created, read_status
 from certyn_action.certyn.reply import DuplicateKey, Reply
+from certyn_action.github.signals import CancelRequested
+from tests.fakes import FakeClock
+
+BASE = "https://api.certyn.test"
+KEY = "sk-live-very-secret"
 
 
 @pytest.mark.parametrize("count", [b"1e999", b"-1e999", b"NaN", b"Infinity"])
@@ -50,3 +60,36 @@ def test_a_counter_sent_as_text_is_an_invalid_status(counter: str, text: str) ->
     with pytest.raises(ApiError, match=f"{counter}: .*must be a number") as raised:
         read_status(Reply(200, {}, body.encode()), "r-1")
     assert raised.value.transient
+
+
+class _SignalAsTheCreateStarts(Transport):
+    """The create goes out, and a signal lands before start() returns (the worker thread was starting:
+    Thread.start() waits for it, and that wait is where a signal handler raises)."""
+
+    def __init__(self) -> None:
+        super().__init__(BASE, KEY, env={})
+        self.interrupt = True
+
+    def start(self, method: str, path: str, **kwargs: Any) -> Call:
+        call = super().start(method, path, **kwargs)
+        if self.interrupt:
+            self.interrupt = False
+            call.wait(5)  # the request reached the server: it made the run
+            raise CancelRequested("SIGINT")
+        return call
+
+
+@responses.activate
+def test_a_signal_while_the_create_is_being_started_still_finds_its_run() -> None:
+    create = responses.post(f"{BASE}/api/ci/runs", json={"runId": "r-1"}, status=201)
+    client = CertynClient(
+        _SignalAsTheCreateStarts(), FakeClock(), request_timeout=5, max_attempts=3, project_slug="my-app"
+    )
+    with pytest.raises(CancelRequested):
+        client.create({"projectSlug": "my-app"}, "k-1", deadline=1e9)
+    assert client.create_may_have_made_a_run
+    recovered = client.recover_create(FakeClock().monotonic() + 5)
+    assert recovered is not None
+    assert recovered.run.run_id == "r-1"
+    assert create.call_count == 2  # the create, then one replay with the same key
+    assert {call.request.headers["Idempotency-Key"] for call in responses.calls} == {"k-1"}
