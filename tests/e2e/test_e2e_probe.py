@@ -86,3 +86,30 @@ def test_a_counter_sent_as_text_is_an_invalid_status_never_a_silent_zero(failed:
     assert run.exit_code == 1, explain(run)
     assert run.outputs["result"] == "timed-out", explain(run)
     assert "failed: Value error, a counter must be a number" in run.log
+
+
+# -- a redirect whose Location cannot be parsed -------------------------------------------------------
+
+
+def test_a_redirect_with_an_unparsable_location_is_the_redirect_error_and_the_lost_run_is_cancelled() -> None:
+    # "http://[::1" makes urlsplit raise ValueError. Before, that escaped the error reader: an internal error,
+    # and while releasing, the same crash stopped the replay, so the run the lost first attempt made was left
+    # running with no word about it. While polling, the redirect was an internal error instead of the grace.
+    bad = "http://[::1"
+    lost_then_redirected = Scenario(snapshots=[PASSED]).with_faults(
+        create=[Fault.drop_after(), Fault.redirect(bad)]  # the replay is answered
+    )
+    polled = Scenario(snapshots=[PASSED]).with_faults(status=[Fault.redirect(bad, times=2)])
+    with simulators(lost_then_redirected, polled) as (sim1, sim2):
+        created, polling = run_steps(
+            Step(inputs(sim1.base_url, http_max_attempts="2")), Step(inputs(sim2.base_url))
+        )
+        runs = list(sim1.runs.values())
+    for run in (created, polling):
+        assert "Internal error" not in run.log, explain(run)
+        assert "redirect (HTTP 302" in run.log, explain(run)
+    assert created.outputs["result"] == "error"
+    assert len(runs) == 1
+    assert runs[0].cancel_requests, "the run the lost create made must be cancelled: " + explain(created)
+    assert polling.exit_code == 0, explain(polling)  # a passing redirect is waited out like a 404
+    assert polling.outputs["result"] == "passed"

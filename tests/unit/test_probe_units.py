@@ -93,3 +93,16 @@ def test_a_signal_while_the_create_is_being_started_still_finds_its_run() -> Non
     assert recovered.run.run_id == "r-1"
     assert create.call_count == 2  # the create, then one replay with the same key
     assert {call.request.headers["Idempotency-Key"] for call in responses.calls} == {"k-1"}
+
+
+@responses.activate
+@pytest.mark.parametrize("location", ["http://[::1", "https://[::1/x", "http://a]b[c/"])
+def test_a_redirect_with_an_unparsable_location_is_the_redirect_error(location: str) -> None:
+    responses.get(f"{BASE}/api/ci/runs/r-1", status=302, headers={"Location": location})
+    client = CertynClient(
+        Transport(BASE, KEY, env={}), FakeClock(), request_timeout=5, max_attempts=3, project_slug="p"
+    )
+    with pytest.raises(ApiError, match=r"redirect \(HTTP 302 to an unparsable location\)") as raised:
+        client.status("r-1", deadline=1e9)
+    assert raised.value.status == 302
+    assert not raised.value.transient
