@@ -33,8 +33,9 @@ def preload_models() -> None:
     """Import pydantic and the models on a helper thread, once."""
     global _preload  # noqa: PLW0603 - one import per process
     if _preload is None:
-        _preload = threading.Thread(target=importlib.import_module, args=(MODELS,), daemon=True)
-        _preload.start()
+        thread = threading.Thread(target=importlib.import_module, args=(MODELS,), daemon=True)
+        thread.start()
+        _preload = thread  # only once started: a signal that stops start() must not leave one to join
 
 
 def await_models() -> None:
