@@ -106,11 +106,8 @@ class CertynClient:
     def create(
         self, body: Mapping[str, Any], idempotency_key: str, deadline: float, *, poll_ahead: bool = False
     ) -> Created:
-        """Create the run, retrying transient failures with the same Idempotency-Key.
-
-        ``poll_ahead``: send the first status request as soon as the raw reply names the run, before the
-        reply is validated (pydantic may still be loading); :meth:`status` for that run takes its reply.
-        """
+        """Create the run, retrying transient failures with the same Idempotency-Key. ``poll_ahead``: the first
+        poll goes out while the reply is validated (``first_poll.py``); :meth:`status` takes its answer."""
         self.ledger = ledger = CreateLedger(body, idempotency_key)
         self._poll_ahead = poll_ahead
         return self._retrying(
@@ -120,8 +117,7 @@ class CertynClient:
     def status(self, run_id: str, deadline: float, idle: Callable[[], float] | None = None) -> RunStatus:
         """One status request. Transient failures raise a transient ApiError; the caller (the waiter) decides.
 
-        ``idle`` runs while the request is in flight (see :meth:`Call.wait`). The first poll sent ahead
-        (see :meth:`create`) is taken for that very run only."""
+        ``idle`` runs while the request is in flight (see :meth:`Call.wait`); a poll sent ahead, for its run only."""
         ahead, self._ahead = self._ahead, None
         doing = f"reading run {run_id}"
         read = lambda reply: read_status(reply, run_id)  # noqa: E731
@@ -292,11 +288,10 @@ class CertynClient:
         ledger = self.ledger
         if ledger is None or ledger.created is not None:
             return None if ledger is None else ledger.created
-        call = ledger.in_flight
-        if call is None or not call.done:
+        if ledger.in_flight is None or not ledger.in_flight.done:
             return None
         try:
-            return self._read_created(ledger, call.wait(0))
+            return self._read_created(ledger, ledger.in_flight.wait(0))
         except (ApiError, TransportError):
             return None
 
