@@ -10,16 +10,17 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, NamedTuple
 
 from .certyn.client import CertynClient
-from .certyn.errors import ApiError, AuthError, DeadlineExceeded, NotFound, TimedOut
+from .certyn.errors import ApiError, AuthError, DeadlineExceeded, NotFound, Outage, TimedOut
 from .certyn.http import Transport
 from .clock import Clock
 from .core import messages, wording
 from .core.api import create_body
 from .core.context import GitHubContext, RunMetadata, derive_metadata, missing_key_hint
 from .core.endings import Ending
-from .core.gate import Result, Verdict, evaluate
+from .core.gate import Cause, Result, Verdict, evaluate
 from .core.idempotency import derive_key
 from .core.inputs import InputErrors, Inputs, read_inputs
+from .core.progress import describe_counts
 from .core.text import format_duration, one_line
 from .github.files import EventPayloadError, read_event_payload
 from .github.reporter import Reporter
@@ -98,10 +99,10 @@ class Step:
                     self.report.verdict = Verdict(Result.CREATED)
                     return Ending.CREATED
                 status = self._wait(client, inputs, deadline)
-        except TimedOut:
-            return self._timed_out(inputs)
+        except TimedOut as err:
+            return self._timed_out(inputs, err.outage)
         except DeadlineExceeded as err:
-            return self._timed_out(inputs, err.message)
+            return self._deadline_exceeded(inputs, err)
         except ApiError as err:
             return self._api_error(err, client)
         self.report.verdict = evaluate(status, inputs.gate)
@@ -120,7 +121,9 @@ class Step:
         except InputErrors as errors:
             for error in errors.errors:
                 self.log.error(str(error), title=wording.invalid_input(error.name))
-            self.report.verdict = Verdict(Result.ERROR, tuple(str(e) for e in errors.errors))
+            self.report.verdict = Verdict(
+                Result.ERROR, tuple(str(e) for e in errors.errors), cause=Cause.INPUT_ERROR
+            )
             return None
         for adjusted in inputs.adjustments:
             self.log.warning(str(adjusted), title=wording.adjusted_input(adjusted.name))
@@ -132,8 +135,7 @@ class Step:
     def _client(self, inputs: Inputs) -> CertynClient:
         def on_retry(operation: str, error: ApiError, delay: float, failures: int) -> None:
             self.log.info(
-                f"{operation.capitalize()} attempt {failures}/{inputs.http_max_attempts} failed "
-                f"({one_line(error.message, 300)}); retrying in {delay:.1f}s"
+                messages.retry_line(operation, failures, inputs.http_max_attempts, error.message, delay)
             )
 
         return CertynClient(
@@ -151,7 +153,7 @@ class Step:
         with self.log.group("Creating Certyn run"):
             for line in messages.create_lines(settings.inputs, body, settings.idempotency_key):
                 self.log.info(line)
-        self.lifecycle.hold(CertynRun(client, self.reporter))
+        self.lifecycle.hold(CertynRun(client, self.reporter, self.clock))
         created = client.create(body, settings.idempotency_key, deadline)
         with self.guard.deferred():  # outputs are written whole, then a pending signal is honoured
             self.reporter.created(created)
@@ -170,13 +172,34 @@ class Step:
             self.reporter.seen(status)
 
     # -- the endings other than the gate's ----------------------------------------------------------
-    def _timed_out(self, inputs: Inputs, detail: str = "") -> Ending:
-        last = self.report.status
-        state = f" (last state: {one_line(last.state, 40)})" if last else ""
-        reasons = [
-            f"no final result within timeout-seconds ({format_duration(inputs.timeout_seconds)}){state}"
-        ]
-        self.report.verdict = Verdict(Result.TIMED_OUT, (*reasons, *([detail] if detail else [])))
+    def _timed_out(self, inputs: Inputs, outage: Outage | None = None) -> Ending:
+        last, limit = self.report.status, format_duration(inputs.timeout_seconds)
+        if outage is not None:  # not "timed out" alone: the API was unreachable until the deadline
+            reasons = (
+                wording.outage_reason(
+                    format_duration(outage.since), outage.failures, one_line(outage.error), limit
+                ),
+                wording.last_known(describe_counts(last) if last else None),
+            )
+            self.report.verdict = Verdict(Result.TIMED_OUT, reasons, cause=Cause.OUTAGE)
+            return Ending.TIMED_OUT
+        counts = f"; Certyn's last counts: {describe_counts(last)}" if last else ""
+        reason = f"the run had not finished when timeout-seconds ({limit}) passed{counts}"
+        self.report.verdict = Verdict(Result.TIMED_OUT, (reason,))
+        return Ending.TIMED_OUT
+
+    def _deadline_exceeded(self, inputs: Inputs, err: DeadlineExceeded) -> Ending:
+        """The create was still being retried when the deadline came."""
+        if not err.unreachable:
+            limit = format_duration(inputs.timeout_seconds)
+            reasons = (f"no final result within timeout-seconds ({limit})", err.message)
+            self.report.verdict = Verdict(Result.TIMED_OUT, reasons)
+            return Ending.TIMED_OUT
+        reason = (
+            f"Certyn API unreachable while creating the run ({err.attempts} attempts, the last: "
+            f"{err.last.rstrip('.')}), until timeout-seconds ({format_duration(inputs.timeout_seconds)}) passed"
+        )
+        self.report.verdict = Verdict(Result.TIMED_OUT, (reason,), cause=Cause.OUTAGE)
         return Ending.TIMED_OUT
 
     def _cancelled(self, signal_name: str) -> Ending:
@@ -185,21 +208,27 @@ class Step:
         return Ending.JOB_CANCELLED
 
     def _api_error(self, err: ApiError, client: CertynClient) -> Ending:
-        self.report.verdict = Verdict(Result.ERROR, (err.message,))
-        title = wording.KEY_REJECTED if isinstance(err, AuthError) else wording.API_ERROR
-        if isinstance(err, NotFound) and self.report.created is None:
-            title = wording.NOT_FOUND_ON_CREATE
+        cause = Cause.API_ERROR
+        if isinstance(err, AuthError):
+            cause = Cause.KEY_REJECTED
+        elif isinstance(err, NotFound):
+            cause = Cause.RUN_NOT_FOUND if self.report.created is not None else Cause.PROJECT_NOT_FOUND
+        elif err.unreachable:  # the create's attempts were used up by failures that may pass
+            cause = Cause.OUTAGE
+        self.report.verdict = Verdict(Result.ERROR, (err.message,), cause=cause)
         where = self._where()
         if isinstance(err, AuthError) and client.create_may_have_made_a_run:
             orphan = wording.orphan("cannot cancel with a refused key", self.report.idempotency_key)
             self.reporter.note(orphan)
             where += " " + orphan
-        self.log.error(err.message + where, title=title)
+        self.log.error(err.message + where, title=wording.title(Result.ERROR, cause=cause))
         return Ending.KEY_REJECTED if isinstance(err, AuthError) else Ending.API_ERROR
 
     def _internal_error(self, err: Exception) -> None:
         message = one_line(self.log.redact(f"{type(err).__name__}: {err}"), 500)
-        self.report.verdict = Verdict(Result.ERROR, (f"internal error: {message}",))
+        self.report.verdict = Verdict(
+            Result.ERROR, (f"internal error: {message}",), cause=Cause.INTERNAL_ERROR
+        )
         self.log.error(
             f"Internal error in the action: {message.rstrip('.')}.{self._where()}", title=wording.ACTION_ERROR
         )

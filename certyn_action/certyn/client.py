@@ -113,7 +113,7 @@ class CertynClient:
             run_path(run_id),
             lambda reply: read_status(reply, run_id),
             deadline,
-            doing=f"reading run {run_id}",
+            doing="reading the run's status",
             idle=idle,
         )
 
@@ -126,7 +126,7 @@ class CertynClient:
                 lambda _reply: "cancelled",
                 deadline,
                 json_body={"reason": reason},
-                doing=f"cancelling run {run_id}",
+                doing="cancelling the run",
                 policy=self.cancel_policy(),
                 operation="cancel",
             )
@@ -284,6 +284,9 @@ class CertynClient:
                 raise ApiError(
                     f"{operation} failed after {policy.failures + 1} attempts: {error.message}",
                     status=error.status,
+                    unreachable=error.transient,
+                    attempts=policy.failures + 1,
+                    last=error.message,
                 )
             delay = next_policy.delay(error.retry_after)
             if delay >= remaining:
@@ -292,7 +295,11 @@ class CertynClient:
                 final_try = min(self._request_timeout, remaining / 2)
                 if last_chance or final_try < MIN_ATTEMPT_SECONDS:
                     raise DeadlineExceeded(
-                        f"{operation} did not succeed before the deadline: {error.message}"
+                        f"{operation} did not succeed before the deadline: {error.message}",
+                        status=error.status,
+                        unreachable=error.transient,
+                        attempts=policy.failures + 1,
+                        last=error.message,
                     )
                 delay, last_chance = remaining - final_try, True
             if self._on_retry is not None:

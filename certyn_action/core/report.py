@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from .api import Created, run_path
 from .context import RunMetadata
@@ -21,6 +21,17 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="BaseModel")
 
 
+class CancelRequest(NamedTuple):
+    """This step asked Certyn to cancel the run: why, whether Certyn answered it (``outcome``: its answer in
+    words, or why the cancel failed), and whether the state shown was read after it (else it is Certyn's
+    last word from before the cancel)."""
+
+    cause: str
+    accepted: bool
+    outcome: str
+    read_after: bool = False
+
+
 @dataclass
 class Report:
     inputs: Inputs | None = None
@@ -33,6 +44,7 @@ class Report:
     )
     notes: list[str] = field(default_factory=list)
     duration: float = 0.0
+    cancel: CancelRequest | None = None
 
     @property
     def run_id(self) -> str:
@@ -66,10 +78,10 @@ class Report:
             self,
             created=created,
             status=clean(self.status) if self.status is not None else None,
-            verdict=Verdict(
-                self.verdict.result,
-                tuple(redact(r) for r in self.verdict.reasons),
-                tuple(redact(w) for w in self.verdict.waived),
+            verdict=replace(
+                self.verdict,
+                reasons=tuple(redact(r) for r in self.verdict.reasons),
+                waived=tuple(redact(w) for w in self.verdict.waived),
             ),
             notes=[redact(note) for note in self.notes],
         )

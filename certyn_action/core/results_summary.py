@@ -45,10 +45,9 @@ _HEADING_MARKER = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+", re.MULTILINE)
 
 
 def plain(text: object, limit: int = 500) -> str:
-    """Untrusted text as literal GitHub Markdown on one line: ``text.markdown`` plus a WORD JOINER after
-    each ``@``, since GitHub's autolinker makes ``user@host.example`` (and ``mailto:``/``xmpp:``) a
-    link even when the ``@`` and the dots are escaped."""
-    return markdown(text, limit).replace("@", "@\u2060")
+    """Untrusted text as literal GitHub Markdown on one line (``text.markdown``, which also keeps GitHub's
+    autolinker off e-mail addresses)."""
+    return markdown(text, limit)
 
 
 @dataclass(frozen=True)

@@ -57,7 +57,7 @@ def test_pass_is_one_notice_with_counts_and_the_link() -> None:
     [
         (Result.FAILED, "Certyn gate failed"),
         (Result.TIMED_OUT, "Certyn run timed out"),
-        (Result.CANCELLED, "Certyn run cancelled"),
+        (Result.CANCELLED, "Certyn: GitHub job cancelled"),
     ],
 )
 def test_failures_are_one_error_with_every_reason(result: Result, title: str) -> None:

@@ -26,6 +26,13 @@ def test_the_cancel_notes() -> None:
         wording.left_running("cancel-on-timeout")
         == "The run was left running in Certyn (cancel-on-timeout is false)."
     )
-    assert wording.cancel_requested("x", "cancelled.") == "Cancel requested (x): cancelled."
+    assert (
+        wording.cancel_requested("x", "cancelled.")
+        == "This step asked Certyn to cancel the run (x): Certyn accepted it."
+    )
+    assert (
+        wording.cancel_requested("x", "not cancelled: the run had already finished")
+        == "This step asked Certyn to cancel the run (x): not cancelled: the run had already finished."
+    )
     assert wording.cancel_reason("why", "") == "Cancelled by GitHub Actions: why"
     assert wording.cancel_reason("why", "https://r") == "Cancelled by GitHub Actions: why (https://r)"
