@@ -51,7 +51,7 @@ class CertynRun:
             return
         log.info(f"Certyn answered the cancel: {one_line(outcome, 300)}")
         report.cancel = CancelRequest(cause, accepted=True, outcome=outcome)
-        if self._read_again(run_id, deadline):
+        if report.status is not None and self._read_again(run_id, deadline):  # else no state was shown
             report.cancel = report.cancel._replace(read_after=True)
 
     def _read_again(self, run_id: str, deadline: float) -> bool:

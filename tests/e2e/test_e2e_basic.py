@@ -152,7 +152,7 @@ def test_bad_input_fails_before_any_request(quick: Simulator) -> None:
     # the log shows an annotation's message, not its title: the message itself names the input
     assert sorted(e.data.split(":")[0] for e in errors) == ["Input 'tags'", "Input 'wait'"]
     assert result.outputs["result"] == "error"
-    assert "Certyn action error" in result.summary
+    assert result.summary.startswith("## 📝 Certyn: invalid input\n")
 
 
 def test_pull_request_reports_the_head_commit_and_branch() -> None:
@@ -221,7 +221,9 @@ def test_timeout_cancels_the_run_and_reports_timed_out() -> None:
         record = sim.run()
     assert result.exit_code == 1
     assert result.outputs["result"] == "timed-out"
-    assert result.outputs["state"] == "in_progress"
+    # Certyn's word, read again after the cancel (the simulator then says cancelled), and labelled so
+    assert result.outputs["state"] == "cancelled"
+    assert "read after this step cancelled the run" in result.summary
     assert len(record.cancel_requests) == 1
     assert "timeout" in (record.cancel_reasons[0] or "")
     assert result.duration < 3 + 5 + 3
