@@ -610,3 +610,21 @@ def test_email_addresses_in_untrusted_text_are_not_links() -> None:
     assert "href=" not in view.html
     for text in texts:  # still shown as written (the WORD JOINER is invisible)
         assert text in view.text.replace("\u2060", "")
+
+
+@responses.activate
+def test_no_time_left_after_the_cancel_means_no_second_read(tmp_path: Path) -> None:
+    step = Step(tmp_path)
+    _created()
+    _poll({"state": "in_progress", "total": 5, "passed": 1, "pending": 4})
+
+    def slow_cancel(_request: object) -> tuple[int, dict[str, str], str]:
+        step.clock.now += 4.5  # of the 5 s release budget: less than a second is left for a read
+        return 202, {}, "{}"
+
+    responses.add_callback(responses.POST, f"{RUN}/cancel", callback=slow_cancel)
+    assert step.run(timeout_seconds="60") == 1
+    calls = [call.request.method for call in responses.calls]
+    assert calls[-1] == "POST"  # nothing was read after the cancel
+    view = read(step.summary.read_text(encoding="utf-8"))
+    assert "in_progress — Certyn's last word, read before this step cancelled the run" in view.text
