@@ -16,11 +16,12 @@ from pathlib import Path
 import pytest
 import responses
 
+from certyn_action.core import wording
 from certyn_action.core.api import Created
 from certyn_action.core.gate import Result, Verdict
 from certyn_action.core.inputs import read_inputs
 from certyn_action.core.models import CreatedRun, RunStatus
-from certyn_action.core.report import Report
+from certyn_action.core.report import CancelRequest, Report
 from certyn_action.core.summary import MAX_REASONS, render_summary
 from certyn_action.github.signals import CancelRequested
 from certyn_simulator import DEFAULT_API_KEY, Scenario, Simulator, snapshot
@@ -434,9 +435,15 @@ def test_the_biggest_summary_stays_far_below_one_mebibyte() -> None:
         ),
         created=Created(CreatedRun.model_validate({"runId": noisy[:200], "appUrl": APP}), replayed=True),
         status=RunStatus.model_validate(status),
-        verdict=Verdict(Result.FAILED, tuple([noisy] * 100), tuple([noisy] * 100)),
+        verdict=Verdict(
+            Result.FAILED,
+            tuple([noisy] * 100),
+            tuple([noisy] * 100),
+            failed_by=tuple(wording.NEXT_FOR_SWITCH),
+        ),
         notes=[noisy] * 100,
         duration=7 * 86400,
+        cancel=CancelRequest(noisy, accepted=False, outcome=noisy),
     )
     markdown = render_summary(report)
     assert len(markdown.encode("utf-8")) < MIB // 4
