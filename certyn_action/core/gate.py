@@ -38,6 +38,7 @@ class Cause(StrEnum):
     PROJECT_NOT_FOUND = "project not found"  # a 404 on the create
     RUN_NOT_FOUND = "run not found"  # a 404 while polling, after the grace period
     INPUT_ERROR = "input error"
+    DEPLOYMENT_DOWN = "deployment not reachable"  # `base-url` never answered: nothing was created
     API_ERROR = "API error"  # any other refusal (400, 422, a redirect, a certificate that did not verify)
     INTERNAL_ERROR = "internal error"  # a bug in the action
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 from urllib.parse import urlsplit
 
+from . import preview_inputs as preview
 from .api_url import DEFAULT_API_URL, normalize_api_url
 
 MAX_IDEMPOTENCY_KEY = 200
@@ -82,6 +83,10 @@ class Inputs:
     http_max_attempts: int
     job_index: str
     check_run_id: str
+    base_url: str = ""
+    base_url_wait_seconds: float = 30.0
+    keep_environment: bool = False
+    run_id: str = ""  # `base-url` and the three above: preview_inputs.py
     # Inputs that were usable but not as written: the action goes on, and says what it did instead.
     adjustments: tuple[InputError, ...] = ()
 
@@ -103,11 +108,10 @@ def read_inputs(env: Mapping[str, str], *, missing_key_hint: str | None = None) 
     process_slug = reader.text("process-slug")
     no_tags: tuple[str, ...] = ()
     tags = reader.get("tags", no_tags, parse_tags)
+    run_id = reader.get("run-id", "", preview.parse_run_id)
     if process_slug and tags:
         reader.fail("tags", "give either `process-slug` or `tags`, not both")
-    elif (
-        not process_slug and not tags and "process-slug" not in reader.failed and "tags" not in reader.failed
-    ):
+    elif not (process_slug or tags or run_id) and not reader.failed & {"process-slug", "tags", "run-id"}:
         reader.fail("process-slug", "set `process-slug` (the suite to run) or `tags` (tests to select)")
     poll_floor = reader.get("poll-interval-seconds", 10.0, _seconds(minimum=1, maximum=3600))
     poll_ceiling = reader.get("max-poll-interval-seconds", 30.0, _seconds(minimum=1, maximum=3600))
@@ -145,8 +149,18 @@ def read_inputs(env: Mapping[str, str], *, missing_key_hint: str | None = None) 
         http_max_attempts=reader.get("http-max-attempts", 5, _integer(minimum=1, maximum=20)),
         job_index=reader.get("job-index", "", _digits_or_unset),
         check_run_id=reader.get("check-run-id", "", _digits_or_unset),
+        base_url=reader.get("base-url", "", preview.parse_base_url),
+        base_url_wait_seconds=reader.get(
+            "base-url-wait-seconds", preview.BASE_URL_WAIT_DEFAULT, preview.parse_base_url_wait_seconds
+        ),
+        keep_environment=reader.get("keep-environment", False, preview.parse_keep_environment),
+        run_id=run_id,
         adjustments=_poll_adjustments(env, poll_floor, poll_ceiling),
     )
+    given = {name: getattr(inputs, name) for name in preview.CONFLICTING}
+    for name, message in preview.input_conflicts(**given, instruction=reader.text("instruction")):
+        if name not in reader.failed:
+            reader.fail(name, message)
     if reader.errors:
         raise InputErrors(reader.errors)
     return inputs

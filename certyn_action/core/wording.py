@@ -30,12 +30,16 @@ KEY_REJECTED = "Certyn API key rejected"
 API_ERROR = "Certyn API error"
 NOT_FOUND_ON_CREATE = "Certyn project or process not found"
 OUTAGE = "Certyn API unreachable"
+ENVIRONMENT_NOT_DELETED = "Certyn environment not deleted"
+DEPLOYMENT_DOWN = "Deployment not reachable"
+RUN_NOT_FOUND = "Certyn run not found"
 CAUSE_TITLES = {
     Cause.OUTAGE: OUTAGE,
     Cause.KEY_REJECTED: KEY_REJECTED,
     Cause.PROJECT_NOT_FOUND: NOT_FOUND_ON_CREATE,
-    Cause.RUN_NOT_FOUND: "Certyn run not found",
+    Cause.RUN_NOT_FOUND: RUN_NOT_FOUND,
     Cause.INPUT_ERROR: "Certyn: invalid input",
+    Cause.DEPLOYMENT_DOWN: DEPLOYMENT_DOWN,
     Cause.API_ERROR: API_ERROR,
     Cause.INTERNAL_ERROR: ACTION_ERROR,
 }
@@ -64,6 +68,8 @@ NEXT_FOR_CAUSE = {
     "Certyn (and that the API key may see the project).",
     Cause.RUN_NOT_FOUND: "Re-run the job; if it happens again, send the run id to Certyn support.",
     Cause.INPUT_ERROR: "Fix the inputs named above in the workflow file, then re-run the job.",
+    Cause.DEPLOYMENT_DOWN: "Check that `base-url` is deployed and reachable from the runner (or give it longer "
+    "with `base-url-wait-seconds`), then re-run the job.",
     Cause.API_ERROR: "Re-run the job; if it happens again, check `api-url` and send the message above to "
     "Certyn support.",
     Cause.INTERNAL_ERROR: "This is a bug in the action: please open an issue on certyn/run-action with the "
@@ -181,3 +187,13 @@ def cancel_reason(cause: str, run_url: str) -> str:
     """The reason sent with the cancel, for the people reading the run in Certyn."""
     link = f" ({run_url})" if run_url else ""
     return f"Cancelled by GitHub Actions: {cause}{link}"
+
+
+def environment_deleted(key: str, outcome: str) -> str:
+    """The summary note after the temporary environment was released."""
+    return f"Temporary environment `{key}`: {outcome.rstrip('.')}."
+
+
+def environment_kept(key: str, switch: str) -> str:
+    """The summary note when ``keep-environment`` kept the temporary environment."""
+    return f"Temporary environment `{key}` was kept ({switch} is true): delete it in Certyn when done."
