@@ -66,7 +66,9 @@ NEXT_FOR_CAUSE = {
     "this repository or its environment, is a current Certyn API key, and may use this project.",
     Cause.PROJECT_NOT_FOUND: "Check `project-slug`, `process-slug` or `tags`, and `environment-key` against "
     "Certyn (and that the API key may see the project).",
-    Cause.RUN_NOT_FOUND: "Re-run the job; if it happens again, send the run id to Certyn support.",
+    Cause.RUN_NOT_FOUND: "With `run-id`, check that it is the creating step's `run-id` output and that "
+    "`api-key` and `api-url` are the run's; otherwise re-run the job, and if it happens again, send the run id "
+    "to Certyn support.",
     Cause.INPUT_ERROR: "Fix the inputs named above in the workflow file, then re-run the job.",
     Cause.DEPLOYMENT_DOWN: "Check that `base-url` is deployed and reachable from the runner (or give it longer "
     "with `base-url-wait-seconds`), then re-run the job.",

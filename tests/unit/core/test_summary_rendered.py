@@ -147,6 +147,17 @@ def _run_not_found(step: Step) -> dict[str, str]:
     return {"http_max_attempts": "1"}
 
 
+def _attached_not_found(step: Step) -> dict[str, str]:
+    responses.get(f"{CREATE}/r-404", status=404, json={"error": "no such run"})
+    step.env.pop("INPUT_PROCESS-SLUG")  # an attached run was made with its own selection
+    return {"run_id": "r-404"}
+
+
+def _deployment_down(step: Step) -> dict[str, str]:
+    responses.get("https://preview.shop.test/", body=ConnectionError("refused"))
+    return {"base_url": "https://preview.shop.test/", "base_url_wait_seconds": "10"}
+
+
 def _empty(step: Step) -> dict[str, str]:
     _created()
     _poll(_done(total=0))
@@ -288,6 +299,18 @@ CASES = {
     ),
     "run-not-found": Case(
         "⚠️ Certyn run not found — smoke", ("HTTP 404",), _run_not_found, next_step="Certyn support"
+    ),
+    "attached-not-found": Case(
+        "⚠️ Certyn run not found — run r-404",
+        ("HTTP 404",),
+        _attached_not_found,
+        next_step="With run-id, check",
+    ),
+    "deployment-down": Case(
+        "⚠️ Deployment not reachable — smoke",
+        ("base-url",),
+        _deployment_down,
+        next_step="Check that base-url is deployed and reachable from the runner",
     ),
     "not-found": Case(
         "⚠️ Certyn project or process not found — smoke",
