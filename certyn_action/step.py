@@ -265,9 +265,9 @@ class Step:
             reasons = (f"no final result within timeout-seconds ({limit})", err.message)
             self.report.verdict = Verdict(Result.TIMED_OUT, reasons)
             return Ending.TIMED_OUT
-        reason = (
-            f"Certyn API unreachable while creating the run ({err.attempts} attempts, the last: "
-            f"{err.last.rstrip('.')}), until timeout-seconds ({format_duration(inputs.timeout_seconds)}) passed"
+        reason = (  # err.last says what was being done ("while creating the run", "... the environment")
+            f"Certyn API unreachable ({err.attempts} attempts, the last: {err.last.rstrip('.')}), "
+            f"until timeout-seconds ({format_duration(inputs.timeout_seconds)}) passed"
         )
         self.report.verdict = Verdict(Result.TIMED_OUT, (reason,), cause=Cause.OUTAGE)
         return Ending.TIMED_OUT

@@ -220,7 +220,7 @@ def test_retry_after_beyond_the_deadline_does_not_hold_the_step() -> None:
         assert 2.0 <= last.received_at - first.received_at < 3.5  # half the 5 s left, kept for the last try
         assert not on_create.runs
         (error,) = create_run.commands_named("error")
-        assert "Certyn API unreachable while creating the run" in error.data
+        assert "Certyn API unreachable (2 attempts, the last: HTTP 503 while creating the run" in error.data
         assert error.properties.get("title") == "Certyn API unreachable"
         # polling: it waits no longer than the deadline, then times out and cancels
         assert poll_run.outputs["result"] == "timed-out", explain(poll_run)
