@@ -7,7 +7,7 @@ consulted: its vocabulary differs between servers, and it has been seen to say "
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
+from enum import StrEnum, auto
 from typing import TYPE_CHECKING
 
 from .inputs import GateSwitches
@@ -33,14 +33,14 @@ class Result(StrEnum):
 class Cause(StrEnum):
     """Why a step ended other than by the gate: the heading names it and the next step follows from it."""
 
-    OUTAGE = "API unreachable"  # transient failures lasted until the deadline (or the create's last attempt)
-    KEY_REJECTED = "key rejected"
-    PROJECT_NOT_FOUND = "project not found"  # a 404 on the create
-    RUN_NOT_FOUND = "run not found"  # a 404 while polling, after the grace period
-    INPUT_ERROR = "input error"
-    DEPLOYMENT_DOWN = "deployment not reachable"  # `base-url` never answered: nothing was created
-    API_ERROR = "API error"  # any other refusal (400, 422, a redirect, a certificate that did not verify)
-    INTERNAL_ERROR = "internal error"  # a bug in the action
+    OUTAGE = auto()  # transient failures lasted until the deadline (or the create's last attempt)
+    KEY_REJECTED = auto()
+    PROJECT_NOT_FOUND = auto()  # a 404 on the create
+    RUN_NOT_FOUND = auto()  # a 404 while polling, after the grace period
+    INPUT_ERROR = auto()
+    DEPLOYMENT_DOWN = auto()  # `base-url` never answered: nothing was created
+    API_ERROR = auto()  # any other refusal (400, 422, a redirect, a certificate that did not verify)
+    INTERNAL_ERROR = auto()  # a bug in the action
 
 
 @dataclass(frozen=True)
