@@ -76,6 +76,12 @@ class TimedOut(Exception):
         self.outage = outage
 
 
+def gave_up(kind: type[ApiError], message: str, last: ApiError, attempts: int) -> ApiError:
+    """The error once retrying ``last`` stopped after ``attempts``: not transient itself (nobody should
+    retry it again), but ``unreachable`` when the failures were the kind that may pass."""
+    return kind(message, status=last.status, attempts=attempts, last=last.message, unreachable=last.transient)
+
+
 def no_answer(err: TransportError) -> ApiError:
     """No usable HTTP answer: a network failure, a timeout, a body over the cap, a TLS failure, or a URL
     refused before sending."""
