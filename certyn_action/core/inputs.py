@@ -17,6 +17,7 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 
 from .api_url import DEFAULT_API_URL, normalize_api_url
+from .result_inputs import MAX_CONVERSATION_TIMEOUT_SECONDS, parse_instruction, parse_junit_report
 
 MAX_IDEMPOTENCY_KEY = 200
 MAX_TIMEOUT_SECONDS = 7 * 24 * 3600  # longer than any GitHub job may run
@@ -84,6 +85,11 @@ class Inputs:
     check_run_id: str
     # Inputs that were usable but not as written: the action goes on, and says what it did instead.
     adjustments: tuple[InputError, ...] = ()
+    # Per-test results and the AI instruction (issue 10).
+    test_results: bool = True
+    junit_report: str = ""
+    instruction: str = ""
+    conversation_timeout_seconds: float = 120.0
 
 
 def raw_input(env: Mapping[str, str], name: str) -> str | None:
@@ -146,6 +152,14 @@ def read_inputs(env: Mapping[str, str], *, missing_key_hint: str | None = None) 
         job_index=reader.get("job-index", "", _digits_or_unset),
         check_run_id=reader.get("check-run-id", "", _digits_or_unset),
         adjustments=_poll_adjustments(env, poll_floor, poll_ceiling),
+        test_results=reader.get("test-results", True, parse_bool),
+        junit_report=reader.get("junit-report", "", parse_junit_report),
+        instruction=reader.get("instruction", "", parse_instruction),
+        conversation_timeout_seconds=reader.get(
+            "conversation-timeout-seconds",
+            120.0,
+            _seconds(minimum=0, maximum=MAX_CONVERSATION_TIMEOUT_SECONDS),
+        ),
     )
     if reader.errors:
         raise InputErrors(reader.errors)

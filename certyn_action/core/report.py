@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from .api import Created, run_path
 from .context import RunMetadata
+from .findings import Findings
 from .gate import Result, Verdict
 from .inputs import Inputs
 from .text import visible
@@ -33,6 +34,7 @@ class Report:
     )
     notes: list[str] = field(default_factory=list)
     duration: float = 0.0
+    findings: Findings = field(default_factory=Findings)  # per-test results and the AI answer
 
     @property
     def run_id(self) -> str:
@@ -72,6 +74,7 @@ class Report:
                 tuple(redact(w) for w in self.verdict.waived),
             ),
             notes=[redact(note) for note in self.notes],
+            findings=self.findings.redacted(redact),
         )
 
     def outputs(self) -> dict[str, str]:
@@ -90,8 +93,16 @@ class Report:
             values["test-case-count"] = str(self.created.run.test_case_count)
         for name in COUNTERS:
             values[name] = str(getattr(self.status, name)) if self.status else ""
+        values.update(self.findings.outputs())
         return values
 
     def outputs_after_create(self) -> dict[str, str]:
-        keep = ("run-id", "status-url", "app-url", "test-case-count", "idempotency-replayed")
+        keep = (
+            "run-id",
+            "status-url",
+            "app-url",
+            "test-case-count",
+            "idempotency-replayed",
+            "conversation-id",
+        )
         return {name: value for name, value in self.outputs().items() if name in keep}

@@ -18,10 +18,21 @@ def render_summary(report: Report) -> str:
     lines += _reasons(report)
     lines += _waived(report)
     lines += _counts(report)
+    lines += _findings(report)
     lines += _details(report)
     for note in report.notes[:MAX_REASONS]:  # a blank line apart: one quote each, not one run-on paragraph
         lines += [f"> {markdown_with_code(note, 1000)}", ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _findings(report: Report) -> list[str]:
+    """Per-test results and the AI answer (``results_summary.py``), when the run ended and they were asked for."""
+    findings = report.findings
+    if findings.results is None and not findings.results_note and not findings.asked and not findings.notes:
+        return []
+    from .results_summary import render_findings  # noqa: PLC0415 - pydantic only when there is something
+
+    return [render_findings(findings, run_url=report.app_url)]
 
 
 def _reasons(report: Report) -> list[str]:

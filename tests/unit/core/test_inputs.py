@@ -87,6 +87,10 @@ EXPECTED_DEFAULTS: dict[str, object] = {
     "http-max-attempts": 5,
     "job-index": "",
     "check-run-id": "",
+    "test-results": True,
+    "junit-report": "",
+    "instruction": "",
+    "conversation-timeout-seconds": 120.0,
 }
 
 
