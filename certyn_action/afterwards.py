@@ -33,7 +33,7 @@ JUNIT_TITLE = "JUnit report not written"
 
 def not_read(reporter: Reporter, inputs: Inputs, why: str) -> None:
     """The run did not end in this step (timeout, error, cancel): nothing is read; said where asked for."""
-    if inputs.test_results and inputs.junit_report:
+    if inputs.test_results and inputs.junit_report and reporter.report.run_id:
         reporter.log.warning(f"`junit-report` was not written: {why}", title=JUNIT_TITLE)
     if inputs.instruction:
         findings = reporter.report.findings
@@ -56,11 +56,11 @@ class Afterwards:
     def run(self, status: RunStatus, hard_deadline: float) -> None:
         """Read and report what Certyn found, within the budgets; never raises but for a bug in the report."""
         ended = self.clock.monotonic()
-        self.findings.asked = bool(self.inputs.instruction)
         try:
             with self.guard.interruptible():
                 if self.inputs.test_results:
                     self._results(status, min(hard_deadline, ended + RESULTS_SECONDS))
+                self.findings.asked = bool(self.inputs.instruction)
                 if self.findings.asked:
                     until = min(hard_deadline, ended + self.inputs.conversation_timeout_seconds)
                     self._answer(until, hard_deadline)
@@ -68,6 +68,8 @@ class Afterwards:
             note = f"Stopped reading the results: the workflow job was cancelled ({cancel.signal_name})"
             self.log.info(note)
             self.reporter.note(note)
+            if self.inputs.instruction and self.findings.conversation is None:
+                self.findings.asked, self.findings.conversation_note = True, "not read: the job was cancelled"
         self._log_answer()
         with self.guard.deferred():
             self.reporter.write_outputs()
