@@ -235,11 +235,11 @@ def test_junit_outcomes_for_aborted_and_skipped_tests(tmp_path: Path) -> None:
             timeout_seconds="30",
         )
     assert result.exit_code == 0, explain(result)
-    cases = {
-        case.name: case for suite in JUnitXml.fromfile(str(tmp_path / "out" / "r.xml")) for case in suite
-    }
-    assert isinstance(cases["test 2"].result[0], Error)
-    assert isinstance(cases["test 3"].result[0], Skipped)
+    xml = JUnitXml.fromfile(str(tmp_path / "out" / "r.xml"))
+    cases = {case.name: case for suite in xml for case in suite}
+    assert cases["#1 test 1"].is_passed
+    assert isinstance(cases["#2 test 2"].result[0], Error)
+    assert isinstance(cases["#3 test 3"].result[0], Skipped)
     assert json.loads(result.outputs["failed-tests"]) == ["test 2"]
 
 
