@@ -69,8 +69,12 @@ def wait_for_answer(
     ``seen``. About every 5 s, or the server's hint (kept between 1 and 30 s); one last read at ``until``.
     Each read may take up to ``READ_SECONDS`` past ``until`` (a budget of 0 still reads once), never past
     ``hard_deadline`` (the step's own)."""
+    first = True
     while True:
         read_by = min(hard_deadline, max(until, clock.monotonic() + READ_SECONDS))
+        if not first and read_by - clock.monotonic() < MIN_POLL_SECONDS:
+            return  # the step's own deadline: the last read stands ("processing")
+        first = False
         conversation = read_conversation(client, conversation_id, read_by)
         seen(conversation)
         left = until - clock.monotonic()

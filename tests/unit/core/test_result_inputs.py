@@ -48,7 +48,7 @@ def test_a_relative_path_is_normalised(value: str, expected: str) -> None:
     ],
 )
 def test_a_path_outside_the_workspace_or_without_a_file_is_refused(value: str, words: str) -> None:
-    with pytest.raises(ValueError, match="reports/certyn.xml") as caught:
+    with pytest.raises(ValueError, match=r"reports/certyn\.xml") as caught:
         parse_junit_report(value)
     message = str(caught.value)
     assert words in message
@@ -69,7 +69,7 @@ def test_a_path_is_accepted_exactly_when_it_names_a_file_inside_the_workspace(va
         assert parse_junit_report(value) == norm
         assert posixpath.normpath(posixpath.join("/workspace", norm)).startswith("/workspace/")
     else:
-        with pytest.raises(ValueError, match="junit-report: reports/certyn.xml"):
+        with pytest.raises(ValueError, match=r"junit-report: reports/certyn\.xml"):
             parse_junit_report(value)
 
 
