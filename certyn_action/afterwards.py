@@ -65,7 +65,7 @@ class Afterwards:
                     until = min(hard_deadline, ended + self.inputs.conversation_timeout_seconds)
                     self._answer(until, hard_deadline)
         except CancelRequested as cancel:
-            note = f"Stopped reading the results: the workflow job was cancelled ({cancel.signal_name})"
+            note = f"Stopped reading what Certyn found: the workflow job was cancelled ({cancel.signal_name})"
             self.log.info(note)
             self.reporter.note(note)
             if self.inputs.instruction and self.findings.conversation is None:

@@ -4,6 +4,8 @@ against the simulator (issue 10's "Done when")."""
 from __future__ import annotations
 
 import json
+import signal
+import time
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +13,8 @@ import pytest
 from junitparser import Error, Failure, JUnitXml, Skipped
 
 from certyn_simulator import Fault, Scenario, Simulator, builtin_scenario, snapshot
-from certyn_simulator.runner import ActionRun
-from tests.e2e_support import API_KEY, explain, run_action
+from certyn_simulator.runner import ActionRun, FakeRunner
+from tests.e2e_support import API_KEY, ROOT, explain, inputs, run_action
 
 GATE_TITLES = {"Certyn gate failed"}
 HOSTILE = "| pipe <script>alert(1)</script> ```fence``` \n::error::injected\n##[error]legacy %0A::warning::x"
@@ -261,3 +263,34 @@ def test_a_report_path_that_leaves_the_workspace_through_a_symlink_is_refused(tm
     [warning] = result.commands_named("warning")
     assert "leads out of the workspace through a symbolic link" in warning.data
     assert str(tmp_path) not in warning.data
+
+
+@pytest.mark.parametrize("stalled", [False, True], ids=["between reads", "read on the wire"])
+def test_a_signal_ends_the_answer_wait_at_once_and_the_verdict_stands(stalled: bool) -> None:
+    faults = {"conversation": [Fault("stall", seconds=30)]} if stalled else {}
+    scenario = Scenario(snapshots=_final(total=1, passed=1), conversation_polls=None, faults=faults)
+    with Simulator(scenario, api_key=API_KEY) as sim:
+        step = inputs(
+            sim.base_url,
+            instruction="x",
+            conversation_timeout_seconds="60",
+            timeout_seconds="60",
+            request_timeout_seconds="20",
+        )
+        with FakeRunner(ROOT).start(step) as action:
+            sim.wait_for(lambda r: r.endpoint == "conversation", timeout=15)
+            if not stalled:  # the first answer ("processing") has come; the step sleeps until the next read
+                time.sleep(1.0)
+            sent = time.monotonic()
+            action.send_signal(signal.SIGTERM)
+            result = action.wait(timeout=15)
+            took = time.monotonic() - sent
+        assert not sim.api_requests("cancel")  # the run had finished: nothing to cancel
+    assert took < 3.0, explain(result)
+    assert result.exit_code == 0, explain(result)
+    assert result.outputs["result"] == "passed"
+    # what was read stands; a read cut short by the signal leaves the answer unavailable
+    assert result.outputs["conversation-state"] == ("unavailable" if stalled else "processing")
+    assert "Stopped reading what Certyn found" in result.summary
+    assert "Stopped reading what Certyn found: the workflow job was cancelled (SIGTERM)" in result.stdout
+    assert "Traceback" not in result.stderr
