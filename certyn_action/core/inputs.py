@@ -117,6 +117,7 @@ def read_inputs(env: Mapping[str, str], *, missing_key_hint: str | None = None) 
         reader.fail("process-slug", "set `process-slug` (the suite to run) or `tags` (tests to select)")
     poll_floor = reader.get("poll-interval-seconds", 10.0, _seconds(minimum=1, maximum=3600))
     poll_ceiling = reader.get("max-poll-interval-seconds", 30.0, _seconds(minimum=1, maximum=3600))
+    answer_wait = _seconds(minimum=0, maximum=MAX_CONVERSATION_TIMEOUT_SECONDS)
     inputs = Inputs(
         api_key=api_key,
         project_slug=project_slug,
@@ -155,12 +156,10 @@ def read_inputs(env: Mapping[str, str], *, missing_key_hint: str | None = None) 
         test_results=reader.get("test-results", True, parse_bool),
         junit_report=reader.get("junit-report", "", parse_junit_report),
         instruction=reader.get("instruction", "", parse_instruction),
-        conversation_timeout_seconds=reader.get(
-            "conversation-timeout-seconds",
-            120.0,
-            _seconds(minimum=0, maximum=MAX_CONVERSATION_TIMEOUT_SECONDS),
-        ),
+        conversation_timeout_seconds=reader.get("conversation-timeout-seconds", 120.0, answer_wait),
     )
+    if inputs.junit_report and not inputs.test_results:
+        reader.fail("junit-report", "is written from the per-test results: remove `test-results: false`")
     if reader.errors:
         raise InputErrors(reader.errors)
     return inputs

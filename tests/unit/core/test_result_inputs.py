@@ -109,14 +109,15 @@ def test_the_defaults() -> None:
 def test_the_inputs_are_read_by_their_names() -> None:
     inputs = _read(
         **{
-            "test-results": "FALSE",
+            "test-results": "TRUE",
             "junit-report": "./out//certyn.xml",
             "instruction": "Why did it fail?",
             "conversation-timeout-seconds": "0",
         }
     )
-    assert inputs.test_results is False
+    assert inputs.test_results is True
     assert inputs.junit_report == "out/certyn.xml"
+    assert _read(**{"test-results": "FALSE"}).test_results is False
     assert inputs.instruction == "Why did it fail?"
     assert inputs.conversation_timeout_seconds == 0.0
 
@@ -145,3 +146,16 @@ def test_an_instruction_over_the_limit_and_a_bad_path_are_input_errors() -> None
     assert "10,001 characters" in _refusal("instruction", "x" * (MAX_INSTRUCTION + 1))
     assert "inside the workspace" in _refusal("junit-report", "../report.xml")
     assert "relative to the workspace" in _refusal("junit-report", "/etc/report.xml")
+
+
+def test_a_junit_report_without_the_per_test_results_is_an_input_error() -> None:
+    message = _refusal_of({"junit-report": "r.xml", "test-results": "false"}, "junit-report")
+    assert "remove `test-results: false`" in message
+
+
+def _refusal_of(values: dict[str, str], name: str) -> str:
+    with pytest.raises(InputErrors) as caught:
+        _read(**values)
+    [error] = caught.value.errors
+    assert error.name == name
+    return str(error)
