@@ -68,16 +68,9 @@ def read_status(reply: Reply, run_id: str) -> RunStatus:
     data = json_object(reply, "the status response")
     _check_run_id(data, run_id, reply.status)
     await_models()
-    from ..core.models import RunStatus, ValidationError  # noqa: PLC0415 - see the module docstring
+    from ..core.models import RunStatus  # noqa: PLC0415 - see the module docstring
 
-    try:
-        return RunStatus.model_validate(data)
-    except ValidationError as err:
-        raise ApiError(
-            f"invalid status response: {validation_summary(err)}",
-            status=reply.status,
-            transient=is_transient(UNUSABLE_BODY),
-        ) from None
+    return _validated(RunStatus, data, reply.status, "invalid status response")
 
 
 def _check_run_id(data: Mapping[str, Any], run_id: str, status: int) -> None:
@@ -103,13 +96,17 @@ def read_model(reply: Reply, model: type[M], what: str) -> M:
     a JSON object, or a field the model cannot do without, makes it invalid, like a cut body)."""
     data = json_object(reply, what)
     await_models()
+    return _validated(model, data, reply.status, f"{what} (HTTP {reply.status}) is invalid")
+
+
+def _validated(model: type[M], data: Mapping[str, Any], status: int, invalid: str) -> M:
+    """``data`` as ``model``; a field the model cannot do without makes the answer invalid, retried like a
+    cut body."""
     from pydantic import ValidationError  # noqa: PLC0415 - loaded by now, see the module docstring
 
     try:
         return model.model_validate(data)
     except ValidationError as err:
         raise ApiError(
-            f"{what} (HTTP {reply.status}) is invalid: {validation_summary(err)}",
-            status=reply.status,
-            transient=is_transient(UNUSABLE_BODY),
+            f"{invalid}: {validation_summary(err)}", status=status, transient=is_transient(UNUSABLE_BODY)
         ) from None

@@ -53,7 +53,7 @@ def api_origin(url: str) -> tuple[str, str, int]:
     return scheme, host, parts.port or (443 if scheme == "https" else 80)
 
 
-def normalize_api_url(value: str) -> str:
+def normalize_api_url(value: str) -> str:  # noqa: PLR0912 - one refusal per way of spelling it wrong
     """``https://host[:port][/prefix]`` with no trailing ``/`` or ``/api`` (the client adds ``/api/...``).
 
     The check judges the URL the HTTP stack will use: only a plain spelling is accepted, and the host,

@@ -81,6 +81,20 @@ class GitHubContext:
         name = f"{self.workflow or 'workflow run'} #{self.run_number}"
         return f"{name}, attempt {self.run_attempt}" if self.run_attempt not in ("", "1") else name
 
+    def step_parts(self, job_index: str, check_run_id: str) -> list[str]:
+        """What tells this execution of the step apart from every other: repository, run, attempt, job, matrix
+        leg (``job_index``), check run and step. The idempotency key and the temporary environment's key are
+        both derived from these, so a retry inside the step reuses, and anything else gets its own."""
+        return [
+            self.repository,
+            self.run_id,
+            self.run_attempt or "1",
+            self.job,
+            job_index or "0",
+            check_run_id,
+            self.action,
+        ]
+
     def job_url(self, check_run_id: str) -> str:
         if not (self.run_url and check_run_id):
             return ""

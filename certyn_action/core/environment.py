@@ -57,15 +57,7 @@ def derive_environment_key(
     """
     if not ctx.run_id:
         return f"local-{random_hex(12)}"
-    exact = [
-        ctx.repository,
-        ctx.run_id,
-        ctx.run_attempt or "1",
-        ctx.job,
-        job_index or "0",
-        check_run_id,
-        ctx.action,
-    ]
+    exact = ctx.step_parts(job_index, check_run_id)
     # The exact parts, unambiguously joined (a separator inside a part cannot shift it into the next).
     digest = _base36_digest("\x00".join(f"{len(part)}:{part}" for part in exact))
     repo_name = ctx.repository.rsplit("/", 1)[-1]

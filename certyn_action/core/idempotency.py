@@ -22,16 +22,7 @@ def derive_key(ctx: GitHubContext, job_index: str, check_run_id: str) -> str:
     if not ctx.run_id:
         # Not on a runner: nothing ties retries of this process to another process, so be unique.
         return f"certyn-run-action:{secrets.token_hex(16)}"
-    parts = [
-        ctx.repository,
-        ctx.run_id,
-        ctx.run_attempt or "1",
-        ctx.job,
-        job_index or "0",
-        check_run_id,
-        ctx.action,
-    ]
-    raw = ":".join(["gha", *parts])
+    raw = ":".join(["gha", *ctx.step_parts(job_index, check_run_id)])
     safe = _UNSAFE.sub("_", raw)
     if safe != raw or len(safe) > MAX_LENGTH:
         # Keep it readable but make it exact again: a digest of the raw parts tells apart values that
