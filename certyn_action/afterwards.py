@@ -41,16 +41,13 @@ def not_read(reporter: Reporter, inputs: Inputs, why: str) -> None:
 
 
 class Afterwards:
+    """Reads and reports, once the gate has decided; one per step."""
+
     def __init__(
         self, client: CertynClient, reporter: Reporter, clock: Clock, guard: SignalGuard, inputs: Inputs
     ) -> None:
-        self.client, self.reporter, self.clock, self.guard, self.inputs = (
-            client,
-            reporter,
-            clock,
-            guard,
-            inputs,
-        )
+        self.client, self.reporter, self.inputs = client, reporter, inputs
+        self.clock, self.guard = clock, guard
         self.log, self.findings = reporter.log, reporter.report.findings
 
     def run(self, status: RunStatus, hard_deadline: float) -> None:
