@@ -1,14 +1,21 @@
 """What the step holds, as resources of the lifecycle (``lifecycle.py``): each knows how to release itself
-and how to say it was kept. Today the Certyn run; next a temporary environment."""
+and how to say it was kept. The Certyn run, and the temporary environment of ``base-url``."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
 from .certyn.client import CertynClient
+from .certyn.environments import EnvironmentsApi
 from .certyn.errors import ApiError
 from .core import wording
-from .core.endings import RUN, Rule
+from .core.endings import ENVIRONMENT, RUN, Rule
 from .core.text import one_line
 from .github.reporter import Reporter
+
+if TYPE_CHECKING:
+    from .core.environment import Environment
 
 
 class CertynRun:
@@ -46,3 +53,59 @@ class CertynRun:
     def keep(self, rule: Rule) -> None:
         if self.reporter.report.run_id:
             self.reporter.note(wording.left_running(rule.switch))
+
+
+class TemporaryEnvironment:
+    """The temporary Certyn environment of ``base-url``: created by :meth:`create` (held from before the
+    create is sent), released by deleting it; kept, and said so, under ``keep-environment: true``.
+
+    A create that was interrupted, or got no answer, may still have made it: its key is unique to this step,
+    so the release looks it up by key and deletes what it finds. A create the server refused made nothing.
+    """
+
+    name = ENVIRONMENT
+
+    def __init__(self, client: CertynClient, reporter: Reporter, body: Mapping[str, str]) -> None:
+        self.api, self.reporter, self.body = EnvironmentsApi(client), reporter, body
+        self.key = body["key"]
+        self.environment: Environment | None = None
+        self.sent = False  # a create went out: an environment with this key may exist
+        self.refused = False  # the server answered the create with a refusal: none was made
+
+    def create(self, deadline: float) -> Environment:
+        self.sent = True
+        try:
+            self.environment = self.api.create(self.body, deadline)
+        except ApiError as err:
+            self.refused = err.status is not None and 400 <= err.status < 500 and err.status not in (408, 429)
+            raise
+        self.reporter.report.temporary_environment = self.key  # its outputs: Reporter.environment()
+        return self.environment
+
+    def release(self, cause: str, deadline: float) -> None:
+        log = self.reporter.log
+        shown = f"`{one_line(self.key, 80)}`"
+        try:
+            environment = self.environment
+            if environment is None and self.sent and not self.refused:
+                environment = self.api.find(self.key, deadline)  # an interrupted create
+            if environment is None:
+                return
+            log.info(f"Deleting the temporary Certyn environment {shown} ({cause})")
+            outcome = self.api.delete(environment.id, deadline)
+        except ApiError as err:
+            message = (
+                f"Could not delete the temporary Certyn environment {shown}: {one_line(err.message, 300)}. "
+                "Delete it in Certyn (Environments)."
+            )
+            log.warning(message, title=wording.ENVIRONMENT_NOT_DELETED)
+            self.reporter.note(message)
+            return
+        log.info(f"Temporary Certyn environment {shown}: {outcome}")
+        self.reporter.note(wording.environment_deleted(self.key, outcome))
+
+    def keep(self, rule: Rule) -> None:
+        if self.environment is not None:
+            message = wording.environment_kept(self.key, rule.switch)
+            self.reporter.log.info(message)
+            self.reporter.note(message)

@@ -13,6 +13,7 @@ from .afterwards import Afterwards, not_read
 from .certyn.client import CertynClient
 from .certyn.errors import ApiError, AuthError, DeadlineExceeded, NotFound, TimedOut
 from .certyn.http import Transport
+from .certyn.readers import preload_models
 from .clock import Clock
 from .core import messages, wording
 from .core.api import create_body
@@ -27,7 +28,7 @@ from .github.reporter import Reporter
 from .github.signals import CancelRequested, SignalGuard
 from .github.workflow import WorkflowLog
 from .lifecycle import Lifecycle
-from .resources import CertynRun
+from .resources import CertynRun, TemporaryEnvironment
 
 if TYPE_CHECKING:
     from .core.models import RunStatus
@@ -41,6 +42,7 @@ class Settings(NamedTuple):
     inputs: Inputs
     metadata: RunMetadata
     idempotency_key: str
+    context: GitHubContext | None = None  # for the temporary environment's key and label (`base-url`)
 
 
 def switches(inputs: Inputs) -> dict[str, bool]:
@@ -48,6 +50,7 @@ def switches(inputs: Inputs) -> dict[str, bool]:
     return {
         "cancel-on-timeout": inputs.cancel_on_timeout,
         "cancel-on-job-cancel": inputs.cancel_on_job_cancel,
+        "keep-environment": inputs.keep_environment,
     }
 
 
@@ -86,7 +89,7 @@ class Step:
         return 0 if self.report.verdict.result.succeeds else 1
 
     # -- the pipeline ------------------------------------------------------------------------------
-    def _pipeline(self) -> Ending:
+    def _pipeline(self) -> Ending:  # noqa: PLR0911 - one return per way the step ends
         settings = self._read_settings()
         if settings is None:
             return Ending.INPUT_ERROR
@@ -95,7 +98,8 @@ class Step:
         client = self._client(inputs)
         try:
             with self.guard.interruptible():
-                self._acquire_run(client, settings, deadline)
+                if not self._acquire(client, settings, deadline):
+                    return Ending.DEPLOYMENT_DOWN
                 if not inputs.wait:
                     self.report.verdict = Verdict(Result.CREATED)
                     return Ending.CREATED
@@ -131,7 +135,7 @@ class Step:
         key = inputs.idempotency_key or derive_key(ctx, inputs.job_index, inputs.check_run_id)
         self.report.inputs, self.report.metadata, self.report.idempotency_key = inputs, meta, key
         self.report.findings.instruction = inputs.instruction
-        return Settings(inputs, meta, key)
+        return Settings(inputs, meta, key, ctx)
 
     def _client(self, inputs: Inputs) -> CertynClient:
         def on_retry(operation: str, error: ApiError, delay: float, failures: int) -> None:
@@ -151,7 +155,7 @@ class Step:
 
     def _acquire_run(self, client: CertynClient, settings: Settings, deadline: float) -> None:
         """Create the run. It is held from before the create is sent: a create in flight is part of it."""
-        body = create_body(settings.inputs, settings.metadata)
+        body = create_body(settings.inputs, settings.metadata, self.report.temporary_environment)
         with self.log.group("Creating Certyn run"):
             for line in messages.create_lines(settings.inputs, body, settings.idempotency_key):
                 self.log.info(line)
@@ -160,12 +164,78 @@ class Step:
         with self.guard.deferred():  # outputs are written whole, then a pending signal is honoured
             self.reporter.created(created)
 
+    def _acquire(self, client: CertynClient, settings: Settings, deadline: float) -> bool:
+        """What the step holds before it waits: the run (attached, or created in the temporary environment
+        of ``base-url``). False when ``base-url`` never answered: nothing was created."""
+        inputs = settings.inputs
+        if inputs.run_id:
+            self._attach_run(client, inputs.run_id)
+            return True
+        if inputs.base_url:
+            if not self._deployment_up(inputs):
+                return False
+            self._acquire_environment(client, settings, deadline)
+        self._acquire_run(client, settings, deadline)
+        return True
+
+    # -- base-url and run-id -------------------------------------------------------------------------
+    def _deployment_up(self, inputs: Inputs) -> bool:
+        """``base-url`` answers (any HTTP answer), before anything is created; else the step ends here."""
+        from .deployment import wait_until_up  # noqa: PLC0415 - only for base-url
+
+        preload_models()  # the environment's models load on a helper thread meanwhile
+        wait = format_duration(inputs.base_url_wait_seconds)
+        self.log.info(f"Checking that base-url answers (waiting up to {wait})")
+
+        def on_retry(attempt: int, error: str, delay: float) -> None:
+            self.log.info(f"base-url: attempt {attempt}: {error}; retrying in {delay:.1f}s")
+
+        check = wait_until_up(
+            inputs.base_url, inputs.base_url_wait_seconds, self.clock, env=self.env, on_retry=on_retry
+        )
+        if check.up:
+            self.log.info(f"base-url answered (HTTP {check.status}) after {check.attempts} attempt(s)")
+            return True
+        message = messages.deployment_down(wait, check.attempts, check.error)
+        self.report.verdict = Verdict(Result.ERROR, (message,))
+        self.log.error(message, title=wording.DEPLOYMENT_DOWN)
+        return False
+
+    def _acquire_environment(self, client: CertynClient, settings: Settings, deadline: float) -> None:
+        """Create the temporary environment for ``base-url``; held from before the create is sent."""
+        with self.guard.deferred():  # pydantic, loaded meanwhile on a helper thread: imported whole
+            from .core.environment import plan_environment  # noqa: PLC0415
+
+        inputs = settings.inputs
+        plan = plan_environment(
+            settings.context or GitHubContext.from_env(self.env, {}),
+            base_url=inputs.base_url,
+            commit_sha=settings.metadata.commit_sha,
+            job_index=inputs.job_index,
+            check_run_id=inputs.check_run_id,
+        )
+        environment = TemporaryEnvironment(client, self.reporter, plan.create_body())
+        self.lifecycle.hold(environment)
+        environment.create(deadline)
+        with self.guard.deferred():  # the environment-key output is written whole
+            self.reporter.environment()
+
+    def _attach_run(self, client: CertynClient, run_id: str) -> None:
+        """``run-id``: no create; the run is held from the start (the cancel switches apply to it)."""
+        self.lifecycle.hold(CertynRun(client, self.reporter))
+        with self.guard.deferred():
+            self.reporter.attached(run_id)
+
     def _wait(self, client: CertynClient, inputs: Inputs, deadline: float) -> RunStatus:
         with self.guard.deferred():  # not needed before the create: imported after it, whole
             from .certyn.waiter import PollSettings, wait_for_run  # noqa: PLC0415
 
         settings = PollSettings(
-            inputs.poll_interval_seconds, inputs.max_poll_interval_seconds, deadline, self.started
+            inputs.poll_interval_seconds,
+            inputs.max_poll_interval_seconds,
+            deadline,
+            self.started,
+            attached=bool(inputs.run_id),
         )
         return wait_for_run(client, self.report.run_id, settings, self.clock, self.log, self._seen)
 
@@ -198,13 +268,15 @@ class Step:
         self.report.verdict = Verdict(Result.ERROR, (err.message,))
         title = wording.KEY_REJECTED if isinstance(err, AuthError) else wording.API_ERROR
         if isinstance(err, NotFound) and self.report.created is None:
-            title = wording.NOT_FOUND_ON_CREATE
+            title = wording.RUN_NOT_FOUND if self.report.attached_run_id else wording.NOT_FOUND_ON_CREATE
         where = self._where()
         if isinstance(err, AuthError) and client.create_may_have_made_a_run:
             orphan = wording.orphan("cannot cancel with a refused key", self.report.idempotency_key)
             self.reporter.note(orphan)
             where += " " + orphan
         self.log.error(err.message + where, title=title)
+        if title == wording.RUN_NOT_FOUND and self.report.status is None:
+            return Ending.RUN_NOT_FOUND  # the attached run does not exist: nothing to cancel
         return Ending.KEY_REJECTED if isinstance(err, AuthError) else Ending.API_ERROR
 
     def _internal_error(self, err: Exception) -> None:

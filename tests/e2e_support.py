@@ -6,6 +6,7 @@ simulator's socket (certificates made with the openssl CLI) and a tiny HTTP CONN
 from __future__ import annotations
 
 import contextlib
+import http.server
 import itertools
 import select
 import shutil
@@ -286,3 +287,75 @@ def later(seconds: float, action: Callable[[], None]) -> threading.Timer:
     timer.daemon = True
     timer.start()
     return timer
+
+
+# -- the deployment under test (base-url) ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeploymentRequest:
+    method: str
+    path: str
+    headers: dict[str, str]
+
+
+class Deployment:
+    """A stand-in for the deployment under test (``base-url``) on 127.0.0.1, apart from the simulator:
+    answers every request with ``status`` (and ``location`` when given, e.g. a redirect to the API) and
+    records each one, so a test can prove what reached it (never the API key). ``port`` 0 picks a free one."""
+
+    def __init__(self, status: int = 200, location: str = "", port: int = 0) -> None:
+        self.requests: list[DeploymentRequest] = []
+        self._lock = threading.Lock()
+        deployment = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                deployment._record(self)
+                self.send_response(status)
+                if location:
+                    self.send_header("Location", location)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            do_POST = do_PUT = do_DELETE = do_HEAD = do_GET
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05})
+        self._thread.daemon = True
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def seen(self) -> list[DeploymentRequest]:
+        with self._lock:
+            return list(self.requests)
+
+    def _record(self, handler: http.server.BaseHTTPRequestHandler) -> None:
+        with self._lock:
+            self.requests.append(
+                DeploymentRequest(handler.command, handler.path, dict(handler.headers.items()))
+            )
+
+    def __enter__(self) -> Deployment:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def closed_port_url() -> str:
+    """An http URL on 127.0.0.1 where nothing listens (connections are refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"

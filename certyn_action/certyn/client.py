@@ -64,8 +64,11 @@ class CertynClient:
 
     def cancel_policy(self) -> RetryPolicy:
         """Quick retries (the cancel has seconds, not minutes); a 404 too: a brand-new run may 404 a moment."""
-        policy = RetryPolicy.create(self._max_attempts, backoff_factor=0.25, backoff_max=1.0, jitter=0.25)
-        return policy.with_also(404)
+        return self.release_policy().with_also(404)
+
+    def release_policy(self) -> RetryPolicy:
+        """Quick retries, for what is released within the cancel budget (a cancel, an environment delete)."""
+        return RetryPolicy.create(self._max_attempts, backoff_factor=0.25, backoff_max=1.0, jitter=0.25)
 
     def read_policy(self) -> RetryPolicy:
         """Reads beyond the CI endpoints (projects, results, environments, conversations): safe to repeat."""

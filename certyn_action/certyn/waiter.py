@@ -45,6 +45,7 @@ class PollSettings:
     ceiling: float
     deadline: float  # clock.monotonic() value
     started: float  # clock.monotonic() value when the action started
+    attached: bool = False  # `run-id`: an existing run, so a 404 before any status means it does not exist
 
 
 def wait_for_run(
@@ -117,6 +118,13 @@ class _Poller:
             self.suspect_polls <= NOT_FOUND_GRACE_POLLS or now - self.suspect_since < NOT_FOUND_GRACE_SECONDS
         )
         if isinstance(err, NotFound):
+            if self.settings.attached and self.last is None:
+                raise NotFound(
+                    f"run `{self.run_id}` does not exist for this API key (HTTP 404): check `run-id` (the "
+                    "`run-id` output of the step that created the run) and that `api-key` and `api-url` are "
+                    "those of the run's project",
+                    status=404,
+                )
             if not in_grace:
                 raise NotFound(
                     f"run {self.run_id} was not found (HTTP 404, {self.suspect_polls} polls)", status=404

@@ -38,11 +38,12 @@ class Created:
     replayed: bool  # the server matched the Idempotency-Key of an earlier create
 
 
-def create_body(inputs: Inputs, meta: RunMetadata) -> dict[str, object]:
-    """The create request's JSON: camelCase, empty fields omitted."""
+def create_body(inputs: Inputs, meta: RunMetadata, environment_key: str = "") -> dict[str, object]:
+    """The create request's JSON: camelCase, empty fields omitted. ``environment_key``: the temporary
+    environment of ``base-url`` (``environment-key`` is not given then)."""
     body: dict[str, object] = {"projectSlug": inputs.project_slug}
     optional: dict[str, object] = {
-        "environmentKey": inputs.environment_key,
+        "environmentKey": environment_key or inputs.environment_key,
         "processSlug": inputs.process_slug,
         "tags": list(inputs.tags),
         "repository": meta.repository,

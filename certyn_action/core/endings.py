@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import NamedTuple
 
 RUN = "run"  # the Certyn run this step created (or was creating): released by cancelling it
+ENVIRONMENT = "environment"  # the temporary environment of `base-url`: released by deleting it
 
 
 class Ending(StrEnum):
@@ -24,6 +25,8 @@ class Ending(StrEnum):
     KEY_REJECTED = "key rejected"
     INTERNAL_ERROR = "internal error"
     JOB_CANCELLED = "job cancelled"  # SIGINT/SIGTERM from the runner
+    DEPLOYMENT_DOWN = "deployment unreachable"  # `base-url` never answered: nothing was created
+    RUN_NOT_FOUND = "run not found"  # `run-id` names no run: nothing to cancel
 
 
 class Rule(NamedTuple):  # a NamedTuple, not a dataclass: this module is imported before the first request
@@ -32,11 +35,26 @@ class Rule(NamedTuple):  # a NamedTuple, not a dataclass: this module is importe
     release_when: bool = True  # the switch's value that releases (a "keep-..." switch releases on false)
 
 
+RUNS: Mapping[Ending, Rule] = {
+    Ending.TIMED_OUT: Rule("cancel-on-timeout", "the action's timeout-seconds passed"),
+    Ending.API_ERROR: Rule("cancel-on-timeout", "the action stopped waiting after an API error"),
+    Ending.INTERNAL_ERROR: Rule("cancel-on-timeout", "the action stopped after an internal error"),
+    Ending.JOB_CANCELLED: Rule("cancel-on-job-cancel", "the GitHub workflow job was cancelled"),
+}
+# The temporary environment is released on every ending (the step is over: nothing else will delete it),
+# unless `keep-environment: true`. It is acquired before the run, so the run is cancelled first.
+ENVIRONMENTS: Mapping[Ending, Rule] = {
+    ending: Rule("keep-environment", f"the step ended ({ending.value})", release_when=False)
+    for ending in Ending
+    if ending is not Ending.INPUT_ERROR
+}
 RULES: Mapping[Ending, Mapping[str, Rule]] = {
-    Ending.TIMED_OUT: {RUN: Rule("cancel-on-timeout", "the action's timeout-seconds passed")},
-    Ending.API_ERROR: {RUN: Rule("cancel-on-timeout", "the action stopped waiting after an API error")},
-    Ending.INTERNAL_ERROR: {RUN: Rule("cancel-on-timeout", "the action stopped after an internal error")},
-    Ending.JOB_CANCELLED: {RUN: Rule("cancel-on-job-cancel", "the GitHub workflow job was cancelled")},
+    ending: {
+        name: rule
+        for name, rule in ((RUN, RUNS.get(ending)), (ENVIRONMENT, ENVIRONMENTS.get(ending)))
+        if rule
+    }
+    for ending in Ending
 }
 
 

@@ -16,31 +16,19 @@ from dataclasses import dataclass
 from typing import TypeVar
 from urllib.parse import urlsplit
 
+from . import preview_inputs as preview
 from .api_url import DEFAULT_API_URL, normalize_api_url
+from .input_errors import InputError, InputErrors
 from .result_inputs import MAX_CONVERSATION_TIMEOUT_SECONDS, parse_instruction, parse_junit_report
 
 MAX_IDEMPOTENCY_KEY = 200
 MAX_TIMEOUT_SECONDS = 7 * 24 * 3600  # longer than any GitHub job may run
 
+# The errors are re-exported: callers read the inputs and catch their errors from here.
+__all__ = ["GateSwitches", "InputError", "InputErrors", "Inputs", "parse_bool", "raw_input", "read_inputs"]
+
 T = TypeVar("T")
 _NOT_UTF8 = re.compile("[\ud800-\udfff]")
-
-
-class InputError(ValueError):
-    """One bad input: ``name`` is the input as written in the workflow, ``message`` says what to do."""
-
-    def __init__(self, name: str, message: str) -> None:
-        super().__init__(f"Input '{name}': {message}")
-        self.name = name
-        self.message = message
-
-
-class InputErrors(ValueError):
-    """Every bad input found, so the user can fix them all at once."""
-
-    def __init__(self, errors: list[InputError]) -> None:
-        super().__init__("; ".join(str(e) for e in errors))
-        self.errors = errors
 
 
 @dataclass(frozen=True)
@@ -83,10 +71,13 @@ class Inputs:
     http_max_attempts: int
     job_index: str
     check_run_id: str
+    base_url: str = ""
+    base_url_wait_seconds: float = 30.0
+    keep_environment: bool = False
+    run_id: str = ""  # `base-url` and the three above: preview_inputs.py
     # Inputs that were usable but not as written: the action goes on, and says what it did instead.
     adjustments: tuple[InputError, ...] = ()
-    # Per-test results and the AI instruction (issue 10).
-    test_results: bool = True
+    test_results: bool = True  # this and the three below: per-test results and the AI instruction
     junit_report: str = ""
     instruction: str = ""
     conversation_timeout_seconds: float = 120.0
@@ -109,11 +100,10 @@ def read_inputs(env: Mapping[str, str], *, missing_key_hint: str | None = None) 
     process_slug = reader.text("process-slug")
     no_tags: tuple[str, ...] = ()
     tags = reader.get("tags", no_tags, parse_tags)
+    run_id = reader.get("run-id", "", preview.parse_run_id)
     if process_slug and tags:
         reader.fail("tags", "give either `process-slug` or `tags`, not both")
-    elif (
-        not process_slug and not tags and "process-slug" not in reader.failed and "tags" not in reader.failed
-    ):
+    elif not (process_slug or tags or run_id) and not reader.failed & {"process-slug", "tags", "run-id"}:
         reader.fail("process-slug", "set `process-slug` (the suite to run) or `tags` (tests to select)")
     poll_floor = reader.get("poll-interval-seconds", 10.0, _seconds(minimum=1, maximum=3600))
     poll_ceiling = reader.get("max-poll-interval-seconds", 30.0, _seconds(minimum=1, maximum=3600))
@@ -152,6 +142,12 @@ def read_inputs(env: Mapping[str, str], *, missing_key_hint: str | None = None) 
         http_max_attempts=reader.get("http-max-attempts", 5, _integer(minimum=1, maximum=20)),
         job_index=reader.get("job-index", "", _digits_or_unset),
         check_run_id=reader.get("check-run-id", "", _digits_or_unset),
+        base_url=reader.get("base-url", "", preview.parse_base_url),
+        base_url_wait_seconds=reader.get(
+            "base-url-wait-seconds", preview.BASE_URL_WAIT_DEFAULT, preview.parse_base_url_wait_seconds
+        ),
+        keep_environment=reader.get("keep-environment", False, preview.parse_keep_environment),
+        run_id=run_id,
         adjustments=_poll_adjustments(env, poll_floor, poll_ceiling),
         test_results=reader.get("test-results", True, parse_bool),
         junit_report=reader.get("junit-report", "", parse_junit_report),
@@ -160,6 +156,10 @@ def read_inputs(env: Mapping[str, str], *, missing_key_hint: str | None = None) 
     )
     if inputs.junit_report and not inputs.test_results:
         reader.fail("junit-report", "is written from the per-test results: remove `test-results: false`")
+    given = {name: getattr(inputs, name) for name in preview.CONFLICTING}
+    for name, message in preview.input_conflicts(**given, instruction=inputs.instruction):
+        if name not in reader.failed:
+            reader.fail(name, message)
     if reader.errors:
         raise InputErrors(reader.errors)
     return inputs

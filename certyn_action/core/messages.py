@@ -36,6 +36,15 @@ def create_lines(inputs: Inputs, body: Mapping[str, object], key: str) -> list[s
     return lines
 
 
+def deployment_down(wait: str, attempts: int, error: str) -> str:
+    """``base-url`` never answered: what happened (no URL: it may carry a token) and what to do."""
+    return (
+        f"`base-url` did not answer within base-url-wait-seconds ({wait}; {attempts} attempt(s), last: "
+        f"{one_line(error, 200)}): no environment and no run were created. Check that the deployment finished "
+        "and is reachable from the runner, or raise `base-url-wait-seconds`."
+    )
+
+
 def title(report: Report) -> str:
     """The verdict in a few words. A pass that a switch turned off let through says "gate", not "tests"."""
     return wording.title(report.verdict.result, waived=bool(report.verdict.waived))

@@ -1,6 +1,6 @@
 """Parsers for the inputs of preview deployments and attaching to a run: ``base-url``,
 ``base-url-wait-seconds``, ``keep-environment``, ``run-id``, and the inputs they cannot be combined with.
-Pure; to be folded into ``inputs.py``.
+Pure; ``inputs.py`` reads them with the other inputs.
 
 Each parser takes the input's text (already stripped; empty means "not set" and is handled by the reader)
 and raises ``ValueError`` whose message says what to write instead, as the parsers of ``inputs.py`` do.
@@ -16,13 +16,13 @@ from urllib.parse import urlsplit
 from urllib3.exceptions import LocationParseError
 from urllib3.util import parse_url
 
-from .inputs import parse_bool
-
 BASE_URL_WAIT_DEFAULT = 30.0
 BASE_URL_WAIT_MAX = 3600.0
 MAX_RUN_ID = 200
 MAX_BASE_URL = 2048
 BASE_URL_EXAMPLE = "https://pr-42.preview.example.com"
+# The fields of ``Inputs`` that :func:`input_conflicts` takes (with ``instruction``), by keyword.
+CONFLICTING = ("run_id", "process_slug", "tags", "base_url", "environment_key", "wait", "keep_environment")
 
 # Whitespace (any Unicode space), C0/C1 controls, DEL, line/paragraph separators, lone surrogates.
 _BAD_URL_CHAR = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\\]")
@@ -85,8 +85,11 @@ def parse_base_url_wait_seconds(value: str) -> float:
 
 
 def parse_keep_environment(value: str) -> bool:
-    """``keep-environment``: ``true`` or ``false``."""
-    return parse_bool(value)
+    """``keep-environment``: ``true`` or ``false`` (as every switch of ``inputs.py``)."""
+    lowered = value.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    raise ValueError(f"must be `true` or `false`, got {_show(value)}")
 
 
 def parse_run_id(value: str) -> str:
@@ -119,6 +122,7 @@ def input_conflicts(
     environment_key: str,
     instruction: str,
     wait: bool,
+    keep_environment: bool = False,
 ) -> list[tuple[str, str]]:
     """Every combination the action refuses, as (input to change, message naming the inputs and the fix).
 
@@ -157,6 +161,16 @@ def input_conflicts(
                 "cannot be combined with `base-url`: `base-url` runs against a temporary environment made "
                 "for that URL. Give either `base-url` (a deployment to test) or `environment-key` (an "
                 "existing Certyn environment), not both",
+            )
+        )
+    if base_url and not wait and not keep_environment and not run_id:
+        errors.append(
+            (
+                "wait",
+                "`wait: false` cannot be combined with `base-url` unless `keep-environment: true`: the "
+                "temporary environment is deleted when this step ends, which would pull the ground from under "
+                "a run nobody waits for. Remove `wait: false`, or set `keep-environment: true` (and delete the "
+                "environment yourself later)",
             )
         )
     return errors

@@ -34,11 +34,20 @@ class Report:
     )
     notes: list[str] = field(default_factory=list)
     duration: float = 0.0
+    attached_run_id: str = ""  # `run-id`: the existing run this step attached to (no create)
+    temporary_environment: str = ""  # `base-url`: the key of the temporary environment, once made
     findings: Findings = field(default_factory=Findings)  # per-test results and the AI answer
 
     @property
     def run_id(self) -> str:
-        return self.created.run.run_id if self.created else ""
+        return self.created.run.run_id if self.created else self.attached_run_id
+
+    @property
+    def environment_key(self) -> str:
+        """The environment the run used: the temporary one, else `environment-key` as given."""
+        if self.temporary_environment:
+            return self.temporary_environment
+        return self.inputs.environment_key if self.inputs else ""
 
     @property
     def app_url(self) -> str:
@@ -50,7 +59,7 @@ class Report:
     def status_url(self) -> str:
         # Built from the configured API base, never taken from the server: a later step that sends the key
         # to it cannot be pointed elsewhere.
-        if not (self.created and self.inputs):
+        if not (self.run_id and self.inputs):
             return ""
         return self.inputs.api_url + run_path(self.run_id)
 
@@ -88,6 +97,7 @@ class Report:
             # Server text for people: shown neutralised. The other outputs are data, kept exact.
             "state": visible(self.status.state) if self.status else "",
             "conclusion": visible(self.status.conclusion) if self.status else "",
+            "environment-key": self.environment_key,
         }
         if self.created and self.created.run.test_case_count is not None:
             values["test-case-count"] = str(self.created.run.test_case_count)
@@ -104,5 +114,6 @@ class Report:
             "test-case-count",
             "idempotency-replayed",
             "conversation-id",
+            "environment-key",
         )
         return {name: value for name, value in self.outputs().items() if name in keep}

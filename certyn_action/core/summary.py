@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from . import wording
 from .gate import Result
+from .inputs import Inputs
 from .report import Report
 from .text import format_duration, markdown, markdown_link, markdown_with_code, safe_url, truncate
 from .vocabulary import COUNTERS
@@ -85,14 +86,8 @@ def _details(report: Report) -> list[str]:
             rows.append(("GitHub job", markdown_link(label, meta.job_url)))
     if inputs:
         rows.append(("Project", _code(inputs.project_slug)))
-        rows.append(
-            ("Environment", _code(inputs.environment_key) if inputs.environment_key else "project default")
-        )
-        if inputs.process_slug:
-            rows.append(("Process", _code(inputs.process_slug)))
-        else:
-            shown = ", ".join(_code(tag) for tag in inputs.tags[:30])
-            rows.append(("Tags", shown + (f" … (+{len(inputs.tags) - 30})" if len(inputs.tags) > 30 else "")))
+        rows.append(("Environment", _environment(report)))
+        rows.append(_selection(inputs))
     if meta and (meta.commit_sha or meta.ref):
         commit = _code(meta.commit_sha[:7]) if meta.commit_sha else ""
         if commit and safe_url(meta.commit_url):
@@ -106,6 +101,26 @@ def _details(report: Report) -> list[str]:
     if not rows:
         return []
     return ["| Detail | Value |", "|---|---|", *(f"| **{name}** | {value} |" for name, value in rows), ""]
+
+
+def _selection(inputs: Inputs) -> tuple[str, str]:
+    """What the run runs: the process, the tags, or (``run-id``) whatever the attached run was made with."""
+    if inputs.run_id:
+        return ("Attached", "to an existing run (`run-id`): this step did not create it")
+    if inputs.process_slug:
+        return ("Process", _code(inputs.process_slug))
+    shown = ", ".join(_code(tag) for tag in inputs.tags[:30])
+    return ("Tags", shown + (f" … (+{len(inputs.tags) - 30})" if len(inputs.tags) > 30 else ""))
+
+
+def _environment(report: Report) -> str:
+    if report.temporary_environment:
+        return f"{_code(report.temporary_environment)} (temporary, for `base-url`)"
+    if report.inputs and report.inputs.run_id:
+        return "the run's own"
+    if report.inputs and report.inputs.base_url:
+        return "temporary, for `base-url` (not created)"
+    return _code(report.environment_key) if report.environment_key else "project default"
 
 
 def _code(text: str) -> str:

@@ -29,6 +29,9 @@ KEY_REJECTED = "Certyn API key rejected"
 API_ERROR = "Certyn API error"
 NOT_FOUND_ON_CREATE = "Certyn project or process not found"
 OUTAGE = "Certyn API unreachable"
+ENVIRONMENT_NOT_DELETED = "Certyn environment not deleted"
+DEPLOYMENT_DOWN = "Deployment not reachable"
+RUN_NOT_FOUND = "Certyn run not found"
 
 
 def title(result: Result, *, waived: bool = False) -> str:
@@ -75,3 +78,13 @@ def cancel_reason(cause: str, run_url: str) -> str:
     """The reason sent with the cancel, for the people reading the run in Certyn."""
     link = f" ({run_url})" if run_url else ""
     return f"Cancelled by GitHub Actions: {cause}{link}"
+
+
+def environment_deleted(key: str, outcome: str) -> str:
+    """The summary note after the temporary environment was released."""
+    return f"Temporary environment `{key}`: {outcome.rstrip('.')}."
+
+
+def environment_kept(key: str, switch: str) -> str:
+    """The summary note when ``keep-environment`` kept the temporary environment."""
+    return f"Temporary environment `{key}` was kept ({switch} is true): delete it in Certyn when done."

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from certyn_simulator import Simulator
+from certyn_simulator import Scenario, Simulator, snapshot
 from certyn_simulator.runner import ActionRun, Event, FakeRunner
 from certyn_simulator.runner.docker import DockerLauncher
 from tests.docker_env import (
@@ -33,6 +33,7 @@ from tests.docker_env import (
     start_engine,
     stop_engine,
 )
+from tests.e2e_support import Deployment
 
 # Set-up on a fresh machine (install docker.io, debootstrap a base, build) takes a minute or two;
 # every run below has its own, much shorter, deadline.
@@ -235,6 +236,31 @@ def test_sigterm_reaches_python_as_pid_1(launcher: DockerLauncher) -> None:
     print(f"\nSIGTERM: container exited {result.ended_at - sent_at:.2f}s after SIGTERM")
     assert run_record.cancel_requests, "the Certyn run must be cancelled at the API"
     assert result.outputs["result"] == "cancelled"
+
+
+def test_base_url_run_uses_and_deletes_a_temporary_environment(launcher: DockerLauncher) -> None:
+    """``base-url`` in the image: the deployment check (its own session, from inside the container), the
+    temporary environment created before the run and deleted after it, the key never at the deployment."""
+    passing = Scenario(snapshots=[snapshot("completed", total=2, passed=2)], projects=["shop"])
+    with Deployment() as deployment, Simulator(passing) as sim:
+        result = FakeRunner(ROOT, launcher).run(
+            _inputs(sim, **{"base-url": deployment.url}), timeout=RUN_TIMEOUT
+        )
+        created, deleted = sim.created_environments, sim.deleted_environments
+        creates = sim.api_requests("create")
+        checks = deployment.seen()
+
+    assert result.exit_code == 0, _describe(result)
+    assert result.outputs["result"] == "passed"
+    assert len(created) == 1, _describe(result)
+    assert created[0].base_url == deployment.url
+    assert [e.environment_id for e in deleted] == [created[0].environment_id], _describe(result)
+    assert creates[0].json["environmentKey"] == created[0].key
+    assert result.outputs["environment-key"] == created[0].key
+    assert checks, "the deployment was never checked"
+    for check in checks:
+        assert "x-api-key" not in {name.lower() for name in check.headers}
+        assert all(sim.api_key not in value for value in check.headers.values())
 
 
 def _running(label: str) -> list[str]:

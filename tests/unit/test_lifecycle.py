@@ -6,7 +6,7 @@ import signal
 
 import pytest
 
-from certyn_action.core.endings import RUN, Ending, Rule, decide
+from certyn_action.core.endings import ENVIRONMENT, RUN, Ending, Rule, decide
 from certyn_action.github.signals import SignalGuard
 from certyn_action.lifecycle import RELEASE_BUDGET_SECONDS, Lifecycle
 from tests.fakes import FakeClock
@@ -55,6 +55,34 @@ def test_a_finished_run_and_a_rejected_key_leave_the_run_alone(ending: Ending) -
 def test_every_ending_is_decided_for_the_run() -> None:
     for ending in Ending:
         decide(ending, RUN, ON)  # never a KeyError: the table covers every ending
+
+
+KEEP_OFF = {**ON, "keep-environment": False}
+
+
+@pytest.mark.parametrize("ending", [e for e in Ending if e is not Ending.INPUT_ERROR])
+def test_every_ending_deletes_the_environment_unless_keep_environment(ending: Ending) -> None:
+    assert decide(ending, ENVIRONMENT, KEEP_OFF).release
+    kept = decide(ending, ENVIRONMENT, {**KEEP_OFF, "keep-environment": True})
+    assert not kept.release
+    assert kept.rule is not None
+    assert kept.rule.switch == "keep-environment"
+
+
+def test_the_cancel_switches_do_not_keep_the_environment() -> None:
+    off = {"cancel-on-timeout": False, "cancel-on-job-cancel": False, "keep-environment": False}
+    assert decide(Ending.JOB_CANCELLED, ENVIRONMENT, off).release
+    assert decide(Ending.TIMED_OUT, ENVIRONMENT, off).release
+
+
+def test_the_run_is_cancelled_before_its_environment_is_deleted() -> None:
+    clock, journal = FakeClock(), Journal()
+    lifecycle = Lifecycle(clock, SignalGuard(now=clock.monotonic))
+    lifecycle.hold(Held(ENVIRONMENT, journal))  # acquired first: the run is created in it
+    lifecycle.hold(Held(RUN, journal))
+    lifecycle.end(Ending.JOB_CANCELLED, KEEP_OFF)
+    assert [entry[0] for entry in journal] == [RUN, ENVIRONMENT]
+    assert len({entry[2] for entry in journal}) == 1  # one budget for both
 
 
 def test_resources_are_released_last_acquired_first_within_one_budget() -> None:

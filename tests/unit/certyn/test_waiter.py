@@ -23,14 +23,16 @@ STATUS = f"{BASE}/api/ci/runs/r"
 
 
 def run_wait(
-    clock: FakeClock, *, floor: float = 10, ceiling: float = 30, timeout: float = 600
+    clock: FakeClock, *, floor: float = 10, ceiling: float = 30, timeout: float = 600, attached: bool = False
 ) -> tuple[RunStatus, list[str], list[RunStatus]]:
     out = io.StringIO()
     seen: list[RunStatus] = []
     client = CertynClient(
         Transport(BASE, "k", env={}), clock, request_timeout=5, max_attempts=3, project_slug="p"
     )
-    settings = PollSettings(floor=floor, ceiling=ceiling, deadline=clock.now + timeout, started=clock.now)
+    settings = PollSettings(
+        floor=floor, ceiling=ceiling, deadline=clock.now + timeout, started=clock.now, attached=attached
+    )
     status = wait_for_run(client, "r", settings, clock, WorkflowLog(out), seen.append)
     return status, out.getvalue().splitlines(), seen
 
@@ -154,6 +156,25 @@ def test_a_passing_404_after_the_run_was_seen_does_not_fail_the_gate() -> None:
     status, lines, _ = run_wait(FakeClock())
     assert status.state == "completed"
     assert sum("HTTP 404" in line and "polling on" in line for line in lines) == 2 * NOT_FOUND_GRACE_POLLS
+
+
+@responses.activate
+def test_an_attached_run_that_404s_before_any_status_does_not_exist() -> None:
+    # run-id: the run was made earlier (another job, the Certyn app), so no grace for a run too new to see.
+    responses.get(STATUS, status=404)
+    with pytest.raises(NotFound, match="does not exist for this API key") as caught:
+        run_wait(FakeClock(), attached=True)
+    assert len(responses.calls) == 1
+    assert "`run-id`" in caught.value.message
+
+
+@responses.activate
+def test_an_attached_run_seen_once_gets_the_usual_404_grace() -> None:
+    responses.get(STATUS, json={"state": "in_progress"})
+    responses.get(STATUS, status=404)
+    responses.get(STATUS, json={"state": "completed", "total": 1, "passed": 1})
+    status, _, _ = run_wait(FakeClock(), attached=True)
+    assert status.state == "completed"
 
 
 @responses.activate

@@ -87,6 +87,10 @@ EXPECTED_DEFAULTS: dict[str, object] = {
     "http-max-attempts": 5,
     "job-index": "",
     "check-run-id": "",
+    "base-url": "",
+    "base-url-wait-seconds": 30.0,
+    "keep-environment": False,
+    "run-id": "",
     "test-results": True,
     "junit-report": "",
     "instruction": "",
@@ -870,3 +874,49 @@ def test_api_origin_is_what_the_http_stack_connects_to(url: str, origin: tuple[s
 def test_api_origin_of_an_unparsable_url_is_a_value_error() -> None:
     with pytest.raises(ValueError, match=r"^cannot be parsed$"):
         api_origin("http://[")
+
+
+# -- base-url and run-id (parsers: test_preview_inputs.py) -----------------------------------------
+
+
+def test_base_url_and_its_switches_are_read() -> None:
+    env = {
+        _name("api-key"): KEY,
+        _name("project-slug"): "shop",
+        _name("tags"): "smoke",
+        _name("base-url"): " https://pr-42.preview.example.com ",
+        _name("base-url-wait-seconds"): "0",
+        _name("keep-environment"): "TRUE",
+    }
+    inputs = read_inputs(env)
+    assert inputs.base_url == "https://pr-42.preview.example.com"
+    assert inputs.base_url_wait_seconds == 0.0
+    assert inputs.keep_environment is True
+
+
+def test_run_id_needs_no_process_or_tags() -> None:
+    env = {_name("api-key"): KEY, _name("project-slug"): "shop", _name("run-id"): "run-7"}
+    inputs = read_inputs(env)
+    assert inputs.run_id == "run-7"
+    assert (inputs.process_slug, inputs.tags) == ("", ())
+
+
+def test_a_bad_run_id_does_not_also_ask_for_a_process() -> None:
+    env = {_name("api-key"): KEY, _name("project-slug"): "shop", _name("run-id"): "a/b"}
+    with pytest.raises(InputErrors) as caught:
+        read_inputs(env)
+    assert [e.name for e in caught.value.errors] == ["run-id"]
+
+
+def test_conflicts_are_reported_with_the_other_errors() -> None:
+    env = {
+        _name("api-key"): KEY,
+        _name("project-slug"): "shop",
+        _name("run-id"): "run-7",
+        _name("tags"): "smoke",
+        _name("wait"): "false",
+        _name("http-max-attempts"): "0",
+    }
+    with pytest.raises(InputErrors) as caught:
+        read_inputs(env)
+    assert {e.name for e in caught.value.errors} == {"tags", "wait", "http-max-attempts"}

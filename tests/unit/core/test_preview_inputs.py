@@ -226,9 +226,20 @@ def _conflicts(**given: Any) -> list[tuple[str, str]]:
     return input_conflicts(**(NOTHING | given))
 
 
+def test_base_url_without_waiting_needs_keep_environment() -> None:
+    # The environment is deleted when the step ends: a run nobody waits for would lose it mid-run.
+    [(name, message)] = _conflicts(process_slug="smoke", base_url="https://x.test", wait=False)
+    assert name == "wait"
+    assert "keep-environment: true" in message
+    assert "base-url" in message
+
+
 def test_no_conflict_for_ordinary_uses() -> None:
     assert _conflicts(process_slug="smoke") == []
-    assert _conflicts(process_slug="smoke", base_url="https://x.test", wait=False) == []
+    assert _conflicts(process_slug="smoke", base_url="https://x.test") == []
+    assert (
+        _conflicts(process_slug="smoke", base_url="https://x.test", wait=False, keep_environment=True) == []
+    )
     assert _conflicts(tags=("a",), environment_key="staging", instruction="why?") == []
     assert _conflicts(run_id="run_1") == []
 

@@ -366,3 +366,39 @@ def test_a_failure_also_lists_what_turned_off_checks_did_not_count() -> None:
     text = render_summary(report)
     assert "Also found, not counted because the workflow turned these checks off:" in text
     assert "Let through" not in text
+
+
+# -- base-url and run-id -----------------------------------------------------------------------------
+
+
+def test_the_temporary_environment_is_named_in_the_details() -> None:
+    report = _report(inputs=_inputs(base_url="https://pr-1.example.com"))
+    report.temporary_environment = "gha-shop-1-1-e2e-0-abc"
+    text = render_summary(report)
+    assert (
+        "| **Environment** | <code>gha\\-shop\\-1\\-1\\-e2e\\-0\\-abc</code> (temporary, for `base-url`) |"
+        in text
+    )
+    assert report.outputs()["environment-key"] == "gha-shop-1-1-e2e-0-abc"
+
+
+def test_a_temporary_environment_never_made_is_not_the_project_default() -> None:
+    report = _report(
+        Result.ERROR, ("base-url did not answer",), inputs=_inputs(base_url="https://pr-1.example.com")
+    )
+    assert "temporary, for `base-url` (not created)" in render_summary(report)
+    assert report.outputs()["environment-key"] == ""
+
+
+def test_an_attached_run_says_it_was_not_created_here() -> None:
+    inputs = read_inputs({"INPUT_API-KEY": "k", "INPUT_PROJECT-SLUG": "shop", "INPUT_RUN-ID": "run-7"})
+    report = Report(inputs=inputs, metadata=_meta(), attached_run_id="run-7")
+    text = render_summary(report)
+    assert "| **Attached** | to an existing run (`run-id`): this step did not create it |" in text
+    assert "**Process**" not in text
+    assert report.outputs()["run-id"] == "run-7"
+    assert report.outputs()["status-url"] == "https://api.certyn.io/api/ci/runs/run-7"
+
+
+def test_the_environment_key_output_is_the_given_one_without_base_url() -> None:
+    assert _report(inputs=_inputs(environment_key="staging")).outputs()["environment-key"] == "staging"
