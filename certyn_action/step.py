@@ -247,6 +247,7 @@ class Step:
         """Per-test results and the AI answer are read only after the run ended in this step."""
         if ending not in (Ending.PASSED, Ending.FAILED, Ending.CREATED, Ending.INPUT_ERROR):
             why = "the run did not end within this step" if self.report.run_id else "no run was created"
+            why = "the run was not found" if ending is Ending.RUN_NOT_FOUND else why
             not_read(self.reporter, inputs, f"{why} ({ending})")
 
     # -- the endings other than the gate's ----------------------------------------------------------
