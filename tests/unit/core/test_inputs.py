@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -856,6 +857,31 @@ def test_api_url_that_is_not_plain_is_refused_with_the_whole_message(value: str,
     with pytest.raises(ValueError, match=re.escape(message)) as info:
         normalize_api_url(value)
     assert str(info.value) == message
+
+
+@pytest.mark.parametrize(
+    "misread",
+    [
+        {"host": "attacker.example"},
+        {"port": 8443},
+        {"scheme": "http"},
+    ],
+)
+def test_an_api_url_the_http_stack_would_read_differently_is_refused(
+    monkeypatch: pytest.MonkeyPatch, misread: dict[str, Any]
+) -> None:
+    # Defence in depth: the plain spelling leaves no URL known to be read differently by urlsplit and by
+    # urllib3 (which connects). Should a urllib3 release ever read one to another host, port or scheme, the
+    # input is refused with the reason, before the key could follow that reading.
+    import urllib3.util  # noqa: PLC0415 - patched where api_origin looks it up
+
+    real = urllib3.util.parse_url
+    monkeypatch.setattr(urllib3.util, "parse_url", lambda url: real(url)._replace(**misread))
+    with pytest.raises(ValueError, match="read differently") as info:
+        normalize_api_url("https://certyn.example/x")
+    assert str(info.value) == f"is read differently by URL parsers: {API_URL_EXAMPLE}"
+    monkeypatch.undo()
+    assert normalize_api_url("https://certyn.example/x") == "https://certyn.example/x"
 
 
 @pytest.mark.parametrize(

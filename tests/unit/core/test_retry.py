@@ -9,9 +9,14 @@ import time
 import pytest
 
 from certyn_action.core.retry import (
+    NO_ANSWER,
     RETRY_AFTER_CAP_SECONDS,
+    TLS,
     TRANSIENT_STATUSES,
+    UNSAFE_URL,
+    UNUSABLE_BODY,
     RetryPolicy,
+    is_transient,
     is_transient_status,
 )
 
@@ -149,3 +154,75 @@ def test_default_backoff_of_the_create_is_pinned(monkeypatch: pytest.MonkeyPatch
 def test_limited_attempts_keep_the_default_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(random, "random", lambda: 0.0)
     assert [_after(RetryPolicy.create(10), n).delay() for n in (2, 3, 9)] == [2.0, 4.0, 30.0]
+
+
+# -- the one rule: what may go away on retry, and what an operation retries -------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "transient"), [(NO_ANSWER, True), (UNUSABLE_BODY, True), (TLS, False), (UNSAFE_URL, False)]
+)
+def test_kinds_of_failure_that_may_go_away_on_retry(kind: str, transient: bool) -> None:
+    # No answer or a proxy's page may go away; a certificate that does not verify, or a URL that would
+    # take the key elsewhere (nothing was sent), will not.
+    assert is_transient(kind) is transient
+
+
+@pytest.mark.parametrize(
+    ("status", "transient"),
+    [
+        (408, True),
+        (429, True),
+        (503, True),
+        (520, True),
+        (400, False),
+        (404, False),
+        (409, False),
+        (501, False),
+    ],
+)
+def test_a_status_is_transient_by_the_same_rule(status: int, transient: bool) -> None:
+    assert is_transient(status=status) is transient
+    assert is_transient(status=status) is is_transient_status(status)
+
+
+def test_a_failure_with_neither_kind_nor_status_is_not_transient() -> None:
+    assert is_transient() is False
+
+
+def test_a_transient_failure_is_retried_and_a_permanent_one_is_not() -> None:
+    policy = RetryPolicy.create(3)
+    assert policy.is_retry(True)
+    assert policy.is_retry(True, 503)
+    assert not policy.is_retry(False)
+    assert not policy.is_retry(False, 404)
+
+
+def test_with_also_retries_the_named_statuses_too() -> None:
+    # The cancel retries a 404 (a brand-new run may not be visible yet); nothing else does.
+    plain = RetryPolicy.create(3)
+    cancel = plain.with_also(404)
+    assert cancel.is_retry(False, 404)
+    assert cancel.is_retry(True, 503)
+    assert not cancel.is_retry(False, 409)
+    assert not cancel.is_retry(False)
+    assert not plain.is_retry(False, 404)  # the policy it came from is unchanged
+    more = cancel.with_also(409, 410)
+    assert [more.is_retry(False, s) for s in (404, 409, 410, 400)] == [True, True, True, False]
+
+
+def test_with_also_keeps_the_attempts_left_and_the_backoff() -> None:
+    policy = _after(RetryPolicy.create(3, backoff_factor=1.0, jitter=0), 2).with_also(404)
+    assert policy.failures == 2
+    assert policy.delay() == 2.0
+    assert policy.after_failure("POST", URL) is None  # the third attempt was the last
+
+
+def test_the_extra_statuses_stay_retried_after_each_failure() -> None:
+    policy = RetryPolicy.create(4).with_also(404)
+    for failures in (1, 2, 3):
+        nxt = policy.after_failure("DELETE", URL)
+        assert nxt is not None
+        policy = nxt
+        assert policy.failures == failures
+        assert policy.is_retry(False, 404)

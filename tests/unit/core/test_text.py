@@ -12,6 +12,7 @@ from certyn_action.core.text import (
     escape_command_property,
     markdown,
     markdown_link,
+    markdown_with_code,
     one_line,
     safe_url,
     truncate,
@@ -281,3 +282,52 @@ def test_safe_url_length_limit_is_2048() -> None:
 def test_visible_replaces_each_bidi_or_invisible_character_with_one_space(raw: str, shown: str) -> None:
     assert visible(raw) == shown
     assert visible("Café ✅ 测试") == "Café ✅ 测试"
+
+
+# -- markdown_with_code -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "rendered"),
+    [
+        ("Input `project-slug` is required.", "Input <code>project\\-slug</code> is required\\."),
+        ("check `x` or `y`", "check <code>x</code> or <code>y</code>"),
+        ("a `b` c", "a <code>b</code> c"),
+        ("`a`b`c`d", "<code>a</code>b<code>c</code>d"),
+        ("no code here", "no code here"),
+    ],
+)
+def test_markdown_with_code_makes_each_pair_of_backticks_a_code_span(raw: str, rendered: str) -> None:
+    assert markdown_with_code(raw) == rendered
+
+
+@pytest.mark.parametrize(
+    ("raw", "rendered"),
+    [
+        ("a `b", "a \\`b"),
+        ("`a` and `b", "<code>a</code> and \\`b"),
+        ("`a` `b` c `d", "<code>a</code> <code>b</code> c \\`d"),
+    ],
+)
+def test_markdown_with_code_keeps_an_unpaired_backtick_literal(raw: str, rendered: str) -> None:
+    # Server text with an odd number of backticks: the last one shows as a backtick, and nothing after it
+    # turns into code.
+    assert markdown_with_code(raw) == rendered
+
+
+def test_markdown_with_code_escapes_the_span_content_like_the_rest() -> None:
+    # A code span is no way out of the escaping: server text cannot close the span or open HTML with it.
+    assert markdown_with_code("`<b>`") == "<code>&lt;b&gt;</code>"
+    rendered = markdown_with_code("`</code><script>x</script>` [a](javascript:x)")
+    assert rendered == (
+        "<code>&lt;\\/code&gt;&lt;script&gt;x&lt;\\/script&gt;</code> \\[a\\]\\(javascript\\:x\\)"
+    )
+    assert rendered.replace("<code>", "").replace("</code>", "").count("<") == 0
+
+
+def test_markdown_with_code_is_one_line_and_limited() -> None:
+    assert markdown_with_code("a\n`b`\r\n##[error]") == "a <code>b</code>  \\#\\# \\[error\\]"
+    assert markdown_with_code("`abcdefghij` tail", 8) == "\\`abcdef…"
+    # the cut comes first: a span it cuts in two shows its backtick literally, never an unclosed <code>
+    assert markdown_with_code("`ab` `cd` `ef`", 9) == "<code>ab</code> \\`cd…"
+    assert markdown_with_code("`" + "a" * 600 + "`") == "\\`" + "a" * 498 + "…"
