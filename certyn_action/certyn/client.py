@@ -229,14 +229,21 @@ class CertynClient:
         return None
 
     def _send_create(self, ledger: CreateLedger, timeout: float, *, replay: bool = False) -> Call:
-        call = self._transport.start(
-            "POST",
-            CREATE_PATH,
-            timeout=timeout,
-            json_body=ledger.body,
-            headers={"Idempotency-Key": ledger.key},
-        )
         if not replay:  # a replay runs beside the attempt in flight, which stays the ledger's
+            ledger.sending()  # before start(): a signal may land while the worker thread is sending
+        try:
+            call = self._transport.start(
+                "POST",
+                CREATE_PATH,
+                timeout=timeout,
+                json_body=ledger.body,
+                headers={"Idempotency-Key": ledger.key},
+            )
+        except TransportError:
+            if not replay:
+                ledger.not_sent()
+            raise
+        if not replay:
             ledger.sent(call)
         return call
 

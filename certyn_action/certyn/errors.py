@@ -88,7 +88,10 @@ def error_for(reply: Reply, doing: str, project: str, *, not_found: str = "") ->
             status=status,
         )
     if 300 <= status < 400:
-        location = urlsplit(reply.header("Location") or "").netloc or "elsewhere"
+        try:
+            location = urlsplit(reply.header("Location") or "").netloc or "elsewhere"
+        except ValueError:  # e.g. "http://[::1": still the redirect, never an internal error
+            location = "an unparsable location"
         return ApiError(
             f"the API answered with a redirect (HTTP {status} to {one_line(location, 100)}) while {doing}; "
             "the API key is never sent to a redirect target: set `api-url` to the API's final address.",

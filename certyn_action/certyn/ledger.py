@@ -26,16 +26,28 @@ class CreateLedger:
         self.created: Created | None = None
         self._unanswered = False  # some attempt may have made a run we never heard of
         self._unanswered_before = False  # the same, not counting the attempt in flight
+        self._sending = False  # sending() was called for the attempt not yet sent()
 
     @property
     def may_hold_a_run(self) -> bool:
         """Whether replaying the create (same key) could return a run an earlier attempt made."""
         return self.created is None and self._unanswered
 
+    def sending(self) -> None:
+        """An attempt is about to go out: from here on it may reach the server unseen, even when a signal
+        lands before :meth:`sent` (the worker thread is already sending)."""
+        self._unanswered_before = self._unanswered
+        self._unanswered = self._sending = True
+
+    def not_sent(self) -> None:
+        """The attempt was refused before anything went out."""
+        self._unanswered, self._sending = self._unanswered_before, False
+
     def sent(self, call: Call) -> None:
         """An attempt is on the wire: until it is answered it may reach the server unseen."""
-        self._unanswered_before = self._unanswered
-        self._unanswered = True
+        if not self._sending:
+            self.sending()
+        self._sending = False
         self.in_flight = call
 
     def answered(self, created: Created) -> None:

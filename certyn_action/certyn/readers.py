@@ -33,8 +33,9 @@ def preload_models() -> None:
     """Import pydantic and the models on a helper thread, once."""
     global _preload  # noqa: PLW0603 - one import per process
     if _preload is None:
-        _preload = threading.Thread(target=importlib.import_module, args=(MODELS,), daemon=True)
-        _preload.start()
+        thread = threading.Thread(target=importlib.import_module, args=(MODELS,), daemon=True)
+        thread.start()
+        _preload = thread  # only once started: a signal that stops start() must not leave one to join
 
 
 def await_models() -> None:
@@ -76,8 +77,9 @@ def read_status(reply: Reply, run_id: str) -> RunStatus:
 def _check_run_id(data: Mapping[str, Any], run_id: str, status: int) -> None:
     """A status naming another run (a caching proxy, a server bug) is an invalid answer, retried like a cut
     body and never gated on. A status without ``runId`` (or with null) is taken as the polled run's: the
-    API does not promise the field in a status."""
-    said = data.get("runId")
+    API does not promise the field in a status. Its name is matched ignoring case, as the backend binds it
+    (a key named twice in any case never gets here: the reply refuses it)."""
+    said = next((value for key, value in data.items() if key.lower() == "runid"), None)
     if said is None:
         return
     if isinstance(said, int) and not isinstance(said, bool):

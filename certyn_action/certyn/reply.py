@@ -1,8 +1,8 @@
 """An HTTP answer as the client reads it: status, headers, body, and its JSON, parsed strictly.
 
 The JSON goes through the reply's ``scrub`` (the API key removed from every string, see ``scrub.py``) before
-anyone reads it, and an object that names a key twice is refused: which value counts would be up to the
-parser. Pure.
+anyone reads it, and an object that names a key twice (in any case) is refused: which value counts would be
+up to the parser. Pure.
 """
 
 from __future__ import annotations
@@ -24,10 +24,12 @@ class DuplicateKey(ValueError):
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # Names are compared ignoring case: the backend (ASP.NET) binds them so, and {"failed": 0, "Failed": 2}
+    # is as ambiguous to it as a key named twice is to us.
     data = dict(pairs)
-    if len(data) != len(pairs):
+    if len({key.lower() for key in data}) != len(pairs):
         seen: set[str] = set()
-        twice = next(key for key, _ in pairs if key in seen or seen.add(key))  # type: ignore[func-returns-value]
+        twice = next(key for key, _ in pairs if key.lower() in seen or seen.add(key.lower()))  # type: ignore[func-returns-value]
         raise DuplicateKey(f"the key {one_line(repr(twice), 60)} appears twice in one object")
     return data
 

@@ -19,7 +19,7 @@ def is_loopback(host: str) -> bool:
 
     Not ``*.localhost``: only some resolvers map those names to loopback; others ask DNS, and
     ``attacker.localhost`` could then receive the key in cleartext."""
-    if host.lower() in ("localhost", "localhost."):
+    if host.lower() == "localhost":  # not "localhost.": a resolver may ask DNS for the rooted name
         return True
     try:
         return ipaddress.ip_address(host).is_loopback

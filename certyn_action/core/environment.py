@@ -14,6 +14,7 @@ unsanitised parts, so two steps whose readable parts sanitise or cut to the same
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import secrets
 from collections.abc import Callable
@@ -164,7 +165,9 @@ def _text(value: Any) -> Any:
 
 def _count(value: Any) -> Any:
     """A paging number: unusable means 0 (unknown), never an invalid page."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0 or value != int(value):
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return 0  # JSON's 1e999 reads as infinity, and int() of it raises OverflowError, not ValueError
+    if value < 0 or value != int(value):
         return 0
     return int(value)
 

@@ -34,7 +34,7 @@ __all__ = ["COUNTERS", "TERMINAL_STATES", "CreatedRun", "RunStatus", "Validation
 def _counter(value: Any) -> Any:
     if value is None:
         return 0
-    if isinstance(value, bool):
+    if isinstance(value, bool | str):  # "0_0", " 0 " or "0.0" would read as 0: text proves no count
         raise ValueError("a counter must be a number")  # noqa: TRY004 - pydantic wants ValueError
     if isinstance(value, float) and value.is_integer():
         return int(value)
@@ -61,7 +61,9 @@ def _url(value: Any) -> Any:
 
 def _optional_count(value: Any) -> Any:
     """Informational count (``testCaseCount``): unusable means unknown (None)."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0 or value != int(value):
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None  # JSON's 1e999 reads as infinity, and int() of it raises OverflowError, not ValueError
+    if value < 0 or value != int(value):
         return None
     return int(value)
 

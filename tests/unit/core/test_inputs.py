@@ -749,8 +749,8 @@ def test_a_bad_value_is_quoted_short_and_printable_in_the_message(value: str, sh
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        ("http://localhost.:8080", "http://localhost.:8080"),
-        ("http://LOCALHOST.:8080/api", "http://localhost.:8080"),
+        ("https://localhost.:8080", "https://localhost.:8080"),
+        ("https://LOCALHOST.:8080/api", "https://localhost.:8080"),
         ("https://certyn.example/x//api", "https://certyn.example/x"),
         ("https://certyn.example/x//api//", "https://certyn.example/x"),
         ("https://certyn.example/X/", "https://certyn.example/X"),
