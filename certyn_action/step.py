@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, NamedTuple
 
+from .afterwards import Afterwards, not_read
 from .certyn.client import CertynClient
 from .certyn.errors import ApiError, AuthError, DeadlineExceeded, NotFound, Outage, TimedOut
 from .certyn.http import Transport
@@ -81,6 +82,7 @@ class Step:
             inputs = self.report.inputs
             try:
                 if inputs is not None:
+                    self._not_read(ending, inputs)
                     self.lifecycle.end(ending, switches(inputs))
             except Exception as err:  # a bug while releasing: still report, never lose the verdict
                 self._internal_error(err)
@@ -110,6 +112,7 @@ class Step:
         except ApiError as err:
             return self._api_error(err, client)
         self.report.verdict = evaluate(status, inputs.gate)
+        Afterwards(client, self.reporter, self.clock, self.guard, inputs).run(status, deadline)
         return Ending.PASSED if self.report.verdict.result is Result.PASSED else Ending.FAILED
 
     def _read_settings(self) -> Settings | None:
@@ -134,6 +137,7 @@ class Step:
         meta = derive_metadata(ctx, inputs)
         key = inputs.idempotency_key or derive_key(ctx, inputs.job_index, inputs.check_run_id)
         self.report.inputs, self.report.metadata, self.report.idempotency_key = inputs, meta, key
+        self.report.findings.instruction = inputs.instruction
         return Settings(inputs, meta, key, ctx)
 
     def _client(self, inputs: Inputs) -> CertynClient:
@@ -240,6 +244,13 @@ class Step:
     def _seen(self, status: RunStatus) -> None:
         with self.guard.deferred():  # state and counts as outputs at once, written whole
             self.reporter.seen(status)
+
+    def _not_read(self, ending: Ending, inputs: Inputs) -> None:
+        """Per-test results and the AI answer are read only after the run ended in this step."""
+        if ending not in (Ending.PASSED, Ending.FAILED, Ending.CREATED, Ending.INPUT_ERROR):
+            why = "the run did not end within this step" if self.report.run_id else "no run was created"
+            why = "the run was not found" if ending is Ending.RUN_NOT_FOUND else why
+            not_read(self.reporter, inputs, f"{why} ({ending})")
 
     # -- the endings other than the gate's ----------------------------------------------------------
     def _timed_out(self, inputs: Inputs, outage: Outage | None = None) -> Ending:

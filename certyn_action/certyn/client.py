@@ -153,6 +153,7 @@ class CertynClient:
         headers: Mapping[str, str] | None = None,
         not_found: str = "",
         idle: Callable[[], float] | None = None,
+        max_body: int | None = None,
     ) -> T:
         """Send one request and ``read`` its 2xx answer; other answers raise the :class:`ApiError` they mean.
 
@@ -169,6 +170,7 @@ class CertynClient:
                     json_body=json_body,
                     headers=headers,
                     idle=idle,
+                    max_body=max_body,
                 )
             except TransportError as err:
                 raise no_answer(err) from None

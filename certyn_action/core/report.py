@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from .api import Created, run_path
 from .context import RunMetadata
+from .findings import Findings
 from .gate import Result, Verdict
 from .inputs import Inputs
 from .text import visible
@@ -47,6 +48,7 @@ class Report:
     cancel: CancelRequest | None = None
     attached_run_id: str = ""  # `run-id`: the existing run this step attached to (no create)
     temporary_environment: str = ""  # `base-url`: the key of the temporary environment, once made
+    findings: Findings = field(default_factory=Findings)  # per-test results and the AI answer
 
     @property
     def run_id(self) -> str:
@@ -93,6 +95,7 @@ class Report:
                 waived=tuple(redact(w) for w in self.verdict.waived),
             ),
             notes=[redact(note) for note in self.notes],
+            findings=self.findings.redacted(redact),
         )
 
     def outputs(self) -> dict[str, str]:
@@ -112,6 +115,7 @@ class Report:
             values["test-case-count"] = str(self.created.run.test_case_count)
         for name in COUNTERS:
             values[name] = str(getattr(self.status, name)) if self.status else ""
+        values.update(self.findings.outputs())
         return values
 
     def outputs_after_create(self) -> dict[str, str]:
@@ -121,6 +125,7 @@ class Report:
             "app-url",
             "test-case-count",
             "idempotency-replayed",
+            "conversation-id",
             "environment-key",
         )
         return {name: value for name, value in self.outputs().items() if name in keep}

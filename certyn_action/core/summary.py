@@ -24,6 +24,7 @@ def render_summary(report: Report) -> str:
     lines += _waived(report)
     lines += _next_steps(report)
     lines += _counts(report)
+    lines += _findings(report)
     lines += _details(report)
     lines += _cancel(report)
     lines += _notes(report)
@@ -76,6 +77,16 @@ def _cancel(report: Report) -> list[str]:
     text = markdown_with_code(wording.cancel_failed(cancel.cause, cancel.outcome), 1000)
     link = markdown_link("Open the run in Certyn", report.app_url) if safe_url(report.app_url) else ""
     return [f"> ⚠️ {text}" + (f" {link}" if link else ""), ""]
+
+
+def _findings(report: Report) -> list[str]:
+    """Per-test results and the AI answer (``results_summary.py``), when the run ended and they were asked for."""
+    findings = report.findings
+    if findings.results is None and not findings.results_note and not findings.asked and not findings.notes:
+        return []
+    from .results_summary import render_findings  # noqa: PLC0415 - pydantic only when there is something
+
+    return [render_findings(findings, run_url=report.app_url)]
 
 
 def _reasons(report: Report) -> list[str]:
