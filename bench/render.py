@@ -7,6 +7,7 @@ from typing import Any
 
 from .common import STEADY_POLLS
 from .node_baseline import render as render_node_rows
+from .results import render_results
 
 
 def _ms(d: Mapping[str, Any]) -> str:
@@ -183,6 +184,7 @@ def render(f: Mapping[str, Any]) -> str:
         render_start,
         render_node,
         render_requests,
+        render_results,
         render_reaction,
         render_image,
         render_imports,

@@ -25,6 +25,7 @@ from .machine import build_image, docker_version, image_figures, machine, remove
 from .node_baseline import node_section
 from .observe import action_inputs, instant, observe, steady
 from .options import Options, progress
+from .results import results_section
 from .stats import Series
 
 
@@ -344,6 +345,7 @@ class Bench:
                 )
                 self.figures["node"] = node_section(opts.runs, self.warm_env, sim)
                 self.requests_section(sim)
+                results_section(self, sim)
                 self.import_section(sim)
                 if opts.docker:
                     self.docker_section(sim)

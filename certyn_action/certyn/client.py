@@ -57,7 +57,6 @@ class CertynClient:
         self._on_retry = on_retry
         self.ledger: CreateLedger | None = None  # set by the create
         self._project_id: str | None = None  # read once, by project_id()
-        self._poll_ahead = False  # send the first poll as soon as the raw create reply names the run
         self._ahead: FirstPoll | None = None
         self.poll_sent_at = 0.0  # clock time the last status request went out (one sent ahead: then)
 
@@ -109,17 +108,15 @@ class CertynClient:
         """Create the run, retrying transient failures with the same Idempotency-Key. ``poll_ahead``: the first
         poll goes out while the reply is validated (``first_poll.py``); :meth:`status` takes its answer."""
         self.ledger = ledger = CreateLedger(body, idempotency_key)
-        self._poll_ahead = poll_ahead
-        return self._retrying(
-            "create", CREATE_PATH, self.create_policy(), deadline, lambda dl: self._create_once(ledger, dl)
-        )
+        once = lambda dl: self._create_once(ledger, dl, poll_ahead=poll_ahead)  # noqa: E731
+        return self._retrying("create", CREATE_PATH, self.create_policy(), deadline, once)
 
     def status(self, run_id: str, deadline: float, idle: Callable[[], float] | None = None) -> RunStatus:
         """One status request. Transient failures raise a transient ApiError; the caller (the waiter) decides.
 
         ``idle`` runs while the request is in flight (see :meth:`Call.wait`); a poll sent ahead, for its run only."""
         ahead, self._ahead = self._ahead, None
-        doing = f"reading run {run_id}"
+        doing = "reading the run's status"
         read = lambda reply: read_status(reply, run_id)  # noqa: E731
         if ahead is not None and ahead.run_id == run_id:
             self.poll_sent_at = ahead.sent_at
@@ -136,7 +133,7 @@ class CertynClient:
                 lambda _reply: "cancelled",
                 deadline,
                 json_body={"reason": reason},
-                doing=f"cancelling run {run_id}",
+                doing="cancelling the run",
                 policy=self.cancel_policy(),
                 operation="cancel",
             )
@@ -160,6 +157,7 @@ class CertynClient:
         headers: Mapping[str, str] | None = None,
         not_found: str = "",
         idle: Callable[[], float] | None = None,
+        max_body: int | None = None,
     ) -> T:
         """Send one request and ``read`` its 2xx answer; other answers raise the :class:`ApiError` they mean.
 
@@ -176,6 +174,7 @@ class CertynClient:
                     json_body=json_body,
                     headers=headers,
                     idle=idle,
+                    max_body=max_body,
                 )
 
             return self._answer(send, read, doing, not_found)
@@ -215,7 +214,6 @@ class CertynClient:
         ledger = self.ledger
         if ledger is None:
             return None
-        self._poll_ahead = False  # nobody will wait for this run any more
         if ledger.created is not None:  # the create succeeded; the caller was interrupted before it knew
             return ledger.created
         end = deadline - reserve
@@ -262,7 +260,7 @@ class CertynClient:
             ledger.sent(call)
         return call
 
-    def _create_once(self, ledger: CreateLedger, deadline: float) -> Created:
+    def _create_once(self, ledger: CreateLedger, deadline: float, *, poll_ahead: bool = False) -> Created:
         timeout = self._timeout(deadline)
         try:
             call = self._send_create(ledger, timeout)
@@ -274,7 +272,7 @@ class CertynClient:
         except TransportError as err:
             ledger.lost()
             raise no_answer(err) from None
-        if self._poll_ahead and self._ahead is None:
+        if poll_ahead and self._ahead is None:  # a recovery (replay) never polls ahead
             self._ahead = send_first_poll(
                 self._transport, reply, self._timeout(deadline), self._clock.monotonic()
             )

@@ -8,7 +8,7 @@ from typing import TypeVar
 
 from ..clock import Clock
 from ..core.retry import RetryPolicy
-from .errors import ApiError, DeadlineExceeded
+from .errors import ApiError, DeadlineExceeded, gave_up
 
 T = TypeVar("T")
 MIN_ATTEMPT_SECONDS = 1.0  # an attempt (a replayed create, a last try) needs this long to be worth sending
@@ -38,17 +38,16 @@ def retrying(
         next_policy = policy.after_failure("POST", url)
         remaining = deadline - clock.monotonic()
         if next_policy is None:
-            raise ApiError(
-                f"{operation} failed after {policy.failures + 1} attempts: {error.message}",
-                status=error.status,
-            )
+            message = f"{operation} failed after {policy.failures + 1} attempts: {error.message}"
+            raise gave_up(ApiError, message, error, policy.failures + 1)
         delay = next_policy.delay(error.retry_after)
         if delay >= remaining:
             # The server asks for more time than is left. Giving up now would waste what is left (and
             # leave a run orphaned when this is the cancel): wait what we can, and try one last time.
             final_try = min(request_timeout, remaining / 2)
             if last_chance or final_try < MIN_ATTEMPT_SECONDS:
-                raise DeadlineExceeded(f"{operation} did not succeed before the deadline: {error.message}")
+                message = f"{operation} did not succeed before the deadline: {error.message}"
+                raise gave_up(DeadlineExceeded, message, error, policy.failures + 1)
             delay, last_chance = remaining - final_try, True
         if on_retry is not None:
             on_retry(operation, error, delay, next_policy.failures)

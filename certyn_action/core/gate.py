@@ -6,7 +6,7 @@ consulted: its vocabulary differs between servers, and it has been seen to say "
 
 from __future__ import annotations
 
-from enum import StrEnum
+from enum import StrEnum, auto
 from typing import TYPE_CHECKING, NamedTuple
 
 from .inputs import GateSwitches
@@ -29,11 +29,38 @@ class Result(StrEnum):
         return self in (Result.PASSED, Result.CREATED)
 
 
+class Cause(StrEnum):
+    """Why a step ended other than by the gate: the heading names it and the next step follows from it."""
+
+    OUTAGE = auto()  # transient failures lasted until the deadline (or the create's last attempt)
+    KEY_REJECTED = auto()
+    PROJECT_NOT_FOUND = auto()  # a 404 on the create
+    RUN_NOT_FOUND = auto()  # a 404 while polling, after the grace period
+    INPUT_ERROR = auto()
+    DEPLOYMENT_DOWN = auto()  # `base-url` never answered: nothing was created
+    API_ERROR = auto()  # any other refusal (400, 422, a redirect, a certificate that did not verify)
+    INTERNAL_ERROR = auto()  # a bug in the action
+
+
 class Verdict(NamedTuple):
     result: Result
     reasons: tuple[str, ...] = ()
     # What would have failed the gate but for a switch the workflow turned off: shown, never hidden.
     waived: tuple[str, ...] = ()
+    cause: Cause | None = None  # None: the gate's own verdict (or a timeout, a cancelled job)
+    # The switches behind ``reasons``, in order, each once (for the next steps; derived, so not compared).
+    failed_by: tuple[str, ...] = ()
+
+    # Compared and hashed without ``failed_by`` (derived from the reasons). A NamedTuple, not a dataclass:
+    # this module is imported before the first request.
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Verdict) and self[:4] == other[:4]
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    def __hash__(self) -> int:
+        return hash(self[:4])
 
 
 def _tests(count: int) -> str:
@@ -61,6 +88,13 @@ def _without_result(status: RunStatus) -> int:
     if all(name in status.model_fields_set for name in OUTCOMES):
         return max(_total(status) - _outcomes(status), status.pending, 0)
     return status.pending
+
+
+def unaccounted(status: RunStatus) -> int:
+    """Tests counted neither as an outcome nor as pending (0 unless the server sent every outcome counter)."""
+    if all(name in status.model_fields_set for name in OUTCOMES):
+        return max(_total(status) - _outcomes(status) - status.pending, 0)
+    return 0
 
 
 def _findings(status: RunStatus) -> list[tuple[str, str]]:
@@ -101,9 +135,12 @@ def evaluate(status: RunStatus, switches: GateSwitches) -> Verdict:
         raise ValueError(f"the run is not finished (state {status.state!r})")
     reasons: list[str] = []
     waived: list[str] = []
+    failed_by: dict[str, None] = {}
     for switch, reason in _findings(status):
         if switches.enabled(switch):
             reasons.append(reason)
+            failed_by[switch] = None
         else:
             waived.append(f"{reason} ({switch}: false)")
-    return Verdict(Result.FAILED if reasons else Result.PASSED, tuple(reasons), tuple(waived))
+    result = Result.FAILED if reasons else Result.PASSED
+    return Verdict(result, tuple(reasons), tuple(waived), failed_by=tuple(failed_by))

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from .api import Created, run_path
 from .context import RunMetadata
+from .findings import Findings
 from .gate import Result, Verdict
 from .inputs import Inputs
 from .text import visible
@@ -18,6 +19,17 @@ if TYPE_CHECKING:
     from .models import RunStatus
 
 T = TypeVar("T", bound="BaseModel")
+
+
+class CancelRequest(NamedTuple):
+    """This step asked Certyn to cancel the run: why, whether Certyn answered it (``outcome``: its answer in
+    words, or why the cancel failed), and whether the state shown was read after it (else it is Certyn's
+    last word from before the cancel)."""
+
+    cause: str
+    accepted: bool
+    outcome: str
+    read_after: bool = False
 
 
 class Report:
@@ -34,8 +46,10 @@ class Report:
         verdict: Verdict | None = None,
         notes: list[str] | None = None,
         duration: float = 0.0,
+        cancel: CancelRequest | None = None,
         attached_run_id: str = "",
         temporary_environment: str = "",
+        findings: Findings | None = None,
     ) -> None:
         self.inputs = inputs
         self.metadata = metadata
@@ -45,8 +59,10 @@ class Report:
         self.verdict = verdict or Verdict(Result.ERROR, ("the action stopped unexpectedly",))
         self.notes = [] if notes is None else notes
         self.duration = duration
+        self.cancel = cancel
         self.attached_run_id = attached_run_id  # `run-id`: the existing run this step attached to (no create)
         self.temporary_environment = temporary_environment  # `base-url`: its temporary environment's key
+        self.findings = Findings() if findings is None else findings  # per-test results and the AI answer
 
     @property
     def run_id(self) -> str:
@@ -86,12 +102,12 @@ class Report:
         return self.replace(
             created=created,
             status=clean(self.status) if self.status is not None else None,
-            verdict=Verdict(
-                self.verdict.result,
-                tuple(redact(r) for r in self.verdict.reasons),
-                tuple(redact(w) for w in self.verdict.waived),
+            verdict=self.verdict._replace(
+                reasons=tuple(redact(r) for r in self.verdict.reasons),
+                waived=tuple(redact(w) for w in self.verdict.waived),
             ),
             notes=[redact(note) for note in self.notes],
+            findings=self.findings.redacted(redact),
         )
 
     def replace(self, **changes: object) -> Report:
@@ -121,6 +137,7 @@ class Report:
             values["test-case-count"] = str(self.created.run.test_case_count)
         for name in COUNTERS:
             values[name] = str(getattr(self.status, name)) if self.status else ""
+        values.update(self.findings.outputs())
         return values
 
     def outputs_after_create(self) -> dict[str, str]:
@@ -130,6 +147,7 @@ class Report:
             "app-url",
             "test-case-count",
             "idempotency-replayed",
+            "conversation-id",
             "environment-key",
         )
         return {name: value for name, value in self.outputs().items() if name in keep}

@@ -167,7 +167,7 @@ def test_a_run_kept_after_a_signal_during_the_creates_validation_is_still_report
     monkeypatch.setattr(readers, "await_models", interrupted)
     reporter = Reporter({}, WorkflowLog(io.StringIO()))
     lifecycle = Lifecycle(clock, SignalGuard(now=clock.monotonic))
-    lifecycle.hold(CertynRun(client, reporter))
+    lifecycle.hold(CertynRun(client, reporter, clock))
     with pytest.raises(_Interrupted):
         client.create({"projectSlug": "p"}, "k", deadline=clock.now + 60)
     monkeypatch.undo()
