@@ -19,7 +19,7 @@ from ..core.api import CREATE_PATH, PROJECTS_OVERVIEW_PATH, Created, run_path
 from ..core.retry import RetryPolicy
 from .errors import ApiError, DeadlineExceeded, NotFound, error_for, no_answer
 from .http import Call, Transport, TransportError, first_done
-from .ledger import CreateLedger
+from .ledger import Attempts, CreateLedger
 from .readers import preload_models, read_created, read_model, read_status
 from .reply import Reply
 
@@ -153,11 +153,13 @@ class CertynClient:
         headers: Mapping[str, str] | None = None,
         not_found: str = "",
         idle: Callable[[], float] | None = None,
+        attempts: Attempts | None = None,
     ) -> T:
         """Send one request and ``read`` its 2xx answer; other answers raise the :class:`ApiError` they mean.
 
         With a ``policy``, failures it retries are retried (``operation`` names the request in the log) until
         it gives up or ``deadline``; without one, a single attempt, whose transient failure is the caller's.
+        ``attempts`` (a create's) records each failed attempt: whether it may have made what it creates.
         """
 
         def once(deadline: float) -> T:
@@ -176,9 +178,10 @@ class CertynClient:
                 raise error_for(reply, doing, self._project, not_found=not_found)
             return read(reply)
 
+        attempt = once if attempts is None else attempts.recording(once)
         if policy is None:
-            return once(deadline)
-        return self._retrying(operation or doing, path, policy, deadline, once)
+            return attempt(deadline)
+        return self._retrying(operation or doing, path, policy, deadline, attempt)
 
     # -- the create and its recovery ---------------------------------------------------------------
     @property

@@ -88,3 +88,11 @@ def environment_deleted(key: str, outcome: str) -> str:
 def environment_kept(key: str, switch: str) -> str:
     """The summary note when ``keep-environment`` kept the temporary environment."""
     return f"Temporary environment `{key}` was kept ({switch} is true): delete it in Certyn when done."
+
+
+def environment_may_exist(key: str, why: str) -> str:
+    """The warning when a create attempt may have made the temporary environment, yet it could not be found."""
+    return (
+        f"A temporary Certyn environment with key `{key}` may exist (a create attempt got no answer), but "
+        f"this step could not look it up: {why.rstrip('.')}. Look for it in Certyn (Environments) and delete it."
+    )
