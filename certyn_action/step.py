@@ -264,6 +264,10 @@ class Step:
             orphan = wording.orphan("cannot cancel with a refused key", self.report.idempotency_key)
             self.reporter.note(orphan)
             where += " " + orphan
+        elif isinstance(err, AuthError) and self.report.run_id:  # a refused key cannot cancel it either
+            report = self.report
+            where = " " + wording.still_running(one_line(report.run_id, 80), one_line(report.app_url, 500))
+            self.reporter.note(where.strip())
         self.log.error(err.message + where, title=title)
         if title == wording.RUN_NOT_FOUND and self.report.status is None:
             return Ending.RUN_NOT_FOUND  # the attached run does not exist: nothing to cancel

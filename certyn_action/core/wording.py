@@ -64,6 +64,15 @@ def orphan(why: str, idempotency_key: str) -> str:
     )
 
 
+def still_running(run_id: str, link: str) -> str:
+    """The note when the key was refused after the run was known: it may still run, and cannot be cancelled."""
+    where = f" ({link})" if link else ""
+    return (
+        f"Certyn run `{run_id}`{where} may still be running: this step cannot cancel it with a refused key. "
+        "Cancel it in Certyn if it should not go on."
+    )
+
+
 def left_running(switch: str) -> str:
     """The summary note when a switch kept the run running."""
     return f"The run was left running in Certyn ({switch} is false)."
