@@ -32,6 +32,7 @@ OUTAGE = "Certyn API unreachable"
 ENVIRONMENT_NOT_DELETED = "Certyn environment not deleted"
 DEPLOYMENT_DOWN = "Deployment not reachable"
 RUN_NOT_FOUND = "Certyn run not found"
+OTHER_COMMIT = "Certyn run of another commit"
 
 
 def title(result: Result, *, waived: bool = False) -> str:
@@ -70,6 +71,16 @@ def still_running(run_id: str, link: str) -> str:
     return (
         f"Certyn run `{run_id}`{where} may still be running: this step cannot cancel it with a refused key. "
         "Cancel it in Certyn if it should not go on."
+    )
+
+
+def other_commit(run_commit: str, sent_commit: str, idempotency_key: str, *, replayed: bool) -> str:
+    """The warning when the run Certyn returned tests another commit than the one this step sent."""
+    how = "replayed an earlier run for" if replayed else "returned a run for"
+    return (
+        f"This run tested commit `{run_commit}`, not this step's commit `{sent_commit}`: Certyn {how} "
+        f"Idempotency-Key `{idempotency_key}`, and the gate judges that run. Give `idempotency-key` a value "
+        "that changes with the commit, or leave it empty (the derived key does)."
     )
 
 

@@ -26,6 +26,7 @@ class Reporter:
         self.report = Report()
         self._outputs = OutputFile(env.get("GITHUB_OUTPUT"))
         self._summary = SummaryFile(env.get("GITHUB_STEP_SUMMARY"))
+        self._other_commit_said = False
 
     def note(self, text: str) -> None:
         """A line for the summary's notes (a release, a kept run, a run that may exist)."""
@@ -62,6 +63,17 @@ class Reporter:
         """A status: state and counts as outputs at once."""
         self.report.status = status
         self.write_outputs()
+        report = self.report
+        if report.other_commit and report.metadata and not self._other_commit_said:  # once, not every poll
+            self._other_commit_said = True
+            message = wording.other_commit(
+                one_line(report.other_commit, 80),
+                one_line(report.metadata.commit_sha, 80),
+                one_line(report.idempotency_key, 200),
+                replayed=bool(report.created and report.created.replayed),
+            )
+            self.log.warning(message, title=wording.OTHER_COMMIT)  # the gate still judges it: the user's key
+            self.note(message)
 
     def write_outputs(self, *, after_create: bool = False) -> None:
         """The outputs known so far (only the create's right after it)."""
