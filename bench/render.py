@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .common import STEADY_POLLS
+from .results import render_results
 
 
 def _ms(d: Mapping[str, Any]) -> str:
@@ -166,5 +167,13 @@ def render_imports(f: Mapping[str, Any]) -> list[str]:
 
 
 def render(f: Mapping[str, Any]) -> str:
-    parts = (render_header, render_start, render_requests, render_reaction, render_image, render_imports)
+    parts = (
+        render_header,
+        render_start,
+        render_requests,
+        render_results,
+        render_reaction,
+        render_image,
+        render_imports,
+    )
     return "\n".join(line for part in parts for line in part(f))

@@ -24,6 +24,7 @@ from .launch import ActionLauncher, _read, spawn
 from .machine import build_image, docker_version, image_figures, machine, remove_labelled
 from .observe import action_inputs, instant, observe, steady
 from .options import Options, progress
+from .results import results_section
 from .stats import Series
 
 
@@ -338,6 +339,7 @@ class Bench:
                 self.reaction_section(sim, "python", self.python, opts.reaction_runs)
                 self.shutdown_section()
                 self.requests_section(sim)
+                results_section(self, sim)
                 self.import_section(sim)
                 if opts.docker:
                     self.docker_section(sim)

@@ -9,13 +9,17 @@ from typing import TYPE_CHECKING
 from .certyn.client import CertynClient
 from .certyn.environments import EnvironmentsApi
 from .certyn.errors import ApiError
+from .clock import Clock
 from .core import wording
 from .core.endings import ENVIRONMENT, RUN, Rule
+from .core.report import CancelRequest
 from .core.text import one_line
 from .github.reporter import Reporter
 
 if TYPE_CHECKING:
     from .core.environment import Environment
+
+READ_AGAIN_MIN_SECONDS = 1.0  # of the release budget: less than this left, the state is not read again
 
 
 class CertynRun:
@@ -24,8 +28,8 @@ class CertynRun:
 
     name = RUN
 
-    def __init__(self, client: CertynClient, reporter: Reporter) -> None:
-        self.client, self.reporter = client, reporter
+    def __init__(self, client: CertynClient, reporter: Reporter, clock: Clock) -> None:
+        self.client, self.reporter, self.clock = client, reporter, clock
 
     def release(self, cause: str, deadline: float) -> None:
         report, log = self.reporter.report, self.reporter.log
@@ -46,9 +50,28 @@ class CertynRun:
         try:
             outcome = self.client.cancel(run_id, reason, deadline)
         except ApiError as err:
-            outcome = f"cancel failed: {err.message}"
-        log.info(f"Certyn run {one_line(run_id, 80)}: {one_line(outcome, 300)}")
-        self.reporter.note(wording.cancel_requested(cause, outcome))
+            tries = f"{err.attempts} attempts, the last: " if err.attempts > 1 else ""
+            report.cancel = CancelRequest(cause, accepted=False, outcome=tries + err.last)
+            failed = wording.cancel_failed(cause, report.cancel.outcome)
+            where = f" {one_line(report.app_url, 500)}" if report.app_url else ""
+            log.info(one_line(failed, 800) + where)
+            return
+        log.info(f"Certyn answered the cancel: {one_line(outcome, 300)}")
+        report.cancel = CancelRequest(cause, accepted=True, outcome=outcome)
+        if report.status is not None and self._read_again(run_id, deadline):  # else no state was shown
+            report.cancel = report.cancel._replace(read_after=True)
+
+    def _read_again(self, run_id: str, deadline: float) -> bool:
+        """Certyn's state after the cancel, when the budget leaves time for one read: the ``state`` output
+        stays Certyn's own word, and the latest one."""
+        if deadline - self.clock.monotonic() < READ_AGAIN_MIN_SECONDS:
+            return False
+        try:
+            status = self.client.status(run_id, deadline)
+        except ApiError:
+            return False
+        self.reporter.seen(status)
+        return True
 
     def keep(self, rule: Rule) -> None:
         if self.reporter.report.run_id:

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, NamedTuple
 
+from .afterwards import Afterwards, not_read
 from .certyn.client import CertynClient
-from .certyn.errors import ApiError, AuthError, DeadlineExceeded, NotFound, TimedOut
+from .certyn.errors import ApiError, AuthError, DeadlineExceeded, NotFound, Outage, TimedOut
 from .certyn.http import Transport
 from .certyn.readers import preload_models
 from .clock import Clock
@@ -18,9 +19,10 @@ from .core import messages, wording
 from .core.api import create_body
 from .core.context import GitHubContext, RunMetadata, derive_metadata, missing_key_hint
 from .core.endings import Ending
-from .core.gate import Result, Verdict, evaluate
+from .core.gate import Cause, Result, Verdict, evaluate
 from .core.idempotency import derive_key
 from .core.inputs import InputErrors, Inputs, read_inputs
+from .core.progress import describe_counts
 from .core.text import format_duration, one_line
 from .github.files import EventPayloadError, read_event_payload
 from .github.reporter import Reporter
@@ -80,6 +82,7 @@ class Step:
             inputs = self.report.inputs
             try:
                 if inputs is not None:
+                    self._not_read(ending, inputs)
                     self.lifecycle.end(ending, switches(inputs))
             except Exception as err:  # a bug while releasing: still report, never lose the verdict
                 self._internal_error(err)
@@ -102,13 +105,14 @@ class Step:
                     self.report.verdict = Verdict(Result.CREATED)
                     return Ending.CREATED
                 status = self._wait(client, inputs, deadline)
-        except TimedOut:
-            return self._timed_out(inputs)
+        except TimedOut as err:
+            return self._timed_out(inputs, err.outage)
         except DeadlineExceeded as err:
-            return self._timed_out(inputs, err.message)
+            return self._deadline_exceeded(inputs, err)
         except ApiError as err:
             return self._api_error(err, client)
         self.report.verdict = evaluate(status, inputs.gate)
+        Afterwards(client, self.reporter, self.clock, self.guard, inputs).run(status, deadline)
         return Ending.PASSED if self.report.verdict.result is Result.PASSED else Ending.FAILED
 
     def _read_settings(self) -> Settings | None:
@@ -124,20 +128,22 @@ class Step:
         except InputErrors as errors:
             for error in errors.errors:
                 self.log.error(str(error), title=wording.invalid_input(error.name))
-            self.report.verdict = Verdict(Result.ERROR, tuple(str(e) for e in errors.errors))
+            self.report.verdict = Verdict(
+                Result.ERROR, tuple(str(e) for e in errors.errors), cause=Cause.INPUT_ERROR
+            )
             return None
         for adjusted in inputs.adjustments:
             self.log.warning(str(adjusted), title=wording.adjusted_input(adjusted.name))
         meta = derive_metadata(ctx, inputs)
         key = inputs.idempotency_key or derive_key(ctx, inputs.job_index, inputs.check_run_id)
         self.report.inputs, self.report.metadata, self.report.idempotency_key = inputs, meta, key
+        self.report.findings.instruction = inputs.instruction
         return Settings(inputs, meta, key, ctx)
 
     def _client(self, inputs: Inputs) -> CertynClient:
         def on_retry(operation: str, error: ApiError, delay: float, failures: int) -> None:
             self.log.info(
-                f"{operation.capitalize()} attempt {failures}/{inputs.http_max_attempts} failed "
-                f"({one_line(error.message, 300)}); retrying in {delay:.1f}s"
+                messages.retry_line(operation, failures, inputs.http_max_attempts, error.message, delay)
             )
 
         return CertynClient(
@@ -155,7 +161,7 @@ class Step:
         with self.log.group("Creating Certyn run"):
             for line in messages.create_lines(settings.inputs, body, settings.idempotency_key):
                 self.log.info(line)
-        self.lifecycle.hold(CertynRun(client, self.reporter))
+        self.lifecycle.hold(CertynRun(client, self.reporter, self.clock))
         created = client.create(body, settings.idempotency_key, deadline)
         with self.guard.deferred():  # outputs are written whole, then a pending signal is honoured
             self.reporter.created(created)
@@ -193,7 +199,7 @@ class Step:
             self.log.info(f"base-url answered (HTTP {check.status}) after {check.attempts} attempt(s)")
             return True
         message = messages.deployment_down(wait, check.attempts, check.error)
-        self.report.verdict = Verdict(Result.ERROR, (message,))
+        self.report.verdict = Verdict(Result.ERROR, (message,), cause=Cause.DEPLOYMENT_DOWN)
         self.log.error(message, title=wording.DEPLOYMENT_DOWN)
         return False
 
@@ -218,7 +224,7 @@ class Step:
 
     def _attach_run(self, client: CertynClient, run_id: str) -> None:
         """``run-id``: no create; the run is held from the start (the cancel switches apply to it)."""
-        self.lifecycle.hold(CertynRun(client, self.reporter))
+        self.lifecycle.hold(CertynRun(client, self.reporter, self.clock))
         with self.guard.deferred():
             self.reporter.attached(run_id)
 
@@ -239,14 +245,42 @@ class Step:
         with self.guard.deferred():  # state and counts as outputs at once, written whole
             self.reporter.seen(status)
 
+    def _not_read(self, ending: Ending, inputs: Inputs) -> None:
+        """Per-test results and the AI answer are read only after the run ended in this step."""
+        if ending not in (Ending.PASSED, Ending.FAILED, Ending.CREATED, Ending.INPUT_ERROR):
+            why = "the run did not end within this step" if self.report.run_id else "no run was created"
+            why = "the run was not found" if ending is Ending.RUN_NOT_FOUND else why
+            not_read(self.reporter, inputs, f"{why} ({ending})")
+
     # -- the endings other than the gate's ----------------------------------------------------------
-    def _timed_out(self, inputs: Inputs, detail: str = "") -> Ending:
-        last = self.report.status
-        state = f" (last state: {one_line(last.state, 40)})" if last else ""
-        reasons = [
-            f"no final result within timeout-seconds ({format_duration(inputs.timeout_seconds)}){state}"
-        ]
-        self.report.verdict = Verdict(Result.TIMED_OUT, (*reasons, *([detail] if detail else [])))
+    def _timed_out(self, inputs: Inputs, outage: Outage | None = None) -> Ending:
+        last, limit = self.report.status, format_duration(inputs.timeout_seconds)
+        if outage is not None:  # not "timed out" alone: the API was unreachable until the deadline
+            reasons = (
+                wording.outage_reason(
+                    format_duration(outage.since), outage.failures, one_line(outage.error), limit
+                ),
+                wording.last_known(describe_counts(last) if last else None),
+            )
+            self.report.verdict = Verdict(Result.TIMED_OUT, reasons, cause=Cause.OUTAGE)
+            return Ending.TIMED_OUT
+        counts = f"; Certyn's last counts: {describe_counts(last)}" if last else ""
+        reason = f"the run had not finished when timeout-seconds ({limit}) passed{counts}"
+        self.report.verdict = Verdict(Result.TIMED_OUT, (reason,))
+        return Ending.TIMED_OUT
+
+    def _deadline_exceeded(self, inputs: Inputs, err: DeadlineExceeded) -> Ending:
+        """The create was still being retried when the deadline came."""
+        if not err.unreachable:
+            limit = format_duration(inputs.timeout_seconds)
+            reasons = (f"no final result within timeout-seconds ({limit})", err.message)
+            self.report.verdict = Verdict(Result.TIMED_OUT, reasons)
+            return Ending.TIMED_OUT
+        reason = (  # err.last says what was being done ("while creating the run", "... the environment")
+            f"Certyn API unreachable ({err.attempts} attempts, the last: {err.last.rstrip('.')}), "
+            f"until timeout-seconds ({format_duration(inputs.timeout_seconds)}) passed"
+        )
+        self.report.verdict = Verdict(Result.TIMED_OUT, (reason,), cause=Cause.OUTAGE)
         return Ending.TIMED_OUT
 
     def _cancelled(self, signal_name: str) -> Ending:
@@ -255,10 +289,15 @@ class Step:
         return Ending.JOB_CANCELLED
 
     def _api_error(self, err: ApiError, client: CertynClient) -> Ending:
-        self.report.verdict = Verdict(Result.ERROR, (err.message,))
-        title = wording.KEY_REJECTED if isinstance(err, AuthError) else wording.API_ERROR
-        if isinstance(err, NotFound) and self.report.created is None:
-            title = wording.RUN_NOT_FOUND if self.report.attached_run_id else wording.NOT_FOUND_ON_CREATE
+        cause = Cause.API_ERROR
+        if isinstance(err, AuthError):
+            cause = Cause.KEY_REJECTED
+        elif isinstance(err, NotFound):
+            known_run = self.report.created is not None or bool(self.report.attached_run_id)
+            cause = Cause.RUN_NOT_FOUND if known_run else Cause.PROJECT_NOT_FOUND
+        elif err.unreachable:  # the create's attempts were used up by failures that may pass
+            cause = Cause.OUTAGE
+        self.report.verdict = Verdict(Result.ERROR, (err.message,), cause=cause)
         where = self._where()
         if isinstance(err, AuthError) and client.create_may_have_made_a_run:
             orphan = wording.orphan("cannot cancel with a refused key", self.report.idempotency_key)
@@ -268,14 +307,16 @@ class Step:
             report = self.report
             where = " " + wording.still_running(one_line(report.run_id, 80), one_line(report.app_url, 500))
             self.reporter.note(where.strip())
-        self.log.error(err.message + where, title=title)
-        if title == wording.RUN_NOT_FOUND and self.report.status is None:
+        self.log.error(err.message + where, title=wording.title(Result.ERROR, cause=cause))
+        if cause is Cause.RUN_NOT_FOUND and self.report.created is None and self.report.status is None:
             return Ending.RUN_NOT_FOUND  # the attached run does not exist: nothing to cancel
         return Ending.KEY_REJECTED if isinstance(err, AuthError) else Ending.API_ERROR
 
     def _internal_error(self, err: Exception) -> None:
         message = one_line(self.log.redact(f"{type(err).__name__}: {err}"), 500)
-        self.report.verdict = Verdict(Result.ERROR, (f"internal error: {message}",))
+        self.report.verdict = Verdict(
+            Result.ERROR, (f"internal error: {message}",), cause=Cause.INTERNAL_ERROR
+        )
         self.log.error(
             f"Internal error in the action: {message.rstrip('.')}.{self._where()}", title=wording.ACTION_ERROR
         )

@@ -73,6 +73,9 @@ def run_demo(scenario: str = "pass", action_dir: str | Path | None = None, event
             "poll-interval-seconds": "1",
             "max-poll-interval-seconds": "1",
             "timeout-seconds": "120",
+            # The per-test results are read by default; the AI answers this after the run, passed or failed.
+            "instruction": "Explain each failure and suggest where to look in the code.",
+            "conversation-timeout-seconds": "30",
         }
         print(
             f"== Running the action ({ev.name} event); Ctrl-C cancels it like the runner would ==\n"

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ..clock import Clock
 from ..core.api import CREATE_PATH, PROJECTS_OVERVIEW_PATH, Created, run_path
 from ..core.retry import RetryPolicy
-from .errors import ApiError, DeadlineExceeded, NotFound, error_for, no_answer
+from .errors import ApiError, DeadlineExceeded, NotFound, error_for, gave_up, no_answer
 from .http import Call, Transport, TransportError, first_done
 from .ledger import Attempts, CreateLedger
 from .readers import preload_models, read_created, read_model, read_status
@@ -116,7 +116,7 @@ class CertynClient:
             run_path(run_id),
             lambda reply: read_status(reply, run_id),
             deadline,
-            doing=f"reading run {run_id}",
+            doing="reading the run's status",
             idle=idle,
         )
 
@@ -129,7 +129,7 @@ class CertynClient:
                 lambda _reply: "cancelled",
                 deadline,
                 json_body={"reason": reason},
-                doing=f"cancelling run {run_id}",
+                doing="cancelling the run",
                 policy=self.cancel_policy(),
                 operation="cancel",
             )
@@ -153,6 +153,7 @@ class CertynClient:
         headers: Mapping[str, str] | None = None,
         not_found: str = "",
         idle: Callable[[], float] | None = None,
+        max_body: int | None = None,
         attempts: Attempts | None = None,
     ) -> T:
         """Send one request and ``read`` its 2xx answer; other answers raise the :class:`ApiError` they mean.
@@ -171,6 +172,7 @@ class CertynClient:
                     json_body=json_body,
                     headers=headers,
                     idle=idle,
+                    max_body=max_body,
                 )
             except TransportError as err:
                 raise no_answer(err) from None
@@ -294,19 +296,16 @@ class CertynClient:
             next_policy = policy.after_failure("POST", url)
             remaining = deadline - self._clock.monotonic()
             if next_policy is None:
-                raise ApiError(
-                    f"{operation} failed after {policy.failures + 1} attempts: {error.message}",
-                    status=error.status,
-                )
+                message = f"{operation} failed after {policy.failures + 1} attempts: {error.message}"
+                raise gave_up(ApiError, message, error, policy.failures + 1)
             delay = next_policy.delay(error.retry_after)
             if delay >= remaining:
                 # The server asks for more time than is left. Giving up now would waste what is left (and
                 # leave a run orphaned when this is the cancel): wait what we can, and try one last time.
                 final_try = min(self._request_timeout, remaining / 2)
                 if last_chance or final_try < MIN_ATTEMPT_SECONDS:
-                    raise DeadlineExceeded(
-                        f"{operation} did not succeed before the deadline: {error.message}"
-                    )
+                    message = f"{operation} did not succeed before the deadline: {error.message}"
+                    raise gave_up(DeadlineExceeded, message, error, policy.failures + 1)
                 delay, last_chance = remaining - final_try, True
             if self._on_retry is not None:
                 self._on_retry(operation, error, delay, next_policy.failures)

@@ -6,7 +6,7 @@ Whether an error is ``transient`` is never decided here: :mod:`..core.retry` own
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
 
 from ..core.retry import NO_ANSWER, TLS, UNSAFE_URL, UNUSABLE_BODY, is_transient
@@ -30,12 +30,20 @@ class ApiError(Exception):
         status: int | None = None,
         transient: bool = False,
         retry_after: str | None = None,
+        attempts: int = 1,
+        last: str = "",
+        unreachable: bool = False,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
         self.transient = transient
         self.retry_after = retry_after
+        self.attempts = attempts  # how many attempts were made before giving up
+        self.last = last or message  # the last attempt's own error, without "failed after N attempts"
+        # Retried until given up, every failure one that may pass (an outage): not transient itself, as
+        # nobody should retry it again, but the heading names it "API unreachable".
+        self.unreachable = unreachable or transient
 
 
 class AuthError(ApiError):
@@ -50,12 +58,28 @@ class DeadlineExceeded(ApiError):
     """timeout-seconds passed before the operation could succeed."""
 
 
-class TimedOut(Exception):
-    """The waiter reached the deadline without a terminal status (``last``: the latest status seen)."""
+class Outage(NamedTuple):
+    """Polls failing when the deadline came: since when (seconds into the step), how many, the last error."""
 
-    def __init__(self, last: RunStatus | None) -> None:
+    since: float
+    failures: int
+    error: str
+
+
+class TimedOut(Exception):
+    """The waiter reached the deadline without a terminal status (``last``: the latest status seen;
+    ``outage``: set when the API was unreachable at the deadline)."""
+
+    def __init__(self, last: RunStatus | None, outage: Outage | None = None) -> None:
         super().__init__("deadline reached")
         self.last = last
+        self.outage = outage
+
+
+def gave_up(kind: type[ApiError], message: str, last: ApiError, attempts: int) -> ApiError:
+    """The error once retrying ``last`` stopped after ``attempts``: not transient itself (nobody should
+    retry it again), but ``unreachable`` when the failures were the kind that may pass."""
+    return kind(message, status=last.status, attempts=attempts, last=last.message, unreachable=last.transient)
 
 
 def no_answer(err: TransportError) -> ApiError:

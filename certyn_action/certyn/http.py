@@ -147,8 +147,10 @@ class Transport:
         timeout: float,
         json_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
+        max_body: int | None = None,
     ) -> Call:
-        """Start one exchange with the API; ``path`` always starts with ``/api/``."""
+        """Start one exchange with the API; ``path`` always starts with ``/api/``. ``max_body`` raises the
+        body size cap for this exchange (the per-test results of a large run)."""
         if not path.startswith("/api/"):
             raise ValueError(f"not an API path: {path}")
         url = self.url(path)
@@ -161,7 +163,7 @@ class Transport:
         call = Call(f"{method} {path}", self._debug)
         worker = threading.Thread(
             target=self._exchange,
-            args=(call, method, url, all_headers, data, timeout),
+            args=(call, method, url, all_headers, data, timeout, max_body or self._max_body),
             name=f"http {method} {path}",
             daemon=True,  # an abandoned exchange never holds the process open
         )
@@ -192,14 +194,24 @@ class Transport:
         json_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         idle: Callable[[], float] | None = None,
+        max_body: int | None = None,
     ) -> Reply:
         if timeout <= 0:
             raise RequestTimedOut(f"{method} {path}: no time left")
-        call = self.start(method, path, timeout=timeout, json_body=json_body, headers=headers)
+        call = self.start(
+            method, path, timeout=timeout, json_body=json_body, headers=headers, max_body=max_body
+        )
         return call.wait(timeout, idle)
 
     def _exchange(
-        self, call: Call, method: str, url: str, headers: dict[str, str], data: bytes | None, timeout: float
+        self,
+        call: Call,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        data: bytes | None,
+        timeout: float,
+        max_body: int,
     ) -> None:
         try:
             with self._session.request(
@@ -214,7 +226,7 @@ class Transport:
                 stream=True,
                 verify=self._verify,
             ) as response:
-                body = self._read_body(response)
+                body = self._read_body(response, max_body)
                 reply = self._scrubbed(Reply(response.status_code, response.headers, body))
         except TransportError as err:
             call._finish(None, err)
@@ -233,13 +245,13 @@ class Transport:
         )
         return Reply(reply.status, headers, reply.body, self._scrubber.data)
 
-    def _read_body(self, response: requests.Response) -> bytes:
+    def _read_body(self, response: requests.Response, max_body: int) -> bytes:
         chunks: list[bytes] = []
         size = 0
         for chunk in response.iter_content(chunk_size=16 * 1024):
             size += len(chunk)
-            if size > self._max_body:
-                raise TransportError(f"response body larger than {self._max_body // 1024} KiB")
+            if size > max_body:
+                raise TransportError(f"response body larger than {max_body // 1024} KiB")
             chunks.append(chunk)
         return b"".join(chunks)
 

@@ -21,7 +21,7 @@ from ..core.retry import RetryPolicy
 from ..core.text import format_duration
 from ..github.workflow import WorkflowLog
 from .client import CertynClient
-from .errors import ApiError, NotFound, TimedOut
+from .errors import ApiError, NotFound, Outage, TimedOut
 
 if TYPE_CHECKING:
     from ..core.models import RunStatus
@@ -75,6 +75,7 @@ class _Poller:
         self.progress = ProgressLog()
         self.outage = self._fresh_outage()
         self.outage_since: float | None = None
+        self.outage_error = ""
         self.outages = 0
         self.last: RunStatus | None = None
         self.suspect_polls = 0
@@ -84,7 +85,7 @@ class _Poller:
         while True:
             now = self.clock.monotonic()
             if now >= self.settings.deadline:
-                raise TimedOut(self.last)
+                raise TimedOut(self.last, self._outage())
             try:
                 status = self.client.status(self.run_id, self.settings.deadline, idle=self._idle)
             except ApiError as err:
@@ -142,14 +143,17 @@ class _Poller:
         )
         return self.settings.floor
 
+    def _outage(self) -> Outage | None:
+        if self.outage_since is None:
+            return None
+        return Outage(self.outage_since - self.settings.started, self.outage.failures, self.outage_error)
+
     def _failed(self, now: float, err: ApiError) -> float:
+        self.outage_error = err.message
         if self.outage_since is None:
             self.outage_since = now
             self.outages += 1
-            text = (
-                f"Polling run {self.run_id} failed: {err.message.rstrip('.')}. Retrying with backoff until the deadline "
-                f"(in {format_duration(self.settings.deadline - now)}); the gate is not affected."
-            )
+            text = wording.outage_warning(err.message, format_duration(self.settings.deadline - now))
             if self.outages == 1:
                 self.log.warning(text, title=OUTAGE_TITLE)
             else:  # a flapping API must not use up the step's annotations (GitHub keeps 10 of each kind)

@@ -21,6 +21,11 @@ def run_path(run_id: str) -> str:
     return f"{CREATE_PATH}/{quote(run_id, safe='')}"
 
 
+def conversation_path(conversation_id: str) -> str:
+    """``/api/assistant/conversations/{id}``, the id escaped (it comes from the server)."""
+    return f"/api/assistant/conversations/{quote(conversation_id, safe='')}"
+
+
 def project_path(project_id: str, *segments: str) -> str:
     """``/api/projects/{projectId}/...``, every segment escaped (ids come from the server)."""
     parts = [project_id, *segments]
@@ -46,6 +51,7 @@ def create_body(inputs: Inputs, meta: RunMetadata, environment_key: str = "") ->
         "commitSha": meta.commit_sha,
         "event": meta.event,
         "externalUrl": meta.external_url,
+        "instruction": inputs.instruction,
     }
     body.update({name: value for name, value in optional.items() if value})
     return body

@@ -6,8 +6,8 @@ consulted: its vocabulary differs between servers, and it has been seen to say "
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import StrEnum
+from dataclasses import dataclass, field
+from enum import StrEnum, auto
 from typing import TYPE_CHECKING
 
 from .inputs import GateSwitches
@@ -30,12 +30,28 @@ class Result(StrEnum):
         return self in (Result.PASSED, Result.CREATED)
 
 
+class Cause(StrEnum):
+    """Why a step ended other than by the gate: the heading names it and the next step follows from it."""
+
+    OUTAGE = auto()  # transient failures lasted until the deadline (or the create's last attempt)
+    KEY_REJECTED = auto()
+    PROJECT_NOT_FOUND = auto()  # a 404 on the create
+    RUN_NOT_FOUND = auto()  # a 404 while polling, after the grace period
+    INPUT_ERROR = auto()
+    DEPLOYMENT_DOWN = auto()  # `base-url` never answered: nothing was created
+    API_ERROR = auto()  # any other refusal (400, 422, a redirect, a certificate that did not verify)
+    INTERNAL_ERROR = auto()  # a bug in the action
+
+
 @dataclass(frozen=True)
 class Verdict:
     result: Result
     reasons: tuple[str, ...] = ()
     # What would have failed the gate but for a switch the workflow turned off: shown, never hidden.
     waived: tuple[str, ...] = ()
+    cause: Cause | None = None  # None: the gate's own verdict (or a timeout, a cancelled job)
+    # The switches behind ``reasons``, in order, each once (for the next steps; derived, so not compared).
+    failed_by: tuple[str, ...] = field(default=(), compare=False)
 
 
 def _tests(count: int) -> str:
@@ -63,6 +79,13 @@ def _without_result(status: RunStatus) -> int:
     if all(name in status.model_fields_set for name in OUTCOMES):
         return max(_total(status) - _outcomes(status), status.pending, 0)
     return status.pending
+
+
+def unaccounted(status: RunStatus) -> int:
+    """Tests counted neither as an outcome nor as pending (0 unless the server sent every outcome counter)."""
+    if all(name in status.model_fields_set for name in OUTCOMES):
+        return max(_total(status) - _outcomes(status) - status.pending, 0)
+    return 0
 
 
 def _findings(status: RunStatus) -> list[tuple[str, str]]:
@@ -103,9 +126,12 @@ def evaluate(status: RunStatus, switches: GateSwitches) -> Verdict:
         raise ValueError(f"the run is not finished (state {status.state!r})")
     reasons: list[str] = []
     waived: list[str] = []
+    failed_by: dict[str, None] = {}
     for switch, reason in _findings(status):
         if switches.enabled(switch):
             reasons.append(reason)
+            failed_by[switch] = None
         else:
             waived.append(f"{reason} ({switch}: false)")
-    return Verdict(Result.FAILED if reasons else Result.PASSED, tuple(reasons), tuple(waived))
+    result = Result.FAILED if reasons else Result.PASSED
+    return Verdict(result, tuple(reasons), tuple(waived), failed_by=tuple(failed_by))

@@ -18,29 +18,17 @@ from urllib.parse import urlsplit
 
 from . import preview_inputs as preview
 from .api_url import DEFAULT_API_URL, normalize_api_url
+from .input_errors import InputError, InputErrors
+from .result_inputs import MAX_CONVERSATION_TIMEOUT_SECONDS, parse_instruction, parse_junit_report
 
 MAX_IDEMPOTENCY_KEY = 200
 MAX_TIMEOUT_SECONDS = 7 * 24 * 3600  # longer than any GitHub job may run
 
+# The errors are re-exported: callers read the inputs and catch their errors from here.
+__all__ = ["GateSwitches", "InputError", "InputErrors", "Inputs", "parse_bool", "raw_input", "read_inputs"]
+
 T = TypeVar("T")
 _NOT_UTF8 = re.compile("[\ud800-\udfff]")
-
-
-class InputError(ValueError):
-    """One bad input: ``name`` is the input as written in the workflow, ``message`` says what to do."""
-
-    def __init__(self, name: str, message: str) -> None:
-        super().__init__(f"Input '{name}': {message}")
-        self.name = name
-        self.message = message
-
-
-class InputErrors(ValueError):
-    """Every bad input found, so the user can fix them all at once."""
-
-    def __init__(self, errors: list[InputError]) -> None:
-        super().__init__("; ".join(str(e) for e in errors))
-        self.errors = errors
 
 
 @dataclass(frozen=True)
@@ -89,6 +77,10 @@ class Inputs:
     run_id: str = ""  # `base-url` and the three above: preview_inputs.py
     # Inputs that were usable but not as written: the action goes on, and says what it did instead.
     adjustments: tuple[InputError, ...] = ()
+    test_results: bool = True  # this and the three below: per-test results and the AI instruction
+    junit_report: str = ""
+    instruction: str = ""
+    conversation_timeout_seconds: float = 120.0
 
 
 def raw_input(env: Mapping[str, str], name: str) -> str | None:
@@ -115,6 +107,7 @@ def read_inputs(env: Mapping[str, str], *, missing_key_hint: str | None = None) 
         reader.fail("process-slug", "set `process-slug` (the suite to run) or `tags` (tests to select)")
     poll_floor = reader.get("poll-interval-seconds", 10.0, _seconds(minimum=1, maximum=3600))
     poll_ceiling = reader.get("max-poll-interval-seconds", 30.0, _seconds(minimum=1, maximum=3600))
+    answer_wait = _seconds(minimum=0, maximum=MAX_CONVERSATION_TIMEOUT_SECONDS)
     inputs = Inputs(
         api_key=api_key,
         project_slug=project_slug,
@@ -156,9 +149,15 @@ def read_inputs(env: Mapping[str, str], *, missing_key_hint: str | None = None) 
         keep_environment=reader.get("keep-environment", False, preview.parse_keep_environment),
         run_id=run_id,
         adjustments=_poll_adjustments(env, poll_floor, poll_ceiling),
+        test_results=reader.get("test-results", True, parse_bool),
+        junit_report=reader.get("junit-report", "", parse_junit_report),
+        instruction=reader.get("instruction", "", parse_instruction),
+        conversation_timeout_seconds=reader.get("conversation-timeout-seconds", 120.0, answer_wait),
     )
+    if inputs.junit_report and not inputs.test_results:
+        reader.fail("junit-report", "is written from the per-test results: remove `test-results: false`")
     given = {name: getattr(inputs, name) for name in preview.CONFLICTING}
-    for name, message in preview.input_conflicts(**given, instruction=reader.text("instruction")):
+    for name, message in preview.input_conflicts(**given, instruction=inputs.instruction):
         if name not in reader.failed:
             reader.fail(name, message)
     if reader.errors:

@@ -47,7 +47,14 @@ def deployment_down(wait: str, attempts: int, error: str) -> str:
 
 def title(report: Report) -> str:
     """The verdict in a few words. A pass that a switch turned off let through says "gate", not "tests"."""
-    return wording.title(report.verdict.result, waived=bool(report.verdict.waived))
+    verdict = report.verdict
+    return wording.title(verdict.result, waived=bool(verdict.waived), cause=verdict.cause)
+
+
+def retry_line(operation: str, failures: int, attempts: int, error: str, delay: float) -> str:
+    """One failed attempt of a retried request (the run id is said once elsewhere, not on every attempt)."""
+    when = "retrying now" if delay < 0.05 else f"retrying in {delay:.1f}s"
+    return f"{operation.capitalize()} attempt {failures}/{attempts} failed ({one_line(error, 300)}); {when}"
 
 
 def verdict(report: Report) -> tuple[list[str], Annotation | None]:

@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from .fields import Identifier
 from .text import encodable, safe_url, truncate
 from .vocabulary import COUNTERS, TERMINAL_STATES
 
@@ -93,6 +94,8 @@ class CreatedRun(_Model):
     test_case_count: Annotated[int | None, BeforeValidator(_optional_count)] = Field(
         default=None, alias="testCaseCount"
     )
+    # Sent only with an `instruction`; "" when absent or unusable (then the answer is simply not read).
+    conversation_id: Identifier = Field(default="", alias="conversationId")
 
 
 class RunStatus(_Model):

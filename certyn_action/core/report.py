@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from .api import Created, run_path
 from .context import RunMetadata
+from .findings import Findings
 from .gate import Result, Verdict
 from .inputs import Inputs
 from .text import visible
@@ -19,6 +20,17 @@ if TYPE_CHECKING:
     from .models import RunStatus
 
 T = TypeVar("T", bound="BaseModel")
+
+
+class CancelRequest(NamedTuple):
+    """This step asked Certyn to cancel the run: why, whether Certyn answered it (``outcome``: its answer in
+    words, or why the cancel failed), and whether the state shown was read after it (else it is Certyn's
+    last word from before the cancel)."""
+
+    cause: str
+    accepted: bool
+    outcome: str
+    read_after: bool = False
 
 
 @dataclass
@@ -33,8 +45,10 @@ class Report:
     )
     notes: list[str] = field(default_factory=list)
     duration: float = 0.0
+    cancel: CancelRequest | None = None
     attached_run_id: str = ""  # `run-id`: the existing run this step attached to (no create)
     temporary_environment: str = ""  # `base-url`: the key of the temporary environment, once made
+    findings: Findings = field(default_factory=Findings)  # per-test results and the AI answer
 
     @property
     def run_id(self) -> str:
@@ -87,12 +101,13 @@ class Report:
             self,
             created=created,
             status=clean(self.status) if self.status is not None else None,
-            verdict=Verdict(
-                self.verdict.result,
-                tuple(redact(r) for r in self.verdict.reasons),
-                tuple(redact(w) for w in self.verdict.waived),
+            verdict=replace(
+                self.verdict,
+                reasons=tuple(redact(r) for r in self.verdict.reasons),
+                waived=tuple(redact(w) for w in self.verdict.waived),
             ),
             notes=[redact(note) for note in self.notes],
+            findings=self.findings.redacted(redact),
         )
 
     def outputs(self) -> dict[str, str]:
@@ -112,6 +127,7 @@ class Report:
             values["test-case-count"] = str(self.created.run.test_case_count)
         for name in COUNTERS:
             values[name] = str(getattr(self.status, name)) if self.status else ""
+        values.update(self.findings.outputs())
         return values
 
     def outputs_after_create(self) -> dict[str, str]:
@@ -121,6 +137,7 @@ class Report:
             "app-url",
             "test-case-count",
             "idempotency-replayed",
+            "conversation-id",
             "environment-key",
         )
         return {name: value for name, value in self.outputs().items() if name in keep}

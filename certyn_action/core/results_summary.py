@@ -11,7 +11,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .conversation import ConversationState
+from .conversation import ConversationState, conversation_state
+from .findings import Findings
 from .results import Outcome, RunItem, finding_excerpt, ordered, outcome_counts
 from .text import encodable, format_duration, markdown, markdown_link, one_line, truncate
 
@@ -45,10 +46,9 @@ _HEADING_MARKER = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+", re.MULTILINE)
 
 
 def plain(text: object, limit: int = 500) -> str:
-    """Untrusted text as literal GitHub Markdown on one line: ``text.markdown`` plus a WORD JOINER after
-    each ``@``, since GitHub's autolinker makes ``user@host.example`` (and ``mailto:``/``xmpp:``) a
-    link even when the ``@`` and the dots are escaped."""
-    return markdown(text, limit).replace("@", "@\u2060")
+    """Untrusted text as literal GitHub Markdown on one line (``text.markdown``, which also keeps GitHub's
+    autolinker off e-mail addresses)."""
+    return markdown(text, limit)
 
 
 @dataclass(frozen=True)
@@ -177,3 +177,21 @@ def render_conversation(instruction: str, state: ConversationState, answer: str 
             "the output `conversation-response` has it whole._\n"
         )
     return "".join(parts)
+
+
+def render_findings(findings: Findings, *, run_url: str = "") -> str:
+    """The summary's sections on what Certyn found after the run ("" when nothing was asked or read)."""
+    parts: list[str] = []
+    if findings.results is not None:
+        parts.append(render_test_results(findings.results.items, findings.contradictions, run_url=run_url))
+    elif findings.results_note:
+        parts.append("### Tests\n\n" + render_unavailable(findings.results_note))
+    parts += [f"> {plain(note, 1000)}\n" for note in findings.notes]
+    if findings.asked:
+        conversation = findings.conversation
+        answer = conversation.answer if conversation is not None else None
+        section = render_conversation(findings.instruction, conversation_state(conversation), answer)
+        if findings.conversation_note:
+            section += f"\n> The answer could not be read: {plain(findings.conversation_note, 1000)}\n"
+        parts.append(section)
+    return "\n".join(parts)

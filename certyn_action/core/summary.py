@@ -3,26 +3,90 @@ links are rendered only for http(s) URLs, and the result stays far below the run
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from . import wording
-from .gate import Result
+from .gate import Result, unaccounted
 from .inputs import Inputs
 from .report import Report
 from .text import format_duration, markdown, markdown_link, markdown_with_code, safe_url, truncate
 from .vocabulary import COUNTERS
 
+if TYPE_CHECKING:
+    from .models import RunStatus
+
 MAX_REASONS = 20
 
 
 def render_summary(report: Report) -> str:
-    heading = wording.heading(report.verdict.result, waived=bool(report.verdict.waived))
-    lines = [f"## {heading}", ""]
+    lines = _heading(report)
     lines += _reasons(report)
     lines += _waived(report)
+    lines += _next_steps(report)
     lines += _counts(report)
+    lines += _findings(report)
     lines += _details(report)
+    lines += _cancel(report)
+    lines += _notes(report)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _heading(report: Report) -> list[str]:
+    """The verdict, named by its cause, and what ran (so that the legs of a matrix are told apart)."""
+    verdict = report.verdict
+    heading = wording.heading(verdict.result, waived=bool(verdict.waived), cause=verdict.cause)  # our words
+    inputs = report.inputs
+    if inputs is None:
+        return [f"## {heading}", ""]
+    if inputs.run_id:
+        what = f"run {_code(inputs.run_id)}"
+    elif inputs.process_slug:
+        what = _code(inputs.process_slug)
+    else:
+        more = len(inputs.tags) - 3
+        what = "tags " + ", ".join(_code(tag) for tag in inputs.tags[:3]) + (f" +{more}" if more > 0 else "")
+    if environment := inputs.environment_key or report.temporary_environment:
+        what += f" on {_code(environment)}"
+    return [f"## {heading} — {what}", ""]
+
+
+def _next_steps(report: Report) -> list[str]:
+    verdict = report.verdict
+    steps = wording.next_steps(verdict.result, verdict.cause, verdict.failed_by)
+    if not steps:
+        return []
+    if len(steps) == 1:
+        return [f"**Next step:** {markdown_with_code(steps[0], 1000)}", ""]
+    return ["**Next steps:**", "", *(f"- {markdown_with_code(step, 1000)}" for step in steps), ""]
+
+
+def _notes(report: Report) -> list[str]:
+    lines: list[str] = []
     for note in report.notes[:MAX_REASONS]:  # a blank line apart: one quote each, not one run-on paragraph
         lines += [f"> {markdown_with_code(note, 1000)}", ""]
-    return "\n".join(lines).rstrip() + "\n"
+    return lines
+
+
+def _cancel(report: Report) -> list[str]:
+    """What this step's cancel did; a failed one says plainly that the run may still be running, linked."""
+    cancel = report.cancel
+    if cancel is None:
+        return []
+    if cancel.accepted:
+        return [f"> {markdown_with_code(wording.cancel_requested(cancel.cause, cancel.outcome), 1000)}", ""]
+    text = markdown_with_code(wording.cancel_failed(cancel.cause, cancel.outcome), 1000)
+    link = markdown_link("Open the run in Certyn", report.app_url) if safe_url(report.app_url) else ""
+    return [f"> ⚠️ {text}" + (f" {link}" if link else ""), ""]
+
+
+def _findings(report: Report) -> list[str]:
+    """Per-test results and the AI answer (``results_summary.py``), when the run ended and they were asked for."""
+    findings = report.findings
+    if findings.results is None and not findings.results_note and not findings.asked and not findings.notes:
+        return []
+    from .results_summary import render_findings  # noqa: PLC0415 - pydantic only when there is something
+
+    return [render_findings(findings, run_url=report.app_url)]
 
 
 def _reasons(report: Report) -> list[str]:
@@ -49,13 +113,28 @@ def _counts(report: Report) -> list[str]:
     status = report.status
     if status is None:
         return []
-    header = "| " + " | ".join(name.capitalize() for name in COUNTERS) + " |"
-    align = "|" + "---:|" * len(COUNTERS)
-    values = "| " + " | ".join(str(getattr(status, name)) for name in COUNTERS) + " |"
-    state = f"**State:** {_code(status.state or 'unknown')}"
+    names = [name.capitalize() for name in COUNTERS]
+    values = [str(getattr(status, name)) for name in COUNTERS]
+    if missing := unaccounted(status):  # counted as neither an outcome nor pending: its own column
+        names.append("No result")
+        values.append(str(missing))
+    table = ["| " + " | ".join(names) + " |", "|" + "---:|" * len(names), "| " + " | ".join(values) + " |"]
+    return [*table, "", _state(report, status), ""]
+
+
+def _state(report: Report, status: RunStatus) -> str:
+    """Certyn's own words for the run, labelled as Certyn's (the verdict is the heading's), and when they
+    were read if this step cancelled the run."""
+    cancel = report.cancel
+    line = f"**Certyn's state:** {_code(status.state or 'unknown')}"
+    if cancel is not None:
+        when = wording.state_after_cancel(
+            cancel.cause, accepted=cancel.accepted, read_after=cancel.read_after
+        )
+        line += f" — {markdown(when)}"
     if status.conclusion:
-        state += f" · **Conclusion:** {_code(status.conclusion)}"
-    return [header, align, values, "", state, ""]
+        line += f" · **Certyn's conclusion:** {_code(status.conclusion)} (Certyn's own word, not this step's verdict)"
+    return line
 
 
 def _details(report: Report) -> list[str]:

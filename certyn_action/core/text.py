@@ -23,6 +23,7 @@ _CONTROL = re.compile(f"[\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029\\ud800-\\udfff{INV
 # ASCII punctuation that Markdown may give meaning to; '&', '#' and ';' are left for HTML entities
 # (html.escape runs first, so a raw '&' can no longer occur, and '#' never starts a line of ours).
 _MD_PUNCT = re.compile(r"([!\"$%'()*+,\-./:<=>?@\[\\\]^_`{|}~])")
+WORD_JOINER = "\u2060"
 # The runner also recognises the legacy '##[command]' form anywhere in a line.
 _LEGACY_COMMAND = "##["
 
@@ -88,7 +89,10 @@ def markdown_with_code(text: object, limit: int = 500) -> str:
 def _escape_markdown(flat: str) -> str:
     # '#' is set aside while html.escape writes entities such as &#x27;, then escaped like the rest.
     flat = flat.replace("#", "\x00")
-    return _MD_PUNCT.sub(r"\\\1", html.escape(flat, quote=True)).replace("\x00", "\\#")
+    escaped = _MD_PUNCT.sub(r"\\\1", html.escape(flat, quote=True)).replace("\x00", "\\#")
+    # GitHub's autolinker makes user@host.example (and mailto:/xmpp: forms) a link even when the '@' and
+    # the dots are escaped: a WORD JOINER after each '@' (invisible) breaks the address for it.
+    return escaped.replace("@", "@" + WORD_JOINER)
 
 
 def safe_url(url: str) -> str | None:

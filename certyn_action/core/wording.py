@@ -1,18 +1,19 @@
 """The one place for the words a user reads in titles and headings: annotation titles, summary headings,
-the verdict's "gate passed", the cancel notes. Pure: everything here is text or makes text."""
+the verdict's "gate passed", the next step for each reason, the cancel notes. Pure: everything here is text
+or makes text."""
 
 from __future__ import annotations
 
-from .gate import Result
+from .gate import Cause, Result
 
-ACTION_ERROR = "Certyn action error"
+ACTION_ERROR = "Certyn action error"  # only a bug in the action reads like this
 GATE_PASSED = "Certyn gate passed"  # not "tests passed": a switch that is off let some through
 TITLES = {
     Result.PASSED: "Certyn tests passed",
     Result.CREATED: "Certyn run created",
     Result.FAILED: "Certyn gate failed",
     Result.TIMED_OUT: "Certyn run timed out",
-    Result.CANCELLED: "Certyn run cancelled",
+    Result.CANCELLED: "Certyn: GitHub job cancelled",  # a run cancelled in Certyn is a failed gate
     Result.ERROR: ACTION_ERROR,
 }
 ICONS = {
@@ -33,16 +34,108 @@ ENVIRONMENT_NOT_DELETED = "Certyn environment not deleted"
 DEPLOYMENT_DOWN = "Deployment not reachable"
 RUN_NOT_FOUND = "Certyn run not found"
 OTHER_COMMIT = "Certyn run of another commit"
+CAUSE_TITLES = {
+    Cause.OUTAGE: OUTAGE,
+    Cause.KEY_REJECTED: KEY_REJECTED,
+    Cause.PROJECT_NOT_FOUND: NOT_FOUND_ON_CREATE,
+    Cause.RUN_NOT_FOUND: RUN_NOT_FOUND,
+    Cause.INPUT_ERROR: "Certyn: invalid input",
+    Cause.DEPLOYMENT_DOWN: DEPLOYMENT_DOWN,
+    Cause.API_ERROR: API_ERROR,
+    Cause.INTERNAL_ERROR: ACTION_ERROR,
+}
+CAUSE_ICONS = {Cause.OUTAGE: "📡", Cause.KEY_REJECTED: "🔑", Cause.INPUT_ERROR: "📝"}
+
+# What to do next, for each switch that failed the gate and each other cause: shown under the reasons.
+NEXT_FOR_SWITCH = {
+    "fail-on-cancelled": "The run was cancelled in Certyn: re-run the job to start a new run.",
+    "fail-on-failed": "Open the run in Certyn to see what failed; fix it, then re-run the job.",
+    "fail-on-blocked": "Resolve the blocked tests in Certyn (they wait for a person), then re-run the job.",
+    "fail-on-aborted": "Open the run in Certyn to see why tests were aborted, then re-run the job.",
+    "fail-on-empty": "Nothing was tested: check that `process-slug` or `tags` (and `environment-key`) "
+    "select the tests you mean in Certyn.",
+    "fail-on-incomplete": "Open the run in Certyn to see which tests have no result. If your process completes "
+    "with tests unfinished on purpose, set `fail-on-incomplete: false`.",
+}
+TIMED_OUT_NEXT = (
+    "For a longer suite, raise `timeout-seconds`, and keep the job's `timeout-minutes` above it so that the "
+    "action, not the runner, ends the wait."
+)
+NEXT_FOR_CAUSE = {
+    Cause.OUTAGE: "Check Certyn's status page or your network (proxy, firewall), then re-run the job.",
+    Cause.KEY_REJECTED: "Check the secret given to `api-key` (e.g. `secrets.CERTYN_API_KEY`): that it exists for "
+    "this repository or its environment, is a current Certyn API key, and may use this project.",
+    Cause.PROJECT_NOT_FOUND: "Check `project-slug`, `process-slug` or `tags`, and `environment-key` against "
+    "Certyn (and that the API key may see the project).",
+    Cause.RUN_NOT_FOUND: "With `run-id`, check that it is the creating step's `run-id` output and that "
+    "`api-key` and `api-url` are the run's; otherwise re-run the job, and if it happens again, send the run id "
+    "to Certyn support.",
+    Cause.INPUT_ERROR: "Fix the inputs named above in the workflow file, then re-run the job.",
+    Cause.DEPLOYMENT_DOWN: "Check that `base-url` is deployed and reachable from the runner (or give it longer "
+    "with `base-url-wait-seconds`), then re-run the job.",
+    Cause.API_ERROR: "Re-run the job; if it happens again, check `api-url` and send the message above to "
+    "Certyn support.",
+    Cause.INTERNAL_ERROR: "This is a bug in the action: please open an issue on certyn/run-action with the "
+    "step's log.",
+}
+JOB_CANCELLED_NEXT = (
+    "The GitHub job was cancelled (by a person, a newer run of a `concurrency` group, or the job's "
+    "`timeout-minutes`): re-run it when needed."
+)
 
 
-def title(result: Result, *, waived: bool = False) -> str:
-    """The verdict in a few words (annotation title). A pass that a switch let through says "gate"."""
+def title(result: Result, *, waived: bool = False, cause: Cause | None = None) -> str:
+    """The verdict in a few words (annotation title). A pass that a switch let through says "gate"; an
+    ending other than the gate's names its cause (an outage, a rejected key, an unknown project, ...)."""
+    if cause is not None:
+        return CAUSE_TITLES[cause]
     return GATE_PASSED if result is Result.PASSED and waived else TITLES[result]
 
 
-def heading(result: Result, *, waived: bool = False) -> str:
+def heading(result: Result, *, waived: bool = False, cause: Cause | None = None) -> str:
     """The job summary's heading: the title with its icon."""
-    return f"{ICONS[result]} {title(result, waived=waived)}"
+    icon = CAUSE_ICONS.get(cause, ICONS[result]) if cause is not None else ICONS[result]
+    return f"{icon} {title(result, waived=waived, cause=cause)}"
+
+
+def next_steps(result: Result, cause: Cause | None, failed_by: tuple[str, ...]) -> list[str]:
+    """What the reader can do about this ending, most useful first (empty for a pass or a created run)."""
+    if cause is not None:
+        steps = [NEXT_FOR_CAUSE[cause]]
+        if cause is Cause.OUTAGE and result is Result.TIMED_OUT:
+            steps.append(TIMED_OUT_NEXT.replace("For a longer suite", "If Certyn was only slow"))
+        return steps
+    if result is Result.TIMED_OUT:
+        return [TIMED_OUT_NEXT]
+    if result is Result.CANCELLED:
+        return [JOB_CANCELLED_NEXT]
+    return [NEXT_FOR_SWITCH[switch] for switch in failed_by if switch in NEXT_FOR_SWITCH]
+
+
+def outage_reason(since: str, failures: int, error: str, deadline: str) -> str:
+    """The reason of a wait that ended inside an outage: what happened, not only "timed out".
+
+    ``since``: when the outage began, in the step's time ("1m 10s"); ``error``: the last failure."""
+    polls = f"{failures} failed poll{'' if failures == 1 else 's'}"
+    return (
+        f"Certyn API unreachable since {since} into the step ({polls}, the last: {error.rstrip('.')}), "
+        f"until timeout-seconds ({deadline}) passed"
+    )
+
+
+def last_known(counts: str | None) -> str:
+    """What was known of the run when an outage ended the wait."""
+    if counts is None:
+        return "no status of the run was read before the outage"
+    return f"last status read from Certyn: {counts}"
+
+
+def outage_warning(error: str, left: str) -> str:
+    """The warning when polls start failing: truthful about what happens if the outage lasts."""
+    return (
+        f"{error.rstrip('.')}. The action keeps polling with backoff until the deadline "
+        f"(in {left}); if the API is still unreachable then, the step fails."
+    )
 
 
 def invalid_input(name: str) -> str:
@@ -90,8 +183,26 @@ def left_running(switch: str) -> str:
 
 
 def cancel_requested(cause: str, outcome: str) -> str:
-    """The summary note after a cancel was requested."""
-    return f"Cancel requested ({cause}): {outcome.rstrip('.')}."
+    """The note after this step asked Certyn to cancel the run, and Certyn answered (``outcome``)."""
+    answer = "Certyn accepted it" if outcome.rstrip(".") == "cancelled" else outcome.rstrip(".")
+    return f"This step asked Certyn to cancel the run ({cause}): {answer}."
+
+
+def cancel_failed(cause: str, error: str) -> str:
+    """The note when the cancel did not go through: the run may still be running."""
+    return (
+        f"The run may still be running in Certyn: this step tried to cancel it ({cause}) and could not "
+        f"({error.rstrip('.')}). Open it in Certyn and cancel it there if needed."
+    )
+
+
+def state_after_cancel(cause: str, *, accepted: bool, read_after: bool) -> str:
+    """Which moment the state shown belongs to, once this step tried to cancel the run."""
+    if not accepted:
+        return f"Certyn's last word; this step could not cancel the run ({cause})"
+    if read_after:
+        return f"read after this step cancelled the run ({cause})"
+    return f"Certyn's last word, read before this step cancelled the run ({cause})"
 
 
 def cancel_reason(cause: str, run_url: str) -> str:

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 class Reporter:
     def __init__(self, env: Mapping[str, str], log: WorkflowLog) -> None:
-        self.log = log
+        self.env, self.log = env, log
         self.report = Report()
         self._outputs = OutputFile(env.get("GITHUB_OUTPUT"))
         self._summary = SummaryFile(env.get("GITHUB_STEP_SUMMARY"))
@@ -35,6 +35,8 @@ class Reporter:
     def created(self, created: Created) -> None:
         """The run is known: its outputs at once, and where to follow it."""
         self.report.created = created
+        if self.report.findings.instruction:  # the AI's answer is read by this id
+            self.report.findings.conversation_id = created.run.conversation_id
         self.write_outputs(after_create=True)
         run = created.run
         count = f" with {run.test_case_count} test cases" if run.test_case_count is not None else ""

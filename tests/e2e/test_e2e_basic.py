@@ -93,9 +93,10 @@ def test_a_failing_gate_goes_red_with_every_reason() -> None:
         )
     assert result.exit_code == 1
     assert result.outputs["result"] == "failed"
-    errors = result.commands_named("error")
+    errors = [e for e in result.commands_named("error") if e.properties.get("title") == "Certyn gate failed"]
     assert len(errors) == 1
-    assert errors[0].properties.get("title") == "Certyn gate failed"
+    # besides the gate's own, one annotation per failing test (failed, blocked, aborted)
+    assert len(result.commands_named("error")) == 1 + 4
     for reason in ("1 test failed", "1 test blocked", "2 tests aborted"):
         assert reason in errors[0].data
         assert reason in result.summary
@@ -152,7 +153,7 @@ def test_bad_input_fails_before_any_request(quick: Simulator) -> None:
     # the log shows an annotation's message, not its title: the message itself names the input
     assert sorted(e.data.split(":")[0] for e in errors) == ["Input 'tags'", "Input 'wait'"]
     assert result.outputs["result"] == "error"
-    assert "Certyn action error" in result.summary
+    assert result.summary.startswith("## 📝 Certyn: invalid input\n")
 
 
 def test_pull_request_reports_the_head_commit_and_branch() -> None:
@@ -242,7 +243,9 @@ def test_timeout_cancels_the_run_and_reports_timed_out() -> None:
         record = sim.run()
     assert result.exit_code == 1
     assert result.outputs["result"] == "timed-out"
-    assert result.outputs["state"] == "in_progress"
+    # Certyn's word, read again after the cancel (the simulator then says cancelled), and labelled so
+    assert result.outputs["state"] == "cancelled"
+    assert "read after this step cancelled the run" in result.summary
     assert len(record.cancel_requests) == 1
     assert "timeout" in (record.cancel_reasons[0] or "")
     assert result.duration < 3 + 5 + 3

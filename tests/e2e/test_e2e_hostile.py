@@ -121,7 +121,8 @@ def test_a_plain_loopback_api_url_still_works() -> None:
     with simulators(Scenario(snapshots=[PASSED])) as (sim,):
         run = run_action(f"HTTP://LocalHost:{sim.port}/api/")
         assert run.exit_code == 0, explain(run)
-        assert [r.header("X-API-Key") for r in sim.requests] == [API_KEY, API_KEY]
+        assert [r.header("X-API-Key") for r in sim.requests] == [API_KEY] * 4
+        assert [r.endpoint for r in sim.requests] == ["create", "status", "overview", "process_run"]
 
 
 # -- 2. a finished status without `failed` or `blocked` proves nothing ---------------------------

@@ -152,7 +152,7 @@ def test_bad_inputs_fail_before_any_request(step: Step) -> None:
     assert any("'timeout-seconds'" in line for line in errors)
     assert any("'api-url'" in line for line in errors)
     assert step.outputs()["result"] == "error"
-    assert "Certyn action error" in step.summary.read_text()
+    assert step.summary.read_text().startswith("## 📝 Certyn: invalid input\n")
 
 
 @responses.activate

@@ -87,6 +87,10 @@ def test_create_retries_network_errors_then_gives_up_after_max_attempts() -> Non
     with pytest.raises(ApiError, match="after 3 attempts") as err:
         make_client(clock, attempts=3).create(BODY, "k", deadline=5000)
     assert err.value.transient is False
+    # ... yet an outage by its kind: the summary's heading says "API unreachable", and how many attempts
+    assert err.value.unreachable is True
+    assert err.value.attempts == 3
+    assert err.value.last == "POST /api/ci/runs: connection failed"
     assert len(responses.calls) == 3
     # backoff between attempts: the clock was slept, never really
     assert len(clock.sleeps) == 2

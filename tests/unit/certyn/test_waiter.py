@@ -116,6 +116,21 @@ def test_outage_until_the_deadline_times_out_without_failing_early() -> None:
     assert err.value.last.failed == 1
     assert clock.now == pytest.approx(start + 300)
     assert len(responses.calls) > 5
+    # the deadline came inside the outage: said so, with since when, how many polls and the last error
+    outage = err.value.outage
+    assert outage is not None
+    assert outage.since == pytest.approx(0, abs=11)  # the second poll, one floor into the wait
+    assert outage.failures == len(responses.calls) - 1
+    assert "HTTP 503" in outage.error
+
+
+@responses.activate
+def test_a_deadline_after_the_api_recovered_is_no_outage() -> None:
+    responses.get(STATUS, status=503)
+    responses.get(STATUS, json={"state": "in_progress"})
+    with pytest.raises(TimedOut) as err:
+        run_wait(FakeClock(), floor=10, timeout=120)
+    assert err.value.outage is None
 
 
 @responses.activate

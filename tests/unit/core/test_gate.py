@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from certyn_action.core.gate import Result, Verdict, evaluate
+from certyn_action.core.gate import Result, Verdict, evaluate, unaccounted
 from certyn_action.core.inputs import GateSwitches
 from certyn_action.core.models import RunStatus
 
@@ -273,3 +273,36 @@ def test_a_completed_run_that_does_not_report_a_promised_counter_is_incomplete(a
     assert evaluate(status, dataclasses.replace(ALL_ON, fail_on_incomplete=False)) == Verdict(
         Result.PASSED, (), (f"{reason} (fail-on-incomplete: false)",)
     )
+
+
+def test_the_switches_behind_the_reasons_in_order_each_once() -> None:
+    # two reasons of fail-on-incomplete (pending, and a missing promised counter) name the switch once
+    status = RunStatus.model_validate(
+        {"state": "completed", "total": 3, "passed": 1, "pending": 2, "failed": 1}
+    )
+    verdict = evaluate(status, ALL_ON)
+    assert verdict.failed_by == ("fail-on-failed", "fail-on-incomplete")
+    assert len(verdict.reasons) == 3
+    waived = evaluate(status, dataclasses.replace(ALL_ON, fail_on_failed=False))
+    assert waived.failed_by == ("fail-on-incomplete",)  # a switch turned off fails nothing
+    assert evaluate(_status(total=1, passed=1), ALL_ON).failed_by == ()
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"total": 10, "passed": 4, "pending": 1}, 5),  # every counter sent: 10 - 4 - 1
+        ({"total": 5, "passed": 5}, 0),
+        ({"total": 5, "passed": 4, "pending": 1}, 0),
+        ({"total": 2, "passed": 3}, 0),  # more outcomes than total: never negative
+    ],
+)
+def test_tests_with_neither_an_outcome_nor_pending(fields: dict[str, int], expected: int) -> None:
+    assert unaccounted(_status(aborted=0, skipped=0, **fields)) == expected
+
+
+def test_nothing_is_unaccounted_unless_every_outcome_counter_was_sent() -> None:
+    status = RunStatus.model_validate(
+        {"state": "completed", "total": 10, "passed": 4, "failed": 0, "blocked": 0}
+    )
+    assert unaccounted(status) == 0

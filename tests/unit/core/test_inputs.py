@@ -92,6 +92,10 @@ EXPECTED_DEFAULTS: dict[str, object] = {
     "base-url-wait-seconds": 30.0,
     "keep-environment": False,
     "run-id": "",
+    "test-results": True,
+    "junit-report": "",
+    "instruction": "",
+    "conversation-timeout-seconds": 120.0,
 }
 
 

@@ -57,7 +57,7 @@ def test_pass_is_one_notice_with_counts_and_the_link() -> None:
     [
         (Result.FAILED, "Certyn gate failed"),
         (Result.TIMED_OUT, "Certyn run timed out"),
-        (Result.CANCELLED, "Certyn run cancelled"),
+        (Result.CANCELLED, "Certyn: GitHub job cancelled"),
     ],
 )
 def test_failures_are_one_error_with_every_reason(result: Result, title: str) -> None:
@@ -107,3 +107,13 @@ def test_the_poll_interval_is_shown_as_one_value_or_a_range(floor: str, ceiling:
     )
     (waiting,) = [line for line in create_lines(inputs, create_body(inputs, META), "k") if "polling" in line]
     assert waiting.endswith(shown)
+
+
+def test_a_retry_line_never_says_zero_seconds_and_names_no_run() -> None:
+    from certyn_action.core.messages import retry_line  # noqa: PLC0415
+
+    assert retry_line("cancel", 1, 5, "HTTP 503 while cancelling the run.", 0.01) == (
+        "Cancel attempt 1/5 failed (HTTP 503 while cancelling the run.); retrying now"
+    )
+    assert retry_line("create", 2, 5, "HTTP 502", 2.26).endswith("; retrying in 2.3s")
+    assert retry_line("create", 2, 5, "HTTP 502", 0.05).endswith("; retrying in 0.1s")

@@ -1,4 +1,4 @@
-"""core/result_inputs.py: the new inputs are checked with a message naming the input and the fix."""
+"""core/result_inputs.py and their reading in inputs.py: the new inputs are checked with a message naming the input and the fix."""
 
 from __future__ import annotations
 
@@ -8,13 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from certyn_action.core.result_inputs import (
-    MAX_INSTRUCTION,
-    parse_conversation_timeout,
-    parse_instruction,
-    parse_junit_report,
-    parse_test_results,
-)
+from certyn_action.core.inputs import InputErrors, Inputs, read_inputs
+from certyn_action.core.result_inputs import MAX_INSTRUCTION, parse_instruction, parse_junit_report
 
 SETTINGS = settings(max_examples=200, deadline=None)
 
@@ -53,7 +48,7 @@ def test_a_relative_path_is_normalised(value: str, expected: str) -> None:
     ],
 )
 def test_a_path_outside_the_workspace_or_without_a_file_is_refused(value: str, words: str) -> None:
-    with pytest.raises(ValueError, match="junit-report") as caught:
+    with pytest.raises(ValueError, match=r"reports/certyn\.xml") as caught:
         parse_junit_report(value)
     message = str(caught.value)
     assert words in message
@@ -74,7 +69,7 @@ def test_a_path_is_accepted_exactly_when_it_names_a_file_inside_the_workspace(va
         assert parse_junit_report(value) == norm
         assert posixpath.normpath(posixpath.join("/workspace", norm)).startswith("/workspace/")
     else:
-        with pytest.raises(ValueError, match="junit-report"):
+        with pytest.raises(ValueError, match=r"junit-report: reports/certyn\.xml"):
             parse_junit_report(value)
 
 
@@ -85,35 +80,82 @@ def test_an_instruction_up_to_the_limit_is_kept_whole() -> None:
 
 
 def test_a_longer_instruction_is_refused_naming_the_input() -> None:
-    with pytest.raises(ValueError, match=r"`instruction` is 10,001 characters long.*at most 10,000.*shorten"):
+    with pytest.raises(ValueError, match=r"is 10,001 characters long.*at most 10,000.*shorten"):
         parse_instruction("x" * (MAX_INSTRUCTION + 1))
+
+
+def _read(**values: str) -> Inputs:
+    env = {"INPUT_API-KEY": "k", "INPUT_PROJECT-SLUG": "p", "INPUT_PROCESS-SLUG": "s"}
+    env.update({f"INPUT_{name.upper()}": value for name, value in values.items()})
+    return read_inputs(env)
+
+
+def _refusal(name: str, value: str) -> str:
+    with pytest.raises(InputErrors) as caught:
+        _read(**{name: value})
+    [error] = caught.value.errors
+    assert error.name == name
+    return str(error)
+
+
+def test_the_defaults() -> None:
+    inputs = _read()
+    assert inputs.test_results is True
+    assert inputs.junit_report == ""
+    assert inputs.instruction == ""
+    assert inputs.conversation_timeout_seconds == 120.0
+
+
+def test_the_inputs_are_read_by_their_names() -> None:
+    inputs = _read(
+        **{
+            "test-results": "TRUE",
+            "junit-report": "./out//certyn.xml",
+            "instruction": "Why did it fail?",
+            "conversation-timeout-seconds": "0",
+        }
+    )
+    assert inputs.test_results is True
+    assert inputs.junit_report == "out/certyn.xml"
+    assert _read(**{"test-results": "FALSE"}).test_results is False
+    assert inputs.instruction == "Why did it fail?"
+    assert inputs.conversation_timeout_seconds == 0.0
 
 
 @pytest.mark.parametrize(("value", "expected"), [("0", 0.0), ("120", 120.0), ("3600", 3600.0), ("2.5", 2.5)])
 def test_the_conversation_timeout_is_0_to_3600_seconds(value: str, expected: float) -> None:
-    assert parse_conversation_timeout(value) == expected
+    assert _read(**{"conversation-timeout-seconds": value}).conversation_timeout_seconds == expected
 
 
 @pytest.mark.parametrize("value", ["-1", "3601", "nan", "inf", "1e9"])
 def test_a_conversation_timeout_out_of_range_is_refused(value: str) -> None:
-    with pytest.raises(ValueError, match=r"`conversation-timeout-seconds` must be between 0 and 3600"):
-        parse_conversation_timeout(value)
+    message = _refusal("conversation-timeout-seconds", value)
+    assert "must be between 0 and 3600 seconds" in message
 
 
-@pytest.mark.parametrize("value", ["two minutes", "12s", ""])
-def test_a_conversation_timeout_that_is_not_a_number_is_refused(value: str) -> None:
-    with pytest.raises(
-        ValueError, match=r"`conversation-timeout-seconds` must be a number of seconds.*e\.g\. 120"
-    ):
-        parse_conversation_timeout(value)
-
-
-@pytest.mark.parametrize(("value", "expected"), [("true", True), ("FALSE", False), (" True ", True)])
-def test_test_results_is_a_boolean(value: str, expected: bool) -> None:
-    assert parse_test_results(value) is expected
+def test_a_conversation_timeout_that_is_not_a_number_is_refused() -> None:
+    assert "must be a number of seconds" in _refusal("conversation-timeout-seconds", "two minutes")
 
 
 @pytest.mark.parametrize("value", ["yes", "1", "off"])
-def test_test_results_refuses_anything_else(value: str) -> None:
-    with pytest.raises(ValueError, match=r"`test-results` must be `true` or `false`"):
-        parse_test_results(value)
+def test_test_results_refuses_anything_but_true_or_false(value: str) -> None:
+    assert "must be `true` or `false`" in _refusal("test-results", value)
+
+
+def test_an_instruction_over_the_limit_and_a_bad_path_are_input_errors() -> None:
+    assert "10,001 characters" in _refusal("instruction", "x" * (MAX_INSTRUCTION + 1))
+    assert "inside the workspace" in _refusal("junit-report", "../report.xml")
+    assert "relative to the workspace" in _refusal("junit-report", "/etc/report.xml")
+
+
+def test_a_junit_report_without_the_per_test_results_is_an_input_error() -> None:
+    message = _refusal_of({"junit-report": "r.xml", "test-results": "false"}, "junit-report")
+    assert "remove `test-results: false`" in message
+
+
+def _refusal_of(values: dict[str, str], name: str) -> str:
+    with pytest.raises(InputErrors) as caught:
+        _read(**values)
+    [error] = caught.value.errors
+    assert error.name == name
+    return str(error)

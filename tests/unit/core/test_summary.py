@@ -105,7 +105,7 @@ def _check_safe(text: str) -> None:
 @pytest.mark.parametrize("result", list(Result))
 def test_heading_per_result(result: Result) -> None:
     text = render_summary(_report(result))
-    assert text.startswith(f"## {HEADINGS[result]}\n")
+    assert text.startswith(f"## {HEADINGS[result]} — <code>smoke</code>\n")
     assert len(set(HEADINGS.values())) == len(Result)
 
 
@@ -129,9 +129,12 @@ def test_no_counts_without_status() -> None:
 
 def test_state_and_conclusion_shown() -> None:
     text = render_summary(_report(status={"state": "completed", "conclusion": "failure"}))
-    assert "**State:** <code>completed</code> · **Conclusion:** <code>failure</code>" in text
+    assert (
+        "**Certyn's state:** <code>completed</code> · **Certyn's conclusion:** <code>failure</code> "
+        "(Certyn's own word, not this step's verdict)"
+    ) in text
     text = render_summary(_report(status={"state": None}))
-    assert "**State:** <code>unknown</code>" in text
+    assert "**Certyn's state:** <code>unknown</code>" in text
     assert "Conclusion" not in text
 
 
@@ -344,7 +347,7 @@ def test_a_pass_with_checks_turned_off_lists_what_they_let_through() -> None:
     report = _report(status={"state": "completed", "total": 5, "passed": 3, "failed": 2})
     report.verdict = Verdict(Result.PASSED, (), ("2 tests failed (fail-on-failed: false)",))
     text = render_summary(report)
-    assert text.startswith("## ✅ Certyn gate passed\n")
+    assert text.startswith("## ✅ Certyn gate passed — <code>smoke</code>\n")
     assert "turned these checks off" in text
     assert "- 2 tests failed \\(fail\\-on\\-failed\\: false\\)" in text
 

@@ -7,6 +7,7 @@ import re
 import pytest
 
 from certyn_action.core.text import (
+    WORD_JOINER,
     encodable,
     escape_command_data,
     escape_command_property,
@@ -331,3 +332,17 @@ def test_markdown_with_code_is_one_line_and_limited() -> None:
     # the cut comes first: a span it cuts in two shows its backtick literally, never an unclosed <code>
     assert markdown_with_code("`ab` `cd` `ef`", 9) == "<code>ab</code> \\`cd…"
     assert markdown_with_code("`" + "a" * 600 + "`") == "\\`" + "a" * 498 + "…"
+
+
+@pytest.mark.parametrize(
+    "text", ["ask bob@example.com", "mailto:bob@example.com", "xmpp:bob@example.com/x", "a@b.co"]
+)
+def test_markdown_keeps_githubs_autolinker_off_e_mail_addresses(text: str) -> None:
+    from tests.rendered import render_gfm  # noqa: PLC0415 - cmark-gfm, GitHub's own parser
+
+    shown = markdown(text)
+    assert "@" + WORD_JOINER in shown  # invisible: the address still reads as written
+    html_out = render_gfm(shown)
+    assert "<a " not in html_out
+    assert text in html_out.replace(WORD_JOINER, "").replace("&amp;", "&")
+    assert markdown_with_code(f"`{text}`").count(WORD_JOINER) == 1  # code spans too

@@ -1,0 +1,158 @@
+"""After the run ended: read its per-test results and the AI's answer to the instruction, and report them
+(outputs, annotations, the JUnit file, the summary). Best effort: a refusal, an older server, an outage or a
+slow answer is one warning line and a note in the summary; the verdict never changes.
+
+Each read has its own budget counted from the run's end (``RESULTS_SECONDS``, ``conversation-timeout-seconds``)
+and never runs past ``timeout-seconds`` from the step's start; a signal ends it at once.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .certyn.client import CertynClient
+from .certyn.errors import ApiError
+from .clock import Clock
+from .core.inputs import Inputs
+from .core.text import one_line
+from .github import findings_log
+from .github.junit_file import workspace, write_report
+from .github.reporter import Reporter
+from .github.signals import CancelRequested, SignalGuard
+
+if TYPE_CHECKING:
+    from .core.conversation import Conversation
+    from .core.models import RunStatus
+    from .core.results import ProcessRun
+
+RESULTS_SECONDS = 30.0
+RESULTS_TITLE = "Certyn per-test results unavailable"
+ANSWER_TITLE = "Certyn AI answer unavailable"
+JUNIT_TITLE = "JUnit report not written"
+
+
+def not_read(reporter: Reporter, inputs: Inputs, why: str) -> None:
+    """The run did not end in this step (timeout, error, cancel): nothing is read; said where asked for."""
+    if inputs.test_results and inputs.junit_report and reporter.report.run_id:
+        reporter.log.warning(f"`junit-report` was not written: {why}", title=JUNIT_TITLE)
+    if inputs.instruction:
+        findings = reporter.report.findings
+        findings.asked, findings.conversation_note = True, f"not read: {why}"
+
+
+class Afterwards:
+    """Reads and reports, once the gate has decided; one per step."""
+
+    def __init__(
+        self, client: CertynClient, reporter: Reporter, clock: Clock, guard: SignalGuard, inputs: Inputs
+    ) -> None:
+        self.client, self.reporter, self.inputs = client, reporter, inputs
+        self.clock, self.guard = clock, guard
+        self.log, self.findings = reporter.log, reporter.report.findings
+
+    def run(self, status: RunStatus, hard_deadline: float) -> None:
+        """Read and report what Certyn found, within the budgets; never raises but for a bug in the report."""
+        ended = self.clock.monotonic()
+        try:
+            with self.guard.interruptible():
+                if self.inputs.test_results:
+                    self._results(status, min(hard_deadline, ended + RESULTS_SECONDS))
+                self.findings.asked = bool(self.inputs.instruction)
+                if self.findings.asked:
+                    until = min(hard_deadline, ended + self.inputs.conversation_timeout_seconds)
+                    self._answer(until, hard_deadline)
+        except CancelRequested as cancel:
+            note = f"Stopped reading what Certyn found: the workflow job was cancelled ({cancel.signal_name})"
+            self.log.info(note)
+            self.reporter.note(note)
+            if self.inputs.instruction and self.findings.conversation is None:
+                self.findings.asked, self.findings.conversation_note = True, "not read: the job was cancelled"
+        self._log_answer()
+        with self.guard.deferred():
+            self.reporter.write_outputs()
+
+    # -- the per-test results ------------------------------------------------------------------------
+    def _results(self, status: RunStatus, deadline: float) -> None:
+        from .certyn.findings import read_process_run  # noqa: PLC0415 - only after the run
+
+        try:
+            run = read_process_run(self.client, self.reporter.report.run_id, deadline)
+        except ApiError as err:
+            self._results_missing(err.message)
+            return
+        except Exception as err:  # a bug here must not turn a verdict into an internal error
+            self._results_missing(f"internal error: {type(err).__name__}: {one_line(err, 300)}")
+            return
+        self._report_results(status, run)
+
+    def _results_missing(self, reason: str) -> None:
+        self.findings.results_note = reason
+        unwritten = " (so `junit-report` was not written)" if self.inputs.junit_report else ""
+        self.log.warning(f"Per-test results not read{unwritten}: {reason}", title=RESULTS_TITLE)
+
+    def _report_results(self, status: RunStatus, run: ProcessRun) -> None:
+        from .core.results import contradictions  # noqa: PLC0415
+        from .core.results_summary import tally  # noqa: PLC0415
+
+        counts = status.counts()
+        self.findings.results = run
+        self.findings.contradictions = contradictions(counts, run.items)
+        self.findings.expected_failing = counts["failed"] + counts["blocked"] + counts["aborted"]
+        with self.guard.deferred():
+            self.reporter.write_outputs()
+        self.log.info(f"Per-test results: {tally(run.items) or 'none listed'}")
+        findings_log.test_annotations(self.log, run.items)
+        if self.inputs.junit_report:
+            self._junit(run)
+
+    def _junit(self, run: ProcessRun) -> None:
+        from .core.junit import render_run_junit  # noqa: PLC0415
+
+        path = self.inputs.junit_report
+        if not run.items:
+            self.log.warning(
+                f"`junit-report` was not written: Certyn listed no per-test results for this run ({path})",
+                title=JUNIT_TITLE,
+            )
+            return
+        try:
+            with self.guard.deferred():  # the file is written whole
+                write_report(workspace(self.reporter.env), path, render_run_junit(run))
+        except OSError as err:
+            detail = str(err) if err.errno is None else (err.strerror or type(err).__name__)
+            self.log.warning(
+                f"`junit-report` ({path}) could not be written: {one_line(detail, 300)}", title=JUNIT_TITLE
+            )
+            return
+        tests = "1 test" if len(run.items) == 1 else f"{len(run.items)} tests"
+        self.log.info(f"Wrote the JUnit report ({tests}) to {one_line(path, 300)}")
+        self.findings.notes.append(f"JUnit report ({tests}) written to {path}")
+
+    # -- the AI answer -------------------------------------------------------------------------------
+    def _answer(self, until: float, hard_deadline: float) -> None:
+        from .certyn.findings import wait_for_answer  # noqa: PLC0415
+
+        conversation_id = self.findings.conversation_id
+        if not conversation_id:
+            self._answer_missing("Certyn's create answer carried no conversationId")
+            return
+        left = max(until - self.clock.monotonic(), 0)
+        self.log.info(f"Waiting up to {left:.0f}s for Certyn's AI to answer the instruction")
+        try:
+            wait_for_answer(self.client, conversation_id, until, hard_deadline, self.clock, self._seen)
+        except ApiError as err:
+            self._answer_missing(err.message)
+        except Exception as err:  # a bug here must not turn a verdict into an internal error
+            self._answer_missing(f"internal error: {type(err).__name__}: {one_line(err, 300)}")
+
+    def _seen(self, conversation: Conversation) -> None:
+        self.findings.conversation = conversation
+
+    def _answer_missing(self, reason: str) -> None:
+        self.findings.conversation, self.findings.conversation_note = None, reason
+        self.log.warning(f"The AI answer was not read: {reason}", title=ANSWER_TITLE)
+
+    def _log_answer(self) -> None:
+        conversation = self.findings.conversation
+        if self.findings.asked and conversation is not None:
+            findings_log.answer(self.log, conversation)

@@ -1,0 +1,38 @@
+"""What Certyn found, in the log: one ``::error`` per failing test (at most 9, so that with the gate's own
+annotation a step never crosses GitHub's 10 per kind) and the AI's answer in its own group, every line
+neutralised like all server text (``WorkflowLog.info``: never a workflow command)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from .workflow import WorkflowLog
+
+if TYPE_CHECKING:
+    from ..core.conversation import Conversation
+    from ..core.results import RunItem
+
+
+def test_annotations(log: WorkflowLog, items: Sequence[RunItem]) -> int:
+    """One annotation per failing test, titled with its name; returns how many were written."""
+    from ..core.results_summary import failing_annotations  # noqa: PLC0415 - only after the run
+
+    annotations = failing_annotations(items)
+    for annotation in annotations:
+        log.error(annotation.message, title=annotation.title)
+    failing = sum(item.outcome.failing for item in items)
+    if failing > len(annotations):
+        log.info(f"{failing - len(annotations)} more failing tests are listed in the job summary")
+    return len(annotations)
+
+
+def answer(log: WorkflowLog, conversation: Conversation) -> None:
+    """The AI's answer (or its state when there is none) inside its own group."""
+    text = conversation.answer
+    with log.group(f"Certyn AI answer ({conversation.state})"):
+        if text is None:
+            log.info("No answer.")
+            return
+        for line in text.splitlines() or [""]:
+            log.info(line)

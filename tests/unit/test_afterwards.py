@@ -1,0 +1,148 @@
+"""afterwards.py in the whole step (mocked HTTP, fake clock): what Certyn found is read within its budgets and
+never changes the verdict."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import responses
+
+from certyn_action.core.findings import Findings
+from certyn_action.core.results import ProcessRun
+from tests.unit.test_main import BASE, CREATE, Step, progress
+
+OVERVIEW = f"{BASE}/api/projects/overview"
+RESULTS = f"{BASE}/api/projects/p-1/process-runs/r-1"
+CONVERSATION = f"{BASE}/api/assistant/conversations/c-1"
+PASSED = {"state": "completed", "total": 2, "passed": 2, "failed": 0, "blocked": 0}
+FAILED = {"state": "completed", "total": 2, "passed": 1, "failed": 1, "blocked": 0}
+ROWS = [
+    {"testCaseName": "a", "testOutcome": "passed"},
+    {"testCaseName": "b", "testOutcome": "failed", "summaryMarkdown": "broke"},
+]
+
+
+def _created(conversation: bool = True) -> None:
+    body = {"runId": "r-1", **({"conversationId": "c-1"} if conversation else {})}
+    responses.post(CREATE, status=201, json=body)
+
+
+def _results(rows: list[dict[str, str]] = ROWS) -> None:
+    responses.get(OVERVIEW, json={"projects": [{"id": "p-1", "slug": "my-app"}]})
+    responses.get(RESULTS, json={"items": rows})
+
+
+@pytest.fixture
+def step(tmp_path: Path) -> Step:
+    made = Step(tmp_path)
+    made.env["GITHUB_WORKSPACE"] = str(tmp_path)
+    return made
+
+
+@responses.activate
+def test_the_instruction_is_sent_and_the_answer_read_after_a_failure(step: Step) -> None:
+    _created()
+    progress(FAILED)
+    _results()
+    responses.get(CONVERSATION, json={"status": "processing"})
+    responses.get(
+        CONVERSATION, json={"status": "idle", "messages": [{"role": "assistant", "content": "why"}]}
+    )
+    assert step.run(instruction="Explain", junit_report="j/r.xml") == 1
+    assert json.loads(responses.calls[0].request.body or b"")["instruction"] == "Explain"
+    out = step.outputs()
+    assert out["result"] == "failed"
+    assert out["failed-tests"] == '["b"]'
+    assert (out["conversation-id"], out["conversation-state"], out["conversation-response"]) == (
+        "c-1",
+        "idle",
+        "why",
+    )
+    assert (step.output.parent / "j" / "r.xml").exists()
+    assert "::error title=b::Failed: broke" in step.stdout
+
+
+@responses.activate
+def test_without_an_instruction_the_create_body_has_none_and_no_conversation_is_read(step: Step) -> None:
+    _created(conversation=False)
+    progress(PASSED)
+    _results(ROWS[:1])
+    assert step.run() == 0
+    assert "instruction" not in json.loads(responses.calls[0].request.body or b"")
+    out = step.outputs()
+    assert out["failed-tests"] == "[]"
+    assert out["conversation-state"] == ""
+
+
+@responses.activate
+def test_test_results_false_reads_nothing_after_the_run(step: Step) -> None:
+    _created(conversation=False)
+    progress(PASSED)
+    assert step.run(test_results="false") == 0
+    assert [call.request.method for call in responses.calls] == ["POST", "GET"]
+    assert step.outputs()["failed-tests"] == ""
+
+
+@responses.activate
+def test_an_outage_of_the_results_is_one_warning_within_30_seconds_and_the_pass_stands(step: Step) -> None:
+    _created(conversation=False)
+    progress(PASSED)
+    responses.get(OVERVIEW, status=503, json={"error": "down"})
+    start = step.clock.now
+    assert step.run(http_max_attempts="20") == 0
+    assert step.clock.now - start <= 30 + 1
+    warnings = [line for line in step.stdout.splitlines() if line.startswith("::warning")]
+    assert len(warnings) == 1
+    assert "Per-test results not read" in warnings[0]
+    assert "Per-test results unavailable" in step.summary.read_text()
+
+
+@responses.activate
+def test_the_answer_wait_never_runs_past_timeout_seconds(step: Step) -> None:
+    _created()
+    progress(PASSED)
+    _results()
+    responses.get(CONVERSATION, json={"status": "processing"})
+    start = step.clock.now
+    assert step.run(instruction="x", timeout_seconds="40", conversation_timeout_seconds="3600") == 0
+    assert step.clock.now - start <= 40
+    assert step.outputs()["conversation-state"] == "processing"
+
+
+@responses.activate
+def test_a_create_answer_without_a_conversation_id_leaves_the_answer_unavailable(step: Step) -> None:
+    _created(conversation=False)
+    progress(PASSED)
+    _results()
+    assert step.run(instruction="x") == 0
+    assert step.outputs()["conversation-state"] == "unavailable"
+    assert "carried no conversationId" in step.stdout
+
+
+@responses.activate
+def test_a_timed_out_run_reads_nothing_and_says_the_answer_was_not_read(step: Step) -> None:
+    _created()
+    progress({"state": "in_progress", "total": 2, "pending": 2})
+    responses.post(f"{CREATE}/r-1/cancel", status=202, json={})
+    assert step.run(instruction="x", timeout_seconds="20", junit_report="r.xml") == 1
+    urls = [str(call.request.url) for call in responses.calls]
+    assert not [url for url in urls if "/api/projects" in url or "assistant" in url]
+    out = step.outputs()
+    assert out["result"] == "timed-out"
+    assert out["conversation-state"] == "unavailable"
+    assert "`junit-report` was not written" in step.stdout
+
+
+def _findings(rows: list[str], failing_in_counts: int) -> Findings:
+    items = [{"testCaseName": f"t{i}", "testOutcome": o} for i, o in enumerate(rows)]
+    return Findings(results=ProcessRun.model_validate({"items": items}), expected_failing=failing_in_counts)
+
+
+def test_failed_tests_is_unknown_when_the_rows_list_fewer_failing_tests_than_the_counts() -> None:
+    assert _findings(["failed", "passed"], 1).failed_tests() == '["t0"]'
+    assert _findings(["passed", "passed"], 0).failed_tests() == "[]"
+    assert _findings(["failed", "passed"], 2).failed_tests() == ""
+    assert _findings([], 0).failed_tests() == ""
+    assert Findings().failed_tests() == ""
