@@ -32,6 +32,20 @@ class Reporter:
         """A line for the summary's notes (a release, a kept run, a run that may exist)."""
         self.report.notes.append(text)
 
+    def key_refused(self, may_have_made_a_run: bool) -> str:
+        """The key was refused, so no run can be cancelled: the note on the run that may be left running (a
+        run a lost create may have made, or the known run, with its link), in the summary; returned with a
+        leading space for the error line. "" when there is no such run."""
+        report = self.report
+        if may_have_made_a_run:
+            note = wording.orphan("cannot cancel with a refused key", report.idempotency_key)
+        elif report.run_id:
+            note = wording.still_running(one_line(report.run_id, 80), one_line(report.app_url, 500))
+        else:
+            return ""
+        self.note(note)
+        return " " + note
+
     def created(self, created: Created) -> None:
         """The run is known: its outputs at once, and where to follow it."""
         self.report.created = created
