@@ -18,7 +18,7 @@ from .clock import Clock
 from .core import messages, wording
 from .core.api import create_body
 from .core.context import GitHubContext, RunMetadata, derive_metadata, missing_key_hint
-from .core.endings import Ending
+from .core.endings import Ending, switches
 from .core.gate import Cause, Result, Verdict, evaluate
 from .core.idempotency import derive_key
 from .core.inputs import InputErrors, Inputs, read_inputs
@@ -44,15 +44,6 @@ class Settings(NamedTuple):
     metadata: RunMetadata
     idempotency_key: str
     context: GitHubContext | None = None  # for the temporary environment's key and label (`base-url`)
-
-
-def switches(inputs: Inputs) -> dict[str, bool]:
-    """The inputs that decide what an ending releases (see ``core/endings.py``), by name."""
-    return {
-        "cancel-on-timeout": inputs.cancel_on_timeout,
-        "cancel-on-job-cancel": inputs.cancel_on_job_cancel,
-        "keep-environment": inputs.keep_environment,
-    }
 
 
 class Step:

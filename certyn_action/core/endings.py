@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from .inputs import Inputs
 
 RUN = "run"  # the Certyn run this step created (or was creating): released by cancelling it
 ENVIRONMENT = "environment"  # the temporary environment of `base-url`: released by deleting it
@@ -69,3 +72,12 @@ def decide(ending: Ending, resource: str, switches: Mapping[str, bool]) -> Decis
     if rule is None:
         return Decision(False, None)
     return Decision(switches[rule.switch] == rule.release_when, rule)
+
+
+def switches(inputs: Inputs) -> dict[str, bool]:
+    """The inputs that decide what an ending releases, by name (the table's ``Rule.switch``)."""
+    return {
+        "cancel-on-timeout": inputs.cancel_on_timeout,
+        "cancel-on-job-cancel": inputs.cancel_on_job_cancel,
+        "keep-environment": inputs.keep_environment,
+    }
