@@ -87,7 +87,8 @@ class TemporaryEnvironment:
     create is sent), released by deleting it; kept, and said so, under ``keep-environment: true``.
 
     A create that was interrupted, or got no answer, may still have made it: its key is unique to this step,
-    so the release looks it up by key and deletes what it finds. A create the server refused made nothing.
+    so the release looks it up by key and deletes what it finds, or says one may exist when it cannot look.
+    A create the server refused at every attempt made nothing.
     """
 
     name = ENVIRONMENT
@@ -104,7 +105,8 @@ class TemporaryEnvironment:
         try:
             self.environment = self.api.create(self.body, deadline)
         except ApiError as err:
-            self.refused = err.status is not None and 400 <= err.status < 500 and err.status not in (408, 429)
+            refusal = err.status is not None and 400 <= err.status < 500 and err.status not in (408, 429)
+            self.refused = refusal and not self.api.create_attempts.may_have_made  # no earlier attempt may have
             raise
         self.reporter.report.temporary_environment = self.key  # its outputs: Reporter.environment()
         return self.environment
@@ -112,8 +114,8 @@ class TemporaryEnvironment:
     def release(self, cause: str, deadline: float) -> None:
         log = self.reporter.log
         shown = f"`{one_line(self.key, 80)}`"
+        environment = self.environment
         try:
-            environment = self.environment
             if environment is None and self.sent and not self.refused:
                 environment = self.api.find(self.key, deadline)  # an interrupted create
             if environment is None:
@@ -121,9 +123,11 @@ class TemporaryEnvironment:
             log.info(f"Deleting the temporary Certyn environment {shown} ({cause})")
             outcome = self.api.delete(environment.id, deadline)
         except ApiError as err:
+            why = one_line(err.message, 300)
             message = (
-                f"Could not delete the temporary Certyn environment {shown}: {one_line(err.message, 300)}. "
-                "Delete it in Certyn (Environments)."
+                f"Could not delete the temporary Certyn environment {shown}: {why}. Delete it in Certyn (Environments)."
+                if environment is not None
+                else wording.environment_may_exist(self.key, why)  # it could not even be looked up
             )
             log.warning(message, title=wording.ENVIRONMENT_NOT_DELETED)
             self.reporter.note(message)

@@ -290,10 +290,8 @@ class Step:
             cause = Cause.OUTAGE
         self.report.verdict = Verdict(Result.ERROR, (err.message,), cause=cause)
         where = self._where()
-        if isinstance(err, AuthError) and client.create_may_have_made_a_run:
-            orphan = wording.orphan("cannot cancel with a refused key", self.report.idempotency_key)
-            self.reporter.note(orphan)
-            where += " " + orphan
+        if isinstance(err, AuthError):  # a refused key cannot cancel: say which run it may leave running
+            where = self.reporter.key_refused(client.create_may_have_made_a_run) or where
         self.log.error(err.message + where, title=wording.title(Result.ERROR, cause=cause))
         if cause is Cause.RUN_NOT_FOUND and self.report.created is None and self.report.status is None:
             return Ending.RUN_NOT_FOUND  # the attached run does not exist: nothing to cancel

@@ -21,7 +21,7 @@ from ..core.retry import RetryPolicy
 from .errors import ApiError, NotFound, error_for, no_answer
 from .first_poll import FirstPoll, send_first_poll
 from .http import Call, Transport, TransportError, first_done
-from .ledger import CreateLedger
+from .ledger import Attempts, CreateLedger
 from .readers import preload_models, read_created, read_model, read_status
 from .reply import Reply
 from .retrying import MIN_ATTEMPT_SECONDS, RetryListener, retrying
@@ -158,11 +158,13 @@ class CertynClient:
         not_found: str = "",
         idle: Callable[[], float] | None = None,
         max_body: int | None = None,
+        attempts: Attempts | None = None,
     ) -> T:
         """Send one request and ``read`` its 2xx answer; other answers raise the :class:`ApiError` they mean.
 
         With a ``policy``, failures it retries are retried (``operation`` names the request in the log) until
         it gives up or ``deadline``; without one, a single attempt, whose transient failure is the caller's.
+        ``attempts`` (a create's) records each failed attempt: whether it may have made what it creates.
         """
 
         def once(deadline: float) -> T:
@@ -179,9 +181,10 @@ class CertynClient:
 
             return self._answer(send, read, doing, not_found)
 
+        attempt = once if attempts is None else attempts.recording(once)
         if policy is None:
-            return once(deadline)
-        return self._retrying(operation or doing, path, policy, deadline, once)
+            return attempt(deadline)
+        return self._retrying(operation or doing, path, policy, deadline, attempt)
 
     def _answer(
         self, exchange: Callable[[], Reply], read: Callable[[Reply], T], doing: str, not_found: str = ""
@@ -273,9 +276,7 @@ class CertynClient:
             ledger.lost()
             raise no_answer(err) from None
         if poll_ahead and self._ahead is None:  # a recovery (replay) never polls ahead
-            self._ahead = send_first_poll(
-                self._transport, reply, self._timeout(deadline), self._clock.monotonic()
-            )
+            self._ahead = send_first_poll(self._transport, reply, self._timeout(deadline), self._clock)
         # Until the run is stored, the exchange stays in flight: a signal raised in between leaves
         # recover_create() the reply to read again, so the run it names can still be cancelled.
         return self._read_created(ledger, reply)

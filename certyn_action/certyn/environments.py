@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from ..core.api import project_path
 from .client import CertynClient
 from .errors import ApiError, AuthError, NotFound
+from .ledger import Attempts
 from .readers import read_model
 from .reply import Reply
 
@@ -30,6 +31,7 @@ ENVIRONMENT_RIGHTS = (
 class EnvironmentsApi:
     def __init__(self, client: CertynClient) -> None:
         self.client = client
+        self.create_attempts = Attempts()  # whether a failed create attempt may have made the environment
 
     def create(self, body: Mapping[str, str], deadline: float) -> Environment:
         """Create the environment ``body`` describes (retried: its key makes a retry harmless).
@@ -49,6 +51,7 @@ class EnvironmentsApi:
                 policy=self.client.create_policy(),
                 operation="environment create",
                 json_body=body,
+                attempts=self.create_attempts,
             )
         except ApiError as err:
             if err.status != 409:

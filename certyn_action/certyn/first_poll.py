@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from ..clock import Clock
 from ..core.api import raw_run_id, run_path
 from .http import Call, Transport, TransportError
 from .reply import Reply
@@ -18,7 +19,7 @@ class FirstPoll(NamedTuple):
 
 
 def send_first_poll(
-    transport: Transport, create_reply: Reply, timeout: float, now: float
+    transport: Transport, create_reply: Reply, timeout: float, clock: Clock
 ) -> FirstPoll | None:
     """The status request for the run a 2xx ``create_reply`` names, started; None when none is sent."""
     if not 200 <= create_reply.status < 300 or timeout <= 0:
@@ -29,7 +30,8 @@ def send_first_poll(
         return None
     if run_id is None:
         return None
+    sent_at = clock.monotonic()
     try:
-        return FirstPoll(run_id, transport.start("GET", run_path(run_id), timeout=timeout), now)
+        return FirstPoll(run_id, transport.start("GET", run_path(run_id), timeout=timeout), sent_at)
     except TransportError:  # refused before sending: the status request will say so itself
         return None

@@ -3,20 +3,22 @@
 A create may make a run that we never hear of: the answer is still on the wire when a signal comes, or the
 exchange broke after the server acted on it, or a gateway answered 500/502/504 for a backend that went on.
 The ledger keeps the exchange in flight, whether some attempt went unanswered, and the run once it is known.
-Pure bookkeeping: the client does the I/O.
+:class:`Attempts` keeps only the last of these, for a create retried by :meth:`CertynClient.call` (the
+temporary environment's). Pure bookkeeping: the client does the I/O.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from .errors import may_have_made_a_run
+from .errors import ApiError, may_have_made_a_run
 
 if TYPE_CHECKING:
     from ..core.api import Created
     from .http import Call
 
+T = TypeVar("T")
 
 class CreateLedger:
     def __init__(self, body: Mapping[str, Any], key: str) -> None:
@@ -62,3 +64,29 @@ class CreateLedger:
     def lost(self) -> None:
         """The attempt in flight failed without an answer: it may have made a run."""
         self.in_flight = None
+
+
+class Attempts:
+    """Whether some failed attempt of a create may have made what it creates unseen: no answer, or an answer
+    that may hide it (:func:`may_have_made_a_run`), as :class:`CreateLedger` counts them for the run.
+    :meth:`CertynClient.call` records each failed attempt here when given one."""
+
+    def __init__(self) -> None:
+        self.may_have_made = False
+
+    def failed(self, status: int | None) -> None:
+        """An attempt failed with ``status``. None (no HTTP answer) counts, even when nothing went out (an
+        unsafe URL, no time left): the cautious side is a look-up that finds nothing."""
+        self.may_have_made = self.may_have_made or may_have_made_a_run(status)
+
+    def recording(self, attempt: Callable[[float], T]) -> Callable[[float], T]:
+        """``attempt`` (one exchange, by deadline), recording here how it failed."""
+
+        def recorded(deadline: float) -> T:
+            try:
+                return attempt(deadline)
+            except ApiError as err:
+                self.failed(err.status)
+                raise
+
+        return recorded

@@ -111,6 +111,7 @@ class RunStatus(_Model):
     aborted: Counter = 0
     skipped: Counter = 0
     app_url: Url = Field(default="", alias="appUrl")
+    commit_sha: Text = Field(default="", alias="commitSha")  # the commit the run tests (a replay: not ours)
     started_at: Text = Field(default="", validation_alias=AliasChoices("startedAt", "started_at"))
     completed_at: Text = Field(default="", validation_alias=AliasChoices("completedAt", "completed_at"))
     retry_after_seconds: float | None = Field(default=None, alias="retryAfterSeconds")

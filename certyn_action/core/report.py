@@ -82,6 +82,18 @@ class Report:
         return self.created.run.app_url if self.created else ""
 
     @property
+    def other_commit(self) -> str:
+        """The commit the created run reports testing when it is not the one this step sent, else "".
+
+        A fixed ``idempotency-key`` reused on a new commit replays the old run; the derived key never does."""
+        if self.created is None or self.status is None or self.metadata is None:
+            return ""
+        theirs, ours = self.status.commit_sha.strip().lower(), self.metadata.commit_sha.strip().lower()
+        if not (theirs and ours) or theirs.startswith(ours) or ours.startswith(theirs):  # a short SHA is the same
+            return ""
+        return self.status.commit_sha
+
+    @property
     def status_url(self) -> str:
         # Built from the configured API base, never taken from the server: a later step that sends the key
         # to it cannot be pointed elsewhere.

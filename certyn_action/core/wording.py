@@ -33,6 +33,7 @@ OUTAGE = "Certyn API unreachable"
 ENVIRONMENT_NOT_DELETED = "Certyn environment not deleted"
 DEPLOYMENT_DOWN = "Deployment not reachable"
 RUN_NOT_FOUND = "Certyn run not found"
+OTHER_COMMIT = "Certyn run of another commit"
 CAUSE_TITLES = {
     Cause.OUTAGE: OUTAGE,
     Cause.KEY_REJECTED: KEY_REJECTED,
@@ -157,6 +158,25 @@ def orphan(why: str, idempotency_key: str) -> str:
     )
 
 
+def still_running(run_id: str, link: str) -> str:
+    """The note when the key was refused after the run was known: it may still run, and cannot be cancelled."""
+    where = f" ({link})" if link else ""
+    return (
+        f"Certyn run `{run_id}`{where} may still be running: this step cannot cancel it with a refused key. "
+        "Cancel it in Certyn if it should not go on."
+    )
+
+
+def other_commit(run_commit: str, sent_commit: str, idempotency_key: str, *, replayed: bool) -> str:
+    """The warning when the run Certyn returned tests another commit than the one this step sent."""
+    how = "replayed an earlier run for" if replayed else "returned a run for"
+    return (
+        f"This run tested commit `{run_commit}`, not this step's commit `{sent_commit}`: Certyn {how} "
+        f"Idempotency-Key `{idempotency_key}`, and the gate judges that run. Give `idempotency-key` a value "
+        "that changes with the commit, or leave it empty (the derived key does)."
+    )
+
+
 def left_running(switch: str) -> str:
     """The summary note when a switch kept the run running."""
     return f"The run was left running in Certyn ({switch} is false)."
@@ -199,3 +219,11 @@ def environment_deleted(key: str, outcome: str) -> str:
 def environment_kept(key: str, switch: str) -> str:
     """The summary note when ``keep-environment`` kept the temporary environment."""
     return f"Temporary environment `{key}` was kept ({switch} is true): delete it in Certyn when done."
+
+
+def environment_may_exist(key: str, why: str) -> str:
+    """The warning when a create attempt may have made the temporary environment, yet it could not be found."""
+    return (
+        f"A temporary Certyn environment with key `{key}` may exist (a create attempt got no answer), but "
+        f"this step could not look it up: {why.rstrip('.')}. Look for it in Certyn (Environments) and delete it."
+    )

@@ -26,10 +26,25 @@ class Reporter:
         self.report = Report()
         self._outputs = OutputFile(env.get("GITHUB_OUTPUT"))
         self._summary = SummaryFile(env.get("GITHUB_STEP_SUMMARY"))
+        self._other_commit_said = False
 
     def note(self, text: str) -> None:
         """A line for the summary's notes (a release, a kept run, a run that may exist)."""
         self.report.notes.append(text)
+
+    def key_refused(self, may_have_made_a_run: bool) -> str:
+        """The key was refused, so no run can be cancelled: the note on the run that may be left running (a
+        run a lost create may have made, or the known run, with its link), in the summary; returned with a
+        leading space for the error line. "" when there is no such run."""
+        report = self.report
+        if may_have_made_a_run:
+            note = wording.orphan("cannot cancel with a refused key", report.idempotency_key)
+        elif report.run_id:
+            note = wording.still_running(one_line(report.run_id, 80), one_line(report.app_url, 500))
+        else:
+            return ""
+        self.note(note)
+        return " " + note
 
     def created(self, created: Created) -> None:
         """The run is known: its outputs at once, and where to follow it."""
@@ -64,6 +79,17 @@ class Reporter:
         """A status: state and counts as outputs at once."""
         self.report.status = status
         self.write_outputs()
+        report = self.report
+        if report.other_commit and report.metadata and not self._other_commit_said:  # once, not every poll
+            self._other_commit_said = True
+            message = wording.other_commit(
+                one_line(report.other_commit, 80),
+                one_line(report.metadata.commit_sha, 80),
+                one_line(report.idempotency_key, 200),
+                replayed=bool(report.created and report.created.replayed),
+            )
+            self.log.warning(message, title=wording.OTHER_COMMIT)  # the gate still judges it: the user's key
+            self.note(message)
 
     def write_outputs(self, *, after_create: bool = False) -> None:
         """The outputs known so far (only the create's right after it)."""

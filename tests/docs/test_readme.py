@@ -83,3 +83,25 @@ def test_the_readme_picture_is_a_png() -> None:
     picture = ROOT / "docs" / "images" / "summary-failed.png"
     assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "](docs/images/summary-failed.png)" in README.read_text(encoding="utf-8")
+
+
+def _retried_operations() -> set[str]:
+    """The requests the client retries with a policy, by the name their retry log line gives them."""
+    names = {"create"}  # the run's create: CertynClient.create passes its name to _retrying directly
+    for path in (ROOT / "certyn_action").rglob("*.py"):
+        names.update(re.findall(r'\boperation="([^"]+)"', path.read_text(encoding="utf-8")))
+    return names
+
+
+def test_http_max_attempts_names_every_request_it_bounds() -> None:
+    # It bounds every request retried with a policy (core/retry.py via CertynClient.call), not only the
+    # create and the cancel: say so where users read it (action.yml and the README's inputs table).
+    operations = _retried_operations()
+    assert {"create", "cancel", "environment create", "projects overview"} <= operations
+    described = load_action_inputs(ROOT)["http-max-attempts"].description
+    row = next(
+        line for line in README.read_text(encoding="utf-8").splitlines() if line.startswith("| `http-max-attempts`")
+    )
+    for text in (described, row):
+        assert [name for name in sorted(operations) if name not in text] == [], text
+        assert "timeout-seconds" in text  # what bounds the status polls instead

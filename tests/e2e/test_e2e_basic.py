@@ -216,6 +216,27 @@ def test_idempotency_one_run_per_step_execution_new_run_per_leg_and_attempt(quic
     assert all(key and len(key) <= 200 and key.isascii() for key in keys)
 
 
+def test_a_fixed_idempotency_key_replaying_another_commits_run_warns_naming_both_commits() -> None:
+    # A user-set key reused on a new commit: Certyn replays the old run, which tested the old commit. The gate
+    # judges that run (the user chose the key), but says so, once: a warning and a summary note naming both.
+    old, new = "a" * 40, "b" * 40
+    in_progress = snapshot("in_progress", total=1, pending=1)
+    with Simulator(Scenario(snapshots=[in_progress, in_progress, snapshot("completed", total=1, passed=1)])) as sim:
+        first = run(sim, {"idempotency-key": "release-gate", "wait": "false"}, ev=Event.push(sha=old))
+        again = run(sim, {"idempotency-key": "release-gate"}, ev=Event.push(sha=new))
+        assert [r.json["commitSha"] for r in sim.api_requests("create")] == [old, new]
+        assert len(sim.api_requests("status")) == 3
+    assert again.outputs["idempotency-replayed"] == "true"
+    assert (first.exit_code, again.exit_code) == (0, 0), again.log
+    assert first.commands_named("warning") == []
+    [warning] = [c for c in again.commands_named("warning") if c.properties.get("title") == "Certyn run of another commit"]
+    [note] = [item for item in read(again.summary).items if "another commit" in item or old in item]
+    for text in (warning.data, note):
+        assert old in text, again.log
+        assert new in text
+        assert "release-gate" in text
+
+
 def test_timeout_cancels_the_run_and_reports_timed_out() -> None:
     with Simulator("never") as sim:
         result = run(sim, {"timeout-seconds": "3"})

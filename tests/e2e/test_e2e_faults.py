@@ -43,6 +43,7 @@ from tests.e2e_support import (
     simulators,
     titled,
 )
+from tests.rendered import read
 
 CANCEL_BUDGET = 5.0  # certyn_action.lifecycle.RELEASE_BUDGET_SECONDS
 SLACK = 2.5  # interpreter start-up, process exit, a loaded machine
@@ -349,6 +350,24 @@ def test_a_rejected_key_fails_at_once_naming_the_input_and_project() -> None:
             assert f"HTTP {status}" in run.summary
             assert run.outputs["run-id"] == ""
         assert "no access to the project" in runs[1].commands_named("error")[0].data
+
+
+def test_a_key_rejected_while_polling_says_the_run_may_still_be_running_and_links_it() -> None:
+    # The run exists; the key is refused on the second poll (revoked mid-run). The refused key cannot cancel
+    # it, so the step says where it is, in the log and the summary, instead of leaving it silently.
+    scenario = never().with_faults(status=[ok(), Fault.http(401, {"error": "API key revoked."})])
+    with simulators(scenario) as (sim,):
+        run = run_action(sim.base_url)
+        [run_id] = sim.runs
+        assert sim.api_requests("cancel") == []
+    assert_error_ending(run)
+    app_url = run.outputs["app-url"]
+    assert run_id in app_url, explain(run)
+    (error,) = titled(run, "error", "Certyn API key rejected")
+    note = [item for item in read(run.summary).items if "may still be running" in item]
+    for text in (error.data, *note):
+        assert f"Certyn run {run_id} ({app_url}) may still be running" in text.replace("`", ""), explain(run)
+        assert "cannot cancel it with a refused key" in text
 
 
 def test_an_unknown_project_fails_at_once_naming_project_and_process() -> None:

@@ -27,6 +27,7 @@ from tests.e2e_support import (
     run_step,
     titled,
 )
+from tests.rendered import read
 
 NEVER_ENDS = [snapshot("in_progress", total=4, passed=1, pending=3)]
 EXIT_WITHIN = 7.0
@@ -235,6 +236,40 @@ def test_a_lost_create_answer_is_recovered_from_the_409_and_used() -> None:
     assert run.exit_code == 0, explain(run)
     assert [c.response_status for c in creates][-1] == 409
     assert create.json["environmentKey"] == environment.key
+
+
+def test_a_lost_create_answer_then_a_refusal_still_finds_and_deletes_the_environment() -> None:
+    # The first create makes the environment but its answer is lost; the retry is refused (a WAF's 403,
+    # not a 409). That refusal does not prove nothing was made: the release looks the key up and deletes it.
+    sim_scenario = scenario("pass").with_faults(
+        environment_create=[Fault.drop_after(), Fault.http(403, {"error": "forbidden"})]
+    )
+    with Deployment() as deployment, Simulator(sim_scenario, api_key=API_KEY) as sim:
+        run = run_action(sim.base_url, base_url=deployment.url)
+        [environment] = sim.created_environments
+        deleted = [e.environment_id for e in sim.deleted_environments]
+        assert sim.runs == {}
+    assert run.exit_code == 1, explain(run)
+    assert run.outputs["result"] == "error"
+    assert deleted == [environment.environment_id], explain(run)
+    assert f"Temporary environment {environment.key}: deleted." in read(run.summary).items
+
+
+def test_a_lost_create_answer_then_a_refusal_says_the_environment_may_exist_when_it_cannot_be_found() -> None:
+    # As above, and the list is refused too: the step cannot find it, so it says one may exist, by key.
+    sim_scenario = scenario("pass").with_faults(
+        environment_create=[Fault.drop_after(), Fault.http(403, {"error": "forbidden"})],
+        environment_list=[Fault.http(403, {"error": "forbidden"}, times=5)],
+    )
+    with Deployment() as deployment, Simulator(sim_scenario, api_key=API_KEY) as sim:
+        run = run_action(sim.base_url, base_url=deployment.url)
+        [environment] = sim.created_environments
+        assert sim.deleted_environments == []
+    assert run.exit_code == 1, explain(run)
+    [warning] = titled(run, "warning", "Certyn environment not deleted")
+    assert f"`{environment.key}` may exist" in warning.data
+    [note] = [item for item in read(run.summary).items if "may exist" in item]
+    assert f"with key {environment.key} may exist" in note, explain(run)
 
 
 def test_a_failed_delete_is_a_warning_and_keeps_the_verdict() -> None:

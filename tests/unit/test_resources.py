@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from certyn_action.certyn.errors import ApiError, AuthError
+from certyn_action.certyn.ledger import Attempts
 from certyn_action.core.endings import Rule
 from certyn_action.core.environment import Environment
 from certyn_action.github.reporter import Reporter
@@ -25,6 +26,7 @@ class FakeApi:
     ) -> None:
         self.created, self.listed, self.deleted_outcome = create, listed, delete
         self.calls: list[tuple[str, str]] = []
+        self.create_attempts = Attempts()
 
     def create(self, body: dict[str, str], deadline: float) -> Environment:
         self.calls.append(("create", body["key"]))
@@ -77,6 +79,17 @@ def test_a_create_the_server_refused_made_nothing_to_delete() -> None:
         environment.create(deadline=10)
     environment.release("the step ended (key rejected)", deadline=10)
     assert api.calls == [("create", BODY["key"])]
+
+
+def test_a_refusal_after_an_attempt_that_got_no_answer_is_looked_for_and_deleted() -> None:
+    api = FakeApi(create=AuthError("lacks environment rights", status=403), listed=MADE)
+    api.create_attempts.failed(None)  # the first attempt went out and its answer was lost
+    environment, reporter, _ = held(api)
+    with pytest.raises(AuthError):
+        environment.create(deadline=10)
+    environment.release("the step ended (key rejected)", deadline=10)
+    assert api.calls[1:] == [("find", BODY["key"]), ("delete", "e-1")]
+    assert any("deleted" in note for note in reporter.report.notes)
 
 
 def test_a_create_that_got_no_answer_may_have_made_one_so_it_is_looked_for() -> None:

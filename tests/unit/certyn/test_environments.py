@@ -4,6 +4,7 @@ recovery), list, find and delete; a 401/403 says the key lacks environment right
 from __future__ import annotations
 
 import pytest
+import requests
 import responses
 from responses import matchers
 
@@ -87,6 +88,30 @@ def test_a_refused_create_says_the_key_lacks_environment_rights(status: int) -> 
         api().create(BODY, deadline=2000)
     assert caught.value.status == status
     assert sum(c.request.method == "POST" for c in responses.calls) == 1  # not retried
+
+
+@pytest.mark.parametrize(
+    ("first", "may_have_made"),
+    [
+        (requests.ConnectionError("connection reset"), True),  # went out, no answer: it may have made one
+        ({"status": 502}, True),  # a gateway gave up on a backend that may have gone on
+        ({"status": 503}, False),  # refused before it was acted on
+        ({"status": 429}, False),
+    ],
+)
+@responses.activate
+def test_the_create_records_whether_an_attempt_may_have_made_the_environment(
+    first: Exception | dict[str, int], may_have_made: bool
+) -> None:
+    if isinstance(first, Exception):
+        responses.post(ENVS, body=first)
+    else:
+        responses.post(ENVS, **first)
+    responses.post(ENVS, status=403, json={"error": "blocked by the firewall"})
+    environments = api()
+    with pytest.raises(AuthError):
+        environments.create(BODY, deadline=2000)
+    assert environments.create_attempts.may_have_made is may_have_made
 
 
 @responses.activate

@@ -1,16 +1,58 @@
-"""core/report.py: the redacted copy the outputs and the summary are written from."""
+"""core/report.py: what the report derives from what the step learnt (the run of another commit), and the
+redacted copy the outputs and the summary are written from."""
 
 from __future__ import annotations
 
 import pytest
 
 from certyn_action.core.api import Created
+from certyn_action.core.context import RunMetadata
 from certyn_action.core.gate import Result, Verdict
 from certyn_action.core.models import CreatedRun, RunStatus
 from certyn_action.core.report import Report
 
+SENT = "0123456789abcdef0123456789abcdef01234567"
 
-def _report() -> Report:
+
+def _report(run_commit: object, *, created: bool = True) -> Report:
+    meta = RunMetadata(
+        repository="acme/shop",
+        ref="main",
+        commit_sha=SENT,
+        event="push",
+        external_url="",
+        job_url="",
+        run_url="",
+    )
+    return Report(
+        metadata=meta,
+        created=Created(CreatedRun.model_validate({"runId": "r1"}), replayed=True) if created else None,
+        attached_run_id="" if created else "r1",
+        status=RunStatus.model_validate({"state": "completed", "commitSha": run_commit}),
+    )
+
+
+@pytest.mark.parametrize(
+    ("run_commit", "other"),
+    [
+        ("fedcba9876543210fedcba9876543210fedcba98", "fedcba9876543210fedcba9876543210fedcba98"),
+        (SENT, ""),
+        (SENT.upper(), ""),  # the same commit, spelt in capitals
+        (SENT[:7], ""),  # a short SHA of the same commit
+        ("", ""),  # not reported: nothing to compare
+        (None, ""),
+    ],
+)
+def test_a_created_run_of_another_commit_is_named(run_commit: object, other: str) -> None:
+    assert _report(run_commit).other_commit == other
+
+
+def test_an_attached_run_may_test_any_commit() -> None:
+    # `run-id` attaches to a run made elsewhere, on purpose: its commit is not this step's to check.
+    assert _report("fedcba9876543210fedcba9876543210fedcba98", created=False).other_commit == ""
+
+
+def _full_report() -> Report:
     return Report(
         idempotency_key="key-1",
         created=Created(CreatedRun.model_validate({"runId": "r-1", "appUrl": "https://app/SECRET"}), False),
@@ -24,7 +66,7 @@ def _report() -> Report:
 
 
 def test_the_redacted_copy_cleans_every_text_and_keeps_every_other_field() -> None:
-    report = _report()
+    report = _full_report()
     public = report.redacted(lambda text: text.replace("SECRET", "***"))
     assert public.created is not None
     assert public.status is not None
@@ -38,7 +80,7 @@ def test_the_redacted_copy_cleans_every_text_and_keeps_every_other_field() -> No
 
 
 def test_replace_changes_only_what_it_is_given_and_refuses_an_unknown_field() -> None:
-    report = _report()
+    report = _full_report()
     later = report.replace(duration=30.0)
     assert (later.duration, report.duration) == (30.0, 12.5)
     assert later.created is report.created
