@@ -305,3 +305,15 @@ def test_nothing_is_unaccounted_unless_every_outcome_counter_was_sent() -> None:
         {"state": "completed", "total": 10, "passed": 4, "failed": 0, "blocked": 0}
     )
     assert unaccounted(status) == 0
+
+
+def test_verdicts_differ_by_result_reasons_or_cause_but_not_by_the_derived_switches() -> None:
+    passed = Verdict(Result.PASSED)
+    failed = Verdict(Result.FAILED, ("1 test failed",), failed_by=("fail-on-failed",))
+    assert passed != failed
+    assert not passed == failed  # noqa: SIM201 - __eq__ itself, not only __ne__
+    assert failed == Verdict(Result.FAILED, ("1 test failed",))  # failed_by is derived: not compared
+    assert not failed != Verdict(Result.FAILED, ("1 test failed",))  # noqa: SIM202 - __ne__ itself
+    # ... and equal verdicts hash alike, so a set or dict key never tells them apart
+    assert hash(failed) == hash(Verdict(Result.FAILED, ("1 test failed",)))
+    assert passed != ("passed",)

@@ -820,6 +820,9 @@ NOT_UTF8 = "holds bytes that are not valid UTF-8 text: write it as UTF-8"
         "cancel-reason",
         "wait",
         "timeout-seconds",
+        "base-url",
+        "base-url-wait-seconds",
+        "keep-environment",
     ],
 )
 def test_an_input_that_is_not_utf8_gets_that_one_error_and_no_other(name: str) -> None:
@@ -946,3 +949,16 @@ def test_conflicts_are_reported_with_the_other_errors() -> None:
     with pytest.raises(InputErrors) as caught:
         read_inputs(env)
     assert {e.name for e in caught.value.errors} == {"tags", "wait", "http-max-attempts"}
+
+
+def test_junit_report_without_test_results_says_why_and_how_to_fix() -> None:
+    error = _error(_env(junit_report="reports/certyn.xml", test_results="false"), "junit-report")
+    assert error.message == "is written from the per-test results: remove `test-results: false`"
+
+
+def test_an_instruction_beside_run_id_is_refused_on_instruction_naming_run_id() -> None:
+    # The conflicts are reported with the checker's own message, on the input to remove.
+    errors = _errors(_env(process_slug="", run_id="r-1", instruction="Why did checkout fail?"))
+    (error,) = [e for e in errors if e.name == "instruction"]
+    assert "run-id" in error.message
+    assert [e.name for e in errors] == ["instruction"]
