@@ -20,6 +20,20 @@ from .server import Simulator
 DEMO_KEY = "demo-key"
 
 
+def demo_inputs(api_url: str, **extra: str) -> dict[str, str]:
+    """The action's inputs for a demo run against the simulator at ``api_url`` (1 s polls, 2 min at most)."""
+    return {
+        "api-key": DEMO_KEY,
+        "project-slug": "demo-shop",
+        "process-slug": "smoke-suite",
+        "api-url": api_url,
+        "poll-interval-seconds": "1",
+        "max-poll-interval-seconds": "1",
+        "timeout-seconds": "120",
+        **extra,
+    }
+
+
 def _default_action_dir() -> Path:
     return Path(__file__).resolve().parent.parent
 
@@ -65,18 +79,12 @@ def run_demo(scenario: str = "pass", action_dir: str | Path | None = None, event
     with Simulator(sc, api_key=DEMO_KEY) as sim:
         print(f"== Certyn simulator at {sim.base_url} (scenario {sc.name!r}) ==")
         runner = FakeRunner(directory, PythonLauncher(directory))
-        inputs = {
-            "api-key": DEMO_KEY,
-            "project-slug": "demo-shop",
-            "process-slug": "smoke-suite",
-            "api-url": sim.base_url,
-            "poll-interval-seconds": "1",
-            "max-poll-interval-seconds": "1",
-            "timeout-seconds": "120",
-            # The per-test results are read by default; the AI answers this after the run, passed or failed.
-            "instruction": "Explain each failure and suggest where to look in the code.",
-            "conversation-timeout-seconds": "30",
-        }
+        # The per-test results are read by default; the AI answers this after the run, passed or failed.
+        inputs = demo_inputs(
+            sim.base_url,
+            instruction="Explain each failure and suggest where to look in the code.",
+            **{"conversation-timeout-seconds": "30"},
+        )
         print(
             f"== Running the action ({ev.name} event); Ctrl-C cancels it like the runner would ==\n"
             "   (the raw step log: GitHub turns ::group:: into a fold and ::notice::/::error:: into annotations)\n"

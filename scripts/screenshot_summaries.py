@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from certyn_simulator.catalogue import load_scenario  # noqa: E402
-from certyn_simulator.demo import DEMO_KEY  # noqa: E402 - after the path is set
+from certyn_simulator.demo import DEMO_KEY, demo_inputs  # noqa: E402 - after the path is set
 from certyn_simulator.runner import Event, FakeRunner, PythonLauncher  # noqa: E402
 from certyn_simulator.server import Simulator  # noqa: E402
 from tests.rendered import render_gfm  # noqa: E402
@@ -80,16 +80,7 @@ def run_scenario(name: str, extra: dict[str, str]) -> str:
     scenario = load_scenario(name)
     scenario.retry_after_seconds = 1
     with Simulator(scenario, api_key=DEMO_KEY) as sim:
-        inputs = {
-            "api-key": DEMO_KEY,
-            "project-slug": "demo-shop",
-            "process-slug": "smoke-suite",
-            "api-url": sim.base_url,
-            "poll-interval-seconds": "1",
-            "max-poll-interval-seconds": "1",
-            "timeout-seconds": "120",
-            **extra,
-        }
+        inputs = demo_inputs(sim.base_url, **extra)
         runner = FakeRunner(ROOT, PythonLauncher(ROOT))
         with runner.start(inputs, event=Event.push()) as running:
             run = running.wait(timeout=180)
