@@ -147,7 +147,13 @@ def failing_annotations(items: Sequence[RunItem], limit: int = MAX_ANNOTATIONS) 
         title = one_line(item.display_name, MAX_ANNOTATION_TITLE)
         finding = _HEADING_MARKER.sub("", _CONTROL.sub(" ", encodable(item.finding)))
         finding = finding.replace("##[", "## [").strip()
-        message = f"{outcome.capitalize()}: {finding}" if finding else f"Marked {outcome} in Certyn."
+        label = f"{outcome.capitalize()}:"
+        if not finding:
+            message = f"Marked {outcome} in Certyn."
+        elif finding.lower().startswith(label.lower()):  # "Blocked: the SSO page..." says it already
+            message = finding
+        else:
+            message = f"{label} {finding}"
         found.append(TestAnnotation(title=title, message=truncate(message, MAX_ANNOTATION_MESSAGE)))
     return tuple(found)
 

@@ -300,3 +300,15 @@ def test_a_long_answer_is_cut_in_the_summary_and_points_to_the_output() -> None:
     rendered = gfm(render_conversation("i", ConversationState.IDLE, "a" * (MAX_SHOWN_ANSWER + 100)))
     assert len(code_blocks(rendered)[1]) == MAX_SHOWN_ANSWER + 1
     assert "conversation-response" in text_of(rendered)
+
+
+def test_an_annotation_does_not_repeat_the_outcome_a_finding_starts_with() -> None:
+    items = [
+        RunItem.model_validate(
+            {"testCaseName": "SSO", "testOutcome": "blocked", "summaryMarkdown": "Blocked: no page"}
+        ),
+        RunItem.model_validate(
+            {"testCaseName": "Pay", "testOutcome": "failed", "summaryMarkdown": "button grey"}
+        ),
+    ]
+    assert [a.message for a in failing_annotations(items)] == ["Blocked: no page", "Failed: button grey"]
