@@ -117,7 +117,8 @@ class Afterwards:
             return
         try:
             with self.guard.deferred():  # the file is written whole
-                write_report(workspace(self.reporter.env), path, render_run_junit(run))
+                # scrubbed as written: XML drops the control characters a name or finding may hide the key with
+                write_report(workspace(self.reporter.env), path, self.log.redact(render_run_junit(run)))
         except OSError as err:
             detail = str(err) if err.errno is None else (err.strerror or type(err).__name__)
             self.log.warning(

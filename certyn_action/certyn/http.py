@@ -25,9 +25,9 @@ import requests.structures
 
 from .. import __version__
 from ..core.api_url import api_origin
+from ..core.scrub import Scrubber
 from ..core.text import one_line
 from .reply import Reply
-from .scrub import Scrubber
 
 MAX_BODY_BYTES = 1024 * 1024
 USER_AGENT = f"certyn-run-action/{__version__}"

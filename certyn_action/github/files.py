@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from ..core.text import encodable
+
 SUMMARY_LIMIT_BYTES = 1024 * 1024  # the runner drops a larger step summary
+
+
+def _unchanged(text: str) -> str:
+    return text
 
 
 def heredoc(name: str, value: str) -> str:
@@ -26,13 +32,17 @@ def heredoc(name: str, value: str) -> str:
 
 
 class OutputFile:
-    """Appends step outputs to GITHUB_OUTPUT as soon as they are known; unchanged values are not rewritten."""
+    """Appends step outputs to GITHUB_OUTPUT as soon as they are known; unchanged values are not rewritten.
 
-    def __init__(self, path: str | None) -> None:
+    ``scrub`` (the log's ``redact``) is the last step: each value as the file will hold it (UTF-8), scrubbed."""
+
+    def __init__(self, path: str | None, scrub: Callable[[str], str] = _unchanged) -> None:
         self._path = Path(path) if path else None
+        self._scrub = scrub
         self._written: dict[str, str] = {}
 
     def write(self, values: Mapping[str, str]) -> None:
+        values = {name: self._scrub(encodable(value)) for name, value in values.items()}
         changed = {k: v for k, v in values.items() if self._written.get(k) != v}
         if not changed or self._path is None:
             return
@@ -42,16 +52,19 @@ class OutputFile:
 
 
 class SummaryFile:
-    """Writes the job summary once; Markdown over the runner's 1 MiB limit is cut, never dropped."""
+    """Writes the job summary once; Markdown over the runner's 1 MiB limit is cut, never dropped.
 
-    def __init__(self, path: str | None) -> None:
+    ``scrub`` (the log's ``redact``) runs on the Markdown as written (escaped, UTF-8), before the cut."""
+
+    def __init__(self, path: str | None, scrub: Callable[[str], str] = _unchanged) -> None:
         self._path = Path(path) if path else None
+        self._scrub = scrub
 
     def write(self, markdown: str) -> None:
         if self._path is None:
             return
         with self._path.open("a", encoding="utf-8", errors="replace", newline="") as fh:
-            fh.write(cap_bytes(markdown, SUMMARY_LIMIT_BYTES - 1024))
+            fh.write(cap_bytes(self._scrub(encodable(markdown)), SUMMARY_LIMIT_BYTES - 1024))
 
 
 def cap_bytes(text: str, limit: int) -> str:

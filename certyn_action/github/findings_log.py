@@ -4,6 +4,7 @@ neutralised like all server text (``WorkflowLog.info``: never a workflow command
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -34,5 +35,7 @@ def answer(log: WorkflowLog, conversation: Conversation) -> None:
         if text is None:
             log.info("No answer.")
             return
-        for line in text.splitlines() or [""]:
+        # Only real line breaks start a line: splitlines() would also break at a form feed or U+2028, and a
+        # key split over two lines would pass the scrubber (``log.info`` shows those as spaces instead).
+        for line in re.split(r"\r\n|[\r\n]", text.rstrip("\r\n")):
             log.info(line)

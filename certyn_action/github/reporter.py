@@ -1,7 +1,8 @@
 """The step's report, written to the runner as it grows: the outputs at once and whole (after the create,
 after each status), and at the end every output, the job summary, the verdict line and one annotation.
 
-Server text may echo the API key: everything written goes through the log's redaction first.
+Server text may echo the API key: everything written goes through the log's redaction, before it is cut or
+rendered and, as each file's last step, on what that file holds.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ class Reporter:
     def __init__(self, env: Mapping[str, str], log: WorkflowLog) -> None:
         self.env, self.log = env, log
         self.report = Report()
-        self._outputs = OutputFile(env.get("GITHUB_OUTPUT"))
-        self._summary = SummaryFile(env.get("GITHUB_STEP_SUMMARY"))
+        self._outputs = OutputFile(env.get("GITHUB_OUTPUT"), log.redact)
+        self._summary = SummaryFile(env.get("GITHUB_STEP_SUMMARY"), log.redact)
         self._other_commit_said = False
 
     def note(self, text: str) -> None:

@@ -1,7 +1,8 @@
 """Workflow commands and log lines on stdout (the runner reads both stdout and stderr).
 
 Everything printed goes through :class:`WorkflowLog`: it escapes command data, keeps untrusted text
-from ever starting a line, and redacts registered secrets as a last line of defence.
+from ever starting a line, and redacts registered secrets as a last line of defence. Its ``redact`` is the
+one scrubber of every destination (the log, the outputs, the job summary, the JUnit file).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import TextIO
 
+from ..core.scrub import SCRUBBED, Scrubber
 from ..core.text import encodable, escape_command_data, escape_command_property, one_line, visible
 
 
@@ -17,20 +19,23 @@ class WorkflowLog:
     def __init__(self, stream: TextIO, *, debug: bool = False) -> None:
         self._stream = stream
         self._debug = debug
-        self._secrets: list[str] = []
+        self._secrets: list[tuple[str, Scrubber]] = []
 
     # -- secrets -------------------------------------------------------------------------------
     def add_mask(self, secret: str) -> None:
         """Ask the runner to mask ``secret`` in the log, and redact it from everything we print."""
         if not secret:
             return
-        self._secrets.append(secret)
+        self._secrets.append((secret, Scrubber(secret)))
         # The only line that ever carries the secret, as the runner requires.
         self._write(f"::add-mask::{escape_command_data(secret)}", redact=False)
 
     def redact(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
+        """``text`` with every spelling of each secret replaced (``core/scrub.py``; a short secret as it is).
+
+        The last step of every destination, after the text took the form that destination gives it."""
+        for secret, scrubber in self._secrets:
+            text = scrubber.text(text).replace(secret, SCRUBBED)
         return text
 
     # -- plain lines ---------------------------------------------------------------------------
@@ -63,19 +68,24 @@ class WorkflowLog:
     # -- internals -----------------------------------------------------------------------------
     def _command(self, name: str, properties: dict[str, str], message: str) -> None:
         props = ",".join(
-            f"{key}={escape_command_property(self.redact(value))}"
+            f"{key}={escape_command_property(self._shown(value))}"
             for key, value in properties.items()
             if value
         )
         head = f"::{name} {props}::" if props else f"::{name}::"
-        self._write(head + escape_command_data(self.redact(message)[:4000]), redact=False)
+        # Scrubbed as the runner shows it: the escaping below is undone by the runner.
+        self._write(head + escape_command_data(self._shown(message)[:4000]), redact=False)
 
     def _no_command(self, line: str) -> str:
         # Lines we print never contain line breaks and never start a workflow command.
         flat = one_line(self.redact(line), limit=4000)
         return ": :" + flat[2:] if flat.startswith("::") else flat
 
+    def _shown(self, text: str) -> str:
+        # No bidirectional or invisible character reaches the log; the secrets are scrubbed from what is left.
+        return self.redact(visible(encodable(text)))
+
     def _write(self, line: str, *, redact: bool = True) -> None:
-        # Every line printed, annotations included: no bidirectional or invisible character reaches the log.
-        self._stream.write(visible(encodable(self.redact(line) if redact else line)) + "\n")
+        # Every line printed, annotations included (their parts already went through ``_shown``).
+        self._stream.write((self._shown(line) if redact else visible(encodable(line))) + "\n")
         self._stream.flush()

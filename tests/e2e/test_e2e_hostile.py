@@ -8,11 +8,13 @@ Each test runs entrypoint.py the way the runner does (tests/e2e_support.py) agai
 from __future__ import annotations
 
 import dataclasses
+import json
 import signal
 import socketserver
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -358,3 +360,53 @@ def test_a_lost_create_then_a_refusal_that_hides_the_run_says_it_may_exist() -> 
     assert "may exist in Certyn" in summary, explain(run)
     assert "orphan-key-43" in summary
     assert "may exist in Certyn" in run.log
+
+
+# Characters that a destination drops (XML), turns into a space (the log, the summary) or keeps raw (outputs):
+# inside the key, each left a readable spelling of it somewhere.
+KEY_BREAKERS = ("\x00", "\x01", "\x1b", "\x08", "\x0b", "\x0c", "\ufffe", "\uffff", "\u202e", "\u2028")
+
+
+def _spelled(text: str) -> bool:
+    """Whether ``text`` spells the key once everything but its letters and digits is taken out."""
+    return API_KEY in "".join(ch for ch in text if ch.isascii() and ch.isalnum())
+
+
+def test_the_key_with_a_control_character_inside_is_scrubbed_from_every_destination(tmp_path: Path) -> None:
+    broken = [f"{API_KEY[:12]}{ch}{API_KEY[12:]}" for ch in KEY_BREAKERS]
+    rows = [
+        {"testCaseName": f"login {key} works", "testOutcome": "failed", "summaryMarkdown": f"sent {key}"}
+        for key in broken
+    ]
+    scenario = Scenario(
+        snapshots=[snapshot("completed", total=len(rows), failed=len(rows))],
+        test_results=rows,
+        conversation_polls=0,
+        conversation_answer="\n".join(f"The key {key} leaked" for key in broken),
+    )
+    with simulators(scenario) as (sim,):
+        run = run_action(
+            sim.base_url,
+            env={"GITHUB_WORKSPACE": str(tmp_path)},
+            instruction="why",
+            junit_report="j.xml",
+            timeout_seconds="30",
+        )
+    assert run.exit_code == 1, explain(run)
+    log = (run.stdout + run.stderr).replace(f"::add-mask::{API_KEY}", "")
+    names = json.loads(run.outputs["failed-tests"])
+    junit = (tmp_path / "j.xml").read_text(encoding="utf-8")
+    for where, text in {
+        "log": log,
+        "summary": run.summary,
+        "outputs": run.output_text,
+        "failed-tests": "\n".join(names),
+        "JUnit": junit,
+    }.items():
+        assert not _spelled(text), f"{where}\n{explain(run)}"
+    # what is around the key is still there, in every destination
+    assert len(names) == len(rows)
+    assert all(name.startswith("login ") and name.endswith(" works") for name in names)
+    assert "leaked" in run.outputs["conversation-response"]
+    assert junit.count("login ") == len(rows)
+    assert "sent " in run.summary

@@ -146,3 +146,17 @@ def test_failed_tests_is_unknown_when_the_rows_list_fewer_failing_tests_than_the
     assert _findings(["failed", "passed"], 2).failed_tests() == ""
     assert _findings([], 0).failed_tests() == ""
     assert Findings().failed_tests() == ""
+
+
+@responses.activate
+def test_the_key_hidden_in_the_instruction_reaches_no_file_and_no_line(step: Step) -> None:
+    # Text that never came from a reply is scrubbed too: each destination scrubs what it writes, last.
+    key = step.env["INPUT_API-KEY"]
+    _created()
+    progress(FAILED)
+    _results()
+    responses.get(CONVERSATION, json={"status": "idle", "messages": [{"role": "assistant", "content": "ok"}]})
+    assert step.run(instruction=f"try {key[:8]}\x1b{key[8:]} then {key[:4]}\ufffe{key[4:]}") == 1
+    shown = "".join(ch for ch in step.everything().replace(f"::add-mask::{key}", "") if ch.isalnum())
+    assert "".join(ch for ch in key if ch.isalnum()) not in shown
+    assert "try *** then ***" in step.summary.read_text(encoding="utf-8")

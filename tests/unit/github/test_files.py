@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from certyn_action.core.scrub import Scrubber
 from certyn_action.github.files import (
     SUMMARY_LIMIT_BYTES,
     OutputFile,
@@ -207,3 +208,16 @@ def test_lone_surrogate_in_server_text_does_not_lose_outputs_or_summary(tmp_path
     summary = tmp_path / "summary.md"
     SummaryFile(str(summary)).write("state x\ud800y\n")
     assert summary.read_text(encoding="utf-8").startswith("state x")
+
+
+LIVE = "ck_live_SECRETSECRET123"
+
+
+@pytest.mark.parametrize("breaker", ["\x00", "\x1b", "\x0b", "\ufffe", "\uffff", "\ud800", "\\u0000"])
+def test_outputs_and_the_summary_are_scrubbed_as_written(tmp_path: Path, breaker: str) -> None:
+    broken = LIVE[:8] + breaker + LIVE[8:]
+    scrub = Scrubber(LIVE).text
+    OutputFile(str(tmp_path / "out"), scrub).write({"failed-tests": json.dumps([f"a {broken}"]), "x": broken})
+    SummaryFile(str(tmp_path / "summary"), scrub).write(f"| {broken} |\n")
+    assert _read(tmp_path / "out") == {"failed-tests": '["a ***"]', "x": "***"}
+    assert (tmp_path / "summary").read_text(encoding="utf-8") == "| *** |\n"

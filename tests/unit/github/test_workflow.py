@@ -190,3 +190,25 @@ def test_lone_surrogate_in_server_text_can_be_written_to_utf8_stdout() -> None:
     buffer = stdout.buffer
     assert isinstance(buffer, io.BytesIO)
     assert buffer.getvalue().decode("utf-8").startswith("state: x")
+
+
+# Inside the secret: characters the log shows as spaces (controls, bidi, U+2028) or drops.
+BREAKERS = ["\x00", "\x01", "\x1b", "\x08", "\x0b", "\x0c", "\ufffe", "\uffff", "\u2028", "\u202e", "\r\n"]
+
+
+def _spelled(text: str) -> bool:
+    return SECRET.replace("_", "") in "".join(ch for ch in text if ch.isascii() and ch.isalnum())
+
+
+@pytest.mark.parametrize("breaker", BREAKERS)
+def test_the_secret_with_a_control_character_inside_is_redacted_from_every_line(breaker: str) -> None:
+    log, stream = _log(debug=True)
+    log.add_mask(SECRET)
+    broken = SECRET[:8] + breaker + SECRET[8:]
+    _exercise(log, f"name {broken} end")
+    lines = split_log_lines(stream.getvalue())[1:]
+    assert not any(_spelled(line) for line in lines)
+    shown = [command.data for command in _commands(stream)[1:]]  # as the runner shows them, unescaped
+    shown += [command.properties.get("title", "") for command in _commands(stream)]
+    assert not any(_spelled(text) for text in shown)
+    assert all("name *** end" in line for line in lines if "name" in line)
