@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from .text import visible
+
 if TYPE_CHECKING:
     from .conversation import Conversation
     from .results import ProcessRun
@@ -60,10 +62,11 @@ class Findings:
         return failed_tests_output(self.results.items)
 
     def outputs(self) -> dict[str, str]:
+        """The outputs; the answer is text for people: its bidirectional and invisible characters neutralised."""
         state = answer = ""
         if self.asked:  # "unavailable" is ConversationState.UNAVAILABLE, named without importing pydantic
             state = str(self.conversation.state) if self.conversation is not None else "unavailable"
-            answer = (self.conversation.answer or "") if self.conversation is not None else ""
+            answer = visible(self.conversation.answer or "") if self.conversation is not None else ""
         return {
             "failed-tests": self.failed_tests(),
             "conversation-id": self.conversation_id,

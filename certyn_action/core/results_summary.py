@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from .conversation import ConversationState, conversation_state
 from .findings import Findings
 from .results import Outcome, RunItem, finding_excerpt, ordered, outcome_counts
-from .text import encodable, format_duration, markdown, markdown_link, one_line, truncate
+from .text import encodable, format_duration, markdown, markdown_link, one_line, truncate, visible
 
 MAX_ROWS = 50
 MAX_ANNOTATIONS = 9  # with the gate's own annotation, GitHub's limit of 10 per step is never crossed
@@ -162,8 +162,9 @@ def fenced(text: str, info: str = "text") -> str:
     """``text`` as a fenced code block that shows it literally.
 
     The fence is longer than any run of backticks inside, so no line can close it; GitHub renders
-    nothing inside a code block (no HTML, no links, no Markdown)."""
-    body = _CONTROL.sub(" ", encodable(text).replace("\r\n", "\n").replace("\r", "\n"))
+    nothing inside a code block (no HTML, no links, no Markdown). Controls, bidirectional and invisible
+    characters become spaces, as everywhere text is shown."""
+    body = visible(_CONTROL.sub(" ", encodable(text).replace("\r\n", "\n").replace("\r", "\n")))
     longest = max((len(run) for run in _BACKTICKS.findall(body)), default=0)
     fence = "`" * max(3, longest + 1)
     return f"{fence}{info}\n{body}\n{fence}\n"

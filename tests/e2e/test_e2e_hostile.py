@@ -410,3 +410,20 @@ def test_the_key_with_a_control_character_inside_is_scrubbed_from_every_destinat
     assert "leaked" in run.outputs["conversation-response"]
     assert junit.count("login ") == len(rows)
     assert "sent " in run.summary
+
+
+def test_bidi_and_invisible_characters_in_the_answer_and_the_instruction_are_neutralised() -> None:
+    scenario = Scenario(
+        snapshots=[PASSED],
+        test_results=[{"testCaseName": f"t{INVISIBLE}1", "testOutcome": "passed"}],
+        conversation_polls=0,
+        conversation_answer=f"```\nrun{INVISIBLE}exe.txt\n```",
+    )
+    with simulators(scenario) as (sim,):
+        run = run_action(sim.base_url, instruction=f"why{INVISIBLE}not", timeout_seconds="30")
+    assert run.exit_code == 0, explain(run)
+    answer = run.outputs["conversation-response"]
+    for where, text in {"log": run.stdout + run.stderr, "summary": run.summary, "answer": answer}.items():
+        assert not any(ch in text for ch in INVISIBLE), f"{where}\n{explain(run)}"
+    assert answer == f"```\nrun{' ' * len(INVISIBLE)}exe.txt\n```"
+    assert f"why{' ' * len(INVISIBLE)}not" in run.summary

@@ -65,3 +65,21 @@ def test_results_with_a_contradiction_and_a_junit_note() -> None:
     assert (
         section.index("> [!WARNING]") < section.index("### Tests") < section.index("> JUnit report written")
     )
+
+
+BIDI = (
+    "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200b\u200c\u200d\u200e\u200f\ufeff\u061c\u2060"
+)
+
+
+def test_bidi_and_invisible_characters_are_neutralised_in_the_summary_fences_and_the_answer_output() -> None:
+    answer = {"status": "idle", "messages": [{"role": "assistant", "content": f"run{BIDI}exe.txt"}]}
+    findings = Findings(
+        instruction=f"why{BIDI}not", asked=True, conversation=Conversation.model_validate(answer)
+    )
+    section = render_findings(findings)
+    response = findings.outputs()["conversation-response"]
+    assert not any(ch in section + response for ch in BIDI)
+    assert response == "run" + " " * len(BIDI) + "exe.txt"  # each shown as a space, the rest unchanged
+    assert f"```text\nwhy{' ' * len(BIDI)}not\n```" in section
+    assert f"```text\nrun{' ' * len(BIDI)}exe.txt\n```" in section
