@@ -19,7 +19,6 @@ names, and so the counters; real Certyn keys are far longer.
 
 from __future__ import annotations
 
-import html
 import re
 from typing import Any
 
@@ -32,11 +31,13 @@ _GAP = (
     f"(?:[\\s\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029\\ud800-\\udfff\\ufffd-\\uffff\\\\?{INVISIBLE_CHARS}]"
     r"|%[0-9a-f]{2}|\\u[0-9a-f]{4}|\\[bfnrt]|&#?[0-9a-z]{1,8};|</?code>)*"
 )
+# What html.escape writes for a character (the summary's escaping); html itself loads with the summary only.
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"}
 
 
 def _either(ch: str) -> str:
     escaped = "".join(f"%{byte:02X}" for byte in ch.encode("utf-8", "replace"))
-    forms = dict.fromkeys([ch, escaped, html.escape(ch)])
+    forms = dict.fromkeys([ch, escaped, _ENTITIES.get(ch, ch)])
     alternatives = [re.escape(form) for form in forms] + (["\\+"] if ch == " " else [])
     return "(?:" + "|".join(alternatives) + ")"
 

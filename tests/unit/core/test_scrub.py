@@ -139,3 +139,8 @@ def test_no_spelling_of_the_key_survives_any_destination(
     assert _letters(key) not in _letters(shown)
     if destination == "JUnit":  # scrubbed as written, the report is still well-formed XML
         assert ET.fromstring(written.encode("utf-8")).tag == "testsuites"  # noqa: S314 - our own output
+
+
+def test_a_key_with_characters_html_escapes_is_scrubbed_as_the_summary_writes_it() -> None:
+    key = "ab<c&d>e\"f'gh"
+    assert Scrubber(key).text(markdown(f"x {key[:5]}\x1b{key[5:]} y")) == f"x {SCRUBBED} y"
