@@ -14,7 +14,7 @@ from .certyn.client import CertynClient
 from .certyn.errors import ApiError
 from .clock import Clock
 from .core.inputs import Inputs
-from .core.text import one_line
+from .core.text import one_line, plural
 from .github import findings_log
 from .github.junit_file import workspace, write_report
 from .github.reporter import Reporter
@@ -125,7 +125,7 @@ class Afterwards:
                 f"`junit-report` ({path}) could not be written: {one_line(detail, 300)}", title=JUNIT_TITLE
             )
             return
-        tests = "1 test" if len(run.items) == 1 else f"{len(run.items)} tests"
+        tests = plural(len(run.items), "test")
         self.log.info(f"Wrote the JUnit report ({tests}) to {one_line(path, 300)}")
         self.findings.notes.append(f"JUnit report ({tests}) written to {path}")
 

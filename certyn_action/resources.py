@@ -13,7 +13,7 @@ from .clock import Clock
 from .core import wording
 from .core.endings import ENVIRONMENT, RUN, Rule
 from .core.report import CancelRequest
-from .core.text import one_line
+from .core.text import one_line, plural
 from .github.reporter import Reporter
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ class CertynRun:
         try:
             outcome = self.client.cancel(run_id, reason, deadline)
         except ApiError as err:
-            tries = f"{err.attempts} attempts, the last: " if err.attempts > 1 else ""
+            tries = f"{plural(err.attempts, 'attempt')}, the last: " if err.attempts > 1 else ""
             report.cancel = CancelRequest(cause, accepted=False, outcome=tries + err.last)
             failed = wording.cancel_failed(cause, report.cancel.outcome)
             where = f" {one_line(report.app_url, 500)}" if report.app_url else ""
@@ -106,7 +106,8 @@ class TemporaryEnvironment:
             self.environment = self.api.create(self.body, deadline)
         except ApiError as err:
             refusal = err.status is not None and 400 <= err.status < 500 and err.status not in (408, 429)
-            self.refused = refusal and not self.api.create_attempts.may_have_made  # no earlier attempt may have
+            # no earlier attempt may have made it
+            self.refused = refusal and not self.api.create_attempts.may_have_made
             raise
         self.reporter.report.temporary_environment = self.key  # its outputs: Reporter.environment()
         return self.environment

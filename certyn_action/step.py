@@ -23,7 +23,7 @@ from .core.gate import Cause, Result, Verdict, evaluate
 from .core.idempotency import derive_key
 from .core.inputs import InputErrors, Inputs, read_inputs
 from .core.progress import describe_counts
-from .core.text import format_duration, one_line
+from .core.text import format_duration, one_line, plural
 from .github.files import EventPayloadError, read_event_payload
 from .github.reporter import Reporter
 from .github.signals import CancelRequested, SignalGuard
@@ -187,7 +187,9 @@ class Step:
             inputs.base_url, inputs.base_url_wait_seconds, self.clock, env=self.env, on_retry=on_retry
         )
         if check.up:
-            self.log.info(f"base-url answered (HTTP {check.status}) after {check.attempts} attempt(s)")
+            self.log.info(
+                f"base-url answered (HTTP {check.status}) after {plural(check.attempts, 'attempt')}"
+            )
             return True
         message = messages.deployment_down(wait, check.attempts, check.error)
         self.report.verdict = Verdict(Result.ERROR, (message,), cause=Cause.DEPLOYMENT_DOWN)
@@ -268,7 +270,7 @@ class Step:
             self.report.verdict = Verdict(Result.TIMED_OUT, reasons)
             return Ending.TIMED_OUT
         reason = (  # err.last says what was being done ("while creating the run", "... the environment")
-            f"Certyn API unreachable ({err.attempts} attempts, the last: {err.last.rstrip('.')}), "
+            f"Certyn API unreachable ({plural(err.attempts, 'attempt')}, the last: {err.last.rstrip('.')}), "
             f"until timeout-seconds ({format_duration(inputs.timeout_seconds)}) passed"
         )
         self.report.verdict = Verdict(Result.TIMED_OUT, (reason,), cause=Cause.OUTAGE)

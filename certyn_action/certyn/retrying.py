@@ -8,6 +8,7 @@ from typing import TypeVar
 
 from ..clock import Clock
 from ..core.retry import RetryPolicy
+from ..core.text import plural
 from .errors import ApiError, DeadlineExceeded, gave_up
 
 T = TypeVar("T")
@@ -38,7 +39,7 @@ def retrying(
         next_policy = policy.after_failure("POST", url)
         remaining = deadline - clock.monotonic()
         if next_policy is None:
-            message = f"{operation} failed after {policy.failures + 1} attempts: {error.message}"
+            message = f"{operation} failed after {plural(policy.failures + 1, 'attempt')}: {error.message}"
             raise gave_up(ApiError, message, error, policy.failures + 1)
         delay = next_policy.delay(error.retry_after)
         if delay >= remaining:

@@ -17,7 +17,7 @@ from ..clock import Clock
 from ..core import wording
 from ..core.progress import ProgressLog, describe_counts, describe_state
 from ..core.retry import RetryPolicy
-from ..core.text import format_duration
+from ..core.text import format_duration, plural
 from ..github.workflow import WorkflowLog
 from .client import CertynClient
 from .errors import ApiError, NotFound, Outage, TimedOut
@@ -129,7 +129,8 @@ class _Poller:
                 )
             if not in_grace:
                 raise NotFound(
-                    f"run {self.run_id} was not found (HTTP 404, {self.suspect_polls} polls)", status=404
+                    f"run {self.run_id} was not found (HTTP 404, {plural(self.suspect_polls, 'poll')})",
+                    status=404,
                 )
             if self.last is None:
                 self.log.info(
@@ -171,7 +172,7 @@ class _Poller:
             # A log line, not an annotation: a passing step ends with exactly one ::notice, the verdict's.
             self.log.info(
                 f"Certyn API reachable again: polling run {self.run_id} works again after "
-                f"{format_duration(now - self.outage_since)} ({self.outage.failures} failed polls)."
+                f"{format_duration(now - self.outage_since)} ({plural(self.outage.failures, 'failed poll')})."
             )
             self.outage_since, self.outage = None, self._fresh_outage()
         line = self.progress.on_status(status, now - self.settings.started)

@@ -10,6 +10,7 @@ from enum import StrEnum, auto
 from typing import TYPE_CHECKING, NamedTuple
 
 from .inputs import GateSwitches
+from .text import plural
 from .vocabulary import OUTCOMES, REQUIRED_COUNTERS
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ class Verdict(NamedTuple):
 
 
 def _tests(count: int) -> str:
-    return f"{count} test{'' if count == 1 else 's'}"
+    return plural(count, "test")
 
 
 def _outcomes(status: RunStatus) -> int:

@@ -27,6 +27,13 @@ MAX_TIMEOUT_SECONDS = 7 * 24 * 3600  # longer than any GitHub job may run
 __all__ = ["GateSwitches", "InputError", "InputErrors", "Inputs", "parse_bool", "raw_input", "read_inputs"]
 
 T = TypeVar("T")
+# The runner passes "" for an absent input and for an empty expression alike: a `run-id` read from a job
+# that maps no `outputs:` looks unset, so the one error names every way to say what to run.
+_NOTHING_TO_RUN = (
+    "set `process-slug` (the suite to run), `tags` (tests to select) or `run-id` (an existing run to wait "
+    "for). A `run-id` from another job (`${{ needs.<job>.outputs.run-id }}`) is empty when that job has no "
+    "`outputs:` mapping: add `outputs: { run-id: ${{ steps.<step>.outputs.run-id }} }` to that job"
+)
 _NOT_UTF8 = re.compile("[\ud800-\udfff]")
 
 
@@ -101,7 +108,7 @@ def read_inputs(env: Mapping[str, str], *, missing_key_hint: str | None = None) 
     if process_slug and tags:
         reader.fail("tags", "give either `process-slug` or `tags`, not both")
     elif not (process_slug or tags or run_id) and not reader.failed & {"process-slug", "tags", "run-id"}:
-        reader.fail("process-slug", "set `process-slug` (the suite to run) or `tags` (tests to select)")
+        reader.fail("process-slug", _NOTHING_TO_RUN)
     poll_floor = reader.get("poll-interval-seconds", 10.0, _seconds(minimum=1, maximum=3600))
     poll_ceiling = reader.get("max-poll-interval-seconds", 30.0, _seconds(minimum=1, maximum=3600))
     answer_wait = _seconds(minimum=0, maximum=MAX_CONVERSATION_TIMEOUT_SECONDS)

@@ -12,7 +12,7 @@ from . import wording
 from .gate import Result
 from .inputs import Inputs
 from .report import Report
-from .text import format_duration, one_line
+from .text import format_duration, one_line, plural
 
 
 class Annotation(NamedTuple):
@@ -38,7 +38,7 @@ def create_lines(inputs: Inputs, body: Mapping[str, object], key: str) -> list[s
 def deployment_down(wait: str, attempts: int, error: str) -> str:
     """``base-url`` never answered: what happened (no URL: it may carry a token) and what to do."""
     return (
-        f"`base-url` did not answer within base-url-wait-seconds ({wait}; {attempts} attempt(s), last: "
+        f"`base-url` did not answer within base-url-wait-seconds ({wait}; {plural(attempts, 'attempt')}, last: "
         f"{one_line(error, 200)}): no environment and no run were created. Check that the deployment finished "
         "and is reachable from the runner, or raise `base-url-wait-seconds`."
     )
@@ -53,7 +53,8 @@ def title(report: Report) -> str:
 def retry_line(operation: str, failures: int, attempts: int, error: str, delay: float) -> str:
     """One failed attempt of a retried request (the run id is said once elsewhere, not on every attempt)."""
     when = "retrying now" if delay < 0.05 else f"retrying in {delay:.1f}s"
-    return f"{operation.capitalize()} attempt {failures}/{attempts} failed ({one_line(error, 300)}); {when}"
+    said = operation[:1].upper() + operation[1:]  # "AI conversation", not "Ai conversation"
+    return f"{said} attempt {failures}/{attempts} failed ({one_line(error, 300)}); {when}"
 
 
 def verdict(report: Report) -> tuple[list[str], Annotation | None]:

@@ -22,7 +22,16 @@ MAX_RUN_ID = 200
 MAX_BASE_URL = 2048
 BASE_URL_EXAMPLE = "https://pr-42.preview.example.com"
 # The fields of ``Inputs`` that :func:`input_conflicts` takes (with ``instruction``), by keyword.
-CONFLICTING = ("run_id", "process_slug", "tags", "base_url", "environment_key", "wait", "keep_environment")
+CONFLICTING = (
+    "run_id",
+    "process_slug",
+    "tags",
+    "base_url",
+    "environment_key",
+    "wait",
+    "keep_environment",
+    "idempotency_key",
+)
 
 # Whitespace (any Unicode space), C0/C1 controls, DEL, line/paragraph separators, lone surrogates.
 _BAD_URL_CHAR = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\\]")
@@ -123,6 +132,7 @@ def input_conflicts(
     instruction: str,
     wait: bool,
     keep_environment: bool = False,
+    idempotency_key: str = "",
 ) -> list[tuple[str, str]]:
     """Every combination the action refuses, as (input to change, message naming the inputs and the fix).
 
@@ -137,6 +147,8 @@ def input_conflicts(
             ("base-url", bool(base_url), "that already runs against its environment"),
             ("environment-key", bool(environment_key), "that already runs against its environment"),
             ("instruction", bool(instruction), "and sends no create request to carry it"),
+            ("keep-environment", keep_environment, "and makes no temporary environment to keep"),
+            ("idempotency-key", bool(idempotency_key), "and sends no create request to carry it"),
         ):
             if is_set:
                 errors.append(

@@ -24,7 +24,7 @@ from .fields import (
     _word,
     duration_seconds,
 )
-from .text import encodable
+from .text import encodable, plural
 
 
 class Outcome(StrEnum):
@@ -166,10 +166,6 @@ def outcome_counts(items: Iterable[RunItem]) -> dict[Outcome, int]:
     return counts
 
 
-def _tests_are(count: int) -> str:
-    return "1 test is" if count == 1 else f"{count} tests are"
-
-
 def contradictions(counts: Mapping[str, int], items: Sequence[RunItem]) -> tuple[str, ...]:
     """Where the per-test results disagree with the status counts (``RunStatus.counts()``), in words.
 
@@ -184,12 +180,13 @@ def contradictions(counts: Mapping[str, int], items: Sequence[RunItem]) -> tuple
         seen = tally[Outcome(name)]
         if said != seen:
             found.append(
-                f"Certyn's counts say {said} {name}, but {_tests_are(seen)} marked {name} in the per-test results"
+                f"Certyn's counts say {said} {name}, but {plural(seen, 'test is', 'tests are')} "
+                f"marked {name} in the per-test results"
             )
     total = counts.get("total", 0)
     if total and total != len(items):
-        listed = "1 test" if len(items) == 1 else f"{len(items)} tests"
-        found.append(f"Certyn's counts say {total} tests in total, but the per-test results list {listed}")
+        found.append(
+            f"Certyn's counts say {plural(total, 'test')} in total, "
+            f"but the per-test results list {plural(len(items), 'test')}"
+        )
     return tuple(found)
-
-

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from .conversation import ConversationState, conversation_state
 from .findings import Findings
 from .results import Outcome, RunItem, finding_excerpt, ordered, outcome_counts
-from .text import encodable, format_duration, markdown, markdown_link, one_line, truncate, visible
+from .text import encodable, format_duration, markdown, markdown_link, one_line, plural, truncate, visible
 
 MAX_ROWS = 50
 MAX_ANNOTATIONS = 9  # with the gate's own annotation, GitHub's limit of 10 per step is never crossed
@@ -156,6 +156,24 @@ def failing_annotations(items: Sequence[RunItem], limit: int = MAX_ANNOTATIONS) 
             message = f"{label} {finding}"
         found.append(TestAnnotation(title=title, message=truncate(message, MAX_ANNOTATION_MESSAGE)))
     return tuple(found)
+
+
+def unannotated_line(items: Sequence[RunItem], annotated: int, rows: int = MAX_ROWS) -> str:
+    """The log line on the failing tests past the first ``annotated`` (those with an annotation): how many
+    of them the summary's table shows (its first ``rows``, failing first) and how many it does not ("" when
+    every failing test has an annotation)."""
+    rest = [item for item in items if item.outcome.failing][annotated:]
+    if not rest:
+        return ""
+    in_table = {id(item) for item in ordered(items)[:rows]}
+    unlisted = sum(id(item) not in in_table for item in rest)
+    line = f"No annotation for {plural(len(rest), 'more failing test')}"
+    if not unlisted:
+        return f"{line}: see them in the job summary's table"
+    return (
+        f"{line}: {len(rest) - unlisted} in the job summary's table, "
+        f"{unlisted} only in Certyn and the `failed-tests` output"
+    )
 
 
 def fenced(text: str, info: str = "text") -> str:

@@ -119,6 +119,11 @@ def markdown_link(label: str, url: str) -> str:
     return f"[{markdown(label)}]({target})"
 
 
+def plural(count: int, noun: str, many: str = "") -> str:
+    """``1 attempt``, ``2 attempts``; ``many`` for a plural that is not ``noun`` + s (``1 test is``)."""
+    return f"{count} {noun if count == 1 else many or noun + 's'}"
+
+
 def format_duration(seconds: float) -> str:
     """``45s``, ``2m 05s``, ``1h 02m``."""
     whole = max(int(seconds), 0)

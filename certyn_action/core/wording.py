@@ -5,6 +5,7 @@ or makes text."""
 from __future__ import annotations
 
 from .gate import Cause, Result
+from .text import plural
 
 ACTION_ERROR = "Certyn action error"  # only a bug in the action reads like this
 GATE_PASSED = "Certyn gate passed"  # not "tests passed": a switch that is off let some through
@@ -116,7 +117,7 @@ def outage_reason(since: str, failures: int, error: str, deadline: str) -> str:
     """The reason of a wait that ended inside an outage: what happened, not only "timed out".
 
     ``since``: when the outage began, in the step's time ("1m 10s"); ``error``: the last failure."""
-    polls = f"{failures} failed poll{'' if failures == 1 else 's'}"
+    polls = plural(failures, "failed poll")
     return (
         f"Certyn API unreachable since {since} into the step ({polls}, the last: {error.rstrip('.')}), "
         f"until timeout-seconds ({deadline}) passed"

@@ -17,14 +17,13 @@ if TYPE_CHECKING:
 
 def test_annotations(log: WorkflowLog, items: Sequence[RunItem]) -> int:
     """One annotation per failing test, titled with its name; returns how many were written."""
-    from ..core.results_summary import failing_annotations  # noqa: PLC0415 - only after the run
+    from ..core.results_summary import failing_annotations, unannotated_line  # noqa: PLC0415 - after the run
 
     annotations = failing_annotations(items)
     for annotation in annotations:
         log.error(annotation.message, title=annotation.title)
-    failing = sum(item.outcome.failing for item in items)
-    if failing > len(annotations):
-        log.info(f"{failing - len(annotations)} more failing tests are listed in the job summary")
+    if rest := unannotated_line(items, len(annotations)):
+        log.info(rest)
     return len(annotations)
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from ..core import messages, wording
 from ..core.api import Created
 from ..core.report import Report
-from ..core.text import one_line
+from ..core.text import one_line, plural
 from .files import OutputFile, SummaryFile
 from .workflow import WorkflowLog
 
@@ -54,7 +54,7 @@ class Reporter:
             self.report.findings.conversation_id = created.run.conversation_id
         self.write_outputs(after_create=True)
         run = created.run
-        count = f" with {run.test_case_count} test cases" if run.test_case_count is not None else ""
+        count = f" with {plural(run.test_case_count, 'test case')}" if run.test_case_count is not None else ""
         self.log.info(f"Created Certyn run {one_line(run.run_id, 80)}{count}")
         if run.app_url:
             self.log.info(f"Follow it in Certyn: {one_line(run.app_url, 500)}")

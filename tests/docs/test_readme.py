@@ -3,8 +3,16 @@ there, the result values explained."""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
+
+import pytest
+import yaml  # type: ignore[import-untyped]  # PyYAML (a dependency of responses), no stubs pinned
 
 from certyn_simulator.runner.actionyml import load_action_inputs
 from tests.rendered import read
@@ -100,8 +108,116 @@ def test_http_max_attempts_names_every_request_it_bounds() -> None:
     assert {"create", "cancel", "environment create", "projects overview"} <= operations
     described = load_action_inputs(ROOT)["http-max-attempts"].description
     row = next(
-        line for line in README.read_text(encoding="utf-8").splitlines() if line.startswith("| `http-max-attempts`")
+        line
+        for line in README.read_text(encoding="utf-8").splitlines()
+        if line.startswith("| `http-max-attempts`")
     )
     for text in (described, row):
         assert [name for name in sorted(operations) if name not in text] == [], text
         assert "timeout-seconds" in text  # what bounds the status polls instead
+
+
+# -- the YAML examples: each one parses and passes actionlint, as a user would paste it ---------------
+
+_YAML_BLOCK = re.compile(r"^```yaml\n(.*?)^```", flags=re.MULTILINE | re.DOTALL)
+_THIS_ACTION = re.compile(r"\buses: certyn/run-action@\S+")
+_RUNS_ON = "    runs-on: ubuntu-latest\n"
+
+
+def _yaml_examples() -> list[tuple[str, str]]:
+    """Every ```yaml block of the user docs, with where it is (``README.md:23``)."""
+    found = []
+    for doc in USER_DOCS:
+        text = doc.read_text(encoding="utf-8")
+        for match in _YAML_BLOCK.finditer(text):
+            found.append((f"{doc.name}:{text.count(chr(10), 0, match.start()) + 1}", match.group(1)))
+    return found
+
+
+def _indented(text: str, spaces: int) -> str:
+    return textwrap.indent(text, " " * spaces)
+
+
+def _as_workflow(example: str) -> str:
+    """The example as a whole workflow: a workflow stays as it is (given an ``on:`` when it has none), a job
+    gets a name (and ``runs-on`` when it has none), steps get a job. Raises ``yaml.YAMLError`` when the
+    example itself is not YAML."""
+    data = yaml.safe_load(example)
+    head = "on: push\njobs:\n  example:\n"
+    if isinstance(data, list):
+        return head + _RUNS_ON + "    steps:\n" + _indented(example, 6)
+    assert isinstance(data, dict), f"neither a workflow, a job nor steps: {example!r}"
+    if "jobs" in data:
+        # PyYAML reads the key `on` as YAML 1.1's true
+        return example if "on" in data or True in data else "on: push\n" + example
+    if "steps" in data:
+        return head + ("" if "runs-on" in data else _RUNS_ON) + _indented(example, 4)
+    assert "uses" in data or "run" in data, f"neither a workflow, a job nor a step: {example!r}"
+    return head + _RUNS_ON + "    steps:\n      - " + _indented(example, 8).lstrip()
+
+
+def _actionlint() -> str:
+    """actionlint from the project's virtualenv (scripts/lint.sh installs it) or PATH. Missing: a skip on a
+    developer's machine, a failure in CI."""
+    beside = Path(sys.executable).parent / "actionlint"
+    found = str(beside) if beside.is_file() else shutil.which("actionlint")
+    if found:
+        return found
+    if os.environ.get("CI") == "true":
+        pytest.fail("actionlint is not installed: run `bash scripts/lint.sh` (requirements-lint.txt)")
+    pytest.skip("actionlint is not installed: run `bash scripts/lint.sh` to install it")
+
+
+EXAMPLES = _yaml_examples()
+
+
+def test_the_user_docs_have_yaml_examples() -> None:
+    assert len([where for where, _ in EXAMPLES if where.startswith("README.md:")]) >= 5
+
+
+def _problems(example: str, folder: Path) -> str:
+    """What is wrong with the example as a workflow ("" when nothing): its YAML, or actionlint's findings
+    (shellcheck's on the scripts too when it is installed, as in scripts/lint.sh). The action's own `uses:`
+    becomes `./` beside a copy of action.yml, so every `with:` key is checked against the real inputs (and
+    the required ones must be given)."""
+    try:
+        workflow = _THIS_ACTION.sub("uses: ./", _as_workflow(example))
+    except yaml.YAMLError as err:
+        return f"not valid YAML: {err}"
+    (folder / ".git").mkdir()  # actionlint reads local actions from the repository's root
+    for name in ("action.yml", "Dockerfile"):
+        shutil.copy(ROOT / name, folder / name)
+    workflows = folder / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    (workflows / "example.yml").write_text(workflow, encoding="utf-8")
+    linted = subprocess.run(
+        [_actionlint(), "-no-color", ".github/workflows/example.yml"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return "" if linted.returncode == 0 else f"actionlint:\n{linted.stdout}{linted.stderr}\n---\n{workflow}"
+
+
+@pytest.mark.parametrize(("where", "example"), EXAMPLES, ids=[where for where, _ in EXAMPLES])
+def test_every_yaml_example_parses_and_passes_actionlint(where: str, example: str, tmp_path: Path) -> None:
+    problems = _problems(example, tmp_path)
+    assert not problems, f"{where}: {problems}"
+
+
+@pytest.mark.parametrize(
+    ("example", "said"),
+    [
+        ('- run: echo "Certyn said ${RESULT}: done"\n', "not valid YAML"),  # ": " in a plain scalar
+        (
+            "- uses: certyn/run-action@v1\n  with:\n    api-key: k\n    project-slugg: my-app\n",
+            "project-slugg",
+        ),
+        ("steps:\n  - run: echo ${{ steps.nowhere.outputs.x }}\n", "nowhere"),
+    ],
+    ids=["yaml", "unknown-input", "unknown-step"],
+)
+def test_a_broken_example_is_caught(example: str, said: str, tmp_path: Path) -> None:
+    assert said in _problems(example, tmp_path)

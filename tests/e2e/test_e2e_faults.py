@@ -169,6 +169,15 @@ def test_create_gives_up_after_http_max_attempts() -> None:
         assert "HTTP 503" in error.data
 
 
+def test_a_single_attempt_is_said_in_the_singular() -> None:
+    with simulators(done().with_faults(create=[Fault.http(503, retry_after=0, times=20)])) as (sim,):
+        run = run_action(sim.base_url, http_max_attempts="1")
+    assert_error_ending(run)
+    (error,) = run.commands_named("error")
+    assert "create failed after 1 attempt:" in error.data, explain(run)
+    assert "1 attempts" not in run.stdout
+
+
 def test_a_create_that_gives_up_on_gateway_errors_still_cancels_the_run_the_backend_made() -> None:
     # 504 from a gateway whose backend went on to make the run: after the last attempt the action replays
     # the create once with the same key, learns the run, and cancels it: no run is left orphaned.

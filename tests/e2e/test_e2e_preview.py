@@ -393,6 +393,8 @@ INPUT_ERRORS = [
     ({"run_id": "run-1", "process_slug": "", "environment_key": "staging"}, "environment-key"),
     ({"run_id": "run-1", "process_slug": "", "instruction": "why did it fail?"}, "instruction"),
     ({"run_id": "run-1", "process_slug": "", "wait": "false"}, "wait"),
+    ({"run_id": "run-1", "process_slug": "", "keep_environment": "true"}, "keep-environment"),
+    ({"run_id": "run-1", "process_slug": "", "idempotency_key": "deploy-42"}, "idempotency-key"),
     ({"run_id": "runs/1", "process_slug": ""}, "run-id"),
     ({"run_id": "run?x=1", "process_slug": ""}, "run-id"),
     ({"run_id": "run#1", "process_slug": ""}, "run-id"),
@@ -426,6 +428,18 @@ def test_input_errors_are_reported_all_at_once() -> None:
         assert sim.requests == []
     titles = {c.properties.get("title") for c in run.commands_named("error")}
     assert {f"Certyn: invalid input '{n}'" for n in ("run-id", "base-url", "keep-environment")} <= titles
+
+
+def test_an_empty_run_id_names_run_id_and_the_missing_outputs_mapping() -> None:
+    # `run-id: ${{ needs.start.outputs.run-id }}` with a job `start` that maps no `outputs:` arrives as "".
+    with Simulator(scenario("pass"), api_key=API_KEY) as sim:
+        run = run_action(sim.base_url, run_id="", process_slug="")
+        requests = sim.requests
+    assert run.exit_code == 1, explain(run)
+    assert requests == [], explain(run)
+    [error] = run.commands_named("error")
+    for name in ("`process-slug`", "`tags`", "`run-id`", "`outputs:`"):
+        assert name in error.data, explain(run)
 
 
 # -- helpers -----------------------------------------------------------------------------------------

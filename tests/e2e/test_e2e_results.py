@@ -115,7 +115,26 @@ def test_thirty_failed_tests_give_at_most_nine_test_annotations() -> None:
     assert len(_errors_for_tests(result)) == 9
     assert len(result.commands_named("error")) <= 10
     assert len(json.loads(result.outputs["failed-tests"])) == 30
-    assert "21 more failing tests are listed in the job summary" in result.stdout
+    assert "No annotation for 21 more failing tests: see them in the job summary's table" in result.stdout
+
+
+def test_the_log_says_how_many_failing_tests_neither_an_annotation_nor_the_summary_lists() -> None:
+    # 60 failing tests: 9 annotations, a summary table of 50 rows; the rest are only in Certyn and in
+    # `failed-tests`, and the log must not claim the summary lists them.
+    scenario = Scenario(snapshots=_final(total=60, failed=60), test_results=_rows(*["failed"] * 60))
+    with Simulator(scenario, api_key=API_KEY) as sim:
+        result = run_action(sim.base_url, timeout_seconds="30")
+    assert result.exit_code == 1, explain(result)
+    names = json.loads(result.outputs["failed-tests"])
+    annotated = {c.properties.get("title") for c in _errors_for_tests(result)}
+    in_summary = {name for name in names if f"| {name} |" in result.summary}
+    unlisted = len(set(names) - annotated - in_summary)
+    assert unlisted > 0
+    rest = len(names) - len(annotated)
+    assert (
+        f"No annotation for {rest} more failing tests: {rest - unlisted} in the job summary's table, "
+        f"{unlisted} only in Certyn and the `failed-tests` output"
+    ) in result.stdout, explain(result)
 
 
 @pytest.mark.parametrize("endpoint", ["overview", "process_run", "conversation"])

@@ -89,6 +89,17 @@ def test_an_outage_never_fails_the_wait_and_is_reported_once_each_way() -> None:
 
 
 @responses.activate
+def test_one_failed_poll_is_said_in_the_singular() -> None:
+    responses.get(STATUS, json={"state": "in_progress"})
+    responses.get(STATUS, status=503)
+    responses.get(STATUS, json={"state": "completed", "total": 1, "passed": 1})
+    status, lines, _ = run_wait(FakeClock(), floor=10, ceiling=30)
+    assert status.state == "completed"
+    (recovered,) = [line for line in lines if line.startswith("Certyn API reachable again")]
+    assert "(1 failed poll)" in recovered
+
+
+@responses.activate
 def test_a_flapping_api_raises_one_annotation_and_logs_every_outage() -> None:
     for _ in range(12):  # twelve outages: GitHub would keep only 10 warnings, and drop the verdict's notice
         responses.get(STATUS, json={"state": "in_progress"})

@@ -306,6 +306,16 @@ def test_neither_process_slug_nor_tags_refused() -> None:
     assert "tags" in err.message
 
 
+def test_an_empty_run_id_is_named_with_the_other_two_ways_and_why_it_may_be_empty() -> None:
+    # `${{ needs.start.outputs.run-id }}` is "" when the job `start` maps no `outputs:`; the runner passes ""
+    # for an absent input too, so the one error must offer all three ways and say why run-id may be empty.
+    env = _env(process_slug="", run_id="")
+    [error] = _errors(env)
+    for name in ("`process-slug`", "`tags`", "`run-id`"):
+        assert name in error.message
+    assert "`outputs:`" in error.message
+
+
 def test_tags_alone_accepted() -> None:
     inputs = read_inputs(_env(process_slug="", tags="smoke, api"))
     assert inputs.process_slug == ""
@@ -659,6 +669,11 @@ API_KEY_MISSING = (
     "required and empty: pass your Certyn API key from a secret, "
     "e.g. `api-key: ${{ secrets.CERTYN_API_KEY }}`, and check the secret exists in this repository"
 )
+NOTHING_TO_RUN = (
+    "set `process-slug` (the suite to run), `tags` (tests to select) or `run-id` (an existing run to wait "
+    "for). A `run-id` from another job (`${{ needs.<job>.outputs.run-id }}`) is empty when that job has no "
+    "`outputs:` mapping: add `outputs: { run-id: ${{ steps.<step>.outputs.run-id }} }` to that job"
+)
 API_KEY_UNPRINTABLE = (
     "contains spaces, line breaks, control or non-ASCII characters: re-save the secret as the bare key"
 )
@@ -669,7 +684,7 @@ def test_required_inputs_missing_name_each_input_and_the_fix_exactly() -> None:
     assert [(e.name, e.message) for e in errors] == [
         ("api-key", API_KEY_MISSING),
         ("project-slug", "required: set it to the slug of your Certyn project, e.g. `my-app`"),
-        ("process-slug", "set `process-slug` (the suite to run) or `tags` (tests to select)"),
+        ("process-slug", NOTHING_TO_RUN),
     ]
 
 

@@ -117,3 +117,21 @@ def test_a_retry_line_never_says_zero_seconds_and_names_no_run() -> None:
     )
     assert retry_line("create", 2, 5, "HTTP 502", 2.26).endswith("; retrying in 2.3s")
     assert retry_line("create", 2, 5, "HTTP 502", 0.05).endswith("; retrying in 0.1s")
+
+
+def test_a_retry_line_keeps_the_operation_as_written_but_its_first_letter() -> None:
+    from certyn_action.core.messages import retry_line  # noqa: PLC0415
+
+    assert retry_line("AI conversation", 1, 5, "HTTP 503", 1.0).startswith(
+        "AI conversation attempt 1/5 failed"
+    )
+    assert retry_line("per-test results", 1, 5, "HTTP 503", 1.0).startswith("Per-test results attempt 1/5")
+
+
+@pytest.mark.parametrize(("attempts", "said"), [(1, "1 attempt,"), (2, "2 attempts,")])
+def test_a_deployment_that_never_answered_counts_its_attempts_in_words(attempts: int, said: str) -> None:
+    from certyn_action.core.messages import deployment_down  # noqa: PLC0415
+
+    message = deployment_down("30s", attempts, "connection refused")
+    assert said in message
+    assert "(s)" not in message

@@ -219,6 +219,8 @@ NOTHING: dict[str, Any] = {
     "environment_key": "",
     "instruction": "",
     "wait": True,
+    "keep_environment": False,
+    "idempotency_key": "",
 }
 
 
@@ -253,6 +255,8 @@ def test_no_conflict_for_ordinary_uses() -> None:
         ({"environment_key": "staging"}, "environment-key"),
         ({"instruction": "explain"}, "instruction"),
         ({"wait": False}, "wait"),
+        ({"keep_environment": True}, "keep-environment"),
+        ({"idempotency_key": "deploy-42"}, "idempotency-key"),
     ],
 )
 def test_run_id_conflicts(given: dict[str, Any], name: str) -> None:
@@ -284,6 +288,8 @@ def test_every_conflict_is_reported_at_once() -> None:
         environment_key="staging",
         instruction="explain",
         wait=False,
+        keep_environment=True,
+        idempotency_key="deploy-42",
     )
     assert [name for name, _ in conflicts] == [
         "process-slug",
@@ -291,6 +297,8 @@ def test_every_conflict_is_reported_at_once() -> None:
         "base-url",
         "environment-key",
         "instruction",
+        "keep-environment",
+        "idempotency-key",
         "wait",
         "environment-key",
     ]
