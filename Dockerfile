@@ -1,9 +1,10 @@
 # The Certyn Run action image. The runner builds it from this file in "Set up job" of every job that uses
-# the action, so it is kept small and quick to build: only the runtime dependencies, installed from
-# hash-pinned wheels, no compilers, no caches, bytecode compiled at build time.
-# Two stages (any builder, BuildKit or the legacy one): the wheels are installed in the first, and only the
-# installed packages are copied into the second, so neither requirements.txt nor anything deleted after the
-# install (pydantic's v1 compatibility package, never imported) is in a layer a runner pulls.
+# the action and pulls it (release tags) before the step: it holds only what the action runs.
+# Three stages (any builder, BuildKit or the legacy one): the hash-pinned wheels are installed in the first;
+# the second finds what the action runs (scripts/image-files.py: the interpreter, the shared libraries it and
+# the extension modules load, found with ldd; the standard-library packages the action imports; the installed
+# dependencies with certifi's CA bundle) and compiles it; the last is that tree alone, on scratch: no shell,
+# no package manager, no pip.
 FROM python:3.12.13-slim-bookworm AS dependencies
 
 COPY requirements.txt /tmp/requirements.txt
@@ -17,19 +18,26 @@ RUN pip install --no-cache-dir --require-hashes --no-deps --only-binary=:all: --
     && mv /deps/* "/overlay$site/" \
     && python -m compileall -q -j 0 --invalidation-mode unchecked-hash -s /overlay -p / "/overlay$site"
 
-FROM python:3.12.13-slim-bookworm
+# Only what the action runs is kept: the interpreter, the shared libraries it loads, the modules the action
+# imports and the installed dependencies, found at build time by scripts/image-files.py. No shell, no package
+# manager, no pip in the image a runner pulls.
+FROM python:3.12.13-slim-bookworm AS collect
+
+COPY --from=dependencies /overlay/ /
+COPY entrypoint.py /action/entrypoint.py
+COPY certyn_action/ /action/certyn_action/
+COPY scripts/image-files.py /tmp/image-files.py
+RUN python -s /tmp/image-files.py /rootfs /action \
+    && cp -a /action /rootfs/action \
+    && python -m compileall -q -j 0 --invalidation-mode unchecked-hash -s /rootfs -p / /rootfs
+
+FROM scratch
 
 LABEL org.opencontainers.image.title="certyn-run-action" \
       org.opencontainers.image.description="GitHub Action that runs a Certyn test suite and gates the job on it" \
       org.opencontainers.image.licenses="MIT"
 
-# Dependencies first (their layer is reused while only the action's code changes).
-COPY --from=dependencies /overlay/ /
-
-COPY entrypoint.py /action/entrypoint.py
-COPY certyn_action/ /action/certyn_action/
-# The image never changes after the build: unchecked-hash bytecode skips the source check at start-up.
-RUN python -m compileall -q -j 0 --invalidation-mode unchecked-hash /action
+COPY --from=collect /rootfs/ /
 
 ENV PYTHONUNBUFFERED=1
 

@@ -115,28 +115,20 @@ def _short_layer(created_by: str) -> str:
     return text if len(text) <= 70 else text[:67] + "..."
 
 
-def _root_layers(image: str) -> list[str]:
-    proc = _run(["docker", "image", "inspect", "--format", "{{json .RootFS.Layers}}", image])
-    if proc.returncode != 0:
-        raise BenchError(f"docker image inspect {image}: {proc.stderr.strip()}")
-    return list(json.loads(proc.stdout))
+def compressed_sizes(image: str) -> tuple[int, int, int]:
+    """(number of layers, their gzip-compressed bytes, the whole ``docker save`` archive gzip-compressed bytes).
 
-
-def pulled_beyond_base(image: str, base: str) -> tuple[int, int]:
-    """(number of layers, their gzip-compressed bytes): what a runner that already has ``base`` pulls for
-    ``image``. Each layer of ``image`` beyond ``base``'s, out of ``docker save``, gzipped at the level a
-    registry push uses (6)."""
-    ours, theirs = _root_layers(image), _root_layers(base)
-    if ours[: len(theirs)] != theirs:
-        raise BenchError(f"{image} is not built on {base} as it is now")
+    The layers are what a runner pulls in full (a registry serves each layer gzipped; gzip -6 is the level a
+    push uses); the whole archive is ``docker save IMAGE | gzip``."""
     with tempfile.TemporaryDirectory(prefix="certyn-save-") as tmp:
         archive = Path(tmp) / "image.tar"
         proc = _run(["docker", "save", "-o", str(archive), image], timeout=300)
         if proc.returncode != 0:
             raise BenchError(f"docker save {image}: {proc.stderr.strip()[-500:]}")
+        whole = len(gzip.compress(archive.read_bytes(), compresslevel=6, mtime=0))
         with tarfile.open(archive) as tar:
             manifest = json.load(tar.extractfile("manifest.json"))  # type: ignore[arg-type]
-            paths = manifest[0]["Layers"][len(theirs) :]
+            paths = manifest[0]["Layers"]
             total = 0
             for path in paths:
                 layer = tar.extractfile(path)
@@ -146,30 +138,28 @@ def pulled_beyond_base(image: str, base: str) -> tuple[int, int]:
                 total += len(
                     data if data[:2] == b"\x1f\x8b" else gzip.compress(data, compresslevel=6, mtime=0)
                 )
-    return len(paths), total
+    return len(paths), total, whole
 
 
 def image_figures(image: str) -> dict[str, Any]:
     base = base_image_name()
-    total, base_size = image_size(image), image_size(base)
-    ours = history(image)[: max(len(history(image)) - len(history(base)), 0)]
     stand_in = _run(
         ["docker", "image", "inspect", "--format", f'{{{{index .Config.Labels "{STAND_IN_LABEL}"}}}}', base]
     )
     python_v = _run(
         ["docker", "run", "--rm", "--network", "host", "--entrypoint", "/usr/local/bin/python", image, "-V"]
     )
+    layers, pulled, whole = compressed_sizes(image)
     return {
         "image": image,
-        "size_bytes": total,
+        "size_bytes": image_size(image),
         "base": base,
-        "base_size_bytes": base_size,
         "base_is_local_stand_in": stand_in.stdout.strip() not in ("", "<no value>"),
-        "added_bytes": total - base_size,
-        "pulled_beyond_base": dict(
-            zip(("layers", "gzip_bytes"), pulled_beyond_base(image, base), strict=True)
-        ),
-        "layers": [{"bytes": size, "created_by": _short_layer(cmd)} for size, cmd in ours if size > 0],
+        "saved_gzip_bytes": whole,
+        "pulled": {"layers": layers, "gzip_bytes": pulled},
+        "layers": [
+            {"bytes": size, "created_by": _short_layer(cmd)} for size, cmd in history(image) if size > 0
+        ],
         "python": (python_v.stdout or python_v.stderr).strip(),
     }
 

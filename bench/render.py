@@ -128,17 +128,15 @@ def render_image(f: Mapping[str, Any]) -> list[str]:
     if "image" not in f:
         return []
     im = f["image"]
-    stand_in = " (local stand-in)" if im["base_is_local_stand_in"] else ""
+    stand_in = " (the local stand-in)" if im["base_is_local_stand_in"] else ""
+    pulled = im["pulled"]
     lines = [
         "",
-        f"Image {im['image']}: {_mb(im['size_bytes'])} in total{' (on the local stand-in base)' if stand_in else ''}; "
-        f"base {im['base']}{stand_in} {_mb(im['base_size_bytes'])}; our layers add {_mb(im['added_bytes'])}",
+        f"Image {im['image']} (built from {im['base']}{stand_in}): {_mb(im['size_bytes'])} unpacked; "
+        f"docker save | gzip {_mb(im['saved_gzip_bytes'])}",
+        f"  a runner pulls {pulled['layers']} layers, {_mb(pulled['gzip_bytes'])} compressed (gzip -6)",
     ]
     lines += [f"  {_mb(layer['bytes']):>9}  {layer['created_by']}" for layer in im["layers"]]
-    pulled = im["pulled_beyond_base"]
-    lines.append(
-        f"  a runner that has the base pulls {pulled['layers']} layers, {_mb(pulled['gzip_bytes'])} compressed (gzip -6)"
-    )
     return lines
 
 

@@ -10,13 +10,18 @@ the mounted file-command directory, as the runner does.
 
 from __future__ import annotations
 
+import gzip
 import json
+import shutil
 import signal
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from junitparser import JUnitXml
 
 from certyn_simulator import Scenario, Simulator, snapshot
 from certyn_simulator.runner import ActionRun, Event, FakeRunner
@@ -144,6 +149,57 @@ print(json.dumps({
         ["docker", "history", "--no-trunc", "--format", "{{.CreatedBy}}", action_image], timeout=60
     ).stdout
     assert "requirements.txt" not in created_by
+
+
+def test_image_holds_only_what_the_action_runs(action_image: str) -> None:
+    """No shell, no package manager, no pip in the image; pulled in full it is at most 20 MB compressed."""
+    probe = """
+import json, os
+tools = ("/bin/sh", "/bin/bash", "/usr/bin/apt-get", "/usr/bin/dpkg", "/usr/local/bin/pip", "/usr/bin/pip3")
+print(json.dumps({"present": [t for t in tools if os.path.lexists(t)], "bin": sorted(os.listdir("/usr/bin"))}))
+"""
+    out = run(
+        [
+            "docker",
+            "run",
+            "--rm",
+            "--network",
+            "host",
+            "--entrypoint",
+            "/usr/local/bin/python",
+            action_image,
+            "-c",
+            probe,
+        ],
+        timeout=60,
+    ).stdout
+    facts = json.loads(out)
+    assert facts["present"] == []
+    assert all(name.startswith("python") for name in facts["bin"]), facts["bin"]
+    with tempfile.TemporaryDirectory(prefix="certyn-save-") as tmp:
+        archive = Path(tmp) / "image.tar"
+        run(["docker", "save", "-o", str(archive), action_image], timeout=300)
+        compressed = len(gzip.compress(archive.read_bytes(), compresslevel=6))
+    assert compressed <= 20 * 1024 * 1024, f"docker save | gzip is {compressed / 1e6:.1f} MB"
+
+
+def test_run_writes_the_junit_file_into_the_workspace(launcher: DockerLauncher) -> None:
+    runner = FakeRunner(ROOT, launcher, keep_files=True)
+    with Simulator("fail") as sim:
+        result = runner.run(_inputs(sim, **{"junit-report": "reports/certyn.xml"}), timeout=RUN_TIMEOUT)
+
+    assert result.exit_code == 1, _describe(result)
+    assert result.files is not None
+    report = result.files.workspace / "reports" / "certyn.xml"
+    try:
+        cases = [case for suite in JUnitXml.fromfile(str(report)) for case in suite]
+        assert len(cases) == int(result.outputs["total"])
+        not_passed = [case.name for case in cases if case.result]
+        failed = json.loads(result.outputs["failed-tests"])
+        assert len(not_passed) == len(failed)
+        assert all(any(case.endswith(name) for case in not_passed) for name in failed), (not_passed, failed)
+    finally:
+        shutil.rmtree(result.files.root, ignore_errors=True)
 
 
 def test_passing_run(launcher: DockerLauncher) -> None:
