@@ -16,7 +16,7 @@ from .clock import Clock
 from .core.inputs import Inputs
 from .core.text import one_line, plural
 from .github import findings_log
-from .github.junit_file import workspace, write_report
+from .github.junit_file import remove_stale, workspace, write_report
 from .github.reporter import Reporter
 from .github.signals import CancelRequested, SignalGuard
 
@@ -34,10 +34,18 @@ JUNIT_TITLE = "JUnit report not written"
 def not_read(reporter: Reporter, inputs: Inputs, why: str) -> None:
     """The run did not end in this step (timeout, error, cancel): nothing is read; said where asked for."""
     if inputs.test_results and inputs.junit_report and reporter.report.run_id:
-        reporter.log.warning(f"`junit-report` was not written: {why}", title=JUNIT_TITLE)
+        removed = _stale_removed(reporter, inputs.junit_report)
+        reporter.log.warning(f"`junit-report` was not written: {why}{removed}", title=JUNIT_TITLE)
     if inputs.instruction:
         findings = reporter.report.findings
         findings.asked, findings.conversation_note = True, f"not read: {why}"
+
+
+def _stale_removed(reporter: Reporter, path: str) -> str:
+    """Remove an old report at ``path`` (so none contradicts this run); the words saying so, or ""."""
+    if not remove_stale(workspace(reporter.env), path):
+        return ""
+    return f"; the old report at {one_line(path, 300)} was removed"
 
 
 class Afterwards:
@@ -87,7 +95,10 @@ class Afterwards:
 
     def _results_missing(self, reason: str) -> None:
         self.findings.results_note = reason
-        unwritten = " (so `junit-report` was not written)" if self.inputs.junit_report else ""
+        path = self.inputs.junit_report
+        unwritten = (
+            f" (so `junit-report` was not written{_stale_removed(self.reporter, path)})" if path else ""
+        )
         self.log.warning(f"Per-test results not read{unwritten}: {reason}", title=RESULTS_TITLE)
 
     def _report_results(self, status: RunStatus, run: ProcessRun) -> None:
@@ -111,7 +122,8 @@ class Afterwards:
         path = self.inputs.junit_report
         if not run.items:
             self.log.warning(
-                f"`junit-report` was not written: Certyn listed no per-test results for this run ({path})",
+                "`junit-report` was not written: Certyn listed no per-test results for this run"
+                f" ({path}){_stale_removed(self.reporter, path)}",
                 title=JUNIT_TITLE,
             )
             return

@@ -389,3 +389,25 @@ def test_a_fifo_at_the_report_path_is_a_warning_the_step_goes_on_and_honours_sig
     assert "not a regular file" in warning.data
     assert "Stopped reading what Certyn found: the workflow job was cancelled (SIGINT)" in result.stdout
     assert stat.S_ISFIFO((tmp_path / "reports" / "certyn.xml").lstat().st_mode)
+
+
+def test_a_stale_report_is_removed_when_the_results_are_unavailable(tmp_path: Path) -> None:
+    old = tmp_path / "reports" / "certyn.xml"
+    old.parent.mkdir()
+    old.write_text(
+        '<testsuites tests="1" failures="0"><testsuite name="old"/></testsuites>', encoding="utf-8"
+    )
+    faults = {"process_run": [Fault("status", status=404, body={"error": "no"}, times=10)]}
+    scenario = Scenario(snapshots=_final(total=2, passed=2), faults=faults)
+    with Simulator(scenario, api_key=API_KEY) as sim:
+        result = run_action(
+            sim.base_url,
+            env={"GITHUB_WORKSPACE": str(tmp_path)},
+            junit_report="reports/certyn.xml",
+            timeout_seconds="30",
+        )
+    assert result.exit_code == 0, explain(result)
+    assert result.outputs["result"] == "passed"
+    assert not old.exists()
+    [warning] = result.commands_named("warning")
+    assert "the old report at reports/certyn.xml was removed" in warning.data

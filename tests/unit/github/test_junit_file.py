@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from certyn_action.github.junit_file import ReportPathError, workspace, write_report
+from certyn_action.github.junit_file import ReportPathError, remove_stale, workspace, write_report
 
 
 def test_folders_are_created_and_an_existing_file_replaced(tmp_path: Path) -> None:
@@ -130,3 +130,23 @@ def test_the_report_is_renamed_into_place_and_no_temporary_file_is_left(tmp_path
     assert (tmp_path / "r.xml").read_text(encoding="utf-8") == "new"
     assert (tmp_path / "r.xml").stat().st_ino != before  # a new file took the old one's name
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.xml"]
+
+
+def test_a_stale_report_is_removed_only_when_it_is_a_plain_file_of_the_workspace(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    (root / "reports").mkdir(parents=True)
+    (root / "reports" / "old.xml").write_text("old", encoding="utf-8")
+    assert remove_stale(root, "reports/old.xml")
+    assert not (root / "reports" / "old.xml").exists()
+    assert not remove_stale(root, "reports/old.xml")  # nothing there
+    assert not remove_stale(root, "missing/old.xml")
+    assert not (root / "missing").exists()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep", encoding="utf-8")
+    (root / "linked.xml").symlink_to(victim)
+    os.link(victim, root / "hard.xml")
+    os.mkfifo(root / "fifo.xml")
+    for kept in ("linked.xml", "hard.xml", "fifo.xml"):
+        assert not remove_stale(root, kept)
+        assert (root / kept).exists() or (root / kept).is_symlink()
+    assert victim.read_text(encoding="utf-8") == "keep"
