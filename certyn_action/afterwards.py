@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from .certyn.client import CertynClient
 from .certyn.errors import ApiError
 from .clock import Clock
+from .core.gate import Result
 from .core.inputs import Inputs
 from .core.text import one_line, plural
 from .github import findings_log
@@ -112,11 +113,14 @@ class Afterwards:
         with self.guard.deferred():
             self.reporter.write_outputs()
         self.log.info(f"Per-test results: {tally(run.items) or 'none listed'}")
-        findings_log.test_annotations(self.log, run.items)
+        verdict = self.reporter.report.verdict
+        gate_passed = verdict.result is Result.PASSED
+        findings_log.test_annotations(self.log, run.items, gate_passed=gate_passed)
         if self.inputs.junit_report:
-            self._junit(run)
+            gate_failure = "" if gate_passed else "; ".join(verdict.reasons) or str(verdict.result)
+            self._junit(run, counts, gate_failure)
 
-    def _junit(self, run: ProcessRun) -> None:
+    def _junit(self, run: ProcessRun, counts: dict[str, int], gate_failure: str) -> None:
         from .core.junit import render_run_junit  # noqa: PLC0415
 
         path = self.inputs.junit_report
@@ -130,7 +134,11 @@ class Afterwards:
         try:
             with self.guard.deferred():  # the file is written whole
                 # scrubbed as written: XML drops the control characters a name or finding may hide the key with
-                write_report(workspace(self.reporter.env), path, self.log.redact(render_run_junit(run)))
+                write_report(
+                    workspace(self.reporter.env),
+                    path,
+                    self.log.redact(render_run_junit(run, counts, gate_failure=gate_failure)),
+                )
         except OSError as err:
             detail = str(err) if err.errno is None else (err.strerror or type(err).__name__)
             self.log.warning(

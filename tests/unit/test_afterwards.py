@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import responses
+from junitparser import JUnitXml
 
 from certyn_action.core.findings import Findings
 from certyn_action.core.results import ProcessRun
@@ -192,3 +193,25 @@ def test_a_stale_report_is_removed_when_the_run_did_not_end_in_the_step(step: St
     assert step.run(timeout_seconds="20", junit_report="r.xml") == 1
     assert not (Path(step.env["GITHUB_WORKSPACE"]) / "r.xml").exists()
     assert "the old report at r.xml was removed" in step.stdout
+
+
+@responses.activate
+def test_failing_items_under_a_passed_gate_are_warnings_not_errors(step: Step) -> None:
+    _created(conversation=False)
+    progress(PASSED)
+    _results()
+    assert step.run() == 0
+    lines = step.stdout.splitlines()
+    assert not [line for line in lines if line.startswith("::error")]
+    assert [line for line in lines if line.startswith("::warning") and "broke" in line]
+
+
+@responses.activate
+def test_the_report_of_a_failed_gate_marks_the_failures_the_items_do_not_show(step: Step) -> None:
+    _created(conversation=False)
+    progress(FAILED)
+    _results([{"testCaseName": "a", "testOutcome": "passed"}, {"testCaseName": "b", "testOutcome": "passed"}])
+    assert step.run(junit_report="r.xml") == 1
+    [suite] = JUnitXml.fromfile(str(Path(step.env["GITHUB_WORKSPACE"]) / "r.xml"))
+    assert suite.failures == 1
+    assert [case.name for case in suite][:2] == ["a", "b"]
