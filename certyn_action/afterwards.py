@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING
 from .certyn.client import CertynClient
 from .certyn.errors import ApiError
 from .clock import Clock
+from .core.gate import Result
 from .core.inputs import Inputs
 from .core.text import one_line, plural
 from .github import findings_log
-from .github.junit_file import workspace, write_report
+from .github.junit_file import remove_stale, workspace, write_report
 from .github.reporter import Reporter
 from .github.signals import CancelRequested, SignalGuard
 
@@ -34,10 +35,18 @@ JUNIT_TITLE = "JUnit report not written"
 def not_read(reporter: Reporter, inputs: Inputs, why: str) -> None:
     """The run did not end in this step (timeout, error, cancel): nothing is read; said where asked for."""
     if inputs.test_results and inputs.junit_report and reporter.report.run_id:
-        reporter.log.warning(f"`junit-report` was not written: {why}", title=JUNIT_TITLE)
+        removed = _stale_removed(reporter, inputs.junit_report)
+        reporter.log.warning(f"`junit-report` was not written: {why}{removed}", title=JUNIT_TITLE)
     if inputs.instruction:
         findings = reporter.report.findings
         findings.asked, findings.conversation_note = True, f"not read: {why}"
+
+
+def _stale_removed(reporter: Reporter, path: str) -> str:
+    """Remove an old report at ``path`` (so none contradicts this run); the words saying so, or ""."""
+    if not remove_stale(workspace(reporter.env), path):
+        return ""
+    return f"; the old report at {one_line(path, 300)} was removed"
 
 
 class Afterwards:
@@ -87,7 +96,10 @@ class Afterwards:
 
     def _results_missing(self, reason: str) -> None:
         self.findings.results_note = reason
-        unwritten = " (so `junit-report` was not written)" if self.inputs.junit_report else ""
+        path = self.inputs.junit_report
+        unwritten = (
+            f" (so `junit-report` was not written{_stale_removed(self.reporter, path)})" if path else ""
+        )
         self.log.warning(f"Per-test results not read{unwritten}: {reason}", title=RESULTS_TITLE)
 
     def _report_results(self, status: RunStatus, run: ProcessRun) -> None:
@@ -101,24 +113,32 @@ class Afterwards:
         with self.guard.deferred():
             self.reporter.write_outputs()
         self.log.info(f"Per-test results: {tally(run.items) or 'none listed'}")
-        findings_log.test_annotations(self.log, run.items)
+        verdict = self.reporter.report.verdict
+        gate_passed = verdict.result is Result.PASSED
+        findings_log.test_annotations(self.log, run.items, gate_passed=gate_passed)
         if self.inputs.junit_report:
-            self._junit(run)
+            gate_failure = "" if gate_passed else "; ".join(verdict.reasons) or str(verdict.result)
+            self._junit(run, counts, gate_failure)
 
-    def _junit(self, run: ProcessRun) -> None:
+    def _junit(self, run: ProcessRun, counts: dict[str, int], gate_failure: str) -> None:
         from .core.junit import render_run_junit  # noqa: PLC0415
 
         path = self.inputs.junit_report
         if not run.items:
             self.log.warning(
-                f"`junit-report` was not written: Certyn listed no per-test results for this run ({path})",
+                "`junit-report` was not written: Certyn listed no per-test results for this run"
+                f" ({path}){_stale_removed(self.reporter, path)}",
                 title=JUNIT_TITLE,
             )
             return
         try:
             with self.guard.deferred():  # the file is written whole
                 # scrubbed as written: XML drops the control characters a name or finding may hide the key with
-                write_report(workspace(self.reporter.env), path, self.log.redact(render_run_junit(run)))
+                write_report(
+                    workspace(self.reporter.env),
+                    path,
+                    self.log.redact(render_run_junit(run, counts, gate_failure=gate_failure)),
+                )
         except OSError as err:
             detail = str(err) if err.errno is None else (err.strerror or type(err).__name__)
             self.log.warning(

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from .results import Outcome, ProcessRun, RunItem, finding_excerpt
-from .text import encodable, truncate
+from .results import Outcome, ProcessRun, RunItem, finding_excerpt, outcome_counts
+from .text import encodable, plural, truncate
 
 # Characters XML 1.0 allows: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF].
 _FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -103,13 +103,46 @@ def render_junit(
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
-def render_run_junit(run: ProcessRun) -> str:
+def unlisted(items: Sequence[RunItem], counts: Mapping[str, int], gate_failure: str = "") -> list[RunItem]:
+    """Synthetic tests for what the gate saw and the per-test results do not show, so that the report never
+    says less than the gate: one per failing outcome the counts (``RunStatus.counts()``) have more of than the
+    items, and, when the gate failed (``gate_failure``: why) and no test fails, one for the gate itself."""
+    tally = outcome_counts(items)
+    extra: list[RunItem] = []
+    for outcome in (Outcome.FAILED, Outcome.BLOCKED, Outcome.ABORTED):
+        missing = counts.get(str(outcome), 0) - tally[outcome]
+        if missing > 0:
+            finding = (
+                f"Certyn's counts say {counts[str(outcome)]} {outcome}, but "
+                f"{plural(tally[outcome], 'test is', 'tests are')} marked {outcome} in the per-test results"
+            )
+            name = f"Certyn counts: {plural(missing, f'{outcome} test')} not in the per-test results"
+            extra.append(_synthetic(name, outcome, finding))
+    if gate_failure and not extra and all(item.outcome in _GREEN for item in items):
+        extra.append(_synthetic("Certyn gate", Outcome.FAILED, f"The Certyn gate failed: {gate_failure}"))
+    return extra
+
+
+_GREEN = frozenset({Outcome.PASSED, Outcome.SKIPPED})
+
+
+def _synthetic(name: str, outcome: Outcome, finding: str) -> RunItem:
+    return RunItem.model_validate(
+        {"testCaseName": name, "testOutcome": str(outcome), "summaryMarkdown": finding}
+    )
+
+
+def render_run_junit(
+    run: ProcessRun, counts: Mapping[str, int] | None = None, *, gate_failure: str = ""
+) -> str:
     """The JUnit report of a process run: classname the process slug, suite named for the process.
 
-    The suite's ``timestamp`` is the run's start in UTC, written without an offset as the schema wants."""
+    With the run's ``counts`` and ``gate_failure`` (why the gate failed; empty when it passed), what the
+    gate saw and the tests do not show is added (``unlisted``). The suite's ``timestamp`` is the run's start
+    in UTC, written without an offset as the schema wants."""
     timestamp = run.started_at.strftime("%Y-%m-%dT%H:%M:%S") if run.started_at is not None else ""
     return render_junit(
-        run.items,
+        [*run.items, *unlisted(run.items, counts or {}, gate_failure)],
         suite_name=run.process_name or run.process_slug,
         classname=run.process_slug,
         timestamp=timestamp,

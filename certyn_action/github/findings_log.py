@@ -1,5 +1,6 @@
 """What Certyn found, in the log: one ``::error`` per failing test (at most 9, so that with the gate's own
-annotation a step never crosses GitHub's 10 per kind) and the AI's answer in its own group, every line
+annotation a step never crosses GitHub's 10 per kind; ``::warning`` when the gate passed, so that a green step
+carries no error) and the AI's answer in its own group, every line
 neutralised like all server text (``WorkflowLog.info``: never a workflow command)."""
 
 from __future__ import annotations
@@ -15,13 +16,16 @@ if TYPE_CHECKING:
     from ..core.results import RunItem
 
 
-def test_annotations(log: WorkflowLog, items: Sequence[RunItem]) -> int:
-    """One annotation per failing test, titled with its name; returns how many were written."""
+def test_annotations(log: WorkflowLog, items: Sequence[RunItem], *, gate_passed: bool) -> int:
+    """One annotation per failing test, titled with its name; returns how many were written.
+
+    Errors, or warnings when the gate passed (the counts said passed, the per-test results disagree)."""
     from ..core.results_summary import failing_annotations, unannotated_line  # noqa: PLC0415 - after the run
 
     annotations = failing_annotations(items)
+    annotate = log.warning if gate_passed else log.error
     for annotation in annotations:
-        log.error(annotation.message, title=annotation.title)
+        annotate(annotation.message, title=annotation.title)
     if rest := unannotated_line(items, len(annotations)):
         log.info(rest)
     return len(annotations)

@@ -1,13 +1,18 @@
 """Writing the JUnit report (``junit-report``) inside the workspace.
 
-The input is a normalised relative path (``core/result_inputs.py``); what it cannot see is the file system:
-a folder or file on the way that is a symbolic link leading out of the workspace is refused here, before
-anything is created through it. Missing folders are created; an existing file is replaced.
+The input is a normalised relative path (``core/result_inputs.py``); what it cannot see is the file system,
+checked here before anything is created: a symbolic link leading out of the workspace or in a loop, a hard
+link (a file with other names, maybe outside), a FIFO, device, socket or folder at the path are refused with
+a ``ReportPathError``. Nothing here opens an existing file, so nothing can block: the report goes to a new
+temporary file in the same folder, renamed over the path (a reader sees the old report or the new one whole).
+Missing folders are created.
 """
 
 from __future__ import annotations
 
 import os
+import stat
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -23,30 +28,66 @@ def workspace(env: Mapping[str, str]) -> Path:
 
 def write_report(root: Path, relative: str, text: str) -> Path:
     """Write ``text`` (UTF-8) at ``relative`` under ``root``; returns the path written."""
+    target = _target(root, relative, create=True)
+    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, 0o644)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def remove_stale(root: Path, relative: str) -> bool:
+    """Remove an old report at ``relative`` (a regular file of the workspace only); True when one was removed."""
+    try:
+        target = _target(root, relative, create=False)
+        target.unlink()
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def _target(root: Path, relative: str, *, create: bool) -> Path:
+    """The file ``relative`` names under ``root``, links followed, refused unless a new or plain file."""
     root = root.resolve()
     *folders, name = relative.split("/")
     here = root
     for part in folders:
         here = _inside(root, here / part, relative)
         if not here.exists():
+            if not create:
+                raise FileNotFoundError(relative)
             here.mkdir()
         elif not here.is_dir():
             raise ReportPathError(f"`{relative}`: `{part}` is a file, not a folder")
-    target = here / name
-    if target.is_symlink():
-        target = _inside(root, target, relative)
-    if target.is_dir():
+    target = _inside(root, here / name, relative)
+    try:
+        found = target.lstat()
+    except FileNotFoundError:
+        if not create:
+            raise
+        return target
+    if stat.S_ISLNK(found.st_mode):  # a loop newer Pythons resolve without raising
+        raise ReportPathError(f"`{relative}` is a symbolic link loop: remove the link")
+    if stat.S_ISDIR(found.st_mode):
         raise ReportPathError(f"`{relative}` is a folder")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
-    fd = os.open(target, flags, 0o644)
-    with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-        fh.write(text)
+    if not stat.S_ISREG(found.st_mode):
+        raise ReportPathError(f"`{relative}` is not a regular file (a FIFO, device or socket): remove it")
+    if found.st_nlink > 1:
+        raise ReportPathError(f"`{relative}` is a hard link to a file with other names: remove it")
     return target
 
 
 def _inside(root: Path, path: Path, relative: str) -> Path:
-    """``path`` with its symbolic links followed, refused when it leads out of ``root``."""
-    resolved = path.resolve()
+    """``path`` with its symbolic links followed, refused when they loop or lead out of ``root``."""
+    try:
+        resolved = path.resolve()
+    except (RuntimeError, OSError) as err:  # RuntimeError up to Python 3.12, OSError (ELOOP) after
+        raise ReportPathError(f"`{relative}` is a symbolic link loop: remove the link") from err
     if resolved != root and not resolved.is_relative_to(root):
         raise ReportPathError(
             f"`{relative}` leads out of the workspace through a symbolic link: choose a path inside it"

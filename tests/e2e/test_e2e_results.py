@@ -4,7 +4,9 @@ against the simulator (issue 10's "Done when")."""
 from __future__ import annotations
 
 import json
+import os
 import signal
+import stat
 import time
 from pathlib import Path
 from typing import Any
@@ -319,3 +321,93 @@ def test_a_signal_ends_the_answer_wait_at_once_and_the_verdict_stands(stalled: b
     assert "Stopped reading what Certyn found" in result.summary
     assert "Stopped reading what Certyn found: the workflow job was cancelled (SIGTERM)" in result.stdout
     assert "Traceback" not in result.stderr
+
+
+def _loop_at_the_file(workspace: Path) -> None:
+    (workspace / "reports").mkdir()
+    (workspace / "reports" / "certyn.xml").symlink_to("certyn.xml")
+
+
+def _loop_at_the_folder(workspace: Path) -> None:
+    (workspace / "reports").symlink_to("reports")
+
+
+def _two_link_cycle(workspace: Path) -> None:
+    (workspace / "reports").mkdir()
+    (workspace / "reports" / "certyn.xml").symlink_to("other.xml")
+    (workspace / "reports" / "other.xml").symlink_to("certyn.xml")
+
+
+@pytest.mark.parametrize("make", [_loop_at_the_file, _loop_at_the_folder, _two_link_cycle])
+def test_a_symlink_loop_at_the_report_path_is_a_warning_and_the_pass_stands(
+    tmp_path: Path, make: Any
+) -> None:
+    make(tmp_path)
+    scenario = Scenario(snapshots=_final(total=1, passed=1), test_results=_rows("passed"))
+    with Simulator(scenario, api_key=API_KEY) as sim:
+        result = run_action(
+            sim.base_url,
+            env={"GITHUB_WORKSPACE": str(tmp_path)},
+            junit_report="reports/certyn.xml",
+            timeout_seconds="30",
+        )
+        assert not sim.api_requests("cancel"), explain(result)
+    assert result.exit_code == 0, explain(result)
+    assert result.outputs["result"] == "passed"
+    [warning] = result.commands_named("warning")
+    assert "`junit-report`" in warning.data
+    assert "symbolic link loop" in warning.data
+    assert str(tmp_path) not in warning.data
+
+
+def test_a_fifo_at_the_report_path_is_a_warning_the_step_goes_on_and_honours_sigint(tmp_path: Path) -> None:
+    (tmp_path / "reports").mkdir()
+    os.mkfifo(tmp_path / "reports" / "certyn.xml")
+    scenario = Scenario(
+        snapshots=_final(total=1, passed=1), test_results=_rows("passed"), conversation_polls=None
+    )
+    with Simulator(scenario, api_key=API_KEY) as sim:
+        step = inputs(
+            sim.base_url,
+            instruction="x",
+            junit_report="reports/certyn.xml",
+            conversation_timeout_seconds="60",
+            timeout_seconds="60",
+        )
+        with FakeRunner(ROOT).start(step, env_overrides={"GITHUB_WORKSPACE": str(tmp_path)}) as action:
+            # the answer is read after the report: the step got past the FIFO without waiting on it
+            sim.wait_for(lambda r: r.endpoint == "conversation", timeout=15)
+            sent = time.monotonic()
+            action.send_signal(signal.SIGINT)
+            result = action.wait(timeout=15)
+            took = time.monotonic() - sent
+    assert took < 3.0, explain(result)
+    assert result.exit_code == 0, explain(result)
+    assert result.outputs["result"] == "passed"
+    [warning] = result.commands_named("warning")
+    assert "`junit-report`" in warning.data
+    assert "not a regular file" in warning.data
+    assert "Stopped reading what Certyn found: the workflow job was cancelled (SIGINT)" in result.stdout
+    assert stat.S_ISFIFO((tmp_path / "reports" / "certyn.xml").lstat().st_mode)
+
+
+def test_a_stale_report_is_removed_when_the_results_are_unavailable(tmp_path: Path) -> None:
+    old = tmp_path / "reports" / "certyn.xml"
+    old.parent.mkdir()
+    old.write_text(
+        '<testsuites tests="1" failures="0"><testsuite name="old"/></testsuites>', encoding="utf-8"
+    )
+    faults = {"process_run": [Fault("status", status=404, body={"error": "no"}, times=10)]}
+    scenario = Scenario(snapshots=_final(total=2, passed=2), faults=faults)
+    with Simulator(scenario, api_key=API_KEY) as sim:
+        result = run_action(
+            sim.base_url,
+            env={"GITHUB_WORKSPACE": str(tmp_path)},
+            junit_report="reports/certyn.xml",
+            timeout_seconds="30",
+        )
+    assert result.exit_code == 0, explain(result)
+    assert result.outputs["result"] == "passed"
+    assert not old.exists()
+    [warning] = result.commands_named("warning")
+    assert "the old report at reports/certyn.xml was removed" in warning.data

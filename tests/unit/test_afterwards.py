@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import responses
+from junitparser import JUnitXml
 
 from certyn_action.core.findings import Findings
 from certyn_action.core.results import ProcessRun
@@ -160,3 +161,57 @@ def test_the_key_hidden_in_the_instruction_reaches_no_file_and_no_line(step: Ste
     shown = "".join(ch for ch in step.everything().replace(f"::add-mask::{key}", "") if ch.isalnum())
     assert "".join(ch for ch in key if ch.isalnum()) not in shown
     assert "try *** then ***" in step.summary.read_text(encoding="utf-8")
+
+
+@responses.activate
+@pytest.mark.parametrize("rows", [None, []], ids=["results refused", "no tests listed"])
+def test_a_stale_report_is_removed_when_no_report_can_be_written(
+    step: Step, rows: list[dict[str, str]] | None
+) -> None:
+    _created(conversation=False)
+    progress(PASSED)
+    if rows is None:
+        responses.get(OVERVIEW, json={"projects": [{"id": "p-1", "slug": "my-app"}]})
+        responses.get(RESULTS, status=404, json={"error": "gone"})
+    else:
+        _results(rows)
+    old = Path(step.env["GITHUB_WORKSPACE"]) / "reports" / "r.xml"
+    old.parent.mkdir()
+    old.write_text("<testsuites tests='1' failures='0'/>", encoding="utf-8")
+    assert step.run(junit_report="reports/r.xml") == 0
+    assert not old.exists()
+    [warning] = [line for line in step.stdout.splitlines() if line.startswith("::warning")]
+    assert "the old report at reports/r.xml was removed" in warning
+
+
+@responses.activate
+def test_a_stale_report_is_removed_when_the_run_did_not_end_in_the_step(step: Step) -> None:
+    _created()
+    progress({"state": "in_progress", "total": 2, "pending": 2})
+    responses.post(f"{CREATE}/r-1/cancel", status=202, json={})
+    (Path(step.env["GITHUB_WORKSPACE"]) / "r.xml").write_text("<testsuites/>", encoding="utf-8")
+    assert step.run(timeout_seconds="20", junit_report="r.xml") == 1
+    assert not (Path(step.env["GITHUB_WORKSPACE"]) / "r.xml").exists()
+    assert "the old report at r.xml was removed" in step.stdout
+
+
+@responses.activate
+def test_failing_items_under_a_passed_gate_are_warnings_not_errors(step: Step) -> None:
+    _created(conversation=False)
+    progress(PASSED)
+    _results()
+    assert step.run() == 0
+    lines = step.stdout.splitlines()
+    assert not [line for line in lines if line.startswith("::error")]
+    assert [line for line in lines if line.startswith("::warning") and "broke" in line]
+
+
+@responses.activate
+def test_the_report_of_a_failed_gate_marks_the_failures_the_items_do_not_show(step: Step) -> None:
+    _created(conversation=False)
+    progress(FAILED)
+    _results([{"testCaseName": "a", "testOutcome": "passed"}, {"testCaseName": "b", "testOutcome": "passed"}])
+    assert step.run(junit_report="r.xml") == 1
+    [suite] = JUnitXml.fromfile(str(Path(step.env["GITHUB_WORKSPACE"]) / "r.xml"))
+    assert suite.failures == 1
+    assert [case.name for case in suite][:2] == ["a", "b"]

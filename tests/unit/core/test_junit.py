@@ -191,3 +191,46 @@ def test_any_name_and_finding_round_trip_through_a_consumer(name: str, finding: 
     assert case.is_passed is (outcome == "passed")
     if outcome != "passed" and xml_text(finding):
         assert case.result[0].text == xml_text(finding)
+
+
+def _all_passed(*names: str) -> ProcessRun:
+    return ProcessRun.model_validate({"items": [{"testCaseName": n, "testOutcome": "passed"} for n in names]})
+
+
+def test_failing_tests_the_counts_show_and_the_items_do_not_are_marked(tmp_path: Path) -> None:
+    counts = {"total": 3, "passed": 0, "failed": 2, "blocked": 0, "aborted": 1, "skipped": 0}
+    _, suite, cases = read(render_run_junit(_all_passed("a", "b", "c"), counts), tmp_path)
+    # one named case per outcome (the counts may be any size): the report is red where the gate is
+    assert (suite.failures, suite.errors) == (1, 1)
+    unlisted = {case.name: case.result for case in cases if case.name not in {"a", "b", "c"}}
+    assert len(unlisted) == 2
+    failed = next(result for name, result in unlisted.items() if "2 failed tests" in name)
+    aborted = next(result for name, result in unlisted.items() if "1 aborted test " in name)
+    assert isinstance(failed[0], Failure)
+    assert isinstance(aborted[0], Error)
+    assert "counts say 2 failed" in (failed[0].text or "")
+
+
+def test_a_failed_gate_never_gives_an_all_green_report(tmp_path: Path) -> None:
+    counts = {"total": 2, "passed": 2, "failed": 0, "blocked": 0, "aborted": 0, "skipped": 0}
+    xml = render_run_junit(_all_passed("a", "b"), counts, gate_failure="pass rate 50% is below 90%")
+    _, suite, cases = read(xml, tmp_path)
+    assert suite.failures == 1
+    [gate] = [case for case in cases if case.name not in {"a", "b"}]
+    assert isinstance(gate.result[0], Failure)
+    assert "pass rate 50% is below 90%" in (gate.result[0].text or "")
+
+
+def test_counts_that_agree_with_the_items_add_nothing(tmp_path: Path) -> None:
+    run = ProcessRun.model_validate(
+        {
+            "items": [
+                {"testCaseName": "a", "testOutcome": "failed"},
+                {"testCaseName": "b", "testOutcome": "passed"},
+            ]
+        }
+    )
+    counts = {"total": 2, "passed": 1, "failed": 1, "blocked": 0, "aborted": 0, "skipped": 0}
+    _, suite, cases = read(render_run_junit(run, counts, gate_failure="1 failed"), tmp_path)
+    assert [case.name for case in cases] == ["a", "b"]
+    assert suite.failures == 1
