@@ -319,3 +319,28 @@ def test_a_signal_ends_the_answer_wait_at_once_and_the_verdict_stands(stalled: b
     assert "Stopped reading what Certyn found" in result.summary
     assert "Stopped reading what Certyn found: the workflow job was cancelled (SIGTERM)" in result.stdout
     assert "Traceback" not in result.stderr
+
+
+def test_per_test_results_of_another_run_are_refused_like_its_status(tmp_path: Path) -> None:
+    scenario = Scenario(
+        snapshots=_final(total=2, failed=2),
+        test_results=_rows("failed", "failed"),
+        process_run={"id": "some-other-run"},
+        conversation_polls=0,
+    )
+    with Simulator(scenario, api_key=API_KEY) as sim:
+        result = run_action(
+            sim.base_url,
+            env={"GITHUB_WORKSPACE": str(tmp_path)},
+            junit_report="r.xml",
+            http_max_attempts="2",
+            timeout_seconds="30",
+        )
+    assert result.exit_code == 1, explain(result)
+    assert result.outputs["result"] == "failed"
+    assert result.outputs["failed-tests"] == ""  # unavailable, not the other run's names
+    assert _errors_for_tests(result) == []
+    assert not (tmp_path / "r.xml").exists()
+    warnings = [w.data for w in result.commands_named("warning")]
+    assert any("some-other-run" in w and "Per-test results not read" in w for w in warnings), explain(result)
+    assert "Per-test results unavailable" in result.summary
