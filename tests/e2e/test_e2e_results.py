@@ -344,3 +344,20 @@ def test_per_test_results_of_another_run_are_refused_like_its_status(tmp_path: P
     warnings = [w.data for w in result.commands_named("warning")]
     assert any("some-other-run" in w and "Per-test results not read" in w for w in warnings), explain(result)
     assert "Per-test results unavailable" in result.summary
+
+
+def test_failed_tests_over_one_mib_is_cut_to_whole_names_and_stays_json() -> None:
+    names = [f"{i:04d} " + "n" * 450 for i in range(2500)]  # about 1.1 MB of names
+    rows = [{"testCaseName": name, "testOutcome": "failed"} for name in names]
+    scenario = Scenario(snapshots=_final(total=2500, failed=2500), test_results=rows, conversation_polls=0)
+    with Simulator(scenario, api_key=API_KEY) as sim:
+        result = run_action(sim.base_url, timeout_seconds="60")
+    assert result.exit_code == 1, explain(result)
+    value = result.outputs["failed-tests"]
+    kept = json.loads(value)
+    assert len(value.encode()) <= 1024 * 1024
+    assert 1000 < len(kept) < len(names)
+    assert kept == names[: len(kept)]
+    [cut] = [w.data for w in result.commands_named("warning") if "`failed-tests`" in w.data]
+    assert "1 MiB" in cut
+    assert f"{len(kept):,} of 2,500" in cut
