@@ -100,6 +100,12 @@ class Afterwards:
         self.findings.expected_failing = counts["failed"] + counts["blocked"] + counts["aborted"]
         with self.guard.deferred():
             self.reporter.write_outputs()
+        if run.listed > len(run.items):
+            self.log.warning(
+                f"Certyn listed {run.listed:,} tests; only the first {len(run.items):,} are reported "
+                "(annotations, `failed-tests`, `junit-report`)",
+                title=RESULTS_TITLE,
+            )
         self.log.info(f"Per-test results: {tally(run.items) or 'none listed'}")
         findings_log.test_annotations(self.log, run.items)
         if self.inputs.junit_report:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import responses
 
+from certyn_action.core.fields import MAX_ITEMS
 from certyn_action.core.findings import Findings
 from certyn_action.core.results import ProcessRun
 from tests.unit.test_main import BASE, CREATE, Step, progress
@@ -160,3 +161,14 @@ def test_the_key_hidden_in_the_instruction_reaches_no_file_and_no_line(step: Ste
     shown = "".join(ch for ch in step.everything().replace(f"::add-mask::{key}", "") if ch.isalnum())
     assert "".join(ch for ch in key if ch.isalnum()) not in shown
     assert "try *** then ***" in step.summary.read_text(encoding="utf-8")
+
+
+@responses.activate
+def test_results_beyond_the_item_cap_are_cut_with_a_warning_naming_the_cap(step: Step) -> None:
+    _created(conversation=False)
+    progress(FAILED)
+    _results([{"testCaseName": f"t{i}", "testOutcome": "failed"} for i in range(MAX_ITEMS + 7)])
+    assert step.run(junit_report="r.xml") == 1
+    warnings = [line for line in step.stdout.splitlines() if line.startswith("::warning")]
+    assert any(f"{MAX_ITEMS + 7:,}" in w and f"first {MAX_ITEMS:,}" in w for w in warnings), warnings
+    assert (Path(step.env["GITHUB_WORKSPACE"]) / "r.xml").read_text().count("<testcase") == MAX_ITEMS
