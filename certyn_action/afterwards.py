@@ -121,10 +121,12 @@ class Afterwards:
                 title=JUNIT_TITLE,
             )
             return
+        # rendered where a signal still stops it; scrubbed as written: XML drops the control characters a
+        # name or finding may hide the key with
+        report = self.log.redact(render_run_junit(run))
         try:
             with self.guard.deferred():  # the file is written whole
-                # scrubbed as written: XML drops the control characters a name or finding may hide the key with
-                write_report(workspace(self.reporter.env), path, self.log.redact(render_run_junit(run)))
+                write_report(workspace(self.reporter.env), path, report)
         except OSError as err:
             detail = str(err) if err.errno is None else (err.strerror or type(err).__name__)
             self.log.warning(

@@ -361,3 +361,25 @@ def test_failed_tests_over_one_mib_is_cut_to_whole_names_and_stays_json() -> Non
     [cut] = [w.data for w in result.commands_named("warning") if "`failed-tests`" in w.data]
     assert "1 MiB" in cut
     assert f"{len(kept):,} of 2,500" in cut
+
+
+HUGE_RUN = {"_exact": True, "items": [{}] * 2_000_000}  # just under the 8 MiB body cap
+
+
+def test_a_huge_per_test_answer_ends_well_within_timeout_seconds(tmp_path: Path) -> None:
+    scenario = Scenario(snapshots=_final(total=1, passed=1), process_run=HUGE_RUN)
+    with Simulator(scenario, api_key=API_KEY) as sim:
+        started = time.monotonic()
+        result = run_action(
+            sim.base_url,
+            env={"GITHUB_WORKSPACE": str(tmp_path)},
+            junit_report="r.xml",
+            timeout_seconds="25",
+        )
+        took = time.monotonic() - started
+    assert result.exit_code == 0, explain(result)
+    assert took < 20, explain(result)
+    assert result.outputs["result"] == "passed"
+    [cut] = [w.data for w in result.commands_named("warning") if "2,000,000" in w.data]
+    assert "first 5,000" in cut
+    assert (tmp_path / "r.xml").read_text().count("<testcase") == 5000
