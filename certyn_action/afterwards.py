@@ -112,6 +112,12 @@ class Afterwards:
         self.findings.expected_failing = counts["failed"] + counts["blocked"] + counts["aborted"]
         with self.guard.deferred():
             self.reporter.write_outputs()
+        if run.listed > len(run.items):
+            self.log.warning(
+                f"Certyn listed {run.listed:,} tests; only the first {len(run.items):,} are reported "
+                "(annotations, `failed-tests`, `junit-report`)",
+                title=RESULTS_TITLE,
+            )
         self.log.info(f"Per-test results: {tally(run.items) or 'none listed'}")
         verdict = self.reporter.report.verdict
         gate_passed = verdict.result is Result.PASSED
@@ -131,14 +137,12 @@ class Afterwards:
                 title=JUNIT_TITLE,
             )
             return
+        # rendered where a signal still stops it; scrubbed as written: XML drops the control characters a
+        # name or finding may hide the key with
+        report = self.log.redact(render_run_junit(run, counts, gate_failure=gate_failure))
         try:
             with self.guard.deferred():  # the file is written whole
-                # scrubbed as written: XML drops the control characters a name or finding may hide the key with
-                write_report(
-                    workspace(self.reporter.env),
-                    path,
-                    self.log.redact(render_run_junit(run, counts, gate_failure=gate_failure)),
-                )
+                write_report(workspace(self.reporter.env), path, report)
         except OSError as err:
             detail = str(err) if err.errno is None else (err.strerror or type(err).__name__)
             self.log.warning(

@@ -33,7 +33,7 @@ def read_process_run(client: CertynClient, run_id: str, deadline: float) -> Proc
     return client.call(
         "GET",
         project_path(project_id, "process-runs", run_id),
-        lambda reply: read_model(reply, ProcessRun, "the per-test results"),
+        lambda reply: read_model(reply, ProcessRun, "the per-test results", run_id),
         deadline,
         doing=f"reading the per-test results of run {run_id}",
         policy=client.read_policy(),

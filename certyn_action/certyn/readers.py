@@ -67,36 +67,39 @@ def read_created(reply: Reply) -> Created:
 
 def read_status(reply: Reply, run_id: str) -> RunStatus:
     data = json_object(reply, "the status response")
-    _check_run_id(data, run_id, reply.status)
+    _check_run_id(data, run_id, reply.status, "runid", "the status response")
     await_models()
     from ..core.models import RunStatus  # noqa: PLC0415 - see the module docstring
 
     return _validated(RunStatus, data, reply.status, "invalid status response")
 
 
-def _check_run_id(data: Mapping[str, Any], run_id: str, status: int) -> None:
-    """A status naming another run (a caching proxy, a server bug) is an invalid answer, retried like a cut
-    body and never gated on. A status without ``runId`` (or with null) is taken as the polled run's: the
-    API does not promise the field in a status. Its name is matched ignoring case, as the backend binds it
-    (a key named twice in any case never gets here: the reply refuses it)."""
-    said = next((value for key, value in data.items() if key.lower() == "runid"), None)
+def _check_run_id(data: Mapping[str, Any], run_id: str, status: int, field: str, what: str) -> None:
+    """An answer naming another run in ``field`` (a caching proxy, a server bug) is an invalid answer,
+    retried like a cut body and never gated on or reported. An answer without the field (or with null) is
+    taken as the asked run's: the API does not promise it. Its name is matched ignoring case, as the backend
+    binds it (a key named twice in any case never gets here: the reply refuses it)."""
+    said = next((value for key, value in data.items() if key.lower() == field), None)
     if said is None:
         return
     if isinstance(said, int) and not isinstance(said, bool):
         said = str(said)
     if said != run_id:
         raise ApiError(
-            f"the status response (HTTP {status}) is for run {one_line(repr(said), 80)}, not run {run_id}: "
+            f"{what} (HTTP {status}) is for run {one_line(repr(said), 80)}, not run {run_id}: "
             "a caching proxy or a server fault answered",
             status=status,
             transient=is_transient(UNUSABLE_BODY),
         )
 
 
-def read_model(reply: Reply, model: type[M], what: str) -> M:
+def read_model(reply: Reply, model: type[M], what: str, run_id: str | None = None) -> M:
     """A 2xx answer of the endpoints beyond the CI ones, read into ``model`` (tolerant: only a body that is not
-    a JSON object, or a field the model cannot do without, makes it invalid, like a cut body)."""
+    a JSON object, or a field the model cannot do without, makes it invalid, like a cut body). With
+    ``run_id``, an answer whose ``id`` names another run is refused like a status for another run."""
     data = json_object(reply, what)
+    if run_id is not None:
+        _check_run_id(data, run_id, reply.status, "id", what)
     await_models()
     return _validated(model, data, reply.status, f"{what} (HTTP {reply.status}) is invalid")
 

@@ -36,7 +36,7 @@ class Conversation(_Model):
     @field_validator("messages", mode="before")
     @classmethod
     def _tolerant_messages(cls, value: Any) -> Any:
-        return _items(value)
+        return _items(value, last=True)  # the answer is the last assistant message
 
     @property
     def state(self) -> ConversationState:

@@ -7,6 +7,7 @@ and cut to a sane length here; escaping for each destination is the renderers' j
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Mapping
@@ -24,6 +25,9 @@ MAX_FINDING = 20_000
 # The answer goes whole into the `conversation-response` output; the runner allows 1 MiB for all of a
 # job's outputs, so a runaway answer is cut here (100,000 characters are at most 400 KB of UTF-8).
 MAX_ANSWER = 100_000
+# Tests of a run, messages of a conversation: more are cut before they are validated, so a huge answer
+# costs neither time nor memory (each kept one becomes a model, an annotation, a JUnit test case).
+MAX_ITEMS = 5_000
 
 COMPARED_COUNTERS = ("failed", "blocked", "aborted", "passed", "skipped")
 
@@ -102,11 +106,14 @@ def duration_seconds(started: datetime | None, completed: datetime | None) -> fl
     return seconds if seconds >= 0 else None
 
 
-def _items(value: Any) -> Any:
-    """A list of objects; anything else is an empty list, and non-objects in it are left out."""
+def _items(value: Any, last: bool = False) -> Any:
+    """A list of objects, at most ``MAX_ITEMS`` (the first ones, or the ``last``); anything else is an empty
+    list, and non-objects in it are left out."""
     if not isinstance(value, list | tuple):
         return ()
-    return tuple(entry for entry in value if isinstance(entry, Mapping))
+    entries = (entry for entry in (reversed(value) if last else value) if isinstance(entry, Mapping))
+    kept = tuple(itertools.islice(entries, MAX_ITEMS))
+    return kept[::-1] if last else kept
 
 
 def _hint(value: Any) -> float | None:
@@ -127,5 +134,3 @@ Timestamp = Annotated[datetime | None, BeforeValidator(parse_timestamp)]
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
-
-

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from enum import StrEnum
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from .fields import (
     COMPARED_COUNTERS,
@@ -111,6 +111,15 @@ class ProcessRun(_Model):
     started_at: Timestamp = Field(default=None, alias="startedAt")
     completed_at: Timestamp = Field(default=None, alias="completedAt")
     items: tuple[RunItem, ...] = ()
+    listed: int = Field(default=0, alias="_listed")  # how many the answer listed (items keeps MAX_ITEMS)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _count_items(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        items = data.get("items")
+        return {**data, "_listed": len(items) if isinstance(items, list | tuple) else 0}
 
     @field_validator("items", mode="before")
     @classmethod

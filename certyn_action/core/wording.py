@@ -35,6 +35,7 @@ ENVIRONMENT_NOT_DELETED = "Certyn environment not deleted"
 DEPLOYMENT_DOWN = "Deployment not reachable"
 RUN_NOT_FOUND = "Certyn run not found"
 OTHER_COMMIT = "Certyn run of another commit"
+OUTPUT_CUT = "Certyn output cut"
 CAUSE_TITLES = {
     Cause.OUTAGE: OUTAGE,
     Cause.KEY_REJECTED: KEY_REJECTED,

@@ -11,6 +11,7 @@ from typing import Any
 from ..core.text import encodable
 
 SUMMARY_LIMIT_BYTES = 1024 * 1024  # the runner drops a larger step summary
+OUTPUT_LIMIT_BYTES = 1024 * 1024  # what any one output may hold (the runner allows about that for a job's)
 
 
 def _unchanged(text: str) -> str:
@@ -34,21 +35,66 @@ def heredoc(name: str, value: str) -> str:
 class OutputFile:
     """Appends step outputs to GITHUB_OUTPUT as soon as they are known; unchanged values are not rewritten.
 
-    ``scrub`` (the log's ``redact``) is the last step: each value as the file will hold it (UTF-8), scrubbed."""
+    ``scrub`` (the log's ``redact``) is the last step: each value as the file will hold it (UTF-8), scrubbed.
+    Every value is held to ``OUTPUT_LIMIT_BYTES`` (:func:`cap_output`); ``warn`` is told once per output cut."""
 
-    def __init__(self, path: str | None, scrub: Callable[[str], str] = _unchanged) -> None:
+    def __init__(
+        self,
+        path: str | None,
+        scrub: Callable[[str], str] = _unchanged,
+        warn: Callable[[str], None] = lambda message: None,
+    ) -> None:
         self._path = Path(path) if path else None
         self._scrub = scrub
+        self._warn = warn
         self._written: dict[str, str] = {}
+        self._cut_said: set[str] = set()
 
     def write(self, values: Mapping[str, str]) -> None:
-        values = {name: self._scrub(encodable(value)) for name, value in values.items()}
+        values = {name: self._capped(name, self._scrub(encodable(value))) for name, value in values.items()}
         changed = {k: v for k, v in values.items() if self._written.get(k) != v}
         if not changed or self._path is None:
             return
         with self._path.open("a", encoding="utf-8", errors="replace", newline="") as fh:
             fh.write("".join(heredoc(name, value) for name, value in changed.items()))
         self._written.update(changed)
+
+    def _capped(self, name: str, value: str) -> str:
+        capped, how = cap_output(value, OUTPUT_LIMIT_BYTES)
+        if not how:
+            return value
+        if name not in self._cut_said:
+            self._cut_said.add(name)
+            self._warn(f"The `{name}` output was cut to {how} to stay within the 1 MiB an output may hold")
+        return self._scrub(capped)  # a cut may not join what the scrubber saw apart, but scrub again anyway
+
+
+def cap_output(value: str, limit: int) -> tuple[str, str]:
+    """``value`` within ``limit`` UTF-8 bytes and how it was cut ("" when whole): a JSON array keeps its
+    first items whole (still valid JSON), any other text its first whole lines (or characters, when the
+    first line alone is too long)."""
+    data = value.encode("utf-8", "replace")
+    if len(data) <= limit:
+        return value, ""
+    if value.startswith("["):
+        try:
+            items = json.loads(value)
+        except (ValueError, RecursionError):
+            items = None
+        if isinstance(items, list):
+            size, kept = 2, 0  # "[]"
+            for item in items:
+                size += len(json.dumps(item, ensure_ascii=False).encode("utf-8", "replace")) + 2  # ", "
+                if size > limit:
+                    break
+                kept += 1
+            return json.dumps(items[:kept], ensure_ascii=False), f"its first {kept:,} of {len(items):,} items"
+    head = data[:limit].decode("utf-8", errors="ignore")
+    cut = head.rfind("\n")
+    if cut > 0:
+        lines = head.count("\n", 0, cut) + 1
+        return head[:cut], f"its first {lines:,} lines"
+    return head, f"its first {len(head):,} characters"
 
 
 class SummaryFile:

@@ -25,7 +25,11 @@ class Reporter:
     def __init__(self, env: Mapping[str, str], log: WorkflowLog) -> None:
         self.env, self.log = env, log
         self.report = Report()
-        self._outputs = OutputFile(env.get("GITHUB_OUTPUT"), log.redact)
+        self._outputs = OutputFile(
+            env.get("GITHUB_OUTPUT"),
+            log.redact,
+            lambda message: log.warning(message, title=wording.OUTPUT_CUT),
+        )
         self._summary = SummaryFile(env.get("GITHUB_STEP_SUMMARY"), log.redact)
         self._other_commit_said = False
 

@@ -411,3 +411,67 @@ def test_a_stale_report_is_removed_when_the_results_are_unavailable(tmp_path: Pa
     assert not old.exists()
     [warning] = result.commands_named("warning")
     assert "the old report at reports/certyn.xml was removed" in warning.data
+
+
+def test_per_test_results_of_another_run_are_refused_like_its_status(tmp_path: Path) -> None:
+    scenario = Scenario(
+        snapshots=_final(total=2, failed=2),
+        test_results=_rows("failed", "failed"),
+        process_run={"id": "some-other-run"},
+        conversation_polls=0,
+    )
+    with Simulator(scenario, api_key=API_KEY) as sim:
+        result = run_action(
+            sim.base_url,
+            env={"GITHUB_WORKSPACE": str(tmp_path)},
+            junit_report="r.xml",
+            http_max_attempts="2",
+            timeout_seconds="30",
+        )
+    assert result.exit_code == 1, explain(result)
+    assert result.outputs["result"] == "failed"
+    assert result.outputs["failed-tests"] == ""  # unavailable, not the other run's names
+    assert _errors_for_tests(result) == []
+    assert not (tmp_path / "r.xml").exists()
+    warnings = [w.data for w in result.commands_named("warning")]
+    assert any("some-other-run" in w and "Per-test results not read" in w for w in warnings), explain(result)
+    assert "Per-test results unavailable" in result.summary
+
+
+def test_failed_tests_over_one_mib_is_cut_to_whole_names_and_stays_json() -> None:
+    names = [f"{i:04d} " + "n" * 450 for i in range(2500)]  # about 1.1 MB of names
+    rows = [{"testCaseName": name, "testOutcome": "failed"} for name in names]
+    scenario = Scenario(snapshots=_final(total=2500, failed=2500), test_results=rows, conversation_polls=0)
+    with Simulator(scenario, api_key=API_KEY) as sim:
+        result = run_action(sim.base_url, timeout_seconds="60")
+    assert result.exit_code == 1, explain(result)
+    value = result.outputs["failed-tests"]
+    kept = json.loads(value)
+    assert len(value.encode()) <= 1024 * 1024
+    assert 1000 < len(kept) < len(names)
+    assert kept == names[: len(kept)]
+    [cut] = [w.data for w in result.commands_named("warning") if "`failed-tests`" in w.data]
+    assert "1 MiB" in cut
+    assert f"{len(kept):,} of 2,500" in cut
+
+
+HUGE_RUN = {"_exact": True, "items": [{}] * 2_000_000}  # just under the 8 MiB body cap
+
+
+def test_a_huge_per_test_answer_ends_well_within_timeout_seconds(tmp_path: Path) -> None:
+    scenario = Scenario(snapshots=_final(total=1, passed=1), process_run=HUGE_RUN)
+    with Simulator(scenario, api_key=API_KEY) as sim:
+        started = time.monotonic()
+        result = run_action(
+            sim.base_url,
+            env={"GITHUB_WORKSPACE": str(tmp_path)},
+            junit_report="r.xml",
+            timeout_seconds="25",
+        )
+        took = time.monotonic() - started
+    assert result.exit_code == 0, explain(result)
+    assert took < 20, explain(result)
+    assert result.outputs["result"] == "passed"
+    [cut] = [w.data for w in result.commands_named("warning") if "2,000,000" in w.data]
+    assert "first 5,000" in cut
+    assert (tmp_path / "r.xml").read_text().count("<testcase") == 5000

@@ -10,6 +10,7 @@ import pytest
 import responses
 from junitparser import JUnitXml
 
+from certyn_action.core.fields import MAX_ITEMS
 from certyn_action.core.findings import Findings
 from certyn_action.core.results import ProcessRun
 from tests.unit.test_main import BASE, CREATE, Step, progress
@@ -215,3 +216,14 @@ def test_the_report_of_a_failed_gate_marks_the_failures_the_items_do_not_show(st
     [suite] = JUnitXml.fromfile(str(Path(step.env["GITHUB_WORKSPACE"]) / "r.xml"))
     assert suite.failures == 1
     assert [case.name for case in suite][:2] == ["a", "b"]
+
+
+@responses.activate
+def test_results_beyond_the_item_cap_are_cut_with_a_warning_naming_the_cap(step: Step) -> None:
+    _created(conversation=False)
+    progress(FAILED)
+    _results([{"testCaseName": f"t{i}", "testOutcome": "failed"} for i in range(MAX_ITEMS + 7)])
+    assert step.run(junit_report="r.xml") == 1
+    warnings = [line for line in step.stdout.splitlines() if line.startswith("::warning")]
+    assert any(f"{MAX_ITEMS + 7:,}" in w and f"first {MAX_ITEMS:,}" in w for w in warnings), warnings
+    assert (Path(step.env["GITHUB_WORKSPACE"]) / "r.xml").read_text().count("<testcase") == MAX_ITEMS

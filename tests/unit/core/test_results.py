@@ -11,7 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from certyn_action.core.conversation import Conversation, ConversationState, conversation_state
-from certyn_action.core.fields import MAX_ANSWER, MAX_FINDING, MAX_NAME, duration_seconds, parse_timestamp
+from certyn_action.core.fields import (
+    MAX_ANSWER,
+    MAX_FINDING,
+    MAX_ITEMS,
+    MAX_NAME,
+    duration_seconds,
+    parse_timestamp,
+)
 from certyn_action.core.projects import ProjectsOverview, resolve_project_id
 from certyn_action.core.results import (
     Outcome,
@@ -449,3 +456,18 @@ def test_the_retry_hint_is_kept_only_when_usable(hint: object, expected: float |
 def test_any_json_parses_as_a_conversation(data: object) -> None:
     conversation = Conversation.model_validate(data if isinstance(data, dict) else {"messages": data})
     assert conversation.state in ConversationState
+
+
+def test_a_run_listing_millions_of_tests_keeps_the_first_max_items_and_counts_them_all() -> None:
+    rows = [{"testCaseName": f"t{i}"} for i in range(MAX_ITEMS)] + [{}] * 2_000_000
+    run = ProcessRun.model_validate({"items": rows})
+    assert [item.name for item in run.items] == [f"t{i}" for i in range(MAX_ITEMS)]
+    assert run.listed == MAX_ITEMS + 2_000_000
+    assert ProcessRun.model_validate({"items": rows[:3]}).listed == 3
+
+
+def test_a_conversation_of_millions_of_messages_keeps_its_last_ones_and_the_answer() -> None:
+    messages: list[dict[str, str]] = [{}] * 2_000_000 + [{"role": "assistant", "content": "the answer"}]
+    conversation = Conversation.model_validate({"status": "idle", "messages": messages})
+    assert conversation.answer == "the answer"
+    assert len(conversation.messages) <= MAX_ITEMS

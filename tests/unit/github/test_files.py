@@ -10,6 +10,7 @@ import pytest
 
 from certyn_action.core.scrub import Scrubber
 from certyn_action.github.files import (
+    OUTPUT_LIMIT_BYTES,
     SUMMARY_LIMIT_BYTES,
     OutputFile,
     SummaryFile,
@@ -221,3 +222,41 @@ def test_outputs_and_the_summary_are_scrubbed_as_written(tmp_path: Path, breaker
     SummaryFile(str(tmp_path / "summary"), scrub).write(f"| {broken} |\n")
     assert _read(tmp_path / "out") == {"failed-tests": '["a ***"]', "x": "***"}
     assert (tmp_path / "summary").read_text(encoding="utf-8") == "| *** |\n"
+
+
+def test_a_json_array_output_over_the_cap_is_cut_at_an_item_and_stays_valid(tmp_path: Path) -> None:
+    path, said = tmp_path / "out", list[str]()
+    names = [f"{i:05d} " + "n" * 500 for i in range(15_000)]
+    OutputFile(str(path), warn=said.append).write({"failed-tests": json.dumps(names), "result": "failed"})
+    out = _read(path)
+    kept = json.loads(out["failed-tests"])
+    assert len(out["failed-tests"].encode()) <= OUTPUT_LIMIT_BYTES
+    assert 1000 < len(kept) < len(names)
+    assert kept == names[: len(kept)]  # whole names, the first ones
+    assert out["result"] == "failed"
+    assert len(said) == 1
+    assert "`failed-tests`" in said[0]
+    assert "1 MiB" in said[0]
+    assert f"{len(kept)} of 15000" in said[0].replace(",", "")
+
+
+def test_a_text_output_over_the_cap_is_cut_at_a_line_and_said_once(tmp_path: Path) -> None:
+    path, said = tmp_path / "out", list[str]()
+    lines = [f"line {i} " + "é" * 300 for i in range(3000)]
+    output = OutputFile(str(path), warn=said.append)
+    output.write({"conversation-response": "\n".join(lines)})
+    output.write({"conversation-response": "\n".join(lines)})  # written again: no second warning
+    value = _read(path)["conversation-response"]
+    assert len(value.encode()) <= OUTPUT_LIMIT_BYTES
+    assert value.split("\n") == lines[: len(value.split("\n"))]
+    assert len(said) == 1
+    assert "`conversation-response`" in said[0]
+    assert "1 MiB" in said[0]
+
+
+def test_an_output_within_the_cap_is_whole_and_nothing_is_said(tmp_path: Path) -> None:
+    path, said = tmp_path / "out", list[str]()
+    value = "x" * (OUTPUT_LIMIT_BYTES - 1)
+    OutputFile(str(path), warn=said.append).write({"conversation-response": value})
+    assert _read(path)["conversation-response"] == value
+    assert said == []
