@@ -132,6 +132,28 @@ def test_a_signal_cancels_the_run_first_then_deletes_the_environment_within_7s(s
     assert "Traceback" not in run.stderr
 
 
+@pytest.mark.parametrize(
+    "slow_cancel",
+    [[Fault.stall(30, times=5)], [Fault.http(500, times=5)]],
+    ids=["hangs", "500"],
+)
+def test_a_slow_cancel_leaves_the_environment_delete_its_share_of_the_budget(
+    slow_cancel: list[Fault],
+) -> None:
+    faults = never().with_faults(status=[Fault.stall(30)], cancel=slow_cancel)
+    with (
+        Deployment() as deployment,
+        Simulator(faults, api_key=API_KEY) as sim,
+        FakeRunner(ROOT).start(_signal_inputs(sim, base_url=deployment.url)) as action,
+    ):
+        sim.wait_for(lambda r: r.endpoint == "status", timeout=15)
+        run, took = _signal_and_wait(action, signal.SIGINT)
+        assert sim.api_requests("cancel"), explain(run)
+        assert_deleted_once(sim, run)
+    assert took < EXIT_WITHIN, f"exited {took:.1f}s after the signal"
+    assert "Traceback" not in run.stderr
+
+
 def test_a_signal_while_the_environment_is_being_created_still_deletes_it() -> None:
     # The create is processed at once but answered 30 s later: the environment exists, its id unknown.
     sim_scenario = never().with_faults(environment_create=[Fault.stall(30)])
