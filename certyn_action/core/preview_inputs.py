@@ -82,6 +82,14 @@ def parse_base_url(value: str) -> str:
     return url
 
 
+def shown_base_url(url: str) -> str:
+    """``base-url`` as it may be quoted: scheme, host, port and path; never its query, fragment or
+    credentials (a preview URL may carry a token there)."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return f"{parts.scheme}://{host}{parts.path}"
+
+
 def parse_base_url_wait_seconds(value: str) -> float:
     """``base-url-wait-seconds``: 0 (one try) to 3600."""
     try:

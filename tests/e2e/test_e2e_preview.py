@@ -203,6 +203,23 @@ def test_an_unreachable_base_url_creates_nothing() -> None:
     assert "base-url-wait-seconds" in error.data
 
 
+def test_base_url_wait_seconds_is_capped_by_what_timeout_seconds_leaves() -> None:
+    url = closed_port_url() + "/app?token=preview-secret-123"
+    with Simulator(scenario("pass"), api_key=API_KEY) as sim:
+        started = time.monotonic()
+        run = run_action(sim.base_url, base_url=url, base_url_wait_seconds="3600", timeout_seconds="3")
+        took = time.monotonic() - started
+        requests = sim.requests
+    assert took < 20, f"ran {took:.1f}s with timeout-seconds 3"
+    assert run.exit_code == 1, explain(run)
+    assert requests == []  # the API was never unreachable, and never asked
+    [error] = titled(run, "error", "Deployment not reachable")
+    assert "within timeout-seconds (3s;" in error.data
+    assert url.split("?")[0] in error.data  # the URL, without its query
+    assert "preview-secret-123" not in run.stdout + run.summary
+    assert "unreachable" not in run.summary.replace("Deployment not reachable", "")
+
+
 def test_a_deployment_that_comes_up_late_is_waited_for() -> None:
     url = closed_port_url()
     port = int(url.rsplit(":", 1)[1])
