@@ -17,7 +17,7 @@ import hashlib
 import math
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -236,6 +236,21 @@ def next_page_number(page: EnvironmentPage, requested: int, max_pages: int = 50)
     if not page.has_next_page or not page.items or requested >= max_pages:
         return None
     return requested + 1
+
+
+def made_by(environment: Environment, body: Mapping[str, str]) -> bool:
+    """Whether ``environment`` (listed under the key of ``body``) is provably the one ``body`` created:
+    same key, same ``baseUrl`` and same label. Anything else is someone else's: never used, never deleted."""
+    return (
+        environment.key.strip().casefold() == body["key"].casefold()
+        and environment.base_url == body["baseUrl"]
+        and environment.label == body["label"]
+    )
+
+
+def another_key(key: str, random_hex: Callable[[int], str] = secrets.token_hex) -> str:
+    """``key`` with a short random suffix, for when ``key`` is taken by an environment this step did not make."""
+    return f"{key[: KEY_MAX_LENGTH - 7].rstrip('-')}-{random_hex(3)}"
 
 
 def list_query(page: int) -> dict[str, int]:

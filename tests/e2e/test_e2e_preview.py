@@ -311,6 +311,23 @@ def test_a_lost_create_answer_then_a_refusal_says_the_environment_may_exist_when
     assert f"with key {environment.key} may exist" in note, explain(run)
 
 
+def test_a_409_for_an_environment_this_step_did_not_create_moves_to_another_key_and_says_so() -> None:
+    # The key is taken, but not by an environment this step made (none with it is listed as ours): the
+    # step creates its own under another key, runs against it and deletes only that one.
+    sim_scenario = scenario("pass").with_faults(environment_create=[Fault.http(409, {"error": "key taken"})])
+    with Deployment() as deployment, Simulator(sim_scenario, api_key=API_KEY) as sim:
+        run = run_action(sim.base_url, base_url=deployment.url)
+        creates = [c.json["key"] for c in sim.api_requests("environment_create")]
+        [create] = sim.api_requests("create")
+        assert_deleted_once(sim, run)
+        [environment] = sim.created_environments
+    assert run.exit_code == 0, explain(run)
+    assert len(creates) == 2
+    assert creates[0] != creates[1] == environment.key == create.json["environmentKey"]
+    [warning] = titled(run, "warning", "Certyn environment key taken")
+    assert f"`{creates[0]}` is taken" in warning.data
+
+
 def test_a_failed_delete_is_a_warning_and_keeps_the_verdict() -> None:
     sim_scenario = scenario("pass").with_faults(environment_delete=[Fault.http(500, times=20)])
     with Deployment() as deployment, Simulator(sim_scenario, api_key=API_KEY) as sim:

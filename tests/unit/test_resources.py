@@ -27,6 +27,7 @@ class FakeApi:
         self.created, self.listed, self.deleted_outcome = create, listed, delete
         self.calls: list[tuple[str, str]] = []
         self.create_attempts = Attempts()
+        self.key, self.taken_key = BODY["key"], ""  # as EnvironmentsApi: the key in use, one taken
 
     def create(self, body: dict[str, str], deadline: float) -> Environment:
         self.calls.append(("create", body["key"]))
