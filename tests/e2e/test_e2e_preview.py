@@ -328,6 +328,33 @@ def test_a_409_for_an_environment_this_step_did_not_create_moves_to_another_key_
     assert f"`{creates[0]}` is taken" in warning.data
 
 
+SECRET_QUERY = "token=preview-secret-4f9a2c7e"
+
+
+def test_a_token_in_the_base_url_query_is_masked_even_when_the_server_echoes_it() -> None:
+    with Deployment() as deployment:
+        url = f"{deployment.url}/app?{SECRET_QUERY}"
+        echo = Fault.http(400, {"errors": {"baseUrl": [f"'{url}' is not allowed"]}})
+        with Simulator(scenario("pass").with_faults(environment_create=[echo]), api_key=API_KEY) as sim:
+            run = run_action(sim.base_url, base_url=url)
+    assert run.exit_code == 1, explain(run)
+    assert run.lines[1].text == f"::add-mask::{SECRET_QUERY}", explain(run)
+    shown = "\n".join(line.text for line in run.lines if not line.text.startswith("::add-mask::"))
+    assert "preview-secret-4f9a2c7e" not in shown + run.summary + str(run.outputs), explain(run)
+    assert "is not allowed" in shown  # the server's answer is still shown, the token scrubbed from it
+
+
+def test_an_input_error_never_quotes_the_base_url_query() -> None:
+    with Simulator(scenario("pass"), api_key=API_KEY) as sim:
+        run = run_action(sim.base_url, base_url=f"ftp://a.io/?{SECRET_QUERY}")
+        assert sim.requests == []
+    [error] = run.commands_named("error")
+    assert "`base-url`" in error.data or "base-url" in (error.properties.get("title") or ""), explain(run)
+    assert "`ftp://a.io/`" in error.data
+    shown = "\n".join(line.text for line in run.lines if not line.text.startswith("::add-mask::"))
+    assert "preview-secret" not in shown + run.summary
+
+
 def test_a_failed_delete_is_a_warning_and_keeps_the_verdict() -> None:
     sim_scenario = scenario("pass").with_faults(environment_delete=[Fault.http(500, times=20)])
     with Deployment() as deployment, Simulator(sim_scenario, api_key=API_KEY) as sim:
