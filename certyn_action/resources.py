@@ -98,7 +98,6 @@ class TemporaryEnvironment:
         self.api, self.reporter, self.body = EnvironmentsApi(client), reporter, body
         self.api.key = body["key"]
         self.environment: Environment | None = None
-        self.sent = False  # a create went out: an environment with this key may exist
         self.refused = False  # the server answered the create with a refusal: none was made
 
     @property
@@ -107,7 +106,6 @@ class TemporaryEnvironment:
         return self.api.key
 
     def create(self, deadline: float) -> Environment:
-        self.sent = True
         try:
             self.environment = self.api.create(self.body, deadline)
         except ApiError as err:
@@ -131,7 +129,7 @@ class TemporaryEnvironment:
         shown = f"`{one_line(self.key, 80)}`"
         environment = self.environment
         try:
-            if environment is None and self.sent and not self.refused:
+            if environment is None and self.api.create_sent and not self.refused:
                 environment = self.api.find(self.key, deadline)  # an interrupted create
             if environment is None:
                 return

@@ -36,6 +36,7 @@ class EnvironmentsApi:
         self.create_attempts = Attempts()  # whether a failed create attempt may have made the environment
         self.key = ""  # the key the create uses
         self.taken_key = ""  # the key someone else's environment has: the create moved to ``key``
+        self.create_sent = False  # a create went out (not just the project overview read before it)
 
     def create(self, body: Mapping[str, str], deadline: float) -> Environment:
         """Create the environment ``body`` describes (retried: its key makes a retry harmless).
@@ -66,10 +67,12 @@ class EnvironmentsApi:
         """One create (retried); None when the server answers 409 (the key is taken)."""
         from ..core.environment import Environment  # noqa: PLC0415 - see create()
 
+        path = self._path(deadline)  # the project overview first: no create is sent until it is known
+        self.create_sent = True
         try:
             return self._call(
                 "POST",
-                self._path(deadline),
+                path,
                 lambda reply: read_model(reply, Environment, "the environment create response"),
                 deadline,
                 doing=CREATING,

@@ -175,3 +175,13 @@ def test_a_refused_delete_says_the_key_lacks_environment_rights() -> None:
     responses.delete(f"{ENVS}/e-1", status=403)
     with pytest.raises(AuthError, match="lacks environment rights"):
         api().delete("e-1", deadline=2000)
+
+
+@responses.activate
+def test_no_create_counts_as_sent_while_the_project_overview_is_still_being_read() -> None:
+    environments = api(attempts=1)
+    responses.replace(responses.GET, OVERVIEW, status=500)
+    with pytest.raises(ApiError):
+        environments.create(BODY, deadline=2000)
+    assert not environments.create_sent
+    assert [c.request.method for c in responses.calls] == ["GET"]
