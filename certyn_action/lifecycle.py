@@ -5,12 +5,14 @@ acquiring each, registers how to release it. However the step ends (pass, gate f
 internal error, SIGINT/SIGTERM), :meth:`Lifecycle.end` goes through what is held in reverse order and asks the
 table in ``core/endings.py`` whether this ending releases it, under which switch. Every release shares ONE
 budget: ``RELEASE_BUDGET_SECONDS`` from the first signal (stamped by the signal guard on the step's clock), or
-from the end when there was no signal. Each resource reports what it did (log, summary, outputs) itself.
+from the end when there was no signal; each release gets its share of what is left, so a hanging cancel
+cannot starve the environment delete, and a release that raises does not stop the next. Each resource reports what it did (log, summary, outputs) itself.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import ExitStack
 from typing import Protocol
 
 from .clock import Clock
@@ -52,14 +54,27 @@ class Lifecycle:
         return start + self._budget
 
     def end(self, ending: Ending, switches: Mapping[str, bool]) -> None:
-        """Release (or keep) what is held, the last acquired first, within the one budget."""
+        """Release (or keep) what is held, the last acquired first, within the one budget: each release gets
+        its share (time left / releases left), what it does not use passes on, and every release runs whatever
+        an earlier one raised (what the last raised propagates, earlier exceptions chained as its context)."""
         deadline = self.deadline()
-        while self._held:
-            resource = self._held.pop()
-            decision = decide(ending, resource.name, switches)
-            if decision.rule is None:
-                continue
-            if decision.release:
-                resource.release(decision.rule.cause, deadline)
-            else:
-                resource.keep(decision.rule)
+        held, self._held = self._held, []
+        decisions = [(resource, decide(ending, resource.name, switches)) for resource in held]
+        left = sum(1 for _, decision in decisions if decision.release)
+        with ExitStack() as stack:
+            for resource, decision in decisions:  # the stack runs them last acquired first
+                if decision.rule is None:
+                    continue
+                if not decision.release:
+                    stack.callback(resource.keep, decision.rule)
+                    continue
+                cause = decision.rule.cause
+
+                def release(resource: Resource = resource, cause: str = cause) -> None:
+                    nonlocal left
+                    now = self._clock.monotonic()
+                    share = now + max(0.0, deadline - now) / max(left, 1)
+                    left -= 1
+                    resource.release(cause, share)
+
+                stack.callback(release)

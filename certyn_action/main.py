@@ -10,6 +10,7 @@ from typing import TextIO
 from .certyn.http import Transport
 from .clock import Clock, SystemClock
 from .core.inputs import Inputs, raw_input
+from .core.preview_inputs import base_url_secrets
 from .github.signals import SignalGuard
 from .github.workflow import WorkflowLog
 from .step import Step, TransportFactory
@@ -30,6 +31,8 @@ def main(
     clock = clock or SystemClock()
     log = WorkflowLog(stdout or sys.stdout, debug=env.get("RUNNER_DEBUG") == "1")
     log.add_mask((raw_input(env, "api-key") or "").strip())  # before anything else is printed
+    for secret in base_url_secrets(raw_input(env, "base-url") or ""):  # a preview URL's token
+        log.add_mask(secret)
     own_guard = guard is None
     guard = guard or SignalGuard()
     guard.use_clock(clock.monotonic)  # the release budget counts from the signal on the step's clock

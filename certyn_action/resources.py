@@ -88,20 +88,24 @@ class TemporaryEnvironment:
 
     A create that was interrupted, or got no answer, may still have made it: its key is unique to this step,
     so the release looks it up by key and deletes what it finds, or says one may exist when it cannot look.
-    A create the server refused at every attempt made nothing.
+    A create the server refused at every attempt made nothing. A 409 for an environment this step did not
+    create (another ``baseUrl`` or label) moves the create to another key: the other is never used nor deleted.
     """
 
     name = ENVIRONMENT
 
     def __init__(self, client: CertynClient, reporter: Reporter, body: Mapping[str, str]) -> None:
         self.api, self.reporter, self.body = EnvironmentsApi(client), reporter, body
-        self.key = body["key"]
+        self.api.key = body["key"]
         self.environment: Environment | None = None
-        self.sent = False  # a create went out: an environment with this key may exist
         self.refused = False  # the server answered the create with a refusal: none was made
 
+    @property
+    def key(self) -> str:
+        """The key of the environment this step creates (another one when its own was taken)."""
+        return self.api.key
+
     def create(self, deadline: float) -> Environment:
-        self.sent = True
         try:
             self.environment = self.api.create(self.body, deadline)
         except ApiError as err:
@@ -109,6 +113,14 @@ class TemporaryEnvironment:
             # no earlier attempt may have made it
             self.refused = refusal and not self.api.create_attempts.may_have_made
             raise
+        if self.api.taken_key:
+            message = (
+                f"The environment key `{one_line(self.api.taken_key, 80)}` is taken by an environment this step "
+                f"did not create (another base URL or label): created `{one_line(self.key, 80)}` instead and "
+                "left the other alone."
+            )
+            self.reporter.log.warning(message, title="Certyn environment key taken")
+            self.reporter.note(message)
         self.reporter.report.temporary_environment = self.key  # its outputs: Reporter.environment()
         return self.environment
 
@@ -117,7 +129,7 @@ class TemporaryEnvironment:
         shown = f"`{one_line(self.key, 80)}`"
         environment = self.environment
         try:
-            if environment is None and self.sent and not self.refused:
+            if environment is None and self.api.create_sent and not self.refused:
                 environment = self.api.find(self.key, deadline)  # an interrupted create
             if environment is None:
                 return

@@ -165,33 +165,48 @@ class Step:
             self._attach_run(client, inputs.run_id)
             return True
         if inputs.base_url:
-            if not self._deployment_up(inputs):
+            if not self._deployment_up(inputs, deadline):
                 return False
             self._acquire_environment(client, settings, deadline)
         self._acquire_run(client, settings, deadline)
         return True
 
     # -- base-url and run-id -------------------------------------------------------------------------
-    def _deployment_up(self, inputs: Inputs) -> bool:
-        """``base-url`` answers (any HTTP answer), before anything is created; else the step ends here."""
+    def _deployment_up(self, inputs: Inputs, deadline: float) -> bool:
+        """``base-url`` answers (any HTTP answer), before anything is created; else the step ends here.
+        The wait never outlasts what ``timeout-seconds`` leaves: an answer after it is too late."""
+        from .core.preview_inputs import shown_base_url  # noqa: PLC0415
         from .deployment import wait_until_up  # noqa: PLC0415 - only for base-url
 
         preload_models()  # the environment's models load on a helper thread meanwhile
-        wait = format_duration(inputs.base_url_wait_seconds)
+        left = max(deadline - self.clock.monotonic(), 0.0)
+        capped = left < inputs.base_url_wait_seconds
+        wait = format_duration(min(inputs.base_url_wait_seconds, left))
         self.log.info(f"Checking that base-url answers (waiting up to {wait})")
 
         def on_retry(attempt: int, error: str, delay: float) -> None:
             self.log.info(f"base-url: attempt {attempt}: {error}; retrying in {delay:.1f}s")
 
         check = wait_until_up(
-            inputs.base_url, inputs.base_url_wait_seconds, self.clock, env=self.env, on_retry=on_retry
+            inputs.base_url,
+            min(inputs.base_url_wait_seconds, left),
+            self.clock,
+            env=self.env,
+            on_retry=on_retry,
         )
-        if check.up:
+        late = check.up and self.clock.monotonic() >= deadline
+        if check.up and not late:
             self.log.info(
                 f"base-url answered (HTTP {check.status}) after {plural(check.attempts, 'attempt')}"
             )
             return True
-        message = messages.deployment_down(wait, check.attempts, check.error)
+        message = messages.deployment_down(
+            wait,
+            check.attempts,
+            f"it answered (HTTP {check.status}) only after the deadline" if late else check.error,
+            url=shown_base_url(inputs.base_url),
+            limit=format_duration(inputs.timeout_seconds) if capped or late else "",
+        )
         self.report.verdict = Verdict(Result.ERROR, (message,), cause=Cause.DEPLOYMENT_DOWN)
         self.log.error(message, title=wording.DEPLOYMENT_DOWN)
         return False

@@ -1,5 +1,6 @@
 """The temporary environment endpoints of ``base-url`` (beyond the CI ones), each a few lines on
-:meth:`CertynClient.call`: create (a 409 for this step's own key is found by listing and used), one page of
+:meth:`CertynClient.call`: create (a 409 for this step's own environment is found by listing and used; for
+someone else's, another key is used), one page of
 the list, find by key, delete. A 401/403 here says the key lacks environment rights, not that it is wrong.
 """
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 ENVIRONMENTS = "environments"
+CREATING = "creating the temporary environment"
 ENVIRONMENT_RIGHTS = (
     "the API key lacks environment rights (HTTP {status} while {doing}): `base-url` creates and deletes a "
     "temporary Certyn environment, so the key needs environment create/delete access. Use such a key, or "
@@ -32,22 +34,48 @@ class EnvironmentsApi:
     def __init__(self, client: CertynClient) -> None:
         self.client = client
         self.create_attempts = Attempts()  # whether a failed create attempt may have made the environment
+        self.key = ""  # the key the create uses
+        self.taken_key = ""  # the key someone else's environment has: the create moved to ``key``
+        self.create_sent = False  # a create went out (not just the project overview read before it)
 
     def create(self, body: Mapping[str, str], deadline: float) -> Environment:
         """Create the environment ``body`` describes (retried: its key makes a retry harmless).
 
-        A 409 means the key is taken: by an earlier attempt of this same step (the key is unique per step),
-        whose environment is found by listing and used."""
-        from ..core.environment import Environment  # noqa: PLC0415 - pydantic: not before the first request
+        A 409 means the key is taken: by an earlier attempt of this same step when the listed environment has
+        this key, ``baseUrl`` and label (it is used); else by someone else's, which is left alone: the create
+        is sent once more under another key (``key`` is then that one, ``taken_key`` the one taken)."""
+        from ..core.environment import another_key, made_by  # noqa: PLC0415 - pydantic: not before the first request
 
-        doing = "creating the temporary environment"
+        self.key = body["key"]
+        created = self._create(body, deadline)
+        if created is not None:
+            return created
+        found = self.find(body["key"], deadline)
+        if found is not None and made_by(found, body):
+            return found
+        self.taken_key, self.key = body["key"], another_key(body["key"])
+        created = self._create({**body, "key": self.key}, deadline)
+        if created is None:
+            raise ApiError(
+                f"HTTP 409 while {CREATING}: the keys `{self.taken_key}` and `{self.key}` are both taken by "
+                "environments this step did not create. Re-run the job.",
+                status=409,
+            )
+        return created
+
+    def _create(self, body: Mapping[str, str], deadline: float) -> Environment | None:
+        """One create (retried); None when the server answers 409 (the key is taken)."""
+        from ..core.environment import Environment  # noqa: PLC0415 - see create()
+
+        path = self._path(deadline)  # the project overview first: no create is sent until it is known
+        self.create_sent = True
         try:
             return self._call(
                 "POST",
-                self._path(deadline),
+                path,
                 lambda reply: read_model(reply, Environment, "the environment create response"),
                 deadline,
-                doing=doing,
+                doing=CREATING,
                 policy=self.client.create_policy(),
                 operation="environment create",
                 json_body=body,
@@ -56,14 +84,7 @@ class EnvironmentsApi:
         except ApiError as err:
             if err.status != 409:
                 raise
-        found = self.find(body["key"], deadline)
-        if found is None:
-            raise ApiError(
-                f"HTTP 409 while {doing}: the key `{body['key']}` is taken, yet no environment with it is "
-                "listed. Re-run the job (a re-run attempt derives another key).",
-                status=409,
-            )
-        return found
+        return None
 
     def page(self, number: int, deadline: float) -> EnvironmentPage:
         """One page of the project's environments."""

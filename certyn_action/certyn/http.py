@@ -158,7 +158,10 @@ class Transport:
         max_body: int | None = None,
     ) -> Call:
         """Start one exchange with the API; ``path`` always starts with ``/api/``. ``max_body`` raises the
-        body size cap for this exchange (the per-test results of a large run)."""
+        body size cap for this exchange (the per-test results of a large run). Nothing is sent when no time
+        is left (``timeout`` <= 0): a create after the deadline could make a run no one waits for."""
+        if timeout <= 0:
+            raise RequestTimedOut(f"{method} {path}: no time left")
         if not path.startswith("/api/"):
             raise ValueError(f"not an API path: {path}")
         url = self.url(path)
@@ -204,8 +207,6 @@ class Transport:
         idle: Callable[[], float] | None = None,
         max_body: int | None = None,
     ) -> Reply:
-        if timeout <= 0:
-            raise RequestTimedOut(f"{method} {path}: no time left")
         call = self.start(
             method, path, timeout=timeout, json_body=json_body, headers=headers, max_body=max_body
         )

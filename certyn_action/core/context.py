@@ -30,6 +30,7 @@ class GitHubContext(NamedTuple):
     payload: Mapping[str, Any] = MappingProxyType({})
     workflow: str = ""
     run_number: str = ""
+    step_files: str = ""  # the name of this step's GITHUB_OUTPUT file: a uuid per step
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], payload: Mapping[str, Any]) -> GitHubContext:
@@ -51,6 +52,7 @@ class GitHubContext(NamedTuple):
             payload=payload,
             workflow=get("GITHUB_WORKFLOW"),
             run_number=get("GITHUB_RUN_NUMBER"),
+            step_files=get("GITHUB_OUTPUT").replace("\\", "/").rsplit("/", 1)[-1],
         )
 
     @property

@@ -3,7 +3,8 @@ and the API's answers about environments (pydantic models, tolerant like ``model
 
 The key is derived like the create's Idempotency-Key (``idempotency.py``): the same for every retry inside
 one step execution, different between repositories, workflow runs, re-run attempts, jobs, matrix legs, check
-runs and steps, so a retried create can never make two environments, and a 409 for the key can only mean an
+runs, steps and the calls of a reusable workflow (by the uuid the runner puts in each step's GITHUB_OUTPUT file
+name), so a retried create can never make two environments, and a 409 for the key can only mean an
 earlier attempt of this same step made it. Outside Actions it is random.
 
 Certyn keys are at most 63 lower-case letters, digits and hyphens: the key is a readable prefix
@@ -17,7 +18,7 @@ import hashlib
 import math
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -59,6 +60,8 @@ def derive_environment_key(
     if not ctx.run_id:
         return f"local-{random_hex(12)}"
     exact = ctx.step_parts(job_index, check_run_id)
+    if ctx.step_files:  # a reusable workflow called twice repeats every other part
+        exact.append(ctx.step_files)
     # The exact parts, unambiguously joined (a separator inside a part cannot shift it into the next).
     digest = _base36_digest("\x00".join(f"{len(part)}:{part}" for part in exact))
     repo_name = ctx.repository.rsplit("/", 1)[-1]
@@ -236,6 +239,21 @@ def next_page_number(page: EnvironmentPage, requested: int, max_pages: int = 50)
     if not page.has_next_page or not page.items or requested >= max_pages:
         return None
     return requested + 1
+
+
+def made_by(environment: Environment, body: Mapping[str, str]) -> bool:
+    """Whether ``environment`` (listed under the key of ``body``) is provably the one ``body`` created:
+    same key, same ``baseUrl`` and same label. Anything else is someone else's: never used, never deleted."""
+    return (
+        environment.key.strip().casefold() == body["key"].casefold()
+        and environment.base_url == body["baseUrl"]
+        and environment.label == body["label"]
+    )
+
+
+def another_key(key: str, random_hex: Callable[[int], str] = secrets.token_hex) -> str:
+    """``key`` with a short random suffix, for when ``key`` is taken by an environment this step did not make."""
+    return f"{key[: KEY_MAX_LENGTH - 7].rstrip('-')}-{random_hex(3)}"
 
 
 def list_query(page: int) -> dict[str, int]:

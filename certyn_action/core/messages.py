@@ -35,12 +35,17 @@ def create_lines(inputs: Inputs, body: Mapping[str, object], key: str) -> list[s
     return lines
 
 
-def deployment_down(wait: str, attempts: int, error: str) -> str:
-    """``base-url`` never answered: what happened (no URL: it may carry a token) and what to do."""
+def deployment_down(wait: str, attempts: int, error: str, *, url: str = "", limit: str = "") -> str:
+    """``base-url`` never answered: what happened and what to do. ``url`` is the URL as it may be shown
+    (no query: it may carry a token); ``limit`` is ``timeout-seconds`` as written when it, not
+    ``base-url-wait-seconds``, ended the wait."""
+    within = f"timeout-seconds ({limit}" if limit else f"base-url-wait-seconds ({wait}"
+    fix = "raise `timeout-seconds`" if limit else "raise `base-url-wait-seconds`"
+    shown = f" ({one_line(url, 200)})" if url else ""
     return (
-        f"`base-url` did not answer within base-url-wait-seconds ({wait}; {plural(attempts, 'attempt')}, last: "
+        f"`base-url`{shown} did not answer within {within}; {plural(attempts, 'attempt')}, last: "
         f"{one_line(error, 200)}): no environment and no run were created. Check that the deployment finished "
-        "and is reachable from the runner, or raise `base-url-wait-seconds`."
+        f"and is reachable from the runner, or {fix}."
     )
 
 

@@ -65,7 +65,8 @@ def parse_base_url(value: str) -> str:
     scheme = split.scheme.lower()
     if scheme not in ("http", "https") or not split.hostname:
         raise ValueError(
-            f"must be an absolute http(s) URL with a host, e.g. `{BASE_URL_EXAMPLE}`, got {_show(url)}"
+            f"must be an absolute http(s) URL with a host, e.g. `{BASE_URL_EXAMPLE}`, "
+            f"got {_show(shown_base_url(url))}"
         )
     if "@" in split.netloc or split.username is not None or parsed.auth is not None:
         raise ValueError(
@@ -80,6 +81,25 @@ def parse_base_url(value: str) -> str:
     if split.fragment or url.endswith("#"):
         raise ValueError("must not have a `#` fragment: pass the deployment's base URL")
     return url
+
+
+def shown_base_url(url: str) -> str:
+    """``base-url`` as it may be quoted: scheme, host, port and path; never its query, fragment or
+    credentials (a preview URL may carry a token there)."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return f"{parts.scheme}://{host}{parts.path}"
+
+
+def base_url_secrets(value: str) -> list[str]:
+    """What of ``base-url`` may carry a token: its query, fragment, user name and password (masked as soon
+    as the input is read, whether or not it is valid)."""
+    try:
+        parts = urlsplit(value.strip())
+        found = [parts.query, parts.fragment, parts.username or "", parts.password or ""]
+    except ValueError:
+        return []
+    return [part for part in found if part]
 
 
 def parse_base_url_wait_seconds(value: str) -> float:

@@ -132,6 +132,28 @@ def test_a_signal_cancels_the_run_first_then_deletes_the_environment_within_7s(s
     assert "Traceback" not in run.stderr
 
 
+@pytest.mark.parametrize(
+    "slow_cancel",
+    [[Fault.stall(30, times=5)], [Fault.http(500, times=5)]],
+    ids=["hangs", "500"],
+)
+def test_a_slow_cancel_leaves_the_environment_delete_its_share_of_the_budget(
+    slow_cancel: list[Fault],
+) -> None:
+    faults = never().with_faults(status=[Fault.stall(30)], cancel=slow_cancel)
+    with (
+        Deployment() as deployment,
+        Simulator(faults, api_key=API_KEY) as sim,
+        FakeRunner(ROOT).start(_signal_inputs(sim, base_url=deployment.url)) as action,
+    ):
+        sim.wait_for(lambda r: r.endpoint == "status", timeout=15)
+        run, took = _signal_and_wait(action, signal.SIGINT)
+        assert sim.api_requests("cancel"), explain(run)
+        assert_deleted_once(sim, run)
+    assert took < EXIT_WITHIN, f"exited {took:.1f}s after the signal"
+    assert "Traceback" not in run.stderr
+
+
 def test_a_signal_while_the_environment_is_being_created_still_deletes_it() -> None:
     # The create is processed at once but answered 30 s later: the environment exists, its id unknown.
     sim_scenario = never().with_faults(environment_create=[Fault.stall(30)])
@@ -179,6 +201,24 @@ def test_an_unreachable_base_url_creates_nothing() -> None:
     assert "`base-url`" in error.data
     assert "connection refused" in error.data
     assert "base-url-wait-seconds" in error.data
+
+
+def test_base_url_wait_seconds_is_capped_by_what_timeout_seconds_leaves() -> None:
+    url = closed_port_url() + "/app?token=preview-secret-123"
+    with Simulator(scenario("pass"), api_key=API_KEY) as sim:
+        started = time.monotonic()
+        run = run_action(sim.base_url, base_url=url, base_url_wait_seconds="3600", timeout_seconds="3")
+        took = time.monotonic() - started
+        requests = sim.requests
+    assert took < 20, f"ran {took:.1f}s with timeout-seconds 3"
+    assert run.exit_code == 1, explain(run)
+    assert requests == []  # the API was never unreachable, and never asked
+    [error] = titled(run, "error", "Deployment not reachable")
+    assert "within timeout-seconds (3s;" in error.data
+    assert url.split("?")[0] in error.data  # the URL, without its query
+    shown = "\n".join(line.text for line in run.lines if not line.text.startswith("::add-mask::"))
+    assert "preview-secret-123" not in shown + run.summary
+    assert "unreachable" not in run.summary.replace("Deployment not reachable", "")
 
 
 def test_a_deployment_that_comes_up_late_is_waited_for() -> None:
@@ -270,6 +310,50 @@ def test_a_lost_create_answer_then_a_refusal_says_the_environment_may_exist_when
     assert f"`{environment.key}` may exist" in warning.data
     [note] = [item for item in read(run.summary).items if "may exist" in item]
     assert f"with key {environment.key} may exist" in note, explain(run)
+
+
+def test_a_409_for_an_environment_this_step_did_not_create_moves_to_another_key_and_says_so() -> None:
+    # The key is taken, but not by an environment this step made (none with it is listed as ours): the
+    # step creates its own under another key, runs against it and deletes only that one.
+    sim_scenario = scenario("pass").with_faults(environment_create=[Fault.http(409, {"error": "key taken"})])
+    with Deployment() as deployment, Simulator(sim_scenario, api_key=API_KEY) as sim:
+        run = run_action(sim.base_url, base_url=deployment.url)
+        creates = [c.json["key"] for c in sim.api_requests("environment_create")]
+        [create] = sim.api_requests("create")
+        assert_deleted_once(sim, run)
+        [environment] = sim.created_environments
+    assert run.exit_code == 0, explain(run)
+    assert len(creates) == 2
+    assert creates[0] != creates[1] == environment.key == create.json["environmentKey"]
+    [warning] = titled(run, "warning", "Certyn environment key taken")
+    assert f"`{creates[0]}` is taken" in warning.data
+
+
+SECRET_QUERY = "token=preview-secret-4f9a2c7e"
+
+
+def test_a_token_in_the_base_url_query_is_masked_even_when_the_server_echoes_it() -> None:
+    with Deployment() as deployment:
+        url = f"{deployment.url}/app?{SECRET_QUERY}"
+        echo = Fault.http(400, {"errors": {"baseUrl": [f"'{url}' is not allowed"]}})
+        with Simulator(scenario("pass").with_faults(environment_create=[echo]), api_key=API_KEY) as sim:
+            run = run_action(sim.base_url, base_url=url)
+    assert run.exit_code == 1, explain(run)
+    assert run.lines[1].text == f"::add-mask::{SECRET_QUERY}", explain(run)
+    shown = "\n".join(line.text for line in run.lines if not line.text.startswith("::add-mask::"))
+    assert "preview-secret-4f9a2c7e" not in shown + run.summary + str(run.outputs), explain(run)
+    assert "is not allowed" in shown  # the server's answer is still shown, the token scrubbed from it
+
+
+def test_an_input_error_never_quotes_the_base_url_query() -> None:
+    with Simulator(scenario("pass"), api_key=API_KEY) as sim:
+        run = run_action(sim.base_url, base_url=f"ftp://a.io/?{SECRET_QUERY}")
+        assert sim.requests == []
+    [error] = run.commands_named("error")
+    assert "`base-url`" in error.data or "base-url" in (error.properties.get("title") or ""), explain(run)
+    assert "`ftp://a.io/`" in error.data
+    shown = "\n".join(line.text for line in run.lines if not line.text.startswith("::add-mask::"))
+    assert "preview-secret" not in shown + run.summary
 
 
 def test_a_failed_delete_is_a_warning_and_keeps_the_verdict() -> None:

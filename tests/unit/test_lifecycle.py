@@ -91,7 +91,9 @@ def test_the_run_is_cancelled_before_its_environment_is_deleted() -> None:
     lifecycle.hold(Held(RUN, journal))
     lifecycle.end(Ending.JOB_CANCELLED, KEEP_OFF)
     assert [entry[0] for entry in journal] == [RUN, ENVIRONMENT]
-    assert len({entry[2] for entry in journal}) == 1  # one budget for both
+    assert (
+        journal[-1][2] == clock.now + RELEASE_BUDGET_SECONDS
+    )  # one budget for both, the last gets what is left
 
 
 def test_resources_are_released_last_acquired_first_within_one_budget() -> None:
@@ -102,7 +104,10 @@ def test_resources_are_released_last_acquired_first_within_one_budget() -> None:
     lifecycle.hold(Held("other", journal))  # a resource no ending names is left alone
     lifecycle.end(Ending.TIMED_OUT, ON)
     assert [entry[0] for entry in journal] == [RUN, RUN]
-    assert {entry[2] for entry in journal} == {clock.now + RELEASE_BUDGET_SECONDS}
+    assert [entry[2] for entry in journal] == [
+        clock.now + RELEASE_BUDGET_SECONDS / 2,
+        clock.now + RELEASE_BUDGET_SECONDS,
+    ]
     assert lifecycle.holding == ()
 
 
@@ -175,3 +180,56 @@ def test_a_run_kept_after_a_signal_during_the_creates_validation_is_still_report
     assert reporter.report.run_id == "r-1"  # outputs and summary name the run left running
     assert reporter.report.notes == [wording.left_running("cancel-on-job-cancel")]
     assert len(responses.calls) == 1  # nothing sent to learn it, nothing to cancel it
+
+
+class Slow(Held):
+    """A release that spends its whole deadline (a cancel that hangs), then fails as told."""
+
+    def __init__(
+        self, name: str, journal: Journal, clock: FakeClock, error: BaseException | None = None
+    ) -> None:
+        super().__init__(name, journal)
+        self.clock, self.error = clock, error
+
+    def release(self, cause: str, deadline: float) -> None:
+        super().release(cause, deadline)
+        self.clock.now = max(self.clock.now, deadline)
+        if self.error is not None:
+            raise self.error
+
+
+def test_a_hanging_cancel_leaves_the_environment_delete_its_share_of_the_budget() -> None:
+    clock, journal = FakeClock(), Journal()
+    start = clock.now
+    lifecycle = Lifecycle(clock, SignalGuard(now=clock.monotonic))
+    lifecycle.hold(Held(ENVIRONMENT, journal))
+    lifecycle.hold(Slow(RUN, journal, clock))
+    lifecycle.end(Ending.JOB_CANCELLED, KEEP_OFF)
+    [(_, _, cancel_by), (_, _, delete_by)] = journal
+    assert cancel_by == start + RELEASE_BUDGET_SECONDS / 2  # its share: time left / releases left
+    assert delete_by == start + RELEASE_BUDGET_SECONDS  # the delete still has the other half
+
+
+def test_time_a_release_does_not_use_passes_on_to_the_next() -> None:
+    clock, journal = FakeClock(), Journal()
+    start = clock.now
+    lifecycle = Lifecycle(clock, SignalGuard(now=clock.monotonic))
+    lifecycle.hold(Held(ENVIRONMENT, journal))
+    lifecycle.hold(Held(RUN, journal))  # answers at once
+    lifecycle.end(Ending.JOB_CANCELLED, KEEP_OFF)
+    assert [entry[2] for entry in journal] == [
+        start + RELEASE_BUDGET_SECONDS / 2,
+        start + RELEASE_BUDGET_SECONDS,
+    ]
+
+
+@pytest.mark.parametrize("error", [RuntimeError("a bug in the cancel"), KeyboardInterrupt()])
+def test_the_environment_is_deleted_whatever_releasing_the_run_raised(error: BaseException) -> None:
+    clock, journal = FakeClock(), Journal()
+    lifecycle = Lifecycle(clock, SignalGuard(now=clock.monotonic))
+    lifecycle.hold(Held(ENVIRONMENT, journal))
+    lifecycle.hold(Slow(RUN, journal, clock, error))
+    with pytest.raises(type(error)):
+        lifecycle.end(Ending.INTERNAL_ERROR, KEEP_OFF)
+    assert [entry[0] for entry in journal] == [RUN, ENVIRONMENT]
+    assert lifecycle.holding == ()

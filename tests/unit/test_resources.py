@@ -20,6 +20,10 @@ BODY = {"key": "gha-shop-1-1-test-0-abc", "label": "GitHub Actions", "baseUrl": 
 MADE = Environment(id="e-1", key=BODY["key"])
 
 
+class _BeforeSending(BaseException):
+    """A signal while the project overview was read: no create went out."""
+
+
 class FakeApi:
     def __init__(
         self, *, create: Any = MADE, listed: Environment | None = None, delete: Any = "deleted"
@@ -27,9 +31,14 @@ class FakeApi:
         self.created, self.listed, self.deleted_outcome = create, listed, delete
         self.calls: list[tuple[str, str]] = []
         self.create_attempts = Attempts()
+        self.key, self.taken_key = BODY["key"], ""  # as EnvironmentsApi: the key in use, one taken
+        self.create_sent = False
 
     def create(self, body: dict[str, str], deadline: float) -> Environment:
         self.calls.append(("create", body["key"]))
+        if isinstance(self.created, _BeforeSending):
+            raise self.created
+        self.create_sent = True
         if isinstance(self.created, BaseException):
             raise self.created
         return self.created  # type: ignore[no-any-return]
@@ -121,3 +130,14 @@ def test_keeping_says_so_only_when_it_exists() -> None:
     environment.create(deadline=10)
     environment.keep(rule)
     assert any("kept (keep-environment is true)" in note for note in reporter.report.notes)
+
+
+def test_a_signal_before_any_create_was_sent_says_nothing_may_exist_and_reads_nothing() -> None:
+    api = FakeApi(create=_BeforeSending())
+    environment, reporter, out = held(api)
+    with pytest.raises(_BeforeSending):
+        environment.create(deadline=10)
+    environment.release("the GitHub workflow job was cancelled", deadline=10)
+    assert api.calls == [("create", BODY["key"])]  # no look-up: the overview is not read again
+    assert reporter.report.notes == []
+    assert "may exist" not in out.getvalue()

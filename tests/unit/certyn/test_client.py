@@ -13,7 +13,7 @@ from responses import matchers
 
 from certyn_action.certyn.client import CertynClient
 from certyn_action.certyn.errors import ApiError, AuthError, NotFound
-from certyn_action.certyn.http import Call, Transport
+from certyn_action.certyn.http import Call, RequestTimedOut, Transport
 from certyn_action.certyn.ledger import CreateLedger
 from certyn_action.certyn.reply import Reply
 from tests.fakes import FakeClock
@@ -549,3 +549,25 @@ def test_credentials_from_a_netrc_file_are_never_sent(
     client.status(client.create(BODY, "k", deadline=2000).run.run_id, deadline=2000)
     assert [c.request.headers.get("Authorization") for c in responses.calls] == [None, None]
     assert [c.request.headers["X-API-Key"] for c in responses.calls] == [KEY, KEY]
+
+
+@responses.activate
+def test_a_create_is_never_sent_once_the_deadline_has_passed() -> None:
+    responses.post("https://api.certyn.test/api/ci/runs", json={"runId": "r-late"}, status=201)
+    clock = FakeClock()
+    client = CertynClient(
+        Transport("https://api.certyn.test", "k", env={}),
+        clock,
+        request_timeout=5,
+        max_attempts=3,
+        project_slug="p",
+    )
+    with pytest.raises(ApiError):
+        client.create({"projectSlug": "p"}, "idem-1", deadline=clock.now - 1)
+    assert len(responses.calls) == 0  # nothing went out: no run made after timeout-seconds
+
+
+def test_the_transport_refuses_to_start_an_exchange_with_no_time_left() -> None:
+    transport = Transport("https://api.certyn.test", "k", env={})
+    with pytest.raises(RequestTimedOut, match="no time left"):
+        transport.start("POST", "/api/ci/runs", timeout=0, json_body={})

@@ -3,6 +3,8 @@ recovery), list, find and delete; a 401/403 says the key lacks environment right
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import requests
 import responses
@@ -12,6 +14,7 @@ from certyn_action.certyn.client import CertynClient
 from certyn_action.certyn.environments import EnvironmentsApi
 from certyn_action.certyn.errors import ApiError, AuthError
 from certyn_action.certyn.http import Transport
+from certyn_action.core.environment import KEY_PATTERN
 from tests.fakes import FakeClock
 
 BASE = "https://api.certyn.test"
@@ -34,8 +37,10 @@ def api(clock: FakeClock | None = None, attempts: int = 3) -> EnvironmentsApi:
     return EnvironmentsApi(client)
 
 
-def page(*keys: str, number: int = 1, more: bool = False) -> dict[str, object]:
-    items = [{"id": f"id-{key}", "key": key} for key in keys]
+def page(
+    *keys: str, number: int = 1, more: bool = False, base_url: str = BODY["baseUrl"]
+) -> dict[str, object]:
+    items = [{"id": f"id-{key}", "key": key, "label": BODY["label"], "baseUrl": base_url} for key in keys]
     return {"items": items, "page": number, "pageSize": 100, "hasNextPage": more}
 
 
@@ -71,13 +76,28 @@ def test_create_retries_a_transient_failure_then_a_409_finds_its_own_environment
     assert sum(c.request.method == "POST" for c in responses.calls) == 2
 
 
+@pytest.mark.parametrize(
+    "listed",
+    [page("someone-else"), page(BODY["key"], base_url="https://someone-elses.example.com")],
+    ids=["not listed", "another base URL"],
+)
 @responses.activate
-def test_a_409_with_no_such_key_listed_is_an_error_not_someone_elses_environment() -> None:
-    responses.post(ENVS, status=409)
-    responses.get(ENVS, json=page("someone-else"))
-    with pytest.raises(ApiError, match="is taken, yet no environment with it is listed") as caught:
-        api().create(BODY, deadline=2000)
-    assert caught.value.status == 409
+def test_a_409_for_an_environment_this_step_did_not_make_gets_a_new_key_never_the_other(
+    listed: dict[str, object],
+) -> None:
+    responses.post(ENVS, status=409, match=[matchers.json_params_matcher(BODY)])
+    responses.get(ENVS, json=listed)
+    responses.post(ENVS, status=201, json={"id": "e-mine"})
+    environments = api()
+    environment = environments.create(BODY, deadline=2000)
+    posted = [c.request for c in responses.calls if c.request.method == "POST"]
+    fresh = json.loads(posted[-1].body or b"{}")
+    assert environment.id == "e-mine"  # never the listed one: it is not provably ours
+    assert fresh["key"] != BODY["key"]
+    assert fresh["key"].startswith(BODY["key"][:40])
+    assert KEY_PATTERN.match(fresh["key"])
+    assert {**fresh, "key": BODY["key"]} == BODY
+    assert (environments.key, environments.taken_key) == (fresh["key"], BODY["key"])
 
 
 @pytest.mark.parametrize("status", [401, 403])
@@ -155,3 +175,13 @@ def test_a_refused_delete_says_the_key_lacks_environment_rights() -> None:
     responses.delete(f"{ENVS}/e-1", status=403)
     with pytest.raises(AuthError, match="lacks environment rights"):
         api().delete("e-1", deadline=2000)
+
+
+@responses.activate
+def test_no_create_counts_as_sent_while_the_project_overview_is_still_being_read() -> None:
+    environments = api(attempts=1)
+    responses.replace(responses.GET, OVERVIEW, status=500)
+    with pytest.raises(ApiError):
+        environments.create(BODY, deadline=2000)
+    assert not environments.create_sent
+    assert [c.request.method for c in responses.calls] == ["GET"]

@@ -341,3 +341,13 @@ def test_next_page_number() -> None:
 
 def test_list_query() -> None:
     assert list_query(2) == {"page": 2, "pageSize": LIST_PAGE_SIZE}
+
+
+def test_a_reusable_workflow_called_twice_gets_a_key_per_call() -> None:
+    # The same repository, run, job, step id and no check run id: only the runner's per-step files differ.
+    files = "/home/runner/work/_temp/_runner_file_commands/set_output_"
+    one = _key({"GITHUB_OUTPUT": files + "0b6b4a7e-3a43-4a8e-9d1c-1f5e0f0a1b2c"})
+    two = _key({"GITHUB_OUTPUT": files + "5d1e2f3a-7b8c-4d9e-8f0a-1b2c3d4e5f60"})
+    again = _key({"GITHUB_OUTPUT": files + "0b6b4a7e-3a43-4a8e-9d1c-1f5e0f0a1b2c"})
+    assert one != two
+    assert one == again  # a retry inside the one step keeps its key
