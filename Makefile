@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-fast test-container test-act lint mutation bench screenshots image lock docker-stop clean
+.PHONY: demo test test-fast test-container test-act lint mutation bench screenshots image release-rehearsal lock docker-stop clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -53,6 +53,11 @@ image:
 	bash scripts/docker-engine.sh start
 	bash scripts/base-image.sh
 	docker build --network host --pull=false --force-rm -t certyn-run-action:dev .
+
+# The release, rehearsed end to end against a local registry and run by a consumer workflow under act
+# (docs/releasing.md). Starts a Docker engine and the registry when needed and stops what it started.
+release-rehearsal: $(STAMP)
+	bash scripts/release-rehearsal.sh
 
 lock:
 	bash scripts/lock-requirements.sh
