@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from .common import STEADY_POLLS
-from .node_baseline import render as render_node_rows
 from .results import render_results
 
 
@@ -115,9 +114,6 @@ def render_reaction(f: Mapping[str, Any]) -> list[str]:
     lines.append(_row("python entrypoint.py", _ms(py["reaction_s"])))
     if _docker_ok(f):
         lines.append(_row("docker run <image> (until the docker client exits)", _ms(dk["reaction_s"])))
-    lines += [
-        _row(f"interpreter shutdown, {name} (atexit -> exit)", _ms(d)) for name, d in py["shutdown_s"].items()
-    ]
     lines.append(_row("spacing of polls, python (hint 1 s)", _ms(py["poll_spacing_s"])))
     if _docker_ok(f):
         lines.append(_row("spacing of polls, docker", _ms(dk["poll_spacing_s"])))
@@ -169,18 +165,10 @@ def render_imports(f: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def render_node(f: Mapping[str, Any]) -> list[str]:
-    node = f.get("node", {"unavailable": "not measured"})
-    if "unavailable" in node:
-        return ["", f"Node baseline: unavailable ({node['unavailable']})"]
-    return render_node_rows(node)
-
-
 def render(f: Mapping[str, Any]) -> str:
     parts = (
         render_header,
         render_start,
-        render_node,
         render_requests,
         render_results,
         render_reaction,

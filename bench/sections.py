@@ -22,7 +22,6 @@ from .common import API_KEY, IMAGE_TAG, OUTAGE_SECONDS, ROOT, STEADY_POLLS, Benc
 from .importtime import import_profile, parse_importtime
 from .launch import ActionLauncher, _read, spawn
 from .machine import build_image, docker_version, image_figures, machine, remove_labelled
-from .node_baseline import node_section
 from .observe import action_inputs, instant, observe, steady
 from .options import Options, progress
 from .results import results_section
@@ -108,30 +107,6 @@ class Bench:
             "instant_run_to_exit_s": total.to_dict(),
             "peak_rss_kib": rss.to_dict(),
         }
-
-    def shutdown_section(self) -> None:
-        """Interpreter shutdown alone: from an atexit hook (the last Python code) to the process exit."""
-        env, _ = self.base_env(self.warm_env)
-        hook = "import atexit, time; atexit.register(lambda: print(time.monotonic(), flush=True))"
-        cases = {
-            "python -c pass": hook,
-            "action modules loaded": f"import certyn_action.main, certyn_action.core.models; {hook}",
-        }
-        out: dict[str, Any] = {}
-        progress(self.opts, f"interpreter shutdown: {self.opts.reaction_runs} runs")
-        for name, code in cases.items():
-            series = Series()
-            for _ in range(self.opts.reaction_runs + 1):
-                log_dir = Path(tempfile.mkdtemp(prefix="log-", dir=self.workdir))
-                _, exited, exit_code, _, stdout, stderr = spawn(
-                    [sys.executable, "-s", "-c", code], env, ROOT, log_dir
-                )
-                if exit_code != 0 or not stdout.strip():
-                    raise BenchError(f"shutdown probe failed: {stderr[-1000:]}")
-                series.add(exited - float(stdout.split()[-1]))
-            series.values = series.values[1:]  # the first run fills the bytecode cache
-            out[name] = series.to_dict()
-        self.figures["python"]["shutdown_s"] = out
 
     def reaction_section(self, sim: Simulator, key: str, action: ActionLauncher, runs: int) -> Series:
         reaction, spacing = Series(), Series()
@@ -339,11 +314,6 @@ class Bench:
             with Simulator(api_key=API_KEY) as sim:
                 self.python_section(sim)
                 self.reaction_section(sim, "python", self.python, opts.reaction_runs)
-                self.shutdown_section()
-                progress(
-                    opts, f"node baseline: {opts.runs} interleaved rounds (node, the action, requests floor)"
-                )
-                self.figures["node"] = node_section(opts.runs, self.warm_env, sim)
                 self.requests_section(sim)
                 results_section(self, sim)
                 self.import_section(sim)
