@@ -62,7 +62,20 @@ def render_start(f: Mapping[str, Any]) -> list[str]:
         "  like the image's compileall)",
     ]
     lines += [_row(f"{name} -> connect", _ms(d)) for name, d in py["baselines_to_connect_s"].items()]
+    lines.append(
+        _row(
+            "requests floor: python -c (requests, the create) -> create received",
+            _ms(py["floor_to_create_s"]),
+        )
+    )
     lines.append(_row("python entrypoint.py -> create received", _ms(py["cold_start_s"])))
+    ratio, goal = py["action_to_floor"], py["floor_goal"]
+    lines.append(
+        _row(
+            "  action / requests floor (medians)",
+            f"{ratio:.2f}x (goal <= {goal:g}x: {'met' if ratio <= goal else 'NOT met'})",
+        )
+    )
     lines.append(
         _row(
             "  same, action bytecode not cached (PythonLauncher default)",

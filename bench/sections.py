@@ -19,6 +19,7 @@ from certyn_simulator.runner.docker import DockerLauncher
 
 from .beacon import Beacon
 from .common import API_KEY, IMAGE_TAG, OUTAGE_SECONDS, ROOT, STEADY_POLLS, BenchError
+from .floor import FLOOR_GOAL, run_floor
 from .importtime import import_profile, parse_importtime
 from .launch import ActionLauncher, _read, spawn
 from .machine import build_image, docker_version, image_figures, machine, remove_labelled
@@ -84,13 +85,15 @@ class Bench:
         observe(sim, self.python_fill, instant())
         series = {name: Series() for name in baselines}
         to_exit = {name: Series() for name in baselines}
-        cold, total, rss, nocache = Series(), Series(), Series(), Series()
+        cold, total, rss, nocache, floor = Series(), Series(), Series(), Series(), Series()
+        run_floor(sim, self.warm_env)  # warm-up: its bytecode cache
         progress(opts, f"python: {opts.runs} rounds of start-up runs")
         for _ in range(opts.runs):  # interleaved, so drift on a shared machine hits every figure alike
             for name, argv in baselines.items():
                 connected, exited = self.time_baseline(argv, env, ROOT if "certyn" in name else cwd)
                 series[name].add(connected)
                 to_exit[name].add(exited)
+            floor.add(run_floor(sim, self.warm_env))
             seen = observe(sim, self.python, instant())
             assert seen.cold_start is not None  # noqa: S101 - the run passed, so it sent a create
             cold.add(seen.cold_start)
@@ -103,6 +106,9 @@ class Bench:
             "baselines_to_connect_s": {name: s.to_dict() for name, s in series.items()},
             "baselines_to_exit_s": {name: s.to_dict() for name, s in to_exit.items()},
             "cold_start_s": cold.to_dict(),
+            "floor_to_create_s": floor.to_dict(),
+            "action_to_floor": cold.median / floor.median,
+            "floor_goal": FLOOR_GOAL,
             "cold_start_action_bytecode_not_cached_s": nocache.to_dict(),
             "instant_run_to_exit_s": total.to_dict(),
             "peak_rss_kib": rss.to_dict(),
