@@ -13,6 +13,7 @@ import hashlib
 import ipaddress
 import json
 import math
+import posixpath
 import re
 import secrets
 from collections.abc import Callable, Mapping
@@ -47,6 +48,22 @@ _NOTHING_TO_RUN = (
     "set `process-slug` (the suite to run), `tags` (tests to select) or `run-id` (an existing run to wait "
     "for). A `run-id` from another job (`${{ needs.<job>.outputs.run-id }}`) is empty when that job has no "
     "`outputs:` mapping: add `outputs: { run-id: ${{ steps.<step>.outputs.run-id }} }` to that job"
+)
+_ATTACH = "`run-id` attaches to an existing run"
+_WITH_RUN_ID = f"cannot be combined with `run-id`: {_ATTACH} {{why}}. Remove `{{name}}`, or remove `run-id` to create a new run"
+_RUN_ID_WITHOUT_WAITING = (
+    f"`wait: false` cannot be combined with `run-id`: {_ATTACH} only to wait for it and gate on it. "
+    "Remove `wait: false`, or remove the step"
+)
+_BASE_URL_WITH_ENVIRONMENT_KEY = (
+    "cannot be combined with `base-url`: `base-url` runs against a temporary environment made for that URL. "
+    "Give either `base-url` (a deployment to test) or `environment-key` (an existing Certyn environment), "
+    "not both"
+)
+_BASE_URL_WITHOUT_WAITING = (
+    "`wait: false` cannot be combined with `base-url` unless `keep-environment: true`: the temporary "
+    "environment is deleted when this step ends, which would pull the ground from under a run nobody waits "
+    "for. Remove `wait: false`, or set `keep-environment: true` (and delete the environment yourself later)"
 )
 _NOT_UTF8 = re.compile("[\ud800-\udfff]")
 _REPORT_EXAMPLE = "e.g. `junit-report: reports/certyn.xml`"
@@ -120,26 +137,14 @@ class GitHubContext(NamedTuple):
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], payload: Mapping[str, Any]) -> GitHubContext:
-        def get(name: str) -> str:
-            return encodable(env.get(name, "").strip())  # bytes that are not UTF-8 become "?"
-
-        return cls(
-            repository=get("GITHUB_REPOSITORY"),
-            server_url=(get("GITHUB_SERVER_URL") or DEFAULT_SERVER_URL).rstrip("/"),
-            run_id=get("GITHUB_RUN_ID"),
-            run_attempt=get("GITHUB_RUN_ATTEMPT"),
-            job=get("GITHUB_JOB"),
-            action=get("GITHUB_ACTION"),
-            event_name=get("GITHUB_EVENT_NAME"),
-            sha=get("GITHUB_SHA"),
-            ref_name=get("GITHUB_REF_NAME"),
-            head_ref=get("GITHUB_HEAD_REF"),
-            actor=get("GITHUB_ACTOR"),
-            payload=payload,
-            workflow=get("GITHUB_WORKFLOW"),
-            run_number=get("GITHUB_RUN_NUMBER"),
-            step_files=get("GITHUB_OUTPUT").replace("\\", "/").rsplit("/", 1)[-1],
-        )
+        """Each field from its variable (``run_attempt`` from ``GITHUB_RUN_ATTEMPT``), stripped; bytes that are
+        not UTF-8 become "?"."""
+        read: dict[str, Any] = {
+            name: encodable(env.get(f"GITHUB_{name.upper()}", "").strip()) for name in cls._fields
+        }
+        read["server_url"] = (read["server_url"] or DEFAULT_SERVER_URL).rstrip("/")
+        output = encodable(env.get("GITHUB_OUTPUT", "").strip())
+        return cls(**read | {"payload": payload, "step_files": output.replace("\\", "/").rsplit("/", 1)[-1]})
 
     @property
     def is_pull_request(self) -> bool:
@@ -311,7 +316,6 @@ def _conflicts(s: Settings, *, own_idempotency_key: bool) -> list[tuple[str, str
     if s.junit_report and not s.test_results:
         errors.append(("junit-report", "is written from the per-test results: remove `test-results: false`"))
     if s.run_id:
-        attach = "`run-id` attaches to an existing run"
         for name, is_set, why in (
             ("process-slug", bool(s.process_slug), "whose suite is already chosen"),
             ("tags", bool(s.tags), "whose tests are already chosen"),
@@ -322,40 +326,13 @@ def _conflicts(s: Settings, *, own_idempotency_key: bool) -> list[tuple[str, str
             ("idempotency-key", own_idempotency_key, "and sends no create request to carry it"),
         ):
             if is_set:
-                errors.append(
-                    (
-                        name,
-                        f"cannot be combined with `run-id`: {attach} {why}. Remove `{name}`, "
-                        f"or remove `run-id` to create a new run",
-                    )
-                )
+                errors.append((name, _WITH_RUN_ID.format(why=why, name=name)))
         if not s.wait:
-            errors.append(
-                (
-                    "wait",
-                    f"`wait: false` cannot be combined with `run-id`: {attach} only to wait for it and gate "
-                    "on it. Remove `wait: false`, or remove the step",
-                )
-            )
+            errors.append(("wait", _RUN_ID_WITHOUT_WAITING))
     if s.base_url and s.environment_key:
-        errors.append(
-            (
-                "environment-key",
-                "cannot be combined with `base-url`: `base-url` runs against a temporary environment made "
-                "for that URL. Give either `base-url` (a deployment to test) or `environment-key` (an "
-                "existing Certyn environment), not both",
-            )
-        )
+        errors.append(("environment-key", _BASE_URL_WITH_ENVIRONMENT_KEY))
     if s.base_url and not s.wait and not s.keep_environment and not s.run_id:
-        errors.append(
-            (
-                "wait",
-                "`wait: false` cannot be combined with `base-url` unless `keep-environment: true`: the "
-                "temporary environment is deleted when this step ends, which would pull the ground from under "
-                "a run nobody waits for. Remove `wait: false`, or set `keep-environment: true` (and delete the "
-                "environment yourself later)",
-            )
-        )
+        errors.append(("wait", _BASE_URL_WITHOUT_WAITING))
     return errors
 
 
@@ -405,8 +382,8 @@ class _Reader:
     def api_key(self, missing_hint: str | None) -> str:
         value = self.text("api-key")
         if "api-key" in self.failed:
-            pass
-        elif not value:
+            return value
+        if not value:
             self.fail(
                 "api-key",
                 missing_hint
@@ -432,34 +409,27 @@ def parse_bool(value: str) -> bool:
     raise ValueError(f"must be `true` or `false`, got {_show(value)}")
 
 
-def _seconds(minimum: float, maximum: float, *, say_range: bool = False) -> Callable[[str], float]:
+def _number(
+    minimum: float, maximum: float, *, whole: bool = False, say_range: bool = False
+) -> Callable[[str], Any]:
+    """A number of seconds (or, ``whole``, a count) from ``minimum`` to ``maximum``."""
+    kind, unit = ("a whole number", "") if whole else ("a number of seconds", " seconds")
+
     def parse(value: str) -> float:
         try:
-            number = float(value)
+            number = int(value) if whole else float(value)
         except ValueError:
             span = f" from {minimum:g} to {maximum:g}" if say_range else ""
-            raise ValueError(f"must be a number of seconds{span}, got {_show(value)}") from None
+            raise ValueError(f"must be {kind}{span}, got {_show(value)}") from None
         if not math.isfinite(number) or not minimum <= number <= maximum:
-            raise ValueError(f"must be between {minimum:g} and {maximum:g} seconds, got {_show(value)}")
+            shown = number if whole else _show(value)
+            raise ValueError(f"must be between {minimum:g} and {maximum:g}{unit}, got {shown}")
         return number
 
     return parse
 
 
-parse_base_url_wait_seconds = _seconds(0, 3600, say_range=True)
-
-
-def _integer(minimum: int, maximum: int) -> Callable[[str], int]:
-    def parse(value: str) -> int:
-        try:
-            number = int(value)
-        except ValueError:
-            raise ValueError(f"must be a whole number, got {_show(value)}") from None
-        if not minimum <= number <= maximum:
-            raise ValueError(f"must be between {minimum} and {maximum}, got {number}")
-        return number
-
-    return parse
+parse_base_url_wait_seconds = _number(0, 3600, say_range=True)
 
 
 def parse_tags(value: str) -> tuple[str, ...]:
@@ -542,23 +512,15 @@ def parse_junit_report(value: str) -> str:
         raise ValueError(
             f"must be relative to the workspace, not an absolute path: drop the leading `/`, {_REPORT_EXAMPLE}"
         )
-    parts: list[str] = []
-    for part in value.split("/"):
-        if part in ("", "."):
-            continue
-        if part == "..":
-            if not parts:
-                raise ValueError(
-                    f"must stay inside the workspace, but the path leaves it through `..`: "
-                    f"use a path below the workspace, {_REPORT_EXAMPLE}"
-                )
-            parts.pop()
-            continue
-        parts.append(part)
-    last = value.rsplit("/", 1)[-1]
-    if not parts or last in ("", ".", ".."):
+    path = posixpath.normpath(value)
+    if path == ".." or path.startswith("../"):
+        raise ValueError(
+            f"must stay inside the workspace, but the path leaves it through `..`: "
+            f"use a path below the workspace, {_REPORT_EXAMPLE}"
+        )
+    if path == "." or value.rsplit("/", 1)[-1] in ("", ".", ".."):
         raise ValueError(f"must name a file, not a folder: add a file name, {_REPORT_EXAMPLE}")
-    return "/".join(parts)
+    return path
 
 
 def parse_instruction(value: str) -> str:
@@ -720,11 +682,11 @@ def base_url_secrets(value: str) -> list[str]:
 
 # The inputs read alike, in the order their errors are reported: name -> (default, parser). The first five
 # and `run-id` are read before them, by hand (a required input, the API key and what to run).
-_seconds_1_to_hour = _seconds(minimum=1, maximum=3600)
+_1_to_3600 = _number(minimum=1, maximum=3600)
 _GATE_KINDS = ("failed", "blocked", "cancelled", "aborted", "empty", "incomplete")
 _INPUTS: dict[str, tuple[Any, Callable[[str], Any]]] = {
-    "poll-interval-seconds": (10.0, _seconds_1_to_hour),
-    "max-poll-interval-seconds": (30.0, _seconds_1_to_hour),
+    "poll-interval-seconds": (10.0, _1_to_3600),
+    "max-poll-interval-seconds": (30.0, _1_to_3600),
     "environment-key": ("", str),
     "api-url": (DEFAULT_API_URL, normalize_api_url),
     "repository": ("", str),
@@ -734,13 +696,13 @@ _INPUTS: dict[str, tuple[Any, Callable[[str], Any]]] = {
     "external-url": ("", _http_url),
     "idempotency-key": ("", _idempotency_key),
     "wait": (True, parse_bool),
-    "timeout-seconds": (1800.0, _seconds(minimum=1, maximum=MAX_TIMEOUT_SECONDS)),
+    "timeout-seconds": (1800.0, _number(minimum=1, maximum=MAX_TIMEOUT_SECONDS)),
     **{f"fail-on-{kind}": (True, parse_bool) for kind in _GATE_KINDS},
     "cancel-on-timeout": (True, parse_bool),
     "cancel-on-job-cancel": (True, parse_bool),
     "cancel-reason": ("", lambda value: value[:500]),
-    "request-timeout-seconds": (30.0, _seconds(minimum=1, maximum=600)),
-    "http-max-attempts": (5, _integer(minimum=1, maximum=20)),
+    "request-timeout-seconds": (30.0, _number(minimum=1, maximum=600)),
+    "http-max-attempts": (5, _number(minimum=1, maximum=20, whole=True)),
     "job-index": ("", _digits_or_unset),
     "check-run-id": ("", _digits_or_unset),
     "base-url": ("", parse_base_url),
@@ -749,7 +711,7 @@ _INPUTS: dict[str, tuple[Any, Callable[[str], Any]]] = {
     "test-results": (True, parse_bool),
     "junit-report": ("", parse_junit_report),
     "instruction": ("", parse_instruction),
-    "conversation-timeout-seconds": (120.0, _seconds(minimum=0, maximum=MAX_CONVERSATION_TIMEOUT_SECONDS)),
+    "conversation-timeout-seconds": (120.0, _number(minimum=0, maximum=MAX_CONVERSATION_TIMEOUT_SECONDS)),
 }
 _OVERRIDES = ("repository", "ref", "commit_sha", "event", "external_url")  # metadata the workflow may set
 
