@@ -945,7 +945,7 @@ def test_api_origin_of_an_unparsable_url_is_a_value_error() -> None:
         api_origin("http://[")
 
 
-# -- base-url and run-id (parsers: test_preview_inputs.py) -----------------------------------------
+# -- base-url and run-id (parsers: test_settings_preview.py) ---------------------------------------
 
 
 def test_base_url_and_its_switches_are_read() -> None:
