@@ -14,12 +14,12 @@ from .certyn.client import CertynClient
 from .certyn.errors import ApiError
 from .clock import Clock
 from .core.gate import Result
-from .core.inputs import Inputs
 from .core.text import one_line, plural
 from .github import findings_log
 from .github.junit_file import remove_stale, workspace, write_report
 from .github.reporter import Reporter
 from .github.signals import CancelRequested, SignalGuard
+from .settings import Settings
 
 if TYPE_CHECKING:
     from .core.conversation import Conversation
@@ -32,7 +32,7 @@ ANSWER_TITLE = "Certyn AI answer unavailable"
 JUNIT_TITLE = "JUnit report not written"
 
 
-def not_read(reporter: Reporter, inputs: Inputs, why: str) -> None:
+def not_read(reporter: Reporter, inputs: Settings, why: str) -> None:
     """The run did not end in this step (timeout, error, cancel): nothing is read; said where asked for."""
     if inputs.test_results and inputs.junit_report and reporter.report.run_id:
         removed = _stale_removed(reporter, inputs.junit_report)
@@ -53,7 +53,7 @@ class Afterwards:
     """Reads and reports, once the gate has decided; one per step."""
 
     def __init__(
-        self, client: CertynClient, reporter: Reporter, clock: Clock, guard: SignalGuard, inputs: Inputs
+        self, client: CertynClient, reporter: Reporter, clock: Clock, guard: SignalGuard, inputs: Settings
     ) -> None:
         self.client, self.reporter, self.inputs = client, reporter, inputs
         self.clock, self.guard = clock, guard

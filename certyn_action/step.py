@@ -7,7 +7,7 @@ Whatever happens, the step ends through :meth:`Step.run`'s ``finally``: the life
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from .afterwards import Afterwards, not_read
 from .certyn.client import CertynClient
@@ -17,11 +17,8 @@ from .certyn.readers import preload_models
 from .clock import Clock
 from .core import messages, wording
 from .core.api import create_body
-from .core.context import GitHubContext, RunMetadata, derive_metadata, missing_key_hint
 from .core.endings import Ending, switches
 from .core.gate import Cause, Result, Verdict, evaluate
-from .core.idempotency import derive_key
-from .core.inputs import InputErrors, Inputs, read_inputs
 from .core.progress import describe_counts
 from .core.text import format_duration, one_line, plural
 from .github.files import EventPayloadError, read_event_payload
@@ -30,20 +27,12 @@ from .github.signals import CancelRequested, SignalGuard
 from .github.workflow import WorkflowLog
 from .lifecycle import Lifecycle
 from .resources import CertynRun, TemporaryEnvironment
+from .settings import InputErrors, Settings, read_settings, shown_base_url
 
 if TYPE_CHECKING:
     from .core.models import RunStatus
 
-TransportFactory = Callable[[Inputs, Mapping[str, str], WorkflowLog], Transport]
-
-
-class Settings(NamedTuple):
-    """What the step was asked to do, read and checked before anything is sent."""
-
-    inputs: Inputs
-    metadata: RunMetadata
-    idempotency_key: str
-    context: GitHubContext | None = None  # for the temporary environment's key and label (`base-url`)
+TransportFactory = Callable[[Settings, Mapping[str, str], WorkflowLog], Transport]
 
 
 class Step:
@@ -85,25 +74,24 @@ class Step:
         settings = self._read_settings()
         if settings is None:
             return Ending.INPUT_ERROR
-        inputs = settings.inputs
-        deadline = self.started + inputs.timeout_seconds
-        client = self._client(inputs)
+        deadline = self.started + settings.timeout_seconds
+        client = self._client(settings)
         try:
             with self.guard.interruptible():
                 if not self._acquire(client, settings, deadline):
                     return Ending.DEPLOYMENT_DOWN
-                if not inputs.wait:
+                if not settings.wait:
                     self.report.verdict = Verdict(Result.CREATED)
                     return Ending.CREATED
-                status = self._wait(client, inputs, deadline)
+                status = self._wait(client, settings, deadline)
         except TimedOut as err:
-            return self._timed_out(inputs, err.outage)
+            return self._timed_out(settings, err.outage)
         except DeadlineExceeded as err:
-            return self._deadline_exceeded(inputs, err)
+            return self._deadline_exceeded(settings, err)
         except ApiError as err:
             return self._api_error(err, client)
-        self.report.verdict = evaluate(status, inputs.gate)
-        Afterwards(client, self.reporter, self.clock, self.guard, inputs).run(status, deadline)
+        self.report.verdict = evaluate(status, settings.gate)
+        Afterwards(client, self.reporter, self.clock, self.guard, settings).run(status, deadline)
         return Ending.PASSED if self.report.verdict.result is Result.PASSED else Ending.FAILED
 
     def _read_settings(self) -> Settings | None:
@@ -114,8 +102,7 @@ class Step:
                 except EventPayloadError as err:
                     self.log.warning(str(err), title=wording.payload_not_used())
                     payload = {}
-                ctx = GitHubContext.from_env(self.env, payload)
-                inputs = read_inputs(self.env, missing_key_hint=missing_key_hint(ctx))
+                settings = read_settings(self.env, payload)
         except InputErrors as errors:
             for error in errors.errors:
                 self.log.error(str(error), title=wording.invalid_input(error.name))
@@ -123,15 +110,14 @@ class Step:
                 Result.ERROR, tuple(str(e) for e in errors.errors), cause=Cause.INPUT_ERROR
             )
             return None
-        for adjusted in inputs.adjustments:
+        for adjusted in settings.adjustments:
             self.log.warning(str(adjusted), title=wording.adjusted_input(adjusted.name))
-        meta = derive_metadata(ctx, inputs)
-        key = inputs.idempotency_key or derive_key(ctx, inputs.job_index, inputs.check_run_id)
-        self.report.inputs, self.report.metadata, self.report.idempotency_key = inputs, meta, key
-        self.report.findings.instruction = inputs.instruction
-        return Settings(inputs, meta, key, ctx)
+        self.report.inputs, self.report.metadata = settings, settings.metadata
+        self.report.idempotency_key = settings.idempotency_key
+        self.report.findings.instruction = settings.instruction
+        return settings
 
-    def _client(self, inputs: Inputs) -> CertynClient:
+    def _client(self, inputs: Settings) -> CertynClient:
         def on_retry(operation: str, error: ApiError, delay: float, failures: int) -> None:
             self.log.info(
                 messages.retry_line(operation, failures, inputs.http_max_attempts, error.message, delay)
@@ -148,34 +134,32 @@ class Step:
 
     def _acquire_run(self, client: CertynClient, settings: Settings, deadline: float) -> None:
         """Create the run. It is held from before the create is sent: a create in flight is part of it."""
-        body = create_body(settings.inputs, settings.metadata, self.report.temporary_environment)
+        body = create_body(settings, settings.metadata, self.report.temporary_environment)
         with self.log.group("Creating Certyn run"):
-            for line in messages.create_lines(settings.inputs, body, settings.idempotency_key):
+            for line in messages.create_lines(settings, body, settings.idempotency_key):
                 self.log.info(line)
         self.lifecycle.hold(CertynRun(client, self.reporter, self.clock))
-        created = client.create(body, settings.idempotency_key, deadline, poll_ahead=settings.inputs.wait)
+        created = client.create(body, settings.idempotency_key, deadline, poll_ahead=settings.wait)
         with self.guard.deferred():  # outputs are written whole, then a pending signal is honoured
             self.reporter.created(created)
 
     def _acquire(self, client: CertynClient, settings: Settings, deadline: float) -> bool:
         """What the step holds before it waits: the run (attached, or created in the temporary environment
         of ``base-url``). False when ``base-url`` never answered: nothing was created."""
-        inputs = settings.inputs
-        if inputs.run_id:
-            self._attach_run(client, inputs.run_id)
+        if settings.run_id:
+            self._attach_run(client, settings.run_id)
             return True
-        if inputs.base_url:
-            if not self._deployment_up(inputs, deadline):
+        if settings.base_url:
+            if not self._deployment_up(settings, deadline):
                 return False
             self._acquire_environment(client, settings, deadline)
         self._acquire_run(client, settings, deadline)
         return True
 
     # -- base-url and run-id -------------------------------------------------------------------------
-    def _deployment_up(self, inputs: Inputs, deadline: float) -> bool:
+    def _deployment_up(self, inputs: Settings, deadline: float) -> bool:
         """``base-url`` answers (any HTTP answer), before anything is created; else the step ends here.
         The wait never outlasts what ``timeout-seconds`` leaves: an answer after it is too late."""
-        from .core.preview_inputs import shown_base_url  # noqa: PLC0415
         from .deployment import wait_until_up  # noqa: PLC0415 - only for base-url
 
         preload_models()  # the environment's models load on a helper thread meanwhile
@@ -216,14 +200,7 @@ class Step:
         with self.guard.deferred():  # pydantic, loaded meanwhile on a helper thread: imported whole
             from .core.environment import plan_environment  # noqa: PLC0415
 
-        inputs = settings.inputs
-        plan = plan_environment(
-            settings.context or GitHubContext.from_env(self.env, {}),
-            base_url=inputs.base_url,
-            commit_sha=settings.metadata.commit_sha,
-            job_index=inputs.job_index,
-            check_run_id=inputs.check_run_id,
-        )
+        plan = plan_environment(settings)
         environment = TemporaryEnvironment(client, self.reporter, plan.create_body())
         self.lifecycle.hold(environment)
         environment.create(deadline)
@@ -236,7 +213,7 @@ class Step:
         with self.guard.deferred():
             self.reporter.attached(run_id)
 
-    def _wait(self, client: CertynClient, inputs: Inputs, deadline: float) -> RunStatus:
+    def _wait(self, client: CertynClient, inputs: Settings, deadline: float) -> RunStatus:
         with self.guard.deferred():  # not needed before the create: imported after it, whole
             from .certyn.waiter import PollSettings, wait_for_run  # noqa: PLC0415
 
@@ -253,7 +230,7 @@ class Step:
         with self.guard.deferred():  # state and counts as outputs at once, written whole
             self.reporter.seen(status)
 
-    def _not_read(self, ending: Ending, inputs: Inputs) -> None:
+    def _not_read(self, ending: Ending, inputs: Settings) -> None:
         """Per-test results and the AI answer are read only after the run ended in this step."""
         if ending not in (Ending.PASSED, Ending.FAILED, Ending.CREATED, Ending.INPUT_ERROR):
             why = "the run did not end within this step" if self.report.run_id else "no run was created"
@@ -261,7 +238,7 @@ class Step:
             not_read(self.reporter, inputs, f"{why} ({ending})")
 
     # -- the endings other than the gate's ----------------------------------------------------------
-    def _timed_out(self, inputs: Inputs, outage: Outage | None = None) -> Ending:
+    def _timed_out(self, inputs: Settings, outage: Outage | None = None) -> Ending:
         last, limit = self.report.status, format_duration(inputs.timeout_seconds)
         if outage is not None:  # not "timed out" alone: the API was unreachable until the deadline
             reasons = (
@@ -277,7 +254,7 @@ class Step:
         self.report.verdict = Verdict(Result.TIMED_OUT, (reason,))
         return Ending.TIMED_OUT
 
-    def _deadline_exceeded(self, inputs: Inputs, err: DeadlineExceeded) -> Ending:
+    def _deadline_exceeded(self, inputs: Settings, err: DeadlineExceeded) -> Ending:
         """The create was still being retried when the deadline came."""
         if not err.unreachable:
             limit = format_duration(inputs.timeout_seconds)

@@ -24,9 +24,9 @@ import requests
 import requests.structures
 
 from .. import __version__
-from ..core.api_url import api_origin
 from ..core.scrub import Scrubber
 from ..core.text import one_line
+from ..settings import api_origin
 from .reply import Reply
 
 MAX_BODY_BYTES = 1024 * 1024

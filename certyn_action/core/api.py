@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import quote
 
-from .context import RunMetadata
-from .inputs import Inputs
+from ..settings import RunMetadata, Settings
 from .text import encodable
 from .vocabulary import MAX_RUN_ID
 
@@ -50,7 +49,7 @@ class Created(NamedTuple):
     replayed: bool  # the server matched the Idempotency-Key of an earlier create
 
 
-def create_body(inputs: Inputs, meta: RunMetadata, environment_key: str = "") -> dict[str, object]:
+def create_body(inputs: Settings, meta: RunMetadata, environment_key: str = "") -> dict[str, object]:
     """The create request's JSON: camelCase, empty fields omitted. ``environment_key``: the temporary
     environment of ``base-url`` (``environment-key`` is not given then)."""
     body: dict[str, object] = {"projectSlug": inputs.project_slug}

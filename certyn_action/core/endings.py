@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
-    from .inputs import Inputs
+    from ..settings import Settings
 
 RUN = "run"  # the Certyn run this step created (or was creating): released by cancelling it
 ENVIRONMENT = "environment"  # the temporary environment of `base-url`: released by deleting it
@@ -74,7 +74,7 @@ def decide(ending: Ending, resource: str, switches: Mapping[str, bool]) -> Decis
     return Decision(switches[rule.switch] == rule.release_when, rule)
 
 
-def switches(inputs: Inputs) -> dict[str, bool]:
+def switches(inputs: Settings) -> dict[str, bool]:
     """The inputs that decide what an ending releases, by name (the table's ``Rule.switch``)."""
     return {
         "cancel-on-timeout": inputs.cancel_on_timeout,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum, auto
 from typing import TYPE_CHECKING, NamedTuple
 
-from .inputs import GateSwitches
+from ..settings import GateSwitches
 from .text import plural
 from .vocabulary import OUTCOMES, REQUIRED_COUNTERS
 

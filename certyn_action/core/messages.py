@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import NamedTuple
 
+from ..settings import Settings
 from . import wording
 from .gate import Result
-from .inputs import Inputs
 from .report import Report
 from .text import format_duration, one_line, plural
 
@@ -21,7 +21,7 @@ class Annotation(NamedTuple):
     message: str
 
 
-def create_lines(inputs: Inputs, body: Mapping[str, object], key: str) -> list[str]:
+def create_lines(inputs: Settings, body: Mapping[str, object], key: str) -> list[str]:
     """The ``Creating Certyn run`` group: what is sent (the API key redacted) and how long we wait."""
     lines = []
     for name, value in body.items():

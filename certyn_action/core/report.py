@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
+from ..settings import RunMetadata, Settings
 from .api import Created, run_path
-from .context import RunMetadata
 from .findings import Findings
 from .gate import Result, Verdict
-from .inputs import Inputs
 from .text import visible
 from .vocabulary import COUNTERS
 
@@ -38,7 +37,7 @@ class Report:
 
     def __init__(
         self,
-        inputs: Inputs | None = None,
+        inputs: Settings | None = None,
         metadata: RunMetadata | None = None,
         idempotency_key: str = "",
         created: Created | None = None,
@@ -89,7 +88,9 @@ class Report:
         if self.created is None or self.status is None or self.metadata is None:
             return ""
         theirs, ours = self.status.commit_sha.strip().lower(), self.metadata.commit_sha.strip().lower()
-        if not (theirs and ours) or theirs.startswith(ours) or ours.startswith(theirs):  # a short SHA is the same
+        if (
+            not (theirs and ours) or theirs.startswith(ours) or ours.startswith(theirs)
+        ):  # a short SHA is the same
             return ""
         return self.status.commit_sha
 

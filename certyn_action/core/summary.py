@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..settings import Settings
 from . import wording
 from .gate import Result, unaccounted
-from .inputs import Inputs
 from .report import Report
 from .text import format_duration, markdown, markdown_link, markdown_with_code, safe_url, truncate
 from .vocabulary import COUNTERS
@@ -171,7 +171,7 @@ def _details(report: Report) -> list[str]:
     return ["| Detail | Value |", "|---|---|", *(f"| **{name}** | {value} |" for name, value in rows), ""]
 
 
-def _selection(inputs: Inputs) -> tuple[str, str]:
+def _selection(inputs: Settings) -> tuple[str, str]:
     """What the run runs: the process, the tags, or (``run-id``) whatever the attached run was made with."""
     if inputs.run_id:
         return ("Attached", "to an existing run (`run-id`): this step did not create it")

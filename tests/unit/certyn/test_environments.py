@@ -14,7 +14,7 @@ from certyn_action.certyn.client import CertynClient
 from certyn_action.certyn.environments import EnvironmentsApi
 from certyn_action.certyn.errors import ApiError, AuthError
 from certyn_action.certyn.http import Transport
-from certyn_action.core.environment import KEY_PATTERN
+from certyn_action.settings import KEY_PATTERN
 from tests.fakes import FakeClock
 
 BASE = "https://api.certyn.test"

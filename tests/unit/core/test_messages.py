@@ -5,25 +5,24 @@ from __future__ import annotations
 import pytest
 
 from certyn_action.core.api import Created, create_body
-from certyn_action.core.context import RunMetadata
 from certyn_action.core.gate import Result, Verdict
-from certyn_action.core.inputs import read_inputs
 from certyn_action.core.messages import create_lines, verdict
 from certyn_action.core.models import CreatedRun, RunStatus
 from certyn_action.core.report import Report
+from certyn_action.settings import RunMetadata, read_settings
 
 KEY = "sk-secret-123"
 META = RunMetadata("acme/shop", "main", "a" * 40, "push", "https://ci/1", "https://ci/1", "https://ci/1")
 
 
 def test_create_body_is_camel_case_and_omits_empty_fields() -> None:
-    inputs = read_inputs({"INPUT_API-KEY": KEY, "INPUT_PROJECT-SLUG": "p", "INPUT_TAGS": "a,b"})
+    inputs = read_settings({"INPUT_API-KEY": KEY, "INPUT_PROJECT-SLUG": "p", "INPUT_TAGS": "a,b"})
     body = create_body(inputs, RunMetadata("", "main", "", "push", "", "", ""))
     assert body == {"projectSlug": "p", "tags": ["a", "b"], "ref": "main", "event": "push"}
 
 
 def test_create_lines_show_what_is_sent_but_never_the_key() -> None:
-    inputs = read_inputs(
+    inputs = read_settings(
         {"INPUT_API-KEY": KEY, "INPUT_PROJECT-SLUG": "p", "INPUT_PROCESS-SLUG": "s\n::error::x"}
     )
     lines = create_lines(inputs, create_body(inputs, META), "gha:k")
@@ -35,7 +34,7 @@ def test_create_lines_show_what_is_sent_but_never_the_key() -> None:
 
 
 def report_with(result: Result, *reasons: str, status: RunStatus | None = None) -> Report:
-    inputs = read_inputs({"INPUT_API-KEY": KEY, "INPUT_PROJECT-SLUG": "p", "INPUT_PROCESS-SLUG": "s"})
+    inputs = read_settings({"INPUT_API-KEY": KEY, "INPUT_PROJECT-SLUG": "p", "INPUT_PROCESS-SLUG": "s"})
     created = Created(
         CreatedRun.model_validate({"runId": "r-1", "appUrl": "https://app/r-1"}), replayed=False
     )
@@ -96,7 +95,7 @@ def test_a_pass_a_disabled_switch_let_through_says_so() -> None:
 
 @pytest.mark.parametrize(("floor", "ceiling", "shown"), [("5", "5", "every 5s"), ("5", "30", "every 5-30s")])
 def test_the_poll_interval_is_shown_as_one_value_or_a_range(floor: str, ceiling: str, shown: str) -> None:
-    inputs = read_inputs(
+    inputs = read_settings(
         {
             "INPUT_API-KEY": KEY,
             "INPUT_PROJECT-SLUG": "p",

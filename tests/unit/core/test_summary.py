@@ -8,21 +8,20 @@ from typing import Any
 import pytest
 
 from certyn_action.core.api import Created
-from certyn_action.core.context import RunMetadata
 from certyn_action.core.gate import Result, Verdict
-from certyn_action.core.inputs import Inputs, read_inputs
 from certyn_action.core.models import COUNTERS, CreatedRun, RunStatus
 from certyn_action.core.report import Report
 from certyn_action.core.summary import MAX_REASONS, render_summary
 from certyn_action.core.wording import HEADINGS
+from certyn_action.settings import RunMetadata, Settings, read_settings
 
 EVIL = "<img src=x onerror=alert(1)> [x](javascript:alert(1)) | a | b ![i](https://e.example/i.png) **b**"
 
 
-def _inputs(**overrides: str) -> Inputs:
+def _inputs(**overrides: str) -> Settings:
     values = {"api-key": "k", "project-slug": "shop", "process-slug": "smoke"}
     values.update({name.replace("_", "-"): value for name, value in overrides.items()})
-    return read_inputs({"INPUT_" + name.upper(): value for name, value in values.items()})
+    return read_settings({"INPUT_" + name.upper(): value for name, value in values.items()})
 
 
 def _meta(**fields: str) -> RunMetadata:
@@ -49,7 +48,7 @@ def _report(
     status: dict[str, Any] | None = None,
     app_url: str = "https://app.certyn.io/runs/r1",
     replayed: bool = False,
-    inputs: Inputs | None = None,
+    inputs: Settings | None = None,
     meta: RunMetadata | None = None,
     run_id: str = "r1",
     notes: list[str] | None = None,
@@ -394,7 +393,7 @@ def test_a_temporary_environment_never_made_is_not_the_project_default() -> None
 
 
 def test_an_attached_run_says_it_was_not_created_here() -> None:
-    inputs = read_inputs({"INPUT_API-KEY": "k", "INPUT_PROJECT-SLUG": "shop", "INPUT_RUN-ID": "run-7"})
+    inputs = read_settings({"INPUT_API-KEY": "k", "INPUT_PROJECT-SLUG": "shop", "INPUT_RUN-ID": "run-7"})
     report = Report(inputs=inputs, metadata=_meta(), attached_run_id="run-7")
     text = render_summary(report)
     assert "| **Attached** | to an existing run (`run-id`): this step did not create it |" in text

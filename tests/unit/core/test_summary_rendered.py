@@ -19,11 +19,11 @@ import responses
 from certyn_action.core import wording
 from certyn_action.core.api import Created
 from certyn_action.core.gate import Result, Verdict
-from certyn_action.core.inputs import read_inputs
 from certyn_action.core.models import CreatedRun, RunStatus
 from certyn_action.core.report import CancelRequest, Report
 from certyn_action.core.summary import MAX_REASONS, render_summary
 from certyn_action.github.signals import CancelRequested
+from certyn_action.settings import read_settings
 from certyn_simulator import DEFAULT_API_KEY, Scenario, Simulator, snapshot
 from certyn_simulator.runner import FakeRunner
 from tests.e2e_support import ROOT
@@ -448,7 +448,7 @@ def test_the_biggest_summary_stays_far_below_one_mebibyte() -> None:
         "appUrl": APP + "?" + "a" * 2000,
     }
     report = Report(
-        inputs=read_inputs(
+        inputs=read_settings(
             {
                 "INPUT_API-KEY": "k",
                 "INPUT_PROJECT-SLUG": "p" * 200,

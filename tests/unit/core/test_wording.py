@@ -52,7 +52,7 @@ def test_every_cause_has_its_own_title_and_a_next_step() -> None:
 
 
 def test_every_gate_switch_has_a_next_step_in_the_order_of_the_reasons() -> None:
-    from certyn_action.core.inputs import GateSwitches  # noqa: PLC0415
+    from certyn_action.settings import GateSwitches  # noqa: PLC0415
 
     switches = {name.replace("_", "-") for name in GateSwitches._fields}
     assert set(wording.NEXT_FOR_SWITCH) == switches

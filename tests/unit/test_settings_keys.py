@@ -1,4 +1,4 @@
-"""idempotency.py: one key per step execution, different for everything that is a different execution."""
+"""settings.py, the derived keys: one key per step execution, different for everything that is a different execution."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from certyn_action.core.context import GitHubContext
-from certyn_action.core.idempotency import MAX_LENGTH, derive_key
+from certyn_action.settings import MAX_IDEMPOTENCY_KEY, GitHubContext, idempotency_key
 
 BASE_ENV = {
     "GITHUB_REPOSITORY": "acme/shop",
@@ -25,11 +24,11 @@ PRINTABLE_ASCII = re.compile(r"[\x20-\x7e]+")
 
 def _key(env: dict[str, str] | None = None, job_index: str = "", check_run_id: str = "") -> str:
     ctx = GitHubContext.from_env(BASE_ENV | (env or {}), {})
-    return derive_key(ctx, job_index, check_run_id)
+    return idempotency_key(ctx, job_index, check_run_id)
 
 
 def _valid(key: str) -> bool:
-    return 0 < len(key) <= MAX_LENGTH and PRINTABLE_ASCII.fullmatch(key) is not None
+    return 0 < len(key) <= MAX_IDEMPOTENCY_KEY and PRINTABLE_ASCII.fullmatch(key) is not None
 
 
 def test_same_environment_same_key() -> None:
@@ -71,7 +70,7 @@ def test_missing_attempt_and_leg_read_as_first_attempt_and_leg_zero() -> None:
 
 def test_outside_actions_random_per_call() -> None:
     ctx = GitHubContext.from_env({}, {})
-    keys = {derive_key(ctx, "", "") for _ in range(20)}
+    keys = {idempotency_key(ctx, "", "") for _ in range(20)}
     assert len(keys) == 20
     assert all(_valid(k) for k in keys)
 
@@ -79,7 +78,7 @@ def test_outside_actions_random_per_call() -> None:
 def test_long_parts_are_cut_to_200_with_a_digest() -> None:
     a = _key({"GITHUB_JOB": "j" * 300})
     b = _key({"GITHUB_JOB": "j" * 301})
-    assert len(a) == len(b) == MAX_LENGTH
+    assert len(a) == len(b) == MAX_IDEMPOTENCY_KEY
     assert a != b
     assert _valid(a)
 
@@ -111,9 +110,9 @@ def test_key_always_printable_ascii_at_most_200(
     repository: str, run_id: str, run_attempt: str, job: str, action: str, job_index: str, check_run_id: str
 ) -> None:
     ctx = GitHubContext(repository=repository, run_id=run_id, run_attempt=run_attempt, job=job, action=action)
-    key = derive_key(ctx, job_index, check_run_id)
+    key = idempotency_key(ctx, job_index, check_run_id)
     assert _valid(key), key
-    assert key == derive_key(ctx, job_index, check_run_id)
+    assert key == idempotency_key(ctx, job_index, check_run_id)
 
 
 @settings(max_examples=300, deadline=None)
@@ -137,19 +136,19 @@ def test_keys_differing_in_one_part_stay_distinct(which: str, first: str, second
 
     def key(value: str) -> str:
         if which == "job_index":
-            return derive_key(base, value, "7")
+            return idempotency_key(base, value, "7")
         if which == "check_run_id":
-            return derive_key(base, "0", value)
+            return idempotency_key(base, "0", value)
         if which == "run_id" and not value:
-            return derive_key(base._replace(run_id="", action=""), "0", "7")  # random
+            return idempotency_key(base._replace(run_id="", action=""), "0", "7")  # random
         changes: dict[str, Any] = {which: value}
-        return derive_key(base._replace(**changes), "0", "7")
+        return idempotency_key(base._replace(**changes), "0", "7")
 
     assert key(first) != key(second)
 
 
 def test_outside_actions_the_key_is_128_random_bits_in_hex() -> None:
-    key = derive_key(GitHubContext.from_env({}, {}), "", "")
+    key = idempotency_key(GitHubContext.from_env({}, {}), "", "")
     assert re.fullmatch(r"certyn-run-action:[0-9a-f]{32}", key), key
 
 

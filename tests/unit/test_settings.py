@@ -1,4 +1,4 @@
-"""inputs.py: every input of action.yml, its default, and each way a value can be wrong."""
+"""settings.py: every input of action.yml, its default, and each way a value can be wrong."""
 
 from __future__ import annotations
 
@@ -8,20 +8,24 @@ from typing import Any
 
 import pytest
 
-from certyn_action.core.api_url import DEFAULT_API_URL, api_origin, normalize_api_url
-from certyn_action.core.inputs import (
+from certyn_action.settings import (
+    DEFAULT_API_URL,
     GateSwitches,
+    GitHubContext,
     InputError,
     InputErrors,
-    Inputs,
+    Settings,
+    api_origin,
+    missing_key_hint,
+    normalize_api_url,
     parse_bool,
     parse_tags,
     raw_input,
-    read_inputs,
+    read_settings,
 )
 from certyn_simulator.runner.actionyml import InputSpec, load_action_inputs
 
-ACTION_DIR = Path(__file__).resolve().parents[3]
+ACTION_DIR = Path(__file__).resolve().parents[2]
 KEY = "ck_live_Secr3tKeyValue"
 
 
@@ -37,9 +41,9 @@ def _env(**inputs: str) -> dict[str, str]:
     return {_name(name): value for name, value in values.items()}
 
 
-def _errors(env: dict[str, str], hint: str | None = None) -> list[InputError]:
+def _errors(env: dict[str, str]) -> list[InputError]:
     with pytest.raises(InputErrors) as info:
-        read_inputs(env, missing_key_hint=hint)
+        read_settings(env)
     return info.value.errors
 
 
@@ -53,10 +57,18 @@ def _action_inputs() -> dict[str, InputSpec]:
     return load_action_inputs(ACTION_DIR)
 
 
-def _field(inputs: Inputs, name: str) -> object:
+DERIVED = "derived from the GitHub context"  # the idempotency key when `idempotency-key` is unset
+METADATA = ("repository", "ref", "commit_sha", "event", "external_url")  # inputs that override the metadata
+
+
+def _field(inputs: Settings, name: str) -> object:
     attr = name.replace("-", "_")
     if attr.startswith("fail_on_"):
         return getattr(inputs.gate, attr)
+    if attr in METADATA:  # outside Actions there is no context: the metadata is the input or ""
+        return getattr(inputs.metadata, attr)
+    if attr == "idempotency_key" and re.fullmatch("certyn-run-action:[0-9a-f]{32}", inputs.idempotency_key):
+        return DERIVED
     return getattr(inputs, attr)
 
 
@@ -70,7 +82,7 @@ EXPECTED_DEFAULTS: dict[str, object] = {
     "commit-sha": "",
     "event": "",
     "external-url": "",
-    "idempotency-key": "",
+    "idempotency-key": DERIVED,
     "wait": True,
     "timeout-seconds": 1800.0,
     "poll-interval-seconds": 10.0,
@@ -117,7 +129,7 @@ def test_required_inputs_are_declared_required_without_default() -> None:
 @pytest.mark.parametrize("name", sorted(EXPECTED_DEFAULTS))
 def test_input_unset_gives_documented_default(name: str) -> None:
     env = {_name("api-key"): KEY, _name("project-slug"): "shop", _name("tags"): "smoke"}
-    inputs = read_inputs(env)
+    inputs = read_settings(env)
     expected = EXPECTED_DEFAULTS[name]
     if name == "tags":
         expected = ("smoke",)  # one of process-slug/tags must be given
@@ -127,7 +139,7 @@ def test_input_unset_gives_documented_default(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(n for n in EXPECTED_DEFAULTS if n not in ("process-slug", "tags")))
 @pytest.mark.parametrize("empty", ["", "   ", "\n"])
 def test_input_empty_gives_documented_default(name: str, empty: str) -> None:
-    inputs = read_inputs(_env(**{name.replace("-", "_"): empty}))
+    inputs = read_settings(_env(**{name.replace("-", "_"): empty}))
     assert _field(inputs, name) == EXPECTED_DEFAULTS[name]
 
 
@@ -139,20 +151,20 @@ def test_action_yml_defaults_as_the_runner_passes_them_parse_to_the_defaults() -
         if spec.default is not None:
             env[_name(name)] = spec.default
     env[_name("process-slug")] = "smoke"
-    inputs = read_inputs(env)
+    inputs = read_settings(env)
     for name, expected in EXPECTED_DEFAULTS.items():
         if name != "process-slug":
             assert _field(inputs, name) == expected, name
 
 
 def test_action_yml_expression_defaults_evaluated_by_runner() -> None:
-    inputs = read_inputs(_env(job_index="3", check_run_id="4242424242"))
+    inputs = read_settings(_env(job_index="3", check_run_id="4242424242"))
     assert inputs.job_index == "3"
     assert inputs.check_run_id == "4242424242"
 
 
 def test_all_values_read_and_stripped() -> None:
-    inputs = read_inputs(
+    inputs = read_settings(
         _env(
             environment_key=" staging ",
             repository="o/r",
@@ -179,8 +191,13 @@ def test_all_values_read_and_stripped() -> None:
         )
     )
     assert inputs.environment_key == "staging"
-    assert (inputs.repository, inputs.ref, inputs.commit_sha, inputs.event) == ("o/r", "main", "abc", "push")
-    assert inputs.external_url == "https://ci.example/job/1"
+    assert (
+        inputs.metadata.repository,
+        inputs.metadata.ref,
+        inputs.metadata.commit_sha,
+        inputs.metadata.event,
+    ) == ("o/r", "main", "abc", "push")
+    assert inputs.metadata.external_url == "https://ci.example/job/1"
     assert inputs.idempotency_key == "my-key"
     assert inputs.wait is False
     assert (inputs.timeout_seconds, inputs.poll_interval_seconds) == (60.0, 2.0)
@@ -193,7 +210,7 @@ def test_all_values_read_and_stripped() -> None:
 
 
 def test_cancel_reason_is_cut_to_500_characters() -> None:
-    assert len(read_inputs(_env(cancel_reason="x" * 5000)).cancel_reason) == 500
+    assert len(read_settings(_env(cancel_reason="x" * 5000)).cancel_reason) == 500
 
 
 # -- names as the runner and a shell pass them ------------------------------------------------------
@@ -201,13 +218,13 @@ def test_cancel_reason_is_cut_to_500_characters() -> None:
 
 def test_hyphenated_name_as_the_runner_passes_it() -> None:
     env = {"INPUT_API-KEY": KEY, "INPUT_PROJECT-SLUG": "shop", "INPUT_PROCESS-SLUG": "smoke"}
-    inputs = read_inputs(env)
+    inputs = read_settings(env)
     assert (inputs.api_key, inputs.project_slug, inputs.process_slug) == (KEY, "shop", "smoke")
 
 
 def test_underscore_fallback_for_shells() -> None:
     env = {"INPUT_API_KEY": KEY, "INPUT_PROJECT_SLUG": "shop", "INPUT_PROCESS_SLUG": "smoke"}
-    inputs = read_inputs(env)
+    inputs = read_settings(env)
     assert (inputs.api_key, inputs.project_slug, inputs.process_slug) == (KEY, "shop", "smoke")
 
 
@@ -232,14 +249,18 @@ def test_api_key_required(value: str | None) -> None:
     assert "api-key" in str(err)
 
 
+DEPENDABOT = {"GITHUB_ACTOR": "dependabot[bot]"}
+
+
 def test_missing_key_hint_replaces_the_generic_message() -> None:
-    env = _env(api_key="")
-    err = next(e for e in _errors(env, hint="HINT: fork pull request") if e.name == "api-key")
-    assert err.message == "HINT: fork pull request"
+    env = _env(api_key="") | DEPENDABOT
+    err = next(e for e in _errors(env) if e.name == "api-key")
+    assert err.message == missing_key_hint(GitHubContext.from_env(DEPENDABOT, {}))
+    assert "Dependabot" in err.message
 
 
 def test_missing_key_hint_not_used_when_key_present() -> None:
-    assert read_inputs(_env(), missing_key_hint="HINT").api_key == KEY
+    assert read_settings(_env() | DEPENDABOT).api_key == KEY
 
 
 def test_project_slug_required() -> None:
@@ -262,7 +283,7 @@ def test_project_slug_required() -> None:
 )
 def test_api_key_with_whitespace_or_controls_refused_without_echoing_it(bad: str) -> None:
     with pytest.raises(InputErrors) as info:
-        read_inputs(_env(api_key=bad))
+        read_settings(_env(api_key=bad))
     assert [e.name for e in info.value.errors] == ["api-key"]
     assert "re-save the secret" in info.value.errors[0].message
     for text in (str(info.value), repr(info.value), *(str(e) for e in info.value.errors)):
@@ -272,7 +293,7 @@ def test_api_key_with_whitespace_or_controls_refused_without_echoing_it(bad: str
 
 def test_api_key_surrounding_whitespace_is_stripped() -> None:
     # A secret saved with a trailing newline is the common case; only inner whitespace is an error.
-    assert read_inputs(_env(api_key=f"  {KEY}\n")).api_key == KEY
+    assert read_settings(_env(api_key=f"  {KEY}\n")).api_key == KEY
 
 
 def test_api_key_value_never_in_any_error_even_with_everything_wrong() -> None:
@@ -317,7 +338,7 @@ def test_an_empty_run_id_is_named_with_the_other_two_ways_and_why_it_may_be_empt
 
 
 def test_tags_alone_accepted() -> None:
-    inputs = read_inputs(_env(process_slug="", tags="smoke, api"))
+    inputs = read_settings(_env(process_slug="", tags="smoke, api"))
     assert inputs.process_slug == ""
     assert inputs.tags == ("smoke", "api")
 
@@ -461,7 +482,7 @@ def test_parse_bool(raw: str, expected: bool) -> None:
 @pytest.mark.parametrize("name", BOOLEANS)
 @pytest.mark.parametrize("raw", ["false", "FALSE", " False "])
 def test_boolean_inputs_read_false(name: str, raw: str) -> None:
-    assert _field(read_inputs(_env(**{name.replace("-", "_"): raw})), name) is False
+    assert _field(read_settings(_env(**{name.replace("-", "_"): raw})), name) is False
 
 
 @pytest.mark.parametrize("name", BOOLEANS)
@@ -512,7 +533,7 @@ def test_seconds_not_a_number_refused(name: str, raw: str) -> None:
 def test_seconds_accepted(name: str, raw: str, expected: float) -> None:
     # The floor is lowered with the ceiling so that max-poll is not raised to the default floor.
     env = _env(**{"poll_interval_seconds": "1", name.replace("-", "_"): raw})
-    assert _field(read_inputs(env), name) == expected
+    assert _field(read_settings(env), name) == expected
 
 
 @pytest.mark.parametrize(
@@ -530,23 +551,23 @@ def test_http_max_attempts_refused(raw: str, words: str) -> None:
 
 
 def test_http_max_attempts_bounds_accepted() -> None:
-    assert read_inputs(_env(http_max_attempts="1")).http_max_attempts == 1
-    assert read_inputs(_env(http_max_attempts="20")).http_max_attempts == 20
+    assert read_settings(_env(http_max_attempts="1")).http_max_attempts == 1
+    assert read_settings(_env(http_max_attempts="20")).http_max_attempts == 20
 
 
 def test_max_poll_below_floor_is_raised_to_the_floor() -> None:
-    inputs = read_inputs(_env(poll_interval_seconds="20", max_poll_interval_seconds="5"))
+    inputs = read_settings(_env(poll_interval_seconds="20", max_poll_interval_seconds="5"))
     assert inputs.poll_interval_seconds == 20.0
     assert inputs.max_poll_interval_seconds == 20.0
 
 
 def test_max_poll_above_floor_is_kept() -> None:
-    inputs = read_inputs(_env(poll_interval_seconds="2", max_poll_interval_seconds="45"))
+    inputs = read_settings(_env(poll_interval_seconds="2", max_poll_interval_seconds="45"))
     assert (inputs.poll_interval_seconds, inputs.max_poll_interval_seconds) == (2.0, 45.0)
 
 
 def test_default_max_poll_raised_to_a_larger_floor() -> None:
-    inputs = read_inputs(_env(poll_interval_seconds="60"))
+    inputs = read_settings(_env(poll_interval_seconds="60"))
     assert inputs.max_poll_interval_seconds == 60.0
 
 
@@ -555,7 +576,7 @@ def test_default_max_poll_raised_to_a_larger_floor() -> None:
 
 @pytest.mark.parametrize("value", ["k", "a" * 200, "run:1/attempt~2 with spaces"])
 def test_idempotency_key_override_accepted(value: str) -> None:
-    assert read_inputs(_env(idempotency_key=value)).idempotency_key == value
+    assert read_settings(_env(idempotency_key=value)).idempotency_key == value
 
 
 @pytest.mark.parametrize("value", ["a" * 201, "clé", "tab\tinside", "nul\x00", "emoji😀"])
@@ -573,13 +594,13 @@ def test_external_url_must_be_http(value: str) -> None:
 @pytest.mark.parametrize("name", ["job-index", "check-run-id"])
 @pytest.mark.parametrize("value", ["${{ strategy.job-index }}", "${{ job.check_run_id }}", "${{"])
 def test_hidden_inputs_unevaluated_expression_is_unset(name: str, value: str) -> None:
-    assert _field(read_inputs(_env(**{name.replace("-", "_"): value})), name) == ""
+    assert _field(read_settings(_env(**{name.replace("-", "_"): value})), name) == ""
 
 
 @pytest.mark.parametrize("name", ["job-index", "check-run-id"])
 @pytest.mark.parametrize("value", ["0", "7", "123456789012"])
 def test_hidden_inputs_digits_kept(name: str, value: str) -> None:
-    assert _field(read_inputs(_env(**{name.replace("-", "_"): value})), name) == value
+    assert _field(read_settings(_env(**{name.replace("-", "_"): value})), name) == value
 
 
 @pytest.mark.parametrize("name", ["job-index", "check-run-id"])
@@ -648,7 +669,7 @@ def test_long_bad_value_is_shortened_and_control_characters_hidden() -> None:
 
 
 def test_a_poll_ceiling_below_the_floor_is_raised_and_said() -> None:
-    inputs = read_inputs(_env(poll_interval_seconds="10", max_poll_interval_seconds="5"))
+    inputs = read_settings(_env(poll_interval_seconds="10", max_poll_interval_seconds="5"))
     assert (inputs.poll_interval_seconds, inputs.max_poll_interval_seconds) == (10, 10)
     (adjusted,) = inputs.adjustments
     assert adjusted.name == "max-poll-interval-seconds"
@@ -658,7 +679,7 @@ def test_a_poll_ceiling_below_the_floor_is_raised_and_said() -> None:
 
 
 def test_a_slow_floor_alone_raises_the_default_ceiling_silently() -> None:
-    inputs = read_inputs(_env(poll_interval_seconds="60"))
+    inputs = read_settings(_env(poll_interval_seconds="60"))
     assert inputs.max_poll_interval_seconds == 60
     assert inputs.adjustments == ()
 
@@ -690,7 +711,7 @@ def test_required_inputs_missing_name_each_input_and_the_fix_exactly() -> None:
 
 def test_all_errors_are_joined_into_one_message_with_semicolons() -> None:
     with pytest.raises(InputErrors) as info:
-        read_inputs(_env(api_key="a b", tags="smoke"))
+        read_settings(_env(api_key="a b", tags="smoke"))
     assert str(info.value) == (
         f"Input 'api-key': {API_KEY_UNPRINTABLE}; Input 'tags': give either `process-slug` or `tags`, not both"
     )
@@ -698,7 +719,7 @@ def test_all_errors_are_joined_into_one_message_with_semicolons() -> None:
 
 @pytest.mark.parametrize("key", ["!", "~", "ck_!live~", "!" + "a" * 30 + "~"])
 def test_api_key_may_hold_any_visible_ascii_including_the_ends_of_the_range(key: str) -> None:
-    assert read_inputs(_env(api_key=key)).api_key == key
+    assert read_settings(_env(api_key=key)).api_key == key
 
 
 @pytest.mark.parametrize("key", ["ck live", "ck\x7fkey", "ck\x1fkey", "ckéy"])
@@ -720,13 +741,13 @@ def test_seconds_inputs_accept_their_documented_maximum_and_refuse_one_more(name
     env = _env(**{field: str(maximum)})
     if name == "max-poll-interval-seconds":
         env[_name("poll-interval-seconds")] = "1"
-    assert getattr(read_inputs(env), field) == float(maximum)
+    assert getattr(read_settings(env), field) == float(maximum)
     message = _error(_env(**{field: str(maximum + 1)}), name).message
     assert message == f"must be between 1 and {maximum} seconds, got `{maximum + 1}`"
 
 
 def test_max_poll_interval_equal_to_the_floor_is_no_adjustment() -> None:
-    inputs = read_inputs(_env(poll_interval_seconds="20", max_poll_interval_seconds="20"))
+    inputs = read_settings(_env(poll_interval_seconds="20", max_poll_interval_seconds="20"))
     assert (inputs.poll_interval_seconds, inputs.max_poll_interval_seconds) == (20.0, 20.0)
     assert inputs.adjustments == ()
 
@@ -794,7 +815,10 @@ def test_api_url_refusals_say_the_fix(value: str, says: str, fix: str) -> None:
 
 
 def test_external_url_may_be_plain_http() -> None:
-    assert read_inputs(_env(external_url="http://ci.example/job/1")).external_url == "http://ci.example/job/1"
+    assert (
+        read_settings(_env(external_url="http://ci.example/job/1")).metadata.external_url
+        == "http://ci.example/job/1"
+    )
 
 
 @pytest.mark.parametrize("name", ["job-index", "check-run-id"])
@@ -891,10 +915,11 @@ def test_an_api_url_the_http_stack_would_read_differently_is_refused(
     # Defence in depth: the plain spelling leaves no URL known to be read differently by urlsplit and by
     # urllib3 (which connects). Should a urllib3 release ever read one to another host, port or scheme, the
     # input is refused with the reason, before the key could follow that reading.
-    import urllib3.util  # noqa: PLC0415 - patched where api_origin looks it up
+    import urllib3.util  # noqa: PLC0415
 
     real = urllib3.util.parse_url
-    monkeypatch.setattr(urllib3.util, "parse_url", lambda url: real(url)._replace(**misread))
+    patched = "certyn_action.settings.parse_url"  # where api_origin looks it up
+    monkeypatch.setattr(patched, lambda url: real(url)._replace(**misread))
     with pytest.raises(ValueError, match="read differently") as info:
         normalize_api_url("https://certyn.example/x")
     assert str(info.value) == f"is read differently by URL parsers: {API_URL_EXAMPLE}"
@@ -920,7 +945,7 @@ def test_api_origin_of_an_unparsable_url_is_a_value_error() -> None:
         api_origin("http://[")
 
 
-# -- base-url and run-id (parsers: test_preview_inputs.py) -----------------------------------------
+# -- base-url and run-id (parsers: test_settings_preview.py) ---------------------------------------
 
 
 def test_base_url_and_its_switches_are_read() -> None:
@@ -932,7 +957,7 @@ def test_base_url_and_its_switches_are_read() -> None:
         _name("base-url-wait-seconds"): "0",
         _name("keep-environment"): "TRUE",
     }
-    inputs = read_inputs(env)
+    inputs = read_settings(env)
     assert inputs.base_url == "https://pr-42.preview.example.com"
     assert inputs.base_url_wait_seconds == 0.0
     assert inputs.keep_environment is True
@@ -940,7 +965,7 @@ def test_base_url_and_its_switches_are_read() -> None:
 
 def test_run_id_needs_no_process_or_tags() -> None:
     env = {_name("api-key"): KEY, _name("project-slug"): "shop", _name("run-id"): "run-7"}
-    inputs = read_inputs(env)
+    inputs = read_settings(env)
     assert inputs.run_id == "run-7"
     assert (inputs.process_slug, inputs.tags) == ("", ())
 
@@ -948,7 +973,7 @@ def test_run_id_needs_no_process_or_tags() -> None:
 def test_a_bad_run_id_does_not_also_ask_for_a_process() -> None:
     env = {_name("api-key"): KEY, _name("project-slug"): "shop", _name("run-id"): "a/b"}
     with pytest.raises(InputErrors) as caught:
-        read_inputs(env)
+        read_settings(env)
     assert [e.name for e in caught.value.errors] == ["run-id"]
 
 
@@ -962,7 +987,7 @@ def test_conflicts_are_reported_with_the_other_errors() -> None:
         _name("http-max-attempts"): "0",
     }
     with pytest.raises(InputErrors) as caught:
-        read_inputs(env)
+        read_settings(env)
     assert {e.name for e in caught.value.errors} == {"tags", "wait", "http-max-attempts"}
 
 

@@ -1,4 +1,4 @@
-"""context.py: GitHub context → run metadata, links, and why an api-key may be empty."""
+"""settings.py: GitHub context → run metadata, links, and why an api-key may be empty."""
 
 from __future__ import annotations
 
@@ -6,8 +6,13 @@ from typing import Any
 
 import pytest
 
-from certyn_action.core.context import GitHubContext, derive_metadata, is_fork_pull_request, missing_key_hint
-from certyn_action.core.inputs import Inputs, read_inputs
+from certyn_action.settings import (
+    GitHubContext,
+    RunMetadata,
+    is_fork_pull_request,
+    missing_key_hint,
+    read_settings,
+)
 
 REPO = "acme/shop"
 MERGE_SHA = "m" * 40
@@ -15,10 +20,16 @@ HEAD_SHA = "h" * 40
 PUSH_SHA = "p" * 40
 
 
-def _inputs(**overrides: str) -> Inputs:
+def _inputs(**overrides: str) -> dict[str, str]:
     values = {"api-key": "k", "project-slug": "shop", "process-slug": "smoke"}
     values.update({name.replace("_", "-"): value for name, value in overrides.items()})
-    return read_inputs({"INPUT_" + name.upper(): value for name, value in values.items()})
+    return {"INPUT_" + name.upper(): value for name, value in values.items()}
+
+
+def _meta(context: tuple[dict[str, str], dict[str, Any]], inputs: dict[str, str]) -> RunMetadata:
+    """The metadata read with the settings from this GitHub context (env, event payload) and these inputs."""
+    env, payload = context
+    return read_settings(env | inputs, payload).metadata
 
 
 def _env(**overrides: str) -> dict[str, str]:
@@ -86,24 +97,24 @@ def test_from_env_defaults_server_url_to_github_com() -> None:
     assert GitHubContext.from_env(env, {}).server_url == "https://github.com"
 
 
-# -- derive_metadata ------------------------------------------------------------------------------
+# -- metadata ------------------------------------------------------------------------------
 
 
 def test_push() -> None:
-    meta = derive_metadata(GitHubContext.from_env(_env(), {}), _inputs())
+    meta = _meta((_env(), {}), _inputs())
     assert (meta.repository, meta.ref, meta.commit_sha, meta.event) == (REPO, "main", PUSH_SHA, "push")
 
 
 def test_tag_push_reports_the_tag_name() -> None:
     env = _env(GITHUB_REF="refs/tags/v1.2.3", GITHUB_REF_NAME="v1.2.3", GITHUB_REF_TYPE="tag")
-    meta = derive_metadata(GitHubContext.from_env(env, {"ref": "refs/tags/v1.2.3"}), _inputs())
+    meta = _meta((env, {"ref": "refs/tags/v1.2.3"}), _inputs())
     assert meta.ref == "v1.2.3"
     assert meta.commit_sha == PUSH_SHA
 
 
 @pytest.mark.parametrize("event", ["pull_request", "pull_request_target"])
 def test_pull_request_reports_head_commit_and_branch_not_the_merge(event: str) -> None:
-    meta = derive_metadata(GitHubContext.from_env(_pr_env(event), _pr_payload()), _inputs())
+    meta = _meta((_pr_env(event), _pr_payload()), _inputs())
     assert meta.commit_sha == HEAD_SHA
     assert meta.ref == "feature/x"
     assert meta.event == event
@@ -113,14 +124,14 @@ def test_pull_request_reports_head_commit_and_branch_not_the_merge(event: str) -
 
 def test_pull_request_branch_from_github_head_ref_first() -> None:
     payload = _pr_payload(head_ref="from-payload")
-    meta = derive_metadata(GitHubContext.from_env(_pr_env(), payload), _inputs())
+    meta = _meta((_pr_env(), payload), _inputs())
     assert meta.ref == "feature/x"
 
 
 def test_pull_request_branch_from_payload_when_head_ref_missing() -> None:
     env = _pr_env()
     env["GITHUB_HEAD_REF"] = ""
-    meta = derive_metadata(GitHubContext.from_env(env, _pr_payload(head_ref="from-payload")), _inputs())
+    meta = _meta((env, _pr_payload(head_ref="from-payload")), _inputs())
     assert meta.ref == "from-payload"
 
 
@@ -138,7 +149,7 @@ def test_pull_request_branch_from_payload_when_head_ref_missing() -> None:
     ],
 )
 def test_pull_request_payload_missing_fields_falls_back_without_crashing(payload: dict[str, Any]) -> None:
-    meta = derive_metadata(GitHubContext.from_env(_pr_env(), payload), _inputs())
+    meta = _meta((_pr_env(), payload), _inputs())
     assert meta.commit_sha == MERGE_SHA  # GITHUB_SHA is all that is left
     assert meta.ref == "feature/x"
 
@@ -146,12 +157,12 @@ def test_pull_request_payload_missing_fields_falls_back_without_crashing(payload
 def test_pull_request_with_nothing_at_all() -> None:
     env = _pr_env()
     env["GITHUB_HEAD_REF"] = ""
-    meta = derive_metadata(GitHubContext.from_env(env, {}), _inputs())
+    meta = _meta((env, {}), _inputs())
     assert (meta.commit_sha, meta.ref) == (MERGE_SHA, "7/merge")
 
 
 def test_push_ignores_a_pull_request_key_in_the_payload() -> None:
-    meta = derive_metadata(GitHubContext.from_env(_env(), _pr_payload()), _inputs())
+    meta = _meta((_env(), _pr_payload()), _inputs())
     assert (meta.commit_sha, meta.ref) == (PUSH_SHA, "main")
 
 
@@ -163,7 +174,7 @@ def test_overrides_win() -> None:
         event="workflow_dispatch",
         external_url="https://ci.example/build/9",
     )
-    meta = derive_metadata(GitHubContext.from_env(_pr_env(), _pr_payload()), inputs)
+    meta = _meta((_pr_env(), _pr_payload()), inputs)
     assert (meta.repository, meta.ref, meta.commit_sha, meta.event) == (
         "other/repo",
         "release",
@@ -179,16 +190,14 @@ def test_overrides_win() -> None:
 
 
 def test_job_url_with_check_run_id() -> None:
-    meta = derive_metadata(GitHubContext.from_env(_env(), {}), _inputs(check_run_id="5550001"))
+    meta = _meta((_env(), {}), _inputs(check_run_id="5550001"))
     assert meta.job_url == f"{RUN_URL}/job/5550001"
     assert meta.external_url == f"{RUN_URL}/job/5550001"
     assert meta.run_url == ATTEMPT_URL
 
 
 def test_attempt_url_without_check_run_id() -> None:
-    meta = derive_metadata(
-        GitHubContext.from_env(_env(), {}), _inputs(check_run_id="${{ job.check_run_id }}")
-    )
+    meta = _meta((_env(), {}), _inputs(check_run_id="${{ job.check_run_id }}"))
     assert meta.job_url == ATTEMPT_URL
     assert meta.external_url == ATTEMPT_URL
 
@@ -199,14 +208,13 @@ def test_run_url_without_attempt() -> None:
 
 
 def test_no_links_outside_actions() -> None:
-    ctx = GitHubContext.from_env({}, {})
-    meta = derive_metadata(ctx, _inputs(check_run_id="12"))
+    meta = _meta(({}, {}), _inputs(check_run_id="12"))
     assert (meta.job_url, meta.run_url, meta.external_url) == ("", "", "")
 
 
 def test_ghes_server_url_used_for_links() -> None:
     env = _env(GITHUB_SERVER_URL="https://github.example.corp/")
-    meta = derive_metadata(GitHubContext.from_env(env, {}), _inputs(check_run_id="77"))
+    meta = _meta((env, {}), _inputs(check_run_id="77"))
     assert meta.job_url == f"https://github.example.corp/{REPO}/actions/runs/1001/job/77"
     assert meta.run_url.startswith("https://github.example.corp/")
     assert "github.com" not in meta.job_url + meta.run_url + meta.external_url
@@ -275,7 +283,7 @@ def test_no_fork_hint_for_pull_request_target() -> None:
 
 def test_run_and_job_named_as_github_shows_them() -> None:
     env = _env(GITHUB_WORKFLOW="CI", GITHUB_RUN_NUMBER="42")
-    meta = derive_metadata(GitHubContext.from_env(env, {}), _inputs())
+    meta = _meta((env, {}), _inputs())
     assert (meta.job_name, meta.run_name) == ("test", "CI #42, attempt 2")
     env = _env(GITHUB_WORKFLOW="", GITHUB_RUN_NUMBER="7", GITHUB_RUN_ATTEMPT="1")
     assert GitHubContext.from_env(env, {}).run_name == "workflow run #7"
@@ -285,10 +293,10 @@ def test_run_and_job_named_as_github_shows_them() -> None:
 def test_commit_url_on_the_server_for_the_reported_repository_and_commit() -> None:
     sha = "0123456789abcdef0123456789abcdef01234567"
     env = _env(GITHUB_SERVER_URL="https://ghe.corp/", GITHUB_SHA=sha)
-    meta = derive_metadata(GitHubContext.from_env(env, {}), _inputs())
+    meta = _meta((env, {}), _inputs())
     assert meta.commit_url == f"https://ghe.corp/{REPO}/commit/{sha}"
     overridden = _inputs(repository="acme/other", commit_sha="abcdef1")
-    meta = derive_metadata(GitHubContext.from_env(_env(), {}), overridden)
+    meta = _meta((_env(), {}), overridden)
     assert meta.commit_url == "https://github.com/acme/other/commit/abcdef1"
 
 
@@ -296,7 +304,5 @@ def test_commit_url_on_the_server_for_the_reported_repository_and_commit() -> No
     ("repository", "sha"), [("acme/shop", "not-a-sha"), ("no-owner", "abcdef1"), ("", "abcdef1")]
 )
 def test_no_commit_url_for_what_is_not_a_repository_and_sha(repository: str, sha: str) -> None:
-    meta = derive_metadata(
-        GitHubContext.from_env(_env(GITHUB_REPOSITORY=repository, GITHUB_SHA=sha), {}), _inputs()
-    )
+    meta = _meta((_env(GITHUB_REPOSITORY=repository, GITHUB_SHA=sha), {}), _inputs())
     assert meta.commit_url == ""

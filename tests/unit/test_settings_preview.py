@@ -1,4 +1,4 @@
-"""core/preview_inputs.py: base-url, base-url-wait-seconds, keep-environment, run-id, and the inputs they
+"""settings.py: base-url, base-url-wait-seconds, keep-environment, run-id, and the inputs they
 cannot be combined with. Each bad value is a ValueError whose message says the fix."""
 
 from __future__ import annotations
@@ -12,12 +12,13 @@ import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from certyn_action.core.preview_inputs import (
-    input_conflicts,
+from certyn_action.settings import (
+    InputErrors,
     parse_base_url,
     parse_base_url_wait_seconds,
-    parse_keep_environment,
+    parse_bool,
     parse_run_id,
+    read_settings,
 )
 
 SETTINGS = settings(max_examples=300, deadline=None)
@@ -143,13 +144,13 @@ def test_bad_wait_seconds_say_the_range(text: str) -> None:
 
 @pytest.mark.parametrize(("text", "keep"), [("true", True), ("FALSE", False), (" True ", True)])
 def test_keep_environment(text: str, keep: bool) -> None:
-    assert parse_keep_environment(text) is keep
+    assert parse_bool(text) is keep
 
 
 @pytest.mark.parametrize("text", ["yes", "1", "keep"])
 def test_keep_environment_must_be_a_boolean(text: str) -> None:
     with pytest.raises(ValueError, match="`true` or `false`"):
-        parse_keep_environment(text)
+        parse_bool(text)
 
 
 # -- run-id ----------------------------------------------------------------------------------------
@@ -211,21 +212,18 @@ def test_an_accepted_run_id_is_one_plain_path_segment(text: str) -> None:
 
 # -- conflicts -------------------------------------------------------------------------------------
 
-NOTHING: dict[str, Any] = {
-    "run_id": "",
-    "process_slug": "",
-    "tags": (),
-    "base_url": "",
-    "environment_key": "",
-    "instruction": "",
-    "wait": True,
-    "keep_environment": False,
-    "idempotency_key": "",
-}
-
 
 def _conflicts(**given: Any) -> list[tuple[str, str]]:
-    return input_conflicts(**(NOTHING | given))
+    """The errors of reading these inputs (given by field name, as read) with an API key and a project."""
+    values = {"api-key": "k", "project-slug": "shop"}
+    for field, value in given.items():
+        shown = ",".join(value) if isinstance(value, tuple) else str(value).lower()
+        values[field.replace("_", "-")] = value if isinstance(value, str) else shown
+    try:
+        read_settings({"INPUT_" + name.upper(): value for name, value in values.items()})
+    except InputErrors as errors:
+        return [(error.name, error.message) for error in errors.errors]
+    return []
 
 
 def test_base_url_without_waiting_needs_keep_environment() -> None:
@@ -279,11 +277,10 @@ def test_base_url_conflicts_with_environment_key() -> None:
     assert "either" in message
 
 
-def test_every_conflict_is_reported_at_once() -> None:
+def test_every_conflict_is_reported_at_once_one_error_per_input() -> None:
     conflicts = _conflicts(
         run_id="run_1",
         process_slug="smoke",
-        tags=("a",),
         base_url="https://x.test",
         environment_key="staging",
         instruction="explain",
@@ -293,12 +290,10 @@ def test_every_conflict_is_reported_at_once() -> None:
     )
     assert [name for name, _ in conflicts] == [
         "process-slug",
-        "tags",
         "base-url",
-        "environment-key",
+        "environment-key",  # with `run-id`; its conflict with `base-url` is not said twice
         "instruction",
         "keep-environment",
         "idempotency-key",
         "wait",
-        "environment-key",
     ]

@@ -1,4 +1,4 @@
-"""core/result_inputs.py and their reading in inputs.py: the new inputs are checked with a message naming the input and the fix."""
+"""settings.py, the results inputs: the new inputs are checked with a message naming the input and the fix."""
 
 from __future__ import annotations
 
@@ -8,8 +8,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from certyn_action.core.inputs import InputErrors, Inputs, read_inputs
-from certyn_action.core.result_inputs import MAX_INSTRUCTION, parse_instruction, parse_junit_report
+from certyn_action.settings import (
+    MAX_INSTRUCTION,
+    InputErrors,
+    Settings,
+    parse_instruction,
+    parse_junit_report,
+    read_settings,
+)
 
 SETTINGS = settings(max_examples=200, deadline=None)
 
@@ -84,10 +90,10 @@ def test_a_longer_instruction_is_refused_naming_the_input() -> None:
         parse_instruction("x" * (MAX_INSTRUCTION + 1))
 
 
-def _read(**values: str) -> Inputs:
+def _read(**values: str) -> Settings:
     env = {"INPUT_API-KEY": "k", "INPUT_PROJECT-SLUG": "p", "INPUT_PROCESS-SLUG": "s"}
     env.update({f"INPUT_{name.upper()}": value for name, value in values.items()})
-    return read_inputs(env)
+    return read_settings(env)
 
 
 def _refusal(name: str, value: str) -> str:
