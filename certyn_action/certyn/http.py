@@ -25,8 +25,7 @@ import requests.structures
 
 from .. import __version__
 from ..core.api_url import api_origin
-from ..core.scrub import Scrubber
-from ..core.text import one_line
+from ..render.escape import Scrubber, one_line
 from .reply import Reply
 
 MAX_BODY_BYTES = 1024 * 1024

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import quote
 
+from ..render.escape import encodable
 from .context import RunMetadata
 from .inputs import Inputs
-from .text import encodable
 from .vocabulary import MAX_RUN_ID
 
 if TYPE_CHECKING:

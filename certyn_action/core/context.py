@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+from ..render.escape import encodable
 from .inputs import Inputs
-from .text import encodable
 
 DEFAULT_SERVER_URL = "https://github.com"
 _REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
+from ..render.escape import visible
 from .api import Created, run_path
 from .context import RunMetadata
 from .findings import Findings
 from .gate import Result, Verdict
 from .inputs import Inputs
-from .text import visible
 from .vocabulary import COUNTERS
 
 if TYPE_CHECKING:

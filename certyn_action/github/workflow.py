@@ -11,8 +11,15 @@ import contextlib
 from collections.abc import Iterator
 from typing import TextIO
 
-from ..core.scrub import SCRUBBED, Scrubber
-from ..core.text import encodable, escape_command_data, escape_command_property, one_line, visible
+from ..render.escape import (
+    SCRUBBED,
+    Scrubber,
+    encodable,
+    escape_command_data,
+    escape_command_property,
+    one_line,
+    visible,
+)
 
 
 class WorkflowLog:

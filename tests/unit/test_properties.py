@@ -20,10 +20,10 @@ from certyn_action.core.gate import Result, Verdict
 from certyn_action.core.inputs import InputErrors, Inputs, parse_tags, read_inputs
 from certyn_action.core.models import CreatedRun, RunStatus
 from certyn_action.core.report import Report
-from certyn_action.core.summary import render_summary
-from certyn_action.core.text import escape_command_data, markdown, one_line, visible
 from certyn_action.github.files import OutputFile, cap_bytes
 from certyn_action.github.workflow import WorkflowLog
+from certyn_action.render.escape import escape_command_data, markdown, one_line, visible
+from certyn_action.render.summary import render_summary
 from certyn_simulator.runner.filecommands import (
     decode_file_command,
     parse_commands,

@@ -1,19 +1,38 @@
-"""The job summary (GitHub-flavoured Markdown). Pure: every piece of server or input text is escaped,
-links are rendered only for http(s) URLs, and the result stays far below the runner's 1 MiB limit."""
+"""The job summary (GitHub-flavoured Markdown): the verdict, the run, the per-test results and the AI
+answer. Pure: every piece of server or input text is escaped, links are rendered only for http(s) URLs, and
+the result stays far below the runner's 1 MiB limit.
+
+Table cells go through ``markdown`` (HTML and Markdown escaped, one line); the instruction and the answer sit
+in fenced code blocks whose fence is longer than any run of backticks inside.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from . import wording
-from .gate import Result, unaccounted
-from .inputs import Inputs
-from .report import Report
-from .text import format_duration, markdown, markdown_link, markdown_with_code, safe_url, truncate
-from .vocabulary import COUNTERS
+from ..core.findings import Findings
+from ..core.gate import Result, unaccounted
+from ..core.inputs import Inputs
+from ..core.report import Report
+from ..core.vocabulary import COUNTERS
+from . import words
+from .escape import (
+    format_duration,
+    markdown,
+    markdown_link,
+    markdown_with_code,
+    multiline,
+    safe_url,
+    truncate,
+    visible,
+)
+from .words import MAX_ROWS
 
 if TYPE_CHECKING:
-    from .models import RunStatus
+    from ..core.models import RunStatus
+    from ..core.results import RunItem
 
 MAX_REASONS = 20
 
@@ -34,7 +53,7 @@ def render_summary(report: Report) -> str:
 def _heading(report: Report) -> list[str]:
     """The verdict, named by its cause, and what ran (so that the legs of a matrix are told apart)."""
     verdict = report.verdict
-    heading = wording.heading(verdict.result, waived=bool(verdict.waived), cause=verdict.cause)  # our words
+    heading = words.heading(verdict.result, waived=bool(verdict.waived), cause=verdict.cause)  # our words
     inputs = report.inputs
     if inputs is None:
         return [f"## {heading}", ""]
@@ -52,7 +71,7 @@ def _heading(report: Report) -> list[str]:
 
 def _next_steps(report: Report) -> list[str]:
     verdict = report.verdict
-    steps = wording.next_steps(verdict.result, verdict.cause, verdict.failed_by)
+    steps = words.next_steps(verdict.result, verdict.cause, verdict.failed_by)
     if not steps:
         return []
     if len(steps) == 1:
@@ -73,8 +92,8 @@ def _cancel(report: Report) -> list[str]:
     if cancel is None:
         return []
     if cancel.accepted:
-        return [f"> {markdown_with_code(wording.cancel_requested(cancel.cause, cancel.outcome), 1000)}", ""]
-    text = markdown_with_code(wording.cancel_failed(cancel.cause, cancel.outcome), 1000)
+        return [f"> {markdown_with_code(words.cancel_requested(cancel.cause, cancel.outcome), 1000)}", ""]
+    text = markdown_with_code(words.cancel_failed(cancel.cause, cancel.outcome), 1000)
     link = markdown_link("Open the run in Certyn", report.app_url) if safe_url(report.app_url) else ""
     return [f"> ⚠️ {text}" + (f" {link}" if link else ""), ""]
 
@@ -84,8 +103,6 @@ def _findings(report: Report) -> list[str]:
     findings = report.findings
     if findings.results is None and not findings.results_note and not findings.asked and not findings.notes:
         return []
-    from .results_summary import render_findings  # noqa: PLC0415 - pydantic only when there is something
-
     return [render_findings(findings, run_url=report.app_url)]
 
 
@@ -128,9 +145,7 @@ def _state(report: Report, status: RunStatus) -> str:
     cancel = report.cancel
     line = f"**Certyn's state:** {_code(status.state or 'unknown')}"
     if cancel is not None:
-        when = wording.state_after_cancel(
-            cancel.cause, accepted=cancel.accepted, read_after=cancel.read_after
-        )
+        when = words.state_after_cancel(cancel.cause, accepted=cancel.accepted, read_after=cancel.read_after)
         line += f" — {markdown(when)}"
     if status.conclusion:
         line += f" · **Certyn's conclusion:** {_code(status.conclusion)} (Certyn's own word, not this step's verdict)"
@@ -194,3 +209,141 @@ def _environment(report: Report) -> str:
 def _code(text: str) -> str:
     # Escaped text in a code-like style; backticks would stop escaping, so use <code> after escaping.
     return f"<code>{markdown(text, 200)}</code>"
+
+
+MAX_CELL_NAME = 200
+MAX_CELL_FINDING = 300
+MAX_SHOWN_ANSWER = 20_000
+MAX_SHOWN_INSTRUCTION = 10_000
+
+ICONS = {"failed": "❌", "blocked": "🚫", "aborted": "⛔", "no result": "❔", "skipped": "⏭️", "passed": "✅"}
+STATE_TEXT = {
+    "idle": "answered",
+    "failed": "Certyn's AI reported a failure",
+    "processing": "no answer within the time allowed",
+    "unavailable": "the conversation could not be read",
+}
+_BACKTICKS = re.compile(r"`+")
+
+
+def _duration(item: RunItem) -> str:
+    return format_duration(item.duration_seconds) if item.duration_seconds is not None else "—"
+
+
+def _row(item: RunItem) -> str:
+    from ..core.results import finding_excerpt  # noqa: PLC0415 - pydantic: only with per-test results
+
+    outcome = item.outcome
+    number = str(item.number) if item.number is not None else ""
+    cells = (
+        f"{ICONS[outcome]} {outcome}",
+        number,
+        markdown(item.display_name, MAX_CELL_NAME),
+        _duration(item),
+        markdown(finding_excerpt(item.finding), MAX_CELL_FINDING),
+    )
+    return "| " + " | ".join(cells) + " |"
+
+
+def tally(items: Sequence[RunItem]) -> str:
+    """``2 failed, 1 blocked, 10 passed``: the outcomes present, failing first."""
+    from ..core.results import Outcome, outcome_counts  # noqa: PLC0415
+
+    counts = outcome_counts(items)
+    return ", ".join(f"{counts[outcome]} {outcome}" for outcome in map(Outcome, ICONS) if counts[outcome])
+
+
+def render_test_table(items: Sequence[RunItem], *, run_url: str = "", limit: int = MAX_ROWS) -> str:
+    """The summary section of the per-test results: a tally and a table, failing tests first.
+
+    At most ``limit`` rows; the rest are counted ("… and N more in Certyn", a link when ``run_url``
+    is a safe http(s) URL). Ends with a newline."""
+    from ..core.results import ordered  # noqa: PLC0415
+
+    lines = ["### Tests", ""]
+    if not items:
+        return "\n".join([*lines, "Certyn listed no per-test results for this run.", ""])
+    rows = ordered(items)
+    lines += [
+        markdown(tally(items)),
+        "",
+        "| Outcome | # | Test | Duration | Finding |",
+        "|---|---:|---|---:|---|",
+        *(_row(item) for item in rows[:limit]),
+    ]
+    hidden = len(rows) - limit
+    if hidden > 0:
+        lines += ["", f"… and {hidden} more in {markdown_link('Certyn', run_url)}"]
+    return "\n".join(lines) + "\n"
+
+
+def render_test_results(items: Sequence[RunItem], found: Sequence[str] = (), *, run_url: str = "") -> str:
+    """The whole per-test section: the note on ``found`` contradictions (``contradictions()``), if any,
+    then the table."""
+    note = render_contradictions(found)
+    return (note + "\n" if note else "") + render_test_table(items, run_url=run_url)
+
+
+def render_contradictions(found: Sequence[str]) -> str:
+    """A note that the per-test results disagree with the status counts ("" when they agree)."""
+    if not found:
+        return ""
+    lines = [
+        "> [!WARNING]",
+        "> The per-test results disagree with the status counts; the gate used the counts.",
+    ]
+    lines += [f"> - {markdown(sentence, 1000)}" for sentence in found]
+    return "\n".join(lines) + "\n"
+
+
+def render_unavailable(reason: str) -> str:
+    """A note that the per-test results could not be read, with the reason (untrusted: escaped)."""
+    return f"> Per-test results unavailable: {markdown(reason, 1000)}\n"
+
+
+def fenced(text: str, info: str = "text") -> str:
+    """``text`` as a fenced code block that shows it literally.
+
+    The fence is longer than any run of backticks inside, so no line can close it; GitHub renders
+    nothing inside a code block (no HTML, no links, no Markdown). Controls, bidirectional and invisible
+    characters become spaces, as everywhere text is shown."""
+    body = visible(multiline(text.replace("\r\n", "\n").replace("\r", "\n")))
+    longest = max((len(run) for run in _BACKTICKS.findall(body)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{info}\n{body}\n{fence}\n"
+
+
+def render_conversation(instruction: str, state: str, answer: str | None) -> str:
+    """The summary section of the AI instruction and its answer, both shown as text."""
+    lines = ["### Certyn AI", "", f"State: `{state}` ({STATE_TEXT[state]})", "", "**Instruction**", ""]
+    parts = ["\n".join(lines) + "\n", fenced(truncate(instruction, MAX_SHOWN_INSTRUCTION))]
+    if answer is None:
+        parts.append("\n_No answer._\n")
+        return "".join(parts)
+    parts += ["\n**Answer**\n\n", fenced(truncate(answer, MAX_SHOWN_ANSWER))]
+    if len(answer) > MAX_SHOWN_ANSWER:
+        parts.append(
+            f"\n_The answer is cut here after {MAX_SHOWN_ANSWER:,} characters; "
+            "the output `conversation-response` has it whole._\n"
+        )
+    return "".join(parts)
+
+
+def render_findings(findings: Findings, *, run_url: str = "") -> str:
+    """The summary's sections on what Certyn found after the run ("" when nothing was asked or read)."""
+    parts: list[str] = []
+    if findings.results is not None:
+        parts.append(render_test_results(findings.results.items, findings.contradictions, run_url=run_url))
+    elif findings.results_note:
+        parts.append("### Tests\n\n" + render_unavailable(findings.results_note))
+    parts += [f"> {markdown(note, 1000)}\n" for note in findings.notes]
+    if findings.asked:
+        from ..core.conversation import conversation_state  # noqa: PLC0415
+
+        conversation = findings.conversation
+        answer = conversation.answer if conversation is not None else None
+        section = render_conversation(findings.instruction, conversation_state(conversation), answer)
+        if findings.conversation_note:
+            section += f"\n> The answer could not be read: {markdown(findings.conversation_note, 1000)}\n"
+        parts.append(section)
+    return "\n".join(parts)

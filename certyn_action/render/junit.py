@@ -12,8 +12,8 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 
-from .results import Outcome, ProcessRun, RunItem, finding_excerpt, outcome_counts
-from .text import encodable, plural, truncate
+from ..core.results import Outcome, ProcessRun, RunItem, finding_excerpt, outcome_counts
+from .escape import encodable, plural, truncate
 
 # Characters XML 1.0 allows: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF].
 _FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")

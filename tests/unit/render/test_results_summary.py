@@ -1,4 +1,4 @@
-"""core/results_summary.py: the per-test table, the notes, the annotations and the AI section, checked with
+"""summary.py (per-test results, the AI answer) and words.py (per-test annotations): the per-test table, the notes, the annotations and the AI section, checked with
 GitHub's own Markdown parser (cmarkgfm) with raw HTML let through, so any escaping gap would show."""
 
 from __future__ import annotations
@@ -15,14 +15,10 @@ from hypothesis import strategies as st
 
 from certyn_action.core.conversation import ConversationState
 from certyn_action.core.results import RunItem
-from certyn_action.core.results_summary import (
-    MAX_ANNOTATIONS,
-    MAX_ROWS,
+from certyn_action.render.escape import markdown, one_line
+from certyn_action.render.summary import (
     MAX_SHOWN_ANSWER,
-    TestAnnotation,
-    failing_annotations,
     fenced,
-    plain,
     render_contradictions,
     render_conversation,
     render_test_results,
@@ -30,7 +26,7 @@ from certyn_action.core.results_summary import (
     render_unavailable,
     tally,
 )
-from certyn_action.core.text import one_line
+from certyn_action.render.words import MAX_ANNOTATIONS, MAX_ROWS, Annotation, failing_annotations
 
 SETTINGS = settings(max_examples=150, deadline=None)
 RUN_URL = "https://app.certyn.io/runs/42"
@@ -47,7 +43,7 @@ def gfm(markdown: str) -> str:
 
 
 def text_of(fragment: str) -> str:
-    """The text a reader sees (the invisible WORD JOINER ``plain`` puts after ``@`` left out)."""
+    """The text a reader sees (the invisible WORD JOINER ``markdown`` puts after ``@`` left out)."""
     return html.unescape(re.sub(r"<[^>]+>", "", fragment)).replace("\u2060", "")
 
 
@@ -157,7 +153,7 @@ def test_any_name_keeps_the_table_whole_and_shows_as_text(names: list[str], find
     ["user@evil.example", "mailto:x@y.com", "xmpp:x@y.com", "a.b+c@d-e.example.org", "www.evil.example/x"],
 )
 def test_plain_text_never_becomes_a_link(text: str) -> None:
-    rendered = gfm(plain(text))
+    rendered = gfm(markdown(text))
     assert "<a " not in rendered
     assert text_of(rendered).strip() == text
 
@@ -201,9 +197,9 @@ def test_one_annotation_per_failing_test_titled_with_its_name() -> None:
         run_item("skipped", "Admin"),
     ]
     assert failing_annotations(tests) == (
-        TestAnnotation(title="Checkout", message="Failed: The pay button\ndoes nothing"),
-        TestAnnotation(title="Search", message="Marked blocked in Certyn."),
-        TestAnnotation(title="Profile", message="Aborted: Summary\nAgent crashed\nwhile loading"),
+        Annotation("error", "Checkout", "Failed: The pay button\ndoes nothing"),
+        Annotation("error", "Search", "Marked blocked in Certyn."),
+        Annotation("error", "Profile", "Aborted: Summary\nAgent crashed\nwhile loading"),
     )
 
 

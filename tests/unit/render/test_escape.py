@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from certyn_action.core.text import (
+from certyn_action.render.escape import (
     WORD_JOINER,
     encodable,
     escape_command_data,

@@ -1,11 +1,25 @@
-"""The one place for the words a user reads in titles and headings: annotation titles, summary headings,
-the verdict's "gate passed", the next step for each reason, the cancel notes. Pure: everything here is text
-or makes text."""
+"""Every sentence a user reads: annotation titles, summary headings, the verdict's "gate passed", the next
+step for each reason, the cancel notes, the log's lines at the start, while waiting and at the end, and what
+the log says of each failing test and of the AI's answer. Pure: everything here is text or makes text.
+
+Untrusted parts (server text, inputs) go through ``one_line`` here; ``WorkflowLog`` escapes again.
+"""
 
 from __future__ import annotations
 
-from .gate import Cause, Result
-from .text import plural
+import re
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, NamedTuple
+
+from ..core.gate import Cause, Result
+from ..core.inputs import Inputs
+from ..core.report import Report
+from .escape import format_duration, multiline, one_line, plural, truncate
+
+if TYPE_CHECKING:
+    from ..core.conversation import Conversation
+    from ..core.models import RunStatus
+    from ..core.results import RunItem
 
 ACTION_ERROR = "Certyn action error"  # only a bug in the action reads like this
 GATE_PASSED = "Certyn gate passed"  # not "tests passed": a switch that is off let some through
@@ -25,7 +39,6 @@ ICONS = {
     Result.CANCELLED: "🛑",
     Result.ERROR: "⚠️",
 }
-HEADINGS = {result: f"{ICONS[result]} {text}" for result, text in TITLES.items()}
 
 KEY_REJECTED = "Certyn API key rejected"
 API_ERROR = "Certyn API error"
@@ -229,3 +242,190 @@ def environment_may_exist(key: str, why: str) -> str:
         f"A temporary Certyn environment with key `{key}` may exist (a create attempt got no answer), but "
         f"this step could not look it up: {why.rstrip('.')}. Look for it in Certyn (Environments) and delete it."
     )
+
+
+class Annotation(NamedTuple):
+    kind: str  # "notice" or "error"
+    title: str
+    message: str
+
+
+def create_lines(inputs: Inputs, body: Mapping[str, object], key: str) -> list[str]:
+    """The ``Creating Certyn run`` group: what is sent (the API key redacted) and how long we wait."""
+    lines = []
+    for name, value in body.items():
+        shown = ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+        lines.append(f"{name}: {one_line(shown, 300)}")
+    lines += [f"API: {inputs.api_url}", f"Idempotency-Key: {one_line(key, 200)}", "X-API-Key: *** (redacted)"]
+    if inputs.wait:
+        floor, ceiling = inputs.poll_interval_seconds, inputs.max_poll_interval_seconds
+        every = f"{floor:g}s" if floor == ceiling else f"{floor:g}-{ceiling:g}s"
+        lines.append(f"Waiting up to {format_duration(inputs.timeout_seconds)}, polling every {every}")
+    return lines
+
+
+def deployment_down(wait: str, attempts: int, error: str, *, url: str = "", limit: str = "") -> str:
+    """``base-url`` never answered: what happened and what to do. ``url`` is the URL as it may be shown
+    (no query: it may carry a token); ``limit`` is ``timeout-seconds`` as written when it, not
+    ``base-url-wait-seconds``, ended the wait."""
+    within = f"timeout-seconds ({limit}" if limit else f"base-url-wait-seconds ({wait}"
+    fix = "raise `timeout-seconds`" if limit else "raise `base-url-wait-seconds`"
+    shown = f" ({one_line(url, 200)})" if url else ""
+    return (
+        f"`base-url`{shown} did not answer within {within}; {plural(attempts, 'attempt')}, last: "
+        f"{one_line(error, 200)}): no environment and no run were created. Check that the deployment finished "
+        f"and is reachable from the runner, or {fix}."
+    )
+
+
+def retry_line(operation: str, failures: int, attempts: int, error: str, delay: float) -> str:
+    """One failed attempt of a retried request (the run id is said once elsewhere, not on every attempt)."""
+    when = "retrying now" if delay < 0.05 else f"retrying in {delay:.1f}s"
+    said = operation[:1].upper() + operation[1:]  # "AI conversation", not "Ai conversation"
+    return f"{said} attempt {failures}/{attempts} failed ({one_line(error, 300)}); {when}"
+
+
+def verdict(report: Report) -> tuple[list[str], Annotation | None]:
+    """The final log line(s) and the one annotation for the step (None when each error had its own)."""
+    result, reasons = report.verdict.result, "; ".join(report.verdict.reasons)
+    named = title(result, waived=bool(report.verdict.waived), cause=report.verdict.cause)
+    where = f" {one_line(report.app_url, 500)}" if report.app_url else ""
+    run = f"Run {one_line(report.run_id, 80)}" if report.run_id else "No run"
+    if result is Result.PASSED:
+        counts = f"{report.status.passed}/{report.status.total} passed" if report.status else ""
+        if report.verdict.waived:
+            counts += "; let through by the workflow's settings: " + "; ".join(report.verdict.waived)
+        return [f"{GATE_PASSED}: {counts}"], Annotation(
+            "notice", named, f"{run} passed the gate: {counts}.{where}"
+        )
+    if result is Result.CREATED:
+        message = f"{run} created; not waiting for it (wait: false).{where}"
+        return [], Annotation("notice", named, message)
+    lines = [f"Certyn result: {result.value} — {reasons}"]
+    if result is Result.ERROR:
+        # Input and API errors were annotated where they happened, with their own titles.
+        return ([] if report.inputs is None else lines), None
+    return lines, Annotation("error", named, f"{run}: {reasons.rstrip('.')}.{where}")
+
+
+HEARTBEAT_SECONDS = 60.0
+
+
+def describe_counts(status: RunStatus) -> str:
+    # Done means a result came in. Counted from the outcomes, not as total - pending: ``pending`` may be
+    # missing (then 0), and "5/5 done" for a run that has only just started would mislead.
+    done = sum(getattr(status, name) for name in ("passed", "failed", "blocked", "aborted", "skipped"))
+    shown = f"{done}/{status.total}" if done <= status.total else str(done)  # never "7/5"
+    return f"{shown} done: {_outcomes(status)}"
+
+
+def _outcomes(status: RunStatus) -> str:
+    parts = [f"{status.passed} passed", f"{status.failed} failed", f"{status.blocked} blocked"]
+    parts += [
+        f"{getattr(status, name)} {name}"
+        for name in ("aborted", "skipped", "pending")
+        if getattr(status, name)
+    ]
+    return ", ".join(parts)
+
+
+def describe_state(status: RunStatus) -> str:
+    state = one_line(status.state or "unknown state", 40)
+    if status.conclusion:
+        state += f" ({one_line(status.conclusion, 40)})"
+    return state
+
+
+class ProgressLog:
+    """Decides which progress lines to print; ``now`` is seconds since the action started."""
+
+    def __init__(self, heartbeat_seconds: float = HEARTBEAT_SECONDS) -> None:
+        self.heartbeat_seconds = heartbeat_seconds
+        self._last_key: tuple[object, ...] | None = None
+        self._last_line_at = 0.0
+
+    def on_status(self, status: RunStatus, now: float) -> str | None:
+        key = (status.state, status.conclusion, *status.counts().values())
+        if key != self._last_key:
+            self._last_key = key
+            return self._line(now, f"{describe_state(status)} — {describe_counts(status)}")
+        return self.heartbeat(now, f"still {describe_state(status)} — {describe_counts(status)}")
+
+    def until_heartbeat(self, now: float) -> float:
+        """Seconds until a heartbeat is due (at least a little, so that callers always make progress)."""
+        return max(self._last_line_at + self.heartbeat_seconds - now, 0.001)
+
+    def heartbeat(self, now: float, text: str) -> str | None:
+        if now - self._last_line_at >= self.heartbeat_seconds:
+            return self._line(now, text)
+        return None
+
+    def _line(self, now: float, text: str) -> str:
+        self._last_line_at = now
+        return f"[{format_duration(now)}] {text}"
+
+
+MAX_ANNOTATIONS = 9  # with the gate's own annotation, GitHub's limit of 10 per step is never crossed
+MAX_ANNOTATION_TITLE = 200
+MAX_ANNOTATION_MESSAGE = 1000
+MAX_ROWS = 50  # the summary's table of tests shows at most this many
+_HEADING_MARKER = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+", re.MULTILINE)
+
+
+def failing_annotations(
+    items: Sequence[RunItem], kind: str = "error", limit: int = MAX_ANNOTATIONS
+) -> tuple[Annotation, ...]:
+    """One annotation per failing test (failed, blocked, aborted), at most ``limit``, in server order:
+    ``error``, or ``warning`` when the gate passed (the counts said passed, the per-test results disagree).
+
+    Title: the test's name on one line. Message: its outcome and finding (line breaks kept; the log
+    escapes them; heading markers dropped, as annotations are plain text), cut to a readable length;
+    the legacy ``##[`` command marker is broken up."""
+    found: list[Annotation] = []
+    for item in items:
+        if len(found) >= limit:
+            break
+        outcome = item.outcome
+        if not outcome.failing:
+            continue
+        finding = _HEADING_MARKER.sub("", multiline(item.finding)).replace("##[", "## [").strip()
+        label = f"{outcome.capitalize()}:"
+        if not finding:
+            message = f"Marked {outcome} in Certyn."
+        elif finding.lower().startswith(label.lower()):  # "Blocked: the SSO page..." says it already
+            message = finding
+        else:
+            message = f"{label} {finding}"
+        title = one_line(item.display_name, MAX_ANNOTATION_TITLE)
+        found.append(Annotation(kind, title, truncate(message, MAX_ANNOTATION_MESSAGE)))
+    return tuple(found)
+
+
+def unannotated_line(items: Sequence[RunItem], annotated: int, rows: int = MAX_ROWS) -> str:
+    """The log line on the failing tests past the first ``annotated`` (those with an annotation): how many
+    of them the summary's table shows (its first ``rows``, failing first) and how many it does not ("" when
+    every failing test has an annotation)."""
+    from ..core.results import ordered  # noqa: PLC0415 - pydantic: after the run only
+
+    rest = [item for item in items if item.outcome.failing][annotated:]
+    if not rest:
+        return ""
+    in_table = {id(item) for item in ordered(items)[:rows]}
+    unlisted = sum(id(item) not in in_table for item in rest)
+    line = f"No annotation for {plural(len(rest), 'more failing test')}"
+    if not unlisted:
+        return f"{line}: see them in the job summary's table"
+    return (
+        f"{line}: {len(rest) - unlisted} in the job summary's table, "
+        f"{unlisted} only in Certyn and the `failed-tests` output"
+    )
+
+
+def answer_lines(conversation: Conversation) -> tuple[str, list[str]]:
+    """The log group of the AI's answer: its title and its lines (the state alone when there is no answer).
+
+    Only real line breaks start a line: splitlines() would also break at a form feed or U+2028, and a key
+    split over two lines would pass the scrubber (``WorkflowLog.info`` shows those as spaces instead)."""
+    text = conversation.answer
+    lines = ["No answer."] if text is None else re.split(r"\r\n|[\r\n]", text.rstrip("\r\n"))
+    return f"Certyn AI answer ({conversation.state})", lines
