@@ -111,7 +111,7 @@ class Step:
                 try:
                     payload = read_event_payload(self.env.get("GITHUB_EVENT_PATH"))
                 except EventPayloadError as err:
-                    self.log.warning(str(err), title=words.payload_not_used())
+                    self.log.warning(str(err), title=words.PAYLOAD_NOT_USED)
                     payload = {}
                 ctx = GitHubContext.from_env(self.env, payload)
                 inputs = read_inputs(self.env, missing_key_hint=missing_key_hint(ctx))

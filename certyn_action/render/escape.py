@@ -61,6 +61,11 @@ def multiline(text: str) -> str:
     return _MULTILINE_CONTROL.sub(" ", encodable(text))
 
 
+def newlines(text: str) -> str:
+    """``text`` with lone surrogates replaced and every line ending a ``\\n``."""
+    return encodable(text).replace("\r\n", "\n").replace("\r", "\n")
+
+
 def truncate(text: str, limit: int) -> str:
     """Cut ``text`` to at most ``limit`` characters, marking the cut with an ellipsis."""
     if len(text) <= limit:

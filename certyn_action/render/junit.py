@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 
 from ..core.results import Outcome, ProcessRun, RunItem, finding_excerpt, outcome_counts
-from .escape import encodable, plural, truncate
+from .escape import newlines, plural, truncate
 
 # Characters XML 1.0 allows: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF].
 _FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -26,8 +26,7 @@ def xml_text(text: str) -> str:
 
     Forbidden characters (controls, NUL, lone surrogates, U+FFFE/U+FFFF) are removed and line endings
     become ``\\n`` (an XML parser turns a raw ``\\r`` into ``\\n`` anyway)."""
-    text = encodable(text).replace("\r\n", "\n").replace("\r", "\n")
-    return _FORBIDDEN.sub("", text)
+    return _FORBIDDEN.sub("", newlines(text))
 
 
 def message_line(finding: str, limit: int = MAX_MESSAGE) -> str:

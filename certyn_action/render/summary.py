@@ -24,6 +24,7 @@ from .escape import (
     markdown_link,
     markdown_with_code,
     multiline,
+    newlines,
     safe_url,
     truncate,
     visible,
@@ -75,15 +76,24 @@ def _next_steps(report: Report) -> list[str]:
     if not steps:
         return []
     if len(steps) == 1:
-        return [f"**Next step:** {markdown_with_code(steps[0], 1000)}", ""]
-    return ["**Next steps:**", "", *(f"- {markdown_with_code(step, 1000)}" for step in steps), ""]
+        return [f"**Next step:** {_words(steps[0])}", ""]
+    return ["**Next steps:**", "", *_items(steps), ""]
 
 
 def _notes(report: Report) -> list[str]:
-    lines: list[str] = []
-    for note in report.notes[:MAX_REASONS]:  # a blank line apart: one quote each, not one run-on paragraph
-        lines += [f"> {markdown_with_code(note, 1000)}", ""]
-    return lines
+    # a blank line apart: one quote each, not one run-on paragraph
+    return [line for note in report.notes[:MAX_REASONS] for line in (f"> {_words(note)}", "")]
+
+
+def _words(text: str) -> str:
+    """A sentence of ours (with `input` names as code) around untrusted parts, escaped."""
+    return markdown_with_code(text, 1000)
+
+
+def _items(texts: Sequence[str]) -> list[str]:
+    """A Markdown list of the first ``MAX_REASONS`` sentences, and how many more there are."""
+    more = [f"- … and {len(texts) - MAX_REASONS} more"] if len(texts) > MAX_REASONS else []
+    return [*(f"- {_words(text)}" for text in texts[:MAX_REASONS]), *more]
 
 
 def _cancel(report: Report) -> list[str]:
@@ -92,35 +102,28 @@ def _cancel(report: Report) -> list[str]:
     if cancel is None:
         return []
     if cancel.accepted:
-        return [f"> {markdown_with_code(words.cancel_requested(cancel.cause, cancel.outcome), 1000)}", ""]
-    text = markdown_with_code(words.cancel_failed(cancel.cause, cancel.outcome), 1000)
+        return [f"> {_words(words.cancel_requested(cancel.cause, cancel.outcome))}", ""]
+    text = _words(words.cancel_failed(cancel.cause, cancel.outcome))
     link = markdown_link("Open the run in Certyn", report.app_url) if safe_url(report.app_url) else ""
     return [f"> ⚠️ {text}" + (f" {link}" if link else ""), ""]
 
 
 def _findings(report: Report) -> list[str]:
-    """Per-test results and the AI answer (``results_summary.py``), when the run ended and they were asked for."""
-    findings = report.findings
-    if findings.results is None and not findings.results_note and not findings.asked and not findings.notes:
-        return []
-    return [render_findings(findings, run_url=report.app_url)]
+    """Per-test results and the AI answer, when the run ended and they were asked for."""
+    section = render_findings(report.findings, run_url=report.app_url)
+    return [section] if section else []
 
 
 def _reasons(report: Report) -> list[str]:
     reasons = report.verdict.reasons
-    if not reasons:
-        return []
-    items = [f"- {markdown_with_code(reason, 1000)}" for reason in reasons[:MAX_REASONS]]
-    if len(reasons) > MAX_REASONS:
-        items.append(f"- … and {len(reasons) - MAX_REASONS} more")
-    return [*items, ""]
+    return [*_items(reasons), ""] if reasons else []
 
 
 def _waived(report: Report) -> list[str]:
     waived = report.verdict.waived
     if not waived:
         return []
-    items = [f"- {markdown_with_code(item, 1000)}" for item in waived[:MAX_REASONS]]
+    items = _items(waived)
     if report.verdict.result is Result.PASSED:
         return ["Let through because the workflow turned these checks off:", "", *items, ""]
     return ["Also found, not counted because the workflow turned these checks off:", "", *items, ""]
@@ -277,40 +280,16 @@ def render_test_table(items: Sequence[RunItem], *, run_url: str = "", limit: int
     return "\n".join(lines) + "\n"
 
 
-def render_test_results(items: Sequence[RunItem], found: Sequence[str] = (), *, run_url: str = "") -> str:
-    """The whole per-test section: the note on ``found`` contradictions (``contradictions()``), if any,
-    then the table."""
-    note = render_contradictions(found)
-    return (note + "\n" if note else "") + render_test_table(items, run_url=run_url)
-
-
-def render_contradictions(found: Sequence[str]) -> str:
-    """A note that the per-test results disagree with the status counts ("" when they agree)."""
-    if not found:
-        return ""
-    lines = [
-        "> [!WARNING]",
-        "> The per-test results disagree with the status counts; the gate used the counts.",
-    ]
-    lines += [f"> - {markdown(sentence, 1000)}" for sentence in found]
-    return "\n".join(lines) + "\n"
-
-
-def render_unavailable(reason: str) -> str:
-    """A note that the per-test results could not be read, with the reason (untrusted: escaped)."""
-    return f"> Per-test results unavailable: {markdown(reason, 1000)}\n"
-
-
-def fenced(text: str, info: str = "text") -> str:
+def fenced(text: str) -> str:
     """``text`` as a fenced code block that shows it literally.
 
     The fence is longer than any run of backticks inside, so no line can close it; GitHub renders
     nothing inside a code block (no HTML, no links, no Markdown). Controls, bidirectional and invisible
     characters become spaces, as everywhere text is shown."""
-    body = visible(multiline(text.replace("\r\n", "\n").replace("\r", "\n")))
+    body = visible(multiline(newlines(text)))
     longest = max((len(run) for run in _BACKTICKS.findall(body)), default=0)
     fence = "`" * max(3, longest + 1)
-    return f"{fence}{info}\n{body}\n{fence}\n"
+    return f"{fence}text\n{body}\n{fence}\n"
 
 
 def render_conversation(instruction: str, state: str, answer: str | None) -> str:
@@ -333,9 +312,18 @@ def render_findings(findings: Findings, *, run_url: str = "") -> str:
     """The summary's sections on what Certyn found after the run ("" when nothing was asked or read)."""
     parts: list[str] = []
     if findings.results is not None:
-        parts.append(render_test_results(findings.results.items, findings.contradictions, run_url=run_url))
+        note = ""
+        if found := findings.contradictions:  # the per-test results disagree with the status counts
+            lines = [
+                "> [!WARNING]",
+                "> The per-test results disagree with the status counts; the gate used the counts.",
+            ]
+            note = "\n".join([*lines, *(f"> - {markdown(sentence, 1000)}" for sentence in found)]) + "\n\n"
+        parts.append(note + render_test_table(findings.results.items, run_url=run_url))
     elif findings.results_note:
-        parts.append("### Tests\n\n" + render_unavailable(findings.results_note))
+        parts.append(
+            f"### Tests\n\n> Per-test results unavailable: {markdown(findings.results_note, 1000)}\n"
+        )
     parts += [f"> {markdown(note, 1000)}\n" for note in findings.notes]
     if findings.asked:
         from ..core.conversation import conversation_state  # noqa: PLC0415

@@ -49,6 +49,7 @@ DEPLOYMENT_DOWN = "Deployment not reachable"
 RUN_NOT_FOUND = "Certyn run not found"
 OTHER_COMMIT = "Certyn run of another commit"
 OUTPUT_CUT = "Certyn output cut"
+PAYLOAD_NOT_USED = "Certyn: event payload not used"
 CAUSE_TITLES = {
     Cause.OUTAGE: OUTAGE,
     Cause.KEY_REJECTED: KEY_REJECTED,
@@ -161,10 +162,6 @@ def adjusted_input(name: str) -> str:
     return f"Certyn: input '{name}' adjusted"
 
 
-def payload_not_used() -> str:
-    return "Certyn: event payload not used"
-
-
 def orphan(why: str, idempotency_key: str) -> str:
     """The note when a run may exist that this step could not cancel (``why`` says why not)."""
     return (
@@ -245,7 +242,7 @@ def environment_may_exist(key: str, why: str) -> str:
 
 
 class Annotation(NamedTuple):
-    kind: str  # "notice" or "error"
+    kind: str  # "notice", "warning" or "error"
     title: str
     message: str
 
@@ -316,17 +313,13 @@ def describe_counts(status: RunStatus) -> str:
     # missing (then 0), and "5/5 done" for a run that has only just started would mislead.
     done = sum(getattr(status, name) for name in ("passed", "failed", "blocked", "aborted", "skipped"))
     shown = f"{done}/{status.total}" if done <= status.total else str(done)  # never "7/5"
-    return f"{shown} done: {_outcomes(status)}"
-
-
-def _outcomes(status: RunStatus) -> str:
     parts = [f"{status.passed} passed", f"{status.failed} failed", f"{status.blocked} blocked"]
     parts += [
         f"{getattr(status, name)} {name}"
         for name in ("aborted", "skipped", "pending")
         if getattr(status, name)
     ]
-    return ", ".join(parts)
+    return f"{shown} done: {', '.join(parts)}"
 
 
 def describe_state(status: RunStatus) -> str:

@@ -14,16 +14,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from certyn_action.core.conversation import ConversationState
-from certyn_action.core.results import RunItem
+from certyn_action.core.findings import Findings
+from certyn_action.core.results import ProcessRun, RunItem
 from certyn_action.render.escape import markdown, one_line
 from certyn_action.render.summary import (
     MAX_SHOWN_ANSWER,
     fenced,
-    render_contradictions,
     render_conversation,
-    render_test_results,
+    render_findings,
     render_test_table,
-    render_unavailable,
     tally,
 )
 from certyn_action.render.words import MAX_ANNOTATIONS, MAX_ROWS, Annotation, failing_annotations
@@ -161,26 +160,32 @@ def test_plain_text_never_becomes_a_link(text: str) -> None:
 # -- notes ------------------------------------------------------------------------------------------
 
 
-def test_contradictions_are_a_warning_that_the_gate_used_the_counts() -> None:
-    rendered = gfm(
-        render_contradictions(["Certyn's counts say 0 failed, but 1 test <b>is</b> marked failed"])
+def _with_results(tests: list[RunItem], found: tuple[str, ...] = ()) -> Findings:
+    return Findings(
+        results=ProcessRun.model_validate({"items": []}).model_copy(update={"items": tests}),
+        contradictions=found,
     )
+
+
+def test_contradictions_are_a_warning_that_the_gate_used_the_counts() -> None:
+    found = ("Certyn's counts say 0 failed, but 1 test <b>is</b> marked failed",)
+    rendered = gfm(render_findings(_with_results([run_item("failed")], found)))
     assert "the gate used the counts" in rendered
     assert "but 1 test <b>is</b> marked failed" in text_of(rendered)
     assert "<b>" not in rendered
-    assert render_contradictions([]) == ""
+    assert "the gate used the counts" not in render_findings(_with_results([run_item("failed")]))
 
 
 def test_the_section_puts_the_contradiction_note_before_the_table() -> None:
     tests = [run_item("failed", "Checkout")]
-    rendered = gfm(render_test_results(tests, ["Certyn's counts say 0 failed"], run_url=RUN_URL))
+    rendered = gfm(render_findings(_with_results(tests, ("Certyn's counts say 0 failed",)), run_url=RUN_URL))
     assert rendered.index("the gate used the counts") < rendered.index("<table>")
     assert "Checkout" in text_of(rendered)
-    assert render_test_results(tests) == render_test_table(tests)
+    assert render_findings(_with_results(tests)) == render_test_table(tests)
 
 
 def test_unavailable_shows_the_reason_as_text() -> None:
-    rendered = gfm(render_unavailable("HTTP 403 <img src=x>"))
+    rendered = gfm(render_findings(Findings(results_note="HTTP 403 <img src=x>")))
     assert "<img" not in rendered
     assert "Per-test results unavailable: HTTP 403 <img src=x>" in text_of(rendered)
 
