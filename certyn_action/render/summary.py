@@ -9,7 +9,7 @@ in fenced code blocks whose fence is longer than any run of backticks inside.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from ..core.findings import Findings
@@ -138,8 +138,7 @@ def _counts(report: Report) -> list[str]:
     if missing := unaccounted(status):  # counted as neither an outcome nor pending: its own column
         names.append("No result")
         values.append(str(missing))
-    table = ["| " + " | ".join(names) + " |", "|" + "---:|" * len(names), "| " + " | ".join(values) + " |"]
-    return [*table, "", _state(report, status), ""]
+    return [*_table(names, "|" + "---:|" * len(names), [values]), "", _state(report, status), ""]
 
 
 def _state(report: Report, status: RunStatus) -> str:
@@ -186,7 +185,7 @@ def _details(report: Report) -> list[str]:
         rows.append(("Idempotency", "replayed: this step had already created the run, so it was reused"))
     if not rows:
         return []
-    return ["| Detail | Value |", "|---|---|", *(f"| **{name}** | {value} |" for name, value in rows), ""]
+    return [*_table(("Detail", "Value"), "|---|---|", [(f"**{name}**", value) for name, value in rows]), ""]
 
 
 def _selection(inputs: Inputs) -> tuple[str, str]:
@@ -209,6 +208,11 @@ def _environment(report: Report) -> str:
     return _code(report.environment_key) if report.environment_key else "project default"
 
 
+def _table(head: Sequence[str], separator: str, rows: Iterable[Sequence[str]]) -> list[str]:
+    """A Markdown table of cells already escaped; ``separator`` aligns its columns."""
+    return [f"| {' | '.join(head)} |", separator, *(f"| {' | '.join(cells)} |" for cells in rows)]
+
+
 def _code(text: str) -> str:
     # Escaped text in a code-like style; backticks would stop escaping, so use <code> after escaping.
     return f"<code>{markdown(text, 200)}</code>"
@@ -229,23 +233,16 @@ STATE_TEXT = {
 _BACKTICKS = re.compile(r"`+")
 
 
-def _duration(item: RunItem) -> str:
-    return format_duration(item.duration_seconds) if item.duration_seconds is not None else "—"
-
-
-def _row(item: RunItem) -> str:
+def _test_cells(item: RunItem) -> tuple[str, ...]:
     from ..core.results import finding_excerpt  # noqa: PLC0415 - pydantic: only with per-test results
 
-    outcome = item.outcome
-    number = str(item.number) if item.number is not None else ""
-    cells = (
-        f"{ICONS[outcome]} {outcome}",
-        number,
+    return (
+        f"{ICONS[item.outcome]} {item.outcome}",
+        str(item.number) if item.number is not None else "",
         markdown(item.display_name, MAX_CELL_NAME),
-        _duration(item),
+        format_duration(item.duration_seconds) if item.duration_seconds is not None else "—",
         markdown(finding_excerpt(item.finding), MAX_CELL_FINDING),
     )
-    return "| " + " | ".join(cells) + " |"
 
 
 def tally(items: Sequence[RunItem]) -> str:
@@ -267,12 +264,11 @@ def render_test_table(items: Sequence[RunItem], *, run_url: str = "", limit: int
     if not items:
         return "\n".join([*lines, "Certyn listed no per-test results for this run.", ""])
     rows = ordered(items)
+    head = ("Outcome", "#", "Test", "Duration", "Finding")
     lines += [
         markdown(tally(items)),
         "",
-        "| Outcome | # | Test | Duration | Finding |",
-        "|---|---:|---|---:|---|",
-        *(_row(item) for item in rows[:limit]),
+        *_table(head, "|---|---:|---|---:|---|", map(_test_cells, rows[:limit])),
     ]
     hidden = len(rows) - limit
     if hidden > 0:
