@@ -1,4 +1,4 @@
-"""text.py: escaping of untrusted text for workflow commands, log lines and Markdown."""
+"""escape.py: escaping of untrusted text for workflow commands, log lines and Markdown."""
 
 from __future__ import annotations
 

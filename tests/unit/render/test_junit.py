@@ -1,4 +1,4 @@
-"""core/junit.py: the JUnit report is read by a real consumer (junitparser) with the right counts,
+"""junit.py: the JUnit report is read by a real consumer (junitparser) with the right counts,
 results and messages, whatever the names and findings hold."""
 
 from __future__ import annotations

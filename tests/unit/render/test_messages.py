@@ -1,4 +1,4 @@
-"""The log's first and last words: the create group, the verdict lines and the one annotation."""
+"""words.py: the log's first and last words: the create group, the verdict lines and the one annotation."""
 
 from __future__ import annotations
 

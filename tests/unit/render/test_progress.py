@@ -1,4 +1,4 @@
-"""progress.py: a log line when something changes, silence otherwise, a heartbeat every minute."""
+"""words.py, while waiting: a log line when something changes, silence otherwise, a heartbeat every minute."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""scrub.py: the API key is gone from a reply, and from what each destination writes, however it is spelled."""
+"""escape.py's Scrubber: the API key is gone from a reply, and from what each destination writes, however it is spelled."""
 
 from __future__ import annotations
 

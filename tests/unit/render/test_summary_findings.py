@@ -1,5 +1,5 @@
-"""summary.py (per-test results, the AI answer) and words.py (per-test annotations): the per-test table, the notes, the annotations and the AI section, checked with
-GitHub's own Markdown parser (cmarkgfm) with raw HTML let through, so any escaping gap would show."""
+"""What Certyn found, in the summary (the per-test table, the notes, the AI section) and as annotations
+(words.py), checked with GitHub's own Markdown parser (cmarkgfm) with raw HTML let through, so any escaping gap would show."""
 
 from __future__ import annotations
 
