@@ -23,21 +23,13 @@ if TYPE_CHECKING:
 
 ACTION_ERROR = "Certyn action error"  # only a bug in the action reads like this
 GATE_PASSED = "Certyn gate passed"  # not "tests passed": a switch that is off let some through
-TITLES = {
-    Result.PASSED: "Certyn tests passed",
-    Result.CREATED: "Certyn run created",
-    Result.FAILED: "Certyn gate failed",
-    Result.TIMED_OUT: "Certyn run timed out",
-    Result.CANCELLED: "Certyn: GitHub job cancelled",  # a run cancelled in Certyn is a failed gate
-    Result.ERROR: ACTION_ERROR,
-}
-ICONS = {
-    Result.PASSED: "✅",
-    Result.CREATED: "🚀",
-    Result.FAILED: "❌",
-    Result.TIMED_OUT: "⏱️",
-    Result.CANCELLED: "🛑",
-    Result.ERROR: "⚠️",
+VERDICTS = {  # the icon and title of each result
+    Result.PASSED: ("✅", "Certyn tests passed"),
+    Result.CREATED: ("🚀", "Certyn run created"),
+    Result.FAILED: ("❌", "Certyn gate failed"),
+    Result.TIMED_OUT: ("⏱️", "Certyn run timed out"),
+    Result.CANCELLED: ("🛑", "Certyn: GitHub job cancelled"),  # a run cancelled in Certyn is a failed gate
+    Result.ERROR: ("⚠️", ACTION_ERROR),
 }
 
 KEY_REJECTED = "Certyn API key rejected"
@@ -105,12 +97,12 @@ def title(result: Result, *, waived: bool = False, cause: Cause | None = None) -
     ending other than the gate's names its cause (an outage, a rejected key, an unknown project, ...)."""
     if cause is not None:
         return CAUSE_TITLES[cause]
-    return GATE_PASSED if result is Result.PASSED and waived else TITLES[result]
+    return GATE_PASSED if result is Result.PASSED and waived else VERDICTS[result][1]
 
 
 def heading(result: Result, *, waived: bool = False, cause: Cause | None = None) -> str:
     """The job summary's heading: the title with its icon."""
-    icon = CAUSE_ICONS.get(cause, ICONS[result]) if cause is not None else ICONS[result]
+    icon = VERDICTS[result][0] if cause is None else CAUSE_ICONS.get(cause, VERDICTS[result][0])
     return f"{icon} {title(result, waived=waived, cause=cause)}"
 
 
