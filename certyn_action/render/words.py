@@ -357,10 +357,8 @@ MAX_ROWS = 50  # the summary's table of tests shows at most this many
 _HEADING_MARKER = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+", re.MULTILINE)
 
 
-def failing_annotations(
-    items: Sequence[RunItem], kind: str = "error", limit: int = MAX_ANNOTATIONS
-) -> tuple[Annotation, ...]:
-    """One annotation per failing test (failed, blocked, aborted), at most ``limit``, in server order:
+def failing_annotations(items: Sequence[RunItem], kind: str = "error") -> tuple[Annotation, ...]:
+    """One annotation per failing test (failed, blocked, aborted), at most ``MAX_ANNOTATIONS``, in server order:
     ``error``, or ``warning`` when the gate passed (the counts said passed, the per-test results disagree).
 
     Title: the test's name on one line. Message: its outcome and finding (line breaks kept; the log
@@ -368,7 +366,7 @@ def failing_annotations(
     the legacy ``##[`` command marker is broken up."""
     found: list[Annotation] = []
     for item in items:
-        if len(found) >= limit:
+        if len(found) >= MAX_ANNOTATIONS:
             break
         outcome = item.outcome
         if not outcome.failing:
@@ -386,16 +384,16 @@ def failing_annotations(
     return tuple(found)
 
 
-def unannotated_line(items: Sequence[RunItem], annotated: int, rows: int = MAX_ROWS) -> str:
+def unannotated_line(items: Sequence[RunItem], annotated: int) -> str:
     """The log line on the failing tests past the first ``annotated`` (those with an annotation): how many
-    of them the summary's table shows (its first ``rows``, failing first) and how many it does not ("" when
+    of them the summary's table shows (its first ``MAX_ROWS``, failing first) and how many it does not ("" when
     every failing test has an annotation)."""
     from ..core.results import ordered  # noqa: PLC0415 - pydantic: after the run only
 
     rest = [item for item in items if item.outcome.failing][annotated:]
     if not rest:
         return ""
-    in_table = {id(item) for item in ordered(items)[:rows]}
+    in_table = {id(item) for item in ordered(items)[:MAX_ROWS]}
     unlisted = sum(id(item) not in in_table for item in rest)
     line = f"No annotation for {plural(len(rest), 'more failing test')}"
     if not unlisted:

@@ -25,7 +25,13 @@ from certyn_action.render.summary import (
     render_test_table,
     tally,
 )
-from certyn_action.render.words import MAX_ANNOTATIONS, MAX_ROWS, Annotation, failing_annotations
+from certyn_action.render.words import (
+    MAX_ANNOTATIONS,
+    MAX_ROWS,
+    Annotation,
+    failing_annotations,
+    unannotated_line,
+)
 
 SETTINGS = settings(max_examples=150, deadline=None)
 RUN_URL = "https://app.certyn.io/runs/42"
@@ -223,6 +229,21 @@ def test_annotation_text_is_one_line_titles_and_no_legacy_commands() -> None:
     assert "\x00" not in found.message
     assert "##[" not in found.message
     assert len(found.message) <= 1000
+
+
+def test_the_failing_tests_past_the_annotations_are_counted_where_they_can_be_seen() -> None:
+    def failing(count: int) -> list[RunItem]:
+        return [run_item("failed", f"t{n}", n) for n in range(count)]
+
+    assert unannotated_line(failing(9), 9) == ""
+    assert (
+        unannotated_line(failing(20), 9)
+        == "No annotation for 11 more failing tests: see them in the job summary's table"
+    )
+    assert unannotated_line(failing(MAX_ROWS + 10), 9) == (
+        f"No annotation for {MAX_ROWS + 1} more failing tests: {MAX_ROWS - 9} in the job summary's table, "
+        "10 only in Certyn and the `failed-tests` output"
+    )
 
 
 # -- AI section -------------------------------------------------------------------------------------
