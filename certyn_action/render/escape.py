@@ -73,13 +73,18 @@ def truncate(text: str, limit: int) -> str:
     return text[: max(limit - 1, 0)] + "…"
 
 
+def defused(text: str) -> str:
+    """``text`` with the runner's legacy ``##[`` command marker, which it recognises anywhere, broken up."""
+    return text.replace(_LEGACY_COMMAND, "## [")
+
+
 def one_line(text: object, limit: int = 500) -> str:
     """Untrusted text made safe to print inside one log line of ours.
 
     Control characters (line breaks included) become spaces, so the text can never start a line,
     and the legacy ``##[`` command marker is broken up.
     """
-    flat = _CONTROL.sub(" ", str(text)).replace(_LEGACY_COMMAND, "## [")
+    flat = defused(_CONTROL.sub(" ", str(text)))
     return truncate(flat.strip(), limit)
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from ..core.gate import Cause, Result
 from ..core.inputs import Inputs
 from ..core.report import Report
-from .escape import format_duration, multiline, one_line, plural, truncate
+from .escape import defused, format_duration, multiline, one_line, plural, truncate
 
 if TYPE_CHECKING:
     from ..core.conversation import Conversation
@@ -331,10 +331,11 @@ class ProgressLog:
 
     def on_status(self, status: RunStatus, now: float) -> str | None:
         key = (status.state, status.conclusion, *status.counts().values())
+        line = f"{describe_state(status)} — {describe_counts(status)}"
         if key != self._last_key:
             self._last_key = key
-            return self._line(now, f"{describe_state(status)} — {describe_counts(status)}")
-        return self.heartbeat(now, f"still {describe_state(status)} — {describe_counts(status)}")
+            return self._line(now, line)
+        return self.heartbeat(now, f"still {line}")
 
     def until_heartbeat(self, now: float) -> float:
         """Seconds until a heartbeat is due (at least a little, so that callers always make progress)."""
@@ -371,7 +372,7 @@ def failing_annotations(items: Sequence[RunItem], kind: str = "error") -> tuple[
         outcome = item.outcome
         if not outcome.failing:
             continue
-        finding = _HEADING_MARKER.sub("", multiline(item.finding)).replace("##[", "## [").strip()
+        finding = defused(_HEADING_MARKER.sub("", multiline(item.finding))).strip()
         label = f"{outcome.capitalize()}:"
         if not finding:
             message = f"Marked {outcome} in Certyn."
