@@ -217,8 +217,7 @@ class Bench:
             "charset_normalizer",
             "idna",
             "requests.certs",
-            "certyn_action.core.inputs",
-            "certyn_action.core.context",
+            "certyn_action.settings",
             "certyn_action.core.retry",
         ]
         external = sorted(first["external"], key=lambda n: -first["external"][n])[:12]

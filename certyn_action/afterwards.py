@@ -14,11 +14,11 @@ from .certyn.client import CertynClient
 from .certyn.errors import ApiError
 from .clock import Clock
 from .core.gate import Result
-from .core.text import one_line, plural
-from .github import findings_log
 from .github.junit_file import remove_stale, workspace, write_report
 from .github.reporter import Reporter
 from .github.signals import CancelRequested, SignalGuard
+from .render import words
+from .render.escape import one_line, plural
 from .settings import Settings
 
 if TYPE_CHECKING:
@@ -104,7 +104,7 @@ class Afterwards:
 
     def _report_results(self, status: RunStatus, run: ProcessRun) -> None:
         from .core.results import contradictions  # noqa: PLC0415
-        from .core.results_summary import tally  # noqa: PLC0415
+        from .render.summary import tally  # noqa: PLC0415
 
         counts = status.counts()
         self.findings.results = run
@@ -121,13 +121,17 @@ class Afterwards:
         self.log.info(f"Per-test results: {tally(run.items) or 'none listed'}")
         verdict = self.reporter.report.verdict
         gate_passed = verdict.result is Result.PASSED
-        findings_log.test_annotations(self.log, run.items, gate_passed=gate_passed)
+        notes = words.failing_annotations(run.items, "warning" if gate_passed else "error")
+        for note in notes:
+            (self.log.warning if gate_passed else self.log.error)(note.message, title=note.title)
+        if rest := words.unannotated_line(run.items, len(notes)):
+            self.log.info(rest)
         if self.inputs.junit_report:
             gate_failure = "" if gate_passed else "; ".join(verdict.reasons) or str(verdict.result)
             self._junit(run, counts, gate_failure)
 
     def _junit(self, run: ProcessRun, counts: dict[str, int], gate_failure: str) -> None:
-        from .core.junit import render_run_junit  # noqa: PLC0415
+        from .render.junit import render_run_junit  # noqa: PLC0415
 
         path = self.inputs.junit_report
         if not run.items:
@@ -180,4 +184,7 @@ class Afterwards:
     def _log_answer(self) -> None:
         conversation = self.findings.conversation
         if self.findings.asked and conversation is not None:
-            findings_log.answer(self.log, conversation)
+            title, lines = words.answer_lines(conversation)
+            with self.log.group(title):
+                for line in lines:
+                    self.log.info(line)

@@ -10,11 +10,11 @@ from .certyn.client import CertynClient
 from .certyn.environments import EnvironmentsApi
 from .certyn.errors import ApiError
 from .clock import Clock
-from .core import wording
 from .core.endings import ENVIRONMENT, RUN, Rule
 from .core.report import CancelRequest
-from .core.text import one_line, plural
 from .github.reporter import Reporter
+from .render import words
+from .render.escape import one_line, plural
 
 if TYPE_CHECKING:
     from .core.environment import Environment
@@ -38,21 +38,21 @@ class CertynRun:
             if recovered is not None:
                 self.reporter.created(recovered)
             elif self.client.create_may_have_made_a_run:
-                orphan = wording.orphan("could not learn, so could not cancel", report.idempotency_key)
+                orphan = words.orphan("could not learn, so could not cancel", report.idempotency_key)
                 log.info(orphan)
                 self.reporter.note(orphan)
         run_id, inputs = report.run_id, report.inputs
         if not run_id or inputs is None:
             return
         meta = report.metadata
-        reason = inputs.cancel_reason or wording.cancel_reason(cause, meta.run_url if meta else "")
+        reason = inputs.cancel_reason or words.cancel_reason(cause, meta.run_url if meta else "")
         log.info(f"Cancelling Certyn run {one_line(run_id, 80)}: {cause}")
         try:
             outcome = self.client.cancel(run_id, reason, deadline)
         except ApiError as err:
             tries = f"{plural(err.attempts, 'attempt')}, the last: " if err.attempts > 1 else ""
             report.cancel = CancelRequest(cause, accepted=False, outcome=tries + err.last)
-            failed = wording.cancel_failed(cause, report.cancel.outcome)
+            failed = words.cancel_failed(cause, report.cancel.outcome)
             where = f" {one_line(report.app_url, 500)}" if report.app_url else ""
             log.info(one_line(failed, 800) + where)
             return
@@ -79,7 +79,7 @@ class CertynRun:
             if answered is not None:
                 self.reporter.created(answered)
         if self.reporter.report.run_id:
-            self.reporter.note(wording.left_running(rule.switch))
+            self.reporter.note(words.left_running(rule.switch))
 
 
 class TemporaryEnvironment:
@@ -140,16 +140,16 @@ class TemporaryEnvironment:
             message = (
                 f"Could not delete the temporary Certyn environment {shown}: {why}. Delete it in Certyn (Environments)."
                 if environment is not None
-                else wording.environment_may_exist(self.key, why)  # it could not even be looked up
+                else words.environment_may_exist(self.key, why)  # it could not even be looked up
             )
-            log.warning(message, title=wording.ENVIRONMENT_NOT_DELETED)
+            log.warning(message, title=words.ENVIRONMENT_NOT_DELETED)
             self.reporter.note(message)
             return
         log.info(f"Temporary Certyn environment {shown}: {outcome}")
-        self.reporter.note(wording.environment_deleted(self.key, outcome))
+        self.reporter.note(words.environment_deleted(self.key, outcome))
 
     def keep(self, rule: Rule) -> None:
         if self.environment is not None:
-            message = wording.environment_kept(self.key, rule.switch)
+            message = words.environment_kept(self.key, rule.switch)
             self.reporter.log.info(message)
             self.reporter.note(message)

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 from urllib3.exceptions import LocationParseError
 from urllib3.util import parse_url
 
-from .core.text import encodable
+from .render.escape import encodable
 
 DEFAULT_API_URL = "https://api.certyn.io"
 DEFAULT_SERVER_URL = "https://github.com"

@@ -15,17 +15,16 @@ from .certyn.errors import ApiError, AuthError, DeadlineExceeded, NotFound, Outa
 from .certyn.http import Transport
 from .certyn.readers import preload_models
 from .clock import Clock
-from .core import messages, wording
 from .core.api import create_body
 from .core.endings import Ending, switches
 from .core.gate import Cause, Result, Verdict, evaluate
-from .core.progress import describe_counts
-from .core.text import format_duration, one_line, plural
 from .github.files import EventPayloadError, read_event_payload
 from .github.reporter import Reporter
 from .github.signals import CancelRequested, SignalGuard
 from .github.workflow import WorkflowLog
 from .lifecycle import Lifecycle
+from .render import words
+from .render.escape import format_duration, one_line, plural
 from .resources import CertynRun, TemporaryEnvironment
 from .settings import InputErrors, Settings, read_settings, shown_base_url
 
@@ -100,18 +99,18 @@ class Step:
                 try:
                     payload = read_event_payload(self.env.get("GITHUB_EVENT_PATH"))
                 except EventPayloadError as err:
-                    self.log.warning(str(err), title=wording.payload_not_used())
+                    self.log.warning(str(err), title=words.PAYLOAD_NOT_USED)
                     payload = {}
                 settings = read_settings(self.env, payload)
         except InputErrors as errors:
             for error in errors.errors:
-                self.log.error(str(error), title=wording.invalid_input(error.name))
+                self.log.error(str(error), title=words.invalid_input(error.name))
             self.report.verdict = Verdict(
                 Result.ERROR, tuple(str(e) for e in errors.errors), cause=Cause.INPUT_ERROR
             )
             return None
         for adjusted in settings.adjustments:
-            self.log.warning(str(adjusted), title=wording.adjusted_input(adjusted.name))
+            self.log.warning(str(adjusted), title=words.adjusted_input(adjusted.name))
         self.report.inputs, self.report.metadata = settings, settings.metadata
         self.report.idempotency_key = settings.idempotency_key
         self.report.findings.instruction = settings.instruction
@@ -120,7 +119,7 @@ class Step:
     def _client(self, inputs: Settings) -> CertynClient:
         def on_retry(operation: str, error: ApiError, delay: float, failures: int) -> None:
             self.log.info(
-                messages.retry_line(operation, failures, inputs.http_max_attempts, error.message, delay)
+                words.retry_line(operation, failures, inputs.http_max_attempts, error.message, delay)
             )
 
         return CertynClient(
@@ -136,7 +135,7 @@ class Step:
         """Create the run. It is held from before the create is sent: a create in flight is part of it."""
         body = create_body(settings, settings.metadata, self.report.temporary_environment)
         with self.log.group("Creating Certyn run"):
-            for line in messages.create_lines(settings, body, settings.idempotency_key):
+            for line in words.create_lines(settings, body, settings.idempotency_key):
                 self.log.info(line)
         self.lifecycle.hold(CertynRun(client, self.reporter, self.clock))
         created = client.create(body, settings.idempotency_key, deadline, poll_ahead=settings.wait)
@@ -184,7 +183,7 @@ class Step:
                 f"base-url answered (HTTP {check.status}) after {plural(check.attempts, 'attempt')}"
             )
             return True
-        message = messages.deployment_down(
+        message = words.deployment_down(
             wait,
             check.attempts,
             f"it answered (HTTP {check.status}) only after the deadline" if late else check.error,
@@ -192,7 +191,7 @@ class Step:
             limit=format_duration(inputs.timeout_seconds) if capped or late else "",
         )
         self.report.verdict = Verdict(Result.ERROR, (message,), cause=Cause.DEPLOYMENT_DOWN)
-        self.log.error(message, title=wording.DEPLOYMENT_DOWN)
+        self.log.error(message, title=words.DEPLOYMENT_DOWN)
         return False
 
     def _acquire_environment(self, client: CertynClient, settings: Settings, deadline: float) -> None:
@@ -242,14 +241,14 @@ class Step:
         last, limit = self.report.status, format_duration(inputs.timeout_seconds)
         if outage is not None:  # not "timed out" alone: the API was unreachable until the deadline
             reasons = (
-                wording.outage_reason(
+                words.outage_reason(
                     format_duration(outage.since), outage.failures, one_line(outage.error), limit
                 ),
-                wording.last_known(describe_counts(last) if last else None),
+                words.last_known(words.describe_counts(last) if last else None),
             )
             self.report.verdict = Verdict(Result.TIMED_OUT, reasons, cause=Cause.OUTAGE)
             return Ending.TIMED_OUT
-        counts = f"; Certyn's last counts: {describe_counts(last)}" if last else ""
+        counts = f"; Certyn's last counts: {words.describe_counts(last)}" if last else ""
         reason = f"the run had not finished when timeout-seconds ({limit}) passed{counts}"
         self.report.verdict = Verdict(Result.TIMED_OUT, (reason,))
         return Ending.TIMED_OUT
@@ -286,7 +285,7 @@ class Step:
         where = self._where()
         if isinstance(err, AuthError):  # a refused key cannot cancel: say which run it may leave running
             where = self.reporter.key_refused(client.create_may_have_made_a_run) or where
-        self.log.error(err.message + where, title=wording.title(Result.ERROR, cause=cause))
+        self.log.error(err.message + where, title=words.title(Result.ERROR, cause=cause))
         if cause is Cause.RUN_NOT_FOUND and self.report.created is None and self.report.status is None:
             return Ending.RUN_NOT_FOUND  # the attached run does not exist: nothing to cancel
         return Ending.KEY_REJECTED if isinstance(err, AuthError) else Ending.API_ERROR
@@ -297,7 +296,7 @@ class Step:
             Result.ERROR, (f"internal error: {message}",), cause=Cause.INTERNAL_ERROR
         )
         self.log.error(
-            f"Internal error in the action: {message.rstrip('.')}.{self._where()}", title=wording.ACTION_ERROR
+            f"Internal error in the action: {message.rstrip('.')}.{self._where()}", title=words.ACTION_ERROR
         )
 
     def _where(self) -> str:

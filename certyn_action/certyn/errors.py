@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
 
 from ..core.retry import NO_ANSWER, TLS, UNSAFE_URL, UNUSABLE_BODY, is_transient
-from ..core.text import one_line
+from ..render.escape import one_line
 from .http import TlsVerificationFailed, TransportError, UnsafeUrl
 from .reply import DuplicateKey, Reply
 

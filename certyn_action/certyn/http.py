@@ -24,8 +24,7 @@ import requests
 import requests.structures
 
 from .. import __version__
-from ..core.scrub import Scrubber
-from ..core.text import one_line
+from ..render.escape import Scrubber, one_line
 from ..settings import api_origin
 from .reply import Reply
 

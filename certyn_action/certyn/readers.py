@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..core.api import Created
 from ..core.retry import UNUSABLE_BODY, is_transient
-from ..core.text import one_line
+from ..render.escape import one_line
 from .errors import ApiError, json_object, server_message, validation_summary
 from .reply import Reply
 

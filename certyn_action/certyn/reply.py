@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
-from ..core.text import one_line
+from ..render.escape import one_line
 
 
 def _unchanged(data: Any) -> Any:

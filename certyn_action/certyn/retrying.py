@@ -8,7 +8,7 @@ from typing import TypeVar
 
 from ..clock import Clock
 from ..core.retry import RetryPolicy
-from ..core.text import plural
+from ..render.escape import plural
 from .errors import ApiError, DeadlineExceeded, gave_up
 
 T = TypeVar("T")

@@ -14,11 +14,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
 from ..clock import Clock
-from ..core import wording
-from ..core.progress import ProgressLog, describe_counts, describe_state
 from ..core.retry import RetryPolicy
-from ..core.text import format_duration, plural
 from ..github.workflow import WorkflowLog
+from ..render import words
+from ..render.escape import format_duration, plural
+from ..render.words import ProgressLog, describe_counts, describe_state
 from .client import CertynClient
 from .errors import ApiError, NotFound, Outage, TimedOut
 
@@ -31,7 +31,7 @@ NOT_FOUND_GRACE_POLLS = 6
 NOT_FOUND_GRACE_SECONDS = 15.0
 # The last poll goes out this long before the deadline, so a run that finished just in time is seen.
 FINAL_POLL_SECONDS = 2.0
-OUTAGE_TITLE = wording.OUTAGE
+OUTAGE_TITLE = words.OUTAGE
 
 
 def _is_redirect(err: ApiError) -> bool:
@@ -155,7 +155,7 @@ class _Poller:
         if self.outage_since is None:
             self.outage_since = now
             self.outages += 1
-            text = wording.outage_warning(err.message, format_duration(self.settings.deadline - now))
+            text = words.outage_warning(err.message, format_duration(self.settings.deadline - now))
             if self.outages == 1:
                 self.log.warning(text, title=OUTAGE_TITLE)
             else:  # a flapping API must not use up the step's annotations (GitHub keeps 10 of each kind)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import quote
 
+from ..render.escape import encodable
 from ..settings import RunMetadata, Settings
-from .text import encodable
 from .vocabulary import MAX_RUN_ID
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 
-from .text import encodable, truncate
+from ..render.escape import encodable, truncate
 
 MAX_ID = 200
 MAX_NAME = 500

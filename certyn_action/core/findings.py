@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from .text import visible
+from ..render.escape import visible
 
 if TYPE_CHECKING:
     from .conversation import Conversation

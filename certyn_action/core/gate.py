@@ -9,8 +9,8 @@ from __future__ import annotations
 from enum import StrEnum, auto
 from typing import TYPE_CHECKING, NamedTuple
 
+from ..render.escape import plural
 from ..settings import GateSwitches
-from .text import plural
 from .vocabulary import OUTCOMES, REQUIRED_COUNTERS
 
 if TYPE_CHECKING:

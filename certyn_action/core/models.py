@@ -22,8 +22,8 @@ from pydantic import (
     model_validator,
 )
 
+from ..render.escape import encodable, safe_url, truncate
 from .fields import Identifier
-from .text import encodable, safe_url, truncate
 from .vocabulary import COUNTERS, MAX_RUN_ID, TERMINAL_STATES
 
 MAX_TEXT = 200

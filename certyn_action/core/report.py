@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
+from ..render.escape import visible
 from ..settings import RunMetadata, Settings
 from .api import Created, run_path
 from .findings import Findings
 from .gate import Result, Verdict
-from .text import visible
 from .vocabulary import COUNTERS
 
 if TYPE_CHECKING:

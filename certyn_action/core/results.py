@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
+from ..render.escape import encodable, plural
 from .fields import (
     COMPARED_COUNTERS,
     Finding,
@@ -24,7 +25,6 @@ from .fields import (
     _word,
     duration_seconds,
 )
-from .text import encodable, plural
 
 
 class Outcome(StrEnum):

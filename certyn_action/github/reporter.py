@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from ..core import messages, wording
 from ..core.api import Created
 from ..core.report import Report
-from ..core.text import one_line, plural
+from ..render import words
+from ..render.escape import one_line, plural
 from .files import OutputFile, SummaryFile
 from .workflow import WorkflowLog
 
@@ -28,7 +28,7 @@ class Reporter:
         self._outputs = OutputFile(
             env.get("GITHUB_OUTPUT"),
             log.redact,
-            lambda message: log.warning(message, title=wording.OUTPUT_CUT),
+            lambda message: log.warning(message, title=words.OUTPUT_CUT),
         )
         self._summary = SummaryFile(env.get("GITHUB_STEP_SUMMARY"), log.redact)
         self._other_commit_said = False
@@ -43,9 +43,9 @@ class Reporter:
         leading space for the error line. "" when there is no such run."""
         report = self.report
         if may_have_made_a_run:
-            note = wording.orphan("cannot cancel with a refused key", report.idempotency_key)
+            note = words.orphan("cannot cancel with a refused key", report.idempotency_key)
         elif report.run_id:
-            note = wording.still_running(one_line(report.run_id, 80), one_line(report.app_url, 500))
+            note = words.still_running(one_line(report.run_id, 80), one_line(report.app_url, 500))
         else:
             return ""
         self.note(note)
@@ -87,13 +87,13 @@ class Reporter:
         report = self.report
         if report.other_commit and report.metadata and not self._other_commit_said:  # once, not every poll
             self._other_commit_said = True
-            message = wording.other_commit(
+            message = words.other_commit(
                 one_line(report.other_commit, 80),
                 one_line(report.metadata.commit_sha, 80),
                 one_line(report.idempotency_key, 200),
                 replayed=bool(report.created and report.created.replayed),
             )
-            self.log.warning(message, title=wording.OTHER_COMMIT)  # the gate still judges it: the user's key
+            self.log.warning(message, title=words.OTHER_COMMIT)  # the gate still judges it: the user's key
             self.note(message)
 
     def write_outputs(self, *, after_create: bool = False) -> None:
@@ -103,12 +103,12 @@ class Reporter:
             self._outputs.write(public.outputs_after_create() if after_create else public.outputs())
         except OSError as err:  # never lose the verdict (exit code, log) over an unwritable file
             self.log.error(
-                f"Could not write the step outputs: {one_line(str(err), 300)}", title=wording.ACTION_ERROR
+                f"Could not write the step outputs: {one_line(str(err), 300)}", title=words.ACTION_ERROR
             )
 
     def finish(self, duration: float) -> None:
         """Every exit path: every output, the summary, the verdict line(s) and the one annotation."""
-        from ..core.summary import render_summary  # noqa: PLC0415 - not needed before the create
+        from ..render.summary import render_summary  # noqa: PLC0415 - not needed before the create
 
         self.report.duration = duration
         self.write_outputs()
@@ -116,9 +116,9 @@ class Reporter:
             self._summary.write(render_summary(self.report.redacted(self.log.redact)))
         except OSError as err:
             self.log.error(
-                f"Could not write the job summary: {one_line(str(err), 300)}", title=wording.ACTION_ERROR
+                f"Could not write the job summary: {one_line(str(err), 300)}", title=words.ACTION_ERROR
             )
-        lines, annotation = messages.verdict(self.report)
+        lines, annotation = words.verdict(self.report)
         for line in lines:
             self.log.info(line)
         if annotation is not None:

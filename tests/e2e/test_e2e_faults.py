@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from certyn_action.certyn.waiter import NOT_FOUND_GRACE_POLLS, NOT_FOUND_GRACE_SECONDS
-from certyn_action.core import wording
+from certyn_action.render import words
 from certyn_simulator import Fault, Scenario, Simulator, snapshot
 from certyn_simulator.runner import ActionRun, Event
 from tests.e2e_support import (
@@ -82,7 +82,7 @@ def assert_error_ending(run: ActionRun) -> None:
     bug in the action reads "Certyn action error")."""
     assert run.exit_code == 1, explain(run)
     assert run.outputs["result"] == "error", explain(run)
-    causes = [title for title in wording.CAUSE_TITLES.values() if title != wording.ACTION_ERROR]
+    causes = [title for title in words.CAUSE_TITLES.values() if title != words.ACTION_ERROR]
     heading = run.summary.splitlines()[0]
     assert any(f" {title}" in heading for title in causes), explain(run)
 

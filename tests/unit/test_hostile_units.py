@@ -14,8 +14,7 @@ from certyn_action.certyn.http import Transport, UnsafeUrl
 from certyn_action.certyn.reply import DuplicateKey, Reply
 from certyn_action.core.gate import Result, evaluate
 from certyn_action.core.models import RunStatus
-from certyn_action.core.scrub import Scrubber
-from certyn_action.core.text import markdown, one_line, visible
+from certyn_action.render.escape import Scrubber, markdown, one_line, visible
 from certyn_action.settings import (
     GateSwitches,
     InputErrors,

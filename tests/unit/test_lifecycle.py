@@ -11,12 +11,12 @@ import responses
 from certyn_action.certyn import readers
 from certyn_action.certyn.client import CertynClient
 from certyn_action.certyn.http import Transport
-from certyn_action.core import wording
 from certyn_action.core.endings import ENVIRONMENT, RUN, Ending, Rule, decide
 from certyn_action.github.reporter import Reporter
 from certyn_action.github.signals import SignalGuard
 from certyn_action.github.workflow import WorkflowLog
 from certyn_action.lifecycle import RELEASE_BUDGET_SECONDS, Lifecycle
+from certyn_action.render import words
 from certyn_action.resources import CertynRun
 from tests.fakes import FakeClock
 
@@ -178,7 +178,7 @@ def test_a_run_kept_after_a_signal_during_the_creates_validation_is_still_report
     monkeypatch.undo()
     lifecycle.end(Ending.JOB_CANCELLED, {**ON, "cancel-on-job-cancel": False})
     assert reporter.report.run_id == "r-1"  # outputs and summary name the run left running
-    assert reporter.report.notes == [wording.left_running("cancel-on-job-cancel")]
+    assert reporter.report.notes == [words.left_running("cancel-on-job-cancel")]
     assert len(responses.calls) == 1  # nothing sent to learn it, nothing to cancel it
 
 

@@ -17,10 +17,10 @@ from certyn_action.core.api import Created
 from certyn_action.core.gate import Result, Verdict
 from certyn_action.core.models import CreatedRun, RunStatus
 from certyn_action.core.report import Report
-from certyn_action.core.summary import render_summary
-from certyn_action.core.text import escape_command_data, markdown, one_line, visible
 from certyn_action.github.files import OutputFile, cap_bytes
 from certyn_action.github.workflow import WorkflowLog
+from certyn_action.render.escape import escape_command_data, markdown, one_line, visible
+from certyn_action.render.summary import render_summary
 from certyn_action.settings import (
     InputErrors,
     RunMetadata,

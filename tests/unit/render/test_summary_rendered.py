@@ -16,13 +16,13 @@ from pathlib import Path
 import pytest
 import responses
 
-from certyn_action.core import wording
 from certyn_action.core.api import Created
 from certyn_action.core.gate import Result, Verdict
 from certyn_action.core.models import CreatedRun, RunStatus
 from certyn_action.core.report import CancelRequest, Report
-from certyn_action.core.summary import MAX_REASONS, render_summary
 from certyn_action.github.signals import CancelRequested
+from certyn_action.render import words
+from certyn_action.render.summary import MAX_REASONS, render_summary
 from certyn_action.settings import read_settings
 from certyn_simulator import DEFAULT_API_KEY, Scenario, Simulator, snapshot
 from certyn_simulator.runner import FakeRunner
@@ -462,7 +462,7 @@ def test_the_biggest_summary_stays_far_below_one_mebibyte() -> None:
             Result.FAILED,
             tuple([noisy] * 100),
             tuple([noisy] * 100),
-            failed_by=tuple(wording.NEXT_FOR_SWITCH),
+            failed_by=tuple(words.NEXT_FOR_SWITCH),
         ),
         notes=[noisy] * 100,
         duration=7 * 86400,

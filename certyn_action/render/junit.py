@@ -10,15 +10,24 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections import Counter
 from collections.abc import Mapping, Sequence
 
-from .results import Outcome, ProcessRun, RunItem, finding_excerpt, outcome_counts
-from .text import encodable, plural, truncate
+from ..core.results import Outcome, ProcessRun, RunItem, finding_excerpt, outcome_counts
+from .escape import newlines, plural, truncate
 
 # Characters XML 1.0 allows: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF].
 _FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 MAX_MESSAGE = 200
 DEFAULT_CLASSNAME = "certyn"
+# The element each outcome gets; a passed test has none.
+_TAGS = {
+    Outcome.FAILED: "failure",
+    Outcome.BLOCKED: "failure",
+    Outcome.ABORTED: "error",
+    Outcome.NO_RESULT: "error",
+    Outcome.SKIPPED: "skipped",
+}
 
 
 def xml_text(text: str) -> str:
@@ -26,8 +35,7 @@ def xml_text(text: str) -> str:
 
     Forbidden characters (controls, NUL, lone surrogates, U+FFFE/U+FFFF) are removed and line endings
     become ``\\n`` (an XML parser turns a raw ``\\r`` into ``\\n`` anyway)."""
-    text = encodable(text).replace("\r\n", "\n").replace("\r", "\n")
-    return _FORBIDDEN.sub("", text)
+    return _FORBIDDEN.sub("", newlines(text))
 
 
 def message_line(finding: str, limit: int = MAX_MESSAGE) -> str:
@@ -46,19 +54,15 @@ def _seconds(value: float) -> str:
 
 
 def _result(case: ET.Element, item: RunItem) -> None:
-    outcome = item.outcome
-    finding = xml_text(item.finding)
-    if outcome is Outcome.PASSED:
+    outcome, finding = item.outcome, xml_text(item.finding)
+    if (tag := _TAGS.get(outcome)) is None:
         return
-    if outcome is Outcome.SKIPPED:
-        tag, default = "skipped", "Skipped in Certyn"
-    elif outcome in (Outcome.FAILED, Outcome.BLOCKED):
-        tag, default = "failure", f"Marked {outcome} in Certyn, with no finding"
-    elif outcome is Outcome.ABORTED:
-        tag, default = "error", "Aborted in Certyn"
-    else:
-        status = f" (status: {item.status})" if item.status else ""
-        tag, default = "error", xml_text(f"No result in Certyn{status}")
+    status = f" (status: {item.status})" if item.status else ""
+    default = {
+        Outcome.SKIPPED: "Skipped in Certyn",
+        Outcome.ABORTED: "Aborted in Certyn",
+        Outcome.NO_RESULT: xml_text(f"No result in Certyn{status}"),
+    }.get(outcome, f"Marked {outcome} in Certyn, with no finding")
     element = ET.SubElement(case, tag, {"message": message_line(finding) or default})
     if tag != "skipped":
         element.set("type", str(outcome).replace(" ", "-"))
@@ -79,16 +83,14 @@ def render_junit(
     ``suite_name`` names the suite (the same when empty); ``timestamp`` is an ISO 8601 start time.
     Every ``<testcase>`` has a ``time`` (seconds, ``0.000`` when unknown); the suite's is their sum."""
     group = xml_text(classname).strip() or DEFAULT_CLASSNAME
-    failures = sum(item.outcome in (Outcome.FAILED, Outcome.BLOCKED) for item in items)
-    errors = sum(item.outcome in (Outcome.ABORTED, Outcome.NO_RESULT) for item in items)
-    skipped = sum(item.outcome is Outcome.SKIPPED for item in items)
+    tags = Counter(_TAGS.get(item.outcome) for item in items)
     durations = [item.duration_seconds for item in items]
     total_time = _seconds(sum(value for value in durations if value is not None))
     counts = {
         "tests": str(len(items)),
-        "failures": str(failures),
-        "errors": str(errors),
-        "skipped": str(skipped),
+        "failures": str(tags["failure"]),
+        "errors": str(tags["error"]),
+        "skipped": str(tags["skipped"]),
         "time": total_time,
     }
     root = ET.Element("testsuites", {"name": "Certyn", **counts})

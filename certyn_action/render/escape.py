@@ -1,12 +1,29 @@
-"""Escaping of untrusted text for each place it can end up.
+"""Escaping of untrusted text for each place it can end up, and removing the API key from it. Pure.
 
 Server text and inputs are data: they must not start a workflow command on stdout, inject outputs,
-or render as Markdown/HTML in the job summary. Every function here is pure.
+or render as Markdown/HTML in the job summary.
+
+One :class:`Scrubber` for every place text comes in or goes out. A reply is scrubbed as it arrives (its
+headers, and every string of its parsed JSON): redacting only when a line is printed is too late, as server
+text is cut short first and a cut key no longer matches. After JSON decoding, so that escapes such as
+``\\u002B`` or ``\\/`` cannot hide the key. And each destination scrubs what it writes as its last step, after
+the text took the form that destination gives it (the log, the job summary, the outputs, the JUnit file).
+
+A spelling of the key is its characters in order, each as it is, percent-encoded (either case, also when
+only some are) or as an HTML entity, with anything between them that a destination drops, shows as a space
+or inserts: spaces and control characters, bidirectional and invisible characters, lone surrogates and
+U+FFFD to U+FFFF, the backslash of Markdown escaping, ``?`` (what UTF-8 writes for a lone surrogate), and
+those in encoded form (``%00``, ``\\u0000``, ``&#10;``), and the ``<code>`` tags of the summary. So the log
+turning ``ESC`` into a space, XML dropping ``NUL`` or Markdown writing ``\\_`` leaves no readable key.
+
+Keys shorter than ``MIN_SCRUBBED_KEY`` are left alone: replacing a short string could rewrite JSON field
+names, and so the counters; real Certyn keys are far longer.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 # Bidirectional controls and invisible characters: they can make shown text read differently from what it
@@ -19,6 +36,8 @@ _INVISIBLE = re.compile(f"[{INVISIBLE_CHARS}]")
 # C0/C1 controls, DEL, the Unicode line/paragraph separators some renderers break lines on, lone
 # surrogates (valid in JSON escapes, unencodable in UTF-8), and the invisible characters above.
 _CONTROL = re.compile(f"[\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029\\ud800-\\udfff{INVISIBLE_CHARS}]")
+# The same, but tabs and line breaks stay: for text shown on several lines (a fenced block, an annotation).
+_MULTILINE_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
 # ASCII punctuation that Markdown may give meaning to; '&', '#' and ';' are left for HTML entities
 # (html.escape runs first, so a raw '&' can no longer occur, and '#' never starts a line of ours).
 _MD_PUNCT = re.compile(r"([!\"$%'()*+,\-./:<=>?@\[\\\]^_`{|}~])")
@@ -37,11 +56,26 @@ def visible(text: str) -> str:
     return _INVISIBLE.sub(" ", text)
 
 
+def multiline(text: str) -> str:
+    """``text`` to show on several lines: lone surrogates replaced, controls but tabs and line breaks spaced."""
+    return _MULTILINE_CONTROL.sub(" ", encodable(text))
+
+
+def newlines(text: str) -> str:
+    """``text`` with lone surrogates replaced and every line ending a ``\\n``."""
+    return encodable(text).replace("\r\n", "\n").replace("\r", "\n")
+
+
 def truncate(text: str, limit: int) -> str:
     """Cut ``text`` to at most ``limit`` characters, marking the cut with an ellipsis."""
     if len(text) <= limit:
         return text
     return text[: max(limit - 1, 0)] + "…"
+
+
+def defused(text: str) -> str:
+    """``text`` with the runner's legacy ``##[`` command marker, which it recognises anywhere, broken up."""
+    return text.replace(_LEGACY_COMMAND, "## [")
 
 
 def one_line(text: object, limit: int = 500) -> str:
@@ -50,7 +84,7 @@ def one_line(text: object, limit: int = 500) -> str:
     Control characters (line breaks included) become spaces, so the text can never start a line,
     and the legacy ``##[`` command marker is broken up.
     """
-    flat = _CONTROL.sub(" ", str(text)).replace(_LEGACY_COMMAND, "## [")
+    flat = defused(_CONTROL.sub(" ", str(text)))
     return truncate(flat.strip(), limit)
 
 
@@ -134,3 +168,43 @@ def format_duration(seconds: float) -> str:
     if minutes:
         return f"{minutes}m {secs:02d}s"
     return f"{secs}s"
+
+
+MIN_SCRUBBED_KEY = 8
+SCRUBBED = "***"
+
+_GAP = (
+    f"(?:[\\s\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029\\ud800-\\udfff\\ufffd-\\uffff\\\\?{INVISIBLE_CHARS}]"
+    r"|%[0-9a-f]{2}|\\u[0-9a-f]{4}|\\[bfnrt]|&#?[0-9a-z]{1,8};|</?code>)*"
+)
+# What html.escape writes for a character (the summary's escaping); html itself loads with the summary only.
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"}
+
+
+def _either(ch: str) -> str:
+    escaped = "".join(f"%{byte:02X}" for byte in ch.encode("utf-8", "replace"))
+    forms = dict.fromkeys([ch, escaped, _ENTITIES.get(ch, ch)])
+    alternatives = [re.escape(form) for form in forms] + (["\\+"] if ch == " " else [])
+    return "(?:" + "|".join(alternatives) + ")"
+
+
+class Scrubber:
+    def __init__(self, api_key: str) -> None:
+        self._pattern: re.Pattern[str] | None = None
+        if len(api_key) >= MIN_SCRUBBED_KEY:
+            self._pattern = re.compile(_GAP.join(_either(ch) for ch in api_key), re.IGNORECASE)
+
+    def text(self, text: str) -> str:
+        return text if self._pattern is None else self._pattern.sub(SCRUBBED, text)
+
+    def data(self, value: Any) -> Any:
+        """Parsed JSON with every string (object keys included) scrubbed."""
+        if self._pattern is None:
+            return value
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, list):
+            return [self.data(item) for item in value]
+        if isinstance(value, dict):
+            return {self.text(k): self.data(v) for k, v in value.items()}
+        return value

@@ -1,5 +1,5 @@
-"""core/results_summary.py: the per-test table, the notes, the annotations and the AI section, checked with
-GitHub's own Markdown parser (cmarkgfm) with raw HTML let through, so any escaping gap would show."""
+"""What Certyn found, in the summary (the per-test table, the notes, the AI section) and as annotations
+(words.py), checked with GitHub's own Markdown parser (cmarkgfm) with raw HTML let through, so any escaping gap would show."""
 
 from __future__ import annotations
 
@@ -14,23 +14,24 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from certyn_action.core.conversation import ConversationState
-from certyn_action.core.results import RunItem
-from certyn_action.core.results_summary import (
-    MAX_ANNOTATIONS,
-    MAX_ROWS,
+from certyn_action.core.findings import Findings
+from certyn_action.core.results import ProcessRun, RunItem
+from certyn_action.render.escape import markdown, one_line
+from certyn_action.render.summary import (
     MAX_SHOWN_ANSWER,
-    TestAnnotation,
-    failing_annotations,
     fenced,
-    plain,
-    render_contradictions,
     render_conversation,
-    render_test_results,
+    render_findings,
     render_test_table,
-    render_unavailable,
     tally,
 )
-from certyn_action.core.text import one_line
+from certyn_action.render.words import (
+    MAX_ANNOTATIONS,
+    MAX_ROWS,
+    Annotation,
+    failing_annotations,
+    unannotated_line,
+)
 
 SETTINGS = settings(max_examples=150, deadline=None)
 RUN_URL = "https://app.certyn.io/runs/42"
@@ -47,7 +48,7 @@ def gfm(markdown: str) -> str:
 
 
 def text_of(fragment: str) -> str:
-    """The text a reader sees (the invisible WORD JOINER ``plain`` puts after ``@`` left out)."""
+    """The text a reader sees (the invisible WORD JOINER ``markdown`` puts after ``@`` left out)."""
     return html.unescape(re.sub(r"<[^>]+>", "", fragment)).replace("\u2060", "")
 
 
@@ -157,7 +158,7 @@ def test_any_name_keeps_the_table_whole_and_shows_as_text(names: list[str], find
     ["user@evil.example", "mailto:x@y.com", "xmpp:x@y.com", "a.b+c@d-e.example.org", "www.evil.example/x"],
 )
 def test_plain_text_never_becomes_a_link(text: str) -> None:
-    rendered = gfm(plain(text))
+    rendered = gfm(markdown(text))
     assert "<a " not in rendered
     assert text_of(rendered).strip() == text
 
@@ -165,26 +166,32 @@ def test_plain_text_never_becomes_a_link(text: str) -> None:
 # -- notes ------------------------------------------------------------------------------------------
 
 
-def test_contradictions_are_a_warning_that_the_gate_used_the_counts() -> None:
-    rendered = gfm(
-        render_contradictions(["Certyn's counts say 0 failed, but 1 test <b>is</b> marked failed"])
+def _with_results(tests: list[RunItem], found: tuple[str, ...] = ()) -> Findings:
+    return Findings(
+        results=ProcessRun.model_validate({"items": []}).model_copy(update={"items": tests}),
+        contradictions=found,
     )
+
+
+def test_contradictions_are_a_warning_that_the_gate_used_the_counts() -> None:
+    found = ("Certyn's counts say 0 failed, but 1 test <b>is</b> marked failed",)
+    rendered = gfm(render_findings(_with_results([run_item("failed")], found)))
     assert "the gate used the counts" in rendered
     assert "but 1 test <b>is</b> marked failed" in text_of(rendered)
     assert "<b>" not in rendered
-    assert render_contradictions([]) == ""
+    assert "the gate used the counts" not in render_findings(_with_results([run_item("failed")]))
 
 
 def test_the_section_puts_the_contradiction_note_before_the_table() -> None:
     tests = [run_item("failed", "Checkout")]
-    rendered = gfm(render_test_results(tests, ["Certyn's counts say 0 failed"], run_url=RUN_URL))
+    rendered = gfm(render_findings(_with_results(tests, ("Certyn's counts say 0 failed",)), run_url=RUN_URL))
     assert rendered.index("the gate used the counts") < rendered.index("<table>")
     assert "Checkout" in text_of(rendered)
-    assert render_test_results(tests) == render_test_table(tests)
+    assert render_findings(_with_results(tests)) == render_test_table(tests)
 
 
 def test_unavailable_shows_the_reason_as_text() -> None:
-    rendered = gfm(render_unavailable("HTTP 403 <img src=x>"))
+    rendered = gfm(render_findings(Findings(results_note="HTTP 403 <img src=x>")))
     assert "<img" not in rendered
     assert "Per-test results unavailable: HTTP 403 <img src=x>" in text_of(rendered)
 
@@ -201,9 +208,9 @@ def test_one_annotation_per_failing_test_titled_with_its_name() -> None:
         run_item("skipped", "Admin"),
     ]
     assert failing_annotations(tests) == (
-        TestAnnotation(title="Checkout", message="Failed: The pay button\ndoes nothing"),
-        TestAnnotation(title="Search", message="Marked blocked in Certyn."),
-        TestAnnotation(title="Profile", message="Aborted: Summary\nAgent crashed\nwhile loading"),
+        Annotation("error", "Checkout", "Failed: The pay button\ndoes nothing"),
+        Annotation("error", "Search", "Marked blocked in Certyn."),
+        Annotation("error", "Profile", "Aborted: Summary\nAgent crashed\nwhile loading"),
     )
 
 
@@ -222,6 +229,21 @@ def test_annotation_text_is_one_line_titles_and_no_legacy_commands() -> None:
     assert "\x00" not in found.message
     assert "##[" not in found.message
     assert len(found.message) <= 1000
+
+
+def test_the_failing_tests_past_the_annotations_are_counted_where_they_can_be_seen() -> None:
+    def failing(count: int) -> list[RunItem]:
+        return [run_item("failed", f"t{n}", n) for n in range(count)]
+
+    assert unannotated_line(failing(9), 9) == ""
+    assert (
+        unannotated_line(failing(20), 9)
+        == "No annotation for 11 more failing tests: see them in the job summary's table"
+    )
+    assert unannotated_line(failing(MAX_ROWS + 10), 9) == (
+        f"No annotation for {MAX_ROWS + 1} more failing tests: {MAX_ROWS - 9} in the job summary's table, "
+        "10 only in Certyn and the `failed-tests` output"
+    )
 
 
 # -- AI section -------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""progress.py: a log line when something changes, silence otherwise, a heartbeat every minute."""
+"""words.py, while waiting: a log line when something changes, silence otherwise, a heartbeat every minute."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from certyn_action.core.models import RunStatus
-from certyn_action.core.progress import HEARTBEAT_SECONDS, ProgressLog, describe_counts, describe_state
+from certyn_action.render.words import HEARTBEAT_SECONDS, ProgressLog, describe_counts, describe_state
 
 
 def _status(**fields: Any) -> RunStatus:

@@ -1,4 +1,4 @@
-"""scrub.py: the API key is gone from a reply, and from what each destination writes, however it is spelled."""
+"""escape.py's Scrubber: the API key is gone from a reply, and from what each destination writes, however it is spelled."""
 
 from __future__ import annotations
 
@@ -11,11 +11,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from certyn_action.core.junit import render_junit
 from certyn_action.core.results import RunItem
-from certyn_action.core.results_summary import fenced
-from certyn_action.core.scrub import SCRUBBED, Scrubber
-from certyn_action.core.text import encodable, markdown, markdown_with_code, one_line, visible
+from certyn_action.render.escape import (
+    SCRUBBED,
+    Scrubber,
+    encodable,
+    markdown,
+    markdown_with_code,
+    one_line,
+    visible,
+)
+from certyn_action.render.junit import render_junit
+from certyn_action.render.summary import fenced
 
 KEY = "abc+def/ghi=jkl0"
 

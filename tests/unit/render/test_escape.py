@@ -1,4 +1,4 @@
-"""text.py: escaping of untrusted text for workflow commands, log lines and Markdown."""
+"""escape.py: escaping of untrusted text for workflow commands, log lines and Markdown."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from certyn_action.core.text import (
+from certyn_action.render.escape import (
     WORD_JOINER,
     encodable,
     escape_command_data,

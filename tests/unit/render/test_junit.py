@@ -1,4 +1,4 @@
-"""core/junit.py: the JUnit report is read by a real consumer (junitparser) with the right counts,
+"""junit.py: the JUnit report is read by a real consumer (junitparser) with the right counts,
 results and messages, whatever the names and findings hold."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from junitparser import Error, Failure, JUnitXml, Skipped, TestCase, TestSuite
 
-from certyn_action.core.junit import case_name, message_line, render_junit, render_run_junit, xml_text
 from certyn_action.core.results import ProcessRun, RunItem
+from certyn_action.render.junit import case_name, message_line, render_junit, render_run_junit, xml_text
 
 SETTINGS = settings(max_examples=150, deadline=None)
 HOSTILE = [

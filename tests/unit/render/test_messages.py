@@ -1,4 +1,4 @@
-"""The log's first and last words: the create group, the verdict lines and the one annotation."""
+"""words.py: the log's first and last words: the create group, the verdict lines and the one annotation."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import pytest
 
 from certyn_action.core.api import Created, create_body
 from certyn_action.core.gate import Result, Verdict
-from certyn_action.core.messages import create_lines, verdict
 from certyn_action.core.models import CreatedRun, RunStatus
 from certyn_action.core.report import Report
+from certyn_action.render.words import create_lines, verdict
 from certyn_action.settings import RunMetadata, read_settings
 
 KEY = "sk-secret-123"
@@ -109,7 +109,7 @@ def test_the_poll_interval_is_shown_as_one_value_or_a_range(floor: str, ceiling:
 
 
 def test_a_retry_line_never_says_zero_seconds_and_names_no_run() -> None:
-    from certyn_action.core.messages import retry_line  # noqa: PLC0415
+    from certyn_action.render.words import retry_line  # noqa: PLC0415
 
     assert retry_line("cancel", 1, 5, "HTTP 503 while cancelling the run.", 0.01) == (
         "Cancel attempt 1/5 failed (HTTP 503 while cancelling the run.); retrying now"
@@ -119,7 +119,7 @@ def test_a_retry_line_never_says_zero_seconds_and_names_no_run() -> None:
 
 
 def test_a_retry_line_keeps_the_operation_as_written_but_its_first_letter() -> None:
-    from certyn_action.core.messages import retry_line  # noqa: PLC0415
+    from certyn_action.render.words import retry_line  # noqa: PLC0415
 
     assert retry_line("AI conversation", 1, 5, "HTTP 503", 1.0).startswith(
         "AI conversation attempt 1/5 failed"
@@ -129,7 +129,7 @@ def test_a_retry_line_keeps_the_operation_as_written_but_its_first_letter() -> N
 
 @pytest.mark.parametrize(("attempts", "said"), [(1, "1 attempt,"), (2, "2 attempts,")])
 def test_a_deployment_that_never_answered_counts_its_attempts_in_words(attempts: int, said: str) -> None:
-    from certyn_action.core.messages import deployment_down  # noqa: PLC0415
+    from certyn_action.render.words import deployment_down  # noqa: PLC0415
 
     message = deployment_down("30s", attempts, "connection refused")
     assert said in message

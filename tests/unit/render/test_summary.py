@@ -11,8 +11,8 @@ from certyn_action.core.api import Created
 from certyn_action.core.gate import Result, Verdict
 from certyn_action.core.models import COUNTERS, CreatedRun, RunStatus
 from certyn_action.core.report import Report
-from certyn_action.core.summary import MAX_REASONS, render_summary
-from certyn_action.core.wording import HEADINGS
+from certyn_action.render.summary import MAX_REASONS, render_summary
+from certyn_action.render.words import heading
 from certyn_action.settings import RunMetadata, Settings, read_settings
 
 EVIL = "<img src=x onerror=alert(1)> [x](javascript:alert(1)) | a | b ![i](https://e.example/i.png) **b**"
@@ -104,8 +104,8 @@ def _check_safe(text: str) -> None:
 @pytest.mark.parametrize("result", list(Result))
 def test_heading_per_result(result: Result) -> None:
     text = render_summary(_report(result))
-    assert text.startswith(f"## {HEADINGS[result]} — <code>smoke</code>\n")
-    assert len(set(HEADINGS.values())) == len(Result)
+    assert text.startswith(f"## {heading(result)} — <code>smoke</code>\n")
+    assert len({heading(r) for r in Result}) == len(Result)
 
 
 def test_counts_table() -> None:
@@ -236,7 +236,7 @@ def test_notes_as_quotes() -> None:
 
 def test_minimal_report_renders() -> None:
     text = render_summary(Report())
-    assert text.startswith(f"## {HEADINGS[Result.ERROR]}\n")
+    assert text.startswith(f"## {heading(Result.ERROR)}\n")
     assert "the action stopped unexpectedly" in text
     assert text.endswith("\n")
     _check_safe(text)
