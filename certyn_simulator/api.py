@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .conversations import Conversations
-from .environments import Environments
+from .environments import Environments, runner_pools
 from .payloads import Response, apply_overrides, error, json_response, project_id
 from .records import RequestRecord
 from .results import is_finished, process_run_body
@@ -57,19 +57,28 @@ class Api:
             return self.conversations.serve(rec.item_id)
         if endpoint == "overview":
             return _json(self.overview())
+        if endpoint == "runner_pools":
+            return self._with_scenario(lambda sc: _json(runner_pools(sc)))
         return self._project_scoped(rec)
 
     def _project_scoped(self, rec: RequestRecord) -> Response:
         project = rec.project_id or ""
         if project not in self.project_ids().values():
             return error(404, "Project not found.")
-        if rec.endpoint == "process_run":
-            return self._process_run(rec, project)
-        if rec.endpoint == "environment_create":
-            return self.environments.create(rec, project)
-        if rec.endpoint == "environment_list":
-            return self.environments.list_page(rec.query, project)
-        return self.environments.delete(project, rec.item_id)
+        envs = self.environments
+        handlers: dict[str, Callable[[], Response]] = {
+            "process_run": lambda: self._process_run(rec, project),
+            "environment_create": lambda: self._with_scenario(lambda sc: envs.create(rec, project, sc)),
+            "environment_list": lambda: envs.list_page(rec.query, project),
+            "environment_delete": lambda: envs.delete(project, rec.item_id),
+            "variable_create": lambda: envs.create_variable(rec, project),
+            "variable_list": lambda: envs.list_variables(project, rec.item_id),
+        }
+        return handlers[rec.endpoint]()
+
+    def _with_scenario(self, answer: Callable[[Scenario], Response]) -> Response:
+        with self._cond:
+            return answer(self._scenario())
 
     def _check_key(self, rec: RequestRecord) -> Response | None:
         given = rec.header("X-API-Key")

@@ -32,6 +32,8 @@ def route(method: str, path: str) -> Route:
         return _project_route(method, rest[1:])
     if rest[:2] == ["assistant", "conversations"] and len(rest) == 3 and rest[2]:
         return _only(method, "GET", Route("conversation", item_id=rest[2]))
+    if rest == ["self-hosted", "pools"]:
+        return _only(method, "GET", Route("runner_pools"))
     return Route("other")
 
 
@@ -65,4 +67,8 @@ def _project_route(method: str, rest: list[str]) -> Route:  # noqa: PLR0911 - a 
             return _only(method, "GET", Route("environment_list", project_id=project))
         if len(rest) == 3 and rest[2]:
             return _only(method, "DELETE", Route("environment_delete", project_id=project, item_id=rest[2]))
+        if len(rest) == 4 and rest[2] and rest[3] == "variables":
+            if method == "POST":
+                return Route("variable_create", project_id=project, item_id=rest[2])
+            return _only(method, "GET", Route("variable_list", project_id=project, item_id=rest[2]))
     return Route("other")

@@ -239,7 +239,9 @@ def test_environment_create_list_delete_is_recorded(sim: Simulator) -> None:
         "pageSize": 100,
         "totalPages": 1,
         "hasNextPage": False,
+        "hasPreviousPage": False,
     }
+    assert (env["executionTarget"], env["runnerPoolId"], env["anthropicModel"]) == ("cloud_managed", "", "")
     deleted = requests.delete(f"{sim.base_url}{env_path(sim)}/{env['id']}", headers=H, timeout=5)
     assert deleted.status_code == 204
     assert deleted.content == b""
@@ -279,7 +281,12 @@ def test_environment_list_is_paged(sim: Simulator) -> None:
         assert new_env(sim, f"dev-{i}").status_code == 201
     page = get(sim, env_path(sim), params={"page": 2, "pageSize": 2}).json()
     assert [e["key"] for e in page["items"]] == ["dev-2", "dev-3"]
-    assert (page["totalCount"], page["totalPages"], page["hasNextPage"]) == (5, 3, True)
+    assert (page["totalCount"], page["totalPages"], page["hasNextPage"], page["hasPreviousPage"]) == (
+        5,
+        3,
+        True,
+        True,
+    )
     assert get(sim, env_path(sim), params={"page": 3, "pageSize": 2}).json()["hasNextPage"] is False
     assert get(sim, env_path(sim), params={"pageSize": 0}).status_code == 400
 
@@ -342,6 +349,9 @@ def requests_for(sim: Simulator) -> dict[str, tuple[str, str, Any]]:
         ),
         "environment_list": ("GET", env_path(sim), None),
         "environment_delete": ("DELETE", f"{env_path(sim)}/{env['id']}", None),
+        "variable_create": ("POST", f"{env_path(sim)}/{env['id']}/variables", {"name": "A", "value": "1"}),
+        "variable_list": ("GET", f"{env_path(sim)}/{env['id']}/variables", None),
+        "runner_pools": ("GET", "/api/self-hosted/pools", None),
     }
 
 
@@ -352,6 +362,9 @@ NEW_ENDPOINTS = [
     "environment_create",
     "environment_list",
     "environment_delete",
+    "variable_create",
+    "variable_list",
+    "runner_pools",
 ]
 
 
