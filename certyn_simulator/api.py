@@ -8,10 +8,11 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from . import diagnosis
 from .conversations import Conversations
 from .environments import Environments, runner_pools
-from .payloads import Response, apply_overrides, error, json_response, project_id
-from .records import RequestRecord
+from .payloads import Response, apply_overrides, error, json_response, paged, project_id
+from .records import RequestRecord, RunRecord
 from .results import is_finished, process_run_body
 from .scenario import Scenario
 from .store import RunStore
@@ -73,8 +74,46 @@ class Api:
             "environment_delete": lambda: envs.delete(project, rec.item_id),
             "variable_create": lambda: envs.create_variable(rec, project),
             "variable_list": lambda: envs.list_variables(project, rec.item_id),
+            "observations": lambda: diagnosis.observations_page(rec.query, project, self._rows(project)),
+            "flaky_testcases": lambda: self._with_scenario(
+                lambda sc: diagnosis.flaky_testcases(rec.query, sc)
+            ),
         }
-        return handlers[rec.endpoint]()
+        if rec.endpoint in handlers:
+            return handlers[rec.endpoint]()
+        return self._diagnosis(rec, project)
+
+    def _diagnosis(self, rec: RequestRecord, project: str) -> Response:
+        """An execution, its artifacts, or an agent session's conversation, from the runs' rows."""
+        rows = self._rows(project)
+        if rec.endpoint == "agent_conversation":
+            session = diagnosis.find(rows, "agentSessionId", rec.item_id)
+            if session is None:
+                return error(404, "Agent session not found.")
+            return diagnosis.conversation_page(rec.query, session)
+        found = diagnosis.find(rows, "executionId", rec.item_id)
+        if found is None:
+            return error(404, "Execution not found.")
+        if rec.endpoint == "execution_artifacts":
+            return paged(rec.query, diagnosis.artifacts(found))
+        return _json(diagnosis.execution_body(found))
+
+    def _rows(self, project: str) -> list[diagnosis.TestRow]:
+        """The per-test rows of every run of ``project``, as the per-test results serve them."""
+        with self._cond:
+            return diagnosis.rows_of(self._runs_of(project, list(self.store.runs.values())))
+
+    def _runs_of(self, project: str, runs: list[RunRecord]) -> list[tuple[RunRecord, Scenario, float | None]]:
+        """Those of ``runs`` in ``project``, each with its scenario and completion time."""
+        ids = self.project_ids()
+        out = []
+        with self._cond:
+            for run in runs:
+                slug = run.request.get("projectSlug") if isinstance(run.request, dict) else None
+                if isinstance(slug, str) and ids.get(slug.lower()) == project:
+                    completed = self.store.completed_wall(run.run_id) if is_finished(run) else None
+                    out.append((run, self.store.run_scenarios[run.run_id], completed))
+        return out
 
     def _with_scenario(self, answer: Callable[[Scenario], Response]) -> Response:
         with self._cond:
@@ -117,17 +156,12 @@ class Api:
         return out
 
     def _process_run(self, rec: RequestRecord, project: str) -> Response:
-        ids = self.project_ids()
         with self._cond:
             run = self.store.runs.get(rec.run_id or "")
-            if run is None:
+            found = self._runs_of(project, [run] if run is not None else [])
+            if not found:
                 return error(404, "Process run not found.")
-            slug = run.request.get("projectSlug") if isinstance(run.request, dict) else None
-            if not isinstance(slug, str) or ids.get(slug.lower()) != project:
-                return error(404, "Process run not found.")
-            sc = self.store.run_scenarios[run.run_id]
-            completed = self.store.completed_wall(run.run_id) if is_finished(run) else None
-            return _json(process_run_body(run, sc, completed))
+            return _json(process_run_body(*found[0]))
 
 
 def _json(payload: Any) -> Response:

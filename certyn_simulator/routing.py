@@ -12,7 +12,7 @@ class Route(NamedTuple):
     endpoint: str
     run_id: str | None = None
     project_id: str | None = None
-    item_id: str | None = None  # a conversation or environment id
+    item_id: str | None = None  # a conversation, environment, execution or agent session id
 
 
 def classify(method: str, path: str) -> tuple[str, str | None]:
@@ -58,6 +58,8 @@ def _project_route(method: str, rest: list[str]) -> Route:  # noqa: PLR0911 - a 
     if len(rest) < 2 or not rest[0]:
         return Route("other")
     project = rest[0]
+    if rest[1] in _DIAGNOSIS:
+        return _diagnosis_route(method, project, rest[1:])
     if rest[1] == "process-runs" and len(rest) == 3 and rest[2]:
         return _only(method, "GET", Route("process_run", rest[2], project))
     if rest[1] == "environments":
@@ -72,3 +74,24 @@ def _project_route(method: str, rest: list[str]) -> Route:  # noqa: PLR0911 - a 
                 return Route("variable_create", project_id=project, item_id=rest[2])
             return _only(method, "GET", Route("variable_list", project_id=project, item_id=rest[2]))
     return Route("other")
+
+
+_DIAGNOSIS = ("executions", "agentsessions", "observations", "flaky-testcases")
+
+
+def _diagnosis_route(method: str, project: str, rest: list[str]) -> Route:
+    """``rest``: the path after the project id, starting with one of ``_DIAGNOSIS``."""
+    found: Route | None = None
+    if rest == ["observations"]:
+        found = Route("observations", project_id=project)
+    elif rest == ["flaky-testcases"]:
+        found = Route("flaky_testcases", project_id=project)
+    elif len(rest) >= 2 and rest[1]:
+        shape = (rest[0], len(rest), rest[2] if len(rest) > 2 else None)
+        endpoint = {
+            ("executions", 2, None): "execution",
+            ("executions", 3, "artifacts"): "execution_artifacts",
+            ("agentsessions", 3, "conversation"): "agent_conversation",
+        }.get(shape)
+        found = Route(endpoint, project_id=project, item_id=rest[1]) if endpoint else None
+    return _only(method, "GET", found) if found else Route("other")

@@ -29,6 +29,11 @@ ENDPOINTS = (
     "variable_create",
     "variable_list",
     "runner_pools",
+    "execution",
+    "execution_artifacts",
+    "agent_conversation",
+    "observations",
+    "flaky_testcases",
 )
 """Endpoints that have a fault queue (see ``docs/simulator.md`` for the request each one is)."""
 

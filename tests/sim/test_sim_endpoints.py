@@ -338,6 +338,7 @@ def requests_for(sim: Simulator) -> dict[str, tuple[str, str, Any]]:
     """One valid request per new endpoint: (method, path, json body)."""
     run_id = create_run(sim, instruction="hi")
     env = new_env(sim, "dev-for-faults").json()
+    project = f"/api/projects/{sim.project_id('shop')}"
     return {
         "overview": ("GET", "/api/projects/overview", None),
         "process_run": ("GET", results_path(sim, run_id["runId"]), None),
@@ -352,6 +353,15 @@ def requests_for(sim: Simulator) -> dict[str, tuple[str, str, Any]]:
         "variable_create": ("POST", f"{env_path(sim)}/{env['id']}/variables", {"name": "A", "value": "1"}),
         "variable_list": ("GET", f"{env_path(sim)}/{env['id']}/variables", None),
         "runner_pools": ("GET", "/api/self-hosted/pools", None),
+        "execution": ("GET", f"{project}/executions/{run_id['runId']}-exec-1", None),
+        "execution_artifacts": ("GET", f"{project}/executions/{run_id['runId']}-exec-1/artifacts", None),
+        "agent_conversation": (
+            "GET",
+            f"{project}/agentsessions/{run_id['runId']}-session-1/conversation",
+            None,
+        ),
+        "observations": ("GET", f"{project}/observations?processRunId={run_id['runId']}", None),
+        "flaky_testcases": ("GET", f"{project}/flaky-testcases?threshold=0.2", None),
     }
 
 
@@ -365,6 +375,11 @@ NEW_ENDPOINTS = [
     "variable_create",
     "variable_list",
     "runner_pools",
+    "execution",
+    "execution_artifacts",
+    "agent_conversation",
+    "observations",
+    "flaky_testcases",
 ]
 
 
