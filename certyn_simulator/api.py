@@ -11,6 +11,7 @@ from typing import Any
 from . import diagnosis
 from .conversations import Conversations
 from .environments import Environments, runner_pools
+from .github import GitHub, github_not_found
 from .payloads import Response, apply_overrides, error, json_response, paged, project_id
 from .records import RequestRecord, RunRecord
 from .results import is_finished, process_run_body
@@ -27,6 +28,7 @@ class Api:
         store: RunStore,
         conversations: Conversations,
         environments: Environments,
+        github: GitHub,
         scenario: Callable[[], Scenario],
         api_key: str,
     ) -> None:
@@ -34,11 +36,16 @@ class Api:
         self.store = store
         self.conversations = conversations
         self.environments = environments
+        self.github = github
         self._scenario = scenario
         self.api_key = api_key
 
     def process(self, rec: RequestRecord, *, omit_run_id: bool = False) -> Response:  # noqa: PLR0911 - a router
         endpoint = rec.endpoint
+        if rec.path.startswith("/github/"):  # the fake GitHub: its own token, its own error bodies
+            if not endpoint.startswith("github_"):
+                return github_not_found()
+            return self._with_scenario(lambda sc: self.github.process(rec, sc, self.api_key))
         if endpoint == "method_not_allowed":
             return error(405, f"Method {rec.method} not allowed on {rec.path}")
         if endpoint == "other":

@@ -159,6 +159,7 @@ class Handler(BaseHTTPRequestHandler):
                 run_id=found.run_id,
                 project_id=found.project_id,
                 item_id=found.item_id,
+                repository=found.repository,
             )
         )
         fault = sim.take_fault(found.endpoint)

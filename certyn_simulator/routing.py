@@ -12,7 +12,8 @@ class Route(NamedTuple):
     endpoint: str
     run_id: str | None = None
     project_id: str | None = None
-    item_id: str | None = None  # a conversation, environment, execution or agent session id
+    item_id: str | None = None  # a conversation, environment, execution or agent session id; GitHub's ids
+    repository: str | None = None  # GitHub: owner/repo
 
 
 def classify(method: str, path: str) -> tuple[str, str | None]:
@@ -21,8 +22,11 @@ def classify(method: str, path: str) -> tuple[str, str | None]:
     return found.endpoint, found.run_id
 
 
-def route(method: str, path: str) -> Route:
+def route(method: str, path: str) -> Route:  # noqa: PLR0911 - a router
     segments = path.split("/")
+    if segments[:2] == ["", "github"]:
+        rest = [unquote(s) for s in segments[2:]]
+        return github_route(method, rest[2:] if rest[:2] == ["api", "v3"] else rest)
     if segments[:2] != ["", "api"]:
         return Route("other")
     rest = [unquote(s) for s in segments[2:]]
@@ -95,3 +99,27 @@ def _diagnosis_route(method: str, project: str, rest: list[str]) -> Route:
         }.get(shape)
         found = Route(endpoint, project_id=project, item_id=rest[1]) if endpoint else None
     return _only(method, "GET", found) if found else Route("other")
+
+
+def github_route(method: str, rest: list[str]) -> Route:
+    """The fake GitHub REST API: ``rest`` is the path after ``/github`` (or ``/github/api/v3``)."""
+    if len(rest) < 4 or rest[0] != "repos" or not (rest[1] and rest[2]):
+        return Route("other")
+    repo, tail = f"{rest[1]}/{rest[2]}", rest[3:]
+    found: Route | None = None
+    allowed = "GET"
+    if tail == ["check-runs"]:
+        found, allowed = Route("github_check_run_create"), "POST"
+    elif len(tail) == 2 and tail[0] == "check-runs" and tail[1]:
+        found, allowed = Route("github_check_run_update", item_id=tail[1]), "PATCH"
+    elif len(tail) == 3 and tail[0] == "issues" and tail[1] == "comments" and tail[2]:
+        found, allowed = Route("github_comment_update", item_id=tail[2]), "PATCH"
+    elif len(tail) == 3 and tail[0] == "issues" and tail[2] == "comments" and tail[1]:
+        endpoint = "github_comment_create" if method == "POST" else "github_comment_list"
+        found = Route(endpoint, item_id=tail[1])
+        allowed = method if method == "POST" else "GET"
+    elif len(tail) == 3 and tail[0] == "commits" and tail[1] and tail[2] == "pulls":
+        found = Route("github_commit_pulls", item_id=tail[1])
+    if found is None:
+        return Route("other", repository=repo)
+    return _only(method, allowed, found._replace(repository=repo))

@@ -34,6 +34,12 @@ ENDPOINTS = (
     "agent_conversation",
     "observations",
     "flaky_testcases",
+    "github_check_run_create",
+    "github_check_run_update",
+    "github_comment_list",
+    "github_comment_create",
+    "github_comment_update",
+    "github_commit_pulls",
 )
 """Endpoints that have a fault queue (see ``docs/simulator.md`` for the request each one is)."""
 
@@ -243,6 +249,31 @@ def _retry_after_text(value: str | float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
+GITHUB_SWITCHES = ("permissions", "rate_limit", "pulls", "comments", "server_url")
+
+
+def _check_github(github: Any) -> None:
+    """The fake GitHub's switches: ``permissions`` (``{"checks"|"pull_requests": "write"|"read"|"none"}``),
+    ``rate_limit`` (``{"status": 403|429, "retry_after": s|null, "times": n|null}``), ``pulls``
+    (``[{"number", "head_sha", ...}]``), ``comments`` (``[{"issue", "body", "user"}]``), ``server_url``."""
+    if not isinstance(github, dict):
+        raise ScenarioError("'github' must be an object")
+    unknown = set(github) - set(GITHUB_SWITCHES)
+    if unknown:
+        raise ScenarioError(f"unknown github switch(es): {', '.join(sorted(unknown))}")
+    permissions = github.get("permissions") or {}
+    if not isinstance(permissions, dict) or not all(
+        k in ("checks", "pull_requests") and v in ("write", "read", "none") for k, v in permissions.items()
+    ):
+        raise ScenarioError('github permissions: {"checks" or "pull_requests": "write", "read" or "none"}')
+    limit = github.get("rate_limit")
+    if limit is not None and (not isinstance(limit, dict) or limit.get("status", 403) not in (403, 429)):
+        raise ScenarioError("github rate_limit must be an object with status 403 or 429")
+    _check_objects("github pulls", github.get("pulls") or [], "head_sha")
+    if not all(isinstance(c, dict) and isinstance(c.get("issue"), int) for c in github.get("comments") or []):
+        raise ScenarioError("each of github comments must be an object with an integer 'issue'")
+
+
 def _check_objects(name: str, items: list[Any], key: str) -> None:
     if not all(isinstance(item, dict) and isinstance(item.get(key), str) for item in items):
         raise ScenarioError(f"each of {name} must be an object with a '{key}'")
@@ -300,6 +331,7 @@ class Scenario:
     conversation_answer: str = "The run finished. No further analysis is available."
     environments: list[dict[str, Any]] = field(default_factory=list)
     runner_pools: list[dict[str, Any]] = field(default_factory=list)
+    github: dict[str, Any] = field(default_factory=dict)
     faults: dict[str, list[Fault]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -321,6 +353,7 @@ class Scenario:
             raise ScenarioError("each of test_results must be an object")
         _check_objects("environments", self.environments, "key")
         _check_objects("runner_pools", self.runner_pools, "id")
+        _check_github(self.github)
         for endpoint in self.faults:
             if endpoint not in ENDPOINTS:
                 raise ScenarioError(
