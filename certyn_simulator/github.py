@@ -194,7 +194,7 @@ class GitHub:
             answer.headers = [*(h for h in headers if h[0] not in own), *answer.headers]
             return answer
 
-    def _answer(self, rec: RequestRecord, sc: Scenario) -> Response:
+    def _answer(self, rec: RequestRecord, sc: Scenario) -> Response:  # noqa: PLR0911 - a router
         server = str(sc.github.get("server_url") or "https://github.com").rstrip("/")
         endpoint = rec.endpoint
         if endpoint == "github_commit_pulls":
@@ -202,6 +202,8 @@ class GitHub:
         if endpoint == "github_comment_list":
             return self._list_comments(rec, server)
         body = rec.json
+        if body is None and rec.body_text.strip():
+            return _message(400, "Problems parsing JSON")
         if not isinstance(body, dict):
             return _invalid(["the body must be a JSON object"])
         if endpoint == "github_check_run_create":

@@ -155,6 +155,13 @@ def test_invalid_check_runs_are_422_and_not_stored(sim: Simulator, body: dict[st
     assert sim.github_check_runs == []
 
 
+def test_a_body_that_is_not_json_is_400_and_not_an_object_422(sim: Simulator) -> None:
+    broken = requests.post(f"{sim.github_url}{REPO}/check-runs", data="{name:", headers=GH, timeout=5)
+    assert broken.status_code == 400
+    assert broken.json()["message"] == "Problems parsing JSON"
+    assert call(sim, "POST", f"{REPO}/issues/7/comments", ["a body"]).status_code == 422
+
+
 def test_the_limits_themselves_are_accepted(sim: Simulator) -> None:
     output = {"title": "t", "summary": "s" * 65535, "text": "t" * 65535, "annotations": [annotation(0)] * 50}
     run = new_check_run(sim, output=output)
