@@ -157,9 +157,8 @@ def _state(report: Report, status: RunStatus) -> str:
 def _details(report: Report) -> list[str]:
     rows: list[tuple[str, str]] = []
     if report.run_id:
-        label = f"Run {truncate(report.run_id, 80)} in Certyn"
         rows.append(
-            ("Certyn run", markdown_link(label, report.app_url) if report.app_url else markdown(label))
+            ("Certyn run", markdown_link(f"Run {truncate(report.run_id, 80)} in Certyn", report.app_url))
         )
     meta, inputs = report.metadata, report.inputs
     if meta and meta.job_url:
