@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .certyn.http import TlsVerificationFailed, Transport, TransportError, UnsafeUrl
+from .certyn.http import Call, TlsVerificationFailed, Transport, TransportError, UnsafeUrl
 from .certyn.reply import Reply
 from .clock import Clock
 from .core.retry import RetryPolicy, is_transient_status
@@ -96,6 +96,19 @@ class GitHub:
     ) -> None:
         self.transport, self.clock, self.wall, self.on_retry = transport, clock, wall, on_retry
         self.repo = f"/repos/{repository}"
+        self._in_flight: Call | None = None  # an exchange a signal interrupted the wait for
+
+    def answer_in_flight(self, deadline: float) -> Any:
+        """The JSON of a 2xx answer to the exchange a signal interrupted, awaited until ``deadline``; None when
+        there was none, or no usable answer came (a check run create whose id must not be lost)."""
+        call, self._in_flight = self._in_flight, None
+        if call is None:
+            return None
+        try:
+            reply = call.wait(deadline - self.clock.monotonic())
+            return reply.json() if 200 <= reply.status < 300 else None
+        except (TransportError, ValueError):
+            return None
 
     def request(
         self, method: str, path: str, deadline: float, body: Mapping[str, Any] | None = None
@@ -105,10 +118,16 @@ class GitHub:
         while True:
             timeout = min(deadline - self.clock.monotonic(), REQUEST_SECONDS)
             try:
-                reply = self.transport.request(method, self.repo + path, timeout=timeout, json_body=body)
+                self._in_flight = self.transport.start(
+                    method, self.repo + path, timeout=timeout, json_body=body
+                )
+                reply = self._in_flight.wait(timeout)  # a signal here leaves the call in flight
+                self._in_flight = None
             except (TlsVerificationFailed, UnsafeUrl) as err:
+                self._in_flight = None
                 raise GitHubError(str(err)) from None
             except TransportError as err:
+                self._in_flight = None
                 error, retry_after = GitHubError(str(err)), None
             else:
                 if 200 <= reply.status < 300:

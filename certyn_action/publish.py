@@ -175,6 +175,8 @@ class Publisher:
             "output": output | {"annotations": annotations[:ANNOTATIONS_PER_REQUEST]},
         }
         github = self._client(settings)
+        if self.check_run_id is None:  # a signal interrupted its create: learn the id it got
+            self.check_run_id = _id_or_none(github.answer_in_flight(self._until(deadline)))
         if self.check_run_id is None:  # it could not be made at the start (or the run never was)
             body |= self._check_run_fields(report, settings)
             data, _ = github.request("POST", "/check-runs", self._until(deadline), body)
@@ -301,6 +303,13 @@ def _id(data: Any) -> int:
     if not isinstance(ident, int) or isinstance(ident, bool):
         raise GitHubError("the answer named no check run id")
     return ident
+
+
+def _id_or_none(data: Any) -> int | None:
+    try:
+        return None if data is None else _id(data)
+    except GitHubError:
+        return None
 
 
 def _is_ours(comment: Any, sign: str) -> bool:
