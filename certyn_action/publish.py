@@ -58,7 +58,7 @@ def conclusion(result: Result, cause: Cause | None) -> str:
     return CONCLUSIONS[result]
 
 
-def tested_commit(settings: Settings) -> str:
+def commit_under_test(settings: Settings) -> str:
     """The commit the check run goes on: the deployment's on ``deployment_status`` (GitHub attaches that
     workflow to no PR; a check run on the deployed commit is how the result reaches it), else the commit sent
     to Certyn (the PR head on pull_request events, ``commit-sha`` when set)."""
@@ -191,7 +191,7 @@ class Publisher:
         self.log.info(f"GitHub check run completed: {body['conclusion']}")
 
     def _check_run_fields(self, report: Report, settings: Settings) -> dict[str, Any]:
-        sha = tested_commit(settings)
+        sha = commit_under_test(settings)
         if not _SHA.fullmatch(sha):
             raise GitHubError(
                 f"no commit to put it on (the commit tested is {one_line(sha or 'unknown', 80)})"
@@ -238,7 +238,7 @@ class Publisher:
         github = self._client(settings)
         numbers = pull_request_numbers_from_event(settings)
         if numbers is None:
-            pulls, _ = github.request("GET", f"/commits/{tested_commit(settings)}/pulls", deadline)
+            pulls, _ = github.request("GET", f"/commits/{commit_under_test(settings)}/pulls", deadline)
             numbers = [
                 pull["number"]
                 for pull in (pulls if isinstance(pulls, list) else [])
