@@ -498,6 +498,11 @@ def _idempotency_key(value: str) -> str:
     return value
 
 
+def _token_or_unset(value: str) -> str:
+    """``github-token``: outside the runner the default arrives as the unevaluated expression: unset."""
+    return "" if value.startswith("${{") else value
+
+
 def _digits_or_unset(value: str) -> str:
     # Outside the runner the expression default arrives unevaluated; treat it as unset.
     if value.startswith("${{"):
@@ -764,7 +769,7 @@ _INPUTS: dict[str, tuple[Any, Callable[[str], Any]]] = {
     "junit-report": ("", parse_junit_report),
     "instruction": ("", parse_instruction),
     "conversation-timeout-seconds": (120.0, _number(minimum=0, maximum=MAX_CONVERSATION_TIMEOUT_SECONDS)),
-    "github-token": ("", str),
+    "github-token": ("", _token_or_unset),
     "check-run": (False, parse_bool),
     "pr-comment": ("off", parse_pr_comment),
 }
