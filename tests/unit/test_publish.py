@@ -349,3 +349,15 @@ def test_nothing_is_asked_of_github_when_nothing_is_published() -> None:
         pub.finish(report(inputs=quiet))
         assert len(mocked.calls) == 0
     assert TOKEN not in out.getvalue()
+
+
+@responses.activate
+def test_a_server_error_is_retried_with_backoff_within_the_budget() -> None:
+    responses.post(f"{REPO}/check-runs", status=502, json={"message": "Server Error"})
+    responses.post(f"{REPO}/check-runs", json={"id": 5}, status=201)
+    clock = FakeClock()
+    github = GitHub(GitHubTransport(API, TOKEN, env={}), clock, "acme/shop")
+    data, _ = github.request("POST", "/check-runs", clock.now + 15, {"name": "x"})
+    assert data == {"id": 5}
+    assert len(responses.calls) == 2
+    assert clock.sleeps == [0.0]  # urllib3's backoff: the first retry at once, then growing
