@@ -120,7 +120,7 @@ class _Session(requests.Session):
 class Transport:
     # What this transport talks to: every path starts with ``PATH_PREFIX``, the credential goes only in
     # ``_credentials()``'s header, and a URL off the configured host is refused naming ``CONFIGURED_BY``.
-    # (The fake-free seam the GitHub transport of ``publish.py`` overrides: one transport, two APIs.)
+    # ``github_api.GitHubTransport`` overrides the three for GitHub: one transport, each with its own secret.
     PATH_PREFIX = "/api/"
     CONFIGURED_BY = "`api-url`"
 
