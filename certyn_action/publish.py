@@ -32,7 +32,7 @@ from .github.workflow import WorkflowLog
 from .github_api import BUDGET_SECONDS, GitHub, GitHubError, GitHubTransport
 from .lifecycle import RELEASE_BUDGET_SECONDS
 from .render import words
-from .render.escape import one_line, safe_url
+from .render.escape import markdown, one_line, safe_url
 from .settings import Settings
 
 MARKER = "<!-- certyn-run-action"
@@ -208,9 +208,8 @@ class Publisher:
 
     def _in_progress(self, report: Report) -> str:
         link = safe_url(report.app_url)
-        run = one_line(report.run_id, 80)
         follow = f" Follow it in [Certyn]({link})." if link else ""
-        return self.log.redact(f"Certyn run `{run}` is running.{follow}")
+        return self.log.redact(f"Certyn run {markdown(report.run_id, 80)} is running.{follow}")
 
     def _annotations(self, report: Report, settings: Settings) -> list[dict[str, Any]]:
         results = report.findings.results
