@@ -22,9 +22,7 @@ from .github.reporter import Reporter
 from .github.signals import CancelRequested, SignalGuard
 
 if TYPE_CHECKING:
-    from .core.conversation import Conversation
-    from .core.models import RunStatus
-    from .core.results import ProcessRun
+    from .api.models import Conversation, ProcessRun, RunStatus
 
 RESULTS_SECONDS = 30.0
 RESULTS_TITLE = "Certyn per-test results unavailable"
@@ -103,7 +101,7 @@ class Afterwards:
         self.log.warning(f"Per-test results not read{unwritten}: {reason}", title=RESULTS_TITLE)
 
     def _report_results(self, status: RunStatus, run: ProcessRun) -> None:
-        from .core.results import contradictions  # noqa: PLC0415
+        from .api.models import contradictions  # noqa: PLC0415
         from .core.results_summary import tally  # noqa: PLC0415
 
         counts = status.counts()

@@ -17,7 +17,7 @@ from .core.text import one_line, plural
 from .github.reporter import Reporter
 
 if TYPE_CHECKING:
-    from .core.environment import Environment
+    from .api.models import Environment
 
 READ_AGAIN_MIN_SECONDS = 1.0  # of the release budget: less than this left, the state is not read again
 

@@ -10,13 +10,12 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, NamedTuple
 
 from .afterwards import Afterwards, not_read
+from .api.client import create_body
 from .certyn.client import CertynClient
 from .certyn.errors import ApiError, AuthError, DeadlineExceeded, NotFound, Outage, TimedOut
 from .certyn.http import Transport
-from .certyn.readers import preload_models
 from .clock import Clock
 from .core import messages, wording
-from .core.api import create_body
 from .core.context import GitHubContext, RunMetadata, derive_metadata, missing_key_hint
 from .core.endings import Ending, switches
 from .core.gate import Cause, Result, Verdict, evaluate
@@ -32,7 +31,7 @@ from .lifecycle import Lifecycle
 from .resources import CertynRun, TemporaryEnvironment
 
 if TYPE_CHECKING:
-    from .core.models import RunStatus
+    from .api.models import RunStatus
 
 TransportFactory = Callable[[Inputs, Mapping[str, str], WorkflowLog], Transport]
 
@@ -153,7 +152,7 @@ class Step:
             for line in messages.create_lines(settings.inputs, body, settings.idempotency_key):
                 self.log.info(line)
         self.lifecycle.hold(CertynRun(client, self.reporter, self.clock))
-        created = client.create(body, settings.idempotency_key, deadline, poll_ahead=settings.inputs.wait)
+        created = client.create(body, settings.idempotency_key, deadline)
         with self.guard.deferred():  # outputs are written whole, then a pending signal is honoured
             self.reporter.created(created)
 
@@ -178,7 +177,6 @@ class Step:
         from .core.preview_inputs import shown_base_url  # noqa: PLC0415
         from .deployment import wait_until_up  # noqa: PLC0415 - only for base-url
 
-        preload_models()  # the environment's models load on a helper thread meanwhile
         left = max(deadline - self.clock.monotonic(), 0.0)
         capped = left < inputs.base_url_wait_seconds
         wait = format_duration(min(inputs.base_url_wait_seconds, left))

@@ -6,7 +6,6 @@ reader (``readers.py``) and its policy. The create is the one exception: its exc
 :class:`CreateLedger`, so that a create interrupted by a signal can still be found (:meth:`recover_create`).
 
 Every error is an :class:`ApiError` whose message is written for the workflow author and names no secret.
-With ``poll_ahead`` the first poll goes out while the create reply is validated (``first_poll.py``).
 """
 
 from __future__ import annotations
@@ -15,19 +14,18 @@ import contextlib
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ..api.client import CREATE_PATH, PROJECTS_OVERVIEW_PATH, run_path
 from ..clock import Clock
-from ..core.api import CREATE_PATH, PROJECTS_OVERVIEW_PATH, Created, run_path
 from ..core.retry import RetryPolicy
 from .errors import ApiError, NotFound, error_for, no_answer
-from .first_poll import FirstPoll, send_first_poll
 from .http import Call, Transport, TransportError, first_done
 from .ledger import Attempts, CreateLedger
-from .readers import preload_models, read_created, read_model, read_status
+from .readers import read_created, read_model, read_status
 from .reply import Reply
 from .retrying import MIN_ATTEMPT_SECONDS, RetryListener, retrying
 
 if TYPE_CHECKING:
-    from ..core.models import RunStatus
+    from ..api.models import Created, RunStatus
 
 T = TypeVar("T")
 CANCEL_RESERVE_SECONDS = 1.5  # of a cancel budget, kept for the cancel itself when recovering a create
@@ -57,8 +55,7 @@ class CertynClient:
         self._on_retry = on_retry
         self.ledger: CreateLedger | None = None  # set by the create
         self._project_id: str | None = None  # read once, by project_id()
-        self._ahead: FirstPoll | None = None
-        self.poll_sent_at = 0.0  # clock time the last status request went out (one sent ahead: then)
+        self.poll_sent_at = 0.0  # clock time the last status request went out
 
     # -- the policies ----------------------------------------------------------------------------
     def create_policy(self) -> RetryPolicy:
@@ -81,7 +78,7 @@ class CertynClient:
         """The id of ``project-slug`` (``GET /api/projects/overview``; slugs compared case-insensitively),
         read once. The endpoints beyond the CI ones address the project by id."""
         if self._project_id is None:
-            from ..core.projects import ProjectsOverview, resolve_project_id  # noqa: PLC0415 - after the create
+            from ..api.models import ProjectsOverview, resolve_project_id  # noqa: PLC0415 - after the create
 
             overview = self.call(
                 "GET",
@@ -102,27 +99,19 @@ class CertynClient:
             self._project_id = found
         return self._project_id
 
-    def create(
-        self, body: Mapping[str, Any], idempotency_key: str, deadline: float, *, poll_ahead: bool = False
-    ) -> Created:
-        """Create the run, retrying transient failures with the same Idempotency-Key. ``poll_ahead``: the first
-        poll goes out while the reply is validated (``first_poll.py``); :meth:`status` takes its answer."""
+    def create(self, body: Mapping[str, Any], idempotency_key: str, deadline: float) -> Created:
+        """Create the run, retrying transient failures with the same Idempotency-Key."""
         self.ledger = ledger = CreateLedger(body, idempotency_key)
-        once = lambda dl: self._create_once(ledger, dl, poll_ahead=poll_ahead)  # noqa: E731
+        once = lambda dl: self._create_once(ledger, dl)  # noqa: E731
         return self._retrying("create", CREATE_PATH, self.create_policy(), deadline, once)
 
     def status(self, run_id: str, deadline: float, idle: Callable[[], float] | None = None) -> RunStatus:
         """One status request. Transient failures raise a transient ApiError; the caller (the waiter) decides.
 
-        ``idle`` runs while the request is in flight (see :meth:`Call.wait`); a poll sent ahead, for its run only."""
-        ahead, self._ahead = self._ahead, None
-        doing = "reading the run's status"
-        read = lambda reply: read_status(reply, run_id)  # noqa: E731
-        if ahead is not None and ahead.run_id == run_id:
-            self.poll_sent_at = ahead.sent_at
-            return self._answer(lambda: ahead.call.wait(self._timeout(deadline), idle), read, doing)
+        ``idle`` runs while the request is in flight (see :meth:`Call.wait`)."""
         self.poll_sent_at = self._clock.monotonic()
-        return self.call("GET", run_path(run_id), read, deadline, doing=doing, idle=idle)
+        read = lambda reply: read_status(reply, run_id)  # noqa: E731
+        return self.call("GET", run_path(run_id), read, deadline, doing="reading the run's status", idle=idle)
 
     def cancel(self, run_id: str, reason: str, deadline: float) -> str:
         """Cancel the run within ``deadline``; returns what happened. Never sends the create's key."""
@@ -263,20 +252,17 @@ class CertynClient:
             ledger.sent(call)
         return call
 
-    def _create_once(self, ledger: CreateLedger, deadline: float, *, poll_ahead: bool = False) -> Created:
+    def _create_once(self, ledger: CreateLedger, deadline: float) -> Created:
         timeout = self._timeout(deadline)
         try:
             call = self._send_create(ledger, timeout)
         except TransportError as err:  # refused before sending (an unsafe URL): nothing went out
             raise no_answer(err) from None
-        preload_models()  # pydantic loads on a helper thread while the request is on the wire
         try:
             reply = call.wait(timeout)
         except TransportError as err:
             ledger.lost()
             raise no_answer(err) from None
-        if poll_ahead and self._ahead is None:  # a recovery (replay) never polls ahead
-            self._ahead = send_first_poll(self._transport, reply, self._timeout(deadline), self._clock)
         # Until the run is stored, the exchange stays in flight: a signal raised in between leaves
         # recover_create() the reply to read again, so the run it names can still be cancelled.
         return self._read_created(ledger, reply)

@@ -10,7 +10,8 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlencode
 
-from ..core.api import project_path
+from ..api.client import project_path
+from ..core.environment import another_key, list_query
 from .client import CertynClient
 from .errors import ApiError, AuthError, NotFound
 from .ledger import Attempts
@@ -18,7 +19,7 @@ from .readers import read_model
 from .reply import Reply
 
 if TYPE_CHECKING:
-    from ..core.environment import Environment, EnvironmentPage
+    from ..api.models import Environment, EnvironmentPage
 
 T = TypeVar("T")
 ENVIRONMENTS = "environments"
@@ -44,7 +45,7 @@ class EnvironmentsApi:
         A 409 means the key is taken: by an earlier attempt of this same step when the listed environment has
         this key, ``baseUrl`` and label (it is used); else by someone else's, which is left alone: the create
         is sent once more under another key (``key`` is then that one, ``taken_key`` the one taken)."""
-        from ..core.environment import another_key, made_by  # noqa: PLC0415 - pydantic: not before the first request
+        from ..api.models import made_by  # noqa: PLC0415 - pydantic: not before the first request
 
         self.key = body["key"]
         created = self._create(body, deadline)
@@ -65,7 +66,7 @@ class EnvironmentsApi:
 
     def _create(self, body: Mapping[str, str], deadline: float) -> Environment | None:
         """One create (retried); None when the server answers 409 (the key is taken)."""
-        from ..core.environment import Environment  # noqa: PLC0415 - see create()
+        from ..api.models import Environment  # noqa: PLC0415 - see create()
 
         path = self._path(deadline)  # the project overview first: no create is sent until it is known
         self.create_sent = True
@@ -88,7 +89,7 @@ class EnvironmentsApi:
 
     def page(self, number: int, deadline: float) -> EnvironmentPage:
         """One page of the project's environments."""
-        from ..core.environment import EnvironmentPage, list_query  # noqa: PLC0415 - see create()
+        from ..api.models import EnvironmentPage  # noqa: PLC0415 - see create()
 
         return self._call(
             "GET",
@@ -102,7 +103,7 @@ class EnvironmentsApi:
 
     def find(self, key: str, deadline: float) -> Environment | None:
         """The environment with ``key``, page after page (bounded), or None."""
-        from ..core.environment import find_environment, next_page_number  # noqa: PLC0415 - see create()
+        from ..api.models import find_environment, next_page_number  # noqa: PLC0415 - see create()
 
         number: int | None = 1
         while number is not None:

@@ -17,7 +17,7 @@ from .reply import DuplicateKey, Reply
 if TYPE_CHECKING:
     from pydantic import ValidationError
 
-    from ..core.models import RunStatus
+    from ..api.models import RunStatus
 
 
 class ApiError(Exception):

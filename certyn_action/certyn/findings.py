@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ..api.client import conversation_path, project_path
+from ..api.models import Conversation, ProcessRun
 from ..clock import Clock
-from ..core.api import conversation_path, project_path
-from ..core.conversation import Conversation
-from ..core.results import ProcessRun
 from .client import CertynClient
 from .readers import read_model
 

@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from .errors import ApiError, may_have_made_a_run
 
 if TYPE_CHECKING:
-    from ..core.api import Created
+    from ..api.models import Created
     from .http import Call
 
 T = TypeVar("T")
+
 
 class CreateLedger:
     def __init__(self, body: Mapping[str, Any], key: str) -> None:

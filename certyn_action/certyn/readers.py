@@ -1,18 +1,18 @@
-"""Reading the API's 2xx answers into the pydantic models (``core/models.py``).
+"""Reading the API's 2xx answers into the pydantic models (``api/models.py``).
 
-The models are not needed to send the first request: pydantic loads on a helper thread while the create is
-on the wire (:func:`preload_models`), never on the main thread, where a cancellation signal could cut an
-import short and leave pydantic-core unusable.
+The models are not needed to send the first request: pydantic is imported only when the first answer is read
+(:func:`load_models`), on the main thread with SIGINT and SIGTERM blocked, so a cancellation signal cannot cut
+the import short and leave pydantic-core half loaded; the signal is handled as soon as the import is done.
 """
 
 from __future__ import annotations
 
 import importlib
-import threading
+import signal
+import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..core.api import Created
 from ..core.retry import UNUSABLE_BODY, is_transient
 from ..core.text import one_line
 from .errors import ApiError, json_object, server_message, validation_summary
@@ -21,26 +21,20 @@ from .reply import Reply
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from ..core.models import RunStatus
+    from ..api.models import Created, RunStatus
 
 M = TypeVar("M", bound="BaseModel")
 
-MODELS = "certyn_action.core.models"
-_preload: threading.Thread | None = None
 
-
-def preload_models() -> None:
-    """Import pydantic and the models on a helper thread, once."""
-    global _preload  # noqa: PLW0603 - one import per process
-    if _preload is None:
-        thread = threading.Thread(target=importlib.import_module, args=(MODELS,), daemon=True)
-        thread.start()
-        _preload = thread  # only once started: a signal that stops start() must not leave one to join
-
-
-def await_models() -> None:
-    if _preload is not None:
-        _preload.join()  # interruptible, and harmless to interrupt: the import goes on on its thread
+def load_models() -> None:
+    """Import pydantic and the models (once; later calls cost nothing) with the cancellation signals held."""
+    if "certyn_action.api.models" in sys.modules:
+        return
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        importlib.import_module("certyn_action.api.models")
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
 def read_created(reply: Reply) -> Created:
@@ -52,8 +46,8 @@ def read_created(reply: Reply) -> Created:
             f"Server said: {server_message(reply) or 'nothing'}",
             status=reply.status,
         )
-    await_models()
-    from ..core.models import CreatedRun, ValidationError  # noqa: PLC0415 - see the module docstring
+    load_models()
+    from ..api.models import Created, CreatedRun, ValidationError  # noqa: PLC0415 - see the module docstring
 
     try:
         run = CreatedRun.model_validate(data)
@@ -68,8 +62,8 @@ def read_created(reply: Reply) -> Created:
 def read_status(reply: Reply, run_id: str) -> RunStatus:
     data = json_object(reply, "the status response")
     _check_run_id(data, run_id, reply.status, "runid", "the status response")
-    await_models()
-    from ..core.models import RunStatus  # noqa: PLC0415 - see the module docstring
+    load_models()
+    from ..api.models import RunStatus  # noqa: PLC0415 - see the module docstring
 
     return _validated(RunStatus, data, reply.status, "invalid status response")
 
@@ -100,7 +94,7 @@ def read_model(reply: Reply, model: type[M], what: str, run_id: str | None = Non
     data = json_object(reply, what)
     if run_id is not None:
         _check_run_id(data, run_id, reply.status, "id", what)
-    await_models()
+    load_models()
     return _validated(model, data, reply.status, f"{what} (HTTP {reply.status}) is invalid")
 
 

@@ -23,7 +23,7 @@ from .client import CertynClient
 from .errors import ApiError, NotFound, Outage, TimedOut
 
 if TYPE_CHECKING:
-    from ..core.models import RunStatus
+    from ..api.models import RunStatus
 
 # A brand-new run may 404 for a moment (and a proxy redirect): wait at least this many polls in a row AND
 # this long before giving up.

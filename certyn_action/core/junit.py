@@ -12,7 +12,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 
-from .results import Outcome, ProcessRun, RunItem, finding_excerpt, outcome_counts
+from ..api.models import Outcome, ProcessRun, RunItem, finding_excerpt, outcome_counts
 from .text import encodable, plural, truncate
 
 # Characters XML 1.0 allows: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF].

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from .text import format_duration, one_line
 
 if TYPE_CHECKING:
-    from .models import RunStatus
+    from ..api.models import RunStatus
 
 HEARTBEAT_SECONDS = 60.0
 

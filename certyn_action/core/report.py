@@ -5,18 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
-from .api import Created, run_path
+from ..api.client import COUNTERS, run_path
 from .context import RunMetadata
 from .findings import Findings
 from .gate import Result, Verdict
 from .inputs import Inputs
 from .text import visible
-from .vocabulary import COUNTERS
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from .models import RunStatus
+    from ..api.models import Created, RunStatus
 
 T = TypeVar("T", bound="BaseModel")
 
@@ -110,7 +109,7 @@ class Report:
 
         created = None
         if self.created is not None:
-            created = Created(clean(self.created.run), self.created.replayed)
+            created = self.created._replace(run=clean(self.created.run))
         return self.replace(
             created=created,
             status=clean(self.status) if self.status is not None else None,

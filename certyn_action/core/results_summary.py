@@ -11,9 +11,16 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .conversation import ConversationState, conversation_state
+from ..api.models import (
+    ConversationState,
+    Outcome,
+    RunItem,
+    conversation_state,
+    finding_excerpt,
+    ordered,
+    outcome_counts,
+)
 from .findings import Findings
-from .results import Outcome, RunItem, finding_excerpt, ordered, outcome_counts
 from .text import encodable, format_duration, markdown, markdown_link, one_line, plural, truncate, visible
 
 MAX_ROWS = 50

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..api.client import COUNTERS
 from . import wording
 from .gate import Result, unaccounted
 from .inputs import Inputs
 from .report import Report
 from .text import format_duration, markdown, markdown_link, markdown_with_code, safe_url, truncate
-from .vocabulary import COUNTERS
 
 if TYPE_CHECKING:
-    from .models import RunStatus
+    from ..api.models import RunStatus
 
 MAX_REASONS = 20
 

@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING
 from .workflow import WorkflowLog
 
 if TYPE_CHECKING:
-    from ..core.conversation import Conversation
-    from ..core.results import RunItem
+    from ..api.models import Conversation, RunItem
 
 
 def test_annotations(log: WorkflowLog, items: Sequence[RunItem], *, gate_passed: bool) -> int:

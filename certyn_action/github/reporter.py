@@ -11,14 +11,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from ..core import messages, wording
-from ..core.api import Created
 from ..core.report import Report
 from ..core.text import one_line, plural
 from .files import OutputFile, SummaryFile
 from .workflow import WorkflowLog
 
 if TYPE_CHECKING:
-    from ..core.models import RunStatus
+    from ..api.models import Created, RunStatus
 
 
 class Reporter:

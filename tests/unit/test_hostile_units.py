@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import responses
 
+from certyn_action.api.models import RunStatus
 from certyn_action.certyn.client import CertynClient
 from certyn_action.certyn.errors import ApiError, AuthError
 from certyn_action.certyn.http import Transport, UnsafeUrl
@@ -16,7 +17,6 @@ from certyn_action.core.api_url import normalize_api_url
 from certyn_action.core.context import GitHubContext, derive_metadata
 from certyn_action.core.gate import Result, evaluate
 from certyn_action.core.inputs import GateSwitches, InputErrors, parse_tags, read_inputs
-from certyn_action.core.models import RunStatus
 from certyn_action.core.scrub import Scrubber
 from certyn_action.core.text import markdown, one_line, visible
 from tests.fakes import FakeClock

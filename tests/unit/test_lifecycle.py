@@ -169,7 +169,7 @@ def test_a_run_kept_after_a_signal_during_the_creates_validation_is_still_report
     def interrupted() -> None:
         raise _Interrupted  # the job's cancellation, while pydantic was still loading
 
-    monkeypatch.setattr(readers, "await_models", interrupted)
+    monkeypatch.setattr(readers, "load_models", interrupted)
     reporter = Reporter({}, WorkflowLog(io.StringIO()))
     lifecycle = Lifecycle(clock, SignalGuard(now=clock.monotonic))
     lifecycle.hold(CertynRun(client, reporter, clock))

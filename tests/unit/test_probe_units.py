@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-import types
 from typing import Any
 
 import pytest
 import responses
 
-from certyn_action.certyn import readers
 from certyn_action.certyn.client import CertynClient
 from certyn_action.certyn.errors import ApiError
 from certyn_action.certyn.http import Call, Transport
@@ -109,30 +106,3 @@ def test_a_redirect_with_an_unparsable_location_is_the_redirect_error(location: 
         client.status("r-1", deadline=1e9)
     assert raised.value.status == 302
     assert not raised.value.transient
-
-
-class _ThreadInterruptedAtStart(threading.Thread):
-    """A signal lands as the pydantic preload thread is started, before it runs."""
-
-    def start(self) -> None:
-        raise CancelRequested("SIGINT")
-
-
-@responses.activate
-def test_a_signal_as_the_models_preload_starts_still_lets_the_release_read_the_create(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    responses.post(f"{BASE}/api/ci/runs", json={"runId": "r-1"}, status=201)
-    monkeypatch.setattr(readers, "_preload", None)
-    client = CertynClient(
-        Transport(BASE, KEY, env={}), FakeClock(), request_timeout=5, max_attempts=3, project_slug="p"
-    )
-    with monkeypatch.context() as patched:
-        # only the preload's thread: the create's own exchange starts as usual
-        patched.setattr(readers, "threading", types.SimpleNamespace(Thread=_ThreadInterruptedAtStart))
-        with pytest.raises(CancelRequested):
-            client.create({"projectSlug": "p"}, "k-1", deadline=1e9)
-    # the release must not trip over the preload that never started
-    recovered = client.recover_create(FakeClock().monotonic() + 5)
-    assert recovered is not None
-    assert recovered.run.run_id == "r-1"

@@ -13,12 +13,11 @@ from urllib.parse import urlsplit
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from certyn_action.core.api import Created
+from certyn_action.api.models import Created, CreatedRun, RunStatus
 from certyn_action.core.api_url import is_loopback, normalize_api_url
 from certyn_action.core.context import RunMetadata
 from certyn_action.core.gate import Result, Verdict
 from certyn_action.core.inputs import InputErrors, Inputs, parse_tags, read_inputs
-from certyn_action.core.models import CreatedRun, RunStatus
 from certyn_action.core.report import Report
 from certyn_action.core.summary import render_summary
 from certyn_action.core.text import escape_command_data, markdown, one_line, visible

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
+from certyn_action.api.models import Environment
 from certyn_action.certyn.errors import ApiError, AuthError
 from certyn_action.certyn.ledger import Attempts
 from certyn_action.core.endings import Rule
-from certyn_action.core.environment import Environment
 from certyn_action.github.reporter import Reporter
 from certyn_action.github.workflow import WorkflowLog
 from certyn_action.resources import TemporaryEnvironment

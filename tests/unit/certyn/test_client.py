@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import ssl
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 import responses
 from responses import matchers
 
+from certyn_action.api import models
+from certyn_action.certyn import readers
 from certyn_action.certyn.client import CertynClient
 from certyn_action.certyn.errors import ApiError, AuthError, NotFound
 from certyn_action.certyn.http import Call, RequestTimedOut, Transport
@@ -571,3 +574,40 @@ def test_the_transport_refuses_to_start_an_exchange_with_no_time_left() -> None:
     transport = Transport("https://api.certyn.test", "k", env={})
     with pytest.raises(RequestTimedOut, match="no time left"):
         transport.start("POST", "/api/ci/runs", timeout=0, json_body={})
+
+
+class _Interrupted(BaseException):
+    pass
+
+
+@responses.activate
+def test_a_create_interrupted_while_its_reply_is_validated_still_yields_its_run_without_a_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    responses.post(f"{BASE}/api/ci/runs", json={"runId": "r-1"}, status=201)
+    validations: list[str] = []
+    validate = models.CreatedRun.model_validate
+
+    def recording(data: Any) -> models.CreatedRun:
+        validations.append("validate create reply")
+        return validate(data)
+
+    monkeypatch.setattr(models.CreatedRun, "model_validate", recording)
+    interruptions = iter([_Interrupted()])
+
+    def interrupted_once() -> None:
+        error = next(interruptions, None)
+        if error is not None:
+            raise error  # a cancellation signal as the models are loaded
+
+    monkeypatch.setattr(readers, "load_models", interrupted_once)
+    client = CertynClient(
+        Transport(BASE, KEY, env={}), FakeClock(), request_timeout=5, max_attempts=3, project_slug="p"
+    )
+    with pytest.raises(_Interrupted):
+        client.create({"projectSlug": "p"}, "k", deadline=2000)
+    answered = client.answered_create()
+    assert answered is not None
+    assert answered.run.run_id == "r-1"
+    assert len(responses.calls) == 1  # nothing sent again
+    assert validations == ["validate create reply"]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import responses
 
+from certyn_action.api.models import Conversation, ConversationState
 from certyn_action.certyn.errors import ApiError, NotFound
 from certyn_action.certyn.findings import RESULTS_MAX_BODY, read_process_run, wait_for_answer
-from certyn_action.core.conversation import Conversation, ConversationState
 from tests.fakes import FakeClock
 from tests.unit.certyn.test_client import BASE, KEY, make_client
 

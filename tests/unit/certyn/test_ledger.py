@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from certyn_action.api.models import Created, CreatedRun
 from certyn_action.certyn.http import Call
 from certyn_action.certyn.ledger import CreateLedger
-from certyn_action.core.api import Created
-from certyn_action.core.models import CreatedRun
 
 
 def ledger() -> CreateLedger:

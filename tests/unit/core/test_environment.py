@@ -9,23 +9,25 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from certyn_action.api.models import (
+    Environment,
+    EnvironmentPage,
+    ValidationError,
+    find_environment,
+    next_page_number,
+)
 from certyn_action.core.context import GitHubContext
 from certyn_action.core.environment import (
     KEY_MAX_LENGTH,
     KEY_PATTERN,
     LABEL_MAX_LENGTH,
     LIST_PAGE_SIZE,
-    Environment,
-    EnvironmentPage,
     derive_environment_key,
     environment_label,
     environment_version,
-    find_environment,
     list_query,
-    next_page_number,
     plan_environment,
 )
-from certyn_action.core.models import ValidationError
 
 BASE_ENV = {
     "GITHUB_REPOSITORY": "acme/shop",

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from certyn_action.core.api import Created, create_body
+from certyn_action.api.client import create_body
+from certyn_action.api.models import Created, CreatedRun, RunStatus
 from certyn_action.core.context import RunMetadata
 from certyn_action.core.gate import Result, Verdict
 from certyn_action.core.inputs import read_inputs
 from certyn_action.core.messages import create_lines, verdict
-from certyn_action.core.models import CreatedRun, RunStatus
 from certyn_action.core.report import Report
 
 KEY = "sk-secret-123"

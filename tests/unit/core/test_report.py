@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from certyn_action.core.api import Created
+from certyn_action.api.models import Created, CreatedRun, RunStatus
 from certyn_action.core.context import RunMetadata
 from certyn_action.core.gate import Result, Verdict
-from certyn_action.core.models import CreatedRun, RunStatus
 from certyn_action.core.report import Report
 
 SENT = "0123456789abcdef0123456789abcdef01234567"

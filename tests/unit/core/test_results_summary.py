@@ -13,8 +13,7 @@ from cmarkgfm.cmark import Options  # type: ignore[import-untyped]
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from certyn_action.core.conversation import ConversationState
-from certyn_action.core.results import RunItem
+from certyn_action.api.models import ConversationState, RunItem
 from certyn_action.core.results_summary import (
     MAX_ANNOTATIONS,
     MAX_ROWS,

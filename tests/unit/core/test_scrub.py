@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from certyn_action.api.models import RunItem
 from certyn_action.core.junit import render_junit
-from certyn_action.core.results import RunItem
 from certyn_action.core.results_summary import fenced
 from certyn_action.core.scrub import SCRUBBED, Scrubber
 from certyn_action.core.text import encodable, markdown, markdown_with_code, one_line, visible

@@ -16,11 +16,10 @@ from pathlib import Path
 import pytest
 import responses
 
+from certyn_action.api.models import Created, CreatedRun, RunStatus
 from certyn_action.core import wording
-from certyn_action.core.api import Created
 from certyn_action.core.gate import Result, Verdict
 from certyn_action.core.inputs import read_inputs
-from certyn_action.core.models import CreatedRun, RunStatus
 from certyn_action.core.report import CancelRequest, Report
 from certyn_action.core.summary import MAX_REASONS, render_summary
 from certyn_action.github.signals import CancelRequested

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from certyn_action.core.conversation import Conversation
+from certyn_action.api.models import Conversation
 from certyn_action.github.findings_log import answer
 from certyn_action.github.workflow import WorkflowLog
 
