@@ -238,7 +238,7 @@ class Bench:
             "requests.certs",
             "certyn_action.core.inputs",
             "certyn_action.core.context",
-            "certyn_action.core.retry",
+            "certyn_action.api.client",
         ]
         external = sorted(first["external"], key=lambda n: -first["external"][n])[:12]
         self.figures["imports"] = {

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Mapping
 from typing import TextIO
 
-from .certyn.http import Transport
+from .api.http import Transport
 from .clock import Clock, SystemClock
 from .core.inputs import Inputs, raw_input
 from .core.preview_inputs import base_url_secrets

@@ -6,9 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from .certyn.client import CertynClient
-from .certyn.environments import EnvironmentsApi
-from .certyn.errors import ApiError
+from .api.client import ApiError, CertynClient, EnvironmentsApi
 from .clock import Clock
 from .core import wording
 from .core.endings import ENVIRONMENT, RUN, Rule
@@ -111,7 +109,7 @@ class TemporaryEnvironment:
         except ApiError as err:
             refusal = err.status is not None and 400 <= err.status < 500 and err.status not in (408, 429)
             # no earlier attempt may have made it
-            self.refused = refusal and not self.api.create_attempts.may_have_made
+            self.refused = refusal and not (self.api.creating is not None and self.api.creating.may_have_made)
             raise
         if self.api.taken_key:
             message = (

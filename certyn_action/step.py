@@ -10,10 +10,9 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, NamedTuple
 
 from .afterwards import Afterwards, not_read
-from .api.client import create_body
-from .certyn.client import CertynClient
-from .certyn.errors import ApiError, AuthError, DeadlineExceeded, NotFound, Outage, TimedOut
-from .certyn.http import Transport
+from .api.client import ApiError, AuthError, CertynClient, DeadlineExceeded, NotFound, Outage, TimedOut
+from .api.http import Transport
+from .api.vocabulary import create_body
 from .clock import Clock
 from .core import messages, wording
 from .core.context import GitHubContext, RunMetadata, derive_metadata, missing_key_hint

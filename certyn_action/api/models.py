@@ -5,7 +5,7 @@ None (never an invalid answer); all text is untrusted and cut to a sane length h
 destination is the renderers' job). What the action relies on is strict: a run status counter that is present
 but not a number is an invalid answer, never a silent 0 (``absent`` records the counters the server left out,
 so the gate can refuse to pass a run whose ``failed`` or ``blocked`` was not reported), and an id that goes
-into a URL path is never dots only. Imported lazily (``api/client.load_models``), never before the create.
+into a URL path is never dots only. Imported lazily (``api/client.load_models``), never before the first answer is read.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from pydantic import (
 )
 
 from ..core.text import encodable, plural, safe_url, truncate
-from .client import COUNTERS, MAX_RUN_ID, TERMINAL_STATES
+from .vocabulary import COUNTERS, MAX_RUN_ID, TERMINAL_STATES
 
 __all__ = ["COUNTERS", "TERMINAL_STATES", "CreatedRun", "RunStatus", "ValidationError"]
 

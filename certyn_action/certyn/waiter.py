@@ -13,14 +13,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
+from ..api.client import ApiError, CertynClient, NotFound, Outage, RetryPolicy, TimedOut
 from ..clock import Clock
 from ..core import wording
 from ..core.progress import ProgressLog, describe_counts, describe_state
-from ..core.retry import RetryPolicy
 from ..core.text import format_duration, plural
 from ..github.workflow import WorkflowLog
-from .client import CertynClient
-from .errors import ApiError, NotFound, Outage, TimedOut
 
 if TYPE_CHECKING:
     from ..api.models import RunStatus

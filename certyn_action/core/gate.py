@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum, auto
 from typing import TYPE_CHECKING, NamedTuple
 
-from ..api.client import OUTCOMES, REQUIRED_COUNTERS
+from ..api.vocabulary import OUTCOMES, REQUIRED_COUNTERS
 from .inputs import GateSwitches
 from .text import plural
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
-from ..api.client import COUNTERS, run_path
+from ..api.vocabulary import COUNTERS, run_path
 from .context import RunMetadata
 from .findings import Findings
 from .gate import Result, Verdict

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..api.client import COUNTERS
+from ..api.vocabulary import COUNTERS
 from . import wording
 from .gate import Result, unaccounted
 from .inputs import Inputs

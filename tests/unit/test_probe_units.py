@@ -7,11 +7,8 @@ from typing import Any
 import pytest
 import responses
 
-from certyn_action.certyn.client import CertynClient
-from certyn_action.certyn.errors import ApiError
-from certyn_action.certyn.http import Call, Transport
-from certyn_action.certyn.readers import read_created, read_status
-from certyn_action.certyn.reply import DuplicateKey, Reply
+from certyn_action.api.client import ApiError, CertynClient, read_created, read_status
+from certyn_action.api.http import Deadline, DuplicateKey, Reply, Request, Transport
 from certyn_action.github.signals import CancelRequested
 from tests.fakes import FakeClock
 
@@ -63,20 +60,18 @@ def test_a_counter_sent_as_text_is_an_invalid_status(counter: str, text: str) ->
 
 
 class _SignalAsTheCreateStarts(Transport):
-    """The create goes out, and a signal lands before start() returns (the worker thread was starting:
-    Thread.start() waits for it, and that wait is where a signal handler raises)."""
+    """The create goes out, and a signal lands before its reply is handed back."""
 
     def __init__(self) -> None:
         super().__init__(BASE, KEY, env={})
         self.interrupt = True
 
-    def start(self, method: str, path: str, **kwargs: Any) -> Call:
-        call = super().start(method, path, **kwargs)
+    def send(self, request: Request, deadline: Deadline, idle: Any = None) -> Reply:
+        reply = super().send(request, deadline, idle)  # the request reached the server: it made the run
         if self.interrupt:
             self.interrupt = False
-            call.wait(5)  # the request reached the server: it made the run
             raise CancelRequested("SIGINT")
-        return call
+        return reply
 
 
 @responses.activate

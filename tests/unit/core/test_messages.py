@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from certyn_action.api.client import create_body
 from certyn_action.api.models import Created, CreatedRun, RunStatus
+from certyn_action.api.vocabulary import create_body
 from certyn_action.core.context import RunMetadata
 from certyn_action.core.gate import Result, Verdict
 from certyn_action.core.inputs import read_inputs

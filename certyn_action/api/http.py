@@ -1,13 +1,18 @@
-"""One HTTP exchange with the Certyn API, bounded in time and size.
+"""The transport: one HTTP exchange with the Certyn API, bounded in time and size, and its reply.
 
+- :meth:`Transport.send` is the one way a request goes out; nothing is sent when its :class:`Deadline` has
+  passed (a create after the deadline could make a run no one waits for).
 - The whole exchange (DNS, connect, headers and body) runs on a worker thread and is abandoned when the
-  request deadline passes: requests' own ``timeout`` bounds each socket read, so a server that drips its
-  body a byte at a time could otherwise hold us for ever.
+  deadline passes: requests' own ``timeout`` bounds each socket read, so a server that drips its body a byte
+  at a time could otherwise hold us for ever.
 - The body is read up to a size cap.
 - Redirects are never followed: requests strips ``Authorization`` on a cross-host redirect but not a
-  custom header such as ``X-API-Key``. URLs are only ever built from the configured base.
+  custom header such as ``X-API-Key``. URLs are only ever built from the configured base, and every URL is
+  checked the way urllib3 parses it: the key goes to the configured API host only.
 - TLS verification is always on. ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` (read by requests),
   ``SSL_CERT_FILE`` (mapped here) and ``HTTPS_PROXY``/``NO_PROXY`` work for self-hosted runners.
+- The reply's JSON goes through the key scrubber before anyone reads it, and an object that names a key
+  twice (in any case) is refused: which value counts would be up to the parser.
 """
 
 from __future__ import annotations
@@ -17,20 +22,86 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 import requests
 import requests.structures
 
 from .. import __version__
+from ..clock import Clock
 from ..core.api_url import api_origin
 from ..core.scrub import Scrubber
 from ..core.text import one_line
-from .reply import Reply
 
 MAX_BODY_BYTES = 1024 * 1024
 USER_AGENT = f"certyn-run-action/{__version__}"
+
+
+class Deadline(NamedTuple):
+    """When an exchange must be over: a monotonic time on the step's clock."""
+
+    at: float
+    clock: Clock
+
+    def left(self) -> float:
+        return self.at - self.clock.monotonic()
+
+    def capped(self, seconds: float) -> Deadline:
+        """This deadline, or ``seconds`` from now when that is sooner (one attempt's own timeout)."""
+        return Deadline(min(self.at, self.clock.monotonic() + seconds), self.clock)
+
+
+class Request(NamedTuple):
+    """One request to the API; ``path`` always starts with ``/api/``. ``max_body`` raises the body size cap
+    (the per-test results of a large run)."""
+
+    method: str
+    path: str
+    json_body: Mapping[str, Any] | None = None
+    headers: Mapping[str, str] | None = None
+    max_body: int | None = None
+
+    @property
+    def description(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+def _unchanged(data: Any) -> Any:
+    return data
+
+
+class DuplicateKey(ValueError):
+    """A JSON object names the same key twice: which value counts is up to the parser, so it is invalid."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # Names are compared ignoring case: the backend (ASP.NET) binds them so, and {"failed": 0, "Failed": 2}
+    # is as ambiguous to it as a key named twice is to us.
+    data = dict(pairs)
+    if len({key.lower() for key in data}) != len(pairs):
+        seen: set[str] = set()
+        twice = next(key for key, _ in pairs if key.lower() in seen or seen.add(key.lower()))  # type: ignore[func-returns-value]
+        raise DuplicateKey(f"the key {one_line(repr(twice), 60)} appears twice in one object")
+    return data
+
+
+class Reply(NamedTuple):
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    scrub: Callable[[Any], Any] = _unchanged  # applied to the parsed JSON (see scrub.py)
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name)
+
+    def json(self) -> Any:
+        """The body as JSON; raises ValueError when it is not JSON (an HTML proxy page, a cut body) or when
+        an object repeats a key (:class:`DuplicateKey`), at any depth."""
+        try:
+            return self.scrub(json.loads(self.body.decode("utf-8"), object_pairs_hook=_unique_keys))
+        except RecursionError:  # e.g. "[" * 100000: hostile or broken, never a crash
+            raise ValueError("JSON nested too deeply") from None
 
 
 class TransportError(Exception):
@@ -45,7 +116,11 @@ class TlsVerificationFailed(TransportError):
     """The server's certificate did not verify: retrying cannot help."""
 
 
-class UnsafeUrl(TransportError):
+class NotSent(TransportError):
+    """Refused before anything was sent (no time left, an unsafe URL): it cannot have reached the server."""
+
+
+class UnsafeUrl(NotSent):
     """The URL about to be requested would not reach the configured API host: nothing was sent."""
 
 
@@ -53,8 +128,11 @@ class Call:
     """An exchange running on a worker thread. (A plain class, not a dataclass: ``dataclasses`` would bring
     ``inspect`` onto the path to the first request.)"""
 
-    def __init__(self, description: str, debug: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self, description: str, debug: Callable[[str], None] | None = None, timeout: float = 0.0
+    ) -> None:
         self.description = description
+        self.timeout = timeout  # the whole exchange's, in seconds
         self.debug = debug
         self.started = time.monotonic()
         self._done = threading.Event()
@@ -91,17 +169,6 @@ class Call:
     def _finish(self, reply: Reply | None, error: TransportError | None) -> None:
         self._reply, self._error = reply, error
         self._done.set()
-
-
-def first_done(calls: list[Call], timeout: float) -> Call | None:
-    """The first of ``calls`` to finish (answered or failed) within ``timeout`` seconds, else None."""
-    end = time.monotonic() + max(timeout, 0.0)
-    while True:
-        done = next((call for call in calls if call.done), None)
-        left = end - time.monotonic()
-        if done is not None or left <= 0 or not calls:
-            return done
-        calls[0]._done.wait(min(left, 0.05))
 
 
 def _no_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:
@@ -147,39 +214,35 @@ class Transport:
     def url(self, path: str) -> str:
         return self.base_url + path
 
-    def start(
-        self,
-        method: str,
-        path: str,
-        *,
-        timeout: float,
-        json_body: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-        max_body: int | None = None,
-    ) -> Call:
-        """Start one exchange with the API; ``path`` always starts with ``/api/``. ``max_body`` raises the
-        body size cap for this exchange (the per-test results of a large run). Nothing is sent when no time
-        is left (``timeout`` <= 0): a create after the deadline could make a run no one waits for."""
+    def _start(self, request: Request, deadline: Deadline) -> Call:
+        """Start one exchange on a worker thread (see :meth:`send`); refused when no time is left."""
+        timeout = deadline.left()
         if timeout <= 0:
-            raise RequestTimedOut(f"{method} {path}: no time left")
-        if not path.startswith("/api/"):
-            raise ValueError(f"not an API path: {path}")
-        url = self.url(path)
+            raise NotSent(f"{request.description}: no time left")
+        if not request.path.startswith("/api/"):
+            raise ValueError(f"not an API path: {request.path}")
+        url = self.url(request.path)
         self._check_target(url)
-        all_headers = {"X-API-Key": self._api_key, **(headers or {})}
+        headers = {"X-API-Key": self._api_key, **(request.headers or {})}
         data = None
-        if json_body is not None:
-            all_headers["Content-Type"] = "application/json"
-            data = json.dumps(json_body).encode("utf-8")
-        call = Call(f"{method} {path}", self._debug)
+        if request.json_body is not None:
+            headers["Content-Type"] = "application/json"
+            data = json.dumps(request.json_body).encode("utf-8")
+        call = Call(request.description, self._debug, timeout)
         worker = threading.Thread(
             target=self._exchange,
-            args=(call, method, url, all_headers, data, timeout, max_body or self._max_body),
-            name=f"http {method} {path}",
+            args=(call, request.method, url, headers, data, timeout, request.max_body or self._max_body),
+            name=f"http {request.description}",
             daemon=True,  # an abandoned exchange never holds the process open
         )
         worker.start()
         return call
+
+    def send(self, request: Request, deadline: Deadline, idle: Callable[[], float] | None = None) -> Reply:
+        """The reply to ``request`` by ``deadline``; nothing is sent when no time is left. ``idle`` runs while
+        waiting (a heartbeat for the log) and says how many seconds until it wants to run again."""
+        call = self._start(request, deadline)
+        return call.wait(call.timeout, idle)
 
     def _check_target(self, url: str) -> None:
         """Defence in depth: the URL, as requests prepares it and urllib3 parses it, must reach exactly the
@@ -195,22 +258,6 @@ class Transport:
                 "refused to send the request: its URL would not reach the configured API host "
                 "(check `api-url`); nothing was sent"
             )
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        timeout: float,
-        json_body: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-        idle: Callable[[], float] | None = None,
-        max_body: int | None = None,
-    ) -> Reply:
-        call = self.start(
-            method, path, timeout=timeout, json_body=json_body, headers=headers, max_body=max_body
-        )
-        return call.wait(timeout, idle)
 
     def _exchange(
         self,

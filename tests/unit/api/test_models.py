@@ -241,6 +241,6 @@ try:
 except models.ValidationError as err:
     print(len(err.errors()))
 """
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     proc = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=False)
     assert (proc.returncode, proc.stdout.strip()) == (0, "1"), proc.stderr[-2000:]
