@@ -9,8 +9,8 @@
 - Redirects are never followed: requests strips ``Authorization`` on a cross-host redirect but not a
   custom header such as ``X-API-Key``. URLs are only ever built from the configured base, and every URL is
   checked the way urllib3 parses it: the key goes to the configured API host only.
-- TLS verification is always on. ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` (read by requests),
-  ``SSL_CERT_FILE`` (mapped here) and ``HTTPS_PROXY``/``NO_PROXY`` work for self-hosted runners.
+- TLS verification is always on. ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE``/``SSL_CERT_FILE`` and
+  ``HTTPS_PROXY``/``NO_PROXY`` work for self-hosted runners (:func:`new_session`, the deployment check's too).
 - The reply's JSON goes through the key scrubber before anyone reads it, and an object that names a key
   twice (in any case) is refused: which value counts would be up to the parser.
 """
@@ -171,11 +171,6 @@ class Call:
         self._done.set()
 
 
-def _no_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:
-    """Requests' auth hook, doing nothing: the API key goes in ``X-API-Key``, set per request."""
-    return request
-
-
 class _Session(requests.Session):
     """A session that never works out a redirect target: redirects are never followed, and requests would
     otherwise decode the ``Location`` of every 3xx anyway (one that is not UTF-8 raised, hiding the
@@ -183,6 +178,27 @@ class _Session(requests.Session):
 
     def get_redirect_target(self, resp: requests.Response) -> str | None:
         return None
+
+
+def new_session(url: str, env: Mapping[str, str], headers: Mapping[str, str]) -> requests.Session:
+    """A fresh session for requests to ``url`` (the API's, the deployment's): the one place that decides what
+    the environment may change. Proxies (``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY``, ``NO_PROXY``) and the
+    CA bundle (``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``, ``SSL_CERT_FILE``) come from ``env``; nothing else:
+    ``trust_env`` is off, so a ``.netrc`` entry can never add an ``Authorization`` header. Only ``headers`` are
+    sent besides each request's own."""
+    session = _Session()
+    session.trust_env = False
+    session.headers.clear()
+    session.headers.update(headers)
+    no_proxy = env.get("NO_PROXY") or env.get("no_proxy")
+    if not requests.utils.should_bypass_proxies(url, no_proxy=no_proxy):
+        for scheme in ("http", "https", "all"):
+            proxy = env.get(f"{scheme.upper()}_PROXY") or env.get(f"{scheme}_proxy")
+            if proxy:
+                session.proxies[scheme] = proxy
+    bundles = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")
+    session.verify = next((env[name] for name in bundles if env.get(name)), True)
+    return session
 
 
 class Transport:
@@ -193,7 +209,6 @@ class Transport:
         *,
         env: Mapping[str, str],
         max_body: int = MAX_BODY_BYTES,
-        session: requests.Session | None = None,
         debug: Callable[[str], None] | None = None,
     ) -> None:
         self._debug = debug
@@ -202,14 +217,9 @@ class Transport:
         self._api_key = api_key
         self._scrubber = Scrubber(api_key)
         self._max_body = max_body
-        self._session = session or _Session()
-        # Explicit auth: requests then never looks for ~/.netrc credentials to add (an Authorization header
-        # the workflow did not ask for), nor imports netrc and shlex on the way to the first request.
-        self._session.auth = _no_auth
-        self._session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
-        self._verify: bool | str = True
-        if env.get("SSL_CERT_FILE") and not (env.get("REQUESTS_CA_BUNDLE") or env.get("CURL_CA_BUNDLE")):
-            self._verify = env["SSL_CERT_FILE"]
+        self._session = new_session(
+            self.base_url, env, {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        )
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -280,7 +290,6 @@ class Transport:
                 timeout=(timeout, timeout + 1.0),
                 allow_redirects=False,
                 stream=True,
-                verify=self._verify,
             ) as response:
                 body = self._read_body(response, max_body)
                 reply = self._scrubbed(Reply(response.status_code, response.headers, body))
