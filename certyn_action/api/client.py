@@ -44,15 +44,17 @@ from .vocabulary import CREATE_PATH, PROJECTS_OVERVIEW_PATH, conversation_path, 
 if TYPE_CHECKING:
     from pydantic import BaseModel, ValidationError
 
-    from .models import (
-        Conversation,
-        Created,
-        Environment,
-        EnvironmentPage,
-        ProcessRun,
-        ProjectsOverview,
-        RunStatus,
-    )
+    from . import models
+else:
+
+    class _Models:
+        """The models module, imported on first use, the way :func:`load_models` imports it."""
+
+        def __getattr__(self, name: str) -> Any:
+            load_models()
+            return getattr(sys.modules["certyn_action.api.models"], name)
+
+    models = _Models()
 
 T = TypeVar("T")
 M = TypeVar("M", bound="BaseModel")
@@ -134,7 +136,7 @@ class TimedOut(Exception):
     """The waiter reached the deadline without a terminal status (``last``: the latest status seen;
     ``outage``: set when the API was unreachable at the deadline)."""
 
-    def __init__(self, last: RunStatus | None, outage: Outage | None = None) -> None:
+    def __init__(self, last: models.RunStatus | None, outage: Outage | None = None) -> None:
         super().__init__("deadline reached")
         self.last = last
         self.outage = outage
@@ -355,7 +357,7 @@ def validation_summary(err: ValidationError) -> str:
     return one_line(f"{where}: {first['msg']}", 200)
 
 
-def read_created(reply: Reply) -> Created:
+def read_created(reply: Reply) -> models.Created:
     """The run a 2xx create answer names; an answer without a usable ``runId`` is an error."""
     data = json_object(reply, "the create response")
     if not data.get("runId"):
@@ -364,24 +366,24 @@ def read_created(reply: Reply) -> Created:
             f"Server said: {server_message(reply) or 'nothing'}",
             status=reply.status,
         )
-    load_models()
-    from .models import Created, CreatedRun, ValidationError  # noqa: PLC0415 - see load_models
-
     try:
-        run = CreatedRun.model_validate(data)
-    except ValidationError as err:
+        run = models.CreatedRun.model_validate(data)
+    except models.ValidationError as err:
         raise ApiError(
             f"the create response is invalid: {validation_summary(err)}", status=reply.status
         ) from None
     replayed = (reply.header("Idempotency-Replayed") or "").strip().lower() == "true"
-    return Created(run, replayed)
+    return models.Created(run, replayed)
 
 
-def checked(reply: Reply, what: str, run_id: str | None = None, field: str = "id") -> dict[str, Any]:
-    """The JSON object of a 2xx answer, the models loaded to read it. With ``run_id``, an answer whose ``field``
-    names another run (a caching proxy, a server bug) is invalid, retried like a cut body, never gated on or
-    reported; an answer without it (or with null) is the asked run's: the API does not promise it. Its name
-    is matched ignoring case, as the backend binds it (a key named twice in any case is refused already)."""
+def read_model(
+    reply: Reply, model: type[M], what: str, run_id: str | None = None, field: str = "id", invalid: str = ""
+) -> M:
+    """A 2xx answer read into ``model``, tolerant: only a body that is not a JSON object, or a field the model
+    cannot do without, makes it invalid, retried like a cut body. With ``run_id``, an answer whose ``field``
+    names another run (a caching proxy, a server bug) is refused the same way, never gated on or reported; an
+    answer without it (or with null) is the asked run's: the API does not promise it. Its name is matched
+    ignoring case, as the backend binds it (a key named twice in any case is refused already)."""
     data = json_object(reply, what)
     said = next((value for key, value in data.items() if key.lower() == field), None) if run_id else None
     if isinstance(said, int) and not isinstance(said, bool):
@@ -393,27 +395,20 @@ def checked(reply: Reply, what: str, run_id: str | None = None, field: str = "id
             status=reply.status,
             kind=UNUSABLE_BODY,
         )
-    load_models()
-    return data
-
-
-def validated(model: type[M], data: Mapping[str, Any], status: int, invalid: str) -> M:
-    """``data`` as ``model`` (tolerant: only a field the model cannot do without makes it invalid, retried like
-    a cut body)."""
-    from pydantic import ValidationError  # noqa: PLC0415 - loaded by checked()
-
     try:
         return model.model_validate(data)
-    except ValidationError as err:
-        raise ApiError(f"{invalid}: {validation_summary(err)}", status=status, kind=UNUSABLE_BODY) from None
+    except models.ValidationError as err:
+        invalid = invalid or f"{what} (HTTP {reply.status}) is invalid"
+        raise ApiError(
+            f"{invalid}: {validation_summary(err)}", status=reply.status, kind=UNUSABLE_BODY
+        ) from None
 
 
-def read_status(reply: Reply, run_id: str) -> RunStatus:
-    """A 2xx status answer (one about another run is refused, see :func:`checked`)."""
-    data = checked(reply, "the status response", run_id, "runid")
-    from .models import RunStatus  # noqa: PLC0415 - loaded by checked()
-
-    return validated(RunStatus, data, reply.status, "invalid status response")
+def read_status(reply: Reply, run_id: str) -> models.RunStatus:
+    """A 2xx status answer (one about another run is refused, see :func:`read_model`)."""
+    return read_model(
+        reply, models.RunStatus, "the status response", run_id, "runid", "invalid status response"
+    )
 
 
 # -- the one call ----------------------------------------------------------------------------------------
@@ -463,7 +458,7 @@ class CertynClient:
         self._project = project_slug
         self._on_retry = on_retry
         self.creating: Creating | None = None  # the run's create, once sent
-        self.created: Created | None = None
+        self.created: models.Created | None = None
         self._project_id: str | None = None  # read once, by project_id()
         self.poll_sent_at = 0.0  # clock time the last status request went out
 
@@ -559,21 +554,11 @@ class CertynClient:
                 operation="projects overview",
             )
 
-            def read(reply: Reply) -> ProjectsOverview:
-                data = checked(reply, "the projects overview")
-                from .models import ProjectsOverview  # noqa: PLC0415 - loaded by checked()
-
-                return validated(
-                    ProjectsOverview,
-                    data,
-                    reply.status,
-                    f"the projects overview (HTTP {reply.status}) is invalid",
-                )
+            read = lambda reply: read_model(reply, models.ProjectsOverview, "the projects overview")  # noqa: E731
 
             overview = self.call(ask, read, READ, deadline)
-            from .models import resolve_project_id  # noqa: PLC0415 - loaded by the read
 
-            found = resolve_project_id(overview, self._project)
+            found = models.resolve_project_id(overview, self._project)
             if found is None:
                 raise NotFound(
                     f"project `{self._project}` is not among the projects this API key can see "
@@ -583,7 +568,7 @@ class CertynClient:
             self._project_id = found
         return self._project_id
 
-    def create(self, body: Mapping[str, Any], idempotency_key: str, deadline: float) -> Created:
+    def create(self, body: Mapping[str, Any], idempotency_key: str, deadline: float) -> models.Created:
         """Create the run, retrying transient failures with the same Idempotency-Key."""
         request = Request("POST", CREATE_PATH, body, {"Idempotency-Key": idempotency_key})
         not_found = (
@@ -593,11 +578,13 @@ class CertynClient:
         self.creating = Creating(Ask(request, "creating the run", operation="create", not_found=not_found))
         return self.call(self.creating.ask, self._read_created, CREATE, deadline, creating=self.creating)
 
-    def _read_created(self, reply: Reply) -> Created:
+    def _read_created(self, reply: Reply) -> models.Created:
         self.created = read_created(reply)
         return self.created
 
-    def status(self, run_id: str, deadline: float, idle: Callable[[], float] | None = None) -> RunStatus:
+    def status(
+        self, run_id: str, deadline: float, idle: Callable[[], float] | None = None
+    ) -> models.RunStatus:
         """One status request. Transient failures raise a transient ApiError; the caller (the waiter) decides.
         ``idle`` runs while the request is in flight (see :meth:`Call.wait`)."""
         self.poll_sent_at = self._clock.monotonic()
@@ -619,7 +606,7 @@ class CertynClient:
                 return "not cancelled: the run had already finished"
             raise
 
-    def process_run(self, run_id: str, deadline: float) -> ProcessRun:
+    def process_run(self, run_id: str, deadline: float) -> models.ProcessRun:
         """The run's per-test results (the CI run id is the process-run id); a large run's may be 8 MiB."""
         path = project_path(self.project_id(deadline), "process-runs", run_id)
         ask = Ask(
@@ -629,17 +616,11 @@ class CertynClient:
             not_found="this server does not offer per-test results for the run (or the key cannot see them)",
         )
 
-        def read(reply: Reply) -> ProcessRun:
-            data = checked(reply, "the per-test results", run_id)
-            from .models import ProcessRun  # noqa: PLC0415 - loaded by checked()
-
-            return validated(
-                ProcessRun, data, reply.status, f"the per-test results (HTTP {reply.status}) is invalid"
-            )
+        read = lambda reply: read_model(reply, models.ProcessRun, "the per-test results", run_id)  # noqa: E731
 
         return self.call(ask, read, READ, deadline)
 
-    def conversation(self, conversation_id: str, deadline: float) -> Conversation:
+    def conversation(self, conversation_id: str, deadline: float) -> models.Conversation:
         """The AI conversation (its answer is cut at 100,000 characters, the body may hold more: 4 MiB)."""
         ask = Ask(
             Request("GET", conversation_path(conversation_id), max_body=CONVERSATION_MAX_BODY),
@@ -648,13 +629,7 @@ class CertynClient:
             not_found="this server does not offer the AI conversation (or the key cannot see it)",
         )
 
-        def read(reply: Reply) -> Conversation:
-            data = checked(reply, "the AI conversation")
-            from .models import Conversation  # noqa: PLC0415 - loaded by checked()
-
-            return validated(
-                Conversation, data, reply.status, f"the AI conversation (HTTP {reply.status}) is invalid"
-            )
+        read = lambda reply: read_model(reply, models.Conversation, "the AI conversation")  # noqa: E731
 
         return self.call(ask, read, READ, deadline)
 
@@ -664,7 +639,7 @@ class CertynClient:
         """No run is known, yet an attempt is in flight or got no answer (or one that may hide a run)."""
         return self.created is None and self.creating is not None and self.creating.may_hold
 
-    def answered_create(self) -> Created | None:
+    def answered_create(self) -> models.Created | None:
         """The run of a create answered but not read back yet (interrupted while its reply was read), sending
         nothing; None when there is no such answer or it names no usable run."""
         if self.created is not None or self.creating is None or self.creating.reply is None:
@@ -674,7 +649,9 @@ class CertynClient:
         except ApiError:
             return None
 
-    def recover_create(self, deadline: float, reserve: float = CANCEL_RESERVE_SECONDS) -> Created | None:
+    def recover_create(
+        self, deadline: float, reserve: float = CANCEL_RESERVE_SECONDS
+    ) -> models.Created | None:
         """After an interrupted create: the run it made, if any, leaving ``reserve`` seconds for the cancel.
         A create that may have made a run is replayed once with the same Idempotency-Key, which returns that
         run. A create the server only ever refused (3xx, 4xx, 503) made no run: nothing is replayed."""
@@ -719,7 +696,7 @@ class EnvironmentsApi:
     def create_sent(self) -> bool:
         return self.creating is not None
 
-    def create(self, body: Mapping[str, str], deadline: float) -> Environment:
+    def create(self, body: Mapping[str, str], deadline: float) -> models.Environment:
         """Create the environment ``body`` describes (retried: its key makes a retry harmless).
 
         A 409 means the key is taken: by an earlier attempt of this same step when the listed environment has
@@ -730,9 +707,7 @@ class EnvironmentsApi:
         if created is not None:
             return created
         found = self.find(body["key"], deadline)
-        from .models import made_by  # noqa: PLC0415 - loaded by the reads
-
-        if found is not None and made_by(found, body):
+        if found is not None and models.made_by(found, body):
             return found
         self.taken_key, self.key = body["key"], another_key(body["key"])
         created = self._create({**body, "key": self.key}, deadline)
@@ -744,7 +719,7 @@ class EnvironmentsApi:
             )
         return created
 
-    def _create(self, body: Mapping[str, str], deadline: float) -> Environment | None:
+    def _create(self, body: Mapping[str, str], deadline: float) -> models.Environment | None:
         """One create (retried); None when the server answers 409 (the key is taken)."""
         path = self._path(deadline)  # the project overview first: no create is sent until it is known
         ask = Ask(Request("POST", path, body), CREATING_ENVIRONMENT, operation="environment create")
@@ -752,12 +727,7 @@ class EnvironmentsApi:
             self.creating = Creating(ask)
         self.creating.ask = ask
 
-        def read(reply: Reply) -> Environment:
-            data = checked(reply, "the environment create response")
-            from .models import Environment  # noqa: PLC0415 - loaded by checked()
-
-            invalid = f"the environment create response (HTTP {reply.status}) is invalid"
-            return validated(Environment, data, reply.status, invalid)
+        read = lambda reply: read_model(reply, models.Environment, "the environment create response")  # noqa: E731
 
         try:
             return self._call(ask, read, CREATE, deadline, creating=self.creating)
@@ -766,32 +736,24 @@ class EnvironmentsApi:
                 raise
         return None
 
-    def page(self, number: int, deadline: float) -> EnvironmentPage:
+    def page(self, number: int, deadline: float) -> models.EnvironmentPage:
         """One page of the project's environments."""
         path = f"{self._path(deadline)}?{urlencode(list_query(number))}"
         ask = Ask(Request("GET", path), "listing the environments", operation="environments list")
 
-        def read(reply: Reply) -> EnvironmentPage:
-            data = checked(reply, "the environments list")
-            from .models import EnvironmentPage  # noqa: PLC0415 - loaded by checked()
-
-            return validated(
-                EnvironmentPage, data, reply.status, f"the environments list (HTTP {reply.status}) is invalid"
-            )
+        read = lambda reply: read_model(reply, models.EnvironmentPage, "the environments list")  # noqa: E731
 
         return self._call(ask, read, READ, deadline)
 
-    def find(self, key: str, deadline: float) -> Environment | None:
+    def find(self, key: str, deadline: float) -> models.Environment | None:
         """The environment with ``key``, page after page (bounded), or None."""
         number: int | None = 1
         while number is not None:
             page = self.page(number, deadline)
-            from .models import find_environment, next_page_number  # noqa: PLC0415 - loaded by the read
-
-            found = find_environment(page, key)
+            found = models.find_environment(page, key)
             if found is not None:
                 return found
-            number = next_page_number(page, number)
+            number = models.next_page_number(page, number)
         return None
 
     def delete(self, environment_id: str, deadline: float) -> str:
