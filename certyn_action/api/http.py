@@ -128,20 +128,13 @@ class Call:
     """An exchange running on a worker thread. (A plain class, not a dataclass: ``dataclasses`` would bring
     ``inspect`` onto the path to the first request.)"""
 
-    def __init__(
-        self, description: str, debug: Callable[[str], None] | None = None, timeout: float = 0.0
-    ) -> None:
+    def __init__(self, description: str, debug: Callable[[str], None] | None = None) -> None:
         self.description = description
-        self.timeout = timeout  # the whole exchange's, in seconds
         self.debug = debug
         self.started = time.monotonic()
         self._done = threading.Event()
         self._reply: Reply | None = None
         self._error: TransportError | None = None
-
-    @property
-    def done(self) -> bool:
-        return self._done.is_set()
 
     def wait(self, timeout: float, idle: Callable[[], float] | None = None) -> Reply:
         """The reply, within ``timeout`` seconds. ``idle`` runs while waiting (a heartbeat for the log) and
@@ -224,9 +217,14 @@ class Transport:
     def url(self, path: str) -> str:
         return self.base_url + path
 
-    def _start(self, request: Request, deadline: Deadline) -> Call:
-        """Start one exchange on a worker thread (see :meth:`send`); refused when no time is left."""
+    def send(self, request: Request, deadline: Deadline, idle: Callable[[], float] | None = None) -> Reply:
+        """The reply to ``request`` by ``deadline``; nothing is sent when no time is left. ``idle`` runs while
+        waiting (a heartbeat for the log) and says how many seconds until it wants to run again."""
         timeout = deadline.left()
+        return self._start(request, timeout).wait(timeout, idle)
+
+    def _start(self, request: Request, timeout: float) -> Call:
+        """Start one exchange on a worker thread; refused when no time is left."""
         if timeout <= 0:
             raise NotSent(f"{request.description}: no time left")
         if not request.path.startswith("/api/"):
@@ -238,7 +236,7 @@ class Transport:
         if request.json_body is not None:
             headers["Content-Type"] = "application/json"
             data = json.dumps(request.json_body).encode("utf-8")
-        call = Call(request.description, self._debug, timeout)
+        call = Call(request.description, self._debug)
         worker = threading.Thread(
             target=self._exchange,
             args=(call, request.method, url, headers, data, timeout, request.max_body or self._max_body),
@@ -247,12 +245,6 @@ class Transport:
         )
         worker.start()
         return call
-
-    def send(self, request: Request, deadline: Deadline, idle: Callable[[], float] | None = None) -> Reply:
-        """The reply to ``request`` by ``deadline``; nothing is sent when no time is left. ``idle`` runs while
-        waiting (a heartbeat for the log) and says how many seconds until it wants to run again."""
-        call = self._start(request, deadline)
-        return call.wait(call.timeout, idle)
 
     def _check_target(self, url: str) -> None:
         """Defence in depth: the URL, as requests prepares it and urllib3 parses it, must reach exactly the
