@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from certyn_action.core.results import RunItem
+from certyn_action.api.models import RunItem
 from certyn_action.render.escape import (
     SCRUBBED,
     Scrubber,
