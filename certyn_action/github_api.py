@@ -1,7 +1,7 @@
 """The part of GitHub's REST API the action writes results to (issue 21): one request, retried within a
 budget, its refusals told apart.
 
-- The requests go through the project's transport (``certyn/http.py``: whole-request deadline, body cap, no
+- The requests go through the project's transport (``api/http.py``: whole-request deadline, body cap, no
   redirects, every URL checked against the configured origin), configured for GitHub: the base is the
   runner's ``GITHUB_API_URL`` (``/api/v3`` on GitHub Enterprise Server), the token goes in
   ``Authorization: Bearer`` to that host only, and no Certyn key is ever in the headers.
@@ -16,10 +16,18 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .certyn.http import Call, TlsVerificationFailed, Transport, TransportError, UnsafeUrl
-from .certyn.reply import Reply
+from .api.client import TRANSIENT_STATUSES, RetryPolicy
+from .api.http import (
+    Call,
+    Deadline,
+    Reply,
+    Request,
+    TlsVerificationFailed,
+    Transport,
+    TransportError,
+    UnsafeUrl,
+)
 from .clock import Clock
-from .core.retry import RetryPolicy, is_transient_status
 from .render.escape import one_line
 
 BUDGET_SECONDS = 15.0  # GitHub's writes never delay the verdict by more than this
@@ -42,6 +50,10 @@ class GitHubTransport(Transport):
             "Accept": "application/vnd.github+json",
             "X-GitHub-Api-Version": API_VERSION,
         }
+
+    def begin(self, request: Request, deadline: Deadline) -> Call:
+        """Start ``request`` and return the exchange in flight (a signal may interrupt the wait for it)."""
+        return self._start(request, deadline.left())
 
 
 class GitHubError(Exception):
@@ -87,7 +99,7 @@ class GitHub:
 
     def __init__(
         self,
-        transport: Transport,
+        transport: GitHubTransport,
         clock: Clock,
         repository: str,
         *,
@@ -116,12 +128,10 @@ class GitHub:
         """The JSON answer (and the reply) to ``method`` ``path`` (under the repository) by ``deadline``."""
         policy = RetryPolicy.create(None, backoff_factor=0.5, backoff_max=4.0)
         while True:
-            timeout = min(deadline - self.clock.monotonic(), REQUEST_SECONDS)
+            attempt = Deadline(deadline, self.clock).capped(REQUEST_SECONDS)
             try:
-                self._in_flight = self.transport.start(
-                    method, self.repo + path, timeout=timeout, json_body=body
-                )
-                reply = self._in_flight.wait(timeout)  # a signal here leaves the call in flight
+                self._in_flight = self.transport.begin(Request(method, self.repo + path, body), attempt)
+                reply = self._in_flight.wait(attempt.left())  # a signal here leaves the call in flight
                 self._in_flight = None
             except (TlsVerificationFailed, UnsafeUrl) as err:
                 self._in_flight = None
@@ -137,7 +147,7 @@ class GitHub:
                         raise GitHubError(f"HTTP {reply.status} with a body that is not JSON") from None
                 retry_after = rate_limit_wait(reply, self.wall)
                 error = GitHubError(_message(reply), reply.status, rate_limited=retry_after is not None)
-                if retry_after is None and not is_transient_status(reply.status):
+                if retry_after is None and reply.status not in TRANSIENT_STATUSES:
                     raise error
             policy = policy.after_failure(method, path) or policy
             delay = policy.delay(retry_after)

@@ -10,12 +10,10 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from .afterwards import Afterwards, not_read
-from .certyn.client import CertynClient
-from .certyn.errors import ApiError, AuthError, DeadlineExceeded, NotFound, Outage, TimedOut
-from .certyn.http import Transport
-from .certyn.readers import preload_models
+from .api.client import ApiError, AuthError, CertynClient, DeadlineExceeded, NotFound, Outage, TimedOut
+from .api.http import Transport
+from .api.vocabulary import create_body
 from .clock import Clock
-from .core.api import create_body
 from .core.endings import Ending, switches
 from .core.gate import Cause, Result, Verdict, evaluate
 from .github.files import EventPayloadError, read_event_payload
@@ -30,7 +28,7 @@ from .resources import CertynRun, TemporaryEnvironment
 from .settings import InputErrors, Settings, read_settings, shown_base_url
 
 if TYPE_CHECKING:
-    from .core.models import RunStatus
+    from .api.models import RunStatus
 
 TransportFactory = Callable[[Settings, Mapping[str, str], WorkflowLog], Transport]
 
@@ -49,9 +47,7 @@ class Step:
         self.reporter = Reporter(env, log)
         self.report = self.reporter.report  # what the pipeline learns; the reporter writes it out
         self.lifecycle = Lifecycle(clock, guard)
-        self.publisher = Publisher(
-            env, log, clock, guard
-        )  # publish (issue 21): the check run, the PR comment
+        self.publisher = Publisher(env, log, clock, guard)  # publish (issue 21)
 
     def run(self) -> int:
         ending = Ending.INTERNAL_ERROR
@@ -70,7 +66,7 @@ class Step:
             except Exception as err:  # a bug while releasing: still report, never lose the verdict
                 self._internal_error(err)
             self.reporter.finish(self.clock.monotonic() - self.started)
-            self.publisher.finish(self.report)  # publish (issue 21): after the run's cancel; never raises
+            self.publisher.finish(self.report)  # publish (issue 21): after the cancel; never raises
         return 0 if self.report.verdict.result.succeeds else 1
 
     # -- the pipeline ------------------------------------------------------------------------------
@@ -84,9 +80,7 @@ class Step:
             with self.guard.interruptible():
                 if not self._acquire(client, settings, deadline):
                     return Ending.DEPLOYMENT_DOWN
-                self.publisher.started(
-                    self.report, deadline
-                )  # publish (issue 21): the check run, in progress
+                self.publisher.started(self.report, deadline)  # publish (issue 21): check run
                 if not settings.wait:
                     self.report.verdict = Verdict(Result.CREATED)
                     return Ending.CREATED
@@ -146,7 +140,7 @@ class Step:
             for line in words.create_lines(settings, body, settings.idempotency_key):
                 self.log.info(line)
         self.lifecycle.hold(CertynRun(client, self.reporter, self.clock))
-        created = client.create(body, settings.idempotency_key, deadline, poll_ahead=settings.wait)
+        created = client.create(body, settings.idempotency_key, deadline)
         with self.guard.deferred():  # outputs are written whole, then a pending signal is honoured
             self.reporter.created(created)
 
@@ -169,7 +163,6 @@ class Step:
         The wait never outlasts what ``timeout-seconds`` leaves: an answer after it is too late."""
         from .deployment import wait_until_up  # noqa: PLC0415 - only for base-url
 
-        preload_models()  # the environment's models load on a helper thread meanwhile
         left = max(deadline - self.clock.monotonic(), 0.0)
         capped = left < inputs.base_url_wait_seconds
         wait = format_duration(min(inputs.base_url_wait_seconds, left))

@@ -11,12 +11,11 @@ import pytest
 import responses
 from responses import matchers
 
-from certyn_action.core.api import Created
+from certyn_action.api.http import Deadline, Request
+from certyn_action.api.models import Created, CreatedRun, ProcessRun, RunItem, RunStatus
 from certyn_action.core.findings import Findings
 from certyn_action.core.gate import Cause, Result, Verdict
-from certyn_action.core.models import CreatedRun, RunStatus
 from certyn_action.core.report import Report
-from certyn_action.core.results import ProcessRun, RunItem
 from certyn_action.github.signals import SignalGuard
 from certyn_action.github.workflow import WorkflowLog
 from certyn_action.github_api import GitHub, GitHubError, GitHubTransport
@@ -262,9 +261,9 @@ def test_after_a_signal_the_finish_fits_in_the_release_budget() -> None:
 
 
 def test_the_github_transport_sends_only_repository_paths() -> None:
-    transport = GitHubTransport(API, TOKEN, env={})
-    with pytest.raises(ValueError, match="not an API path"):
-        transport.request("GET", "/api/ci/runs", timeout=1)  # a Certyn path: refused before anything is sent
+    transport, clock = GitHubTransport(API, TOKEN, env={}), FakeClock()
+    with pytest.raises(ValueError, match="not an API path"):  # a Certyn path: refused before anything is sent
+        transport.send(Request("GET", "/api/ci/runs"), Deadline(clock.now + 5, clock))
 
 
 # -- the comment -------------------------------------------------------------------------------------------
