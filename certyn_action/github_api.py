@@ -7,7 +7,8 @@ budget, its refusals told apart.
   ``Authorization: Bearer`` to that host only, and no Certyn key is ever in the headers.
 - A rate limit (403/429 with ``Retry-After``, or ``x-ratelimit-remaining: 0``) and a transient failure are
   retried on the injected clock while the budget lasts (:data:`BUDGET_SECONDS`); a wait that would outlast
-  it gives up at once. 401/403/404 are a refusal (:attr:`GitHubError.refused`): a permission to add.
+  it gives up at once. A POST that got no answer is not sent again: it may have made the check run or the
+  comment, and a second one would break "one per suite and leg". 401/403/404 are a refusal (:attr:`GitHubError.refused`): a permission to add.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from .api.client import TRANSIENT_STATUSES, RetryPolicy
 from .api.http import (
     Call,
     Deadline,
+    NotSent,
     Reply,
     Request,
     TlsVerificationFailed,
@@ -138,6 +140,8 @@ class GitHub:
                 raise GitHubError(str(err)) from None
             except TransportError as err:
                 self._in_flight = None
+                if method == "POST" and not isinstance(err, NotSent):  # it may have made one: never two
+                    raise GitHubError(str(err)) from None
                 error, retry_after = GitHubError(str(err)), None
             else:
                 if 200 <= reply.status < 300:

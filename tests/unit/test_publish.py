@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 import pytest
+import requests
 import responses
 from responses import matchers
 
@@ -360,3 +361,13 @@ def test_a_server_error_is_retried_with_backoff_within_the_budget() -> None:
     assert data == {"id": 5}
     assert len(responses.calls) == 2
     assert clock.sleeps == [0.0]  # urllib3's backoff: the first retry at once, then growing
+
+
+@responses.activate
+def test_a_post_without_an_answer_is_not_sent_again() -> None:
+    responses.post(f"{REPO}/issues/7/comments", body=requests.ConnectionError("reset"))
+    clock = FakeClock()
+    github = GitHub(GitHubTransport(API, TOKEN, env={}), clock, "acme/shop")
+    with pytest.raises(GitHubError):
+        github.request("POST", "/issues/7/comments", clock.now + 15, {"body": "x"})
+    assert len(responses.calls) == 1  # it may have made the comment: a second would not be sticky
