@@ -362,7 +362,8 @@ def failing_annotations(
     """One annotation per failing test (failed, blocked, aborted), at most ``limit``, in server order:
     ``error``, or ``warning`` when the gate passed (the counts said passed, the per-test results disagree).
 
-    Title: the test's name on one line. Message: its outcome and finding (line breaks kept; the log
+    Title: the test's name on one line. Message: the name again (the log shows only the message), its
+    outcome and finding (line breaks kept; the log
     escapes them; heading markers dropped, as annotations are plain text), cut to a readable length;
     the legacy ``##[`` command marker is broken up."""
     found: list[Annotation] = []
@@ -381,7 +382,9 @@ def failing_annotations(
         else:
             message = f"{label} {finding}"
         title = one_line(item.display_name, MAX_ANNOTATION_TITLE)
-        found.append(Annotation(kind, title, truncate(message, MAX_ANNOTATION_MESSAGE)))
+        # The runner's log prints the message, not the title: the name leads it, or the log never says which
+        # test failed.
+        found.append(Annotation(kind, title, truncate(f"{title} — {message}", MAX_ANNOTATION_MESSAGE)))
     return tuple(found)
 
 

@@ -62,7 +62,7 @@ def test_the_instruction_is_sent_and_the_answer_read_after_a_failure(step: Step)
         "why",
     )
     assert (step.output.parent / "j" / "r.xml").exists()
-    assert "::error title=b::Failed: broke" in step.stdout
+    assert "::error title=b::b — Failed: broke" in step.stdout  # the log shows the message: it names the test
 
 
 @responses.activate

@@ -207,9 +207,9 @@ def test_one_annotation_per_failing_test_titled_with_its_name() -> None:
         run_item("skipped", "Admin"),
     ]
     assert failing_annotations(tests) == (
-        Annotation("error", "Checkout", "Failed: The pay button\ndoes nothing"),
-        Annotation("error", "Search", "Marked blocked in Certyn."),
-        Annotation("error", "Profile", "Aborted: Summary\nAgent crashed\nwhile loading"),
+        Annotation("error", "Checkout", "Checkout — Failed: The pay button\ndoes nothing"),
+        Annotation("error", "Search", "Search — Marked blocked in Certyn."),
+        Annotation("error", "Profile", "Profile — Aborted: Summary\nAgent crashed\nwhile loading"),
     )
 
 
@@ -332,4 +332,7 @@ def test_an_annotation_does_not_repeat_the_outcome_a_finding_starts_with() -> No
             {"testCaseName": "Pay", "testOutcome": "failed", "summaryMarkdown": "button grey"}
         ),
     ]
-    assert [a.message for a in failing_annotations(items)] == ["Blocked: no page", "Failed: button grey"]
+    assert [a.message for a in failing_annotations(items)] == [
+        "SSO — Blocked: no page",
+        "Pay — Failed: button grey",
+    ]
