@@ -39,6 +39,7 @@ MAX_REASONS = 20
 
 def render_summary(report: Report) -> str:
     lines = _heading(report)
+    lines += _run_link(report)
     lines += _reasons(report)
     lines += _waived(report)
     lines += _next_steps(report)
@@ -69,14 +70,38 @@ def _heading(report: Report) -> list[str]:
     return [f"## {heading} — {what}", ""]
 
 
+def _run_link(report: Report) -> list[str]:
+    """The run, right under the headline: the first thing a reader of a red build opens (a link when Certyn
+    gave a safe http(s) URL, else its id)."""
+    if not report.run_id:
+        return []
+    run = truncate(report.run_id, 80)
+    if safe_url(report.app_url):
+        return [f"**{markdown_link(f'Open run {run} in Certyn', report.app_url)}**", ""]
+    return [f"**Certyn run:** {_code(run)}", ""]
+
+
 def _next_steps(report: Report) -> list[str]:
     verdict = report.verdict
     steps = words.next_steps(verdict.result, verdict.cause, verdict.failed_by)
     if not steps:
         return []
-    if len(steps) == 1:
-        return [f"**Next step:** {_words(steps[0])}", ""]
-    return ["**Next steps:**", "", *_items(steps), ""]
+    shown = [_linked(_words(step), report.app_url) for step in steps[:MAX_REASONS]]
+    if len(shown) == 1:
+        return [f"**Next step:** {shown[0]}", ""]
+    return ["**Next steps:**", "", *(f"- {step}" for step in shown), ""]
+
+
+def _linked(sentence: str, url: str) -> str:
+    """``sentence`` (escaped) with its first words that send the reader to Certyn ("Open the run in Certyn",
+    "... in Certyn") as a link to the run, when there is a safe one."""
+    target = safe_url(url)
+    if target is None:
+        return sentence
+    for phrase in words.TO_THE_RUN:
+        if phrase in sentence:
+            return sentence.replace(phrase, f"[{phrase}]({target})", 1)
+    return sentence
 
 
 def _notes(report: Report) -> list[str]:

@@ -279,9 +279,11 @@ def test_unsafe_job_url_is_not_linked() -> None:
 
 def test_app_url_with_markdown_breaking_characters_is_encoded() -> None:
     text = render_summary(_report(app_url="https://app.certyn.io/r/1) [x](javascript:alert(1)|"))
-    (link,) = [t for t in _links(text) if "certyn" in t]
-    assert " " not in link
-    assert "|" not in link
+    links = [t for t in _links(text) if "certyn" in t]
+    assert len(links) == 2  # under the headline and in the details
+    for link in links:
+        assert " " not in link
+        assert "|" not in link
     _check_safe(text)
 
 
@@ -301,7 +303,8 @@ def test_server_text_escaped_everywhere() -> None:
     text = render_summary(report)
     _check_safe(text)
     assert "](" in text  # our own links remain
-    assert len(_links(text)) == 2
+    # the run under the headline, the run and the job in the details
+    assert len(_links(text)) == 3, _links(text)
     assert "onerror=alert" not in text.replace("onerror\\=alert", "")
     assert "\n" not in EVIL  # each server string stays on its line
     assert "| **Project** |" in text

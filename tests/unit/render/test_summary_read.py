@@ -1,0 +1,60 @@
+"""A red build read in five seconds (issue 19): every outcome's summary rendered with GitHub's parser and
+read top down, as a user who just got a red build reads it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import responses
+
+from tests.rendered import read
+from tests.unit.render.test_summary_rendered import APP, CASES, summary_of
+
+NO_RUN = {"outage-on-create", "deployment-down", "not-found", "key-rejected", "input-errors"}
+NO_LINK = {"attached-not-found"}  # Certyn never answered for it: only its id is known
+
+
+@responses.activate
+@pytest.mark.parametrize("name", sorted(set(CASES) - NO_RUN - NO_LINK))
+def test_the_run_link_comes_right_under_the_headline(name: str, tmp_path: Path) -> None:
+    view = read(summary_of(name, tmp_path))
+    assert view.links[0] == (APP, "Open run r-1 in Certyn"), view.links
+    first = view.html.split("</h2>", 1)[1].lstrip()
+    assert first.startswith(f'<p><strong><a href="{APP}">Open run r-1 in Certyn</a></strong></p>'), first
+
+
+@responses.activate
+def test_a_run_without_a_link_is_named_under_the_headline(tmp_path: Path) -> None:
+    view = read(summary_of("attached-not-found", tmp_path))
+    first = view.html.split("</h2>", 1)[1].lstrip()
+    assert first.startswith("<p><strong>Certyn run:</strong> <code>r-404</code></p>"), first
+
+
+@responses.activate
+@pytest.mark.parametrize("name", sorted(NO_RUN))
+def test_no_run_no_run_line(name: str, tmp_path: Path) -> None:
+    view = read(summary_of(name, tmp_path))
+    assert "Open run" not in view.text
+    assert "Certyn run:" not in view.text
+
+
+@responses.activate
+@pytest.mark.parametrize(
+    ("name", "phrase"),
+    [
+        ("failed", "Open the run in Certyn"),
+        ("failed", "Resolve the blocked tests in Certyn"),
+        ("blocked", "Resolve the blocked tests in Certyn"),
+        ("incomplete", "Open the run in Certyn"),
+    ],
+)
+def test_the_next_step_that_sends_the_reader_to_the_run_is_a_link_to_it(
+    name: str, phrase: str, tmp_path: Path
+) -> None:
+    view = read(summary_of(name, tmp_path))
+    assert (APP, phrase) in view.links, view.links
+    next_step = re.search(r"Next steps?:</strong>(?:</p>)?(.*?)</(?:p|ul)>", view.html, re.S)
+    assert next_step is not None, view.html
+    assert f'<a href="{APP}">{phrase}</a>' in next_step.group(1)
