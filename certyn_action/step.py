@@ -166,7 +166,7 @@ class Step:
         left = max(deadline - self.clock.monotonic(), 0.0)
         capped = left < inputs.base_url_wait_seconds
         wait = format_duration(min(inputs.base_url_wait_seconds, left))
-        self.log.info(f"Checking that base-url answers (waiting up to {wait})")
+        self.log.info(words.checking_deployment(shown_base_url(inputs.base_url), wait))  # issue 19: the URL
 
         def on_retry(attempt: int, error: str, delay: float) -> None:
             self.log.info(f"base-url: attempt {attempt}: {error}; retrying in {delay:.1f}s")

@@ -16,7 +16,7 @@ from ..api.vocabulary import COUNTERS
 from ..core.findings import Findings
 from ..core.gate import Result, unaccounted
 from ..core.report import Report
-from ..settings import Settings
+from ..settings import Settings, shown_base_url
 from . import words
 from .escape import (
     format_duration,
@@ -65,7 +65,9 @@ def _heading(report: Report) -> list[str]:
     else:
         more = len(inputs.tags) - 3
         what = "tags " + ", ".join(_code(tag) for tag in inputs.tags[:3]) + (f" +{more}" if more > 0 else "")
-    if environment := inputs.environment_key or report.temporary_environment:
+    if inputs.base_url:  # a preview: the deployment it tested, not the temporary environment's key
+        what += f" on {_code(shown_base_url(inputs.base_url))}"
+    elif environment := inputs.environment_key or report.temporary_environment:
         what += f" on {_code(environment)}"
     return [f"## {heading} — {what}", ""]
 
@@ -194,6 +196,9 @@ def _details(report: Report) -> list[str]:
             rows.append(("GitHub job", markdown_link(label, meta.job_url)))
     if inputs:
         rows.append(("Project", _code(inputs.project_slug)))
+        if inputs.base_url:
+            shown = shown_base_url(inputs.base_url)
+            rows.append(("Deployment", markdown_link(shown, shown) if safe_url(shown) else _code(shown)))
         rows.append(("Environment", _environment(report)))
         rows.append(_selection(inputs))
     if meta and (meta.commit_sha or meta.ref):

@@ -253,6 +253,12 @@ def create_lines(inputs: Settings, body: Mapping[str, object], key: str) -> list
     return lines
 
 
+def checking_deployment(url: str, wait: str) -> str:
+    """The log line before ``base-url`` is checked: which deployment this run tests (``url`` as it may be
+    shown: no userinfo, query or fragment)."""
+    return f"Checking that base-url {one_line(url, 300)} answers (waiting up to {wait})"
+
+
 def deployment_down(wait: str, attempts: int, error: str, *, url: str = "", limit: str = "") -> str:
     """``base-url`` never answered: what happened and what to do. ``url`` is the URL as it may be shown
     (no query: it may carry a token); ``limit`` is ``timeout-seconds`` as written when it, not

@@ -3,11 +3,18 @@ runs it against the simulator."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
-from certyn_simulator import Simulator, builtin_scenario
-from tests.e2e_support import API_KEY, explain, run_action
+from certyn_simulator import Scenario, Simulator, builtin_scenario
+from tests.e2e_support import API_KEY, PROJECT, Deployment, explain, run_action
 from tests.rendered import read
+
+
+def preview(name: str) -> Scenario:
+    """A built-in scenario whose projects overview lists the project before any run exists (a preview's
+    environment is created before the run)."""
+    return replace(builtin_scenario(name), projects=[PROJECT])
 
 
 def test_the_log_line_of_each_failing_test_starts_with_its_name(tmp_path: Path) -> None:
@@ -32,3 +39,18 @@ def test_the_summary_links_the_run_right_under_the_headline(tmp_path: Path) -> N
     app_url, run_id = result.outputs["app-url"], result.outputs["run-id"]
     assert view.links[0] == (app_url, f"Open run {run_id} in Certyn"), view.links
     assert view.html.split("</h2>", 1)[1].lstrip().startswith("<p><strong><a href=")
+
+
+def test_a_preview_run_shows_the_deployment_it_tested_without_its_query() -> None:
+    with Deployment() as deployment, Simulator(preview("fail"), api_key=API_KEY) as sim:
+        tested = deployment.url.rstrip("/") + "/pr-12/"
+        run = run_action(sim.base_url, base_url=tested + "?token=s3cr3t-preview")
+    assert run.exit_code == 1, explain(run)
+    assert f"Checking that base-url {tested} answers" in run.stdout
+    shown = [line for line in run.stdout.splitlines() if not line.startswith("::add-mask::")]
+    assert not [line for line in shown if "s3cr3t" in line]  # masked at once, and never quoted
+    assert "s3cr3t" not in run.summary
+    view = read(run.summary)
+    assert view.headings[0].endswith(f" on {tested}"), view.headings
+    assert view.row("Deployment") == ["Deployment", tested]
+    assert (tested, tested) in view.links

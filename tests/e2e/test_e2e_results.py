@@ -78,7 +78,7 @@ def test_failed_and_blocked_tests_in_summary_annotations_outputs_junit_and_the_a
         "Sign in with SSO",
     ]
     assert "Pay now" in tests[0].data
-    assert tests[2].data.startswith("Blocked:")
+    assert tests[2].data.startswith("Sign in with SSO — Blocked:")  # the log names the test
     assert len(result.commands_named("error")) == 4
     # the summary table: failing first, then the passed ones
     summary = result.summary

@@ -9,7 +9,10 @@ from pathlib import Path
 import pytest
 import responses
 
+from certyn_action.core.gate import Result
+from certyn_action.render.summary import render_summary
 from tests.rendered import read
+from tests.unit.render.test_summary import _inputs, _report
 from tests.unit.render.test_summary_rendered import APP, CASES, summary_of
 
 NO_RUN = {"outage-on-create", "deployment-down", "not-found", "key-rejected", "input-errors"}
@@ -58,3 +61,16 @@ def test_the_next_step_that_sends_the_reader_to_the_run_is_a_link_to_it(
     next_step = re.search(r"Next steps?:</strong>(?:</p>)?(.*?)</(?:p|ul)>", view.html, re.S)
     assert next_step is not None, view.html
     assert f'<a href="{APP}">{phrase}</a>' in next_step.group(1)
+
+
+def test_a_preview_names_the_deployment_it_tested_not_the_temporary_environment() -> None:
+    tested = "https://pr-12.shop.test:8443/app/"
+    report = _report(Result.FAILED, ("2 tests failed",), inputs=_inputs(base_url=tested + "?token=s3cr3t"))
+    report.temporary_environment = "gha-shop-1-efq6"
+    text = render_summary(report)
+    view = read(text)
+    assert view.headings == [f"❌ Certyn gate failed — smoke on {tested}"], view.headings
+    assert "gha-shop-1-efq6" not in view.headings[0]
+    assert view.row("Deployment") == ["Deployment", tested]
+    assert (tested, tested) in view.links
+    assert "s3cr3t" not in text

@@ -306,7 +306,7 @@ CASES = {
         next_step="With run-id, check",
     ),
     "deployment-down": Case(
-        "⚠️ Deployment not reachable — smoke",
+        "⚠️ Deployment not reachable — smoke on https://preview.shop.test/",  # the deployment, named
         ("base-url",),
         _deployment_down,
         next_step="Check that base-url is deployed and reachable from the runner",
