@@ -25,6 +25,7 @@ from .escape import (
     markdown_with_code,
     multiline,
     newlines,
+    plural,
     safe_url,
     truncate,
     visible,
@@ -284,8 +285,8 @@ def tally(items: Sequence[RunItem]) -> str:
 def render_test_table(items: Sequence[RunItem], *, run_url: str = "", limit: int = MAX_ROWS) -> str:
     """The summary section of the per-test results: a tally and a table, failing tests first.
 
-    At most ``limit`` rows; the rest are counted ("… and N more in Certyn", a link when ``run_url``
-    is a safe http(s) URL). Ends with a newline."""
+    At most ``limit`` rows; the rest are counted, and how many of them fail ("… and N more tests in Certyn,
+    M of them failing", a link when ``run_url`` is a safe http(s) URL). Ends with a newline."""
     from ..api.models import ordered  # noqa: PLC0415
 
     lines = ["### Tests", ""]
@@ -298,9 +299,14 @@ def render_test_table(items: Sequence[RunItem], *, run_url: str = "", limit: int
         "",
         *_table(head, "|---|---:|---|---:|---|", map(_test_cells, rows[:limit])),
     ]
-    hidden = len(rows) - limit
-    if hidden > 0:
-        lines += ["", f"… and {hidden} more in {markdown_link('Certyn', run_url)}"]
+    hidden = rows[limit:]
+    if hidden:
+        failing = sum(item.outcome.failing for item in hidden)  # never hide that some of them failed
+        of_them = f", {failing} of them failing" if failing else ""
+        lines += [
+            "",
+            f"… and {plural(len(hidden), 'more test')} in {markdown_link('Certyn', run_url)}{of_them}",
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -300,7 +300,8 @@ def verdict(report: Report) -> tuple[list[str], Annotation | None]:
     if result is Result.ERROR:
         # Input and API errors were annotated where they happened, with their own titles.
         return ([] if report.inputs is None else lines), None
-    return lines, Annotation("error", named, f"{run}: {reasons.rstrip('.')}.{where}")
+    more = unannotated_sentence(report)  # honest over the annotation cap
+    return lines, Annotation("error", named, f"{run}: {reasons.rstrip('.')}.{more}{where}")
 
 
 HEARTBEAT_SECONDS = 60.0
@@ -396,24 +397,43 @@ def failing_annotations(
     return tuple(found)
 
 
-def unannotated_line(items: Sequence[RunItem], annotated: int) -> str:
-    """The log line on the failing tests past the first ``annotated`` (those with an annotation): how many
-    of them the summary's table shows (its first ``MAX_ROWS``, failing first) and how many it does not ("" when
-    every failing test has an annotation)."""
+def _beyond_annotations(items: Sequence[RunItem], annotated: int) -> tuple[int, int]:
+    """The failing tests past the first ``annotated`` (those with an annotation): how many, and how many of
+    them the summary's table (its first ``MAX_ROWS``, failing first) does not show either."""
     from ..api.models import ordered  # noqa: PLC0415 - pydantic: after the run only
 
     rest = [item for item in items if item.outcome.failing][annotated:]
+    in_table = {id(item) for item in ordered(items)[:MAX_ROWS]}
+    return len(rest), sum(id(item) not in in_table for item in rest)
+
+
+def unannotated_line(items: Sequence[RunItem], annotated: int) -> str:
+    """The log line on the failing tests past the first ``annotated`` (those with an annotation): how many
+    of them the summary's table shows and how many it does not ("" when every failing test has an
+    annotation)."""
+    rest, unlisted = _beyond_annotations(items, annotated)
     if not rest:
         return ""
-    in_table = {id(item) for item in ordered(items)[:MAX_ROWS]}
-    unlisted = sum(id(item) not in in_table for item in rest)
-    line = f"No annotation for {plural(len(rest), 'more failing test')}"
+    line = f"No annotation for {plural(rest, 'more failing test')}"
     if not unlisted:
         return f"{line}: see them in the job summary's table"
-    return (
-        f"{line}: {len(rest) - unlisted} in the job summary's table, "
-        f"{unlisted} only in Certyn and the `failed-tests` output"
+    return f"{line}: {rest - unlisted} in the job summary's table, {unlisted} only in Certyn and the failed-tests output"
+
+
+def unannotated_sentence(report: Report) -> str:
+    """For the gate's annotation: how many failing tests have no annotation of their own, and where they are
+    ("" when none, or without per-test results)."""
+    results = report.findings.results
+    if results is None:
+        return ""
+    failing = sum(item.outcome.failing for item in results.items)
+    rest, unlisted = _beyond_annotations(results.items, min(failing, MAX_ANNOTATIONS))
+    if not rest:
+        return ""
+    where = (
+        "the job summary's table" if not unlisted else f"Certyn ({unlisted} of them not in the job summary)"
     )
+    return f" {plural(rest, 'more failing test')} without an annotation: see {where}."
 
 
 def answer_lines(conversation: Conversation) -> tuple[str, list[str]]:

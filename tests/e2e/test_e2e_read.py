@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from certyn_simulator import Scenario, Simulator, builtin_scenario
+from certyn_simulator import Scenario, Simulator, builtin_scenario, snapshot
 from tests.e2e_support import API_KEY, PROJECT, Deployment, explain, run_action
 from tests.rendered import read
 
@@ -54,3 +54,26 @@ def test_a_preview_run_shows_the_deployment_it_tested_without_its_query() -> Non
     assert view.headings[0].endswith(f" on {tested}"), view.headings
     assert view.row("Deployment") == ["Deployment", tested]
     assert (tested, tested) in view.links
+
+
+def test_over_every_cap_the_counts_say_how_many_failing_tests_are_not_listed_and_where() -> None:
+    # 62 failing of 80: 9 test annotations, a table of 50 rows (failing first): 12 failing tests are in
+    # neither, and the log, the gate's annotation and the summary's footer all say so
+    outcomes = ["failed"] * 62 + ["passed"] * 18
+    rows = [
+        {"testCaseName": f"test {i}", "testOutcome": o, "status": o, "summaryMarkdown": f"finding {i}"}
+        for i, o in enumerate(outcomes, 1)
+    ]
+    final = [snapshot("completed", total=80, passed=18, failed=62)]
+    with Simulator(Scenario(snapshots=final, test_results=rows), api_key=API_KEY) as sim:
+        result = run_action(sim.base_url, timeout_seconds="30")
+    assert result.exit_code == 1, explain(result)
+    assert (
+        "No annotation for 53 more failing tests: 41 in the job summary's table, "
+        "12 only in Certyn and the failed-tests output"
+    ) in result.stdout
+    [gate] = [c for c in result.commands_named("error") if c.properties.get("title") == "Certyn gate failed"]
+    assert "53 more failing tests without an annotation: see Certyn (12 of them not in the job summary)" in (
+        gate.data
+    )
+    assert "… and 30 more tests in Certyn, 12 of them failing" in read(result.summary).text

@@ -135,7 +135,7 @@ def test_the_log_says_how_many_failing_tests_neither_an_annotation_nor_the_summa
     rest = len(names) - len(annotated)
     assert (
         f"No annotation for {rest} more failing tests: {rest - unlisted} in the job summary's table, "
-        f"{unlisted} only in Certyn and the `failed-tests` output"
+        f"{unlisted} only in Certyn and the failed-tests output"
     ) in result.stdout, explain(result)
 
 

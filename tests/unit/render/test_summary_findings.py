@@ -118,14 +118,25 @@ def test_the_table_is_capped_with_a_link_to_the_rest() -> None:
     table = rows(rendered)
     assert len(table) == MAX_ROWS
     assert text_of(table[0][2]) == "broken"  # the failing test is never the one cut
-    assert f'and 11 more in <a href="{RUN_URL}">Certyn</a>' in rendered
+    assert f'and 11 more tests in <a href="{RUN_URL}">Certyn</a>' in rendered
+    assert "failing" not in text_of(rendered).split("more tests in")[1]  # all 11 passed
+
+
+def test_the_footer_says_how_many_of_the_tests_it_does_not_list_failed() -> None:
+    # issue 19: 62 failing of 80; the table shows 50 rows (failing first), so 12 failing tests are cut
+    tests = [run_item("failed", f"f{n}", n) for n in range(62)] + [
+        run_item("passed", f"p{n}", 100 + n) for n in range(18)
+    ]
+    rendered = gfm(render_test_table(tests, run_url=RUN_URL))
+    assert len(rows(rendered)) == MAX_ROWS
+    assert "… and 30 more tests in Certyn, 12 of them failing" in text_of(rendered)
 
 
 def test_without_a_safe_link_the_rest_is_counted_without_one() -> None:
     tests = [run_item("passed", f"p{n}", n) for n in range(3)]
     for url in ("", "javascript:alert(1)"):
         rendered = gfm(render_test_table(tests, run_url=url, limit=2))
-        assert "and 1 more in Certyn" in text_of(rendered)
+        assert "and 1 more test in Certyn" in text_of(rendered)
         assert "<a " not in rendered
 
 
@@ -241,7 +252,7 @@ def test_the_failing_tests_past_the_annotations_are_counted_where_they_can_be_se
     )
     assert unannotated_line(failing(MAX_ROWS + 10), 9) == (
         f"No annotation for {MAX_ROWS + 1} more failing tests: {MAX_ROWS - 9} in the job summary's table, "
-        "10 only in Certyn and the `failed-tests` output"
+        "10 only in Certyn and the failed-tests output"  # the log shows no Markdown
     )
 
 

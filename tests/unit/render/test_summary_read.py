@@ -9,7 +9,10 @@ from pathlib import Path
 import pytest
 import responses
 
+from certyn_action.api.models import ProcessRun, RunItem
 from certyn_action.core.gate import Result
+from certyn_action.core.report import Report
+from certyn_action.render import words
 from certyn_action.render.summary import render_summary
 from tests.rendered import read
 from tests.unit.render.test_summary import _inputs, _report
@@ -74,3 +77,29 @@ def test_a_preview_names_the_deployment_it_tested_not_the_temporary_environment(
     assert view.row("Deployment") == ["Deployment", tested]
     assert (tested, tested) in view.links
     assert "s3cr3t" not in text
+
+
+def _with_results(outcomes: list[str]) -> Report:
+    report = _report(Result.FAILED, (f"{outcomes.count('failed')} tests failed",))
+    items = [
+        RunItem.model_validate({"testCaseName": f"t{n}", "testOutcome": outcome})
+        for n, outcome in enumerate(outcomes)
+    ]
+    report.findings.results = ProcessRun.model_validate({"items": []}).model_copy(
+        update={"items": tuple(items)}
+    )
+    return report
+
+
+def test_the_gate_annotation_counts_the_failing_tests_without_an_annotation_and_says_where_they_are() -> None:
+    _, beyond = words.verdict(_with_results(["failed"] * 62 + ["passed"] * 18))
+    assert beyond is not None
+    assert "53 more failing tests without an annotation: see Certyn (12 of them not in the job summary)." in (
+        beyond.message
+    )
+    _, within_table = words.verdict(_with_results(["failed"] * 20))
+    assert within_table is not None
+    assert "11 more failing tests without an annotation: see the job summary's table." in within_table.message
+    _, all_annotated = words.verdict(_with_results(["failed"] * 9))
+    assert all_annotated is not None
+    assert "without an annotation" not in all_annotated.message
