@@ -2,7 +2,7 @@
 
 Transient failures (5xx, 429, network errors, timeouts, HTML or cut bodies) never end the wait before the
 deadline: the waiter backs off while an outage lasts and says so once when it starts and once when it ends
-(only the first outage is a ``::warning`` annotation; the rest are log lines).
+(only the first outage is a ``::warning`` annotation, and its end a ``::notice``; the rest are log lines).
 A 404 or a redirect (never followed) is waited out for a grace period, as a new run may not be visible yet
 and a proxy may have a passing mood. Sleeps are cut into slices so that
 a heartbeat reaches the log at least every minute, however long the interval.
@@ -30,6 +30,7 @@ NOT_FOUND_GRACE_SECONDS = 15.0
 # The last poll goes out this long before the deadline, so a run that finished just in time is seen.
 FINAL_POLL_SECONDS = 2.0
 OUTAGE_TITLE = words.OUTAGE
+RECOVERED_TITLE = words.RECOVERED
 
 
 def _is_redirect(err: ApiError) -> bool:
@@ -167,11 +168,14 @@ class _Poller:
         self.suspect_polls, self.suspect_since = 0, None
         self.on_status(status)
         if self.outage_since is not None:
-            # A log line, not an annotation: a passing step ends with exactly one ::notice, the verdict's.
-            self.log.info(
+            text = (
                 f"Certyn API reachable again: polling run {self.run_id} works again after "
                 f"{format_duration(now - self.outage_since)} ({plural(self.outage.failures, 'failed poll')})."
             )
+            if self.outages == 1:  # the outage that had a ::warning: a notice beside it says it recovered
+                self.log.notice(text, title=RECOVERED_TITLE)
+            else:  # the later ones were log lines: so is their end
+                self.log.info(text)
             self.outage_since, self.outage = None, self._fresh_outage()
         line = self.progress.on_status(status, now - self.settings.started)
         if line:

@@ -121,5 +121,5 @@ class Reporter:
         for line in lines:
             self.log.info(line)
         if annotation is not None:
-            write = self.log.notice if annotation.kind == "notice" else self.log.error
+            write = getattr(self.log, annotation.kind)  # issue 19: notice, warning (a cancelled job) or error
             write(annotation.message, title=annotation.title)

@@ -34,6 +34,7 @@ KEY_REJECTED = "Certyn API key rejected"
 API_ERROR = "Certyn API error"
 NOT_FOUND_ON_CREATE = "Certyn project or process not found"
 OUTAGE = "Certyn API unreachable"
+RECOVERED = "Certyn API reachable again"
 ENVIRONMENT_NOT_DELETED = "Certyn environment not deleted"
 DEPLOYMENT_DOWN = "Deployment not reachable"
 RUN_NOT_FOUND = "Certyn run not found"
@@ -301,7 +302,9 @@ def verdict(report: Report) -> tuple[list[str], Annotation | None]:
         # Input and API errors were annotated where they happened, with their own titles.
         return ([] if report.inputs is None else lines), None
     more = unannotated_sentence(report)  # honest over the annotation cap
-    return lines, Annotation("error", named, f"{run}: {reasons.rstrip('.')}.{more}{where}")
+    # The workflow cancelled the job (a newer push, `concurrency`): nothing is wrong with the code tested.
+    kind = "warning" if result is Result.CANCELLED else "error"
+    return lines, Annotation(kind, named, f"{run}: {reasons.rstrip('.')}.{more}{where}")
 
 
 HEARTBEAT_SECONDS = 60.0

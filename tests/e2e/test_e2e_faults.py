@@ -102,7 +102,11 @@ def assert_passed(run: ActionRun) -> None:
 def outage_counts(run: ActionRun) -> tuple[int, int, int]:
     """(::warning "unreachable" annotations, "unreachable again" lines, "reachable again" lines)."""
     again = run.log.count(f"{UNREACHABLE} again (outage ")
-    return len(titled(run, "warning", UNREACHABLE)), again, run.log.count(REACHABLE)
+    return (
+        len(titled(run, "warning", UNREACHABLE)),
+        again,
+        run.log.count(f"{REACHABLE}: polling"),
+    )  # the notice and the log lines
 
 
 def served_faults(sim: Simulator, endpoint: str) -> list[str | None]:
@@ -304,7 +308,11 @@ def test_polling_rides_out_every_transient_failure_with_one_warning_per_outage()
             # one annotation for the first outage; each later one, and each recovery, is a log line
             assert outage_counts(run) == (1, outages - 1, outages), explain(run)
             assert len(run.commands_named("warning")) == 1, explain(run)
-            assert len(run.commands_named("notice")) == 1, explain(run)  # the verdict's
+            # the first outage's end (it had a warning) and the verdict's
+            assert [c.properties.get("title") for c in run.commands_named("notice")] == [
+                REACHABLE,
+                "Certyn tests passed",
+            ], explain(run)
         # every planned fault was served
         assert served_faults(sims[0], "status")[:6] == ["status"] * 3 + ["delay", "status", "status"]
         assert [r.response_status for r in sims[4].api_requests("status")][:3] == [504, 429, 408]
@@ -774,8 +782,8 @@ def test_server_text_never_becomes_a_command_an_output_or_markup() -> None:
     with simulators(scenario) as (sim,):
         run = run_action(sim.base_url)
         assert_passed(run)
-        # the only commands are the action's own: mask, group, one outage warning, the verdict
-        assert names(run) == ["add-mask", "group", "endgroup", "warning", "notice"], explain(run)
+        # the only commands are the action's own: mask, group, one outage warning, its end, the verdict
+        assert names(run) == ["add-mask", "group", "endgroup", "warning", "notice", "notice"], explain(run)
         for command in run.commands:
             assert "\n" not in command.data
             assert "\r" not in command.data

@@ -77,3 +77,19 @@ def test_over_every_cap_the_counts_say_how_many_failing_tests_are_not_listed_and
         gate.data
     )
     assert "… and 30 more tests in Certyn, 12 of them failing" in read(result.summary).text
+
+
+def test_a_step_that_passes_has_no_error_annotation_even_with_a_blocked_test_let_through() -> None:
+    rows = [
+        {"testCaseName": "Checkout", "testOutcome": "passed", "status": "passed"},
+        {"testCaseName": "Sign in with SSO", "testOutcome": "blocked", "summaryMarkdown": "SSO page down"},
+    ]
+    final = [snapshot("completed", total=2, passed=1, blocked=1)]
+    with Simulator(Scenario(snapshots=final, test_results=rows), api_key=API_KEY) as sim:
+        result = run_action(sim.base_url, timeout_seconds="30", fail_on_blocked="false")
+    assert result.exit_code == 0, explain(result)
+    assert not result.commands_named("error"), explain(result)
+    [blocked] = result.commands_named("warning")
+    assert blocked.data.startswith("Sign in with SSO — Blocked: SSO page down")
+    [verdict] = result.commands_named("notice")
+    assert verdict.properties.get("title") == "Certyn gate passed"

@@ -39,6 +39,11 @@ def assert_cancelled_cleanly(result: ActionRun, took: float) -> None:
     assert result.outputs["result"] == "cancelled"
     assert "Certyn: GitHub job cancelled" in result.summary
     assert "Traceback" not in result.stderr
+    # cancelled by the workflow (a newer push, `concurrency`): a warning, never an error annotation
+    assert [c.properties.get("title") for c in result.commands_named("warning")][-1:] == [
+        "Certyn: GitHub job cancelled"
+    ], result.log
+    assert not result.commands_named("error"), result.log
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])

@@ -52,17 +52,18 @@ def test_pass_is_one_notice_with_counts_and_the_link() -> None:
 
 
 @pytest.mark.parametrize(
-    ("result", "title"),
+    ("result", "title", "kind"),
     [
-        (Result.FAILED, "Certyn gate failed"),
-        (Result.TIMED_OUT, "Certyn run timed out"),
-        (Result.CANCELLED, "Certyn: GitHub job cancelled"),
+        (Result.FAILED, "Certyn gate failed", "error"),
+        (Result.TIMED_OUT, "Certyn run timed out", "error"),
+        # the workflow cancelled the job (a newer push): a warning, as nothing tested is known to be wrong
+        (Result.CANCELLED, "Certyn: GitHub job cancelled", "warning"),
     ],
 )
-def test_failures_are_one_error_with_every_reason(result: Result, title: str) -> None:
+def test_failures_are_one_annotation_with_every_reason(result: Result, title: str, kind: str) -> None:
     lines, note = verdict(report_with(result, "2 tests failed", "1 test blocked"))
     assert note is not None
-    assert (note.kind, note.title) == ("error", title)
+    assert (note.kind, note.title) == (kind, title)
     assert "2 tests failed; 1 test blocked" in note.message
     assert "https://app/r-1" in note.message
     assert lines == [f"Certyn result: {result.value} — 2 tests failed; 1 test blocked"]
