@@ -99,6 +99,9 @@ class TemporaryEnvironment:
         self.api.key = body["key"]
         self.environment: Environment | None = None
         self.refused = False  # the server answered the create with a refusal: none was made
+        self.variables: tuple[
+            str, ...
+        ] = ()  # [issue 22] the names preview.py set on it: a kept one keeps them
 
     @property
     def key(self) -> str:
@@ -148,8 +151,15 @@ class TemporaryEnvironment:
         log.info(f"Temporary Certyn environment {shown}: {outcome}")
         self.reporter.note(words.environment_deleted(self.key, outcome))
 
+    def discard(self, cause: str, deadline: float) -> None:  # [issue 22] preview.py: a variable was not set
+        """Deleted now, whatever ``keep-environment`` says: left with nothing to release or keep."""
+        self.release(cause, deadline)
+        self.environment, self.refused = None, True
+
     def keep(self, rule: Rule) -> None:
         if self.environment is not None:
-            message = words.environment_kept(self.key, rule.switch)
+            message = words.environment_kept(
+                self.key, rule.switch, self.variables
+            )  # [issue 22] variables stay
             self.reporter.log.info(message)
             self.reporter.note(message)

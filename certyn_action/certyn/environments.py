@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlencode
 
 from ..core.api import project_path
+from ..core.retry import UNUSABLE_BODY, is_transient
 from .client import CertynClient
 from .errors import ApiError, AuthError, NotFound
 from .ledger import Attempts
@@ -18,7 +19,7 @@ from .readers import read_model
 from .reply import Reply
 
 if TYPE_CHECKING:
-    from ..core.environment import Environment, EnvironmentPage
+    from ..core.environment import Environment, EnvironmentPage, RunnerPool
 
 T = TypeVar("T")
 ENVIRONMENTS = "environments"
@@ -138,3 +139,67 @@ class EnvironmentsApi:
             raise AuthError(
                 ENVIRONMENT_RIGHTS.format(status=err.status, doing=kw["doing"]), status=err.status
             ) from None
+
+
+# -- variables and runner pools (`variables`, `runner-pool`: preview.py) ---------------------------------
+
+RUNNER_POOLS_PATH = "/api/self-hosted/pools"
+POOL_RIGHTS = (
+    "the API key may not read the self-hosted runner pools (HTTP {status} while listing them): `runner-pool` "
+    "needs a key with access to them. Use such a key, or remove `runner-pool` to run in Certyn's cloud."
+)
+
+
+def set_variable(api: EnvironmentsApi, environment_id: str, name: str, value: str, deadline: float) -> bool:
+    """``POST .../environments/{environmentId}/variables`` (retried). True when set; False when the
+    environment already has it: this step made the environment and names are unique, so only an earlier
+    attempt of this request, whose answer was lost, can have set it."""
+    body = {"name": name, "value": value, "description": "Set by the Certyn GitHub Action (`variables`)"}
+    try:
+        api._call(
+            "POST",
+            api._path(deadline, environment_id, "variables"),
+            lambda _reply: None,
+            deadline,
+            doing=f"setting the variable `{name}`",
+            policy=api.client.create_policy(),
+            operation="variable create",
+            json_body=body,
+        )
+    except ApiError as err:
+        if err.status != 409:
+            raise
+        return False
+    return True
+
+
+def list_runner_pools(client: CertynClient, deadline: float) -> tuple[RunnerPool, ...]:
+    """``GET /api/self-hosted/pools``: a bare array (retried)."""
+    from ..core.environment import runner_pools  # noqa: PLC0415 - pydantic: not before the first request
+
+    def read(reply: Reply) -> tuple[RunnerPool, ...]:
+        try:
+            data = reply.json()
+        except ValueError:
+            data = None
+        if not isinstance(data, list):
+            raise ApiError(
+                f"the runner pools list (HTTP {reply.status}) is not a JSON array: a proxy answered, or the body "
+                "was cut",
+                status=reply.status,
+                transient=is_transient(UNUSABLE_BODY),
+            )
+        return runner_pools(data)
+
+    try:
+        return client.call(
+            "GET",
+            RUNNER_POOLS_PATH,
+            read,
+            deadline,
+            doing="listing the self-hosted runner pools",
+            policy=client.read_policy(),
+            operation="runner pools list",
+        )
+    except AuthError as err:
+        raise AuthError(POOL_RIGHTS.format(status=err.status), status=err.status) from None

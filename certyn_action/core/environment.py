@@ -180,3 +180,39 @@ def another_key(key: str, random_hex: Callable[[int], str] = secrets.token_hex) 
 def list_query(page: int) -> dict[str, int]:
     """The query of ``GET .../environments`` for ``page`` (1-based)."""
     return {"page": page, "pageSize": LIST_PAGE_SIZE}
+
+
+# -- runner pools and variables (`runner-pool`, `variables`: preview.py) ----------------------------------
+
+
+def _active(value: Any) -> Any:
+    """``isActive``: only an explicit ``false`` retires a pool (the API's own check refuses it anyway)."""
+    return value is not False
+
+
+class RunnerPool(_Model):
+    """A self-hosted runner pool of ``GET /api/self-hosted/pools``. Only ``id`` must be right."""
+
+    id: EnvironmentId
+    name: Text = ""
+    pool_kind: Text = Field(default="", alias="poolKind")
+    is_active: Annotated[bool, BeforeValidator(_active)] = Field(default=True, alias="isActive")
+
+
+def runner_pools(data: Any) -> tuple[RunnerPool, ...]:
+    """The usable pools of the bare array the endpoint answers; an unusable entry is skipped."""
+    pools: list[RunnerPool] = []
+    for item in data if isinstance(data, list) else []:
+        try:
+            pools.append(RunnerPool.model_validate(item))
+        except ValidationError:
+            continue
+    return tuple(pools)
+
+
+def find_pool(pools: tuple[RunnerPool, ...], wanted: str) -> tuple[RunnerPool, ...]:
+    """The pools ``wanted`` names: the one with that id, else those with that name (ignoring case)."""
+    by_id = tuple(pool for pool in pools if pool.id == wanted)
+    if by_id:
+        return by_id
+    return tuple(pool for pool in pools if pool.name.strip().casefold() == wanted.strip().casefold())

@@ -29,11 +29,14 @@ class WorkflowLog:
         self._secrets: list[tuple[str, Scrubber]] = []
 
     # -- secrets -------------------------------------------------------------------------------
-    def add_mask(self, secret: str) -> None:
-        """Ask the runner to mask ``secret`` in the log, and redact it from everything we print."""
+    def add_mask(self, secret: str, *, redact: bool = True) -> None:
+        """Ask the runner to mask ``secret`` in the log, and (``redact``) redact it from everything we write.
+        Without ``redact`` only the runner masks it: a short value redacted in the outputs and summary would
+        rewrite every count or word it happens to spell."""
         if not secret:
             return
-        self._secrets.append((secret, Scrubber(secret)))
+        if redact:
+            self._secrets.append((secret, Scrubber(secret)))
         # The only line that ever carries the secret, as the runner requires.
         self._write(f"::add-mask::{escape_command_data(secret)}", redact=False)
 
