@@ -25,7 +25,7 @@ from tests.e2e_support import (
 )
 from tests.rendered import read
 
-POOLS = [
+POOLS: list[dict[str, Any]] = [
     {"id": "pool-lab", "name": "office-lab"},
     {"id": "pool-old", "name": "retired", "isActive": False},
 ]
