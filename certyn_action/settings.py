@@ -598,16 +598,11 @@ def parse_variables(raw: str) -> tuple[tuple[str, str], ...]:
     for number, line in _variable_lines(raw):
         name, equals, value = line.partition("=")
         name = name.strip()
-        if not equals:
+        if not equals or not VARIABLE_NAME.fullmatch(name) or len(name) > MAX_VARIABLE_NAME:
             raise ValueError(
-                f"line {number} is not `NAME=value` (not shown: it may be part of a secret). A value must fit "
-                "on one line: a multi-line secret cannot be masked line by line, so it is refused; "
-                f"{_VARIABLES_EXAMPLE}"
-            )
-        if not VARIABLE_NAME.fullmatch(name) or len(name) > MAX_VARIABLE_NAME:
-            raise ValueError(
-                f"line {number}: the name before `=` must be letters, digits and `_`, not starting with a "
-                f"digit, at most {MAX_VARIABLE_NAME} characters (not shown: it may be part of a secret); "
+                f"line {number} is not `NAME=value` (not shown: it may be part of a secret). A name is letters, "
+                f"digits and `_`, not starting with a digit, at most {MAX_VARIABLE_NAME} characters; a value "
+                "must fit on one line: a multi-line secret cannot be masked line by line, so it is refused; "
                 f"{_VARIABLES_EXAMPLE}"
             )
         if _LINE_BREAKS.search(value):
