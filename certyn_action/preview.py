@@ -98,9 +98,8 @@ class Preview:
                 set_variable(environment.api, environment.environment.id, name, value, deadline)
             except ApiError as err:
                 self._not_set(environment, name, err)
-        names = [name for name, _ in variables]
-        environment.variables = tuple(names)
-        self.reporter.log.info(words.variables_set(names, environment.key))
+            environment.variables += (name,)  # a kept environment keeps those set so far
+        self.reporter.log.info(words.variables_set(environment.variables, environment.key))
 
     def _not_set(self, environment: TemporaryEnvironment, name: str, err: ApiError) -> None:
         message = words.variable_not_set(name, self._without_values(err.message))
@@ -121,7 +120,7 @@ class Preview:
         """``text`` without the server's words when they quote a value (our own words never do)."""
         ours, said, theirs = text.partition(SERVER_SAID)
         if said and any(value and value in theirs for _, value in self.settings.variables):
-            return ours + " (the server's words are left out: they quote a value)"
+            return ours.rstrip(". ") + " (the server's words are left out: they quote a value)"
         return text
 
 

@@ -171,9 +171,7 @@ def _details(report: Report) -> list[str]:
     if inputs:
         rows.append(("Project", _code(inputs.project_slug)))
         rows.append(("Environment", _environment(report)))
-        if (
-            report.temporary_environment
-        ):  # `base-url`: where its tests ran, and the variables set (names only)
+        if report.temporary_environment and report.run_id:  # base-url: where the tests ran, the variables set
             rows.append(("Ran on", _ran_on(inputs.runner_pool)))
             if inputs.variables:
                 names = ", ".join(_code(name) for name, _ in inputs.variables)

@@ -409,11 +409,14 @@ def test_a_base_url_run_says_where_its_tests_ran_and_names_its_variables_never_t
     assert "**Variables**" not in text
 
 
-def test_where_the_tests_ran_is_said_only_once_the_environment_exists() -> None:
-    report = _report(
-        Result.ERROR, ("no",), inputs=_inputs(base_url="https://pr-1.example.com", runner_pool="lab")
-    )
+def test_where_the_tests_ran_is_said_only_once_the_environment_and_the_run_exist() -> None:
+    inputs = _inputs(base_url="https://pr-1.example.com", runner_pool="lab", variables="A=b")
+    report = _report(Result.ERROR, ("no",), inputs=inputs)
     assert "**Ran on**" not in render_summary(report)
+    report = Report(inputs=inputs, metadata=_meta(), temporary_environment="gha-env")
+    text = render_summary(report)
+    assert "**Ran on**" not in text
+    assert "**Variables**" not in text  # not all were set: no run was created
 
 
 def test_an_attached_run_says_it_was_not_created_here() -> None:
