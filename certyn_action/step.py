@@ -188,9 +188,8 @@ class Step:
                 f"base-url answered (HTTP {check.status}) after {plural(check.attempts, 'attempt')}"
             )
             return True
-        if not check.up and deployment_unreachable(
-            self.reporter, inputs, check.error
-        ):  # [issue 22] runner-pool
+        # [issue 22] with runner-pool the deployment may be private to the pool's network: a warning, go ahead
+        if not check.up and deployment_unreachable(self.reporter, inputs, check.error):
             return True
         message = words.deployment_down(
             wait,
