@@ -16,19 +16,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .certyn.environments import list_runner_pools, set_variable
-from .certyn.errors import ApiError, AuthError, DeadlineExceeded
-from .certyn.readers import preload_models
+from .api.client import ApiError, AuthError, GaveUp, list_runner_pools, set_variable
 from .clock import Clock
 from .core.gate import Cause, Result, Verdict
 from .github.reporter import Reporter
-from .github.signals import SignalGuard
 from .render import words
 from .settings import Settings, shown_base_url
 
 if TYPE_CHECKING:
-    from .certyn.client import CertynClient
-    from .core.environment import RunnerPool
+    from .api.client import CertynClient
+    from .api.models import RunnerPool
     from .resources import TemporaryEnvironment
 
 DISCARD_SECONDS = 5.0  # to delete the environment whose variables could not all be set (as a release)
@@ -40,16 +37,8 @@ class PoolRefused(Exception):
 
 
 class Preview:
-    def __init__(
-        self, client: CertynClient, reporter: Reporter, settings: Settings, clock: Clock, guard: SignalGuard
-    ) -> None:
-        self.client, self.reporter, self.settings, self.clock, self.guard = (
-            client,
-            reporter,
-            settings,
-            clock,
-            guard,
-        )
+    def __init__(self, client: CertynClient, reporter: Reporter, settings: Settings, clock: Clock) -> None:
+        self.client, self.reporter, self.settings, self.clock = client, reporter, settings, clock
         self.pool: RunnerPool | None = None
 
     # -- runner-pool ------------------------------------------------------------------------------
@@ -58,11 +47,9 @@ class Preview:
         wanted = self.settings.runner_pool
         if not wanted:
             return
-        preload_models()  # pydantic loads on a helper thread; imported whole below, a signal deferred
-        with self.guard.deferred():
-            from .core.environment import find_pool  # noqa: PLC0415 - pydantic: only for runner-pool
-
         pools = list_runner_pools(self.client, deadline)
+        from .api.models import find_pool  # noqa: PLC0415 - loaded by now: reading the answer loads the models
+
         found = find_pool(pools, wanted)
         if not found:
             active = [(pool.name or pool.id, pool.id) for pool in pools if pool.is_active]
@@ -106,14 +93,15 @@ class Preview:
         environment.discard(
             f"the variable `{name}` could not be set", self.clock.monotonic() + DISCARD_SECONDS
         )
-        # Not a 404 (it would read "project not found"); a refused key or the deadline keep their meaning.
-        kind = type(err) if isinstance(err, AuthError | DeadlineExceeded) else ApiError
+        # Not a 404 (it would read "project not found"); a refused key, retries given up or the deadline keep
+        # their meaning.
+        kind = type(err) if isinstance(err, AuthError | GaveUp) else ApiError
         raise kind(
             message,
             status=err.status,
+            kind=err.kind,
             attempts=err.attempts,
             last=self._without_values(err.last),
-            unreachable=err.unreachable,
         ) from None
 
     def _without_values(self, text: str) -> str:

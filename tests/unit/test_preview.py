@@ -12,9 +12,8 @@ import pytest
 import responses
 from responses import matchers
 
-from certyn_action.certyn.client import CertynClient
-from certyn_action.certyn.errors import ApiError, AuthError, NotFound
-from certyn_action.certyn.http import Transport
+from certyn_action.api.client import ApiError, AuthError, CertynClient, GaveUp, NotFound
+from certyn_action.api.http import Transport
 from certyn_action.core.gate import Cause
 from certyn_action.github.reporter import Reporter
 from certyn_action.github.signals import SignalGuard
@@ -58,7 +57,7 @@ class Held:
         )
         self.reporter = Reporter({}, WorkflowLog(self.out))
         self.settings = settings(**inputs)
-        self.preview = Preview(self.client, self.reporter, self.settings, self.clock, SignalGuard())
+        self.preview = Preview(self.client, self.reporter, self.settings, self.clock)
 
     def environment(self) -> TemporaryEnvironment:
         responses.post(ENVS, status=201, json={"id": "e-1", "key": "k-1"})
@@ -182,7 +181,7 @@ def test_a_variable_already_there_after_a_lost_answer_counts_as_set() -> None:
 
 @responses.activate
 @pytest.mark.parametrize(
-    ("status", "kind"), [(400, ApiError), (404, ApiError), (403, AuthError), (500, ApiError)]
+    ("status", "kind"), [(400, ApiError), (404, ApiError), (403, AuthError), (500, GaveUp)]
 )
 def test_a_variable_not_set_deletes_the_environment_and_names_it_never_its_value(
     status: int, kind: type[ApiError]
