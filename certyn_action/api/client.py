@@ -828,7 +828,11 @@ def list_runner_pools(client: CertynClient, deadline: float) -> tuple[models.Run
             )
         return models.runner_pools(data)
 
-    ask = Ask(Request("GET", RUNNER_POOLS_PATH), "listing the self-hosted runner pools", "runner pools list")
+    ask = Ask(
+        Request("GET", RUNNER_POOLS_PATH),
+        "listing the self-hosted runner pools",
+        operation="runner pools list",
+    )
     try:
         return client.call(ask, read, READ, deadline)
     except AuthError as err:
