@@ -181,3 +181,17 @@ def test_keep_environment_says_the_variables_stay() -> None:
     assert environment.deleted_at is None
     assert "Its variables stay with it (TEST_USER_PASSWORD, BYPASS, SHORT, EMPTY)" in read(run.summary).text
     assert_no_value_shown(run)
+
+
+def test_a_variable_whose_answer_was_lost_is_not_set_twice_and_the_run_goes_ahead() -> None:
+    # The first variable's request is processed, then the connection drops: the retry finds it set (409).
+    faults = {"variable_create": [Fault.drop_after()]}
+    with Deployment() as deployment, Simulator(scenario("pass", faults=faults), api_key=API_KEY) as sim:
+        run = run_action(sim.base_url, base_url=deployment.url, variables="FIRST=one-Value-1\nSECOND=two")
+        [environment] = sim.created_environments
+        statuses = [r.response_status for r in sim.api_requests("variable_create")]
+        [create] = sim.api_requests("create")
+    assert run.exit_code == 0, explain(run)
+    assert environment.variable_values == {"FIRST": "one-Value-1", "SECOND": "two"}
+    assert statuses[-2:] == [409, 201]  # FIRST again: already there; then SECOND
+    assert max(v.seq for v in environment.variables) < create.seq
