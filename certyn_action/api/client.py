@@ -832,8 +832,11 @@ def list_runner_pools(client: CertynClient, deadline: float) -> tuple[models.Run
         Request("GET", RUNNER_POOLS_PATH),
         "listing the self-hosted runner pools",
         operation="runner pools list",
+        not_found="this Certyn API has no self-hosted runner pools (remove `runner-pool`)",
     )
     try:
         return client.call(ask, read, READ, deadline)
     except AuthError as err:
         raise AuthError(POOL_RIGHTS.format(status=err.status), status=err.status) from None
+    except NotFound as err:  # not the project's 404: it must not read "project not found"
+        raise ApiError(err.message, status=err.status) from None

@@ -130,6 +130,15 @@ def test_a_key_that_may_not_read_the_pools_is_told_so() -> None:
 
 
 @responses.activate
+def test_an_api_without_runner_pools_is_an_api_error_not_a_missing_project() -> None:
+    responses.get(POOLS, status=404, json={"error": "not found"})
+    held = Held(runner_pool="lab")
+    with pytest.raises(ApiError, match="has no self-hosted runner pools") as raised:
+        held.preview.resolve_pool(deadline=2000)
+    assert not isinstance(raised.value, NotFound)
+
+
+@responses.activate
 def test_a_pools_answer_that_is_not_an_array_is_retried_then_an_error() -> None:
     responses.get(POOLS, json={"items": []})
     held = Held(runner_pool="lab")
