@@ -6,7 +6,7 @@
   reach is a warning, not the end (the deployment may be private to the pool's network).
 - ``variables`` are set on the temporary environment after its create and before the run's, one request each,
   in order. Their values were masked before anything was logged (``main.py``); no line here ever holds one,
-  and the server's words are left out of an error that would quote one. A variable that cannot be set means
+  and the server's words are left out of the error (they may quote one). A variable that cannot be set means
   no run: the environment is deleted at once (whatever ``keep-environment`` says) and the step fails naming
   the variable. The variables go with the environment when it is deleted; a kept one keeps them (its note
   says so, ``resources.py``).
@@ -104,12 +104,16 @@ class Preview:
             last=self._without_values(err.last),
         ) from None
 
-    def _without_values(self, text: str) -> str:
-        """``text`` without the server's words when they quote a value (our own words never do)."""
-        ours, said, theirs = text.partition(SERVER_SAID)
-        if said and any(value and value in theirs for _, value in self.settings.variables):
-            return ours.rstrip(". ") + " (the server's words are left out: they quote a value)"
-        return text
+    @staticmethod
+    def _without_values(text: str) -> str:
+        """``text`` without the server's words: they may quote the value, whole, cut short or escaped (our own
+        words never do)."""
+        ours, said, _ = text.partition(SERVER_SAID)
+        return (
+            ours.rstrip(". ") + " (the server's words are left out: they may quote the value)"
+            if said
+            else text
+        )
 
 
 def deployment_unreachable(reporter: Reporter, settings: Settings, error: str) -> bool:
