@@ -22,6 +22,7 @@ from .github.signals import CancelRequested, SignalGuard
 from .github.workflow import WorkflowLog
 from .lifecycle import Lifecycle
 from .preview import PoolRefused, Preview, deployment_unreachable  # [issue 22] variables, runner-pool
+from .publish import Publisher  # publish (issue 21)
 from .render import words
 from .render.escape import format_duration, one_line, plural
 from .resources import CertynRun, TemporaryEnvironment
@@ -47,6 +48,7 @@ class Step:
         self.reporter = Reporter(env, log)
         self.report = self.reporter.report  # what the pipeline learns; the reporter writes it out
         self.lifecycle = Lifecycle(clock, guard)
+        self.publisher = Publisher(env, log, clock, guard)  # publish (issue 21)
 
     def run(self) -> int:
         ending = Ending.INTERNAL_ERROR
@@ -65,6 +67,7 @@ class Step:
             except Exception as err:  # a bug while releasing: still report, never lose the verdict
                 self._internal_error(err)
             self.reporter.finish(self.clock.monotonic() - self.started)
+            self.publisher.finish(self.report)  # publish (issue 21): after the cancel; never raises
         return 0 if self.report.verdict.result.succeeds else 1
 
     # -- the pipeline ------------------------------------------------------------------------------
@@ -78,6 +81,7 @@ class Step:
             with self.guard.interruptible():
                 if not self._acquire(client, settings, deadline):
                     return Ending.DEPLOYMENT_DOWN
+                self.publisher.started(self.report, deadline)  # publish (issue 21): check run
                 if not settings.wait:
                     self.report.verdict = Verdict(Result.CREATED)
                     return Ending.CREATED

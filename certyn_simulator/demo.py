@@ -112,6 +112,23 @@ def _report(run: ActionRun) -> None:
     print(f"\n== Step {verdict} (exit code {run.exit_code}, {run.duration:.1f} s) ==")
 
 
+def _github_report(sim: Simulator) -> None:
+    """What the action wrote to GitHub: the check run (as the PR's checks list shows it) and the comment."""
+    for check in sim.github_check_runs:
+        print(
+            f"\n== GitHub check run {check.name!r} on {check.head_sha[:7]}: {check.status}, {check.conclusion} =="
+        )
+        print(f"  title: {check.output.get('title', '')}")
+        for note in check.annotations:
+            print(
+                f"  annotation ({note['annotation_level']}): {note.get('title', '')}: {' '.join(note['message'].split())}"
+            )
+        print("  (its summary is the job summary above)")
+    for comment in sim.github_comments:
+        print(f"\n== Pull request #{comment.issue_number}: the Certyn comment (Markdown source) ==")
+        print(comment.body.rstrip())
+
+
 def run_demo(
     scenario: str = "pass",
     action_dir: str | Path | None = None,
@@ -130,6 +147,9 @@ def run_demo(
         print(f"demo: {exc}", file=sys.stderr)
         return 2
     sc.retry_after_seconds = 1
+    # An open pull request on the tested commit, so that a push shows the comment too.
+    head = ev.payload.get("pull_request", {}).get("head", {}).get("sha") or ev.env.get("GITHUB_SHA", "")
+    sc.github = {"pulls": [{"number": 42, "head_sha": head, "state": "open"}], **sc.github}
     if preview:  # the temporary environment is created before the run: the project must be listed already
         sc.projects = sorted({*(sc.projects or []), DEMO_PROJECT})
     with contextlib.ExitStack() as stack:
@@ -146,13 +166,16 @@ def run_demo(
             sim.base_url,
             instruction="Explain each failure and suggest where to look in the code.",
             **{"conversation-timeout-seconds": "30"},
+            # The check run and the sticky comment, written to the simulator's fake GitHub API.
+            **{"github-token": sim.github_token, "check-run": "true", "pr-comment": "always"},
             **extra,
         )
         print(
             f"== Running the action ({ev.name} event); Ctrl-C cancels it like the runner would ==\n"
             "   (the raw step log: GitHub turns ::group:: into a fold and ::notice::/::error:: into annotations)\n"
         )
-        running = runner.start(inputs, event=ev, on_line=_MaskedLog())
+        github = {"GITHUB_API_URL": sim.github_url}
+        running = runner.start(inputs, event=ev, env_overrides=github, on_line=_MaskedLog())
         with running:
             try:
                 run = running.wait()
@@ -162,6 +185,7 @@ def run_demo(
                 )
                 run = running.cancel_like_runner()
         _report(run)
+        _github_report(sim)
         for rec in sim.runs.values():
             reasons = [r for r in rec.cancel_reasons if r]
             if rec.cancel_requests:
