@@ -97,6 +97,7 @@ class TemporaryEnvironment:
         self.api.key = body["key"]
         self.environment: Environment | None = None
         self.refused = False  # the server answered the create with a refusal: none was made
+        self.variables: tuple[str, ...] = ()  # [issue 22] the names preview.py set: a kept one keeps them
 
     @property
     def key(self) -> str:
@@ -146,8 +147,14 @@ class TemporaryEnvironment:
         log.info(f"Temporary Certyn environment {shown}: {outcome}")
         self.reporter.note(words.environment_deleted(self.key, outcome))
 
+    def discard(self, cause: str, deadline: float) -> None:  # [issue 22] preview.py: a variable was not set
+        """Deleted now, whatever ``keep-environment`` says: left with nothing to release or keep."""
+        self.release(cause, deadline)
+        self.environment, self.refused = None, True
+
     def keep(self, rule: Rule) -> None:
         if self.environment is not None:
-            message = words.environment_kept(self.key, rule.switch)
+            # [issue 22] the note says its variables stay with it
+            message = words.environment_kept(self.key, rule.switch, self.variables)
             self.reporter.log.info(message)
             self.reporter.note(message)

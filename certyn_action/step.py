@@ -21,6 +21,7 @@ from .github.reporter import Reporter
 from .github.signals import CancelRequested, SignalGuard
 from .github.workflow import WorkflowLog
 from .lifecycle import Lifecycle
+from .preview import PoolRefused, Preview, deployment_unreachable  # [issue 22] variables, runner-pool
 from .publish import Publisher  # publish (issue 21)
 from .render import words
 from .render.escape import format_duration, one_line, plural
@@ -91,6 +92,8 @@ class Step:
             return self._deadline_exceeded(settings, err)
         except ApiError as err:
             return self._api_error(err, client)
+        except PoolRefused:  # [issue 22] runner-pool names no usable pool: reported, nothing created
+            return Ending.INPUT_ERROR
         self.report.verdict = evaluate(status, settings.gate)
         Afterwards(client, self.reporter, self.clock, self.guard, settings).run(status, deadline)
         return Ending.PASSED if self.report.verdict.result is Result.PASSED else Ending.FAILED
@@ -151,9 +154,11 @@ class Step:
             self._attach_run(client, settings.run_id)
             return True
         if settings.base_url:
+            preview = Preview(client, self.reporter, settings, self.clock)  # [issue 22]
+            preview.resolve_pool(deadline)  # [issue 22] before anything is created
             if not self._deployment_up(settings, deadline):
                 return False
-            self._acquire_environment(client, settings, deadline)
+            self._acquire_environment(client, settings, deadline, preview)  # [issue 22] preview
         self._acquire_run(client, settings, deadline)
         return True
 
@@ -184,6 +189,9 @@ class Step:
                 f"base-url answered (HTTP {check.status}) after {plural(check.attempts, 'attempt')}"
             )
             return True
+        # [issue 22] with runner-pool the deployment may be private to the pool's network: a warning, go ahead
+        if not check.up and deployment_unreachable(self.reporter, inputs, check.error):
+            return True
         message = words.deployment_down(
             wait,
             check.attempts,
@@ -195,17 +203,21 @@ class Step:
         self.log.error(message, title=words.DEPLOYMENT_DOWN)
         return False
 
-    def _acquire_environment(self, client: CertynClient, settings: Settings, deadline: float) -> None:
+    def _acquire_environment(
+        self, client: CertynClient, settings: Settings, deadline: float, preview: Preview
+    ) -> None:
         """Create the temporary environment for ``base-url``; held from before the create is sent."""
         with self.guard.deferred():  # pydantic, loaded meanwhile on a helper thread: imported whole
             from .core.environment import plan_environment  # noqa: PLC0415
 
         plan = plan_environment(settings)
-        environment = TemporaryEnvironment(client, self.reporter, plan.create_body())
+        body = plan.create_body() | preview.environment_fields()  # [issue 22] runner-pool
+        environment = TemporaryEnvironment(client, self.reporter, body)
         self.lifecycle.hold(environment)
         environment.create(deadline)
         with self.guard.deferred():  # the environment-key output is written whole
             self.reporter.environment()
+        preview.set_variables(environment, deadline)  # [issue 22] after its create, before the run's
 
     def _attach_run(self, client: CertynClient, run_id: str) -> None:
         """``run-id``: no create; the run is held from the start (the cancel switches apply to it)."""

@@ -779,3 +779,64 @@ class EnvironmentsApi:
             raise AuthError(
                 ENVIRONMENT_RIGHTS.format(status=err.status, doing=ask.doing), status=err.status
             ) from None
+
+
+# -- variables and runner pools (`variables`, `runner-pool`: preview.py) ---------------------------------
+
+RUNNER_POOLS_PATH = "/api/self-hosted/pools"
+POOL_RIGHTS = (
+    "the API key may not read the self-hosted runner pools (HTTP {status} while listing them): `runner-pool` "
+    "needs a key with access to them. Use such a key, or remove `runner-pool` to run in Certyn's cloud."
+)
+
+
+def set_variable(api: EnvironmentsApi, environment_id: str, name: str, value: str, deadline: float) -> bool:
+    """``POST .../environments/{environmentId}/variables`` (retried). True when set; False when the
+    environment already has it: this step made the environment and names are unique, so only an earlier
+    attempt of this request, whose answer was lost, can have set it."""
+    body = {"name": name, "value": value, "description": "Set by the Certyn GitHub Action (`variables`)"}
+    path = api._path(deadline, environment_id, "variables")
+    ask = Ask(
+        Request("POST", path, body),
+        f"setting the variable `{name}`",
+        operation="variable create",
+        not_found="the temporary environment was not found",
+    )
+    try:
+        api._call(ask, lambda _reply: None, CREATE, deadline)
+    except ApiError as err:
+        if err.status != 409:
+            raise
+        return False
+    return True
+
+
+def list_runner_pools(client: CertynClient, deadline: float) -> tuple[models.RunnerPool, ...]:
+    """``GET /api/self-hosted/pools``: a bare array (retried)."""
+
+    def read(reply: Reply) -> tuple[models.RunnerPool, ...]:
+        try:
+            data = reply.json()
+        except ValueError:
+            data = None
+        if not isinstance(data, list):
+            raise ApiError(
+                f"the runner pools list (HTTP {reply.status}) is not a JSON array: a proxy answered, or the body "
+                "was cut",
+                status=reply.status,
+                kind=UNUSABLE_BODY,
+            )
+        return models.runner_pools(data)
+
+    ask = Ask(
+        Request("GET", RUNNER_POOLS_PATH),
+        "listing the self-hosted runner pools",
+        operation="runner pools list",
+        not_found="this Certyn API has no self-hosted runner pools (remove `runner-pool`)",
+    )
+    try:
+        return client.call(ask, read, READ, deadline)
+    except AuthError as err:
+        raise AuthError(POOL_RIGHTS.format(status=err.status), status=err.status) from None
+    except NotFound as err:  # not the project's 404: it must not read "project not found"
+        raise ApiError(err.message, status=err.status) from None

@@ -371,6 +371,46 @@ def made_by(environment: Environment, body: Mapping[str, str]) -> bool:
     )
 
 
+# -- runner pools (`runner-pool`: preview.py) -------------------------------------------------------------
+
+
+def _active(value: Any) -> Any:
+    """``isActive``: only an explicit ``false`` retires a pool (the API's own check refuses it anyway)."""
+    return value is not False
+
+
+class RunnerPool(_Model):
+    """A self-hosted runner pool of ``GET /api/self-hosted/pools``. Only ``id`` must be right."""
+
+    id: Annotated[
+        str,
+        BeforeValidator(_required_id("a runner pool id", strip=True)),
+        Field(min_length=1, max_length=MAX_ID),
+    ]
+    name: Text = ""
+    pool_kind: Text = Field(default="", alias="poolKind")
+    is_active: Annotated[bool, BeforeValidator(_active)] = Field(default=True, alias="isActive")
+
+
+def runner_pools(data: Any) -> tuple[RunnerPool, ...]:
+    """The usable pools of the bare array the endpoint answers; an unusable entry is skipped."""
+    pools: list[RunnerPool] = []
+    for item in data if isinstance(data, list) else []:
+        try:
+            pools.append(RunnerPool.model_validate(item))
+        except ValidationError:
+            continue
+    return tuple(pools)
+
+
+def find_pool(pools: Sequence[RunnerPool], wanted: str) -> tuple[RunnerPool, ...]:
+    """The pools ``wanted`` names: the one with that id, else those with that name (ignoring case)."""
+    by_id = tuple(pool for pool in pools if pool.id == wanted)
+    if by_id:
+        return by_id
+    return tuple(pool for pool in pools if pool.name.strip().casefold() == wanted.strip().casefold())
+
+
 # -- the per-test results of a run ---------------------------------------------------------------------
 
 

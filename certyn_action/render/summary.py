@@ -201,6 +201,11 @@ def _details(report: Report) -> list[str]:
             shown = shown_base_url(inputs.base_url)
             rows.append(("Deployment", markdown_link(shown, shown) if safe_url(shown) else _code(shown)))
         rows.append(("Environment", _environment(report)))
+        if report.temporary_environment and report.run_id:  # base-url: where the tests ran, the variables set
+            rows.append(("Ran on", _ran_on(inputs.runner_pool)))
+            if inputs.variables:
+                names = ", ".join(_code(name) for name, _ in inputs.variables)
+                rows.append(("Variables", f"{names} (values masked)"))
         rows.append(_selection(inputs))
     if meta and (meta.commit_sha or meta.ref):
         commit = _code(meta.commit_sha[:7]) if meta.commit_sha else ""
@@ -235,6 +240,11 @@ def _environment(report: Report) -> str:
     if report.inputs and report.inputs.base_url:
         return "temporary, for `base-url` (not created)"
     return _code(report.environment_key) if report.environment_key else "project default"
+
+
+def _ran_on(pool: str) -> str:
+    """Where the tests of a ``base-url`` run ran: the self-hosted pool of ``runner-pool``, or Certyn's cloud."""
+    return f"self-hosted runner pool {_code(pool)} (`runner-pool`)" if pool else "Certyn's cloud runners"
 
 
 def _table(head: Sequence[str], separator: str, rows: Iterable[Sequence[str]]) -> list[str]:

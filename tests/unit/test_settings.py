@@ -103,6 +103,8 @@ EXPECTED_DEFAULTS: dict[str, object] = {
     "base-url": "",
     "base-url-wait-seconds": 30.0,
     "keep-environment": False,
+    "variables": (),
+    "runner-pool": "",
     "run-id": "",
     "test-results": True,
     "junit-report": "",
