@@ -31,6 +31,7 @@ class Reporter:
         )
         self._summary = SummaryFile(env.get("GITHUB_STEP_SUMMARY"), log.redact)
         self._other_commit_said = False
+        self._followed = False  # issue 19: an attached run's link, said once
 
     def note(self, text: str) -> None:
         """A line for the summary's notes (a release, a kept run, a run that may exist)."""
@@ -84,6 +85,9 @@ class Reporter:
         self.report.status = status
         self.write_outputs()
         report = self.report
+        if report.attached_run_id and status.app_url and not self._followed:  # issue 19: as a created run
+            self._followed = True
+            self.log.info(f"Follow it in Certyn: {one_line(status.app_url, 500)}")
         if report.other_commit and report.metadata and not self._other_commit_said:  # once, not every poll
             self._other_commit_said = True
             message = words.other_commit(

@@ -196,23 +196,9 @@ def _details(report: Report) -> list[str]:
             label = f"{job} in {meta.run_name}" if meta.run_name else job
             rows.append(("GitHub job", markdown_link(label, meta.job_url)))
     if inputs:
-        rows.append(("Project", _code(inputs.project_slug)))
-        if inputs.base_url:
-            shown = shown_base_url(inputs.base_url)
-            rows.append(("Deployment", markdown_link(shown, shown) if safe_url(shown) else _code(shown)))
-        rows.append(("Environment", _environment(report)))
-        if report.temporary_environment and report.run_id:  # base-url: where the tests ran, the variables set
-            rows.append(("Ran on", _ran_on(inputs.runner_pool)))
-            if inputs.variables:
-                names = ", ".join(_code(name) for name, _ in inputs.variables)
-                rows.append(("Variables", f"{names} (values masked)"))
-        rows.append(_selection(inputs))
-    if meta and (meta.commit_sha or meta.ref):
-        commit = _code(meta.commit_sha[:7]) if meta.commit_sha else ""
-        if commit and safe_url(meta.commit_url):
-            commit = f"[{commit}]({safe_url(meta.commit_url)})"
-        ref = _code(meta.ref) if meta.ref else ""
-        rows.append(("Commit", " on ".join(part for part in (commit, ref) if part)))
+        rows += _setup_rows(report, inputs)
+    if commit := _commit(report):
+        rows.append(("Commit", commit))
     if rows:  # alone (after input errors, before anything happened) it would only say "0s"
         rows.append(("Duration", format_duration(report.duration)))
     if report.created and report.created.replayed:
@@ -220,6 +206,38 @@ def _details(report: Report) -> list[str]:
     if not rows:
         return []
     return [*_table(("Detail", "Value"), "|---|---|", [(f"**{name}**", value) for name, value in rows]), ""]
+
+
+def _setup_rows(report: Report, inputs: Settings) -> list[tuple[str, str]]:
+    """What this step ran: the project, the deployment (``base-url``), the environment, the selection."""
+    rows = [("Project", _code(inputs.project_slug))]
+    if inputs.base_url:
+        shown = shown_base_url(inputs.base_url)
+        rows.append(("Deployment", markdown_link(shown, shown) if safe_url(shown) else _code(shown)))
+    rows.append(("Environment", _environment(report)))
+    if report.temporary_environment and report.run_id:  # base-url: where the tests ran, the variables set
+        rows.append(("Ran on", _ran_on(inputs.runner_pool)))
+        if inputs.variables:
+            names = ", ".join(_code(name) for name, _ in inputs.variables)
+            rows.append(("Variables", f"{names} (values masked)"))
+    rows.append(_selection(inputs))
+    return rows
+
+
+def _commit(report: Report) -> str:
+    """The commit tested, on its ref: this workflow's, or (``run-id``) the attached run's own as Certyn
+    reports it ("" when unknown)."""
+    meta, status = report.metadata, report.status
+    if report.inputs and report.inputs.run_id:  # attached: the run tested what it was made for
+        theirs = status.commit_sha.strip() if status is not None else ""
+        return f"{_code(theirs[:7])} (the attached run's)" if theirs else ""
+    if not (meta and (meta.commit_sha or meta.ref)):
+        return ""
+    commit = _code(meta.commit_sha[:7]) if meta.commit_sha else ""
+    if commit and safe_url(meta.commit_url):
+        commit = f"[{commit}]({safe_url(meta.commit_url)})"
+    ref = _code(meta.ref) if meta.ref else ""
+    return " on ".join(part for part in (commit, ref) if part)
 
 
 def _selection(inputs: Settings) -> tuple[str, str]:

@@ -93,3 +93,16 @@ def test_a_step_that_passes_has_no_error_annotation_even_with_a_blocked_test_let
     assert blocked.data.startswith("Sign in with SSO — Blocked: SSO page down")
     [verdict] = result.commands_named("notice")
     assert verdict.properties.get("title") == "Certyn gate passed"
+
+
+def test_an_attached_run_shows_its_own_commit_and_where_to_follow_it() -> None:
+    theirs = "feedc0de" * 5
+    with Simulator("pass", api_key=API_KEY) as sim:
+        sim.create_run(PROJECT, run_id="run-7", scenario="fail", commitSha=theirs)
+        run = run_action(sim.base_url, run_id="run-7", process_slug="")
+    assert run.exit_code == 1, explain(run)
+    follow = [line for line in run.stdout.splitlines() if line.startswith("Follow it in Certyn: ")]
+    assert follow == [f"Follow it in Certyn: {run.outputs['app-url']}"], explain(run)
+    assert run.stdout.index("Attached to Certyn run") < run.stdout.index("Follow it in Certyn")
+    view = read(run.summary)
+    assert view.row("Commit") == ["Commit", "feedc0d (the attached run's)"], view.tables

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import responses
 
-from certyn_action.api.models import ProcessRun, RunItem
+from certyn_action.api.models import ProcessRun, RunItem, RunStatus
 from certyn_action.core.gate import Result
 from certyn_action.core.report import Report
 from certyn_action.render import words
@@ -103,3 +103,20 @@ def test_the_gate_annotation_counts_the_failing_tests_without_an_annotation_and_
     _, all_annotated = words.verdict(_with_results(["failed"] * 9))
     assert all_annotated is not None
     assert "without an annotation" not in all_annotated.message
+
+
+def test_an_attached_run_shows_its_own_commit_not_this_workflows() -> None:
+    report = _report(inputs=_inputs(run_id="r1", process_slug=""))
+    view = read(render_summary(report))
+    assert view.row("Commit") is None  # Certyn did not say: this workflow's commit would be a guess
+    report.status = RunStatus.model_validate(
+        {"state": "completed", "total": 1, "passed": 1, "commitSha": "c0ffee" * 6}
+    )
+    view = read(render_summary(report))
+    assert view.row("Commit") == ["Commit", "c0ffeec (the attached run's)"]
+    assert "0123456" not in view.text  # this workflow's commit
+
+
+def test_a_created_run_shows_this_workflows_commit() -> None:
+    view = read(render_summary(_report()))
+    assert view.row("Commit") == ["Commit", "0123456 on main"]
