@@ -72,13 +72,17 @@ class Reporter:
         """The temporary environment exists: its key as the `environment-key` output at once."""
         self.write_outputs(after_create=True)
         key = self.report.temporary_environment
-        self.log.info(f"Created the temporary Certyn environment `{one_line(key, 80)}`")
+        self.log.info(
+            f"Created the temporary Certyn environment {one_line(key, 80)}"
+        )  # issue 19: no Markdown
 
     def attached(self, run_id: str) -> None:
         """`run-id`: the existing run to wait for; its outputs at once."""
         self.report.attached_run_id = run_id
         self.write_outputs(after_create=True)
-        self.log.info(f"Attached to Certyn run {one_line(run_id, 80)} (no create: `run-id` was given)")
+        self.log.info(
+            f"Attached to Certyn run {one_line(run_id, 80)} (no create: run-id was given)"
+        )  # issue 19
 
     def seen(self, status: RunStatus) -> None:
         """A status: state and counts as outputs at once."""

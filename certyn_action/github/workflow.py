@@ -18,6 +18,7 @@ from ..render.escape import (
     escape_command_data,
     escape_command_property,
     one_line,
+    plain,
     visible,
 )
 
@@ -59,14 +60,16 @@ class WorkflowLog:
             self._command("debug", {}, message)
 
     # -- annotations ---------------------------------------------------------------------------
+    # An annotation is plain text: code spans shown as their words (before the scrubber, which then sees the
+    # words joined as they are shown).
     def error(self, message: str, title: str = "") -> None:
-        self._command("error", {"title": title}, message)
+        self._command("error", {"title": plain(title)}, plain(message))
 
     def warning(self, message: str, title: str = "") -> None:
-        self._command("warning", {"title": title}, message)
+        self._command("warning", {"title": plain(title)}, plain(message))
 
     def notice(self, message: str, title: str = "") -> None:
-        self._command("notice", {"title": title}, message)
+        self._command("notice", {"title": plain(title)}, plain(message))
 
     @contextlib.contextmanager
     def group(self, name: str) -> Iterator[None]:

@@ -78,6 +78,15 @@ def defused(text: str) -> str:
     return text.replace(_LEGACY_COMMAND, "## [")
 
 
+_CODE_SPAN = re.compile(r"(?<!`)(`+)([^`\n]+?)\1(?!`)")
+
+
+def plain(text: str) -> str:
+    """``text`` with its Markdown code spans (`` `api-key` ``) shown as their words: an annotation is plain
+    text, where backticks would show literally. Other backticks are kept."""
+    return _CODE_SPAN.sub(r"\2", text)
+
+
 def one_line(text: object, limit: int = 500) -> str:
     """Untrusted text made safe to print inside one log line of ours.
 

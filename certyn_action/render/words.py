@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from ..core.gate import Cause, Result
 from ..core.report import Report
 from ..settings import Settings
-from .escape import defused, format_duration, multiline, one_line, plural, truncate
+from .escape import defused, format_duration, multiline, one_line, plain, plural, truncate
 
 if TYPE_CHECKING:
     from ..api.models import Conversation, RunItem, RunStatus
@@ -126,8 +126,9 @@ def outage_reason(since: str, failures: int, error: str, deadline: str) -> str:
 
     ``since``: when the outage began, in the step's time ("1m 10s"); ``error``: the last failure."""
     polls = plural(failures, "failed poll")
+    when = "from the step's start" if since == format_duration(0) else f"since {since} into the step"
     return (
-        f"Certyn API unreachable since {since} into the step ({polls}, the last: {error.rstrip('.')}), "
+        f"Certyn API unreachable {when} ({polls}, the last: {error.rstrip('.')}), "
         f"until timeout-seconds ({deadline}) passed"
     )
 
@@ -361,13 +362,14 @@ def verdict(report: Report) -> tuple[list[str], Annotation | None]:
         counts = f"{report.status.passed}/{report.status.total} passed" if report.status else ""
         if report.verdict.waived:
             counts += "; let through by the workflow's settings: " + "; ".join(report.verdict.waived)
-        return [f"{GATE_PASSED}: {counts}"], Annotation(
+        # one form for every ending's log line: "Certyn result: <result> — <what>"
+        return [plain(f"Certyn result: passed — {counts}")], Annotation(
             "notice", named, f"{run} passed the gate: {counts}.{where}"
         )
     if result is Result.CREATED:
         message = f"{run} created; not waiting for it (wait: false).{where}"
         return [], Annotation("notice", named, message)
-    lines = [f"Certyn result: {result.value} — {reasons}"]
+    lines = [plain(f"Certyn result: {result.value} — {reasons}")]  # a log line: no Markdown
     if result is Result.ERROR:
         # Input and API errors were annotated where they happened, with their own titles.
         return ([] if report.inputs is None else lines), None

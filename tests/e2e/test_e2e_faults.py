@@ -362,8 +362,8 @@ def test_a_rejected_key_fails_at_once_naming_the_input_and_project() -> None:
             assert len(sim.requests) == 1, "an auth failure was retried"
             (error,) = titled(run, "error", "Certyn API key rejected")
             assert f"HTTP {status}" in error.data
-            assert "`api-key`" in error.data
-            assert f"project `{PROJECT}`" in error.data
+            assert "api-key" in error.data  # an annotation: no Markdown
+            assert f"project {PROJECT}" in error.data
             assert f"HTTP {status}" in run.summary
             assert run.outputs["run-id"] == ""
         assert "no access to the project" in runs[1].commands_named("error")[0].data

@@ -198,7 +198,7 @@ def test_an_unreachable_base_url_creates_nothing() -> None:
     assert requests == []  # no environment, no run: not even the projects overview
     assert run.outputs["result"] == "error"
     [error] = titled(run, "error", "Deployment not reachable")
-    assert "`base-url`" in error.data
+    assert "base-url" in error.data  # an annotation: no Markdown
     assert "connection refused" in error.data
     assert "base-url-wait-seconds" in error.data
 
@@ -307,7 +307,7 @@ def test_a_lost_create_answer_then_a_refusal_says_the_environment_may_exist_when
         assert sim.deleted_environments == []
     assert run.exit_code == 1, explain(run)
     [warning] = titled(run, "warning", "Certyn environment not deleted")
-    assert f"`{environment.key}` may exist" in warning.data
+    assert f"{environment.key} may exist" in warning.data
     [note] = [item for item in read(run.summary).items if "may exist" in item]
     assert f"with key {environment.key} may exist" in note, explain(run)
 
@@ -326,7 +326,7 @@ def test_a_409_for_an_environment_this_step_did_not_create_moves_to_another_key_
     assert len(creates) == 2
     assert creates[0] != creates[1] == environment.key == create.json["environmentKey"]
     [warning] = titled(run, "warning", "Certyn environment key taken")
-    assert f"`{creates[0]}` is taken" in warning.data
+    assert f"{creates[0]} is taken" in warning.data
 
 
 SECRET_QUERY = "token=preview-secret-4f9a2c7e"
@@ -350,8 +350,8 @@ def test_an_input_error_never_quotes_the_base_url_query() -> None:
         run = run_action(sim.base_url, base_url=f"ftp://a.io/?{SECRET_QUERY}")
         assert sim.requests == []
     [error] = run.commands_named("error")
-    assert "`base-url`" in error.data or "base-url" in (error.properties.get("title") or ""), explain(run)
-    assert "`ftp://a.io/`" in error.data
+    assert "base-url" in error.data or "base-url" in (error.properties.get("title") or ""), explain(run)
+    assert "ftp://a.io/" in error.data
     shown = "\n".join(line.text for line in run.lines if not line.text.startswith("::add-mask::"))
     assert "preview-secret" not in shown + run.summary
 

@@ -330,7 +330,7 @@ def test_an_adjusted_input_is_a_warning_and_the_run_goes_on(step: Step) -> None:
     assert step.run(max_poll_interval_seconds="2") == 0
     assert (
         "::warning title=Certyn%3A input 'max-poll-interval-seconds' adjusted::Input 'max-poll-interval-seconds': "
-        "2 is below `poll-interval-seconds` (5)" in step.stdout
+        "2 is below poll-interval-seconds (5)" in step.stdout
     )
     assert "polling every 5s" in step.stdout
 

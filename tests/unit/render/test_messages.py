@@ -45,7 +45,7 @@ def report_with(result: Result, *reasons: str, status: RunStatus | None = None) 
 
 def test_pass_is_one_notice_with_counts_and_the_link() -> None:
     lines, note = verdict(report_with(Result.PASSED, status=RunStatus(state="completed", total=3, passed=3)))
-    assert lines == ["Certyn gate passed: 3/3 passed"]
+    assert lines == ["Certyn result: passed — 3/3 passed"]  # the same form as a failure's
     assert note is not None
     assert (note.kind, note.title) == ("notice", "Certyn tests passed")
     assert "https://app/r-1" in note.message

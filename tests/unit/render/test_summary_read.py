@@ -3,6 +3,7 @@ read top down, as a user who just got a red build reads it."""
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import responses
 from certyn_action.api.models import ProcessRun, RunItem, RunStatus
 from certyn_action.core.gate import Result
 from certyn_action.core.report import Report
+from certyn_action.github.workflow import WorkflowLog
 from certyn_action.render import words
 from certyn_action.render.summary import render_summary
 from tests.rendered import read
@@ -120,3 +122,27 @@ def test_an_attached_run_shows_its_own_commit_not_this_workflows() -> None:
 def test_a_created_run_shows_this_workflows_commit() -> None:
     view = read(render_summary(_report()))
     assert view.row("Commit") == ["Commit", "0123456 on main"]
+
+
+def test_an_outage_from_the_start_does_not_say_since_0s() -> None:
+    assert words.outage_reason("0s", 1, "HTTP 503.", "1m 00s").startswith(
+        "Certyn API unreachable from the step's start (1 failed poll, the last: HTTP 503)"
+    )
+    assert words.outage_reason("1m 10s", 4, "HTTP 503", "2m 00s").startswith(
+        "Certyn API unreachable since 1m 10s into the step (4 failed polls"
+    )
+
+
+def test_log_lines_and_annotations_show_no_markdown_code_spans() -> None:
+    report = _report(Result.FAILED, ("the run did not report `failed` (missing or null)",))
+    lines, note = words.verdict(report)
+    assert lines == ["Certyn result: failed — the run did not report failed (missing or null)"]
+    stream = io.StringIO()
+    log = WorkflowLog(stream)
+    assert note is not None
+    log.error(note.message, title="`x` title")
+    log.warning("`junit-report` was not written")
+    assert stream.getvalue().splitlines() == [
+        "::error title=x title::Run r1: the run did not report failed (missing or null). https://app.certyn.io/runs/r1",
+        "::warning::junit-report was not written",
+    ]
