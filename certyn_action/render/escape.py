@@ -87,6 +87,26 @@ def plain(text: str) -> str:
     return _CODE_SPAN.sub(r"\2", text)
 
 
+_LINK = re.compile(r"(!?)\[([^\]\n]*)\]\(([^()\s]*)\)")
+_STRONG = re.compile(r"(\*\*|__)(?=\S)([^\n]+?)(?<=\S)\1")
+_EMPHASIS = re.compile(r"(?<![\w*])\*(?=[^\s*])([^*\n]+?)(?<=\S)\*(?![\w*])")
+
+
+def _link_text(match: re.Match[str]) -> str:
+    image, label, url = match.groups()
+    if image or not url or url == label:
+        return label
+    return f"{label} ({url})"
+
+
+def plain_text(markdown: str) -> str:
+    """A line of Markdown as plain text: links as ``label (url)``, images as their alt text, code spans,
+    bold and italics as their words. For a reader that shows text literally (a JUnit message)."""
+    text = plain(_LINK.sub(_link_text, markdown))
+    text = _STRONG.sub(r"\2", text)
+    return _EMPHASIS.sub(r"\1", text)
+
+
 def one_line(text: object, limit: int = 500) -> str:
     """Untrusted text made safe to print inside one log line of ours.
 

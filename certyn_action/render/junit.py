@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 
 from ..api.models import Outcome, ProcessRun, RunItem, finding_excerpt, outcome_counts
-from .escape import newlines, plural, truncate
+from .escape import newlines, plain_text, plural, truncate
 
 # Characters XML 1.0 allows: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF].
 _FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -39,14 +39,16 @@ def xml_text(text: str) -> str:
 
 
 def message_line(finding: str, limit: int = MAX_MESSAGE) -> str:
-    """The ``message`` attribute: the finding's first line that says something, cut to ``limit``."""
-    return truncate(xml_text(finding_excerpt(finding, 1)), limit)
+    """The ``message`` attribute: the finding's first line that says something, as plain text (a consumer
+    shows it literally: no ``**bold**`` or backticks), cut to ``limit``."""
+    return truncate(xml_text(plain_text(finding_excerpt(finding, 1))), limit)
 
 
-def case_name(item: RunItem) -> str:
-    """``#<number> <name>``, or the name alone when the test has no number."""
+def case_name(item: RunItem, *, shared: bool = False) -> str:
+    """The test's name as users see it in Certyn; ``<name> (#<number>)`` when another test of the run has the
+    same name (consumers would merge them) and it has a number."""
     name = xml_text(item.display_name)
-    return f"#{item.number} {name}" if item.number is not None else name
+    return f"{name} (#{item.number})" if shared and item.number is not None else name
 
 
 def _seconds(value: float) -> str:
@@ -97,9 +99,11 @@ def render_junit(
     suite = ET.SubElement(root, "testsuite", {"name": xml_text(suite_name).strip() or group, **counts})
     if timestamp:
         suite.set("timestamp", xml_text(timestamp))
+    names = Counter(item.display_name for item in items)
     for item, duration in zip(items, durations, strict=True):
         # ``time`` is required by the common schema: 0 when the timestamps do not give a duration.
-        attributes = {"classname": group, "name": case_name(item), "time": _seconds(duration or 0)}
+        name = case_name(item, shared=names[item.display_name] > 1)
+        attributes = {"classname": group, "name": name, "time": _seconds(duration or 0)}
         _result(ET.SubElement(suite, "testcase", attributes), item)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

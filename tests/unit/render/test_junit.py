@@ -62,12 +62,12 @@ def test_each_outcome_becomes_what_consumers_read(tmp_path: Path) -> None:
     assert suite.name == "Smoke tests"
     assert suite.time == 2.5
     assert [case.name for case in cases] == [
-        "#1 Login",
-        "#2 Checkout",
-        "#3 Search",
-        "#4 Profile",
-        "#5 Admin",
-        "#6 Export",
+        "Login",  # as users see them in Certyn: no "#1 " prefix
+        "Checkout",
+        "Search",
+        "Profile",
+        "Admin",
+        "Export",
     ]
     assert {case.classname for case in cases} == {"smoke"}
     login, checkout, search, profile, admin, export = cases
@@ -145,7 +145,8 @@ def test_hostile_names_and_findings_give_a_well_formed_file(hostile: str, tmp_pa
     ET.fromstring(xml.encode("utf-8"))  # noqa: S314 - our own output: well-formed, or this raises
     _, suite, cases = read(xml, tmp_path)
     expected_name = xml_text(tests[0].display_name)
-    assert cases[0].name == f"#1 {expected_name}"
+    shared = tests[0].display_name == tests[1].display_name  # then the number tells them apart
+    assert cases[0].name == (f"{expected_name} (#1)" if shared else expected_name)
     assert cases[1].is_passed
     assert suite.failures == 1
     if xml_text(hostile).strip():
@@ -171,9 +172,25 @@ def test_xml_text_removes_what_xml_forbids() -> None:
     assert xml_text("a\x00b\x1fc\ufffed\ud800e\r\nf\rg\th") == "abcd?e\nf\ng\th"
 
 
-def test_case_name_is_number_and_name() -> None:
-    assert case_name(run_item("passed", "Login", 7)) == "#7 Login"
-    assert case_name(run_item("passed", "", 7)) == "#7 test #7"
+def test_case_name_is_the_name_users_see_with_the_number_only_when_shared() -> None:
+    assert case_name(run_item("passed", "Login", 7)) == "Login"
+    assert case_name(run_item("passed", "", 7)) == "test #7"
+    assert case_name(run_item("passed", "Login", 7), shared=True) == "Login (#7)"
+    assert case_name(run_item("passed", "Login", None), shared=True) == "Login"
+
+
+def test_two_tests_of_one_name_stay_two_cases(tmp_path: Path) -> None:
+    tests = [run_item("failed", "Login", 1), run_item("passed", "Login", 2), run_item("passed", "Pay", 3)]
+    _, _, cases = read(render_junit(tests), tmp_path)
+    assert [case.name for case in cases] == ["Login (#1)", "Login (#2)", "Pay"]
+
+
+def test_the_failure_message_is_plain_text_and_the_body_keeps_the_finding(tmp_path: Path) -> None:
+    finding = "## Result\n\nThe **Pay now** button stayed `disabled`; see [the log](https://x.test/l)\n"
+    _, _, cases = read(render_junit([run_item("failed", "Pay", 1, summaryMarkdown=finding)]), tmp_path)
+    failure = cases[0].result[0]
+    assert failure.message == "The Pay now button stayed disabled; see the log (https://x.test/l)"
+    assert failure.text == finding
 
 
 @SETTINGS
@@ -186,7 +203,7 @@ def test_any_name_and_finding_round_trip_through_a_consumer(name: str, finding: 
     parsed = JUnitXml.fromstring(xml.encode("utf-8"))
     (suite,) = list(parsed)
     (case,) = list(suite)
-    assert case.name == "#3 " + xml_text(test.display_name)
+    assert case.name == xml_text(test.display_name)
     assert case.classname == (xml_text(name).strip() or "certyn")
     assert case.is_passed is (outcome == "passed")
     if outcome != "passed" and xml_text(finding):
