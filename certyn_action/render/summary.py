@@ -379,9 +379,7 @@ def render_findings(findings: Findings, *, run_url: str = "") -> str:
             note = "\n".join([*lines, *(f"> - {markdown(sentence, 1000)}" for sentence in found)]) + "\n\n"
         parts.append(note + render_test_table(findings.results.items, run_url=run_url))
     elif findings.results_note:
-        parts.append(
-            f"### Tests\n\n> Per-test results unavailable: {markdown(findings.results_note, 1000)}\n"
-        )
+        parts.append(f"### Tests\n\n> Per-test results unavailable: {_words(findings.results_note)}\n")
     parts += [f"> {markdown(note, 1000)}\n" for note in findings.notes]
     if findings.asked:
         from ..api.models import conversation_state  # noqa: PLC0415
@@ -390,7 +388,7 @@ def render_findings(findings: Findings, *, run_url: str = "") -> str:
         answer = conversation.answer if conversation is not None else None
         section = render_conversation(findings.instruction, conversation_state(conversation), answer)
         if findings.conversation_note:
-            section += f"\n> The answer could not be read: {markdown(findings.conversation_note, 1000)}\n"
+            section += f"\n> The answer could not be read: {_words(findings.conversation_note)}\n"
         parts.append(section)
     return "\n".join(parts)
 

@@ -18,7 +18,7 @@ from certyn_action.render import words
 from certyn_action.render.summary import render_summary
 from tests.rendered import read
 from tests.unit.render.test_summary import _inputs, _report
-from tests.unit.render.test_summary_rendered import APP, CASES, summary_of
+from tests.unit.render.test_summary_rendered import APP, CASES, check_invariants, summary_of
 
 NO_RUN = {"outage-on-create", "deployment-down", "not-found", "key-rejected", "input-errors"}
 NO_LINK = {"attached-not-found"}  # Certyn never answered for it: only its id is known
@@ -146,3 +146,18 @@ def test_log_lines_and_annotations_show_no_markdown_code_spans() -> None:
         "::error title=x title::Run r1: the run did not report failed (missing or null). https://app.certyn.io/runs/r1",
         "::warning::junit-report was not written",
     ]
+
+
+def test_why_per_test_results_are_missing_shows_input_names_as_code_not_backticks() -> None:
+    report = _report(Result.FAILED, ("2 tests failed",))
+    report.findings.results_note = (
+        "project `shop` is not among the projects (check `project-slug`) <img src=x>"
+    )
+    view = read(render_summary(report))
+    check_invariants(view)
+    [note] = [item for item in view.items if item.startswith("Per-test results unavailable")]
+    assert (
+        note
+        == "Per-test results unavailable: project shop is not among the projects (check project-slug) <img src=x>"
+    )
+    assert "<code>project-slug</code>" in view.html
