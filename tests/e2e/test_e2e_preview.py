@@ -522,8 +522,9 @@ def test_an_empty_run_id_names_run_id_and_the_missing_outputs_mapping() -> None:
     assert run.exit_code == 1, explain(run)
     assert requests == [], explain(run)
     [error] = run.commands_named("error")
-    for name in ("`process-slug`", "`tags`", "`run-id`", "`outputs:`"):
-        assert name in error.data, explain(run)
+    for name in ("set process-slug", "tags (tests", "run-id (an existing", "add outputs: { run-id"):
+        assert name in error.data, explain(run)  # an annotation: the names without Markdown backticks
+    assert "`" not in error.data
 
 
 # -- helpers -----------------------------------------------------------------------------------------
