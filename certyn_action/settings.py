@@ -245,6 +245,7 @@ class Settings(NamedTuple):
     temporary_environment_label: str
     # Inputs that were usable but not as written: the action goes on, and says what it did instead.
     adjustments: tuple[InputError, ...] = ()
+    diagnose: bool = True  # after a failing run, read why each failing test failed (diagnosis.py)
 
 
 # -- the one way in -------------------------------------------------------------------------------------
@@ -712,6 +713,7 @@ _INPUTS: dict[str, tuple[Any, Callable[[str], Any]]] = {
     "junit-report": ("", parse_junit_report),
     "instruction": ("", parse_instruction),
     "conversation-timeout-seconds": (120.0, _number(minimum=0, maximum=MAX_CONVERSATION_TIMEOUT_SECONDS)),
+    "diagnose": (True, parse_bool),
 }
 _OVERRIDES = ("repository", "ref", "commit_sha", "event", "external_url")  # metadata the workflow may set
 

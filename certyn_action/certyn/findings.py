@@ -9,13 +9,25 @@ verdict.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
+from urllib.parse import urlencode
 
 from ..clock import Clock
 from ..core.api import conversation_path, project_path
 from ..core.conversation import Conversation
-from ..core.results import ProcessRun
+from ..core.results import (
+    ArtifactPage,
+    EventPage,
+    Execution,
+    FlakyTestCases,
+    ObservationPage,
+    ProcessRun,
+)
 from .client import CertynClient
 from .readers import read_model
+from .reply import Reply
+
+M = TypeVar("M", ArtifactPage, EventPage, Execution, FlakyTestCases, ObservationPage)
 
 # A run with many tests and long findings can exceed the transport's usual 1 MiB cap.
 RESULTS_MAX_BODY = 8 * 1024 * 1024
@@ -85,3 +97,65 @@ def wait_for_answer(
             max(hint if hint is not None else ANSWER_POLL_SECONDS, MIN_POLL_SECONDS), MAX_POLL_SECONDS
         )
         clock.sleep(min(pause, left))
+
+
+# -- diagnosis (issue 20): the reads of a failing test's diagnosis -----------------------------------------
+# Each one request (retried by the read policy within ``deadline``); a 404 says the server or key offers none.
+
+EVENTS_PAGE_SIZE = 500
+ARTIFACTS_PAGE_SIZE = 50
+OBSERVATIONS_PAGE_SIZE = 20
+FLAKY_THRESHOLD = "0.2"
+_NO_DIAGNOSIS = "this server does not offer {what} (or the key cannot see them)"
+
+
+def _read(
+    client: CertynClient, path: str, model: type[M], what: str, deadline: float, *, bare: bool = False
+) -> M:
+    def read(reply: Reply) -> M:
+        if not bare:
+            return read_model(reply, model, what)
+        return read_model(reply._replace(body=b'{"items":' + reply.body + b"}"), model, what)
+
+    return client.call(
+        "GET",
+        path,
+        read,
+        deadline,
+        doing=f"reading {what}",
+        policy=client.read_policy(),
+        operation=what,
+        not_found=_NO_DIAGNOSIS.format(what=what),
+    )
+
+
+def read_execution(client: CertynClient, project_id: str, execution_id: str, deadline: float) -> Execution:
+    path = project_path(project_id, "executions", execution_id)
+    return _read(client, path, Execution, f"execution {execution_id}", deadline)
+
+
+def read_events(
+    client: CertynClient, project_id: str, session_id: str, page: int, deadline: float
+) -> EventPage:
+    path = project_path(project_id, "agentsessions", session_id, "conversation")
+    query = urlencode({"page": page, "pageSize": EVENTS_PAGE_SIZE})
+    return _read(client, f"{path}?{query}", EventPage, f"the agent session {session_id}", deadline)
+
+
+def read_artifacts(client: CertynClient, project_id: str, execution_id: str, deadline: float) -> ArtifactPage:
+    path = project_path(project_id, "executions", execution_id, "artifacts")
+    query = urlencode({"page": 1, "pageSize": ARTIFACTS_PAGE_SIZE})
+    return _read(
+        client, f"{path}?{query}", ArtifactPage, f"the artifacts of execution {execution_id}", deadline
+    )
+
+
+def read_flaky(client: CertynClient, project_id: str, deadline: float) -> FlakyTestCases:
+    path = project_path(project_id, "flaky-testcases") + f"?threshold={FLAKY_THRESHOLD}"
+    return _read(client, path, FlakyTestCases, "the flaky test cases", deadline, bare=True)
+
+
+def read_observations(client: CertynClient, project_id: str, run_id: str, deadline: float) -> ObservationPage:
+    path = project_path(project_id, "observations")
+    query = urlencode({"processRunId": run_id, "page": 1, "pageSize": OBSERVATIONS_PAGE_SIZE})
+    return _read(client, f"{path}?{query}", ObservationPage, "the run's observations", deadline)

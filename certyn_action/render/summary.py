@@ -32,6 +32,7 @@ from .escape import (
 from .words import MAX_ROWS
 
 if TYPE_CHECKING:
+    from ..core.diagnosis import Diagnosis, TestDiagnosis
     from ..core.models import RunStatus
     from ..core.results import RunItem
 
@@ -315,6 +316,8 @@ def render_findings(findings: Findings, *, run_url: str = "") -> str:
             ]
             note = "\n".join([*lines, *(f"> - {markdown(sentence, 1000)}" for sentence in found)]) + "\n\n"
         parts.append(note + render_test_table(findings.results.items, run_url=run_url))
+        if findings.diagnosis is not None:  # diagnosis (issue 20)
+            parts.append(render_diagnosis(findings.diagnosis))
     elif findings.results_note:
         parts.append(
             f"### Tests\n\n> Per-test results unavailable: {markdown(findings.results_note, 1000)}\n"
@@ -330,3 +333,52 @@ def render_findings(findings: Findings, *, run_url: str = "") -> str:
             section += f"\n> The answer could not be read: {markdown(findings.conversation_note, 1000)}\n"
         parts.append(section)
     return "\n".join(parts)
+
+
+# -- the diagnosis (issue 20) -----------------------------------------------------------------------------
+
+MAX_SHOWN_OBSERVATIONS = 5
+
+
+def _why(test: TestDiagnosis) -> list[str]:
+    """A diagnosed test's list item: name, reason and flaky mark; its evidence and artifacts nested."""
+    mark = words.flaky_mark(test.flaky, test.quarantined, test.failure_rate)
+    head = f"- {ICONS.get(test.outcome, '')} **{markdown(test.name, MAX_CELL_NAME)}** — {markdown(test.summary, 600)}"
+    lines = [head + (f" · **{markdown(mark)}**" if mark else "")]
+    evidence = test.evidence
+    if len(evidence.network) > 1 or test.reason not in ("app-server-error", "app-client-error"):
+        lines += [
+            f"  - {markdown(f'the app answered {net.status} to {net.method} {net.url}', 600)}"
+            for net in evidence.network
+        ]
+    if len(evidence.tools) > 1 or test.reason != "tool-error":
+        lines += [f"  - {markdown(f'tool {tool.tool} failed: {tool.error}', 600)}" for tool in evidence.tools]
+    shown = [
+        markdown_link(f"{link.type}: {link.description}" if link.description else link.type, link.url)
+        if link.is_link
+        else markdown(f"{link.type}: {link.url}", 300)
+        for link in test.artifacts
+    ]
+    if shown:
+        lines.append("  - " + " · ".join(shown))
+    return lines
+
+
+def render_diagnosis(diagnosis: Diagnosis) -> str:
+    """Why the failing tests failed: one item per diagnosed test, then what Certyn found in the run ("" when
+    there is nothing to say)."""
+    lines: list[str] = []
+    if diagnosis.tests:
+        lines += ["### Why they failed", ""]
+        for test in diagnosis.tests:
+            lines += _why(test)
+        lines.append("")
+    if diagnosis.observations:
+        shown = diagnosis.observations[:MAX_SHOWN_OBSERVATIONS]
+        more = len(diagnosis.observations) - len(shown)
+        lines += ["**Found in this run**", "", *(f"- {markdown(title, 300)}" for title in shown)]
+        lines += [f"- … and {more} more in Certyn"] if more > 0 else []
+        lines.append("")
+    if diagnosis.problem:
+        lines += [f"> Diagnosis incomplete: {markdown(diagnosis.problem, 1000)}", ""]
+    return "\n".join(lines)

@@ -108,6 +108,7 @@ EXPECTED_DEFAULTS: dict[str, object] = {
     "junit-report": "",
     "instruction": "",
     "conversation-timeout-seconds": 120.0,
+    "diagnose": True,
 }
 
 
