@@ -129,11 +129,8 @@ class Afterwards:
             self.reporter.write_outputs()
         verdict = self.reporter.report.verdict
         gate_passed = verdict.result is Result.PASSED
-        kind, diagnosis = (
-            "warning" if gate_passed else "error",
-            self.findings.diagnosis,
-        )  # diagnosis (issue 20)
-        notes = words.failing_annotations(run.items, kind, diagnosis)
+        diagnosis = self.findings.diagnosis  # diagnosis (issue 20): the reason after each test's name
+        notes = words.failing_annotations(run.items, "warning" if gate_passed else "error", diagnosis)
         for note in notes:
             (self.log.warning if gate_passed else self.log.error)(note.message, title=note.title)
         if rest := words.unannotated_line(run.items, len(notes)):
