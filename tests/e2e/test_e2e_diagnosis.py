@@ -190,3 +190,40 @@ def test_a_signal_ends_the_diagnosis_at_once_and_the_verdict_stands() -> None:
     assert result.outputs["result"] == "failed"
     assert "Stopped reading what Certyn found: the workflow job was cancelled (SIGTERM)" in result.stdout
     assert "Traceback" not in result.stderr
+
+
+def test_hostile_event_and_artifact_text_is_never_a_command_a_link_or_a_broken_output() -> None:
+    hostile = (
+        "::error::injected\n##[error]legacy <script>alert(1)</script> [x](https://evil.test) %0A::warning::x"
+    )
+    events = [
+        {
+            "type": "browser_network_response",
+            "payload": {
+                "status": 503,
+                "method": hostile,
+                "url": f"https://shop.test/{hostile}?token={API_KEY}",
+            },
+        },
+        {"type": "tool_result", "payload": {"status": "failed", "error": hostile, "toolName": hostile}},
+    ]
+    artifacts = [{"type": hostile, "uri": "javascript:alert(1)", "description": hostile}]
+    scenario = _failing(
+        1, testCaseName=hostile, _events=events, _artifacts=artifacts, _observations=[{"title": hostile}]
+    )
+    with Simulator(scenario, api_key=API_KEY) as sim:
+        result = run_action(sim.base_url, timeout_seconds="30")
+    assert result.exit_code == 1, explain(result)
+    (failure,) = json.loads(result.outputs["failures"])
+    assert failure["reason"] == "tool-error"  # before the app's 503: the CLI's order
+    assert failure["artifacts"] == []
+    assert "token" not in failure["network"][0]["url"]
+    assert (
+        API_KEY
+        not in result.stdout.replace(f"::add-mask::{API_KEY}", "") + result.output_text + result.summary
+    )
+    assert {c.name for c in result.commands} <= {"error", "group", "endgroup", "add-mask", "debug", "notice"}
+    assert len(result.commands_named("error")) == 2  # the test's annotation and the gate's
+    assert "<script>" not in result.summary
+    assert "](https://evil.test)" not in result.summary
+    assert "javascript:" not in result.summary.replace("javascript\\:", "")
