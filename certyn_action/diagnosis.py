@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .core.diagnosis import Diagnosis, chosen, diagnose_test
+from .core.diagnosis import Diagnosis, chosen, diagnose_test, flaky_mark
 from .render import words
 from .render.escape import one_line, plural, truncate
 
@@ -167,7 +167,8 @@ def diagnose(
             for index, item in enumerate(tests)
             if index in reads.events
         )
-        return Diagnosis(found, reads.observations, _problem(reads.failures, unfinished, len(jobs)))
+        problem = _problem(reads.failures, unfinished, len(jobs))
+        return Diagnosis(found, reads.observations, problem, {key: flaky_mark(m) for key, m in marks.items()})
 
 
 def _problem(failures: Sequence[str], unfinished: int, reads: int) -> str:

@@ -15,7 +15,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..render.escape import one_line, plural, safe_url
@@ -337,10 +337,7 @@ def diagnose_test(
     evidence = scan(events)
     outcome = str(item.outcome)
     reason = classify(outcome, item.status, evidence)
-    rate = None
-    if flaky is not None:
-        runs, failed = flaky.total_runs, flaky.failed_runs
-        rate = failed / runs if runs and failed is not None and failed <= runs else flaky.flakiness_score
+    mark = flaky_mark(flaky) if flaky is not None else None
     return TestDiagnosis(
         key=item_key(item),
         name=item.display_name,
@@ -349,10 +346,24 @@ def diagnose_test(
         summary=describe(reason, outcome, evidence),
         evidence=evidence,
         artifacts=tuple(to_link(artifact) for artifact in artifacts[:MAX_ARTIFACTS] if artifact.uri.strip()),
-        flaky=flaky is not None,
-        quarantined=flaky is not None and flaky.is_quarantined,
-        failure_rate=rate,
+        flaky=mark is not None,
+        quarantined=mark is not None and mark.quarantined,
+        failure_rate=mark.rate if mark is not None else None,
     )
+
+
+@dataclass(frozen=True)
+class FlakyMark:
+    """Certyn's flakiness data on a test: whether it is quarantined, and how often it fails."""
+
+    quarantined: bool
+    rate: float | None  # failed runs / runs, else Certyn's flakiness score
+
+
+def flaky_mark(flaky: Flakiness) -> FlakyMark:
+    runs, failed = flaky.total_runs, flaky.failed_runs
+    rate = failed / runs if runs and failed is not None and failed <= runs else flaky.flakiness_score
+    return FlakyMark(flaky.is_quarantined, rate)
 
 
 def chosen(items: Iterable[RunItem]) -> list[RunItem]:
@@ -368,6 +379,10 @@ class Diagnosis:
     tests: tuple[TestDiagnosis, ...] = ()
     observations: tuple[str, ...] = ()
     problem: str = ""
+    marks: Mapping[str, FlakyMark] = field(default_factory=dict)  # by test case id: every flaky test
+
+    def mark(self, item: RunItem) -> FlakyMark | None:
+        return self.marks.get(item.test_case_id) if item.test_case_id else None
 
     def of(self, item: RunItem) -> TestDiagnosis | None:
         key = item_key(item)

@@ -233,13 +233,15 @@ STATE_TEXT = {
 _BACKTICKS = re.compile(r"`+")
 
 
-def _test_cells(item: RunItem) -> tuple[str, ...]:
+def _test_cells(item: RunItem, diagnosis: Diagnosis | None = None) -> tuple[str, ...]:
     from ..core.results import finding_excerpt  # noqa: PLC0415 - pydantic: only with per-test results
 
+    mark = diagnosis.mark(item) if diagnosis is not None else None  # diagnosis (issue 20): flaky, quarantined
+    flaky = f" · **{markdown(words.flaky_mark(True, mark.quarantined, mark.rate))}**" if mark else ""
     return (
         f"{ICONS[item.outcome]} {item.outcome}",
         str(item.number) if item.number is not None else "",
-        markdown(item.display_name, MAX_CELL_NAME),
+        markdown(item.display_name, MAX_CELL_NAME) + flaky,
         format_duration(item.duration_seconds) if item.duration_seconds is not None else "—",
         markdown(finding_excerpt(item.finding), MAX_CELL_FINDING),
     )
@@ -253,11 +255,14 @@ def tally(items: Sequence[RunItem]) -> str:
     return ", ".join(f"{counts[outcome]} {outcome}" for outcome in map(Outcome, ICONS) if counts[outcome])
 
 
-def render_test_table(items: Sequence[RunItem], *, run_url: str = "", limit: int = MAX_ROWS) -> str:
+def render_test_table(
+    items: Sequence[RunItem], *, run_url: str = "", limit: int = MAX_ROWS, diagnosis: Diagnosis | None = None
+) -> str:
     """The summary section of the per-test results: a tally and a table, failing tests first.
 
     At most ``limit`` rows; the rest are counted ("… and N more in Certyn", a link when ``run_url``
-    is a safe http(s) URL). Ends with a newline."""
+    is a safe http(s) URL). A test Certyn's flakiness data marks (``diagnosis``) says so beside its name. Ends
+    with a newline."""
     from ..core.results import ordered  # noqa: PLC0415
 
     lines = ["### Tests", ""]
@@ -268,7 +273,7 @@ def render_test_table(items: Sequence[RunItem], *, run_url: str = "", limit: int
     lines += [
         markdown(tally(items)),
         "",
-        *_table(head, "|---|---:|---|---:|---|", map(_test_cells, rows[:limit])),
+        *_table(head, "|---|---:|---|---:|---|", (_test_cells(row, diagnosis) for row in rows[:limit])),
     ]
     hidden = len(rows) - limit
     if hidden > 0:
@@ -315,7 +320,8 @@ def render_findings(findings: Findings, *, run_url: str = "") -> str:
                 "> The per-test results disagree with the status counts; the gate used the counts.",
             ]
             note = "\n".join([*lines, *(f"> - {markdown(sentence, 1000)}" for sentence in found)]) + "\n\n"
-        parts.append(note + render_test_table(findings.results.items, run_url=run_url))
+        table = render_test_table(findings.results.items, run_url=run_url, diagnosis=findings.diagnosis)
+        parts.append(note + table)
         if findings.diagnosis is not None:  # diagnosis (issue 20)
             parts.append(render_diagnosis(findings.diagnosis))
     elif findings.results_note:

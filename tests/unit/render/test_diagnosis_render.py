@@ -6,11 +6,11 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from certyn_action.core.diagnosis import Diagnosis, diagnose_test
+from certyn_action.core.diagnosis import Diagnosis, FlakyMark, diagnose_test
 from certyn_action.core.findings import Findings
 from certyn_action.core.results import Artifact, Flakiness, ProcessRun, RunItem
 from certyn_action.render.junit import render_junit
-from certyn_action.render.summary import render_diagnosis, render_findings
+from certyn_action.render.summary import render_diagnosis, render_findings, render_test_table
 from certyn_action.render.words import failing_annotations, flaky_mark
 from tests.unit.render.test_summary_findings import EVIL, assert_no_markup_from_text, gfm, text_of
 
@@ -114,3 +114,20 @@ def test_flaky_marks() -> None:
     assert flaky_mark(True, False, 0.35) == "flaky (35% of runs fail)"
     assert flaky_mark(True, True, None) == "quarantined · flaky"
     assert flaky_mark(False, False, 0.5) == ""
+
+
+def test_the_table_marks_every_test_certyns_flakiness_data_marks_even_a_passing_one() -> None:
+    passing, failing, plain = (
+        item("passed", "Search", testCaseId="tc-1"),
+        item(testCaseId="tc-2"),
+        item(name="x"),
+    )
+    marks = {
+        "tc-1": FlakyMark(quarantined=False, rate=0.25),
+        "tc-2": FlakyMark(quarantined=True, rate=None),
+    }
+    table = text_of(gfm(render_test_table([passing, failing, plain], diagnosis=Diagnosis(marks=marks))))
+    assert "Search · flaky (25% of runs fail)" in table
+    assert "Checkout · quarantined · flaky" in table
+    assert "x · " not in table
+    assert "flaky" not in render_test_table([passing])
