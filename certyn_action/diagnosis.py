@@ -159,16 +159,17 @@ def diagnose(
     jobs += [("the flaky test cases", flaky), ("the run's observations", observations)]
     unfinished = _run(jobs, reads, until, clock)
     with reads.lock:
-        marks = reads.flaky or {}
+        flaky_cases = reads.flaky or {}
         found = tuple(
             diagnose_test(
-                item, reads.events[index], reads.artifacts.get(index, ()), marks.get(item.test_case_id)
+                item, reads.events[index], reads.artifacts.get(index, ()), flaky_cases.get(item.test_case_id)
             )
             for index, item in enumerate(tests)
             if index in reads.events
         )
         problem = _problem(reads.failures, unfinished, len(jobs))
-        return Diagnosis(found, reads.observations, problem, {key: flaky_mark(m) for key, m in marks.items()})
+        marks = {case: flaky_mark(flaky) for case, flaky in flaky_cases.items()}
+        return Diagnosis(found, reads.observations, problem, marks)
 
 
 def _problem(failures: Sequence[str], unfinished: int, reads: int) -> str:

@@ -2,7 +2,7 @@
 
 Its agent session's events in, a reason and its evidence out (:func:`scan`, :func:`classify`, :func:`describe`),
 in the Certyn CLI's order, first match wins; with its artifacts and Certyn's flakiness mark, one
-:class:`TestDiagnosis`; all of them with the run's observations, one :class:`Diagnosis` (the ``failures``
+:class:`DiagnosedTest`; all of them with the run's observations, one :class:`Diagnosis` (the ``failures``
 output). The reading is ``certyn_action/diagnosis.py``. Pure.
 
 Event and artifact text is untrusted: URLs lose their query, fragment and credentials (they may carry tokens)
@@ -284,7 +284,7 @@ class Link:
 
 
 @dataclass(frozen=True)
-class TestDiagnosis:
+class DiagnosedTest:
     key: tuple[str, str, str]  # of its per-test row (see :func:`item_key`)
     name: str
     outcome: str
@@ -332,13 +332,13 @@ def diagnose_test(
     events: Iterable[tuple[str, Mapping[str, Any]]],
     artifacts: Sequence[Artifact] = (),
     flaky: Flakiness | None = None,
-) -> TestDiagnosis:
+) -> DiagnosedTest:
     """One test's diagnosis from what was read of it."""
     evidence = scan(events)
     outcome = str(item.outcome)
     reason = classify(outcome, item.status, evidence)
     mark = flaky_mark(flaky) if flaky is not None else None
-    return TestDiagnosis(
+    return DiagnosedTest(
         key=item_key(item),
         name=item.display_name,
         outcome=outcome,
@@ -376,7 +376,7 @@ def chosen(items: Iterable[RunItem]) -> list[RunItem]:
 class Diagnosis:
     """What the diagnosis found; ``problem`` says what could not be read ("" when all was)."""
 
-    tests: tuple[TestDiagnosis, ...] = ()
+    tests: tuple[DiagnosedTest, ...] = ()
     observations: tuple[str, ...] = ()
     problem: str = ""
     marks: Mapping[str, FlakyMark] = field(default_factory=dict)  # by test case id: every flaky test
@@ -384,7 +384,7 @@ class Diagnosis:
     def mark(self, item: RunItem) -> FlakyMark | None:
         return self.marks.get(item.test_case_id) if item.test_case_id else None
 
-    def of(self, item: RunItem) -> TestDiagnosis | None:
+    def of(self, item: RunItem) -> DiagnosedTest | None:
         key = item_key(item)
         return next((test for test in self.tests if test.key == key), None)
 

@@ -18,7 +18,7 @@ from ..core.results import Outcome, ProcessRun, RunItem, finding_excerpt, outcom
 from .escape import newlines, plural, truncate
 
 if TYPE_CHECKING:
-    from ..core.diagnosis import Diagnosis, TestDiagnosis
+    from ..core.diagnosis import DiagnosedTest, Diagnosis
 
 # Characters XML 1.0 allows: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF].
 _FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -57,7 +57,7 @@ def _seconds(value: float) -> str:
     return f"{value:.3f}"
 
 
-def _result(case: ET.Element, item: RunItem, why: TestDiagnosis | None = None) -> None:
+def _result(case: ET.Element, item: RunItem, why: DiagnosedTest | None = None) -> None:
     outcome, finding = item.outcome, xml_text(item.finding)
     if (tag := _TAGS.get(outcome)) is None:
         return
@@ -79,7 +79,7 @@ def _result(case: ET.Element, item: RunItem, why: TestDiagnosis | None = None) -
         ET.SubElement(case, "system-out").text = xml_text(diagnosis_text(why))
 
 
-def diagnosis_text(why: TestDiagnosis) -> str:
+def diagnosis_text(why: DiagnosedTest) -> str:
     """A diagnosed test's reason, evidence and artifact links as plain lines (JUnit ``system-out``)."""
     lines = [f"Why: {why.label}: {why.summary}"]
     lines += [f"App answered {net.status} to {net.method} {net.url}" for net in why.evidence.network]

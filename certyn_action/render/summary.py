@@ -32,7 +32,7 @@ from .escape import (
 from .words import MAX_ROWS
 
 if TYPE_CHECKING:
-    from ..core.diagnosis import Diagnosis, TestDiagnosis
+    from ..core.diagnosis import DiagnosedTest, Diagnosis
     from ..core.models import RunStatus
     from ..core.results import RunItem
 
@@ -346,7 +346,7 @@ def render_findings(findings: Findings, *, run_url: str = "") -> str:
 MAX_SHOWN_OBSERVATIONS = 5
 
 
-def _why(test: TestDiagnosis) -> list[str]:
+def _why(test: DiagnosedTest) -> list[str]:
     """A diagnosed test's list item: name, reason and flaky mark; its evidence and artifacts nested."""
     mark = words.flaky_mark(test.flaky, test.quarantined, test.failure_rate)
     head = f"- {ICONS.get(test.outcome, '')} **{markdown(test.name, MAX_CELL_NAME)}** — {markdown(test.summary, 600)}"
