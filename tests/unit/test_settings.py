@@ -469,6 +469,7 @@ BOOLEANS = [
     "fail-on-incomplete",
     "cancel-on-timeout",
     "cancel-on-job-cancel",
+    "diagnose",
 ]
 
 
