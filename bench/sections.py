@@ -219,7 +219,7 @@ class Bench:
             "idna",
             "requests.certs",
             "certyn_action.settings",
-            "certyn_action.core.retry",
+            "certyn_action.api.client",
         ]
         external = sorted(first["external"], key=lambda n: -first["external"][n])[:12]
         self.figures["imports"] = {

@@ -8,10 +8,10 @@ and never runs past ``timeout-seconds`` from the step's start; a signal ends it 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from .certyn.client import CertynClient
-from .certyn.errors import ApiError
+from .api.client import ApiError, CertynClient
 from .clock import Clock
 from .core.gate import Result
 from .github.junit_file import remove_stale, workspace, write_report
@@ -22,14 +22,46 @@ from .render.escape import one_line, plural
 from .settings import Settings
 
 if TYPE_CHECKING:
-    from .core.conversation import Conversation
-    from .core.models import RunStatus
-    from .core.results import ProcessRun
+    from .api.models import Conversation, ProcessRun, RunStatus
 
 RESULTS_SECONDS = 30.0
 RESULTS_TITLE = "Certyn per-test results unavailable"
 ANSWER_TITLE = "Certyn AI answer unavailable"
 JUNIT_TITLE = "JUnit report not written"
+ANSWER_POLL_SECONDS = 5.0  # the official action's pace, when the server gives no hint
+MIN_POLL_SECONDS = 1.0
+MAX_POLL_SECONDS = 30.0
+READ_SECONDS = 10.0  # what one read of the answer may take beyond its budget
+
+
+def wait_for_answer(
+    client: CertynClient,
+    conversation_id: str,
+    until: float,
+    hard_deadline: float,
+    clock: Clock,
+    seen: Callable[[Conversation], None],
+) -> None:
+    """Read the conversation until it is ``idle`` or ``failed`` or ``until`` passes; every read is given to
+    ``seen``. About every 5 s, or the server's hint (kept between 1 and 30 s); one last read at ``until``.
+    Each read may take up to ``READ_SECONDS`` past ``until`` (a budget of 0 still reads once), never past
+    ``hard_deadline`` (the step's own)."""
+    first = True
+    while True:
+        read_by = min(hard_deadline, max(until, clock.monotonic() + READ_SECONDS))
+        if not first and read_by - clock.monotonic() < MIN_POLL_SECONDS:
+            return  # the step's own deadline: the last read stands ("processing")
+        first = False
+        conversation = client.conversation(conversation_id, read_by)
+        seen(conversation)
+        left = until - clock.monotonic()
+        if conversation.finished or left <= 0:
+            return
+        hint = conversation.retry_after_seconds
+        pause = min(
+            max(hint if hint is not None else ANSWER_POLL_SECONDS, MIN_POLL_SECONDS), MAX_POLL_SECONDS
+        )
+        clock.sleep(min(pause, left))
 
 
 def not_read(reporter: Reporter, inputs: Settings, why: str) -> None:
@@ -83,10 +115,8 @@ class Afterwards:
 
     # -- the per-test results ------------------------------------------------------------------------
     def _results(self, status: RunStatus, deadline: float) -> None:
-        from .certyn.findings import read_process_run  # noqa: PLC0415 - only after the run
-
         try:
-            run = read_process_run(self.client, self.reporter.report.run_id, deadline)
+            run = self.client.process_run(self.reporter.report.run_id, deadline)
         except ApiError as err:
             self._results_missing(err.message)
             return
@@ -104,7 +134,7 @@ class Afterwards:
         self.log.warning(f"Per-test results not read{unwritten}: {reason}", title=RESULTS_TITLE)
 
     def _report_results(self, status: RunStatus, run: ProcessRun) -> None:
-        from .core.results import contradictions  # noqa: PLC0415
+        from .api.models import contradictions  # noqa: PLC0415
         from .diagnosis import report_diagnosis  # noqa: PLC0415 - diagnosis (issue 20)
         from .render.summary import tally  # noqa: PLC0415
 
@@ -171,8 +201,6 @@ class Afterwards:
 
     # -- the AI answer -------------------------------------------------------------------------------
     def _answer(self, until: float, hard_deadline: float) -> None:
-        from .certyn.findings import wait_for_answer  # noqa: PLC0415
-
         conversation_id = self.findings.conversation_id
         if not conversation_id:
             self._answer_missing("Certyn's create answer carried no conversationId")

@@ -1,10 +1,8 @@
 """Waiting for the deployment under test (``base-url``) to answer. I/O; talks to the deployment, never
 to Certyn.
 
-- Its own fresh ``requests.Session``, never the API transport: no ``X-API-Key``, no cookies, no auth
-  (``trust_env`` is off so that a ``.netrc`` entry cannot add an ``Authorization`` header; proxies
-  from ``HTTPS_PROXY``/``NO_PROXY`` and a CA bundle from ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE``/
-  ``SSL_CERT_FILE`` are still honoured, explicitly).
+- Its own fresh ``requests.Session`` per attempt, never the API transport's: no ``X-API-Key``, no cookies,
+  no auth; proxies and the CA bundle decided as for the API (``api/http.new_session``).
 - A plain GET, redirects not followed. Any HTTP answer, even a 500 or a redirect, means "up": the tests
   judge the application, this only proves something answers.
 - Connection failures (refused, DNS, TLS, timeouts) are retried with a small backoff until
@@ -28,6 +26,7 @@ import requests
 import urllib3.exceptions
 
 from . import __version__
+from .api.http import new_session
 from .clock import Clock
 
 ATTEMPT_TIMEOUT_SECONDS = 5.0  # as the Certyn CLI's check of `run --url`
@@ -98,52 +97,19 @@ def _backoff() -> Iterator[float]:
         delay = min(delay * 2, MAX_BACKOFF_SECONDS)
 
 
-def _fresh_session() -> requests.Session:
-    """A session of its own that sends nothing but a User-Agent: no cookies, no auth, no environment."""
-    session = requests.Session()
-    session.trust_env = False  # no .netrc credentials; proxies and CA bundle are passed explicitly
-    session.auth = None
-    session.cookies.clear()
-    session.headers.clear()
-    session.headers.update({"User-Agent": USER_AGENT, "Accept": "*/*"})
-    return session
-
-
-def _verify(env: Mapping[str, str]) -> bool | str:
-    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"):
-        if env.get(name):
-            return env[name]
-    return True
-
-
-def _proxies(url: str, env: Mapping[str, str]) -> dict[str, str]:
-    no_proxy = env.get("NO_PROXY") or env.get("no_proxy")
-    if requests.utils.should_bypass_proxies(url, no_proxy=no_proxy):
-        return {}
-    proxies: dict[str, str] = {}
-    for scheme in ("http", "https", "all"):
-        value = env.get(f"{scheme.upper()}_PROXY") or env.get(f"{scheme}_proxy")
-        if value:
-            proxies[scheme] = value
-    return proxies
-
-
 def _attempt(url: str, timeout: float, env: Mapping[str, str]) -> int:
     """One GET; the HTTP status, or :class:`_Unanswered`. Bounded by ``timeout`` plus a second."""
     outcome: list[int | BaseException] = []
-    proxies = _proxies(url, env)
-    verify = _verify(env)
 
     def exchange() -> None:
-        session = _fresh_session()  # one per attempt: an abandoned attempt shares nothing with the next
+        # one per attempt: an abandoned attempt shares nothing with the next
+        session = new_session(url, env, {"User-Agent": USER_AGENT, "Accept": "*/*"})
         try:
             with session.get(
                 url,
                 timeout=(timeout, timeout),
                 allow_redirects=False,
                 stream=True,  # the body is never read
-                proxies=proxies,
-                verify=verify,
             ) as response:
                 outcome.append(response.status_code)
         except BaseException as err:  # handed to the caller's thread

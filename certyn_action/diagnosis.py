@@ -21,9 +21,9 @@ from .render import words
 from .render.escape import one_line, plural, truncate
 
 if TYPE_CHECKING:
-    from .certyn.client import CertynClient
+    from .api.client import CertynClient
+    from .api.models import Artifact, Flakiness, RunItem
     from .clock import Clock
-    from .core.results import Artifact, Flakiness, RunItem
     from .settings import Settings
 
 BUDGET_SECONDS = 30.0
@@ -59,7 +59,7 @@ class _Reads:
         self.failures: list[str] = []
 
     def failed(self, what: str, err: Exception) -> None:
-        from .certyn.errors import ApiError  # noqa: PLC0415
+        from .api.client import ApiError  # noqa: PLC0415
 
         if isinstance(err, ApiError | NoSession):
             message = err.message if isinstance(err, ApiError) else str(err)
@@ -106,8 +106,6 @@ def diagnose(
     client: CertynClient, run_id: str, items: Sequence[RunItem], until: float, clock: Clock
 ) -> Diagnosis:
     """Read and classify the failing tests of ``items`` by ``until``; no request when none is failing."""
-    from .certyn import findings as read  # noqa: PLC0415 - pydantic: after the run
-
     tests = chosen(items)
     if not tests:
         return Diagnosis()
@@ -121,13 +119,13 @@ def diagnose(
     def events(index: int, item: RunItem) -> None:
         session = item.agent_session_id
         if not session and item.execution_id:
-            session = read.read_execution(client, project, item.execution_id, until).agent_session_id
+            session = client.execution(project, item.execution_id, until).agent_session_id
         if not session:
             raise NoSession("Certyn names no agent session for it")
         seen: list[tuple[str, Mapping[str, Any]]] = []
         page, more = 1, True
         while more and len(seen) < MAX_EVENTS and not reads.stop.is_set():
-            answer = read.read_events(client, project, session, page, until)
+            answer = client.session_events(project, session, page, until)
             seen += [(event.type, event.payload) for event in answer.items][: MAX_EVENTS - len(seen)]
             page, more = page + 1, answer.has_next_page and bool(answer.items)
             with reads.lock:
@@ -135,17 +133,17 @@ def diagnose(
                     reads.events[index] = list(seen)
 
     def artifacts(index: int, item: RunItem) -> None:
-        found = read.read_artifacts(client, project, item.execution_id, until).items
+        found = client.artifacts(project, item.execution_id, until).items
         with reads.lock:
             reads.artifacts[index] = found
 
     def flaky() -> None:
-        found = read.read_flaky(client, project, until).items
+        found = client.flaky_test_cases(project, until).items
         with reads.lock:
             reads.flaky = {mark.test_case_id: mark for mark in found if mark.test_case_id}
 
     def observations() -> None:
-        found = read.read_observations(client, project, run_id, until).items
+        found = client.observations(project, run_id, until).items
         titles = tuple(one_line(note.title, 300) for note in found if note.title.strip())
         with reads.lock:
             reads.observations = titles[:MAX_OBSERVATIONS]

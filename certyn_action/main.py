@@ -7,7 +7,7 @@ import sys
 from collections.abc import Mapping
 from typing import TextIO
 
-from .certyn.http import Transport
+from .api.http import Transport
 from .clock import Clock, SystemClock
 from .github.signals import SignalGuard
 from .github.workflow import WorkflowLog

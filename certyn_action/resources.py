@@ -6,9 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from .certyn.client import CertynClient
-from .certyn.environments import EnvironmentsApi
-from .certyn.errors import ApiError
+from .api.client import ApiError, CertynClient, EnvironmentsApi
 from .clock import Clock
 from .core.endings import ENVIRONMENT, RUN, Rule
 from .core.report import CancelRequest
@@ -17,7 +15,7 @@ from .render import words
 from .render.escape import one_line, plural
 
 if TYPE_CHECKING:
-    from .core.environment import Environment
+    from .api.models import Environment
 
 READ_AGAIN_MIN_SECONDS = 1.0  # of the release budget: less than this left, the state is not read again
 
@@ -111,7 +109,7 @@ class TemporaryEnvironment:
         except ApiError as err:
             refusal = err.status is not None and 400 <= err.status < 500 and err.status not in (408, 429)
             # no earlier attempt may have made it
-            self.refused = refusal and not self.api.create_attempts.may_have_made
+            self.refused = refusal and not (self.api.creating is not None and self.api.creating.may_have_made)
             raise
         if self.api.taken_key:
             message = (

@@ -10,12 +10,10 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from .afterwards import Afterwards, not_read
-from .certyn.client import CertynClient
-from .certyn.errors import ApiError, AuthError, DeadlineExceeded, NotFound, Outage, TimedOut
-from .certyn.http import Transport
-from .certyn.readers import preload_models
+from .api.client import ApiError, AuthError, CertynClient, DeadlineExceeded, NotFound, Outage, TimedOut
+from .api.http import Transport
+from .api.vocabulary import create_body
 from .clock import Clock
-from .core.api import create_body
 from .core.endings import Ending, switches
 from .core.gate import Cause, Result, Verdict, evaluate
 from .github.files import EventPayloadError, read_event_payload
@@ -29,7 +27,7 @@ from .resources import CertynRun, TemporaryEnvironment
 from .settings import InputErrors, Settings, read_settings, shown_base_url
 
 if TYPE_CHECKING:
-    from .core.models import RunStatus
+    from .api.models import RunStatus
 
 TransportFactory = Callable[[Settings, Mapping[str, str], WorkflowLog], Transport]
 
@@ -138,7 +136,7 @@ class Step:
             for line in words.create_lines(settings, body, settings.idempotency_key):
                 self.log.info(line)
         self.lifecycle.hold(CertynRun(client, self.reporter, self.clock))
-        created = client.create(body, settings.idempotency_key, deadline, poll_ahead=settings.wait)
+        created = client.create(body, settings.idempotency_key, deadline)
         with self.guard.deferred():  # outputs are written whole, then a pending signal is honoured
             self.reporter.created(created)
 
@@ -161,7 +159,6 @@ class Step:
         The wait never outlasts what ``timeout-seconds`` leaves: an answer after it is too late."""
         from .deployment import wait_until_up  # noqa: PLC0415 - only for base-url
 
-        preload_models()  # the environment's models load on a helper thread meanwhile
         left = max(deadline - self.clock.monotonic(), 0.0)
         capped = left < inputs.base_url_wait_seconds
         wait = format_duration(min(inputs.base_url_wait_seconds, left))

@@ -13,17 +13,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
+from ..api.client import ApiError, CertynClient, NotFound, Outage, RetryPolicy, TimedOut
 from ..clock import Clock
-from ..core.retry import RetryPolicy
 from ..github.workflow import WorkflowLog
 from ..render import words
 from ..render.escape import format_duration, plural
 from ..render.words import ProgressLog, describe_counts, describe_state
-from .client import CertynClient
-from .errors import ApiError, NotFound, Outage, TimedOut
 
 if TYPE_CHECKING:
-    from ..core.models import RunStatus
+    from ..api.models import RunStatus
 
 # A brand-new run may 404 for a moment (and a proxy redirect): wait at least this many polls in a row AND
 # this long before giving up.

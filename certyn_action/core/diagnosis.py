@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from ..render.escape import one_line, plural, safe_url
 
 if TYPE_CHECKING:
-    from .results import Artifact, Flakiness, RunItem
+    from ..api.models import Artifact, Flakiness, RunItem
 
 MAX_TESTS = 10
 MAX_SAMPLES = 3

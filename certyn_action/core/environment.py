@@ -1,25 +1,20 @@
 """The temporary Certyn environment a ``base-url`` run uses: its version and create body (its key and
-label are derived with the other settings, in ``settings.py``), and the API's answers about environments
-(pydantic models, tolerant like ``models.py``). Pure.
+label are derived with the other settings, in ``settings.py``; the API's answers about environments are in
+``api/models.py``). Pure.
 """
 
 from __future__ import annotations
 
-import math
 import re
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
-
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from ..settings import KEY_MAX_LENGTH, Settings
 
 VERSION_LENGTH = 7  # the short commit, as git and GitHub show it
 MAX_VERSION_LENGTH = 40  # a `commit-sha` override that is not a hex SHA is kept, cut to this
 LIST_PAGE_SIZE = 100  # the API's page size for GET .../environments
-MAX_ID_LENGTH = 200
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 _HEX_SHA = re.compile(r"^[0-9a-fA-F]{7,64}$")
 
@@ -58,117 +53,6 @@ def plan_environment(settings: Settings) -> EnvironmentPlan:
         label=settings.temporary_environment_label,
         base_url=settings.base_url,
         version=environment_version(settings.metadata.commit_sha),
-    )
-
-
-# -- the API's answers ------------------------------------------------------------------------------
-
-
-def _id(value: Any) -> Any:
-    """The environment id goes into the DELETE path: a number or text, never only dots."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    if isinstance(value, str):
-        text = value.strip()
-        if text.strip(".") == "":
-            raise ValueError("an environment id cannot be empty or made of dots only")
-        if _CONTROL.search(text):
-            raise ValueError("an environment id cannot hold control characters")
-        return text
-    return value
-
-
-def _text(value: Any) -> Any:
-    """Informational text: anything unusable is "", cut to 200 characters."""
-    if isinstance(value, str):
-        return value.encode("utf-8", "replace").decode("utf-8")[:200]
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    return ""
-
-
-def _count(value: Any) -> Any:
-    """A paging number: unusable means 0 (unknown), never an invalid page."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        return 0  # JSON's 1e999 reads as infinity, and int() of it raises OverflowError, not ValueError
-    if value < 0 or value != int(value):
-        return 0
-    return int(value)
-
-
-def _flag(value: Any) -> Any:
-    """``hasNextPage``: only ``true`` means another page (anything else stops paging)."""
-    return value is True
-
-
-def _environments(value: Any) -> Any:
-    """The usable environments of ``items``: an unusable entry is skipped, never an invalid page."""
-    if not isinstance(value, list):
-        return []
-    usable: list[Environment] = []
-    for item in value:
-        try:
-            usable.append(Environment.model_validate(item))
-        except ValidationError:
-            continue
-    return usable
-
-
-EnvironmentId = Annotated[str, BeforeValidator(_id), Field(min_length=1, max_length=MAX_ID_LENGTH)]
-Text = Annotated[str, BeforeValidator(_text)]
-Count = Annotated[int, BeforeValidator(_count)]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
-
-
-class Environment(_Model):
-    """An environment as the API returns it (create answer, list item). Only ``id`` must be right."""
-
-    id: EnvironmentId
-    key: Text = ""
-    label: Text = ""
-    base_url: Text = Field(default="", alias="baseUrl")
-    project_id: Text = Field(default="", alias="projectId")
-    version: Text = ""
-    is_default: Annotated[bool, BeforeValidator(_flag)] = Field(default=False, alias="isDefault")
-
-
-class EnvironmentPage(_Model):
-    """One page of ``GET /api/projects/{projectId}/environments``."""
-
-    items: Annotated[tuple[Environment, ...], BeforeValidator(_environments)] = ()
-    total_count: Count = Field(default=0, alias="totalCount")
-    page: Count = 0
-    page_size: Count = Field(default=0, alias="pageSize")
-    total_pages: Count = Field(default=0, alias="totalPages")
-    has_next_page: Annotated[bool, BeforeValidator(_flag)] = Field(default=False, alias="hasNextPage")
-
-
-def find_environment(page: EnvironmentPage, key: str) -> Environment | None:
-    """The environment of ``page`` with ``key`` (compared case-insensitively, as keys are lower case), or None."""
-    wanted = key.strip().casefold()
-    if not wanted:
-        return None
-    return next((env for env in page.items if env.key.strip().casefold() == wanted), None)
-
-
-def next_page_number(page: EnvironmentPage, requested: int, max_pages: int = 50) -> int | None:
-    """The page to ask for after ``requested``, or None: no next page, or ``max_pages`` read already
-    (a server that always says ``hasNextPage`` cannot keep us paging)."""
-    if not page.has_next_page or not page.items or requested >= max_pages:
-        return None
-    return requested + 1
-
-
-def made_by(environment: Environment, body: Mapping[str, str]) -> bool:
-    """Whether ``environment`` (listed under the key of ``body``) is provably the one ``body`` created:
-    same key, same ``baseUrl`` and same label. Anything else is someone else's: never used, never deleted."""
-    return (
-        environment.key.strip().casefold() == body["key"].casefold()
-        and environment.base_url == body["baseUrl"]
-        and environment.label == body["label"]
     )
 
 

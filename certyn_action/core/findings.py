@@ -14,9 +14,8 @@ from typing import TYPE_CHECKING
 from ..render.escape import visible
 
 if TYPE_CHECKING:
-    from .conversation import Conversation
+    from ..api.models import Conversation, ProcessRun
     from .diagnosis import Diagnosis
-    from .results import ProcessRun
 
 RESULTS_OUTPUTS = (
     "failed-tests",
@@ -63,7 +62,7 @@ class Findings:
         the status counts (the list would be provably incomplete)."""
         if self.results is None or not self.results.items:
             return ""
-        from .results import failed_test_names, failed_tests_output  # noqa: PLC0415 - after the run
+        from ..api.models import failed_test_names, failed_tests_output  # noqa: PLC0415 - after the run
 
         if len(failed_test_names(self.results.items)) < self.expected_failing:
             return ""
@@ -86,7 +85,7 @@ class Findings:
     def redacted(self, redact: Callable[[str], str]) -> Findings:
         conversation = self.conversation
         if conversation is not None and conversation.answer is not None:
-            from .conversation import Message  # noqa: PLC0415
+            from ..api.models import Message  # noqa: PLC0415
 
             messages = (Message(role="assistant", content=redact(conversation.answer)),)
             conversation = conversation.model_copy(update={"messages": messages})

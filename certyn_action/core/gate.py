@@ -9,12 +9,12 @@ from __future__ import annotations
 from enum import StrEnum, auto
 from typing import TYPE_CHECKING, NamedTuple
 
+from ..api.vocabulary import OUTCOMES, REQUIRED_COUNTERS
 from ..render.escape import plural
 from ..settings import GateSwitches
-from .vocabulary import OUTCOMES, REQUIRED_COUNTERS
 
 if TYPE_CHECKING:
-    from .models import RunStatus
+    from ..api.models import RunStatus
 
 
 class Result(StrEnum):

@@ -5,17 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
+from ..api.vocabulary import COUNTERS, run_path
 from ..render.escape import visible
 from ..settings import RunMetadata, Settings
-from .api import Created, run_path
 from .findings import Findings
 from .gate import Result, Verdict
-from .vocabulary import COUNTERS
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from .models import RunStatus
+    from ..api.models import Created, RunStatus
 
 T = TypeVar("T", bound="BaseModel")
 
@@ -111,7 +110,7 @@ class Report:
 
         created = None
         if self.created is not None:
-            created = Created(clean(self.created.run), self.created.replayed)
+            created = self.created._replace(run=clean(self.created.run))
         return self.replace(
             created=created,
             status=clean(self.status) if self.status is not None else None,

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from ..core.api import Created
 from ..core.report import Report
 from ..render import words
 from ..render.escape import one_line, plural
@@ -18,7 +17,7 @@ from .files import OutputFile, SummaryFile
 from .workflow import WorkflowLog
 
 if TYPE_CHECKING:
-    from ..core.models import RunStatus
+    from ..api.models import Created, RunStatus
 
 
 class Reporter:

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from ..core.results import Outcome, ProcessRun, RunItem, finding_excerpt, outcome_counts
+from ..api.models import Outcome, ProcessRun, RunItem, finding_excerpt, outcome_counts
 from .escape import newlines, plural, truncate
 
 if TYPE_CHECKING:

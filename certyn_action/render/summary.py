@@ -12,10 +12,10 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
+from ..api.vocabulary import COUNTERS
 from ..core.findings import Findings
 from ..core.gate import Result, unaccounted
 from ..core.report import Report
-from ..core.vocabulary import COUNTERS
 from ..settings import Settings
 from . import words
 from .escape import (
@@ -32,9 +32,8 @@ from .escape import (
 from .words import MAX_ROWS
 
 if TYPE_CHECKING:
+    from ..api.models import RunItem, RunStatus
     from ..core.diagnosis import DiagnosedTest, Diagnosis
-    from ..core.models import RunStatus
-    from ..core.results import RunItem
 
 MAX_REASONS = 20
 
@@ -234,7 +233,7 @@ _BACKTICKS = re.compile(r"`+")
 
 
 def _test_cells(item: RunItem, diagnosis: Diagnosis | None = None) -> tuple[str, ...]:
-    from ..core.results import finding_excerpt  # noqa: PLC0415 - pydantic: only with per-test results
+    from ..api.models import finding_excerpt  # noqa: PLC0415 - pydantic: only with per-test results
 
     mark = diagnosis.mark(item) if diagnosis is not None else None  # diagnosis (issue 20): flaky, quarantined
     flaky = f" · **{markdown(words.flaky_mark(True, mark.quarantined, mark.rate))}**" if mark else ""
@@ -249,7 +248,7 @@ def _test_cells(item: RunItem, diagnosis: Diagnosis | None = None) -> tuple[str,
 
 def tally(items: Sequence[RunItem]) -> str:
     """``2 failed, 1 blocked, 10 passed``: the outcomes present, failing first."""
-    from ..core.results import Outcome, outcome_counts  # noqa: PLC0415
+    from ..api.models import Outcome, outcome_counts  # noqa: PLC0415
 
     counts = outcome_counts(items)
     return ", ".join(f"{counts[outcome]} {outcome}" for outcome in map(Outcome, ICONS) if counts[outcome])
@@ -263,7 +262,7 @@ def render_test_table(
     At most ``limit`` rows; the rest are counted ("… and N more in Certyn", a link when ``run_url``
     is a safe http(s) URL). A test Certyn's flakiness data marks (``diagnosis``) says so beside its name. Ends
     with a newline."""
-    from ..core.results import ordered  # noqa: PLC0415
+    from ..api.models import ordered  # noqa: PLC0415
 
     lines = ["### Tests", ""]
     if not items:
@@ -330,7 +329,7 @@ def render_findings(findings: Findings, *, run_url: str = "") -> str:
         )
     parts += [f"> {markdown(note, 1000)}\n" for note in findings.notes]
     if findings.asked:
-        from ..core.conversation import conversation_state  # noqa: PLC0415
+        from ..api.models import conversation_state  # noqa: PLC0415
 
         conversation = findings.conversation
         answer = conversation.answer if conversation is not None else None

@@ -17,10 +17,8 @@ from ..settings import Settings
 from .escape import defused, format_duration, multiline, one_line, plural, truncate
 
 if TYPE_CHECKING:
-    from ..core.conversation import Conversation
+    from ..api.models import Conversation, RunItem, RunStatus
     from ..core.diagnosis import Diagnosis
-    from ..core.models import RunStatus
-    from ..core.results import RunItem
 
 ACTION_ERROR = "Certyn action error"  # only a bug in the action reads like this
 GATE_PASSED = "Certyn gate passed"  # not "tests passed": a switch that is off let some through
@@ -396,7 +394,7 @@ def unannotated_line(items: Sequence[RunItem], annotated: int) -> str:
     """The log line on the failing tests past the first ``annotated`` (those with an annotation): how many
     of them the summary's table shows (its first ``MAX_ROWS``, failing first) and how many it does not ("" when
     every failing test has an annotation)."""
-    from ..core.results import ordered  # noqa: PLC0415 - pydantic: after the run only
+    from ..api.models import ordered  # noqa: PLC0415 - pydantic: after the run only
 
     rest = [item for item in items if item.outcome.failing][annotated:]
     if not rest:

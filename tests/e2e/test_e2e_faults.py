@@ -472,8 +472,8 @@ def test_a_create_response_without_run_id_is_a_clear_error() -> None:
 
 
 @pytest.mark.parametrize("run_id", ["..", "x" * 201])
-def test_a_run_id_the_model_refuses_is_never_polled_not_even_ahead_of_the_validation(run_id: str) -> None:
-    # The first poll goes out before the create's answer is validated only for an id the model reads as is.
+def test_a_run_id_the_model_refuses_is_never_polled(run_id: str) -> None:
+    # A run id the model refuses is never put into a URL.
     with simulators(done(create_response={"runId": run_id})) as (sim,):
         run = run_action(sim.base_url)
         assert_error_ending(run)

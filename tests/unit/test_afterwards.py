@@ -10,9 +10,8 @@ import pytest
 import responses
 from junitparser import JUnitXml
 
-from certyn_action.core.fields import MAX_ITEMS
+from certyn_action.api.models import MAX_ITEMS, ProcessRun
 from certyn_action.core.findings import Findings
-from certyn_action.core.results import ProcessRun
 from tests.unit.test_main import BASE, CREATE, Step, progress
 
 OVERVIEW = f"{BASE}/api/projects/overview"

@@ -15,14 +15,14 @@ import responses
 from requests import PreparedRequest
 
 from certyn_action import diagnosis
+from certyn_action.api.models import RunItem
 from certyn_action.core.diagnosis import Diagnosis
-from certyn_action.core.results import RunItem
 from certyn_action.diagnosis import BUDGET_SECONDS, MAX_PARALLEL, _Reads, _run, report_diagnosis
 from certyn_action.github.signals import CancelRequested
 from certyn_action.render import words
 from certyn_action.settings import Settings
 from tests.fakes import FakeClock
-from tests.unit.certyn.test_client import BASE, KEY, make_client
+from tests.unit.api.test_client import BASE, KEY, make_client
 
 PROJECT = f"{BASE}/api/projects/p-1"
 OVERVIEW = f"{BASE}/api/projects/overview"

@@ -8,12 +8,10 @@ from typing import Any
 import pytest
 import responses
 
-from certyn_action.certyn.client import CertynClient
-from certyn_action.certyn.errors import ApiError, AuthError
-from certyn_action.certyn.http import Transport, UnsafeUrl
-from certyn_action.certyn.reply import DuplicateKey, Reply
+from certyn_action.api.client import ApiError, AuthError, CertynClient
+from certyn_action.api.http import Deadline, DuplicateKey, Reply, Request, Transport, UnsafeUrl
+from certyn_action.api.models import RunStatus
 from certyn_action.core.gate import Result, evaluate
-from certyn_action.core.models import RunStatus
 from certyn_action.render.escape import Scrubber, markdown, one_line, visible
 from certyn_action.settings import (
     GateSwitches,
@@ -92,7 +90,7 @@ def test_a_plain_api_url_is_accepted(url: str, normal: str) -> None:
 def test_the_transport_refuses_a_url_that_would_reach_another_host_and_sends_nothing() -> None:
     transport = Transport("http://localhost:81\\@127.0.0.1:8080", KEY, env={})
     with pytest.raises(UnsafeUrl, match="nothing was sent"):
-        transport.start("POST", "/api/ci/runs", timeout=5, json_body={})
+        transport.send(Request("POST", "/api/ci/runs", {}), Deadline(1e9, FakeClock()))
     assert len(responses.calls) == 0
 
 

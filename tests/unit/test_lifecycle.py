@@ -8,9 +8,9 @@ import signal
 import pytest
 import responses
 
-from certyn_action.certyn import readers
-from certyn_action.certyn.client import CertynClient
-from certyn_action.certyn.http import Transport
+from certyn_action.api import client as api_client
+from certyn_action.api.client import CertynClient
+from certyn_action.api.http import Transport
 from certyn_action.core.endings import ENVIRONMENT, RUN, Ending, Rule, decide
 from certyn_action.github.reporter import Reporter
 from certyn_action.github.signals import SignalGuard
@@ -169,7 +169,7 @@ def test_a_run_kept_after_a_signal_during_the_creates_validation_is_still_report
     def interrupted() -> None:
         raise _Interrupted  # the job's cancellation, while pydantic was still loading
 
-    monkeypatch.setattr(readers, "await_models", interrupted)
+    monkeypatch.setattr(api_client, "load_models", interrupted)
     reporter = Reporter({}, WorkflowLog(io.StringIO()))
     lifecycle = Lifecycle(clock, SignalGuard(now=clock.monotonic))
     lifecycle.hold(CertynRun(client, reporter, clock))

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from certyn_action.certyn.errors import ApiError, AuthError
-from certyn_action.certyn.ledger import Attempts
+from certyn_action.api.client import NO_ANSWER, ApiError, Ask, AuthError, Creating
+from certyn_action.api.http import Request
+from certyn_action.api.models import Environment
 from certyn_action.core.endings import Rule
-from certyn_action.core.environment import Environment
 from certyn_action.github.reporter import Reporter
 from certyn_action.github.workflow import WorkflowLog
 from certyn_action.resources import TemporaryEnvironment
@@ -30,7 +30,7 @@ class FakeApi:
     ) -> None:
         self.created, self.listed, self.deleted_outcome = create, listed, delete
         self.calls: list[tuple[str, str]] = []
-        self.create_attempts = Attempts()
+        self.creating = Creating(Ask(Request("POST", "/api/projects/p/environments"), "creating"))
         self.key, self.taken_key = BODY["key"], ""  # as EnvironmentsApi: the key in use, one taken
         self.create_sent = False
 
@@ -92,7 +92,7 @@ def test_a_create_the_server_refused_made_nothing_to_delete() -> None:
 
 def test_a_refusal_after_an_attempt_that_got_no_answer_is_looked_for_and_deleted() -> None:
     api = FakeApi(create=AuthError("lacks environment rights", status=403), listed=MADE)
-    api.create_attempts.failed(None)  # the first attempt went out and its answer was lost
+    api.creating.may_have_made = True  # the first attempt went out and its answer was lost
     environment, reporter, _ = held(api)
     with pytest.raises(AuthError):
         environment.create(deadline=10)
@@ -102,7 +102,7 @@ def test_a_refusal_after_an_attempt_that_got_no_answer_is_looked_for_and_deleted
 
 
 def test_a_create_that_got_no_answer_may_have_made_one_so_it_is_looked_for() -> None:
-    api = FakeApi(create=ApiError("no answer", transient=True), listed=None)
+    api = FakeApi(create=ApiError("no answer", kind=NO_ANSWER), listed=None)
     environment, _, _ = held(api)
     with pytest.raises(ApiError):
         environment.create(deadline=10)

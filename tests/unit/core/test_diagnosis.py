@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from certyn_action.api.models import Artifact, Flakiness, RunItem
 from certyn_action.core.diagnosis import (
     MAX_ERROR_TEXT,
     MAX_TESTS,
@@ -23,7 +24,6 @@ from certyn_action.core.diagnosis import (
     link,
     scan,
 )
-from certyn_action.core.results import Artifact, Flakiness, RunItem
 
 Event = tuple[str, dict[str, Any]]
 

@@ -7,17 +7,19 @@ from typing import Any
 
 import pytest
 
-from certyn_action.core.environment import (
-    LIST_PAGE_SIZE,
+from certyn_action.api.models import (
     Environment,
     EnvironmentPage,
-    environment_version,
+    ValidationError,
     find_environment,
-    list_query,
     next_page_number,
+)
+from certyn_action.core.environment import (
+    LIST_PAGE_SIZE,
+    environment_version,
+    list_query,
     plan_environment,
 )
-from certyn_action.core.models import ValidationError
 from certyn_action.settings import GitHubContext, Settings, environment_key, read_settings
 
 BASE_ENV = {

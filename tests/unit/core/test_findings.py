@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from certyn_action.core.conversation import Conversation
+from certyn_action.api.models import Conversation, ProcessRun
 from certyn_action.core.findings import Findings
-from certyn_action.core.results import ProcessRun
 from certyn_action.render.summary import render_findings
 
 ANSWER = {"status": "idle", "messages": [{"role": "assistant", "content": "key sk-123 ``` <b>x</b>"}]}

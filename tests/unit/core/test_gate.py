@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from certyn_action.api.models import RunStatus
 from certyn_action.core.gate import Result, Verdict, evaluate, unaccounted
-from certyn_action.core.models import RunStatus
 from certyn_action.settings import GateSwitches
 
 ALL_ON = GateSwitches()

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from certyn_action.core.api import Created
+from certyn_action.api.models import Created, CreatedRun, RunStatus
 from certyn_action.core.gate import Result, Verdict
-from certyn_action.core.models import CreatedRun, RunStatus
 from certyn_action.core.report import Report
 from certyn_action.settings import RunMetadata
 

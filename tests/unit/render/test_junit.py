@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from junitparser import Error, Failure, JUnitXml, Skipped, TestCase, TestSuite
 
-from certyn_action.core.results import ProcessRun, RunItem
+from certyn_action.api.models import ProcessRun, RunItem
 from certyn_action.render.junit import case_name, message_line, render_junit, render_run_junit, xml_text
 
 SETTINGS = settings(max_examples=150, deadline=None)

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from certyn_action.core.models import RunStatus
+from certyn_action.api.models import RunStatus
 from certyn_action.render.words import HEARTBEAT_SECONDS, ProgressLog, describe_counts, describe_state
 
 

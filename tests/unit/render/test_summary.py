@@ -7,9 +7,8 @@ from typing import Any
 
 import pytest
 
-from certyn_action.core.api import Created
+from certyn_action.api.models import COUNTERS, Created, CreatedRun, RunStatus
 from certyn_action.core.gate import Result, Verdict
-from certyn_action.core.models import COUNTERS, CreatedRun, RunStatus
 from certyn_action.core.report import Report
 from certyn_action.render.summary import MAX_REASONS, render_summary
 from certyn_action.render.words import heading

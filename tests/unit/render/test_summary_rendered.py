@@ -16,9 +16,8 @@ from pathlib import Path
 import pytest
 import responses
 
-from certyn_action.core.api import Created
+from certyn_action.api.models import Created, CreatedRun, RunStatus
 from certyn_action.core.gate import Result, Verdict
-from certyn_action.core.models import CreatedRun, RunStatus
 from certyn_action.core.report import CancelRequest, Report
 from certyn_action.github.signals import CancelRequested
 from certyn_action.render import words

@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from certyn_action.core.conversation import Conversation
+from certyn_action.api.models import Conversation
 from certyn_action.core.gate import Result
 from certyn_action.github.workflow import WorkflowLog
 from certyn_action.render import words

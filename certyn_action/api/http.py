@@ -1,13 +1,18 @@
-"""One HTTP exchange with the Certyn API, bounded in time and size.
+"""The transport: one HTTP exchange with the Certyn API, bounded in time and size, and its reply.
 
+- :meth:`Transport.send` is the one way a request goes out; nothing is sent when its :class:`Deadline` has
+  passed (a create after the deadline could make a run no one waits for).
 - The whole exchange (DNS, connect, headers and body) runs on a worker thread and is abandoned when the
-  request deadline passes: requests' own ``timeout`` bounds each socket read, so a server that drips its
-  body a byte at a time could otherwise hold us for ever.
+  deadline passes: requests' own ``timeout`` bounds each socket read, so a server that drips its body a byte
+  at a time could otherwise hold us for ever.
 - The body is read up to a size cap.
 - Redirects are never followed: requests strips ``Authorization`` on a cross-host redirect but not a
-  custom header such as ``X-API-Key``. URLs are only ever built from the configured base.
-- TLS verification is always on. ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` (read by requests),
-  ``SSL_CERT_FILE`` (mapped here) and ``HTTPS_PROXY``/``NO_PROXY`` work for self-hosted runners.
+  custom header such as ``X-API-Key``. URLs are only ever built from the configured base, and every URL is
+  checked the way urllib3 parses it: the key goes to the configured API host only.
+- TLS verification is always on. ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE``/``SSL_CERT_FILE`` and
+  ``HTTPS_PROXY``/``NO_PROXY`` work for self-hosted runners (:func:`new_session`, the deployment check's too).
+- The reply's JSON goes through the key scrubber before anyone reads it, and an object that names a key
+  twice (in any case) is refused: which value counts would be up to the parser.
 """
 
 from __future__ import annotations
@@ -17,19 +22,85 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 import requests
 import requests.structures
 
 from .. import __version__
+from ..clock import Clock
 from ..render.escape import Scrubber, one_line
 from ..settings import api_origin
-from .reply import Reply
 
 MAX_BODY_BYTES = 1024 * 1024
 USER_AGENT = f"certyn-run-action/{__version__}"
+
+
+class Deadline(NamedTuple):
+    """When an exchange must be over: a monotonic time on the step's clock."""
+
+    at: float
+    clock: Clock
+
+    def left(self) -> float:
+        return self.at - self.clock.monotonic()
+
+    def capped(self, seconds: float) -> Deadline:
+        """This deadline, or ``seconds`` from now when that is sooner (one attempt's own timeout)."""
+        return Deadline(min(self.at, self.clock.monotonic() + seconds), self.clock)
+
+
+class Request(NamedTuple):
+    """One request to the API; ``path`` always starts with ``/api/``. ``max_body`` raises the body size cap
+    (the per-test results of a large run)."""
+
+    method: str
+    path: str
+    json_body: Mapping[str, Any] | None = None
+    headers: Mapping[str, str] | None = None
+    max_body: int | None = None
+
+    @property
+    def description(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+def _unchanged(data: Any) -> Any:
+    return data
+
+
+class DuplicateKey(ValueError):
+    """A JSON object names the same key twice: which value counts is up to the parser, so it is invalid."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # Names are compared ignoring case: the backend (ASP.NET) binds them so, and {"failed": 0, "Failed": 2}
+    # is as ambiguous to it as a key named twice is to us.
+    data = dict(pairs)
+    if len({key.lower() for key in data}) != len(pairs):
+        seen: set[str] = set()
+        twice = next(key for key, _ in pairs if key.lower() in seen or seen.add(key.lower()))  # type: ignore[func-returns-value]
+        raise DuplicateKey(f"the key {one_line(repr(twice), 60)} appears twice in one object")
+    return data
+
+
+class Reply(NamedTuple):
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    scrub: Callable[[Any], Any] = _unchanged  # applied to the parsed JSON (see scrub.py)
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name)
+
+    def json(self) -> Any:
+        """The body as JSON; raises ValueError when it is not JSON (an HTML proxy page, a cut body) or when
+        an object repeats a key (:class:`DuplicateKey`), at any depth."""
+        try:
+            return self.scrub(json.loads(self.body.decode("utf-8"), object_pairs_hook=_unique_keys))
+        except RecursionError:  # e.g. "[" * 100000: hostile or broken, never a crash
+            raise ValueError("JSON nested too deeply") from None
 
 
 class TransportError(Exception):
@@ -44,7 +115,11 @@ class TlsVerificationFailed(TransportError):
     """The server's certificate did not verify: retrying cannot help."""
 
 
-class UnsafeUrl(TransportError):
+class NotSent(TransportError):
+    """Refused before anything was sent (no time left, an unsafe URL): it cannot have reached the server."""
+
+
+class UnsafeUrl(NotSent):
     """The URL about to be requested would not reach the configured API host: nothing was sent."""
 
 
@@ -59,10 +134,6 @@ class Call:
         self._done = threading.Event()
         self._reply: Reply | None = None
         self._error: TransportError | None = None
-
-    @property
-    def done(self) -> bool:
-        return self._done.is_set()
 
     def wait(self, timeout: float, idle: Callable[[], float] | None = None) -> Reply:
         """The reply, within ``timeout`` seconds. ``idle`` runs while waiting (a heartbeat for the log) and
@@ -92,22 +163,6 @@ class Call:
         self._done.set()
 
 
-def first_done(calls: list[Call], timeout: float) -> Call | None:
-    """The first of ``calls`` to finish (answered or failed) within ``timeout`` seconds, else None."""
-    end = time.monotonic() + max(timeout, 0.0)
-    while True:
-        done = next((call for call in calls if call.done), None)
-        left = end - time.monotonic()
-        if done is not None or left <= 0 or not calls:
-            return done
-        calls[0]._done.wait(min(left, 0.05))
-
-
-def _no_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:
-    """Requests' auth hook, doing nothing: the API key goes in ``X-API-Key``, set per request."""
-    return request
-
-
 class _Session(requests.Session):
     """A session that never works out a redirect target: redirects are never followed, and requests would
     otherwise decode the ``Location`` of every 3xx anyway (one that is not UTF-8 raised, hiding the
@@ -115,6 +170,27 @@ class _Session(requests.Session):
 
     def get_redirect_target(self, resp: requests.Response) -> str | None:
         return None
+
+
+def new_session(url: str, env: Mapping[str, str], headers: Mapping[str, str]) -> requests.Session:
+    """A fresh session for requests to ``url`` (the API's, the deployment's): the one place that decides what
+    the environment may change. Proxies (``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY``, ``NO_PROXY``) and the
+    CA bundle (``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``, ``SSL_CERT_FILE``) come from ``env``; nothing else:
+    ``trust_env`` is off, so a ``.netrc`` entry can never add an ``Authorization`` header. Only ``headers`` are
+    sent besides each request's own."""
+    session = _Session()
+    session.trust_env = False
+    session.headers.clear()
+    session.headers.update(headers)
+    no_proxy = env.get("NO_PROXY") or env.get("no_proxy")
+    if not requests.utils.should_bypass_proxies(url, no_proxy=no_proxy):
+        for scheme in ("http", "https", "all"):
+            proxy = env.get(f"{scheme.upper()}_PROXY") or env.get(f"{scheme}_proxy")
+            if proxy:
+                session.proxies[scheme] = proxy
+    bundles = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")
+    session.verify = next((env[name] for name in bundles if env.get(name)), True)
+    return session
 
 
 class Transport:
@@ -125,7 +201,6 @@ class Transport:
         *,
         env: Mapping[str, str],
         max_body: int = MAX_BODY_BYTES,
-        session: requests.Session | None = None,
         debug: Callable[[str], None] | None = None,
     ) -> None:
         self._debug = debug
@@ -134,47 +209,37 @@ class Transport:
         self._api_key = api_key
         self._scrubber = Scrubber(api_key)
         self._max_body = max_body
-        self._session = session or _Session()
-        # Explicit auth: requests then never looks for ~/.netrc credentials to add (an Authorization header
-        # the workflow did not ask for), nor imports netrc and shlex on the way to the first request.
-        self._session.auth = _no_auth
-        self._session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
-        self._verify: bool | str = True
-        if env.get("SSL_CERT_FILE") and not (env.get("REQUESTS_CA_BUNDLE") or env.get("CURL_CA_BUNDLE")):
-            self._verify = env["SSL_CERT_FILE"]
+        self._session = new_session(
+            self.base_url, env, {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        )
 
     def url(self, path: str) -> str:
         return self.base_url + path
 
-    def start(
-        self,
-        method: str,
-        path: str,
-        *,
-        timeout: float,
-        json_body: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-        max_body: int | None = None,
-    ) -> Call:
-        """Start one exchange with the API; ``path`` always starts with ``/api/``. ``max_body`` raises the
-        body size cap for this exchange (the per-test results of a large run). Nothing is sent when no time
-        is left (``timeout`` <= 0): a create after the deadline could make a run no one waits for."""
+    def send(self, request: Request, deadline: Deadline, idle: Callable[[], float] | None = None) -> Reply:
+        """The reply to ``request`` by ``deadline``; nothing is sent when no time is left. ``idle`` runs while
+        waiting (a heartbeat for the log) and says how many seconds until it wants to run again."""
+        timeout = deadline.left()
+        return self._start(request, timeout).wait(timeout, idle)
+
+    def _start(self, request: Request, timeout: float) -> Call:
+        """Start one exchange on a worker thread; refused when no time is left."""
         if timeout <= 0:
-            raise RequestTimedOut(f"{method} {path}: no time left")
-        if not path.startswith("/api/"):
-            raise ValueError(f"not an API path: {path}")
-        url = self.url(path)
+            raise NotSent(f"{request.description}: no time left")
+        if not request.path.startswith("/api/"):
+            raise ValueError(f"not an API path: {request.path}")
+        url = self.url(request.path)
         self._check_target(url)
-        all_headers = {"X-API-Key": self._api_key, **(headers or {})}
+        headers = {"X-API-Key": self._api_key, **(request.headers or {})}
         data = None
-        if json_body is not None:
-            all_headers["Content-Type"] = "application/json"
-            data = json.dumps(json_body).encode("utf-8")
-        call = Call(f"{method} {path}", self._debug)
+        if request.json_body is not None:
+            headers["Content-Type"] = "application/json"
+            data = json.dumps(request.json_body).encode("utf-8")
+        call = Call(request.description, self._debug)
         worker = threading.Thread(
             target=self._exchange,
-            args=(call, method, url, all_headers, data, timeout, max_body or self._max_body),
-            name=f"http {method} {path}",
+            args=(call, request.method, url, headers, data, timeout, request.max_body or self._max_body),
+            name=f"http {request.description}",
             daemon=True,  # an abandoned exchange never holds the process open
         )
         worker.start()
@@ -194,22 +259,6 @@ class Transport:
                 "refused to send the request: its URL would not reach the configured API host "
                 "(check `api-url`); nothing was sent"
             )
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        timeout: float,
-        json_body: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-        idle: Callable[[], float] | None = None,
-        max_body: int | None = None,
-    ) -> Reply:
-        call = self.start(
-            method, path, timeout=timeout, json_body=json_body, headers=headers, max_body=max_body
-        )
-        return call.wait(timeout, idle)
 
     def _exchange(
         self,
@@ -232,7 +281,6 @@ class Transport:
                 timeout=(timeout, timeout + 1.0),
                 allow_redirects=False,
                 stream=True,
-                verify=self._verify,
             ) as response:
                 body = self._read_body(response, max_body)
                 reply = self._scrubbed(Reply(response.status_code, response.headers, body))

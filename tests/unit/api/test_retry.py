@@ -1,4 +1,5 @@
-"""retry.py: attempts, growing capped backoff with bounded jitter, Retry-After obeyed but capped."""
+"""The retry policies and the one rule for what may pass (api/client.py): attempts, growing capped backoff
+with bounded jitter, Retry-After obeyed but capped, ``classify``."""
 
 from __future__ import annotations
 
@@ -8,16 +9,16 @@ import time
 
 import pytest
 
-from certyn_action.core.retry import (
+from certyn_action.api.client import (
     NO_ANSWER,
     RETRY_AFTER_CAP_SECONDS,
     TLS,
     TRANSIENT_STATUSES,
     UNSAFE_URL,
     UNUSABLE_BODY,
+    ApiError,
     RetryPolicy,
-    is_transient,
-    is_transient_status,
+    classify,
 )
 
 URL = "https://api.certyn.io/api/ci/runs"
@@ -125,18 +126,18 @@ def test_retry_after_date_out_of_range_falls_back_to_backoff() -> None:
 
 @pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504, 507, 520, 599])
 def test_transient_statuses(status: int) -> None:
-    assert is_transient_status(status)
+    assert classify(ApiError("x", status=status))
 
 
 @pytest.mark.parametrize("status", [200, 201, 301, 400, 401, 403, 404, 409, 422, 501, 505])
 def test_permanent_statuses(status: int) -> None:
-    assert not is_transient_status(status)
+    assert not classify(ApiError("x", status=status))
 
 
 def test_the_transient_set_and_the_rule_agree_on_every_status() -> None:
     # One rule: the set handed to urllib3 and the classification of replies never disagree (they did for
     # 506-599: retried by the client, absent from the set).
-    assert {s for s in range(100, 600) if is_transient_status(s)} == TRANSIENT_STATUSES
+    assert {s for s in range(100, 600) if classify(ApiError("x", status=s))} == TRANSIENT_STATUSES
     assert {408, 429, 500, 502, 503, 504, 507, 520, 599} <= TRANSIENT_STATUSES
     assert not {501, 505} & TRANSIENT_STATUSES
 
@@ -165,7 +166,8 @@ def test_limited_attempts_keep_the_default_backoff(monkeypatch: pytest.MonkeyPat
 def test_kinds_of_failure_that_may_go_away_on_retry(kind: str, transient: bool) -> None:
     # No answer or a proxy's page may go away; a certificate that does not verify, or a URL that would
     # take the key elsewhere (nothing was sent), will not.
-    assert is_transient(kind) is transient
+    assert classify(ApiError("x", kind=kind)) is transient
+    assert classify(ApiError("x", status=200, kind=kind)) is transient  # the kind says more than a 2xx
 
 
 @pytest.mark.parametrize(
@@ -182,12 +184,22 @@ def test_kinds_of_failure_that_may_go_away_on_retry(kind: str, transient: bool) 
     ],
 )
 def test_a_status_is_transient_by_the_same_rule(status: int, transient: bool) -> None:
-    assert is_transient(status=status) is transient
-    assert is_transient(status=status) is is_transient_status(status)
+    assert classify(ApiError("x", status=status)) is transient
+    assert ApiError("x", status=status).transient is transient
 
 
 def test_a_failure_with_neither_kind_nor_status_is_not_transient() -> None:
-    assert is_transient() is False
+    assert classify(ApiError("x")) is False
+
+
+def test_an_error_given_up_on_is_never_transient_but_says_whether_the_api_was_unreachable() -> None:
+    from certyn_action.api.client import DeadlineExceeded, GaveUp  # noqa: PLC0415
+
+    assert not GaveUp("x", status=503).transient
+    assert GaveUp("x", status=503).unreachable
+    assert not DeadlineExceeded("x", kind=NO_ANSWER).transient
+    assert DeadlineExceeded("x", kind=NO_ANSWER).unreachable
+    assert not GaveUp("x", status=404).unreachable
 
 
 def test_a_transient_failure_is_retried_and_a_permanent_one_is_not() -> None:

@@ -10,27 +10,28 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from certyn_action.core.conversation import Conversation, ConversationState, conversation_state
-from certyn_action.core.fields import (
+from certyn_action.api.models import (
     MAX_ANSWER,
     MAX_FINDING,
     MAX_ITEMS,
     MAX_NAME,
-    duration_seconds,
-    parse_timestamp,
-)
-from certyn_action.core.projects import ProjectsOverview, resolve_project_id
-from certyn_action.core.results import (
+    Conversation,
+    ConversationState,
     Outcome,
     ProcessRun,
+    ProjectsOverview,
     RunItem,
     contradictions,
+    conversation_state,
     derive_outcome,
+    duration_seconds,
     failed_test_names,
     failed_tests_output,
     finding_excerpt,
     ordered,
     outcome_counts,
+    parse_timestamp,
+    resolve_project_id,
 )
 
 SETTINGS = settings(max_examples=150, deadline=None)

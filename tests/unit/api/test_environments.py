@@ -10,10 +10,8 @@ import requests
 import responses
 from responses import matchers
 
-from certyn_action.certyn.client import CertynClient
-from certyn_action.certyn.environments import EnvironmentsApi
-from certyn_action.certyn.errors import ApiError, AuthError
-from certyn_action.certyn.http import Transport
+from certyn_action.api.client import ApiError, AuthError, CertynClient, EnvironmentsApi
+from certyn_action.api.http import Transport
 from certyn_action.settings import KEY_PATTERN
 from tests.fakes import FakeClock
 
@@ -131,7 +129,8 @@ def test_the_create_records_whether_an_attempt_may_have_made_the_environment(
     environments = api()
     with pytest.raises(AuthError):
         environments.create(BODY, deadline=2000)
-    assert environments.create_attempts.may_have_made is may_have_made
+    assert environments.creating is not None
+    assert environments.creating.may_have_made is may_have_made
 
 
 @responses.activate

@@ -5,17 +5,17 @@ from __future__ import annotations
 import json
 import ssl
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 import responses
 from responses import matchers
 
-from certyn_action.certyn.client import CertynClient
-from certyn_action.certyn.errors import ApiError, AuthError, NotFound
-from certyn_action.certyn.http import Call, RequestTimedOut, Transport
-from certyn_action.certyn.ledger import CreateLedger
-from certyn_action.certyn.reply import Reply
+from certyn_action.api import client as api_client
+from certyn_action.api import models
+from certyn_action.api.client import READ, ApiError, Ask, AuthError, CertynClient, NotFound
+from certyn_action.api.http import Call, Deadline, NotSent, Reply, Request, Transport
 from tests.fakes import FakeClock
 
 BASE = "https://api.certyn.test"
@@ -412,6 +412,10 @@ def test_a_short_key_is_not_scrubbed_from_bodies_where_it_could_rewrite_field_na
     assert client.status("r", deadline=2000).blocked == 2
 
 
+class _Interrupted(BaseException):
+    pass
+
+
 class _ScriptedEvent:
     """Stands in for the exchange's completion event: not done for the first ``waits`` waits."""
 
@@ -445,20 +449,28 @@ def test_a_request_in_flight_runs_idle_between_slices_of_its_wait() -> None:
 
 
 @responses.activate
-def test_a_refusal_that_arrives_while_recovering_replays_nothing() -> None:
-    # The signal came while the first attempt was in flight; it was then answered 503: no run was made,
-    # so recovering must not replay the create (a replay could make a brand-new run, only to cancel it).
-    responses.post(CREATE, status=503, json={"error": "busy"})
+def test_a_create_interrupted_in_flight_is_replayed_once_with_its_key_at_release(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The signal came while the first attempt was on the wire: the release replays it once with the same
+    # Idempotency-Key, which names the run that attempt made (never a second run).
+    responses.post(CREATE, status=200, json={"runId": "r-1"}, headers={"Idempotency-Replayed": "true"})
     clock = FakeClock()
     client = make_client(clock)
-    client.ledger = CreateLedger(BODY, "k")
-    client.ledger.sent(
-        client._transport.start(
-            "POST", "/api/ci/runs", timeout=5, json_body=BODY, headers={"Idempotency-Key": "k"}
-        )
-    )
-    assert client.recover_create(deadline=clock.now + 5) is None
-    assert len(responses.calls) == 1
+    send = client._transport.send
+
+    def interrupted(request: Request, deadline: Deadline, idle: Any = None) -> Reply:
+        monkeypatch.setattr(client._transport, "send", send)
+        raise _Interrupted  # the job's cancellation, the create on the wire
+
+    monkeypatch.setattr(client._transport, "send", interrupted)
+    with pytest.raises(_Interrupted):
+        client.create(BODY, "k", deadline=clock.now + 60)
+    assert client.create_may_have_made_a_run
+    recovered = client.recover_create(deadline=clock.now + 5)
+    assert recovered is not None
+    assert (recovered.run.run_id, recovered.replayed) == ("r-1", True)
+    assert [c.request.headers["Idempotency-Key"] for c in responses.calls] == ["k"]
 
 
 @responses.activate
@@ -470,15 +482,8 @@ def test_an_endpoint_is_a_few_lines_on_the_one_retrying_call() -> None:
     retries: list[tuple[str, float]] = []
     client = make_client(FakeClock(), retries=retries)
     read = lambda reply: reply.json()[0]["id"]  # noqa: E731
-    got = client.call(
-        "GET",
-        "/api/projects/overview",
-        read,
-        2000,
-        doing="reading the projects",
-        policy=client.create_policy(),
-        operation="overview",
-    )
+    ask = Ask(Request("GET", "/api/projects/overview"), "reading the projects", "overview")
+    got = client.call(ask, read, READ, 2000)
     assert got == "p-1"
     assert [op for op, _ in retries] == ["overview"]
 
@@ -487,15 +492,10 @@ def test_an_endpoint_is_a_few_lines_on_the_one_retrying_call() -> None:
 def test_the_one_call_without_a_policy_is_one_attempt_and_its_404_says_what_it_means() -> None:
     responses.get(f"{BASE}/api/projects/p-1/environments", status=404)
     client = make_client(FakeClock())
-    with pytest.raises(NotFound, match="no such project for this key"):
-        client.call(
-            "GET",
-            "/api/projects/p-1/environments",
-            lambda r: r,
-            2000,
-            doing="listing environments",
-            not_found="no such project for this key",
-        )
+    path, not_found = "/api/projects/p-1/environments", "no such project for this key"
+    ask = Ask(Request("GET", path), "listing environments", "", not_found)
+    with pytest.raises(NotFound, match=not_found):
+        client.call(ask, lambda r: r, None, 2000)
     assert len(responses.calls) == 1
 
 
@@ -569,5 +569,39 @@ def test_a_create_is_never_sent_once_the_deadline_has_passed() -> None:
 
 def test_the_transport_refuses_to_start_an_exchange_with_no_time_left() -> None:
     transport = Transport("https://api.certyn.test", "k", env={})
-    with pytest.raises(RequestTimedOut, match="no time left"):
-        transport.start("POST", "/api/ci/runs", timeout=0, json_body={})
+    clock = FakeClock()
+    with pytest.raises(NotSent, match="no time left"):
+        transport.send(Request("POST", "/api/ci/runs", {}), Deadline(clock.now, clock))
+
+
+@responses.activate
+def test_a_create_interrupted_while_its_reply_is_validated_still_yields_its_run_without_a_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    responses.post(f"{BASE}/api/ci/runs", json={"runId": "r-1"}, status=201)
+    validations: list[str] = []
+    validate = models.CreatedRun.model_validate
+
+    def recording(data: Any) -> models.CreatedRun:
+        validations.append("validate create reply")
+        return validate(data)
+
+    monkeypatch.setattr(models.CreatedRun, "model_validate", recording)
+    interruptions = iter([_Interrupted()])
+
+    def interrupted_once() -> None:
+        error = next(interruptions, None)
+        if error is not None:
+            raise error  # a cancellation signal as the models are loaded
+
+    monkeypatch.setattr(api_client, "load_models", interrupted_once)
+    client = CertynClient(
+        Transport(BASE, KEY, env={}), FakeClock(), request_timeout=5, max_attempts=3, project_slug="p"
+    )
+    with pytest.raises(_Interrupted):
+        client.create({"projectSlug": "p"}, "k", deadline=2000)
+    answered = client.answered_create()
+    assert answered is not None
+    assert answered.run.run_id == "r-1"
+    assert len(responses.calls) == 1  # nothing sent again
+    assert validations == ["validate create reply"]

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from certyn_action.core.models import COUNTERS, MAX_TEXT, TERMINAL_STATES, CreatedRun, RunStatus
+from certyn_action.api.models import COUNTERS, MAX_TEXT, TERMINAL_STATES, CreatedRun, RunStatus
 
 
 def test_empty_status_is_all_zero() -> None:
@@ -233,7 +233,7 @@ def test_the_models_work_without_pydantic_v1() -> None:
     code = """
 import sys
 sys.modules["pydantic.v1"] = None  # as if deleted: importing it raises ImportError
-from certyn_action.core import conversation, environment, fields, models, projects, results  # all build
+from certyn_action.api import models  # every model builds
 models.CreatedRun.model_validate({"runId": 7, "appUrl": "https://app/r/7", "testCaseCount": 2})
 models.RunStatus.model_validate({"state": "Completed", "total": 1, "passed": 1, "retryAfterSeconds": "x"})
 try:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import responses
 
-from certyn_action.certyn.errors import ApiError, NotFound
-from certyn_action.certyn.findings import RESULTS_MAX_BODY, read_process_run, wait_for_answer
-from certyn_action.core.conversation import Conversation, ConversationState
+from certyn_action.afterwards import wait_for_answer
+from certyn_action.api.client import RESULTS_MAX_BODY, ApiError, NotFound
+from certyn_action.api.models import Conversation, ConversationState
 from tests.fakes import FakeClock
-from tests.unit.certyn.test_client import BASE, KEY, make_client
+from tests.unit.api.test_client import BASE, KEY, make_client
 
 OVERVIEW = f"{BASE}/api/projects/overview"
 RESULTS = f"{BASE}/api/projects/p%2F1/process-runs/r%201"
@@ -32,7 +32,7 @@ def _answered(text: str = "the answer") -> dict[str, object]:
 def test_the_results_are_read_for_the_project_whose_slug_matches_ignoring_case_with_escaped_ids() -> None:
     responses.get(OVERVIEW, json=PROJECTS)
     responses.get(RESULTS, json={"items": [{"testCaseName": "a", "testOutcome": "failed"}]})
-    run = read_process_run(make_client(FakeClock()), "r 1", deadline=2000)
+    run = make_client(FakeClock()).process_run("r 1", deadline=2000)
     assert [item.name for item in run.items] == ["a"]
     assert all(call.request.headers["X-API-Key"] == KEY for call in responses.calls)
 
@@ -45,7 +45,7 @@ def test_a_results_body_over_one_mib_is_read_up_to_the_larger_cap() -> None:
         {"testCaseName": f"t{i}", "testOutcome": "failed", "summaryMarkdown": finding} for i in range(150)
     ]
     responses.get(RESULTS, json={"items": items})
-    run = read_process_run(make_client(FakeClock()), "r 1", deadline=2000)
+    run = make_client(FakeClock()).process_run("r 1", deadline=2000)
     assert len(run.items) == 150
     assert 1024 * 1024 < len(finding) * 150 < RESULTS_MAX_BODY
 
@@ -54,7 +54,7 @@ def test_a_results_body_over_one_mib_is_read_up_to_the_larger_cap() -> None:
 def test_a_project_not_in_the_overview_is_not_found_and_no_results_are_asked() -> None:
     responses.get(OVERVIEW, json={"projects": [{"id": "x", "slug": "another"}]})
     with pytest.raises(NotFound, match="project `my-app` is not among the projects"):
-        read_process_run(make_client(FakeClock()), "r 1", deadline=2000)
+        make_client(FakeClock()).process_run("r 1", deadline=2000)
     assert len(responses.calls) == 1
 
 
@@ -64,7 +64,7 @@ def test_a_refusal_is_an_api_error_at_once(status: int) -> None:
     responses.get(OVERVIEW, json=PROJECTS)
     responses.get(RESULTS, status=status, json={"error": "no"})
     with pytest.raises(ApiError) as caught:
-        read_process_run(make_client(FakeClock()), "r 1", deadline=2000)
+        make_client(FakeClock()).process_run("r 1", deadline=2000)
     assert caught.value.status == status
     assert len(responses.calls) == 2
 
@@ -75,7 +75,7 @@ def test_an_outage_is_retried_within_the_deadline_then_given_up() -> None:
     responses.get(RESULTS, status=503, json={"error": "down"})
     clock = FakeClock()
     with pytest.raises(ApiError):
-        read_process_run(make_client(clock, attempts=20), "r 1", deadline=clock.now + 30)
+        make_client(clock, attempts=20).process_run("r 1", deadline=clock.now + 30)
     assert clock.now <= 1000 + 30
 
 
