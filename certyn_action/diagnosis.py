@@ -56,9 +56,9 @@ class _Reads:
         self.artifacts: dict[int, Sequence[Artifact]] = {}
         self.flaky: dict[str, Flakiness] | None = None
         self.observations: tuple[str, ...] = ()
-        self.failures: list[str] = []
+        self.failures: dict[int, str] = {}  # by the job's place: the first one said is always the same
 
-    def failed(self, what: str, err: Exception) -> None:
+    def failed(self, place: int, what: str, err: Exception) -> None:
         from .api.client import ApiError  # noqa: PLC0415
 
         if isinstance(err, ApiError | NoSession):
@@ -66,13 +66,13 @@ class _Reads:
         else:
             message = f"internal error: {type(err).__name__}: {err}"
         with self.lock:
-            self.failures.append(f"{what}: {one_line(message, 300)}")
+            self.failures[place] = f"{what}: {one_line(message, 300)}"
 
 
 def _run(jobs: Sequence[tuple[str, Callable[[], None]]], reads: _Reads, until: float, clock: Clock) -> int:
     """Run ``jobs`` on at most ``MAX_PARALLEL`` daemon threads until all are done or ``until``; the number left
     unfinished. Waits in short slices on this thread, where a signal may raise; then nothing new starts."""
-    queue = list(reversed(jobs))
+    queue = list(reversed(list(enumerate(jobs))))
     left = [len(jobs)]
     done = threading.Event()
 
@@ -81,11 +81,11 @@ def _run(jobs: Sequence[tuple[str, Callable[[], None]]], reads: _Reads, until: f
             with reads.lock:
                 if not queue:
                     return
-                what, job = queue.pop()
+                place, (what, job) = queue.pop()
             try:
                 job()
             except Exception as err:  # each read's failure is reported, never raised
-                reads.failed(what, err)
+                reads.failed(place, what, err)
             with reads.lock:
                 left[0] -= 1
                 if left[0] == 0:
@@ -113,7 +113,7 @@ def diagnose(
     try:
         project = client.project_id(until)
     except Exception as err:  # best effort
-        reads.failed("the project", err)
+        reads.failed(0, "the project", err)
         return Diagnosis(problem=reads.failures[0])
 
     def events(index: int, item: RunItem) -> None:
@@ -165,7 +165,7 @@ def diagnose(
             for index, item in enumerate(tests)
             if index in reads.events
         )
-        problem = _problem(reads.failures, unfinished, len(jobs))
+        problem = _problem([reads.failures[place] for place in sorted(reads.failures)], unfinished, len(jobs))
         marks = {case: flaky_mark(flaky) for case, flaky in flaky_cases.items()}
         return Diagnosis(found, reads.observations, problem, marks)
 

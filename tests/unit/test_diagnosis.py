@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import responses
+from junitparser import JUnitXml
 from requests import PreparedRequest
 
 from certyn_action import diagnosis
@@ -23,6 +25,7 @@ from certyn_action.render import words
 from certyn_action.settings import Settings
 from tests.fakes import FakeClock
 from tests.unit.api.test_client import BASE, KEY, make_client
+from tests.unit.test_main import CREATE, Step, progress
 
 PROJECT = f"{BASE}/api/projects/p-1"
 OVERVIEW = f"{BASE}/api/projects/overview"
@@ -245,7 +248,8 @@ def test_what_was_read_is_used_when_the_rest_fails() -> None:
     assert found is not None
     assert [t.reason for t in found.tests] == ["tool-error"]
     assert len(log.warnings) == 1
-    assert "the flaky test cases" in log.warnings[0][1]
+    assert "the artifacts of Pay: the artifacts of execution e-1" in log.warnings[0][1]  # the first job's
+    assert "(and 1 more)" in log.warnings[0][1]  # the flaky test cases
 
 
 @responses.activate
@@ -291,7 +295,7 @@ def test_at_most_four_reads_at_once_and_four_do_run_together() -> None:
 
     reads = _Reads()
     left = _run([(f"job {n}", job) for n in range(3 * MAX_PARALLEL)], reads, float("inf"), FakeClock())
-    assert (left, reads.failures, peak[0]) == (0, [], MAX_PARALLEL)
+    assert (left, reads.failures, peak[0]) == (0, {}, MAX_PARALLEL)
 
 
 def test_the_budget_stops_the_wait_and_nothing_new_starts() -> None:
@@ -341,3 +345,74 @@ def test_a_signal_ends_it_at_once_and_nothing_new_starts() -> None:
     assert reads.stop.is_set()
     release.set()
     assert len(started) <= MAX_PARALLEL
+
+
+# -- in the whole step -----------------------------------------------------------------------------------
+
+
+def _failing_step(tmp_path: Path) -> Step:
+    step = Step(tmp_path)
+    step.env["GITHUB_WORKSPACE"] = str(tmp_path)
+    responses.post(CREATE, status=201, json={"runId": "r-1"})
+    progress({"state": "completed", "total": 2, "passed": 1, "failed": 1, "blocked": 0})
+    responses.get(OVERVIEW, json={"projects": [{"id": "p-1", "slug": "my-app"}]})
+    rows = [
+        {"testCaseName": "ok", "testOutcome": "passed", "executionId": "e-0", "agentSessionId": "s-0"},
+        {"testCaseName": "Pay", "testOutcome": "failed", "summaryMarkdown": "broke", "executionId": "e-1",
+         "agentSessionId": "s-1", "testCaseNumber": 1},
+    ]  # fmt: skip
+    responses.get(f"{PROJECT}/process-runs/r-1", json={"items": rows})
+    return step
+
+
+@responses.activate
+def test_the_step_reports_the_diagnosis_everywhere_and_its_verdict_stands(tmp_path: Path) -> None:
+    step = _failing_step(tmp_path)
+    serve(
+        sessions={
+            "s-1": [event("browser_network_response", status=502, method="GET", url="https://a.test/x?k=1")]
+        },
+        artifacts={"e-1": [{"type": "video", "uri": "https://cdn.test/v.mp4"}]},
+    )
+    assert step.run(junit_report="r.xml") == 1
+    out = step.outputs()
+    assert out["result"] == "failed"
+    (failure,) = json.loads(out["failures"])
+    assert (failure["name"], failure["reason"]) == ("Pay", "app-server-error")
+    assert failure["artifacts"] == [{"type": "video", "url": "https://cdn.test/v.mp4"}]
+    assert (
+        "::error title=Pay — the app answered 5xx::Failed: broke%0AWhy: the app answered 502 to GET /x"
+        in step.stdout
+    )
+    assert "### Why they failed" in step.summary.read_text(encoding="utf-8")
+    cases = {case.name: case for suite in JUnitXml.fromfile(str(tmp_path / "r.xml")) for case in suite}
+    case = cases["#1 Pay"]
+    assert "video: https://cdn.test/v.mp4" in (case.system_out or "")
+    assert "::warning" not in step.stdout
+
+
+@responses.activate
+def test_in_the_step_a_refusing_server_is_one_warning_and_the_verdict_stands(tmp_path: Path) -> None:
+    step = _failing_step(tmp_path)
+    for path in (
+        "agentsessions/s-1/conversation",
+        "executions/e-1/artifacts",
+        "flaky-testcases",
+        "observations",
+    ):
+        responses.get(f"{PROJECT}/{path}", status=403, json={"error": "forbidden"})
+    assert step.run(diagnose="true") == 1
+    out = step.outputs()
+    assert (out["result"], out["failures"]) == ("failed", "[]")
+    warnings = [line for line in step.stdout.splitlines() if line.startswith("::warning")]
+    assert len(warnings) == 1
+    assert warnings[0].startswith(f"::warning title={words.DIAGNOSIS_INCOMPLETE}::")
+    assert "::error title=Pay::Failed: broke" in step.stdout
+
+
+@responses.activate
+def test_in_the_step_diagnose_false_sends_none_of_the_reads(tmp_path: Path) -> None:
+    step = _failing_step(tmp_path)
+    assert step.run(diagnose="false") == 1
+    assert step.outputs()["failures"] == ""
+    assert [p for p in paths() if "agentsessions" in p or "executions" in p or "flaky" in p] == []
