@@ -149,7 +149,7 @@ def test_each_failing_tests_session_and_artifacts_then_the_runs_flaky_marks_and_
     assert query("/flaky-testcases") == [{"threshold": ["0.2"]}]
     assert query("/observations") == [{"processRunId": ["r-1"], "page": ["1"], "pageSize": ["20"]}]
     assert all(call.request.headers["X-API-Key"] == KEY for call in responses.calls)
-    assert log.lines[0] == "Why Pay failed: the app answered 5xx: the app answered 500 to POST /api/pay"
+    assert log.lines[0] == "Why Pay failed: the app answered 500 to POST /api/pay"
 
 
 @responses.activate
