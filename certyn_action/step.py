@@ -21,6 +21,7 @@ from .github.reporter import Reporter
 from .github.signals import CancelRequested, SignalGuard
 from .github.workflow import WorkflowLog
 from .lifecycle import Lifecycle
+from .publish import Publisher  # publish (issue 21)
 from .render import words
 from .render.escape import format_duration, one_line, plural
 from .resources import CertynRun, TemporaryEnvironment
@@ -46,6 +47,7 @@ class Step:
         self.reporter = Reporter(env, log)
         self.report = self.reporter.report  # what the pipeline learns; the reporter writes it out
         self.lifecycle = Lifecycle(clock, guard)
+        self.publisher = Publisher(env, log, clock, guard)  # publish (issue 21)
 
     def run(self) -> int:
         ending = Ending.INTERNAL_ERROR
@@ -64,6 +66,7 @@ class Step:
             except Exception as err:  # a bug while releasing: still report, never lose the verdict
                 self._internal_error(err)
             self.reporter.finish(self.clock.monotonic() - self.started)
+            self.publisher.finish(self.report)  # publish (issue 21): after the cancel; never raises
         return 0 if self.report.verdict.result.succeeds else 1
 
     # -- the pipeline ------------------------------------------------------------------------------
@@ -77,6 +80,7 @@ class Step:
             with self.guard.interruptible():
                 if not self._acquire(client, settings, deadline):
                     return Ending.DEPLOYMENT_DOWN
+                self.publisher.started(self.report, deadline)  # publish (issue 21): check run
                 if not settings.wait:
                     self.report.verdict = Verdict(Result.CREATED)
                     return Ending.CREATED

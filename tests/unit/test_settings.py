@@ -109,6 +109,9 @@ EXPECTED_DEFAULTS: dict[str, object] = {
     "instruction": "",
     "conversation-timeout-seconds": 120.0,
     "diagnose": True,
+    "github-token": "",  # action.yml's default is ${{ github.token }}, given by the runner
+    "check-run": False,
+    "pr-comment": "off",
 }
 
 
