@@ -420,6 +420,7 @@ def render_comment(report: Report, marker: str) -> str:
     failing = [item for item in results.items if item.outcome.failing] if results is not None else []
     if failing:
         lines += [f"**Failing tests ({len(failing)}):**", ""]
+        diagnosis = report.findings.diagnosis  # diagnosis (issue 20): why, after each failing test
         lines += [
             f"- {ICONS[item.outcome]} {item.outcome}: **{markdown(item.display_name, MAX_CELL_NAME)}**"
             + (
@@ -427,6 +428,7 @@ def render_comment(report: Report, marker: str) -> str:
                 if item.finding.strip()
                 else ""
             )
+            + (f" — why: {markdown(why.summary, 600)}" if diagnosis and (why := diagnosis.of(item)) else "")
             for item in failing[:MAX_COMMENT_TESTS]
         ]
         if len(failing) > MAX_COMMENT_TESTS:

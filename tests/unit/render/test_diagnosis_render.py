@@ -9,8 +9,9 @@ from typing import Any
 from certyn_action.api.models import Artifact, Flakiness, ProcessRun, RunItem
 from certyn_action.core.diagnosis import Diagnosis, FlakyMark, diagnose_test
 from certyn_action.core.findings import Findings
+from certyn_action.core.report import Report
 from certyn_action.render.junit import render_junit
-from certyn_action.render.summary import render_diagnosis, render_findings, render_test_table
+from certyn_action.render.summary import render_comment, render_diagnosis, render_findings, render_test_table
 from certyn_action.render.words import failing_annotations, flaky_mark
 from tests.unit.render.test_summary_findings import EVIL, assert_no_markup_from_text, gfm, text_of
 
@@ -131,3 +132,14 @@ def test_the_table_marks_every_test_certyns_flakiness_data_marks_even_a_passing_
     assert "Checkout · quarantined · flaky" in table
     assert "x · " not in table
     assert "flaky" not in render_test_table([passing])
+
+
+def test_the_pull_request_comment_says_why_after_each_diagnosed_test() -> None:
+    failing, other = item(finding="broke"), item(name="Other")
+    findings = Findings(
+        results=ProcessRun.model_validate({"items": [t.model_dump(by_alias=True) for t in (failing, other)]})
+    )
+    findings.diagnosis = Diagnosis((diagnose_test(failing, [server_error()]),))
+    comment = text_of(gfm(render_comment(Report(findings=findings), "<!-- m -->")))
+    assert "failed: Checkout — broke — why: the app answered 503 to POST /api/checkout" in comment
+    assert "Other — why" not in comment
