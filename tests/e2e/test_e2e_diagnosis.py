@@ -16,7 +16,7 @@ from junitparser import Failure, JUnitXml
 
 from certyn_simulator import Fault, Scenario, Simulator, builtin_scenario, snapshot
 from certyn_simulator.runner import ActionRun, FakeRunner
-from tests.e2e_support import API_KEY, ROOT, explain, inputs, run_action
+from tests.e2e_support import API_KEY, ROOT, Step, explain, inputs, run_action, run_step
 
 DIAGNOSIS = ("execution", "agent_conversation", "execution_artifacts", "flaky_testcases", "observations")
 WARNING = "Certyn diagnosis incomplete"
@@ -229,3 +229,19 @@ def test_hostile_event_and_artifact_text_is_never_a_command_a_link_or_a_broken_o
     assert "<script>" not in result.summary
     assert "](https://evil.test)" not in result.summary
     assert "javascript:" not in result.summary.replace("javascript\\:", "")
+
+
+def test_the_diagnosis_stops_30_s_after_the_per_test_results() -> None:
+    scenario = builtin_scenario("fail")
+    scenario.snapshots = scenario.snapshots[-1:]  # done on the first poll
+    scenario.faults = {"agent_conversation": [Fault("stall", seconds=90, times=100)]}
+    with Simulator(scenario, api_key=API_KEY) as sim:
+        step = Step(inputs(sim.base_url, timeout_seconds="300", request_timeout_seconds="120"), timeout=90)
+        result = run_step(step)
+        results_read = sim.api_requests("process_run")[0].received_at
+    assert result.exit_code == 1, explain(result)
+    assert result.outputs["result"] == "failed"
+    assert len(_warnings(result)) == 1
+    assert "unfinished when its time ran out" in _warnings(result)[0]
+    # received_at and ended_at are both this machine's monotonic clock
+    assert 29 < result.ended_at - results_read < 36, explain(result)
