@@ -94,6 +94,7 @@ class Afterwards:
     def run(self, status: RunStatus, hard_deadline: float) -> None:
         """Read and report what Certyn found, within the budgets; never raises but for a bug in the report."""
         ended = self.clock.monotonic()
+        self.hard_deadline = hard_deadline  # diagnosis (issue 20): its budget never passes the step's
         try:
             with self.guard.interruptible():
                 if self.inputs.test_results:
@@ -134,6 +135,7 @@ class Afterwards:
 
     def _report_results(self, status: RunStatus, run: ProcessRun) -> None:
         from .api.models import contradictions  # noqa: PLC0415
+        from .diagnosis import report_diagnosis  # noqa: PLC0415 - diagnosis (issue 20)
         from .render.summary import tally  # noqa: PLC0415
 
         counts = status.counts()
@@ -149,9 +151,16 @@ class Afterwards:
                 title=RESULTS_TITLE,
             )
         self.log.info(f"Per-test results: {tally(run.items) or 'none listed'}")
+        self.findings.diagnosis = report_diagnosis(  # diagnosis (issue 20): why each failing test failed
+            self.client, self.log, self.clock, self.inputs, self.reporter.report.run_id, run.items,
+            self.findings.expected_failing, self.hard_deadline,
+        )  # fmt: skip
+        with self.guard.deferred():  # diagnosis (issue 20): the `failures` output
+            self.reporter.write_outputs()
         verdict = self.reporter.report.verdict
         gate_passed = verdict.result is Result.PASSED
-        notes = words.failing_annotations(run.items, "warning" if gate_passed else "error")
+        diagnosis = self.findings.diagnosis  # diagnosis (issue 20): the reason after each test's name
+        notes = words.failing_annotations(run.items, "warning" if gate_passed else "error", diagnosis)
         for note in notes:
             (self.log.warning if gate_passed else self.log.error)(note.message, title=note.title)
         if rest := words.unannotated_line(run.items, len(notes)):
@@ -173,7 +182,10 @@ class Afterwards:
             return
         # rendered where a signal still stops it; scrubbed as written: XML drops the control characters a
         # name or finding may hide the key with
-        report = self.log.redact(render_run_junit(run, counts, gate_failure=gate_failure))
+        diagnosis = self.findings.diagnosis  # diagnosis (issue 20): reasons and artifact links in the report
+        report = self.log.redact(
+            render_run_junit(run, counts, gate_failure=gate_failure, diagnosis=diagnosis)
+        )
         try:
             with self.guard.deferred():  # the file is written whole
                 write_report(workspace(self.reporter.env), path, report)

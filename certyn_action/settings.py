@@ -270,6 +270,7 @@ class Settings(NamedTuple):
     runner_pool: str = ""
     # Inputs that were usable but not as written: the action goes on, and says what it did instead.
     adjustments: tuple[InputError, ...] = ()
+    diagnose: bool = True  # after a failing run, read why each failing test failed (diagnosis.py)
     # Publishing to GitHub (publish.py): nothing is sent there unless `check-run` or `pr-comment` asks.
     github_token: str = ""
     check_run: bool = False
@@ -866,6 +867,7 @@ _INPUTS: dict[str, tuple[Any, Callable[[str], Any]]] = {
     "junit-report": ("", parse_junit_report),
     "instruction": ("", parse_instruction),
     "conversation-timeout-seconds": (120.0, _number(minimum=0, maximum=MAX_CONVERSATION_TIMEOUT_SECONDS)),
+    "diagnose": (True, parse_bool),
     "github-token": ("", _token_or_unset),
     "check-run": (False, parse_bool),
     "pr-comment": ("off", parse_pr_comment),

@@ -231,6 +231,11 @@ CANCEL = RELEASE.with_also(404)  # a brand-new run may 404 a moment
 MIN_ATTEMPT_SECONDS = 1.0  # an attempt (a replayed create, a last try) needs this long to be worth sending
 CANCEL_RESERVE_SECONDS = 1.5  # of a cancel budget, kept for the cancel itself when recovering a create
 
+EVENTS_PAGE_SIZE = 500  # diagnosis (issue 20): one page of an agent session's events
+ARTIFACTS_PAGE_SIZE = 50
+OBSERVATIONS_PAGE_SIZE = 20
+FLAKY_THRESHOLD = "0.2"
+_NO_DIAGNOSIS = "this server does not offer {what} (or the key cannot see them)"
 RESULTS_MAX_BODY = 8 * 1024 * 1024  # a run with many tests and long findings can exceed the usual 1 MiB cap
 CONVERSATION_MAX_BODY = 4 * 1024 * 1024  # the answer is cut at 100,000 characters, the body may hold more
 RetryListener = Callable[[str, ApiError, float, int], None]  # operation, error, delay, failed attempts
@@ -632,6 +637,52 @@ class CertynClient:
         read = lambda reply: read_model(reply, models.Conversation, "the AI conversation")  # noqa: E731
 
         return self.call(ask, read, READ, deadline)
+
+    # -- diagnosis (issue 20): the reads of a failing test's diagnosis -----------------------------
+    # Each one request, retried by the read policy within ``deadline``; a 404 says the server or key offers none.
+    def _diagnosis_read(
+        self, path: str, model: type[M], what: str, deadline: float, *, bare: bool = False
+    ) -> M:
+        ask = Ask(
+            Request("GET", path), f"reading {what}", operation=what, not_found=_NO_DIAGNOSIS.format(what=what)
+        )
+
+        def read(reply: Reply) -> M:
+            if bare:  # a bare JSON array, read as {"items": [...]}
+                reply = reply._replace(body=b'{"items":' + reply.body + b"}")
+            return read_model(reply, model, what)
+
+        return self.call(ask, read, READ, deadline)
+
+    def execution(self, project_id: str, execution_id: str, deadline: float) -> models.Execution:
+        path = project_path(project_id, "executions", execution_id)
+        return self._diagnosis_read(path, models.Execution, f"execution {execution_id}", deadline)
+
+    def session_events(
+        self, project_id: str, session_id: str, page: int, deadline: float
+    ) -> models.EventPage:
+        path = project_path(project_id, "agentsessions", session_id, "conversation")
+        query = urlencode({"page": page, "pageSize": EVENTS_PAGE_SIZE})
+        return self._diagnosis_read(
+            f"{path}?{query}", models.EventPage, f"the agent session {session_id}", deadline
+        )
+
+    def artifacts(self, project_id: str, execution_id: str, deadline: float) -> models.ArtifactPage:
+        path = project_path(project_id, "executions", execution_id, "artifacts")
+        query = urlencode({"page": 1, "pageSize": ARTIFACTS_PAGE_SIZE})
+        what = f"the artifacts of execution {execution_id}"
+        return self._diagnosis_read(f"{path}?{query}", models.ArtifactPage, what, deadline)
+
+    def flaky_test_cases(self, project_id: str, deadline: float) -> models.FlakyTestCases:
+        path = project_path(project_id, "flaky-testcases") + f"?threshold={FLAKY_THRESHOLD}"
+        return self._diagnosis_read(path, models.FlakyTestCases, "the flaky test cases", deadline, bare=True)
+
+    def observations(self, project_id: str, run_id: str, deadline: float) -> models.ObservationPage:
+        path = project_path(project_id, "observations")
+        query = urlencode({"processRunId": run_id, "page": 1, "pageSize": OBSERVATIONS_PAGE_SIZE})
+        return self._diagnosis_read(
+            f"{path}?{query}", models.ObservationPage, "the run's observations", deadline
+        )
 
     # -- the create's recovery -------------------------------------------------------------------
     @property

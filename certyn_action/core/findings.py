@@ -15,8 +15,15 @@ from ..render.escape import visible
 
 if TYPE_CHECKING:
     from ..api.models import Conversation, ProcessRun
+    from .diagnosis import Diagnosis
 
-RESULTS_OUTPUTS = ("failed-tests", "conversation-id", "conversation-state", "conversation-response")
+RESULTS_OUTPUTS = (
+    "failed-tests",
+    "conversation-id",
+    "conversation-state",
+    "conversation-response",
+    "failures",
+)
 
 
 class Findings:
@@ -46,6 +53,7 @@ class Findings:
         self.contradictions = contradictions
         self.notes = [] if notes is None else notes  # the JUnit report, said in the summary
         self.expected_failing = expected_failing  # failed + blocked + aborted, from the status counts
+        self.diagnosis: Diagnosis | None = None  # diagnosis (issue 20): why each failing test failed
 
     def failed_tests(self) -> str:
         """The ``failed-tests`` output: a JSON array of names, or "" when unknown.
@@ -71,6 +79,7 @@ class Findings:
             "conversation-id": self.conversation_id,
             "conversation-state": state,
             "conversation-response": answer,
+            "failures": self.diagnosis.failures_output() if self.diagnosis is not None else "",  # issue 20
         }
 
     def redacted(self, redact: Callable[[str], str]) -> Findings:

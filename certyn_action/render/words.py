@@ -18,6 +18,7 @@ from .escape import defused, format_duration, multiline, one_line, plain, plural
 
 if TYPE_CHECKING:
     from ..api.models import Conversation, RunItem, RunStatus
+    from ..core.diagnosis import Diagnosis
 
 ACTION_ERROR = "Certyn action error"  # only a bug in the action reads like this
 GATE_PASSED = "Certyn gate passed"  # not "tests passed": a switch that is off let some through
@@ -441,7 +442,10 @@ _HEADING_MARKER = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+", re.MULTILINE)
 
 
 def failing_annotations(
-    items: Sequence[RunItem], kind: str = "error", limit: int = MAX_ANNOTATIONS
+    items: Sequence[RunItem],
+    kind: str = "error",
+    diagnosis: Diagnosis | None = None,
+    limit: int = MAX_ANNOTATIONS,
 ) -> tuple[Annotation, ...]:
     """One annotation per failing test (failed, blocked, aborted), at most ``limit``, in server order:
     ``error``, or ``warning`` when the gate passed (the counts said passed, the per-test results disagree).
@@ -449,7 +453,8 @@ def failing_annotations(
     Title: the test's name on one line. Message: the name again (the log shows only the message), its
     outcome and finding (line breaks kept; the log
     escapes them; heading markers dropped, as annotations are plain text), cut to a readable length;
-    the legacy ``##[`` command marker is broken up."""
+    the legacy ``##[`` command marker is broken up. A diagnosed test's reason follows its name in the title,
+    and its evidence ends the message."""
     found: list[Annotation] = []
     for item in items:
         if len(found) >= limit:
@@ -466,9 +471,13 @@ def failing_annotations(
         else:
             message = f"{label} {finding}"
         title = one_line(item.display_name, MAX_ANNOTATION_TITLE)
+        name = title
+        if (why := diagnosis.of(item) if diagnosis is not None else None) is not None:
+            title = f"{one_line(item.display_name, MAX_ANNOTATION_TITLE - 40)} — {why.label}"
+            message = f"{message}\nWhy: {defused(one_line(why.summary, 400))}"
         # The runner's log prints the message, not the title: the name leads it, or the log never says which
         # test failed.
-        found.append(Annotation(kind, title, truncate(f"{title} — {message}", MAX_ANNOTATION_MESSAGE)))
+        found.append(Annotation(kind, title, truncate(f"{name} — {message}", MAX_ANNOTATION_MESSAGE)))
     return tuple(found)
 
 
@@ -519,6 +528,34 @@ def answer_lines(conversation: Conversation) -> tuple[str, list[str]]:
     text = conversation.answer
     lines = ["No answer."] if text is None else re.split(r"\r\n|[\r\n]", text.rstrip("\r\n"))
     return f"Certyn AI answer ({conversation.state})", lines
+
+
+# -- the diagnosis (issue 20) -----------------------------------------------------------------------------
+
+DIAGNOSIS_INCOMPLETE = "Certyn diagnosis incomplete"
+
+
+def diagnosis_incomplete(problem: str) -> str:
+    return (
+        f"Why the failing tests failed was not read in full: {one_line(problem, 1000)}. "
+        "The verdict is unchanged; set `diagnose: false` to skip these reads."
+    )
+
+
+def diagnosis_lines(diagnosis: Diagnosis) -> list[str]:
+    """The log's line per diagnosed test: its name, and its reason with the evidence in one sentence."""
+    return [
+        f"Why {one_line(test.name, 200)} {test.outcome}: {one_line(test.summary, 400)}"
+        for test in diagnosis.tests
+    ]
+
+
+def flaky_mark(flaky: bool, quarantined: bool, rate: float | None) -> str:
+    """``flaky (35% of runs fail)``, ``quarantined``, both, or "" for a test Certyn's data does not mark."""
+    marks = [word for word, marked in (("quarantined", quarantined), ("flaky", flaky)) if marked]
+    if not marks:
+        return ""
+    return " · ".join(marks) + (f" ({rate:.0%} of runs fail)" if rate is not None else "")
 
 
 # -- GitHub: the check run and the pull-request comment (publish.py) ---------------------------------------

@@ -110,6 +110,7 @@ EXPECTED_DEFAULTS: dict[str, object] = {
     "junit-report": "",
     "instruction": "",
     "conversation-timeout-seconds": 120.0,
+    "diagnose": True,
     "github-token": "",  # action.yml's default is ${{ github.token }}, given by the runner
     "check-run": False,
     "pr-comment": "off",
@@ -473,6 +474,7 @@ BOOLEANS = [
     "fail-on-incomplete",
     "cancel-on-timeout",
     "cancel-on-job-cancel",
+    "diagnose",
 ]
 
 
