@@ -165,8 +165,9 @@ def test_a_read_only_token_is_one_warning_per_write_naming_the_permission_and_ne
     assert result.outputs["result"] == "passed"
     shown = warnings(result)
     assert len(shown) == 2, shown
-    assert "`permissions: checks: write`" in shown[0]
-    assert "`permissions: pull-requests: write`" in shown[1]
+    assert "permissions: checks: write" in shown[0]
+    assert "permissions: pull-requests: write" in shown[1]
+    assert "`" not in shown[0] + shown[1]  # annotations: no literal Markdown
     assert len(creates) == 1  # refused once: not asked again at the end
 
 
