@@ -393,7 +393,13 @@ def test_an_unknown_project_fails_at_once_naming_project_and_process() -> None:
         assert_error_ending(run)
         assert len(sim.requests) == 1
         (error,) = titled(run, "error", "Certyn project or process not found")
-        for part in (f"`{PROJECT}`", "`project-slug`", "`process-slug`", f"Project '{PROJECT}' not found"):
+        # an annotation: the names without Markdown backticks
+        for part in (
+            f"project {PROJECT},",
+            "check project-slug",
+            "process-slug",
+            f"Project '{PROJECT}' not found",
+        ):
             assert part in error.data, error.data
 
 
