@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 from .certyn.client import CertynClient
 from .certyn.errors import ApiError
 from .clock import Clock
-from .core.gate import Result
 from .core.inputs import Inputs
 from .core.text import one_line, plural
+from .gate import Result
 from .github import findings_log
 from .github.junit_file import remove_stale, workspace, write_report
 from .github.reporter import Reporter

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from .afterwards import Afterwards, not_read
 from .certyn.client import CertynClient
-from .certyn.errors import ApiError, AuthError, DeadlineExceeded, NotFound, Outage, TimedOut
+from .certyn.errors import ApiError
 from .certyn.http import Transport
 from .certyn.readers import preload_models
 from .clock import Clock
@@ -19,11 +19,10 @@ from .core import messages, wording
 from .core.api import create_body
 from .core.context import GitHubContext, RunMetadata, derive_metadata, missing_key_hint
 from .core.endings import Ending, switches
-from .core.gate import Cause, Result, Verdict, evaluate
 from .core.idempotency import derive_key
 from .core.inputs import InputErrors, Inputs, read_inputs
-from .core.progress import describe_counts
 from .core.text import format_duration, one_line, plural
+from .gate import Cause, Result, Verdict, evaluate, verdict_for
 from .github.files import EventPayloadError, read_event_payload
 from .github.reporter import Reporter
 from .github.signals import CancelRequested, SignalGuard
@@ -60,15 +59,14 @@ class Step:
         self.reporter = Reporter(env, log)
         self.report = self.reporter.report  # what the pipeline learns; the reporter writes it out
         self.lifecycle = Lifecycle(clock, guard)
+        self.client: CertynClient | None = None
 
     def run(self) -> int:
         ending = Ending.INTERNAL_ERROR
         try:
             ending = self._pipeline()
-        except CancelRequested as cancel:
-            ending = self._cancelled(cancel.signal_name)
-        except Exception as err:
-            self._internal_error(err)
+        except (Exception, CancelRequested) as err:
+            ending = self._stopped(err)
         finally:
             inputs = self.report.inputs
             try:
@@ -76,34 +74,27 @@ class Step:
                     self._not_read(ending, inputs)
                     self.lifecycle.end(ending, switches(inputs))
             except Exception as err:  # a bug while releasing: still report, never lose the verdict
-                self._internal_error(err)
+                self._stopped(err)
             self.reporter.finish(self.clock.monotonic() - self.started)
         return 0 if self.report.verdict.result.succeeds else 1
 
     # -- the pipeline ------------------------------------------------------------------------------
-    def _pipeline(self) -> Ending:  # noqa: PLR0911 - one return per way the step ends
+    def _pipeline(self) -> Ending:
         settings = self._read_settings()
         if settings is None:
             return Ending.INPUT_ERROR
         inputs = settings.inputs
         deadline = self.started + inputs.timeout_seconds
-        client = self._client(inputs)
-        try:
-            with self.guard.interruptible():
-                if not self._acquire(client, settings, deadline):
-                    return Ending.DEPLOYMENT_DOWN
-                if not inputs.wait:
-                    self.report.verdict = Verdict(Result.CREATED)
-                    return Ending.CREATED
-                status = self._wait(client, inputs, deadline)
-        except TimedOut as err:
-            return self._timed_out(inputs, err.outage)
-        except DeadlineExceeded as err:
-            return self._deadline_exceeded(inputs, err)
-        except ApiError as err:
-            return self._api_error(err, client)
+        self.client = self._client(inputs)
+        with self.guard.interruptible():
+            if not self._acquire(self.client, settings, deadline):
+                return Ending.DEPLOYMENT_DOWN
+            if not inputs.wait:
+                self.report.verdict = Verdict(Result.CREATED)
+                return Ending.CREATED
+            status = self._wait(self.client, inputs, deadline)
         self.report.verdict = evaluate(status, inputs.gate)
-        Afterwards(client, self.reporter, self.clock, self.guard, inputs).run(status, deadline)
+        Afterwards(self.client, self.reporter, self.clock, self.guard, inputs).run(status, deadline)
         return Ending.PASSED if self.report.verdict.result is Result.PASSED else Ending.FAILED
 
     def _read_settings(self) -> Settings | None:
@@ -261,67 +252,30 @@ class Step:
             not_read(self.reporter, inputs, f"{why} ({ending})")
 
     # -- the endings other than the gate's ----------------------------------------------------------
-    def _timed_out(self, inputs: Inputs, outage: Outage | None = None) -> Ending:
-        last, limit = self.report.status, format_duration(inputs.timeout_seconds)
-        if outage is not None:  # not "timed out" alone: the API was unreachable until the deadline
-            reasons = (
-                wording.outage_reason(
-                    format_duration(outage.since), outage.failures, one_line(outage.error), limit
-                ),
-                wording.last_known(describe_counts(last) if last else None),
-            )
-            self.report.verdict = Verdict(Result.TIMED_OUT, reasons, cause=Cause.OUTAGE)
+    def _stopped(self, err: BaseException) -> Ending:
+        """The step stopped short of the gate (a timeout, an API error, a signal, a bug): its verdict,
+        said in the log."""
+        report = self.report
+        timeout = report.inputs.timeout_seconds if report.inputs else 0.0
+        run_known = report.created is not None or bool(report.attached_run_id)
+        verdict = verdict_for(err, timeout, report.status, run_known=run_known, redact=self.log.redact)
+        report.verdict = verdict
+        if isinstance(err, CancelRequested):
+            self.log.info(wording.cancel_received(err.signal_name))
+            return Ending.JOB_CANCELLED
+        if verdict.result is Result.TIMED_OUT:
             return Ending.TIMED_OUT
-        counts = f"; Certyn's last counts: {describe_counts(last)}" if last else ""
-        reason = f"the run had not finished when timeout-seconds ({limit}) passed{counts}"
-        self.report.verdict = Verdict(Result.TIMED_OUT, (reason,))
-        return Ending.TIMED_OUT
-
-    def _deadline_exceeded(self, inputs: Inputs, err: DeadlineExceeded) -> Ending:
-        """The create was still being retried when the deadline came."""
-        if not err.unreachable:
-            limit = format_duration(inputs.timeout_seconds)
-            reasons = (f"no final result within timeout-seconds ({limit})", err.message)
-            self.report.verdict = Verdict(Result.TIMED_OUT, reasons)
-            return Ending.TIMED_OUT
-        reason = (  # err.last says what was being done ("while creating the run", "... the environment")
-            f"Certyn API unreachable ({plural(err.attempts, 'attempt')}, the last: {err.last.rstrip('.')}), "
-            f"until timeout-seconds ({format_duration(inputs.timeout_seconds)}) passed"
+        where = f" Certyn run: {one_line(report.app_url, 500)}" if report.app_url else ""
+        if verdict.cause is Cause.KEY_REJECTED and self.client is not None:  # a refused key cannot cancel
+            where = self.reporter.key_refused(self.client.create_may_have_made_a_run) or where
+        title = (
+            wording.ACTION_ERROR
+            if verdict.cause is Cause.INTERNAL_ERROR
+            else wording.title(verdict.result, cause=verdict.cause)
         )
-        self.report.verdict = Verdict(Result.TIMED_OUT, (reason,), cause=Cause.OUTAGE)
-        return Ending.TIMED_OUT
-
-    def _cancelled(self, signal_name: str) -> Ending:
-        self.log.info(f"Received {signal_name}: the job is being cancelled")
-        self.report.verdict = Verdict(Result.CANCELLED, (f"the workflow job was cancelled ({signal_name})",))
-        return Ending.JOB_CANCELLED
-
-    def _api_error(self, err: ApiError, client: CertynClient) -> Ending:
-        cause = Cause.API_ERROR
-        if isinstance(err, AuthError):
-            cause = Cause.KEY_REJECTED
-        elif isinstance(err, NotFound):
-            known_run = self.report.created is not None or bool(self.report.attached_run_id)
-            cause = Cause.RUN_NOT_FOUND if known_run else Cause.PROJECT_NOT_FOUND
-        elif err.unreachable:  # the create's attempts were used up by failures that may pass
-            cause = Cause.OUTAGE
-        self.report.verdict = Verdict(Result.ERROR, (err.message,), cause=cause)
-        where = self._where()
-        if isinstance(err, AuthError):  # a refused key cannot cancel: say which run it may leave running
-            where = self.reporter.key_refused(client.create_may_have_made_a_run) or where
-        self.log.error(err.message + where, title=wording.title(Result.ERROR, cause=cause))
-        if cause is Cause.RUN_NOT_FOUND and self.report.created is None and self.report.status is None:
+        self.log.error(wording.stopped(verdict.reasons[0], verdict.cause, where), title=title)
+        if verdict.cause is Cause.INTERNAL_ERROR:
+            return Ending.INTERNAL_ERROR
+        if verdict.cause is Cause.RUN_NOT_FOUND and report.created is None and report.status is None:
             return Ending.RUN_NOT_FOUND  # the attached run does not exist: nothing to cancel
-        return Ending.KEY_REJECTED if isinstance(err, AuthError) else Ending.API_ERROR
-
-    def _internal_error(self, err: Exception) -> None:
-        message = one_line(self.log.redact(f"{type(err).__name__}: {err}"), 500)
-        self.report.verdict = Verdict(
-            Result.ERROR, (f"internal error: {message}",), cause=Cause.INTERNAL_ERROR
-        )
-        self.log.error(
-            f"Internal error in the action: {message.rstrip('.')}.{self._where()}", title=wording.ACTION_ERROR
-        )
-
-    def _where(self) -> str:
-        return f" Certyn run: {one_line(self.report.app_url, 500)}" if self.report.app_url else ""
+        return Ending.KEY_REJECTED if verdict.cause is Cause.KEY_REJECTED else Ending.API_ERROR

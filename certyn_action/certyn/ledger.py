@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+
 class CreateLedger:
     def __init__(self, body: Mapping[str, Any], key: str) -> None:
         self.body = body

@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import NamedTuple
 
+from ..gate import Result
 from . import wording
-from .gate import Result
 from .inputs import Inputs
 from .report import Report
 from .text import format_duration, one_line, plural

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
+from ..gate import Result, Verdict
 from .api import Created, run_path
 from .context import RunMetadata
 from .findings import Findings
-from .gate import Result, Verdict
 from .inputs import Inputs
 from .text import visible
 from .vocabulary import COUNTERS
@@ -89,7 +89,9 @@ class Report:
         if self.created is None or self.status is None or self.metadata is None:
             return ""
         theirs, ours = self.status.commit_sha.strip().lower(), self.metadata.commit_sha.strip().lower()
-        if not (theirs and ours) or theirs.startswith(ours) or ours.startswith(theirs):  # a short SHA is the same
+        if (
+            not (theirs and ours) or theirs.startswith(ours) or ours.startswith(theirs)
+        ):  # a short SHA is the same
             return ""
         return self.status.commit_sha
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..gate import Result, unaccounted
 from . import wording
-from .gate import Result, unaccounted
 from .inputs import Inputs
 from .report import Report
 from .text import format_duration, markdown, markdown_link, markdown_with_code, safe_url, truncate

@@ -4,8 +4,7 @@ or makes text."""
 
 from __future__ import annotations
 
-from .gate import Cause, Result
-from .text import plural
+from ..gate import Cause, Result
 
 ACTION_ERROR = "Certyn action error"  # only a bug in the action reads like this
 GATE_PASSED = "Certyn gate passed"  # not "tests passed": a switch that is off let some through
@@ -114,24 +113,6 @@ def next_steps(result: Result, cause: Cause | None, failed_by: tuple[str, ...]) 
     return [NEXT_FOR_SWITCH[switch] for switch in failed_by if switch in NEXT_FOR_SWITCH]
 
 
-def outage_reason(since: str, failures: int, error: str, deadline: str) -> str:
-    """The reason of a wait that ended inside an outage: what happened, not only "timed out".
-
-    ``since``: when the outage began, in the step's time ("1m 10s"); ``error``: the last failure."""
-    polls = plural(failures, "failed poll")
-    return (
-        f"Certyn API unreachable since {since} into the step ({polls}, the last: {error.rstrip('.')}), "
-        f"until timeout-seconds ({deadline}) passed"
-    )
-
-
-def last_known(counts: str | None) -> str:
-    """What was known of the run when an outage ended the wait."""
-    if counts is None:
-        return "no status of the run was read before the outage"
-    return f"last status read from Certyn: {counts}"
-
-
 def outage_warning(error: str, left: str) -> str:
     """The warning when polls start failing: truthful about what happens if the outage lasts."""
     return (
@@ -229,3 +210,14 @@ def environment_may_exist(key: str, why: str) -> str:
         f"A temporary Certyn environment with key `{key}` may exist (a create attempt got no answer), but "
         f"this step could not look it up: {why.rstrip('.')}. Look for it in Certyn (Environments) and delete it."
     )
+
+
+def cancel_received(signal_name: str) -> str:
+    return f"Received {signal_name}: the job is being cancelled"
+
+
+def stopped(reason: str, cause: Cause | None, where: str) -> str:
+    """The error line of a step an API error or a bug stopped; ``where``: the run's link, or a note."""
+    if cause is Cause.INTERNAL_ERROR:
+        return f"Internal error in the action: {reason.removeprefix('internal error: ').rstrip('.')}.{where}"
+    return reason + where

@@ -14,11 +14,11 @@ from certyn_action.certyn.http import Transport, UnsafeUrl
 from certyn_action.certyn.reply import DuplicateKey, Reply
 from certyn_action.core.api_url import normalize_api_url
 from certyn_action.core.context import GitHubContext, derive_metadata
-from certyn_action.core.gate import Result, evaluate
 from certyn_action.core.inputs import GateSwitches, InputErrors, parse_tags, read_inputs
 from certyn_action.core.models import RunStatus
 from certyn_action.core.scrub import Scrubber
 from certyn_action.core.text import markdown, one_line, visible
+from certyn_action.gate import Result, evaluate
 from tests.fakes import FakeClock
 
 BASE = "https://api.certyn.test"

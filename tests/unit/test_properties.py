@@ -16,12 +16,12 @@ from hypothesis import strategies as st
 from certyn_action.core.api import Created
 from certyn_action.core.api_url import is_loopback, normalize_api_url
 from certyn_action.core.context import RunMetadata
-from certyn_action.core.gate import Result, Verdict
 from certyn_action.core.inputs import InputErrors, Inputs, parse_tags, read_inputs
 from certyn_action.core.models import CreatedRun, RunStatus
 from certyn_action.core.report import Report
 from certyn_action.core.summary import render_summary
 from certyn_action.core.text import escape_command_data, markdown, one_line, visible
+from certyn_action.gate import Result, Verdict
 from certyn_action.github.files import OutputFile, cap_bytes
 from certyn_action.github.workflow import WorkflowLog
 from certyn_simulator.runner.filecommands import (

@@ -6,11 +6,11 @@ import pytest
 
 from certyn_action.core.api import Created, create_body
 from certyn_action.core.context import RunMetadata
-from certyn_action.core.gate import Result, Verdict
 from certyn_action.core.inputs import read_inputs
 from certyn_action.core.messages import create_lines, verdict
 from certyn_action.core.models import CreatedRun, RunStatus
 from certyn_action.core.report import Report
+from certyn_action.gate import Result, Verdict
 
 KEY = "sk-secret-123"
 META = RunMetadata("acme/shop", "main", "a" * 40, "push", "https://ci/1", "https://ci/1", "https://ci/1")

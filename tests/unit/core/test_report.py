@@ -7,9 +7,9 @@ import pytest
 
 from certyn_action.core.api import Created
 from certyn_action.core.context import RunMetadata
-from certyn_action.core.gate import Result, Verdict
 from certyn_action.core.models import CreatedRun, RunStatus
 from certyn_action.core.report import Report
+from certyn_action.gate import Result, Verdict
 
 SENT = "0123456789abcdef0123456789abcdef01234567"
 

@@ -9,12 +9,12 @@ import pytest
 
 from certyn_action.core.api import Created
 from certyn_action.core.context import RunMetadata
-from certyn_action.core.gate import Result, Verdict
 from certyn_action.core.inputs import Inputs, read_inputs
 from certyn_action.core.models import COUNTERS, CreatedRun, RunStatus
 from certyn_action.core.report import Report
 from certyn_action.core.summary import MAX_REASONS, render_summary
 from certyn_action.core.wording import HEADINGS
+from certyn_action.gate import Result, Verdict
 
 EVIL = "<img src=x onerror=alert(1)> [x](javascript:alert(1)) | a | b ![i](https://e.example/i.png) **b**"
 

@@ -18,11 +18,11 @@ import responses
 
 from certyn_action.core import wording
 from certyn_action.core.api import Created
-from certyn_action.core.gate import Result, Verdict
 from certyn_action.core.inputs import read_inputs
 from certyn_action.core.models import CreatedRun, RunStatus
 from certyn_action.core.report import CancelRequest, Report
 from certyn_action.core.summary import MAX_REASONS, render_summary
+from certyn_action.gate import Result, Verdict
 from certyn_action.github.signals import CancelRequested
 from certyn_simulator import DEFAULT_API_KEY, Scenario, Simulator, snapshot
 from certyn_simulator.runner import FakeRunner

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from certyn_action.core import wording
-from certyn_action.core.gate import Result
+from certyn_action.gate import Result
 
 
 @pytest.mark.parametrize("result", list(Result))
@@ -39,7 +39,7 @@ def test_the_cancel_notes() -> None:
 
 
 def test_every_cause_has_its_own_title_and_a_next_step() -> None:
-    from certyn_action.core.gate import Cause  # noqa: PLC0415
+    from certyn_action.gate import Cause  # noqa: PLC0415
 
     titles = [wording.title(Result.ERROR, cause=cause) for cause in Cause]
     assert len(set(titles)) == len(Cause)

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from certyn_action.core.gate import Result, Verdict, evaluate, unaccounted
 from certyn_action.core.inputs import GateSwitches
 from certyn_action.core.models import RunStatus
+from certyn_action.gate import Result, Verdict, evaluate, unaccounted
 
 ALL_ON = GateSwitches()
 ALL_OFF = GateSwitches(False, False, False, False, False, False)

@@ -1,4 +1,5 @@
-"""The gate: a finished run's status and the fail-on switches give the verdict. Pure.
+"""The verdict: a finished run's status and the fail-on switches (:func:`evaluate`), or how the step was
+stopped short of that (:func:`verdict_for`). Pure.
 
 The run must have reached a terminal state, and every enabled switch must hold. ``conclusion`` is never
 consulted: its vocabulary differs between servers, and it has been seen to say "success" over aborted tests.
@@ -6,15 +7,19 @@ consulted: its vocabulary differs between servers, and it has been seen to say "
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum, auto
 from typing import TYPE_CHECKING, NamedTuple
 
-from .inputs import GateSwitches
-from .text import plural
-from .vocabulary import OUTCOMES, REQUIRED_COUNTERS
+from .certyn.errors import ApiError, AuthError, DeadlineExceeded, NotFound, TimedOut
+from .core.inputs import GateSwitches
+from .core.progress import describe_counts
+from .core.text import format_duration, one_line, plural
+from .core.vocabulary import OUTCOMES, REQUIRED_COUNTERS
+from .github.signals import CancelRequested
 
 if TYPE_CHECKING:
-    from .models import RunStatus
+    from .core.models import RunStatus
 
 
 class Result(StrEnum):
@@ -145,3 +150,53 @@ def evaluate(status: RunStatus, switches: GateSwitches) -> Verdict:
             waived.append(f"{reason} ({switch}: false)")
     result = Result.FAILED if reasons else Result.PASSED
     return Verdict(result, tuple(reasons), tuple(waived), failed_by=tuple(failed_by))
+
+
+def verdict_for(  # noqa: PLR0911 - one verdict per way the step stops
+    error: BaseException,
+    timeout_seconds: float,
+    last: RunStatus | None,
+    *,
+    run_known: bool,
+    redact: Callable[[str], str],
+) -> Verdict:
+    """The verdict of a step that ``error`` stopped before the gate: ``last`` is the latest status seen,
+    ``run_known`` whether the run was created or attached (a 404 is then the run's, else the project's)."""
+    limit = format_duration(timeout_seconds)
+    counts = describe_counts(last) if last else ""
+    if isinstance(error, CancelRequested):
+        return Verdict(Result.CANCELLED, (f"the workflow job was cancelled ({error.signal_name})",))
+    if isinstance(error, TimedOut) and error.outage is not None:  # the API was unreachable until the end
+        since, polls = format_duration(error.outage.since), plural(error.outage.failures, "failed poll")
+        reasons = (
+            f"Certyn API unreachable since {since} into the step ({polls}, the last: "
+            f"{one_line(error.outage.error).rstrip('.')}), until timeout-seconds ({limit}) passed",
+            f"last status read from Certyn: {counts}"
+            if last
+            else "no status of the run was read before the outage",
+        )
+        return Verdict(Result.TIMED_OUT, reasons, cause=Cause.OUTAGE)
+    if isinstance(error, TimedOut):
+        counts = f"; Certyn's last counts: {counts}" if counts else ""
+        return Verdict(
+            Result.TIMED_OUT, (f"the run had not finished when timeout-seconds ({limit}) passed{counts}",)
+        )
+    if isinstance(error, DeadlineExceeded) and error.unreachable:  # the create, retried until the end
+        reason = (  # error.last says what was being done ("while creating the run", "... the environment")
+            f"Certyn API unreachable ({plural(error.attempts, 'attempt')}, the last: "
+            f"{error.last.rstrip('.')}), until timeout-seconds ({limit}) passed"
+        )
+        return Verdict(Result.TIMED_OUT, (reason,), cause=Cause.OUTAGE)
+    if isinstance(error, DeadlineExceeded):
+        return Verdict(Result.TIMED_OUT, (f"no final result within timeout-seconds ({limit})", error.message))
+    if isinstance(error, ApiError):
+        cause = Cause.API_ERROR
+        if isinstance(error, AuthError):
+            cause = Cause.KEY_REJECTED
+        elif isinstance(error, NotFound):
+            cause = Cause.RUN_NOT_FOUND if run_known else Cause.PROJECT_NOT_FOUND
+        elif error.unreachable:  # the create's attempts were used up by failures that may pass
+            cause = Cause.OUTAGE
+        return Verdict(Result.ERROR, (error.message,), cause=cause)
+    message = one_line(redact(f"{type(error).__name__}: {error}"), 500)
+    return Verdict(Result.ERROR, (f"internal error: {message}",), cause=Cause.INTERNAL_ERROR)
