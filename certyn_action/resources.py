@@ -1,35 +1,119 @@
-"""What the step holds, as resources of the lifecycle (``lifecycle.py``): each knows how to release itself
-and how to say it was kept. The Certyn run, and the temporary environment of ``base-url``."""
+"""What the step holds, and the cleanup stack that releases it: the Certyn run (cancelled) and the temporary
+environment of ``base-url`` (deleted). Each resource decides from the step's verdict and its own switch
+(``cancel-on-timeout``, ``cancel-on-job-cancel``, ``keep-environment``) whether it is released, kept (and
+said so), or left alone (a run that finished needs no cancel; a rejected key cannot cancel).
+
+However the step ends, :meth:`Held.release` goes through what is held, the last acquired first, like
+``contextlib.ExitStack``: every release runs whatever an earlier one raised, and all share ONE budget,
+``RELEASE_BUDGET_SECONDS`` from the first signal (stamped by the signal guard on the step's clock), or from
+the end when there was no signal; each release gets its share of what is left (time left / releases left),
+so a hanging cancel cannot starve the environment delete. Each resource reports what it did itself.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from contextlib import ExitStack
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from .certyn.client import CertynClient
 from .certyn.environments import EnvironmentsApi
 from .certyn.errors import ApiError
 from .clock import Clock
 from .core import wording
-from .core.endings import ENVIRONMENT, RUN, Rule
+from .core.inputs import Inputs
 from .core.report import CancelRequest
 from .core.text import one_line, plural
+from .gate import Cause, Result, Verdict
 from .github.reporter import Reporter
+from .github.signals import SignalGuard
 
 if TYPE_CHECKING:
     from .core.environment import Environment
 
+RELEASE_BUDGET_SECONDS = 5.0  # the runner sends SIGTERM 7.5 s after SIGINT, then kills
 READ_AGAIN_MIN_SECONDS = 1.0  # of the release budget: less than this left, the state is not read again
 
 
+class Decision(NamedTuple):
+    release: bool  # False: the switch keeps it
+    switch: str  # the input that decided
+    cause: str  # why it is released, in words for the log, the summary and Certyn
+
+
+class Resource(Protocol):
+    def decide(self, verdict: Verdict) -> Decision | None:
+        """Release or keep it after ``verdict``; None: this ending leaves it alone, no switch involved."""
+
+    def release(self, cause: str, deadline: float) -> None:
+        """Release it by ``deadline`` (clock time), and report what happened."""
+
+    def keep(self, switch: str) -> None:
+        """``switch`` keeps it: say so where it matters."""
+
+
+class Held:
+    """The cleanup stack: what the step holds, released on every ending within one budget."""
+
+    def __init__(self, clock: Clock, guard: SignalGuard, budget: float = RELEASE_BUDGET_SECONDS) -> None:
+        self._clock, self._guard, self._budget = clock, guard, budget
+        self.resources: list[Resource] = []
+
+    def hold(self, resource: Resource) -> None:
+        """``resource`` is being acquired: from now on every ending considers releasing it."""
+        self.resources.append(resource)
+
+    def deadline(self) -> float:
+        """The end of the release budget: counted from the first signal if there was one, else from now."""
+        since = self._guard.received_at
+        return (self._clock.monotonic() if since is None else since) + self._budget
+
+    def release(self, verdict: Verdict) -> None:
+        """Release (or keep) what is held after ``verdict``, the last acquired first, within the one budget:
+        what a release does not use passes on, and every release runs whatever an earlier one raised (what
+        the last raised propagates, earlier exceptions chained as its context)."""
+        deadline = self.deadline()
+        held, self.resources = self.resources, []
+        decisions = [(resource, resource.decide(verdict)) for resource in held]
+        left = sum(1 for _, decision in decisions if decision and decision.release)
+
+        def release(resource: Resource, cause: str) -> None:
+            nonlocal left
+            now = self._clock.monotonic()
+            share = now + max(0.0, deadline - now) / max(left, 1)
+            left -= 1
+            resource.release(cause, share)
+
+        with ExitStack() as stack:
+            for resource, decision in decisions:  # the stack runs them last acquired first
+                if decision is None:
+                    continue
+                if decision.release:
+                    stack.callback(release, resource, decision.cause)
+                else:
+                    stack.callback(resource.keep, decision.switch)
+
+
 class CertynRun:
-    """The Certyn run this step created, or was creating: released by cancelling it, after learning the run
-    an interrupted create made; kept with a note in the summary."""
+    """The Certyn run this step created, or was creating, or attached to: released by cancelling it, after
+    learning the run an interrupted create made; kept with a note in the summary."""
 
-    name = RUN
+    def __init__(self, client: CertynClient, reporter: Reporter, clock: Clock, inputs: Inputs) -> None:
+        self.client, self.reporter, self.clock, self.inputs = client, reporter, clock, inputs
 
-    def __init__(self, client: CertynClient, reporter: Reporter, clock: Clock) -> None:
-        self.client, self.reporter, self.clock = client, reporter, clock
+    def decide(self, verdict: Verdict) -> Decision | None:
+        report, cause = self.reporter.report, verdict.cause
+        if verdict.result is Result.TIMED_OUT:
+            return Decision(self.inputs.cancel_on_timeout, "cancel-on-timeout", wording.CANCEL_TIMED_OUT)
+        if verdict.result is Result.CANCELLED:
+            return Decision(self.inputs.cancel_on_job_cancel, "cancel-on-job-cancel", wording.CANCEL_JOB)
+        unseen = report.created is None and report.status is None  # an attached run that does not exist
+        if verdict.result is not Result.ERROR or cause is Cause.KEY_REJECTED:
+            return None
+        if cause is Cause.RUN_NOT_FOUND and unseen:
+            return None
+        why = wording.CANCEL_BUG if cause is Cause.INTERNAL_ERROR else wording.CANCEL_API_ERROR
+        return Decision(self.inputs.cancel_on_timeout, "cancel-on-timeout", why)
 
     def release(self, cause: str, deadline: float) -> None:
         report, log = self.reporter.report, self.reporter.log
@@ -41,12 +125,12 @@ class CertynRun:
                 orphan = wording.orphan("could not learn, so could not cancel", report.idempotency_key)
                 log.info(orphan)
                 self.reporter.note(orphan)
-        run_id, inputs = report.run_id, report.inputs
-        if not run_id or inputs is None:
+        run_id = report.run_id
+        if not run_id:
             return
         meta = report.metadata
-        reason = inputs.cancel_reason or wording.cancel_reason(cause, meta.run_url if meta else "")
-        log.info(f"Cancelling Certyn run {one_line(run_id, 80)}: {cause}")
+        reason = self.inputs.cancel_reason or wording.cancel_reason(cause, meta.run_url if meta else "")
+        log.info(wording.cancelling(one_line(run_id, 80), cause))
         try:
             outcome = self.client.cancel(run_id, reason, deadline)
         except ApiError as err:
@@ -56,7 +140,7 @@ class CertynRun:
             where = f" {one_line(report.app_url, 500)}" if report.app_url else ""
             log.info(one_line(failed, 800) + where)
             return
-        log.info(f"Certyn answered the cancel: {one_line(outcome, 300)}")
+        log.info(wording.cancel_answered(one_line(outcome, 300)))
         report.cancel = CancelRequest(cause, accepted=True, outcome=outcome)
         if report.status is not None and self._read_again(run_id, deadline):  # else no state was shown
             report.cancel = report.cancel._replace(read_after=True)
@@ -73,18 +157,18 @@ class CertynRun:
         self.reporter.seen(status)
         return True
 
-    def keep(self, rule: Rule) -> None:
+    def keep(self, switch: str) -> None:
         if self.reporter.report.created is None:  # interrupted while the create's answer was being read
             answered = self.client.answered_create()  # sends nothing: the run is kept
             if answered is not None:
                 self.reporter.created(answered)
         if self.reporter.report.run_id:
-            self.reporter.note(wording.left_running(rule.switch))
+            self.reporter.note(wording.left_running(switch))
 
 
 class TemporaryEnvironment:
     """The temporary Certyn environment of ``base-url``: created by :meth:`create` (held from before the
-    create is sent), released by deleting it; kept, and said so, under ``keep-environment: true``.
+    create is sent), deleted on every ending; kept, and said so, under ``keep-environment: true``.
 
     A create that was interrupted, or got no answer, may still have made it: its key is unique to this step,
     so the release looks it up by key and deletes what it finds, or says one may exist when it cannot look.
@@ -92,10 +176,10 @@ class TemporaryEnvironment:
     create (another ``baseUrl`` or label) moves the create to another key: the other is never used nor deleted.
     """
 
-    name = ENVIRONMENT
-
-    def __init__(self, client: CertynClient, reporter: Reporter, body: Mapping[str, str]) -> None:
-        self.api, self.reporter, self.body = EnvironmentsApi(client), reporter, body
+    def __init__(
+        self, client: CertynClient, reporter: Reporter, body: Mapping[str, str], keep: bool = False
+    ) -> None:
+        self.api, self.reporter, self.body, self.keep_it = EnvironmentsApi(client), reporter, body, keep
         self.api.key = body["key"]
         self.environment: Environment | None = None
         self.refused = False  # the server answered the create with a refusal: none was made
@@ -114,31 +198,30 @@ class TemporaryEnvironment:
             self.refused = refusal and not self.api.create_attempts.may_have_made
             raise
         if self.api.taken_key:
-            message = (
-                f"The environment key `{one_line(self.api.taken_key, 80)}` is taken by an environment this step "
-                f"did not create (another base URL or label): created `{one_line(self.key, 80)}` instead and "
-                "left the other alone."
-            )
-            self.reporter.log.warning(message, title="Certyn environment key taken")
+            message = wording.environment_key_taken(one_line(self.api.taken_key, 80), one_line(self.key, 80))
+            self.reporter.log.warning(message, title=wording.ENVIRONMENT_KEY_TAKEN)
             self.reporter.note(message)
         self.reporter.report.temporary_environment = self.key  # its outputs: Reporter.environment()
         return self.environment
 
+    def decide(self, verdict: Verdict) -> Decision:
+        ended = wording.step_ended(verdict)
+        return Decision(not self.keep_it, "keep-environment", f"the step ended ({ended})")
+
     def release(self, cause: str, deadline: float) -> None:
-        log = self.reporter.log
-        shown = f"`{one_line(self.key, 80)}`"
+        log, shown = self.reporter.log, f"`{one_line(self.key, 80)}`"
         environment = self.environment
         try:
             if environment is None and self.api.create_sent and not self.refused:
                 environment = self.api.find(self.key, deadline)  # an interrupted create
             if environment is None:
                 return
-            log.info(f"Deleting the temporary Certyn environment {shown} ({cause})")
+            log.info(wording.deleting_environment(shown, cause))
             outcome = self.api.delete(environment.id, deadline)
         except ApiError as err:
             why = one_line(err.message, 300)
             message = (
-                f"Could not delete the temporary Certyn environment {shown}: {why}. Delete it in Certyn (Environments)."
+                wording.environment_not_deleted(shown, why)
                 if environment is not None
                 else wording.environment_may_exist(self.key, why)  # it could not even be looked up
             )
@@ -148,8 +231,8 @@ class TemporaryEnvironment:
         log.info(f"Temporary Certyn environment {shown}: {outcome}")
         self.reporter.note(wording.environment_deleted(self.key, outcome))
 
-    def keep(self, rule: Rule) -> None:
+    def keep(self, switch: str) -> None:
         if self.environment is not None:
-            message = wording.environment_kept(self.key, rule.switch)
+            message = wording.environment_kept(self.key, switch)
             self.reporter.log.info(message)
             self.reporter.note(message)

@@ -18,7 +18,6 @@ from .clock import Clock
 from .core import messages, wording
 from .core.api import create_body
 from .core.context import GitHubContext, RunMetadata, derive_metadata, missing_key_hint
-from .core.endings import Ending, switches
 from .core.idempotency import derive_key
 from .core.inputs import InputErrors, Inputs, read_inputs
 from .core.text import format_duration, one_line, plural
@@ -27,8 +26,7 @@ from .github.files import EventPayloadError, read_event_payload
 from .github.reporter import Reporter
 from .github.signals import CancelRequested, SignalGuard
 from .github.workflow import WorkflowLog
-from .lifecycle import Lifecycle
-from .resources import CertynRun, TemporaryEnvironment
+from .resources import CertynRun, Held, TemporaryEnvironment
 
 if TYPE_CHECKING:
     from .core.models import RunStatus
@@ -58,44 +56,42 @@ class Step:
         self.started = clock.monotonic()
         self.reporter = Reporter(env, log)
         self.report = self.reporter.report  # what the pipeline learns; the reporter writes it out
-        self.lifecycle = Lifecycle(clock, guard)
+        self.held = Held(clock, guard)
         self.client: CertynClient | None = None
 
     def run(self) -> int:
-        ending = Ending.INTERNAL_ERROR
         try:
-            ending = self._pipeline()
+            self._pipeline()
         except (Exception, CancelRequested) as err:
-            ending = self._stopped(err)
+            self._stopped(err)
         finally:
             inputs = self.report.inputs
             try:
                 if inputs is not None:
-                    self._not_read(ending, inputs)
-                    self.lifecycle.end(ending, switches(inputs))
+                    self._not_read(inputs)
+                    self.held.release(self.report.verdict)
             except Exception as err:  # a bug while releasing: still report, never lose the verdict
                 self._stopped(err)
             self.reporter.finish(self.clock.monotonic() - self.started)
         return 0 if self.report.verdict.result.succeeds else 1
 
     # -- the pipeline ------------------------------------------------------------------------------
-    def _pipeline(self) -> Ending:
+    def _pipeline(self) -> None:
         settings = self._read_settings()
         if settings is None:
-            return Ending.INPUT_ERROR
+            return
         inputs = settings.inputs
         deadline = self.started + inputs.timeout_seconds
         self.client = self._client(inputs)
         with self.guard.interruptible():
             if not self._acquire(self.client, settings, deadline):
-                return Ending.DEPLOYMENT_DOWN
+                return
             if not inputs.wait:
                 self.report.verdict = Verdict(Result.CREATED)
-                return Ending.CREATED
+                return
             status = self._wait(self.client, inputs, deadline)
         self.report.verdict = evaluate(status, inputs.gate)
         Afterwards(self.client, self.reporter, self.clock, self.guard, inputs).run(status, deadline)
-        return Ending.PASSED if self.report.verdict.result is Result.PASSED else Ending.FAILED
 
     def _read_settings(self) -> Settings | None:
         try:
@@ -143,7 +139,7 @@ class Step:
         with self.log.group("Creating Certyn run"):
             for line in messages.create_lines(settings.inputs, body, settings.idempotency_key):
                 self.log.info(line)
-        self.lifecycle.hold(CertynRun(client, self.reporter, self.clock))
+        self.held.hold(CertynRun(client, self.reporter, self.clock, settings.inputs))
         created = client.create(body, settings.idempotency_key, deadline, poll_ahead=settings.inputs.wait)
         with self.guard.deferred():  # outputs are written whole, then a pending signal is honoured
             self.reporter.created(created)
@@ -153,7 +149,7 @@ class Step:
         of ``base-url``). False when ``base-url`` never answered: nothing was created."""
         inputs = settings.inputs
         if inputs.run_id:
-            self._attach_run(client, inputs.run_id)
+            self._attach_run(client, inputs)
             return True
         if inputs.base_url:
             if not self._deployment_up(inputs, deadline):
@@ -215,17 +211,17 @@ class Step:
             job_index=inputs.job_index,
             check_run_id=inputs.check_run_id,
         )
-        environment = TemporaryEnvironment(client, self.reporter, plan.create_body())
-        self.lifecycle.hold(environment)
+        environment = TemporaryEnvironment(client, self.reporter, plan.create_body(), inputs.keep_environment)
+        self.held.hold(environment)
         environment.create(deadline)
         with self.guard.deferred():  # the environment-key output is written whole
             self.reporter.environment()
 
-    def _attach_run(self, client: CertynClient, run_id: str) -> None:
+    def _attach_run(self, client: CertynClient, inputs: Inputs) -> None:
         """``run-id``: no create; the run is held from the start (the cancel switches apply to it)."""
-        self.lifecycle.hold(CertynRun(client, self.reporter, self.clock))
+        self.held.hold(CertynRun(client, self.reporter, self.clock, inputs))
         with self.guard.deferred():
-            self.reporter.attached(run_id)
+            self.reporter.attached(inputs.run_id)
 
     def _wait(self, client: CertynClient, inputs: Inputs, deadline: float) -> RunStatus:
         with self.guard.deferred():  # not needed before the create: imported after it, whole
@@ -244,15 +240,21 @@ class Step:
         with self.guard.deferred():  # state and counts as outputs at once, written whole
             self.reporter.seen(status)
 
-    def _not_read(self, ending: Ending, inputs: Inputs) -> None:
+    def _not_read(self, inputs: Inputs) -> None:
         """Per-test results and the AI answer are read only after the run ended in this step."""
-        if ending not in (Ending.PASSED, Ending.FAILED, Ending.CREATED, Ending.INPUT_ERROR):
-            why = "the run did not end within this step" if self.report.run_id else "no run was created"
-            why = "the run was not found" if ending is Ending.RUN_NOT_FOUND else why
-            not_read(self.reporter, inputs, f"{why} ({ending})")
+        report, verdict = self.report, self.report.verdict
+        if verdict.result in (Result.PASSED, Result.FAILED, Result.CREATED):
+            return
+        if verdict.cause is Cause.INPUT_ERROR:
+            return
+        why = "the run did not end within this step" if report.run_id else "no run was created"
+        ended = wording.step_ended(verdict)
+        if verdict.cause is Cause.RUN_NOT_FOUND and report.created is None and report.status is None:
+            why, ended = "the run was not found", "run not found"
+        not_read(self.reporter, inputs, f"{why} ({ended})")
 
     # -- the endings other than the gate's ----------------------------------------------------------
-    def _stopped(self, err: BaseException) -> Ending:
+    def _stopped(self, err: BaseException) -> None:
         """The step stopped short of the gate (a timeout, an API error, a signal, a bug): its verdict,
         said in the log."""
         report = self.report
@@ -262,20 +264,12 @@ class Step:
         report.verdict = verdict
         if isinstance(err, CancelRequested):
             self.log.info(wording.cancel_received(err.signal_name))
-            return Ending.JOB_CANCELLED
-        if verdict.result is Result.TIMED_OUT:
-            return Ending.TIMED_OUT
+        if verdict.result is not Result.ERROR:
+            return
         where = f" Certyn run: {one_line(report.app_url, 500)}" if report.app_url else ""
         if verdict.cause is Cause.KEY_REJECTED and self.client is not None:  # a refused key cannot cancel
             where = self.reporter.key_refused(self.client.create_may_have_made_a_run) or where
-        title = (
-            wording.ACTION_ERROR
-            if verdict.cause is Cause.INTERNAL_ERROR
-            else wording.title(verdict.result, cause=verdict.cause)
-        )
-        self.log.error(wording.stopped(verdict.reasons[0], verdict.cause, where), title=title)
+        title = wording.title(verdict.result, cause=verdict.cause)
         if verdict.cause is Cause.INTERNAL_ERROR:
-            return Ending.INTERNAL_ERROR
-        if verdict.cause is Cause.RUN_NOT_FOUND and report.created is None and report.status is None:
-            return Ending.RUN_NOT_FOUND  # the attached run does not exist: nothing to cancel
-        return Ending.KEY_REJECTED if verdict.cause is Cause.KEY_REJECTED else Ending.API_ERROR
+            title = wording.ACTION_ERROR
+        self.log.error(wording.stopped(verdict.reasons[0], verdict.cause, where), title=title)

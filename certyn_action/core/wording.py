@@ -4,7 +4,7 @@ or makes text."""
 
 from __future__ import annotations
 
-from ..gate import Cause, Result
+from ..gate import Cause, Result, Verdict
 
 ACTION_ERROR = "Certyn action error"  # only a bug in the action reads like this
 GATE_PASSED = "Certyn gate passed"  # not "tests passed": a switch that is off let some through
@@ -221,3 +221,52 @@ def stopped(reason: str, cause: Cause | None, where: str) -> str:
     if cause is Cause.INTERNAL_ERROR:
         return f"Internal error in the action: {reason.removeprefix('internal error: ').rstrip('.')}.{where}"
     return reason + where
+
+
+# -- releasing what the step holds (resources.py) ------------------------------------------------------
+CANCEL_TIMED_OUT = "the action's timeout-seconds passed"
+CANCEL_JOB = "the GitHub workflow job was cancelled"
+CANCEL_API_ERROR = "the action stopped waiting after an API error"
+CANCEL_BUG = "the action stopped after an internal error"
+ENVIRONMENT_KEY_TAKEN = "Certyn environment key taken"
+_ENDED_BY_CAUSE = {
+    Cause.KEY_REJECTED: "key rejected",
+    Cause.INTERNAL_ERROR: "internal error",
+    Cause.DEPLOYMENT_DOWN: "deployment unreachable",
+    Cause.INPUT_ERROR: "input error",
+}
+_ENDED_BY_RESULT = {
+    Result.TIMED_OUT: "timed out",
+    Result.CANCELLED: "job cancelled",
+    Result.ERROR: "API error",
+}
+
+
+def step_ended(verdict: Verdict) -> str:
+    """How the step ended, in a few words: "passed", "timed out", "API error", "job cancelled", ..."""
+    if verdict.cause in _ENDED_BY_CAUSE:
+        return _ENDED_BY_CAUSE[verdict.cause]
+    return _ENDED_BY_RESULT.get(verdict.result, verdict.result.value)
+
+
+def cancelling(run_id: str, cause: str) -> str:
+    return f"Cancelling Certyn run {run_id}: {cause}"
+
+
+def cancel_answered(outcome: str) -> str:
+    return f"Certyn answered the cancel: {outcome}"
+
+
+def environment_key_taken(taken: str, used: str) -> str:
+    return (
+        f"The environment key `{taken}` is taken by an environment this step did not create (another base "
+        f"URL or label): created `{used}` instead and left the other alone."
+    )
+
+
+def deleting_environment(shown: str, cause: str) -> str:
+    return f"Deleting the temporary Certyn environment {shown} ({cause})"
+
+
+def environment_not_deleted(shown: str, why: str) -> str:
+    return f"Could not delete the temporary Certyn environment {shown}: {why}. Delete it in Certyn (Environments)."
