@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, NamedTuple
 
-from .afterwards import Afterwards, not_read
 from .certyn.client import CertynClient
 from .certyn.errors import ApiError
 from .certyn.http import Transport
@@ -21,6 +20,7 @@ from .core.context import GitHubContext, RunMetadata, derive_metadata, missing_k
 from .core.idempotency import derive_key
 from .core.inputs import InputErrors, Inputs, read_inputs
 from .core.text import format_duration, one_line, plural
+from .findings import Afterwards, not_read
 from .gate import Cause, Result, Verdict, evaluate, verdict_for
 from .github.files import EventPayloadError, read_event_payload
 from .github.reporter import Reporter
@@ -225,7 +225,7 @@ class Step:
 
     def _wait(self, client: CertynClient, inputs: Inputs, deadline: float) -> RunStatus:
         with self.guard.deferred():  # not needed before the create: imported after it, whole
-            from .certyn.waiter import PollSettings, wait_for_run  # noqa: PLC0415
+            from .wait import PollSettings, wait_for_run  # noqa: PLC0415
 
         settings = PollSettings(
             inputs.poll_interval_seconds,

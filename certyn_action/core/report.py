@@ -1,4 +1,8 @@
-"""Everything known about this step so far: the source of the outputs and of the job summary. Pure."""
+"""Everything known about this step so far: the source of the outputs and of the job summary. Pure.
+
+What Certyn said after the run ended (:class:`Findings`: the per-test results and the AI's answer to the
+``instruction``) is part of it: the source of the ``failed-tests`` and ``conversation-*`` outputs and of their
+summary section. Best effort: none of it ever changes the verdict."""
 
 from __future__ import annotations
 
@@ -8,7 +12,6 @@ from typing import TYPE_CHECKING, NamedTuple, TypeVar
 from ..gate import Result, Verdict
 from .api import Created, run_path
 from .context import RunMetadata
-from .findings import Findings
 from .inputs import Inputs
 from .text import visible
 from .vocabulary import COUNTERS
@@ -16,9 +19,84 @@ from .vocabulary import COUNTERS
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
+    from .conversation import Conversation
     from .models import RunStatus
+    from .results import ProcessRun
 
 T = TypeVar("T", bound="BaseModel")
+
+
+RESULTS_OUTPUTS = ("failed-tests", "conversation-id", "conversation-state", "conversation-response")
+
+
+class Findings:
+    """A plain class, not a dataclass: the report imports this module before the first request."""
+
+    def __init__(
+        self,
+        *,
+        instruction: str = "",
+        conversation_id: str = "",
+        asked: bool = False,
+        conversation: Conversation | None = None,
+        conversation_note: str = "",
+        results: ProcessRun | None = None,
+        results_note: str = "",
+        contradictions: tuple[str, ...] = (),
+        notes: list[str] | None = None,
+        expected_failing: int = 0,
+    ) -> None:
+        self.instruction = instruction  # sent with the create ("" when none)
+        self.conversation_id = conversation_id  # from the create's answer
+        self.asked = asked  # the run ended and an instruction was sent: the answer is reported
+        self.conversation = conversation  # the last read, None when it could not be read
+        self.conversation_note = conversation_note  # why the answer could not be read
+        self.results = results
+        self.results_note = results_note  # why the per-test results are missing
+        self.contradictions = contradictions
+        self.notes = [] if notes is None else notes  # the JUnit report, said in the summary
+        self.expected_failing = expected_failing  # failed + blocked + aborted, from the status counts
+
+    def failed_tests(self) -> str:
+        """The ``failed-tests`` output: a JSON array of names, or "" when unknown.
+
+        Unknown: no per-test results, results without rows, or rows that list fewer failing tests than
+        the status counts (the list would be provably incomplete)."""
+        if self.results is None or not self.results.items:
+            return ""
+        from .results import failed_test_names, failed_tests_output  # noqa: PLC0415 - after the run
+
+        if len(failed_test_names(self.results.items)) < self.expected_failing:
+            return ""
+        return failed_tests_output(self.results.items)
+
+    def outputs(self) -> dict[str, str]:
+        """The outputs; the answer is text for people: its bidirectional and invisible characters neutralised."""
+        state = answer = ""
+        if self.asked:  # "unavailable" is ConversationState.UNAVAILABLE, named without importing pydantic
+            state = str(self.conversation.state) if self.conversation is not None else "unavailable"
+            answer = visible(self.conversation.answer or "") if self.conversation is not None else ""
+        return {
+            "failed-tests": self.failed_tests(),
+            "conversation-id": self.conversation_id,
+            "conversation-state": state,
+            "conversation-response": answer,
+        }
+
+    def redacted(self, redact: Callable[[str], str]) -> Findings:
+        conversation = self.conversation
+        if conversation is not None and conversation.answer is not None:
+            from .conversation import Message  # noqa: PLC0415
+
+            messages = (Message(role="assistant", content=redact(conversation.answer)),)
+            conversation = conversation.model_copy(update={"messages": messages})
+        copy = Findings.__new__(Findings)
+        copy.__dict__.update(vars(self))  # every other field as it is
+        copy.conversation = conversation
+        copy.conversation_note = redact(self.conversation_note)
+        copy.results_note = redact(self.results_note)
+        copy.notes = [redact(note) for note in self.notes]
+        return copy
 
 
 class CancelRequest(NamedTuple):

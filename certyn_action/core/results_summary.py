@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .conversation import ConversationState, conversation_state
-from .findings import Findings
+from .report import Findings
 from .results import Outcome, RunItem, finding_excerpt, ordered, outcome_counts
 from .text import encodable, format_duration, markdown, markdown_link, one_line, plural, truncate, visible
 

@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
-from certyn_action.certyn.waiter import NOT_FOUND_GRACE_POLLS, NOT_FOUND_GRACE_SECONDS
 from certyn_action.core import wording
+from certyn_action.wait import NOT_FOUND_GRACE_POLLS, NOT_FOUND_GRACE_SECONDS
 from certyn_simulator import Fault, Scenario, Simulator, snapshot
 from certyn_simulator.runner import ActionRun, Event
 from tests.e2e_support import (

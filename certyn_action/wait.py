@@ -13,17 +13,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
-from ..clock import Clock
-from ..core import wording
-from ..core.progress import ProgressLog, describe_counts, describe_state
-from ..core.retry import RetryPolicy
-from ..core.text import format_duration, plural
-from ..github.workflow import WorkflowLog
-from .client import CertynClient
-from .errors import ApiError, NotFound, Outage, TimedOut
+from .certyn.client import CertynClient
+from .certyn.errors import ApiError, NotFound, Outage, TimedOut
+from .clock import Clock
+from .core import wording
+from .core.progress import ProgressLog, describe_counts, describe_state
+from .core.retry import RetryPolicy
+from .core.text import format_duration, plural
+from .github.workflow import WorkflowLog
 
 if TYPE_CHECKING:
-    from ..core.models import RunStatus
+    from .core.models import RunStatus
 
 # A brand-new run may 404 for a moment (and a proxy redirect): wait at least this many polls in a row AND
 # this long before giving up.
