@@ -29,6 +29,12 @@ import urllib3.exceptions
 
 from . import __version__
 from .clock import Clock
+from .core import messages, wording
+from .core.inputs import Inputs
+from .core.preview_inputs import shown_base_url
+from .core.text import format_duration, plural
+from .gate import Cause, Result, Stopped, Verdict
+from .github.workflow import WorkflowLog
 
 ATTEMPT_TIMEOUT_SECONDS = 5.0  # as the Certyn CLI's check of `run --url`
 FIRST_BACKOFF_SECONDS = 0.5
@@ -55,6 +61,36 @@ class _Unanswered(Exception):
         super().__init__(description)
         self.description = description
         self.retry = retry
+
+
+def check_deployment(
+    inputs: Inputs, deadline: float, clock: Clock, env: Mapping[str, str], log: WorkflowLog
+) -> None:
+    """``base-url`` answers (any HTTP answer) before anything is created; else :class:`Stopped` ends the
+    step. The wait never outlasts what ``timeout-seconds`` leaves: an answer after it is too late."""
+    left = max(deadline - clock.monotonic(), 0.0)
+    capped = left < inputs.base_url_wait_seconds
+    wait = format_duration(min(inputs.base_url_wait_seconds, left))
+    log.info(wording.checking_base_url(wait))
+
+    def on_retry(attempt: int, error: str, delay: float) -> None:
+        log.info(wording.base_url_retry(attempt, error, delay))
+
+    check = wait_until_up(
+        inputs.base_url, min(inputs.base_url_wait_seconds, left), clock, env=env, on_retry=on_retry
+    )
+    late = check.up and clock.monotonic() >= deadline
+    if check.up and not late:
+        log.info(wording.base_url_answered(check.status, plural(check.attempts, "attempt")))
+        return
+    message = messages.deployment_down(
+        wait,
+        check.attempts,
+        wording.answered_too_late(check.status) if late else check.error,
+        url=shown_base_url(inputs.base_url),
+        limit=format_duration(inputs.timeout_seconds) if capped or late else "",
+    )
+    raise Stopped(Verdict(Result.ERROR, (message,), cause=Cause.DEPLOYMENT_DOWN))
 
 
 def wait_until_up(

@@ -8,6 +8,7 @@ and never runs past ``timeout-seconds`` from the step's start; a signal ends it 
 
 from __future__ import annotations
 
+import copy
 from typing import TYPE_CHECKING
 
 from .certyn.client import CertynClient
@@ -18,12 +19,13 @@ from .core.text import one_line, plural
 from .gate import Result
 from .github import findings_log
 from .github.junit_file import remove_stale, workspace, write_report
-from .github.reporter import Reporter
 from .github.signals import CancelRequested, SignalGuard
+from .resources import Journal
 
 if TYPE_CHECKING:
     from .core.conversation import Conversation
     from .core.models import RunStatus
+    from .core.report import Findings
     from .core.results import ProcessRun
 
 RESULTS_SECONDS = 30.0
@@ -32,19 +34,20 @@ ANSWER_TITLE = "Certyn AI answer unavailable"
 JUNIT_TITLE = "JUnit report not written"
 
 
-def not_read(reporter: Reporter, inputs: Inputs, why: str) -> None:
+def not_read(step: Journal, inputs: Inputs, why: str) -> Findings:
     """The run did not end in this step (timeout, error, cancel): nothing is read; said where asked for."""
-    if inputs.test_results and inputs.junit_report and reporter.report.run_id:
-        removed = _stale_removed(reporter, inputs.junit_report)
-        reporter.log.warning(f"`junit-report` was not written: {why}{removed}", title=JUNIT_TITLE)
+    if inputs.test_results and inputs.junit_report and step.report.run_id:
+        removed = _stale_removed(step, inputs.junit_report)
+        step.log.warning(f"`junit-report` was not written: {why}{removed}", title=JUNIT_TITLE)
+    findings = copy.copy(step.report.findings)
     if inputs.instruction:
-        findings = reporter.report.findings
         findings.asked, findings.conversation_note = True, f"not read: {why}"
+    return findings
 
 
-def _stale_removed(reporter: Reporter, path: str) -> str:
+def _stale_removed(step: Journal, path: str) -> str:
     """Remove an old report at ``path`` (so none contradicts this run); the words saying so, or ""."""
-    if not remove_stale(workspace(reporter.env), path):
+    if not remove_stale(workspace(step.env), path):
         return ""
     return f"; the old report at {one_line(path, 300)} was removed"
 
@@ -53,13 +56,13 @@ class Afterwards:
     """Reads and reports, once the gate has decided; one per step."""
 
     def __init__(
-        self, client: CertynClient, reporter: Reporter, clock: Clock, guard: SignalGuard, inputs: Inputs
+        self, client: CertynClient, step: Journal, clock: Clock, guard: SignalGuard, inputs: Inputs
     ) -> None:
-        self.client, self.reporter, self.inputs = client, reporter, inputs
+        self.client, self.step, self.inputs = client, step, inputs
         self.clock, self.guard = clock, guard
-        self.log, self.findings = reporter.log, reporter.report.findings
+        self.log, self.findings = step.log, copy.copy(step.report.findings)
 
-    def run(self, status: RunStatus, hard_deadline: float) -> None:
+    def run(self, status: RunStatus, hard_deadline: float) -> Findings:
         """Read and report what Certyn found, within the budgets; never raises but for a bug in the report."""
         ended = self.clock.monotonic()
         try:
@@ -73,19 +76,18 @@ class Afterwards:
         except CancelRequested as cancel:
             note = f"Stopped reading what Certyn found: the workflow job was cancelled ({cancel.signal_name})"
             self.log.info(note)
-            self.reporter.note(note)
+            self.step.note(note)
             if self.inputs.instruction and self.findings.conversation is None:
                 self.findings.asked, self.findings.conversation_note = True, "not read: the job was cancelled"
         self._log_answer()
-        with self.guard.deferred():
-            self.reporter.write_outputs()
+        return self.findings
 
     # -- the per-test results ------------------------------------------------------------------------
     def _results(self, status: RunStatus, deadline: float) -> None:
         from .certyn.findings import read_process_run  # noqa: PLC0415 - only after the run
 
         try:
-            run = read_process_run(self.client, self.reporter.report.run_id, deadline)
+            run = read_process_run(self.client, self.step.report.run_id, deadline)
         except ApiError as err:
             self._results_missing(err.message)
             return
@@ -97,9 +99,7 @@ class Afterwards:
     def _results_missing(self, reason: str) -> None:
         self.findings.results_note = reason
         path = self.inputs.junit_report
-        unwritten = (
-            f" (so `junit-report` was not written{_stale_removed(self.reporter, path)})" if path else ""
-        )
+        unwritten = f" (so `junit-report` was not written{_stale_removed(self.step, path)})" if path else ""
         self.log.warning(f"Per-test results not read{unwritten}: {reason}", title=RESULTS_TITLE)
 
     def _report_results(self, status: RunStatus, run: ProcessRun) -> None:
@@ -110,8 +110,7 @@ class Afterwards:
         self.findings.results = run
         self.findings.contradictions = contradictions(counts, run.items)
         self.findings.expected_failing = counts["failed"] + counts["blocked"] + counts["aborted"]
-        with self.guard.deferred():
-            self.reporter.write_outputs()
+        self.step.found(self.findings)  # the outputs at once
         if run.listed > len(run.items):
             self.log.warning(
                 f"Certyn listed {run.listed:,} tests; only the first {len(run.items):,} are reported "
@@ -119,7 +118,7 @@ class Afterwards:
                 title=RESULTS_TITLE,
             )
         self.log.info(f"Per-test results: {tally(run.items) or 'none listed'}")
-        verdict = self.reporter.report.verdict
+        verdict = self.step.report.verdict
         gate_passed = verdict.result is Result.PASSED
         findings_log.test_annotations(self.log, run.items, gate_passed=gate_passed)
         if self.inputs.junit_report:
@@ -133,7 +132,7 @@ class Afterwards:
         if not run.items:
             self.log.warning(
                 "`junit-report` was not written: Certyn listed no per-test results for this run"
-                f" ({path}){_stale_removed(self.reporter, path)}",
+                f" ({path}){_stale_removed(self.step, path)}",
                 title=JUNIT_TITLE,
             )
             return
@@ -142,7 +141,7 @@ class Afterwards:
         report = self.log.redact(render_run_junit(run, counts, gate_failure=gate_failure))
         try:
             with self.guard.deferred():  # the file is written whole
-                write_report(workspace(self.reporter.env), path, report)
+                write_report(workspace(self.step.env), path, report)
         except OSError as err:
             detail = str(err) if err.errno is None else (err.strerror or type(err).__name__)
             self.log.warning(

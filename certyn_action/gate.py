@@ -12,7 +12,7 @@ from enum import StrEnum, auto
 from typing import TYPE_CHECKING, NamedTuple
 
 from .certyn.errors import ApiError, AuthError, DeadlineExceeded, NotFound, TimedOut
-from .core.inputs import GateSwitches
+from .core.inputs import GateSwitches, InputErrors
 from .core.progress import describe_counts
 from .core.text import format_duration, one_line, plural
 from .core.vocabulary import OUTCOMES, REQUIRED_COUNTERS
@@ -152,6 +152,14 @@ def evaluate(status: RunStatus, switches: GateSwitches) -> Verdict:
     return Verdict(result, tuple(reasons), tuple(waived), failed_by=tuple(failed_by))
 
 
+class Stopped(Exception):
+    """A stage ends the step with ``verdict`` (e.g. ``base-url`` never answered: nothing was created)."""
+
+    def __init__(self, verdict: Verdict) -> None:
+        super().__init__("; ".join(verdict.reasons))
+        self.verdict = verdict
+
+
 def verdict_for(  # noqa: PLR0911 - one verdict per way the step stops
     error: BaseException,
     timeout_seconds: float,
@@ -164,6 +172,10 @@ def verdict_for(  # noqa: PLR0911 - one verdict per way the step stops
     ``run_known`` whether the run was created or attached (a 404 is then the run's, else the project's)."""
     limit = format_duration(timeout_seconds)
     counts = describe_counts(last) if last else ""
+    if isinstance(error, Stopped):
+        return error.verdict
+    if isinstance(error, InputErrors):
+        return Verdict(Result.ERROR, tuple(str(e) for e in error.errors), cause=Cause.INPUT_ERROR)
     if isinstance(error, CancelRequested):
         return Verdict(Result.CANCELLED, (f"the workflow job was cancelled ({error.signal_name})",))
     if isinstance(error, TimedOut) and error.outage is not None:  # the API was unreachable until the end

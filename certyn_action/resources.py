@@ -22,17 +22,35 @@ from .certyn.errors import ApiError
 from .clock import Clock
 from .core import wording
 from .core.inputs import Inputs
-from .core.report import CancelRequest
+from .core.report import CancelRequest, Findings, Report
 from .core.text import one_line, plural
 from .gate import Cause, Result, Verdict
-from .github.reporter import Reporter
 from .github.signals import SignalGuard
+from .github.workflow import WorkflowLog
 
 if TYPE_CHECKING:
+    from .core.api import Created
     from .core.environment import Environment
+    from .core.models import RunStatus
 
 RELEASE_BUDGET_SECONDS = 5.0  # the runner sends SIGTERM 7.5 s after SIGINT, then kills
 READ_AGAIN_MIN_SECONDS = 1.0  # of the release budget: less than this left, the state is not read again
+
+
+class Journal(Protocol):
+    """What a stage tells the step as it learns it: only the step writes the report (the outputs at once)."""
+
+    report: Report  # read only: what is known so far
+    log: WorkflowLog
+    env: Mapping[str, str]
+
+    def created(self, created: Created) -> None: ...
+
+    def seen(self, status: RunStatus) -> None: ...
+
+    def note(self, text: str) -> None: ...
+
+    def found(self, findings: Findings) -> None: ...
 
 
 class Decision(NamedTuple):
@@ -98,11 +116,12 @@ class CertynRun:
     """The Certyn run this step created, or was creating, or attached to: released by cancelling it, after
     learning the run an interrupted create made; kept with a note in the summary."""
 
-    def __init__(self, client: CertynClient, reporter: Reporter, clock: Clock, inputs: Inputs) -> None:
-        self.client, self.reporter, self.clock, self.inputs = client, reporter, clock, inputs
+    def __init__(self, client: CertynClient, step: Journal, clock: Clock, inputs: Inputs) -> None:
+        self.client, self.step, self.clock, self.inputs = client, step, clock, inputs
+        self.cancel: CancelRequest | None = None  # the cancel this step asked for, and Certyn's answer
 
     def decide(self, verdict: Verdict) -> Decision | None:
-        report, cause = self.reporter.report, verdict.cause
+        report, cause = self.step.report, verdict.cause
         if verdict.result is Result.TIMED_OUT:
             return Decision(self.inputs.cancel_on_timeout, "cancel-on-timeout", wording.CANCEL_TIMED_OUT)
         if verdict.result is Result.CANCELLED:
@@ -116,15 +135,15 @@ class CertynRun:
         return Decision(self.inputs.cancel_on_timeout, "cancel-on-timeout", why)
 
     def release(self, cause: str, deadline: float) -> None:
-        report, log = self.reporter.report, self.reporter.log
+        report, log = self.step.report, self.step.log
         if report.created is None:
             recovered = self.client.recover_create(deadline)
             if recovered is not None:
-                self.reporter.created(recovered)
+                self.step.created(recovered)
             elif self.client.create_may_have_made_a_run:
                 orphan = wording.orphan("could not learn, so could not cancel", report.idempotency_key)
                 log.info(orphan)
-                self.reporter.note(orphan)
+                self.step.note(orphan)
         run_id = report.run_id
         if not run_id:
             return
@@ -135,15 +154,15 @@ class CertynRun:
             outcome = self.client.cancel(run_id, reason, deadline)
         except ApiError as err:
             tries = f"{plural(err.attempts, 'attempt')}, the last: " if err.attempts > 1 else ""
-            report.cancel = CancelRequest(cause, accepted=False, outcome=tries + err.last)
-            failed = wording.cancel_failed(cause, report.cancel.outcome)
+            self.cancel = CancelRequest(cause, accepted=False, outcome=tries + err.last)
+            failed = wording.cancel_failed(cause, self.cancel.outcome)
             where = f" {one_line(report.app_url, 500)}" if report.app_url else ""
             log.info(one_line(failed, 800) + where)
             return
         log.info(wording.cancel_answered(one_line(outcome, 300)))
-        report.cancel = CancelRequest(cause, accepted=True, outcome=outcome)
+        self.cancel = CancelRequest(cause, accepted=True, outcome=outcome)
         if report.status is not None and self._read_again(run_id, deadline):  # else no state was shown
-            report.cancel = report.cancel._replace(read_after=True)
+            self.cancel = self.cancel._replace(read_after=True)
 
     def _read_again(self, run_id: str, deadline: float) -> bool:
         """Certyn's state after the cancel, when the budget leaves time for one read: the ``state`` output
@@ -154,16 +173,16 @@ class CertynRun:
             status = self.client.status(run_id, deadline)
         except ApiError:
             return False
-        self.reporter.seen(status)
+        self.step.seen(status)
         return True
 
     def keep(self, switch: str) -> None:
-        if self.reporter.report.created is None:  # interrupted while the create's answer was being read
+        if self.step.report.created is None:  # interrupted while the create's answer was being read
             answered = self.client.answered_create()  # sends nothing: the run is kept
             if answered is not None:
-                self.reporter.created(answered)
-        if self.reporter.report.run_id:
-            self.reporter.note(wording.left_running(switch))
+                self.step.created(answered)
+        if self.step.report.run_id:
+            self.step.note(wording.left_running(switch))
 
 
 class TemporaryEnvironment:
@@ -177,9 +196,9 @@ class TemporaryEnvironment:
     """
 
     def __init__(
-        self, client: CertynClient, reporter: Reporter, body: Mapping[str, str], keep: bool = False
+        self, client: CertynClient, step: Journal, body: Mapping[str, str], keep: bool = False
     ) -> None:
-        self.api, self.reporter, self.body, self.keep_it = EnvironmentsApi(client), reporter, body, keep
+        self.api, self.step, self.body, self.keep_it = EnvironmentsApi(client), step, body, keep
         self.api.key = body["key"]
         self.environment: Environment | None = None
         self.refused = False  # the server answered the create with a refusal: none was made
@@ -199,9 +218,8 @@ class TemporaryEnvironment:
             raise
         if self.api.taken_key:
             message = wording.environment_key_taken(one_line(self.api.taken_key, 80), one_line(self.key, 80))
-            self.reporter.log.warning(message, title=wording.ENVIRONMENT_KEY_TAKEN)
-            self.reporter.note(message)
-        self.reporter.report.temporary_environment = self.key  # its outputs: Reporter.environment()
+            self.step.log.warning(message, title=wording.ENVIRONMENT_KEY_TAKEN)
+            self.step.note(message)
         return self.environment
 
     def decide(self, verdict: Verdict) -> Decision:
@@ -209,7 +227,7 @@ class TemporaryEnvironment:
         return Decision(not self.keep_it, "keep-environment", f"the step ended ({ended})")
 
     def release(self, cause: str, deadline: float) -> None:
-        log, shown = self.reporter.log, f"`{one_line(self.key, 80)}`"
+        log, shown = self.step.log, f"`{one_line(self.key, 80)}`"
         environment = self.environment
         try:
             if environment is None and self.api.create_sent and not self.refused:
@@ -226,13 +244,13 @@ class TemporaryEnvironment:
                 else wording.environment_may_exist(self.key, why)  # it could not even be looked up
             )
             log.warning(message, title=wording.ENVIRONMENT_NOT_DELETED)
-            self.reporter.note(message)
+            self.step.note(message)
             return
         log.info(f"Temporary Certyn environment {shown}: {outcome}")
-        self.reporter.note(wording.environment_deleted(self.key, outcome))
+        self.step.note(wording.environment_deleted(self.key, outcome))
 
     def keep(self, switch: str) -> None:
         if self.environment is not None:
             message = wording.environment_kept(self.key, switch)
-            self.reporter.log.info(message)
-            self.reporter.note(message)
+            self.step.log.info(message)
+            self.step.note(message)

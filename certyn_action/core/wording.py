@@ -5,6 +5,8 @@ or makes text."""
 from __future__ import annotations
 
 from ..gate import Cause, Result, Verdict
+from .api import Created
+from .text import one_line, plural
 
 ACTION_ERROR = "Certyn action error"  # only a bug in the action reads like this
 GATE_PASSED = "Certyn gate passed"  # not "tests passed": a switch that is off let some through
@@ -270,3 +272,43 @@ def deleting_environment(shown: str, cause: str) -> str:
 
 def environment_not_deleted(shown: str, why: str) -> str:
     return f"Could not delete the temporary Certyn environment {shown}: {why}. Delete it in Certyn (Environments)."
+
+
+# -- base-url's check (deployment.py) and the run as it becomes known (step.py) -----------------------
+def checking_base_url(wait: str) -> str:
+    return f"Checking that base-url answers (waiting up to {wait})"
+
+
+def base_url_retry(attempt: int, error: str, delay: float) -> str:
+    return f"base-url: attempt {attempt}: {error}; retrying in {delay:.1f}s"
+
+
+def base_url_answered(status: int | None, attempts: str) -> str:
+    return f"base-url answered (HTTP {status}) after {attempts}"
+
+
+def answered_too_late(status: int | None) -> str:
+    return f"it answered (HTTP {status}) only after the deadline"
+
+
+def environment_created(key: str) -> str:
+    return f"Created the temporary Certyn environment `{key}`"
+
+
+def attached(run_id: str) -> str:
+    return f"Attached to Certyn run {run_id} (no create: `run-id` was given)"
+
+
+def created_lines(created: Created) -> list[str]:
+    """The log lines when the run is known: which run, where to follow it, whether it was replayed."""
+    run = created.run
+    count = f" with {plural(run.test_case_count, 'test case')}" if run.test_case_count is not None else ""
+    lines = [f"Created Certyn run {one_line(run.run_id, 80)}{count}"]
+    if run.app_url:
+        lines.append(f"Follow it in Certyn: {one_line(run.app_url, 500)}")
+    if created.replayed:
+        lines.append(
+            "The create was an idempotent replay: this step had already created this run "
+            "(same Idempotency-Key), so it is reused rather than started twice."
+        )
+    return lines

@@ -21,7 +21,6 @@ from certyn_action.core import wording
 from certyn_action.core.environment import Environment
 from certyn_action.core.models import RunStatus
 from certyn_action.gate import Cause, Result, Verdict
-from certyn_action.github.reporter import Reporter
 from certyn_action.github.signals import SignalGuard
 from certyn_action.github.workflow import WorkflowLog
 from certyn_action.resources import (
@@ -31,9 +30,17 @@ from certyn_action.resources import (
     Held,
     TemporaryEnvironment,
 )
+from certyn_action.step import Step
 from tests.fakes import FakeClock
 
 Journal = list[tuple[str, str, float]]
+
+
+def journal(out: io.StringIO) -> Step:
+    """The step the resources tell what they learn (the run, a status, a note)."""
+    return Step({}, WorkflowLog(out), FakeClock(), SignalGuard(), None)  # type: ignore[arg-type]
+
+
 RUN, ENV = "run", "environment"
 
 BODY = {"key": "gha-shop-1-1-test-0-abc", "label": "GitHub Actions", "baseUrl": "https://pr-1.example.com"}
@@ -73,7 +80,7 @@ EVERY_ENDING = [TIMED_OUT, CANCELLED, API_ERROR, BUG, PASSED, FAILED, CREATED, K
 
 
 def run_of(switches: object = ON, *, seen: bool = True) -> CertynRun:
-    reporter = Reporter({}, WorkflowLog(io.StringIO()))
+    reporter = journal(io.StringIO())
     if seen:
         reporter.report.attached_run_id = "r-1"
         reporter.report.status = RunStatus.model_validate({"runId": "r-1", "state": "running"})
@@ -218,7 +225,7 @@ def test_a_run_kept_after_a_signal_during_the_creates_validation_is_still_report
         raise _Interrupted  # the job's cancellation, while pydantic was still loading
 
     monkeypatch.setattr(readers, "await_models", interrupted)
-    reporter = Reporter({}, WorkflowLog(io.StringIO()))
+    reporter = journal(io.StringIO())
     held = Held(clock, SignalGuard(now=clock.monotonic))
     kept = SimpleNamespace(**{**vars(ON), "cancel_on_job_cancel": False})
     held.hold(CertynRun(client, reporter, clock, kept))  # type: ignore[arg-type]
@@ -318,9 +325,9 @@ class FakeApi:
         return str(self.deleted_outcome)
 
 
-def held(api: FakeApi) -> tuple[TemporaryEnvironment, Reporter, io.StringIO]:
+def held(api: FakeApi) -> tuple[TemporaryEnvironment, Step, io.StringIO]:
     out = io.StringIO()
-    reporter = Reporter({}, WorkflowLog(out))
+    reporter = journal(out)
     environment = TemporaryEnvironment(None, reporter, BODY)  # type: ignore[arg-type]
     environment.api = api  # type: ignore[assignment]
     return environment, reporter, out
@@ -330,7 +337,6 @@ def test_a_created_environment_is_deleted_by_its_id_and_noted() -> None:
     api = FakeApi()
     environment, reporter, _ = held(api)
     environment.create(deadline=10)
-    assert reporter.report.environment_key == BODY["key"]  # the output, once the step writes it
     environment.release("the step ended (passed)", deadline=10)
     assert api.calls == [("create", BODY["key"]), ("delete", "e-1")]
     assert any("deleted" in note for note in reporter.report.notes)
