@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from .certyn.client import CertynClient
 from .certyn.errors import ApiError
 from .clock import Clock
+from .core import wording
 from .core.inputs import Inputs
 from .core.text import one_line, plural
 from .gate import Result
@@ -29,19 +30,16 @@ if TYPE_CHECKING:
     from .core.results import ProcessRun
 
 RESULTS_SECONDS = 30.0
-RESULTS_TITLE = "Certyn per-test results unavailable"
-ANSWER_TITLE = "Certyn AI answer unavailable"
-JUNIT_TITLE = "JUnit report not written"
 
 
 def not_read(step: Journal, inputs: Inputs, why: str) -> Findings:
     """The run did not end in this step (timeout, error, cancel): nothing is read; said where asked for."""
     if inputs.test_results and inputs.junit_report and step.report.run_id:
         removed = _stale_removed(step, inputs.junit_report)
-        step.log.warning(f"`junit-report` was not written: {why}{removed}", title=JUNIT_TITLE)
+        step.log.warning(wording.junit_not_written(why + removed), title=wording.JUNIT_TITLE)
     findings = copy.copy(step.report.findings)
     if inputs.instruction:
-        findings.asked, findings.conversation_note = True, f"not read: {why}"
+        findings.asked, findings.conversation_note = True, wording.not_read(why)
     return findings
 
 
@@ -49,7 +47,7 @@ def _stale_removed(step: Journal, path: str) -> str:
     """Remove an old report at ``path`` (so none contradicts this run); the words saying so, or ""."""
     if not remove_stale(workspace(step.env), path):
         return ""
-    return f"; the old report at {one_line(path, 300)} was removed"
+    return wording.stale_removed(one_line(path, 300))
 
 
 class Afterwards:
@@ -74,7 +72,7 @@ class Afterwards:
                     until = min(hard_deadline, ended + self.inputs.conversation_timeout_seconds)
                     self._answer(until, hard_deadline)
         except CancelRequested as cancel:
-            note = f"Stopped reading what Certyn found: the workflow job was cancelled ({cancel.signal_name})"
+            note = wording.stopped_reading(cancel.signal_name)
             self.log.info(note)
             self.step.note(note)
             if self.inputs.instruction and self.findings.conversation is None:
@@ -92,15 +90,15 @@ class Afterwards:
             self._results_missing(err.message)
             return
         except Exception as err:  # a bug here must not turn a verdict into an internal error
-            self._results_missing(f"internal error: {type(err).__name__}: {one_line(err, 300)}")
+            self._results_missing(wording.internal_error(f"{type(err).__name__}: {one_line(err, 300)}"))
             return
         self._report_results(status, run)
 
     def _results_missing(self, reason: str) -> None:
         self.findings.results_note = reason
         path = self.inputs.junit_report
-        unwritten = f" (so `junit-report` was not written{_stale_removed(self.step, path)})" if path else ""
-        self.log.warning(f"Per-test results not read{unwritten}: {reason}", title=RESULTS_TITLE)
+        unwritten = wording.so_junit_not_written(_stale_removed(self.step, path)) if path else ""
+        self.log.warning(wording.results_not_read(unwritten, reason), title=wording.RESULTS_TITLE)
 
     def _report_results(self, status: RunStatus, run: ProcessRun) -> None:
         from .core.results import contradictions  # noqa: PLC0415
@@ -112,12 +110,8 @@ class Afterwards:
         self.findings.expected_failing = counts["failed"] + counts["blocked"] + counts["aborted"]
         self.step.found(self.findings)  # the outputs at once
         if run.listed > len(run.items):
-            self.log.warning(
-                f"Certyn listed {run.listed:,} tests; only the first {len(run.items):,} are reported "
-                "(annotations, `failed-tests`, `junit-report`)",
-                title=RESULTS_TITLE,
-            )
-        self.log.info(f"Per-test results: {tally(run.items) or 'none listed'}")
+            self.log.warning(wording.results_cut(run.listed, len(run.items)), title=wording.RESULTS_TITLE)
+        self.log.info(wording.results_tally(tally(run.items)))
         verdict = self.step.report.verdict
         gate_passed = verdict.result is Result.PASSED
         findings_log.test_annotations(self.log, run.items, gate_passed=gate_passed)
@@ -131,9 +125,10 @@ class Afterwards:
         path = self.inputs.junit_report
         if not run.items:
             self.log.warning(
-                "`junit-report` was not written: Certyn listed no per-test results for this run"
-                f" ({path}){_stale_removed(self.step, path)}",
-                title=JUNIT_TITLE,
+                wording.junit_not_written(
+                    wording.NO_RESULTS_LISTED + f" ({path}){_stale_removed(self.step, path)}"
+                ),
+                title=wording.JUNIT_TITLE,
             )
             return
         # rendered where a signal still stops it; scrubbed as written: XML drops the control characters a
@@ -144,13 +139,11 @@ class Afterwards:
                 write_report(workspace(self.step.env), path, report)
         except OSError as err:
             detail = str(err) if err.errno is None else (err.strerror or type(err).__name__)
-            self.log.warning(
-                f"`junit-report` ({path}) could not be written: {one_line(detail, 300)}", title=JUNIT_TITLE
-            )
+            self.log.warning(wording.junit_failed(path, one_line(detail, 300)), title=wording.JUNIT_TITLE)
             return
         tests = plural(len(run.items), "test")
-        self.log.info(f"Wrote the JUnit report ({tests}) to {one_line(path, 300)}")
-        self.findings.notes.append(f"JUnit report ({tests}) written to {path}")
+        self.log.info(wording.junit_written(tests, one_line(path, 300)))
+        self.findings.notes.append(wording.junit_note(tests, path))
 
     # -- the AI answer -------------------------------------------------------------------------------
     def _answer(self, until: float, hard_deadline: float) -> None:
@@ -158,23 +151,23 @@ class Afterwards:
 
         conversation_id = self.findings.conversation_id
         if not conversation_id:
-            self._answer_missing("Certyn's create answer carried no conversationId")
+            self._answer_missing(wording.NO_CONVERSATION_ID)
             return
         left = max(until - self.clock.monotonic(), 0)
-        self.log.info(f"Waiting up to {left:.0f}s for Certyn's AI to answer the instruction")
+        self.log.info(wording.waiting_for_answer(left))
         try:
             wait_for_answer(self.client, conversation_id, until, hard_deadline, self.clock, self._seen)
         except ApiError as err:
             self._answer_missing(err.message)
         except Exception as err:  # a bug here must not turn a verdict into an internal error
-            self._answer_missing(f"internal error: {type(err).__name__}: {one_line(err, 300)}")
+            self._answer_missing(wording.internal_error(f"{type(err).__name__}: {one_line(err, 300)}"))
 
     def _seen(self, conversation: Conversation) -> None:
         self.findings.conversation = conversation
 
     def _answer_missing(self, reason: str) -> None:
         self.findings.conversation, self.findings.conversation_note = None, reason
-        self.log.warning(f"The AI answer was not read: {reason}", title=ANSWER_TITLE)
+        self.log.warning(wording.answer_not_read(reason), title=wording.ANSWER_TITLE)
 
     def _log_answer(self) -> None:
         conversation = self.findings.conversation

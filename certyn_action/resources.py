@@ -246,7 +246,7 @@ class TemporaryEnvironment:
             log.warning(message, title=wording.ENVIRONMENT_NOT_DELETED)
             self.step.note(message)
             return
-        log.info(f"Temporary Certyn environment {shown}: {outcome}")
+        log.info(wording.environment_outcome(shown, outcome))
         self.step.note(wording.environment_deleted(self.key, outcome))
 
     def keep(self, switch: str) -> None:

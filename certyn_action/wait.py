@@ -19,7 +19,7 @@ from .clock import Clock
 from .core import wording
 from .core.progress import ProgressLog, describe_counts, describe_state
 from .core.retry import RetryPolicy
-from .core.text import format_duration, plural
+from .core.text import format_duration
 from .github.workflow import WorkflowLog
 
 if TYPE_CHECKING:
@@ -31,7 +31,6 @@ NOT_FOUND_GRACE_POLLS = 6
 NOT_FOUND_GRACE_SECONDS = 15.0
 # The last poll goes out this long before the deadline, so a run that finished just in time is seen.
 FINAL_POLL_SECONDS = 2.0
-OUTAGE_TITLE = wording.OUTAGE
 
 
 def _is_redirect(err: ApiError) -> bool:
@@ -121,28 +120,15 @@ class _Poller:
         )
         if isinstance(err, NotFound):
             if self.settings.attached and self.last is None:
-                raise NotFound(
-                    f"run `{self.run_id}` does not exist for this API key (HTTP 404): check `run-id` (the "
-                    "`run-id` output of the step that created the run) and that `api-key` and `api-url` are "
-                    "those of the run's project",
-                    status=404,
-                )
+                raise NotFound(wording.run_does_not_exist(self.run_id), status=404)
             if not in_grace:
-                raise NotFound(
-                    f"run {self.run_id} was not found (HTTP 404, {plural(self.suspect_polls, 'poll')})",
-                    status=404,
-                )
+                raise NotFound(wording.run_not_found(self.run_id, self.suspect_polls), status=404)
             if self.last is None:
-                self.log.info(
-                    f"Run {self.run_id} is not visible yet (HTTP 404, poll {self.suspect_polls}); waiting for it"
-                )
+                self.log.info(wording.run_not_visible_yet(self.run_id, self.suspect_polls))
                 return self.settings.floor
         elif not in_grace:
             raise err
-        self.log.info(
-            f"Polling run {self.run_id}: {err.message.rstrip('.')} — polling on for a while before giving up "
-            f"(poll {self.suspect_polls})"
-        )
+        self.log.info(wording.polling_on(self.run_id, err.message, self.suspect_polls))
         return self.settings.floor
 
     def _outage(self) -> Outage | None:
@@ -157,9 +143,9 @@ class _Poller:
             self.outages += 1
             text = wording.outage_warning(err.message, format_duration(self.settings.deadline - now))
             if self.outages == 1:
-                self.log.warning(text, title=OUTAGE_TITLE)
+                self.log.warning(text, title=wording.OUTAGE)
             else:  # a flapping API must not use up the step's annotations (GitHub keeps 10 of each kind)
-                self.log.info(f"{OUTAGE_TITLE} again (outage {self.outages}): {text}")
+                self.log.info(wording.outage_again(self.outages, text))
         self.outage = self.outage.after_failure("GET", self.run_id) or self.outage
         return max(self.settings.floor, self.outage.delay(err.retry_after))
 
@@ -170,10 +156,8 @@ class _Poller:
         self.on_status(status)
         if self.outage_since is not None:
             # A log line, not an annotation: a passing step ends with exactly one ::notice, the verdict's.
-            self.log.info(
-                f"Certyn API reachable again: polling run {self.run_id} works again after "
-                f"{format_duration(now - self.outage_since)} ({plural(self.outage.failures, 'failed poll')})."
-            )
+            took = format_duration(now - self.outage_since)
+            self.log.info(wording.reachable_again(self.run_id, took, self.outage.failures))
             self.outage_since, self.outage = None, self._fresh_outage()
         line = self.progress.on_status(status, now - self.settings.started)
         if line:
@@ -205,11 +189,10 @@ class _Poller:
 
     def _still_waiting(self) -> str:
         if self.outage_since is not None:
-            failing = format_duration(self.clock.monotonic() - self.outage_since)
-            return f"still waiting: the API has been failing for {failing}"
+            return wording.still_failing(format_duration(self.clock.monotonic() - self.outage_since))
         if self.last is None:
-            return "still waiting for the run to appear"
-        return f"still {describe_state(self.last)} — {describe_counts(self.last)}"
+            return wording.STILL_WAITING_FOR_THE_RUN
+        return wording.still(describe_state(self.last), describe_counts(self.last))
 
     def _fresh_outage(self) -> RetryPolicy:
         return RetryPolicy.create(

@@ -312,3 +312,118 @@ def created_lines(created: Created) -> list[str]:
             "(same Idempotency-Key), so it is reused rather than started twice."
         )
     return lines
+
+
+def environment_outcome(shown: str, outcome: str) -> str:
+    return f"Temporary Certyn environment {shown}: {outcome}"
+
+
+def internal_error(message: str) -> str:
+    return f"internal error: {message}"
+
+
+# -- waiting for the run (wait.py) -------------------------------------------------------------------
+STILL_WAITING_FOR_THE_RUN = "still waiting for the run to appear"
+
+
+def run_does_not_exist(run_id: str) -> str:
+    return (
+        f"run `{run_id}` does not exist for this API key (HTTP 404): check `run-id` (the `run-id` output of "
+        "the step that created the run) and that `api-key` and `api-url` are those of the run's project"
+    )
+
+
+def run_not_found(run_id: str, polls: int) -> str:
+    return f"run {run_id} was not found (HTTP 404, {plural(polls, 'poll')})"
+
+
+def run_not_visible_yet(run_id: str, poll: int) -> str:
+    return f"Run {run_id} is not visible yet (HTTP 404, poll {poll}); waiting for it"
+
+
+def polling_on(run_id: str, error: str, poll: int) -> str:
+    return (
+        f"Polling run {run_id}: {error.rstrip('.')} — polling on for a while before giving up (poll {poll})"
+    )
+
+
+def outage_again(outages: int, text: str) -> str:
+    return f"{OUTAGE} again (outage {outages}): {text}"
+
+
+def reachable_again(run_id: str, took: str, failures: int) -> str:
+    return (
+        f"Certyn API reachable again: polling run {run_id} works again after {took} "
+        f"({plural(failures, 'failed poll')})."
+    )
+
+
+def still_failing(failing: str) -> str:
+    return f"still waiting: the API has been failing for {failing}"
+
+
+def still(state: str, counts: str) -> str:
+    return f"still {state} — {counts}"
+
+
+# -- what Certyn found after the run (findings.py) -----------------------------------------------------
+RESULTS_TITLE = "Certyn per-test results unavailable"
+ANSWER_TITLE = "Certyn AI answer unavailable"
+JUNIT_TITLE = "JUnit report not written"
+NO_RESULTS_LISTED = "Certyn listed no per-test results for this run"
+NO_CONVERSATION_ID = "Certyn's create answer carried no conversationId"
+
+
+def junit_not_written(why: str) -> str:
+    return f"`junit-report` was not written: {why}"
+
+
+def not_read(why: str) -> str:
+    return f"not read: {why}"
+
+
+def stale_removed(path: str) -> str:
+    return f"; the old report at {path} was removed"
+
+
+def stopped_reading(signal_name: str) -> str:
+    return f"Stopped reading what Certyn found: the workflow job was cancelled ({signal_name})"
+
+
+def so_junit_not_written(removed: str) -> str:
+    return f" (so `junit-report` was not written{removed})"
+
+
+def results_not_read(unwritten: str, reason: str) -> str:
+    return f"Per-test results not read{unwritten}: {reason}"
+
+
+def results_cut(listed: int, kept: int) -> str:
+    return (
+        f"Certyn listed {listed:,} tests; only the first {kept:,} are reported "
+        "(annotations, `failed-tests`, `junit-report`)"
+    )
+
+
+def results_tally(tally: str) -> str:
+    return f"Per-test results: {tally or 'none listed'}"
+
+
+def junit_failed(path: str, detail: str) -> str:
+    return f"`junit-report` ({path}) could not be written: {detail}"
+
+
+def junit_written(tests: str, path: str) -> str:
+    return f"Wrote the JUnit report ({tests}) to {path}"
+
+
+def junit_note(tests: str, path: str) -> str:
+    return f"JUnit report ({tests}) written to {path}"
+
+
+def waiting_for_answer(left: float) -> str:
+    return f"Waiting up to {left:.0f}s for Certyn's AI to answer the instruction"
+
+
+def answer_not_read(reason: str) -> str:
+    return f"The AI answer was not read: {reason}"
