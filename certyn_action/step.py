@@ -75,10 +75,10 @@ class Step:
             try:
                 self._not_read()
                 self.held.release(self.report.verdict)
-                if self._run is not None and self._run.cancel is not None:
-                    self.report.cancel = self._run.cancel
             except Exception as err:  # a bug while releasing: still report, never lose the verdict
                 self._stopped(err)
+            if self._run is not None:  # the cancel it asked for, even when a later release raised
+                self.report.cancel = self._run.cancel
             self.report.duration = self.clock.monotonic() - self.started
             self.reporter.finish(self.report)
         return 0 if self.report.verdict.result.succeeds else 1
