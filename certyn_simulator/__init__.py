@@ -4,7 +4,8 @@ See ``docs/simulator.md``.
 """
 
 from .catalogue import builtin_scenario, builtin_scenarios, load_scenario
-from .environments import EnvironmentRecord
+from .environments import EnvironmentRecord, VariableRecord
+from .github import DEFAULT_GITHUB_TOKEN, CheckRunRecord, CommentRecord
 from .records import CancelRecord, RequestRecord, RunRecord
 from .scenario import (
     ENDPOINTS,
@@ -19,10 +20,13 @@ from .server import DEFAULT_API_KEY, Simulator, to_scenario
 
 __all__ = [
     "DEFAULT_API_KEY",
+    "DEFAULT_GITHUB_TOKEN",
     "ENDPOINTS",
     "FAULT_KINDS",
     "TERMINAL_STATES",
     "CancelRecord",
+    "CheckRunRecord",
+    "CommentRecord",
     "EnvironmentRecord",
     "Fault",
     "RequestRecord",
@@ -30,6 +34,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "Simulator",
+    "VariableRecord",
     "builtin_scenario",
     "builtin_scenarios",
     "load_scenario",

@@ -22,6 +22,14 @@ def _final(state: str, conclusion: str, total: int, **counts: int) -> dict[str, 
     return snapshot(state, conclusion=conclusion, total=total, **counts)
 
 
+_SHOP = "https://shop.certyn-sim.invalid"
+_ARTIFACTS = "https://artifacts.certyn-sim.invalid"
+
+
+def _event(kind: str, **payload: Any) -> dict[str, Any]:
+    return {"type": kind, "payload": payload}
+
+
 _FAIL_RESULTS: list[dict[str, Any]] = [
     {
         "testCaseName": "Checkout with a saved card",
@@ -29,21 +37,112 @@ _FAIL_RESULTS: list[dict[str, Any]] = [
         "testOutcome": "failed",
         "summaryMarkdown": "The **Pay now** button stayed disabled after the card was selected.\n\n"
         "Expected the order confirmation page; the page kept showing the payment step.",
+        "_events": [
+            _event("job_running"),
+            _event("tool_use_requested", toolName="browser_click", toolCallId="call-1"),
+            _event("browser_network_request", requestId="req-1", method="POST", url=f"{_SHOP}/api/checkout"),
+            _event(
+                "browser_network_response",
+                requestId="req-1",
+                method="POST",
+                url=f"{_SHOP}/api/checkout",
+                status=500,
+                statusText="Internal Server Error",
+            ),
+            _event(
+                "tool_result",
+                status="completed",
+                output="Clicked Pay now; the button stayed disabled.",
+                metadata={"toolName": "browser_click", "toolCallId": "call-1"},
+            ),
+            _event("job_completed", status="failed"),
+            _event("conversation_completed", status="completed"),
+        ],
+        "_artifacts": [
+            {
+                "type": "screenshot",
+                "uri": f"{_ARTIFACTS}/checkout/pay-now-disabled.png",
+                "description": "The payment step with Pay now disabled",
+            },
+            {"type": "har", "uri": f"{_ARTIFACTS}/checkout/network.har", "description": "Network log"},
+        ],
+        "_observations": [
+            {
+                "title": "POST /api/checkout answers 500 for a saved card",
+                "description": "The checkout API failed with 500 Internal Server Error when paying with a saved "
+                "card; the page kept the Pay now button disabled.",
+            }
+        ],
     },
     {
         "testCaseName": "Apply a discount code",
         "status": "failed",
         "testOutcome": "failed",
         "summaryMarkdown": "The code `SPRING10` was accepted but the total did not change (still 42.00).",
+        "_events": [
+            _event("tool_use_requested", toolName="browser_evaluate", toolCallId="call-7"),
+            _event("policy_decision", allowed=False, toolName="browser_evaluate", toolCallId="call-7"),
+            _event(
+                "tool_result",
+                status="denied",
+                error="Running scripts on the page is not allowed by the project's policy.",
+                metadata={"toolName": "browser_evaluate", "toolCallId": "call-7"},
+            ),
+            _event("job_completed", status="failed"),
+            _event("conversation_completed", status="completed"),
+        ],
+        "_artifacts": [
+            {
+                "type": "screenshot",
+                "uri": f"{_ARTIFACTS}/discount/total-unchanged.png",
+                "description": "The cart total after SPRING10",
+            }
+        ],
+        "_flaky": {
+            "flakinessScore": 0.35,
+            "totalRuns": 20,
+            "passedRuns": 13,
+            "failedRuns": 7,
+            "flipCount": 6,
+            "shouldQuarantine": False,
+        },
     },
     {
         "testCaseName": "Sign in with SSO",
         "status": "blocked",
         "testOutcome": "blocked",
         "summaryMarkdown": "Blocked: the SSO provider's login page did not load within 30 s.",
+        "_events": [
+            _event("tool_use_requested", toolName="navigate", toolCallId="call-3"),
+            _event(
+                "tool_result",
+                status="timeout",
+                error="navigate: the SSO login page did not load within 30 s",
+                metadata={"toolName": "navigate", "toolCallId": "call-3"},
+            ),
+            _event("job_completed", status="failed"),
+            _event("conversation_completed", status="failed"),
+        ],
+        "_artifacts": [
+            {
+                "type": "screenshot",
+                "uri": f"{_ARTIFACTS}/sso/blank-login.png",
+                "description": "The blank SSO page",
+            }
+        ],
     },
     {"testCaseName": "Search the catalogue", "summaryMarkdown": "Results matched the query."},
-    {"testCaseName": "Add to cart", "summaryMarkdown": "The cart badge showed the right count."},
+    {
+        "testCaseName": "Add to cart",
+        "summaryMarkdown": "The cart badge showed the right count.",
+        "_flaky": {
+            "flakinessScore": 0.12,
+            "totalRuns": 25,
+            "passedRuns": 23,
+            "failedRuns": 2,
+            "flipCount": 2,
+        },
+    },
 ]
 _FAIL_ANSWER = (
     "Two checkout tests failed and one test was blocked.\n\n"

@@ -13,6 +13,7 @@ from types import FrameType
 
 from .catalogue import builtin_scenario, builtin_scenarios, load_scenario
 from .demo import run_demo
+from .github import DEFAULT_GITHUB_TOKEN
 from .scenario import ScenarioError
 from .server import DEFAULT_API_KEY, Simulator
 
@@ -36,7 +37,14 @@ def serve(args: argparse.Namespace) -> int:
         scenario.status_base_url = args.status_base_url
     if not _is_loopback(args.host):
         print(f"certyn-sim: warning: listening on non-loopback address {args.host}", file=sys.stderr)
-    sim = Simulator(scenario, api_key=args.api_key, host=args.host, port=args.port, verbose=not args.quiet)
+    sim = Simulator(
+        scenario,
+        api_key=args.api_key,
+        host=args.host,
+        port=args.port,
+        verbose=not args.quiet,
+        github_token=args.github_token,
+    )
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -75,6 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--scenario", default="pass", help="built-in scenario name or scenario JSON file (default pass)"
+    )
+    p.add_argument(
+        "--github-token",
+        default=DEFAULT_GITHUB_TOKEN,
+        help=f"the token the fake GitHub API under /github accepts (default {DEFAULT_GITHUB_TOKEN})",
     )
     p.add_argument("--status-base-url", default=None, help="host used in the statusUrl of create responses")
     p.add_argument("--port-file", default=None, help="write the bound port number to this file")

@@ -33,6 +33,7 @@ class Controlled(Protocol):
     def clear_faults(self) -> None: ...
     def pending_faults(self) -> dict[str, list[Fault]]: ...
     def reset(self, scenario: Any = None) -> None: ...
+    def github_records(self) -> dict[str, Any]: ...
     def create_run(
         self, project: str = ..., *, run_id: str | None = ..., scenario: Any = ..., **request: Any
     ) -> RunRecord: ...
@@ -71,6 +72,8 @@ def control(sim: Controlled, method: str, path: str, query: str, body: Any) -> R
             return _runs(sim, method, parts, body)
         if route == "environments" and method == "GET":
             return json_response(200, {"environments": [e.to_dict() for e in sim.environments]})
+        if route == "github" and method == "GET":
+            return json_response(200, sim.github_records())
         if route == "conversations" and method == "GET":
             return json_response(200, {"conversations": sim.conversations})
         if route == "reset" and method == "POST":

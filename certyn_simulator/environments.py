@@ -1,5 +1,6 @@
-"""Environments of a project: create (a key in use answers 409), a paged list, delete; every create
-and delete is recorded for tests (``Simulator.environments``) and ``GET /_sim/environments``."""
+"""Environments of a project: create (a key in use answers 409), a paged list, delete, and each
+environment's variables; every create, delete and variable is recorded for tests
+(``Simulator.environments``) and ``GET /_sim/environments``. Also the self-hosted runner pools."""
 
 from __future__ import annotations
 
@@ -8,16 +9,38 @@ import threading
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs
 
-from .payloads import Response, empty_response, error, json_response
+from .payloads import Response, apply_overrides, empty_response, error, json_response, paged
 from .records import RequestRecord
 from .scenario import Scenario
-from .validation import invalid, reject_json_body, validate_environment
+from .validation import invalid, reject_json_body, validate_environment, validate_variable
 
-MAX_PAGE_SIZE = 100
+
+@dataclass
+class VariableRecord:
+    """One environment variable as stored; ``seq`` is the request that created it (the request log's)."""
+
+    variable_id: str
+    environment_id: str
+    name: str
+    value: str
+    description: str
+    seq: int
+    created_at: float
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "id": self.variable_id,
+            "environmentId": self.environment_id,
+            "name": self.name,
+            "value": self.value,
+            "description": self.description,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.payload(), "seq": self.seq, "createdAt": self.created_at}
 
 
 @dataclass
@@ -35,6 +58,10 @@ class EnvironmentRecord:
     created_at: float | None
     preexisting: bool = False
     deleted_at: float | None = None
+    execution_target: str = "cloud_managed"
+    runner_pool_id: str = ""
+    anthropic_model: str = ""
+    variables: list[VariableRecord] = field(default_factory=list)
 
     def payload(self) -> dict[str, Any]:
         return {
@@ -45,7 +72,15 @@ class EnvironmentRecord:
             "baseUrl": self.base_url,
             "isDefault": self.is_default,
             "version": self.version,
+            "anthropicModel": self.anthropic_model,
+            "executionTarget": self.execution_target,
+            "runnerPoolId": self.runner_pool_id,
         }
+
+    @property
+    def variable_values(self) -> dict[str, str]:
+        """The variables by name, in the order they were set."""
+        return {v.name: v.value for v in self.variables}
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -54,7 +89,29 @@ class EnvironmentRecord:
             "createdAt": self.created_at,
             "preexisting": self.preexisting,
             "deletedAt": self.deleted_at,
+            "variables": [v.to_dict() for v in self.variables],
         }
+
+
+def runner_pools(sc: Scenario) -> list[dict[str, Any]]:
+    """``GET /api/self-hosted/pools``: the scenario's pools, each merged over a full RunnerPool."""
+    out = []
+    for given in sc.runner_pools:
+        pool = {
+            "id": str(given["id"]),
+            "name": str(given["id"]),
+            "description": "",
+            "poolKind": "self_hosted",
+            "cloudRegion": "",
+            "scaleSetResourceId": "",
+            "isActive": True,
+            "isShared": False,
+            "minRunners": 0,
+            "maxRunners": 1,
+            "slotsPerRunner": 1,
+        }
+        out.append(apply_overrides(pool, given))
+    return out
 
 
 class Environments:
@@ -85,6 +142,8 @@ class Environments:
                         body=copy.deepcopy(given),
                         created_at=None,
                         preexisting=True,
+                        execution_target=str(given.get("executionTarget") or "cloud_managed"),
+                        runner_pool_id=str(given.get("runnerPoolId") or ""),
                     )
                 )
 
@@ -92,12 +151,12 @@ class Environments:
         with self._lock:
             return [r for r in self.records if r.project_id == project_id and r.deleted_at is None]
 
-    def create(self, rec: RequestRecord, project_id: str) -> Response:
+    def create(self, rec: RequestRecord, project_id: str, sc: Scenario) -> Response:
         rejection = reject_json_body(rec)
         if rejection is not None:
             return rejection
         body: dict[str, Any] = rec.json
-        errors = validate_environment(body)
+        errors = validate_environment(body, runner_pools(sc))
         if errors:
             return invalid(errors)
         with self._lock:
@@ -113,37 +172,59 @@ class Environments:
                 is_default=bool(body.get("isDefault", False)),
                 body=copy.deepcopy(body),
                 created_at=time.monotonic(),
+                execution_target=body.get("executionTarget") or "cloud_managed",
+                runner_pool_id=body.get("runnerPoolId") or "",
+                anthropic_model=body.get("anthropicModel") or "",
             )
             self.records.append(env)
         return json_response(201, env.payload())
 
     def list_page(self, query: str, project_id: str) -> Response:
-        params = {k: v[-1] for k, v in parse_qs(query).items()}
-        try:
-            page = int(params.get("page", "1"))
-            size = int(params.get("pageSize", "20"))
-        except ValueError:
-            return invalid({"page": ["page and pageSize must be integers."]})
-        if page < 1 or not 1 <= size <= MAX_PAGE_SIZE:
-            return invalid({"pageSize": [f"page must be at least 1 and pageSize 1-{MAX_PAGE_SIZE}."]})
-        items = [r.payload() for r in self.live(project_id)]
-        pages = max(1, -(-len(items) // size))
-        return json_response(
-            200,
-            {
-                "items": items[(page - 1) * size : page * size],
-                "totalCount": len(items),
-                "page": page,
-                "pageSize": size,
-                "totalPages": pages,
-                "hasNextPage": page < pages,
-            },
-        )
+        return paged(query, [r.payload() for r in self.live(project_id)])
 
     def delete(self, project_id: str, environment_id: str | None) -> Response:
         with self._lock:
-            for env in self.live(project_id):
-                if env.environment_id == environment_id:
-                    env.deleted_at = time.monotonic()
-                    return empty_response(204)
+            env = self._find(project_id, environment_id)
+            if env is not None:
+                env.deleted_at = time.monotonic()
+                return empty_response(204)
         return error(404, "Environment not found.")
+
+    def _find(self, project_id: str, environment_id: str | None) -> EnvironmentRecord | None:
+        return next((e for e in self.live(project_id) if e.environment_id == environment_id), None)
+
+    def create_variable(self, rec: RequestRecord, project_id: str) -> Response:
+        """``POST .../environments/{id}/variables``: ``201`` with the variable; a name the environment
+        already has (case-insensitive) ``409``; the environment unknown or deleted ``404``."""
+        with self._lock:
+            env = self._find(project_id, rec.item_id)
+            if env is None:
+                return error(404, "Environment not found.")
+            rejection = reject_json_body(rec)
+            if rejection is not None:
+                return rejection
+            body: dict[str, Any] = rec.json
+            errors = validate_variable(body)
+            if errors:
+                return invalid(errors)
+            if any(v.name.lower() == body["name"].lower() for v in env.variables):
+                return error(409, f"A variable named '{body['name']}' already exists in this environment.")
+            var = VariableRecord(
+                variable_id=str(uuid.uuid4()),
+                environment_id=env.environment_id,
+                name=body["name"],
+                value=body["value"],
+                description=body.get("description") or "",
+                seq=rec.seq,
+                created_at=time.monotonic(),
+            )
+            env.variables.append(var)
+        return json_response(201, var.payload())
+
+    def list_variables(self, project_id: str, environment_id: str | None) -> Response:
+        """``GET .../environments/{id}/variables``: a bare array, in the order they were set."""
+        with self._lock:
+            env = self._find(project_id, environment_id)
+            if env is None:
+                return error(404, "Environment not found.")
+            return json_response(200, [v.payload() for v in env.variables])

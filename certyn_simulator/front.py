@@ -159,6 +159,7 @@ class Handler(BaseHTTPRequestHandler):
                 run_id=found.run_id,
                 project_id=found.project_id,
                 item_id=found.item_id,
+                repository=found.repository,
             )
         )
         fault = sim.take_fault(found.endpoint)
@@ -189,7 +190,7 @@ class Handler(BaseHTTPRequestHandler):
             self._serve_truncated(rec, fault, response)
         elif fault.kind in ("stall", "drip"):
             self._serve_slowly(sim, rec, fault, response)
-        elif fault.kind in ("delay", "missing_run_id"):
+        elif fault.kind in ("delay", "missing_run_id", "ok"):
             self._send_recorded(rec, response)
         else:  # the response is lost or replaced by the fault's own
             self._serve_fault(sim, rec, fault)

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote
 
 JSON_TYPE = "application/json; charset=utf-8"
 PROBLEM_TYPE = "application/problem+json; charset=utf-8"
@@ -77,3 +77,39 @@ def apply_overrides(base: dict[str, Any], overrides: Mapping[str, Any]) -> dict[
 def project_id(slug: str) -> str:
     """The stable id the simulator gives the project ``slug`` (slugs compare case-insensitively)."""
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"certyn-sim:project:{slug.lower()}"))
+
+
+def query_params(query: str) -> dict[str, str]:
+    """The query's parameters, the last value of each."""
+    return {k: v[-1] for k, v in parse_qs(query).items()}
+
+
+def paged(query: str, items: list[Any], *, default_size: int = 20, max_size: int = 100) -> Response:
+    """The API's paged envelope of ``items`` for the query's ``page`` (1-based) and ``pageSize``;
+    ``400`` problem details for a page below 1 or a size outside 1-``max_size``."""
+    params = query_params(query)
+    try:
+        page = int(params.get("page", "1"))
+        size = int(params.get("pageSize", str(default_size)))
+    except ValueError:
+        page = size = 0
+    if page < 1 or not 1 <= size <= max_size:
+        return problem(
+            400,
+            "One or more validation errors occurred.",
+            "See the errors property for details.",
+            {"pageSize": [f"page must be an integer of at least 1 and pageSize 1-{max_size}."]},
+        )
+    pages = max(1, -(-len(items) // size))
+    return json_response(
+        200,
+        {
+            "items": items[(page - 1) * size : page * size],
+            "totalCount": len(items),
+            "page": page,
+            "pageSize": size,
+            "totalPages": pages,
+            "hasNextPage": page < pages,
+            "hasPreviousPage": page > 1,
+        },
+    )

@@ -13,8 +13,9 @@ class RequestRecord:
     ``received_at`` is ``time.monotonic()`` when the request line and body had been read.
     ``endpoint`` is one of ``scenario.ENDPOINTS``, ``method_not_allowed`` or ``other``. ``fault`` is the kind of the
     fault applied, if any. ``response_status`` is the HTTP status sent (``None`` when the fault sent
-    none). ``run_id`` is the run addressed (or created); ``project_id`` and ``item_id`` (a conversation or
-    environment id) are the other ids in the path.
+    none). ``run_id`` is the run addressed (or created); ``project_id`` and ``item_id`` (a conversation,
+    environment, execution or agent session id; on the fake GitHub the check run id, issue number, comment
+    id or commit sha) are the other ids in the path; ``repository`` is GitHub's ``owner/repo``.
     """
 
     seq: int
@@ -31,6 +32,7 @@ class RequestRecord:
     run_id: str | None = None
     project_id: str | None = None
     item_id: str | None = None
+    repository: str | None = None
     fault: str | None = None
     response_status: int | None = None
     finished_at: float | None = None
@@ -62,6 +64,7 @@ class RequestRecord:
             "runId": self.run_id,
             "projectId": self.project_id,
             "itemId": self.item_id,
+            "repository": self.repository,
             "fault": self.fault,
             "responseStatus": self.response_status,
             "finishedAt": self.finished_at,

@@ -37,7 +37,7 @@ def counters(run: RunRecord, sc: Scenario) -> dict[str, int]:
 
 def process_run_body(run: RunRecord, sc: Scenario, completed_wall: float | None) -> dict[str, Any]:
     counts = counters(run, sc)
-    rows = _rows(run, sc, counts, completed_wall)
+    rows = [row for row, _ in test_rows(run, sc, completed_wall)]
     state = run.last_served.get("state") if isinstance(run.last_served, dict) else None
     req = run.request if isinstance(run.request, dict) else {}
     process = req.get("processSlug")
@@ -69,21 +69,29 @@ def is_finished(run: RunRecord) -> bool:
     return isinstance(state, str) and state in TERMINAL_STATES
 
 
-def _rows(
-    run: RunRecord, sc: Scenario, counts: Mapping[str, int], completed_wall: float | None
-) -> list[dict[str, Any]]:
+def test_case_id(number: int) -> str:
+    """The ``testCaseId`` a generated row ``number`` (1-based) gets."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"certyn-sim:test:{number}"))
+
+
+def test_rows(
+    run: RunRecord, sc: Scenario, completed_wall: float | None
+) -> list[tuple[dict[str, Any], Mapping[str, Any]]]:
+    """The run's per-test rows as served, each with the scenario's overrides for it (whose ``_`` keys,
+    never served, are the diagnosis directives: ``_events``, ``_artifacts``, ``_execution``, ...)."""
+    counts = counters(run, sc)
     if sc.test_results is not None:
         kinds = ["passed"] * len(sc.test_results)
         scripted = sc.test_results
     else:
         kinds = [kind for kind in _ROW_KINDS for _ in range(counts.get(kind, 0))]
         scripted = [{} for _ in kinds]
-    rows = []
+    rows: list[tuple[dict[str, Any], Mapping[str, Any]]] = []
     for number, (kind, overrides) in enumerate(zip(kinds, scripted, strict=True), start=1):
         status, outcome = _ROW_KINDS[kind]
         row: dict[str, Any] = {
             "id": f"{run.run_id}-item-{number}",
-            "testCaseId": str(uuid.uuid5(uuid.NAMESPACE_URL, f"certyn-sim:test:{number}")),
+            "testCaseId": test_case_id(number),
             "testCaseName": f"Test case {number}",
             "testCaseNumber": number,
             "executionId": f"{run.run_id}-exec-{number}",
@@ -94,7 +102,7 @@ def _rows(
             "startedAt": iso(run.created_wall),
             "completedAt": iso(completed_wall) if completed_wall is not None and outcome else None,
         }
-        rows.append(apply_overrides(row, overrides))
+        rows.append((apply_overrides(row, overrides), overrides))
     return rows
 
 

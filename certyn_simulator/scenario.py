@@ -26,6 +26,20 @@ ENDPOINTS = (
     "environment_create",
     "environment_list",
     "environment_delete",
+    "variable_create",
+    "variable_list",
+    "runner_pools",
+    "execution",
+    "execution_artifacts",
+    "agent_conversation",
+    "observations",
+    "flaky_testcases",
+    "github_check_run_create",
+    "github_check_run_update",
+    "github_comment_list",
+    "github_comment_create",
+    "github_comment_update",
+    "github_commit_pulls",
 )
 """Endpoints that have a fault queue (see ``docs/simulator.md`` for the request each one is)."""
 
@@ -45,11 +59,12 @@ FAULT_KINDS = (
     "redirect",
     "reset",
     "missing_run_id",
+    "ok",
 )
 
 # Kinds that, unless ``process`` says otherwise, handle the request normally before misbehaving
 # (so a create fault of this kind DOES create the run).
-PROCESSING_KINDS = frozenset({"drop_after", "truncated", "drip", "stall", "delay", "missing_run_id"})
+PROCESSING_KINDS = frozenset({"drop_after", "truncated", "drip", "stall", "delay", "missing_run_id", "ok"})
 
 TERMINAL_STATES = frozenset({"completed", "cancelled"})
 
@@ -84,6 +99,8 @@ class Fault:
                           on the scenario's ``status_base_url`` host); not processed.
       ``reset``           abort the connection with a TCP RST (SO_LINGER 0); not processed.
       ``missing_run_id``  create only: process, answer 201 without ``runId``.
+      ``ok``              process and answer normally: a placeholder, so that a later fault in the
+                          queue hits a later request (``[{"kind": "ok", "times": 2}, 500]``).
     ``process`` forces processing on (or off) for any kind. ``times`` applies the fault to that many
     consecutive requests; ``for_seconds`` keeps it active until that long after its first use
     (an outage).
@@ -186,6 +203,11 @@ class Fault:
     def missing_run_id(cls) -> Fault:
         return cls("missing_run_id")
 
+    @classmethod
+    def ok(cls, *, times: int = 1) -> Fault:
+        """No fault for ``times`` requests: the faults queued after it hit the later ones."""
+        return cls("ok", times=times)
+
     # Serialisation ---------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind}
@@ -227,6 +249,36 @@ def _retry_after_text(value: str | float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
+GITHUB_SWITCHES = ("permissions", "rate_limit", "pulls", "comments", "server_url")
+
+
+def _check_github(github: Any) -> None:
+    """The fake GitHub's switches: ``permissions`` (``{"checks"|"pull_requests": "write"|"read"|"none"}``),
+    ``rate_limit`` (``{"status": 403|429, "retry_after": s|null, "times": n|null}``), ``pulls``
+    (``[{"number", "head_sha", ...}]``), ``comments`` (``[{"issue", "body", "user"}]``), ``server_url``."""
+    if not isinstance(github, dict):
+        raise ScenarioError("'github' must be an object")
+    unknown = set(github) - set(GITHUB_SWITCHES)
+    if unknown:
+        raise ScenarioError(f"unknown github switch(es): {', '.join(sorted(unknown))}")
+    permissions = github.get("permissions") or {}
+    if not isinstance(permissions, dict) or not all(
+        k in ("checks", "pull_requests") and v in ("write", "read", "none") for k, v in permissions.items()
+    ):
+        raise ScenarioError('github permissions: {"checks" or "pull_requests": "write", "read" or "none"}')
+    limit = github.get("rate_limit")
+    if limit is not None and (not isinstance(limit, dict) or limit.get("status", 403) not in (403, 429)):
+        raise ScenarioError("github rate_limit must be an object with status 403 or 429")
+    _check_objects("github pulls", github.get("pulls") or [], "head_sha")
+    if not all(isinstance(c, dict) and isinstance(c.get("issue"), int) for c in github.get("comments") or []):
+        raise ScenarioError("each of github comments must be an object with an integer 'issue'")
+
+
+def _check_objects(name: str, items: list[Any], key: str) -> None:
+    if not all(isinstance(item, dict) and isinstance(item.get(key), str) for item in items):
+        raise ScenarioError(f"each of {name} must be an object with a '{key}'")
+
+
 def snapshot(state: str, **counts: Any) -> dict[str, Any]:
     """A status snapshot: ``snapshot("in_progress", total=5, passed=2, pending=3)``."""
     return {"state": state, **counts}
@@ -249,7 +301,8 @@ class Scenario:
     as for snapshots); ``test_results`` are the per-test rows of a run (each merged over a generated
     row; None: rows generated from the run's counters) and ``process_run`` is merged over that
     answer; a conversation answers ``processing`` ``conversation_polls`` times (None: forever), then
-    ``conversation_status`` with ``conversation_answer``; ``environments`` exist before any create.
+    ``conversation_status`` with ``conversation_answer``; ``environments`` exist before any create;
+    ``runner_pools`` are the self-hosted runner pools (each merged over a full RunnerPool).
     """
 
     name: str = "custom"
@@ -277,6 +330,8 @@ class Scenario:
     conversation_status: str = "idle"
     conversation_answer: str = "The run finished. No further analysis is available."
     environments: list[dict[str, Any]] = field(default_factory=list)
+    runner_pools: list[dict[str, Any]] = field(default_factory=list)
+    github: dict[str, Any] = field(default_factory=dict)
     faults: dict[str, list[Fault]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -296,9 +351,9 @@ class Scenario:
             )
         if self.test_results is not None and not all(isinstance(row, dict) for row in self.test_results):
             raise ScenarioError("each of test_results must be an object")
-        for env in self.environments:
-            if not isinstance(env, dict) or not isinstance(env.get("key"), str):
-                raise ScenarioError("each of environments must be an object with a 'key'")
+        _check_objects("environments", self.environments, "key")
+        _check_objects("runner_pools", self.runner_pools, "id")
+        _check_github(self.github)
         for endpoint in self.faults:
             if endpoint not in ENDPOINTS:
                 raise ScenarioError(

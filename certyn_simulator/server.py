@@ -26,6 +26,7 @@ from .conversations import Conversations
 from .environments import EnvironmentRecord, Environments
 from .faults import FaultQueues
 from .front import Server
+from .github import DEFAULT_GITHUB_TOKEN, CheckRunRecord, CommentRecord, GitHub
 from .payloads import Response
 from .records import RequestRecord, RunRecord
 from .scenario import Fault, Scenario
@@ -51,7 +52,8 @@ class Simulator:
     """A Certyn API on ``host`` (loopback by default), in-process.
 
     ``scenario``: a :class:`Scenario`, a built-in name, a scenario dict, or None (``"pass"``).
-    ``api_key``: the only accepted ``X-API-Key``. ``port=0`` picks a free port.
+    ``api_key``: the only accepted ``X-API-Key``. ``port=0`` picks a free port. ``github_token``: the only
+    token the fake GitHub under ``/github`` accepts (``Authorization: Bearer <token>``).
     """
 
     def __init__(
@@ -63,6 +65,7 @@ class Simulator:
         port: int = 0,
         verbose: bool = False,
         log: Callable[[str], None] | None = None,
+        github_token: str = DEFAULT_GITHUB_TOKEN,
     ) -> None:
         self.host = host
         self.port = port
@@ -73,9 +76,16 @@ class Simulator:
         self._faults = FaultQueues(self._cond)
         self._conversations = Conversations(self._cond)
         self._environments = Environments(self._cond)
+        self._github = GitHub(self._cond, github_token)
         self._store = RunStore(self._cond, on_create=self._conversations.on_create)
         self._api = Api(
-            self._cond, self._store, self._conversations, self._environments, lambda: self._scenario, api_key
+            self._cond,
+            self._store,
+            self._conversations,
+            self._environments,
+            self._github,
+            lambda: self._scenario,
+            api_key,
         )
         self._load(self._scenario)
         self._server: Server | None = None
@@ -130,6 +140,24 @@ class Simulator:
         return f"http://{host}:{self.port}"
 
     @property
+    def github_url(self) -> str:
+        """The fake GitHub REST API's base URL (``GITHUB_API_URL``), like ``https://api.github.com``."""
+        return f"{self.base_url}/github"
+
+    @property
+    def github_enterprise_url(self) -> str:
+        """The same fake, at a GitHub Enterprise Server style base URL (``https://<host>/api/v3``)."""
+        return f"{self.base_url}/github/api/v3"
+
+    @property
+    def github_token(self) -> str:
+        return self._github.token
+
+    @github_token.setter
+    def github_token(self, value: str) -> None:
+        self._github.token = value
+
+    @property
     def running(self) -> bool:
         return self._server is not None
 
@@ -150,6 +178,7 @@ class Simulator:
     def _load(self, sc: Scenario) -> None:
         self._faults.load(sc)
         self._environments.load(sc, self._api.project_ids())
+        self._github.load(sc)
 
     def add_faults(self, endpoint: str, *faults: Fault | Mapping[str, Any] | str) -> None:
         """Append faults to ``endpoint``'s queue (one of ``ENDPOINTS``, e.g. ``create``, ``process_run``)."""
@@ -168,6 +197,7 @@ class Simulator:
             self._store.clear()
             self._conversations.clear()
             self._environments.clear()
+            self._github.clear()
         self.set_scenario(scenario if scenario is not None else self._scenario)
 
     def create_run(
@@ -229,6 +259,33 @@ class Simulator:
     @property
     def deleted_environments(self) -> list[EnvironmentRecord]:
         return [e for e in self.environments if e.deleted_at is not None]
+
+    @property
+    def github_check_runs(self) -> list[CheckRunRecord]:
+        """The check runs written to the fake GitHub, in creation order (as they stand now)."""
+        with self._cond:
+            return list(self._github.check_runs.values())
+
+    @property
+    def github_comments(self) -> list[CommentRecord]:
+        """The issue comments on the fake GitHub (the scenario's and those written), oldest first."""
+        with self._cond:
+            return list(self._github.comments.values())
+
+    @property
+    def github_refused(self) -> list[dict[str, Any]]:
+        """GitHub requests refused: ``{"seq", "method", "path", "reason"}``, reason ``certyn-key``,
+        ``missing-token``, ``bad-token`` or ``permission``."""
+        with self._cond:
+            return [dict(r) for r in self._github.refused]
+
+    def github_records(self) -> dict[str, Any]:
+        """What ``GET /_sim/github`` answers."""
+        return {
+            "checkRuns": [c.to_dict() for c in self.github_check_runs],
+            "comments": [c.to_dict() for c in self.github_comments],
+            "refused": self.github_refused,
+        }
 
     @property
     def conversations(self) -> list[dict[str, Any]]:

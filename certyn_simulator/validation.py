@@ -74,7 +74,10 @@ def validate_create(body: Mapping[str, Any]) -> dict[str, list[str]]:
     return errors
 
 
-def validate_environment(body: Mapping[str, Any]) -> dict[str, list[str]]:
+EXECUTION_TARGETS = ("cloud_managed", "self_hosted")
+
+
+def validate_environment(body: Mapping[str, Any], pools: list[dict[str, Any]]) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     for name in ("key", "label", "baseUrl"):
         value = body.get(name)
@@ -88,4 +91,39 @@ def validate_environment(body: Mapping[str, Any]) -> dict[str, list[str]]:
             errors[name] = [f"The {name} field must be a string."]
     if body.get("isDefault") is not None and not isinstance(body["isDefault"], bool):
         errors["isDefault"] = ["The isDefault field must be a boolean."]
+    errors.update(_validate_target(body, pools))
+    return errors
+
+
+def _validate_target(body: Mapping[str, Any], pools: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """``executionTarget`` (default ``cloud_managed``) and ``runnerPoolId``: ``self_hosted`` needs the id
+    of an active pool of ``GET /api/self-hosted/pools``."""
+    target = body.get("executionTarget") or "cloud_managed"
+    pool_id = body.get("runnerPoolId") or ""
+    if target not in EXECUTION_TARGETS:
+        return {"executionTarget": [f"The executionTarget must be one of {', '.join(EXECUTION_TARGETS)}."]}
+    pool = next((p for p in pools if p.get("id") == pool_id), None)
+    problem = None
+    if not isinstance(pool_id, str):
+        problem = "The runnerPoolId field must be a string."
+    elif target == "cloud_managed":
+        problem = None
+    elif not pool_id:
+        problem = "A self_hosted environment needs a runnerPoolId."
+    elif pool is None:
+        problem = f"Runner pool '{pool_id}' was not found."
+    elif pool.get("isActive") is not True:
+        problem = f"Runner pool '{pool_id}' is not active."
+    return {"runnerPoolId": [problem]} if problem else {}
+
+
+def validate_variable(body: Mapping[str, Any]) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    name = body.get("name")
+    if not isinstance(name, str) or not name.strip():
+        errors["name"] = ["The name field is required."]
+    if not isinstance(body.get("value"), str):
+        errors["value"] = ["The value field is required and must be a string."]
+    if body.get("description") is not None and not isinstance(body["description"], str):
+        errors["description"] = ["The description field must be a string."]
     return errors

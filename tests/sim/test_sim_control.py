@@ -189,7 +189,17 @@ def _serve(*args: str) -> subprocess.Popen[str]:
 def test_serve_prints_the_base_url_writes_the_port_and_exits_cleanly(sig: signal.Signals) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         port_file = Path(tmp) / "port"
-        proc = _serve("--api-key", "cli-key", "--scenario", "fail", "--port-file", str(port_file), "--quiet")
+        proc = _serve(
+            "--api-key",
+            "cli-key",
+            "--github-token",
+            "cli-gh",
+            "--scenario",
+            "fail",
+            "--port-file",
+            str(port_file),
+            "--quiet",
+        )
         try:
             assert proc.stdout is not None
             base = proc.stdout.readline().strip()
@@ -198,6 +208,13 @@ def test_serve_prints_the_base_url_writes_the_port_and_exits_cleanly(sig: signal
             assert create(base, key="wrong").status_code == 401
             assert create(base, key="cli-key").status_code == 201
             assert requests.get(f"{base}/_sim/scenario", timeout=5).json()["name"] == "fail"
+            pulls = f"{base}/github/repos/o/r/commits/{'a' * 40}/pulls"
+            assert (
+                requests.get(pulls, headers={"Authorization": "Bearer cli-gh"}, timeout=5).status_code == 200
+            )
+            assert (
+                requests.get(pulls, headers={"Authorization": "Bearer cli-key"}, timeout=5).status_code == 401
+            )
             proc.send_signal(sig)
             assert proc.wait(timeout=10) == 0
         finally:

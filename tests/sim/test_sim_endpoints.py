@@ -239,7 +239,9 @@ def test_environment_create_list_delete_is_recorded(sim: Simulator) -> None:
         "pageSize": 100,
         "totalPages": 1,
         "hasNextPage": False,
+        "hasPreviousPage": False,
     }
+    assert (env["executionTarget"], env["runnerPoolId"], env["anthropicModel"]) == ("cloud_managed", "", "")
     deleted = requests.delete(f"{sim.base_url}{env_path(sim)}/{env['id']}", headers=H, timeout=5)
     assert deleted.status_code == 204
     assert deleted.content == b""
@@ -279,7 +281,12 @@ def test_environment_list_is_paged(sim: Simulator) -> None:
         assert new_env(sim, f"dev-{i}").status_code == 201
     page = get(sim, env_path(sim), params={"page": 2, "pageSize": 2}).json()
     assert [e["key"] for e in page["items"]] == ["dev-2", "dev-3"]
-    assert (page["totalCount"], page["totalPages"], page["hasNextPage"]) == (5, 3, True)
+    assert (page["totalCount"], page["totalPages"], page["hasNextPage"], page["hasPreviousPage"]) == (
+        5,
+        3,
+        True,
+        True,
+    )
     assert get(sim, env_path(sim), params={"page": 3, "pageSize": 2}).json()["hasNextPage"] is False
     assert get(sim, env_path(sim), params={"pageSize": 0}).status_code == 400
 
@@ -331,6 +338,7 @@ def requests_for(sim: Simulator) -> dict[str, tuple[str, str, Any]]:
     """One valid request per new endpoint: (method, path, json body)."""
     run_id = create_run(sim, instruction="hi")
     env = new_env(sim, "dev-for-faults").json()
+    project = f"/api/projects/{sim.project_id('shop')}"
     return {
         "overview": ("GET", "/api/projects/overview", None),
         "process_run": ("GET", results_path(sim, run_id["runId"]), None),
@@ -342,6 +350,18 @@ def requests_for(sim: Simulator) -> dict[str, tuple[str, str, Any]]:
         ),
         "environment_list": ("GET", env_path(sim), None),
         "environment_delete": ("DELETE", f"{env_path(sim)}/{env['id']}", None),
+        "variable_create": ("POST", f"{env_path(sim)}/{env['id']}/variables", {"name": "A", "value": "1"}),
+        "variable_list": ("GET", f"{env_path(sim)}/{env['id']}/variables", None),
+        "runner_pools": ("GET", "/api/self-hosted/pools", None),
+        "execution": ("GET", f"{project}/executions/{run_id['runId']}-exec-1", None),
+        "execution_artifacts": ("GET", f"{project}/executions/{run_id['runId']}-exec-1/artifacts", None),
+        "agent_conversation": (
+            "GET",
+            f"{project}/agentsessions/{run_id['runId']}-session-1/conversation",
+            None,
+        ),
+        "observations": ("GET", f"{project}/observations?processRunId={run_id['runId']}", None),
+        "flaky_testcases": ("GET", f"{project}/flaky-testcases?threshold=0.2", None),
     }
 
 
@@ -352,6 +372,14 @@ NEW_ENDPOINTS = [
     "environment_create",
     "environment_list",
     "environment_delete",
+    "variable_create",
+    "variable_list",
+    "runner_pools",
+    "execution",
+    "execution_artifacts",
+    "agent_conversation",
+    "observations",
+    "flaky_testcases",
 ]
 
 
