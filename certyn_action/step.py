@@ -94,11 +94,12 @@ class Step:
 
                 preload_models()  # the environment's models load on a helper thread meanwhile
                 check_deployment(inputs, deadline, self.clock, self.env, self.log)
-                self._environment(client, settings, deadline)
-            if inputs.run_id:
-                self._attach(client, inputs)
+                self.environment_created(self._environment(client, settings, deadline))
+            if inputs.run_id:  # no create: the run is held from the start (the cancel switches apply)
+                self._hold_run(client, inputs)
+                self.attached(inputs.run_id)
             else:
-                self._create(client, settings, deadline)
+                self.created(self._create(client, settings, deadline))
             if not inputs.wait:
                 self.report.verdict = Verdict(Result.CREATED)
                 return
@@ -140,8 +141,8 @@ class Step:
             on_retry=on_retry,
         )
 
-    def _environment(self, client: CertynClient, settings: Settings, deadline: float) -> None:
-        """The temporary environment for ``base-url``, held from before its create is sent."""
+    def _environment(self, client: CertynClient, settings: Settings, deadline: float) -> str:
+        """The temporary environment for ``base-url``, held from before its create is sent: its key."""
         with self.guard.deferred():  # pydantic, loaded meanwhile on a helper thread: imported whole
             from .core.environment import plan_environment  # noqa: PLC0415
 
@@ -156,31 +157,20 @@ class Step:
         environment = TemporaryEnvironment(client, self, plan.create_body(), inputs.keep_environment)
         self.held.hold(environment)
         environment.create(deadline)
-        with self.guard.deferred():  # the environment-key output is written whole
-            self.report.temporary_environment = environment.key
-            self.reporter.outputs(self.report, after_create=True)
-            self.log.info(wording.environment_created(one_line(environment.key, 80)))
+        return environment.key
 
-    def _create(self, client: CertynClient, settings: Settings, deadline: float) -> None:
+    def _create(self, client: CertynClient, settings: Settings, deadline: float) -> Created:
         """Create the run. It is held from before the create is sent: a create in flight is part of it."""
         body = create_body(settings.inputs, settings.metadata, self.report.temporary_environment)
         with self.log.group("Creating Certyn run"):
             for line in messages.create_lines(settings.inputs, body, settings.idempotency_key):
                 self.log.info(line)
-        self._run = CertynRun(client, self, self.clock, settings.inputs)
-        self.held.hold(self._run)
-        created = client.create(body, settings.idempotency_key, deadline, poll_ahead=settings.inputs.wait)
-        with self.guard.deferred():  # outputs are written whole, then a pending signal is honoured
-            self.created(created)
+        self._hold_run(client, settings.inputs)
+        return client.create(body, settings.idempotency_key, deadline, poll_ahead=settings.inputs.wait)
 
-    def _attach(self, client: CertynClient, inputs: Inputs) -> None:
-        """``run-id``: no create; the run is held from the start (the cancel switches apply to it)."""
+    def _hold_run(self, client: CertynClient, inputs: Inputs) -> None:
         self._run = CertynRun(client, self, self.clock, inputs)
         self.held.hold(self._run)
-        with self.guard.deferred():
-            self.report.attached_run_id = inputs.run_id
-            self.reporter.outputs(self.report, after_create=True)
-            self.log.info(wording.attached(one_line(inputs.run_id, 80)))
 
     def _wait(self, client: CertynClient, inputs: Inputs, deadline: float) -> RunStatus:
         with self.guard.deferred():  # not needed before the create: imported after it, whole
@@ -193,37 +183,48 @@ class Step:
             self.started,
             attached=bool(inputs.run_id),
         )
-        return wait_for_run(client, self.report.run_id, settings, self.clock, self.log, self._seen_at_once)
+        return wait_for_run(client, self.report.run_id, settings, self.clock, self.log, self.seen)
 
-    # -- what the stages learn, into the report (the outputs at once) --------------------------------
+    # -- what the stages learn, into the report: the outputs at once, written whole, then a pending ---
+    # -- signal is honoured --------------------------------------------------------------------------
+    def environment_created(self, key: str) -> None:
+        with self.guard.deferred():
+            self.report.temporary_environment = key
+            self.reporter.outputs(self.report, after_create=True)
+            self.log.info(wording.environment_created(one_line(key, 80)))
+
+    def attached(self, run_id: str) -> None:
+        with self.guard.deferred():
+            self.report.attached_run_id = run_id
+            self.reporter.outputs(self.report, after_create=True)
+            self.log.info(wording.attached(one_line(run_id, 80)))
+
     def created(self, created: Created) -> None:
         """The run is known: its outputs at once, and where to follow it."""
-        self.report.created = created
-        if self.report.findings.instruction:  # the AI's answer is read by this id
-            self.report.findings.conversation_id = created.run.conversation_id
-        self.reporter.outputs(self.report, after_create=True)
-        for line in wording.created_lines(created):
-            self.log.info(line)
+        with self.guard.deferred():
+            self.report.created = created
+            if self.report.findings.instruction:  # the AI's answer is read by this id
+                self.report.findings.conversation_id = created.run.conversation_id
+            self.reporter.outputs(self.report, after_create=True)
+            for line in wording.created_lines(created):
+                self.log.info(line)
 
     def seen(self, status: RunStatus) -> None:
         """A status: state and counts as outputs at once; a run of another commit said once."""
         report = self.report
-        report.status = status
-        self.reporter.outputs(report)
-        if report.other_commit and report.metadata and not self._other_commit_said:  # once, not every poll
-            self._other_commit_said = True
-            message = wording.other_commit(
-                one_line(report.other_commit, 80),
-                one_line(report.metadata.commit_sha, 80),
-                one_line(report.idempotency_key, 200),
-                replayed=bool(report.created and report.created.replayed),
-            )
-            self.log.warning(message, title=wording.OTHER_COMMIT)  # the gate still judges it: the user's key
-            self.note(message)
-
-    def _seen_at_once(self, status: RunStatus) -> None:
-        with self.guard.deferred():  # state and counts as outputs at once, written whole
-            self.seen(status)
+        with self.guard.deferred():
+            report.status = status
+            self.reporter.outputs(report)
+            if report.other_commit and report.metadata and not self._other_commit_said:  # once, not each poll
+                self._other_commit_said = True
+                message = wording.other_commit(
+                    one_line(report.other_commit, 80),
+                    one_line(report.metadata.commit_sha, 80),
+                    one_line(report.idempotency_key, 200),
+                    replayed=bool(report.created and report.created.replayed),
+                )
+                self.log.warning(message, title=wording.OTHER_COMMIT)  # the gate still judges it
+                self.note(message)
 
     def note(self, text: str) -> None:
         """A line for the summary's notes (a release, a kept run, a run that may exist)."""
