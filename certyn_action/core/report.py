@@ -7,6 +7,7 @@ summary section. Best effort: none of it ever changes the verdict."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from ..gate import Result, Verdict
@@ -26,36 +27,22 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="BaseModel")
 
 
+STOPPED_UNEXPECTEDLY = Verdict(Result.ERROR, ("the action stopped unexpectedly",))
 RESULTS_OUTPUTS = ("failed-tests", "conversation-id", "conversation-state", "conversation-response")
 
 
+@dataclass
 class Findings:
-    """A plain class, not a dataclass: the report imports this module before the first request."""
-
-    def __init__(
-        self,
-        *,
-        instruction: str = "",
-        conversation_id: str = "",
-        asked: bool = False,
-        conversation: Conversation | None = None,
-        conversation_note: str = "",
-        results: ProcessRun | None = None,
-        results_note: str = "",
-        contradictions: tuple[str, ...] = (),
-        notes: list[str] | None = None,
-        expected_failing: int = 0,
-    ) -> None:
-        self.instruction = instruction  # sent with the create ("" when none)
-        self.conversation_id = conversation_id  # from the create's answer
-        self.asked = asked  # the run ended and an instruction was sent: the answer is reported
-        self.conversation = conversation  # the last read, None when it could not be read
-        self.conversation_note = conversation_note  # why the answer could not be read
-        self.results = results
-        self.results_note = results_note  # why the per-test results are missing
-        self.contradictions = contradictions
-        self.notes = [] if notes is None else notes  # the JUnit report, said in the summary
-        self.expected_failing = expected_failing  # failed + blocked + aborted, from the status counts
+    instruction: str = ""  # sent with the create ("" when none)
+    conversation_id: str = ""  # from the create's answer
+    asked: bool = False  # the run ended and an instruction was sent: the answer is reported
+    conversation: Conversation | None = None  # the last read, None when it could not be read
+    conversation_note: str = ""  # why the answer could not be read
+    results: ProcessRun | None = None
+    results_note: str = ""  # why the per-test results are missing
+    contradictions: tuple[str, ...] = ()
+    notes: list[str] = field(default_factory=list)  # the JUnit report, said in the summary
+    expected_failing: int = 0  # failed + blocked + aborted, from the status counts
 
     def failed_tests(self) -> str:
         """The ``failed-tests`` output: a JSON array of names, or "" when unknown.
@@ -90,13 +77,13 @@ class Findings:
 
             messages = (Message(role="assistant", content=redact(conversation.answer)),)
             conversation = conversation.model_copy(update={"messages": messages})
-        copy = Findings.__new__(Findings)
-        copy.__dict__.update(vars(self))  # every other field as it is
-        copy.conversation = conversation
-        copy.conversation_note = redact(self.conversation_note)
-        copy.results_note = redact(self.results_note)
-        copy.notes = [redact(note) for note in self.notes]
-        return copy
+        return replace(
+            self,
+            conversation=conversation,
+            conversation_note=redact(self.conversation_note),
+            results_note=redact(self.results_note),
+            notes=[redact(note) for note in self.notes],
+        )
 
 
 class CancelRequest(NamedTuple):
@@ -110,37 +97,20 @@ class CancelRequest(NamedTuple):
     read_after: bool = False
 
 
+@dataclass
 class Report:
-    """A plain class, not a dataclass: this module is imported before the first request (see
-    docs/performance.md), and ``dataclasses`` would bring ``inspect`` with it."""
-
-    def __init__(
-        self,
-        inputs: Inputs | None = None,
-        metadata: RunMetadata | None = None,
-        idempotency_key: str = "",
-        created: Created | None = None,
-        status: RunStatus | None = None,
-        verdict: Verdict | None = None,
-        notes: list[str] | None = None,
-        duration: float = 0.0,
-        cancel: CancelRequest | None = None,
-        attached_run_id: str = "",
-        temporary_environment: str = "",
-        findings: Findings | None = None,
-    ) -> None:
-        self.inputs = inputs
-        self.metadata = metadata
-        self.idempotency_key = idempotency_key
-        self.created = created
-        self.status = status
-        self.verdict = verdict or Verdict(Result.ERROR, ("the action stopped unexpectedly",))
-        self.notes = [] if notes is None else notes
-        self.duration = duration
-        self.cancel = cancel
-        self.attached_run_id = attached_run_id  # `run-id`: the existing run this step attached to (no create)
-        self.temporary_environment = temporary_environment  # `base-url`: its temporary environment's key
-        self.findings = Findings() if findings is None else findings  # per-test results and the AI answer
+    inputs: Inputs | None = None
+    metadata: RunMetadata | None = None
+    idempotency_key: str = ""
+    created: Created | None = None
+    status: RunStatus | None = None
+    verdict: Verdict = STOPPED_UNEXPECTEDLY
+    notes: list[str] = field(default_factory=list)
+    duration: float = 0.0
+    cancel: CancelRequest | None = None
+    attached_run_id: str = ""  # `run-id`: the existing run this step attached to (no create)
+    temporary_environment: str = ""  # `base-url`: its temporary environment's key
+    findings: Findings = field(default_factory=Findings)  # per-test results and the AI answer
 
     @property
     def run_id(self) -> str:
@@ -191,7 +161,8 @@ class Report:
         created = None
         if self.created is not None:
             created = Created(clean(self.created.run), self.created.replayed)
-        return self.replace(
+        return replace(
+            self,
             created=created,
             status=clean(self.status) if self.status is not None else None,
             verdict=self.verdict._replace(
@@ -201,16 +172,6 @@ class Report:
             notes=[redact(note) for note in self.notes],
             findings=self.findings.redacted(redact),
         )
-
-    def replace(self, **changes: object) -> Report:
-        """A shallow copy with ``changes`` (as ``dataclasses.replace`` would make); every other field is kept."""
-        copy = Report.__new__(Report)
-        copy.__dict__.update(vars(self))
-        for name, value in changes.items():
-            if name not in copy.__dict__:
-                raise TypeError(f"Report has no field {name!r}")
-            setattr(copy, name, value)
-        return copy
 
     def outputs(self) -> dict[str, str]:
         values = {
