@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from .certyn.errors import ApiError, AuthError, DeadlineExceeded, NotFound, TimedOut
 from .core.inputs import GateSwitches, InputErrors
-from .core.progress import describe_counts
 from .core.text import format_duration, one_line, plural
 from .core.vocabulary import OUTCOMES, REQUIRED_COUNTERS
 from .github.signals import CancelRequested
@@ -163,15 +162,15 @@ class Stopped(Exception):
 def verdict_for(  # noqa: PLR0911 - one verdict per way the step stops
     error: BaseException,
     timeout_seconds: float,
-    last: RunStatus | None,
+    counts: str,
     *,
     run_known: bool,
     redact: Callable[[str], str],
 ) -> Verdict:
-    """The verdict of a step that ``error`` stopped before the gate: ``last`` is the latest status seen,
-    ``run_known`` whether the run was created or attached (a 404 is then the run's, else the project's)."""
+    """The verdict of a step that ``error`` stopped before the gate: ``counts`` describes the latest status
+    seen ("" when none), ``run_known`` whether the run was created or attached (a 404 is then the run's,
+    else the project's)."""
     limit = format_duration(timeout_seconds)
-    counts = describe_counts(last) if last else ""
     if isinstance(error, Stopped):
         return error.verdict
     if isinstance(error, InputErrors):
@@ -184,7 +183,7 @@ def verdict_for(  # noqa: PLR0911 - one verdict per way the step stops
             f"Certyn API unreachable since {since} into the step ({polls}, the last: "
             f"{one_line(error.outage.error).rstrip('.')}), until timeout-seconds ({limit}) passed",
             f"last status read from Certyn: {counts}"
-            if last
+            if counts
             else "no status of the run was read before the outage",
         )
         return Verdict(Result.TIMED_OUT, reasons, cause=Cause.OUTAGE)

@@ -23,6 +23,7 @@ from .core.api import Created, create_body
 from .core.context import GitHubContext, RunMetadata, derive_metadata, missing_key_hint
 from .core.idempotency import derive_key
 from .core.inputs import InputErrors, Inputs, read_inputs
+from .core.progress import describe_counts
 from .core.report import Findings, Report
 from .core.text import one_line
 from .findings import Afterwards, not_read
@@ -243,7 +244,8 @@ class Step:
         report = self.report
         timeout = report.inputs.timeout_seconds if report.inputs else 0.0
         run_known = report.created is not None or bool(report.attached_run_id)
-        verdict = verdict_for(err, timeout, report.status, run_known=run_known, redact=self.log.redact)
+        counts = describe_counts(report.status) if report.status else ""
+        verdict = verdict_for(err, timeout, counts, run_known=run_known, redact=self.log.redact)
         report.verdict = verdict
         if isinstance(err, CancelRequested):
             self.log.info(wording.cancel_received(err.signal_name))

@@ -328,7 +328,10 @@ RUNNING = _status(state="running", total=4, passed=1, failed=0, blocked=0)
 
 
 def _stopped(error: BaseException, *, last: RunStatus | None = None, run_known: bool = True) -> Verdict:
-    return verdict_for(error, 90, last, run_known=run_known, redact=lambda text: text.replace("sk-1", "***"))
+    counts = describe_counts(last) if last else ""
+    return verdict_for(
+        error, 90, counts, run_known=run_known, redact=lambda text: text.replace("sk-1", "***")
+    )
 
 
 def test_a_signal_is_a_cancelled_job_naming_the_signal() -> None:
