@@ -20,7 +20,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-
 class CreateLedger:
     def __init__(self, body: Mapping[str, Any], key: str) -> None:
         self.body = body

@@ -18,3 +18,4 @@ class InputErrors(ValueError):
     def __init__(self, errors: list[InputError]) -> None:
         super().__init__("; ".join(str(e) for e in errors))
         self.errors = errors
+

@@ -42,3 +42,4 @@ def resolve_project_id(overview: ProjectsOverview, slug: str) -> str | None:
             return project.id
     ids = {project.id for project in usable if project.slug.strip().casefold() == wanted.casefold()}
     return ids.pop() if len(ids) == 1 else None
+
