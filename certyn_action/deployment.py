@@ -71,22 +71,24 @@ def check_deployment(
     left = max(deadline - clock.monotonic(), 0.0)
     capped = left < inputs.base_url_wait_seconds
     wait = format_duration(min(inputs.base_url_wait_seconds, left))
-    log.info(wording.checking_base_url(wait))
+    log.info(wording.CHECKING_BASE_URL.format(wait=wait))
 
     def on_retry(attempt: int, error: str, delay: float) -> None:
-        log.info(wording.base_url_retry(attempt, error, delay))
+        log.info(wording.BASE_URL_RETRY.format(attempt=attempt, error=error, delay=delay))
 
     check = wait_until_up(
         inputs.base_url, min(inputs.base_url_wait_seconds, left), clock, env=env, on_retry=on_retry
     )
     late = check.up and clock.monotonic() >= deadline
     if check.up and not late:
-        log.info(wording.base_url_answered(check.status, plural(check.attempts, "attempt")))
+        log.info(
+            wording.BASE_URL_ANSWERED.format(status=check.status, attempts=plural(check.attempts, "attempt"))
+        )
         return
     message = messages.deployment_down(
         wait,
         check.attempts,
-        wording.answered_too_late(check.status) if late else check.error,
+        wording.ANSWERED_TOO_LATE.format(status=check.status) if late else check.error,
         url=shown_base_url(inputs.base_url),
         limit=format_duration(inputs.timeout_seconds) if capped or late else "",
     )

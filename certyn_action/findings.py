@@ -36,10 +36,10 @@ def not_read(step: Journal, inputs: Inputs, why: str) -> Findings:
     """The run did not end in this step (timeout, error, cancel): nothing is read; said where asked for."""
     if inputs.test_results and inputs.junit_report and step.report.run_id:
         removed = _stale_removed(step, inputs.junit_report)
-        step.log.warning(wording.junit_not_written(why + removed), title=wording.JUNIT_TITLE)
+        step.log.warning(wording.JUNIT_NOT_WRITTEN.format(why=why + removed), title=wording.JUNIT_TITLE)
     findings = copy.copy(step.report.findings)
     if inputs.instruction:
-        findings.asked, findings.conversation_note = True, wording.not_read(why)
+        findings.asked, findings.conversation_note = True, wording.NOT_READ.format(why=why)
     return findings
 
 
@@ -47,7 +47,7 @@ def _stale_removed(step: Journal, path: str) -> str:
     """Remove an old report at ``path`` (so none contradicts this run); the words saying so, or ""."""
     if not remove_stale(workspace(step.env), path):
         return ""
-    return wording.stale_removed(one_line(path, 300))
+    return wording.STALE_REMOVED.format(path=one_line(path, 300))
 
 
 class Afterwards:
@@ -72,7 +72,7 @@ class Afterwards:
                     until = min(hard_deadline, ended + self.inputs.conversation_timeout_seconds)
                     self._answer(until, hard_deadline)
         except CancelRequested as cancel:
-            note = wording.stopped_reading(cancel.signal_name)
+            note = wording.STOPPED_READING.format(signal_name=cancel.signal_name)
             self.log.info(note)
             self.step.note(note)
             if self.inputs.instruction and self.findings.conversation is None:
@@ -90,15 +90,21 @@ class Afterwards:
             self._results_missing(err.message)
             return
         except Exception as err:  # a bug here must not turn a verdict into an internal error
-            self._results_missing(wording.internal_error(f"{type(err).__name__}: {one_line(err, 300)}"))
+            self._results_missing(
+                wording.INTERNAL_ERROR.format(message=f"{type(err).__name__}: {one_line(err, 300)}")
+            )
             return
         self._report_results(status, run)
 
     def _results_missing(self, reason: str) -> None:
         self.findings.results_note = reason
         path = self.inputs.junit_report
-        unwritten = wording.so_junit_not_written(_stale_removed(self.step, path)) if path else ""
-        self.log.warning(wording.results_not_read(unwritten, reason), title=wording.RESULTS_TITLE)
+        unwritten = (
+            wording.SO_JUNIT_NOT_WRITTEN.format(removed=_stale_removed(self.step, path)) if path else ""
+        )
+        self.log.warning(
+            wording.RESULTS_NOT_READ.format(unwritten=unwritten, reason=reason), title=wording.RESULTS_TITLE
+        )
 
     def _report_results(self, status: RunStatus, run: ProcessRun) -> None:
         from .core.results import contradictions  # noqa: PLC0415
@@ -110,7 +116,10 @@ class Afterwards:
         self.findings.expected_failing = counts["failed"] + counts["blocked"] + counts["aborted"]
         self.step.found(self.findings)  # the outputs at once
         if run.listed > len(run.items):
-            self.log.warning(wording.results_cut(run.listed, len(run.items)), title=wording.RESULTS_TITLE)
+            self.log.warning(
+                wording.RESULTS_CUT.format(listed=run.listed, kept=len(run.items)),
+                title=wording.RESULTS_TITLE,
+            )
         self.log.info(wording.results_tally(tally(run.items)))
         verdict = self.step.report.verdict
         gate_passed = verdict.result is Result.PASSED
@@ -125,8 +134,8 @@ class Afterwards:
         path = self.inputs.junit_report
         if not run.items:
             self.log.warning(
-                wording.junit_not_written(
-                    wording.NO_RESULTS_LISTED + f" ({path}){_stale_removed(self.step, path)}"
+                wording.JUNIT_NOT_WRITTEN.format(
+                    why=wording.NO_RESULTS_LISTED + f" ({path}){_stale_removed(self.step, path)}"
                 ),
                 title=wording.JUNIT_TITLE,
             )
@@ -139,11 +148,14 @@ class Afterwards:
                 write_report(workspace(self.step.env), path, report)
         except OSError as err:
             detail = str(err) if err.errno is None else (err.strerror or type(err).__name__)
-            self.log.warning(wording.junit_failed(path, one_line(detail, 300)), title=wording.JUNIT_TITLE)
+            self.log.warning(
+                wording.JUNIT_FAILED.format(path=path, detail=one_line(detail, 300)),
+                title=wording.JUNIT_TITLE,
+            )
             return
         tests = plural(len(run.items), "test")
-        self.log.info(wording.junit_written(tests, one_line(path, 300)))
-        self.findings.notes.append(wording.junit_note(tests, path))
+        self.log.info(wording.JUNIT_WRITTEN.format(tests=tests, path=one_line(path, 300)))
+        self.findings.notes.append(wording.JUNIT_NOTE.format(tests=tests, path=path))
 
     # -- the AI answer -------------------------------------------------------------------------------
     def _answer(self, until: float, hard_deadline: float) -> None:
@@ -154,20 +166,22 @@ class Afterwards:
             self._answer_missing(wording.NO_CONVERSATION_ID)
             return
         left = max(until - self.clock.monotonic(), 0)
-        self.log.info(wording.waiting_for_answer(left))
+        self.log.info(wording.WAITING_FOR_ANSWER.format(left=left))
         try:
             wait_for_answer(self.client, conversation_id, until, hard_deadline, self.clock, self._seen)
         except ApiError as err:
             self._answer_missing(err.message)
         except Exception as err:  # a bug here must not turn a verdict into an internal error
-            self._answer_missing(wording.internal_error(f"{type(err).__name__}: {one_line(err, 300)}"))
+            self._answer_missing(
+                wording.INTERNAL_ERROR.format(message=f"{type(err).__name__}: {one_line(err, 300)}")
+            )
 
     def _seen(self, conversation: Conversation) -> None:
         self.findings.conversation = conversation
 
     def _answer_missing(self, reason: str) -> None:
         self.findings.conversation, self.findings.conversation_note = None, reason
-        self.log.warning(wording.answer_not_read(reason), title=wording.ANSWER_TITLE)
+        self.log.warning(wording.ANSWER_NOT_READ.format(reason=reason), title=wording.ANSWER_TITLE)
 
     def _log_answer(self) -> None:
         conversation = self.findings.conversation

@@ -149,7 +149,7 @@ class CertynRun:
             return
         meta = report.metadata
         reason = self.inputs.cancel_reason or wording.cancel_reason(cause, meta.run_url if meta else "")
-        log.info(wording.cancelling(one_line(run_id, 80), cause))
+        log.info(wording.CANCELLING.format(run_id=one_line(run_id, 80), cause=cause))
         try:
             outcome = self.client.cancel(run_id, reason, deadline)
         except ApiError as err:
@@ -159,7 +159,7 @@ class CertynRun:
             where = f" {one_line(report.app_url, 500)}" if report.app_url else ""
             log.info(one_line(failed, 800) + where)
             return
-        log.info(wording.cancel_answered(one_line(outcome, 300)))
+        log.info(wording.CANCEL_ANSWERED.format(outcome=one_line(outcome, 300)))
         self.cancel = CancelRequest(cause, accepted=True, outcome=outcome)
         if report.status is not None and self._read_again(run_id, deadline):  # else no state was shown
             self.cancel = self.cancel._replace(read_after=True)
@@ -217,7 +217,9 @@ class TemporaryEnvironment:
             self.refused = refusal and not self.api.create_attempts.may_have_made
             raise
         if self.api.taken_key:
-            message = wording.environment_key_taken(one_line(self.api.taken_key, 80), one_line(self.key, 80))
+            message = wording.ENVIRONMENT_KEY_TAKEN_NOTE.format(
+                taken=one_line(self.api.taken_key, 80), used=one_line(self.key, 80)
+            )
             self.step.log.warning(message, title=wording.ENVIRONMENT_KEY_TAKEN)
             self.step.note(message)
         return self.environment
@@ -234,19 +236,19 @@ class TemporaryEnvironment:
                 environment = self.api.find(self.key, deadline)  # an interrupted create
             if environment is None:
                 return
-            log.info(wording.deleting_environment(shown, cause))
+            log.info(wording.DELETING_ENVIRONMENT.format(shown=shown, cause=cause))
             outcome = self.api.delete(environment.id, deadline)
         except ApiError as err:
             why = one_line(err.message, 300)
             message = (
-                wording.environment_not_deleted(shown, why)
+                wording.ENVIRONMENT_NOT_DELETED_NOTE.format(shown=shown, why=why)
                 if environment is not None
                 else wording.environment_may_exist(self.key, why)  # it could not even be looked up
             )
             log.warning(message, title=wording.ENVIRONMENT_NOT_DELETED)
             self.step.note(message)
             return
-        log.info(wording.environment_outcome(shown, outcome))
+        log.info(wording.ENVIRONMENT_OUTCOME.format(shown=shown, outcome=outcome))
         self.step.note(wording.environment_deleted(self.key, outcome))
 
     def keep(self, switch: str) -> None:

@@ -192,13 +192,13 @@ class Step:
         with self.guard.deferred():
             self.report.temporary_environment = key
             self.reporter.outputs(self.report, after_create=True)
-            self.log.info(wording.environment_created(one_line(key, 80)))
+            self.log.info(wording.ENVIRONMENT_CREATED.format(key=one_line(key, 80)))
 
     def attached(self, run_id: str) -> None:
         with self.guard.deferred():
             self.report.attached_run_id = run_id
             self.reporter.outputs(self.report, after_create=True)
-            self.log.info(wording.attached(one_line(run_id, 80)))
+            self.log.info(wording.ATTACHED.format(run_id=one_line(run_id, 80)))
 
     def created(self, created: Created) -> None:
         """The run is known: its outputs at once, and where to follow it."""
@@ -248,7 +248,7 @@ class Step:
         verdict = verdict_for(err, timeout, counts, run_known=run_known, redact=self.log.redact)
         report.verdict = verdict
         if isinstance(err, CancelRequested):
-            self.log.info(wording.cancel_received(err.signal_name))
+            self.log.info(wording.CANCEL_RECEIVED.format(signal_name=err.signal_name))
         if verdict.result is not Result.ERROR:
             return  # a timeout and a cancel are said by the verdict line
         if isinstance(err, InputErrors):

@@ -120,11 +120,11 @@ class _Poller:
         )
         if isinstance(err, NotFound):
             if self.settings.attached and self.last is None:
-                raise NotFound(wording.run_does_not_exist(self.run_id), status=404)
+                raise NotFound(wording.RUN_DOES_NOT_EXIST.format(run_id=self.run_id), status=404)
             if not in_grace:
                 raise NotFound(wording.run_not_found(self.run_id, self.suspect_polls), status=404)
             if self.last is None:
-                self.log.info(wording.run_not_visible_yet(self.run_id, self.suspect_polls))
+                self.log.info(wording.RUN_NOT_VISIBLE_YET.format(run_id=self.run_id, poll=self.suspect_polls))
                 return self.settings.floor
         elif not in_grace:
             raise err
@@ -189,10 +189,12 @@ class _Poller:
 
     def _still_waiting(self) -> str:
         if self.outage_since is not None:
-            return wording.still_failing(format_duration(self.clock.monotonic() - self.outage_since))
+            return wording.STILL_FAILING.format(
+                failing=format_duration(self.clock.monotonic() - self.outage_since)
+            )
         if self.last is None:
             return wording.STILL_WAITING_FOR_THE_RUN
-        return wording.still(describe_state(self.last), describe_counts(self.last))
+        return wording.STILL.format(state=describe_state(self.last), counts=describe_counts(self.last))
 
     def _fresh_outage(self) -> RetryPolicy:
         return RetryPolicy.create(

@@ -214,8 +214,7 @@ def environment_may_exist(key: str, why: str) -> str:
     )
 
 
-def cancel_received(signal_name: str) -> str:
-    return f"Received {signal_name}: the job is being cancelled"
+CANCEL_RECEIVED = "Received {signal_name}: the job is being cancelled"
 
 
 def stopped(reason: str, cause: Cause | None, where: str) -> str:
@@ -251,52 +250,23 @@ def step_ended(verdict: Verdict) -> str:
     return _ENDED_BY_RESULT.get(verdict.result, verdict.result.value)
 
 
-def cancelling(run_id: str, cause: str) -> str:
-    return f"Cancelling Certyn run {run_id}: {cause}"
-
-
-def cancel_answered(outcome: str) -> str:
-    return f"Certyn answered the cancel: {outcome}"
-
-
-def environment_key_taken(taken: str, used: str) -> str:
-    return (
-        f"The environment key `{taken}` is taken by an environment this step did not create (another base "
-        f"URL or label): created `{used}` instead and left the other alone."
-    )
-
-
-def deleting_environment(shown: str, cause: str) -> str:
-    return f"Deleting the temporary Certyn environment {shown} ({cause})"
-
-
-def environment_not_deleted(shown: str, why: str) -> str:
-    return f"Could not delete the temporary Certyn environment {shown}: {why}. Delete it in Certyn (Environments)."
-
-
+CANCELLING = "Cancelling Certyn run {run_id}: {cause}"
+CANCEL_ANSWERED = "Certyn answered the cancel: {outcome}"
+ENVIRONMENT_KEY_TAKEN_NOTE = (
+    "The environment key `{taken}` is taken by an environment this step did not create "
+    "(another base URL or label): created `{used}` instead and left the other alone."
+)
+DELETING_ENVIRONMENT = "Deleting the temporary Certyn environment {shown} ({cause})"
+ENVIRONMENT_NOT_DELETED_NOTE = (
+    "Could not delete the temporary Certyn environment {shown}: {why}. Delete it in Certyn (Environments)."
+)
 # -- base-url's check (deployment.py) and the run as it becomes known (step.py) -----------------------
-def checking_base_url(wait: str) -> str:
-    return f"Checking that base-url answers (waiting up to {wait})"
-
-
-def base_url_retry(attempt: int, error: str, delay: float) -> str:
-    return f"base-url: attempt {attempt}: {error}; retrying in {delay:.1f}s"
-
-
-def base_url_answered(status: int | None, attempts: str) -> str:
-    return f"base-url answered (HTTP {status}) after {attempts}"
-
-
-def answered_too_late(status: int | None) -> str:
-    return f"it answered (HTTP {status}) only after the deadline"
-
-
-def environment_created(key: str) -> str:
-    return f"Created the temporary Certyn environment `{key}`"
-
-
-def attached(run_id: str) -> str:
-    return f"Attached to Certyn run {run_id} (no create: `run-id` was given)"
+CHECKING_BASE_URL = "Checking that base-url answers (waiting up to {wait})"
+BASE_URL_RETRY = "base-url: attempt {attempt}: {error}; retrying in {delay:.1f}s"
+BASE_URL_ANSWERED = "base-url answered (HTTP {status}) after {attempts}"
+ANSWERED_TOO_LATE = "it answered (HTTP {status}) only after the deadline"
+ENVIRONMENT_CREATED = "Created the temporary Certyn environment `{key}`"
+ATTACHED = "Attached to Certyn run {run_id} (no create: `run-id` was given)"
 
 
 def created_lines(created: Created) -> list[str]:
@@ -314,31 +284,22 @@ def created_lines(created: Created) -> list[str]:
     return lines
 
 
-def environment_outcome(shown: str, outcome: str) -> str:
-    return f"Temporary Certyn environment {shown}: {outcome}"
-
-
-def internal_error(message: str) -> str:
-    return f"internal error: {message}"
-
-
+ENVIRONMENT_OUTCOME = "Temporary Certyn environment {shown}: {outcome}"
+INTERNAL_ERROR = "internal error: {message}"
 # -- waiting for the run (wait.py) -------------------------------------------------------------------
 STILL_WAITING_FOR_THE_RUN = "still waiting for the run to appear"
-
-
-def run_does_not_exist(run_id: str) -> str:
-    return (
-        f"run `{run_id}` does not exist for this API key (HTTP 404): check `run-id` (the `run-id` output of "
-        "the step that created the run) and that `api-key` and `api-url` are those of the run's project"
-    )
+RUN_DOES_NOT_EXIST = (
+    "run `{run_id}` does not exist for this API key (HTTP 404): check `run-id` (the `run-id` "
+    "output of the step that created the run) and that `api-key` and `api-url` are those of "
+    "the run's project"
+)
 
 
 def run_not_found(run_id: str, polls: int) -> str:
     return f"run {run_id} was not found (HTTP 404, {plural(polls, 'poll')})"
 
 
-def run_not_visible_yet(run_id: str, poll: int) -> str:
-    return f"Run {run_id} is not visible yet (HTTP 404, poll {poll}); waiting for it"
+RUN_NOT_VISIBLE_YET = "Run {run_id} is not visible yet (HTTP 404, poll {poll}); waiting for it"
 
 
 def polling_on(run_id: str, error: str, poll: int) -> str:
@@ -358,72 +319,32 @@ def reachable_again(run_id: str, took: str, failures: int) -> str:
     )
 
 
-def still_failing(failing: str) -> str:
-    return f"still waiting: the API has been failing for {failing}"
-
-
-def still(state: str, counts: str) -> str:
-    return f"still {state} — {counts}"
-
-
+STILL_FAILING = "still waiting: the API has been failing for {failing}"
+STILL = "still {state} — {counts}"
 # -- what Certyn found after the run (findings.py) -----------------------------------------------------
 RESULTS_TITLE = "Certyn per-test results unavailable"
 ANSWER_TITLE = "Certyn AI answer unavailable"
 JUNIT_TITLE = "JUnit report not written"
 NO_RESULTS_LISTED = "Certyn listed no per-test results for this run"
 NO_CONVERSATION_ID = "Certyn's create answer carried no conversationId"
-
-
-def junit_not_written(why: str) -> str:
-    return f"`junit-report` was not written: {why}"
-
-
-def not_read(why: str) -> str:
-    return f"not read: {why}"
-
-
-def stale_removed(path: str) -> str:
-    return f"; the old report at {path} was removed"
-
-
-def stopped_reading(signal_name: str) -> str:
-    return f"Stopped reading what Certyn found: the workflow job was cancelled ({signal_name})"
-
-
-def so_junit_not_written(removed: str) -> str:
-    return f" (so `junit-report` was not written{removed})"
-
-
-def results_not_read(unwritten: str, reason: str) -> str:
-    return f"Per-test results not read{unwritten}: {reason}"
-
-
-def results_cut(listed: int, kept: int) -> str:
-    return (
-        f"Certyn listed {listed:,} tests; only the first {kept:,} are reported "
-        "(annotations, `failed-tests`, `junit-report`)"
-    )
+JUNIT_NOT_WRITTEN = "`junit-report` was not written: {why}"
+NOT_READ = "not read: {why}"
+STALE_REMOVED = "; the old report at {path} was removed"
+STOPPED_READING = "Stopped reading what Certyn found: the workflow job was cancelled ({signal_name})"
+SO_JUNIT_NOT_WRITTEN = " (so `junit-report` was not written{removed})"
+RESULTS_NOT_READ = "Per-test results not read{unwritten}: {reason}"
+RESULTS_CUT = (
+    "Certyn listed {listed:,} tests; only the first {kept:,} are reported (annotations, "
+    "`failed-tests`, `junit-report`)"
+)
 
 
 def results_tally(tally: str) -> str:
     return f"Per-test results: {tally or 'none listed'}"
 
 
-def junit_failed(path: str, detail: str) -> str:
-    return f"`junit-report` ({path}) could not be written: {detail}"
-
-
-def junit_written(tests: str, path: str) -> str:
-    return f"Wrote the JUnit report ({tests}) to {path}"
-
-
-def junit_note(tests: str, path: str) -> str:
-    return f"JUnit report ({tests}) written to {path}"
-
-
-def waiting_for_answer(left: float) -> str:
-    return f"Waiting up to {left:.0f}s for Certyn's AI to answer the instruction"
-
-
-def answer_not_read(reason: str) -> str:
-    return f"The AI answer was not read: {reason}"
+JUNIT_FAILED = "`junit-report` ({path}) could not be written: {detail}"
+JUNIT_WRITTEN = "Wrote the JUnit report ({tests}) to {path}"
+JUNIT_NOTE = "JUnit report ({tests}) written to {path}"
+WAITING_FOR_ANSWER = "Waiting up to {left:.0f}s for Certyn's AI to answer the instruction"
+ANSWER_NOT_READ = "The AI answer was not read: {reason}"
