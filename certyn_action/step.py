@@ -163,7 +163,7 @@ class Step:
     def _create(self, client: CertynClient, settings: Settings, deadline: float) -> Created:
         """Create the run. It is held from before the create is sent: a create in flight is part of it."""
         body = create_body(settings.inputs, settings.metadata, self.report.temporary_environment)
-        with self.log.group("Creating Certyn run"):
+        with self.log.group(wording.CREATING_GROUP):
             for line in messages.create_lines(settings.inputs, body, settings.idempotency_key):
                 self.log.info(line)
         self._hold_run(client, settings.inputs)
@@ -255,7 +255,7 @@ class Step:
             for error in err.errors:
                 self.log.error(str(error), title=wording.invalid_input(error.name))
             return
-        where = f" Certyn run: {one_line(report.app_url, 500)}" if report.app_url else ""
+        where = wording.WHERE.format(link=one_line(report.app_url, 500)) if report.app_url else ""
         if verdict.cause is Cause.KEY_REJECTED and self.client is not None:  # a refused key cannot cancel
             where = self._key_refused(self.client.create_may_have_made_a_run) or where
         title = wording.title(verdict.result, cause=verdict.cause)

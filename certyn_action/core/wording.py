@@ -214,6 +214,8 @@ def environment_may_exist(key: str, why: str) -> str:
     )
 
 
+CREATING_GROUP = "Creating Certyn run"
+WHERE = " Certyn run: {link}"  # after an error line: where the run is
 CANCEL_RECEIVED = "Received {signal_name}: the job is being cancelled"
 
 
