@@ -193,7 +193,7 @@ def _attempt(url: str, timeout: float, env: Mapping[str, str]) -> int:
     worker.start()
     worker.join(timeout + GRACE_SECONDS)
     if not outcome:
-        raise _Unanswered(f"no answer within {timeout:g}s", retry=True)
+        raise _Unanswered(wording.DEPLOYMENT_FAILURES["no answer"].format(timeout=timeout), retry=True)
     result = outcome[0]
     if isinstance(result, int):
         return result
@@ -231,26 +231,21 @@ def describe_failure(err: BaseException, timeout: float) -> str:
     def errno_in(*numbers: int) -> bool:
         return any(_errno(cause) in numbers for cause in causes)
 
-    checks: list[tuple[bool, str]] = [
-        (
-            caused_by(urllib3.exceptions.NameResolutionError, socket.gaierror),
-            "the host name does not resolve (DNS)",
-        ),
-        (
-            caused_by(ssl.SSLCertVerificationError),
-            "the TLS certificate did not verify (set REQUESTS_CA_BUNDLE for a private CA)",
-        ),
-        (caused_by(requests.exceptions.SSLError, ssl.SSLError), "the TLS handshake failed"),
-        (caused_by(requests.exceptions.ProxyError), "the proxy failed (check HTTPS_PROXY/NO_PROXY)"),
-        (caused_by(requests.exceptions.ConnectTimeout), f"no connection within {timeout:g}s"),
-        (caused_by(requests.exceptions.ReadTimeout), f"connected, but no answer within {timeout:g}s"),
-        (caused_by(ConnectionRefusedError) or errno_in(errno.ECONNREFUSED), "connection refused"),
-        (caused_by(ConnectionResetError) or errno_in(errno.ECONNRESET), "connection reset"),
-        (errno_in(errno.ENETUNREACH, errno.EHOSTUNREACH), "network or host unreachable"),
-        (caused_by(requests.ConnectionError), "connection failed"),
-        (caused_by(requests.RequestException), f"the URL could not be requested ({type(err).__name__})"),
+    checks = [  # the first that matches names the failure (wording.DEPLOYMENT_FAILURES)
+        ("dns", caused_by(urllib3.exceptions.NameResolutionError, socket.gaierror)),
+        ("certificate", caused_by(ssl.SSLCertVerificationError)),
+        ("tls", caused_by(requests.exceptions.SSLError, ssl.SSLError)),
+        ("proxy", caused_by(requests.exceptions.ProxyError)),
+        ("connect timeout", caused_by(requests.exceptions.ConnectTimeout)),
+        ("read timeout", caused_by(requests.exceptions.ReadTimeout)),
+        ("refused", caused_by(ConnectionRefusedError) or errno_in(errno.ECONNREFUSED)),
+        ("reset", caused_by(ConnectionResetError) or errno_in(errno.ECONNRESET)),
+        ("unreachable", errno_in(errno.ENETUNREACH, errno.EHOSTUNREACH)),
+        ("connection", caused_by(requests.ConnectionError)),
+        ("request", caused_by(requests.RequestException)),
     ]
-    return next((text for matched, text in checks if matched), f"unexpected error ({type(err).__name__})")
+    failure = next((name for name, matched in checks if matched), "unexpected")
+    return wording.DEPLOYMENT_FAILURES[failure].format(timeout=timeout, kind=type(err).__name__)
 
 
 def _errno(err: BaseException) -> int | None:
