@@ -153,7 +153,7 @@ class CertynRun:
         try:
             outcome = self.client.cancel(run_id, reason, deadline)
         except ApiError as err:
-            tries = f"{plural(err.attempts, 'attempt')}, the last: " if err.attempts > 1 else ""
+            tries = wording.TRIES.format(attempts=plural(err.attempts, "attempt")) if err.attempts > 1 else ""
             self.cancel = CancelRequest(cause, accepted=False, outcome=tries + err.last)
             failed = wording.cancel_failed(cause, self.cancel.outcome)
             where = f" {one_line(report.app_url, 500)}" if report.app_url else ""
@@ -226,7 +226,7 @@ class TemporaryEnvironment:
 
     def decide(self, verdict: Verdict) -> Decision:
         ended = wording.step_ended(verdict)
-        return Decision(not self.keep_it, "keep-environment", f"the step ended ({ended})")
+        return Decision(not self.keep_it, "keep-environment", wording.STEP_ENDED.format(ended=ended))
 
     def release(self, cause: str, deadline: float) -> None:
         log, shown = self.step.log, f"`{one_line(self.key, 80)}`"

@@ -280,8 +280,7 @@ class Step:
         report, verdict = self.report, self.report.verdict
         if report.inputs is None or verdict.result in (Result.PASSED, Result.FAILED, Result.CREATED):
             return
-        why = "the run did not end within this step" if report.run_id else "no run was created"
-        ended = wording.step_ended(verdict)
+        why = wording.NOT_ENDED_HERE if report.run_id else wording.NONE_CREATED
         if verdict.cause is Cause.RUN_NOT_FOUND and report.created is None and report.status is None:
-            why, ended = "the run was not found", "run not found"
-        report.findings = not_read(self, report.inputs, f"{why} ({ended})")
+            why = wording.NONE_FOUND
+        report.findings = not_read(self, report.inputs, why.format(ended=wording.step_ended(verdict)))

@@ -245,6 +245,12 @@ _ENDED_BY_RESULT = {
 }
 
 
+STEP_ENDED = "the step ended ({ended})"  # why the temporary environment is deleted
+NOT_ENDED_HERE = "the run did not end within this step ({ended})"  # why nothing was read after it
+NONE_CREATED = "no run was created ({ended})"
+NONE_FOUND = "the run was not found (run not found)"
+
+
 def step_ended(verdict: Verdict) -> str:
     """How the step ended, in a few words: "passed", "timed out", "API error", "job cancelled", ..."""
     if verdict.cause in _ENDED_BY_CAUSE:
@@ -252,6 +258,7 @@ def step_ended(verdict: Verdict) -> str:
     return _ENDED_BY_RESULT.get(verdict.result, verdict.result.value)
 
 
+TRIES = "{attempts}, the last: "  # before the last attempt's error
 CANCELLING = "Cancelling Certyn run {run_id}: {cause}"
 CANCEL_ANSWERED = "Certyn answered the cancel: {outcome}"
 ENVIRONMENT_KEY_TAKEN_NOTE = (
