@@ -217,9 +217,8 @@ class Bench:
             "charset_normalizer",
             "idna",
             "requests.certs",
-            "certyn_action.core.inputs",
-            "certyn_action.core.context",
-            "certyn_action.core.retry",
+            "certyn_action.settings",
+            "certyn_action.api.client",
         ]
         external = sorted(first["external"], key=lambda n: -first["external"][n])[:12]
         self.figures["imports"] = {

@@ -1,10 +1,8 @@
 """Waiting for the deployment under test (``base-url``) to answer. I/O; talks to the deployment, never
 to Certyn.
 
-- Its own fresh ``requests.Session``, never the API transport: no ``X-API-Key``, no cookies, no auth
-  (``trust_env`` is off so that a ``.netrc`` entry cannot add an ``Authorization`` header; proxies
-  from ``HTTPS_PROXY``/``NO_PROXY`` and a CA bundle from ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE``/
-  ``SSL_CERT_FILE`` are still honoured, explicitly).
+- Its own fresh ``requests.Session`` per attempt, never the API transport's: no ``X-API-Key``, no cookies,
+  no auth; proxies and the CA bundle decided as for the API (``api/http.new_session``).
 - A plain GET, redirects not followed. Any HTTP answer, even a 500 or a redirect, means "up": the tests
   judge the application, this only proves something answers.
 - Connection failures (refused, DNS, TLS, timeouts) are retried with a small backoff until
@@ -28,13 +26,13 @@ import requests
 import urllib3.exceptions
 
 from . import __version__
+from .api.http import new_session
 from .clock import Clock
-from .core import messages, wording
-from .core.inputs import Inputs
-from .core.preview_inputs import shown_base_url
-from .core.text import format_duration, plural
 from .gate import Cause, Result, Stopped, Verdict
 from .github.workflow import WorkflowLog
+from .render import words
+from .render.escape import format_duration, plural
+from .settings import Settings, shown_base_url
 
 ATTEMPT_TIMEOUT_SECONDS = 5.0  # as the Certyn CLI's check of `run --url`
 FIRST_BACKOFF_SECONDS = 0.5
@@ -64,17 +62,17 @@ class _Unanswered(Exception):
 
 
 def check_deployment(
-    inputs: Inputs, deadline: float, clock: Clock, env: Mapping[str, str], log: WorkflowLog
+    inputs: Settings, deadline: float, clock: Clock, env: Mapping[str, str], log: WorkflowLog
 ) -> None:
     """``base-url`` answers (any HTTP answer) before anything is created; else :class:`Stopped` ends the
     step. The wait never outlasts what ``timeout-seconds`` leaves: an answer after it is too late."""
     left = max(deadline - clock.monotonic(), 0.0)
     capped = left < inputs.base_url_wait_seconds
     wait = format_duration(min(inputs.base_url_wait_seconds, left))
-    log.info(wording.CHECKING_BASE_URL.format(wait=wait))
+    log.info(words.CHECKING_BASE_URL.format(wait=wait))
 
     def on_retry(attempt: int, error: str, delay: float) -> None:
-        log.info(wording.BASE_URL_RETRY.format(attempt=attempt, error=error, delay=delay))
+        log.info(words.BASE_URL_RETRY.format(attempt=attempt, error=error, delay=delay))
 
     check = wait_until_up(
         inputs.base_url, min(inputs.base_url_wait_seconds, left), clock, env=env, on_retry=on_retry
@@ -82,13 +80,13 @@ def check_deployment(
     late = check.up and clock.monotonic() >= deadline
     if check.up and not late:
         log.info(
-            wording.BASE_URL_ANSWERED.format(status=check.status, attempts=plural(check.attempts, "attempt"))
+            words.BASE_URL_ANSWERED.format(status=check.status, attempts=plural(check.attempts, "attempt"))
         )
         return
-    message = messages.deployment_down(
+    message = words.deployment_down(
         wait,
         check.attempts,
-        wording.ANSWERED_TOO_LATE.format(status=check.status) if late else check.error,
+        words.ANSWERED_TOO_LATE.format(status=check.status) if late else check.error,
         url=shown_base_url(inputs.base_url),
         limit=format_duration(inputs.timeout_seconds) if capped or late else "",
     )
@@ -136,52 +134,19 @@ def _backoff() -> Iterator[float]:
         delay = min(delay * 2, MAX_BACKOFF_SECONDS)
 
 
-def _fresh_session() -> requests.Session:
-    """A session of its own that sends nothing but a User-Agent: no cookies, no auth, no environment."""
-    session = requests.Session()
-    session.trust_env = False  # no .netrc credentials; proxies and CA bundle are passed explicitly
-    session.auth = None
-    session.cookies.clear()
-    session.headers.clear()
-    session.headers.update({"User-Agent": USER_AGENT, "Accept": "*/*"})
-    return session
-
-
-def _verify(env: Mapping[str, str]) -> bool | str:
-    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"):
-        if env.get(name):
-            return env[name]
-    return True
-
-
-def _proxies(url: str, env: Mapping[str, str]) -> dict[str, str]:
-    no_proxy = env.get("NO_PROXY") or env.get("no_proxy")
-    if requests.utils.should_bypass_proxies(url, no_proxy=no_proxy):
-        return {}
-    proxies: dict[str, str] = {}
-    for scheme in ("http", "https", "all"):
-        value = env.get(f"{scheme.upper()}_PROXY") or env.get(f"{scheme}_proxy")
-        if value:
-            proxies[scheme] = value
-    return proxies
-
-
 def _attempt(url: str, timeout: float, env: Mapping[str, str]) -> int:
     """One GET; the HTTP status, or :class:`_Unanswered`. Bounded by ``timeout`` plus a second."""
     outcome: list[int | BaseException] = []
-    proxies = _proxies(url, env)
-    verify = _verify(env)
 
     def exchange() -> None:
-        session = _fresh_session()  # one per attempt: an abandoned attempt shares nothing with the next
+        # one per attempt: an abandoned attempt shares nothing with the next
+        session = new_session(url, env, {"User-Agent": USER_AGENT, "Accept": "*/*"})
         try:
             with session.get(
                 url,
                 timeout=(timeout, timeout),
                 allow_redirects=False,
                 stream=True,  # the body is never read
-                proxies=proxies,
-                verify=verify,
             ) as response:
                 outcome.append(response.status_code)
         except BaseException as err:  # handed to the caller's thread
@@ -193,7 +158,7 @@ def _attempt(url: str, timeout: float, env: Mapping[str, str]) -> int:
     worker.start()
     worker.join(timeout + GRACE_SECONDS)
     if not outcome:
-        raise _Unanswered(wording.DEPLOYMENT_FAILURES["no answer"].format(timeout=timeout), retry=True)
+        raise _Unanswered(words.DEPLOYMENT_FAILURES["no answer"].format(timeout=timeout), retry=True)
     result = outcome[0]
     if isinstance(result, int):
         return result
@@ -231,7 +196,7 @@ def describe_failure(err: BaseException, timeout: float) -> str:
     def errno_in(*numbers: int) -> bool:
         return any(_errno(cause) in numbers for cause in causes)
 
-    checks = [  # the first that matches names the failure (wording.DEPLOYMENT_FAILURES)
+    checks = [  # the first that matches names the failure (words.DEPLOYMENT_FAILURES)
         ("dns", caused_by(urllib3.exceptions.NameResolutionError, socket.gaierror)),
         ("certificate", caused_by(ssl.SSLCertVerificationError)),
         ("tls", caused_by(requests.exceptions.SSLError, ssl.SSLError)),
@@ -245,7 +210,7 @@ def describe_failure(err: BaseException, timeout: float) -> str:
         ("request", caused_by(requests.RequestException)),
     ]
     failure = next((name for name, matched in checks if matched), "unexpected")
-    return wording.DEPLOYMENT_FAILURES[failure].format(timeout=timeout, kind=type(err).__name__)
+    return words.DEPLOYMENT_FAILURES[failure].format(timeout=timeout, kind=type(err).__name__)
 
 
 def _errno(err: BaseException) -> int | None:

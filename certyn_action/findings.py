@@ -9,37 +9,68 @@ and never runs past ``timeout-seconds`` from the step's start; a signal ends it 
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from .certyn.client import CertynClient
-from .certyn.errors import ApiError
+from .api.client import ApiError, CertynClient
 from .clock import Clock
-from .core import wording
-from .core.inputs import Inputs
-from .core.text import one_line, plural
 from .gate import Result
-from .github import findings_log
 from .github.junit_file import remove_stale, workspace, write_report
 from .github.signals import CancelRequested, SignalGuard
+from .render import words
+from .render.escape import one_line, plural
 from .resources import Journal
+from .settings import Settings
 
 if TYPE_CHECKING:
-    from .core.conversation import Conversation
-    from .core.models import RunStatus
+    from .api.models import Conversation, ProcessRun, RunStatus
     from .core.report import Findings
-    from .core.results import ProcessRun
 
 RESULTS_SECONDS = 30.0
+ANSWER_POLL_SECONDS = 5.0  # the official action's pace, when the server gives no hint
+MIN_POLL_SECONDS = 1.0
+MAX_POLL_SECONDS = 30.0
+READ_SECONDS = 10.0  # what one read of the answer may take beyond its budget
 
 
-def not_read(step: Journal, inputs: Inputs, why: str) -> Findings:
+def wait_for_answer(
+    client: CertynClient,
+    conversation_id: str,
+    until: float,
+    hard_deadline: float,
+    clock: Clock,
+    seen: Callable[[Conversation], None],
+) -> None:
+    """Read the conversation until it is ``idle`` or ``failed`` or ``until`` passes; every read is given to
+    ``seen``. About every 5 s, or the server's hint (kept between 1 and 30 s); one last read at ``until``.
+    Each read may take up to ``READ_SECONDS`` past ``until`` (a budget of 0 still reads once), never past
+    ``hard_deadline`` (the step's own)."""
+    first = True
+    while True:
+        read_by = min(hard_deadline, max(until, clock.monotonic() + READ_SECONDS))
+        if not first and read_by - clock.monotonic() < MIN_POLL_SECONDS:
+            return  # the step's own deadline: the last read stands ("processing")
+        first = False
+        conversation = client.conversation(conversation_id, read_by)
+        seen(conversation)
+        left = until - clock.monotonic()
+        if conversation.finished or left <= 0:
+            return
+        hint = conversation.retry_after_seconds
+        pause = min(
+            max(hint if hint is not None else ANSWER_POLL_SECONDS, MIN_POLL_SECONDS), MAX_POLL_SECONDS
+        )
+        clock.sleep(min(pause, left))
+
+
+def not_read(step: Journal, inputs: Settings, why: str) -> Findings:
     """The run did not end in this step (timeout, error, cancel): nothing is read; said where asked for."""
     if inputs.test_results and inputs.junit_report and step.report.run_id:
         removed = _stale_removed(step, inputs.junit_report)
-        step.log.warning(wording.JUNIT_NOT_WRITTEN.format(why=why + removed), title=wording.JUNIT_TITLE)
+        step.log.warning(words.JUNIT_NOT_WRITTEN.format(why=why + removed), title=words.JUNIT_TITLE)
     findings = copy.copy(step.report.findings)
     if inputs.instruction:
-        findings.asked, findings.conversation_note = True, wording.NOT_READ.format(why=why)
+        findings.asked, findings.conversation_note = True, words.NOT_READ.format(why=why)
     return findings
 
 
@@ -47,14 +78,14 @@ def _stale_removed(step: Journal, path: str) -> str:
     """Remove an old report at ``path`` (so none contradicts this run); the words saying so, or ""."""
     if not remove_stale(workspace(step.env), path):
         return ""
-    return wording.STALE_REMOVED.format(path=one_line(path, 300))
+    return words.STALE_REMOVED.format(path=one_line(path, 300))
 
 
 class Afterwards:
     """Reads and reports, once the gate has decided; one per step."""
 
     def __init__(
-        self, client: CertynClient, step: Journal, clock: Clock, guard: SignalGuard, inputs: Inputs
+        self, client: CertynClient, step: Journal, clock: Clock, guard: SignalGuard, inputs: Settings
     ) -> None:
         self.client, self.step, self.inputs = client, step, inputs
         self.clock, self.guard = clock, guard
@@ -72,26 +103,27 @@ class Afterwards:
                     until = min(hard_deadline, ended + self.inputs.conversation_timeout_seconds)
                     self._answer(until, hard_deadline)
         except CancelRequested as cancel:
-            note = wording.STOPPED_READING.format(signal_name=cancel.signal_name)
+            note = words.STOPPED_READING.format(signal_name=cancel.signal_name)
             self.log.info(note)
             self.step.note(note)
             if self.inputs.instruction and self.findings.conversation is None:
-                self.findings.asked, self.findings.conversation_note = True, "not read: the job was cancelled"
+                self.findings.asked, self.findings.conversation_note = (
+                    True,
+                    words.NOT_READ.format(why="the job was cancelled"),
+                )
         self._log_answer()
         return self.findings
 
     # -- the per-test results ------------------------------------------------------------------------
     def _results(self, status: RunStatus, deadline: float) -> None:
-        from .certyn.findings import read_process_run  # noqa: PLC0415 - only after the run
-
         try:
-            run = read_process_run(self.client, self.step.report.run_id, deadline)
+            run = self.client.process_run(self.step.report.run_id, deadline)
         except ApiError as err:
             self._results_missing(err.message)
             return
         except Exception as err:  # a bug here must not turn a verdict into an internal error
             self._results_missing(
-                wording.INTERNAL_ERROR.format(message=f"{type(err).__name__}: {one_line(err, 300)}")
+                words.INTERNAL_ERROR.format(message=f"{type(err).__name__}: {one_line(err, 300)}")
             )
             return
         self._report_results(status, run)
@@ -99,16 +131,14 @@ class Afterwards:
     def _results_missing(self, reason: str) -> None:
         self.findings.results_note = reason
         path = self.inputs.junit_report
-        unwritten = (
-            wording.SO_JUNIT_NOT_WRITTEN.format(removed=_stale_removed(self.step, path)) if path else ""
-        )
+        unwritten = words.SO_JUNIT_NOT_WRITTEN.format(removed=_stale_removed(self.step, path)) if path else ""
         self.log.warning(
-            wording.RESULTS_NOT_READ.format(unwritten=unwritten, reason=reason), title=wording.RESULTS_TITLE
+            words.RESULTS_NOT_READ.format(unwritten=unwritten, reason=reason), title=words.RESULTS_TITLE
         )
 
     def _report_results(self, status: RunStatus, run: ProcessRun) -> None:
-        from .core.results import contradictions  # noqa: PLC0415
-        from .core.results_summary import tally  # noqa: PLC0415
+        from .api.models import contradictions  # noqa: PLC0415
+        from .render.summary import tally  # noqa: PLC0415
 
         counts = status.counts()
         self.findings.results = run
@@ -117,27 +147,31 @@ class Afterwards:
         self.step.found(self.findings)  # the outputs at once
         if run.listed > len(run.items):
             self.log.warning(
-                wording.RESULTS_CUT.format(listed=run.listed, kept=len(run.items)),
-                title=wording.RESULTS_TITLE,
+                words.RESULTS_CUT.format(listed=run.listed, kept=len(run.items)),
+                title=words.RESULTS_TITLE,
             )
-        self.log.info(wording.results_tally(tally(run.items)))
+        self.log.info(words.results_tally(tally(run.items)))
         verdict = self.step.report.verdict
         gate_passed = verdict.result is Result.PASSED
-        findings_log.test_annotations(self.log, run.items, gate_passed=gate_passed)
+        notes = words.failing_annotations(run.items, "warning" if gate_passed else "error")
+        for note in notes:
+            (self.log.warning if gate_passed else self.log.error)(note.message, title=note.title)
+        if rest := words.unannotated_line(run.items, len(notes)):
+            self.log.info(rest)
         if self.inputs.junit_report:
             gate_failure = "" if gate_passed else "; ".join(verdict.reasons) or str(verdict.result)
             self._junit(run, counts, gate_failure)
 
     def _junit(self, run: ProcessRun, counts: dict[str, int], gate_failure: str) -> None:
-        from .core.junit import render_run_junit  # noqa: PLC0415
+        from .render.junit import render_run_junit  # noqa: PLC0415
 
         path = self.inputs.junit_report
         if not run.items:
             self.log.warning(
-                wording.JUNIT_NOT_WRITTEN.format(
-                    why=wording.NO_RESULTS_LISTED + f" ({path}){_stale_removed(self.step, path)}"
+                words.JUNIT_NOT_WRITTEN.format(
+                    why=words.NO_RESULTS_LISTED + f" ({path}){_stale_removed(self.step, path)}"
                 ),
-                title=wording.JUNIT_TITLE,
+                title=words.JUNIT_TITLE,
             )
             return
         # rendered where a signal still stops it; scrubbed as written: XML drops the control characters a
@@ -149,31 +183,29 @@ class Afterwards:
         except OSError as err:
             detail = str(err) if err.errno is None else (err.strerror or type(err).__name__)
             self.log.warning(
-                wording.JUNIT_FAILED.format(path=path, detail=one_line(detail, 300)),
-                title=wording.JUNIT_TITLE,
+                words.JUNIT_FAILED.format(path=path, detail=one_line(detail, 300)),
+                title=words.JUNIT_TITLE,
             )
             return
         tests = plural(len(run.items), "test")
-        self.log.info(wording.JUNIT_WRITTEN.format(tests=tests, path=one_line(path, 300)))
-        self.findings.notes.append(wording.JUNIT_NOTE.format(tests=tests, path=path))
+        self.log.info(words.JUNIT_WRITTEN.format(tests=tests, path=one_line(path, 300)))
+        self.findings.notes.append(words.JUNIT_NOTE.format(tests=tests, path=path))
 
     # -- the AI answer -------------------------------------------------------------------------------
     def _answer(self, until: float, hard_deadline: float) -> None:
-        from .certyn.findings import wait_for_answer  # noqa: PLC0415
-
         conversation_id = self.findings.conversation_id
         if not conversation_id:
-            self._answer_missing(wording.NO_CONVERSATION_ID)
+            self._answer_missing(words.NO_CONVERSATION_ID)
             return
         left = max(until - self.clock.monotonic(), 0)
-        self.log.info(wording.WAITING_FOR_ANSWER.format(left=left))
+        self.log.info(words.WAITING_FOR_ANSWER.format(left=left))
         try:
             wait_for_answer(self.client, conversation_id, until, hard_deadline, self.clock, self._seen)
         except ApiError as err:
             self._answer_missing(err.message)
         except Exception as err:  # a bug here must not turn a verdict into an internal error
             self._answer_missing(
-                wording.INTERNAL_ERROR.format(message=f"{type(err).__name__}: {one_line(err, 300)}")
+                words.INTERNAL_ERROR.format(message=f"{type(err).__name__}: {one_line(err, 300)}")
             )
 
     def _seen(self, conversation: Conversation) -> None:
@@ -181,9 +213,12 @@ class Afterwards:
 
     def _answer_missing(self, reason: str) -> None:
         self.findings.conversation, self.findings.conversation_note = None, reason
-        self.log.warning(wording.ANSWER_NOT_READ.format(reason=reason), title=wording.ANSWER_TITLE)
+        self.log.warning(words.ANSWER_NOT_READ.format(reason=reason), title=words.ANSWER_TITLE)
 
     def _log_answer(self) -> None:
         conversation = self.findings.conversation
         if self.findings.asked and conversation is not None:
-            findings_log.answer(self.log, conversation)
+            title, lines = words.answer_lines(conversation)
+            with self.log.group(title):
+                for line in lines:
+                    self.log.info(line)

@@ -11,14 +11,14 @@ from collections.abc import Callable
 from enum import StrEnum, auto
 from typing import TYPE_CHECKING, NamedTuple
 
-from .certyn.errors import ApiError, AuthError, DeadlineExceeded, NotFound, TimedOut
-from .core.inputs import GateSwitches, InputErrors
-from .core.text import format_duration, one_line, plural
-from .core.vocabulary import OUTCOMES, REQUIRED_COUNTERS
+from .api.client import ApiError, AuthError, DeadlineExceeded, NotFound, TimedOut
+from .api.vocabulary import OUTCOMES, REQUIRED_COUNTERS
 from .github.signals import CancelRequested
+from .render.escape import format_duration, one_line, plural
+from .settings import GateSwitches, InputErrors
 
 if TYPE_CHECKING:
-    from .core.models import RunStatus
+    from .api.models import RunStatus
 
 
 class Result(StrEnum):

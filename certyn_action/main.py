@@ -7,16 +7,15 @@ import sys
 from collections.abc import Mapping
 from typing import TextIO
 
-from .certyn.http import Transport
+from .api.http import Transport
 from .clock import Clock, SystemClock
-from .core.inputs import Inputs, raw_input
-from .core.preview_inputs import base_url_secrets
 from .github.signals import SignalGuard
 from .github.workflow import WorkflowLog
+from .settings import Settings, base_url_secrets, raw_input
 from .step import Step, TransportFactory
 
 
-def default_transport(inputs: Inputs, env: Mapping[str, str], log: WorkflowLog) -> Transport:
+def default_transport(inputs: Settings, env: Mapping[str, str], log: WorkflowLog) -> Transport:
     return Transport(inputs.api_url, inputs.api_key, env=env, debug=log.debug)
 
 

@@ -16,22 +16,18 @@ from collections.abc import Mapping
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
-from .certyn.client import CertynClient
-from .certyn.environments import EnvironmentsApi
-from .certyn.errors import ApiError
+from .api.client import ApiError, CertynClient, EnvironmentsApi
 from .clock import Clock
-from .core import wording
-from .core.inputs import Inputs
 from .core.report import CancelRequest, Findings, Report
-from .core.text import one_line, plural
 from .gate import Cause, Result, Verdict
 from .github.signals import SignalGuard
 from .github.workflow import WorkflowLog
+from .render import words
+from .render.escape import one_line, plural
+from .settings import Settings
 
 if TYPE_CHECKING:
-    from .core.api import Created
-    from .core.environment import Environment
-    from .core.models import RunStatus
+    from .api.models import Created, Environment, RunStatus
 
 RELEASE_BUDGET_SECONDS = 5.0  # the runner sends SIGTERM 7.5 s after SIGINT, then kills
 READ_AGAIN_MIN_SECONDS = 1.0  # of the release budget: less than this left, the state is not read again
@@ -116,22 +112,22 @@ class CertynRun:
     """The Certyn run this step created, or was creating, or attached to: released by cancelling it, after
     learning the run an interrupted create made; kept with a note in the summary."""
 
-    def __init__(self, client: CertynClient, step: Journal, clock: Clock, inputs: Inputs) -> None:
+    def __init__(self, client: CertynClient, step: Journal, clock: Clock, inputs: Settings) -> None:
         self.client, self.step, self.clock, self.inputs = client, step, clock, inputs
         self.cancel: CancelRequest | None = None  # the cancel this step asked for, and Certyn's answer
 
     def decide(self, verdict: Verdict) -> Decision | None:
         report, cause = self.step.report, verdict.cause
         if verdict.result is Result.TIMED_OUT:
-            return Decision(self.inputs.cancel_on_timeout, "cancel-on-timeout", wording.CANCEL_TIMED_OUT)
+            return Decision(self.inputs.cancel_on_timeout, "cancel-on-timeout", words.CANCEL_TIMED_OUT)
         if verdict.result is Result.CANCELLED:
-            return Decision(self.inputs.cancel_on_job_cancel, "cancel-on-job-cancel", wording.CANCEL_JOB)
+            return Decision(self.inputs.cancel_on_job_cancel, "cancel-on-job-cancel", words.CANCEL_JOB)
         unseen = report.created is None and report.status is None  # an attached run that does not exist
         if verdict.result is not Result.ERROR or cause is Cause.KEY_REJECTED:
             return None
         if cause is Cause.RUN_NOT_FOUND and unseen:
             return None
-        why = wording.CANCEL_BUG if cause is Cause.INTERNAL_ERROR else wording.CANCEL_API_ERROR
+        why = words.CANCEL_BUG if cause is Cause.INTERNAL_ERROR else words.CANCEL_API_ERROR
         return Decision(self.inputs.cancel_on_timeout, "cancel-on-timeout", why)
 
     def release(self, cause: str, deadline: float) -> None:
@@ -141,25 +137,25 @@ class CertynRun:
             if recovered is not None:
                 self.step.created(recovered)
             elif self.client.create_may_have_made_a_run:
-                orphan = wording.orphan("could not learn, so could not cancel", report.idempotency_key)
+                orphan = words.orphan("could not learn, so could not cancel", report.idempotency_key)
                 log.info(orphan)
                 self.step.note(orphan)
         run_id = report.run_id
         if not run_id:
             return
         meta = report.metadata
-        reason = self.inputs.cancel_reason or wording.cancel_reason(cause, meta.run_url if meta else "")
-        log.info(wording.CANCELLING.format(run_id=one_line(run_id, 80), cause=cause))
+        reason = self.inputs.cancel_reason or words.cancel_reason(cause, meta.run_url if meta else "")
+        log.info(words.CANCELLING.format(run_id=one_line(run_id, 80), cause=cause))
         try:
             outcome = self.client.cancel(run_id, reason, deadline)
         except ApiError as err:
-            tries = wording.TRIES.format(attempts=plural(err.attempts, "attempt")) if err.attempts > 1 else ""
+            tries = words.TRIES.format(attempts=plural(err.attempts, "attempt")) if err.attempts > 1 else ""
             self.cancel = CancelRequest(cause, accepted=False, outcome=tries + err.last)
-            failed = wording.cancel_failed(cause, self.cancel.outcome)
+            failed = words.cancel_failed(cause, self.cancel.outcome)
             where = f" {one_line(report.app_url, 500)}" if report.app_url else ""
             log.info(one_line(failed, 800) + where)
             return
-        log.info(wording.CANCEL_ANSWERED.format(outcome=one_line(outcome, 300)))
+        log.info(words.CANCEL_ANSWERED.format(outcome=one_line(outcome, 300)))
         self.cancel = CancelRequest(cause, accepted=True, outcome=outcome)
         if report.status is not None and self._read_again(run_id, deadline):  # else no state was shown
             self.cancel = self.cancel._replace(read_after=True)
@@ -182,7 +178,7 @@ class CertynRun:
             if answered is not None:
                 self.step.created(answered)
         if self.step.report.run_id:
-            self.step.note(wording.left_running(switch))
+            self.step.note(words.left_running(switch))
 
 
 class TemporaryEnvironment:
@@ -214,19 +210,19 @@ class TemporaryEnvironment:
         except ApiError as err:
             refusal = err.status is not None and 400 <= err.status < 500 and err.status not in (408, 429)
             # no earlier attempt may have made it
-            self.refused = refusal and not self.api.create_attempts.may_have_made
+            self.refused = refusal and not (self.api.creating is not None and self.api.creating.may_have_made)
             raise
         if self.api.taken_key:
-            message = wording.ENVIRONMENT_KEY_TAKEN_NOTE.format(
+            message = words.ENVIRONMENT_KEY_TAKEN_NOTE.format(
                 taken=one_line(self.api.taken_key, 80), used=one_line(self.key, 80)
             )
-            self.step.log.warning(message, title=wording.ENVIRONMENT_KEY_TAKEN)
+            self.step.log.warning(message, title=words.ENVIRONMENT_KEY_TAKEN)
             self.step.note(message)
         return self.environment
 
     def decide(self, verdict: Verdict) -> Decision:
-        ended = wording.step_ended(verdict)
-        return Decision(not self.keep_it, "keep-environment", wording.STEP_ENDED.format(ended=ended))
+        ended = words.step_ended(verdict)
+        return Decision(not self.keep_it, "keep-environment", words.STEP_ENDED.format(ended=ended))
 
     def release(self, cause: str, deadline: float) -> None:
         log, shown = self.step.log, f"`{one_line(self.key, 80)}`"
@@ -236,23 +232,23 @@ class TemporaryEnvironment:
                 environment = self.api.find(self.key, deadline)  # an interrupted create
             if environment is None:
                 return
-            log.info(wording.DELETING_ENVIRONMENT.format(shown=shown, cause=cause))
+            log.info(words.DELETING_ENVIRONMENT.format(shown=shown, cause=cause))
             outcome = self.api.delete(environment.id, deadline)
         except ApiError as err:
             why = one_line(err.message, 300)
             message = (
-                wording.ENVIRONMENT_NOT_DELETED_NOTE.format(shown=shown, why=why)
+                words.ENVIRONMENT_NOT_DELETED_NOTE.format(shown=shown, why=why)
                 if environment is not None
-                else wording.environment_may_exist(self.key, why)  # it could not even be looked up
+                else words.environment_may_exist(self.key, why)  # it could not even be looked up
             )
-            log.warning(message, title=wording.ENVIRONMENT_NOT_DELETED)
+            log.warning(message, title=words.ENVIRONMENT_NOT_DELETED)
             self.step.note(message)
             return
-        log.info(wording.ENVIRONMENT_OUTCOME.format(shown=shown, outcome=outcome))
-        self.step.note(wording.environment_deleted(self.key, outcome))
+        log.info(words.ENVIRONMENT_OUTCOME.format(shown=shown, outcome=outcome))
+        self.step.note(words.environment_deleted(self.key, outcome))
 
     def keep(self, switch: str) -> None:
         if self.environment is not None:
-            message = wording.environment_kept(self.key, switch)
+            message = words.environment_kept(self.key, switch)
             self.step.log.info(message)
             self.step.note(message)

@@ -11,42 +11,28 @@ outputs, the summary and the verdict are written out.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
-from .certyn.client import CertynClient
-from .certyn.errors import ApiError
-from .certyn.http import Transport
-from .certyn.readers import preload_models
+from .api.client import ApiError, CertynClient
+from .api.http import Transport
+from .api.vocabulary import create_body
 from .clock import Clock
-from .core import messages, wording
-from .core.api import Created, create_body
-from .core.context import GitHubContext, RunMetadata, derive_metadata, missing_key_hint
-from .core.idempotency import derive_key
-from .core.inputs import InputErrors, Inputs, read_inputs
-from .core.progress import describe_counts
 from .core.report import Findings, Report
-from .core.text import one_line
 from .findings import Afterwards, not_read
 from .gate import Cause, Result, Verdict, evaluate, verdict_for
 from .github.files import EventPayloadError, read_event_payload
 from .github.reporter import Reporter
 from .github.signals import CancelRequested, SignalGuard
 from .github.workflow import WorkflowLog
+from .render import words
+from .render.escape import one_line
 from .resources import CertynRun, Held, TemporaryEnvironment
+from .settings import InputErrors, Settings, read_settings
 
 if TYPE_CHECKING:
-    from .core.models import RunStatus
+    from .api.models import Created, RunStatus
 
-TransportFactory = Callable[[Inputs, Mapping[str, str], WorkflowLog], Transport]
-
-
-class Settings(NamedTuple):
-    """What the step was asked to do, read and checked before anything is sent."""
-
-    inputs: Inputs
-    metadata: RunMetadata
-    idempotency_key: str
-    context: GitHubContext
+TransportFactory = Callable[[Settings, Mapping[str, str], WorkflowLog], Transport]
 
 
 class Step:
@@ -85,15 +71,13 @@ class Step:
         return 0 if self.report.verdict.result.succeeds else 1
 
     def _story(self) -> None:
-        settings = self._read_settings()
-        inputs = settings.inputs
+        settings = inputs = self._read_settings()
         deadline = self.started + inputs.timeout_seconds
         client = self.client = self._client(inputs)
         with self.guard.interruptible():
             if inputs.base_url:
                 from .deployment import check_deployment  # noqa: PLC0415 - only for base-url
 
-                preload_models()  # the environment's models load on a helper thread meanwhile
                 check_deployment(inputs, deadline, self.clock, self.env, self.log)
                 self.environment_created(self._environment(client, settings, deadline))
             if inputs.run_id:  # no create: the run is held from the start (the cancel switches apply)
@@ -115,22 +99,20 @@ class Step:
             try:
                 payload = read_event_payload(self.env.get("GITHUB_EVENT_PATH"))
             except EventPayloadError as err:
-                self.log.warning(str(err), title=wording.payload_not_used())
+                self.log.warning(str(err), title=words.PAYLOAD_NOT_USED)
                 payload = {}
-            ctx = GitHubContext.from_env(self.env, payload)
-            inputs = read_inputs(self.env, missing_key_hint=missing_key_hint(ctx))
-        for adjusted in inputs.adjustments:
-            self.log.warning(str(adjusted), title=wording.adjusted_input(adjusted.name))
-        meta = derive_metadata(ctx, inputs)
-        key = inputs.idempotency_key or derive_key(ctx, inputs.job_index, inputs.check_run_id)
-        self.report.inputs, self.report.metadata, self.report.idempotency_key = inputs, meta, key
-        self.report.findings = Findings(instruction=inputs.instruction)
-        return Settings(inputs, meta, key, ctx)
+            settings = read_settings(self.env, payload)
+        for adjusted in settings.adjustments:
+            self.log.warning(str(adjusted), title=words.adjusted_input(adjusted.name))
+        self.report.inputs, self.report.metadata = settings, settings.metadata
+        self.report.idempotency_key = settings.idempotency_key
+        self.report.findings = Findings(instruction=settings.instruction)
+        return settings
 
-    def _client(self, inputs: Inputs) -> CertynClient:
+    def _client(self, inputs: Settings) -> CertynClient:
         def on_retry(operation: str, error: ApiError, delay: float, failures: int) -> None:
             self.log.info(
-                messages.retry_line(operation, failures, inputs.http_max_attempts, error.message, delay)
+                words.retry_line(operation, failures, inputs.http_max_attempts, error.message, delay)
             )
 
         return CertynClient(
@@ -144,36 +126,28 @@ class Step:
 
     def _environment(self, client: CertynClient, settings: Settings, deadline: float) -> str:
         """The temporary environment for ``base-url``, held from before its create is sent: its key."""
-        with self.guard.deferred():  # pydantic, loaded meanwhile on a helper thread: imported whole
-            from .core.environment import plan_environment  # noqa: PLC0415
+        from .core.environment import plan_environment  # noqa: PLC0415
 
-        inputs = settings.inputs
-        plan = plan_environment(
-            settings.context,
-            base_url=inputs.base_url,
-            commit_sha=settings.metadata.commit_sha,
-            job_index=inputs.job_index,
-            check_run_id=inputs.check_run_id,
-        )
-        environment = TemporaryEnvironment(client, self, plan.create_body(), inputs.keep_environment)
+        plan = plan_environment(settings)
+        environment = TemporaryEnvironment(client, self, plan.create_body(), settings.keep_environment)
         self.held.hold(environment)
         environment.create(deadline)
         return environment.key
 
     def _create(self, client: CertynClient, settings: Settings, deadline: float) -> Created:
         """Create the run. It is held from before the create is sent: a create in flight is part of it."""
-        body = create_body(settings.inputs, settings.metadata, self.report.temporary_environment)
-        with self.log.group(wording.CREATING_GROUP):
-            for line in messages.create_lines(settings.inputs, body, settings.idempotency_key):
+        body = create_body(settings, settings.metadata, self.report.temporary_environment)
+        with self.log.group(words.CREATING_GROUP):
+            for line in words.create_lines(settings, body, settings.idempotency_key):
                 self.log.info(line)
-        self._hold_run(client, settings.inputs)
-        return client.create(body, settings.idempotency_key, deadline, poll_ahead=settings.inputs.wait)
+        self._hold_run(client, settings)
+        return client.create(body, settings.idempotency_key, deadline)
 
-    def _hold_run(self, client: CertynClient, inputs: Inputs) -> None:
+    def _hold_run(self, client: CertynClient, inputs: Settings) -> None:
         self._run = CertynRun(client, self, self.clock, inputs)
         self.held.hold(self._run)
 
-    def _wait(self, client: CertynClient, inputs: Inputs, deadline: float) -> RunStatus:
+    def _wait(self, client: CertynClient, inputs: Settings, deadline: float) -> RunStatus:
         with self.guard.deferred():  # not needed before the create: imported after it, whole
             from .wait import PollSettings, wait_for_run  # noqa: PLC0415
 
@@ -192,13 +166,13 @@ class Step:
         with self.guard.deferred():
             self.report.temporary_environment = key
             self.reporter.outputs(self.report, after_create=True)
-            self.log.info(wording.ENVIRONMENT_CREATED.format(key=one_line(key, 80)))
+            self.log.info(words.ENVIRONMENT_CREATED.format(key=one_line(key, 80)))
 
     def attached(self, run_id: str) -> None:
         with self.guard.deferred():
             self.report.attached_run_id = run_id
             self.reporter.outputs(self.report, after_create=True)
-            self.log.info(wording.ATTACHED.format(run_id=one_line(run_id, 80)))
+            self.log.info(words.ATTACHED.format(run_id=one_line(run_id, 80)))
 
     def created(self, created: Created) -> None:
         """The run is known: its outputs at once, and where to follow it."""
@@ -207,7 +181,7 @@ class Step:
             if self.report.findings.instruction:  # the AI's answer is read by this id
                 self.report.findings.conversation_id = created.run.conversation_id
             self.reporter.outputs(self.report, after_create=True)
-            for line in wording.created_lines(created):
+            for line in words.created_lines(created):
                 self.log.info(line)
 
     def seen(self, status: RunStatus) -> None:
@@ -218,13 +192,13 @@ class Step:
             self.reporter.outputs(report)
             if report.other_commit and report.metadata and not self._other_commit_said:  # once, not each poll
                 self._other_commit_said = True
-                message = wording.other_commit(
+                message = words.other_commit(
                     one_line(report.other_commit, 80),
                     one_line(report.metadata.commit_sha, 80),
                     one_line(report.idempotency_key, 200),
                     replayed=bool(report.created and report.created.replayed),
                 )
-                self.log.warning(message, title=wording.OTHER_COMMIT)  # the gate still judges it
+                self.log.warning(message, title=words.OTHER_COMMIT)  # the gate still judges it
                 self.note(message)
 
     def note(self, text: str) -> None:
@@ -244,22 +218,22 @@ class Step:
         report = self.report
         timeout = report.inputs.timeout_seconds if report.inputs else 0.0
         run_known = report.created is not None or bool(report.attached_run_id)
-        counts = describe_counts(report.status) if report.status else ""
+        counts = words.describe_counts(report.status) if report.status else ""
         verdict = verdict_for(err, timeout, counts, run_known=run_known, redact=self.log.redact)
         report.verdict = verdict
         if isinstance(err, CancelRequested):
-            self.log.info(wording.CANCEL_RECEIVED.format(signal_name=err.signal_name))
+            self.log.info(words.CANCEL_RECEIVED.format(signal_name=err.signal_name))
         if verdict.result is not Result.ERROR:
             return  # a timeout and a cancel are said by the verdict line
         if isinstance(err, InputErrors):
             for error in err.errors:
-                self.log.error(str(error), title=wording.invalid_input(error.name))
+                self.log.error(str(error), title=words.invalid_input(error.name))
             return
-        where = wording.WHERE.format(link=one_line(report.app_url, 500)) if report.app_url else ""
+        where = words.WHERE.format(link=one_line(report.app_url, 500)) if report.app_url else ""
         if verdict.cause is Cause.KEY_REJECTED and self.client is not None:  # a refused key cannot cancel
             where = self._key_refused(self.client.create_may_have_made_a_run) or where
-        title = wording.title(verdict.result, cause=verdict.cause)
-        self.log.error(wording.stopped(verdict.reasons[0], verdict.cause, where), title=title)
+        title = words.title(verdict.result, cause=verdict.cause)
+        self.log.error(words.stopped(verdict.reasons[0], verdict.cause, where), title=title)
 
     def _key_refused(self, may_have_made_a_run: bool) -> str:
         """The key was refused, so no run can be cancelled: the note on the run that may be left running (a
@@ -267,9 +241,9 @@ class Step:
         leading space for the error line. "" when there is no such run."""
         report = self.report
         if may_have_made_a_run:
-            note = wording.orphan("cannot cancel with a refused key", report.idempotency_key)
+            note = words.orphan("cannot cancel with a refused key", report.idempotency_key)
         elif report.run_id:
-            note = wording.still_running(one_line(report.run_id, 80), one_line(report.app_url, 500))
+            note = words.still_running(one_line(report.run_id, 80), one_line(report.app_url, 500))
         else:
             return ""
         self.note(note)
@@ -280,7 +254,7 @@ class Step:
         report, verdict = self.report, self.report.verdict
         if report.inputs is None or verdict.result in (Result.PASSED, Result.FAILED, Result.CREATED):
             return
-        why = wording.NOT_ENDED_HERE if report.run_id else wording.NONE_CREATED
+        why = words.NOT_ENDED_HERE if report.run_id else words.NONE_CREATED
         if verdict.cause is Cause.RUN_NOT_FOUND and report.created is None and report.status is None:
-            why = wording.NONE_FOUND
-        report.findings = not_read(self, report.inputs, why.format(ended=wording.step_ended(verdict)))
+            why = words.NONE_FOUND
+        report.findings = not_read(self, report.inputs, why.format(ended=words.step_ended(verdict)))

@@ -13,17 +13,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
-from .certyn.client import CertynClient
-from .certyn.errors import ApiError, NotFound, Outage, TimedOut
+from .api.client import ApiError, CertynClient, NotFound, Outage, RetryPolicy, TimedOut
 from .clock import Clock
-from .core import wording
-from .core.progress import ProgressLog, describe_counts, describe_state
-from .core.retry import RetryPolicy
-from .core.text import format_duration
 from .github.workflow import WorkflowLog
+from .render import words
+from .render.escape import format_duration
+from .render.words import ProgressLog, describe_counts, describe_state
 
 if TYPE_CHECKING:
-    from .core.models import RunStatus
+    from .api.models import RunStatus
 
 # A brand-new run may 404 for a moment (and a proxy redirect): wait at least this many polls in a row AND
 # this long before giving up.
@@ -120,15 +118,15 @@ class _Poller:
         )
         if isinstance(err, NotFound):
             if self.settings.attached and self.last is None:
-                raise NotFound(wording.RUN_DOES_NOT_EXIST.format(run_id=self.run_id), status=404)
+                raise NotFound(words.RUN_DOES_NOT_EXIST.format(run_id=self.run_id), status=404)
             if not in_grace:
-                raise NotFound(wording.run_not_found(self.run_id, self.suspect_polls), status=404)
+                raise NotFound(words.run_not_found(self.run_id, self.suspect_polls), status=404)
             if self.last is None:
-                self.log.info(wording.RUN_NOT_VISIBLE_YET.format(run_id=self.run_id, poll=self.suspect_polls))
+                self.log.info(words.RUN_NOT_VISIBLE_YET.format(run_id=self.run_id, poll=self.suspect_polls))
                 return self.settings.floor
         elif not in_grace:
             raise err
-        self.log.info(wording.polling_on(self.run_id, err.message, self.suspect_polls))
+        self.log.info(words.polling_on(self.run_id, err.message, self.suspect_polls))
         return self.settings.floor
 
     def _outage(self) -> Outage | None:
@@ -141,11 +139,11 @@ class _Poller:
         if self.outage_since is None:
             self.outage_since = now
             self.outages += 1
-            text = wording.outage_warning(err.message, format_duration(self.settings.deadline - now))
+            text = words.outage_warning(err.message, format_duration(self.settings.deadline - now))
             if self.outages == 1:
-                self.log.warning(text, title=wording.OUTAGE)
+                self.log.warning(text, title=words.OUTAGE)
             else:  # a flapping API must not use up the step's annotations (GitHub keeps 10 of each kind)
-                self.log.info(wording.outage_again(self.outages, text))
+                self.log.info(words.outage_again(self.outages, text))
         self.outage = self.outage.after_failure("GET", self.run_id) or self.outage
         return max(self.settings.floor, self.outage.delay(err.retry_after))
 
@@ -157,7 +155,7 @@ class _Poller:
         if self.outage_since is not None:
             # A log line, not an annotation: a passing step ends with exactly one ::notice, the verdict's.
             took = format_duration(now - self.outage_since)
-            self.log.info(wording.reachable_again(self.run_id, took, self.outage.failures))
+            self.log.info(words.reachable_again(self.run_id, took, self.outage.failures))
             self.outage_since, self.outage = None, self._fresh_outage()
         line = self.progress.on_status(status, now - self.settings.started)
         if line:
@@ -189,12 +187,12 @@ class _Poller:
 
     def _still_waiting(self) -> str:
         if self.outage_since is not None:
-            return wording.STILL_FAILING.format(
+            return words.STILL_FAILING.format(
                 failing=format_duration(self.clock.monotonic() - self.outage_since)
             )
         if self.last is None:
-            return wording.STILL_WAITING_FOR_THE_RUN
-        return wording.STILL.format(state=describe_state(self.last), counts=describe_counts(self.last))
+            return words.STILL_WAITING_FOR_THE_RUN
+        return words.STILL.format(state=describe_state(self.last), counts=describe_counts(self.last))
 
     def _fresh_outage(self) -> RetryPolicy:
         return RetryPolicy.create(

@@ -175,7 +175,7 @@ def score(module: Module, work: Path, equivalents: list[Equivalent]) -> Score:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("modules", nargs="*", help="module names (gate, text, ...); default: all")
+    parser.add_argument("modules", nargs="*", help="module names (gate, escape, ...); default: all")
     parser.add_argument(
         "--max-children",
         type=int,

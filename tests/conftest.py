@@ -7,12 +7,20 @@ place is a collection error, so a new folder can never slip past the markers or 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from certyn_simulator import Simulator
+
+# In CI the property tests run the same examples every time (a red build names a change, not a dice roll);
+# on a developer's machine they keep exploring, and what they find is replayed from .hypothesis/.
+settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 TESTS = Path(__file__).resolve().parent
 # folder -> marker (None: unmarked). Unit tests mirror certyn_action/ (core/, certyn/, github/).

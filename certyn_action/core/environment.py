@@ -1,98 +1,22 @@
-"""The temporary Certyn environment a ``base-url`` run uses: its key, label, version and create body,
-and the API's answers about environments (pydantic models, tolerant like ``models.py``). Pure.
-
-The key is derived like the create's Idempotency-Key (``idempotency.py``): the same for every retry inside
-one step execution, different between repositories, workflow runs, re-run attempts, jobs, matrix legs, check
-runs, steps and the calls of a reusable workflow (by the uuid the runner puts in each step's GITHUB_OUTPUT file
-name), so a retried create can never make two environments, and a 409 for the key can only mean an
-earlier attempt of this same step made it. Outside Actions it is random.
-
-Certyn keys are at most 63 lower-case letters, digits and hyphens: the key is a readable prefix
-(``gha-<repo>-<run>-<attempt>-<job>-<leg>``, each part sanitised and cut short) and a digest of the exact,
-unsanitised parts, so two steps whose readable parts sanitise or cut to the same text still differ.
+"""The temporary Certyn environment a ``base-url`` run uses: its version and create body (its key and
+label are derived with the other settings, in ``settings.py``; the API's answers about environments are in
+``api/models.py``). Pure.
 """
 
 from __future__ import annotations
 
-import hashlib
-import math
 import re
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from ..settings import KEY_MAX_LENGTH, Settings
 
-from .context import GitHubContext
-
-KEY_MAX_LENGTH = 63
-KEY_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
-LABEL_MAX_LENGTH = 120
 VERSION_LENGTH = 7  # the short commit, as git and GitHub show it
 MAX_VERSION_LENGTH = 40  # a `commit-sha` override that is not a hex SHA is kept, cut to this
 LIST_PAGE_SIZE = 100  # the API's page size for GET .../environments
-MAX_ID_LENGTH = 200
-DIGEST_LENGTH = 12  # base 36: about 62 bits
-
-# Room each readable part gets, so that a long repository name cannot push the run id out of the key.
-_REPO_ROOM = 14
-_JOB_ROOM = 10
-_NOT_KEY_CHARS = re.compile(r"[^a-z0-9]+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 _HEX_SHA = re.compile(r"^[0-9a-fA-F]{7,64}$")
-_BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
-
-
-def derive_environment_key(
-    ctx: GitHubContext,
-    job_index: str,
-    check_run_id: str,
-    *,
-    random_hex: Callable[[int], str] = secrets.token_hex,
-) -> str:
-    """``gha-<repo>-<run>-<attempt>-<job>-<leg>-<digest>`` (at most 63 characters, matches ``KEY_PATTERN``).
-
-    ``job_index`` and ``check_run_id`` are the inputs of the same names (the matrix leg and the check run
-    id the runner fills in). Outside Actions (no ``GITHUB_RUN_ID``) the key is ``local-`` and 24 random hex
-    digits: nothing ties retries of this process to another process, so it must be unique.
-    """
-    if not ctx.run_id:
-        return f"local-{random_hex(12)}"
-    exact = ctx.step_parts(job_index, check_run_id)
-    if ctx.step_files:  # a reusable workflow called twice repeats every other part
-        exact.append(ctx.step_files)
-    # The exact parts, unambiguously joined (a separator inside a part cannot shift it into the next).
-    digest = _base36_digest("\x00".join(f"{len(part)}:{part}" for part in exact))
-    repo_name = ctx.repository.rsplit("/", 1)[-1]
-    readable = [
-        _sanitise(repo_name)[:_REPO_ROOM].strip("-"),
-        _sanitise(ctx.run_id),
-        _sanitise(ctx.run_attempt or "1"),
-        _sanitise(ctx.job)[:_JOB_ROOM].strip("-"),
-        _sanitise(job_index or "0"),
-    ]
-    prefix = "-".join(["gha", *(part for part in readable if part)])
-    prefix = prefix[: KEY_MAX_LENGTH - DIGEST_LENGTH - 1].rstrip("-")
-    return f"{prefix}-{digest}"
-
-
-def environment_label(ctx: GitHubContext, job_index: str) -> str:
-    """What people see in Certyn: the repository, workflow run (and attempt) and job (and matrix leg)."""
-    if not ctx.run_id:
-        return "certyn run-action (outside GitHub Actions)"
-    parts = [f"GitHub Actions {ctx.repository or 'unknown repository'}"]
-    run = f"run {ctx.run_id}"
-    if ctx.run_attempt and ctx.run_attempt != "1":
-        run += f" attempt {ctx.run_attempt}"
-    parts.append(run)
-    if ctx.job:
-        job = f"job {ctx.job}"
-        if job_index:
-            job += f" leg {job_index}"
-        parts.append(job)
-    label = " ".join(_CONTROL.sub(" ", ", ".join(parts)).split())
-    return label if len(label) <= LABEL_MAX_LENGTH else label[: LABEL_MAX_LENGTH - 1] + "…"
 
 
 def environment_version(commit_sha: str) -> str:
@@ -121,133 +45,14 @@ class EnvironmentPlan:
         return body
 
 
-def plan_environment(
-    ctx: GitHubContext,
-    *,
-    base_url: str,
-    commit_sha: str,
-    job_index: str,
-    check_run_id: str,
-    random_hex: Callable[[int], str] = secrets.token_hex,
-) -> EnvironmentPlan:
-    """Key, label and version for ``base_url``; ``commit_sha`` is ``RunMetadata.commit_sha`` (the PR head
-    for a pull request, or the ``commit-sha`` input)."""
+def plan_environment(settings: Settings) -> EnvironmentPlan:
+    """The environment for ``base-url``: its key and label (``settings.py``), and the version of the commit
+    the run is for (the PR head for a pull request, or the ``commit-sha`` input)."""
     return EnvironmentPlan(
-        key=derive_environment_key(ctx, job_index, check_run_id, random_hex=random_hex),
-        label=environment_label(ctx, job_index),
-        base_url=base_url,
-        version=environment_version(commit_sha),
-    )
-
-
-# -- the API's answers ------------------------------------------------------------------------------
-
-
-def _id(value: Any) -> Any:
-    """The environment id goes into the DELETE path: a number or text, never only dots."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    if isinstance(value, str):
-        text = value.strip()
-        if text.strip(".") == "":
-            raise ValueError("an environment id cannot be empty or made of dots only")
-        if _CONTROL.search(text):
-            raise ValueError("an environment id cannot hold control characters")
-        return text
-    return value
-
-
-def _text(value: Any) -> Any:
-    """Informational text: anything unusable is "", cut to 200 characters."""
-    if isinstance(value, str):
-        return value.encode("utf-8", "replace").decode("utf-8")[:200]
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    return ""
-
-
-def _count(value: Any) -> Any:
-    """A paging number: unusable means 0 (unknown), never an invalid page."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        return 0  # JSON's 1e999 reads as infinity, and int() of it raises OverflowError, not ValueError
-    if value < 0 or value != int(value):
-        return 0
-    return int(value)
-
-
-def _flag(value: Any) -> Any:
-    """``hasNextPage``: only ``true`` means another page (anything else stops paging)."""
-    return value is True
-
-
-def _environments(value: Any) -> Any:
-    """The usable environments of ``items``: an unusable entry is skipped, never an invalid page."""
-    if not isinstance(value, list):
-        return []
-    usable: list[Environment] = []
-    for item in value:
-        try:
-            usable.append(Environment.model_validate(item))
-        except ValidationError:
-            continue
-    return usable
-
-
-EnvironmentId = Annotated[str, BeforeValidator(_id), Field(min_length=1, max_length=MAX_ID_LENGTH)]
-Text = Annotated[str, BeforeValidator(_text)]
-Count = Annotated[int, BeforeValidator(_count)]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
-
-
-class Environment(_Model):
-    """An environment as the API returns it (create answer, list item). Only ``id`` must be right."""
-
-    id: EnvironmentId
-    key: Text = ""
-    label: Text = ""
-    base_url: Text = Field(default="", alias="baseUrl")
-    project_id: Text = Field(default="", alias="projectId")
-    version: Text = ""
-    is_default: Annotated[bool, BeforeValidator(_flag)] = Field(default=False, alias="isDefault")
-
-
-class EnvironmentPage(_Model):
-    """One page of ``GET /api/projects/{projectId}/environments``."""
-
-    items: Annotated[tuple[Environment, ...], BeforeValidator(_environments)] = ()
-    total_count: Count = Field(default=0, alias="totalCount")
-    page: Count = 0
-    page_size: Count = Field(default=0, alias="pageSize")
-    total_pages: Count = Field(default=0, alias="totalPages")
-    has_next_page: Annotated[bool, BeforeValidator(_flag)] = Field(default=False, alias="hasNextPage")
-
-
-def find_environment(page: EnvironmentPage, key: str) -> Environment | None:
-    """The environment of ``page`` with ``key`` (compared case-insensitively, as keys are lower case), or None."""
-    wanted = key.strip().casefold()
-    if not wanted:
-        return None
-    return next((env for env in page.items if env.key.strip().casefold() == wanted), None)
-
-
-def next_page_number(page: EnvironmentPage, requested: int, max_pages: int = 50) -> int | None:
-    """The page to ask for after ``requested``, or None: no next page, or ``max_pages`` read already
-    (a server that always says ``hasNextPage`` cannot keep us paging)."""
-    if not page.has_next_page or not page.items or requested >= max_pages:
-        return None
-    return requested + 1
-
-
-def made_by(environment: Environment, body: Mapping[str, str]) -> bool:
-    """Whether ``environment`` (listed under the key of ``body``) is provably the one ``body`` created:
-    same key, same ``baseUrl`` and same label. Anything else is someone else's: never used, never deleted."""
-    return (
-        environment.key.strip().casefold() == body["key"].casefold()
-        and environment.base_url == body["baseUrl"]
-        and environment.label == body["label"]
+        key=settings.temporary_environment_key,
+        label=settings.temporary_environment_label,
+        base_url=settings.base_url,
+        version=environment_version(settings.metadata.commit_sha),
     )
 
 
@@ -259,16 +64,3 @@ def another_key(key: str, random_hex: Callable[[int], str] = secrets.token_hex) 
 def list_query(page: int) -> dict[str, int]:
     """The query of ``GET .../environments`` for ``page`` (1-based)."""
     return {"page": page, "pageSize": LIST_PAGE_SIZE}
-
-
-def _sanitise(text: str) -> str:
-    return _NOT_KEY_CHARS.sub("-", text.lower()).strip("-")
-
-
-def _base36_digest(text: str) -> str:
-    number = int.from_bytes(hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest(), "big")
-    chars = []
-    for _ in range(DIGEST_LENGTH):
-        number, rest = divmod(number, 36)
-        chars.append(_BASE36[rest])
-    return "".join(chars)

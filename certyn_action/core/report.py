@@ -10,19 +10,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
+from ..api.vocabulary import COUNTERS, run_path
 from ..gate import Result, Verdict
-from .api import Created, run_path
-from .context import RunMetadata
-from .inputs import Inputs
-from .text import visible
-from .vocabulary import COUNTERS
+from ..render.escape import visible
+from ..settings import RunMetadata, Settings
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from .conversation import Conversation
-    from .models import RunStatus
-    from .results import ProcessRun
+    from ..api.models import Conversation, Created, ProcessRun, RunStatus
 
 T = TypeVar("T", bound="BaseModel")
 
@@ -51,7 +47,7 @@ class Findings:
         the status counts (the list would be provably incomplete)."""
         if self.results is None or not self.results.items:
             return ""
-        from .results import failed_test_names, failed_tests_output  # noqa: PLC0415 - after the run
+        from ..api.models import failed_test_names, failed_tests_output  # noqa: PLC0415 - after the run
 
         if len(failed_test_names(self.results.items)) < self.expected_failing:
             return ""
@@ -73,7 +69,7 @@ class Findings:
     def redacted(self, redact: Callable[[str], str]) -> Findings:
         conversation = self.conversation
         if conversation is not None and conversation.answer is not None:
-            from .conversation import Message  # noqa: PLC0415
+            from ..api.models import Message  # noqa: PLC0415
 
             messages = (Message(role="assistant", content=redact(conversation.answer)),)
             conversation = conversation.model_copy(update={"messages": messages})
@@ -99,7 +95,7 @@ class CancelRequest(NamedTuple):
 
 @dataclass
 class Report:
-    inputs: Inputs | None = None
+    inputs: Settings | None = None
     metadata: RunMetadata | None = None
     idempotency_key: str = ""
     created: Created | None = None
@@ -160,7 +156,7 @@ class Report:
 
         created = None
         if self.created is not None:
-            created = Created(clean(self.created.run), self.created.replayed)
+            created = self.created._replace(run=clean(self.created.run))
         return replace(
             self,
             created=created,

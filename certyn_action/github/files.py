@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..core.text import encodable
+from ..render.escape import encodable
 
 SUMMARY_LIMIT_BYTES = 1024 * 1024  # the runner drops a larger step summary
 OUTPUT_LIMIT_BYTES = 1024 * 1024  # what any one output may hold (the runner allows about that for a job's)

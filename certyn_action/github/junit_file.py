@@ -1,6 +1,6 @@
 """Writing the JUnit report (``junit-report``) inside the workspace.
 
-The input is a normalised relative path (``core/result_inputs.py``); what it cannot see is the file system,
+The input is a normalised relative path (``settings.py``); what it cannot see is the file system,
 checked here before anything is created: a symbolic link leading out of the workspace or in a loop, a hard
 link (a file with other names, maybe outside), a FIFO, device, socket or folder at the path are refused with
 a ``ReportPathError``. Nothing here opens an existing file, so nothing can block: the report goes to a new

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ..core import messages, wording
 from ..core.report import Report
-from ..core.text import one_line
+from ..render import words
+from ..render.escape import one_line
 from .files import OutputFile, SummaryFile
 from .workflow import WorkflowLog
 
@@ -23,7 +23,7 @@ class Reporter:
         self._outputs = OutputFile(
             env.get("GITHUB_OUTPUT"),
             log.redact,
-            lambda message: log.warning(message, title=wording.OUTPUT_CUT),
+            lambda message: log.warning(message, title=words.OUTPUT_CUT),
         )
         self._summary = SummaryFile(env.get("GITHUB_STEP_SUMMARY"), log.redact)
 
@@ -37,14 +37,14 @@ class Reporter:
 
     def finish(self, report: Report) -> None:
         """Every exit path: every output, the summary, the verdict line(s) and the one annotation."""
-        from ..core.summary import render_summary  # noqa: PLC0415 - not needed before the create
+        from ..render.summary import render_summary  # noqa: PLC0415 - not needed before the create
 
         self.outputs(report)
         try:
             self._summary.write(render_summary(report.redacted(self.log.redact)))
         except OSError as err:
             self._failed("Could not write the job summary", err)
-        lines, annotation = messages.verdict(report)
+        lines, annotation = words.verdict(report)
         for line in lines:
             self.log.info(line)
         if annotation is not None:
@@ -52,4 +52,4 @@ class Reporter:
             write(annotation.message, title=annotation.title)
 
     def _failed(self, what: str, err: OSError) -> None:
-        self.log.error(f"{what}: {one_line(str(err), 300)}", title=wording.ACTION_ERROR)
+        self.log.error(f"{what}: {one_line(str(err), 300)}", title=words.ACTION_ERROR)

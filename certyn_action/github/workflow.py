@@ -11,8 +11,15 @@ import contextlib
 from collections.abc import Iterator
 from typing import TextIO
 
-from ..core.scrub import SCRUBBED, Scrubber
-from ..core.text import encodable, escape_command_data, escape_command_property, one_line, visible
+from ..render.escape import (
+    SCRUBBED,
+    Scrubber,
+    encodable,
+    escape_command_data,
+    escape_command_property,
+    one_line,
+    visible,
+)
 
 
 class WorkflowLog:
@@ -31,7 +38,7 @@ class WorkflowLog:
         self._write(f"::add-mask::{escape_command_data(secret)}", redact=False)
 
     def redact(self, text: str) -> str:
-        """``text`` with every spelling of each secret replaced (``core/scrub.py``; a short secret as it is).
+        """``text`` with every spelling of each secret replaced (``render/escape.py``; a short secret as it is).
 
         The last step of every destination, after the text took the form that destination gives it."""
         for secret, scrubber in self._secrets:

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from certyn_action.core import wording
+from certyn_action.render import words
 from certyn_action.wait import NOT_FOUND_GRACE_POLLS, NOT_FOUND_GRACE_SECONDS
 from certyn_simulator import Fault, Scenario, Simulator, snapshot
 from certyn_simulator.runner import ActionRun, Event
@@ -82,7 +82,7 @@ def assert_error_ending(run: ActionRun) -> None:
     bug in the action reads "Certyn action error")."""
     assert run.exit_code == 1, explain(run)
     assert run.outputs["result"] == "error", explain(run)
-    causes = [title for title in wording.CAUSE_TITLES.values() if title != wording.ACTION_ERROR]
+    causes = [title for title in words.CAUSE_TITLES.values() if title != words.ACTION_ERROR]
     heading = run.summary.splitlines()[0]
     assert any(f" {title}" in heading for title in causes), explain(run)
 
@@ -472,8 +472,8 @@ def test_a_create_response_without_run_id_is_a_clear_error() -> None:
 
 
 @pytest.mark.parametrize("run_id", ["..", "x" * 201])
-def test_a_run_id_the_model_refuses_is_never_polled_not_even_ahead_of_the_validation(run_id: str) -> None:
-    # The first poll goes out before the create's answer is validated only for an id the model reads as is.
+def test_a_run_id_the_model_refuses_is_never_polled(run_id: str) -> None:
+    # A run id the model refuses is never put into a URL.
     with simulators(done(create_response={"runId": run_id})) as (sim,):
         run = run_action(sim.base_url)
         assert_error_ending(run)

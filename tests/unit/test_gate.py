@@ -6,13 +6,12 @@ from typing import Any
 
 import pytest
 
-from certyn_action.certyn.errors import ApiError, AuthError, DeadlineExceeded, NotFound, Outage, TimedOut
-from certyn_action.core.input_errors import InputError
-from certyn_action.core.inputs import GateSwitches, InputErrors
-from certyn_action.core.models import RunStatus
-from certyn_action.core.progress import describe_counts
+from certyn_action.api.client import ApiError, AuthError, DeadlineExceeded, NotFound, Outage, TimedOut
+from certyn_action.api.models import RunStatus
 from certyn_action.gate import Cause, Result, Stopped, Verdict, evaluate, unaccounted, verdict_for
 from certyn_action.github.signals import CancelRequested
+from certyn_action.render.words import describe_counts
+from certyn_action.settings import GateSwitches, InputError, InputErrors
 
 ALL_ON = GateSwitches()
 ALL_OFF = GateSwitches(False, False, False, False, False, False)
@@ -371,7 +370,7 @@ def test_a_create_retried_until_the_deadline_times_out() -> None:
         Result.TIMED_OUT,
         ("no final result within timeout-seconds (1m 30s)", "HTTP 409 while creating the run"),
     )
-    lost = DeadlineExceeded("gave up", attempts=4, last="no answer while creating the run.", unreachable=True)
+    lost = DeadlineExceeded("gave up", status=503, attempts=4, last="no answer while creating the run.")
     assert _stopped(lost) == Verdict(
         Result.TIMED_OUT,
         (
@@ -388,8 +387,8 @@ def test_a_create_retried_until_the_deadline_times_out() -> None:
         (AuthError("HTTP 401"), True, Cause.KEY_REJECTED),
         (NotFound("HTTP 404"), True, Cause.RUN_NOT_FOUND),
         (NotFound("HTTP 404"), False, Cause.PROJECT_NOT_FOUND),
-        (ApiError("HTTP 503", unreachable=True), False, Cause.OUTAGE),
-        (ApiError("HTTP 400"), True, Cause.API_ERROR),
+        (ApiError("HTTP 503", status=503), False, Cause.OUTAGE),
+        (ApiError("HTTP 400", status=400), True, Cause.API_ERROR),
     ],
 )
 def test_an_api_error_names_its_cause(error: ApiError, run_known: bool, cause: Cause) -> None:

@@ -8,17 +8,18 @@ from typing import Any
 import pytest
 import responses
 
-from certyn_action.certyn.client import CertynClient
-from certyn_action.certyn.errors import ApiError, AuthError
-from certyn_action.certyn.http import Transport, UnsafeUrl
-from certyn_action.certyn.reply import DuplicateKey, Reply
-from certyn_action.core.api_url import normalize_api_url
-from certyn_action.core.context import GitHubContext, derive_metadata
-from certyn_action.core.inputs import GateSwitches, InputErrors, parse_tags, read_inputs
-from certyn_action.core.models import RunStatus
-from certyn_action.core.scrub import Scrubber
-from certyn_action.core.text import markdown, one_line, visible
+from certyn_action.api.client import ApiError, AuthError, CertynClient
+from certyn_action.api.http import Deadline, DuplicateKey, Reply, Request, Transport, UnsafeUrl
+from certyn_action.api.models import RunStatus
 from certyn_action.gate import Result, evaluate
+from certyn_action.render.escape import Scrubber, markdown, one_line, visible
+from certyn_action.settings import (
+    GateSwitches,
+    InputErrors,
+    normalize_api_url,
+    parse_tags,
+    read_settings,
+)
 from tests.fakes import FakeClock
 
 BASE = "https://api.certyn.test"
@@ -89,7 +90,7 @@ def test_a_plain_api_url_is_accepted(url: str, normal: str) -> None:
 def test_the_transport_refuses_a_url_that_would_reach_another_host_and_sends_nothing() -> None:
     transport = Transport("http://localhost:81\\@127.0.0.1:8080", KEY, env={})
     with pytest.raises(UnsafeUrl, match="nothing was sent"):
-        transport.start("POST", "/api/ci/runs", timeout=5, json_body={})
+        transport.send(Request("POST", "/api/ci/runs", {}), Deadline(1e9, FakeClock()))
     assert len(responses.calls) == 0
 
 
@@ -259,7 +260,7 @@ def test_input_bytes_that_are_not_utf8_are_an_input_error(name: str) -> None:
     env = {"INPUT_API-KEY": KEY, "INPUT_PROJECT-SLUG": "p", "INPUT_PROCESS-SLUG": "s"}
     env[f"INPUT_{name.upper()}"] = "caf\udce9"
     with pytest.raises(InputErrors) as caught:
-        read_inputs(env)
+        read_settings(env)
     assert [e.name for e in caught.value.errors] == [name]
     assert "UTF-8" in caught.value.errors[0].message
 
@@ -288,9 +289,10 @@ def test_a_refused_key_alone_made_no_run() -> None:
 def test_context_text_that_is_not_utf8_is_never_sent_as_escapes() -> None:
     env = {"GITHUB_REF_NAME": "caf\udce9", "GITHUB_EVENT_NAME": "pull_request", "GITHUB_SHA": "a" * 40}
     payload = {"pull_request": {"head": {"sha": "b\ud800", "ref": "x"}}}
-    ctx = GitHubContext.from_env(env, payload)
-    inputs = read_inputs({"INPUT_API-KEY": KEY, "INPUT_PROJECT-SLUG": "p", "INPUT_PROCESS-SLUG": "s"})
-    meta = derive_metadata(ctx, inputs)
+    settings = read_settings(
+        env | {"INPUT_API-KEY": KEY, "INPUT_PROJECT-SLUG": "p", "INPUT_PROCESS-SLUG": "s"}, payload
+    )
+    ctx, meta = settings.context, settings.metadata
     for value in (ctx.ref_name, meta.commit_sha, meta.ref):
         value.encode("utf-8")  # raises on a lone surrogate
     assert meta.commit_sha == "b?"

@@ -345,7 +345,7 @@ def test_a_bug_while_releasing_the_run_still_reports_and_never_passes(
     def boom(*args: object, **kwargs: object) -> str:
         raise RuntimeError("bug in the cancel")
 
-    monkeypatch.setattr("certyn_action.certyn.client.CertynClient.cancel", boom)
+    monkeypatch.setattr("certyn_action.api.client.CertynClient.cancel", boom)
     assert step.run() == 1
     assert step.outputs()["result"] == "error"
     assert step.outputs()["run-id"] == "r-1"

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import threading
-import types
 from typing import Any
 
 import pytest
 import responses
 
-from certyn_action.certyn import readers
-from certyn_action.certyn.client import CertynClient
-from certyn_action.certyn.errors import ApiError
-from certyn_action.certyn.http import Call, Transport
-from certyn_action.certyn.readers import read_created, read_status
-from certyn_action.certyn.reply import DuplicateKey, Reply
+from certyn_action.api.client import ApiError, CertynClient, read_created, read_status
+from certyn_action.api.http import Deadline, DuplicateKey, Reply, Request, Transport
 from certyn_action.github.signals import CancelRequested
 from tests.fakes import FakeClock
 
@@ -66,20 +60,18 @@ def test_a_counter_sent_as_text_is_an_invalid_status(counter: str, text: str) ->
 
 
 class _SignalAsTheCreateStarts(Transport):
-    """The create goes out, and a signal lands before start() returns (the worker thread was starting:
-    Thread.start() waits for it, and that wait is where a signal handler raises)."""
+    """The create goes out, and a signal lands before its reply is handed back."""
 
     def __init__(self) -> None:
         super().__init__(BASE, KEY, env={})
         self.interrupt = True
 
-    def start(self, method: str, path: str, **kwargs: Any) -> Call:
-        call = super().start(method, path, **kwargs)
+    def send(self, request: Request, deadline: Deadline, idle: Any = None) -> Reply:
+        reply = super().send(request, deadline, idle)  # the request reached the server: it made the run
         if self.interrupt:
             self.interrupt = False
-            call.wait(5)  # the request reached the server: it made the run
             raise CancelRequested("SIGINT")
-        return call
+        return reply
 
 
 @responses.activate
@@ -109,30 +101,3 @@ def test_a_redirect_with_an_unparsable_location_is_the_redirect_error(location: 
         client.status("r-1", deadline=1e9)
     assert raised.value.status == 302
     assert not raised.value.transient
-
-
-class _ThreadInterruptedAtStart(threading.Thread):
-    """A signal lands as the pydantic preload thread is started, before it runs."""
-
-    def start(self) -> None:
-        raise CancelRequested("SIGINT")
-
-
-@responses.activate
-def test_a_signal_as_the_models_preload_starts_still_lets_the_release_read_the_create(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    responses.post(f"{BASE}/api/ci/runs", json={"runId": "r-1"}, status=201)
-    monkeypatch.setattr(readers, "_preload", None)
-    client = CertynClient(
-        Transport(BASE, KEY, env={}), FakeClock(), request_timeout=5, max_attempts=3, project_slug="p"
-    )
-    with monkeypatch.context() as patched:
-        # only the preload's thread: the create's own exchange starts as usual
-        patched.setattr(readers, "threading", types.SimpleNamespace(Thread=_ThreadInterruptedAtStart))
-        with pytest.raises(CancelRequested):
-            client.create({"projectSlug": "p"}, "k-1", deadline=1e9)
-    # the release must not trip over the preload that never started
-    recovered = client.recover_create(FakeClock().monotonic() + 5)
-    assert recovered is not None
-    assert recovered.run.run_id == "r-1"

@@ -12,17 +12,14 @@ from typing import Any
 import pytest
 import responses
 
-from certyn_action.certyn import readers
-from certyn_action.certyn.client import CertynClient
-from certyn_action.certyn.errors import ApiError, AuthError
-from certyn_action.certyn.http import Transport
-from certyn_action.certyn.ledger import Attempts
-from certyn_action.core import wording
-from certyn_action.core.environment import Environment
-from certyn_action.core.models import RunStatus
+from certyn_action.api import client as api_client
+from certyn_action.api.client import NO_ANSWER, ApiError, Ask, AuthError, CertynClient, Creating
+from certyn_action.api.http import Request, Transport
+from certyn_action.api.models import Environment, RunStatus
 from certyn_action.gate import Cause, Result, Verdict
 from certyn_action.github.signals import SignalGuard
 from certyn_action.github.workflow import WorkflowLog
+from certyn_action.render import words
 from certyn_action.resources import (
     RELEASE_BUDGET_SECONDS,
     CertynRun,
@@ -90,11 +87,11 @@ def run_of(switches: object = ON, *, seen: bool = True) -> CertynRun:
 @pytest.mark.parametrize(
     ("verdict", "switch", "cause"),
     [
-        (TIMED_OUT, "cancel_on_timeout", wording.CANCEL_TIMED_OUT),
-        (API_ERROR, "cancel_on_timeout", wording.CANCEL_API_ERROR),
-        (RUN_NOT_FOUND, "cancel_on_timeout", wording.CANCEL_API_ERROR),  # a run seen, then a 404
-        (BUG, "cancel_on_timeout", wording.CANCEL_BUG),
-        (CANCELLED, "cancel_on_job_cancel", wording.CANCEL_JOB),
+        (TIMED_OUT, "cancel_on_timeout", words.CANCEL_TIMED_OUT),
+        (API_ERROR, "cancel_on_timeout", words.CANCEL_API_ERROR),
+        (RUN_NOT_FOUND, "cancel_on_timeout", words.CANCEL_API_ERROR),  # a run seen, then a 404
+        (BUG, "cancel_on_timeout", words.CANCEL_BUG),
+        (CANCELLED, "cancel_on_job_cancel", words.CANCEL_JOB),
     ],
 )
 def test_endings_that_stop_watching_cancel_the_run_under_their_switch(
@@ -118,13 +115,13 @@ def test_an_attached_run_that_was_never_seen_is_not_cancelled_on_its_404() -> No
 def test_every_ending_deletes_the_environment_unless_keep_environment(verdict: Verdict) -> None:
     released = TemporaryEnvironment(None, None, BODY).decide(verdict)  # type: ignore[arg-type]
     assert released.release
-    assert released.cause == f"the step ended ({wording.step_ended(verdict)})"
+    assert released.cause == f"the step ended ({words.step_ended(verdict)})"
     kept = TemporaryEnvironment(None, None, BODY, keep=True).decide(verdict)  # type: ignore[arg-type]
     assert kept == (False, "keep-environment", released.cause)
 
 
 def test_the_ending_is_named_in_the_environments_cause() -> None:
-    assert [wording.step_ended(v) for v in EVERY_ENDING] == [
+    assert [words.step_ended(v) for v in EVERY_ENDING] == [
         "timed out",
         "job cancelled",
         "API error",
@@ -136,7 +133,7 @@ def test_the_ending_is_named_in_the_environments_cause() -> None:
         "API error",
     ]
     outage = Verdict(Result.TIMED_OUT, ("unreachable",), cause=Cause.OUTAGE)
-    assert wording.step_ended(outage) == "timed out"
+    assert words.step_ended(outage) == "timed out"
 
 
 def test_the_run_is_cancelled_before_its_environment_is_deleted() -> None:
@@ -224,7 +221,7 @@ def test_a_run_kept_after_a_signal_during_the_creates_validation_is_still_report
     def interrupted() -> None:
         raise _Interrupted  # the job's cancellation, while pydantic was still loading
 
-    monkeypatch.setattr(readers, "await_models", interrupted)
+    monkeypatch.setattr(api_client, "load_models", interrupted)
     reporter = journal(io.StringIO())
     held = Held(clock, SignalGuard(now=clock.monotonic))
     kept = SimpleNamespace(**{**vars(ON), "cancel_on_job_cancel": False})
@@ -234,7 +231,7 @@ def test_a_run_kept_after_a_signal_during_the_creates_validation_is_still_report
     monkeypatch.undo()
     held.release(CANCELLED)
     assert reporter.report.run_id == "r-1"  # outputs and summary name the run left running
-    assert reporter.report.notes == [wording.left_running("cancel-on-job-cancel")]
+    assert reporter.report.notes == [words.left_running("cancel-on-job-cancel")]
     assert len(responses.calls) == 1  # nothing sent to learn it, nothing to cancel it
 
 
@@ -301,7 +298,7 @@ class FakeApi:
     ) -> None:
         self.created, self.listed, self.deleted_outcome = create, listed, delete
         self.calls: list[tuple[str, str]] = []
-        self.create_attempts = Attempts()
+        self.creating = Creating(Ask(Request("POST", "/api/projects/p/environments"), "creating"))
         self.key, self.taken_key = BODY["key"], ""  # as EnvironmentsApi: the key in use, one taken
         self.create_sent = False
 
@@ -362,7 +359,7 @@ def test_a_create_the_server_refused_made_nothing_to_delete() -> None:
 
 def test_a_refusal_after_an_attempt_that_got_no_answer_is_looked_for_and_deleted() -> None:
     api = FakeApi(create=AuthError("lacks environment rights", status=403), listed=MADE)
-    api.create_attempts.failed(None)  # the first attempt went out and its answer was lost
+    api.creating.may_have_made = True  # the first attempt went out and its answer was lost
     environment, reporter, _ = held(api)
     with pytest.raises(AuthError):
         environment.create(deadline=10)
@@ -372,7 +369,7 @@ def test_a_refusal_after_an_attempt_that_got_no_answer_is_looked_for_and_deleted
 
 
 def test_a_create_that_got_no_answer_may_have_made_one_so_it_is_looked_for() -> None:
-    api = FakeApi(create=ApiError("no answer", transient=True), listed=None)
+    api = FakeApi(create=ApiError("no answer", kind=NO_ANSWER), listed=None)
     environment, _, _ = held(api)
     with pytest.raises(ApiError):
         environment.create(deadline=10)

@@ -10,10 +10,9 @@ import pytest
 import requests
 import responses
 
-from certyn_action.certyn.client import CertynClient
-from certyn_action.certyn.errors import ApiError, NotFound, TimedOut
-from certyn_action.certyn.http import Transport
-from certyn_action.core.models import RunStatus
+from certyn_action.api.client import ApiError, CertynClient, NotFound, TimedOut
+from certyn_action.api.http import Transport
+from certyn_action.api.models import RunStatus
 from certyn_action.github.workflow import WorkflowLog
 from certyn_action.wait import NOT_FOUND_GRACE_POLLS, PollSettings, wait_for_run
 from tests.fakes import FakeClock

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from certyn_action.core.api import Created
-from certyn_action.core.context import RunMetadata
-from certyn_action.core.models import CreatedRun, RunStatus
+from certyn_action.api.models import Created, CreatedRun, RunStatus
 from certyn_action.core.report import Report
 from certyn_action.gate import Result, Verdict
+from certyn_action.settings import RunMetadata
 
 SENT = "0123456789abcdef0123456789abcdef01234567"
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from certyn_action.core.scrub import Scrubber
 from certyn_action.github.files import (
     OUTPUT_LIMIT_BYTES,
     SUMMARY_LIMIT_BYTES,
@@ -18,6 +17,7 @@ from certyn_action.github.files import (
     heredoc,
     read_event_payload,
 )
+from certyn_action.render.escape import Scrubber
 from certyn_simulator.runner.filecommands import FileCommandError, decode_file_command, parse_outputs
 
 TRICKY_VALUES = [

@@ -1,0 +1,781 @@
+"""The Certyn API's endpoints, each a few lines on ONE retrying :meth:`CertynClient.call`.
+
+- The retry policies are values (:data:`CREATE`, :data:`READ`, :data:`RELEASE`, :data:`CANCEL`) on urllib3's
+  ``Retry`` (attempt counting, backoff with jitter, ``Retry-After`` parsing and its cap). It is not mounted on
+  the adapter: there it would sleep inside a request, out of reach of the deadline, the injected clock and
+  cancellation; :meth:`CertynClient.call` asks it how long to wait and sleeps on the clock itself.
+- :func:`classify` is the one rule for what may pass on retry; an :class:`ApiError` records only what
+  happened (the status, or the kind of failure), and says ``transient`` by that rule.
+- Every error is an :class:`ApiError` whose message is written for the workflow author and names no secret.
+- A create (the run's, the temporary environment's) is remembered in a :class:`Creating`: whether an attempt
+  may have made what it creates unseen. At release, a run create that may have made a run is replayed once
+  with the same Idempotency-Key (:meth:`CertynClient.recover_create`), which names that run.
+- pydantic is imported when the first answer is read (:func:`load_models`), never before the create.
+"""
+
+from __future__ import annotations
+
+import importlib
+import signal
+import sys
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+from urllib.parse import urlencode, urlsplit
+
+from urllib3.exceptions import InvalidHeader, MaxRetryError
+from urllib3.util.retry import Retry
+
+from ..clock import Clock
+from ..core.environment import another_key, list_query
+from ..render.escape import one_line, plural
+from .http import (
+    Deadline,
+    DuplicateKey,
+    NotSent,
+    Reply,
+    Request,
+    TlsVerificationFailed,
+    Transport,
+    TransportError,
+    UnsafeUrl,
+)
+from .vocabulary import CREATE_PATH, PROJECTS_OVERVIEW_PATH, conversation_path, project_path, run_path
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel, ValidationError
+
+    from . import models
+else:
+
+    class _Models:
+        """The models module, imported on first use, the way :func:`load_models` imports it."""
+
+        def __getattr__(self, name: str) -> Any:
+            load_models()
+            return getattr(sys.modules["certyn_action.api.models"], name)
+
+    models = _Models()
+
+T = TypeVar("T")
+M = TypeVar("M", bound="BaseModel")
+
+# -- what may pass on retry ------------------------------------------------------------------------------
+
+# Statuses: 408 Request Timeout, 429 Too Many Requests and every server error but 501 Not Implemented and
+# 505 HTTP Version Not Supported (a gateway's 52x included).
+TRANSIENT_STATUSES = frozenset({408, 429, *range(500, 600)}) - {501, 505}
+RETRY_AFTER_CAP_SECONDS = 60.0
+# Kinds of failure that are not an HTTP status. No answer (network failure, timeout, a body over the cap) and
+# an unusable 2xx body (a proxy's HTML page, a cut or ambiguous body) may pass; a certificate that does not
+# verify, or a URL that would not reach the configured API host (nothing was sent), won't.
+NO_ANSWER = "no answer"
+UNUSABLE_BODY = "unusable body"
+TLS = "tls"
+UNSAFE_URL = "unsafe url"
+TRANSIENT_KINDS = frozenset({NO_ANSWER, UNUSABLE_BODY})
+
+
+class ApiError(Exception):
+    """The API failed us: the ``status`` it answered, or the ``kind`` of failure when that says more."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        kind: str | None = None,
+        retry_after: str | None = None,
+        attempts: int = 1,
+        last: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.kind = kind
+        self.retry_after = retry_after
+        self.attempts = attempts  # how many attempts were made before giving up
+        self.last = last or message  # the last attempt's own error, without "failed after N attempts"
+
+    @property
+    def unreachable(self) -> bool:
+        """The failure is of the kind that may pass: retried until given up, an outage."""
+        return classify(self)
+
+    @property
+    def transient(self) -> bool:
+        """Worth another attempt: it may pass, and no one gave up on it yet."""
+        return classify(self) and not isinstance(self, GaveUp)
+
+
+class AuthError(ApiError):
+    """401/403: the key is wrong or lacks permission."""
+
+
+class NotFound(ApiError):
+    """404: unknown project/process on create, unknown run on status."""
+
+
+class GaveUp(ApiError):
+    """Retrying stopped (the policy's attempts used up): never retried again; ``unreachable`` when the last
+    failure was the kind that may pass."""
+
+
+class DeadlineExceeded(GaveUp):
+    """timeout-seconds passed before the operation could succeed."""
+
+
+class Outage(NamedTuple):
+    """Polls failing when the deadline came: since when (seconds into the step), how many, the last error."""
+
+    since: float
+    failures: int
+    error: str
+
+
+class TimedOut(Exception):
+    """The waiter reached the deadline without a terminal status (``last``: the latest status seen;
+    ``outage``: set when the API was unreachable at the deadline)."""
+
+    def __init__(self, last: models.RunStatus | None, outage: Outage | None = None) -> None:
+        super().__init__("deadline reached")
+        self.last = last
+        self.outage = outage
+
+
+def classify(failure: Reply | ApiError) -> bool:
+    """The one rule: whether a failure (a reply that is not the answer wanted, or the error it became) may go
+    away on retry. A kind of failure says it; else the HTTP status (a 2xx that is refused: it will not)."""
+    kind = failure.kind if isinstance(failure, ApiError) else None
+    if kind is not None:
+        return kind in TRANSIENT_KINDS
+    return failure.status in TRANSIENT_STATUSES
+
+
+# -- the retry policies ----------------------------------------------------------------------------------
+
+
+class RetryPolicy(NamedTuple):
+    retry: Retry
+    # Statuses this operation retries beyond the transient ones (the cancel: a brand-new run may 404).
+    also: frozenset[int] = frozenset()
+
+    @classmethod
+    def create(
+        cls,
+        max_attempts: int | None,
+        *,
+        backoff_factor: float = 1.0,
+        backoff_max: float = 30.0,
+        jitter: float = 1.0,
+        retry_after_max: float = RETRY_AFTER_CAP_SECONDS,
+    ) -> RetryPolicy:
+        """``max_attempts`` counts the first try; None retries without limit (the caller's deadline ends it)."""
+        # Only what this module consults: increment() counts against total, get_backoff_time() and
+        # parse_retry_after() read the backoff and the cap. Retry's methods, statuses and redirect or
+        # raise settings apply only where it is mounted on an adapter, which it is not (see above).
+        return cls(
+            Retry(
+                total=None if max_attempts is None else max_attempts - 1,
+                backoff_factor=backoff_factor,
+                backoff_max=backoff_max,
+                backoff_jitter=jitter,
+                retry_after_max=int(retry_after_max),
+            )
+        )
+
+    def with_also(self, *statuses: int) -> RetryPolicy:
+        return RetryPolicy(self.retry, self.also | frozenset(statuses))
+
+    def with_attempts(self, max_attempts: int | None) -> RetryPolicy:
+        """This policy allowing ``max_attempts`` (the first try included; None: no limit)."""
+        return RetryPolicy(
+            self.retry.new(total=None if max_attempts is None else max_attempts - 1), self.also
+        )
+
+    def is_retry(self, transient: bool, status: int | None = None) -> bool:
+        """Whether a failure is worth another attempt (the way urllib3's ``Retry.is_retry`` decides):
+        ``transient`` as :func:`classify` says, or a status this operation also retries."""
+        return transient or (status is not None and status in self.also)
+
+    @property
+    def failures(self) -> int:
+        return len(self.retry.history)
+
+    def after_failure(self, method: str, url: str) -> RetryPolicy | None:
+        """The policy after one more failed attempt, or None when no attempt is left."""
+        try:
+            return RetryPolicy(self.retry.increment(method, url), self.also)
+        except MaxRetryError:
+            return None
+
+    def delay(self, retry_after: str | None = None) -> float:
+        """Seconds to wait before the next attempt: the backoff, or the server's ``Retry-After`` (capped)
+        when that is longer.
+
+        Never shorter than the backoff: a ``Retry-After`` of 0, or a date in the past (clock skew), would
+        otherwise spend every attempt within a second of a short outage.
+        """
+        backoff = self.retry.get_backoff_time()
+        if retry_after:
+            try:
+                return max(self.retry.parse_retry_after(retry_after), backoff)
+            except (InvalidHeader, ValueError, OverflowError):
+                pass  # an unusable header (or a date out of range) means: use the backoff
+        return backoff
+
+
+CREATE = READ = RetryPolicy.create(None)  # reads beyond the CI endpoints are safe to repeat
+# Quick retries, for what is released within the cancel budget (a cancel, an environment delete).
+RELEASE = RetryPolicy.create(None, backoff_factor=0.25, backoff_max=1.0, jitter=0.25)
+CANCEL = RELEASE.with_also(404)  # a brand-new run may 404 a moment
+MIN_ATTEMPT_SECONDS = 1.0  # an attempt (a replayed create, a last try) needs this long to be worth sending
+CANCEL_RESERVE_SECONDS = 1.5  # of a cancel budget, kept for the cancel itself when recovering a create
+
+RESULTS_MAX_BODY = 8 * 1024 * 1024  # a run with many tests and long findings can exceed the usual 1 MiB cap
+CONVERSATION_MAX_BODY = 4 * 1024 * 1024  # the answer is cut at 100,000 characters, the body may hold more
+RetryListener = Callable[[str, ApiError, float, int], None]  # operation, error, delay, failed attempts
+
+# -- reading replies ----------------------------------------------------------------------------------------
+
+
+def load_models() -> None:
+    """Import pydantic and the models (once) with SIGINT and SIGTERM held, on the main thread: a signal cannot
+    cut the import short and leave pydantic-core half loaded; it is handled as soon as the import is done."""
+    if "certyn_action.api.models" in sys.modules:
+        return
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        importlib.import_module("certyn_action.api.models")
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
+def no_answer(err: TransportError) -> ApiError:
+    """No usable HTTP answer: a network failure, a timeout, a body over the cap, a TLS failure, or a URL
+    refused before sending."""
+    if isinstance(err, TlsVerificationFailed):
+        return ApiError(
+            f"{err} — the API's TLS certificate did not verify. On a runner behind a TLS-inspecting proxy, "
+            "point REQUESTS_CA_BUNDLE or SSL_CERT_FILE at your CA bundle.",
+            kind=TLS,
+        )
+    return ApiError(str(err), kind=UNSAFE_URL if isinstance(err, UnsafeUrl) else NO_ANSWER)
+
+
+def error_for(reply: Reply, doing: str, project: str, *, not_found: str = "") -> ApiError:
+    """The error for a reply that is not a 2xx, written for the workflow author.
+
+    ``not_found`` says what a 404 means for this request (default: the run was not found).
+    """
+    status = reply.status
+    said = server_message(reply)
+    suffix = f" Server said: {said}" if said else ""
+    if status in (401, 403):
+        return AuthError(
+            f"Certyn refused the API key while {doing} (HTTP {status}). Check that `api-key` holds a valid, "
+            f"unrevoked Certyn API key with access to project `{project}`, and that the secret is "
+            f"available to this workflow.{suffix}",
+            status=status,
+        )
+    if 300 <= status < 400:
+        try:
+            location = urlsplit(reply.header("Location") or "").netloc or "elsewhere"
+        except ValueError:  # e.g. "http://[::1": still the redirect, never an internal error
+            location = "an unparsable location"
+        return ApiError(
+            f"the API answered with a redirect (HTTP {status} to {one_line(location, 100)}) while {doing}; "
+            "the API key is never sent to a redirect target: set `api-url` to the API's final address.",
+            status=status,
+        )
+    if status == 404:
+        what = not_found or "the run was not found"
+        return NotFound(f"HTTP 404 while {doing}: {what}.{suffix}", status=status)
+    retry_after = reply.header("Retry-After") if classify(reply) else None
+    return ApiError(f"HTTP {status} while {doing}.{suffix}", status=status, retry_after=retry_after)
+
+
+def may_have_made_a_run(status: int | None) -> bool:
+    """Whether a create answered with ``status`` (and no usable run) may still have made what it creates.
+
+    No answer (None) may hide one. A 2xx did make one (its body was unusable). A 500, 502 or 504 may come
+    from a gateway that gave up on a backend which went on to create it. A 3xx, a 4xx (429 and 408
+    included) or a 503 is a refusal before the request was acted on.
+    """
+    if status is None:
+        return True
+    return 200 <= status < 300 or (status >= 500 and status != 503)
+
+
+def json_object(reply: Reply, what: str) -> dict[str, Any]:
+    """The JSON object in a 2xx body; anything else (a proxy's HTML page, a cut body) is transient."""
+    try:
+        data = reply.json()
+    except DuplicateKey as err:
+        raise ApiError(
+            f"{what} (HTTP {reply.status}) is ambiguous: {err}", status=reply.status, kind=UNUSABLE_BODY
+        ) from None
+    except ValueError:
+        kind = "an HTML page" if reply.body.lstrip()[:1] == b"<" else "not valid JSON"
+        raise ApiError(
+            f"{what} (HTTP {reply.status}) is {kind}: a proxy or load balancer answered, or the body was cut",
+            status=reply.status,
+            kind=UNUSABLE_BODY,
+        ) from None
+    if not isinstance(data, dict):
+        raise ApiError(
+            f"{what} (HTTP {reply.status}) is not a JSON object", status=reply.status, kind=UNUSABLE_BODY
+        )
+    return data
+
+
+def server_message(reply: Reply) -> str:
+    """The server's own explanation (``error``, ``message``, problem details), sanitised and truncated."""
+    try:
+        data = reply.json()
+    except ValueError:
+        return ""
+    if not isinstance(data, dict):
+        return ""
+    parts: list[str] = []
+    for key in ("error", "message", "title", "detail"):
+        value = data.get(key)
+        if isinstance(value, str) and value.strip() and value.strip() not in parts:
+            parts.append(value.strip())
+    errors = data.get("errors")
+    if isinstance(errors, dict):
+        for field, messages in errors.items():
+            items = messages if isinstance(messages, list) else [messages]
+            parts.append(f"{field}: " + ", ".join(str(m) for m in items))
+    elif isinstance(errors, list):
+        parts.extend(str(item) for item in errors)
+    return one_line(" — ".join(parts), 300)
+
+
+def validation_summary(err: ValidationError) -> str:
+    first = err.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "body"
+    return one_line(f"{where}: {first['msg']}", 200)
+
+
+def read_created(reply: Reply) -> models.Created:
+    """The run a 2xx create answer names; an answer without a usable ``runId`` is an error."""
+    data = json_object(reply, "the create response")
+    if not data.get("runId"):
+        raise ApiError(
+            f"Certyn answered the create with HTTP {reply.status} but no runId; the run cannot be followed. "
+            f"Server said: {server_message(reply) or 'nothing'}",
+            status=reply.status,
+        )
+    try:
+        run = models.CreatedRun.model_validate(data)
+    except models.ValidationError as err:
+        raise ApiError(
+            f"the create response is invalid: {validation_summary(err)}", status=reply.status
+        ) from None
+    replayed = (reply.header("Idempotency-Replayed") or "").strip().lower() == "true"
+    return models.Created(run, replayed)
+
+
+def read_model(
+    reply: Reply, model: type[M], what: str, run_id: str | None = None, field: str = "id", invalid: str = ""
+) -> M:
+    """A 2xx answer read into ``model``, tolerant: only a body that is not a JSON object, or a field the model
+    cannot do without, makes it invalid, retried like a cut body. With ``run_id``, an answer whose ``field``
+    names another run (a caching proxy, a server bug) is refused the same way, never gated on or reported; an
+    answer without it (or with null) is the asked run's: the API does not promise it. Its name is matched
+    ignoring case, as the backend binds it (a key named twice in any case is refused already)."""
+    data = json_object(reply, what)
+    said = next((value for key, value in data.items() if key.lower() == field), None) if run_id else None
+    if isinstance(said, int) and not isinstance(said, bool):
+        said = str(said)
+    if said is not None and said != run_id:
+        raise ApiError(
+            f"{what} (HTTP {reply.status}) is for run {one_line(repr(said), 80)}, not run {run_id}: "
+            "a caching proxy or a server fault answered",
+            status=reply.status,
+            kind=UNUSABLE_BODY,
+        )
+    try:
+        return model.model_validate(data)
+    except models.ValidationError as err:
+        invalid = invalid or f"{what} (HTTP {reply.status}) is invalid"
+        raise ApiError(
+            f"{invalid}: {validation_summary(err)}", status=reply.status, kind=UNUSABLE_BODY
+        ) from None
+
+
+def read_status(reply: Reply, run_id: str) -> models.RunStatus:
+    """A 2xx status answer (one about another run is refused, see :func:`read_model`)."""
+    return read_model(
+        reply, models.RunStatus, "the status response", run_id, "runid", "invalid status response"
+    )
+
+
+# -- the one call ----------------------------------------------------------------------------------------
+
+
+class Ask(NamedTuple):
+    """A request and the words for it: what we were ``doing`` (in errors), the ``operation`` (in the retry
+    log), what a 404 means."""
+
+    request: Request
+    doing: str
+    operation: str = ""
+    not_found: str = ""
+
+
+class Creating:
+    """A create that was sent (the run's or the temporary environment's): enough to replay it (its Idempotency
+    -Key makes that harmless), whether an attempt may have made what it creates unseen (one in flight, or one
+    that got no answer or an answer that may hide it), and its 2xx reply until that is read."""
+
+    def __init__(self, ask: Ask) -> None:
+        self.ask = ask
+        self.in_flight = False
+        self.may_have_made = False
+        self.reply: Reply | None = None
+
+    @property
+    def may_hold(self) -> bool:
+        return self.in_flight or self.may_have_made
+
+
+class CertynClient:
+    def __init__(
+        self,
+        transport: Transport,
+        clock: Clock,
+        *,
+        request_timeout: float,
+        max_attempts: int,
+        project_slug: str,
+        on_retry: RetryListener | None = None,
+    ) -> None:
+        self._transport = transport
+        self._clock = clock
+        self._request_timeout = request_timeout
+        self._max_attempts = max_attempts
+        self._project = project_slug
+        self._on_retry = on_retry
+        self.creating: Creating | None = None  # the run's create, once sent
+        self.created: models.Created | None = None
+        self._project_id: str | None = None  # read once, by project_id()
+        self.poll_sent_at = 0.0  # clock time the last status request went out
+
+    def call(
+        self,
+        ask: Ask,
+        read: Callable[[Reply], T],
+        policy: RetryPolicy | None,
+        deadline: float,
+        *,
+        idle: Callable[[], float] | None = None,
+        creating: Creating | None = None,
+    ) -> T:
+        """Send ``ask`` and ``read`` its 2xx answer; other answers raise the :class:`ApiError` they mean.
+
+        With a ``policy``, failures it retries are retried until it gives up or ``deadline``; without one, a
+        single attempt, whose transient failure is the caller's. ``creating`` records each attempt of a create.
+        """
+        policy = policy.with_attempts(self._max_attempts) if policy is not None else None
+        last_chance = False
+        while True:
+            try:
+                return self._once(ask, read, deadline, idle, creating)
+            except ApiError as err:
+                if policy is None or not policy.is_retry(err.transient, err.status):
+                    raise
+                error = err
+            operation, tries = ask.operation or ask.doing, policy.failures + 1
+            next_policy = policy.after_failure(ask.request.method, self._transport.url(ask.request.path))
+            remaining = deadline - self._clock.monotonic()
+            if next_policy is None:
+                message = f"{operation} failed after {plural(tries, 'attempt')}: {error.message}"
+                raise _gave_up(GaveUp, message, error, tries)
+            delay = next_policy.delay(error.retry_after)
+            if delay >= remaining:
+                # The server asks for more time than is left. Giving up now would waste what is left (and
+                # leave a run orphaned when this is the cancel): wait what we can, and try one last time.
+                final_try = min(self._request_timeout, remaining / 2)
+                if last_chance or final_try < MIN_ATTEMPT_SECONDS:
+                    message = f"{operation} did not succeed before the deadline: {error.message}"
+                    raise _gave_up(DeadlineExceeded, message, error, tries)
+                delay, last_chance = remaining - final_try, True
+            if self._on_retry is not None:
+                self._on_retry(operation, error, delay, next_policy.failures)
+            self._clock.sleep(delay)
+            policy = next_policy
+
+    def _once(
+        self,
+        ask: Ask,
+        read: Callable[[Reply], T],
+        deadline: float,
+        idle: Callable[[], float] | None,
+        creating: Creating | None,
+    ) -> T:
+        """One attempt; a create's is recorded in ``creating`` (in flight from before it is sent: a signal may
+        land while the worker thread is sending)."""
+        if creating is not None:
+            creating.in_flight = True
+        try:
+            try:
+                reply = self._transport.send(
+                    ask.request, Deadline(deadline, self._clock).capped(self._request_timeout), idle
+                )
+            except NotSent as err:
+                if creating is not None:
+                    creating.in_flight = False
+                raise no_answer(err) from None
+            except TransportError as err:
+                raise no_answer(err) from None
+            if not 200 <= reply.status < 300:
+                raise error_for(reply, ask.doing, self._project, not_found=ask.not_found)
+            if creating is not None:  # until it is read: a signal while it is read leaves it to read again
+                creating.reply, creating.in_flight = reply, False
+            result = read(reply)
+        except ApiError as err:
+            if creating is not None and (creating.in_flight or creating.reply is not None):
+                creating.may_have_made |= may_have_made_a_run(err.status)
+                creating.in_flight, creating.reply = False, None
+            raise
+        if creating is not None:
+            creating.reply = None
+        return result
+
+    # -- the endpoints ---------------------------------------------------------------------------
+    def project_id(self, deadline: float) -> str:
+        """The id of ``project-slug`` (``GET /api/projects/overview``; slugs compared case-insensitively),
+        read once. The endpoints beyond the CI ones address the project by id."""
+        if self._project_id is None:
+            ask = Ask(
+                Request("GET", PROJECTS_OVERVIEW_PATH),
+                "reading the projects overview",
+                operation="projects overview",
+            )
+
+            read = lambda reply: read_model(reply, models.ProjectsOverview, "the projects overview")  # noqa: E731
+
+            overview = self.call(ask, read, READ, deadline)
+
+            found = models.resolve_project_id(overview, self._project)
+            if found is None:
+                raise NotFound(
+                    f"project `{self._project}` is not among the projects this API key can see "
+                    "(GET /api/projects/overview): check `project-slug` and the key's access.",
+                    status=404,
+                )
+            self._project_id = found
+        return self._project_id
+
+    def create(self, body: Mapping[str, Any], idempotency_key: str, deadline: float) -> models.Created:
+        """Create the run, retrying transient failures with the same Idempotency-Key."""
+        request = Request("POST", CREATE_PATH, body, {"Idempotency-Key": idempotency_key})
+        not_found = (
+            f"unknown project `{self._project}`, process or environment (check `project-slug`, "
+            "`process-slug`/`tags` and `environment-key`)"
+        )
+        self.creating = Creating(Ask(request, "creating the run", operation="create", not_found=not_found))
+        return self.call(self.creating.ask, self._read_created, CREATE, deadline, creating=self.creating)
+
+    def _read_created(self, reply: Reply) -> models.Created:
+        self.created = read_created(reply)
+        return self.created
+
+    def status(
+        self, run_id: str, deadline: float, idle: Callable[[], float] | None = None
+    ) -> models.RunStatus:
+        """One status request. Transient failures raise a transient ApiError; the caller (the waiter) decides.
+        ``idle`` runs while the request is in flight (see :meth:`Call.wait`)."""
+        self.poll_sent_at = self._clock.monotonic()
+        ask = Ask(Request("GET", run_path(run_id)), "reading the run's status")
+        read = lambda reply: read_status(reply, run_id)  # noqa: E731
+        return self.call(ask, read, None, deadline, idle=idle)
+
+    def cancel(self, run_id: str, reason: str, deadline: float) -> str:
+        """Cancel the run within ``deadline``; returns what happened. Never sends the create's key."""
+        ask = Ask(
+            Request("POST", run_path(run_id) + "/cancel", {"reason": reason}),
+            "cancelling the run",
+            operation="cancel",
+        )
+        try:
+            return self.call(ask, lambda _reply: "cancelled", CANCEL, deadline)
+        except ApiError as err:
+            if err.status == 409:
+                return "not cancelled: the run had already finished"
+            raise
+
+    def process_run(self, run_id: str, deadline: float) -> models.ProcessRun:
+        """The run's per-test results (the CI run id is the process-run id); a large run's may be 8 MiB."""
+        path = project_path(self.project_id(deadline), "process-runs", run_id)
+        ask = Ask(
+            Request("GET", path, max_body=RESULTS_MAX_BODY),
+            f"reading the per-test results of run {run_id}",
+            operation="per-test results",
+            not_found="this server does not offer per-test results for the run (or the key cannot see them)",
+        )
+
+        read = lambda reply: read_model(reply, models.ProcessRun, "the per-test results", run_id)  # noqa: E731
+
+        return self.call(ask, read, READ, deadline)
+
+    def conversation(self, conversation_id: str, deadline: float) -> models.Conversation:
+        """The AI conversation (its answer is cut at 100,000 characters, the body may hold more: 4 MiB)."""
+        ask = Ask(
+            Request("GET", conversation_path(conversation_id), max_body=CONVERSATION_MAX_BODY),
+            f"reading the AI conversation {conversation_id}",
+            operation="AI conversation",
+            not_found="this server does not offer the AI conversation (or the key cannot see it)",
+        )
+
+        read = lambda reply: read_model(reply, models.Conversation, "the AI conversation")  # noqa: E731
+
+        return self.call(ask, read, READ, deadline)
+
+    # -- the create's recovery -------------------------------------------------------------------
+    @property
+    def create_may_have_made_a_run(self) -> bool:
+        """No run is known, yet an attempt is in flight or got no answer (or one that may hide a run)."""
+        return self.created is None and self.creating is not None and self.creating.may_hold
+
+    def answered_create(self) -> models.Created | None:
+        """The run of a create answered but not read back yet (interrupted while its reply was read), sending
+        nothing; None when there is no such answer or it names no usable run."""
+        if self.created is not None or self.creating is None or self.creating.reply is None:
+            return self.created
+        try:
+            return self._read_created(self.creating.reply)
+        except ApiError:
+            return None
+
+    def recover_create(
+        self, deadline: float, reserve: float = CANCEL_RESERVE_SECONDS
+    ) -> models.Created | None:
+        """After an interrupted create: the run it made, if any, leaving ``reserve`` seconds for the cancel.
+        A create that may have made a run is replayed once with the same Idempotency-Key, which returns that
+        run. A create the server only ever refused (3xx, 4xx, 503) made no run: nothing is replayed."""
+        answered = self.answered_create()
+        if answered is not None or not self.create_may_have_made_a_run or self.creating is None:
+            return answered
+        end = deadline - reserve
+        if end - self._clock.monotonic() < MIN_ATTEMPT_SECONDS:
+            return None
+        try:  # the replay's own failure changes nothing: whether a run may exist is the create's to say
+            return self.call(self.creating.ask, self._read_created, None, end)
+        except ApiError:
+            return None
+
+
+def _gave_up(kind: type[GaveUp], message: str, last: ApiError, attempts: int) -> GaveUp:
+    return kind(message, status=last.status, kind=last.kind, attempts=attempts, last=last.message)
+
+
+# -- the temporary environment -------------------------------------------------------------------------
+
+CREATING_ENVIRONMENT = "creating the temporary environment"
+ENVIRONMENT_RIGHTS = (
+    "the API key lacks environment rights (HTTP {status} while {doing}): `base-url` creates and deletes a "
+    "temporary Certyn environment, so the key needs environment create/delete access. Use such a key, or "
+    "run against an existing environment with `environment-key` instead of `base-url`."
+)
+
+
+class EnvironmentsApi:
+    """The temporary environment endpoints of ``base-url``: create (a 409 for this step's own environment is
+    found by listing and used; for someone else's, another key is used), one page of the list, find by key,
+    delete. A 401/403 here says the key lacks environment rights, not that it is wrong."""
+
+    def __init__(self, client: CertynClient) -> None:
+        self.client = client
+        self.creating: Creating | None = None  # the last create sent
+        self.key = ""  # the key the create uses
+        self.taken_key = ""  # the key someone else's environment has: the create moved to ``key``
+
+    @property
+    def create_sent(self) -> bool:
+        return self.creating is not None
+
+    def create(self, body: Mapping[str, str], deadline: float) -> models.Environment:
+        """Create the environment ``body`` describes (retried: its key makes a retry harmless).
+
+        A 409 means the key is taken: by an earlier attempt of this same step when the listed environment has
+        this key, ``baseUrl`` and label (it is used); else by someone else's, which is left alone: the create
+        is sent once more under another key (``key`` is then that one, ``taken_key`` the one taken)."""
+        self.key = body["key"]
+        created = self._create(body, deadline)
+        if created is not None:
+            return created
+        found = self.find(body["key"], deadline)
+        if found is not None and models.made_by(found, body):
+            return found
+        self.taken_key, self.key = body["key"], another_key(body["key"])
+        created = self._create({**body, "key": self.key}, deadline)
+        if created is None:
+            raise ApiError(
+                f"HTTP 409 while {CREATING_ENVIRONMENT}: the keys `{self.taken_key}` and `{self.key}` are both "
+                "taken by environments this step did not create. Re-run the job.",
+                status=409,
+            )
+        return created
+
+    def _create(self, body: Mapping[str, str], deadline: float) -> models.Environment | None:
+        """One create (retried); None when the server answers 409 (the key is taken)."""
+        path = self._path(deadline)  # the project overview first: no create is sent until it is known
+        ask = Ask(Request("POST", path, body), CREATING_ENVIRONMENT, operation="environment create")
+        if self.creating is None:  # one record for both keys: whether any attempt may have made one
+            self.creating = Creating(ask)
+        self.creating.ask = ask
+
+        read = lambda reply: read_model(reply, models.Environment, "the environment create response")  # noqa: E731
+
+        try:
+            return self._call(ask, read, CREATE, deadline, creating=self.creating)
+        except ApiError as err:
+            if err.status != 409:
+                raise
+        return None
+
+    def page(self, number: int, deadline: float) -> models.EnvironmentPage:
+        """One page of the project's environments."""
+        path = f"{self._path(deadline)}?{urlencode(list_query(number))}"
+        ask = Ask(Request("GET", path), "listing the environments", operation="environments list")
+
+        read = lambda reply: read_model(reply, models.EnvironmentPage, "the environments list")  # noqa: E731
+
+        return self._call(ask, read, READ, deadline)
+
+    def find(self, key: str, deadline: float) -> models.Environment | None:
+        """The environment with ``key``, page after page (bounded), or None."""
+        number: int | None = 1
+        while number is not None:
+            page = self.page(number, deadline)
+            found = models.find_environment(page, key)
+            if found is not None:
+                return found
+            number = models.next_page_number(page, number)
+        return None
+
+    def delete(self, environment_id: str, deadline: float) -> str:
+        """Delete the environment within ``deadline`` (quick retries); returns what happened."""
+        path = self._path(deadline, environment_id)
+        ask = Ask(
+            Request("DELETE", path), f"deleting environment {environment_id}", operation="environment delete"
+        )
+        try:
+            return self._call(ask, lambda _reply: "deleted", RELEASE, deadline)
+        except NotFound:
+            return "already deleted"
+
+    def _path(self, deadline: float, *segments: str) -> str:
+        return project_path(self.client.project_id(deadline), "environments", *segments)
+
+    def _call(
+        self, ask: Ask, read: Callable[[Reply], T], policy: RetryPolicy, deadline: float, **kw: Any
+    ) -> T:
+        try:
+            return self.client.call(ask, read, policy, deadline, **kw)
+        except AuthError as err:
+            raise AuthError(
+                ENVIRONMENT_RIGHTS.format(status=err.status, doing=ask.doing), status=err.status
+            ) from None

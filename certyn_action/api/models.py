@@ -1,0 +1,599 @@
+"""Every pydantic model of the API's answers, tolerant the way a gate must be. Pure.
+
+Unknown fields are ignored; informational fields that are null, missing or of the wrong type become "" or
+None (never an invalid answer); all text is untrusted and cut to a sane length here (escaping for each
+destination is the renderers' job). What the action relies on is strict: a run status counter that is present
+but not a number is an invalid answer, never a silent 0 (``absent`` records the counters the server left out,
+so the gate can refuse to pass a run whose ``failed`` or ``blocked`` was not reported), and an id that goes
+into a URL path is never dots only. Imported lazily (``api/client.load_models``), never before the first answer is read.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any, NamedTuple
+
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from ..render.escape import encodable, plural, safe_url, truncate
+from .vocabulary import COUNTERS, MAX_RUN_ID, TERMINAL_STATES
+
+__all__ = ["COUNTERS", "TERMINAL_STATES", "CreatedRun", "RunStatus", "ValidationError"]
+
+MAX_TEXT = 200
+MAX_ID = 200
+MAX_NAME = 500
+MAX_WORD = 100
+MAX_FINDING = 20_000
+# The answer goes whole into the `conversation-response` output; the runner allows 1 MiB for all of a
+# job's outputs, so a runaway answer is cut here (100,000 characters are at most 400 KB of UTF-8).
+MAX_ANSWER = 100_000
+# Tests of a run, messages of a conversation: more are cut before they are validated, so a huge answer
+# costs neither time nor memory (each kept one becomes a model, an annotation, a JUnit test case).
+MAX_ITEMS = 5_000
+COMPARED_COUNTERS = ("failed", "blocked", "aborted", "passed", "skipped")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+# -- tolerant field parsers, written once ------------------------------------------------------------
+
+
+def _text(limit: int) -> Any:
+    """Informational text: anything unusable (null, an object) is "", cut to ``limit``."""
+
+    def parse(value: Any) -> str:
+        if isinstance(value, str):
+            return truncate(encodable(value), limit)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return str(value)
+        return ""
+
+    return parse
+
+
+def _word(value: Any) -> str:
+    """A state word (``status``, ``testOutcome``, ``role``): lower case, ``_`` for spaces and dashes."""
+    if not isinstance(value, str):
+        return ""
+    return truncate(encodable(value), MAX_WORD).strip().lower().replace("-", "_").replace(" ", "_")
+
+
+def _identifier(value: Any) -> str:
+    """An id that may go into a URL path: text or a whole number; dots-only, blank or huge is unusable ("")."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, str):
+        return ""
+    text = encodable(value).strip()
+    if not text or text.strip(".") == "" or len(text) > MAX_ID:
+        return ""
+    return text
+
+
+def _required_id(what: str, *, strip: bool) -> Any:
+    """An id the action cannot do without (a run's, an environment's): it goes into a URL path, so "." or
+    ".." (the URL would be normalised to another endpoint) and control characters make the answer invalid."""
+
+    def parse(value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        if not isinstance(value, str):
+            return value
+        text = value.strip() if strip else encodable(value)
+        if text.strip(".") == "":
+            raise ValueError(f"{what} cannot be empty or made of dots only")
+        if strip and _CONTROL.search(text):
+            raise ValueError(f"{what} cannot hold control characters")
+        return text
+
+    return parse
+
+
+def _whole(value: Any) -> int | None:
+    """A non-negative whole number, else None (unknown). JSON's 1e999 reads as infinity, and int() of it
+    raises OverflowError, not ValueError."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    if value < 0 or value != int(value):
+        return None
+    return int(value)
+
+
+def _number(value: Any) -> int | None:
+    """A test or run number: a non-negative whole number (also as digits in a string), else None."""
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        value = int(value.strip())
+    number = _whole(value)
+    return number if number is not None and number < 10**15 else None
+
+
+def _hint(value: Any) -> float | None:
+    """``retryAfterSeconds``: only a hint, anything unusable means "no hint", never an invalid answer."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) and 0 <= number < 1e9 else None
+
+
+def _url(value: Any) -> str:
+    """A link for people (``appUrl``): an http(s) URL of sane length, or "" (never a cut, broken link)."""
+    text = encodable(value).strip() if isinstance(value, str) else ""
+    return text if safe_url(text) is not None else ""
+
+
+def _counter(value: Any) -> Any:
+    if value is None:
+        return 0
+    if isinstance(value, bool | str):  # "0_0", " 0 " or "0.0" would read as 0: text proves no count
+        raise ValueError("a counter must be a number")  # noqa: TRY004 - pydantic wants ValueError
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _items(value: Any, last: bool = False) -> Any:
+    """A list of objects, at most ``MAX_ITEMS`` (the first ones, or the ``last``); anything else is an empty
+    list, and non-objects in it are left out."""
+    if not isinstance(value, list | tuple):
+        return ()
+    entries = (entry for entry in (reversed(value) if last else value) if isinstance(entry, Mapping))
+    kept = tuple(itertools.islice(entries, MAX_ITEMS))
+    return kept[::-1] if last else kept
+
+
+_FRACTION = re.compile(r"(\.\d{6})\d+")
+
+
+def parse_timestamp(value: object) -> datetime | None:
+    """An ISO 8601 timestamp as an aware UTC datetime, or None when unusable.
+
+    Tolerates ``Z``, offsets, fractions of any length (.NET writes seven digits) and a missing offset
+    (taken as UTC)."""
+    if not isinstance(value, str) or not value.strip() or len(value) > 64:
+        return None
+    text = _FRACTION.sub(r"\1", value.strip())
+    if text[-1:] in ("z", "Z"):
+        text = text[:-1] + "+00:00"
+    try:
+        moment = datetime.fromisoformat(text)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None
+
+
+def duration_seconds(started: datetime | None, completed: datetime | None) -> float | None:
+    """Seconds from ``started`` to ``completed``; None when either is unknown or the order is wrong."""
+    if started is None or completed is None:
+        return None
+    seconds = (completed - started).total_seconds()
+    return seconds if seconds >= 0 else None
+
+
+Identifier = Annotated[str, BeforeValidator(_identifier)]
+Text = Annotated[str, BeforeValidator(_text(MAX_TEXT))]
+Name = Annotated[str, BeforeValidator(_text(MAX_NAME))]
+Word = Annotated[str, BeforeValidator(_word)]
+Finding = Annotated[str, BeforeValidator(_text(MAX_FINDING))]
+Number = Annotated[int | None, BeforeValidator(_number)]
+Timestamp = Annotated[datetime | None, BeforeValidator(parse_timestamp)]
+Url = Annotated[str, BeforeValidator(_url)]
+Counter = Annotated[int, BeforeValidator(_counter), Field(ge=0)]
+Hint = Annotated[float | None, BeforeValidator(_hint)]
+Flag = Annotated[bool, BeforeValidator(lambda value: value is True)]  # only `true` is true
+Count = Annotated[int, BeforeValidator(lambda value: _whole(value) or 0)]  # paging: unusable is 0
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+
+# -- the CI runs ---------------------------------------------------------------------------------------
+
+
+class CreatedRun(_Model):
+    """Only ``runId`` must be right; the rest is shown, never relied on, so it can never fail the create."""
+
+    run_id: Annotated[
+        str,
+        BeforeValidator(_required_id("a run id", strip=False)),
+        Field(alias="runId", min_length=1, max_length=MAX_RUN_ID),
+    ]
+    app_url: Url = Field(default="", alias="appUrl")
+    test_case_count: Annotated[int | None, BeforeValidator(_whole)] = Field(
+        default=None, alias="testCaseCount"
+    )
+    # Sent only with an `instruction`; "" when absent or unusable (then the answer is simply not read).
+    conversation_id: Identifier = Field(default="", alias="conversationId")
+
+
+class Created(NamedTuple):
+    run: CreatedRun
+    replayed: bool  # the server matched the Idempotency-Key of an earlier create
+
+
+class RunStatus(_Model):
+    state: Text = ""
+    conclusion: Text = ""
+    total: Counter = 0
+    passed: Counter = 0
+    failed: Counter = 0
+    blocked: Counter = 0
+    pending: Counter = 0
+    aborted: Counter = 0
+    skipped: Counter = 0
+    app_url: Url = Field(default="", alias="appUrl")
+    commit_sha: Text = Field(default="", alias="commitSha")  # the commit the run tests (a replay: not ours)
+    started_at: Text = Field(default="", validation_alias=AliasChoices("startedAt", "started_at"))
+    completed_at: Text = Field(default="", validation_alias=AliasChoices("completedAt", "completed_at"))
+    retry_after_seconds: Hint = Field(default=None, alias="retryAfterSeconds")
+    # Counters the server left out or sent as null (read as 0 above): set from the body, never by it.
+    absent: frozenset[str] = frozenset()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _note_absent(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            absent = frozenset(name for name in COUNTERS if data.get(name) is None)
+            data = {**{k: v for k, v in data.items() if k != "absent"}, "absent": absent}
+        return data
+
+    @field_validator("state", mode="after")
+    @classmethod
+    def _normalise_state(cls, value: str) -> str:
+        state = value.strip().lower().replace("-", "_").replace(" ", "_")
+        return "cancelled" if state == "canceled" else state
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.state in TERMINAL_STATES
+
+    def counts(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in COUNTERS}
+
+
+# -- the projects overview -----------------------------------------------------------------------------
+
+
+class Project(_Model):
+    id: Identifier = ""
+    slug: Name = ""
+    name: Name = ""
+
+
+class ProjectsOverview(_Model):
+    """``GET /api/projects/overview``."""
+
+    default_project_id: Identifier = Field(default="", alias="defaultProjectId")
+    projects: Annotated[tuple[Project, ...], BeforeValidator(_items)] = ()
+
+
+def resolve_project_id(overview: ProjectsOverview, slug: str) -> str | None:
+    """The id of the project whose slug is ``slug``, compared case-insensitively, or None.
+
+    An exact match wins; otherwise the case-insensitive match must name a single project (two projects
+    whose slugs differ only in case, neither exact, is ambiguous: None). ``defaultProjectId`` is never a
+    fallback: it may be another project."""
+    wanted = slug.strip()
+    if not wanted:
+        return None
+    usable = [project for project in overview.projects if project.id]
+    for project in usable:
+        if project.slug.strip() == wanted:
+            return project.id
+    ids = {project.id for project in usable if project.slug.strip().casefold() == wanted.casefold()}
+    return ids.pop() if len(ids) == 1 else None
+
+
+# -- the environments ----------------------------------------------------------------------------------
+
+
+def _environments(value: Any) -> Any:
+    """The usable environments of ``items``: an unusable entry is skipped, never an invalid page."""
+    if not isinstance(value, list):
+        return []
+    usable: list[Environment] = []
+    for item in value:
+        try:
+            usable.append(Environment.model_validate(item))
+        except ValidationError:
+            continue
+    return usable
+
+
+class Environment(_Model):
+    """An environment as the API returns it (create answer, list item). Only ``id`` must be right."""
+
+    id: Annotated[
+        str,
+        BeforeValidator(_required_id("an environment id", strip=True)),
+        Field(min_length=1, max_length=MAX_ID),
+    ]
+    key: Text = ""
+    label: Text = ""
+    base_url: Text = Field(default="", alias="baseUrl")
+    project_id: Text = Field(default="", alias="projectId")
+    version: Text = ""
+    is_default: Flag = Field(default=False, alias="isDefault")
+
+
+class EnvironmentPage(_Model):
+    """One page of ``GET /api/projects/{projectId}/environments``."""
+
+    items: Annotated[tuple[Environment, ...], BeforeValidator(_environments)] = ()
+    total_count: Count = Field(default=0, alias="totalCount")
+    page: Count = 0
+    page_size: Count = Field(default=0, alias="pageSize")
+    total_pages: Count = Field(default=0, alias="totalPages")
+    has_next_page: Flag = Field(default=False, alias="hasNextPage")
+
+
+def find_environment(page: EnvironmentPage, key: str) -> Environment | None:
+    """The environment of ``page`` with ``key`` (compared case-insensitively, as keys are lower case), or None."""
+    wanted = key.strip().casefold()
+    if not wanted:
+        return None
+    return next((env for env in page.items if env.key.strip().casefold() == wanted), None)
+
+
+def next_page_number(page: EnvironmentPage, requested: int, max_pages: int = 50) -> int | None:
+    """The page to ask for after ``requested``, or None: no next page, or ``max_pages`` read already
+    (a server that always says ``hasNextPage`` cannot keep us paging)."""
+    if not page.has_next_page or not page.items or requested >= max_pages:
+        return None
+    return requested + 1
+
+
+def made_by(environment: Environment, body: Mapping[str, str]) -> bool:
+    """Whether ``environment`` (listed under the key of ``body``) is provably the one ``body`` created:
+    same key, same ``baseUrl`` and same label. Anything else is someone else's: never used, never deleted."""
+    return (
+        environment.key.strip().casefold() == body["key"].casefold()
+        and environment.base_url == body["baseUrl"]
+        and environment.label == body["label"]
+    )
+
+
+# -- the per-test results of a run ---------------------------------------------------------------------
+
+
+class Outcome(StrEnum):
+    FAILED = "failed"
+    BLOCKED = "blocked"
+    ABORTED = "aborted"
+    SKIPPED = "skipped"
+    PASSED = "passed"
+    NO_RESULT = "no result"
+
+    @property
+    def failing(self) -> bool:
+        """Failed, blocked or aborted: what the `failed-tests` output lists and the annotations show."""
+        return self in FAILING
+
+
+FAILING = frozenset({Outcome.FAILED, Outcome.BLOCKED, Outcome.ABORTED})
+_WORDS = {
+    "failed": Outcome.FAILED,
+    "blocked": Outcome.BLOCKED,
+    "aborted": Outcome.ABORTED,
+    "cancelled": Outcome.ABORTED,
+    "canceled": Outcome.ABORTED,
+    "skipped": Outcome.SKIPPED,
+    "passed": Outcome.PASSED,
+}
+# Failing first (server order kept among them), then tests without a result, then skipped, then passed.
+_RANK = {
+    Outcome.FAILED: 0,
+    Outcome.BLOCKED: 0,
+    Outcome.ABORTED: 0,
+    Outcome.NO_RESULT: 1,
+    Outcome.SKIPPED: 2,
+    Outcome.PASSED: 3,
+}
+
+
+def derive_outcome(test_outcome: str, status: str) -> Outcome:
+    """``testOutcome`` when it is a known word, else ``status`` when it is one; else no result.
+
+    ``status: completed`` alone proves nothing about the result: no result."""
+    return _WORDS.get(_word(test_outcome)) or _WORDS.get(_word(status)) or Outcome.NO_RESULT
+
+
+class RunItem(_Model):
+    """One test of a process run (an entry of ``items[]``)."""
+
+    id: Identifier = ""
+    test_case_id: Identifier = Field(default="", alias="testCaseId")
+    name: Name = Field(default="", alias="testCaseName")
+    number: Number = Field(default=None, alias="testCaseNumber")
+    status: Word = ""
+    test_outcome: Word = Field(default="", alias="testOutcome")
+    finding: Finding = Field(default="", alias="summaryMarkdown")
+    started_at: Timestamp = Field(default=None, alias="startedAt")
+    completed_at: Timestamp = Field(default=None, alias="completedAt")
+
+    @property
+    def outcome(self) -> Outcome:
+        return derive_outcome(self.test_outcome, self.status)
+
+    @property
+    def duration_seconds(self) -> float | None:
+        return duration_seconds(self.started_at, self.completed_at)
+
+    @property
+    def display_name(self) -> str:
+        """The test's name; a stand-in built from its number or id when the server gave none."""
+        if self.name.strip():
+            return self.name
+        if self.number is not None:
+            return f"test #{self.number}"
+        return f"test {self.test_case_id or self.id}" if (self.test_case_id or self.id) else "unnamed test"
+
+
+class ProcessRun(_Model):
+    """``GET /api/projects/{projectId}/process-runs/{runId}``: the run with its tests."""
+
+    id: Identifier = ""
+    number: Number = None
+    process_slug: Name = Field(default="", alias="processSlug")
+    process_name: Name = Field(default="", alias="processName")
+    status: Word = ""
+    started_at: Timestamp = Field(default=None, alias="startedAt")
+    completed_at: Timestamp = Field(default=None, alias="completedAt")
+    items: Annotated[tuple[RunItem, ...], BeforeValidator(_items)] = ()
+    listed: int = Field(default=0, alias="_listed")  # how many the answer listed (items keeps MAX_ITEMS)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _count_items(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        items = data.get("items")
+        return {**data, "_listed": len(items) if isinstance(items, list | tuple) else 0}
+
+    @property
+    def duration_seconds(self) -> float | None:
+        return duration_seconds(self.started_at, self.completed_at)
+
+
+_HEADING = re.compile(r"^[ \t]{0,3}#{1,6}(?:[ \t]|$)")
+# Markdown markers at the start of a line (heading, quote, list item), dropped when a finding is flattened.
+_LINE_MARKER = re.compile(r"^\s*(?:#{1,6}(?:\s+|$)|>\s*|[-*+]\s+|\d{1,9}[.)]\s+)+")
+FINDING_LINES = 3
+
+
+def finding_excerpt(finding: str, lines: int = FINDING_LINES) -> str:
+    """The first ``lines`` lines of a finding that say something, joined on one line: blank lines and
+    headings ("## Finding") are passed over (headings are used only when there is nothing else), line
+    markers of quotes and lists dropped. Plain text, still to be escaped for where it goes."""
+    body: list[str] = []
+    headings: list[str] = []
+    for line in encodable(finding).splitlines():
+        text = _LINE_MARKER.sub("", line).strip()
+        if text:
+            (headings if _HEADING.match(line) else body).append(text)
+        if len(body) == lines:
+            break
+    return " ".join(body or headings[:lines])
+
+
+def ordered(items: Iterable[RunItem]) -> tuple[RunItem, ...]:
+    """Failing tests (failed, blocked, aborted) first, then no result, skipped, passed; stable."""
+    return tuple(sorted(items, key=lambda item: _RANK[item.outcome]))
+
+
+def failed_test_names(items: Iterable[RunItem]) -> list[str]:
+    """Names of the tests that failed, were blocked or aborted, in the server's order."""
+    return [item.display_name for item in items if item.outcome.failing]
+
+
+def failed_tests_output(items: Iterable[RunItem]) -> str:
+    """The `failed-tests` output: a JSON array of names on one line, ``[]`` when none failed."""
+    return json.dumps(failed_test_names(items), ensure_ascii=False)
+
+
+def outcome_counts(items: Iterable[RunItem]) -> dict[Outcome, int]:
+    """How many tests have each outcome (every outcome present, zeros included)."""
+    counts = dict.fromkeys(Outcome, 0)
+    for item in items:
+        counts[item.outcome] += 1
+    return counts
+
+
+def contradictions(counts: Mapping[str, int], items: Sequence[RunItem]) -> tuple[str, ...]:
+    """Where the per-test results disagree with the status counts (``RunStatus.counts()``), in words.
+
+    Nothing is compared when there are no per-test results (they were unavailable, not contradicting).
+    The gate stays on the counts; these sentences are for the summary."""
+    if not items:
+        return ()
+    tally = outcome_counts(items)
+    found: list[str] = []
+    for name in COMPARED_COUNTERS:
+        said = counts.get(name, 0)
+        seen = tally[Outcome(name)]
+        if said != seen:
+            found.append(
+                f"Certyn's counts say {said} {name}, but {plural(seen, 'test is', 'tests are')} "
+                f"marked {name} in the per-test results"
+            )
+    total = counts.get("total", 0)
+    if total and total != len(items):
+        found.append(
+            f"Certyn's counts say {plural(total, 'test')} in total, "
+            f"but the per-test results list {plural(len(items), 'test')}"
+        )
+    return tuple(found)
+
+
+# -- the AI conversation ------------------------------------------------------------------------------
+
+
+class ConversationState(StrEnum):
+    """The `conversation-state` output."""
+
+    IDLE = "idle"
+    FAILED = "failed"
+    PROCESSING = "processing"
+    UNAVAILABLE = "unavailable"
+
+
+class Message(_Model):
+    role: Word = ""
+    content: Annotated[str, BeforeValidator(_text(MAX_ANSWER))] = ""
+
+
+class Conversation(_Model):
+    """``GET /api/assistant/conversations/{conversationId}``."""
+
+    status: Word = ""
+    messages: tuple[Message, ...] = ()
+    retry_after_seconds: Hint = Field(default=None, alias="retryAfterSeconds")
+
+    @field_validator("messages", mode="before")
+    @classmethod
+    def _tolerant_messages(cls, value: Any) -> Any:
+        return _items(value, last=True)  # the answer is the last assistant message
+
+    @property
+    def state(self) -> ConversationState:
+        """``idle`` and ``failed`` are final; anything else (``processing``, unknown words) is still going."""
+        if self.status == "idle":
+            return ConversationState.IDLE
+        if self.status == "failed":
+            return ConversationState.FAILED
+        return ConversationState.PROCESSING
+
+    @property
+    def finished(self) -> bool:
+        return self.state is not ConversationState.PROCESSING
+
+    @property
+    def answer(self) -> str | None:
+        """The content of the last ``assistant`` message, or None when there is none."""
+        for message in reversed(self.messages):
+            if message.role == "assistant":
+                return message.content
+        return None
+
+
+def conversation_state(conversation: Conversation | None) -> ConversationState:
+    """The `conversation-state` output for the last conversation read (None: it could not be read)."""
+    return ConversationState.UNAVAILABLE if conversation is None else conversation.state

@@ -1,0 +1,151 @@
+"""Per-test results as a JUnit XML report: one ``<testsuite>`` with one ``<testcase>`` per test. Pure.
+
+Read by the common consumers (test report actions, Jenkins, GitLab, junitparser): failed and blocked
+tests are ``<failure>``, aborted tests and tests without a result are ``<error>`` (never an empty
+``<testcase>``, which every consumer reads as passed), skipped tests are ``<skipped>``. Any text is made
+valid XML 1.0 first, so a hostile name or finding still gives a well-formed file.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections import Counter
+from collections.abc import Mapping, Sequence
+
+from ..api.models import Outcome, ProcessRun, RunItem, finding_excerpt, outcome_counts
+from .escape import newlines, plural, truncate
+
+# Characters XML 1.0 allows: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF].
+_FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+MAX_MESSAGE = 200
+DEFAULT_CLASSNAME = "certyn"
+# The element each outcome gets; a passed test has none.
+_TAGS = {
+    Outcome.FAILED: "failure",
+    Outcome.BLOCKED: "failure",
+    Outcome.ABORTED: "error",
+    Outcome.NO_RESULT: "error",
+    Outcome.SKIPPED: "skipped",
+}
+
+
+def xml_text(text: str) -> str:
+    """``text`` as XML 1.0 can carry it and read it back unchanged.
+
+    Forbidden characters (controls, NUL, lone surrogates, U+FFFE/U+FFFF) are removed and line endings
+    become ``\\n`` (an XML parser turns a raw ``\\r`` into ``\\n`` anyway)."""
+    return _FORBIDDEN.sub("", newlines(text))
+
+
+def message_line(finding: str, limit: int = MAX_MESSAGE) -> str:
+    """The ``message`` attribute: the finding's first line that says something, cut to ``limit``."""
+    return truncate(xml_text(finding_excerpt(finding, 1)), limit)
+
+
+def case_name(item: RunItem) -> str:
+    """``#<number> <name>``, or the name alone when the test has no number."""
+    name = xml_text(item.display_name)
+    return f"#{item.number} {name}" if item.number is not None else name
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.3f}"
+
+
+def _result(case: ET.Element, item: RunItem) -> None:
+    outcome, finding = item.outcome, xml_text(item.finding)
+    if (tag := _TAGS.get(outcome)) is None:
+        return
+    status = f" (status: {item.status})" if item.status else ""
+    default = {
+        Outcome.SKIPPED: "Skipped in Certyn",
+        Outcome.ABORTED: "Aborted in Certyn",
+        Outcome.NO_RESULT: xml_text(f"No result in Certyn{status}"),
+    }.get(outcome, f"Marked {outcome} in Certyn, with no finding")
+    element = ET.SubElement(case, tag, {"message": message_line(finding) or default})
+    if tag != "skipped":
+        element.set("type", str(outcome).replace(" ", "-"))
+    if finding:
+        element.text = finding
+
+
+def render_junit(
+    items: Sequence[RunItem],
+    *,
+    suite_name: str = "",
+    classname: str = "",
+    timestamp: str = "",
+) -> str:
+    """The JUnit XML report (a UTF-8 document, as text) of ``items``, in the server's order.
+
+    ``classname`` groups the tests in consumers (the process slug; "certyn" when empty);
+    ``suite_name`` names the suite (the same when empty); ``timestamp`` is an ISO 8601 start time.
+    Every ``<testcase>`` has a ``time`` (seconds, ``0.000`` when unknown); the suite's is their sum."""
+    group = xml_text(classname).strip() or DEFAULT_CLASSNAME
+    tags = Counter(_TAGS.get(item.outcome) for item in items)
+    durations = [item.duration_seconds for item in items]
+    total_time = _seconds(sum(value for value in durations if value is not None))
+    counts = {
+        "tests": str(len(items)),
+        "failures": str(tags["failure"]),
+        "errors": str(tags["error"]),
+        "skipped": str(tags["skipped"]),
+        "time": total_time,
+    }
+    root = ET.Element("testsuites", {"name": "Certyn", **counts})
+    suite = ET.SubElement(root, "testsuite", {"name": xml_text(suite_name).strip() or group, **counts})
+    if timestamp:
+        suite.set("timestamp", xml_text(timestamp))
+    for item, duration in zip(items, durations, strict=True):
+        # ``time`` is required by the common schema: 0 when the timestamps do not give a duration.
+        attributes = {"classname": group, "name": case_name(item), "time": _seconds(duration or 0)}
+        _result(ET.SubElement(suite, "testcase", attributes), item)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def unlisted(items: Sequence[RunItem], counts: Mapping[str, int], gate_failure: str = "") -> list[RunItem]:
+    """Synthetic tests for what the gate saw and the per-test results do not show, so that the report never
+    says less than the gate: one per failing outcome the counts (``RunStatus.counts()``) have more of than the
+    items, and, when the gate failed (``gate_failure``: why) and no test fails, one for the gate itself."""
+    tally = outcome_counts(items)
+    extra: list[RunItem] = []
+    for outcome in (Outcome.FAILED, Outcome.BLOCKED, Outcome.ABORTED):
+        missing = counts.get(str(outcome), 0) - tally[outcome]
+        if missing > 0:
+            finding = (
+                f"Certyn's counts say {counts[str(outcome)]} {outcome}, but "
+                f"{plural(tally[outcome], 'test is', 'tests are')} marked {outcome} in the per-test results"
+            )
+            name = f"Certyn counts: {plural(missing, f'{outcome} test')} not in the per-test results"
+            extra.append(_synthetic(name, outcome, finding))
+    if gate_failure and not extra and all(item.outcome in _GREEN for item in items):
+        extra.append(_synthetic("Certyn gate", Outcome.FAILED, f"The Certyn gate failed: {gate_failure}"))
+    return extra
+
+
+_GREEN = frozenset({Outcome.PASSED, Outcome.SKIPPED})
+
+
+def _synthetic(name: str, outcome: Outcome, finding: str) -> RunItem:
+    return RunItem.model_validate(
+        {"testCaseName": name, "testOutcome": str(outcome), "summaryMarkdown": finding}
+    )
+
+
+def render_run_junit(
+    run: ProcessRun, counts: Mapping[str, int] | None = None, *, gate_failure: str = ""
+) -> str:
+    """The JUnit report of a process run: classname the process slug, suite named for the process.
+
+    With the run's ``counts`` and ``gate_failure`` (why the gate failed; empty when it passed), what the
+    gate saw and the tests do not show is added (``unlisted``). The suite's ``timestamp`` is the run's start
+    in UTC, written without an offset as the schema wants."""
+    timestamp = run.started_at.strftime("%Y-%m-%dT%H:%M:%S") if run.started_at is not None else ""
+    return render_junit(
+        [*run.items, *unlisted(run.items, counts or {}, gate_failure)],
+        suite_name=run.process_name or run.process_slug,
+        classname=run.process_slug,
+        timestamp=timestamp,
+    )

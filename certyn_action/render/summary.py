@@ -1,0 +1,330 @@
+"""The job summary (GitHub-flavoured Markdown): the verdict, the run, the per-test results and the AI
+answer. Pure: every piece of server or input text is escaped, links are rendered only for http(s) URLs, and
+the result stays far below the runner's 1 MiB limit.
+
+Table cells go through ``markdown`` (HTML and Markdown escaped, one line); the instruction and the answer sit
+in fenced code blocks whose fence is longer than any run of backticks inside.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from ..api.vocabulary import COUNTERS
+from ..core.report import Findings, Report
+from ..gate import Result, unaccounted
+from ..settings import Settings
+from . import words
+from .escape import (
+    format_duration,
+    markdown,
+    markdown_link,
+    markdown_with_code,
+    multiline,
+    newlines,
+    safe_url,
+    truncate,
+    visible,
+)
+from .words import MAX_ROWS
+
+if TYPE_CHECKING:
+    from ..api.models import RunItem, RunStatus
+
+MAX_REASONS = 20
+
+
+def render_summary(report: Report) -> str:
+    lines = _heading(report)
+    lines += _reasons(report)
+    lines += _waived(report)
+    lines += _next_steps(report)
+    lines += _counts(report)
+    lines += _findings(report)
+    lines += _details(report)
+    lines += _cancel(report)
+    lines += _notes(report)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _heading(report: Report) -> list[str]:
+    """The verdict, named by its cause, and what ran (so that the legs of a matrix are told apart)."""
+    verdict = report.verdict
+    heading = words.heading(verdict.result, waived=bool(verdict.waived), cause=verdict.cause)  # our words
+    inputs = report.inputs
+    if inputs is None:
+        return [f"## {heading}", ""]
+    if inputs.run_id:
+        what = f"run {_code(inputs.run_id)}"
+    elif inputs.process_slug:
+        what = _code(inputs.process_slug)
+    else:
+        more = len(inputs.tags) - 3
+        what = "tags " + ", ".join(_code(tag) for tag in inputs.tags[:3]) + (f" +{more}" if more > 0 else "")
+    if environment := inputs.environment_key or report.temporary_environment:
+        what += f" on {_code(environment)}"
+    return [f"## {heading} — {what}", ""]
+
+
+def _next_steps(report: Report) -> list[str]:
+    verdict = report.verdict
+    steps = words.next_steps(verdict.result, verdict.cause, verdict.failed_by)
+    if not steps:
+        return []
+    if len(steps) == 1:
+        return [f"**Next step:** {_words(steps[0])}", ""]
+    return ["**Next steps:**", "", *_items(steps), ""]
+
+
+def _notes(report: Report) -> list[str]:
+    # a blank line apart: one quote each, not one run-on paragraph
+    return [line for note in report.notes[:MAX_REASONS] for line in (f"> {_words(note)}", "")]
+
+
+def _words(text: str) -> str:
+    """A sentence of ours (with `input` names as code) around untrusted parts, escaped."""
+    return markdown_with_code(text, 1000)
+
+
+def _items(texts: Sequence[str]) -> list[str]:
+    """A Markdown list of the first ``MAX_REASONS`` sentences, and how many more there are."""
+    more = [f"- … and {len(texts) - MAX_REASONS} more"] if len(texts) > MAX_REASONS else []
+    return [*(f"- {_words(text)}" for text in texts[:MAX_REASONS]), *more]
+
+
+def _cancel(report: Report) -> list[str]:
+    """What this step's cancel did; a failed one says plainly that the run may still be running, linked."""
+    cancel = report.cancel
+    if cancel is None:
+        return []
+    if cancel.accepted:
+        return [f"> {_words(words.cancel_requested(cancel.cause, cancel.outcome))}", ""]
+    text = _words(words.cancel_failed(cancel.cause, cancel.outcome))
+    link = markdown_link("Open the run in Certyn", report.app_url) if safe_url(report.app_url) else ""
+    return [f"> ⚠️ {text}" + (f" {link}" if link else ""), ""]
+
+
+def _findings(report: Report) -> list[str]:
+    """Per-test results and the AI answer, when the run ended and they were asked for."""
+    section = render_findings(report.findings, run_url=report.app_url)
+    return [section] if section else []
+
+
+def _reasons(report: Report) -> list[str]:
+    reasons = report.verdict.reasons
+    return [*_items(reasons), ""] if reasons else []
+
+
+def _waived(report: Report) -> list[str]:
+    waived = report.verdict.waived
+    if not waived:
+        return []
+    items = _items(waived)
+    if report.verdict.result is Result.PASSED:
+        return ["Let through because the workflow turned these checks off:", "", *items, ""]
+    return ["Also found, not counted because the workflow turned these checks off:", "", *items, ""]
+
+
+def _counts(report: Report) -> list[str]:
+    status = report.status
+    if status is None:
+        return []
+    names = [name.capitalize() for name in COUNTERS]
+    values = [str(getattr(status, name)) for name in COUNTERS]
+    if missing := unaccounted(status):  # counted as neither an outcome nor pending: its own column
+        names.append("No result")
+        values.append(str(missing))
+    return [*_table(names, "|" + "---:|" * len(names), [values]), "", _state(report, status), ""]
+
+
+def _state(report: Report, status: RunStatus) -> str:
+    """Certyn's own words for the run, labelled as Certyn's (the verdict is the heading's), and when they
+    were read if this step cancelled the run."""
+    cancel = report.cancel
+    line = f"**Certyn's state:** {_code(status.state or 'unknown')}"
+    if cancel is not None:
+        when = words.state_after_cancel(cancel.cause, accepted=cancel.accepted, read_after=cancel.read_after)
+        line += f" — {markdown(when)}"
+    if status.conclusion:
+        line += f" · **Certyn's conclusion:** {_code(status.conclusion)} (Certyn's own word, not this step's verdict)"
+    return line
+
+
+def _details(report: Report) -> list[str]:
+    rows: list[tuple[str, str]] = []
+    if report.run_id:
+        rows.append(
+            ("Certyn run", markdown_link(f"Run {truncate(report.run_id, 80)} in Certyn", report.app_url))
+        )
+    meta, inputs = report.metadata, report.inputs
+    if meta and meta.job_url:
+        if meta.job_url == meta.run_url:  # the job's id was unknown (check-run-id): the run attempt
+            rows.append(("GitHub run", markdown_link(meta.run_name or "this workflow run", meta.job_url)))
+        else:
+            job = f"job {meta.job_name}" if meta.job_name else "this job"
+            label = f"{job} in {meta.run_name}" if meta.run_name else job
+            rows.append(("GitHub job", markdown_link(label, meta.job_url)))
+    if inputs:
+        rows.append(("Project", _code(inputs.project_slug)))
+        rows.append(("Environment", _environment(report)))
+        rows.append(_selection(inputs))
+    if meta and (meta.commit_sha or meta.ref):
+        commit = _code(meta.commit_sha[:7]) if meta.commit_sha else ""
+        if commit and safe_url(meta.commit_url):
+            commit = f"[{commit}]({safe_url(meta.commit_url)})"
+        ref = _code(meta.ref) if meta.ref else ""
+        rows.append(("Commit", " on ".join(part for part in (commit, ref) if part)))
+    if rows:  # alone (after input errors, before anything happened) it would only say "0s"
+        rows.append(("Duration", format_duration(report.duration)))
+    if report.created and report.created.replayed:
+        rows.append(("Idempotency", "replayed: this step had already created the run, so it was reused"))
+    if not rows:
+        return []
+    return [*_table(("Detail", "Value"), "|---|---|", [(f"**{name}**", value) for name, value in rows]), ""]
+
+
+def _selection(inputs: Settings) -> tuple[str, str]:
+    """What the run runs: the process, the tags, or (``run-id``) whatever the attached run was made with."""
+    if inputs.run_id:
+        return ("Attached", "to an existing run (`run-id`): this step did not create it")
+    if inputs.process_slug:
+        return ("Process", _code(inputs.process_slug))
+    shown = ", ".join(_code(tag) for tag in inputs.tags[:30])
+    return ("Tags", shown + (f" … (+{len(inputs.tags) - 30})" if len(inputs.tags) > 30 else ""))
+
+
+def _environment(report: Report) -> str:
+    if report.temporary_environment:
+        return f"{_code(report.temporary_environment)} (temporary, for `base-url`)"
+    if report.inputs and report.inputs.run_id:
+        return "the run's own"
+    if report.inputs and report.inputs.base_url:
+        return "temporary, for `base-url` (not created)"
+    return _code(report.environment_key) if report.environment_key else "project default"
+
+
+def _table(head: Sequence[str], separator: str, rows: Iterable[Sequence[str]]) -> list[str]:
+    """A Markdown table of cells already escaped; ``separator`` aligns its columns."""
+    return [f"| {' | '.join(head)} |", separator, *(f"| {' | '.join(cells)} |" for cells in rows)]
+
+
+def _code(text: str) -> str:
+    # Escaped text in a code-like style; backticks would stop escaping, so use <code> after escaping.
+    return f"<code>{markdown(text, 200)}</code>"
+
+
+MAX_CELL_NAME = 200
+MAX_CELL_FINDING = 300
+MAX_SHOWN_ANSWER = 20_000
+MAX_SHOWN_INSTRUCTION = 10_000
+
+ICONS = {"failed": "❌", "blocked": "🚫", "aborted": "⛔", "no result": "❔", "skipped": "⏭️", "passed": "✅"}
+STATE_TEXT = {
+    "idle": "answered",
+    "failed": "Certyn's AI reported a failure",
+    "processing": "no answer within the time allowed",
+    "unavailable": "the conversation could not be read",
+}
+_BACKTICKS = re.compile(r"`+")
+
+
+def _test_cells(item: RunItem) -> tuple[str, ...]:
+    from ..api.models import finding_excerpt  # noqa: PLC0415 - pydantic: only with per-test results
+
+    return (
+        f"{ICONS[item.outcome]} {item.outcome}",
+        str(item.number) if item.number is not None else "",
+        markdown(item.display_name, MAX_CELL_NAME),
+        format_duration(item.duration_seconds) if item.duration_seconds is not None else "—",
+        markdown(finding_excerpt(item.finding), MAX_CELL_FINDING),
+    )
+
+
+def tally(items: Sequence[RunItem]) -> str:
+    """``2 failed, 1 blocked, 10 passed``: the outcomes present, failing first."""
+    from ..api.models import Outcome, outcome_counts  # noqa: PLC0415
+
+    counts = outcome_counts(items)
+    return ", ".join(f"{counts[outcome]} {outcome}" for outcome in map(Outcome, ICONS) if counts[outcome])
+
+
+def render_test_table(items: Sequence[RunItem], *, run_url: str = "", limit: int = MAX_ROWS) -> str:
+    """The summary section of the per-test results: a tally and a table, failing tests first.
+
+    At most ``limit`` rows; the rest are counted ("… and N more in Certyn", a link when ``run_url``
+    is a safe http(s) URL). Ends with a newline."""
+    from ..api.models import ordered  # noqa: PLC0415
+
+    lines = ["### Tests", ""]
+    if not items:
+        return "\n".join([*lines, "Certyn listed no per-test results for this run.", ""])
+    rows = ordered(items)
+    head = ("Outcome", "#", "Test", "Duration", "Finding")
+    lines += [
+        markdown(tally(items)),
+        "",
+        *_table(head, "|---|---:|---|---:|---|", map(_test_cells, rows[:limit])),
+    ]
+    hidden = len(rows) - limit
+    if hidden > 0:
+        lines += ["", f"… and {hidden} more in {markdown_link('Certyn', run_url)}"]
+    return "\n".join(lines) + "\n"
+
+
+def fenced(text: str) -> str:
+    """``text`` as a fenced code block that shows it literally.
+
+    The fence is longer than any run of backticks inside, so no line can close it; GitHub renders
+    nothing inside a code block (no HTML, no links, no Markdown). Controls, bidirectional and invisible
+    characters become spaces, as everywhere text is shown."""
+    body = visible(multiline(newlines(text)))
+    longest = max((len(run) for run in _BACKTICKS.findall(body)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}text\n{body}\n{fence}\n"
+
+
+def render_conversation(instruction: str, state: str, answer: str | None) -> str:
+    """The summary section of the AI instruction and its answer, both shown as text."""
+    lines = ["### Certyn AI", "", f"State: `{state}` ({STATE_TEXT[state]})", "", "**Instruction**", ""]
+    parts = ["\n".join(lines) + "\n", fenced(truncate(instruction, MAX_SHOWN_INSTRUCTION))]
+    if answer is None:
+        parts.append("\n_No answer._\n")
+        return "".join(parts)
+    parts += ["\n**Answer**\n\n", fenced(truncate(answer, MAX_SHOWN_ANSWER))]
+    if len(answer) > MAX_SHOWN_ANSWER:
+        parts.append(
+            f"\n_The answer is cut here after {MAX_SHOWN_ANSWER:,} characters; "
+            "the output `conversation-response` has it whole._\n"
+        )
+    return "".join(parts)
+
+
+def render_findings(findings: Findings, *, run_url: str = "") -> str:
+    """The summary's sections on what Certyn found after the run ("" when nothing was asked or read)."""
+    parts: list[str] = []
+    if findings.results is not None:
+        note = ""
+        if found := findings.contradictions:  # the per-test results disagree with the status counts
+            lines = [
+                "> [!WARNING]",
+                "> The per-test results disagree with the status counts; the gate used the counts.",
+            ]
+            note = "\n".join([*lines, *(f"> - {markdown(sentence, 1000)}" for sentence in found)]) + "\n\n"
+        parts.append(note + render_test_table(findings.results.items, run_url=run_url))
+    elif findings.results_note:
+        parts.append(
+            f"### Tests\n\n> Per-test results unavailable: {markdown(findings.results_note, 1000)}\n"
+        )
+    parts += [f"> {markdown(note, 1000)}\n" for note in findings.notes]
+    if findings.asked:
+        from ..api.models import conversation_state  # noqa: PLC0415
+
+        conversation = findings.conversation
+        answer = conversation.answer if conversation is not None else None
+        section = render_conversation(findings.instruction, conversation_state(conversation), answer)
+        if findings.conversation_note:
+            section += f"\n> The answer could not be read: {markdown(findings.conversation_note, 1000)}\n"
+        parts.append(section)
+    return "\n".join(parts)

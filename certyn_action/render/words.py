@@ -1,0 +1,556 @@
+"""Every sentence a user reads: annotation titles, summary headings, the verdict's "gate passed", the next
+step for each reason, the cancel notes, the log's lines at the start, while waiting and at the end, and what
+the log says of each failing test and of the AI's answer. Pure: everything here is text or makes text.
+
+Untrusted parts (server text, inputs) go through ``one_line`` here; ``WorkflowLog`` escapes again.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, NamedTuple
+
+from ..core.report import Report
+from ..gate import Cause, Result, Verdict
+from ..settings import Settings
+from .escape import defused, format_duration, multiline, one_line, plural, truncate
+
+if TYPE_CHECKING:
+    from ..api.models import Conversation, Created, RunItem, RunStatus
+
+ACTION_ERROR = "Certyn action error"  # only a bug in the action reads like this
+GATE_PASSED = "Certyn gate passed"  # not "tests passed": a switch that is off let some through
+VERDICTS = {  # the icon and title of each result
+    Result.PASSED: ("✅", "Certyn tests passed"),
+    Result.CREATED: ("🚀", "Certyn run created"),
+    Result.FAILED: ("❌", "Certyn gate failed"),
+    Result.TIMED_OUT: ("⏱️", "Certyn run timed out"),
+    Result.CANCELLED: ("🛑", "Certyn: GitHub job cancelled"),  # a run cancelled in Certyn is a failed gate
+    Result.ERROR: ("⚠️", ACTION_ERROR),
+}
+
+KEY_REJECTED = "Certyn API key rejected"
+API_ERROR = "Certyn API error"
+NOT_FOUND_ON_CREATE = "Certyn project or process not found"
+OUTAGE = "Certyn API unreachable"
+ENVIRONMENT_NOT_DELETED = "Certyn environment not deleted"
+DEPLOYMENT_DOWN = "Deployment not reachable"
+RUN_NOT_FOUND = "Certyn run not found"
+OTHER_COMMIT = "Certyn run of another commit"
+OUTPUT_CUT = "Certyn output cut"
+PAYLOAD_NOT_USED = "Certyn: event payload not used"
+CAUSE_TITLES = {
+    Cause.OUTAGE: OUTAGE,
+    Cause.KEY_REJECTED: KEY_REJECTED,
+    Cause.PROJECT_NOT_FOUND: NOT_FOUND_ON_CREATE,
+    Cause.RUN_NOT_FOUND: RUN_NOT_FOUND,
+    Cause.INPUT_ERROR: "Certyn: invalid input",
+    Cause.DEPLOYMENT_DOWN: DEPLOYMENT_DOWN,
+    Cause.API_ERROR: API_ERROR,
+    Cause.INTERNAL_ERROR: ACTION_ERROR,
+}
+CAUSE_ICONS = {Cause.OUTAGE: "📡", Cause.KEY_REJECTED: "🔑", Cause.INPUT_ERROR: "📝"}
+
+# What to do next, for each switch that failed the gate and each other cause: shown under the reasons.
+NEXT_FOR_SWITCH = {
+    "fail-on-cancelled": "The run was cancelled in Certyn: re-run the job to start a new run.",
+    "fail-on-failed": "Open the run in Certyn to see what failed; fix it, then re-run the job.",
+    "fail-on-blocked": "Resolve the blocked tests in Certyn (they wait for a person), then re-run the job.",
+    "fail-on-aborted": "Open the run in Certyn to see why tests were aborted, then re-run the job.",
+    "fail-on-empty": "Nothing was tested: check that `process-slug` or `tags` (and `environment-key`) "
+    "select the tests you mean in Certyn.",
+    "fail-on-incomplete": "Open the run in Certyn to see which tests have no result. If your process completes "
+    "with tests unfinished on purpose, set `fail-on-incomplete: false`.",
+}
+TIMED_OUT_NEXT = (
+    "For a longer suite, raise `timeout-seconds`, and keep the job's `timeout-minutes` above it so that the "
+    "action, not the runner, ends the wait."
+)
+NEXT_FOR_CAUSE = {
+    Cause.OUTAGE: "Check Certyn's status page or your network (proxy, firewall), then re-run the job.",
+    Cause.KEY_REJECTED: "Check the secret given to `api-key` (e.g. `secrets.CERTYN_API_KEY`): that it exists for "
+    "this repository or its environment, is a current Certyn API key, and may use this project.",
+    Cause.PROJECT_NOT_FOUND: "Check `project-slug`, `process-slug` or `tags`, and `environment-key` against "
+    "Certyn (and that the API key may see the project).",
+    Cause.RUN_NOT_FOUND: "With `run-id`, check that it is the creating step's `run-id` output and that "
+    "`api-key` and `api-url` are the run's; otherwise re-run the job, and if it happens again, send the run id "
+    "to Certyn support.",
+    Cause.INPUT_ERROR: "Fix the inputs named above in the workflow file, then re-run the job.",
+    Cause.DEPLOYMENT_DOWN: "Check that `base-url` is deployed and reachable from the runner (or give it longer "
+    "with `base-url-wait-seconds`), then re-run the job.",
+    Cause.API_ERROR: "Re-run the job; if it happens again, check `api-url` and send the message above to "
+    "Certyn support.",
+    Cause.INTERNAL_ERROR: "This is a bug in the action: please open an issue on certyn/run-action with the "
+    "step's log.",
+}
+JOB_CANCELLED_NEXT = (
+    "The GitHub job was cancelled (by a person, a newer run of a `concurrency` group, or the job's "
+    "`timeout-minutes`): re-run it when needed."
+)
+
+
+def title(result: Result, *, waived: bool = False, cause: Cause | None = None) -> str:
+    """The verdict in a few words (annotation title). A pass that a switch let through says "gate"; an
+    ending other than the gate's names its cause (an outage, a rejected key, an unknown project, ...)."""
+    if cause is not None:
+        return CAUSE_TITLES[cause]
+    return GATE_PASSED if result is Result.PASSED and waived else VERDICTS[result][1]
+
+
+def heading(result: Result, *, waived: bool = False, cause: Cause | None = None) -> str:
+    """The job summary's heading: the title with its icon."""
+    icon = VERDICTS[result][0] if cause is None else CAUSE_ICONS.get(cause, VERDICTS[result][0])
+    return f"{icon} {title(result, waived=waived, cause=cause)}"
+
+
+def next_steps(result: Result, cause: Cause | None, failed_by: tuple[str, ...]) -> list[str]:
+    """What the reader can do about this ending, most useful first (empty for a pass or a created run)."""
+    if cause is not None:
+        steps = [NEXT_FOR_CAUSE[cause]]
+        if cause is Cause.OUTAGE and result is Result.TIMED_OUT:
+            steps.append(TIMED_OUT_NEXT.replace("For a longer suite", "If Certyn was only slow"))
+        return steps
+    if result is Result.TIMED_OUT:
+        return [TIMED_OUT_NEXT]
+    if result is Result.CANCELLED:
+        return [JOB_CANCELLED_NEXT]
+    return [NEXT_FOR_SWITCH[switch] for switch in failed_by if switch in NEXT_FOR_SWITCH]
+
+
+def outage_warning(error: str, left: str) -> str:
+    """The warning when polls start failing: truthful about what happens if the outage lasts."""
+    return (
+        f"{error.rstrip('.')}. The action keeps polling with backoff until the deadline "
+        f"(in {left}); if the API is still unreachable then, the step fails."
+    )
+
+
+def invalid_input(name: str) -> str:
+    return f"Certyn: invalid input '{name}'"
+
+
+def adjusted_input(name: str) -> str:
+    return f"Certyn: input '{name}' adjusted"
+
+
+def orphan(why: str, idempotency_key: str) -> str:
+    """The note when a run may exist that this step could not cancel (``why`` says why not)."""
+    return (
+        "An earlier create attempt got no answer, so a run may exist in Certyn that this step "
+        f"{why}: look for Idempotency-Key `{idempotency_key}` in Certyn and cancel it there."
+    )
+
+
+def still_running(run_id: str, link: str) -> str:
+    """The note when the key was refused after the run was known: it may still run, and cannot be cancelled."""
+    where = f" ({link})" if link else ""
+    return (
+        f"Certyn run `{run_id}`{where} may still be running: this step cannot cancel it with a refused key. "
+        "Cancel it in Certyn if it should not go on."
+    )
+
+
+def other_commit(run_commit: str, sent_commit: str, idempotency_key: str, *, replayed: bool) -> str:
+    """The warning when the run Certyn returned tests another commit than the one this step sent."""
+    how = "replayed an earlier run for" if replayed else "returned a run for"
+    return (
+        f"This run tested commit `{run_commit}`, not this step's commit `{sent_commit}`: Certyn {how} "
+        f"Idempotency-Key `{idempotency_key}`, and the gate judges that run. Give `idempotency-key` a value "
+        "that changes with the commit, or leave it empty (the derived key does)."
+    )
+
+
+def left_running(switch: str) -> str:
+    """The summary note when a switch kept the run running."""
+    return f"The run was left running in Certyn ({switch} is false)."
+
+
+def cancel_requested(cause: str, outcome: str) -> str:
+    """The note after this step asked Certyn to cancel the run, and Certyn answered (``outcome``)."""
+    answer = "Certyn accepted it" if outcome.rstrip(".") == "cancelled" else outcome.rstrip(".")
+    return f"This step asked Certyn to cancel the run ({cause}): {answer}."
+
+
+def cancel_failed(cause: str, error: str) -> str:
+    """The note when the cancel did not go through: the run may still be running."""
+    return (
+        f"The run may still be running in Certyn: this step tried to cancel it ({cause}) and could not "
+        f"({error.rstrip('.')}). Open it in Certyn and cancel it there if needed."
+    )
+
+
+def state_after_cancel(cause: str, *, accepted: bool, read_after: bool) -> str:
+    """Which moment the state shown belongs to, once this step tried to cancel the run."""
+    if not accepted:
+        return f"Certyn's last word; this step could not cancel the run ({cause})"
+    if read_after:
+        return f"read after this step cancelled the run ({cause})"
+    return f"Certyn's last word, read before this step cancelled the run ({cause})"
+
+
+def cancel_reason(cause: str, run_url: str) -> str:
+    """The reason sent with the cancel, for the people reading the run in Certyn."""
+    link = f" ({run_url})" if run_url else ""
+    return f"Cancelled by GitHub Actions: {cause}{link}"
+
+
+def environment_deleted(key: str, outcome: str) -> str:
+    """The summary note after the temporary environment was released."""
+    return f"Temporary environment `{key}`: {outcome.rstrip('.')}."
+
+
+def environment_kept(key: str, switch: str) -> str:
+    """The summary note when ``keep-environment`` kept the temporary environment."""
+    return f"Temporary environment `{key}` was kept ({switch} is true): delete it in Certyn when done."
+
+
+def environment_may_exist(key: str, why: str) -> str:
+    """The warning when a create attempt may have made the temporary environment, yet it could not be found."""
+    return (
+        f"A temporary Certyn environment with key `{key}` may exist (a create attempt got no answer), but "
+        f"this step could not look it up: {why.rstrip('.')}. Look for it in Certyn (Environments) and delete it."
+    )
+
+
+class Annotation(NamedTuple):
+    kind: str  # "notice", "warning" or "error"
+    title: str
+    message: str
+
+
+def create_lines(inputs: Settings, body: Mapping[str, object], key: str) -> list[str]:
+    """The ``Creating Certyn run`` group: what is sent (the API key redacted) and how long we wait."""
+    lines = []
+    for name, value in body.items():
+        shown = ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+        lines.append(f"{name}: {one_line(shown, 300)}")
+    lines += [f"API: {inputs.api_url}", f"Idempotency-Key: {one_line(key, 200)}", "X-API-Key: *** (redacted)"]
+    if inputs.wait:
+        floor, ceiling = inputs.poll_interval_seconds, inputs.max_poll_interval_seconds
+        every = f"{floor:g}s" if floor == ceiling else f"{floor:g}-{ceiling:g}s"
+        lines.append(f"Waiting up to {format_duration(inputs.timeout_seconds)}, polling every {every}")
+    return lines
+
+
+def deployment_down(wait: str, attempts: int, error: str, *, url: str = "", limit: str = "") -> str:
+    """``base-url`` never answered: what happened and what to do. ``url`` is the URL as it may be shown
+    (no query: it may carry a token); ``limit`` is ``timeout-seconds`` as written when it, not
+    ``base-url-wait-seconds``, ended the wait."""
+    within = f"timeout-seconds ({limit}" if limit else f"base-url-wait-seconds ({wait}"
+    fix = "raise `timeout-seconds`" if limit else "raise `base-url-wait-seconds`"
+    shown = f" ({one_line(url, 200)})" if url else ""
+    return (
+        f"`base-url`{shown} did not answer within {within}; {plural(attempts, 'attempt')}, last: "
+        f"{one_line(error, 200)}): no environment and no run were created. Check that the deployment finished "
+        f"and is reachable from the runner, or {fix}."
+    )
+
+
+def retry_line(operation: str, failures: int, attempts: int, error: str, delay: float) -> str:
+    """One failed attempt of a retried request (the run id is said once elsewhere, not on every attempt)."""
+    when = "retrying now" if delay < 0.05 else f"retrying in {delay:.1f}s"
+    said = operation[:1].upper() + operation[1:]  # "AI conversation", not "Ai conversation"
+    return f"{said} attempt {failures}/{attempts} failed ({one_line(error, 300)}); {when}"
+
+
+def verdict(report: Report) -> tuple[list[str], Annotation | None]:
+    """The final log line(s) and the one annotation for the step (None when each error had its own)."""
+    result, reasons = report.verdict.result, "; ".join(report.verdict.reasons)
+    named = title(result, waived=bool(report.verdict.waived), cause=report.verdict.cause)
+    where = f" {one_line(report.app_url, 500)}" if report.app_url else ""
+    run = f"Run {one_line(report.run_id, 80)}" if report.run_id else "No run"
+    if result is Result.PASSED:
+        counts = f"{report.status.passed}/{report.status.total} passed" if report.status else ""
+        if report.verdict.waived:
+            counts += "; let through by the workflow's settings: " + "; ".join(report.verdict.waived)
+        return [f"{GATE_PASSED}: {counts}"], Annotation(
+            "notice", named, f"{run} passed the gate: {counts}.{where}"
+        )
+    if result is Result.CREATED:
+        message = f"{run} created; not waiting for it (wait: false).{where}"
+        return [], Annotation("notice", named, message)
+    lines = [f"Certyn result: {result.value} — {reasons}"]
+    if result is Result.ERROR:
+        # Input and API errors were annotated where they happened, with their own titles.
+        return ([] if report.inputs is None else lines), None
+    return lines, Annotation("error", named, f"{run}: {reasons.rstrip('.')}.{where}")
+
+
+HEARTBEAT_SECONDS = 60.0
+
+
+def describe_counts(status: RunStatus) -> str:
+    # Done means a result came in. Counted from the outcomes, not as total - pending: ``pending`` may be
+    # missing (then 0), and "5/5 done" for a run that has only just started would mislead.
+    done = sum(getattr(status, name) for name in ("passed", "failed", "blocked", "aborted", "skipped"))
+    shown = f"{done}/{status.total}" if done <= status.total else str(done)  # never "7/5"
+    parts = [f"{status.passed} passed", f"{status.failed} failed", f"{status.blocked} blocked"]
+    parts += [
+        f"{getattr(status, name)} {name}"
+        for name in ("aborted", "skipped", "pending")
+        if getattr(status, name)
+    ]
+    return f"{shown} done: {', '.join(parts)}"
+
+
+def describe_state(status: RunStatus) -> str:
+    state = one_line(status.state or "unknown state", 40)
+    if status.conclusion:
+        state += f" ({one_line(status.conclusion, 40)})"
+    return state
+
+
+class ProgressLog:
+    """Decides which progress lines to print; ``now`` is seconds since the action started."""
+
+    def __init__(self, heartbeat_seconds: float = HEARTBEAT_SECONDS) -> None:
+        self.heartbeat_seconds = heartbeat_seconds
+        self._last_key: tuple[object, ...] | None = None
+        self._last_line_at = 0.0
+
+    def on_status(self, status: RunStatus, now: float) -> str | None:
+        key = (status.state, status.conclusion, *status.counts().values())
+        line = f"{describe_state(status)} — {describe_counts(status)}"
+        if key != self._last_key:
+            self._last_key = key
+            return self._line(now, line)
+        return self.heartbeat(now, f"still {line}")
+
+    def until_heartbeat(self, now: float) -> float:
+        """Seconds until a heartbeat is due (at least a little, so that callers always make progress)."""
+        return max(self._last_line_at + self.heartbeat_seconds - now, 0.001)
+
+    def heartbeat(self, now: float, text: str) -> str | None:
+        if now - self._last_line_at >= self.heartbeat_seconds:
+            return self._line(now, text)
+        return None
+
+    def _line(self, now: float, text: str) -> str:
+        self._last_line_at = now
+        return f"[{format_duration(now)}] {text}"
+
+
+MAX_ANNOTATIONS = 9  # with the gate's own annotation, GitHub's limit of 10 per step is never crossed
+MAX_ANNOTATION_TITLE = 200
+MAX_ANNOTATION_MESSAGE = 1000
+MAX_ROWS = 50  # the summary's table of tests shows at most this many
+_HEADING_MARKER = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+", re.MULTILINE)
+
+
+def failing_annotations(items: Sequence[RunItem], kind: str = "error") -> tuple[Annotation, ...]:
+    """One annotation per failing test (failed, blocked, aborted), at most ``MAX_ANNOTATIONS``, in server order:
+    ``error``, or ``warning`` when the gate passed (the counts said passed, the per-test results disagree).
+
+    Title: the test's name on one line. Message: its outcome and finding (line breaks kept; the log
+    escapes them; heading markers dropped, as annotations are plain text), cut to a readable length;
+    the legacy ``##[`` command marker is broken up."""
+    found: list[Annotation] = []
+    for item in items:
+        if len(found) >= MAX_ANNOTATIONS:
+            break
+        outcome = item.outcome
+        if not outcome.failing:
+            continue
+        finding = defused(_HEADING_MARKER.sub("", multiline(item.finding))).strip()
+        label = f"{outcome.capitalize()}:"
+        if not finding:
+            message = f"Marked {outcome} in Certyn."
+        elif finding.lower().startswith(label.lower()):  # "Blocked: the SSO page..." says it already
+            message = finding
+        else:
+            message = f"{label} {finding}"
+        title = one_line(item.display_name, MAX_ANNOTATION_TITLE)
+        found.append(Annotation(kind, title, truncate(message, MAX_ANNOTATION_MESSAGE)))
+    return tuple(found)
+
+
+def unannotated_line(items: Sequence[RunItem], annotated: int) -> str:
+    """The log line on the failing tests past the first ``annotated`` (those with an annotation): how many
+    of them the summary's table shows (its first ``MAX_ROWS``, failing first) and how many it does not ("" when
+    every failing test has an annotation)."""
+    from ..api.models import ordered  # noqa: PLC0415 - pydantic: after the run only
+
+    rest = [item for item in items if item.outcome.failing][annotated:]
+    if not rest:
+        return ""
+    in_table = {id(item) for item in ordered(items)[:MAX_ROWS]}
+    unlisted = sum(id(item) not in in_table for item in rest)
+    line = f"No annotation for {plural(len(rest), 'more failing test')}"
+    if not unlisted:
+        return f"{line}: see them in the job summary's table"
+    return (
+        f"{line}: {len(rest) - unlisted} in the job summary's table, "
+        f"{unlisted} only in Certyn and the `failed-tests` output"
+    )
+
+
+def answer_lines(conversation: Conversation) -> tuple[str, list[str]]:
+    """The log group of the AI's answer: its title and its lines (the state alone when there is no answer).
+
+    Only real line breaks start a line: splitlines() would also break at a form feed or U+2028, and a key
+    split over two lines would pass the scrubber (``WorkflowLog.info`` shows those as spaces instead)."""
+    text = conversation.answer
+    lines = ["No answer."] if text is None else re.split(r"\r\n|[\r\n]", text.rstrip("\r\n"))
+    return f"Certyn AI answer ({conversation.state})", lines
+
+
+# -- the backbone: how the step stopped, the releases, base-url, the wait, the findings ------------------
+CREATING_GROUP = "Creating Certyn run"
+WHERE = " Certyn run: {link}"  # after an error line: where the run is
+CANCEL_RECEIVED = "Received {signal_name}: the job is being cancelled"
+
+
+def stopped(reason: str, cause: Cause | None, where: str) -> str:
+    """The error line of a step an API error or a bug stopped; ``where``: the run's link, or a note."""
+    if cause is Cause.INTERNAL_ERROR:
+        return f"Internal error in the action: {reason.removeprefix('internal error: ').rstrip('.')}.{where}"
+    return reason + where
+
+
+# -- releasing what the step holds (resources.py) ------------------------------------------------------
+CANCEL_TIMED_OUT = "the action's timeout-seconds passed"
+CANCEL_JOB = "the GitHub workflow job was cancelled"
+CANCEL_API_ERROR = "the action stopped waiting after an API error"
+CANCEL_BUG = "the action stopped after an internal error"
+ENVIRONMENT_KEY_TAKEN = "Certyn environment key taken"
+_ENDED_BY_CAUSE = {
+    Cause.KEY_REJECTED: "key rejected",
+    Cause.INTERNAL_ERROR: "internal error",
+    Cause.DEPLOYMENT_DOWN: "deployment unreachable",
+    Cause.INPUT_ERROR: "input error",
+}
+_ENDED_BY_RESULT = {
+    Result.TIMED_OUT: "timed out",
+    Result.CANCELLED: "job cancelled",
+    Result.ERROR: "API error",
+}
+
+
+STEP_ENDED = "the step ended ({ended})"  # why the temporary environment is deleted
+NOT_ENDED_HERE = "the run did not end within this step ({ended})"  # why nothing was read after it
+NONE_CREATED = "no run was created ({ended})"
+NONE_FOUND = "the run was not found (run not found)"
+
+
+def step_ended(verdict: Verdict) -> str:
+    """How the step ended, in a few words: "passed", "timed out", "API error", "job cancelled", ..."""
+    if verdict.cause in _ENDED_BY_CAUSE:
+        return _ENDED_BY_CAUSE[verdict.cause]
+    return _ENDED_BY_RESULT.get(verdict.result, verdict.result.value)
+
+
+TRIES = "{attempts}, the last: "  # before the last attempt's error
+CANCELLING = "Cancelling Certyn run {run_id}: {cause}"
+CANCEL_ANSWERED = "Certyn answered the cancel: {outcome}"
+ENVIRONMENT_KEY_TAKEN_NOTE = (
+    "The environment key `{taken}` is taken by an environment this step did not create "
+    "(another base URL or label): created `{used}` instead and left the other alone."
+)
+DELETING_ENVIRONMENT = "Deleting the temporary Certyn environment {shown} ({cause})"
+ENVIRONMENT_NOT_DELETED_NOTE = (
+    "Could not delete the temporary Certyn environment {shown}: {why}. Delete it in Certyn (Environments)."
+)
+# -- base-url's check (deployment.py) and the run as it becomes known (step.py) -----------------------
+DEPLOYMENT_FAILURES = {  # why base-url did not answer, in words of our own: never the URL nor its answer
+    "dns": "the host name does not resolve (DNS)",
+    "certificate": "the TLS certificate did not verify (set REQUESTS_CA_BUNDLE for a private CA)",
+    "tls": "the TLS handshake failed",
+    "proxy": "the proxy failed (check HTTPS_PROXY/NO_PROXY)",
+    "connect timeout": "no connection within {timeout:g}s",
+    "read timeout": "connected, but no answer within {timeout:g}s",
+    "no answer": "no answer within {timeout:g}s",
+    "refused": "connection refused",
+    "reset": "connection reset",
+    "unreachable": "network or host unreachable",
+    "connection": "connection failed",
+    "request": "the URL could not be requested ({kind})",
+    "unexpected": "unexpected error ({kind})",
+}
+CHECKING_BASE_URL = "Checking that base-url answers (waiting up to {wait})"
+BASE_URL_RETRY = "base-url: attempt {attempt}: {error}; retrying in {delay:.1f}s"
+BASE_URL_ANSWERED = "base-url answered (HTTP {status}) after {attempts}"
+ANSWERED_TOO_LATE = "it answered (HTTP {status}) only after the deadline"
+ENVIRONMENT_CREATED = "Created the temporary Certyn environment `{key}`"
+ATTACHED = "Attached to Certyn run {run_id} (no create: `run-id` was given)"
+
+
+def created_lines(created: Created) -> list[str]:
+    """The log lines when the run is known: which run, where to follow it, whether it was replayed."""
+    run = created.run
+    count = f" with {plural(run.test_case_count, 'test case')}" if run.test_case_count is not None else ""
+    lines = [f"Created Certyn run {one_line(run.run_id, 80)}{count}"]
+    if run.app_url:
+        lines.append(f"Follow it in Certyn: {one_line(run.app_url, 500)}")
+    if created.replayed:
+        lines.append(
+            "The create was an idempotent replay: this step had already created this run "
+            "(same Idempotency-Key), so it is reused rather than started twice."
+        )
+    return lines
+
+
+ENVIRONMENT_OUTCOME = "Temporary Certyn environment {shown}: {outcome}"
+INTERNAL_ERROR = "internal error: {message}"
+# -- waiting for the run (wait.py) -------------------------------------------------------------------
+STILL_WAITING_FOR_THE_RUN = "still waiting for the run to appear"
+RUN_DOES_NOT_EXIST = (
+    "run `{run_id}` does not exist for this API key (HTTP 404): check `run-id` (the `run-id` "
+    "output of the step that created the run) and that `api-key` and `api-url` are those of "
+    "the run's project"
+)
+
+
+def run_not_found(run_id: str, polls: int) -> str:
+    return f"run {run_id} was not found (HTTP 404, {plural(polls, 'poll')})"
+
+
+RUN_NOT_VISIBLE_YET = "Run {run_id} is not visible yet (HTTP 404, poll {poll}); waiting for it"
+
+
+def polling_on(run_id: str, error: str, poll: int) -> str:
+    return (
+        f"Polling run {run_id}: {error.rstrip('.')} — polling on for a while before giving up (poll {poll})"
+    )
+
+
+def outage_again(outages: int, text: str) -> str:
+    return f"{OUTAGE} again (outage {outages}): {text}"
+
+
+def reachable_again(run_id: str, took: str, failures: int) -> str:
+    return (
+        f"Certyn API reachable again: polling run {run_id} works again after {took} "
+        f"({plural(failures, 'failed poll')})."
+    )
+
+
+STILL_FAILING = "still waiting: the API has been failing for {failing}"
+STILL = "still {state} — {counts}"
+# -- what Certyn found after the run (findings.py) -----------------------------------------------------
+RESULTS_TITLE = "Certyn per-test results unavailable"
+ANSWER_TITLE = "Certyn AI answer unavailable"
+JUNIT_TITLE = "JUnit report not written"
+NO_RESULTS_LISTED = "Certyn listed no per-test results for this run"
+NO_CONVERSATION_ID = "Certyn's create answer carried no conversationId"
+JUNIT_NOT_WRITTEN = "`junit-report` was not written: {why}"
+NOT_READ = "not read: {why}"
+STALE_REMOVED = "; the old report at {path} was removed"
+STOPPED_READING = "Stopped reading what Certyn found: the workflow job was cancelled ({signal_name})"
+SO_JUNIT_NOT_WRITTEN = " (so `junit-report` was not written{removed})"
+RESULTS_NOT_READ = "Per-test results not read{unwritten}: {reason}"
+RESULTS_CUT = (
+    "Certyn listed {listed:,} tests; only the first {kept:,} are reported (annotations, "
+    "`failed-tests`, `junit-report`)"
+)
+
+
+def results_tally(tally: str) -> str:
+    return f"Per-test results: {tally or 'none listed'}"
+
+
+JUNIT_FAILED = "`junit-report` ({path}) could not be written: {detail}"
+JUNIT_WRITTEN = "Wrote the JUnit report ({tests}) to {path}"
+JUNIT_NOTE = "JUnit report ({tests}) written to {path}"
+WAITING_FOR_ANSWER = "Waiting up to {left:.0f}s for Certyn's AI to answer the instruction"
+ANSWER_NOT_READ = "The AI answer was not read: {reason}"

@@ -1,0 +1,894 @@
+"""Everything the step was asked to do, read once into one frozen :class:`Settings` by :func:`read_settings`:
+every input (``INPUT_<NAME>``), the API URL, the GitHub context and run metadata (``GITHUB_*`` and the event
+payload), the create's Idempotency-Key and the temporary environment's key and label. Pure.
+
+Inputs are plain strings with GitHub rules (hyphenated names, empty means "use the default", comma/newline/JSON
+lists). Small parsers give each failure a message that names the input and the fix, and every bad input is
+reported at once; pydantic is kept for the server's JSON, where its tolerant parsing is the point.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+import math
+import posixpath
+import re
+import secrets
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any, NamedTuple
+from urllib.parse import urlsplit
+
+from urllib3.exceptions import LocationParseError
+from urllib3.util import parse_url
+
+from .render.escape import encodable
+
+DEFAULT_API_URL = "https://api.certyn.io"
+DEFAULT_SERVER_URL = "https://github.com"
+MAX_IDEMPOTENCY_KEY = 200
+MAX_TIMEOUT_SECONDS = 7 * 24 * 3600  # longer than any GitHub job may run
+MAX_CONVERSATION_TIMEOUT_SECONDS = 3600
+MAX_INSTRUCTION = 10_000
+MAX_REPORT_PATH = 4096
+MAX_RUN_ID = 200
+MAX_BASE_URL = 2048
+BASE_URL_WAIT_DEFAULT = 30.0
+BASE_URL_EXAMPLE = "https://pr-42.preview.example.com"
+KEY_MAX_LENGTH = 63  # a Certyn environment key: lower-case letters, digits and hyphens
+KEY_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+LABEL_MAX_LENGTH = 120
+DIGEST_LENGTH = 12  # base 36: about 62 bits
+
+# The runner passes "" for an absent input and for an empty expression alike: a `run-id` read from a job
+# that maps no `outputs:` looks unset, so the one error names every way to say what to run.
+_NOTHING_TO_RUN = (
+    "set `process-slug` (the suite to run), `tags` (tests to select) or `run-id` (an existing run to wait "
+    "for). A `run-id` from another job (`${{ needs.<job>.outputs.run-id }}`) is empty when that job has no "
+    "`outputs:` mapping: add `outputs: { run-id: ${{ steps.<step>.outputs.run-id }} }` to that job"
+)
+_ATTACH = "`run-id` attaches to an existing run"
+_WITH_RUN_ID = f"cannot be combined with `run-id`: {_ATTACH} {{why}}. Remove `{{name}}`, or remove `run-id` to create a new run"
+_RUN_ID_WITHOUT_WAITING = (
+    f"`wait: false` cannot be combined with `run-id`: {_ATTACH} only to wait for it and gate on it. "
+    "Remove `wait: false`, or remove the step"
+)
+_BASE_URL_WITH_ENVIRONMENT_KEY = (
+    "cannot be combined with `base-url`: `base-url` runs against a temporary environment made for that URL. "
+    "Give either `base-url` (a deployment to test) or `environment-key` (an existing Certyn environment), "
+    "not both"
+)
+_BASE_URL_WITHOUT_WAITING = (
+    "`wait: false` cannot be combined with `base-url` unless `keep-environment: true`: the temporary "
+    "environment is deleted when this step ends, which would pull the ground from under a run nobody waits "
+    "for. Remove `wait: false`, or set `keep-environment: true` (and delete the environment yourself later)"
+)
+_NOT_UTF8 = re.compile("[\ud800-\udfff]")
+_REPORT_EXAMPLE = "e.g. `junit-report: reports/certyn.xml`"
+# Whitespace (any Unicode space), C0/C1 controls, DEL, line/paragraph separators, lone surrogates.
+_BAD_URL_CHAR = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\\]")
+# What an API base URL may be spelled with: scheme, a DNS name or an IP address, a port, a path prefix.
+# Anything else (a backslash, whitespace, control or non-ASCII characters, `@`, `%`, `?`, `#`) is a
+# spelling that URL parsers read differently, and the host the key goes to must not depend on which one reads.
+_STRICT_API_URL = re.compile(
+    r"(?P<scheme>https?)://(?P<host>[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?|\[[0-9A-Fa-f:.]+\])(?::(?P<port>[0-9]{1,5}))?"
+    r"(?P<path>(?:/[A-Za-z0-9._~!$&'()*+,;=:-]*)*)",
+    re.IGNORECASE,
+)
+_UNSAFE_KEY_CHARS = re.compile(r"[^A-Za-z0-9._~:/@+=-]")
+_NOT_ENV_KEY_CHARS = re.compile(r"[^a-z0-9]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
+_SHA = re.compile(r"[0-9a-fA-F]{7,64}")
+_BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+# Room each readable part of the environment key gets, so a long repository name cannot push the run id out.
+_REPO_ROOM = 14
+_JOB_ROOM = 10
+
+
+class InputError(ValueError):
+    """One bad input: ``name`` is the input as written in the workflow, ``message`` says what to do."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(f"Input '{name}': {message}")
+        self.name = name
+        self.message = message
+
+
+class InputErrors(ValueError):
+    """Every bad input found, so the user can fix them all at once."""
+
+    def __init__(self, errors: list[InputError]) -> None:
+        super().__init__("; ".join(str(e) for e in errors))
+        self.errors = errors
+
+
+class GateSwitches(NamedTuple):
+    fail_on_failed: bool = True
+    fail_on_blocked: bool = True
+    fail_on_cancelled: bool = True
+    fail_on_aborted: bool = True
+    fail_on_empty: bool = True
+    fail_on_incomplete: bool = True
+
+    def enabled(self, switch: str) -> bool:
+        """Whether the switch named as in the workflow (``fail-on-failed``) is on."""
+        return bool(getattr(self, switch.replace("-", "_")))
+
+
+class GitHubContext(NamedTuple):
+    repository: str = ""
+    server_url: str = DEFAULT_SERVER_URL
+    run_id: str = ""
+    run_attempt: str = ""
+    job: str = ""
+    action: str = ""
+    event_name: str = ""
+    sha: str = ""
+    ref_name: str = ""
+    head_ref: str = ""
+    actor: str = ""
+    payload: Mapping[str, Any] = MappingProxyType({})
+    workflow: str = ""
+    run_number: str = ""
+    step_files: str = ""  # the name of this step's GITHUB_OUTPUT file: a uuid per step
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], payload: Mapping[str, Any]) -> GitHubContext:
+        """Each field from its variable (``run_attempt`` from ``GITHUB_RUN_ATTEMPT``), stripped; bytes that are
+        not UTF-8 become "?"."""
+        read: dict[str, Any] = {
+            name: encodable(env.get(f"GITHUB_{name.upper()}", "").strip()) for name in cls._fields
+        }
+        read["server_url"] = (read["server_url"] or DEFAULT_SERVER_URL).rstrip("/")
+        output = encodable(env.get("GITHUB_OUTPUT", "").strip())
+        return cls(**read | {"payload": payload, "step_files": output.replace("\\", "/").rsplit("/", 1)[-1]})
+
+    @property
+    def is_pull_request(self) -> bool:
+        return self.event_name.startswith("pull_request")
+
+    def pull_request(self) -> Mapping[str, Any]:
+        return _mapping(self.payload.get("pull_request"))
+
+    @property
+    def run_url(self) -> str:
+        if not (self.repository and self.run_id):
+            return ""
+        return f"{self.server_url}/{self.repository}/actions/runs/{self.run_id}"
+
+    @property
+    def attempt_url(self) -> str:
+        if not self.run_url:
+            return ""
+        return f"{self.run_url}/attempts/{self.run_attempt}" if self.run_attempt else self.run_url
+
+    @property
+    def run_name(self) -> str:
+        """The run as GitHub names it on its pages: "CI #42", "CI #42, attempt 2"; "" when unknown."""
+        if not self.run_number:
+            return ""
+        name = f"{self.workflow or 'workflow run'} #{self.run_number}"
+        return f"{name}, attempt {self.run_attempt}" if self.run_attempt not in ("", "1") else name
+
+    def step_parts(self, job_index: str, check_run_id: str) -> list[str]:
+        """What tells this execution of the step apart from every other: repository, run, attempt, job, matrix
+        leg (``job_index``), check run and step. Both derived keys come from these, so a retry inside the
+        step reuses, and anything else gets its own."""
+        return [
+            self.repository,
+            self.run_id,
+            self.run_attempt or "1",
+            self.job,
+            job_index or "0",
+            check_run_id,
+            self.action,
+        ]
+
+    def job_url(self, check_run_id: str) -> str:
+        if not (self.run_url and check_run_id):
+            return ""
+        return f"{self.run_url}/job/{check_run_id}"
+
+
+class RunMetadata(NamedTuple):
+    """What the create request tells Certyn about this CI run, plus the links we show."""
+
+    repository: str
+    ref: str
+    commit_sha: str
+    event: str
+    external_url: str
+    job_url: str
+    run_url: str
+    job_name: str = ""  # GITHUB_JOB
+    run_name: str = ""  # GitHubContext.run_name
+    commit_url: str = ""  # the commit's page, when the repository and a commit SHA are known
+
+
+class Settings(NamedTuple):
+    """What the step was asked to do, read and checked before anything is sent. (A NamedTuple: frozen, and
+    ``dataclasses`` would pull ``inspect`` and ``ast`` onto the path to the first request.)"""
+
+    api_key: str
+    project_slug: str
+    environment_key: str
+    process_slug: str
+    tags: tuple[str, ...]
+    api_url: str
+    wait: bool
+    timeout_seconds: float
+    poll_interval_seconds: float
+    max_poll_interval_seconds: float
+    gate: GateSwitches
+    cancel_on_timeout: bool
+    cancel_on_job_cancel: bool
+    cancel_reason: str
+    request_timeout_seconds: float
+    http_max_attempts: int
+    job_index: str
+    check_run_id: str
+    base_url: str
+    base_url_wait_seconds: float
+    keep_environment: bool
+    run_id: str
+    test_results: bool
+    junit_report: str
+    instruction: str
+    conversation_timeout_seconds: float
+    context: GitHubContext
+    metadata: RunMetadata
+    idempotency_key: str  # the `idempotency-key` input, or derived from the context
+    temporary_environment_key: str  # the key and label of the environment made for `base-url`
+    temporary_environment_label: str
+    # Inputs that were usable but not as written: the action goes on, and says what it did instead.
+    adjustments: tuple[InputError, ...] = ()
+
+
+# -- the one way in -------------------------------------------------------------------------------------
+
+
+def raw_input(env: Mapping[str, str], name: str) -> str | None:
+    """The input as the runner passes it (``INPUT_API-KEY``), or as a shell can (``INPUT_API_KEY``)."""
+    upper = name.upper().replace(" ", "_")
+    value = env.get(f"INPUT_{upper}")
+    if value is None:
+        value = env.get(f"INPUT_{upper.replace('-', '_')}")
+    return value
+
+
+def read_settings(
+    env: Mapping[str, str],
+    payload: Mapping[str, Any] | None = None,
+    *,
+    random_hex: Callable[[int], str] = secrets.token_hex,
+) -> Settings:
+    """Parse and validate every input with the GitHub context; raise :class:`InputErrors` listing each problem.
+
+    ``payload`` is the event payload; ``random_hex`` makes the keys outside GitHub Actions unique."""
+    ctx = GitHubContext.from_env(env, payload or {})
+    reader = _Reader(env)
+    api_key = reader.api_key(missing_key_hint(ctx))
+    project_slug = reader.required("project-slug", "the slug of your Certyn project, e.g. `my-app`")
+    process_slug = reader.get("process-slug", "", str)
+    tags = reader.get("tags", (), parse_tags)
+    run_id = reader.get("run-id", "", parse_run_id)
+    if process_slug and tags:
+        reader.fail("tags", "give either `process-slug` or `tags`, not both")
+    elif not (process_slug or tags or run_id) and not reader.failed & {"process-slug", "tags", "run-id"}:
+        reader.fail("process-slug", _NOTHING_TO_RUN)
+    read = {name.replace("-", "_"): reader.get(name, *spec) for name, spec in _INPUTS.items()}
+    floor, ceiling = read.pop("poll_interval_seconds"), read.pop("max_poll_interval_seconds")
+    gate = GateSwitches(**{switch: read.pop(switch) for switch in GateSwitches._fields})
+    given_key, overrides = read.pop("idempotency_key"), {name: read.pop(name) for name in _OVERRIDES}
+    job_index, check_run_id = read["job_index"], read["check_run_id"]
+    settings = Settings(
+        api_key=api_key,
+        project_slug=project_slug,
+        process_slug=process_slug,
+        tags=tags,
+        run_id=run_id,
+        poll_interval_seconds=floor,
+        max_poll_interval_seconds=max(floor, ceiling),
+        gate=gate,
+        context=ctx,
+        metadata=_metadata(ctx, check_run_id, **overrides),
+        idempotency_key=given_key or idempotency_key(ctx, job_index, check_run_id, random_hex),
+        temporary_environment_key=environment_key(ctx, job_index, check_run_id, random_hex=random_hex),
+        temporary_environment_label=environment_label(ctx, job_index),
+        adjustments=_poll_adjustments(env, floor, ceiling),
+        **read,
+    )
+    for name, message in _conflicts(settings, own_idempotency_key=bool(given_key)):
+        if name not in reader.failed:
+            reader.fail(name, message)
+    if reader.errors:
+        raise InputErrors(reader.errors)
+    return settings
+
+
+def _conflicts(s: Settings, *, own_idempotency_key: bool) -> list[tuple[str, str]]:
+    """Every combination the action refuses, as (input to change, message naming the inputs and the fix).
+    A pair names the input the user most likely set by mistake: with ``run-id``, the one only a create uses."""
+    errors: list[tuple[str, str]] = []
+    if s.junit_report and not s.test_results:
+        errors.append(("junit-report", "is written from the per-test results: remove `test-results: false`"))
+    if s.run_id:
+        for name, is_set, why in (
+            ("process-slug", bool(s.process_slug), "whose suite is already chosen"),
+            ("tags", bool(s.tags), "whose tests are already chosen"),
+            ("base-url", bool(s.base_url), "that already runs against its environment"),
+            ("environment-key", bool(s.environment_key), "that already runs against its environment"),
+            ("instruction", bool(s.instruction), "and sends no create request to carry it"),
+            ("keep-environment", s.keep_environment, "and makes no temporary environment to keep"),
+            ("idempotency-key", own_idempotency_key, "and sends no create request to carry it"),
+        ):
+            if is_set:
+                errors.append((name, _WITH_RUN_ID.format(why=why, name=name)))
+        if not s.wait:
+            errors.append(("wait", _RUN_ID_WITHOUT_WAITING))
+    if s.base_url and s.environment_key:
+        errors.append(("environment-key", _BASE_URL_WITH_ENVIRONMENT_KEY))
+    if s.base_url and not s.wait and not s.keep_environment and not s.run_id:
+        errors.append(("wait", _BASE_URL_WITHOUT_WAITING))
+    return errors
+
+
+def _poll_adjustments(env: Mapping[str, str], floor: float, ceiling: float) -> tuple[InputError, ...]:
+    """A ceiling set below the floor is raised to it; said only when the workflow set the ceiling itself
+    (``poll-interval-seconds: 60`` alone is a plain wish to poll slowly)."""
+    if ceiling >= floor or not (raw_input(env, "max-poll-interval-seconds") or "").strip():
+        return ()
+    message = f"{ceiling:g} is below `poll-interval-seconds` ({floor:g}): polling every {floor:g}s"
+    return (InputError("max-poll-interval-seconds", message),)
+
+
+class _Reader:
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+        self.errors: list[InputError] = []
+        self.failed: set[str] = set()
+
+    def fail(self, name: str, message: str) -> None:
+        self.errors.append(InputError(name, message))
+        self.failed.add(name)
+
+    def text(self, name: str) -> str:
+        value = (raw_input(self.env, name) or "").strip()
+        if _NOT_UTF8.search(value):  # bytes that are not UTF-8 arrive from the environment as \udcXX escapes
+            if name not in self.failed:
+                self.fail(name, "holds bytes that are not valid UTF-8 text: write it as UTF-8")
+            return ""
+        return value
+
+    def get(self, name: str, default: Any, parse: Callable[[str], Any]) -> Any:
+        value = self.text(name)
+        if not value:  # empty means "not set": an unset variable or secret arrives as ""
+            return default
+        try:
+            return parse(value)
+        except ValueError as err:
+            self.fail(name, str(err))
+        return default
+
+    def required(self, name: str, what: str) -> str:
+        value = self.text(name)
+        if not value and name not in self.failed:
+            self.fail(name, f"required: set it to {what}")
+        return value
+
+    def api_key(self, missing_hint: str | None) -> str:
+        value = self.text("api-key")
+        if "api-key" in self.failed:
+            return value
+        if not value:
+            self.fail(
+                "api-key",
+                missing_hint
+                or "required and empty: pass your Certyn API key from a secret, "
+                "e.g. `api-key: ${{ secrets.CERTYN_API_KEY }}`, and check the secret exists in this repository",
+            )
+        elif not all("!" <= ch <= "~" for ch in value):
+            self.fail(
+                "api-key",
+                "contains spaces, line breaks, control or non-ASCII characters: re-save the secret as the bare key",
+            )
+        return value
+
+
+# -- the parsers: each takes the input's text (stripped, not empty) and returns the value or raises ----------
+# ValueError whose message tells the fix; the reader adds the input's name.
+
+
+def parse_bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    raise ValueError(f"must be `true` or `false`, got {_show(value)}")
+
+
+def _number(
+    minimum: float, maximum: float, *, whole: bool = False, say_range: bool = False
+) -> Callable[[str], Any]:
+    """A number of seconds (or, ``whole``, a count) from ``minimum`` to ``maximum``."""
+    kind, unit = ("a whole number", "") if whole else ("a number of seconds", " seconds")
+
+    def parse(value: str) -> float:
+        try:
+            number = int(value) if whole else float(value)
+        except ValueError:
+            span = f" from {minimum:g} to {maximum:g}" if say_range else ""
+            raise ValueError(f"must be {kind}{span}, got {_show(value)}") from None
+        if not math.isfinite(number) or not minimum <= number <= maximum:
+            shown = number if whole else _show(value)
+            raise ValueError(f"must be between {minimum:g} and {maximum:g}{unit}, got {shown}")
+        return number
+
+    return parse
+
+
+parse_base_url_wait_seconds = _number(0, 3600, say_range=True)
+
+
+def parse_tags(value: str) -> tuple[str, ...]:
+    """Comma- or newline-separated, or a JSON array of strings; order kept, duplicates dropped, case kept."""
+    text = value.strip()
+    items: list[str]
+    if text.startswith("["):
+        try:
+            data = json.loads(text)
+        except ValueError:
+            raise ValueError(
+                'looks like a JSON array but is not valid JSON: write e.g. `["smoke", "api"]`'
+            ) from None
+        if not isinstance(data, list) or not all(isinstance(item, str) for item in data):
+            raise ValueError('a JSON array must hold only strings, e.g. `["smoke", "api"]`')
+        items = data
+    else:
+        items = text.replace("\r", "\n").replace("\n", ",").split(",")
+    tags = list(dict.fromkeys(tag for tag in (item.strip() for item in items) if tag))  # linear time
+    if not tags:
+        raise ValueError("holds no tag: list tags separated by commas or newlines, or a JSON array")
+    return tuple(tags)
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"must be an http(s) URL, got {_show(value)}")
+    return value
+
+
+def _idempotency_key(value: str) -> str:
+    if len(value) > MAX_IDEMPOTENCY_KEY or not all(" " <= ch <= "~" for ch in value):
+        raise ValueError(f"must be printable ASCII of at most {MAX_IDEMPOTENCY_KEY} characters")
+    return value
+
+
+def _digits_or_unset(value: str) -> str:
+    # Outside the runner the expression default arrives unevaluated; treat it as unset.
+    if value.startswith("${{"):
+        return ""
+    if not (value.isascii() and value.isdigit()):
+        raise ValueError("is internal and filled in by the runner: remove it from `with:`")
+    return value
+
+
+def parse_run_id(value: str) -> str:
+    """``run-id``: a plain id (the `run-id` output of an earlier step), safe as one URL path segment."""
+    run_id = value.strip()
+    example = (
+        "pass the `run-id` output of the step that created the run, e.g. `${{ needs.start.outputs.run-id }}`"
+    )
+    if not run_id:
+        raise ValueError(f"is empty: {example}")
+    if len(run_id) > MAX_RUN_ID:
+        raise ValueError(f"is longer than {MAX_RUN_ID} characters: {example}")
+    if any(ch.isspace() or not ch.isprintable() for ch in run_id):
+        raise ValueError(f"contains spaces, line breaks or control characters: {example}")
+    bad = sorted({ch for ch in run_id if ch in "/\\?#%"})
+    if bad:
+        shown = " ".join(f"`{ch}`" for ch in bad)
+        raise ValueError(f"is not a plain run id (contains {shown}): {example}")
+    if ".." in run_id or run_id.strip(".") == "":
+        raise ValueError(f"is not a plain run id (dots only, or `..`): {example}")
+    return run_id
+
+
+def parse_junit_report(value: str) -> str:
+    """The report's path relative to the workspace, normalised (``./a//b/../c.xml`` → ``a/c.xml``).
+
+    An absolute path, ``..`` leaving the workspace, a NUL or a path without a file name is an error.
+    Symbolic links are the writer's concern: this parser sees no file system."""
+    if "\x00" in value:
+        raise ValueError(f"must not contain a NUL character: use a plain relative path, {_REPORT_EXAMPLE}")
+    if len(value) > MAX_REPORT_PATH:
+        raise ValueError(
+            f"is longer than {MAX_REPORT_PATH} characters: use a short relative path, {_REPORT_EXAMPLE}"
+        )
+    if value.startswith("/"):
+        raise ValueError(
+            f"must be relative to the workspace, not an absolute path: drop the leading `/`, {_REPORT_EXAMPLE}"
+        )
+    path = posixpath.normpath(value)
+    if path == ".." or path.startswith("../"):
+        raise ValueError(
+            f"must stay inside the workspace, but the path leaves it through `..`: "
+            f"use a path below the workspace, {_REPORT_EXAMPLE}"
+        )
+    if path == "." or value.rsplit("/", 1)[-1] in ("", ".", ".."):
+        raise ValueError(f"must name a file, not a folder: add a file name, {_REPORT_EXAMPLE}")
+    return path
+
+
+def parse_instruction(value: str) -> str:
+    """The instruction for Certyn's AI, at most ``MAX_INSTRUCTION`` characters."""
+    if len(value) > MAX_INSTRUCTION:
+        raise ValueError(
+            f"is {len(value):,} characters long; Certyn's AI takes at most {MAX_INSTRUCTION:,}: shorten it"
+        )
+    return value
+
+
+# -- the API URL: the one host the API key may go to, judged the way the HTTP stack will read it ---------------
+
+
+def is_loopback(host: str) -> bool:
+    """``localhost`` or a loopback IP literal: the only hosts plain http may carry the key to.
+
+    Not ``*.localhost``: only some resolvers map those names to loopback; others ask DNS, and
+    ``attacker.localhost`` could then receive the key in cleartext."""
+    if host.lower() == "localhost":  # not "localhost.": a resolver may ask DNS for the rooted name
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def api_origin(url: str) -> tuple[str, str, int]:
+    """(scheme, host, port) that urllib3, the HTTP stack requests uses, connects to for ``url``.
+
+    Host lowercased without IPv6 brackets, port filled in from the scheme. Raises ValueError when
+    urllib3 cannot parse it."""
+    try:
+        parts = parse_url(url)
+    except Exception:  # urllib3's LocationParseError and friends
+        raise ValueError("cannot be parsed") from None
+    scheme = (parts.scheme or "").lower()
+    host = (parts.host or "").lower().removeprefix("[").removesuffix("]")
+    return scheme, host, parts.port or (443 if scheme == "https" else 80)
+
+
+def normalize_api_url(value: str) -> str:  # noqa: PLR0912 - one refusal per way of spelling it wrong
+    """``https://host[:port][/prefix]`` with no trailing ``/`` or ``/api`` (the client adds ``/api/...``).
+
+    Only a plain spelling is accepted, and the host, port and scheme read by a strict parse must be the
+    ones urllib3 reads; the transport checks every URL it sends to against the same origin."""
+    text = value.strip()
+    example = f"use e.g. `{DEFAULT_API_URL}`"
+    if any(ch.isspace() or not ch.isprintable() for ch in text):
+        raise ValueError(f"contains spaces, line breaks or control characters: {example}")
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname or ""
+        port = parts.port  # raises ValueError on a bad port
+    except ValueError:
+        raise ValueError(f"is not a valid URL: {example}") from None
+    if port == 0:
+        raise ValueError(f"has port 0, which no server listens on: {example}")
+    if parts.scheme.lower() not in ("https", "http") or not host:
+        raise ValueError(f"must be an absolute https URL such as `{DEFAULT_API_URL}`")
+    if "@" in text:
+        raise ValueError("must not contain `@` or credentials: pass the key in `api-key`")
+    if "?" in text or "#" in text:
+        raise ValueError(f"must not have a query or fragment: use the base URL, {example}")
+    if not text.isascii() or _STRICT_API_URL.fullmatch(text) is None:  # IGNORECASE alone lets `İ`, `K` match
+        raise ValueError(
+            "must be a plain URL: scheme, host name or IP address, optional port and path, written in "
+            "ASCII letters, digits and `.-_/:` only (no backslash, `%`-escape, non-ASCII or other "
+            f"characters; write an international domain name in its `xn--` form): {example}"
+        )
+    if ":" in host:
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise ValueError(f"has an invalid IPv6 address: {example}") from None
+    scheme = parts.scheme.lower()
+    if api_origin(text) != (scheme, host.lower(), port or (443 if scheme == "https" else 80)):
+        raise ValueError(f"is read differently by URL parsers: {example}")
+    if scheme == "http" and not is_loopback(host):
+        raise ValueError(
+            "must use https (http is only allowed for localhost/127.0.0.1, e.g. a local simulator)"
+        )
+    path = parts.path.rstrip("/")
+    if path.lower().endswith("/api"):
+        path = path[: -len("/api")]
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None:
+        netloc += f":{port}"
+    return f"{scheme}://{netloc}{path.rstrip('/')}"
+
+
+# -- base-url: the deployment a temporary environment is made for ---------------------------------------------
+
+
+def parse_base_url(value: str) -> str:
+    """``base-url``: an absolute http(s) URL with a host, no credentials, that requests/urllib3 read the
+    same way Python's URL parser does (so what is checked is what is reached). http is allowed: a preview
+    deployment may have no TLS. Returned as written."""
+    url = value.strip()
+    if not url:
+        raise ValueError(f"is empty: set it to the URL of your deployment, e.g. `{BASE_URL_EXAMPLE}`")
+    if len(url) > MAX_BASE_URL:
+        raise ValueError(f"is longer than {MAX_BASE_URL} characters: pass the deployment's base URL")
+    if _BAD_URL_CHAR.search(url):
+        raise ValueError(
+            "contains a space, line break, control character or backslash: pass the URL alone, "
+            f"percent-encoded where needed, e.g. `{BASE_URL_EXAMPLE}`"
+        )
+    if not url.isascii():
+        raise ValueError(
+            "contains non-ASCII characters: write the host in its ASCII (xn--) form and percent-encode "
+            "the path"
+        )
+    try:
+        split = urlsplit(url)
+        split_port = split.port  # raises ValueError on a bad port
+        parsed = parse_url(url)
+    except (ValueError, LocationParseError):
+        raise ValueError(f"is not a valid URL: use e.g. `{BASE_URL_EXAMPLE}`") from None
+    scheme = split.scheme.lower()
+    if scheme not in ("http", "https") or not split.hostname:
+        raise ValueError(
+            f"must be an absolute http(s) URL with a host, e.g. `{BASE_URL_EXAMPLE}`, "
+            f"got {_show(shown_base_url(url))}"
+        )
+    if "@" in split.netloc or split.username is not None or parsed.auth is not None:
+        raise ValueError(
+            "must not contain credentials (`user:password@`): they would be stored in the Certyn "
+            "environment and sent to the deployment; protect the preview another way or pass the bare URL"
+        )
+    if "%" in split.netloc:
+        raise ValueError("has a percent-encoded host: write the host plainly, e.g. `pr-42.example.com`")
+    host = (parsed.host or "").strip("[]").lower()
+    if (parsed.scheme or "").lower() != scheme or host != split.hostname.lower() or parsed.port != split_port:
+        raise ValueError(f"is ambiguous (URL parsers disagree on its host): use e.g. `{BASE_URL_EXAMPLE}`")
+    if split.fragment or url.endswith("#"):
+        raise ValueError("must not have a `#` fragment: pass the deployment's base URL")
+    return url
+
+
+def shown_base_url(url: str) -> str:
+    """``base-url`` as it may be quoted: scheme, host, port and path; never its query, fragment or
+    credentials (a preview URL may carry a token there)."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return f"{parts.scheme}://{host}{parts.path}"
+
+
+def base_url_secrets(value: str) -> list[str]:
+    """What of ``base-url`` may carry a token: its query, fragment, user name and password (masked as soon
+    as the input is read, whether or not it is valid)."""
+    try:
+        parts = urlsplit(value.strip())
+        found = [parts.query, parts.fragment, parts.username or "", parts.password or ""]
+    except ValueError:
+        return []
+    return [part for part in found if part]
+
+
+# The inputs read alike, in the order their errors are reported: name -> (default, parser). The first five
+# and `run-id` are read before them, by hand (a required input, the API key and what to run).
+_1_to_3600 = _number(minimum=1, maximum=3600)
+_GATE_KINDS = ("failed", "blocked", "cancelled", "aborted", "empty", "incomplete")
+_INPUTS: dict[str, tuple[Any, Callable[[str], Any]]] = {
+    "poll-interval-seconds": (10.0, _1_to_3600),
+    "max-poll-interval-seconds": (30.0, _1_to_3600),
+    "environment-key": ("", str),
+    "api-url": (DEFAULT_API_URL, normalize_api_url),
+    "repository": ("", str),
+    "ref": ("", str),
+    "commit-sha": ("", str),
+    "event": ("", str),
+    "external-url": ("", _http_url),
+    "idempotency-key": ("", _idempotency_key),
+    "wait": (True, parse_bool),
+    "timeout-seconds": (1800.0, _number(minimum=1, maximum=MAX_TIMEOUT_SECONDS)),
+    **{f"fail-on-{kind}": (True, parse_bool) for kind in _GATE_KINDS},
+    "cancel-on-timeout": (True, parse_bool),
+    "cancel-on-job-cancel": (True, parse_bool),
+    "cancel-reason": ("", lambda value: value[:500]),
+    "request-timeout-seconds": (30.0, _number(minimum=1, maximum=600)),
+    "http-max-attempts": (5, _number(minimum=1, maximum=20, whole=True)),
+    "job-index": ("", _digits_or_unset),
+    "check-run-id": ("", _digits_or_unset),
+    "base-url": ("", parse_base_url),
+    "base-url-wait-seconds": (BASE_URL_WAIT_DEFAULT, parse_base_url_wait_seconds),
+    "keep-environment": (False, parse_bool),
+    "test-results": (True, parse_bool),
+    "junit-report": ("", parse_junit_report),
+    "instruction": ("", parse_instruction),
+    "conversation-timeout-seconds": (120.0, _number(minimum=0, maximum=MAX_CONVERSATION_TIMEOUT_SECONDS)),
+}
+_OVERRIDES = ("repository", "ref", "commit_sha", "event", "external_url")  # metadata the workflow may set
+
+
+# -- the GitHub context: run metadata and the keys derived from it ---------------------------------------------
+
+
+def _metadata(
+    ctx: GitHubContext,
+    check_run_id: str,
+    *,
+    repository: str,
+    ref: str,
+    commit_sha: str,
+    event: str,
+    external_url: str,
+) -> RunMetadata:
+    """Metadata from the context; every non-empty override input wins."""
+    pr = ctx.pull_request() if ctx.is_pull_request else {}
+    head = _mapping(pr.get("head"))
+    if ctx.is_pull_request:
+        commit = _text(head.get("sha")) or ctx.sha
+        context_ref = ctx.head_ref or _text(head.get("ref")) or ctx.ref_name
+    else:
+        commit, context_ref = ctx.sha, ctx.ref_name
+    job_url = ctx.job_url(check_run_id)
+    repository, commit = repository or ctx.repository, commit_sha or commit
+    return RunMetadata(
+        repository=repository,
+        ref=ref or context_ref,
+        commit_sha=commit,
+        event=event or ctx.event_name,
+        external_url=external_url or job_url or ctx.attempt_url,
+        job_url=job_url or ctx.attempt_url,
+        run_url=ctx.attempt_url,
+        job_name=ctx.job,
+        run_name=ctx.run_name,
+        commit_url=_commit_url(ctx.server_url, repository, commit),
+    )
+
+
+def _commit_url(server_url: str, repository: str, sha: str) -> str:
+    if not (_REPOSITORY.fullmatch(repository) and _SHA.fullmatch(sha)):
+        return ""
+    return f"{server_url}/{repository}/commit/{sha}"
+
+
+def missing_key_hint(ctx: GitHubContext) -> str | None:
+    """Why ``api-key`` is empty when GitHub withholds secrets, and how to guard the step; else None."""
+    guard = (
+        "Guard the step, e.g. `if: github.event.pull_request.head.repo.full_name == github.repository`, "
+        "or run it on `push`/`workflow_dispatch` instead."
+    )
+    if ctx.actor == "dependabot[bot]":
+        return (
+            "is empty because this run was triggered by Dependabot, and GitHub gives Dependabot runs only "
+            "Dependabot secrets: add CERTYN_API_KEY under Settings → Secrets → Dependabot, or skip the step "
+            "with `if: github.actor != 'dependabot[bot]'`."
+        )
+    # pull_request_target runs in the base repository and does get its secrets.
+    if ctx.is_pull_request and ctx.event_name != "pull_request_target" and is_fork_pull_request(ctx):
+        return (
+            "is empty because this pull request comes from a fork, and GitHub does not pass repository "
+            f"secrets to workflows triggered by a fork's pull request. {guard}"
+        )
+    return None
+
+
+def is_fork_pull_request(ctx: GitHubContext) -> bool:
+    pr = ctx.pull_request()
+    # Only "head repository differs from base repository" means a fork PR: head.repo.fork is also true for
+    # a same-repository PR inside a repository that is itself a fork, where secrets are available.
+    head_repo = _mapping(_mapping(pr.get("head")).get("repo"))
+    base_repo = _mapping(_mapping(pr.get("base")).get("repo"))
+    head_name, base_name = _text(head_repo.get("full_name")), _text(base_repo.get("full_name"))
+    if head_name and base_name:
+        return head_name.lower() != base_name.lower()
+    return head_repo.get("fork") is True and not base_name  # only the flag to go by
+
+
+def idempotency_key(
+    ctx: GitHubContext,
+    job_index: str,
+    check_run_id: str,
+    random_hex: Callable[[int], str] = secrets.token_hex,
+) -> str:
+    """The create's Idempotency-Key: the same for every retry of the create inside one step execution,
+    different between re-run attempts, matrix legs, jobs and steps; printable ASCII, at most 200 characters.
+
+    ``gha:<repo>:<run>:<attempt>:<job>:<leg>:<check run>:<step>`` or, outside Actions, a random key."""
+    if not ctx.run_id:
+        # Not on a runner: nothing ties retries of this process to another process, so be unique.
+        return f"certyn-run-action:{random_hex(16)}"
+    raw = ":".join(["gha", *ctx.step_parts(job_index, check_run_id)])
+    safe = _UNSAFE_KEY_CHARS.sub("_", raw)
+    if safe != raw or len(safe) > MAX_IDEMPOTENCY_KEY:
+        # Keep it readable but make it exact again: a digest of the raw parts tells apart values that
+        # sanitising or truncating made equal.
+        digest = hashlib.sha256(raw.encode("utf-8")).hexdigest()[:24]
+        safe = f"{safe[: MAX_IDEMPOTENCY_KEY - len(digest) - 1]}~{digest}"
+    return safe
+
+
+def environment_key(
+    ctx: GitHubContext,
+    job_index: str,
+    check_run_id: str,
+    *,
+    random_hex: Callable[[int], str] = secrets.token_hex,
+) -> str:
+    """The temporary environment's key: ``gha-<repo>-<run>-<attempt>-<job>-<leg>-<digest>`` (at most 63
+    characters, matches ``KEY_PATTERN``).
+
+    Derived like the Idempotency-Key, and also from the calls of a reusable workflow (by the uuid the
+    runner puts in each step's GITHUB_OUTPUT file name), so a retried create can never make two
+    environments, and a 409 for the key can only mean an earlier attempt of this same step made it. The
+    readable prefix is sanitised and cut short; the digest of the exact parts keeps steps apart whose
+    readable parts sanitise or cut to the same text. Outside Actions: ``local-`` and 24 random hex digits."""
+    if not ctx.run_id:
+        return f"local-{random_hex(12)}"
+    exact = ctx.step_parts(job_index, check_run_id)
+    if ctx.step_files:  # a reusable workflow called twice repeats every other part
+        exact.append(ctx.step_files)
+    # The exact parts, unambiguously joined (a separator inside a part cannot shift it into the next).
+    digest = _base36_digest("\x00".join(f"{len(part)}:{part}" for part in exact))
+    repo_name = ctx.repository.rsplit("/", 1)[-1]
+    readable = [
+        _sanitise(repo_name)[:_REPO_ROOM].strip("-"),
+        _sanitise(ctx.run_id),
+        _sanitise(ctx.run_attempt or "1"),
+        _sanitise(ctx.job)[:_JOB_ROOM].strip("-"),
+        _sanitise(job_index or "0"),
+    ]
+    prefix = "-".join(["gha", *(part for part in readable if part)])
+    prefix = prefix[: KEY_MAX_LENGTH - DIGEST_LENGTH - 1].rstrip("-")
+    return f"{prefix}-{digest}"
+
+
+def environment_label(ctx: GitHubContext, job_index: str) -> str:
+    """What people see in Certyn: the repository, workflow run (and attempt) and job (and matrix leg)."""
+    if not ctx.run_id:
+        return "certyn run-action (outside GitHub Actions)"
+    parts = [f"GitHub Actions {ctx.repository or 'unknown repository'}"]
+    run = f"run {ctx.run_id}"
+    if ctx.run_attempt and ctx.run_attempt != "1":
+        run += f" attempt {ctx.run_attempt}"
+    parts.append(run)
+    if ctx.job:
+        job = f"job {ctx.job}"
+        if job_index:
+            job += f" leg {job_index}"
+        parts.append(job)
+    label = " ".join(_CONTROL.sub(" ", ", ".join(parts)).split())
+    return label if len(label) <= LABEL_MAX_LENGTH else label[: LABEL_MAX_LENGTH - 1] + "…"
+
+
+def _sanitise(text: str) -> str:
+    return _NOT_ENV_KEY_CHARS.sub("-", text.lower()).strip("-")
+
+
+def _base36_digest(text: str) -> str:
+    number = int.from_bytes(hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest(), "big")
+    chars = []
+    for _ in range(DIGEST_LENGTH):
+        number, rest = divmod(number, 36)
+        chars.append(_BASE36[rest])
+    return "".join(chars)
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _text(value: object) -> str:
+    return encodable(value.strip()) if isinstance(value, str) else ""  # "\ud800" is valid JSON
+
+
+def _show(value: str) -> str:
+    shown = value if len(value) <= 40 else value[:39] + "…"
+    return "`" + "".join(ch if ch.isprintable() else "?" for ch in shown).replace("`", "'") + "`"

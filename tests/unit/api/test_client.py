@@ -1,0 +1,607 @@
+"""The API client against mocked HTTP (responses): retries, classification, key handling."""
+
+from __future__ import annotations
+
+import json
+import ssl
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import responses
+from responses import matchers
+
+from certyn_action.api import client as api_client
+from certyn_action.api import models
+from certyn_action.api.client import READ, ApiError, Ask, AuthError, CertynClient, NotFound
+from certyn_action.api.http import Call, Deadline, NotSent, Reply, Request, Transport
+from tests.fakes import FakeClock
+
+BASE = "https://api.certyn.test"
+KEY = "sk-live-very-secret"
+CREATE = f"{BASE}/api/ci/runs"
+BODY = {"projectSlug": "my-app", "processSlug": "smoke"}
+
+
+def make_client(
+    clock: FakeClock, *, attempts: int = 5, retries: list[tuple[str, float]] | None = None
+) -> CertynClient:
+    def on_retry(operation: str, error: ApiError, delay: float, failures: int) -> None:
+        if retries is not None:
+            retries.append((operation, delay))
+
+    return CertynClient(
+        Transport(BASE, KEY, env={}),
+        clock,
+        request_timeout=5,
+        max_attempts=attempts,
+        project_slug="my-app",
+        on_retry=on_retry,
+    )
+
+
+@responses.activate
+def test_create_sends_key_body_and_idempotency_key() -> None:
+    responses.post(
+        CREATE,
+        json={"runId": "r-1", "appUrl": "https://app/r-1", "testCaseCount": 4},
+        status=201,
+        match=[
+            matchers.header_matcher(
+                {"X-API-Key": KEY, "Idempotency-Key": "k-1", "Content-Type": "application/json"}
+            ),
+            matchers.json_params_matcher(BODY),
+        ],
+    )
+    created = make_client(FakeClock()).create(BODY, "k-1", deadline=2000)
+    assert created.run.run_id == "r-1"
+    assert created.run.test_case_count == 4
+    assert created.replayed is False
+
+
+@responses.activate
+def test_create_replay_is_reported() -> None:
+    responses.post(CREATE, json={"runId": "r-1"}, status=200, headers={"Idempotency-Replayed": "True"})
+    assert make_client(FakeClock()).create(BODY, "k", deadline=2000).replayed is True
+
+
+@pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504])
+@responses.activate
+def test_create_retries_transient_statuses_with_the_same_key(status: int) -> None:
+    responses.post(CREATE, status=status, json={"error": "busy"})
+    responses.post(CREATE, status=201, json={"runId": "r-2"})
+    clock = FakeClock()
+    retries: list[tuple[str, float]] = []
+    created = make_client(clock, retries=retries).create(BODY, "same-key", deadline=2000)
+    assert created.run.run_id == "r-2"
+    keys = {call.request.headers["Idempotency-Key"] for call in responses.calls}
+    assert keys == {"same-key"}
+    assert len(responses.calls) == 2
+    assert [op for op, _ in retries] == ["create"]
+
+
+@responses.activate
+def test_create_retries_network_errors_then_gives_up_after_max_attempts() -> None:
+    responses.post(CREATE, body=requests.ConnectionError("refused"))
+    clock = FakeClock()
+    with pytest.raises(ApiError, match="after 3 attempts") as err:
+        make_client(clock, attempts=3).create(BODY, "k", deadline=5000)
+    assert err.value.transient is False
+    # ... yet an outage by its kind: the summary's heading says "API unreachable", and how many attempts
+    assert err.value.unreachable is True
+    assert err.value.attempts == 3
+    assert err.value.last == "POST /api/ci/runs: connection failed"
+    assert len(responses.calls) == 3
+    # backoff between attempts: the clock was slept, never really
+    assert len(clock.sleeps) == 2
+
+
+@responses.activate
+def test_create_honours_retry_after_but_caps_it_at_60s() -> None:
+    responses.post(CREATE, status=429, headers={"Retry-After": "3600"})
+    responses.post(CREATE, status=201, json={"runId": "r"})
+    clock = FakeClock()
+    make_client(clock).create(BODY, "k", deadline=clock.now + 500)
+    assert clock.sleeps == [60.0]
+
+
+@responses.activate
+def test_create_retry_after_never_past_the_deadline() -> None:
+    # Retry-After 50 s with 20 s left: wait what is left but one request timeout (5 s), try once more, stop.
+    responses.post(CREATE, status=503, headers={"Retry-After": "50"})
+    clock = FakeClock()
+    start = clock.now
+    with pytest.raises(ApiError, match="deadline"):
+        make_client(clock).create(BODY, "k", deadline=start + 20)
+    assert clock.sleeps == [15.0]
+    assert len(responses.calls) == 2
+    assert clock.now <= start + 20
+
+
+@responses.activate
+def test_a_retry_after_beyond_the_deadline_still_gets_a_last_try_that_can_succeed() -> None:
+    responses.post(CREATE, status=429, headers={"Retry-After": "60"})
+    responses.post(CREATE, status=201, json={"runId": "r-late"})
+    clock = FakeClock()
+    created = make_client(clock).create(BODY, "k", deadline=clock.now + 50)
+    assert created.run.run_id == "r-late"
+    assert clock.sleeps == [45.0]
+
+
+@responses.activate
+def test_a_cancel_told_to_come_back_later_than_its_budget_still_tries_once_more() -> None:
+    responses.post(f"{CREATE}/r/cancel", status=429, headers={"Retry-After": "10"})
+    responses.post(f"{CREATE}/r/cancel", status=202, json={})
+    clock = FakeClock()
+    assert make_client(clock).cancel("r", "why", deadline=clock.now + 5) == "cancelled"
+    assert clock.sleeps == [2.5]
+
+
+@responses.activate
+def test_a_cancel_404_is_retried_a_new_run_may_not_be_visible_yet() -> None:
+    responses.post(f"{CREATE}/r/cancel", status=404, json={"error": "run not found"})
+    responses.post(f"{CREATE}/r/cancel", status=202, json={})
+    clock = FakeClock()
+    assert make_client(clock).cancel("r", "why", deadline=clock.now + 5) == "cancelled"
+    assert len(responses.calls) == 2
+
+
+@pytest.mark.parametrize("status", [401, 403])
+@responses.activate
+def test_create_auth_errors_are_not_retried_and_name_the_input(status: int) -> None:
+    responses.post(CREATE, status=status, json={"error": "invalid key"})
+    with pytest.raises(AuthError) as err:
+        make_client(FakeClock()).create(BODY, "k", deadline=2000)
+    assert len(responses.calls) == 1
+    assert "`api-key`" in err.value.message
+    assert "my-app" in err.value.message
+    assert "invalid key" in err.value.message
+    assert KEY not in err.value.message
+
+
+@responses.activate
+def test_create_404_names_project_and_process() -> None:
+    responses.post(CREATE, status=404, json={"message": "Project not found"})
+    with pytest.raises(NotFound) as err:
+        make_client(FakeClock()).create(BODY, "k", deadline=2000)
+    assert "project-slug" in err.value.message
+    assert "Project not found" in err.value.message
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({"error": "processSlug and tags are exclusive"}, "processSlug and tags are exclusive"),
+        ({"message": "Idempotency conflict"}, "Idempotency conflict"),
+        (
+            {"title": "One or more validation errors occurred.", "errors": {"ProjectSlug": ["required"]}},
+            "ProjectSlug: required",
+        ),
+    ],
+)
+@pytest.mark.parametrize("status", [400, 409, 422])
+@responses.activate
+def test_create_client_errors_carry_the_server_message(
+    status: int, body: dict[str, object], expected: str
+) -> None:
+    responses.post(CREATE, status=status, json=body)
+    with pytest.raises(ApiError) as err:
+        make_client(FakeClock()).create(BODY, "k", deadline=2000)
+    assert err.value.transient is False
+    assert expected in err.value.message
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_server_message_is_sanitised_and_truncated() -> None:
+    responses.post(CREATE, status=400, json={"error": "bad\n::error::injected " + "x" * 5000})
+    with pytest.raises(ApiError) as err:
+        make_client(FakeClock()).create(BODY, "k", deadline=2000)
+    assert "\n" not in err.value.message
+    assert len(err.value.message) < 1000
+
+
+@responses.activate
+def test_create_without_run_id_is_a_clear_error() -> None:
+    responses.post(CREATE, status=201, json={"message": "Run created"})
+    with pytest.raises(ApiError, match="no runId"):
+        make_client(FakeClock()).create(BODY, "k", deadline=2000)
+
+
+@responses.activate
+def test_create_html_from_a_proxy_is_retried() -> None:
+    responses.post(CREATE, status=200, body="<html>gateway</html>", content_type="text/html")
+    responses.post(CREATE, status=201, json={"runId": "r"})
+    assert make_client(FakeClock()).create(BODY, "k", deadline=2000).run.run_id == "r"
+
+
+@responses.activate
+def test_redirects_are_never_followed() -> None:
+    responses.post(CREATE, status=307, headers={"Location": "https://evil.example/api/ci/runs"})
+    with pytest.raises(ApiError, match="redirect") as err:
+        make_client(FakeClock()).create(BODY, "k", deadline=2000)
+    assert "evil.example" in err.value.message
+    assert [call.request.url for call in responses.calls] == [CREATE]
+
+
+@responses.activate
+def test_status_parses_and_escapes_the_run_id() -> None:
+    responses.get(f"{CREATE}/a%2Fb%3F", json={"state": "completed", "failed": 1, "total": 2})
+    status = make_client(FakeClock()).status("a/b?", deadline=2000)
+    assert status.is_terminal
+    assert status.failed == 1
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        {"status": 503, "json": {"error": "down"}},
+        {"status": 200, "body": "<html>proxy</html>"},
+        {"status": 200, "body": '{"state": "compl'},
+        {"status": 200, "json": ["not", "an", "object"]},
+        {"status": 200, "json": {"state": "completed", "failed": "lots"}},
+        {"body": requests.ConnectionError("reset")},
+        {"body": requests.ReadTimeout("slow")},
+    ],
+)
+@responses.activate
+def test_status_failures_that_can_pass_are_transient(reply: dict[str, object]) -> None:
+    responses.get(f"{CREATE}/r", **reply)
+    with pytest.raises(ApiError) as err:
+        make_client(FakeClock()).status("r", deadline=2000)
+    assert err.value.transient is True
+
+
+@responses.activate
+def test_status_404_is_not_found() -> None:
+    responses.get(f"{CREATE}/r", status=404, json={"error": "no such run"})
+    with pytest.raises(NotFound):
+        make_client(FakeClock()).status("r", deadline=2000)
+
+
+@responses.activate
+def test_cancel_sends_reason_without_the_idempotency_key() -> None:
+    responses.post(
+        f"{CREATE}/r/cancel", status=202, json={}, match=[matchers.json_params_matcher({"reason": "why"})]
+    )
+    assert make_client(FakeClock()).cancel("r", "why", deadline=2000) == "cancelled"
+    request = responses.calls[0].request
+    assert "Idempotency-Key" not in request.headers
+    assert request.headers["X-API-Key"] == KEY
+
+
+@responses.activate
+def test_cancel_retries_within_its_budget() -> None:
+    responses.post(f"{CREATE}/r/cancel", status=502)
+    responses.post(f"{CREATE}/r/cancel", status=200, json={})
+    clock = FakeClock()
+    assert make_client(clock).cancel("r", "why", deadline=clock.now + 5) == "cancelled"
+    assert sum(clock.sleeps) < 5
+
+
+@responses.activate
+def test_cancel_of_a_finished_run_is_not_an_error() -> None:
+    responses.post(f"{CREATE}/r/cancel", status=409, json={"error": "already completed"})
+    assert "already finished" in make_client(FakeClock()).cancel("r", "why", deadline=2000)
+
+
+@responses.activate
+def test_body_size_is_capped() -> None:
+    responses.get(f"{CREATE}/r", body=json.dumps({"state": "x" * (2 * 1024 * 1024)}))
+    with pytest.raises(ApiError, match="larger than") as err:
+        make_client(FakeClock()).status("r", deadline=2000)
+    assert err.value.transient is True
+
+
+@responses.activate
+def test_recover_create_replays_with_the_same_key() -> None:
+    responses.post(CREATE, body=requests.ConnectionError("lost"))
+    responses.post(CREATE, status=200, json={"runId": "r-9"}, headers={"Idempotency-Replayed": "true"})
+    clock = FakeClock()
+    client = make_client(clock, attempts=1)
+    with pytest.raises(ApiError):
+        client.create(BODY, "k-7", deadline=2000)
+    recovered = client.recover_create(deadline=clock.now + 5)
+    assert recovered is not None
+    assert recovered.run.run_id == "r-9"
+    assert [c.request.headers["Idempotency-Key"] for c in responses.calls] == ["k-7", "k-7"]
+
+
+def test_recover_create_without_a_create_does_nothing() -> None:
+    assert make_client(FakeClock()).recover_create(deadline=2000) is None
+
+
+@pytest.mark.parametrize("status", [302, 400, 408, 422, 429, 503])
+@responses.activate
+def test_recover_create_replays_nothing_when_the_server_refused(status: int) -> None:
+    responses.post(CREATE, status=status, json={"error": "no"})
+    clock = FakeClock()
+    client = make_client(clock, attempts=1)
+    with pytest.raises(ApiError):
+        client.create(BODY, "k", deadline=clock.now + 10)
+    assert client.recover_create(deadline=clock.now + 5) is None
+    assert len(responses.calls) == 1  # a refusal made no run: nothing to find, nothing replayed
+
+
+@pytest.mark.parametrize(
+    "reply", [{"status": 502}, {"status": 504}, {"status": 500}, {"status": 201, "body": "<html>"}]
+)
+@responses.activate
+def test_recover_create_replays_after_a_5xx_the_backend_may_have_acted_on(reply: dict[str, object]) -> None:
+    responses.post(CREATE, **reply)
+    responses.post(CREATE, status=200, json={"runId": "r-gw"}, headers={"Idempotency-Replayed": "true"})
+    clock = FakeClock()
+    client = make_client(clock, attempts=1)
+    with pytest.raises(ApiError):
+        client.create(BODY, "k-gw", deadline=clock.now + 10)
+    recovered = client.recover_create(deadline=clock.now + 5)
+    assert recovered is not None
+    assert recovered.run.run_id == "r-gw"
+    assert [c.request.headers["Idempotency-Key"] for c in responses.calls] == ["k-gw", "k-gw"]
+
+
+@responses.activate
+def test_a_certificate_that_does_not_verify_is_not_retried() -> None:
+    error = requests.exceptions.SSLError("bad cert")
+    error.__context__ = ssl.SSLCertVerificationError("CERTIFICATE_VERIFY_FAILED")
+    responses.post(CREATE, body=error)
+    with pytest.raises(ApiError, match="REQUESTS_CA_BUNDLE") as err:
+        make_client(FakeClock()).create(BODY, "k", deadline=2000)
+    assert not err.value.transient
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_recover_create_returns_a_run_the_caller_did_not_get_to_see() -> None:
+    responses.post(CREATE, status=201, json={"runId": "r-5"})
+    client = make_client(FakeClock())
+    client.create(BODY, "k", deadline=2000)  # imagine the signal arrived just as this returned
+    recovered = client.recover_create(deadline=2005)
+    assert recovered is not None
+    assert recovered.run.run_id == "r-5"
+    assert len(responses.calls) == 1  # known already: nothing replayed
+
+
+@responses.activate
+def test_a_deeply_nested_body_is_an_invalid_response_not_a_crash() -> None:
+    responses.get(f"{CREATE}/r", body="[" * 100_000)
+    with pytest.raises(ApiError) as err:
+        make_client(FakeClock()).status("r", deadline=2000)
+    assert err.value.transient is True
+
+
+@responses.activate
+def test_a_lost_create_followed_by_an_error_is_still_recovered() -> None:
+    responses.post(CREATE, body=requests.ConnectionError("reset after the server made the run"))
+    responses.post(CREATE, status=503)
+    responses.post(CREATE, status=200, json={"runId": "r-3"}, headers={"Idempotency-Replayed": "true"})
+    clock = FakeClock()
+    client = make_client(clock, attempts=2)
+    with pytest.raises(ApiError):
+        client.create(BODY, "k", deadline=clock.now + 100)
+    recovered = client.recover_create(deadline=clock.now + 5)
+    assert recovered is not None
+    assert recovered.run.run_id == "r-3"
+
+
+@responses.activate
+def test_a_key_the_server_echoes_is_scrubbed_before_its_text_is_cut() -> None:
+    # Cut first and redacted later, the key's first characters would survive the mask: scrub at the source.
+    echo = "x" * 280 + f"your key {KEY} is not allowed here"
+    responses.post(CREATE, status=400, json={"error": echo})
+    responses.get(f"{CREATE}/r", status=302, headers={"Location": f"https://{KEY}.evil.test/"})
+    responses.get(f"{CREATE}/r", status=200, json={"state": "running", "conclusion": json.dumps(KEY)})
+    client = make_client(FakeClock())
+    with pytest.raises(ApiError) as created:
+        client.create(BODY, "k", deadline=2000)
+    with pytest.raises(ApiError) as redirected:
+        client.status("r", deadline=2000)
+    status = client.status("r", deadline=2000)
+    for text in (created.value.message, redirected.value.message, status.conclusion):
+        assert not any(KEY[:n] in text for n in range(8, len(KEY) + 1)), text
+    assert "***" in status.conclusion
+
+
+@responses.activate
+def test_a_short_key_is_not_scrubbed_from_bodies_where_it_could_rewrite_field_names() -> None:
+    responses.get(f"{CREATE}/r", json={"state": "completed", "total": 2, "blocked": 2})
+    client = CertynClient(
+        Transport(BASE, "ock", env={}), FakeClock(), request_timeout=5, max_attempts=1, project_slug="p"
+    )
+    assert client.status("r", deadline=2000).blocked == 2
+
+
+class _Interrupted(BaseException):
+    pass
+
+
+class _ScriptedEvent:
+    """Stands in for the exchange's completion event: not done for the first ``waits`` waits."""
+
+    def __init__(self, waits: int) -> None:
+        self.left = waits
+        self.timeouts: list[float] = []
+
+    def wait(self, timeout: float) -> bool:
+        self.timeouts.append(timeout)
+        self.left -= 1
+        return self.left < 0
+
+    def is_set(self) -> bool:
+        return self.left < 0
+
+
+def test_a_request_in_flight_runs_idle_between_slices_of_its_wait() -> None:
+    event = _ScriptedEvent(waits=3)
+    call = Call("GET /api/ci/runs/r")
+    call._done = event  # type: ignore[assignment]
+    call._reply = Reply(200, {}, b"{}")
+    beats: list[str] = []
+
+    def idle() -> float:
+        beats.append("beat")
+        return 10.0
+
+    assert call.wait(100, idle).status == 200
+    assert event.timeouts == [10.0] * 4  # never one long wait: the heartbeat gets its turn every 10 s
+    assert len(beats) == 4
+
+
+@responses.activate
+def test_a_create_interrupted_in_flight_is_replayed_once_with_its_key_at_release(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The signal came while the first attempt was on the wire: the release replays it once with the same
+    # Idempotency-Key, which names the run that attempt made (never a second run).
+    responses.post(CREATE, status=200, json={"runId": "r-1"}, headers={"Idempotency-Replayed": "true"})
+    clock = FakeClock()
+    client = make_client(clock)
+    send = client._transport.send
+
+    def interrupted(request: Request, deadline: Deadline, idle: Any = None) -> Reply:
+        monkeypatch.setattr(client._transport, "send", send)
+        raise _Interrupted  # the job's cancellation, the create on the wire
+
+    monkeypatch.setattr(client._transport, "send", interrupted)
+    with pytest.raises(_Interrupted):
+        client.create(BODY, "k", deadline=clock.now + 60)
+    assert client.create_may_have_made_a_run
+    recovered = client.recover_create(deadline=clock.now + 5)
+    assert recovered is not None
+    assert (recovered.run.run_id, recovered.replayed) == ("r-1", True)
+    assert [c.request.headers["Idempotency-Key"] for c in responses.calls] == ["k"]
+
+
+@responses.activate
+def test_an_endpoint_is_a_few_lines_on_the_one_retrying_call() -> None:
+    # What the next endpoints (projects overview, per-test results, environments) are built from: a path,
+    # a reader of the 2xx answer and a policy; the policy's rule decides what is retried.
+    responses.get(f"{BASE}/api/projects/overview", status=520)
+    responses.get(f"{BASE}/api/projects/overview", status=200, json=[{"slug": "my-app", "id": "p-1"}])
+    retries: list[tuple[str, float]] = []
+    client = make_client(FakeClock(), retries=retries)
+    read = lambda reply: reply.json()[0]["id"]  # noqa: E731
+    ask = Ask(Request("GET", "/api/projects/overview"), "reading the projects", "overview")
+    got = client.call(ask, read, READ, 2000)
+    assert got == "p-1"
+    assert [op for op, _ in retries] == ["overview"]
+
+
+@responses.activate
+def test_the_one_call_without_a_policy_is_one_attempt_and_its_404_says_what_it_means() -> None:
+    responses.get(f"{BASE}/api/projects/p-1/environments", status=404)
+    client = make_client(FakeClock())
+    path, not_found = "/api/projects/p-1/environments", "no such project for this key"
+    ask = Ask(Request("GET", path), "listing environments", "", not_found)
+    with pytest.raises(NotFound, match=not_found):
+        client.call(ask, lambda r: r, None, 2000)
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_project_id_resolves_the_slug_case_insensitively_once_and_retries_a_blip() -> None:
+    overview = {
+        "defaultProjectId": "p-0",
+        "projects": [{"id": "p-0", "slug": "other"}, {"id": "p-7", "slug": "My-App"}],
+    }
+    responses.get(f"{BASE}/api/projects/overview", status=503)
+    responses.get(f"{BASE}/api/projects/overview", status=200, json=overview)
+    client = make_client(FakeClock())
+    assert client.project_id(2000) == "p-7"
+    assert client.project_id(2000) == "p-7"  # read once
+    calls = [c.request for c in responses.calls]
+    assert len(calls) == 2
+    assert all(c.headers["X-API-Key"] == KEY for c in calls)
+
+
+@responses.activate
+def test_project_id_of_a_slug_the_key_cannot_see_is_not_found_naming_the_input() -> None:
+    # The default project is never a fallback: it may be another project.
+    responses.get(
+        f"{BASE}/api/projects/overview",
+        json={"defaultProjectId": "p-0", "projects": [{"id": "p-0", "slug": "x"}]},
+    )
+    with pytest.raises(NotFound, match="project-slug"):
+        make_client(FakeClock()).project_id(2000)
+
+
+@responses.activate
+def test_an_overview_that_is_not_an_object_is_an_invalid_answer_retried_like_a_cut_body() -> None:
+    responses.get(f"{BASE}/api/projects/overview", json=[{"id": "p-7", "slug": "my-app"}])
+    responses.get(f"{BASE}/api/projects/overview", json={"projects": [{"id": "p-7", "slug": "my-app"}]})
+    assert make_client(FakeClock()).project_id(2000) == "p-7"
+    assert len(responses.calls) == 2
+
+
+@responses.activate
+def test_credentials_from_a_netrc_file_are_never_sent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine api.certyn.test login someone password hunter2\n", encoding="utf-8")
+    monkeypatch.setenv("NETRC", str(netrc))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / ".netrc").write_text(netrc.read_text(encoding="utf-8"), encoding="utf-8")
+    responses.post(CREATE, json={"runId": "r-1"}, status=201)
+    responses.get(f"{CREATE}/r-1", json={"state": "completed"})
+    client = make_client(FakeClock())
+    client.status(client.create(BODY, "k", deadline=2000).run.run_id, deadline=2000)
+    assert [c.request.headers.get("Authorization") for c in responses.calls] == [None, None]
+    assert [c.request.headers["X-API-Key"] for c in responses.calls] == [KEY, KEY]
+
+
+@responses.activate
+def test_a_create_is_never_sent_once_the_deadline_has_passed() -> None:
+    responses.post("https://api.certyn.test/api/ci/runs", json={"runId": "r-late"}, status=201)
+    clock = FakeClock()
+    client = CertynClient(
+        Transport("https://api.certyn.test", "k", env={}),
+        clock,
+        request_timeout=5,
+        max_attempts=3,
+        project_slug="p",
+    )
+    with pytest.raises(ApiError):
+        client.create({"projectSlug": "p"}, "idem-1", deadline=clock.now - 1)
+    assert len(responses.calls) == 0  # nothing went out: no run made after timeout-seconds
+
+
+def test_the_transport_refuses_to_start_an_exchange_with_no_time_left() -> None:
+    transport = Transport("https://api.certyn.test", "k", env={})
+    clock = FakeClock()
+    with pytest.raises(NotSent, match="no time left"):
+        transport.send(Request("POST", "/api/ci/runs", {}), Deadline(clock.now, clock))
+
+
+@responses.activate
+def test_a_create_interrupted_while_its_reply_is_validated_still_yields_its_run_without_a_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    responses.post(f"{BASE}/api/ci/runs", json={"runId": "r-1"}, status=201)
+    validations: list[str] = []
+    validate = models.CreatedRun.model_validate
+
+    def recording(data: Any) -> models.CreatedRun:
+        validations.append("validate create reply")
+        return validate(data)
+
+    monkeypatch.setattr(models.CreatedRun, "model_validate", recording)
+    interruptions = iter([_Interrupted()])
+
+    def interrupted_once() -> None:
+        error = next(interruptions, None)
+        if error is not None:
+            raise error  # a cancellation signal as the models are loaded
+
+    monkeypatch.setattr(api_client, "load_models", interrupted_once)
+    client = CertynClient(
+        Transport(BASE, KEY, env={}), FakeClock(), request_timeout=5, max_attempts=3, project_slug="p"
+    )
+    with pytest.raises(_Interrupted):
+        client.create({"projectSlug": "p"}, "k", deadline=2000)
+    answered = client.answered_create()
+    assert answered is not None
+    assert answered.run.run_id == "r-1"
+    assert len(responses.calls) == 1  # nothing sent again
+    assert validations == ["validate create reply"]

@@ -1,0 +1,157 @@
+"""escape.py's Scrubber: the API key is gone from a reply, and from what each destination writes, however it is spelled."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from urllib.parse import quote, unquote
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from certyn_action.api.models import RunItem
+from certyn_action.render.escape import (
+    SCRUBBED,
+    Scrubber,
+    encodable,
+    markdown,
+    markdown_with_code,
+    one_line,
+    visible,
+)
+from certyn_action.render.junit import render_junit
+from certyn_action.render.summary import fenced
+
+KEY = "abc+def/ghi=jkl0"
+
+
+def test_json_escapes_cannot_hide_the_key() -> None:
+    # ASP.NET writes '+' as \\u002B; other servers write '/' as \\/
+    body = b'{"error": "key abc\\u002Bdef\\/ghi=jkl0 refused", "x": ["abc+def/ghi=jkl0"]}'
+    data = Scrubber(KEY).data(json.loads(body))
+    assert data == {"error": f"key {SCRUBBED} refused", "x": [SCRUBBED]}
+
+
+def test_percent_encoded_forms_in_either_case() -> None:
+    scrub = Scrubber(KEY)
+    for url in (f"https://x/?k={quote(KEY, safe='')}", f"https://x/?k={quote(KEY, safe='').lower()}"):
+        assert scrub.text(url) == f"https://x/?k={SCRUBBED}"
+    assert scrub.text("https://x/?k=abc%2Bdef%2Fghi%3Djkl0") == f"https://x/?k={SCRUBBED}"
+    assert scrub.text("abc%2Bdef%2Fghi%3Djkl0") == SCRUBBED
+
+
+def test_object_keys_and_nested_values() -> None:
+    scrub = Scrubber(KEY)
+    assert scrub.data({KEY: {"nested": [1, True, None, KEY]}}) == {
+        SCRUBBED: {"nested": [1, True, None, SCRUBBED]}
+    }
+
+
+def test_a_short_key_is_left_alone_so_field_names_survive() -> None:
+    scrub = Scrubber("ock")
+    assert scrub.data({"blocked": 2}) == {"blocked": 2}
+    assert scrub.text("blocked") == "blocked"
+
+
+@given(
+    key=st.text(st.characters(min_codepoint=33, max_codepoint=0x2FF), min_size=8, max_size=40),
+    before=st.text(max_size=30),
+    after=st.text(max_size=30),
+    ascii_only=st.booleans(),
+)
+def test_no_spelling_of_the_key_in_json_survives(key: str, before: str, after: str, ascii_only: bool) -> None:
+    body = json.dumps({"error": before + key + after, key: 1}, ensure_ascii=ascii_only).encode()
+    scrub = Scrubber(key)
+    data = scrub.data(json.loads(body))
+    assert key not in json.dumps(data, ensure_ascii=False)
+
+
+# -- a key with something a destination drops or shows as a space inside it (issue 17, item 4) -------------
+
+LIVE = "ck_live_SECRETSECRET123"
+# NUL, SOH, ESC, BS, VT, FF, U+FFFE, U+FFFF (dropped by XML, shown as spaces in the log and the summary),
+# line breaks and U+2028, a lone surrogate, a bidi control, and encoded forms of such characters.
+BREAKERS = (
+    "\x00", "\x01", "\x1b", "\x08", "\x0b", "\x0c", "\ufffe", "\uffff", "\r\n", "\u2028", "\ud800", "\u202e",
+    " ", "\\", "%00", "\\u0000", "&#10;", "?",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("breaker", BREAKERS)
+def test_the_key_with_a_control_character_inside_is_scrubbed(breaker: str) -> None:
+    broken = LIVE[:8] + breaker + LIVE[8:]
+    assert Scrubber(LIVE).text(f"name {broken} end") == f"name {SCRUBBED} end"
+
+
+def test_the_key_as_the_summary_writes_it_is_scrubbed() -> None:
+    # Markdown escaping puts a backslash before '_'; <code> spans split what was between backticks
+    assert Scrubber(LIVE).text(markdown(f"x {LIVE[:8]}\x1b{LIVE[8:]}")) == f"x {SCRUBBED}"
+    assert Scrubber(LIVE).text(markdown_with_code(f"{LIVE[:8]}`{LIVE[8:]}`")) == f"{SCRUBBED}</code>"
+
+
+def test_a_key_split_by_letters_is_not_the_key() -> None:
+    assert Scrubber(LIVE).text(LIVE[:8] + "x" + LIVE[8:]) == LIVE[:8] + "x" + LIVE[8:]
+
+
+def _letters(text: str) -> str:
+    return "".join(ch for ch in text if ch.isascii() and ch.isalnum()).lower()
+
+
+def _junit(text: str) -> str:
+    item = RunItem.model_validate({"testCaseName": text, "testOutcome": "failed", "summaryMarkdown": text})
+    return render_junit([item])
+
+
+# Each destination's form of a text: what it drops, turns into spaces or escapes.
+DESTINATIONS: dict[str, Callable[[str], str]] = {
+    "output": encodable,
+    "log line": lambda text: visible(encodable(one_line(text, 10_000))),
+    "summary text": lambda text: markdown(text, 10_000),
+    "summary code": lambda text: markdown_with_code(text, 10_000),
+    "summary fence": fenced,
+    "JUnit": _junit,
+    "JSON output": lambda text: json.dumps([text], ensure_ascii=False),
+    "URL": lambda text: quote(encodable(text), safe=""),
+}
+SHOWN_AS: dict[str, Callable[[str], str]] = {
+    "JSON output": lambda text: "".join(json.loads(text)),
+    "URL": unquote,
+}
+
+_KEYS = st.from_regex(r"[A-Za-z0-9]{3,10}_[A-Za-z0-9]{5,20}", fullmatch=True)
+_GAPS = st.sampled_from((*BREAKERS, "\t", "\x7f", "\x9b", "\u200b", "\ufeff", "\u2066", "\ufffd"))
+_AROUND = st.text(alphabet=" .,:;!?-_()[]<>&'\"\n\t*`#|@%\\", max_size=20)
+
+
+@settings(max_examples=300)
+@given(
+    key=_KEYS,
+    gaps=st.lists(st.tuples(st.integers(1, 30), _GAPS), max_size=4),
+    before=_AROUND,
+    after=_AROUND,
+    destination=st.sampled_from(sorted(DESTINATIONS)),
+)
+# An escaped line break inside the key, escaped again by the JUnit writer (&amp;#10;): found by this test.
+@example(key="000_00000", gaps=[(1, "&#10;")], before="", after="", destination="JUnit")
+# ... and as the summary's Markdown writes it (&amp;\#10;).
+@example(key="msum88a_msumg8a", gaps=[(14, "&#10;")], before="", after="", destination="summary code")
+def test_no_spelling_of_the_key_survives_any_destination(
+    key: str, gaps: list[tuple[int, str]], before: str, after: str, destination: str
+) -> None:
+    broken = key
+    for position, gap in gaps:
+        at = min(position, len(broken) - 1)
+        broken = broken[:at] + gap + broken[at:]
+    written = Scrubber(key).text(DESTINATIONS[destination](before + broken + after))
+    shown = SHOWN_AS[destination](written) if destination in SHOWN_AS else written
+    assert _letters(key) not in _letters(written)
+    assert _letters(key) not in _letters(shown)
+    if destination == "JUnit":  # scrubbed as written, the report is still well-formed XML
+        assert ET.fromstring(written.encode("utf-8")).tag == "testsuites"  # noqa: S314 - our own output
+
+
+def test_a_key_with_characters_html_escapes_is_scrubbed_as_the_summary_writes_it() -> None:
+    key = "ab<c&d>e\"f'gh"
+    assert Scrubber(key).text(markdown(f"x {key[:5]}\x1b{key[5:]} y")) == f"x {SCRUBBED} y"

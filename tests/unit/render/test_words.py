@@ -1,0 +1,109 @@
+"""words.py: one source for titles, headings and log sentences, so the log and the summary never disagree."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from certyn_action.api.models import Conversation
+from certyn_action.gate import Result
+from certyn_action.github.workflow import WorkflowLog
+from certyn_action.render import words
+
+
+@pytest.mark.parametrize("result", list(Result))
+def test_the_heading_is_the_title_with_its_icon(result: Result) -> None:
+    assert words.heading(result).endswith(" " + words.title(result))
+
+
+def test_a_pass_let_through_by_a_switch_says_gate_not_tests() -> None:
+    assert words.title(Result.PASSED) == "Certyn tests passed"
+    assert words.title(Result.PASSED, waived=True) == "Certyn gate passed"
+    assert words.heading(Result.PASSED, waived=True) == "✅ Certyn gate passed"
+    assert words.title(Result.FAILED, waived=True) == "Certyn gate failed"
+
+
+def test_the_cancel_notes() -> None:
+    assert (
+        words.left_running("cancel-on-timeout")
+        == "The run was left running in Certyn (cancel-on-timeout is false)."
+    )
+    assert (
+        words.cancel_requested("x", "cancelled.")
+        == "This step asked Certyn to cancel the run (x): Certyn accepted it."
+    )
+    assert (
+        words.cancel_requested("x", "not cancelled: the run had already finished")
+        == "This step asked Certyn to cancel the run (x): not cancelled: the run had already finished."
+    )
+    assert words.cancel_reason("why", "") == "Cancelled by GitHub Actions: why"
+    assert words.cancel_reason("why", "https://r") == "Cancelled by GitHub Actions: why (https://r)"
+
+
+def test_every_cause_has_its_own_title_and_a_next_step() -> None:
+    from certyn_action.gate import Cause  # noqa: PLC0415
+
+    titles = [words.title(Result.ERROR, cause=cause) for cause in Cause]
+    assert len(set(titles)) == len(Cause)
+    assert [t for t in titles if t == words.ACTION_ERROR] == [
+        words.title(Result.ERROR, cause=Cause.INTERNAL_ERROR)
+    ]
+    for cause in Cause:
+        assert words.next_steps(Result.ERROR, cause, ()) == [words.NEXT_FOR_CAUSE[cause]]
+    assert words.title(Result.TIMED_OUT, cause=Cause.OUTAGE) == "Certyn API unreachable"
+
+
+def test_every_gate_switch_has_a_next_step_in_the_order_of_the_reasons() -> None:
+    from certyn_action.settings import GateSwitches  # noqa: PLC0415
+
+    switches = {name.replace("_", "-") for name in GateSwitches._fields}
+    assert set(words.NEXT_FOR_SWITCH) == switches
+    steps = words.next_steps(Result.FAILED, None, ("fail-on-blocked", "fail-on-empty"))
+    assert steps[0].startswith("Resolve the blocked tests in Certyn")
+    assert "`process-slug` or `tags`" in steps[1]
+    assert words.next_steps(Result.PASSED, None, ()) == []
+    assert "timeout-minutes" in words.next_steps(Result.TIMED_OUT, None, ())[0]
+    assert "GitHub job was cancelled" in words.next_steps(Result.CANCELLED, None, ())[0]
+
+
+def test_the_outage_warning_does_not_promise_the_gate_is_unaffected() -> None:
+    text = words.outage_warning("HTTP 503 while reading the run's status.", "4m 00s")
+    assert "not affected" not in text
+    assert text == (
+        "HTTP 503 while reading the run's status. The action keeps polling with backoff until the deadline "
+        "(in 4m 00s); if the API is still unreachable then, the step fails."
+    )
+
+
+SECRET = "ck_live_SECRETSECRET123"
+
+
+def test_only_real_line_breaks_split_the_answer_so_no_key_is_split_past_the_scrubber() -> None:
+    conversation = Conversation.model_validate(
+        {
+            "status": "idle",
+            "messages": [
+                {
+                    "role": "assistant",
+                    "content": (
+                        f"key {SECRET[:8]}\x0c{SECRET[8:]} and\u2028{SECRET[:4]}\x0b{SECRET[4:]}\r\nnext\rlast\n"
+                    ),
+                }
+            ],
+        }
+    )
+    stream = io.StringIO()
+    log = WorkflowLog(stream)
+    log.add_mask(SECRET)
+    title, lines = words.answer_lines(conversation)
+    with log.group(title):
+        for line in lines:
+            log.info(line)
+    written = stream.getvalue().splitlines()[1:]
+    assert written == ["::group::Certyn AI answer (idle)", "key *** and ***", "next", "last", "::endgroup::"]
+
+
+def test_no_answer_says_so_under_the_state() -> None:
+    conversation = Conversation.model_validate({"status": "failed", "messages": []})
+    assert words.answer_lines(conversation) == ("Certyn AI answer (failed)", ["No answer."])

@@ -1,0 +1,1004 @@
+"""settings.py: every input of action.yml, its default, and each way a value can be wrong."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from certyn_action.settings import (
+    DEFAULT_API_URL,
+    GateSwitches,
+    GitHubContext,
+    InputError,
+    InputErrors,
+    Settings,
+    api_origin,
+    missing_key_hint,
+    normalize_api_url,
+    parse_bool,
+    parse_tags,
+    raw_input,
+    read_settings,
+)
+from certyn_simulator.runner.actionyml import InputSpec, load_action_inputs
+
+ACTION_DIR = Path(__file__).resolve().parents[2]
+KEY = "ck_live_Secr3tKeyValue"
+
+
+def _name(name: str) -> str:
+    """The environment variable the runner sets for an input (hyphens kept)."""
+    return "INPUT_" + name.replace(" ", "_").upper()
+
+
+def _env(**inputs: str) -> dict[str, str]:
+    """A valid minimal environment; keyword names use ``_`` for ``-`` (``project_slug=``)."""
+    values = {"api-key": KEY, "project-slug": "shop", "process-slug": "smoke"}
+    values.update({name.replace("_", "-"): value for name, value in inputs.items()})
+    return {_name(name): value for name, value in values.items()}
+
+
+def _errors(env: dict[str, str]) -> list[InputError]:
+    with pytest.raises(InputErrors) as info:
+        read_settings(env)
+    return info.value.errors
+
+
+def _error(env: dict[str, str], name: str) -> InputError:
+    errors = [e for e in _errors(env) if e.name == name]
+    assert len(errors) == 1, errors
+    return errors[0]
+
+
+def _action_inputs() -> dict[str, InputSpec]:
+    return load_action_inputs(ACTION_DIR)
+
+
+DERIVED = "derived from the GitHub context"  # the idempotency key when `idempotency-key` is unset
+METADATA = ("repository", "ref", "commit_sha", "event", "external_url")  # inputs that override the metadata
+
+
+def _field(inputs: Settings, name: str) -> object:
+    attr = name.replace("-", "_")
+    if attr.startswith("fail_on_"):
+        return getattr(inputs.gate, attr)
+    if attr in METADATA:  # outside Actions there is no context: the metadata is the input or ""
+        return getattr(inputs.metadata, attr)
+    if attr == "idempotency_key" and re.fullmatch("certyn-run-action:[0-9a-f]{32}", inputs.idempotency_key):
+        return DERIVED
+    return getattr(inputs, attr)
+
+
+EXPECTED_DEFAULTS: dict[str, object] = {
+    "environment-key": "",
+    "process-slug": "",
+    "tags": (),
+    "api-url": DEFAULT_API_URL,
+    "repository": "",
+    "ref": "",
+    "commit-sha": "",
+    "event": "",
+    "external-url": "",
+    "idempotency-key": DERIVED,
+    "wait": True,
+    "timeout-seconds": 1800.0,
+    "poll-interval-seconds": 10.0,
+    "max-poll-interval-seconds": 30.0,
+    "fail-on-failed": True,
+    "fail-on-blocked": True,
+    "fail-on-cancelled": True,
+    "fail-on-aborted": True,
+    "fail-on-empty": True,
+    "fail-on-incomplete": True,
+    "cancel-on-timeout": True,
+    "cancel-on-job-cancel": True,
+    "cancel-reason": "",
+    "request-timeout-seconds": 30.0,
+    "http-max-attempts": 5,
+    "job-index": "",
+    "check-run-id": "",
+    "base-url": "",
+    "base-url-wait-seconds": 30.0,
+    "keep-environment": False,
+    "run-id": "",
+    "test-results": True,
+    "junit-report": "",
+    "instruction": "",
+    "conversation-timeout-seconds": 120.0,
+}
+
+
+# -- defaults ----------------------------------------------------------------------------------
+
+
+def test_every_declared_input_has_a_known_default() -> None:
+    declared = set(_action_inputs())
+    assert declared == {*EXPECTED_DEFAULTS, "api-key", "project-slug"}
+
+
+def test_required_inputs_are_declared_required_without_default() -> None:
+    spec = _action_inputs()
+    for name in ("api-key", "project-slug"):
+        assert spec[name].required is True
+        assert spec[name].default is None
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_DEFAULTS))
+def test_input_unset_gives_documented_default(name: str) -> None:
+    env = {_name("api-key"): KEY, _name("project-slug"): "shop", _name("tags"): "smoke"}
+    inputs = read_settings(env)
+    expected = EXPECTED_DEFAULTS[name]
+    if name == "tags":
+        expected = ("smoke",)  # one of process-slug/tags must be given
+    assert _field(inputs, name) == expected
+
+
+@pytest.mark.parametrize("name", sorted(n for n in EXPECTED_DEFAULTS if n not in ("process-slug", "tags")))
+@pytest.mark.parametrize("empty", ["", "   ", "\n"])
+def test_input_empty_gives_documented_default(name: str, empty: str) -> None:
+    inputs = read_settings(_env(**{name.replace("-", "_"): empty}))
+    assert _field(inputs, name) == EXPECTED_DEFAULTS[name]
+
+
+def test_action_yml_defaults_as_the_runner_passes_them_parse_to_the_defaults() -> None:
+    # The runner applies `default:`; expression defaults arrive evaluated on a runner and unevaluated
+    # when someone runs the container by hand. Both must read as the documented defaults.
+    env = {_name("api-key"): KEY, _name("project-slug"): "shop"}
+    for name, spec in _action_inputs().items():
+        if spec.default is not None:
+            env[_name(name)] = spec.default
+    env[_name("process-slug")] = "smoke"
+    inputs = read_settings(env)
+    for name, expected in EXPECTED_DEFAULTS.items():
+        if name != "process-slug":
+            assert _field(inputs, name) == expected, name
+
+
+def test_action_yml_expression_defaults_evaluated_by_runner() -> None:
+    inputs = read_settings(_env(job_index="3", check_run_id="4242424242"))
+    assert inputs.job_index == "3"
+    assert inputs.check_run_id == "4242424242"
+
+
+def test_all_values_read_and_stripped() -> None:
+    inputs = read_settings(
+        _env(
+            environment_key=" staging ",
+            repository="o/r",
+            ref="main",
+            commit_sha="abc",
+            event="push",
+            external_url="https://ci.example/job/1",
+            idempotency_key="my-key",
+            wait="false",
+            timeout_seconds="60",
+            poll_interval_seconds="2",
+            max_poll_interval_seconds="5",
+            fail_on_failed="false",
+            fail_on_blocked="false",
+            fail_on_cancelled="false",
+            fail_on_aborted="false",
+            fail_on_empty="false",
+            fail_on_incomplete="false",
+            cancel_on_timeout="false",
+            cancel_on_job_cancel="false",
+            cancel_reason="because",
+            request_timeout_seconds="7.5",
+            http_max_attempts="1",
+        )
+    )
+    assert inputs.environment_key == "staging"
+    assert (
+        inputs.metadata.repository,
+        inputs.metadata.ref,
+        inputs.metadata.commit_sha,
+        inputs.metadata.event,
+    ) == ("o/r", "main", "abc", "push")
+    assert inputs.metadata.external_url == "https://ci.example/job/1"
+    assert inputs.idempotency_key == "my-key"
+    assert inputs.wait is False
+    assert (inputs.timeout_seconds, inputs.poll_interval_seconds) == (60.0, 2.0)
+    assert inputs.max_poll_interval_seconds == 5.0
+    assert inputs.gate == GateSwitches(False, False, False, False, False, False)
+    assert (inputs.cancel_on_timeout, inputs.cancel_on_job_cancel) == (False, False)
+    assert inputs.cancel_reason == "because"
+    assert inputs.request_timeout_seconds == 7.5
+    assert inputs.http_max_attempts == 1
+
+
+def test_cancel_reason_is_cut_to_500_characters() -> None:
+    assert len(read_settings(_env(cancel_reason="x" * 5000)).cancel_reason) == 500
+
+
+# -- names as the runner and a shell pass them ------------------------------------------------------
+
+
+def test_hyphenated_name_as_the_runner_passes_it() -> None:
+    env = {"INPUT_API-KEY": KEY, "INPUT_PROJECT-SLUG": "shop", "INPUT_PROCESS-SLUG": "smoke"}
+    inputs = read_settings(env)
+    assert (inputs.api_key, inputs.project_slug, inputs.process_slug) == (KEY, "shop", "smoke")
+
+
+def test_underscore_fallback_for_shells() -> None:
+    env = {"INPUT_API_KEY": KEY, "INPUT_PROJECT_SLUG": "shop", "INPUT_PROCESS_SLUG": "smoke"}
+    inputs = read_settings(env)
+    assert (inputs.api_key, inputs.project_slug, inputs.process_slug) == (KEY, "shop", "smoke")
+
+
+def test_hyphenated_name_wins_over_underscore() -> None:
+    assert raw_input({"INPUT_API-KEY": "a", "INPUT_API_KEY": "b"}, "api-key") == "a"
+    assert raw_input({"INPUT_API_KEY": "b"}, "api-key") == "b"
+    assert raw_input({}, "api-key") is None
+
+
+# -- required -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [None, "", "  "])
+def test_api_key_required(value: str | None) -> None:
+    env = _env()
+    if value is None:
+        del env[_name("api-key")]
+    else:
+        env[_name("api-key")] = value
+    err = _error(env, "api-key")
+    assert "secrets." in err.message
+    assert "api-key" in str(err)
+
+
+DEPENDABOT = {"GITHUB_ACTOR": "dependabot[bot]"}
+
+
+def test_missing_key_hint_replaces_the_generic_message() -> None:
+    env = _env(api_key="") | DEPENDABOT
+    err = next(e for e in _errors(env) if e.name == "api-key")
+    assert err.message == missing_key_hint(GitHubContext.from_env(DEPENDABOT, {}))
+    assert "Dependabot" in err.message
+
+
+def test_missing_key_hint_not_used_when_key_present() -> None:
+    assert read_settings(_env() | DEPENDABOT).api_key == KEY
+
+
+def test_project_slug_required() -> None:
+    err = _error(_env(project_slug=""), "project-slug")
+    assert "required" in err.message
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "ck live",
+        "ck\nlive",
+        "ck\tlive",
+        "ck\rlive",
+        "ck\x00live",
+        "ck\u200blive",
+        "ck\u00a0live",
+        "ck\x1blive",
+    ],
+)
+def test_api_key_with_whitespace_or_controls_refused_without_echoing_it(bad: str) -> None:
+    with pytest.raises(InputErrors) as info:
+        read_settings(_env(api_key=bad))
+    assert [e.name for e in info.value.errors] == ["api-key"]
+    assert "re-save the secret" in info.value.errors[0].message
+    for text in (str(info.value), repr(info.value), *(str(e) for e in info.value.errors)):
+        assert "live" not in text
+        assert bad not in text
+
+
+def test_api_key_surrounding_whitespace_is_stripped() -> None:
+    # A secret saved with a trailing newline is the common case; only inner whitespace is an error.
+    assert read_settings(_env(api_key=f"  {KEY}\n")).api_key == KEY
+
+
+def test_api_key_value_never_in_any_error_even_with_everything_wrong() -> None:
+    secret = "ck_SUPER secret_0123"
+    env = _env(
+        api_key=secret,
+        wait="maybe",
+        api_url="http://example.com",
+        tags="a",
+        timeout_seconds="x",
+    )
+    errors = _errors(env)
+    text = "\n".join([*(str(e) for e in errors), *(e.message for e in errors)])
+    assert "SUPER" not in text
+    assert "secret_0123" not in text
+
+
+# -- process-slug / tags --------------------------------------------------------------------------
+
+
+def test_both_process_slug_and_tags_refused() -> None:
+    err = _error(_env(tags="a"), "tags")
+    assert "process-slug" in err.message
+    assert "not both" in err.message
+
+
+def test_neither_process_slug_nor_tags_refused() -> None:
+    env = _env()
+    del env[_name("process-slug")]
+    err = _error(env, "process-slug")
+    assert "tags" in err.message
+
+
+def test_an_empty_run_id_is_named_with_the_other_two_ways_and_why_it_may_be_empty() -> None:
+    # `${{ needs.start.outputs.run-id }}` is "" when the job `start` maps no `outputs:`; the runner passes ""
+    # for an absent input too, so the one error must offer all three ways and say why run-id may be empty.
+    env = _env(process_slug="", run_id="")
+    [error] = _errors(env)
+    for name in ("`process-slug`", "`tags`", "`run-id`"):
+        assert name in error.message
+    assert "`outputs:`" in error.message
+
+
+def test_tags_alone_accepted() -> None:
+    inputs = read_settings(_env(process_slug="", tags="smoke, api"))
+    assert inputs.process_slug == ""
+    assert inputs.tags == ("smoke", "api")
+
+
+def test_invalid_tags_reported_once_without_a_neither_error() -> None:
+    errors = _errors(_env(process_slug="", tags="[oops"))
+    assert [e.name for e in errors] == ["tags"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("smoke", ("smoke",)),
+        ("smoke,api", ("smoke", "api")),
+        (" smoke , api ,", ("smoke", "api")),
+        ("smoke\napi", ("smoke", "api")),
+        ("smoke\r\napi\r\n", ("smoke", "api")),
+        ("smoke\rapi", ("smoke", "api")),
+        ("b,a,c", ("b", "a", "c")),
+        ("a,b,a,b", ("a", "b")),
+        ("Smoke,smoke", ("Smoke", "smoke")),
+        ('["smoke", "api"]', ("smoke", "api")),
+        ('  ["b", "a", "b", " c "]  ', ("b", "a", "c")),
+        ('["with,comma"]', ("with,comma",)),
+        ("a,\n,b", ("a", "b")),
+    ],
+)
+def test_parse_tags(raw: str, expected: tuple[str, ...]) -> None:
+    assert parse_tags(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "words"),
+    [
+        ("[smoke, api]", "not valid JSON"),
+        ('["a", 1]', "only strings"),
+        ('["a", null]', "only strings"),
+        ('[["a"]]', "only strings"),
+        ("[]", "no tag"),
+        ('["", "  "]', "no tag"),
+        (",,,", "no tag"),
+        ("\n\r\n", "no tag"),
+    ],
+)
+def test_parse_tags_refuses(raw: str, words: str) -> None:
+    with pytest.raises(ValueError, match=words):
+        parse_tags(raw)
+
+
+def test_bad_tags_input_names_tags() -> None:
+    err = _error(_env(process_slug="", tags='["a", 1]'), "tags")
+    assert str(err).startswith("Input 'tags':")
+
+
+# -- api-url --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("https://api.certyn.io", "https://api.certyn.io"),
+        ("https://api.certyn.io/", "https://api.certyn.io"),
+        ("https://api.certyn.io/api", "https://api.certyn.io"),
+        ("https://api.certyn.io/api/", "https://api.certyn.io"),
+        ("https://api.certyn.io/API", "https://api.certyn.io"),
+        ("  https://api.certyn.io/api/  ", "https://api.certyn.io"),
+        ("https://gw.example.com/certyn", "https://gw.example.com/certyn"),
+        ("https://gw.example.com/certyn/api/", "https://gw.example.com/certyn"),
+        ("https://gw.example.com/api/v2", "https://gw.example.com/api/v2"),
+        ("https://gw.example.com:8443/x/", "https://gw.example.com:8443/x"),
+        ("HTTPS://API.Certyn.IO", "https://api.certyn.io"),
+        ("http://localhost:8080", "http://localhost:8080"),
+        ("http://localhost:8080/api", "http://localhost:8080"),
+        ("http://127.0.0.1:9", "http://127.0.0.1:9"),
+        ("http://127.1.2.3", "http://127.1.2.3"),
+        ("http://[::1]:8080/", "http://[::1]:8080"),
+    ],
+)
+def test_normalize_api_url(raw: str, expected: str) -> None:
+    assert normalize_api_url(raw) == expected
+    assert normalize_api_url(expected) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "words"),
+    [
+        ("http://api.certyn.io", "https"),
+        ("http://10.0.0.1:8080", "https"),
+        ("http://localhost.evil.example", "https"),
+        ("http://sim.localhost", "https"),
+        ("https://api.certyn.io:0", "port 0"),
+        ("http://127.0.0.1:0", "port 0"),  # a resolver may send *.localhost to DNS
+        ("http://attacker.example.localhost:8080", "https"),
+        ("https://user:pw@api.certyn.io", "credentials"),
+        ("https://user@api.certyn.io", "credentials"),
+        ("https://api.certyn.io?x=1", "query"),
+        ("https://api.certyn.io/#frag", "fragment"),
+        ("https://api.certyn.io:99999", "not a valid URL"),
+        ("https://api.certyn.io:port", "not a valid URL"),
+        ("https://[::1", "not a valid URL"),
+        ("ftp://api.certyn.io", "absolute https URL"),
+        ("api.certyn.io", "absolute https URL"),
+        ("/api", "absolute https URL"),
+        ("https://", "absolute https URL"),
+    ],
+)
+def test_normalize_api_url_refuses(raw: str, words: str) -> None:
+    with pytest.raises(ValueError, match=words):
+        normalize_api_url(raw)
+
+
+def test_bad_api_url_names_the_input_and_never_echoes_credentials() -> None:
+    err = _error(_env(api_url="https://me:hunter2@api.certyn.io"), "api-url")
+    assert str(err).startswith("Input 'api-url':")
+    assert "hunter2" not in str(err)
+
+
+# -- booleans -------------------------------------------------------------------------------------
+
+BOOLEANS = [
+    "wait",
+    "fail-on-failed",
+    "fail-on-blocked",
+    "fail-on-cancelled",
+    "fail-on-aborted",
+    "fail-on-empty",
+    "fail-on-incomplete",
+    "cancel-on-timeout",
+    "cancel-on-job-cancel",
+]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("true", True), ("True", True), ("TRUE", True), ("false", False), ("False", False), ("FALSE", False)],
+)
+def test_parse_bool(raw: str, expected: bool) -> None:
+    assert parse_bool(raw) is expected
+
+
+@pytest.mark.parametrize("name", BOOLEANS)
+@pytest.mark.parametrize("raw", ["false", "FALSE", " False "])
+def test_boolean_inputs_read_false(name: str, raw: str) -> None:
+    assert _field(read_settings(_env(**{name.replace("-", "_"): raw})), name) is False
+
+
+@pytest.mark.parametrize("name", BOOLEANS)
+@pytest.mark.parametrize("raw", ["yes", "1", "on", "ture"])
+def test_bad_boolean_names_the_input(name: str, raw: str) -> None:
+    err = _error(_env(**{name.replace("-", "_"): raw}), name)
+    assert str(err).startswith(f"Input '{name}':")
+    assert "`true` or `false`" in err.message
+    assert raw in err.message
+
+
+# -- numbers --------------------------------------------------------------------------------------
+
+SECONDS = ["timeout-seconds", "poll-interval-seconds", "max-poll-interval-seconds", "request-timeout-seconds"]
+
+
+@pytest.mark.parametrize("name", SECONDS)
+@pytest.mark.parametrize("raw", ["0", "0.5", "-1", "nan", "NaN", "inf", "-inf", "1e999"])
+def test_seconds_below_minimum_or_not_finite_refused(name: str, raw: str) -> None:
+    err = _error(_env(**{name.replace("-", "_"): raw}), name)
+    assert "must be between 1 and" in err.message
+
+
+@pytest.mark.parametrize(
+    ("name", "too_long"),
+    [
+        ("timeout-seconds", "1e10"),
+        ("request-timeout-seconds", "601"),
+        ("poll-interval-seconds", "3601"),
+        ("max-poll-interval-seconds", "1e9"),
+    ],
+)
+def test_seconds_above_maximum_refused(name: str, too_long: str) -> None:
+    # Such values would overflow the clocks of waits and sleeps after the run was created.
+    err = _error(_env(**{name.replace("-", "_"): too_long}), name)
+    assert "must be between 1 and" in err.message
+
+
+@pytest.mark.parametrize("name", SECONDS)
+@pytest.mark.parametrize("raw", ["ten", "10s", "1,5", "0x10"])
+def test_seconds_not_a_number_refused(name: str, raw: str) -> None:
+    err = _error(_env(**{name.replace("-", "_"): raw}), name)
+    assert "number" in err.message
+
+
+@pytest.mark.parametrize("name", SECONDS)
+@pytest.mark.parametrize(("raw", "expected"), [("1", 1.0), ("2.5", 2.5), ("1e2", 100.0), (" 90 ", 90.0)])
+def test_seconds_accepted(name: str, raw: str, expected: float) -> None:
+    # The floor is lowered with the ceiling so that max-poll is not raised to the default floor.
+    env = _env(**{"poll_interval_seconds": "1", name.replace("-", "_"): raw})
+    assert _field(read_settings(env), name) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "words"),
+    [
+        ("0", "between 1 and 20"),
+        ("21", "between 1 and 20"),
+        ("2.5", "whole number"),
+        ("five", "whole number"),
+    ],
+)
+def test_http_max_attempts_refused(raw: str, words: str) -> None:
+    err = _error(_env(http_max_attempts=raw), "http-max-attempts")
+    assert words in err.message
+
+
+def test_http_max_attempts_bounds_accepted() -> None:
+    assert read_settings(_env(http_max_attempts="1")).http_max_attempts == 1
+    assert read_settings(_env(http_max_attempts="20")).http_max_attempts == 20
+
+
+def test_max_poll_below_floor_is_raised_to_the_floor() -> None:
+    inputs = read_settings(_env(poll_interval_seconds="20", max_poll_interval_seconds="5"))
+    assert inputs.poll_interval_seconds == 20.0
+    assert inputs.max_poll_interval_seconds == 20.0
+
+
+def test_max_poll_above_floor_is_kept() -> None:
+    inputs = read_settings(_env(poll_interval_seconds="2", max_poll_interval_seconds="45"))
+    assert (inputs.poll_interval_seconds, inputs.max_poll_interval_seconds) == (2.0, 45.0)
+
+
+def test_default_max_poll_raised_to_a_larger_floor() -> None:
+    inputs = read_settings(_env(poll_interval_seconds="60"))
+    assert inputs.max_poll_interval_seconds == 60.0
+
+
+# -- idempotency-key, external-url, hidden inputs ------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["k", "a" * 200, "run:1/attempt~2 with spaces"])
+def test_idempotency_key_override_accepted(value: str) -> None:
+    assert read_settings(_env(idempotency_key=value)).idempotency_key == value
+
+
+@pytest.mark.parametrize("value", ["a" * 201, "clé", "tab\tinside", "nul\x00", "emoji😀"])
+def test_idempotency_key_override_refused(value: str) -> None:
+    err = _error(_env(idempotency_key=value), "idempotency-key")
+    assert "printable ASCII" in err.message
+    assert "200" in err.message
+
+
+@pytest.mark.parametrize("value", ["javascript:alert(1)", "ci.example/job", "ftp://x/y", "https://"])
+def test_external_url_must_be_http(value: str) -> None:
+    assert "http(s) URL" in _error(_env(external_url=value), "external-url").message
+
+
+@pytest.mark.parametrize("name", ["job-index", "check-run-id"])
+@pytest.mark.parametrize("value", ["${{ strategy.job-index }}", "${{ job.check_run_id }}", "${{"])
+def test_hidden_inputs_unevaluated_expression_is_unset(name: str, value: str) -> None:
+    assert _field(read_settings(_env(**{name.replace("-", "_"): value})), name) == ""
+
+
+@pytest.mark.parametrize("name", ["job-index", "check-run-id"])
+@pytest.mark.parametrize("value", ["0", "7", "123456789012"])
+def test_hidden_inputs_digits_kept(name: str, value: str) -> None:
+    assert _field(read_settings(_env(**{name.replace("-", "_"): value})), name) == value
+
+
+@pytest.mark.parametrize("name", ["job-index", "check-run-id"])
+@pytest.mark.parametrize("value", ["-1", "1.0", "abc", "1 2", "{{ x }}"])
+def test_hidden_inputs_refuse_other_values(name: str, value: str) -> None:
+    assert "internal" in _error(_env(**{name.replace("-", "_"): value}), name).message
+
+
+# -- all errors at once ---------------------------------------------------------------------------
+
+
+def test_all_errors_collected_and_each_names_its_input() -> None:
+    env = {
+        _name("api-key"): "",
+        _name("project-slug"): "",
+        _name("process-slug"): "p",
+        _name("tags"): "t",
+        _name("api-url"): "http://example.com",
+        _name("wait"): "perhaps",
+        _name("timeout-seconds"): "0",
+        _name("http-max-attempts"): "99",
+        _name("idempotency-key"): "ü",
+        _name("job-index"): "x",
+        _name("external-url"): "nope",
+        _name("fail-on-empty"): "nah",
+    }
+    errors = _errors(env)
+    names = [e.name for e in errors]
+    assert sorted(names) == sorted(
+        [
+            "api-key",
+            "project-slug",
+            "tags",
+            "api-url",
+            "wait",
+            "timeout-seconds",
+            "http-max-attempts",
+            "idempotency-key",
+            "job-index",
+            "external-url",
+            "fail-on-empty",
+        ]
+    )
+    for err in errors:
+        assert str(err).startswith(f"Input '{err.name}': ")
+        assert err.message
+    joined = str(InputErrors(errors))
+    for name in names:
+        assert f"Input '{name}'" in joined
+
+
+def test_input_error_is_a_value_error_with_name_and_message() -> None:
+    err = InputError("wait", "must be `true` or `false`")
+    assert isinstance(err, ValueError)
+    assert (err.name, err.message, str(err)) == (
+        "wait",
+        "must be `true` or `false`",
+        "Input 'wait': must be `true` or `false`",
+    )
+
+
+def test_long_bad_value_is_shortened_and_control_characters_hidden() -> None:
+    err = _error(_env(wait="x" * 100 + "\x1b[31m"), "wait")
+    assert "x" * 41 not in err.message
+    assert "\x1b" not in err.message
+
+
+def test_a_poll_ceiling_below_the_floor_is_raised_and_said() -> None:
+    inputs = read_settings(_env(poll_interval_seconds="10", max_poll_interval_seconds="5"))
+    assert (inputs.poll_interval_seconds, inputs.max_poll_interval_seconds) == (10, 10)
+    (adjusted,) = inputs.adjustments
+    assert adjusted.name == "max-poll-interval-seconds"
+    assert str(adjusted).startswith(
+        "Input 'max-poll-interval-seconds': 5 is below `poll-interval-seconds` (10)"
+    )
+
+
+def test_a_slow_floor_alone_raises_the_default_ceiling_silently() -> None:
+    inputs = read_settings(_env(poll_interval_seconds="60"))
+    assert inputs.max_poll_interval_seconds == 60
+    assert inputs.adjustments == ()
+
+
+# -- exact messages, boundaries and the rarer spellings (each pinned by a mutation survivor) ---------
+
+API_KEY_MISSING = (
+    "required and empty: pass your Certyn API key from a secret, "
+    "e.g. `api-key: ${{ secrets.CERTYN_API_KEY }}`, and check the secret exists in this repository"
+)
+NOTHING_TO_RUN = (
+    "set `process-slug` (the suite to run), `tags` (tests to select) or `run-id` (an existing run to wait "
+    "for). A `run-id` from another job (`${{ needs.<job>.outputs.run-id }}`) is empty when that job has no "
+    "`outputs:` mapping: add `outputs: { run-id: ${{ steps.<step>.outputs.run-id }} }` to that job"
+)
+API_KEY_UNPRINTABLE = (
+    "contains spaces, line breaks, control or non-ASCII characters: re-save the secret as the bare key"
+)
+
+
+def test_required_inputs_missing_name_each_input_and_the_fix_exactly() -> None:
+    errors = _errors({_name("api-key"): "", _name("project-slug"): " "})
+    assert [(e.name, e.message) for e in errors] == [
+        ("api-key", API_KEY_MISSING),
+        ("project-slug", "required: set it to the slug of your Certyn project, e.g. `my-app`"),
+        ("process-slug", NOTHING_TO_RUN),
+    ]
+
+
+def test_all_errors_are_joined_into_one_message_with_semicolons() -> None:
+    with pytest.raises(InputErrors) as info:
+        read_settings(_env(api_key="a b", tags="smoke"))
+    assert str(info.value) == (
+        f"Input 'api-key': {API_KEY_UNPRINTABLE}; Input 'tags': give either `process-slug` or `tags`, not both"
+    )
+
+
+@pytest.mark.parametrize("key", ["!", "~", "ck_!live~", "!" + "a" * 30 + "~"])
+def test_api_key_may_hold_any_visible_ascii_including_the_ends_of_the_range(key: str) -> None:
+    assert read_settings(_env(api_key=key)).api_key == key
+
+
+@pytest.mark.parametrize("key", ["ck live", "ck\x7fkey", "ck\x1fkey", "ckéy"])
+def test_api_key_outside_visible_ascii_is_refused_with_the_fix(key: str) -> None:
+    assert _error(_env(api_key=key), "api-key").message == API_KEY_UNPRINTABLE
+
+
+@pytest.mark.parametrize(
+    ("name", "maximum"),
+    [
+        ("poll-interval-seconds", 3600),
+        ("max-poll-interval-seconds", 3600),
+        ("request-timeout-seconds", 600),
+        ("timeout-seconds", 604800),
+    ],
+)
+def test_seconds_inputs_accept_their_documented_maximum_and_refuse_one_more(name: str, maximum: int) -> None:
+    field = name.replace("-", "_")
+    env = _env(**{field: str(maximum)})
+    if name == "max-poll-interval-seconds":
+        env[_name("poll-interval-seconds")] = "1"
+    assert getattr(read_settings(env), field) == float(maximum)
+    message = _error(_env(**{field: str(maximum + 1)}), name).message
+    assert message == f"must be between 1 and {maximum} seconds, got `{maximum + 1}`"
+
+
+def test_max_poll_interval_equal_to_the_floor_is_no_adjustment() -> None:
+    inputs = read_settings(_env(poll_interval_seconds="20", max_poll_interval_seconds="20"))
+    assert (inputs.poll_interval_seconds, inputs.max_poll_interval_seconds) == (20.0, 20.0)
+    assert inputs.adjustments == ()
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("[1, 2]", 'a JSON array must hold only strings, e.g. `["smoke", "api"]`'),
+        ("[smoke", 'looks like a JSON array but is not valid JSON: write e.g. `["smoke", "api"]`'),
+        (", ,\n", "holds no tag: list tags separated by commas or newlines, or a JSON array"),
+    ],
+)
+def test_tags_errors_say_how_to_write_them(value: str, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)) as info:
+        parse_tags(value)
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("x" * 40, "x" * 40),  # up to 40 characters shown whole
+        ("x" * 41, "x" * 39 + "…"),
+        ("tr\x01ue", "tr?ue"),  # unprintable characters shown as '?'
+        ("`yes`", "'yes'"),  # a backtick cannot end the quoted value
+    ],
+)
+def test_a_bad_value_is_quoted_short_and_printable_in_the_message(value: str, shown: str) -> None:
+    message = f"must be `true` or `false`, got `{shown}`"
+    with pytest.raises(ValueError, match=re.escape(message)) as info:
+        parse_bool(value)
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("https://localhost.:8080", "https://localhost.:8080"),
+        ("https://LOCALHOST.:8080/api", "https://localhost.:8080"),
+        ("https://certyn.example/x//api", "https://certyn.example/x"),
+        ("https://certyn.example/x//api//", "https://certyn.example/x"),
+        ("https://certyn.example/X/", "https://certyn.example/X"),
+        ("https://certyn.example/apiX", "https://certyn.example/apiX"),
+    ],
+)
+def test_api_url_rarer_spellings(value: str, expected: str) -> None:
+    assert normalize_api_url(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "says", "fix"),
+    [
+        ("https://user:pass@certyn.example", "must not contain", "pass the key in `api-key`"),
+        (
+            "http://certyn.example",
+            "must use https",
+            "(http is only allowed for localhost/127.0.0.1, e.g. a local simulator)",
+        ),
+    ],
+)
+def test_api_url_refusals_say_the_fix(value: str, says: str, fix: str) -> None:
+    with pytest.raises(ValueError, match="^" + re.escape(says)) as info:
+        normalize_api_url(value)
+    assert str(info.value).endswith(fix)
+
+
+def test_external_url_may_be_plain_http() -> None:
+    assert (
+        read_settings(_env(external_url="http://ci.example/job/1")).metadata.external_url
+        == "http://ci.example/job/1"
+    )
+
+
+@pytest.mark.parametrize("name", ["job-index", "check-run-id"])
+def test_internal_inputs_set_by_hand_say_to_remove_them(name: str) -> None:
+    message = _error(_env(**{name.replace("-", "_"): "abc"}), name).message
+    assert message == "is internal and filled in by the runner: remove it from `with:`"
+
+
+def test_an_input_name_with_spaces_is_read_as_the_runner_writes_it() -> None:
+    assert raw_input({"INPUT_MY_INPUT": "x"}, "my input") == "x"
+    assert raw_input({"INPUT_MY_INPUT-NAME": "y"}, "my input-name") == "y"
+
+
+def test_gate_switches_are_looked_up_by_their_workflow_names() -> None:
+    switches = GateSwitches(fail_on_empty=False, fail_on_aborted=False)
+    assert {
+        name: switches.enabled(name) for name in ("fail-on-failed", "fail-on-empty", "fail-on-aborted")
+    } == {
+        "fail-on-failed": True,
+        "fail-on-empty": False,
+        "fail-on-aborted": False,
+    }
+
+
+NOT_UTF8 = "holds bytes that are not valid UTF-8 text: write it as UTF-8"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "api-key",
+        "process-slug",
+        "environment-key",
+        "repository",
+        "ref",
+        "commit-sha",
+        "event",
+        "cancel-reason",
+        "wait",
+        "timeout-seconds",
+        "base-url",
+        "base-url-wait-seconds",
+        "keep-environment",
+    ],
+)
+def test_an_input_that_is_not_utf8_gets_that_one_error_and_no_other(name: str) -> None:
+    # Bytes that are not UTF-8 arrive as \udcXX escapes: the input is reported once, for what it is,
+    # and not again as empty, unparsable or missing.
+    errors = _errors(_env(**{name.replace("-", "_"): "ab\udcffc"}))
+    assert [(e.name, e.message) for e in errors] == [(name, NOT_UTF8)]
+
+
+API_URL_EXAMPLE = f"use e.g. `{DEFAULT_API_URL}`"
+API_URL_NOT_PLAIN = (
+    "must be a plain URL: scheme, host name or IP address, optional port and path, written in "
+    "ASCII letters, digits and `.-_/:` only (no backslash, `%`-escape, non-ASCII or other "
+    f"characters; write an international domain name in its `xn--` form): {API_URL_EXAMPLE}"
+)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (
+            "https://certyn.example/a b",
+            f"contains spaces, line breaks or control characters: {API_URL_EXAMPLE}",
+        ),
+        (
+            "https://certyn.example/a\x7f",
+            f"contains spaces, line breaks or control characters: {API_URL_EXAMPLE}",
+        ),
+        ("https://certyn.\u212aexample", API_URL_NOT_PLAIN),  # the Kelvin sign, which IGNORECASE reads as k
+        ("https://certyn.example\\x", API_URL_NOT_PLAIN),
+        ("https://certyn.example/%41", API_URL_NOT_PLAIN),
+    ],
+)
+def test_api_url_that_is_not_plain_is_refused_with_the_whole_message(value: str, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)) as info:
+        normalize_api_url(value)
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize(
+    "misread",
+    [
+        {"host": "attacker.example"},
+        {"port": 8443},
+        {"scheme": "http"},
+    ],
+)
+def test_an_api_url_the_http_stack_would_read_differently_is_refused(
+    monkeypatch: pytest.MonkeyPatch, misread: dict[str, Any]
+) -> None:
+    # Defence in depth: the plain spelling leaves no URL known to be read differently by urlsplit and by
+    # urllib3 (which connects). Should a urllib3 release ever read one to another host, port or scheme, the
+    # input is refused with the reason, before the key could follow that reading.
+    import urllib3.util  # noqa: PLC0415
+
+    real = urllib3.util.parse_url
+    patched = "certyn_action.settings.parse_url"  # where api_origin looks it up
+    monkeypatch.setattr(patched, lambda url: real(url)._replace(**misread))
+    with pytest.raises(ValueError, match="read differently") as info:
+        normalize_api_url("https://certyn.example/x")
+    assert str(info.value) == f"is read differently by URL parsers: {API_URL_EXAMPLE}"
+    monkeypatch.undo()
+    assert normalize_api_url("https://certyn.example/x") == "https://certyn.example/x"
+
+
+@pytest.mark.parametrize(
+    ("url", "origin"),
+    [
+        ("https://Certyn.Example/api", ("https", "certyn.example", 443)),
+        ("http://[::1]:8080/x", ("http", "::1", 8080)),
+        ("//certyn.example/x", ("", "certyn.example", 80)),  # no scheme: read as empty, never invented
+        ("https://", ("https", "", 443)),  # no host: read as empty
+    ],
+)
+def test_api_origin_is_what_the_http_stack_connects_to(url: str, origin: tuple[str, str, int]) -> None:
+    assert api_origin(url) == origin
+
+
+def test_api_origin_of_an_unparsable_url_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match=r"^cannot be parsed$"):
+        api_origin("http://[")
+
+
+# -- base-url and run-id (parsers: test_settings_preview.py) ---------------------------------------
+
+
+def test_base_url_and_its_switches_are_read() -> None:
+    env = {
+        _name("api-key"): KEY,
+        _name("project-slug"): "shop",
+        _name("tags"): "smoke",
+        _name("base-url"): " https://pr-42.preview.example.com ",
+        _name("base-url-wait-seconds"): "0",
+        _name("keep-environment"): "TRUE",
+    }
+    inputs = read_settings(env)
+    assert inputs.base_url == "https://pr-42.preview.example.com"
+    assert inputs.base_url_wait_seconds == 0.0
+    assert inputs.keep_environment is True
+
+
+def test_run_id_needs_no_process_or_tags() -> None:
+    env = {_name("api-key"): KEY, _name("project-slug"): "shop", _name("run-id"): "run-7"}
+    inputs = read_settings(env)
+    assert inputs.run_id == "run-7"
+    assert (inputs.process_slug, inputs.tags) == ("", ())
+
+
+def test_a_bad_run_id_does_not_also_ask_for_a_process() -> None:
+    env = {_name("api-key"): KEY, _name("project-slug"): "shop", _name("run-id"): "a/b"}
+    with pytest.raises(InputErrors) as caught:
+        read_settings(env)
+    assert [e.name for e in caught.value.errors] == ["run-id"]
+
+
+def test_conflicts_are_reported_with_the_other_errors() -> None:
+    env = {
+        _name("api-key"): KEY,
+        _name("project-slug"): "shop",
+        _name("run-id"): "run-7",
+        _name("tags"): "smoke",
+        _name("wait"): "false",
+        _name("http-max-attempts"): "0",
+    }
+    with pytest.raises(InputErrors) as caught:
+        read_settings(env)
+    assert {e.name for e in caught.value.errors} == {"tags", "wait", "http-max-attempts"}
+
+
+def test_junit_report_without_test_results_says_why_and_how_to_fix() -> None:
+    error = _error(_env(junit_report="reports/certyn.xml", test_results="false"), "junit-report")
+    assert error.message == "is written from the per-test results: remove `test-results: false`"
+
+
+def test_an_instruction_beside_run_id_is_refused_on_instruction_naming_run_id() -> None:
+    # The conflicts are reported with the checker's own message, on the input to remove.
+    errors = _errors(_env(process_slug="", run_id="r-1", instruction="Why did checkout fail?"))
+    (error,) = [e for e in errors if e.name == "instruction"]
+    assert "run-id" in error.message
+    assert [e.name for e in errors] == ["instruction"]

@@ -1,0 +1,308 @@
+"""settings.py: GitHub context → run metadata, links, and why an api-key may be empty."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from certyn_action.settings import (
+    GitHubContext,
+    RunMetadata,
+    is_fork_pull_request,
+    missing_key_hint,
+    read_settings,
+)
+
+REPO = "acme/shop"
+MERGE_SHA = "m" * 40
+HEAD_SHA = "h" * 40
+PUSH_SHA = "p" * 40
+
+
+def _inputs(**overrides: str) -> dict[str, str]:
+    values = {"api-key": "k", "project-slug": "shop", "process-slug": "smoke"}
+    values.update({name.replace("_", "-"): value for name, value in overrides.items()})
+    return {"INPUT_" + name.upper(): value for name, value in values.items()}
+
+
+def _meta(context: tuple[dict[str, str], dict[str, Any]], inputs: dict[str, str]) -> RunMetadata:
+    """The metadata read with the settings from this GitHub context (env, event payload) and these inputs."""
+    env, payload = context
+    return read_settings(env | inputs, payload).metadata
+
+
+def _env(**overrides: str) -> dict[str, str]:
+    env = {
+        "GITHUB_REPOSITORY": REPO,
+        "GITHUB_SERVER_URL": "https://github.com",
+        "GITHUB_RUN_ID": "1001",
+        "GITHUB_RUN_ATTEMPT": "2",
+        "GITHUB_JOB": "test",
+        "GITHUB_ACTION": "certyn",
+        "GITHUB_EVENT_NAME": "push",
+        "GITHUB_SHA": PUSH_SHA,
+        "GITHUB_REF": "refs/heads/main",
+        "GITHUB_REF_NAME": "main",
+        "GITHUB_HEAD_REF": "",
+        "GITHUB_ACTOR": "octocat",
+    }
+    env.update(overrides)
+    return env
+
+
+def _pr_payload(
+    *, head_repo: str = REPO, base_repo: str = REPO, fork: bool = False, head_ref: str = "feature/x"
+) -> dict[str, Any]:
+    return {
+        "number": 7,
+        "pull_request": {
+            "number": 7,
+            "head": {"sha": HEAD_SHA, "ref": head_ref, "repo": {"full_name": head_repo, "fork": fork}},
+            "base": {"sha": "b" * 40, "ref": "main", "repo": {"full_name": base_repo, "fork": False}},
+            "merge_commit_sha": MERGE_SHA,
+        },
+    }
+
+
+def _pr_env(event: str = "pull_request") -> dict[str, str]:
+    return _env(
+        GITHUB_EVENT_NAME=event,
+        GITHUB_SHA=MERGE_SHA,
+        GITHUB_REF="refs/pull/7/merge",
+        GITHUB_REF_NAME="7/merge",
+        GITHUB_HEAD_REF="feature/x",
+    )
+
+
+RUN_URL = f"https://github.com/{REPO}/actions/runs/1001"
+ATTEMPT_URL = f"{RUN_URL}/attempts/2"
+
+
+# -- from_env -------------------------------------------------------------------------------------
+
+
+def test_from_env_reads_and_strips() -> None:
+    ctx = GitHubContext.from_env(
+        _env(GITHUB_REPOSITORY=" acme/shop \n", GITHUB_SERVER_URL="https://ghe.corp/"), {}
+    )
+    assert ctx.repository == REPO
+    assert ctx.server_url == "https://ghe.corp"
+    assert (ctx.run_id, ctx.run_attempt, ctx.job, ctx.action) == ("1001", "2", "test", "certyn")
+
+
+def test_from_env_defaults_server_url_to_github_com() -> None:
+    env = _env()
+    del env["GITHUB_SERVER_URL"]
+    assert GitHubContext.from_env(env, {}).server_url == "https://github.com"
+
+
+# -- metadata ------------------------------------------------------------------------------
+
+
+def test_push() -> None:
+    meta = _meta((_env(), {}), _inputs())
+    assert (meta.repository, meta.ref, meta.commit_sha, meta.event) == (REPO, "main", PUSH_SHA, "push")
+
+
+def test_tag_push_reports_the_tag_name() -> None:
+    env = _env(GITHUB_REF="refs/tags/v1.2.3", GITHUB_REF_NAME="v1.2.3", GITHUB_REF_TYPE="tag")
+    meta = _meta((env, {"ref": "refs/tags/v1.2.3"}), _inputs())
+    assert meta.ref == "v1.2.3"
+    assert meta.commit_sha == PUSH_SHA
+
+
+@pytest.mark.parametrize("event", ["pull_request", "pull_request_target"])
+def test_pull_request_reports_head_commit_and_branch_not_the_merge(event: str) -> None:
+    meta = _meta((_pr_env(event), _pr_payload()), _inputs())
+    assert meta.commit_sha == HEAD_SHA
+    assert meta.ref == "feature/x"
+    assert meta.event == event
+    assert MERGE_SHA not in (meta.commit_sha, meta.ref)
+    assert "merge" not in meta.ref
+
+
+def test_pull_request_branch_from_github_head_ref_first() -> None:
+    payload = _pr_payload(head_ref="from-payload")
+    meta = _meta((_pr_env(), payload), _inputs())
+    assert meta.ref == "feature/x"
+
+
+def test_pull_request_branch_from_payload_when_head_ref_missing() -> None:
+    env = _pr_env()
+    env["GITHUB_HEAD_REF"] = ""
+    meta = _meta((env, _pr_payload(head_ref="from-payload")), _inputs())
+    assert meta.ref == "from-payload"
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {},
+        {"pull_request": None},
+        {"pull_request": "garbage"},
+        {"pull_request": {}},
+        {"pull_request": {"head": None}},
+        {"pull_request": {"head": {"sha": None, "ref": 5}}},
+        {"pull_request": {"head": {"sha": "  "}}},
+        {"pull_request": []},
+    ],
+)
+def test_pull_request_payload_missing_fields_falls_back_without_crashing(payload: dict[str, Any]) -> None:
+    meta = _meta((_pr_env(), payload), _inputs())
+    assert meta.commit_sha == MERGE_SHA  # GITHUB_SHA is all that is left
+    assert meta.ref == "feature/x"
+
+
+def test_pull_request_with_nothing_at_all() -> None:
+    env = _pr_env()
+    env["GITHUB_HEAD_REF"] = ""
+    meta = _meta((env, {}), _inputs())
+    assert (meta.commit_sha, meta.ref) == (MERGE_SHA, "7/merge")
+
+
+def test_push_ignores_a_pull_request_key_in_the_payload() -> None:
+    meta = _meta((_env(), _pr_payload()), _inputs())
+    assert (meta.commit_sha, meta.ref) == (PUSH_SHA, "main")
+
+
+def test_overrides_win() -> None:
+    inputs = _inputs(
+        repository="other/repo",
+        ref="release",
+        commit_sha="c0ffee",
+        event="workflow_dispatch",
+        external_url="https://ci.example/build/9",
+    )
+    meta = _meta((_pr_env(), _pr_payload()), inputs)
+    assert (meta.repository, meta.ref, meta.commit_sha, meta.event) == (
+        "other/repo",
+        "release",
+        "c0ffee",
+        "workflow_dispatch",
+    )
+    assert meta.external_url == "https://ci.example/build/9"
+    # the links we show stay ours
+    assert meta.run_url == ATTEMPT_URL
+
+
+# -- links ----------------------------------------------------------------------------------------
+
+
+def test_job_url_with_check_run_id() -> None:
+    meta = _meta((_env(), {}), _inputs(check_run_id="5550001"))
+    assert meta.job_url == f"{RUN_URL}/job/5550001"
+    assert meta.external_url == f"{RUN_URL}/job/5550001"
+    assert meta.run_url == ATTEMPT_URL
+
+
+def test_attempt_url_without_check_run_id() -> None:
+    meta = _meta((_env(), {}), _inputs(check_run_id="${{ job.check_run_id }}"))
+    assert meta.job_url == ATTEMPT_URL
+    assert meta.external_url == ATTEMPT_URL
+
+
+def test_run_url_without_attempt() -> None:
+    ctx = GitHubContext.from_env(_env(GITHUB_RUN_ATTEMPT=""), {})
+    assert ctx.attempt_url == RUN_URL
+
+
+def test_no_links_outside_actions() -> None:
+    meta = _meta(({}, {}), _inputs(check_run_id="12"))
+    assert (meta.job_url, meta.run_url, meta.external_url) == ("", "", "")
+
+
+def test_ghes_server_url_used_for_links() -> None:
+    env = _env(GITHUB_SERVER_URL="https://github.example.corp/")
+    meta = _meta((env, {}), _inputs(check_run_id="77"))
+    assert meta.job_url == f"https://github.example.corp/{REPO}/actions/runs/1001/job/77"
+    assert meta.run_url.startswith("https://github.example.corp/")
+    assert "github.com" not in meta.job_url + meta.run_url + meta.external_url
+
+
+# -- missing_key_hint -----------------------------------------------------------------------------
+
+
+def test_hint_for_fork_pull_request_by_repo_name() -> None:
+    ctx = GitHubContext.from_env(_pr_env(), _pr_payload(head_repo="forker/shop"))
+    assert is_fork_pull_request(ctx)
+    hint = missing_key_hint(ctx)
+    assert hint is not None
+    assert "fork" in hint
+    assert "if:" in hint
+
+
+def test_no_fork_hint_for_a_same_repository_pr_in_a_repository_that_is_a_fork() -> None:
+    # head.repo.fork is true for every PR inside a forked repository; secrets are there all the same.
+    ctx = GitHubContext.from_env(_pr_env(), _pr_payload(fork=True))
+    assert missing_key_hint(ctx) is None
+
+
+def test_hint_by_fork_flag_when_the_base_repository_is_unknown() -> None:
+    payload = _pr_payload(fork=True)
+    del payload["pull_request"]["base"]["repo"]
+    hint = missing_key_hint(GitHubContext.from_env(_pr_env(), payload))
+    assert hint is not None
+    assert "fork" in hint
+
+
+def test_hint_for_dependabot() -> None:
+    ctx = GitHubContext.from_env(_pr_env() | {"GITHUB_ACTOR": "dependabot[bot]"}, _pr_payload())
+    hint = missing_key_hint(ctx)
+    assert hint is not None
+    assert "Dependabot" in hint
+
+
+def test_hint_for_dependabot_on_push() -> None:
+    hint = missing_key_hint(GitHubContext.from_env(_env(GITHUB_ACTOR="dependabot[bot]"), {}))
+    assert hint is not None
+    assert "Dependabot" in hint
+
+
+@pytest.mark.parametrize(
+    ("env", "payload"),
+    [
+        (_env(), {}),
+        (_env(), _pr_payload(head_repo="forker/shop")),  # not a pull request event
+        (_pr_env(), _pr_payload()),  # same-repository pull request
+        (_pr_env(), {}),  # payload unknown: do not guess
+        (_pr_env(), {"pull_request": {"head": {"repo": None}, "base": {"repo": {"full_name": REPO}}}}),
+    ],
+)
+def test_no_hint_otherwise(env: dict[str, str], payload: dict[str, Any]) -> None:
+    assert missing_key_hint(GitHubContext.from_env(env, payload)) is None
+
+
+def test_no_fork_hint_for_pull_request_target() -> None:
+    ctx = GitHubContext.from_env(_pr_env("pull_request_target"), _pr_payload(head_repo="forker/shop"))
+    assert missing_key_hint(ctx) is None
+
+
+# -- names and links for the job summary ----------------------------------------------------------
+
+
+def test_run_and_job_named_as_github_shows_them() -> None:
+    env = _env(GITHUB_WORKFLOW="CI", GITHUB_RUN_NUMBER="42")
+    meta = _meta((env, {}), _inputs())
+    assert (meta.job_name, meta.run_name) == ("test", "CI #42, attempt 2")
+    env = _env(GITHUB_WORKFLOW="", GITHUB_RUN_NUMBER="7", GITHUB_RUN_ATTEMPT="1")
+    assert GitHubContext.from_env(env, {}).run_name == "workflow run #7"
+    assert GitHubContext.from_env(_env(GITHUB_WORKFLOW="CI"), {}).run_name == ""  # no number: no name
+
+
+def test_commit_url_on_the_server_for_the_reported_repository_and_commit() -> None:
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    env = _env(GITHUB_SERVER_URL="https://ghe.corp/", GITHUB_SHA=sha)
+    meta = _meta((env, {}), _inputs())
+    assert meta.commit_url == f"https://ghe.corp/{REPO}/commit/{sha}"
+    overridden = _inputs(repository="acme/other", commit_sha="abcdef1")
+    meta = _meta((_env(), {}), overridden)
+    assert meta.commit_url == "https://github.com/acme/other/commit/abcdef1"
+
+
+@pytest.mark.parametrize(
+    ("repository", "sha"), [("acme/shop", "not-a-sha"), ("no-owner", "abcdef1"), ("", "abcdef1")]
+)
+def test_no_commit_url_for_what_is_not_a_repository_and_sha(repository: str, sha: str) -> None:
+    meta = _meta((_env(GITHUB_REPOSITORY=repository, GITHUB_SHA=sha), {}), _inputs())
+    assert meta.commit_url == ""
