@@ -12,6 +12,7 @@ so a hanging cancel cannot starve the environment delete. Each resource reports 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, NamedTuple, Protocol
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
 
 RELEASE_BUDGET_SECONDS = 5.0  # the runner sends SIGTERM 7.5 s after SIGINT, then kills
 READ_AGAIN_MIN_SECONDS = 1.0  # of the release budget: less than this left, the state is not read again
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_HEX_SHA = re.compile(r"^[0-9a-fA-F]{7,64}$")
 
 
 class Journal(Protocol):
@@ -179,6 +182,17 @@ class CertynRun:
                 self.step.created(answered)
         if self.step.report.run_id:
             self.step.note(words.left_running(switch))
+
+
+def environment_body(settings: Settings) -> dict[str, str]:
+    """The create body of ``base-url``'s environment: its key and label (``settings.py``), its URL, and the
+    version when known: the short commit the run is for (7 hex digits, lower case; a ``commit-sha`` that is
+    not a SHA is kept, cut to 40)."""
+    commit = " ".join(_CONTROL.sub(" ", settings.metadata.commit_sha).split())
+    version = commit[:7].lower() if _HEX_SHA.match(commit) else commit[:40]
+    key, label = settings.temporary_environment_key, settings.temporary_environment_label
+    body = {"key": key, "label": label, "baseUrl": settings.base_url}
+    return body | {"version": version} if version else body
 
 
 class TemporaryEnvironment:

@@ -26,7 +26,7 @@ from .github.signals import CancelRequested, SignalGuard
 from .github.workflow import WorkflowLog
 from .render import words
 from .render.escape import one_line
-from .resources import CertynRun, Held, TemporaryEnvironment
+from .resources import CertynRun, Held, TemporaryEnvironment, environment_body
 from .settings import InputErrors, Settings, read_settings
 
 if TYPE_CHECKING:
@@ -126,10 +126,8 @@ class Step:
 
     def _environment(self, client: CertynClient, settings: Settings, deadline: float) -> str:
         """The temporary environment for ``base-url``, held from before its create is sent: its key."""
-        from .core.environment import plan_environment  # noqa: PLC0415
-
-        plan = plan_environment(settings)
-        environment = TemporaryEnvironment(client, self, plan.create_body(), settings.keep_environment)
+        body = environment_body(settings)
+        environment = TemporaryEnvironment(client, self, body, settings.keep_environment)
         self.held.hold(environment)
         environment.create(deadline)
         return environment.key
