@@ -71,26 +71,26 @@ class Step:
         return 0 if self.report.verdict.result.succeeds else 1
 
     def _story(self) -> None:
-        settings = inputs = self._read_settings()
-        deadline = self.started + inputs.timeout_seconds
-        client = self.client = self._client(inputs)
+        settings = self._read_settings()
+        deadline = self.started + settings.timeout_seconds
+        client = self.client = self._client(settings)
         with self.guard.interruptible():
-            if inputs.base_url:
+            if settings.base_url:
                 from .deployment import check_deployment  # noqa: PLC0415 - only for base-url
 
-                check_deployment(inputs, deadline, self.clock, self.env, self.log)
+                check_deployment(settings, deadline, self.clock, self.env, self.log)
                 self.environment_created(self._environment(client, settings, deadline))
-            if inputs.run_id:  # no create: the run is held from the start (the cancel switches apply)
-                self._hold_run(client, inputs)
-                self.attached(inputs.run_id)
+            if settings.run_id:  # no create: the run is held from the start (the cancel switches apply)
+                self._hold_run(client, settings)
+                self.attached(settings.run_id)
             else:
                 self.created(self._create(client, settings, deadline))
-            if not inputs.wait:
+            if not settings.wait:
                 self.report.verdict = Verdict(Result.CREATED)
                 return
-            status = self._wait(client, inputs, deadline)
-        self.report.verdict = evaluate(status, inputs.gate)
-        self.found(Afterwards(client, self, self.clock, self.guard, inputs).run(status, deadline))
+            status = self._wait(client, settings, deadline)
+        self.report.verdict = evaluate(status, settings.gate)
+        self.found(Afterwards(client, self, self.clock, self.guard, settings).run(status, deadline))
 
     # -- the stages ----------------------------------------------------------------------------------
     def _read_settings(self) -> Settings:
