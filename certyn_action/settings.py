@@ -28,6 +28,8 @@ from .render.escape import encodable
 
 DEFAULT_API_URL = "https://api.certyn.io"
 DEFAULT_SERVER_URL = "https://github.com"
+DEFAULT_GITHUB_API_URL = "https://api.github.com"
+PR_COMMENT_MODES = ("off", "always", "on-failure")
 MAX_IDEMPOTENCY_KEY = 200
 MAX_TIMEOUT_SECONDS = 7 * 24 * 3600  # longer than any GitHub job may run
 MAX_CONVERSATION_TIMEOUT_SECONDS = 3600
@@ -64,6 +66,15 @@ _BASE_URL_WITHOUT_WAITING = (
     "`wait: false` cannot be combined with `base-url` unless `keep-environment: true`: the temporary "
     "environment is deleted when this step ends, which would pull the ground from under a run nobody waits "
     "for. Remove `wait: false`, or set `keep-environment: true` (and delete the environment yourself later)"
+)
+_CHECK_RUN_WITHOUT_WAITING = (
+    "`check-run: true` cannot be combined with `wait: false`: the check run is completed with the run's "
+    "result, and a step that does not wait would leave it in progress for ever. Remove `wait: false`, or "
+    "remove `check-run: true`"
+)
+_PUBLISHING_NEEDS_GITHUB_ACCESS = (
+    "is empty, but `check-run` or `pr-comment` writes to GitHub with it: leave `github-token` out (its default "
+    "is `${{ github.token }}`), or pass a token with `checks: write` / `pull-requests: write`"
 )
 _NOT_UTF8 = re.compile("[\ud800-\udfff]")
 _REPORT_EXAMPLE = "e.g. `junit-report: reports/certyn.xml`"
@@ -134,6 +145,9 @@ class GitHubContext(NamedTuple):
     workflow: str = ""
     run_number: str = ""
     step_files: str = ""  # the name of this step's GITHUB_OUTPUT file: a uuid per step
+    workflow_ref: str = (
+        ""  # owner/repo/.github/workflows/file.yml@ref: the check run's annotations point there
+    )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], payload: Mapping[str, Any]) -> GitHubContext:
@@ -245,6 +259,16 @@ class Settings(NamedTuple):
     temporary_environment_label: str
     # Inputs that were usable but not as written: the action goes on, and says what it did instead.
     adjustments: tuple[InputError, ...] = ()
+    # Publishing to GitHub (publish.py): nothing is sent there unless `check-run` or `pr-comment` asks.
+    github_token: str = ""
+    check_run: bool = False
+    pr_comment: str = "off"
+    github_api_url: str = DEFAULT_GITHUB_API_URL  # GITHUB_API_URL (GitHub Enterprise Server: .../api/v3)
+
+    @property
+    def publishes(self) -> bool:
+        """Whether anything is written to GitHub: a check run or a pull-request comment was asked for."""
+        return self.check_run or self.pr_comment != "off"
 
 
 # -- the one way in -------------------------------------------------------------------------------------
@@ -299,6 +323,7 @@ def read_settings(
         temporary_environment_key=environment_key(ctx, job_index, check_run_id, random_hex=random_hex),
         temporary_environment_label=environment_label(ctx, job_index),
         adjustments=_poll_adjustments(env, floor, ceiling),
+        github_api_url=github_api_url(env),
         **read,
     )
     for name, message in _conflicts(settings, own_idempotency_key=bool(given_key)):
@@ -329,6 +354,12 @@ def _conflicts(s: Settings, *, own_idempotency_key: bool) -> list[tuple[str, str
                 errors.append((name, _WITH_RUN_ID.format(why=why, name=name)))
         if not s.wait:
             errors.append(("wait", _RUN_ID_WITHOUT_WAITING))
+    if s.check_run and not s.wait:
+        errors.append(("check-run", _CHECK_RUN_WITHOUT_WAITING))
+    if s.publishes and not s.github_token:
+        errors.append(("github-token", _PUBLISHING_NEEDS_GITHUB_ACCESS))
+    elif s.publishes and (problem := _github_api_url_problem(s.github_api_url)):
+        errors.append(("github-token", problem))
     if s.base_url and s.environment_key:
         errors.append(("environment-key", _BASE_URL_WITH_ENVIRONMENT_KEY))
     if s.base_url and not s.wait and not s.keep_environment and not s.run_id:
@@ -467,6 +498,11 @@ def _idempotency_key(value: str) -> str:
     return value
 
 
+def _token_or_unset(value: str) -> str:
+    """``github-token``: outside the runner the default arrives as the unevaluated expression: unset."""
+    return "" if value.startswith("${{") else value
+
+
 def _digits_or_unset(value: str) -> str:
     # Outside the runner the expression default arrives unevaluated; treat it as unset.
     if value.startswith("${{"):
@@ -533,6 +569,27 @@ def parse_instruction(value: str) -> str:
 
 
 # -- the API URL: the one host the API key may go to, judged the way the HTTP stack will read it ---------------
+
+
+def parse_pr_comment(value: str) -> str:
+    lowered = value.strip().lower()
+    if lowered not in PR_COMMENT_MODES:
+        raise ValueError(f"must be `off`, `always` or `on-failure`, got {_show(value)}")
+    return lowered
+
+
+def github_api_url(env: Mapping[str, str]) -> str:
+    """``GITHUB_API_URL`` as the runner sets it (``https://<host>/api/v3`` on GitHub Enterprise Server)."""
+    return encodable(env.get("GITHUB_API_URL", "").strip()).rstrip("/") or DEFAULT_GITHUB_API_URL
+
+
+def _github_api_url_problem(url: str) -> str:
+    """Why the GitHub token may not go to ``url`` ("" when it may): checked as strictly as ``api-url``."""
+    try:
+        normalize_api_url(url)
+    except ValueError as err:
+        return f"cannot be used: the runner's GITHUB_API_URL {err}"
+    return ""
 
 
 def is_loopback(host: str) -> bool:
@@ -712,6 +769,9 @@ _INPUTS: dict[str, tuple[Any, Callable[[str], Any]]] = {
     "junit-report": ("", parse_junit_report),
     "instruction": ("", parse_instruction),
     "conversation-timeout-seconds": (120.0, _number(minimum=0, maximum=MAX_CONVERSATION_TIMEOUT_SECONDS)),
+    "github-token": ("", _token_or_unset),
+    "check-run": (False, parse_bool),
+    "pr-comment": ("off", parse_pr_comment),
 }
 _OVERRIDES = ("repository", "ref", "commit_sha", "event", "external_url")  # metadata the workflow may set
 

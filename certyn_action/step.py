@@ -24,6 +24,7 @@ from .github.files import EventPayloadError, read_event_payload
 from .github.reporter import Reporter
 from .github.signals import CancelRequested, SignalGuard
 from .github.workflow import WorkflowLog
+from .publish import Publisher
 from .render import words
 from .render.escape import one_line
 from .resources import CertynRun, Held, TemporaryEnvironment, environment_body
@@ -49,6 +50,7 @@ class Step:
         self.report = Report()
         self.reporter = Reporter(env, log)
         self.held = Held(clock, guard)
+        self.publisher = Publisher(env, log, clock, guard)  # the check run and the pull-request comment
         self.client: CertynClient | None = None
         self._run: CertynRun | None = None
         self._other_commit_said = False
@@ -68,6 +70,7 @@ class Step:
                 self.report.cancel = self._run.cancel
             self.report.duration = self.clock.monotonic() - self.started
             self.reporter.finish(self.report)
+            self.publisher.finish(self.report)  # after the cancel; never raises
         return 0 if self.report.verdict.result.succeeds else 1
 
     def _story(self) -> None:
@@ -85,6 +88,7 @@ class Step:
                 self.attached(settings.run_id)
             else:
                 self.created(self._create(client, settings, deadline))
+            self.publisher.started(self.report, deadline)  # the check run, in progress
             if not settings.wait:
                 self.report.verdict = Verdict(Result.CREATED)
                 return

@@ -64,6 +64,23 @@ def _report(run: ActionRun) -> None:
     print(f"\n== Step {verdict} (exit code {run.exit_code}, {run.duration:.1f} s) ==")
 
 
+def _github_report(sim: Simulator) -> None:
+    """What the action wrote to GitHub: the check run (as the PR's checks list shows it) and the comment."""
+    for check in sim.github_check_runs:
+        print(
+            f"\n== GitHub check run {check.name!r} on {check.head_sha[:7]}: {check.status}, {check.conclusion} =="
+        )
+        print(f"  title: {check.output.get('title', '')}")
+        for note in check.annotations:
+            print(
+                f"  annotation ({note['annotation_level']}): {note.get('title', '')}: {' '.join(note['message'].split())}"
+            )
+        print("  (its summary is the job summary above)")
+    for comment in sim.github_comments:
+        print(f"\n== Pull request #{comment.issue_number}: the Certyn comment (Markdown source) ==")
+        print(comment.body.rstrip())
+
+
 def run_demo(scenario: str = "pass", action_dir: str | Path | None = None, event: str = "push") -> int:
     directory = Path(action_dir) if action_dir is not None else _default_action_dir()
     if not (directory / "entrypoint.py").is_file() or not (directory / "action.yml").is_file():
@@ -76,6 +93,9 @@ def run_demo(scenario: str = "pass", action_dir: str | Path | None = None, event
         print(f"demo: {exc}", file=sys.stderr)
         return 2
     sc.retry_after_seconds = 1
+    # An open pull request on the tested commit, so that a push shows the comment too.
+    head = ev.payload.get("pull_request", {}).get("head", {}).get("sha") or ev.env.get("GITHUB_SHA", "")
+    sc.github = {"pulls": [{"number": 42, "head_sha": head, "state": "open"}], **sc.github}
     with Simulator(sc, api_key=DEMO_KEY) as sim:
         print(f"== Certyn simulator at {sim.base_url} (scenario {sc.name!r}) ==")
         runner = FakeRunner(directory, PythonLauncher(directory))
@@ -84,12 +104,15 @@ def run_demo(scenario: str = "pass", action_dir: str | Path | None = None, event
             sim.base_url,
             instruction="Explain each failure and suggest where to look in the code.",
             **{"conversation-timeout-seconds": "30"},
+            # The check run and the sticky comment, written to the simulator's fake GitHub API.
+            **{"github-token": sim.github_token, "check-run": "true", "pr-comment": "always"},
         )
         print(
             f"== Running the action ({ev.name} event); Ctrl-C cancels it like the runner would ==\n"
             "   (the raw step log: GitHub turns ::group:: into a fold and ::notice::/::error:: into annotations)\n"
         )
-        running = runner.start(inputs, event=ev, on_line=_print_line)
+        github = {"GITHUB_API_URL": sim.github_url}
+        running = runner.start(inputs, event=ev, env_overrides=github, on_line=_print_line)
         with running:
             try:
                 run = running.wait()
@@ -99,6 +122,7 @@ def run_demo(scenario: str = "pass", action_dir: str | Path | None = None, event
                 )
                 run = running.cancel_like_runner()
         _report(run)
+        _github_report(sim)
         for rec in sim.runs.values():
             reasons = [r for r in rec.cancel_reasons if r]
             if rec.cancel_requests:

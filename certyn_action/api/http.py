@@ -194,6 +194,12 @@ def new_session(url: str, env: Mapping[str, str], headers: Mapping[str, str]) ->
 
 
 class Transport:
+    # What this transport talks to: every path starts with ``PATH_PREFIX``, the credential goes only in
+    # ``_credentials()``'s header, and a URL off the configured host is refused naming ``CONFIGURED_BY``.
+    # ``github_api.GitHubTransport`` overrides the three for GitHub: one transport, each with its own secret.
+    PATH_PREFIX = "/api/"
+    CONFIGURED_BY = "`api-url`"
+
     def __init__(
         self,
         base_url: str,
@@ -226,11 +232,11 @@ class Transport:
         """Start one exchange on a worker thread; refused when no time is left."""
         if timeout <= 0:
             raise NotSent(f"{request.description}: no time left")
-        if not request.path.startswith("/api/"):
+        if not request.path.startswith(self.PATH_PREFIX):
             raise ValueError(f"not an API path: {request.path}")
         url = self.url(request.path)
         self._check_target(url)
-        headers = {"X-API-Key": self._api_key, **(request.headers or {})}
+        headers = {**self._credentials(), **(request.headers or {})}
         data = None
         if request.json_body is not None:
             headers["Content-Type"] = "application/json"
@@ -245,6 +251,10 @@ class Transport:
         worker.start()
         return call
 
+    def _credentials(self) -> dict[str, str]:
+        """The header that carries the secret: the API key, to the configured API host only."""
+        return {"X-API-Key": self._api_key}
+
     def _check_target(self, url: str) -> None:
         """Defence in depth: the URL, as requests prepares it and urllib3 parses it, must reach exactly the
         configured scheme, host and port; the key goes nowhere else, whatever the spelling."""
@@ -257,7 +267,7 @@ class Transport:
         if target != self._origin:
             raise UnsafeUrl(
                 "refused to send the request: its URL would not reach the configured API host "
-                "(check `api-url`); nothing was sent"
+                f"(check {self.CONFIGURED_BY}); nothing was sent"
             )
 
     def _exchange(

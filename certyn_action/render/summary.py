@@ -328,3 +328,65 @@ def render_findings(findings: Findings, *, run_url: str = "") -> str:
             section += f"\n> The answer could not be read: {markdown(findings.conversation_note, 1000)}\n"
         parts.append(section)
     return "\n".join(parts)
+
+
+# -- GitHub: the check run's summary and the pull-request comment (publish.py) ------------------------------
+MAX_CHECK_SUMMARY = 65_535  # GitHub's limit on a check run's output.summary
+MAX_COMMENT = 65_536  # and on a comment's body
+MAX_COMMENT_TESTS = 10
+MAX_COMMENT_ANSWER = 5_000
+CUT_NOTE = "\n\n_Cut here to fit GitHub's limit: the whole summary is in the job's summary page._\n"
+
+
+def cut_for_github(text: str, limit: int = MAX_CHECK_SUMMARY) -> str:
+    """``text`` whole when it fits under ``limit``, else cut at a line break with a note saying so."""
+    if len(text) < limit:
+        return text
+    room = limit - len(CUT_NOTE) - 1
+    head = text[:room]
+    return head[: head.rfind("\n") if "\n" in head else room].rstrip() + CUT_NOTE
+
+
+def render_comment(report: Report, marker: str) -> str:
+    """The sticky pull-request comment: ``marker`` (a hidden HTML comment, ours), the headline, the counts,
+    the failing, blocked and aborted tests with their findings (at most ``MAX_COMMENT_TESTS``), the links to
+    the run in Certyn and to the job, and the AI answer collapsed. Every server text escaped."""
+    lines = [marker, "", "#" + _heading(report)[0], ""]
+    if report.status is not None:
+        lines += [f"**Counts:** {markdown(words.describe_counts(report.status), 300)}", ""]
+    lines += _reasons(report)
+    from ..api.models import finding_excerpt  # noqa: PLC0415 - pydantic: only with per-test results
+
+    results = report.findings.results
+    failing = [item for item in results.items if item.outcome.failing] if results is not None else []
+    if failing:
+        lines += [f"**Failing tests ({len(failing)}):**", ""]
+        lines += [
+            f"- {ICONS[item.outcome]} {item.outcome}: **{markdown(item.display_name, MAX_CELL_NAME)}**"
+            + (
+                f" — {markdown(finding_excerpt(item.finding), MAX_CELL_FINDING)}"
+                if item.finding.strip()
+                else ""
+            )
+            for item in failing[:MAX_COMMENT_TESTS]
+        ]
+        if len(failing) > MAX_COMMENT_TESTS:
+            lines.append(f"- … and {len(failing) - MAX_COMMENT_TESTS} more in the job summary")
+        lines.append("")
+    links = []
+    if report.run_id:
+        links.append(markdown_link(f"Run {truncate(report.run_id, 80)} in Certyn", report.app_url))
+    meta = report.metadata
+    if meta and meta.job_url:
+        links.append(markdown_link(f"job {meta.job_name}" if meta.job_name else "the job", meta.job_url))
+    if links:
+        lines += [" · ".join(links), ""]
+    conversation = report.findings.conversation
+    if conversation is not None and conversation.answer is not None:
+        lines += [
+            "<details><summary>Certyn AI answer</summary>",
+            "",
+            fenced(truncate(conversation.answer, MAX_COMMENT_ANSWER)),
+            "</details>",
+        ]
+    return cut_for_github("\n".join(lines).rstrip() + "\n", MAX_COMMENT)

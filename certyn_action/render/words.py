@@ -338,8 +338,10 @@ MAX_ROWS = 50  # the summary's table of tests shows at most this many
 _HEADING_MARKER = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+", re.MULTILINE)
 
 
-def failing_annotations(items: Sequence[RunItem], kind: str = "error") -> tuple[Annotation, ...]:
-    """One annotation per failing test (failed, blocked, aborted), at most ``MAX_ANNOTATIONS``, in server order:
+def failing_annotations(
+    items: Sequence[RunItem], kind: str = "error", limit: int = MAX_ANNOTATIONS
+) -> tuple[Annotation, ...]:
+    """One annotation per failing test (failed, blocked, aborted), at most ``limit``, in server order:
     ``error``, or ``warning`` when the gate passed (the counts said passed, the per-test results disagree).
 
     Title: the test's name on one line. Message: its outcome and finding (line breaks kept; the log
@@ -347,7 +349,7 @@ def failing_annotations(items: Sequence[RunItem], kind: str = "error") -> tuple[
     the legacy ``##[`` command marker is broken up."""
     found: list[Annotation] = []
     for item in items:
-        if len(found) >= MAX_ANNOTATIONS:
+        if len(found) >= limit:
             break
         outcome = item.outcome
         if not outcome.failing:
@@ -554,3 +556,37 @@ JUNIT_WRITTEN = "Wrote the JUnit report ({tests}) to {path}"
 JUNIT_NOTE = "JUnit report ({tests}) written to {path}"
 WAITING_FOR_ANSWER = "Waiting up to {left:.0f}s for Certyn's AI to answer the instruction"
 ANSWER_NOT_READ = "The AI answer was not read: {reason}"
+
+
+# -- GitHub: the check run and the pull-request comment (publish.py) ---------------------------------------
+GITHUB_NOT_WRITTEN = "Certyn: not written to GitHub"
+CHECKS_PERMISSION = "checks: write"
+COMMENTS_PERMISSION = "pull-requests: write"
+
+
+def headline(report: Report) -> str:
+    """The verdict and the counts in one line: the check run's title, the comment's heading."""
+    verdict = report.verdict
+    named = title(verdict.result, waived=bool(verdict.waived), cause=verdict.cause)
+    return f"{named}: {describe_counts(report.status)}" if report.status is not None else named
+
+
+def check_run_name(what: str, job: str, job_index: str) -> str:
+    """``Certyn: smoke-suite (e2e)``, ``Certyn: smoke-suite (e2e #2)`` for the second matrix leg."""
+    leg = f" #{int(job_index) + 1}" if job_index.isdigit() and job_index != "0" else ""
+    where = f" ({one_line(job, 60)}{leg})" if job else (f" (#{int(job_index) + 1})" if leg else "")
+    return f"Certyn: {one_line(what, 100)}{where}"
+
+
+def github_refused(what: str, permission: str, error: str) -> str:
+    """A 401/403/404 from GitHub: the permission to add (a fork's pull request never gets it)."""
+    return (
+        f"Could not write the {what} to GitHub: {one_line(error, 300)}. Give the job `permissions: "
+        f"{permission}` (the workflow token is read-only by default in many repositories; on a pull request "
+        "from a fork it is always read-only, so nothing can be written there). The verdict is unchanged."
+    )
+
+
+def github_failed(what: str, error: str) -> str:
+    """Any other failure to write to GitHub (a rate limit past its budget, an outage)."""
+    return f"Could not write the {what} to GitHub: {one_line(error, 300)}. The verdict is unchanged."

@@ -45,7 +45,7 @@ from tests.e2e_support import (
 )
 from tests.rendered import read
 
-CANCEL_BUDGET = 5.0  # certyn_action.lifecycle.RELEASE_BUDGET_SECONDS
+CANCEL_BUDGET = 5.0  # certyn_action.resources.RELEASE_BUDGET_SECONDS
 SLACK = 2.5  # interpreter start-up, process exit, a loaded machine
 UNREACHABLE = "Certyn API unreachable"
 REACHABLE = "Certyn API reachable again"

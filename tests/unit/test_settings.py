@@ -108,6 +108,9 @@ EXPECTED_DEFAULTS: dict[str, object] = {
     "junit-report": "",
     "instruction": "",
     "conversation-timeout-seconds": 120.0,
+    "github-token": "",  # action.yml's default is ${{ github.token }}, given by the runner
+    "check-run": False,
+    "pr-comment": "off",
 }
 
 

@@ -1,0 +1,174 @@
+"""The part of GitHub's REST API the action writes results to (issue 21): one request, retried within a
+budget, its refusals told apart.
+
+- The requests go through the project's transport (``api/http.py``: whole-request deadline, body cap, no
+  redirects, every URL checked against the configured origin), configured for GitHub: the base is the
+  runner's ``GITHUB_API_URL`` (``/api/v3`` on GitHub Enterprise Server), the token goes in
+  ``Authorization: Bearer`` to that host only, and no Certyn key is ever in the headers.
+- A rate limit (403/429 with ``Retry-After``, or ``x-ratelimit-remaining: 0``) and a transient failure are
+  retried on the injected clock while the budget lasts (:data:`BUDGET_SECONDS`); a wait that would outlast
+  it gives up at once. A POST that got no answer is not sent again: it may have made the check run or the
+  comment, and a second one would break "one per suite and leg". 401/403/404 are a refusal (:attr:`GitHubError.refused`): a permission to add.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .api.client import TRANSIENT_STATUSES, RetryPolicy
+from .api.http import (
+    Call,
+    Deadline,
+    NotSent,
+    Reply,
+    Request,
+    TlsVerificationFailed,
+    Transport,
+    TransportError,
+    UnsafeUrl,
+)
+from .clock import Clock
+from .render.escape import one_line
+
+BUDGET_SECONDS = 15.0  # GitHub's writes never delay the verdict by more than this
+REQUEST_SECONDS = 10.0  # one exchange
+API_VERSION = "2022-11-28"
+PER_PAGE = 100
+MAX_PAGES = 10  # comments listed: the sticky comment is among the first 1,000
+REFUSALS = (401, 403, 404)
+
+
+class GitHubTransport(Transport):
+    """The project's transport, for GitHub: ``/repos/...`` paths, the token as a Bearer credential."""
+
+    PATH_PREFIX = "/repos/"
+    CONFIGURED_BY = "the runner's GITHUB_API_URL"
+
+    def _credentials(self) -> dict[str, str]:
+        return {
+            "Authorization": f"Bearer {self._api_key}",
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": API_VERSION,
+        }
+
+    def begin(self, request: Request, deadline: Deadline) -> Call:
+        """Start ``request`` and return the exchange in flight (a signal may interrupt the wait for it)."""
+        return self._start(request, deadline.left())
+
+
+class GitHubError(Exception):
+    """A GitHub request that did not succeed: ``refused`` (401/403/404: a permission), ``rate_limited``, or
+    anything else. The message names no secret."""
+
+    def __init__(self, message: str, status: int | None = None, *, rate_limited: bool = False) -> None:
+        super().__init__(message)
+        self.status, self.rate_limited = status, rate_limited
+
+    @property
+    def refused(self) -> bool:
+        return not self.rate_limited and self.status in REFUSALS
+
+
+def rate_limit_wait(reply: Reply, wall: Callable[[], float] = time.time) -> str | None:
+    """How long a rate-limited reply asks to wait, as a ``Retry-After`` value (seconds); None when the reply
+    is no rate limit (a 403 without these headers is a permission refusal)."""
+    if reply.status not in (403, 429):
+        return None
+    retry_after = reply.header("Retry-After")
+    if retry_after:
+        return retry_after
+    if reply.header("x-ratelimit-remaining") == "0":
+        try:
+            return str(max(int(float(reply.header("x-ratelimit-reset") or "")) - int(wall()), 1))
+        except ValueError:
+            return "60"
+    return None
+
+
+def _message(reply: Reply) -> str:
+    try:
+        data = reply.json()
+    except ValueError:
+        data = None
+    said = data.get("message") if isinstance(data, dict) else None
+    return f"HTTP {reply.status}" + (f" ({one_line(said, 200)})" if isinstance(said, str) and said else "")
+
+
+class GitHub:
+    """One repository's API: :meth:`request` is the one way a write or a read goes out."""
+
+    def __init__(
+        self,
+        transport: GitHubTransport,
+        clock: Clock,
+        repository: str,
+        *,
+        wall: Callable[[], float] = time.time,
+        on_retry: Callable[[str, str, float], None] | None = None,
+    ) -> None:
+        self.transport, self.clock, self.wall, self.on_retry = transport, clock, wall, on_retry
+        self.repo = f"/repos/{repository}"
+        self._in_flight: Call | None = None  # an exchange a signal interrupted the wait for
+
+    def answer_in_flight(self, deadline: float) -> Any:
+        """The JSON of a 2xx answer to the exchange a signal interrupted, awaited until ``deadline``; None when
+        there was none, or no usable answer came (a check run create whose id must not be lost)."""
+        call, self._in_flight = self._in_flight, None
+        if call is None:
+            return None
+        try:
+            reply = call.wait(deadline - self.clock.monotonic())
+            return reply.json() if 200 <= reply.status < 300 else None
+        except (TransportError, ValueError):
+            return None
+
+    def request(
+        self, method: str, path: str, deadline: float, body: Mapping[str, Any] | None = None
+    ) -> tuple[Any, Reply]:
+        """The JSON answer (and the reply) to ``method`` ``path`` (under the repository) by ``deadline``."""
+        policy = RetryPolicy.create(None, backoff_factor=0.5, backoff_max=4.0)
+        while True:
+            attempt = Deadline(deadline, self.clock).capped(REQUEST_SECONDS)
+            try:
+                self._in_flight = self.transport.begin(Request(method, self.repo + path, body), attempt)
+                reply = self._in_flight.wait(attempt.left())  # a signal here leaves the call in flight
+                self._in_flight = None
+            except (TlsVerificationFailed, UnsafeUrl) as err:
+                self._in_flight = None
+                raise GitHubError(str(err)) from None
+            except TransportError as err:
+                self._in_flight = None
+                if method == "POST" and not isinstance(err, NotSent):  # it may have made one: never two
+                    raise GitHubError(str(err)) from None
+                error, retry_after = GitHubError(str(err)), None
+            else:
+                if 200 <= reply.status < 300:
+                    try:
+                        return reply.json(), reply
+                    except ValueError:
+                        raise GitHubError(f"HTTP {reply.status} with a body that is not JSON") from None
+                retry_after = rate_limit_wait(reply, self.wall)
+                error = GitHubError(_message(reply), reply.status, rate_limited=retry_after is not None)
+                if retry_after is None and reply.status not in TRANSIENT_STATUSES:
+                    raise error
+            policy = policy.after_failure(method, path) or policy
+            delay = policy.delay(retry_after)
+            if self.clock.monotonic() + delay >= deadline:
+                raise error
+            if self.on_retry is not None:
+                self.on_retry(f"{method} {path}", str(error), delay)
+            self.clock.sleep(delay)
+
+    def pages(self, path: str, deadline: float) -> list[Any]:
+        """Every item of a paged list (``per_page=100``), following ``Link: rel="next"``."""
+        items: list[Any] = []
+        for page in range(1, MAX_PAGES + 1):
+            data, reply = self.request("GET", f"{path}?per_page={PER_PAGE}&page={page}", deadline)
+            if not isinstance(data, list):
+                raise GitHubError("a list that is not a JSON array")
+            items += data
+            if 'rel="next"' not in (reply.header("Link") or ""):
+                break
+        return items

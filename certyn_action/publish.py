@@ -1,0 +1,321 @@
+"""Where developers look (issue 21): a check run on the tested commit and one sticky pull-request comment.
+
+Nothing is sent to GitHub unless ``check-run`` or ``pr-comment`` asks for it. The step calls
+:meth:`Publisher.started` once the Certyn run is created or attached (the check run, ``in_progress``) and
+:meth:`Publisher.finish` after everything else, the run's cancel included (the check run completed, the
+comment written). Each gets its own budget of ``github_api.BUDGET_SECONDS``; after SIGINT/SIGTERM the
+finish fits in what the release budget (counted from the signal) leaves. A failure is one warning per thing
+written, naming the permission to add for a refusal; it never changes the verdict nor raises.
+
+- **Check run** (``checks: write``): named "Certyn: <suite> (<job> #<leg>)", on the commit tested (the PR head
+  on pull_request events, the deployment's sha on ``deployment_status``), ``details_url`` the run in Certyn,
+  ``external_id`` the run id; completed with the verdict's conclusion, the headline as title, the job summary
+  as summary (cut under GitHub's limit with a note) and one annotation per failing test, 50 per request.
+- **Comment** (``pull-requests: write``): on the PR of the event, or the open PRs whose head is the commit.
+  One per workflow, job, suite and matrix leg, found by its hidden marker (never the run id: re-runs and new
+  pushes edit it) and edited in place. ``on-failure`` writes only when the gate fails, and turns an existing
+  comment green when a later run passes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from .clock import Clock
+from .core.report import Report
+from .gate import Cause, Result
+from .github.signals import SignalGuard
+from .github.workflow import WorkflowLog
+from .github_api import BUDGET_SECONDS, GitHub, GitHubError, GitHubTransport
+from .render import words
+from .render.escape import markdown, one_line, safe_url
+from .resources import RELEASE_BUDGET_SECONDS
+from .settings import Settings
+
+MARKER = "<!-- certyn-run-action"
+MAX_CHECK_ANNOTATIONS = 250  # in requests of 50: GitHub's limit per request
+ANNOTATIONS_PER_REQUEST = 50
+_SHA = re.compile(r"[0-9a-f]{40}")
+_NOT_MARKER = re.compile(r"[^A-Za-z0-9._/@+=:,-]+")  # nothing that could close the HTML comment
+CONCLUSIONS = {
+    Result.PASSED: "success",
+    Result.FAILED: "failure",
+    Result.TIMED_OUT: "timed_out",
+    Result.CANCELLED: "cancelled",
+}
+NOT_A_TEST_RESULT = (Cause.OUTAGE, Cause.KEY_REJECTED, Cause.API_ERROR, Cause.INTERNAL_ERROR)
+CHECK_RUN, COMMENT = "check run", "pull-request comment"
+
+
+def conclusion(result: Result, cause: Cause | None) -> str:
+    """The check run's conclusion: the verdict's, or ``neutral`` for an ending that says nothing about the
+    tests (the key rejected, the API unreachable, an API or internal error)."""
+    if cause in NOT_A_TEST_RESULT or result not in CONCLUSIONS:
+        return "cancelled" if result is Result.CANCELLED else "neutral"
+    return CONCLUSIONS[result]
+
+
+def commit_under_test(settings: Settings) -> str:
+    """The commit the check run goes on: the deployment's on ``deployment_status`` (GitHub attaches that
+    workflow to no PR; a check run on the deployed commit is how the result reaches it), else the commit sent
+    to Certyn (the PR head on pull_request events, ``commit-sha`` when set)."""
+    ctx = settings.context
+    if ctx.event_name == "deployment_status":
+        deployment = ctx.payload.get("deployment")
+        sha = deployment.get("sha") if isinstance(deployment, Mapping) else None
+        if isinstance(sha, str) and sha:
+            return sha.lower()
+    return settings.metadata.commit_sha.lower()
+
+
+def suite(settings: Settings) -> str:
+    """What ran, as the check run's name and the marker say it (never the run id)."""
+    if settings.process_slug:
+        return settings.process_slug
+    if settings.tags:
+        return "tags " + ",".join(settings.tags)
+    return "attached run"
+
+
+def marker(settings: Settings) -> str:
+    """The hidden first line of the sticky comment: the workflow, job, suite and matrix leg."""
+    ctx = settings.context
+    workflow = workflow_path(settings) or ctx.workflow
+    parts = {"workflow": workflow, "job": ctx.job, "suite": suite(settings), "leg": settings.job_index or "0"}
+    shown = " ".join(f"{name}={_NOT_MARKER.sub('_', value)[:120]}" for name, value in parts.items())
+    return f"{MARKER} {shown} -->"
+
+
+def workflow_path(settings: Settings) -> str:
+    """The workflow file (``.github/workflows/e2e.yml``) from ``GITHUB_WORKFLOW_REF``, "" when unknown."""
+    ref = settings.context.workflow_ref.rpartition("@")[0]
+    parts = ref.split("/", 2)
+    return parts[2] if len(parts) == 3 else ""
+
+
+def pull_request_numbers_from_event(settings: Settings) -> list[int] | None:
+    """The PR of a pull_request/pull_request_target event; None for other events (ask GitHub)."""
+    ctx = settings.context
+    if not ctx.is_pull_request:
+        return None
+    number = ctx.pull_request().get("number")
+    return [number] if isinstance(number, int) and not isinstance(number, bool) and number > 0 else []
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Publisher:
+    def __init__(self, env: Mapping[str, str], log: WorkflowLog, clock: Clock, guard: SignalGuard) -> None:
+        self.env, self.log, self.clock, self.guard = env, log, clock, guard
+        self.check_run_id: int | None = None
+        self._github: GitHub | None = None
+        self._warned: set[str] = set()
+        self._refused: set[str] = set()  # GitHub refused it once: not asked again
+
+    # -- the two calls of the step ---------------------------------------------------------------------
+    def started(self, report: Report, deadline: float) -> None:
+        """The run is created or attached: the check run, in progress (before ``deadline``, the step's)."""
+        settings = report.inputs
+        if settings is None or not settings.check_run:
+            return
+        try:
+            self._start_check_run(report, settings, min(deadline, self.clock.monotonic() + BUDGET_SECONDS))
+        except GitHubError as err:
+            self._warn(CHECK_RUN, err)
+        except Exception as err:  # a bug here never changes the verdict
+            self._warn(CHECK_RUN, GitHubError(f"internal error: {type(err).__name__}: {err}"))
+
+    def finish(self, report: Report) -> None:
+        """The step has ended (the run cancelled if it was to be): complete the check run, write the
+        comment. Never raises."""
+        settings = report.inputs
+        if settings is None or not settings.publishes:
+            return
+        deadline = self.clock.monotonic() + BUDGET_SECONDS
+        for what, asked, write in (
+            (CHECK_RUN, settings.check_run, self._complete_check_run),
+            (COMMENT, settings.pr_comment != "off", self._comment),
+        ):
+            if not asked or what in self._refused:
+                continue
+            try:
+                write(report, settings, self._until(deadline))
+            except GitHubError as err:
+                self._warn(what, err)
+            except Exception as err:
+                self._warn(what, GitHubError(f"internal error: {type(err).__name__}: {err}"))
+
+    # -- the check run ---------------------------------------------------------------------------------
+    def _start_check_run(self, report: Report, settings: Settings, deadline: float) -> None:
+        body = self._check_run_fields(report, settings)
+        body |= {"status": "in_progress", "started_at": _now()}
+        body["output"] = {"title": "Certyn run in progress", "summary": self._in_progress(report)}
+        data, _ = self._client(settings).request("POST", "/check-runs", deadline, body)
+        self.check_run_id = _id(data)
+        self.log.info(f"GitHub check run created: {one_line(body['name'], 200)}")
+
+    def _complete_check_run(self, report: Report, settings: Settings, deadline: float) -> None:
+        from .render.summary import cut_for_github, render_summary  # noqa: PLC0415 - at the end only
+
+        verdict = report.verdict
+        output = {
+            "title": self.log.redact(words.headline(report)),
+            "summary": self.log.redact(cut_for_github(render_summary(report.redacted(self.log.redact)))),
+        }
+        annotations = self._annotations(report, settings)
+        body: dict[str, Any] = {
+            "status": "completed",
+            "conclusion": conclusion(verdict.result, verdict.cause),
+            "completed_at": _now(),
+            "output": output | {"annotations": annotations[:ANNOTATIONS_PER_REQUEST]},
+        }
+        github = self._client(settings)
+        if self.check_run_id is None:  # a signal interrupted its create: learn the id it got
+            self.check_run_id = _id_or_none(github.answer_in_flight(self._until(deadline)))
+        if self.check_run_id is None:  # it could not be made at the start (or the run never was)
+            body |= self._check_run_fields(report, settings)
+            data, _ = github.request("POST", "/check-runs", self._until(deadline), body)
+            self.check_run_id = _id(data)
+        else:
+            github.request("PATCH", f"/check-runs/{self.check_run_id}", self._until(deadline), body)
+        for start in range(ANNOTATIONS_PER_REQUEST, len(annotations), ANNOTATIONS_PER_REQUEST):
+            more = output | {"annotations": annotations[start : start + ANNOTATIONS_PER_REQUEST]}
+            github.request(
+                "PATCH", f"/check-runs/{self.check_run_id}", self._until(deadline), {"output": more}
+            )
+        self.log.info(f"GitHub check run completed: {body['conclusion']}")
+
+    def _check_run_fields(self, report: Report, settings: Settings) -> dict[str, Any]:
+        sha = commit_under_test(settings)
+        if not _SHA.fullmatch(sha):
+            raise GitHubError(
+                f"no commit to put it on (the commit tested is {one_line(sha or 'unknown', 80)})"
+            )
+        fields: dict[str, Any] = {
+            "name": words.check_run_name(suite(settings), settings.context.job, settings.job_index),
+            "head_sha": sha,
+        }
+        if report.run_id:
+            fields["external_id"] = report.run_id
+        if safe_url(report.app_url):
+            fields["details_url"] = report.app_url
+        return fields
+
+    def _in_progress(self, report: Report) -> str:
+        link = safe_url(report.app_url)
+        follow = f" Follow it in [Certyn]({link})." if link else ""
+        return self.log.redact(f"Certyn run {markdown(report.run_id, 80)} is running.{follow}")
+
+    def _annotations(self, report: Report, settings: Settings) -> list[dict[str, Any]]:
+        results = report.findings.results
+        if results is None:
+            return []
+        level = "warning" if report.verdict.result.succeeds else "failure"
+        path = workflow_path(settings) or ".github"
+        return [
+            {
+                "path": path,
+                "start_line": 1,
+                "end_line": 1,
+                "annotation_level": level,
+                "title": self.log.redact(annotation.title),
+                "message": self.log.redact(annotation.message),
+            }
+            for annotation in words.failing_annotations(results.items, limit=MAX_CHECK_ANNOTATIONS)
+        ]
+
+    # -- the comment ------------------------------------------------------------------------------------
+    def _comment(self, report: Report, settings: Settings, deadline: float) -> None:
+        from .render.summary import render_comment  # noqa: PLC0415 - at the end only
+
+        failed = report.verdict.result not in (Result.PASSED, Result.CREATED, Result.CANCELLED)
+        github = self._client(settings)
+        numbers = pull_request_numbers_from_event(settings)
+        if numbers is None:
+            pulls, _ = github.request("GET", f"/commits/{commit_under_test(settings)}/pulls", deadline)
+            numbers = [
+                pull["number"]
+                for pull in (pulls if isinstance(pulls, list) else [])
+                if isinstance(pull, Mapping)
+                and pull.get("state") == "open"
+                and isinstance(pull.get("number"), int)
+            ]
+        if not numbers:
+            self.log.info("No open pull request for this commit: no comment written")
+            return
+        sign = marker(settings)
+        body = self.log.redact(render_comment(report.redacted(self.log.redact), sign))
+        for number in numbers:
+            comments = github.pages(f"/issues/{number}/comments", self._until(deadline))
+            existing = next((c for c in comments if _is_ours(c, sign)), None)
+            if existing is not None:
+                github.request(
+                    "PATCH", f"/issues/comments/{existing['id']}", self._until(deadline), {"body": body}
+                )
+                self.log.info(f"Pull request #{number}: Certyn comment updated")
+            elif settings.pr_comment == "always" or failed:
+                github.request("POST", f"/issues/{number}/comments", self._until(deadline), {"body": body})
+                self.log.info(f"Pull request #{number}: Certyn comment written")
+
+    # -- plumbing ----------------------------------------------------------------------------------------
+    def _client(self, settings: Settings) -> GitHub:
+        if self._github is None:
+            self.log.add_mask(settings.github_token)
+            transport = GitHubTransport(
+                settings.github_api_url, settings.github_token, env=self.env, debug=self.log.debug
+            )
+
+            def on_retry(request: str, error: str, delay: float) -> None:
+                self.log.info(f"GitHub {request}: {one_line(error, 300)}; retrying in {delay:.1f}s")
+
+            self._github = GitHub(transport, self.clock, settings.context.repository, on_retry=on_retry)
+        return self._github
+
+    def _until(self, deadline: float) -> float:
+        """``deadline``, or the end of the release budget when a signal came: the runner kills soon after."""
+        since = self.guard.received_at
+        return deadline if since is None else min(deadline, since + RELEASE_BUDGET_SECONDS)
+
+    def _warn(self, what: str, err: GitHubError) -> None:
+        """One warning per thing written: the first failure says it all."""
+        if err.refused:
+            self._refused.add(what)
+        if what in self._warned:
+            return
+        self._warned.add(what)
+        permission = words.CHECKS_PERMISSION if what == CHECK_RUN else words.COMMENTS_PERMISSION
+        message = (
+            words.github_refused(what, permission, str(err))
+            if err.refused
+            else words.github_failed(what, str(err))
+        )
+        self.log.warning(message, title=words.GITHUB_NOT_WRITTEN)
+
+
+def _id(data: Any) -> int:
+    ident = data.get("id") if isinstance(data, Mapping) else None
+    if not isinstance(ident, int) or isinstance(ident, bool):
+        raise GitHubError("the answer named no check run id")
+    return ident
+
+
+def _id_or_none(data: Any) -> int | None:
+    try:
+        return None if data is None else _id(data)
+    except GitHubError:
+        return None
+
+
+def _is_ours(comment: Any, sign: str) -> bool:
+    """A comment this step wrote before: its body starts with our marker and it has an id to edit."""
+    return (
+        isinstance(comment, Mapping)
+        and isinstance(comment.get("body"), str)
+        and comment["body"].startswith(sign)
+        and isinstance(comment.get("id"), int)
+    )
