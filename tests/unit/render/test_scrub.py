@@ -140,10 +140,11 @@ _AROUND = st.text(alphabet=" .,:;!?-_()[]<>&'\"\n\t*`#|@%\\", max_size=20)
 def test_no_spelling_of_the_key_survives_any_destination(
     key: str, gaps: list[tuple[int, str]], before: str, after: str, destination: str
 ) -> None:
-    broken = key
+    pieces = list(key)  # gaps go between the key's characters, never inside another gap (no "%" + "%00" + "00")
     for position, gap in gaps:
-        at = min(position, len(broken) - 1)
-        broken = broken[:at] + gap + broken[at:]
+        at = min(position, len(key) - 1)
+        pieces[at] = gap + pieces[at]
+    broken = "".join(pieces)
     written = Scrubber(key).text(DESTINATIONS[destination](before + broken + after))
     shown = SHOWN_AS[destination](written) if destination in SHOWN_AS else written
     assert _letters(key) not in _letters(written)
