@@ -8,8 +8,9 @@ consulted: its vocabulary differs between servers, and it has been seen to say "
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from enum import StrEnum, auto
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from .api.client import ApiError, AuthError, DeadlineExceeded, NotFound, TimedOut
 from .api.vocabulary import OUTCOMES, REQUIRED_COUNTERS
@@ -47,25 +48,15 @@ class Cause(StrEnum):
     INTERNAL_ERROR = auto()  # a bug in the action
 
 
-class Verdict(NamedTuple):
+@dataclass(frozen=True)
+class Verdict:
     result: Result
     reasons: tuple[str, ...] = ()
     # What would have failed the gate but for a switch the workflow turned off: shown, never hidden.
     waived: tuple[str, ...] = ()
     cause: Cause | None = None  # None: the gate's own verdict (or a timeout, a cancelled job)
     # The switches behind ``reasons``, in order, each once (for the next steps; derived, so not compared).
-    failed_by: tuple[str, ...] = ()
-
-    # Compared and hashed without ``failed_by`` (derived from the reasons). A NamedTuple, not a dataclass:
-    # this module is imported before the first request.
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Verdict) and self[:4] == other[:4]
-
-    def __ne__(self, other: object) -> bool:
-        return not self == other
-
-    def __hash__(self) -> int:
-        return hash(self[:4])
+    failed_by: tuple[str, ...] = field(default=(), compare=False)
 
 
 def _tests(count: int) -> str:

@@ -161,7 +161,8 @@ class Report:
             self,
             created=created,
             status=clean(self.status) if self.status is not None else None,
-            verdict=self.verdict._replace(
+            verdict=replace(
+                self.verdict,
                 reasons=tuple(redact(r) for r in self.verdict.reasons),
                 waived=tuple(redact(w) for w in self.verdict.waived),
             ),
