@@ -81,6 +81,11 @@ def _stale_removed(step: Journal, path: str) -> str:
     return words.STALE_REMOVED.format(path=one_line(path, 300))
 
 
+def _bug(err: Exception) -> str:
+    """A bug while reading what Certyn found, in words: it must not turn a verdict into an internal error."""
+    return words.INTERNAL_ERROR.format(message=f"{type(err).__name__}: {one_line(err, 300)}")
+
+
 class Afterwards:
     """Reads and reports, once the gate has decided; one per step."""
 
@@ -122,9 +127,7 @@ class Afterwards:
             self._results_missing(err.message)
             return
         except Exception as err:  # a bug here must not turn a verdict into an internal error
-            self._results_missing(
-                words.INTERNAL_ERROR.format(message=f"{type(err).__name__}: {one_line(err, 300)}")
-            )
+            self._results_missing(_bug(err))
             return
         self._report_results(status, run)
 
@@ -204,9 +207,7 @@ class Afterwards:
         except ApiError as err:
             self._answer_missing(err.message)
         except Exception as err:  # a bug here must not turn a verdict into an internal error
-            self._answer_missing(
-                words.INTERNAL_ERROR.format(message=f"{type(err).__name__}: {one_line(err, 300)}")
-            )
+            self._answer_missing(_bug(err))
 
     def _seen(self, conversation: Conversation) -> None:
         self.findings.conversation = conversation
