@@ -1,5 +1,6 @@
 # Developer commands. On a fresh machine (Python 3.11+, make):
 #   make demo   run the action end to end against the bundled Certyn simulator
+#               (make demo DEMO_ARGS="--preview": a preview deployment with a test login in `variables`)
 #   make test   install what the tests need and run all of them (CI runs this too)
 PYTHON ?= python3
 VENV   := .venv
@@ -15,7 +16,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m certyn_simulator demo
+	$(PY) -m certyn_simulator demo $(DEMO_ARGS)
 
 # Every test: unit, end to end against the simulator, the container as the runner runs it, and act.
 # Container and act tests start dockerd themselves; without a Docker engine they skip, except in CI.

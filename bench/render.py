@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .common import STEADY_POLLS
+from .diagnosis import render_diagnosis
 from .results import render_results
 
 
@@ -184,6 +185,7 @@ def render(f: Mapping[str, Any]) -> str:
         render_start,
         render_requests,
         render_results,
+        render_diagnosis,
         render_reaction,
         render_image,
         render_imports,

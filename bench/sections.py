@@ -19,6 +19,7 @@ from certyn_simulator.runner.docker import DockerLauncher
 
 from .beacon import Beacon
 from .common import API_KEY, IMAGE_TAG, OUTAGE_SECONDS, ROOT, STEADY_POLLS, BenchError
+from .diagnosis import diagnosis_section
 from .floor import FLOOR_GOAL, run_floor
 from .importtime import import_profile, parse_importtime
 from .launch import ActionLauncher, _read, spawn
@@ -321,6 +322,7 @@ class Bench:
                 self.reaction_section(sim, "python", self.python, opts.reaction_runs)
                 self.requests_section(sim)
                 results_section(self, sim)
+                diagnosis_section(self, sim)
                 self.import_section(sim)
                 if opts.docker:
                     self.docker_section(sim)

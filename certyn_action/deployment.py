@@ -62,10 +62,16 @@ class _Unanswered(Exception):
 
 
 def check_deployment(
-    inputs: Settings, deadline: float, clock: Clock, env: Mapping[str, str], log: WorkflowLog
+    inputs: Settings,
+    deadline: float,
+    clock: Clock,
+    env: Mapping[str, str],
+    log: WorkflowLog,
+    unreached: Callable[[str], bool] = lambda error: False,
 ) -> None:
     """``base-url`` answers (any HTTP answer) before anything is created; else :class:`Stopped` ends the
-    step. The wait never outlasts what ``timeout-seconds`` leaves: an answer after it is too late."""
+    step, unless ``unreached(error)`` says to go ahead. The wait never outlasts what ``timeout-seconds``
+    leaves: an answer after it is too late."""
     left = max(deadline - clock.monotonic(), 0.0)
     capped = left < inputs.base_url_wait_seconds
     wait = format_duration(min(inputs.base_url_wait_seconds, left))
@@ -78,6 +84,8 @@ def check_deployment(
         inputs.base_url, min(inputs.base_url_wait_seconds, left), clock, env=env, on_retry=on_retry
     )
     late = check.up and clock.monotonic() >= deadline
+    if not check.up and unreached(check.error):  # ``unreached`` says to go ahead (runner-pool)
+        return
     if check.up and not late:
         log.info(
             words.BASE_URL_ANSWERED.format(status=check.status, attempts=plural(check.attempts, "attempt"))

@@ -99,6 +99,7 @@ class Afterwards:
     def run(self, status: RunStatus, hard_deadline: float) -> Findings:
         """Read and report what Certyn found, within the budgets; never raises but for a bug in the report."""
         ended = self.clock.monotonic()
+        self.hard_deadline = hard_deadline  # diagnosis (issue 20): its budget never passes the step's
         try:
             with self.guard.interruptible():
                 if self.inputs.test_results:
@@ -141,6 +142,7 @@ class Afterwards:
 
     def _report_results(self, status: RunStatus, run: ProcessRun) -> None:
         from .api.models import contradictions  # noqa: PLC0415
+        from .diagnosis import report_diagnosis  # noqa: PLC0415 - diagnosis (issue 20)
         from .render.summary import tally  # noqa: PLC0415
 
         counts = status.counts()
@@ -154,9 +156,15 @@ class Afterwards:
                 title=words.RESULTS_TITLE,
             )
         self.log.info(words.results_tally(tally(run.items)))
+        self.findings.diagnosis = report_diagnosis(  # why each failing test failed
+            self.client, self.log, self.clock, self.inputs, self.step.report.run_id, run.items,
+            self.findings.expected_failing, self.hard_deadline,
+        )  # fmt: skip
+        self.step.found(self.findings)  # the `failures` output at once
         verdict = self.step.report.verdict
         gate_passed = verdict.result is Result.PASSED
-        notes = words.failing_annotations(run.items, "warning" if gate_passed else "error")
+        diagnosis = self.findings.diagnosis  # diagnosis (issue 20): the reason after each test's name
+        notes = words.failing_annotations(run.items, "warning" if gate_passed else "error", diagnosis)
         for note in notes:
             (self.log.warning if gate_passed else self.log.error)(note.message, title=note.title)
         if rest := words.unannotated_line(run.items, len(notes)):
@@ -179,7 +187,10 @@ class Afterwards:
             return
         # rendered where a signal still stops it; scrubbed as written: XML drops the control characters a
         # name or finding may hide the key with
-        report = self.log.redact(render_run_junit(run, counts, gate_failure=gate_failure))
+        diagnosis = self.findings.diagnosis  # diagnosis (issue 20): reasons and artifact links in the report
+        report = self.log.redact(
+            render_run_junit(run, counts, gate_failure=gate_failure, diagnosis=diagnosis)
+        )
         try:
             with self.guard.deferred():  # the file is written whole
                 write_report(workspace(self.step.env), path, report)

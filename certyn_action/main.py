@@ -11,7 +11,8 @@ from .api.http import Transport
 from .clock import Clock, SystemClock
 from .github.signals import SignalGuard
 from .github.workflow import WorkflowLog
-from .settings import Settings, base_url_secrets, raw_input
+from .render.escape import MIN_SCRUBBED_KEY
+from .settings import Settings, base_url_secrets, raw_input, variable_secrets
 from .step import Step, TransportFactory
 
 
@@ -32,6 +33,10 @@ def main(
     log.add_mask((raw_input(env, "api-key") or "").strip())  # before anything else is printed
     for secret in base_url_secrets(raw_input(env, "base-url") or ""):  # a preview URL's token
         log.add_mask(secret)
+    # `variables`: every value, valid or not; redacted as written (a short one such as "1" only by the runner:
+    # redacting it would rewrite every count)
+    for value in variable_secrets(raw_input(env, "variables") or ""):
+        log.add_mask(value, redact="exact" if len(value) >= MIN_SCRUBBED_KEY else "none")
     own_guard = guard is None
     guard = guard or SignalGuard()
     guard.use_clock(clock.monotonic)  # the release budget counts from the signal on the step's clock

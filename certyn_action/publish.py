@@ -226,7 +226,9 @@ class Publisher:
                 "title": self.log.redact(annotation.title),
                 "message": self.log.redact(annotation.message),
             }
-            for annotation in words.failing_annotations(results.items, limit=MAX_CHECK_ANNOTATIONS)
+            for annotation in words.failing_annotations(
+                results.items, diagnosis=report.findings.diagnosis, limit=MAX_CHECK_ANNOTATIONS
+            )  # diagnosis (issue 20): the reason after each test's name
         ]
 
     # -- the comment ------------------------------------------------------------------------------------

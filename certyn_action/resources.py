@@ -212,6 +212,7 @@ class TemporaryEnvironment:
         self.api.key = body["key"]
         self.environment: Environment | None = None
         self.refused = False  # the server answered the create with a refusal: none was made
+        self.variables: tuple[str, ...] = ()  # [issue 22] the names preview.py set: a kept one keeps them
 
     @property
     def key(self) -> str:
@@ -261,8 +262,13 @@ class TemporaryEnvironment:
         log.info(words.ENVIRONMENT_OUTCOME.format(shown=shown, outcome=outcome))
         self.step.note(words.environment_deleted(self.key, outcome))
 
+    def discard(self, cause: str, deadline: float) -> None:  # preview.py: a variable was not set
+        """Deleted now, whatever ``keep-environment`` says: left with nothing to release or keep."""
+        self.release(cause, deadline)
+        self.environment, self.refused = None, True
+
     def keep(self, switch: str) -> None:
-        if self.environment is not None:
-            message = words.environment_kept(self.key, switch)
+        if self.environment is not None:  # the note says its variables stay with it
+            message = words.environment_kept(self.key, switch, self.variables)
             self.step.log.info(message)
             self.step.note(message)

@@ -42,6 +42,10 @@ BASE_URL_EXAMPLE = "https://pr-42.preview.example.com"
 KEY_MAX_LENGTH = 63  # a Certyn environment key: lower-case letters, digits and hyphens
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 LABEL_MAX_LENGTH = 120
+MAX_VARIABLES = 50  # `variables`: set one by one on the temporary environment
+MAX_VARIABLE_NAME = 100
+MAX_RUNNER_POOL = 200
+VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 DIGEST_LENGTH = 12  # base 36: about 62 bits
 
 # The runner passes "" for an absent input and for an empty expression alike: a `run-id` read from a job
@@ -61,6 +65,10 @@ _BASE_URL_WITH_ENVIRONMENT_KEY = (
     "cannot be combined with `base-url`: `base-url` runs against a temporary environment made for that URL. "
     "Give either `base-url` (a deployment to test) or `environment-key` (an existing Certyn environment), "
     "not both"
+)
+_ONLY_WITH_BASE_URL = (
+    "is only for `base-url`: {what} on the temporary environment this step creates for that URL, never on an "
+    "environment other pipelines share. Add `base-url`, or remove `{name}`"
 )
 _BASE_URL_WITHOUT_WAITING = (
     "`wait: false` cannot be combined with `base-url` unless `keep-environment: true`: the temporary "
@@ -257,8 +265,12 @@ class Settings(NamedTuple):
     idempotency_key: str  # the `idempotency-key` input, or derived from the context
     temporary_environment_key: str  # the key and label of the environment made for `base-url`
     temporary_environment_label: str
+    # `variables` (NAME, value) in order, set on the temporary environment; `runner-pool` (an id or a name)
+    variables: tuple[tuple[str, str], ...] = ()
+    runner_pool: str = ""
     # Inputs that were usable but not as written: the action goes on, and says what it did instead.
     adjustments: tuple[InputError, ...] = ()
+    diagnose: bool = True  # after a failing run, read why each failing test failed (diagnosis.py)
     # Publishing to GitHub (publish.py): nothing is sent there unless `check-run` or `pr-comment` asks.
     github_token: str = ""
     check_run: bool = False
@@ -299,6 +311,7 @@ def read_settings(
     process_slug = reader.get("process-slug", "", str)
     tags = reader.get("tags", (), parse_tags)
     run_id = reader.get("run-id", "", parse_run_id)
+    variables = reader.variables()
     if process_slug and tags:
         reader.fail("tags", "give either `process-slug` or `tags`, not both")
     elif not (process_slug or tags or run_id) and not reader.failed & {"process-slug", "tags", "run-id"}:
@@ -323,6 +336,7 @@ def read_settings(
         temporary_environment_key=environment_key(ctx, job_index, check_run_id, random_hex=random_hex),
         temporary_environment_label=environment_label(ctx, job_index),
         adjustments=_poll_adjustments(env, floor, ceiling),
+        variables=variables,
         github_api_url=github_api_url(env),
         **read,
     )
@@ -362,6 +376,12 @@ def _conflicts(s: Settings, *, own_idempotency_key: bool) -> list[tuple[str, str
         errors.append(("github-token", problem))
     if s.base_url and s.environment_key:
         errors.append(("environment-key", _BASE_URL_WITH_ENVIRONMENT_KEY))
+    if s.variables and not s.base_url:
+        errors.append(("variables", _ONLY_WITH_BASE_URL.format(what="they are set", name="variables")))
+    if s.runner_pool and not s.base_url:
+        errors.append(
+            ("runner-pool", _ONLY_WITH_BASE_URL.format(what="it runs the tests", name="runner-pool"))
+        )
     if s.base_url and not s.wait and not s.keep_environment and not s.run_id:
         errors.append(("wait", _BASE_URL_WITHOUT_WAITING))
     return errors
@@ -403,6 +423,15 @@ class _Reader:
         except ValueError as err:
             self.fail(name, str(err))
         return default
+
+    def variables(self) -> tuple[tuple[str, str], ...]:
+        """``variables``, read unstripped: a value is everything after its ``=``, kept exactly."""
+        raw = raw_input(self.env, "variables") or ""
+        try:
+            return parse_variables(raw)
+        except ValueError as err:
+            self.fail("variables", str(err))
+        return ()
 
     def required(self, name: str, what: str) -> str:
         value = self.text(name)
@@ -564,6 +593,74 @@ def parse_instruction(value: str) -> str:
     if len(value) > MAX_INSTRUCTION:
         raise ValueError(
             f"is {len(value):,} characters long; Certyn's AI takes at most {MAX_INSTRUCTION:,}: shorten it"
+        )
+    return value
+
+
+# -- variables: NAME=value lines set on the temporary environment; values are secrets ------------------------
+
+_VARIABLES_EXAMPLE = "e.g. `TEST_USER_PASSWORD=${{ secrets.TEST_USER_PASSWORD }}`"
+_LINE_BREAKS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")  # all but the tab
+
+
+def _variable_lines(raw: str) -> list[tuple[int, str]]:
+    """The lines that hold a variable (numbered from 1), without a CRLF's CR; blank and ``#`` lines left out."""
+    lines = []
+    for number, raw_line in enumerate(raw.split("\n"), start=1):
+        line = raw_line.removesuffix("\r")
+        if line.strip() and not line.lstrip().startswith("#"):
+            lines.append((number, line))
+    return lines
+
+
+def variable_secrets(raw: str) -> list[str]:
+    """What ``variables`` holds that must be masked before anything is logged, valid or not: each value, and
+    each line that is not ``NAME=value`` (the next line of a multi-line secret)."""
+    found = []
+    for _, line in _variable_lines(raw):
+        name, equals, value = line.partition("=")
+        secret = value if equals and VARIABLE_NAME.fullmatch(name.strip()) else line.strip()
+        if secret:
+            found.append(secret)
+    return found
+
+
+def parse_variables(raw: str) -> tuple[tuple[str, str], ...]:
+    """``variables``: one ``NAME=value`` a line (blank and ``#`` lines ignored); the value is everything after
+    the first ``=``, kept exactly, may be empty. Names match ``[A-Za-z_][A-Za-z0-9_]*``, unique ignoring case,
+    at most ``MAX_VARIABLES``. No error shows a value, nor a line that may be one."""
+    if _NOT_UTF8.search(raw):
+        raise ValueError("holds bytes that are not valid UTF-8 text: write it as UTF-8")
+    found: dict[str, tuple[str, str]] = {}
+    for number, line in _variable_lines(raw):
+        name, equals, value = line.partition("=")
+        name = name.strip()
+        if not equals or not VARIABLE_NAME.fullmatch(name) or len(name) > MAX_VARIABLE_NAME:
+            raise ValueError(
+                f"line {number} is not `NAME=value` (not shown: it may be part of a secret). A name is letters, "
+                f"digits and `_`, not starting with a digit, at most {MAX_VARIABLE_NAME} characters; a value "
+                "must fit on one line: a multi-line secret cannot be masked line by line, so it is refused; "
+                f"{_VARIABLES_EXAMPLE}"
+            )
+        if _LINE_BREAKS.search(value):
+            raise ValueError(
+                f"the value of `{name}` holds a line break or control character: a multi-line value cannot be "
+                "masked line by line, so it is refused. Pass a one-line value (e.g. base64-encode it)"
+            )
+        if name.casefold() in found:
+            raise ValueError(f"`{name}` is given twice (names are compared ignoring case): keep one")
+        found[name.casefold()] = (name, value)
+    if len(found) > MAX_VARIABLES:
+        raise ValueError(f"holds {len(found)} variables; at most {MAX_VARIABLES} can be set: remove some")
+    return tuple(found.values())
+
+
+def parse_runner_pool(value: str) -> str:
+    """``runner-pool``: the id or name of a self-hosted runner pool, resolved against the API later."""
+    if len(value) > MAX_RUNNER_POOL or any(not ch.isprintable() for ch in value):
+        raise ValueError(
+            f"must be the id or name of a Certyn self-hosted runner pool: one line of at most "
+            f"{MAX_RUNNER_POOL} printable characters"
         )
     return value
 
@@ -765,10 +862,12 @@ _INPUTS: dict[str, tuple[Any, Callable[[str], Any]]] = {
     "base-url": ("", parse_base_url),
     "base-url-wait-seconds": (BASE_URL_WAIT_DEFAULT, parse_base_url_wait_seconds),
     "keep-environment": (False, parse_bool),
+    "runner-pool": ("", parse_runner_pool),
     "test-results": (True, parse_bool),
     "junit-report": ("", parse_junit_report),
     "instruction": ("", parse_instruction),
     "conversation-timeout-seconds": (120.0, _number(minimum=0, maximum=MAX_CONVERSATION_TIMEOUT_SECONDS)),
+    "diagnose": (True, parse_bool),
     "github-token": ("", _token_or_unset),
     "check-run": (False, parse_bool),
     "pr-comment": ("off", parse_pr_comment),

@@ -24,6 +24,7 @@ from .github.files import EventPayloadError, read_event_payload
 from .github.reporter import Reporter
 from .github.signals import CancelRequested, SignalGuard
 from .github.workflow import WorkflowLog
+from .preview import PoolRefused, Preview, deployment_unreachable
 from .publish import Publisher
 from .render import words
 from .render.escape import one_line
@@ -81,8 +82,15 @@ class Step:
             if settings.base_url:
                 from .deployment import check_deployment  # noqa: PLC0415 - only for base-url
 
-                check_deployment(settings, deadline, self.clock, self.env, self.log)
-                self.environment_created(self._environment(client, settings, deadline))
+                preview = Preview(client, self, settings, self.clock)  # variables and runner-pool
+                try:
+                    preview.resolve_pool(deadline)  # before anything is created
+                except PoolRefused:  # said and judged (an input error): nothing was created
+                    return
+                # with runner-pool the deployment may be private to the pool's network: a warning, go ahead
+                unreached = lambda error: deployment_unreachable(self, settings, error)  # noqa: E731
+                check_deployment(settings, deadline, self.clock, self.env, self.log, unreached)
+                self.environment_created(self._environment(client, settings, deadline, preview))
             if settings.run_id:  # no create: the run is held from the start (the cancel switches apply)
                 self._hold_run(client, settings)
                 self.attached(settings.run_id)
@@ -128,12 +136,15 @@ class Step:
             on_retry=on_retry,
         )
 
-    def _environment(self, client: CertynClient, settings: Settings, deadline: float) -> str:
+    def _environment(
+        self, client: CertynClient, settings: Settings, deadline: float, preview: Preview
+    ) -> str:
         """The temporary environment for ``base-url``, held from before its create is sent: its key."""
-        body = environment_body(settings)
+        body = environment_body(settings) | preview.environment_fields()  # runner-pool
         environment = TemporaryEnvironment(client, self, body, settings.keep_environment)
         self.held.hold(environment)
         environment.create(deadline)
+        preview.set_variables(environment, deadline)  # after its create, before the run's
         return environment.key
 
     def _create(self, client: CertynClient, settings: Settings, deadline: float) -> Created:
@@ -255,6 +266,8 @@ class Step:
         """Per-test results and the AI answer are read only after the run ended in this step."""
         report, verdict = self.report, self.report.verdict
         if report.inputs is None or verdict.result in (Result.PASSED, Result.FAILED, Result.CREATED):
+            return
+        if verdict.cause is Cause.INPUT_ERROR:  # runner-pool named no usable pool: nothing was created
             return
         why = words.NOT_ENDED_HERE if report.run_id else words.NONE_CREATED
         if verdict.cause is Cause.RUN_NOT_FOUND and report.created is None and report.status is None:

@@ -98,6 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--scenario", default="pass", help="built-in scenario name or scenario JSON file")
     d.add_argument("--action-dir", default=None, help="directory with action.yml and entrypoint.py")
     d.add_argument("--event", default="push", help="push, pull_request, tag or workflow_dispatch")
+    d.add_argument(
+        "--preview",
+        action="store_true",
+        help="test a stand-in preview deployment (base-url) with a test login in variables",
+    )
     d.set_defaults(func=_demo)
 
     s = sub.add_parser("scenarios", help="print the built-in scenarios as JSON")
@@ -107,7 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    return run_demo(scenario=args.scenario, action_dir=args.action_dir, event=args.event)
+    return run_demo(
+        scenario=args.scenario, action_dir=args.action_dir, event=args.event, preview=args.preview
+    )
 
 
 def _scenarios(args: argparse.Namespace) -> int:

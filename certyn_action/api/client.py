@@ -232,6 +232,11 @@ CANCEL = RELEASE.with_also(404)  # a brand-new run may 404 a moment
 MIN_ATTEMPT_SECONDS = 1.0  # an attempt (a replayed create, a last try) needs this long to be worth sending
 CANCEL_RESERVE_SECONDS = 1.5  # of a cancel budget, kept for the cancel itself when recovering a create
 
+EVENTS_PAGE_SIZE = 500  # diagnosis (issue 20): one page of an agent session's events
+ARTIFACTS_PAGE_SIZE = 50
+OBSERVATIONS_PAGE_SIZE = 20
+FLAKY_THRESHOLD = "0.2"
+_NO_DIAGNOSIS = "this server does not offer {what} (or the key cannot see them)"
 RESULTS_MAX_BODY = 8 * 1024 * 1024  # a run with many tests and long findings can exceed the usual 1 MiB cap
 CONVERSATION_MAX_BODY = 4 * 1024 * 1024  # the answer is cut at 100,000 characters, the body may hold more
 RetryListener = Callable[[str, ApiError, float, int], None]  # operation, error, delay, failed attempts
@@ -634,6 +639,52 @@ class CertynClient:
 
         return self.call(ask, read, READ, deadline)
 
+    # -- diagnosis (issue 20): the reads of a failing test's diagnosis -----------------------------
+    # Each one request, retried by the read policy within ``deadline``; a 404 says the server or key offers none.
+    def _diagnosis_read(
+        self, path: str, model: type[M], what: str, deadline: float, *, bare: bool = False
+    ) -> M:
+        ask = Ask(
+            Request("GET", path), f"reading {what}", operation=what, not_found=_NO_DIAGNOSIS.format(what=what)
+        )
+
+        def read(reply: Reply) -> M:
+            if bare:  # a bare JSON array, read as {"items": [...]}
+                reply = reply._replace(body=b'{"items":' + reply.body + b"}")
+            return read_model(reply, model, what)
+
+        return self.call(ask, read, READ, deadline)
+
+    def execution(self, project_id: str, execution_id: str, deadline: float) -> models.Execution:
+        path = project_path(project_id, "executions", execution_id)
+        return self._diagnosis_read(path, models.Execution, f"execution {execution_id}", deadline)
+
+    def session_events(
+        self, project_id: str, session_id: str, page: int, deadline: float
+    ) -> models.EventPage:
+        path = project_path(project_id, "agentsessions", session_id, "conversation")
+        query = urlencode({"page": page, "pageSize": EVENTS_PAGE_SIZE})
+        return self._diagnosis_read(
+            f"{path}?{query}", models.EventPage, f"the agent session {session_id}", deadline
+        )
+
+    def artifacts(self, project_id: str, execution_id: str, deadline: float) -> models.ArtifactPage:
+        path = project_path(project_id, "executions", execution_id, "artifacts")
+        query = urlencode({"page": 1, "pageSize": ARTIFACTS_PAGE_SIZE})
+        what = f"the artifacts of execution {execution_id}"
+        return self._diagnosis_read(f"{path}?{query}", models.ArtifactPage, what, deadline)
+
+    def flaky_test_cases(self, project_id: str, deadline: float) -> models.FlakyTestCases:
+        path = project_path(project_id, "flaky-testcases") + f"?threshold={FLAKY_THRESHOLD}"
+        return self._diagnosis_read(path, models.FlakyTestCases, "the flaky test cases", deadline, bare=True)
+
+    def observations(self, project_id: str, run_id: str, deadline: float) -> models.ObservationPage:
+        path = project_path(project_id, "observations")
+        query = urlencode({"processRunId": run_id, "page": 1, "pageSize": OBSERVATIONS_PAGE_SIZE})
+        return self._diagnosis_read(
+            f"{path}?{query}", models.ObservationPage, "the run's observations", deadline
+        )
+
     # -- the create's recovery -------------------------------------------------------------------
     @property
     def create_may_have_made_a_run(self) -> bool:
@@ -788,3 +839,64 @@ class EnvironmentsApi:
             raise AuthError(
                 ENVIRONMENT_RIGHTS.format(status=err.status, doing=ask.doing), status=err.status
             ) from None
+
+
+# -- variables and runner pools (`variables`, `runner-pool`: preview.py) ---------------------------------
+
+RUNNER_POOLS_PATH = "/api/self-hosted/pools"
+POOL_RIGHTS = (
+    "the API key may not read the self-hosted runner pools (HTTP {status} while listing them): `runner-pool` "
+    "needs a key with access to them. Use such a key, or remove `runner-pool` to run in Certyn's cloud."
+)
+
+
+def set_variable(api: EnvironmentsApi, environment_id: str, name: str, value: str, deadline: float) -> bool:
+    """``POST .../environments/{environmentId}/variables`` (retried). True when set; False when the
+    environment already has it: this step made the environment and names are unique, so only an earlier
+    attempt of this request, whose answer was lost, can have set it."""
+    body = {"name": name, "value": value, "description": "Set by the Certyn GitHub Action (`variables`)"}
+    path = api._path(deadline, environment_id, "variables")
+    ask = Ask(
+        Request("POST", path, body),
+        f"setting the variable `{name}`",
+        operation="variable create",
+        not_found="the temporary environment was not found",
+    )
+    try:
+        api._call(ask, lambda _reply: None, CREATE, deadline)
+    except ApiError as err:
+        if err.status != 409:
+            raise
+        return False
+    return True
+
+
+def list_runner_pools(client: CertynClient, deadline: float) -> tuple[models.RunnerPool, ...]:
+    """``GET /api/self-hosted/pools``: a bare array (retried)."""
+
+    def read(reply: Reply) -> tuple[models.RunnerPool, ...]:
+        try:
+            data = reply.json()
+        except ValueError:
+            data = None
+        if not isinstance(data, list):
+            raise ApiError(
+                f"the runner pools list (HTTP {reply.status}) is not a JSON array: a proxy answered, or the body "
+                "was cut",
+                status=reply.status,
+                kind=UNUSABLE_BODY,
+            )
+        return models.runner_pools(data)
+
+    ask = Ask(
+        Request("GET", RUNNER_POOLS_PATH),
+        "listing the self-hosted runner pools",
+        operation="runner pools list",
+        not_found="this Certyn API has no self-hosted runner pools (remove `runner-pool`)",
+    )
+    try:
+        return client.call(ask, read, READ, deadline)
+    except AuthError as err:
+        raise AuthError(POOL_RIGHTS.format(status=err.status), status=err.status) from None
+    except NotFound as err:  # not the project's 404: it must not read "project not found"
+        raise ApiError(err.message, status=err.status) from None

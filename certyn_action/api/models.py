@@ -371,6 +371,46 @@ def made_by(environment: Environment, body: Mapping[str, str]) -> bool:
     )
 
 
+# -- runner pools (`runner-pool`: preview.py) -------------------------------------------------------------
+
+
+def _active(value: Any) -> Any:
+    """``isActive``: only an explicit ``false`` retires a pool (the API's own check refuses it anyway)."""
+    return value is not False
+
+
+class RunnerPool(_Model):
+    """A self-hosted runner pool of ``GET /api/self-hosted/pools``. Only ``id`` must be right."""
+
+    id: Annotated[
+        str,
+        BeforeValidator(_required_id("a runner pool id", strip=True)),
+        Field(min_length=1, max_length=MAX_ID),
+    ]
+    name: Text = ""
+    pool_kind: Text = Field(default="", alias="poolKind")
+    is_active: Annotated[bool, BeforeValidator(_active)] = Field(default=True, alias="isActive")
+
+
+def runner_pools(data: Any) -> tuple[RunnerPool, ...]:
+    """The usable pools of the bare array the endpoint answers; an unusable entry is skipped."""
+    pools: list[RunnerPool] = []
+    for item in data if isinstance(data, list) else []:
+        try:
+            pools.append(RunnerPool.model_validate(item))
+        except ValidationError:
+            continue
+    return tuple(pools)
+
+
+def find_pool(pools: Sequence[RunnerPool], wanted: str) -> tuple[RunnerPool, ...]:
+    """The pools ``wanted`` names: the one with that id, else those with that name (ignoring case)."""
+    by_id = tuple(pool for pool in pools if pool.id == wanted)
+    if by_id:
+        return by_id
+    return tuple(pool for pool in pools if pool.name.strip().casefold() == wanted.strip().casefold())
+
+
 # -- the per-test results of a run ---------------------------------------------------------------------
 
 
@@ -428,6 +468,8 @@ class RunItem(_Model):
     finding: Finding = Field(default="", alias="summaryMarkdown")
     started_at: Timestamp = Field(default=None, alias="startedAt")
     completed_at: Timestamp = Field(default=None, alias="completedAt")
+    execution_id: Identifier = Field(default="", alias="executionId")  # diagnosis (issue 20)
+    agent_session_id: Identifier = Field(default="", alias="agentSessionId")  # diagnosis (issue 20)
 
     @property
     def outcome(self) -> Outcome:
@@ -597,3 +639,96 @@ class Conversation(_Model):
 def conversation_state(conversation: Conversation | None) -> ConversationState:
     """The `conversation-state` output for the last conversation read (None: it could not be read)."""
     return ConversationState.UNAVAILABLE if conversation is None else conversation.state
+
+
+# -- diagnosis (issue 20): the endpoints a failing test's diagnosis reads ----------------------------------
+# Tolerant like every model here; the events' payloads stay raw mappings, read leniently by diagnosis.py.
+
+MAX_URL = 2_000
+
+
+def _flag(value: Any) -> bool:
+    """A JSON boolean, or the strings "true"/"false"; anything else is false."""
+    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
+
+
+def _score(value: Any) -> float | None:
+    """A rate between 0 and 1, else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if 0 <= value <= 1 else None
+
+
+def _payload(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+RawUrl = Annotated[str, BeforeValidator(_text(MAX_URL))]  # any scheme: shown as text unless http(s)
+LenientFlag = Annotated[bool, BeforeValidator(_flag)]
+Rate = Annotated[float | None, BeforeValidator(_score)]
+Payload = Annotated[Mapping[str, Any], BeforeValidator(_payload)]
+
+
+class _Page(_Model):
+    """The paged envelope: ``items`` (tolerant) and whether another page follows."""
+
+    has_next_page: LenientFlag = Field(default=False, alias="hasNextPage")
+
+    @field_validator("items", mode="before", check_fields=False)
+    @classmethod
+    def _tolerant_items(cls, value: Any) -> Any:
+        return _items(value)
+
+
+class Execution(_Model):
+    """``GET /api/projects/{projectId}/executions/{executionId}``: only its agent session is read."""
+
+    id: Identifier = ""
+    agent_session_id: Identifier = Field(default="", alias="agentSessionId")
+
+
+class SessionEvent(_Model):
+    type: Word = ""
+    payload: Payload = Field(default_factory=dict)
+
+
+class EventPage(_Page):
+    """One page of ``GET /api/projects/{projectId}/agentsessions/{id}/conversation``."""
+
+    items: tuple[SessionEvent, ...] = ()
+
+
+class Artifact(_Model):
+    type: Name = ""
+    uri: RawUrl = ""
+    description: Name = ""
+
+
+class ArtifactPage(_Page):
+    """``GET /api/projects/{projectId}/executions/{executionId}/artifacts``."""
+
+    items: tuple[Artifact, ...] = ()
+
+
+class Flakiness(_Model):
+    test_case_id: Identifier = Field(default="", alias="testCaseId")
+    flakiness_score: Rate = Field(default=None, alias="flakinessScore")
+    total_runs: Number = Field(default=None, alias="totalRuns")
+    failed_runs: Number = Field(default=None, alias="failedRuns")
+    is_quarantined: LenientFlag = Field(default=False, alias="isQuarantined")
+
+
+class FlakyTestCases(_Page):
+    """``GET /api/projects/{projectId}/flaky-testcases``: a bare array, read as ``{"items": [...]}``."""
+
+    items: tuple[Flakiness, ...] = ()
+
+
+class Observation(_Model):
+    title: Name = ""
+
+
+class ObservationPage(_Page):
+    """``GET /api/projects/{projectId}/observations?processRunId=``."""
+
+    items: tuple[Observation, ...] = ()

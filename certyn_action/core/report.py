@@ -19,12 +19,19 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from ..api.models import Conversation, Created, ProcessRun, RunStatus
+    from .diagnosis import Diagnosis
 
 T = TypeVar("T", bound="BaseModel")
 
 
 STOPPED_UNEXPECTEDLY = Verdict(Result.ERROR, ("the action stopped unexpectedly",))
-RESULTS_OUTPUTS = ("failed-tests", "conversation-id", "conversation-state", "conversation-response")
+RESULTS_OUTPUTS = (
+    "failed-tests",
+    "conversation-id",
+    "conversation-state",
+    "conversation-response",
+    "failures",
+)
 
 
 @dataclass
@@ -39,6 +46,7 @@ class Findings:
     contradictions: tuple[str, ...] = ()
     notes: list[str] = field(default_factory=list)  # the JUnit report, said in the summary
     expected_failing: int = 0  # failed + blocked + aborted, from the status counts
+    diagnosis: Diagnosis | None = None  # why each failing test failed
 
     def failed_tests(self) -> str:
         """The ``failed-tests`` output: a JSON array of names, or "" when unknown.
@@ -64,6 +72,7 @@ class Findings:
             "conversation-id": self.conversation_id,
             "conversation-state": state,
             "conversation-response": answer,
+            "failures": self.diagnosis.failures_output() if self.diagnosis is not None else "",
         }
 
     def redacted(self, redact: Callable[[str], str]) -> Findings:

@@ -29,11 +29,15 @@ class WorkflowLog:
         self._secrets: list[tuple[str, Scrubber]] = []
 
     # -- secrets -------------------------------------------------------------------------------
-    def add_mask(self, secret: str) -> None:
-        """Ask the runner to mask ``secret`` in the log, and redact it from everything we print."""
+    def add_mask(self, secret: str, *, redact: str = "spellings") -> None:
+        """Ask the runner to mask ``secret`` in the log, and redact it from everything we write: every spelling
+        of it (``"spellings"``, the API key's), the text as it is (``"exact"``: cheap for many or long secrets),
+        or nothing (``"none"``: only the runner masks it; a short value redacted in the outputs and summary
+        would rewrite every count or word it happens to spell)."""
         if not secret:
             return
-        self._secrets.append((secret, Scrubber(secret)))
+        if redact != "none":
+            self._secrets.append((secret, Scrubber(secret if redact == "spellings" else "")))
         # The only line that ever carries the secret, as the runner requires.
         self._write(f"::add-mask::{escape_command_data(secret)}", redact=False)
 

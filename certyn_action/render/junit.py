@@ -12,9 +12,13 @@ import re
 import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from ..api.models import Outcome, ProcessRun, RunItem, finding_excerpt, outcome_counts
 from .escape import newlines, plural, truncate
+
+if TYPE_CHECKING:
+    from ..core.diagnosis import DiagnosedTest, Diagnosis
 
 # Characters XML 1.0 allows: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF].
 _FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -53,7 +57,7 @@ def _seconds(value: float) -> str:
     return f"{value:.3f}"
 
 
-def _result(case: ET.Element, item: RunItem) -> None:
+def _result(case: ET.Element, item: RunItem, why: DiagnosedTest | None = None) -> None:
     outcome, finding = item.outcome, xml_text(item.finding)
     if (tag := _TAGS.get(outcome)) is None:
         return
@@ -63,11 +67,31 @@ def _result(case: ET.Element, item: RunItem) -> None:
         Outcome.ABORTED: "Aborted in Certyn",
         Outcome.NO_RESULT: xml_text(f"No result in Certyn{status}"),
     }.get(outcome, f"Marked {outcome} in Certyn, with no finding")
-    element = ET.SubElement(case, tag, {"message": message_line(finding) or default})
+    message = message_line(finding) or default
+    if why is not None:  # diagnosis (issue 20): the reason first, the evidence in system-out
+        message = truncate(xml_text(f"{why.label}: {why.summary} — {message}"), 2 * MAX_MESSAGE)
+    element = ET.SubElement(case, tag, {"message": message})
     if tag != "skipped":
         element.set("type", str(outcome).replace(" ", "-"))
     if finding:
         element.text = finding
+    if why is not None:
+        ET.SubElement(case, "system-out").text = xml_text(diagnosis_text(why))
+
+
+def diagnosis_text(why: DiagnosedTest) -> str:
+    """A diagnosed test's reason, evidence and artifact links as plain lines (JUnit ``system-out``)."""
+    lines = [f"Why: {why.label}: {why.summary}"]
+    lines += [f"App answered {net.status} to {net.method} {net.url}" for net in why.evidence.network]
+    lines += [f"Tool {tool.tool or 'unnamed'} failed: {tool.error}" for tool in why.evidence.tools]
+    if why.evidence.denials:
+        lines.append(f"Denied by policy: {plural(why.evidence.denials, 'step')}")
+    lines += [
+        f"{link.type or 'artifact'}: {link.url}" + (f" ({link.description})" if link.description else "")
+        for link in why.artifacts
+        if link.is_link
+    ]
+    return "\n".join(lines)
 
 
 def render_junit(
@@ -76,6 +100,7 @@ def render_junit(
     suite_name: str = "",
     classname: str = "",
     timestamp: str = "",
+    diagnosis: Diagnosis | None = None,
 ) -> str:
     """The JUnit XML report (a UTF-8 document, as text) of ``items``, in the server's order.
 
@@ -100,7 +125,8 @@ def render_junit(
     for item, duration in zip(items, durations, strict=True):
         # ``time`` is required by the common schema: 0 when the timestamps do not give a duration.
         attributes = {"classname": group, "name": case_name(item), "time": _seconds(duration or 0)}
-        _result(ET.SubElement(suite, "testcase", attributes), item)
+        why = diagnosis.of(item) if diagnosis is not None else None
+        _result(ET.SubElement(suite, "testcase", attributes), item, why)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
@@ -135,7 +161,11 @@ def _synthetic(name: str, outcome: Outcome, finding: str) -> RunItem:
 
 
 def render_run_junit(
-    run: ProcessRun, counts: Mapping[str, int] | None = None, *, gate_failure: str = ""
+    run: ProcessRun,
+    counts: Mapping[str, int] | None = None,
+    *,
+    gate_failure: str = "",
+    diagnosis: Diagnosis | None = None,
 ) -> str:
     """The JUnit report of a process run: classname the process slug, suite named for the process.
 
@@ -148,4 +178,5 @@ def render_run_junit(
         suite_name=run.process_name or run.process_slug,
         classname=run.process_slug,
         timestamp=timestamp,
+        diagnosis=diagnosis,
     )

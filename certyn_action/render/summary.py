@@ -32,6 +32,7 @@ from .words import MAX_ROWS
 
 if TYPE_CHECKING:
     from ..api.models import RunItem, RunStatus
+    from ..core.diagnosis import DiagnosedTest, Diagnosis
 
 MAX_REASONS = 20
 
@@ -169,6 +170,11 @@ def _details(report: Report) -> list[str]:
     if inputs:
         rows.append(("Project", _code(inputs.project_slug)))
         rows.append(("Environment", _environment(report)))
+        if report.temporary_environment and report.run_id:  # base-url: where the tests ran, the variables set
+            rows.append(("Ran on", _ran_on(inputs.runner_pool)))
+            if inputs.variables:
+                names = ", ".join(_code(name) for name, _ in inputs.variables)
+                rows.append(("Variables", f"{names} (values masked)"))
         rows.append(_selection(inputs))
     if meta and (meta.commit_sha or meta.ref):
         commit = _code(meta.commit_sha[:7]) if meta.commit_sha else ""
@@ -205,6 +211,11 @@ def _environment(report: Report) -> str:
     return _code(report.environment_key) if report.environment_key else "project default"
 
 
+def _ran_on(pool: str) -> str:
+    """Where the tests of a ``base-url`` run ran: the self-hosted pool of ``runner-pool``, or Certyn's cloud."""
+    return f"self-hosted runner pool {_code(pool)} (`runner-pool`)" if pool else "Certyn's cloud runners"
+
+
 def _table(head: Sequence[str], separator: str, rows: Iterable[Sequence[str]]) -> list[str]:
     """A Markdown table of cells already escaped; ``separator`` aligns its columns."""
     return [f"| {' | '.join(head)} |", separator, *(f"| {' | '.join(cells)} |" for cells in rows)]
@@ -230,13 +241,15 @@ STATE_TEXT = {
 _BACKTICKS = re.compile(r"`+")
 
 
-def _test_cells(item: RunItem) -> tuple[str, ...]:
+def _test_cells(item: RunItem, diagnosis: Diagnosis | None = None) -> tuple[str, ...]:
     from ..api.models import finding_excerpt  # noqa: PLC0415 - pydantic: only with per-test results
 
+    mark = diagnosis.mark(item) if diagnosis is not None else None  # diagnosis (issue 20): flaky, quarantined
+    flaky = f" · **{markdown(words.flaky_mark(True, mark.quarantined, mark.rate))}**" if mark else ""
     return (
         f"{ICONS[item.outcome]} {item.outcome}",
         str(item.number) if item.number is not None else "",
-        markdown(item.display_name, MAX_CELL_NAME),
+        markdown(item.display_name, MAX_CELL_NAME) + flaky,
         format_duration(item.duration_seconds) if item.duration_seconds is not None else "—",
         markdown(finding_excerpt(item.finding), MAX_CELL_FINDING),
     )
@@ -250,11 +263,14 @@ def tally(items: Sequence[RunItem]) -> str:
     return ", ".join(f"{counts[outcome]} {outcome}" for outcome in map(Outcome, ICONS) if counts[outcome])
 
 
-def render_test_table(items: Sequence[RunItem], *, run_url: str = "", limit: int = MAX_ROWS) -> str:
+def render_test_table(
+    items: Sequence[RunItem], *, run_url: str = "", limit: int = MAX_ROWS, diagnosis: Diagnosis | None = None
+) -> str:
     """The summary section of the per-test results: a tally and a table, failing tests first.
 
     At most ``limit`` rows; the rest are counted ("… and N more in Certyn", a link when ``run_url``
-    is a safe http(s) URL). Ends with a newline."""
+    is a safe http(s) URL). A test Certyn's flakiness data marks (``diagnosis``) says so beside its name. Ends
+    with a newline."""
     from ..api.models import ordered  # noqa: PLC0415
 
     lines = ["### Tests", ""]
@@ -265,7 +281,7 @@ def render_test_table(items: Sequence[RunItem], *, run_url: str = "", limit: int
     lines += [
         markdown(tally(items)),
         "",
-        *_table(head, "|---|---:|---|---:|---|", map(_test_cells, rows[:limit])),
+        *_table(head, "|---|---:|---|---:|---|", (_test_cells(row, diagnosis) for row in rows[:limit])),
     ]
     hidden = len(rows) - limit
     if hidden > 0:
@@ -312,7 +328,10 @@ def render_findings(findings: Findings, *, run_url: str = "") -> str:
                 "> The per-test results disagree with the status counts; the gate used the counts.",
             ]
             note = "\n".join([*lines, *(f"> - {markdown(sentence, 1000)}" for sentence in found)]) + "\n\n"
-        parts.append(note + render_test_table(findings.results.items, run_url=run_url))
+        table = render_test_table(findings.results.items, run_url=run_url, diagnosis=findings.diagnosis)
+        parts.append(note + table)
+        if findings.diagnosis is not None:  # diagnosis (issue 20)
+            parts.append(render_diagnosis(findings.diagnosis))
     elif findings.results_note:
         parts.append(
             f"### Tests\n\n> Per-test results unavailable: {markdown(findings.results_note, 1000)}\n"
@@ -328,6 +347,55 @@ def render_findings(findings: Findings, *, run_url: str = "") -> str:
             section += f"\n> The answer could not be read: {markdown(findings.conversation_note, 1000)}\n"
         parts.append(section)
     return "\n".join(parts)
+
+
+# -- the diagnosis (issue 20) -----------------------------------------------------------------------------
+
+MAX_SHOWN_OBSERVATIONS = 5
+
+
+def _why(test: DiagnosedTest) -> list[str]:
+    """A diagnosed test's list item: name, reason and flaky mark; its evidence and artifacts nested."""
+    mark = words.flaky_mark(test.flaky, test.quarantined, test.failure_rate)
+    head = f"- {ICONS.get(test.outcome, '')} **{markdown(test.name, MAX_CELL_NAME)}** — {markdown(test.summary, 600)}"
+    lines = [head + (f" · **{markdown(mark)}**" if mark else "")]
+    evidence = test.evidence
+    if len(evidence.network) > 1 or test.reason not in ("app-server-error", "app-client-error"):
+        lines += [
+            f"  - {markdown(f'the app answered {net.status} to {net.method} {net.url}', 600)}"
+            for net in evidence.network
+        ]
+    if len(evidence.tools) > 1 or test.reason != "tool-error":
+        lines += [f"  - {markdown(f'tool {tool.tool} failed: {tool.error}', 600)}" for tool in evidence.tools]
+    shown = [
+        markdown_link(f"{link.type}: {link.description}" if link.description else link.type, link.url)
+        if link.is_link
+        else markdown(f"{link.type}: {link.url}", 300)
+        for link in test.artifacts
+    ]
+    if shown:
+        lines.append("  - " + " · ".join(shown))
+    return lines
+
+
+def render_diagnosis(diagnosis: Diagnosis) -> str:
+    """Why the failing tests failed: one item per diagnosed test, then what Certyn found in the run ("" when
+    there is nothing to say)."""
+    lines: list[str] = []
+    if diagnosis.tests:
+        lines += ["### Why they failed", ""]
+        for test in diagnosis.tests:
+            lines += _why(test)
+        lines.append("")
+    if diagnosis.observations:
+        shown = diagnosis.observations[:MAX_SHOWN_OBSERVATIONS]
+        more = len(diagnosis.observations) - len(shown)
+        lines += ["**Found in this run**", "", *(f"- {markdown(title, 300)}" for title in shown)]
+        lines += [f"- … and {more} more in Certyn"] if more > 0 else []
+        lines.append("")
+    if diagnosis.problem:
+        lines += [f"> Diagnosis incomplete: {markdown(diagnosis.problem, 1000)}", ""]
+    return "\n".join(lines)
 
 
 # -- GitHub: the check run's summary and the pull-request comment (publish.py) ------------------------------
@@ -361,6 +429,7 @@ def render_comment(report: Report, marker: str) -> str:
     failing = [item for item in results.items if item.outcome.failing] if results is not None else []
     if failing:
         lines += [f"**Failing tests ({len(failing)}):**", ""]
+        diagnosis = report.findings.diagnosis  # diagnosis (issue 20): why, after each failing test
         lines += [
             f"- {ICONS[item.outcome]} {item.outcome}: **{markdown(item.display_name, MAX_CELL_NAME)}**"
             + (
@@ -368,6 +437,7 @@ def render_comment(report: Report, marker: str) -> str:
                 if item.finding.strip()
                 else ""
             )
+            + (f" — why: {markdown(why.summary, 600)}" if diagnosis and (why := diagnosis.of(item)) else "")
             for item in failing[:MAX_COMMENT_TESTS]
         ]
         if len(failing) > MAX_COMMENT_TESTS:

@@ -18,6 +18,7 @@ from .escape import defused, format_duration, multiline, one_line, plural, trunc
 
 if TYPE_CHECKING:
     from ..api.models import Conversation, Created, RunItem, RunStatus
+    from ..core.diagnosis import Diagnosis
 
 ACTION_ERROR = "Certyn action error"  # only a bug in the action reads like this
 GATE_PASSED = "Certyn gate passed"  # not "tests passed": a switch that is off let some through
@@ -200,9 +201,13 @@ def environment_deleted(key: str, outcome: str) -> str:
     return f"Temporary environment `{key}`: {outcome.rstrip('.')}."
 
 
-def environment_kept(key: str, switch: str) -> str:
-    """The summary note when ``keep-environment`` kept the temporary environment."""
-    return f"Temporary environment `{key}` was kept ({switch} is true): delete it in Certyn when done."
+def environment_kept(key: str, switch: str, variables: Sequence[str] = ()) -> str:
+    """The summary note when ``keep-environment`` kept the temporary environment (and the ``variables`` set
+    on it: they stay with it)."""
+    stay = (
+        f" Its variables stay with it ({variable_names(variables)}): they hold secrets." if variables else ""
+    )
+    return f"Temporary environment `{key}` was kept ({switch} is true): delete it in Certyn when done.{stay}"
 
 
 def environment_may_exist(key: str, why: str) -> str:
@@ -210,6 +215,72 @@ def environment_may_exist(key: str, why: str) -> str:
     return (
         f"A temporary Certyn environment with key `{key}` may exist (a create attempt got no answer), but "
         f"this step could not look it up: {why.rstrip('.')}. Look for it in Certyn (Environments) and delete it."
+    )
+
+
+# -- variables and runner-pool (preview.py) -------------------------------------------------------------
+
+DEPLOYMENT_NOT_REACHED = "Deployment not reachable from this runner"
+
+
+def variable_names(names: Sequence[str], limit: int = 50) -> str:
+    """The names of ``variables`` as shown (never a value)."""
+    return ", ".join(f"`{one_line(name, 100)}`" for name in names[:limit])
+
+
+def variables_set(names: Sequence[str], key: str) -> str:
+    """The log line once every variable is set on the temporary environment."""
+    return (
+        f"Set {plural(len(names), 'variable')} on the temporary Certyn environment `{one_line(key, 80)}` "
+        f"(values masked): {variable_names(names)}"
+    )
+
+
+def variable_not_set(name: str, why: str) -> str:
+    """A variable could not be set: no run is created, the environment is deleted."""
+    return (
+        f"Could not set the variable `{name}` on the temporary Certyn environment: {why.rstrip('.')}. No run was "
+        "created (a test without its variables proves nothing) and the temporary environment is deleted. "
+        "Check the variable in `variables` and the API key's environment rights, then re-run the job."
+    )
+
+
+def unknown_pool(wanted: str, pools: Sequence[tuple[str, str]]) -> str:
+    """``runner-pool`` names no pool (``pools``: the active ones as (name, id))."""
+    seen = ", ".join(f"`{one_line(name, 60)}` ({one_line(pool_id, 60)})" for name, pool_id in pools[:20])
+    known = f"Active pools this API key sees: {seen}." if seen else "This API key sees no active pool."
+    return (
+        f"no self-hosted runner pool has the id or name `{one_line(wanted, 100)}`. {known} Set `runner-pool` "
+        "to one of them, or remove it to run in Certyn's cloud."
+    )
+
+
+def inactive_pool(wanted: str) -> str:
+    return (
+        f"the self-hosted runner pool `{one_line(wanted, 100)}` is not active: activate it in Certyn, or name "
+        "another pool in `runner-pool`."
+    )
+
+
+def ambiguous_pool(wanted: str, ids: Sequence[str]) -> str:
+    shown = ", ".join(f"`{one_line(pool_id, 60)}`" for pool_id in ids[:20])
+    return f"several self-hosted runner pools are named `{one_line(wanted, 100)}` ({shown}): set `runner-pool` to the id."
+
+
+def pool_line(name: str, pool_id: str) -> str:
+    """The log line once ``runner-pool`` is resolved."""
+    return (
+        f"The tests run on the self-hosted runner pool `{one_line(name, 100)}` (id {one_line(pool_id, 100)}): "
+        "the temporary environment is created with executionTarget self_hosted"
+    )
+
+
+def deployment_not_reached(url: str, error: str, pool: str) -> str:
+    """``runner-pool``: ``base-url`` did not answer this runner; the pool's network may reach it."""
+    return (
+        f"`base-url` ({one_line(url, 200)}) did not answer from this runner ({one_line(error, 200)}). The run goes "
+        f"ahead on the self-hosted runner pool `{one_line(pool, 100)}`, whose network may reach a private "
+        "deployment; if its tests cannot open the site, check the deployment."
     )
 
 
@@ -339,14 +410,18 @@ _HEADING_MARKER = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+", re.MULTILINE)
 
 
 def failing_annotations(
-    items: Sequence[RunItem], kind: str = "error", limit: int = MAX_ANNOTATIONS
+    items: Sequence[RunItem],
+    kind: str = "error",
+    diagnosis: Diagnosis | None = None,
+    limit: int = MAX_ANNOTATIONS,
 ) -> tuple[Annotation, ...]:
     """One annotation per failing test (failed, blocked, aborted), at most ``limit``, in server order:
     ``error``, or ``warning`` when the gate passed (the counts said passed, the per-test results disagree).
 
     Title: the test's name on one line. Message: its outcome and finding (line breaks kept; the log
     escapes them; heading markers dropped, as annotations are plain text), cut to a readable length;
-    the legacy ``##[`` command marker is broken up."""
+    the legacy ``##[`` command marker is broken up. A diagnosed test's reason follows its name in the title,
+    and its evidence ends the message."""
     found: list[Annotation] = []
     for item in items:
         if len(found) >= limit:
@@ -363,6 +438,9 @@ def failing_annotations(
         else:
             message = f"{label} {finding}"
         title = one_line(item.display_name, MAX_ANNOTATION_TITLE)
+        if (why := diagnosis.of(item) if diagnosis is not None else None) is not None:
+            title = f"{one_line(item.display_name, MAX_ANNOTATION_TITLE - 40)} — {why.label}"
+            message = f"{message}\nWhy: {defused(one_line(why.summary, 400))}"
         found.append(Annotation(kind, title, truncate(message, MAX_ANNOTATION_MESSAGE)))
     return tuple(found)
 
@@ -556,6 +634,34 @@ JUNIT_WRITTEN = "Wrote the JUnit report ({tests}) to {path}"
 JUNIT_NOTE = "JUnit report ({tests}) written to {path}"
 WAITING_FOR_ANSWER = "Waiting up to {left:.0f}s for Certyn's AI to answer the instruction"
 ANSWER_NOT_READ = "The AI answer was not read: {reason}"
+
+
+# -- the diagnosis (issue 20) -----------------------------------------------------------------------------
+
+DIAGNOSIS_INCOMPLETE = "Certyn diagnosis incomplete"
+
+
+def diagnosis_incomplete(problem: str) -> str:
+    return (
+        f"Why the failing tests failed was not read in full: {one_line(problem, 1000)}. "
+        "The verdict is unchanged; set `diagnose: false` to skip these reads."
+    )
+
+
+def diagnosis_lines(diagnosis: Diagnosis) -> list[str]:
+    """The log's line per diagnosed test: its name, and its reason with the evidence in one sentence."""
+    return [
+        f"Why {one_line(test.name, 200)} {test.outcome}: {one_line(test.summary, 400)}"
+        for test in diagnosis.tests
+    ]
+
+
+def flaky_mark(flaky: bool, quarantined: bool, rate: float | None) -> str:
+    """``flaky (35% of runs fail)``, ``quarantined``, both, or "" for a test Certyn's data does not mark."""
+    marks = [word for word, marked in (("quarantined", quarantined), ("flaky", flaky)) if marked]
+    if not marks:
+        return ""
+    return " · ".join(marks) + (f" ({rate:.0%} of runs fail)" if rate is not None else "")
 
 
 # -- GitHub: the check run and the pull-request comment (publish.py) ---------------------------------------

@@ -54,10 +54,10 @@ def test_check_run_from_the_create_to_the_verdict_on_the_pull_request_head() -> 
     assert (check.status, check.conclusion) == ("completed", "failure")
     assert check.output["title"].startswith("Certyn gate failed")
     assert check.output["summary"] == result.summary  # the job summary's Markdown
-    assert [a["title"] for a in check.annotations] == [
-        "Checkout with a saved card",
-        "Apply a discount code",
-        "Sign in with SSO",
+    assert [a["title"] for a in check.annotations] == [  # each with why it failed (diagnose)
+        "Checkout with a saved card — the app answered 5xx",
+        "Apply a discount code — a tool failed",
+        "Sign in with SSO — blocked",
     ]
     assert {a["path"] for a in check.annotations} == {".github/workflows/ci.yml"}
     assert warnings(result) == []
@@ -110,6 +110,7 @@ def test_the_comment_is_sticky_across_executions_and_turns_green_when_a_later_ru
     assert comment.body.startswith("<!-- certyn-run-action ")
     assert "Certyn gate failed" in comment.history[0]
     assert "Checkout with a saved card" in comment.history[0]
+    assert "why: the app answered 500 to POST \\/api\\/checkout" in comment.history[0]  # diagnose
     assert comment.body.splitlines()[2].startswith("### ✅ Certyn tests passed")
     assert "Certyn gate failed" not in comment.body
     assert first.outputs["run-id"] not in comment.history[0].splitlines()[0]  # the marker names no run

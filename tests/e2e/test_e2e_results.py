@@ -70,12 +70,13 @@ def test_failed_and_blocked_tests_in_summary_annotations_outputs_junit_and_the_a
     assert "::group::Certyn AI answer (idle)" in result.stdout
     assert "### Certyn AI" in result.summary
     assert "```text\nExplain the failures\n```" in result.summary
-    # one annotation per failing test, titled with its name, carrying its finding; plus the gate's own
+    # one annotation per failing test, titled with its name (and why it failed), carrying its finding; plus
+    # the gate's own
     tests = _errors_for_tests(result)
     assert [c.properties["title"] for c in tests] == [
-        "Checkout with a saved card",
-        "Apply a discount code",
-        "Sign in with SSO",
+        "Checkout with a saved card — the app answered 5xx",
+        "Apply a discount code — a tool failed",
+        "Sign in with SSO — blocked",
     ]
     assert "Pay now" in tests[0].data
     assert tests[2].data.startswith("Blocked:")

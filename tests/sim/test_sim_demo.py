@@ -105,3 +105,20 @@ def test_demo_with_the_real_action_gates_a_failing_run() -> None:
     assert "::group::Certyn AI answer (idle)" in proc.stdout
     assert "conversation-state    = 'idle'" in proc.stdout
     assert "### Certyn AI" in proc.stdout
+
+
+@pytest.mark.e2e
+def test_demo_preview_sets_the_test_login_as_variables_and_never_shows_the_password() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "certyn_simulator", "demo", "--preview"],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        cwd=REPO_ROOT,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Set 2 variables on the temporary Certyn environment" in proc.stdout
+    assert "variables set on it: TEST_USER_EMAIL, TEST_USER_PASSWORD" in proc.stdout
+    assert "| **Variables** |" in proc.stdout
+    assert "demo-Passw0rd-never-shown" not in proc.stdout + proc.stderr  # masked like the runner masks it

@@ -239,6 +239,7 @@ def test_nothing_asked_gives_empty_outputs_and_no_section() -> None:
         "conversation-id": "",
         "conversation-state": "",
         "conversation-response": "",
+        "failures": "",
     }
     assert render_findings(findings) == ""
 

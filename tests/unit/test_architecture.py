@@ -91,8 +91,9 @@ def test_only_the_github_side_and_the_step_touch_the_runner() -> None:
         if any(t.startswith("certyn_action.github") for t in targets)
         and not name.startswith("certyn_action.github")
     }
-    # the wiring, and the waiter (it logs progress); the Certyn client itself never does
-    allowed = {"main", "step", "gate", "resources", "findings", "wait", "deployment", "publish"}
+    # the wiring (preview: variables and runner-pool of base-url), and the waiter (it logs progress); the
+    # Certyn client itself never does
+    allowed = {"main", "step", "gate", "resources", "preview", "findings", "wait", "deployment", "publish"}
     assert users <= {f"certyn_action.{name}" for name in allowed}
 
 

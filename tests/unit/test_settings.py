@@ -103,11 +103,14 @@ EXPECTED_DEFAULTS: dict[str, object] = {
     "base-url": "",
     "base-url-wait-seconds": 30.0,
     "keep-environment": False,
+    "variables": (),
+    "runner-pool": "",
     "run-id": "",
     "test-results": True,
     "junit-report": "",
     "instruction": "",
     "conversation-timeout-seconds": 120.0,
+    "diagnose": True,
     "github-token": "",  # action.yml's default is ${{ github.token }}, given by the runner
     "check-run": False,
     "pr-comment": "off",
@@ -471,6 +474,7 @@ BOOLEANS = [
     "fail-on-incomplete",
     "cancel-on-timeout",
     "cancel-on-job-cancel",
+    "diagnose",
 ]
 
 

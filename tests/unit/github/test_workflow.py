@@ -172,6 +172,19 @@ def test_several_secrets_all_redacted() -> None:
     assert stream.getvalue().splitlines()[-1] == "*** and ***"
 
 
+def test_a_mask_redacted_exactly_or_left_to_the_runner() -> None:
+    log, stream = _log()
+    log.add_mask("exact-Secret-42", redact="exact")
+    log.add_mask("1", redact="none")
+    log.info("exact-Secret-42 / EXACT-SECRET-42 / total 1")
+    assert stream.getvalue().splitlines() == [
+        "::add-mask::exact-Secret-42",
+        "::add-mask::1",  # the runner masks it in the log; we leave counts alone
+        "*** / EXACT-SECRET-42 / total 1",  # as written only: no spelling pattern to compile for each
+    ]
+    assert log.redact("total 1") == "total 1"
+
+
 @pytest.mark.parametrize("kind", ["info", "error"])
 def test_secret_straddling_the_length_cut_leaks_no_part(kind: str) -> None:
     log, stream = _log()

@@ -391,6 +391,33 @@ def test_a_temporary_environment_never_made_is_not_the_project_default() -> None
     assert report.outputs()["environment-key"] == ""
 
 
+def test_a_base_url_run_says_where_its_tests_ran_and_names_its_variables_never_their_values() -> None:
+    cloud = _report(inputs=_inputs(base_url="https://pr-1.example.com", variables="USER=qa@example.com"))
+    cloud.temporary_environment = "gha-env"
+    text = render_summary(cloud)
+    assert "| **Ran on** | Certyn's cloud runners |" in text
+    assert "| **Variables** | <code>USER</code> (values masked) |" in text
+    assert "qa@example" not in text
+    pool = _report(inputs=_inputs(base_url="https://pr-1.example.com", runner_pool="<b>lab</b>"))
+    pool.temporary_environment = "gha-env"
+    text = render_summary(pool)
+    assert (
+        "| **Ran on** | self-hosted runner pool <code>&lt;b&gt;lab&lt;\\/b&gt;</code> (`runner-pool`) |"
+        in text
+    )
+    assert "**Variables**" not in text
+
+
+def test_where_the_tests_ran_is_said_only_once_the_environment_and_the_run_exist() -> None:
+    inputs = _inputs(base_url="https://pr-1.example.com", runner_pool="lab", variables="A=b")
+    report = _report(Result.ERROR, ("no",), inputs=inputs)
+    assert "**Ran on**" not in render_summary(report)
+    report = Report(inputs=inputs, metadata=_meta(), temporary_environment="gha-env")
+    text = render_summary(report)
+    assert "**Ran on**" not in text
+    assert "**Variables**" not in text  # not all were set: no run was created
+
+
 def test_an_attached_run_says_it_was_not_created_here() -> None:
     inputs = read_settings({"INPUT_API-KEY": "k", "INPUT_PROJECT-SLUG": "shop", "INPUT_RUN-ID": "run-7"})
     report = Report(inputs=inputs, metadata=_meta(), attached_run_id="run-7")

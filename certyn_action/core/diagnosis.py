@@ -1,0 +1,393 @@
+"""Why a failing test failed, from what Certyn recorded of it: the pure half of the diagnosis (issue 20).
+
+Its agent session's events in, a reason and its evidence out (:func:`scan`, :func:`classify`, :func:`describe`),
+in the Certyn CLI's order, first match wins; with its artifacts and Certyn's flakiness mark, one
+:class:`DiagnosedTest`; all of them with the run's observations, one :class:`Diagnosis` (the ``failures``
+output). The reading is ``certyn_action/diagnosis.py``. Pure.
+
+Event and artifact text is untrusted: URLs lose their query, fragment and credentials (they may carry tokens)
+and are never fetched; only http(s) ones become links, and every renderer escapes what it shows.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..render.escape import one_line, plural, safe_url
+
+if TYPE_CHECKING:
+    from ..api.models import Artifact, Flakiness, RunItem
+
+MAX_TESTS = 10
+MAX_SAMPLES = 3
+MAX_ERROR_TEXT = 240
+MAX_ARTIFACTS = 10
+
+# The reasons, in the order they are checked (the CLI's); their words for a title.
+REASONS = {
+    "blocked": "blocked",
+    "aborted": "aborted",
+    "agent-failed": "the agent failed",
+    "tool-error": "a tool failed",
+    "app-server-error": "the app answered 5xx",
+    "app-client-error": "the app answered 4xx",
+    "failed": "failed",
+    "unknown": "cause unknown",
+}
+SUCCEEDED = frozenset({"", "succeeded", "success", "completed", "ok", "passed"})
+TOOL_FAILED = frozenset(
+    {
+        "failed",
+        "error",
+        "errored",
+        "denied",
+        "blocked",
+        "aborted",
+        "cancelled",
+        "canceled",
+        "timeout",
+        "timed_out",
+    }
+)
+_ORDER = {"failed": 0, "blocked": 1, "aborted": 2}
+_SPACES = re.compile(r"\s+")
+_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#@]*@")
+
+
+# -- the events -----------------------------------------------------------------------------
+
+
+def _text(value: object) -> str:
+    """A payload string: text as is, a JSON number without decimals, anything else absent."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return str(int(value)) if abs(value) < 1e18 else ""
+    return ""
+
+
+def _int(value: object) -> int | None:
+    """A payload integer: a JSON number or digits in a string."""
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        return int(value.strip())
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return None
+
+
+def clean_url(url: str) -> str:
+    """``url`` without its query, fragment and credentials (they may carry tokens), on one line."""
+    head = url.split("#", 1)[0].split("?", 1)[0]
+    return one_line(_USERINFO.sub(r"\1", head.strip()), 1000)
+
+
+def link(url: str) -> str:
+    """``url`` cleaned when it is http(s) with a host, else "" (shown as text, never as a link)."""
+    cleaned = clean_url(url)
+    return cleaned if safe_url(cleaned) is not None else ""
+
+
+def _detail(text: str) -> str:
+    flat = _SPACES.sub(" ", text).strip()
+    return flat if len(flat) <= MAX_ERROR_TEXT else flat[:MAX_ERROR_TEXT] + "…"
+
+
+@dataclass(frozen=True)
+class NetworkFailure:
+    method: str
+    url: str  # without query and fragment
+    status: int
+
+    def output(self) -> dict[str, object]:
+        return {"method": self.method, "url": self.url, "status": self.status}
+
+
+@dataclass(frozen=True)
+class ToolFailure:
+    tool: str
+    error: str  # whitespace collapsed, at most MAX_ERROR_TEXT characters and "…"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What a test's agent-session events say (the CLI's counters), with the first samples of each failure."""
+
+    completion: str = ""  # the last conversation_completed.status, else job_completed.status
+    tool_errors: int = 0
+    tools: tuple[ToolFailure, ...] = ()
+    denials: int = 0
+    client_errors: int = 0  # 4xx responses
+    server_errors: int = 0  # 5xx responses
+    network: tuple[NetworkFailure, ...] = ()  # 5xx samples first, then 4xx; at most MAX_SAMPLES
+    scanned: int = 0
+
+
+class _Scan:
+    """The CLI's reading of the events, one method per event type it reads."""
+
+    def __init__(self) -> None:
+        self.tool_names: dict[str, str] = {}  # call id -> tool name
+        self.requests: dict[str, tuple[str, str]] = {}  # request id -> (method, url)
+        self.conversation = self.job = ""
+        self.tools: list[ToolFailure] = []
+        self.samples: dict[bool, list[NetworkFailure]] = {True: [], False: []}  # by "is 5xx"
+        self.tool_errors = self.denials = self.client = self.server = 0
+
+    def tool_use_requested(self, payload: Mapping[str, Any]) -> None:
+        if call := _text(payload.get("toolCallId")):
+            self.tool_names[call] = _text(payload.get("toolName"))
+
+    def tool_result(self, payload: Mapping[str, Any]) -> None:
+        if _text(payload.get("status")).strip().lower() not in TOOL_FAILED:
+            return
+        self.tool_errors += 1
+        meta = payload.get("metadata")
+        meta = meta if isinstance(meta, Mapping) else {}
+        call = (
+            _text(meta.get("toolCallId"))
+            or _text(payload.get("toolCallId"))
+            or _text(payload.get("commandId"))
+        )
+        name = _text(meta.get("toolName")) or _text(payload.get("toolName")) or self.tool_names.get(call, "")
+        said = _text(payload.get("error")) or _text(payload.get("output")) or _text(payload.get("status"))
+        if len(self.tools) < MAX_SAMPLES:
+            self.tools.append(ToolFailure(one_line(name, 100), _detail(one_line(said, 4 * MAX_ERROR_TEXT))))
+
+    def policy_decision(self, payload: Mapping[str, Any]) -> None:
+        allowed = payload.get("allowed")
+        self.denials += allowed is False or (isinstance(allowed, str) and allowed.strip().lower() == "false")
+
+    def browser_network_request(self, payload: Mapping[str, Any]) -> None:
+        if request := _text(payload.get("requestId")):
+            self.requests[request] = (_text(payload.get("method")), _text(payload.get("url")))
+
+    def browser_network_response(self, payload: Mapping[str, Any]) -> None:
+        status = _int(payload.get("status"))
+        if status is None or not 400 <= status <= 599:
+            return
+        is_5xx = status >= 500
+        self.server += is_5xx
+        self.client += not is_5xx
+        if len(self.samples[is_5xx]) < MAX_SAMPLES:
+            method, url = self.requests.get(_text(payload.get("requestId")), ("", ""))
+            method = one_line(_text(payload.get("method")) or method, 20).upper()
+            url = clean_url(_text(payload.get("url")) or url)
+            self.samples[is_5xx].append(NetworkFailure(method, url, status))
+
+    def conversation_completed(self, payload: Mapping[str, Any]) -> None:
+        self.conversation = _text(payload.get("status")).strip() or self.conversation
+
+    def job_completed(self, payload: Mapping[str, Any]) -> None:
+        self.job = _text(payload.get("status")).strip() or self.job
+
+
+_READ = frozenset(name for name in vars(_Scan) if not name.startswith("_"))
+
+
+def scan(events: Iterable[tuple[str, Mapping[str, Any]]]) -> Evidence:
+    """The evidence in ``(type, payload)`` events, oldest first (types lower case); other types are ignored."""
+    seen = _Scan()
+    scanned = 0
+    for kind, payload in events:
+        scanned += 1
+        if kind in _READ:
+            getattr(seen, kind)(payload)
+    return Evidence(
+        completion=one_line(seen.conversation or seen.job, 100),
+        tool_errors=seen.tool_errors,
+        tools=tuple(seen.tools),
+        denials=seen.denials,
+        client_errors=seen.client,
+        server_errors=seen.server,
+        network=tuple((seen.samples[True] + seen.samples[False])[:MAX_SAMPLES]),
+        scanned=scanned,
+    )
+
+
+# The checks in the CLI's order, first match wins: (reason, does it hold for (said, evidence)).
+_CHECKS: tuple[tuple[str, Callable[[set[str], Evidence], bool]], ...] = (
+    ("blocked", lambda said, _: "blocked" in said),
+    ("aborted", lambda said, _: "aborted" in said),
+    ("agent-failed", lambda _, ev: ev.completion.lower() not in SUCCEEDED),
+    ("tool-error", lambda _, ev: ev.tool_errors > 0),
+    ("app-server-error", lambda _, ev: ev.server_errors > 0 and ev.server_errors >= ev.client_errors),
+    ("app-client-error", lambda _, ev: ev.client_errors > 0),
+    ("failed", lambda said, _: "failed" in said),
+)
+
+
+def classify(outcome: str, status: str, evidence: Evidence) -> str:
+    """The reason, first match wins (the CLI's order): outcome or status blocked, aborted; the agent's
+    completion status not a success; a tool failure; 5xx at least as many as 4xx; any 4xx; failed; unknown."""
+    said = {outcome.strip().lower(), status.strip().lower()}
+    return next((reason for reason, holds in _CHECKS if holds(said, evidence)), "unknown")
+
+
+def _request(failure: NetworkFailure) -> str:
+    """``POST /api/checkout``: the method and the URL's path (the whole URL when it has none)."""
+    path = re.sub(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/]*", "", failure.url) or failure.url
+    return f"{failure.method} {path}".strip()
+
+
+def _answered(failure: NetworkFailure) -> str:
+    return f"the app answered {failure.status} to {_request(failure)}"
+
+
+def _tool(failure: ToolFailure) -> str:
+    return f"tool {failure.tool or 'unnamed'} failed: {failure.error or 'no detail'}"
+
+
+def describe(reason: str, outcome: str, evidence: Evidence) -> str:
+    """The reason in one sentence with its strongest evidence, e.g. "the app answered 503 to POST /api/x"."""
+    network = evidence.network
+    server = [failure for failure in network if failure.status >= 500]
+    client = [failure for failure in network if failure.status < 500]
+    if reason == "blocked":
+        text = "Certyn marked the test blocked"
+    elif reason == "aborted":
+        text = "Certyn marked the test aborted"
+    elif reason == "agent-failed":
+        text = f"Certyn's agent ended with status {evidence.completion}"
+    elif reason == "tool-error" and evidence.tools:
+        text = _tool(evidence.tools[0])
+        if evidence.tool_errors > 1:
+            text += f" (and {plural(evidence.tool_errors - 1, 'more tool failure')})"
+    elif reason == "tool-error":
+        text = plural(evidence.tool_errors, "tool failure")
+    elif reason == "app-server-error":
+        text = _answered(server[0]) if server else plural(evidence.server_errors, "server error response")
+    elif reason == "app-client-error":
+        text = _answered(client[0]) if client else plural(evidence.client_errors, "client error response")
+    elif reason == "failed":
+        text = f"the test {outcome or 'failed'}; its agent's events show no tool or app failure"
+    else:
+        text = "no failure signal in the agent's events"
+    if evidence.denials:
+        text += f"; {plural(evidence.denials, 'step')} denied by policy"
+    return text
+
+
+@dataclass(frozen=True)
+class Link:
+    type: str
+    description: str
+    url: str  # cleaned; an http(s) link when ``is_link``, else text to show as such
+    is_link: bool
+
+    def output(self) -> dict[str, str]:
+        return {"type": self.type, "url": self.url}
+
+
+@dataclass(frozen=True)
+class DiagnosedTest:
+    key: tuple[str, str, str]  # of its per-test row (see :func:`item_key`)
+    name: str
+    outcome: str
+    reason: str
+    summary: str
+    evidence: Evidence
+    artifacts: tuple[Link, ...] = ()
+    flaky: bool = False
+    quarantined: bool = False
+    failure_rate: float | None = None  # failed runs / runs, else Certyn's flakiness score
+
+    @property
+    def label(self) -> str:
+        return REASONS[self.reason]
+
+    def output(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "outcome": self.outcome,
+            "reason": self.reason,
+            "summary": self.summary,
+            "flaky": self.flaky,
+            "quarantined": self.quarantined,
+            "artifacts": [artifact.output() for artifact in self.artifacts if artifact.is_link],
+            "network": [failure.output() for failure in self.evidence.network],
+        }
+
+
+def item_key(item: RunItem) -> tuple[str, str, str]:
+    return (item.id, item.execution_id, item.display_name)
+
+
+def to_link(artifact: Artifact) -> Link:
+    url = link(artifact.uri)
+    return Link(
+        one_line(artifact.type, 60),
+        one_line(artifact.description, 200),
+        url or clean_url(artifact.uri),
+        bool(url),
+    )
+
+
+def diagnose_test(
+    item: RunItem,
+    events: Iterable[tuple[str, Mapping[str, Any]]],
+    artifacts: Sequence[Artifact] = (),
+    flaky: Flakiness | None = None,
+) -> DiagnosedTest:
+    """One test's diagnosis from what was read of it."""
+    evidence = scan(events)
+    outcome = str(item.outcome)
+    reason = classify(outcome, item.status, evidence)
+    mark = flaky_mark(flaky) if flaky is not None else None
+    return DiagnosedTest(
+        key=item_key(item),
+        name=item.display_name,
+        outcome=outcome,
+        reason=reason,
+        summary=describe(reason, outcome, evidence),
+        evidence=evidence,
+        artifacts=tuple(to_link(artifact) for artifact in artifacts[:MAX_ARTIFACTS] if artifact.uri.strip()),
+        flaky=mark is not None,
+        quarantined=mark is not None and mark.quarantined,
+        failure_rate=mark.rate if mark is not None else None,
+    )
+
+
+@dataclass(frozen=True)
+class FlakyMark:
+    """Certyn's flakiness data on a test: whether it is quarantined, and how often it fails."""
+
+    quarantined: bool
+    rate: float | None  # failed runs / runs, else Certyn's flakiness score
+
+
+def flaky_mark(flaky: Flakiness) -> FlakyMark:
+    runs, failed = flaky.total_runs, flaky.failed_runs
+    rate = failed / runs if runs and failed is not None and failed <= runs else flaky.flakiness_score
+    return FlakyMark(flaky.is_quarantined, rate)
+
+
+def chosen(items: Iterable[RunItem]) -> list[RunItem]:
+    """The tests to diagnose: failed, then blocked, then aborted (server order within each), at most 10."""
+    failing = [item for item in items if str(item.outcome) in _ORDER]
+    return sorted(failing, key=lambda item: _ORDER[str(item.outcome)])[:MAX_TESTS]
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """What the diagnosis found; ``problem`` says what could not be read ("" when all was)."""
+
+    tests: tuple[DiagnosedTest, ...] = ()
+    observations: tuple[str, ...] = ()
+    problem: str = ""
+    marks: Mapping[str, FlakyMark] = field(default_factory=dict)  # by test case id: every flaky test
+
+    def mark(self, item: RunItem) -> FlakyMark | None:
+        return self.marks.get(item.test_case_id) if item.test_case_id else None
+
+    def of(self, item: RunItem) -> DiagnosedTest | None:
+        key = item_key(item)
+        return next((test for test in self.tests if test.key == key), None)
+
+    def failures_output(self) -> str:
+        """The ``failures`` output: a JSON array, one object per diagnosed test."""
+        return json.dumps([test.output() for test in self.tests], ensure_ascii=False)

@@ -1,0 +1,207 @@
+"""Reading why each failing test failed (``diagnose``), after a run with failing, blocked or aborted tests:
+its agent session's events, its artifacts, Certyn's flakiness data and the run's observations; classified by
+``core/diagnosis.py`` (pure).
+
+Best effort: at most ``MAX_TESTS`` tests (failed, then blocked, then aborted), at most ``MAX_EVENTS`` events
+each, at most ``MAX_PARALLEL`` requests at once, all within the triage budget (``BUDGET_SECONDS``, never past
+``timeout-seconds``). Whatever fails or is late is one sentence (:attr:`Diagnosis.problem`, one warning); what
+was read is still used; the verdict is never this module's business. A signal raised while waiting
+(``CancelRequested``) stops it at once: nothing new is sent, what is on the wire is abandoned.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
+from typing import TYPE_CHECKING, Any, Protocol
+
+from .core.diagnosis import Diagnosis, chosen, diagnose_test, flaky_mark
+from .render import words
+from .render.escape import one_line, plural, truncate
+
+if TYPE_CHECKING:
+    from .api.client import CertynClient
+    from .api.models import Artifact, Flakiness, RunItem
+    from .clock import Clock
+    from .settings import Settings
+
+BUDGET_SECONDS = 30.0
+MAX_EVENTS = 1_000
+MAX_PARALLEL = 4
+MAX_OBSERVATIONS = 10
+
+
+class Log(Protocol):
+    """The log's two methods used here (the workflow log)."""
+
+    def info(self, line: str) -> None: ...
+    def warning(self, message: str, title: str = "") -> None: ...
+
+
+# -- the reading (best effort, in parallel, within the budget) -----------------------------------------------
+
+
+class NoSession(Exception):
+    """A failing test whose row and execution name no agent session."""
+
+
+class _Reads:
+    """What the workers read, and the first failures; shared with them under one lock."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.events: dict[int, list[tuple[str, Mapping[str, Any]]]] = {}
+        self.artifacts: dict[int, Sequence[Artifact]] = {}
+        self.flaky: dict[str, Flakiness] | None = None
+        self.observations: tuple[str, ...] = ()
+        self.failures: dict[int, str] = {}  # by the job's place: the first one said is always the same
+
+    def failed(self, place: int, what: str, err: Exception) -> None:
+        from .api.client import ApiError  # noqa: PLC0415
+
+        if isinstance(err, ApiError | NoSession):
+            message = err.message if isinstance(err, ApiError) else str(err)
+        else:
+            message = f"internal error: {type(err).__name__}: {err}"
+        with self.lock:
+            self.failures[place] = f"{what}: {one_line(message, 300)}"
+
+
+def _run(jobs: Sequence[tuple[str, Callable[[], None]]], reads: _Reads, until: float, clock: Clock) -> int:
+    """Run ``jobs`` on at most ``MAX_PARALLEL`` daemon threads until all are done or ``until``; the number left
+    unfinished. Waits in short slices on this thread, where a signal may raise; then nothing new starts."""
+    queue = list(reversed(list(enumerate(jobs))))
+    left = [len(jobs)]
+    done = threading.Event()
+
+    def worker() -> None:
+        while not reads.stop.is_set():
+            with reads.lock:
+                if not queue:
+                    return
+                place, (what, job) = queue.pop()
+            try:
+                job()
+            except Exception as err:  # each read's failure is reported, never raised
+                reads.failed(place, what, err)
+            with reads.lock:
+                left[0] -= 1
+                if left[0] == 0:
+                    done.set()
+
+    for _ in range(min(MAX_PARALLEL, len(jobs))):
+        threading.Thread(target=worker, name="diagnosis", daemon=True).start()
+    try:
+        while not done.is_set() and clock.monotonic() < until:
+            done.wait(min(0.05, max(until - clock.monotonic(), 0)))
+    finally:
+        reads.stop.set()
+    with reads.lock:
+        return left[0]
+
+
+def diagnose(
+    client: CertynClient, run_id: str, items: Sequence[RunItem], until: float, clock: Clock
+) -> Diagnosis:
+    """Read and classify the failing tests of ``items`` by ``until``; no request when none is failing."""
+    tests = chosen(items)
+    if not tests:
+        return Diagnosis()
+    reads = _Reads()
+    try:
+        project = client.project_id(until)
+    except Exception as err:  # best effort
+        reads.failed(0, "the project", err)
+        return Diagnosis(problem=reads.failures[0])
+
+    def events(index: int, item: RunItem) -> None:
+        session = item.agent_session_id
+        if not session and item.execution_id:
+            session = client.execution(project, item.execution_id, until).agent_session_id
+        if not session:
+            raise NoSession("Certyn names no agent session for it")
+        seen: list[tuple[str, Mapping[str, Any]]] = []
+        page, more = 1, True
+        while more and len(seen) < MAX_EVENTS and not reads.stop.is_set():
+            answer = client.session_events(project, session, page, until)
+            seen += [(event.type, event.payload) for event in answer.items][: MAX_EVENTS - len(seen)]
+            page, more = page + 1, answer.has_next_page and bool(answer.items)
+            with reads.lock:
+                if not reads.stop.is_set():
+                    reads.events[index] = list(seen)
+
+    def artifacts(index: int, item: RunItem) -> None:
+        found = client.artifacts(project, item.execution_id, until).items
+        with reads.lock:
+            reads.artifacts[index] = found
+
+    def flaky() -> None:
+        found = client.flaky_test_cases(project, until).items
+        with reads.lock:
+            reads.flaky = {mark.test_case_id: mark for mark in found if mark.test_case_id}
+
+    def observations() -> None:
+        found = client.observations(project, run_id, until).items
+        titles = tuple(one_line(note.title, 300) for note in found if note.title.strip())
+        with reads.lock:
+            reads.observations = titles[:MAX_OBSERVATIONS]
+
+    jobs: list[tuple[str, Callable[[], None]]] = []
+    for index, item in enumerate(tests):
+        name = one_line(item.display_name, 100)
+        jobs.append((f"the events of {name}", partial(events, index, item)))
+        if item.execution_id:
+            jobs.append((f"the artifacts of {name}", partial(artifacts, index, item)))
+    jobs += [("the flaky test cases", flaky), ("the run's observations", observations)]
+    unfinished = _run(jobs, reads, until, clock)
+    with reads.lock:
+        flaky_cases = reads.flaky or {}
+        found = tuple(
+            diagnose_test(
+                item, reads.events[index], reads.artifacts.get(index, ()), flaky_cases.get(item.test_case_id)
+            )
+            for index, item in enumerate(tests)
+            if index in reads.events
+        )
+        problem = _problem([reads.failures[place] for place in sorted(reads.failures)], unfinished, len(jobs))
+        marks = {case: flaky_mark(flaky) for case, flaky in flaky_cases.items()}
+        return Diagnosis(found, reads.observations, problem, marks)
+
+
+def _problem(failures: Sequence[str], unfinished: int, reads: int) -> str:
+    parts = []
+    if unfinished:
+        parts.append(f"{plural(unfinished, 'read')} of {reads} unfinished when its time ran out")
+    if failures:
+        more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+        parts.append(f"{failures[0]}{more}")
+    return truncate("; ".join(parts), 1000)
+
+
+def report_diagnosis(
+    client: CertynClient,
+    log: Log,
+    clock: Clock,
+    settings: Settings,
+    run_id: str,
+    items: Sequence[RunItem],
+    counted_failing: int,
+    hard_deadline: float,
+) -> Diagnosis | None:
+    """After the per-test results were read: the diagnosis (None with ``diagnose: false``; empty, with no
+    request, when no test failed), within ``BUDGET_SECONDS`` and never past ``hard_deadline``. What could not be
+    read is one warning; a signal (``CancelRequested``) is the caller's. ``counted_failing``: failed, blocked
+    and aborted in the run's counts (a run that passed is not diagnosed, whatever its rows say)."""
+    if not settings.diagnose:
+        return None
+    if not counted_failing:
+        return Diagnosis()
+    until = min(hard_deadline, clock.monotonic() + BUDGET_SECONDS)
+    found = diagnose(client, run_id, items, until, clock)
+    if found.problem:
+        log.warning(words.diagnosis_incomplete(found.problem), title=words.DIAGNOSIS_INCOMPLETE)
+    for line in words.diagnosis_lines(found):
+        log.info(line)
+    return found
