@@ -100,7 +100,7 @@ def test_demo_with_the_real_action_gates_a_failing_run() -> None:
     assert "== Job summary (the Markdown source" in proc.stdout
     # per-test rows (failing first, with findings), their annotations, and the AI's answer
     assert "| ❌ failed | 1 | Checkout with a saved card |" in proc.stdout
-    assert "::error title=Sign in with SSO::Blocked:" in proc.stdout
+    assert "::error title=Sign in with SSO — blocked::Blocked:" in proc.stdout
     assert "failed-tests" in proc.stdout
     assert "::group::Certyn AI answer (idle)" in proc.stdout
     assert "conversation-state    = 'idle'" in proc.stdout
