@@ -1,6 +1,6 @@
 """resources.py: what each ending releases, in which order, within which budget; how the temporary environment
 of base-url is released or kept, with the environment endpoints faked (their HTTP is tested in
-unit/certyn/test_environments.py)."""
+unit/api/test_environments.py)."""
 
 from __future__ import annotations
 
