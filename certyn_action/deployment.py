@@ -28,6 +28,11 @@ import urllib3.exceptions
 from . import __version__
 from .api.http import new_session
 from .clock import Clock
+from .gate import Cause, Result, Stopped, Verdict
+from .github.workflow import WorkflowLog
+from .render import words
+from .render.escape import format_duration, plural
+from .settings import Settings, shown_base_url
 
 ATTEMPT_TIMEOUT_SECONDS = 5.0  # as the Certyn CLI's check of `run --url`
 FIRST_BACKOFF_SECONDS = 0.5
@@ -54,6 +59,46 @@ class _Unanswered(Exception):
         super().__init__(description)
         self.description = description
         self.retry = retry
+
+
+def check_deployment(
+    inputs: Settings,
+    deadline: float,
+    clock: Clock,
+    env: Mapping[str, str],
+    log: WorkflowLog,
+    unreached: Callable[[str], bool] = lambda error: False,
+) -> None:
+    """``base-url`` answers (any HTTP answer) before anything is created; else :class:`Stopped` ends the
+    step, unless ``unreached(error)`` says to go ahead. The wait never outlasts what ``timeout-seconds``
+    leaves: an answer after it is too late."""
+    left = max(deadline - clock.monotonic(), 0.0)
+    capped = left < inputs.base_url_wait_seconds
+    wait = format_duration(min(inputs.base_url_wait_seconds, left))
+    log.info(words.checking_deployment(shown_base_url(inputs.base_url), wait))  # issue 19: the URL tested
+
+    def on_retry(attempt: int, error: str, delay: float) -> None:
+        log.info(words.BASE_URL_RETRY.format(attempt=attempt, error=error, delay=delay))
+
+    check = wait_until_up(
+        inputs.base_url, min(inputs.base_url_wait_seconds, left), clock, env=env, on_retry=on_retry
+    )
+    late = check.up and clock.monotonic() >= deadline
+    if not check.up and unreached(check.error):  # ``unreached`` says to go ahead (runner-pool)
+        return
+    if check.up and not late:
+        log.info(
+            words.BASE_URL_ANSWERED.format(status=check.status, attempts=plural(check.attempts, "attempt"))
+        )
+        return
+    message = words.deployment_down(
+        wait,
+        check.attempts,
+        words.ANSWERED_TOO_LATE.format(status=check.status) if late else check.error,
+        url=shown_base_url(inputs.base_url),
+        limit=format_duration(inputs.timeout_seconds) if capped or late else "",
+    )
+    raise Stopped(Verdict(Result.ERROR, (message,), cause=Cause.DEPLOYMENT_DOWN))
 
 
 def wait_until_up(
@@ -121,7 +166,7 @@ def _attempt(url: str, timeout: float, env: Mapping[str, str]) -> int:
     worker.start()
     worker.join(timeout + GRACE_SECONDS)
     if not outcome:
-        raise _Unanswered(f"no answer within {timeout:g}s", retry=True)
+        raise _Unanswered(words.DEPLOYMENT_FAILURES["no answer"].format(timeout=timeout), retry=True)
     result = outcome[0]
     if isinstance(result, int):
         return result
@@ -159,26 +204,21 @@ def describe_failure(err: BaseException, timeout: float) -> str:
     def errno_in(*numbers: int) -> bool:
         return any(_errno(cause) in numbers for cause in causes)
 
-    checks: list[tuple[bool, str]] = [
-        (
-            caused_by(urllib3.exceptions.NameResolutionError, socket.gaierror),
-            "the host name does not resolve (DNS)",
-        ),
-        (
-            caused_by(ssl.SSLCertVerificationError),
-            "the TLS certificate did not verify (set REQUESTS_CA_BUNDLE for a private CA)",
-        ),
-        (caused_by(requests.exceptions.SSLError, ssl.SSLError), "the TLS handshake failed"),
-        (caused_by(requests.exceptions.ProxyError), "the proxy failed (check HTTPS_PROXY/NO_PROXY)"),
-        (caused_by(requests.exceptions.ConnectTimeout), f"no connection within {timeout:g}s"),
-        (caused_by(requests.exceptions.ReadTimeout), f"connected, but no answer within {timeout:g}s"),
-        (caused_by(ConnectionRefusedError) or errno_in(errno.ECONNREFUSED), "connection refused"),
-        (caused_by(ConnectionResetError) or errno_in(errno.ECONNRESET), "connection reset"),
-        (errno_in(errno.ENETUNREACH, errno.EHOSTUNREACH), "network or host unreachable"),
-        (caused_by(requests.ConnectionError), "connection failed"),
-        (caused_by(requests.RequestException), f"the URL could not be requested ({type(err).__name__})"),
+    checks = [  # the first that matches names the failure (words.DEPLOYMENT_FAILURES)
+        ("dns", caused_by(urllib3.exceptions.NameResolutionError, socket.gaierror)),
+        ("certificate", caused_by(ssl.SSLCertVerificationError)),
+        ("tls", caused_by(requests.exceptions.SSLError, ssl.SSLError)),
+        ("proxy", caused_by(requests.exceptions.ProxyError)),
+        ("connect timeout", caused_by(requests.exceptions.ConnectTimeout)),
+        ("read timeout", caused_by(requests.exceptions.ReadTimeout)),
+        ("refused", caused_by(ConnectionRefusedError) or errno_in(errno.ECONNREFUSED)),
+        ("reset", caused_by(ConnectionResetError) or errno_in(errno.ECONNRESET)),
+        ("unreachable", errno_in(errno.ENETUNREACH, errno.EHOSTUNREACH)),
+        ("connection", caused_by(requests.ConnectionError)),
+        ("request", caused_by(requests.RequestException)),
     ]
-    return next((text for matched, text in checks if matched), f"unexpected error ({type(err).__name__})")
+    failure = next((name for name, matched in checks if matched), "unexpected")
+    return words.DEPLOYMENT_FAILURES[failure].format(timeout=timeout, kind=type(err).__name__)
 
 
 def _errno(err: BaseException) -> int | None:

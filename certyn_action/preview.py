@@ -18,14 +18,14 @@ from typing import TYPE_CHECKING
 
 from .api.client import ApiError, AuthError, GaveUp, list_runner_pools, set_variable
 from .clock import Clock
-from .core.gate import Cause, Result, Verdict
-from .github.reporter import Reporter
+from .gate import Cause, Result, Verdict
 from .render import words
 from .settings import Settings, shown_base_url
 
 if TYPE_CHECKING:
     from .api.client import CertynClient
     from .api.models import RunnerPool
+    from .resources import Journal as Reporter  # the step: what preview learns goes to its report
     from .resources import TemporaryEnvironment
 
 DISCARD_SECONDS = 5.0  # to delete the environment whose variables could not all be set (as a release)

@@ -25,14 +25,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .clock import Clock
-from .core.gate import Cause, Result
 from .core.report import Report
+from .gate import Cause, Result
 from .github.signals import SignalGuard
 from .github.workflow import WorkflowLog
 from .github_api import BUDGET_SECONDS, GitHub, GitHubError, GitHubTransport
-from .lifecycle import RELEASE_BUDGET_SECONDS
 from .render import words
 from .render.escape import markdown, one_line, safe_url
+from .resources import RELEASE_BUDGET_SECONDS
 from .settings import Settings
 
 MARKER = "<!-- certyn-run-action"

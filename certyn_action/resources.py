@@ -1,63 +1,167 @@
-"""What the step holds, as resources of the lifecycle (``lifecycle.py``): each knows how to release itself
-and how to say it was kept. The Certyn run, and the temporary environment of ``base-url``."""
+"""What the step holds, and the cleanup stack that releases it: the Certyn run (cancelled) and the temporary
+environment of ``base-url`` (deleted). Each resource decides from the step's verdict and its own switch
+(``cancel-on-timeout``, ``cancel-on-job-cancel``, ``keep-environment``) whether it is released, kept (and
+said so), or left alone (a run that finished needs no cancel; a rejected key cannot cancel).
+
+However the step ends, :meth:`Held.release` goes through what is held, the last acquired first, like
+``contextlib.ExitStack``: every release runs whatever an earlier one raised, and all share ONE budget,
+``RELEASE_BUDGET_SECONDS`` from the first signal (stamped by the signal guard on the step's clock), or from
+the end when there was no signal; each release gets its share of what is left (time left / releases left),
+so a hanging cancel cannot starve the environment delete. Each resource reports what it did itself.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from contextlib import ExitStack
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from .api.client import ApiError, CertynClient, EnvironmentsApi
 from .clock import Clock
-from .core.endings import ENVIRONMENT, RUN, Rule
-from .core.report import CancelRequest
-from .github.reporter import Reporter
+from .core.report import CancelRequest, Findings, Report
+from .gate import Cause, Result, Verdict
+from .github.signals import SignalGuard
+from .github.workflow import WorkflowLog
 from .render import words
 from .render.escape import one_line, plural
+from .settings import Settings
 
 if TYPE_CHECKING:
-    from .api.models import Environment
+    from .api.models import Created, Environment, RunStatus
 
+RELEASE_BUDGET_SECONDS = 5.0  # the runner sends SIGTERM 7.5 s after SIGINT, then kills
 READ_AGAIN_MIN_SECONDS = 1.0  # of the release budget: less than this left, the state is not read again
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_HEX_SHA = re.compile(r"^[0-9a-fA-F]{7,64}$")
+
+
+class Journal(Protocol):
+    """What a stage tells the step as it learns it: only the step writes the report (the outputs at once)."""
+
+    report: Report  # read only: what is known so far
+    log: WorkflowLog
+    env: Mapping[str, str]
+
+    def created(self, created: Created) -> None: ...
+
+    def seen(self, status: RunStatus) -> None: ...
+
+    def note(self, text: str) -> None: ...
+
+    def found(self, findings: Findings) -> None: ...
+
+
+class Decision(NamedTuple):
+    release: bool  # False: the switch keeps it
+    switch: str  # the input that decided
+    cause: str  # why it is released, in words for the log, the summary and Certyn
+
+
+class Resource(Protocol):
+    def decide(self, verdict: Verdict) -> Decision | None:
+        """Release or keep it after ``verdict``; None: this ending leaves it alone, no switch involved."""
+
+    def release(self, cause: str, deadline: float) -> None:
+        """Release it by ``deadline`` (clock time), and report what happened."""
+
+    def keep(self, switch: str) -> None:
+        """``switch`` keeps it: say so where it matters."""
+
+
+class Held:
+    """The cleanup stack: what the step holds, released on every ending within one budget."""
+
+    def __init__(self, clock: Clock, guard: SignalGuard, budget: float = RELEASE_BUDGET_SECONDS) -> None:
+        self._clock, self._guard, self._budget = clock, guard, budget
+        self.resources: list[Resource] = []
+
+    def hold(self, resource: Resource) -> None:
+        """``resource`` is being acquired: from now on every ending considers releasing it."""
+        self.resources.append(resource)
+
+    def deadline(self) -> float:
+        """The end of the release budget: counted from the first signal if there was one, else from now."""
+        since = self._guard.received_at
+        return (self._clock.monotonic() if since is None else since) + self._budget
+
+    def release(self, verdict: Verdict) -> None:
+        """Release (or keep) what is held after ``verdict``, the last acquired first, within the one budget:
+        what a release does not use passes on, and every release runs whatever an earlier one raised (what
+        the last raised propagates, earlier exceptions chained as its context)."""
+        deadline = self.deadline()
+        held, self.resources = self.resources, []
+        decisions = [(resource, resource.decide(verdict)) for resource in held]
+        left = sum(1 for _, decision in decisions if decision and decision.release)
+
+        def release(resource: Resource, cause: str) -> None:
+            nonlocal left
+            now = self._clock.monotonic()
+            share = now + max(0.0, deadline - now) / max(left, 1)
+            left -= 1
+            resource.release(cause, share)
+
+        with ExitStack() as stack:
+            for resource, decision in decisions:  # the stack runs them last acquired first
+                if decision is None:
+                    continue
+                if decision.release:
+                    stack.callback(release, resource, decision.cause)
+                else:
+                    stack.callback(resource.keep, decision.switch)
 
 
 class CertynRun:
-    """The Certyn run this step created, or was creating: released by cancelling it, after learning the run
-    an interrupted create made; kept with a note in the summary."""
+    """The Certyn run this step created, or was creating, or attached to: released by cancelling it, after
+    learning the run an interrupted create made; kept with a note in the summary."""
 
-    name = RUN
+    def __init__(self, client: CertynClient, step: Journal, clock: Clock, inputs: Settings) -> None:
+        self.client, self.step, self.clock, self.inputs = client, step, clock, inputs
+        self.cancel: CancelRequest | None = None  # the cancel this step asked for, and Certyn's answer
 
-    def __init__(self, client: CertynClient, reporter: Reporter, clock: Clock) -> None:
-        self.client, self.reporter, self.clock = client, reporter, clock
+    def decide(self, verdict: Verdict) -> Decision | None:
+        report, cause = self.step.report, verdict.cause
+        if verdict.result is Result.TIMED_OUT:
+            return Decision(self.inputs.cancel_on_timeout, "cancel-on-timeout", words.CANCEL_TIMED_OUT)
+        if verdict.result is Result.CANCELLED:
+            return Decision(self.inputs.cancel_on_job_cancel, "cancel-on-job-cancel", words.CANCEL_JOB)
+        unseen = report.created is None and report.status is None  # an attached run that does not exist
+        if verdict.result is not Result.ERROR or cause is Cause.KEY_REJECTED:
+            return None
+        if cause is Cause.RUN_NOT_FOUND and unseen:
+            return None
+        why = words.CANCEL_BUG if cause is Cause.INTERNAL_ERROR else words.CANCEL_API_ERROR
+        return Decision(self.inputs.cancel_on_timeout, "cancel-on-timeout", why)
 
     def release(self, cause: str, deadline: float) -> None:
-        report, log = self.reporter.report, self.reporter.log
+        report, log = self.step.report, self.step.log
         if report.created is None:
             recovered = self.client.recover_create(deadline)
             if recovered is not None:
-                self.reporter.created(recovered)
+                self.step.created(recovered)
             elif self.client.create_may_have_made_a_run:
                 orphan = words.orphan("could not learn, so could not cancel", report.idempotency_key)
                 log.info(orphan)
-                self.reporter.note(orphan)
-        run_id, inputs = report.run_id, report.inputs
-        if not run_id or inputs is None:
+                self.step.note(orphan)
+        run_id = report.run_id
+        if not run_id:
             return
         meta = report.metadata
-        reason = inputs.cancel_reason or words.cancel_reason(cause, meta.run_url if meta else "")
-        log.info(f"Cancelling Certyn run {one_line(run_id, 80)}: {cause}")
+        reason = self.inputs.cancel_reason or words.cancel_reason(cause, meta.run_url if meta else "")
+        log.info(words.CANCELLING.format(run_id=one_line(run_id, 80), cause=cause))
         try:
             outcome = self.client.cancel(run_id, reason, deadline)
         except ApiError as err:
-            tries = f"{plural(err.attempts, 'attempt')}, the last: " if err.attempts > 1 else ""
-            report.cancel = CancelRequest(cause, accepted=False, outcome=tries + err.last)
-            failed = words.cancel_failed(cause, report.cancel.outcome)
+            tries = words.TRIES.format(attempts=plural(err.attempts, "attempt")) if err.attempts > 1 else ""
+            self.cancel = CancelRequest(cause, accepted=False, outcome=tries + err.last)
+            failed = words.cancel_failed(cause, self.cancel.outcome)
             where = f" {one_line(report.app_url, 500)}" if report.app_url else ""
             log.info(one_line(failed, 800) + where)
             return
-        log.info(f"Certyn answered the cancel: {one_line(outcome, 300)}")
-        report.cancel = CancelRequest(cause, accepted=True, outcome=outcome)
+        log.info(words.CANCEL_ANSWERED.format(outcome=one_line(outcome, 300)))
+        self.cancel = CancelRequest(cause, accepted=True, outcome=outcome)
         if report.status is not None and self._read_again(run_id, deadline):  # else no state was shown
-            report.cancel = report.cancel._replace(read_after=True)
+            self.cancel = self.cancel._replace(read_after=True)
 
     def _read_again(self, run_id: str, deadline: float) -> bool:
         """Certyn's state after the cancel, when the budget leaves time for one read: the ``state`` output
@@ -68,21 +172,32 @@ class CertynRun:
             status = self.client.status(run_id, deadline)
         except ApiError:
             return False
-        self.reporter.seen(status)
+        self.step.seen(status)
         return True
 
-    def keep(self, rule: Rule) -> None:
-        if self.reporter.report.created is None:  # interrupted while the create's answer was being read
+    def keep(self, switch: str) -> None:
+        if self.step.report.created is None:  # interrupted while the create's answer was being read
             answered = self.client.answered_create()  # sends nothing: the run is kept
             if answered is not None:
-                self.reporter.created(answered)
-        if self.reporter.report.run_id:
-            self.reporter.note(words.left_running(rule.switch))
+                self.step.created(answered)
+        if self.step.report.run_id:
+            self.step.note(words.left_running(switch))
+
+
+def environment_body(settings: Settings) -> dict[str, str]:
+    """The create body of ``base-url``'s environment: its key and label (``settings.py``), its URL, and the
+    version when known: the short commit the run is for (7 hex digits, lower case; a ``commit-sha`` that is
+    not a SHA is kept, cut to 40)."""
+    commit = " ".join(_CONTROL.sub(" ", settings.metadata.commit_sha).split())
+    version = commit[:7].lower() if _HEX_SHA.match(commit) else commit[:40]
+    key, label = settings.temporary_environment_key, settings.temporary_environment_label
+    body = {"key": key, "label": label, "baseUrl": settings.base_url}
+    return body | {"version": version} if version else body
 
 
 class TemporaryEnvironment:
     """The temporary Certyn environment of ``base-url``: created by :meth:`create` (held from before the
-    create is sent), released by deleting it; kept, and said so, under ``keep-environment: true``.
+    create is sent), deleted on every ending; kept, and said so, under ``keep-environment: true``.
 
     A create that was interrupted, or got no answer, may still have made it: its key is unique to this step,
     so the release looks it up by key and deletes what it finds, or says one may exist when it cannot look.
@@ -90,10 +205,10 @@ class TemporaryEnvironment:
     create (another ``baseUrl`` or label) moves the create to another key: the other is never used nor deleted.
     """
 
-    name = ENVIRONMENT
-
-    def __init__(self, client: CertynClient, reporter: Reporter, body: Mapping[str, str]) -> None:
-        self.api, self.reporter, self.body = EnvironmentsApi(client), reporter, body
+    def __init__(
+        self, client: CertynClient, step: Journal, body: Mapping[str, str], keep: bool = False
+    ) -> None:
+        self.api, self.step, self.body, self.keep_it = EnvironmentsApi(client), step, body, keep
         self.api.key = body["key"]
         self.environment: Environment | None = None
         self.refused = False  # the server answered the create with a refusal: none was made
@@ -113,48 +228,47 @@ class TemporaryEnvironment:
             self.refused = refusal and not (self.api.creating is not None and self.api.creating.may_have_made)
             raise
         if self.api.taken_key:
-            message = (
-                f"The environment key `{one_line(self.api.taken_key, 80)}` is taken by an environment this step "
-                f"did not create (another base URL or label): created `{one_line(self.key, 80)}` instead and "
-                "left the other alone."
+            message = words.ENVIRONMENT_KEY_TAKEN_NOTE.format(
+                taken=one_line(self.api.taken_key, 80), used=one_line(self.key, 80)
             )
-            self.reporter.log.warning(message, title="Certyn environment key taken")
-            self.reporter.note(message)
-        self.reporter.report.temporary_environment = self.key  # its outputs: Reporter.environment()
+            self.step.log.warning(message, title=words.ENVIRONMENT_KEY_TAKEN)
+            self.step.note(message)
         return self.environment
 
+    def decide(self, verdict: Verdict) -> Decision:
+        ended = words.step_ended(verdict)
+        return Decision(not self.keep_it, "keep-environment", words.STEP_ENDED.format(ended=ended))
+
     def release(self, cause: str, deadline: float) -> None:
-        log = self.reporter.log
-        shown = f"`{one_line(self.key, 80)}`"
+        log, shown = self.step.log, f"`{one_line(self.key, 80)}`"
         environment = self.environment
         try:
             if environment is None and self.api.create_sent and not self.refused:
                 environment = self.api.find(self.key, deadline)  # an interrupted create
             if environment is None:
                 return
-            log.info(f"Deleting the temporary Certyn environment {shown} ({cause})")
+            log.info(words.DELETING_ENVIRONMENT.format(shown=shown, cause=cause))
             outcome = self.api.delete(environment.id, deadline)
         except ApiError as err:
             why = one_line(err.message, 300)
             message = (
-                f"Could not delete the temporary Certyn environment {shown}: {why}. Delete it in Certyn (Environments)."
+                words.ENVIRONMENT_NOT_DELETED_NOTE.format(shown=shown, why=why)
                 if environment is not None
                 else words.environment_may_exist(self.key, why)  # it could not even be looked up
             )
             log.warning(message, title=words.ENVIRONMENT_NOT_DELETED)
-            self.reporter.note(message)
+            self.step.note(message)
             return
-        log.info(f"Temporary Certyn environment {shown}: {outcome}")
-        self.reporter.note(words.environment_deleted(self.key, outcome))
+        log.info(words.ENVIRONMENT_OUTCOME.format(shown=shown, outcome=outcome))
+        self.step.note(words.environment_deleted(self.key, outcome))
 
-    def discard(self, cause: str, deadline: float) -> None:  # [issue 22] preview.py: a variable was not set
+    def discard(self, cause: str, deadline: float) -> None:  # preview.py: a variable was not set
         """Deleted now, whatever ``keep-environment`` says: left with nothing to release or keep."""
         self.release(cause, deadline)
         self.environment, self.refused = None, True
 
-    def keep(self, rule: Rule) -> None:
-        if self.environment is not None:
-            # [issue 22] the note says its variables stay with it
-            message = words.environment_kept(self.key, rule.switch, self.variables)
-            self.reporter.log.info(message)
-            self.reporter.note(message)
+    def keep(self, switch: str) -> None:
+        if self.environment is not None:  # the note says its variables stay with it
+            message = words.environment_kept(self.key, switch, self.variables)
+            self.step.log.info(message)
+            self.step.note(message)

@@ -1,7 +1,11 @@
-"""One execution of the action, as a short pipeline: read the settings, acquire the run, wait, gate, report.
+"""One execution of the action, as a story of calls that return values: read the settings -> (the deployment
+check, the temporary environment) -> create or attach the run -> wait -> gate -> per-test results and the AI
+answer -> report.
 
-Whatever happens, the step ends through :meth:`Step.run`'s ``finally``: the lifecycle releases what is held
-(``lifecycle.py``, ``core/endings.py``), then the outputs, the summary and the verdict are written.
+Only the step writes the report: each stage returns what it learnt (or tells :meth:`Step.created`,
+:meth:`Step.seen`, :meth:`Step.note` as it learns it, so the outputs are written at once). Whatever happens,
+the step ends through :meth:`Step.run`'s ``finally``: what is held is released (``resources.py``), then the
+outputs, the summary and the verdict are written out.
 """
 
 from __future__ import annotations
@@ -9,27 +13,26 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
-from .afterwards import Afterwards, not_read
-from .api.client import ApiError, AuthError, CertynClient, DeadlineExceeded, NotFound, Outage, TimedOut
+from .api.client import ApiError, CertynClient
 from .api.http import Transport
 from .api.vocabulary import create_body
 from .clock import Clock
-from .core.endings import Ending, switches
-from .core.gate import Cause, Result, Verdict, evaluate
+from .core.report import Findings, Report
+from .findings import Afterwards, not_read
+from .gate import Cause, Result, Verdict, evaluate, verdict_for
 from .github.files import EventPayloadError, read_event_payload
 from .github.reporter import Reporter
 from .github.signals import CancelRequested, SignalGuard
 from .github.workflow import WorkflowLog
-from .lifecycle import Lifecycle
-from .preview import PoolRefused, Preview, deployment_unreachable  # [issue 22] variables, runner-pool
-from .publish import Publisher  # publish (issue 21)
+from .preview import PoolRefused, Preview, deployment_unreachable
+from .publish import Publisher
 from .render import words
-from .render.escape import format_duration, one_line, plural
-from .resources import CertynRun, TemporaryEnvironment
-from .settings import InputErrors, Settings, read_settings, shown_base_url
+from .render.escape import one_line
+from .resources import CertynRun, Held, TemporaryEnvironment, environment_body
+from .settings import InputErrors, Settings, read_settings
 
 if TYPE_CHECKING:
-    from .api.models import RunStatus
+    from .api.models import Created, RunStatus
 
 TransportFactory = Callable[[Settings, Mapping[str, str], WorkflowLog], Transport]
 
@@ -45,80 +48,77 @@ class Step:
     ) -> None:
         self.env, self.log, self.clock, self.guard, self.factory = env, log, clock, guard, factory
         self.started = clock.monotonic()
+        self.report = Report()
         self.reporter = Reporter(env, log)
-        self.report = self.reporter.report  # what the pipeline learns; the reporter writes it out
-        self.lifecycle = Lifecycle(clock, guard)
-        self.publisher = Publisher(env, log, clock, guard)  # publish (issue 21)
+        self.held = Held(clock, guard)
+        self.publisher = Publisher(env, log, clock, guard)  # the check run and the pull-request comment
+        self.client: CertynClient | None = None
+        self._run: CertynRun | None = None
+        self._other_commit_said = False
 
     def run(self) -> int:
-        ending = Ending.INTERNAL_ERROR
         try:
-            ending = self._pipeline()
-        except CancelRequested as cancel:
-            ending = self._cancelled(cancel.signal_name)
-        except Exception as err:
-            self._internal_error(err)
+            self._story()
+        except (Exception, CancelRequested) as err:
+            self._stopped(err)
         finally:
-            inputs = self.report.inputs
             try:
-                if inputs is not None:
-                    self._not_read(ending, inputs)
-                    self.lifecycle.end(ending, switches(inputs))
+                self._not_read()
+                self.held.release(self.report.verdict)
             except Exception as err:  # a bug while releasing: still report, never lose the verdict
-                self._internal_error(err)
-            self.reporter.finish(self.clock.monotonic() - self.started)
-            self.publisher.finish(self.report)  # publish (issue 21): after the cancel; never raises
+                self._stopped(err)
+            if self._run is not None:  # the cancel it asked for, even when a later release raised
+                self.report.cancel = self._run.cancel
+            self.report.duration = self.clock.monotonic() - self.started
+            self.reporter.finish(self.report)
+            self.publisher.finish(self.report)  # after the cancel; never raises
         return 0 if self.report.verdict.result.succeeds else 1
 
-    # -- the pipeline ------------------------------------------------------------------------------
-    def _pipeline(self) -> Ending:  # noqa: PLR0911 - one return per way the step ends
+    def _story(self) -> None:
         settings = self._read_settings()
-        if settings is None:
-            return Ending.INPUT_ERROR
         deadline = self.started + settings.timeout_seconds
-        client = self._client(settings)
-        try:
-            with self.guard.interruptible():
-                if not self._acquire(client, settings, deadline):
-                    return Ending.DEPLOYMENT_DOWN
-                self.publisher.started(self.report, deadline)  # publish (issue 21): check run
-                if not settings.wait:
-                    self.report.verdict = Verdict(Result.CREATED)
-                    return Ending.CREATED
-                status = self._wait(client, settings, deadline)
-        except TimedOut as err:
-            return self._timed_out(settings, err.outage)
-        except DeadlineExceeded as err:
-            return self._deadline_exceeded(settings, err)
-        except ApiError as err:
-            return self._api_error(err, client)
-        except PoolRefused:  # [issue 22] runner-pool names no usable pool: reported, nothing created
-            return Ending.INPUT_ERROR
-        self.report.verdict = evaluate(status, settings.gate)
-        Afterwards(client, self.reporter, self.clock, self.guard, settings).run(status, deadline)
-        return Ending.PASSED if self.report.verdict.result is Result.PASSED else Ending.FAILED
+        client = self.client = self._client(settings)
+        with self.guard.interruptible():
+            if settings.base_url:
+                from .deployment import check_deployment  # noqa: PLC0415 - only for base-url
 
-    def _read_settings(self) -> Settings | None:
-        try:
-            with self.guard.interruptible():  # reading is pure: a signal may end it at once
+                preview = Preview(client, self, settings, self.clock)  # variables and runner-pool
                 try:
-                    payload = read_event_payload(self.env.get("GITHUB_EVENT_PATH"))
-                except EventPayloadError as err:
-                    self.log.warning(str(err), title=words.PAYLOAD_NOT_USED)
-                    payload = {}
-                settings = read_settings(self.env, payload)
-        except InputErrors as errors:
-            for error in errors.errors:
-                self.log.error(str(error), title=words.invalid_input(error.name))
-            self.report.verdict = Verdict(
-                Result.ERROR, tuple(str(e) for e in errors.errors), cause=Cause.INPUT_ERROR
-            )
-            return None
+                    preview.resolve_pool(deadline)  # before anything is created
+                except PoolRefused:  # said and judged (an input error): nothing was created
+                    return
+                # with runner-pool the deployment may be private to the pool's network: a warning, go ahead
+                unreached = lambda error: deployment_unreachable(self, settings, error)  # noqa: E731
+                check_deployment(settings, deadline, self.clock, self.env, self.log, unreached)
+                self.environment_created(self._environment(client, settings, deadline, preview))
+            if settings.run_id:  # no create: the run is held from the start (the cancel switches apply)
+                self._hold_run(client, settings)
+                self.attached(settings.run_id)
+            else:
+                self.created(self._create(client, settings, deadline))
+            self.publisher.started(self.report, deadline)  # the check run, in progress
+            if not settings.wait:
+                self.report.verdict = Verdict(Result.CREATED)
+                return
+            status = self._wait(client, settings, deadline)
+        self.report.verdict = evaluate(status, settings.gate)
+        self.found(Afterwards(client, self, self.clock, self.guard, settings).run(status, deadline))
+
+    # -- the stages ----------------------------------------------------------------------------------
+    def _read_settings(self) -> Settings:
+        """Every input and the GitHub context; bad inputs are each an ``::error``, then the step ends."""
+        with self.guard.interruptible():  # reading is pure: a signal may end it at once
+            try:
+                payload = read_event_payload(self.env.get("GITHUB_EVENT_PATH"))
+            except EventPayloadError as err:
+                self.log.warning(str(err), title=words.PAYLOAD_NOT_USED)
+                payload = {}
+            settings = read_settings(self.env, payload)
         for adjusted in settings.adjustments:
             self.log.warning(str(adjusted), title=words.adjusted_input(adjusted.name))
         self.report.inputs, self.report.metadata = settings, settings.metadata
         self.report.idempotency_key = settings.idempotency_key
-        self.report.findings.instruction = settings.instruction
+        self.report.findings = Findings(instruction=settings.instruction)
         return settings
 
     def _client(self, inputs: Settings) -> CertynClient:
@@ -136,98 +136,33 @@ class Step:
             on_retry=on_retry,
         )
 
-    def _acquire_run(self, client: CertynClient, settings: Settings, deadline: float) -> None:
+    def _environment(
+        self, client: CertynClient, settings: Settings, deadline: float, preview: Preview
+    ) -> str:
+        """The temporary environment for ``base-url``, held from before its create is sent: its key."""
+        body = environment_body(settings) | preview.environment_fields()  # runner-pool
+        environment = TemporaryEnvironment(client, self, body, settings.keep_environment)
+        self.held.hold(environment)
+        environment.create(deadline)
+        preview.set_variables(environment, deadline)  # after its create, before the run's
+        return environment.key
+
+    def _create(self, client: CertynClient, settings: Settings, deadline: float) -> Created:
         """Create the run. It is held from before the create is sent: a create in flight is part of it."""
         body = create_body(settings, settings.metadata, self.report.temporary_environment)
-        with self.log.group("Creating Certyn run"):
+        with self.log.group(words.CREATING_GROUP):
             for line in words.create_lines(settings, body, settings.idempotency_key):
                 self.log.info(line)
-        self.lifecycle.hold(CertynRun(client, self.reporter, self.clock))
-        created = client.create(body, settings.idempotency_key, deadline)
-        with self.guard.deferred():  # outputs are written whole, then a pending signal is honoured
-            self.reporter.created(created)
+        self._hold_run(client, settings)
+        return client.create(body, settings.idempotency_key, deadline)
 
-    def _acquire(self, client: CertynClient, settings: Settings, deadline: float) -> bool:
-        """What the step holds before it waits: the run (attached, or created in the temporary environment
-        of ``base-url``). False when ``base-url`` never answered: nothing was created."""
-        if settings.run_id:
-            self._attach_run(client, settings.run_id)
-            return True
-        if settings.base_url:
-            preview = Preview(client, self.reporter, settings, self.clock)  # [issue 22]
-            preview.resolve_pool(deadline)  # [issue 22] before anything is created
-            if not self._deployment_up(settings, deadline):
-                return False
-            self._acquire_environment(client, settings, deadline, preview)  # [issue 22] preview
-        self._acquire_run(client, settings, deadline)
-        return True
-
-    # -- base-url and run-id -------------------------------------------------------------------------
-    def _deployment_up(self, inputs: Settings, deadline: float) -> bool:
-        """``base-url`` answers (any HTTP answer), before anything is created; else the step ends here.
-        The wait never outlasts what ``timeout-seconds`` leaves: an answer after it is too late."""
-        from .deployment import wait_until_up  # noqa: PLC0415 - only for base-url
-
-        left = max(deadline - self.clock.monotonic(), 0.0)
-        capped = left < inputs.base_url_wait_seconds
-        wait = format_duration(min(inputs.base_url_wait_seconds, left))
-        self.log.info(words.checking_deployment(shown_base_url(inputs.base_url), wait))  # issue 19: the URL
-
-        def on_retry(attempt: int, error: str, delay: float) -> None:
-            self.log.info(f"base-url: attempt {attempt}: {error}; retrying in {delay:.1f}s")
-
-        check = wait_until_up(
-            inputs.base_url,
-            min(inputs.base_url_wait_seconds, left),
-            self.clock,
-            env=self.env,
-            on_retry=on_retry,
-        )
-        late = check.up and self.clock.monotonic() >= deadline
-        if check.up and not late:
-            self.log.info(
-                f"base-url answered (HTTP {check.status}) after {plural(check.attempts, 'attempt')}"
-            )
-            return True
-        # [issue 22] with runner-pool the deployment may be private to the pool's network: a warning, go ahead
-        if not check.up and deployment_unreachable(self.reporter, inputs, check.error):
-            return True
-        message = words.deployment_down(
-            wait,
-            check.attempts,
-            f"it answered (HTTP {check.status}) only after the deadline" if late else check.error,
-            url=shown_base_url(inputs.base_url),
-            limit=format_duration(inputs.timeout_seconds) if capped or late else "",
-        )
-        self.report.verdict = Verdict(Result.ERROR, (message,), cause=Cause.DEPLOYMENT_DOWN)
-        self.log.error(message, title=words.DEPLOYMENT_DOWN)
-        return False
-
-    def _acquire_environment(
-        self, client: CertynClient, settings: Settings, deadline: float, preview: Preview
-    ) -> None:
-        """Create the temporary environment for ``base-url``; held from before the create is sent."""
-        with self.guard.deferred():  # pydantic, loaded meanwhile on a helper thread: imported whole
-            from .core.environment import plan_environment  # noqa: PLC0415
-
-        plan = plan_environment(settings)
-        body = plan.create_body() | preview.environment_fields()  # [issue 22] runner-pool
-        environment = TemporaryEnvironment(client, self.reporter, body)
-        self.lifecycle.hold(environment)
-        environment.create(deadline)
-        with self.guard.deferred():  # the environment-key output is written whole
-            self.reporter.environment()
-        preview.set_variables(environment, deadline)  # [issue 22] after its create, before the run's
-
-    def _attach_run(self, client: CertynClient, run_id: str) -> None:
-        """``run-id``: no create; the run is held from the start (the cancel switches apply to it)."""
-        self.lifecycle.hold(CertynRun(client, self.reporter, self.clock))
-        with self.guard.deferred():
-            self.reporter.attached(run_id)
+    def _hold_run(self, client: CertynClient, inputs: Settings) -> None:
+        self._run = CertynRun(client, self, self.clock, inputs)
+        self.held.hold(self._run)
 
     def _wait(self, client: CertynClient, inputs: Settings, deadline: float) -> RunStatus:
         with self.guard.deferred():  # not needed before the create: imported after it, whole
-            from .certyn.waiter import PollSettings, wait_for_run  # noqa: PLC0415
+            from .wait import PollSettings, wait_for_run  # noqa: PLC0415
 
         settings = PollSettings(
             inputs.poll_interval_seconds,
@@ -236,81 +171,108 @@ class Step:
             self.started,
             attached=bool(inputs.run_id),
         )
-        return wait_for_run(client, self.report.run_id, settings, self.clock, self.log, self._seen)
+        return wait_for_run(client, self.report.run_id, settings, self.clock, self.log, self.seen)
 
-    def _seen(self, status: RunStatus) -> None:
-        with self.guard.deferred():  # state and counts as outputs at once, written whole
-            self.reporter.seen(status)
+    # -- what the stages learn, into the report: the outputs at once, written whole, then a pending ---
+    # -- signal is honoured --------------------------------------------------------------------------
+    def environment_created(self, key: str) -> None:
+        with self.guard.deferred():
+            self.report.temporary_environment = key
+            self.reporter.outputs(self.report, after_create=True)
+            self.log.info(words.ENVIRONMENT_CREATED.format(key=one_line(key, 80)))
 
-    def _not_read(self, ending: Ending, inputs: Settings) -> None:
+    def attached(self, run_id: str) -> None:
+        with self.guard.deferred():
+            self.report.attached_run_id = run_id
+            self.reporter.outputs(self.report, after_create=True)
+            self.log.info(words.ATTACHED.format(run_id=one_line(run_id, 80)))
+
+    def created(self, created: Created) -> None:
+        """The run is known: its outputs at once, and where to follow it."""
+        with self.guard.deferred():
+            self.report.created = created
+            if self.report.findings.instruction:  # the AI's answer is read by this id
+                self.report.findings.conversation_id = created.run.conversation_id
+            self.reporter.outputs(self.report, after_create=True)
+            for line in words.created_lines(created):
+                self.log.info(line)
+
+    def seen(self, status: RunStatus) -> None:
+        """A status: state and counts as outputs at once; a run of another commit said once."""
+        report = self.report
+        with self.guard.deferred():
+            first_link = bool(status.app_url) and not (report.status and report.status.app_url)  # issue 19
+            report.status = status
+            self.reporter.outputs(report)
+            if report.attached_run_id and first_link:  # issue 19: as a created run says, once
+                self.log.info(words.follow(status.app_url))
+            if report.other_commit and report.metadata and not self._other_commit_said:  # once, not each poll
+                self._other_commit_said = True
+                message = words.other_commit(
+                    one_line(report.other_commit, 80),
+                    one_line(report.metadata.commit_sha, 80),
+                    one_line(report.idempotency_key, 200),
+                    replayed=bool(report.created and report.created.replayed),
+                )
+                self.log.warning(message, title=words.OTHER_COMMIT)  # the gate still judges it
+                self.note(message)
+
+    def note(self, text: str) -> None:
+        """A line for the summary's notes (a release, a kept run, a run that may exist)."""
+        self.report.notes.append(text)
+
+    def found(self, findings: Findings) -> None:
+        """What Certyn found after the run, as far as it is read: its outputs at once."""
+        self.report.findings = findings
+        with self.guard.deferred():
+            self.reporter.outputs(self.report)
+
+    # -- the endings other than the gate's -----------------------------------------------------------
+    def _stopped(self, err: BaseException) -> None:
+        """The step stopped short of the gate (bad inputs, a timeout, an API error, a signal, a bug): its
+        verdict, said in the log."""
+        report = self.report
+        timeout = report.inputs.timeout_seconds if report.inputs else 0.0
+        run_known = report.created is not None or bool(report.attached_run_id)
+        counts = words.describe_counts(report.status) if report.status else ""
+        verdict = verdict_for(err, timeout, counts, run_known=run_known, redact=self.log.redact)
+        report.verdict = verdict
+        if isinstance(err, CancelRequested):
+            self.log.info(words.CANCEL_RECEIVED.format(signal_name=err.signal_name))
+        if verdict.result is not Result.ERROR:
+            return  # a timeout and a cancel are said by the verdict line
+        if isinstance(err, InputErrors):
+            for error in err.errors:
+                self.log.error(str(error), title=words.invalid_input(error.name))
+            return
+        where = words.WHERE.format(link=one_line(report.app_url, 500)) if report.app_url else ""
+        if verdict.cause is Cause.KEY_REJECTED and self.client is not None:  # a refused key cannot cancel
+            where = self._key_refused(self.client.create_may_have_made_a_run) or where
+        title = words.title(verdict.result, cause=verdict.cause)
+        self.log.error(words.stopped(verdict.reasons[0], verdict.cause, where), title=title)
+
+    def _key_refused(self, may_have_made_a_run: bool) -> str:
+        """The key was refused, so no run can be cancelled: the note on the run that may be left running (a
+        run a lost create may have made, or the known run, with its link), in the summary; returned with a
+        leading space for the error line. "" when there is no such run."""
+        report = self.report
+        if may_have_made_a_run:
+            note = words.orphan("cannot cancel with a refused key", report.idempotency_key)
+        elif report.run_id:
+            note = words.still_running(one_line(report.run_id, 80), one_line(report.app_url, 500))
+        else:
+            return ""
+        self.note(note)
+        return " " + note
+
+    def _not_read(self) -> None:
         """Per-test results and the AI answer are read only after the run ended in this step."""
-        if ending not in (Ending.PASSED, Ending.FAILED, Ending.CREATED, Ending.INPUT_ERROR):
-            why = "the run did not end within this step" if self.report.run_id else "no run was created"
-            why = "the run was not found" if ending is Ending.RUN_NOT_FOUND else why
-            not_read(self.reporter, inputs, f"{why} ({ending})")
-
-    # -- the endings other than the gate's ----------------------------------------------------------
-    def _timed_out(self, inputs: Settings, outage: Outage | None = None) -> Ending:
-        last, limit = self.report.status, format_duration(inputs.timeout_seconds)
-        if outage is not None:  # not "timed out" alone: the API was unreachable until the deadline
-            reasons = (
-                words.outage_reason(
-                    format_duration(outage.since), outage.failures, one_line(outage.error), limit
-                ),
-                words.last_known(words.describe_counts(last) if last else None),
-            )
-            self.report.verdict = Verdict(Result.TIMED_OUT, reasons, cause=Cause.OUTAGE)
-            return Ending.TIMED_OUT
-        counts = f"; Certyn's last counts: {words.describe_counts(last)}" if last else ""
-        reason = f"the run had not finished when timeout-seconds ({limit}) passed{counts}"
-        self.report.verdict = Verdict(Result.TIMED_OUT, (reason,))
-        return Ending.TIMED_OUT
-
-    def _deadline_exceeded(self, inputs: Settings, err: DeadlineExceeded) -> Ending:
-        """The create was still being retried when the deadline came."""
-        if not err.unreachable:
-            limit = format_duration(inputs.timeout_seconds)
-            reasons = (f"no final result within timeout-seconds ({limit})", err.message)
-            self.report.verdict = Verdict(Result.TIMED_OUT, reasons)
-            return Ending.TIMED_OUT
-        reason = (  # err.last says what was being done ("while creating the run", "... the environment")
-            f"Certyn API unreachable ({plural(err.attempts, 'attempt')}, the last: {err.last.rstrip('.')}), "
-            f"until timeout-seconds ({format_duration(inputs.timeout_seconds)}) passed"
-        )
-        self.report.verdict = Verdict(Result.TIMED_OUT, (reason,), cause=Cause.OUTAGE)
-        return Ending.TIMED_OUT
-
-    def _cancelled(self, signal_name: str) -> Ending:
-        self.log.info(f"Received {signal_name}: the job is being cancelled")
-        self.report.verdict = Verdict(Result.CANCELLED, (f"the workflow job was cancelled ({signal_name})",))
-        return Ending.JOB_CANCELLED
-
-    def _api_error(self, err: ApiError, client: CertynClient) -> Ending:
-        cause = Cause.API_ERROR
-        if isinstance(err, AuthError):
-            cause = Cause.KEY_REJECTED
-        elif isinstance(err, NotFound):
-            known_run = self.report.created is not None or bool(self.report.attached_run_id)
-            cause = Cause.RUN_NOT_FOUND if known_run else Cause.PROJECT_NOT_FOUND
-        elif err.unreachable:  # the create's attempts were used up by failures that may pass
-            cause = Cause.OUTAGE
-        self.report.verdict = Verdict(Result.ERROR, (err.message,), cause=cause)
-        where = self._where()
-        if isinstance(err, AuthError):  # a refused key cannot cancel: say which run it may leave running
-            where = self.reporter.key_refused(client.create_may_have_made_a_run) or where
-        self.log.error(err.message + where, title=words.title(Result.ERROR, cause=cause))
-        if cause is Cause.RUN_NOT_FOUND and self.report.created is None and self.report.status is None:
-            return Ending.RUN_NOT_FOUND  # the attached run does not exist: nothing to cancel
-        return Ending.KEY_REJECTED if isinstance(err, AuthError) else Ending.API_ERROR
-
-    def _internal_error(self, err: Exception) -> None:
-        message = one_line(self.log.redact(f"{type(err).__name__}: {err}"), 500)
-        self.report.verdict = Verdict(
-            Result.ERROR, (f"internal error: {message}",), cause=Cause.INTERNAL_ERROR
-        )
-        self.log.error(
-            f"Internal error in the action: {message.rstrip('.')}.{self._where()}", title=words.ACTION_ERROR
-        )
-
-    def _where(self) -> str:
-        return f" Certyn run: {one_line(self.report.app_url, 500)}" if self.report.app_url else ""
+        report, verdict = self.report, self.report.verdict
+        if report.inputs is None or verdict.result in (Result.PASSED, Result.FAILED, Result.CREATED):
+            return
+        if verdict.cause is Cause.INPUT_ERROR:  # runner-pool named no usable pool: nothing was created
+            return
+        why = words.NOT_ENDED_HERE if report.run_id else words.NONE_CREATED
+        if verdict.cause is Cause.RUN_NOT_FOUND and report.created is None and report.status is None:
+            why = words.NONE_FOUND
+        report.findings = not_read(self, report.inputs, why.format(ended=words.step_ended(verdict)))

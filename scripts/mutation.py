@@ -35,13 +35,13 @@ ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / ".mutation"
 EQUIVALENTS = ROOT / "scripts" / "mutation-equivalents.toml"
 KILLED = {"killed", "timeout", "caught by type check"}
-# "  certyn_action.core.gate.x__total__mutmut_3: survived"
+# "  certyn_action.gate.x__total__mutmut_3: survived"
 RESULT_LINE = re.compile(r"^\s*(?P<name>\S+): (?P<status>.+)$")
 
 
 @dataclass(frozen=True)
 class Module:
-    path: str  # certyn_action/core/gate.py
+    path: str  # certyn_action/gate.py
     tests: tuple[str, ...]
     min_score: float
 
@@ -135,7 +135,7 @@ def mutmut(work: Path, *args: str, capture: bool = False) -> str:
 
 
 def function_of(mutant: str) -> str:
-    """``certyn_action.core.gate.x__total__mutmut_3`` -> ``_total``; methods: ``RetryPolicy.create``."""
+    """``certyn_action.gate.x__total__mutmut_3`` -> ``_total``; methods: ``RetryPolicy.create``."""
     last = mutant.rsplit(".", 1)[-1]
     last = re.sub(r"__mutmut_\d+$", "", last)
     if last.startswith("x\u01c1"):  # mutmut names methods xǁClassǁmethod

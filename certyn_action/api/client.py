@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import importlib
+import secrets
 import signal
 import sys
 from collections.abc import Callable, Mapping
@@ -26,8 +27,8 @@ from urllib3.exceptions import InvalidHeader, MaxRetryError
 from urllib3.util.retry import Retry
 
 from ..clock import Clock
-from ..core.environment import another_key, list_query
 from ..render.escape import one_line, plural
+from ..settings import KEY_MAX_LENGTH
 from .http import (
     Deadline,
     DuplicateKey,
@@ -732,6 +733,14 @@ ENVIRONMENT_RIGHTS = (
 )
 
 
+ENVIRONMENT_PAGE_SIZE = 100  # the API's page size for GET .../environments
+
+
+def another_key(key: str, random_hex: Callable[[int], str] = secrets.token_hex) -> str:
+    """``key`` with a short random suffix, for when ``key`` is taken by an environment this step did not make."""
+    return f"{key[: KEY_MAX_LENGTH - 7].rstrip('-')}-{random_hex(3)}"
+
+
 class EnvironmentsApi:
     """The temporary environment endpoints of ``base-url``: create (a 409 for this step's own environment is
     found by listing and used; for someone else's, another key is used), one page of the list, find by key,
@@ -789,7 +798,7 @@ class EnvironmentsApi:
 
     def page(self, number: int, deadline: float) -> models.EnvironmentPage:
         """One page of the project's environments."""
-        path = f"{self._path(deadline)}?{urlencode(list_query(number))}"
+        path = f"{self._path(deadline)}?{urlencode({'page': number, 'pageSize': ENVIRONMENT_PAGE_SIZE})}"
         ask = Ask(Request("GET", path), "listing the environments", operation="environments list")
 
         read = lambda reply: read_model(reply, models.EnvironmentPage, "the environments list")  # noqa: E731

@@ -1,22 +1,94 @@
-"""Everything known about this step so far: the source of the outputs and of the job summary. Pure."""
+"""Everything known about this step so far: the source of the outputs and of the job summary. Pure.
+
+What Certyn said after the run ended (:class:`Findings`: the per-test results and the AI's answer to the
+``instruction``) is part of it: the source of the ``failed-tests`` and ``conversation-*`` outputs and of their
+summary section. Best effort: none of it ever changes the verdict."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from ..api.vocabulary import COUNTERS, run_path
+from ..gate import Result, Verdict
 from ..render.escape import visible
 from ..settings import RunMetadata, Settings
-from .findings import Findings
-from .gate import Result, Verdict
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from ..api.models import Created, RunStatus
+    from ..api.models import Conversation, Created, ProcessRun, RunStatus
+    from .diagnosis import Diagnosis
 
 T = TypeVar("T", bound="BaseModel")
+
+
+STOPPED_UNEXPECTEDLY = Verdict(Result.ERROR, ("the action stopped unexpectedly",))
+RESULTS_OUTPUTS = (
+    "failed-tests",
+    "conversation-id",
+    "conversation-state",
+    "conversation-response",
+    "failures",
+)
+
+
+@dataclass
+class Findings:
+    instruction: str = ""  # sent with the create ("" when none)
+    conversation_id: str = ""  # from the create's answer
+    asked: bool = False  # the run ended and an instruction was sent: the answer is reported
+    conversation: Conversation | None = None  # the last read, None when it could not be read
+    conversation_note: str = ""  # why the answer could not be read
+    results: ProcessRun | None = None
+    results_note: str = ""  # why the per-test results are missing
+    contradictions: tuple[str, ...] = ()
+    notes: list[str] = field(default_factory=list)  # the JUnit report, said in the summary
+    expected_failing: int = 0  # failed + blocked + aborted, from the status counts
+    diagnosis: Diagnosis | None = None  # why each failing test failed
+
+    def failed_tests(self) -> str:
+        """The ``failed-tests`` output: a JSON array of names, or "" when unknown.
+
+        Unknown: no per-test results, results without rows, or rows that list fewer failing tests than
+        the status counts (the list would be provably incomplete)."""
+        if self.results is None or not self.results.items:
+            return ""
+        from ..api.models import failed_test_names, failed_tests_output  # noqa: PLC0415 - after the run
+
+        if len(failed_test_names(self.results.items)) < self.expected_failing:
+            return ""
+        return failed_tests_output(self.results.items)
+
+    def outputs(self) -> dict[str, str]:
+        """The outputs; the answer is text for people: its bidirectional and invisible characters neutralised."""
+        state = answer = ""
+        if self.asked:  # "unavailable" is ConversationState.UNAVAILABLE, named without importing pydantic
+            state = str(self.conversation.state) if self.conversation is not None else "unavailable"
+            answer = visible(self.conversation.answer or "") if self.conversation is not None else ""
+        return {
+            "failed-tests": self.failed_tests(),
+            "conversation-id": self.conversation_id,
+            "conversation-state": state,
+            "conversation-response": answer,
+            "failures": self.diagnosis.failures_output() if self.diagnosis is not None else "",
+        }
+
+    def redacted(self, redact: Callable[[str], str]) -> Findings:
+        conversation = self.conversation
+        if conversation is not None and conversation.answer is not None:
+            from ..api.models import Message  # noqa: PLC0415
+
+            messages = (Message(role="assistant", content=redact(conversation.answer)),)
+            conversation = conversation.model_copy(update={"messages": messages})
+        return replace(
+            self,
+            conversation=conversation,
+            conversation_note=redact(self.conversation_note),
+            results_note=redact(self.results_note),
+            notes=[redact(note) for note in self.notes],
+        )
 
 
 class CancelRequest(NamedTuple):
@@ -30,37 +102,20 @@ class CancelRequest(NamedTuple):
     read_after: bool = False
 
 
+@dataclass
 class Report:
-    """A plain class, not a dataclass: this module is imported before the first request (see
-    docs/performance.md), and ``dataclasses`` would bring ``inspect`` with it."""
-
-    def __init__(
-        self,
-        inputs: Settings | None = None,
-        metadata: RunMetadata | None = None,
-        idempotency_key: str = "",
-        created: Created | None = None,
-        status: RunStatus | None = None,
-        verdict: Verdict | None = None,
-        notes: list[str] | None = None,
-        duration: float = 0.0,
-        cancel: CancelRequest | None = None,
-        attached_run_id: str = "",
-        temporary_environment: str = "",
-        findings: Findings | None = None,
-    ) -> None:
-        self.inputs = inputs
-        self.metadata = metadata
-        self.idempotency_key = idempotency_key
-        self.created = created
-        self.status = status
-        self.verdict = verdict or Verdict(Result.ERROR, ("the action stopped unexpectedly",))
-        self.notes = [] if notes is None else notes
-        self.duration = duration
-        self.cancel = cancel
-        self.attached_run_id = attached_run_id  # `run-id`: the existing run this step attached to (no create)
-        self.temporary_environment = temporary_environment  # `base-url`: its temporary environment's key
-        self.findings = Findings() if findings is None else findings  # per-test results and the AI answer
+    inputs: Settings | None = None
+    metadata: RunMetadata | None = None
+    idempotency_key: str = ""
+    created: Created | None = None
+    status: RunStatus | None = None
+    verdict: Verdict = STOPPED_UNEXPECTEDLY
+    notes: list[str] = field(default_factory=list)
+    duration: float = 0.0
+    cancel: CancelRequest | None = None
+    attached_run_id: str = ""  # `run-id`: the existing run this step attached to (no create)
+    temporary_environment: str = ""  # `base-url`: its temporary environment's key
+    findings: Findings = field(default_factory=Findings)  # per-test results and the AI answer
 
     @property
     def run_id(self) -> str:
@@ -111,26 +166,18 @@ class Report:
         created = None
         if self.created is not None:
             created = self.created._replace(run=clean(self.created.run))
-        return self.replace(
+        return replace(
+            self,
             created=created,
             status=clean(self.status) if self.status is not None else None,
-            verdict=self.verdict._replace(
+            verdict=replace(
+                self.verdict,
                 reasons=tuple(redact(r) for r in self.verdict.reasons),
                 waived=tuple(redact(w) for w in self.verdict.waived),
             ),
             notes=[redact(note) for note in self.notes],
             findings=self.findings.redacted(redact),
         )
-
-    def replace(self, **changes: object) -> Report:
-        """A shallow copy with ``changes`` (as ``dataclasses.replace`` would make); every other field is kept."""
-        copy = Report.__new__(Report)
-        copy.__dict__.update(vars(self))
-        for name, value in changes.items():
-            if name not in copy.__dict__:
-                raise TypeError(f"Report has no field {name!r}")
-            setattr(copy, name, value)
-        return copy
 
     def outputs(self) -> dict[str, str]:
         values = {

@@ -1,5 +1,6 @@
-"""The step's report, written to the runner as it grows: the outputs at once and whole (after the create,
-after each status), and at the end every output, the job summary, the verdict line and one annotation.
+"""The step's report written out to the runner: the outputs at once and whole (after the create, after each
+status), and on every exit path every output, the job summary, the verdict line and one annotation. It only
+writes: the step alone fills the report.
 
 Server text may echo the API key: everything written goes through the log's redaction, before it is cut or
 rendered and, as each file's last step, on what that file holds.
@@ -8,126 +9,47 @@ rendered and, as each file's last step, on what that file holds.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 from ..core.report import Report
 from ..render import words
-from ..render.escape import one_line, plural
+from ..render.escape import one_line
 from .files import OutputFile, SummaryFile
 from .workflow import WorkflowLog
-
-if TYPE_CHECKING:
-    from ..api.models import Created, RunStatus
 
 
 class Reporter:
     def __init__(self, env: Mapping[str, str], log: WorkflowLog) -> None:
-        self.env, self.log = env, log
-        self.report = Report()
+        self.log = log
         self._outputs = OutputFile(
             env.get("GITHUB_OUTPUT"),
             log.redact,
             lambda message: log.warning(message, title=words.OUTPUT_CUT),
         )
         self._summary = SummaryFile(env.get("GITHUB_STEP_SUMMARY"), log.redact)
-        self._other_commit_said = False
-        self._followed = False  # issue 19: an attached run's link, said once
 
-    def note(self, text: str) -> None:
-        """A line for the summary's notes (a release, a kept run, a run that may exist)."""
-        self.report.notes.append(text)
-
-    def key_refused(self, may_have_made_a_run: bool) -> str:
-        """The key was refused, so no run can be cancelled: the note on the run that may be left running (a
-        run a lost create may have made, or the known run, with its link), in the summary; returned with a
-        leading space for the error line. "" when there is no such run."""
-        report = self.report
-        if may_have_made_a_run:
-            note = words.orphan("cannot cancel with a refused key", report.idempotency_key)
-        elif report.run_id:
-            note = words.still_running(one_line(report.run_id, 80), one_line(report.app_url, 500))
-        else:
-            return ""
-        self.note(note)
-        return " " + note
-
-    def created(self, created: Created) -> None:
-        """The run is known: its outputs at once, and where to follow it."""
-        self.report.created = created
-        if self.report.findings.instruction:  # the AI's answer is read by this id
-            self.report.findings.conversation_id = created.run.conversation_id
-        self.write_outputs(after_create=True)
-        run = created.run
-        count = f" with {plural(run.test_case_count, 'test case')}" if run.test_case_count is not None else ""
-        self.log.info(f"Created Certyn run {one_line(run.run_id, 80)}{count}")
-        if run.app_url:
-            self.log.info(f"Follow it in Certyn: {one_line(run.app_url, 500)}")
-        if created.replayed:
-            self.log.info(
-                "The create was an idempotent replay: this step had already created this run "
-                "(same Idempotency-Key), so it is reused rather than started twice."
-            )
-
-    def environment(self) -> None:
-        """The temporary environment exists: its key as the `environment-key` output at once."""
-        self.write_outputs(after_create=True)
-        key = self.report.temporary_environment
-        self.log.info(
-            f"Created the temporary Certyn environment {one_line(key, 80)}"
-        )  # issue 19: no Markdown
-
-    def attached(self, run_id: str) -> None:
-        """`run-id`: the existing run to wait for; its outputs at once."""
-        self.report.attached_run_id = run_id
-        self.write_outputs(after_create=True)
-        self.log.info(
-            f"Attached to Certyn run {one_line(run_id, 80)} (no create: run-id was given)"
-        )  # issue 19
-
-    def seen(self, status: RunStatus) -> None:
-        """A status: state and counts as outputs at once."""
-        self.report.status = status
-        self.write_outputs()
-        report = self.report
-        if report.attached_run_id and status.app_url and not self._followed:  # issue 19: as a created run
-            self._followed = True
-            self.log.info(f"Follow it in Certyn: {one_line(status.app_url, 500)}")
-        if report.other_commit and report.metadata and not self._other_commit_said:  # once, not every poll
-            self._other_commit_said = True
-            message = words.other_commit(
-                one_line(report.other_commit, 80),
-                one_line(report.metadata.commit_sha, 80),
-                one_line(report.idempotency_key, 200),
-                replayed=bool(report.created and report.created.replayed),
-            )
-            self.log.warning(message, title=words.OTHER_COMMIT)  # the gate still judges it: the user's key
-            self.note(message)
-
-    def write_outputs(self, *, after_create: bool = False) -> None:
+    def outputs(self, report: Report, *, after_create: bool = False) -> None:
         """The outputs known so far (only the create's right after it)."""
-        public = self.report.redacted(self.log.redact)
+        public = report.redacted(self.log.redact)
         try:
             self._outputs.write(public.outputs_after_create() if after_create else public.outputs())
         except OSError as err:  # never lose the verdict (exit code, log) over an unwritable file
-            self.log.error(
-                f"Could not write the step outputs: {one_line(str(err), 300)}", title=words.ACTION_ERROR
-            )
+            self._failed("Could not write the step outputs", err)
 
-    def finish(self, duration: float) -> None:
+    def finish(self, report: Report) -> None:
         """Every exit path: every output, the summary, the verdict line(s) and the one annotation."""
         from ..render.summary import render_summary  # noqa: PLC0415 - not needed before the create
 
-        self.report.duration = duration
-        self.write_outputs()
+        self.outputs(report)
         try:
-            self._summary.write(render_summary(self.report.redacted(self.log.redact)))
+            self._summary.write(render_summary(report.redacted(self.log.redact)))
         except OSError as err:
-            self.log.error(
-                f"Could not write the job summary: {one_line(str(err), 300)}", title=words.ACTION_ERROR
-            )
-        lines, annotation = words.verdict(self.report)
+            self._failed("Could not write the job summary", err)
+        lines, annotation = words.verdict(report)
         for line in lines:
             self.log.info(line)
         if annotation is not None:
             write = getattr(self.log, annotation.kind)  # issue 19: notice, warning (a cancelled job) or error
             write(annotation.message, title=annotation.title)
+
+    def _failed(self, what: str, err: OSError) -> None:
+        self.log.error(f"{what}: {one_line(str(err), 300)}", title=words.ACTION_ERROR)

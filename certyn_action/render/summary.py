@@ -13,9 +13,8 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from ..api.vocabulary import COUNTERS
-from ..core.findings import Findings
-from ..core.gate import Result, unaccounted
-from ..core.report import Report
+from ..core.report import Findings, Report
+from ..gate import Result, unaccounted
 from ..settings import Settings, shown_base_url
 from . import words
 from .escape import (

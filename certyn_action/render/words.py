@@ -11,13 +11,13 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
-from ..core.gate import Cause, Result
 from ..core.report import Report
+from ..gate import Cause, Result, Verdict
 from ..settings import Settings
 from .escape import defused, format_duration, multiline, one_line, plain, plural, truncate
 
 if TYPE_CHECKING:
-    from ..api.models import Conversation, RunItem, RunStatus
+    from ..api.models import Conversation, Created, RunItem, RunStatus
     from ..core.diagnosis import Diagnosis
 
 ACTION_ERROR = "Certyn action error"  # only a bug in the action reads like this
@@ -120,25 +120,6 @@ def next_steps(result: Result, cause: Cause | None, failed_by: tuple[str, ...]) 
     if result is Result.CANCELLED:
         return [JOB_CANCELLED_NEXT]
     return [NEXT_FOR_SWITCH[switch] for switch in failed_by if switch in NEXT_FOR_SWITCH]
-
-
-def outage_reason(since: str, failures: int, error: str, deadline: str) -> str:
-    """The reason of a wait that ended inside an outage: what happened, not only "timed out".
-
-    ``since``: when the outage began, in the step's time ("1m 10s"); ``error``: the last failure."""
-    polls = plural(failures, "failed poll")
-    when = "from the step's start" if since == format_duration(0) else f"since {since} into the step"
-    return (
-        f"Certyn API unreachable {when} ({polls}, the last: {error.rstrip('.')}), "
-        f"until timeout-seconds ({deadline}) passed"
-    )
-
-
-def last_known(counts: str | None) -> str:
-    """What was known of the run when an outage ended the wait."""
-    if counts is None:
-        return "no status of the run was read before the outage"
-    return f"last status read from Certyn: {counts}"
 
 
 def outage_warning(error: str, left: str) -> str:
@@ -528,6 +509,171 @@ def answer_lines(conversation: Conversation) -> tuple[str, list[str]]:
     text = conversation.answer
     lines = ["No answer."] if text is None else re.split(r"\r\n|[\r\n]", text.rstrip("\r\n"))
     return f"Certyn AI answer ({conversation.state})", lines
+
+
+# -- the backbone: how the step stopped, the releases, base-url, the wait, the findings ------------------
+CREATING_GROUP = "Creating Certyn run"
+WHERE = " Certyn run: {link}"  # after an error line: where the run is
+CANCEL_RECEIVED = "Received {signal_name}: the job is being cancelled"
+
+
+def stopped(reason: str, cause: Cause | None, where: str) -> str:
+    """The error line of a step an API error or a bug stopped; ``where``: the run's link, or a note."""
+    if cause is Cause.INTERNAL_ERROR:
+        return f"Internal error in the action: {reason.removeprefix('internal error: ').rstrip('.')}.{where}"
+    return reason + where
+
+
+# -- releasing what the step holds (resources.py) ------------------------------------------------------
+CANCEL_TIMED_OUT = "the action's timeout-seconds passed"
+CANCEL_JOB = "the GitHub workflow job was cancelled"
+CANCEL_API_ERROR = "the action stopped waiting after an API error"
+CANCEL_BUG = "the action stopped after an internal error"
+ENVIRONMENT_KEY_TAKEN = "Certyn environment key taken"
+_ENDED_BY_CAUSE = {
+    Cause.KEY_REJECTED: "key rejected",
+    Cause.INTERNAL_ERROR: "internal error",
+    Cause.DEPLOYMENT_DOWN: "deployment unreachable",
+    Cause.INPUT_ERROR: "input error",
+}
+_ENDED_BY_RESULT = {
+    Result.TIMED_OUT: "timed out",
+    Result.CANCELLED: "job cancelled",
+    Result.ERROR: "API error",
+}
+
+
+STEP_ENDED = "the step ended ({ended})"  # why the temporary environment is deleted
+NOT_ENDED_HERE = "the run did not end within this step ({ended})"  # why nothing was read after it
+NONE_CREATED = "no run was created ({ended})"
+NONE_FOUND = "the run was not found (run not found)"
+
+
+def step_ended(verdict: Verdict) -> str:
+    """How the step ended, in a few words: "passed", "timed out", "API error", "job cancelled", ..."""
+    if verdict.cause in _ENDED_BY_CAUSE:
+        return _ENDED_BY_CAUSE[verdict.cause]
+    return _ENDED_BY_RESULT.get(verdict.result, verdict.result.value)
+
+
+TRIES = "{attempts}, the last: "  # before the last attempt's error
+CANCELLING = "Cancelling Certyn run {run_id}: {cause}"
+CANCEL_ANSWERED = "Certyn answered the cancel: {outcome}"
+ENVIRONMENT_KEY_TAKEN_NOTE = (
+    "The environment key `{taken}` is taken by an environment this step did not create "
+    "(another base URL or label): created `{used}` instead and left the other alone."
+)
+DELETING_ENVIRONMENT = "Deleting the temporary Certyn environment {shown} ({cause})"
+ENVIRONMENT_NOT_DELETED_NOTE = (
+    "Could not delete the temporary Certyn environment {shown}: {why}. Delete it in Certyn (Environments)."
+)
+# -- base-url's check (deployment.py) and the run as it becomes known (step.py) -----------------------
+DEPLOYMENT_FAILURES = {  # why base-url did not answer, in words of our own: never the URL nor its answer
+    "dns": "the host name does not resolve (DNS)",
+    "certificate": "the TLS certificate did not verify (set REQUESTS_CA_BUNDLE for a private CA)",
+    "tls": "the TLS handshake failed",
+    "proxy": "the proxy failed (check HTTPS_PROXY/NO_PROXY)",
+    "connect timeout": "no connection within {timeout:g}s",
+    "read timeout": "connected, but no answer within {timeout:g}s",
+    "no answer": "no answer within {timeout:g}s",
+    "refused": "connection refused",
+    "reset": "connection reset",
+    "unreachable": "network or host unreachable",
+    "connection": "connection failed",
+    "request": "the URL could not be requested ({kind})",
+    "unexpected": "unexpected error ({kind})",
+}
+BASE_URL_RETRY = "base-url: attempt {attempt}: {error}; retrying in {delay:.1f}s"
+BASE_URL_ANSWERED = "base-url answered (HTTP {status}) after {attempts}"
+ANSWERED_TOO_LATE = "it answered (HTTP {status}) only after the deadline"
+ENVIRONMENT_CREATED = "Created the temporary Certyn environment {key}"  # log lines: no Markdown
+ATTACHED = "Attached to Certyn run {run_id} (no create: run-id was given)"
+
+
+def follow(app_url: str) -> str:
+    """Where to follow the run, said once: after the create, or at an attached run's first status."""
+    return f"Follow it in Certyn: {one_line(app_url, 500)}"
+
+
+def created_lines(created: Created) -> list[str]:
+    """The log lines when the run is known: which run, where to follow it, whether it was replayed."""
+    run = created.run
+    count = f" with {plural(run.test_case_count, 'test case')}" if run.test_case_count is not None else ""
+    lines = [f"Created Certyn run {one_line(run.run_id, 80)}{count}"]
+    if run.app_url:
+        lines.append(follow(run.app_url))
+    if created.replayed:
+        lines.append(
+            "The create was an idempotent replay: this step had already created this run "
+            "(same Idempotency-Key), so it is reused rather than started twice."
+        )
+    return lines
+
+
+ENVIRONMENT_OUTCOME = "Temporary Certyn environment {shown}: {outcome}"
+INTERNAL_ERROR = "internal error: {message}"
+# -- waiting for the run (wait.py) -------------------------------------------------------------------
+STILL_WAITING_FOR_THE_RUN = "still waiting for the run to appear"
+RUN_DOES_NOT_EXIST = (
+    "run `{run_id}` does not exist for this API key (HTTP 404): check `run-id` (the `run-id` "
+    "output of the step that created the run) and that `api-key` and `api-url` are those of "
+    "the run's project"
+)
+
+
+def run_not_found(run_id: str, polls: int) -> str:
+    return f"run {run_id} was not found (HTTP 404, {plural(polls, 'poll')})"
+
+
+RUN_NOT_VISIBLE_YET = "Run {run_id} is not visible yet (HTTP 404, poll {poll}); waiting for it"
+
+
+def polling_on(run_id: str, error: str, poll: int) -> str:
+    return (
+        f"Polling run {run_id}: {error.rstrip('.')} — polling on for a while before giving up (poll {poll})"
+    )
+
+
+def outage_again(outages: int, text: str) -> str:
+    return f"{OUTAGE} again (outage {outages}): {text}"
+
+
+def reachable_again(run_id: str, took: str, failures: int) -> str:
+    return (
+        f"Certyn API reachable again: polling run {run_id} works again after {took} "
+        f"({plural(failures, 'failed poll')})."
+    )
+
+
+STILL_FAILING = "still waiting: the API has been failing for {failing}"
+STILL = "still {state} — {counts}"
+# -- what Certyn found after the run (findings.py) -----------------------------------------------------
+RESULTS_TITLE = "Certyn per-test results unavailable"
+ANSWER_TITLE = "Certyn AI answer unavailable"
+JUNIT_TITLE = "JUnit report not written"
+NO_RESULTS_LISTED = "Certyn listed no per-test results for this run"
+NO_CONVERSATION_ID = "Certyn's create answer carried no conversationId"
+JUNIT_NOT_WRITTEN = "`junit-report` was not written: {why}"
+NOT_READ = "not read: {why}"
+STALE_REMOVED = "; the old report at {path} was removed"
+STOPPED_READING = "Stopped reading what Certyn found: the workflow job was cancelled ({signal_name})"
+SO_JUNIT_NOT_WRITTEN = " (so `junit-report` was not written{removed})"
+RESULTS_NOT_READ = "Per-test results not read{unwritten}: {reason}"
+RESULTS_CUT = (
+    "Certyn listed {listed:,} tests; only the first {kept:,} are reported (annotations, "
+    "`failed-tests`, `junit-report`)"
+)
+
+
+def results_tally(tally: str) -> str:
+    return f"Per-test results: {tally or 'none listed'}"
+
+
+JUNIT_FAILED = "`junit-report` ({path}) could not be written: {detail}"
+JUNIT_WRITTEN = "Wrote the JUnit report ({tests}) to {path}"
+JUNIT_NOTE = "JUnit report ({tests}) written to {path}"
+WAITING_FOR_ANSWER = "Waiting up to {left:.0f}s for Certyn's AI to answer the instruction"
+ANSWER_NOT_READ = "The AI answer was not read: {reason}"
 
 
 # -- the diagnosis (issue 20) -----------------------------------------------------------------------------

@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
-from certyn_action.certyn.waiter import NOT_FOUND_GRACE_POLLS, NOT_FOUND_GRACE_SECONDS
 from certyn_action.render import words
+from certyn_action.wait import NOT_FOUND_GRACE_POLLS, NOT_FOUND_GRACE_SECONDS
 from certyn_simulator import Fault, Scenario, Simulator, snapshot
 from certyn_simulator.runner import ActionRun, Event
 from tests.e2e_support import (
@@ -45,7 +45,7 @@ from tests.e2e_support import (
 )
 from tests.rendered import read
 
-CANCEL_BUDGET = 5.0  # certyn_action.lifecycle.RELEASE_BUDGET_SECONDS
+CANCEL_BUDGET = 5.0  # certyn_action.resources.RELEASE_BUDGET_SECONDS
 SLACK = 2.5  # interpreter start-up, process exit, a loaded machine
 UNREACHABLE = "Certyn API unreachable"
 REACHABLE = "Certyn API reachable again"

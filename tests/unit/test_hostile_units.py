@@ -11,7 +11,7 @@ import responses
 from certyn_action.api.client import ApiError, AuthError, CertynClient
 from certyn_action.api.http import Deadline, DuplicateKey, Reply, Request, Transport, UnsafeUrl
 from certyn_action.api.models import RunStatus
-from certyn_action.core.gate import Result, evaluate
+from certyn_action.gate import Result, evaluate
 from certyn_action.render.escape import Scrubber, markdown, one_line, visible
 from certyn_action.settings import (
     GateSwitches,

@@ -14,14 +14,14 @@ from responses import matchers
 
 from certyn_action.api.client import ApiError, AuthError, CertynClient, GaveUp, NotFound
 from certyn_action.api.http import Transport
-from certyn_action.core.gate import Cause
-from certyn_action.github.reporter import Reporter
+from certyn_action.gate import Cause
 from certyn_action.github.signals import SignalGuard
 from certyn_action.github.workflow import WorkflowLog
 from certyn_action.main import main
 from certyn_action.preview import PoolRefused, Preview, deployment_unreachable
 from certyn_action.resources import TemporaryEnvironment
 from certyn_action.settings import Settings, read_settings
+from certyn_action.step import Step
 from certyn_simulator.runner.filecommands import decode_file_command, parse_outputs
 from tests.fakes import FakeClock
 
@@ -55,7 +55,7 @@ class Held:
         self.client = CertynClient(
             Transport(BASE, KEY, env={}), self.clock, request_timeout=5, max_attempts=2, project_slug="my-app"
         )
-        self.reporter = Reporter({}, WorkflowLog(self.out))
+        self.reporter = Step({}, WorkflowLog(self.out), self.clock, SignalGuard(), None)  # type: ignore[arg-type]
         self.settings = settings(**inputs)
         self.preview = Preview(self.client, self.reporter, self.settings, self.clock)
 
@@ -149,7 +149,7 @@ def test_a_pools_answer_that_is_not_an_array_is_retried_then_an_error() -> None:
 
 def test_with_a_pool_an_unreachable_deployment_is_a_warning_without_it_the_end() -> None:
     out = io.StringIO()
-    reporter = Reporter({}, WorkflowLog(out))
+    reporter = Step({}, WorkflowLog(out), FakeClock(), SignalGuard(), None)  # type: ignore[arg-type]
     assert not deployment_unreachable(reporter, settings(), "connection refused")
     assert out.getvalue() == ""
     assert deployment_unreachable(reporter, settings(runner_pool="lab"), "connection refused")

@@ -14,9 +14,8 @@ from responses import matchers
 
 from certyn_action.api.http import Deadline, Request
 from certyn_action.api.models import Created, CreatedRun, ProcessRun, RunItem, RunStatus
-from certyn_action.core.findings import Findings
-from certyn_action.core.gate import Cause, Result, Verdict
-from certyn_action.core.report import Report
+from certyn_action.core.report import Findings, Report
+from certyn_action.gate import Cause, Result, Verdict
 from certyn_action.github.signals import SignalGuard
 from certyn_action.github.workflow import WorkflowLog
 from certyn_action.github_api import GitHub, GitHubError, GitHubTransport

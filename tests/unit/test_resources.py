@@ -1,23 +1,291 @@
-"""resources.py's TemporaryEnvironment: how the temporary environment of base-url is released or kept, with
-the environment endpoints faked (their HTTP is tested in unit/certyn/test_environments.py)."""
+"""resources.py: what each ending releases, in which order, within which budget; how the temporary environment
+of base-url is released or kept, with the environment endpoints faked (their HTTP is tested in
+unit/api/test_environments.py)."""
 
 from __future__ import annotations
 
 import io
+import signal
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import responses
 
-from certyn_action.api.client import NO_ANSWER, ApiError, Ask, AuthError, Creating
-from certyn_action.api.http import Request
-from certyn_action.api.models import Environment
-from certyn_action.core.endings import Rule
-from certyn_action.github.reporter import Reporter
+from certyn_action.api import client as api_client
+from certyn_action.api.client import NO_ANSWER, ApiError, Ask, AuthError, CertynClient, Creating
+from certyn_action.api.http import Request, Transport
+from certyn_action.api.models import Environment, RunStatus
+from certyn_action.gate import Cause, Result, Verdict
+from certyn_action.github.signals import SignalGuard
 from certyn_action.github.workflow import WorkflowLog
-from certyn_action.resources import TemporaryEnvironment
+from certyn_action.render import words
+from certyn_action.resources import (
+    RELEASE_BUDGET_SECONDS,
+    CertynRun,
+    Decision,
+    Held,
+    TemporaryEnvironment,
+)
+from certyn_action.step import Step
+from tests.fakes import FakeClock
+
+Journal = list[tuple[str, str, float]]
+
+
+def journal(out: io.StringIO) -> Step:
+    """The step the resources tell what they learn (the run, a status, a note)."""
+    return Step({}, WorkflowLog(out), FakeClock(), SignalGuard(), None)  # type: ignore[arg-type]
+
+
+RUN, ENV = "run", "environment"
 
 BODY = {"key": "gha-shop-1-1-test-0-abc", "label": "GitHub Actions", "baseUrl": "https://pr-1.example.com"}
 MADE = Environment(id="e-1", key=BODY["key"])
+
+
+class Fake:
+    """A resource that records what the stack asked of it; ``keeps`` under ``switch``, or is left alone."""
+
+    def __init__(self, name: str, journal: Journal, *, switch: str = "", keeps: bool = False) -> None:
+        self.name, self.journal, self.switch, self.keeps = name, journal, switch, keeps
+
+    def decide(self, verdict: Verdict) -> Decision | None:
+        if self.name == "other":
+            return None  # this ending leaves it alone
+        return Decision(not self.keeps, self.switch or f"{self.name}-switch", f"{verdict.result} {self.name}")
+
+    def release(self, cause: str, deadline: float) -> None:
+        self.journal.append((self.name, cause, deadline))
+
+    def keep(self, switch: str) -> None:
+        self.journal.append((self.name, f"kept by {switch}", 0.0))
+
+
+ON = SimpleNamespace(cancel_on_timeout=True, cancel_on_job_cancel=True, cancel_reason="")
+TIMED_OUT, CANCELLED = Verdict(Result.TIMED_OUT), Verdict(Result.CANCELLED)
+API_ERROR = Verdict(Result.ERROR, ("HTTP 400",), cause=Cause.API_ERROR)
+BUG = Verdict(Result.ERROR, ("internal error: KeyError",), cause=Cause.INTERNAL_ERROR)
+PASSED, FAILED, CREATED = (
+    Verdict(Result.PASSED),
+    Verdict(Result.FAILED, ("1 test failed",)),
+    Verdict(Result.CREATED),
+)
+KEY_REJECTED = Verdict(Result.ERROR, ("HTTP 401",), cause=Cause.KEY_REJECTED)
+RUN_NOT_FOUND = Verdict(Result.ERROR, ("HTTP 404",), cause=Cause.RUN_NOT_FOUND)
+EVERY_ENDING = [TIMED_OUT, CANCELLED, API_ERROR, BUG, PASSED, FAILED, CREATED, KEY_REJECTED, RUN_NOT_FOUND]
+
+
+def run_of(switches: object = ON, *, seen: bool = True) -> CertynRun:
+    reporter = journal(io.StringIO())
+    if seen:
+        reporter.report.attached_run_id = "r-1"
+        reporter.report.status = RunStatus.model_validate({"runId": "r-1", "state": "running"})
+    return CertynRun(None, reporter, FakeClock(), switches)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("verdict", "switch", "cause"),
+    [
+        (TIMED_OUT, "cancel_on_timeout", words.CANCEL_TIMED_OUT),
+        (API_ERROR, "cancel_on_timeout", words.CANCEL_API_ERROR),
+        (RUN_NOT_FOUND, "cancel_on_timeout", words.CANCEL_API_ERROR),  # a run seen, then a 404
+        (BUG, "cancel_on_timeout", words.CANCEL_BUG),
+        (CANCELLED, "cancel_on_job_cancel", words.CANCEL_JOB),
+    ],
+)
+def test_endings_that_stop_watching_cancel_the_run_under_their_switch(
+    verdict: Verdict, switch: str, cause: str
+) -> None:
+    assert run_of().decide(verdict) == (True, switch.replace("_", "-"), cause)
+    off = run_of(SimpleNamespace(**{**vars(ON), switch: False})).decide(verdict)
+    assert off == (False, switch.replace("_", "-"), cause)
+
+
+@pytest.mark.parametrize("verdict", [PASSED, FAILED, CREATED, KEY_REJECTED])
+def test_a_finished_run_and_a_rejected_key_leave_the_run_alone(verdict: Verdict) -> None:
+    assert run_of().decide(verdict) is None  # no switch involved: nothing to say in the summary
+
+
+def test_an_attached_run_that_was_never_seen_is_not_cancelled_on_its_404() -> None:
+    assert run_of(seen=False).decide(RUN_NOT_FOUND) is None
+
+
+@pytest.mark.parametrize("verdict", EVERY_ENDING)
+def test_every_ending_deletes_the_environment_unless_keep_environment(verdict: Verdict) -> None:
+    released = TemporaryEnvironment(None, None, BODY).decide(verdict)  # type: ignore[arg-type]
+    assert released.release
+    assert released.cause == f"the step ended ({words.step_ended(verdict)})"
+    kept = TemporaryEnvironment(None, None, BODY, keep=True).decide(verdict)  # type: ignore[arg-type]
+    assert kept == (False, "keep-environment", released.cause)
+
+
+def test_the_ending_is_named_in_the_environments_cause() -> None:
+    assert [words.step_ended(v) for v in EVERY_ENDING] == [
+        "timed out",
+        "job cancelled",
+        "API error",
+        "internal error",
+        "passed",
+        "failed",
+        "created",
+        "key rejected",
+        "API error",
+    ]
+    outage = Verdict(Result.TIMED_OUT, ("unreachable",), cause=Cause.OUTAGE)
+    assert words.step_ended(outage) == "timed out"
+
+
+def test_the_run_is_cancelled_before_its_environment_is_deleted() -> None:
+    clock, journal = FakeClock(), Journal()
+    held = Held(clock, SignalGuard(now=clock.monotonic))
+    held.hold(Fake(ENV, journal))  # acquired first: the run is created in it
+    held.hold(Fake(RUN, journal))
+    held.release(CANCELLED)
+    assert [entry[0] for entry in journal] == [RUN, ENV]
+    assert (
+        journal[-1][2] == clock.now + RELEASE_BUDGET_SECONDS
+    )  # one budget for both, the last gets what is left
+
+
+def test_resources_are_released_last_acquired_first_within_one_budget() -> None:
+    clock, journal = FakeClock(), Journal()
+    held = Held(clock, SignalGuard(now=clock.monotonic))
+    held.hold(Fake(RUN, journal))
+    held.hold(Fake(RUN, journal))
+    held.hold(Fake("other", journal))  # a resource no ending names is left alone
+    held.release(TIMED_OUT)
+    assert [entry[0] for entry in journal] == [RUN, RUN]
+    assert [entry[2] for entry in journal] == [
+        clock.now + RELEASE_BUDGET_SECONDS / 2,
+        clock.now + RELEASE_BUDGET_SECONDS,
+    ]
+    assert held.resources == []
+
+
+def test_the_budget_counts_from_the_first_signal_on_the_steps_clock() -> None:
+    clock, journal = FakeClock(), Journal()
+    guard = SignalGuard(now=clock.monotonic)
+    guard.install()
+    try:
+        signal.raise_signal(signal.SIGTERM)  # recorded (not inside an interruptible block)
+        signalled = clock.now
+        clock.advance(3.0)  # e.g. the create in flight took this long to give up
+        signal.raise_signal(signal.SIGINT)  # a second signal does not restart the budget
+    finally:
+        guard.uninstall()
+    held = Held(clock, guard)
+    held.hold(Fake(RUN, journal))
+    held.release(CANCELLED)
+    assert journal == [(RUN, "cancelled run", signalled + RELEASE_BUDGET_SECONDS)]
+
+
+def test_a_switch_that_keeps_the_run_is_reported() -> None:
+    clock, journal = FakeClock(), Journal()
+    held = Held(clock, SignalGuard(now=clock.monotonic))
+    held.hold(Fake(RUN, journal, switch="cancel-on-job-cancel", keeps=True))
+    held.release(CANCELLED)
+    assert journal == [(RUN, "kept by cancel-on-job-cancel", 0.0)]
+
+
+def test_a_signal_stamped_on_another_clock_counts_from_now_on_the_steps_clock() -> None:
+    clock = FakeClock()
+    guard = SignalGuard(now=lambda: 5.0)
+    guard.install()
+    try:
+        signal.raise_signal(signal.SIGTERM)
+    finally:
+        guard.uninstall()
+    guard.use_clock(clock.monotonic)
+    assert guard.received_at == clock.now
+
+
+class _Interrupted(BaseException):
+    pass
+
+
+@responses.activate
+def test_a_run_kept_after_a_signal_during_the_creates_validation_is_still_reported(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    responses.post("https://api.certyn.test/api/ci/runs", json={"runId": "r-1"}, status=201)
+    clock = FakeClock()
+    client = CertynClient(
+        Transport("https://api.certyn.test", "k", env={}),
+        clock,
+        request_timeout=5,
+        max_attempts=1,
+        project_slug="p",
+    )
+
+    def interrupted() -> None:
+        raise _Interrupted  # the job's cancellation, while pydantic was still loading
+
+    monkeypatch.setattr(api_client, "load_models", interrupted)
+    reporter = journal(io.StringIO())
+    held = Held(clock, SignalGuard(now=clock.monotonic))
+    kept = SimpleNamespace(**{**vars(ON), "cancel_on_job_cancel": False})
+    held.hold(CertynRun(client, reporter, clock, kept))  # type: ignore[arg-type]
+    with pytest.raises(_Interrupted):
+        client.create({"projectSlug": "p"}, "k", deadline=clock.now + 60)
+    monkeypatch.undo()
+    held.release(CANCELLED)
+    assert reporter.report.run_id == "r-1"  # outputs and summary name the run left running
+    assert reporter.report.notes == [words.left_running("cancel-on-job-cancel")]
+    assert len(responses.calls) == 1  # nothing sent to learn it, nothing to cancel it
+
+
+class Slow(Fake):
+    """A release that spends its whole deadline (a cancel that hangs), then fails as told."""
+
+    def __init__(
+        self, name: str, journal: Journal, clock: FakeClock, error: BaseException | None = None
+    ) -> None:
+        super().__init__(name, journal)
+        self.clock, self.error = clock, error
+
+    def release(self, cause: str, deadline: float) -> None:
+        super().release(cause, deadline)
+        self.clock.now = max(self.clock.now, deadline)
+        if self.error is not None:
+            raise self.error
+
+
+def test_a_hanging_cancel_leaves_the_environment_delete_its_share_of_the_budget() -> None:
+    clock, journal = FakeClock(), Journal()
+    start = clock.now
+    held = Held(clock, SignalGuard(now=clock.monotonic))
+    held.hold(Fake(ENV, journal))
+    held.hold(Slow(RUN, journal, clock))
+    held.release(CANCELLED)
+    [(_, _, cancel_by), (_, _, delete_by)] = journal
+    assert cancel_by == start + RELEASE_BUDGET_SECONDS / 2  # its share: time left / releases left
+    assert delete_by == start + RELEASE_BUDGET_SECONDS  # the delete still has the other half
+
+
+def test_time_a_release_does_not_use_passes_on_to_the_next() -> None:
+    clock, journal = FakeClock(), Journal()
+    start = clock.now
+    held = Held(clock, SignalGuard(now=clock.monotonic))
+    held.hold(Fake(ENV, journal))
+    held.hold(Fake(RUN, journal))  # answers at once
+    held.release(CANCELLED)
+    assert [entry[2] for entry in journal] == [
+        start + RELEASE_BUDGET_SECONDS / 2,
+        start + RELEASE_BUDGET_SECONDS,
+    ]
+
+
+@pytest.mark.parametrize("error", [RuntimeError("a bug in the cancel"), KeyboardInterrupt()])
+def test_the_environment_is_deleted_whatever_releasing_the_run_raised(error: BaseException) -> None:
+    clock, journal = FakeClock(), Journal()
+    held = Held(clock, SignalGuard(now=clock.monotonic))
+    held.hold(Fake(ENV, journal))
+    held.hold(Slow(RUN, journal, clock, error))
+    with pytest.raises(type(error)):
+        held.release(BUG)
+    assert [entry[0] for entry in journal] == [RUN, ENV]
+    assert held.resources == []
 
 
 class _BeforeSending(BaseException):
@@ -54,9 +322,9 @@ class FakeApi:
         return str(self.deleted_outcome)
 
 
-def held(api: FakeApi) -> tuple[TemporaryEnvironment, Reporter, io.StringIO]:
+def held(api: FakeApi) -> tuple[TemporaryEnvironment, Step, io.StringIO]:
     out = io.StringIO()
-    reporter = Reporter({}, WorkflowLog(out))
+    reporter = journal(out)
     environment = TemporaryEnvironment(None, reporter, BODY)  # type: ignore[arg-type]
     environment.api = api  # type: ignore[assignment]
     return environment, reporter, out
@@ -66,7 +334,6 @@ def test_a_created_environment_is_deleted_by_its_id_and_noted() -> None:
     api = FakeApi()
     environment, reporter, _ = held(api)
     environment.create(deadline=10)
-    assert reporter.report.environment_key == BODY["key"]  # the output, once the step writes it
     environment.release("the step ended (passed)", deadline=10)
     assert api.calls == [("create", BODY["key"]), ("delete", "e-1")]
     assert any("deleted" in note for note in reporter.report.notes)
@@ -123,12 +390,11 @@ def test_a_failed_delete_is_a_warning_naming_the_environment() -> None:
 
 
 def test_keeping_says_so_only_when_it_exists() -> None:
-    rule = Rule("keep-environment", "the step ended (passed)", release_when=False)
     environment, reporter, _ = held(FakeApi())
-    environment.keep(rule)
+    environment.keep("keep-environment")
     assert reporter.report.notes == []
     environment.create(deadline=10)
-    environment.keep(rule)
+    environment.keep("keep-environment")
     assert any("kept (keep-environment is true)" in note for note in reporter.report.notes)
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import responses
 
-from certyn_action.afterwards import wait_for_answer
 from certyn_action.api.client import RESULTS_MAX_BODY, ApiError, NotFound
 from certyn_action.api.models import Conversation, ConversationState
+from certyn_action.findings import wait_for_answer
 from tests.fakes import FakeClock
 from tests.unit.api.test_client import BASE, KEY, make_client
 

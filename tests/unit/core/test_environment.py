@@ -1,5 +1,5 @@
-"""core/environment.py: the temporary environment's version and create body; the API's
-environment answers and finding ours by key."""
+"""The temporary environment's create body (resources.environment_body); the API's environment answers and
+finding ours by key."""
 
 from __future__ import annotations
 
@@ -14,12 +14,7 @@ from certyn_action.api.models import (
     find_environment,
     next_page_number,
 )
-from certyn_action.core.environment import (
-    LIST_PAGE_SIZE,
-    environment_version,
-    list_query,
-    plan_environment,
-)
+from certyn_action.resources import environment_body
 from certyn_action.settings import GitHubContext, Settings, environment_key, read_settings
 
 BASE_ENV = {
@@ -48,19 +43,19 @@ def _settings(env: dict[str, str], **inputs: str) -> Settings:
     ],
 )
 def test_version_is_the_short_commit(commit: str, version: str) -> None:
-    assert environment_version(commit) == version
+    body = environment_body(_settings({}, **{"base-url": "http://x.test", "commit-sha": commit}))
+    assert body.get("version", "") == version
 
 
 def test_create_body_has_the_api_field_names() -> None:
-    plan = plan_environment(
+    body = environment_body(
         _settings(
             {"GITHUB_SHA": "0123456789abcdef0123456789abcdef01234567"},
             **{"base-url": "https://pr-42.example.com", "job-index": "1", "check-run-id": "55"},
         )
     )
-    assert plan.key == environment_key(GitHubContext.from_env(BASE_ENV, {}), "1", "55")
-    assert plan.create_body() == {
-        "key": plan.key,
+    assert body == {
+        "key": environment_key(GitHubContext.from_env(BASE_ENV, {}), "1", "55"),
         "label": "GitHub Actions acme/shop, run 12345678901, job e2e leg 1",
         "baseUrl": "https://pr-42.example.com",
         "version": "0123456",
@@ -68,8 +63,7 @@ def test_create_body_has_the_api_field_names() -> None:
 
 
 def test_create_body_leaves_out_an_unknown_version() -> None:
-    plan = plan_environment(_settings({}, **{"base-url": "http://x.test"}))
-    assert "version" not in plan.create_body()
+    assert "version" not in environment_body(_settings({}, **{"base-url": "http://x.test"}))
 
 
 # -- models ----------------------------------------------------------------------------------------
@@ -172,7 +166,3 @@ def test_next_page_number() -> None:
     assert next_page_number(_page([], hasNextPage=True), 1) is None  # an empty page cannot lead anywhere
     assert next_page_number(more, 50) is None  # a server that always says "more" is not followed for ever
     assert next_page_number(more, 3, max_pages=3) is None
-
-
-def test_list_query() -> None:
-    assert list_query(2) == {"page": 2, "pageSize": LIST_PAGE_SIZE}

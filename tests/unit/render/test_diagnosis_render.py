@@ -8,8 +8,7 @@ from typing import Any
 
 from certyn_action.api.models import Artifact, Flakiness, ProcessRun, RunItem
 from certyn_action.core.diagnosis import Diagnosis, FlakyMark, diagnose_test
-from certyn_action.core.findings import Findings
-from certyn_action.core.report import Report
+from certyn_action.core.report import Findings, Report
 from certyn_action.render.junit import render_junit
 from certyn_action.render.summary import render_comment, render_diagnosis, render_findings, render_test_table
 from certyn_action.render.words import failing_annotations, flaky_mark

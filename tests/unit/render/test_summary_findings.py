@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from certyn_action.api.models import ConversationState, ProcessRun, RunItem
-from certyn_action.core.findings import Findings
+from certyn_action.core.report import Findings
 from certyn_action.render.escape import markdown, one_line
 from certyn_action.render.summary import (
     MAX_SHOWN_ANSWER,

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 import responses
 
+from certyn_action.api.client import Outage, TimedOut
 from certyn_action.api.models import ProcessRun, RunItem, RunStatus
-from certyn_action.core.gate import Result
 from certyn_action.core.report import Report
+from certyn_action.gate import Result, verdict_for
 from certyn_action.github.workflow import WorkflowLog
 from certyn_action.render import words
 from certyn_action.render.summary import render_summary
@@ -125,12 +126,14 @@ def test_a_created_run_shows_this_workflows_commit() -> None:
 
 
 def test_an_outage_from_the_start_does_not_say_since_0s() -> None:
-    assert words.outage_reason("0s", 1, "HTTP 503.", "1m 00s").startswith(
-        "Certyn API unreachable from the step's start (1 failed poll, the last: HTTP 503)"
+    def reason(since: float) -> str:
+        error = TimedOut(None, Outage(since, 4, "HTTP 503."))
+        return verdict_for(error, 60, "", run_known=True, redact=str).reasons[0]
+
+    assert reason(0.2).startswith(
+        "Certyn API unreachable from the step's start (4 failed polls, the last: HTTP 503)"
     )
-    assert words.outage_reason("1m 10s", 4, "HTTP 503", "2m 00s").startswith(
-        "Certyn API unreachable since 1m 10s into the step (4 failed polls"
-    )
+    assert reason(70).startswith("Certyn API unreachable since 1m 10s into the step (4 failed polls")
 
 
 def test_log_lines_and_annotations_show_no_markdown_code_spans() -> None:

@@ -17,8 +17,8 @@ import pytest
 import responses
 
 from certyn_action.api.models import Created, CreatedRun, RunStatus
-from certyn_action.core.gate import Result, Verdict
 from certyn_action.core.report import CancelRequest, Report
+from certyn_action.gate import Result, Verdict
 from certyn_action.github.signals import CancelRequested
 from certyn_action.render import words
 from certyn_action.render.summary import MAX_REASONS, render_summary

@@ -7,7 +7,7 @@ import io
 import pytest
 
 from certyn_action.api.models import Conversation
-from certyn_action.core.gate import Result
+from certyn_action.gate import Result
 from certyn_action.github.workflow import WorkflowLog
 from certyn_action.render import words
 
@@ -42,7 +42,7 @@ def test_the_cancel_notes() -> None:
 
 
 def test_every_cause_has_its_own_title_and_a_next_step() -> None:
-    from certyn_action.core.gate import Cause  # noqa: PLC0415
+    from certyn_action.gate import Cause  # noqa: PLC0415
 
     titles = [words.title(Result.ERROR, cause=cause) for cause in Cause]
     assert len(set(titles)) == len(Cause)

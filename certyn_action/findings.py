@@ -8,26 +8,25 @@ and never runs past ``timeout-seconds`` from the step's start; a signal ends it 
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .api.client import ApiError, CertynClient
 from .clock import Clock
-from .core.gate import Result
+from .gate import Result
 from .github.junit_file import remove_stale, workspace, write_report
-from .github.reporter import Reporter
 from .github.signals import CancelRequested, SignalGuard
 from .render import words
 from .render.escape import one_line, plural
+from .resources import Journal
 from .settings import Settings
 
 if TYPE_CHECKING:
     from .api.models import Conversation, ProcessRun, RunStatus
+    from .core.report import Findings
 
 RESULTS_SECONDS = 30.0
-RESULTS_TITLE = "Certyn per-test results unavailable"
-ANSWER_TITLE = "Certyn AI answer unavailable"
-JUNIT_TITLE = "JUnit report not written"
 ANSWER_POLL_SECONDS = 5.0  # the official action's pace, when the server gives no hint
 MIN_POLL_SECONDS = 1.0
 MAX_POLL_SECONDS = 30.0
@@ -64,34 +63,40 @@ def wait_for_answer(
         clock.sleep(min(pause, left))
 
 
-def not_read(reporter: Reporter, inputs: Settings, why: str) -> None:
+def not_read(step: Journal, inputs: Settings, why: str) -> Findings:
     """The run did not end in this step (timeout, error, cancel): nothing is read; said where asked for."""
-    if inputs.test_results and inputs.junit_report and reporter.report.run_id:
-        removed = _stale_removed(reporter, inputs.junit_report)
-        reporter.log.warning(f"`junit-report` was not written: {why}{removed}", title=JUNIT_TITLE)
+    if inputs.test_results and inputs.junit_report and step.report.run_id:
+        removed = _stale_removed(step, inputs.junit_report)
+        step.log.warning(words.JUNIT_NOT_WRITTEN.format(why=why + removed), title=words.JUNIT_TITLE)
+    findings = copy.copy(step.report.findings)
     if inputs.instruction:
-        findings = reporter.report.findings
-        findings.asked, findings.conversation_note = True, f"not read: {why}"
+        findings.asked, findings.conversation_note = True, words.NOT_READ.format(why=why)
+    return findings
 
 
-def _stale_removed(reporter: Reporter, path: str) -> str:
+def _stale_removed(step: Journal, path: str) -> str:
     """Remove an old report at ``path`` (so none contradicts this run); the words saying so, or ""."""
-    if not remove_stale(workspace(reporter.env), path):
+    if not remove_stale(workspace(step.env), path):
         return ""
-    return f"; the old report at {one_line(path, 300)} was removed"
+    return words.STALE_REMOVED.format(path=one_line(path, 300))
+
+
+def _bug(err: Exception) -> str:
+    """A bug while reading what Certyn found, in words: it must not turn a verdict into an internal error."""
+    return words.INTERNAL_ERROR.format(message=f"{type(err).__name__}: {one_line(err, 300)}")
 
 
 class Afterwards:
     """Reads and reports, once the gate has decided; one per step."""
 
     def __init__(
-        self, client: CertynClient, reporter: Reporter, clock: Clock, guard: SignalGuard, inputs: Settings
+        self, client: CertynClient, step: Journal, clock: Clock, guard: SignalGuard, inputs: Settings
     ) -> None:
-        self.client, self.reporter, self.inputs = client, reporter, inputs
+        self.client, self.step, self.inputs = client, step, inputs
         self.clock, self.guard = clock, guard
-        self.log, self.findings = reporter.log, reporter.report.findings
+        self.log, self.findings = step.log, copy.copy(step.report.findings)
 
-    def run(self, status: RunStatus, hard_deadline: float) -> None:
+    def run(self, status: RunStatus, hard_deadline: float) -> Findings:
         """Read and report what Certyn found, within the budgets; never raises but for a bug in the report."""
         ended = self.clock.monotonic()
         self.hard_deadline = hard_deadline  # diagnosis (issue 20): its budget never passes the step's
@@ -104,34 +109,36 @@ class Afterwards:
                     until = min(hard_deadline, ended + self.inputs.conversation_timeout_seconds)
                     self._answer(until, hard_deadline)
         except CancelRequested as cancel:
-            note = f"Stopped reading what Certyn found: the workflow job was cancelled ({cancel.signal_name})"
+            note = words.STOPPED_READING.format(signal_name=cancel.signal_name)
             self.log.info(note)
-            self.reporter.note(note)
+            self.step.note(note)
             if self.inputs.instruction and self.findings.conversation is None:
-                self.findings.asked, self.findings.conversation_note = True, "not read: the job was cancelled"
+                self.findings.asked, self.findings.conversation_note = (
+                    True,
+                    words.NOT_READ.format(why="the job was cancelled"),
+                )
         self._log_answer()
-        with self.guard.deferred():
-            self.reporter.write_outputs()
+        return self.findings
 
     # -- the per-test results ------------------------------------------------------------------------
     def _results(self, status: RunStatus, deadline: float) -> None:
         try:
-            run = self.client.process_run(self.reporter.report.run_id, deadline)
+            run = self.client.process_run(self.step.report.run_id, deadline)
         except ApiError as err:
             self._results_missing(err.message)
             return
         except Exception as err:  # a bug here must not turn a verdict into an internal error
-            self._results_missing(f"internal error: {type(err).__name__}: {one_line(err, 300)}")
+            self._results_missing(_bug(err))
             return
         self._report_results(status, run)
 
     def _results_missing(self, reason: str) -> None:
         self.findings.results_note = reason
         path = self.inputs.junit_report
-        unwritten = (
-            f" (so `junit-report` was not written{_stale_removed(self.reporter, path)})" if path else ""
+        unwritten = words.SO_JUNIT_NOT_WRITTEN.format(removed=_stale_removed(self.step, path)) if path else ""
+        self.log.warning(
+            words.RESULTS_NOT_READ.format(unwritten=unwritten, reason=reason), title=words.RESULTS_TITLE
         )
-        self.log.warning(f"Per-test results not read{unwritten}: {reason}", title=RESULTS_TITLE)
 
     def _report_results(self, status: RunStatus, run: ProcessRun) -> None:
         from .api.models import contradictions  # noqa: PLC0415
@@ -142,22 +149,19 @@ class Afterwards:
         self.findings.results = run
         self.findings.contradictions = contradictions(counts, run.items)
         self.findings.expected_failing = counts["failed"] + counts["blocked"] + counts["aborted"]
-        with self.guard.deferred():
-            self.reporter.write_outputs()
+        self.step.found(self.findings)  # the outputs at once
         if run.listed > len(run.items):
             self.log.warning(
-                f"Certyn listed {run.listed:,} tests; only the first {len(run.items):,} are reported "
-                "(annotations, `failed-tests`, `junit-report`)",
-                title=RESULTS_TITLE,
+                words.RESULTS_CUT.format(listed=run.listed, kept=len(run.items)),
+                title=words.RESULTS_TITLE,
             )
-        self.log.info(f"Per-test results: {tally(run.items) or 'none listed'}")
-        self.findings.diagnosis = report_diagnosis(  # diagnosis (issue 20): why each failing test failed
-            self.client, self.log, self.clock, self.inputs, self.reporter.report.run_id, run.items,
+        self.log.info(words.results_tally(tally(run.items)))
+        self.findings.diagnosis = report_diagnosis(  # why each failing test failed
+            self.client, self.log, self.clock, self.inputs, self.step.report.run_id, run.items,
             self.findings.expected_failing, self.hard_deadline,
         )  # fmt: skip
-        with self.guard.deferred():  # diagnosis (issue 20): the `failures` output
-            self.reporter.write_outputs()
-        verdict = self.reporter.report.verdict
+        self.step.found(self.findings)  # the `failures` output at once
+        verdict = self.step.report.verdict
         gate_passed = verdict.result is Result.PASSED
         diagnosis = self.findings.diagnosis  # diagnosis (issue 20): the reason after each test's name
         notes = words.failing_annotations(run.items, "warning" if gate_passed else "error", diagnosis)
@@ -175,9 +179,10 @@ class Afterwards:
         path = self.inputs.junit_report
         if not run.items:
             self.log.warning(
-                "`junit-report` was not written: Certyn listed no per-test results for this run"
-                f" ({path}){_stale_removed(self.reporter, path)}",
-                title=JUNIT_TITLE,
+                words.JUNIT_NOT_WRITTEN.format(
+                    why=words.NO_RESULTS_LISTED + f" ({path}){_stale_removed(self.step, path)}"
+                ),
+                title=words.JUNIT_TITLE,
             )
             return
         # rendered where a signal still stops it; scrubbed as written: XML drops the control characters a
@@ -188,38 +193,39 @@ class Afterwards:
         )
         try:
             with self.guard.deferred():  # the file is written whole
-                write_report(workspace(self.reporter.env), path, report)
+                write_report(workspace(self.step.env), path, report)
         except OSError as err:
             detail = str(err) if err.errno is None else (err.strerror or type(err).__name__)
             self.log.warning(
-                f"`junit-report` ({path}) could not be written: {one_line(detail, 300)}", title=JUNIT_TITLE
+                words.JUNIT_FAILED.format(path=path, detail=one_line(detail, 300)),
+                title=words.JUNIT_TITLE,
             )
             return
         tests = plural(len(run.items), "test")
-        self.log.info(f"Wrote the JUnit report ({tests}) to {one_line(path, 300)}")
-        self.findings.notes.append(f"JUnit report ({tests}) written to {path}")
+        self.log.info(words.JUNIT_WRITTEN.format(tests=tests, path=one_line(path, 300)))
+        self.findings.notes.append(words.JUNIT_NOTE.format(tests=tests, path=path))
 
     # -- the AI answer -------------------------------------------------------------------------------
     def _answer(self, until: float, hard_deadline: float) -> None:
         conversation_id = self.findings.conversation_id
         if not conversation_id:
-            self._answer_missing("Certyn's create answer carried no conversationId")
+            self._answer_missing(words.NO_CONVERSATION_ID)
             return
         left = max(until - self.clock.monotonic(), 0)
-        self.log.info(f"Waiting up to {left:.0f}s for Certyn's AI to answer the instruction")
+        self.log.info(words.WAITING_FOR_ANSWER.format(left=left))
         try:
             wait_for_answer(self.client, conversation_id, until, hard_deadline, self.clock, self._seen)
         except ApiError as err:
             self._answer_missing(err.message)
         except Exception as err:  # a bug here must not turn a verdict into an internal error
-            self._answer_missing(f"internal error: {type(err).__name__}: {one_line(err, 300)}")
+            self._answer_missing(_bug(err))
 
     def _seen(self, conversation: Conversation) -> None:
         self.findings.conversation = conversation
 
     def _answer_missing(self, reason: str) -> None:
         self.findings.conversation, self.findings.conversation_note = None, reason
-        self.log.warning(f"The AI answer was not read: {reason}", title=ANSWER_TITLE)
+        self.log.warning(words.ANSWER_NOT_READ.format(reason=reason), title=words.ANSWER_TITLE)
 
     def _log_answer(self) -> None:
         conversation = self.findings.conversation

@@ -13,15 +13,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
-from ..api.client import ApiError, CertynClient, NotFound, Outage, RetryPolicy, TimedOut
-from ..clock import Clock
-from ..github.workflow import WorkflowLog
-from ..render import words
-from ..render.escape import format_duration, plural
-from ..render.words import ProgressLog, describe_counts, describe_state
+from .api.client import ApiError, CertynClient, NotFound, Outage, RetryPolicy, TimedOut
+from .clock import Clock
+from .github.workflow import WorkflowLog
+from .render import words
+from .render.escape import format_duration
+from .render.words import ProgressLog, describe_counts, describe_state
 
 if TYPE_CHECKING:
-    from ..api.models import RunStatus
+    from .api.models import RunStatus
 
 # A brand-new run may 404 for a moment (and a proxy redirect): wait at least this many polls in a row AND
 # this long before giving up.
@@ -29,8 +29,6 @@ NOT_FOUND_GRACE_POLLS = 6
 NOT_FOUND_GRACE_SECONDS = 15.0
 # The last poll goes out this long before the deadline, so a run that finished just in time is seen.
 FINAL_POLL_SECONDS = 2.0
-OUTAGE_TITLE = words.OUTAGE
-RECOVERED_TITLE = words.RECOVERED
 
 
 def _is_redirect(err: ApiError) -> bool:
@@ -120,28 +118,15 @@ class _Poller:
         )
         if isinstance(err, NotFound):
             if self.settings.attached and self.last is None:
-                raise NotFound(
-                    f"run `{self.run_id}` does not exist for this API key (HTTP 404): check `run-id` (the "
-                    "`run-id` output of the step that created the run) and that `api-key` and `api-url` are "
-                    "those of the run's project",
-                    status=404,
-                )
+                raise NotFound(words.RUN_DOES_NOT_EXIST.format(run_id=self.run_id), status=404)
             if not in_grace:
-                raise NotFound(
-                    f"run {self.run_id} was not found (HTTP 404, {plural(self.suspect_polls, 'poll')})",
-                    status=404,
-                )
+                raise NotFound(words.run_not_found(self.run_id, self.suspect_polls), status=404)
             if self.last is None:
-                self.log.info(
-                    f"Run {self.run_id} is not visible yet (HTTP 404, poll {self.suspect_polls}); waiting for it"
-                )
+                self.log.info(words.RUN_NOT_VISIBLE_YET.format(run_id=self.run_id, poll=self.suspect_polls))
                 return self.settings.floor
         elif not in_grace:
             raise err
-        self.log.info(
-            f"Polling run {self.run_id}: {err.message.rstrip('.')} — polling on for a while before giving up "
-            f"(poll {self.suspect_polls})"
-        )
+        self.log.info(words.polling_on(self.run_id, err.message, self.suspect_polls))
         return self.settings.floor
 
     def _outage(self) -> Outage | None:
@@ -156,9 +141,9 @@ class _Poller:
             self.outages += 1
             text = words.outage_warning(err.message, format_duration(self.settings.deadline - now))
             if self.outages == 1:
-                self.log.warning(text, title=OUTAGE_TITLE)
+                self.log.warning(text, title=words.OUTAGE)
             else:  # a flapping API must not use up the step's annotations (GitHub keeps 10 of each kind)
-                self.log.info(f"{OUTAGE_TITLE} again (outage {self.outages}): {text}")
+                self.log.info(words.outage_again(self.outages, text))
         self.outage = self.outage.after_failure("GET", self.run_id) or self.outage
         return max(self.settings.floor, self.outage.delay(err.retry_after))
 
@@ -168,12 +153,12 @@ class _Poller:
         self.suspect_polls, self.suspect_since = 0, None
         self.on_status(status)
         if self.outage_since is not None:
-            text = (
-                f"Certyn API reachable again: polling run {self.run_id} works again after "
-                f"{format_duration(now - self.outage_since)} ({plural(self.outage.failures, 'failed poll')})."
-            )
-            if self.outages == 1:  # the outage that had a ::warning: a notice beside it says it recovered
-                self.log.notice(text, title=RECOVERED_TITLE)
+            took = format_duration(now - self.outage_since)
+            text = words.reachable_again(self.run_id, took, self.outage.failures)
+            if (
+                self.outages == 1
+            ):  # issue 19: the outage that had a ::warning: a notice beside it says it recovered
+                self.log.notice(text, title=words.RECOVERED)
             else:  # the later ones were log lines: so is their end
                 self.log.info(text)
             self.outage_since, self.outage = None, self._fresh_outage()
@@ -207,11 +192,12 @@ class _Poller:
 
     def _still_waiting(self) -> str:
         if self.outage_since is not None:
-            failing = format_duration(self.clock.monotonic() - self.outage_since)
-            return f"still waiting: the API has been failing for {failing}"
+            return words.STILL_FAILING.format(
+                failing=format_duration(self.clock.monotonic() - self.outage_since)
+            )
         if self.last is None:
-            return "still waiting for the run to appear"
-        return f"still {describe_state(self.last)} — {describe_counts(self.last)}"
+            return words.STILL_WAITING_FOR_THE_RUN
+        return words.STILL.format(state=describe_state(self.last), counts=describe_counts(self.last))
 
     def _fresh_outage(self) -> RetryPolicy:
         return RetryPolicy.create(

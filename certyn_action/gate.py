@@ -1,4 +1,5 @@
-"""The gate: a finished run's status and the fail-on switches give the verdict. Pure.
+"""The verdict: a finished run's status and the fail-on switches (:func:`evaluate`), or how the step was
+stopped short of that (:func:`verdict_for`). Pure.
 
 The run must have reached a terminal state, and every enabled switch must hold. ``conclusion`` is never
 consulted: its vocabulary differs between servers, and it has been seen to say "success" over aborted tests.
@@ -6,15 +7,19 @@ consulted: its vocabulary differs between servers, and it has been seen to say "
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from enum import StrEnum, auto
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
-from ..api.vocabulary import OUTCOMES, REQUIRED_COUNTERS
-from ..render.escape import plural
-from ..settings import GateSwitches
+from .api.client import ApiError, AuthError, DeadlineExceeded, NotFound, TimedOut
+from .api.vocabulary import OUTCOMES, REQUIRED_COUNTERS
+from .github.signals import CancelRequested
+from .render.escape import format_duration, one_line, plural
+from .settings import GateSwitches, InputErrors
 
 if TYPE_CHECKING:
-    from ..api.models import RunStatus
+    from .api.models import RunStatus
 
 
 class Result(StrEnum):
@@ -43,25 +48,15 @@ class Cause(StrEnum):
     INTERNAL_ERROR = auto()  # a bug in the action
 
 
-class Verdict(NamedTuple):
+@dataclass(frozen=True)
+class Verdict:
     result: Result
     reasons: tuple[str, ...] = ()
     # What would have failed the gate but for a switch the workflow turned off: shown, never hidden.
     waived: tuple[str, ...] = ()
     cause: Cause | None = None  # None: the gate's own verdict (or a timeout, a cancelled job)
     # The switches behind ``reasons``, in order, each once (for the next steps; derived, so not compared).
-    failed_by: tuple[str, ...] = ()
-
-    # Compared and hashed without ``failed_by`` (derived from the reasons). A NamedTuple, not a dataclass:
-    # this module is imported before the first request.
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Verdict) and self[:4] == other[:4]
-
-    def __ne__(self, other: object) -> bool:
-        return not self == other
-
-    def __hash__(self) -> int:
-        return hash(self[:4])
+    failed_by: tuple[str, ...] = field(default=(), compare=False)
 
 
 def _tests(count: int) -> str:
@@ -145,3 +140,68 @@ def evaluate(status: RunStatus, switches: GateSwitches) -> Verdict:
             waived.append(f"{reason} ({switch}: false)")
     result = Result.FAILED if reasons else Result.PASSED
     return Verdict(result, tuple(reasons), tuple(waived), failed_by=tuple(failed_by))
+
+
+class Stopped(Exception):
+    """A stage ends the step with ``verdict`` (e.g. ``base-url`` never answered: nothing was created)."""
+
+    def __init__(self, verdict: Verdict) -> None:
+        super().__init__("; ".join(verdict.reasons))
+        self.verdict = verdict
+
+
+def verdict_for(  # noqa: PLR0911 - one verdict per way the step stops
+    error: BaseException,
+    timeout_seconds: float,
+    counts: str,
+    *,
+    run_known: bool,
+    redact: Callable[[str], str],
+) -> Verdict:
+    """The verdict of a step that ``error`` stopped before the gate: ``counts`` describes the latest status
+    seen ("" when none), ``run_known`` whether the run was created or attached (a 404 is then the run's,
+    else the project's)."""
+    limit = format_duration(timeout_seconds)
+    if isinstance(error, Stopped):
+        return error.verdict
+    if isinstance(error, InputErrors):
+        return Verdict(Result.ERROR, tuple(str(e) for e in error.errors), cause=Cause.INPUT_ERROR)
+    if isinstance(error, CancelRequested):
+        return Verdict(Result.CANCELLED, (f"the workflow job was cancelled ({error.signal_name})",))
+    if isinstance(error, TimedOut) and error.outage is not None:  # the API was unreachable until the end
+        since, polls = format_duration(error.outage.since), plural(error.outage.failures, "failed poll")
+        when = (
+            "from the step's start" if error.outage.since < 1 else f"since {since} into the step"
+        )  # not "0s"
+        reasons = (
+            f"Certyn API unreachable {when} ({polls}, the last: "
+            f"{one_line(error.outage.error).rstrip('.')}), until timeout-seconds ({limit}) passed",
+            f"last status read from Certyn: {counts}"
+            if counts
+            else "no status of the run was read before the outage",
+        )
+        return Verdict(Result.TIMED_OUT, reasons, cause=Cause.OUTAGE)
+    if isinstance(error, TimedOut):
+        counts = f"; Certyn's last counts: {counts}" if counts else ""
+        return Verdict(
+            Result.TIMED_OUT, (f"the run had not finished when timeout-seconds ({limit}) passed{counts}",)
+        )
+    if isinstance(error, DeadlineExceeded) and error.unreachable:  # the create, retried until the end
+        reason = (  # error.last says what was being done ("while creating the run", "... the environment")
+            f"Certyn API unreachable ({plural(error.attempts, 'attempt')}, the last: "
+            f"{error.last.rstrip('.')}), until timeout-seconds ({limit}) passed"
+        )
+        return Verdict(Result.TIMED_OUT, (reason,), cause=Cause.OUTAGE)
+    if isinstance(error, DeadlineExceeded):
+        return Verdict(Result.TIMED_OUT, (f"no final result within timeout-seconds ({limit})", error.message))
+    if isinstance(error, ApiError):
+        cause = Cause.API_ERROR
+        if isinstance(error, AuthError):
+            cause = Cause.KEY_REJECTED
+        elif isinstance(error, NotFound):
+            cause = Cause.RUN_NOT_FOUND if run_known else Cause.PROJECT_NOT_FOUND
+        elif error.unreachable:  # the create's attempts were used up by failures that may pass
+            cause = Cause.OUTAGE
+        return Verdict(Result.ERROR, (error.message,), cause=cause)
+    message = one_line(redact(f"{type(error).__name__}: {error}"), 500)
+    return Verdict(Result.ERROR, (f"internal error: {message}",), cause=Cause.INTERNAL_ERROR)

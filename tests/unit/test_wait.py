@@ -13,8 +13,8 @@ import responses
 from certyn_action.api.client import ApiError, CertynClient, NotFound, TimedOut
 from certyn_action.api.http import Transport
 from certyn_action.api.models import RunStatus
-from certyn_action.certyn.waiter import NOT_FOUND_GRACE_POLLS, PollSettings, wait_for_run
 from certyn_action.github.workflow import WorkflowLog
+from certyn_action.wait import NOT_FOUND_GRACE_POLLS, PollSettings, wait_for_run
 from tests.fakes import FakeClock
 
 BASE = "https://api.certyn.test"

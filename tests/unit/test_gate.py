@@ -6,9 +6,12 @@ from typing import Any
 
 import pytest
 
+from certyn_action.api.client import ApiError, AuthError, DeadlineExceeded, NotFound, Outage, TimedOut
 from certyn_action.api.models import RunStatus
-from certyn_action.core.gate import Result, Verdict, evaluate, unaccounted
-from certyn_action.settings import GateSwitches
+from certyn_action.gate import Cause, Result, Stopped, Verdict, evaluate, unaccounted, verdict_for
+from certyn_action.github.signals import CancelRequested
+from certyn_action.render.words import describe_counts
+from certyn_action.settings import GateSwitches, InputError, InputErrors
 
 ALL_ON = GateSwitches()
 ALL_OFF = GateSwitches(False, False, False, False, False, False)
@@ -316,4 +319,99 @@ def test_verdicts_differ_by_result_reasons_or_cause_but_not_by_the_derived_switc
     assert not failed != Verdict(Result.FAILED, ("1 test failed",))  # noqa: SIM202 - __ne__ itself
     # ... and equal verdicts hash alike, so a set or dict key never tells them apart
     assert hash(failed) == hash(Verdict(Result.FAILED, ("1 test failed",)))
-    assert passed != ("passed",)
+
+
+# -- verdict_for: how the step ended when something stopped it short of the gate ----------------------
+RUNNING = _status(state="running", total=4, passed=1, failed=0, blocked=0)
+
+
+def _stopped(error: BaseException, *, last: RunStatus | None = None, run_known: bool = True) -> Verdict:
+    counts = describe_counts(last) if last else ""
+    return verdict_for(
+        error, 90, counts, run_known=run_known, redact=lambda text: text.replace("sk-1", "***")
+    )
+
+
+def test_a_signal_is_a_cancelled_job_naming_the_signal() -> None:
+    assert _stopped(CancelRequested("SIGTERM")) == Verdict(
+        Result.CANCELLED, ("the workflow job was cancelled (SIGTERM)",)
+    )
+
+
+def test_a_wait_past_the_deadline_times_out_with_the_last_counts() -> None:
+    limit = "the run had not finished when timeout-seconds (1m 30s) passed"
+    assert _stopped(TimedOut(None)) == Verdict(Result.TIMED_OUT, (limit,))
+    with_counts = _stopped(TimedOut(RUNNING), last=RUNNING)
+    assert with_counts == Verdict(
+        Result.TIMED_OUT, (f"{limit}; Certyn's last counts: {describe_counts(RUNNING)}",)
+    )
+
+
+def test_a_wait_that_ended_inside_an_outage_says_the_api_was_unreachable() -> None:
+    outage = Outage(since=70.0, failures=3, error="HTTP 503 while reading the run's status.")
+    verdict = _stopped(TimedOut(None, outage))
+    assert verdict == Verdict(
+        Result.TIMED_OUT,
+        (
+            "Certyn API unreachable since 1m 10s into the step (3 failed polls, the last: HTTP 503 while "
+            "reading the run's status), until timeout-seconds (1m 30s) passed",
+            "no status of the run was read before the outage",
+        ),
+        cause=Cause.OUTAGE,
+    )
+    seen = _stopped(TimedOut(RUNNING, outage), last=RUNNING)
+    assert seen.reasons[1] == f"last status read from Certyn: {describe_counts(RUNNING)}"
+
+
+def test_a_create_retried_until_the_deadline_times_out() -> None:
+    refused = DeadlineExceeded("HTTP 409 while creating the run", status=409)
+    assert _stopped(refused) == Verdict(
+        Result.TIMED_OUT,
+        ("no final result within timeout-seconds (1m 30s)", "HTTP 409 while creating the run"),
+    )
+    lost = DeadlineExceeded("gave up", status=503, attempts=4, last="no answer while creating the run.")
+    assert _stopped(lost) == Verdict(
+        Result.TIMED_OUT,
+        (
+            "Certyn API unreachable (4 attempts, the last: no answer while creating the run), "
+            "until timeout-seconds (1m 30s) passed",
+        ),
+        cause=Cause.OUTAGE,
+    )
+
+
+@pytest.mark.parametrize(
+    ("error", "run_known", "cause"),
+    [
+        (AuthError("HTTP 401"), True, Cause.KEY_REJECTED),
+        (NotFound("HTTP 404"), True, Cause.RUN_NOT_FOUND),
+        (NotFound("HTTP 404"), False, Cause.PROJECT_NOT_FOUND),
+        (ApiError("HTTP 503", status=503), False, Cause.OUTAGE),
+        (ApiError("HTTP 400", status=400), True, Cause.API_ERROR),
+    ],
+)
+def test_an_api_error_names_its_cause(error: ApiError, run_known: bool, cause: Cause) -> None:
+    assert _stopped(error, run_known=run_known) == Verdict(Result.ERROR, (error.message,), cause=cause)
+
+
+def test_bad_inputs_are_every_error_at_once() -> None:
+    errors = InputErrors([InputError("wait", "must be true or false"), InputError("tags", "too many")])
+    assert _stopped(errors) == Verdict(
+        Result.ERROR, tuple(str(error) for error in errors.errors), cause=Cause.INPUT_ERROR
+    )
+
+
+def test_a_stage_that_stops_the_step_gives_its_own_verdict() -> None:
+    down = Verdict(Result.ERROR, ("base-url did not answer",), cause=Cause.DEPLOYMENT_DOWN)
+    assert _stopped(Stopped(down)) == down
+
+
+def test_a_bug_is_an_internal_error_on_one_redacted_line() -> None:
+    verdict = _stopped(KeyError("sk-1\nsecond line"))
+    assert verdict == Verdict(
+        Result.ERROR,
+        ("internal error: KeyError: 'sk-1\\nsecond line'".replace("sk-1", "***"),),
+        cause=Cause.INTERNAL_ERROR,
+    )
+    long = _stopped(RuntimeError("x" * 900))
+    assert len(long.reasons[0]) <= len("internal error: ") + 500

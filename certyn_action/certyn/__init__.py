@@ -1,1 +1,0 @@
-"""Talking to Certyn: the HTTP transport, error classification, the retrying client and the waiter."""
