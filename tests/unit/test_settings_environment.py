@@ -191,7 +191,7 @@ def test_label_outside_actions() -> None:
 
 def test_a_reusable_workflow_called_twice_gets_a_key_per_call() -> None:
     # The same repository, run, job, step id and no check run id: only the runner's per-step files differ.
-    files = "/home/runner/work/_temp/_runner_file_commands/set_output_"
+    files = "_temp/_runner_file_commands/set_output_"  # the runner's per-step file names
     one = _key({"GITHUB_OUTPUT": files + "0b6b4a7e-3a43-4a8e-9d1c-1f5e0f0a1b2c"})
     two = _key({"GITHUB_OUTPUT": files + "5d1e2f3a-7b8c-4d9e-8f0a-1b2c3d4e5f60"})
     again = _key({"GITHUB_OUTPUT": files + "0b6b4a7e-3a43-4a8e-9d1c-1f5e0f0a1b2c"})
