@@ -25,13 +25,6 @@ T = TypeVar("T", bound="BaseModel")
 
 
 STOPPED_UNEXPECTEDLY = Verdict(Result.ERROR, ("the action stopped unexpectedly",))
-RESULTS_OUTPUTS = (
-    "failed-tests",
-    "conversation-id",
-    "conversation-state",
-    "conversation-response",
-    "failures",
-)
 
 
 @dataclass
