@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 from urllib3.exceptions import LocationParseError
 from urllib3.util import parse_url
 
-from .render.escape import encodable
+from .render.escape import encodable, without_secrets
 
 DEFAULT_API_URL = "https://api.certyn.io"
 DEFAULT_SERVER_URL = "https://github.com"
@@ -818,9 +818,7 @@ def parse_base_url(value: str) -> str:
 def shown_base_url(url: str) -> str:
     """``base-url`` as it may be quoted: scheme, host, port and path; never its query, fragment or
     credentials (a preview URL may carry a token there)."""
-    parts = urlsplit(url)
-    host = parts.netloc.rpartition("@")[2]
-    return f"{parts.scheme}://{host}{parts.path}"
+    return without_secrets(url)
 
 
 def base_url_secrets(value: str) -> list[str]:

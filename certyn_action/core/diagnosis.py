@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..render.escape import one_line, plural, safe_url
+from ..render.escape import one_line, plural, safe_url, without_secrets
 
 if TYPE_CHECKING:
     from ..api.models import Artifact, Flakiness, RunItem
@@ -56,7 +56,6 @@ TOOL_FAILED = frozenset(
 )
 _ORDER = {"failed": 0, "blocked": 1, "aborted": 2}
 _SPACES = re.compile(r"\s+")
-_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#@]*@")
 
 
 # -- the events -----------------------------------------------------------------------------
@@ -82,8 +81,7 @@ def _int(value: object) -> int | None:
 
 def clean_url(url: str) -> str:
     """``url`` without its query, fragment and credentials (they may carry tokens), on one line."""
-    head = url.split("#", 1)[0].split("?", 1)[0]
-    return one_line(_USERINFO.sub(r"\1", head.strip()), 1000)
+    return one_line(without_secrets(url), 1000)
 
 
 def link(url: str) -> str:

@@ -160,6 +160,17 @@ def _escape_markdown(flat: str) -> str:
     return escaped.replace("@", "@" + WORD_JOINER)
 
 
+def without_secrets(url: str) -> str:
+    """``url`` as it may be quoted: without its query, fragment and credentials (they may carry tokens); the
+    credentials end at the authority's LAST "@", as URL parsers read it (a password may hold an "@")."""
+    head = url.strip().split("#", 1)[0].split("?", 1)[0]
+    scheme, sep, rest = head.partition("://")
+    if not sep:
+        return head
+    authority, slash, path = rest.partition("/")
+    return f"{scheme}://{authority.rpartition('@')[2]}{slash}{path}"
+
+
 def safe_url(url: str) -> str | None:
     """The URL, percent-encoded for a Markdown link target, or None unless it is http(s) with a host."""
     url = url.strip()

@@ -136,6 +136,8 @@ def test_a_response_takes_its_method_and_url_from_its_request_and_loses_query_an
 def test_urls_lose_credentials_query_and_fragment() -> None:
     assert clean_url("https://user:tok@a.test/p?token=1#x") == "https://a.test/p"
     assert clean_url("/relative?q=1") == "/relative"
+    # A password that holds an "@": the credentials end at the LAST "@" (none of the password is shown).
+    assert clean_url("https://user:p@ss@a.test/p") == "https://a.test/p"
 
 
 def test_at_most_three_network_samples_server_errors_first_but_every_one_counted() -> None:
