@@ -74,20 +74,13 @@ def _total(status: RunStatus) -> int:
     return _outcomes(status) + status.pending
 
 
-def _without_result(status: RunStatus) -> int:
-    """Tests of a completed run with no outcome: still pending, or missing from the counts.
+def unaccounted(status: RunStatus) -> int:
+    """Tests counted neither as an outcome nor as pending.
 
-    The counts are only compared with ``total`` when the server sent every outcome counter: the API
+    The counts are only compared with ``total`` when the server sent every outcome counter (else 0): the API
     promises only ``failed`` and ``blocked``, and a missing counter reads as 0. Then
     ``{"total": 10, "passed": 1, "failed": 0, ...}`` does not pass with nine results missing.
     """
-    if all(name in status.model_fields_set for name in OUTCOMES):
-        return max(_total(status) - _outcomes(status), status.pending, 0)
-    return status.pending
-
-
-def unaccounted(status: RunStatus) -> int:
-    """Tests counted neither as an outcome nor as pending (0 unless the server sent every outcome counter)."""
     if all(name in status.model_fields_set for name in OUTCOMES):
         return max(_total(status) - _outcomes(status) - status.pending, 0)
     return 0
@@ -111,7 +104,7 @@ def _findings(status: RunStatus) -> list[tuple[str, str]]:
     elif completed and status.skipped >= total:
         reason = f"every test was skipped ({status.skipped} of {total}): nothing was tested"
         found.append(("fail-on-empty", reason))
-    if completed and total > 0 and (missing := _without_result(status)):
+    if completed and total > 0 and (missing := unaccounted(status) + status.pending):
         of = max(total, _outcomes(status) + status.pending)
         pending = f" ({status.pending} pending)" if status.pending else ""
         reason = f"{missing} of {_tests(of)} had no result when the run completed{pending}"
@@ -170,9 +163,7 @@ def verdict_for(  # noqa: PLR0911 - one verdict per way the step stops
         return Verdict(Result.CANCELLED, (f"the workflow job was cancelled ({error.signal_name})",))
     if isinstance(error, TimedOut) and error.outage is not None:  # the API was unreachable until the end
         since, polls = format_duration(error.outage.since), plural(error.outage.failures, "failed poll")
-        when = (
-            "from the step's start" if error.outage.since < 1 else f"since {since} into the step"
-        )  # not "0s"
+        when = "from the step's start" if error.outage.since < 1 else f"since {since} into the step"  # not 0s
         reasons = (
             f"Certyn API unreachable {when} ({polls}, the last: "
             f"{one_line(error.outage.error).rstrip('.')}), until timeout-seconds ({limit}) passed",
