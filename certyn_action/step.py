@@ -1,11 +1,9 @@
-"""One execution of the action, as a story of calls that return values: read the settings -> (the deployment
-check, the temporary environment) -> create or attach the run -> wait -> gate -> per-test results and the AI
-answer -> report.
+"""One execution of the action, as a story of calls that return values: settings -> (the deployment check, the
+temporary environment) -> create or attach the run -> wait -> gate -> per-test results and the AI answer.
 
-Only the step writes the report: each stage returns what it learnt (or tells :meth:`Step.created`,
-:meth:`Step.seen`, :meth:`Step.note` as it learns it, so the outputs are written at once). Whatever happens,
-the step ends through :meth:`Step.run`'s ``finally``: what is held is released (``resources.py``), then the
-outputs, the summary and the verdict are written out.
+Only the step writes the report: each stage returns what it learnt, or tells :meth:`Step.created`,
+:meth:`Step.seen`, ... as it learns it (the outputs are written at once). :meth:`Step.run`'s ``finally``
+releases what is held (``resources.py``), then writes out the outputs, the summary and the verdict.
 """
 
 from __future__ import annotations
@@ -106,7 +104,6 @@ class Step:
 
     # -- the stages ----------------------------------------------------------------------------------
     def _read_settings(self) -> Settings:
-        """Every input and the GitHub context; bad inputs are each an ``::error``, then the step ends."""
         with self.guard.interruptible():  # reading is pure: a signal may end it at once
             try:
                 payload = read_event_payload(self.env.get("GITHUB_EVENT_PATH"))
@@ -139,7 +136,7 @@ class Step:
     def _environment(
         self, client: CertynClient, settings: Settings, deadline: float, preview: Preview
     ) -> str:
-        """The temporary environment for ``base-url``, held from before its create is sent: its key."""
+        """Held from before its create is sent: its key."""
         body = environment_body(settings) | preview.environment_fields()  # runner-pool
         environment = TemporaryEnvironment(client, self, body, settings.keep_environment)
         self.held.hold(environment)
@@ -148,7 +145,7 @@ class Step:
         return environment.key
 
     def _create(self, client: CertynClient, settings: Settings, deadline: float) -> Created:
-        """Create the run. It is held from before the create is sent: a create in flight is part of it."""
+        """The run is held from before the create is sent: a create in flight is part of it."""
         body = create_body(settings, settings.metadata, self.report.temporary_environment)
         with self.log.group(words.CREATING_GROUP):
             for line in words.create_lines(settings, body, settings.idempotency_key):
@@ -173,8 +170,7 @@ class Step:
         )
         return wait_for_run(client, self.report.run_id, settings, self.clock, self.log, self.seen)
 
-    # -- what the stages learn, into the report: the outputs at once, written whole, then a pending ---
-    # -- signal is honoured --------------------------------------------------------------------------
+    # -- what the stages learn, into the report: the outputs at once, written whole, then a pending signal --
     def environment_created(self, key: str) -> None:
         with self.guard.deferred():
             self.report.temporary_environment = key
@@ -188,7 +184,6 @@ class Step:
             self.log.info(words.ATTACHED.format(run_id=one_line(run_id, 80)))
 
     def created(self, created: Created) -> None:
-        """The run is known: its outputs at once, and where to follow it."""
         with self.guard.deferred():
             self.report.created = created
             if self.report.findings.instruction:  # the AI's answer is read by this id
@@ -198,7 +193,6 @@ class Step:
                 self.log.info(line)
 
     def seen(self, status: RunStatus) -> None:
-        """A status: state and counts as outputs at once; a run of another commit said once."""
         report = self.report
         with self.guard.deferred():
             first_link = bool(status.app_url) and not (report.status and report.status.app_url)  # issue 19
@@ -218,19 +212,16 @@ class Step:
                 self.note(message)
 
     def note(self, text: str) -> None:
-        """A line for the summary's notes (a release, a kept run, a run that may exist)."""
         self.report.notes.append(text)
 
     def found(self, findings: Findings) -> None:
-        """What Certyn found after the run, as far as it is read: its outputs at once."""
         self.report.findings = findings
         with self.guard.deferred():
             self.reporter.outputs(self.report)
 
     # -- the endings other than the gate's -----------------------------------------------------------
     def _stopped(self, err: BaseException) -> None:
-        """The step stopped short of the gate (bad inputs, a timeout, an API error, a signal, a bug): its
-        verdict, said in the log."""
+        """Stopped short of the gate (bad inputs, a timeout, an API error, a signal, a bug): the verdict, said."""
         report = self.report
         timeout = report.inputs.timeout_seconds if report.inputs else 0.0
         run_known = report.created is not None or bool(report.attached_run_id)
@@ -252,9 +243,8 @@ class Step:
         self.log.error(words.stopped(verdict.reasons[0], verdict.cause, where), title=title)
 
     def _key_refused(self, may_have_made_a_run: bool) -> str:
-        """The key was refused, so no run can be cancelled: the note on the run that may be left running (a
-        run a lost create may have made, or the known run, with its link), in the summary; returned with a
-        leading space for the error line. "" when there is no such run."""
+        """No run can be cancelled with a refused key: the note on the run left running (one a lost create may
+        have made, or the known one), also returned with a leading space for the error line; else ""."""
         report = self.report
         if may_have_made_a_run:
             note = words.orphan("cannot cancel with a refused key", report.idempotency_key)
@@ -266,7 +256,7 @@ class Step:
         return " " + note
 
     def _not_read(self) -> None:
-        """Per-test results and the AI answer are read only after the run ended in this step."""
+        """Why per-test results and the AI answer were not read (only after a run that ended here)."""
         report, verdict = self.report, self.report.verdict
         if report.inputs is None or verdict.result in (Result.PASSED, Result.FAILED, Result.CREATED):
             return
