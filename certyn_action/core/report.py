@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="BaseModel")
 
 
+# The outputs known once the run is created or attached, written at once.
+AFTER_CREATE = frozenset({"run-id", "status-url", "app-url", "test-case-count", "idempotency-replayed"})
+AFTER_CREATE |= {"conversation-id", "environment-key"}
 STOPPED_UNEXPECTEDLY = Verdict(Result.ERROR, ("the action stopped unexpectedly",))
 
 
@@ -182,13 +185,4 @@ class Report:
         return values
 
     def outputs_after_create(self) -> dict[str, str]:
-        keep = {
-            "run-id",
-            "status-url",
-            "app-url",
-            "test-case-count",
-            "idempotency-replayed",
-            "conversation-id",
-        }
-        keep.add("environment-key")
-        return {name: value for name, value in self.outputs().items() if name in keep}
+        return {name: value for name, value in self.outputs().items() if name in AFTER_CREATE}
