@@ -22,7 +22,7 @@ from .github.files import EventPayloadError, read_event_payload
 from .github.reporter import Reporter
 from .github.signals import CancelRequested, SignalGuard
 from .github.workflow import WorkflowLog
-from .preview import PoolRefused, Preview, deployment_unreachable
+from .preview import PoolRefused, Preview
 from .publish import Publisher
 from .render import words
 from .render.escape import one_line
@@ -86,8 +86,9 @@ class Step:
                 except PoolRefused:  # said and judged (an input error): nothing was created
                     return
                 # with runner-pool the deployment may be private to the pool's network: a warning, go ahead
-                unreached = lambda error: deployment_unreachable(self, settings, error)  # noqa: E731
-                check_deployment(settings, deadline, self.clock, self.env, self.log, unreached)
+                check_deployment(
+                    settings, deadline, self.clock, self.env, self.log, preview.deployment_unreachable
+                )
                 self.environment_created(self._environment(client, settings, deadline, preview))
             if settings.run_id:  # no create: the run is held from the start (the cancel switches apply)
                 self._hold_run(client, settings)

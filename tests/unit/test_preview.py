@@ -18,7 +18,7 @@ from certyn_action.gate import Cause
 from certyn_action.github.signals import SignalGuard
 from certyn_action.github.workflow import WorkflowLog
 from certyn_action.main import main
-from certyn_action.preview import PoolRefused, Preview, deployment_unreachable
+from certyn_action.preview import PoolRefused, Preview
 from certyn_action.resources import TemporaryEnvironment
 from certyn_action.settings import Settings, read_settings
 from certyn_action.step import Step
@@ -150,9 +150,13 @@ def test_a_pools_answer_that_is_not_an_array_is_retried_then_an_error() -> None:
 def test_with_a_pool_an_unreachable_deployment_is_a_warning_without_it_the_end() -> None:
     out = io.StringIO()
     reporter = Step({}, WorkflowLog(out), FakeClock(), SignalGuard(), None)  # type: ignore[arg-type]
-    assert not deployment_unreachable(reporter, settings(), "connection refused")
+
+    def preview(**inputs: str) -> Preview:
+        return Preview(None, reporter, settings(**inputs), FakeClock())  # type: ignore[arg-type]
+
+    assert not preview().deployment_unreachable("connection refused")
     assert out.getvalue() == ""
-    assert deployment_unreachable(reporter, settings(runner_pool="lab"), "connection refused")
+    assert preview(runner_pool="lab").deployment_unreachable("connection refused")
     assert "::warning title=Deployment not reachable from this runner::" in out.getvalue()
     assert "goes ahead" in reporter.report.notes[0]
 
