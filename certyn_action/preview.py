@@ -14,9 +14,8 @@ from typing import TYPE_CHECKING
 
 from .api.client import ApiError, AuthError, GaveUp, list_runner_pools, set_variable
 from .clock import Clock
-from .gate import Cause, Result, Verdict
 from .render import words
-from .settings import Settings, shown_base_url
+from .settings import InputError, InputErrors, Settings, shown_base_url
 
 if TYPE_CHECKING:
     from .api.client import CertynClient
@@ -28,17 +27,13 @@ DISCARD_SECONDS = 5.0  # to delete the environment whose variables could not all
 SERVER_SAID = " Server said: "
 
 
-class PoolRefused(Exception):
-    """``runner-pool`` names no usable pool; already reported as an input error. Nothing was created."""
-
-
 class Preview:
     def __init__(self, client: CertynClient, reporter: Reporter, settings: Settings, clock: Clock) -> None:
         self.client, self.reporter, self.settings, self.clock = client, reporter, settings, clock
         self.pool: RunnerPool | None = None
 
     def resolve_pool(self, deadline: float) -> None:
-        """``runner-pool`` as a pool of this key's, active and named once; else :class:`PoolRefused`."""
+        """``runner-pool`` as a pool of this key's, active and named once; else an input error."""
         wanted = self.settings.runner_pool
         if not wanted:
             return
@@ -48,19 +43,13 @@ class Preview:
         found = find_pool(pools, wanted)
         if not found:
             active = [(pool.name or pool.id, pool.id) for pool in pools if pool.is_active]
-            self._refuse(words.unknown_pool(wanted, active))
+            raise _pool_refused(words.unknown_pool(wanted, active))
         if len(found) > 1:
-            self._refuse(words.ambiguous_pool(wanted, [pool.id for pool in found]))
+            raise _pool_refused(words.ambiguous_pool(wanted, [pool.id for pool in found]))
         if not found[0].is_active:
-            self._refuse(words.inactive_pool(wanted))
+            raise _pool_refused(words.inactive_pool(wanted))
         self.pool = found[0]
         self.reporter.log.info(words.pool_line(self.pool.name or self.pool.id, self.pool.id))
-
-    def _refuse(self, message: str) -> None:
-        error = f"Input 'runner-pool': {message}"
-        self.reporter.report.verdict = Verdict(Result.ERROR, (error,), cause=Cause.INPUT_ERROR)
-        self.reporter.log.error(error, title=words.invalid_input("runner-pool"))
-        raise PoolRefused(message)
 
     def environment_fields(self) -> dict[str, str]:
         """What the environment's create body adds for the pool."""
@@ -100,6 +89,10 @@ class Preview:
         kind = type(err) if isinstance(err, AuthError | GaveUp) else ApiError
         last = _without_values(err.last)
         raise kind(message, status=err.status, kind=err.kind, attempts=err.attempts, last=last) from None
+
+
+def _pool_refused(message: str) -> InputErrors:
+    return InputErrors([InputError("runner-pool", message)])  # nothing was created
 
 
 def _without_values(text: str) -> str:

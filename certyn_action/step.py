@@ -22,7 +22,7 @@ from .github.files import EventPayloadError, read_event_payload
 from .github.reporter import Reporter
 from .github.signals import CancelRequested, SignalGuard
 from .github.workflow import WorkflowLog
-from .preview import PoolRefused, Preview
+from .preview import Preview
 from .publish import Publisher
 from .render import words
 from .render.escape import one_line
@@ -81,10 +81,7 @@ class Step:
                 from .deployment import check_deployment  # noqa: PLC0415 - only for base-url
 
                 preview = Preview(client, self, settings, self.clock)  # variables and runner-pool
-                try:
-                    preview.resolve_pool(deadline)  # before anything is created
-                except PoolRefused:  # said and judged (an input error): nothing was created
-                    return
+                preview.resolve_pool(deadline)  # before anything is created
                 # with runner-pool the deployment may be private to the pool's network: a warning, go ahead
                 check_deployment(
                     settings, deadline, self.clock, self.env, self.log, preview.deployment_unreachable
