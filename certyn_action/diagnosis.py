@@ -1,4 +1,4 @@
-"""Reading why each failing test failed (issue 20): its agent session's events, its artifacts, Certyn's
+"""Reading why each failing test failed: its agent session's events, its artifacts, Certyn's
 flakiness data and the run's observations; classified by ``core/diagnosis.py`` (pure).
 
 Best effort: at most ``MAX_EVENTS`` events a test, ``MAX_PARALLEL`` requests at once, all within

@@ -1,4 +1,4 @@
-"""GitHub's REST API, where the action writes results (issue 21): one request, retried within a budget.
+"""GitHub's REST API, where the action writes results: one request, retried within a budget.
 
 Through the project's transport (``api/http.py``) with GitHub's origin (``GITHUB_API_URL``) and the token as
 ``Authorization: Bearer`` (never a Certyn key). A rate limit and a transient failure are retried on the

@@ -1,4 +1,4 @@
-"""``variables`` and ``runner-pool``: what a ``base-url`` run adds to its temporary environment (issue 22).
+"""``variables`` and ``runner-pool``: what a ``base-url`` run adds to its temporary environment.
 
 - ``runner-pool`` is resolved before anything is created (unknown, inactive or ambiguous: an input error); the
   environment then runs on it, and a ``base-url`` this runner cannot reach is only a warning (it may be

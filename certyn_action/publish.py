@@ -1,4 +1,4 @@
-"""Where developers look (issue 21): a check run on the tested commit and one sticky pull-request comment,
+"""Where developers look: a check run on the tested commit and one sticky pull-request comment,
 only when ``check-run`` or ``pr-comment`` asks. :meth:`Publisher.started` (the run is known: the check run in
 progress) and :meth:`Publisher.finish` (after everything else, the cancel included) each get
 ``github_api.BUDGET_SECONDS``; after a signal, the finish fits in what the release budget leaves. A failure is
@@ -213,7 +213,7 @@ class Publisher:
             }
             for annotation in words.failing_annotations(
                 results.items, diagnosis=report.findings.diagnosis, limit=MAX_CHECK_ANNOTATIONS
-            )  # diagnosis (issue 20): the reason after each test's name
+            )  # the diagnosis: the reason after each test's name
         ]
 
     def _comment(self, report: Report, settings: Settings, deadline: float) -> None:

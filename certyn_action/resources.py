@@ -194,7 +194,7 @@ class TemporaryEnvironment:
         self.api.key = body["key"]
         self.environment: Environment | None = None
         self.refused = False  # the server answered the create with a refusal: none was made
-        self.variables: tuple[str, ...] = ()  # [issue 22] the names preview.py set: a kept one keeps them
+        self.variables: tuple[str, ...] = ()  # the names preview.py set: a kept one keeps them
 
     @property
     def key(self) -> str:  # another one when its own was taken

@@ -193,10 +193,10 @@ class Step:
     def seen(self, status: RunStatus) -> None:
         report = self.report
         with self.guard.deferred():
-            first_link = bool(status.app_url) and not (report.status and report.status.app_url)  # issue 19
+            first_link = bool(status.app_url) and not (report.status and report.status.app_url)
             report.status = status
             self.reporter.outputs(report)
-            if report.attached_run_id and first_link:  # issue 19: as a created run says, once
+            if report.attached_run_id and first_link:  # as a created run says, once
                 self.log.info(words.follow(status.app_url))
             if report.other_commit and report.metadata and not self._other_commit_said:  # once, not each poll
                 self._other_commit_said = True

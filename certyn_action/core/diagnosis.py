@@ -1,4 +1,4 @@
-"""Why a failing test failed (issue 20), pure: its agent session's events in, a reason and its evidence out, in
+"""Why a failing test failed, pure: its agent session's events in, a reason and its evidence out, in
 the Certyn CLI's order, first match wins; with its artifacts and flakiness mark, one :class:`DiagnosedTest`; all
 of them with the run's observations, one :class:`Diagnosis` (the ``failures`` output). ``diagnosis.py`` reads.
 
