@@ -52,6 +52,11 @@ def _text(value: object) -> str:
     return ""
 
 
+def _first(payload: Mapping[str, Any], *keys: str) -> str:
+    """The first of ``keys`` whose value is payload text, else ""."""
+    return next((text for key in keys if (text := _text(payload.get(key)))), "")
+
+
 def _int(value: object) -> int | None:
     """A payload integer: a JSON number or digits in a string."""
     if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
@@ -114,18 +119,14 @@ class _Scan:
             self.tool_names[call] = _text(payload.get("toolName"))
 
     def tool_result(self, payload: Mapping[str, Any]) -> None:
-        if _text(payload.get("status")).strip().lower() not in TOOL_FAILED:
+        if _first(payload, "status").strip().lower() not in TOOL_FAILED:
             return
         self.tool_errors += 1
         meta = payload.get("metadata")
         meta = meta if isinstance(meta, Mapping) else {}
-        call = (
-            _text(meta.get("toolCallId"))
-            or _text(payload.get("toolCallId"))
-            or _text(payload.get("commandId"))
-        )
-        name = _text(meta.get("toolName")) or _text(payload.get("toolName")) or self.tool_names.get(call, "")
-        said = _text(payload.get("error")) or _text(payload.get("output")) or _text(payload.get("status"))
+        call = _first(meta, "toolCallId") or _first(payload, "toolCallId", "commandId")
+        name = _first(meta, "toolName") or _first(payload, "toolName") or self.tool_names.get(call, "")
+        said = _first(payload, "error", "output", "status")
         detail = _SPACES.sub(" ", one_line(said, 4 * MAX_ERROR_TEXT)).strip()
         if len(self.tools) < MAX_SAMPLES:
             cut = detail if len(detail) <= MAX_ERROR_TEXT else detail[:MAX_ERROR_TEXT] + "…"
