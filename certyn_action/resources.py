@@ -81,8 +81,8 @@ class Held:
         since = self._guard.received_at
         deadline = (self._clock.monotonic() if since is None else since) + self._budget
         held, self.resources = self.resources, []
-        decisions = [(resource, resource.decide(verdict)) for resource in held]
-        left = sum(1 for _, decision in decisions if decision and decision.release)
+        decisions = [(resource, decision) for resource in held if (decision := resource.decide(verdict))]
+        left = sum(decision.release for _, decision in decisions)
 
         def release(resource: Resource, cause: str) -> None:
             nonlocal left
@@ -93,8 +93,6 @@ class Held:
 
         with ExitStack() as stack:
             for resource, decision in decisions:  # the stack runs them last acquired first
-                if decision is None:
-                    continue
                 if decision.release:
                     stack.callback(release, resource, decision.cause)
                 else:
@@ -115,11 +113,10 @@ class CertynRun:
             return Decision(self.inputs.cancel_on_timeout, "cancel-on-timeout", words.CANCEL_TIMED_OUT)
         if verdict.result is Result.CANCELLED:
             return Decision(self.inputs.cancel_on_job_cancel, "cancel-on-job-cancel", words.CANCEL_JOB)
-        unseen = report.created is None and report.status is None  # an attached run that does not exist
         if verdict.result is not Result.ERROR or cause is Cause.KEY_REJECTED:
             return None
-        if cause is Cause.RUN_NOT_FOUND and unseen:
-            return None
+        if cause is Cause.RUN_NOT_FOUND and report.created is None and report.status is None:
+            return None  # an attached run that does not exist
         why = words.CANCEL_BUG if cause is Cause.INTERNAL_ERROR else words.CANCEL_API_ERROR
         return Decision(self.inputs.cancel_on_timeout, "cancel-on-timeout", why)
 
