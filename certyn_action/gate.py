@@ -59,19 +59,13 @@ class Verdict:
     failed_by: tuple[str, ...] = field(default=(), compare=False)
 
 
-def _tests(count: int) -> str:
-    return plural(count, "test")
-
-
 def _outcomes(status: RunStatus) -> int:
     return sum(getattr(status, name) for name in OUTCOMES)
 
 
 def _total(status: RunStatus) -> int:
     """``total``, or when the server left it out, the tests it reported on."""
-    if "total" in status.model_fields_set:
-        return status.total
-    return _outcomes(status) + status.pending
+    return status.total if "total" in status.model_fields_set else _outcomes(status) + status.pending
 
 
 def unaccounted(status: RunStatus) -> int:
@@ -94,11 +88,13 @@ def _findings(status: RunStatus) -> list[tuple[str, str]]:
     if status.state == "cancelled":
         found.append(("fail-on-cancelled", "the run was cancelled in Certyn"))
     if status.failed > 0:
-        found.append(("fail-on-failed", f"{_tests(status.failed)} failed"))
+        found.append(("fail-on-failed", f"{plural(status.failed, 'test')} failed"))
     if status.blocked > 0:
-        found.append(("fail-on-blocked", f"{_tests(status.blocked)} blocked (needs a human in Certyn)"))
+        found.append(
+            ("fail-on-blocked", f"{plural(status.blocked, 'test')} blocked (needs a human in Certyn)")
+        )
     if status.aborted > 0:
-        found.append(("fail-on-aborted", f"{_tests(status.aborted)} aborted"))
+        found.append(("fail-on-aborted", f"{plural(status.aborted, 'test')} aborted"))
     if completed and total == 0:
         found.append(("fail-on-empty", "the run completed with no tests (total 0)"))
     elif completed and status.skipped >= total:
@@ -107,7 +103,7 @@ def _findings(status: RunStatus) -> list[tuple[str, str]]:
     if completed and total > 0 and (missing := unaccounted(status) + status.pending):
         of = max(total, _outcomes(status) + status.pending)
         pending = f" ({status.pending} pending)" if status.pending else ""
-        reason = f"{missing} of {_tests(of)} had no result when the run completed{pending}"
+        reason = f"{missing} of {plural(of, 'test')} had no result when the run completed{pending}"
         found.append(("fail-on-incomplete", reason))
     for name in REQUIRED_COUNTERS:  # the API promises these two: without them nothing proves a pass
         if name in status.absent:
