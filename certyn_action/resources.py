@@ -67,8 +67,8 @@ class Resource(Protocol):
 
 
 class Held:
-    def __init__(self, clock: Clock, guard: SignalGuard, budget: float = RELEASE_BUDGET_SECONDS) -> None:
-        self._clock, self._guard, self._budget = clock, guard, budget
+    def __init__(self, clock: Clock, guard: SignalGuard) -> None:
+        self._clock, self._guard = clock, guard
         self.resources: list[Resource] = []
 
     def hold(self, resource: Resource) -> None:
@@ -79,7 +79,7 @@ class Held:
         """What a release does not use passes on; what the last one raised propagates, earlier exceptions
         chained as its context."""
         since = self._guard.received_at
-        deadline = (self._clock.monotonic() if since is None else since) + self._budget
+        deadline = (self._clock.monotonic() if since is None else since) + RELEASE_BUDGET_SECONDS
         held, self.resources = self.resources, []
         decisions = [(resource, decision) for resource in held if (decision := resource.decide(verdict))]
         left = sum(decision.release for _, decision in decisions)
