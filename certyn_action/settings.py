@@ -73,6 +73,7 @@ _PUBLISHING_NEEDS_GITHUB_ACCESS = (
     "is empty, but `check-run` or `pr-comment` writes to GitHub with it: leave `github-token` out (its default "
     "is `${{ github.token }}`), or pass a token with `checks: write` / `pull-requests: write`"
 )
+_WHAT_TO_RUN = ("process-slug", "tags", "run-id")
 _NOT_UTF8 = re.compile("[\ud800-\udfff]")
 _REPORT_EXAMPLE = "e.g. `junit-report: reports/certyn.xml`"
 _VARIABLES_EXAMPLE = "e.g. `TEST_USER_PASSWORD=${{ secrets.TEST_USER_PASSWORD }}`"
@@ -93,6 +94,8 @@ _LINE_BREAKS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")  # all b
 _REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 _SHA = re.compile(r"[0-9a-fA-F]{7,64}")
 _BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+_Random = Callable[[int], str]  # n random bytes as hex: the keys outside GitHub Actions
+_RANDOM = secrets.token_hex
 
 
 class InputError(ValueError):
@@ -277,7 +280,7 @@ def read_settings(
     env: Mapping[str, str],
     payload: Mapping[str, Any] | None = None,
     *,
-    random_hex: Callable[[int], str] = secrets.token_hex,
+    random_hex: _Random = _RANDOM,
 ) -> Settings:
     """Every input read with the GitHub context (``payload``: the event's); :class:`InputErrors` lists each
     problem. ``random_hex`` makes the keys outside GitHub Actions unique."""
@@ -296,11 +299,7 @@ def read_settings(
     variables = reader.get("variables", (), parse_variables, strip=False)
     if process_slug and tags:
         reader.fail("tags", "give either `process-slug` or `tags`, not both")
-    elif not (process_slug or tags or run_id) and not reader.errors.keys() & {
-        "process-slug",
-        "tags",
-        "run-id",
-    }:
+    elif not (process_slug or tags or run_id) and reader.errors.keys().isdisjoint(_WHAT_TO_RUN):
         reader.fail("process-slug", _NOTHING_TO_RUN)
     read = {name.replace("-", "_"): reader.get(name, *spec) for name, spec in _INPUTS.items()}
     floor, ceiling = read.pop("poll_interval_seconds"), read.pop("max_poll_interval_seconds")
@@ -321,7 +320,7 @@ def read_settings(
         max_poll_interval_seconds=max(floor, ceiling),
         gate=gate,
         context=ctx,
-        metadata=_metadata(ctx, check_run_id, **overrides),
+        metadata=_metadata(ctx, check_run_id, overrides),
         idempotency_key=given_key or idempotency_key(ctx, job_index, check_run_id, random_hex),
         temporary_environment_key=environment_key(ctx, job_index, check_run_id, random_hex=random_hex),
         temporary_environment_label=environment_label(ctx, job_index),
@@ -349,51 +348,40 @@ _KEY_NOT_BARE = (
 def _conflicts(s: Settings, *, own_idempotency_key: bool) -> list[tuple[str, str]]:
     """Every combination refused, as (input to change, message naming the inputs and the fix). With ``run-id``,
     the input named is the one only a create uses."""
-    api_url_problem = ""
-    if s.publishes and s.github_token:
+    found = [("junit-report", "is written from the per-test results: remove `test-results: false`")]
+    found = found if s.junit_report and not s.test_results else []
+    for name, is_set, why in (
+        ("process-slug", s.process_slug, "whose suite is already chosen"),
+        ("tags", s.tags, "whose tests are already chosen"),
+        ("base-url", s.base_url, "that already runs against its environment"),
+        ("environment-key", s.environment_key, "that already runs against its environment"),
+        ("instruction", s.instruction, "and sends no create request to carry it"),
+        ("keep-environment", s.keep_environment, "and makes no temporary environment to keep"),
+        ("idempotency-key", own_idempotency_key, "and sends no create request to carry it"),
+        ("wait", not s.wait, ""),
+    ):
+        if s.run_id and is_set:
+            found.append((name, _WITH_RUN_ID.format(why=why, name=name) if why else _RUN_ID_WITHOUT_WAITING))
+    if s.check_run and not s.wait:
+        found.append(("check-run", _CHECK_RUN_WITHOUT_WAITING))
+    if s.publishes and not s.github_token:
+        found.append(("github-token", _PUBLISHING_NEEDS_GITHUB_ACCESS))
+    elif s.publishes:
         try:
-            normalize_api_url(s.github_api_url)
+            normalize_api_url(s.github_api_url)  # the token goes only where the API key could
         except ValueError as err:
-            api_url_problem = f"cannot be used: the runner's GITHUB_API_URL {err}"
-    only_with_base_url = {
-        "variables": (bool(s.variables), "they are set"),
-        "runner-pool": (bool(s.runner_pool), "it runs the tests"),
-    }
-    with_run_id = {
-        "process-slug": (bool(s.process_slug), "whose suite is already chosen"),
-        "tags": (bool(s.tags), "whose tests are already chosen"),
-        "base-url": (bool(s.base_url), "that already runs against its environment"),
-        "environment-key": (bool(s.environment_key), "that already runs against its environment"),
-        "instruction": (bool(s.instruction), "and sends no create request to carry it"),
-        "keep-environment": (s.keep_environment, "and makes no temporary environment to keep"),
-        "idempotency-key": (own_idempotency_key, "and sends no create request to carry it"),
-    }
-    refused = [
-        (
-            "junit-report",
-            bool(s.junit_report) and not s.test_results,
-            "is written from the per-test results: remove `test-results: false`",
-        ),
-        *(
-            (name, bool(s.run_id) and is_set, _WITH_RUN_ID.format(why=why, name=name))
-            for name, (is_set, why) in with_run_id.items()
-        ),
-        ("wait", bool(s.run_id) and not s.wait, _RUN_ID_WITHOUT_WAITING),
-        ("check-run", s.check_run and not s.wait, _CHECK_RUN_WITHOUT_WAITING),
-        ("github-token", s.publishes and not s.github_token, _PUBLISHING_NEEDS_GITHUB_ACCESS),
-        ("github-token", bool(api_url_problem), api_url_problem),
-        ("environment-key", bool(s.base_url and s.environment_key), _BASE_URL_WITH_ENVIRONMENT_KEY),
-        *(
-            (name, is_set and not s.base_url, _ONLY_WITH_BASE_URL.format(what=what, name=name))
-            for name, (is_set, what) in only_with_base_url.items()
-        ),
-        (
-            "wait",
-            bool(s.base_url) and not (s.wait or s.keep_environment or s.run_id),
-            _BASE_URL_WITHOUT_WAITING,
-        ),
-    ]
-    return [(name, message) for name, is_refused, message in refused if is_refused]
+            found.append(("github-token", f"cannot be used: the runner's GITHUB_API_URL {err}"))
+    if s.base_url and s.environment_key:
+        found.append(("environment-key", _BASE_URL_WITH_ENVIRONMENT_KEY))
+    if s.variables and not s.base_url:
+        found.append(("variables", _ONLY_WITH_BASE_URL.format(what="they are set", name="variables")))
+    if s.runner_pool and not s.base_url:
+        found.append(
+            ("runner-pool", _ONLY_WITH_BASE_URL.format(what="it runs the tests", name="runner-pool"))
+        )
+    if s.base_url and not (s.wait or s.keep_environment or s.run_id):
+        found.append(("wait", _BASE_URL_WITHOUT_WAITING))
+    return found
 
 
 class _Reader:
@@ -487,11 +475,23 @@ def _http_url(value: str) -> str:
     return value
 
 
-def _printable(limit: int, message: str, value: str, *, ascii_only: bool = False) -> str:
-    """``value`` when it is one line of at most ``limit`` printable (``ascii_only``: ASCII) characters."""
-    if len(value) > limit or not all(" " <= ch <= "~" if ascii_only else ch.isprintable() for ch in value):
-        raise ValueError(message)
-    return value
+def _printable(limit: int, message: str, *, ascii_only: bool = False) -> Callable[[str], str]:
+    """One line of at most ``limit`` printable (``ascii_only``: ASCII) characters."""
+
+    def parse(value: str) -> str:
+        if len(value) > limit or not all(
+            " " <= ch <= "~" if ascii_only else ch.isprintable() for ch in value
+        ):
+            raise ValueError(message)
+        return value
+
+    return parse
+
+
+_BAD_IDEMPOTENCY_KEY = f"must be printable ASCII of at most {MAX_IDEMPOTENCY_KEY} characters"
+_BAD_RUNNER_POOL = (
+    "must be the id or name of a Certyn self-hosted runner pool: one line of at most 200 printable characters"
+)
 
 
 def _unless_expression(parse: Callable[[str], str], value: str) -> str:
@@ -737,15 +737,7 @@ _INPUTS: dict[str, tuple[Any, Callable[[str], Any]]] = {
     "commit-sha": ("", str),
     "event": ("", str),
     "external-url": ("", _http_url),
-    "idempotency-key": (
-        "",
-        partial(
-            _printable,
-            MAX_IDEMPOTENCY_KEY,
-            f"must be printable ASCII of at most {MAX_IDEMPOTENCY_KEY} characters",
-            ascii_only=True,
-        ),
-    ),
+    "idempotency-key": ("", _printable(MAX_IDEMPOTENCY_KEY, _BAD_IDEMPOTENCY_KEY, ascii_only=True)),
     "wait": (True, parse_bool),
     "timeout-seconds": (1800.0, _number(minimum=1, maximum=7 * 24 * 3600)),  # longer than any job may run
     **{
@@ -762,14 +754,7 @@ _INPUTS: dict[str, tuple[Any, Callable[[str], Any]]] = {
     "base-url": ("", parse_base_url),
     "base-url-wait-seconds": (30.0, parse_base_url_wait_seconds),
     "keep-environment": (False, parse_bool),
-    "runner-pool": (
-        "",
-        partial(
-            _printable,
-            200,
-            "must be the id or name of a Certyn self-hosted runner pool: one line of at most 200 printable characters",
-        ),
-    ),
+    "runner-pool": ("", _printable(200, _BAD_RUNNER_POOL)),
     "test-results": (True, parse_bool),
     "junit-report": ("", parse_junit_report),
     "instruction": ("", parse_instruction),
@@ -785,16 +770,7 @@ _OVERRIDES = ("repository", "ref", "commit_sha", "event", "external_url")  # met
 # -- the GitHub context: run metadata and the keys derived from it ---------------------------------------------
 
 
-def _metadata(
-    ctx: GitHubContext,
-    check_run_id: str,
-    *,
-    repository: str,
-    ref: str,
-    commit_sha: str,
-    event: str,
-    external_url: str,
-) -> RunMetadata:
+def _metadata(ctx: GitHubContext, check_run_id: str, given: Mapping[str, str]) -> RunMetadata:
     """Metadata from the context; every non-empty override input wins."""
     head = _mapping(ctx.pull_request().get("head")) if ctx.is_pull_request else {}
     if ctx.is_pull_request:
@@ -803,14 +779,14 @@ def _metadata(
     else:
         commit, context_ref = ctx.sha, ctx.ref_name
     job_url = ctx.job_url(check_run_id)
-    repository, commit = repository or ctx.repository, commit_sha or commit
+    repository, commit = given["repository"] or ctx.repository, given["commit_sha"] or commit
     commit_url = f"{ctx.server_url}/{repository}/commit/{commit}"
     return RunMetadata(
         repository=repository,
-        ref=ref or context_ref,
+        ref=given["ref"] or context_ref,
         commit_sha=commit,
-        event=event or ctx.event_name,
-        external_url=external_url or job_url or ctx.attempt_url,
+        event=given["event"] or ctx.event_name,
+        external_url=given["external_url"] or job_url or ctx.attempt_url,
         job_url=job_url or ctx.attempt_url,
         run_url=ctx.attempt_url,
         job_name=ctx.job,
@@ -851,10 +827,7 @@ def is_fork_pull_request(ctx: GitHubContext) -> bool:
 
 
 def idempotency_key(
-    ctx: GitHubContext,
-    job_index: str,
-    check_run_id: str,
-    random_hex: Callable[[int], str] = secrets.token_hex,
+    ctx: GitHubContext, job_index: str, check_run_id: str, random_hex: _Random = _RANDOM
 ) -> str:
     """The create's Idempotency-Key, ``gha:<repo>:<run>:<attempt>:<job>:<leg>:<check run>:<step>``: the same for
     every retry of the create in one step execution, different between attempts, legs, jobs and steps;
@@ -871,11 +844,7 @@ def idempotency_key(
 
 
 def environment_key(
-    ctx: GitHubContext,
-    job_index: str,
-    check_run_id: str,
-    *,
-    random_hex: Callable[[int], str] = secrets.token_hex,
+    ctx: GitHubContext, job_index: str, check_run_id: str, *, random_hex: _Random = _RANDOM
 ) -> str:
     """The temporary environment's key, ``gha-<repo>-<run>-<attempt>-<job>-<leg>-<digest>`` (matches
     ``KEY_PATTERN``): derived like the Idempotency-Key and from each call of a reusable workflow (the uuid of the
@@ -885,16 +854,11 @@ def environment_key(
     if not ctx.run_id:
         return f"local-{random_hex(12)}"
     exact = ctx.step_parts(job_index, check_run_id) + ([ctx.step_files] if ctx.step_files else [])
-    # Unambiguously joined: a separator inside a part cannot shift it into the next.
-    number = int.from_bytes(
-        hashlib.sha256("\x00".join(f"{len(p)}:{p}" for p in exact).encode("utf-8", "surrogatepass")).digest(),
-        "big",
-    )
+    joined = "\x00".join(f"{len(part)}:{part}" for part in exact)  # a separator in a part cannot shift it
+    number = int.from_bytes(hashlib.sha256(joined.encode("utf-8", "surrogatepass")).digest(), "big")
     digest = "".join(_BASE36[number // 36**i % 36] for i in range(DIGEST_LENGTH))
     readable = [
-        _sanitise(ctx.repository.rsplit("/", 1)[-1])[:14].strip(
-            "-"
-        ),  # a long name cannot push the run id out
+        _sanitise(ctx.repository.rsplit("/", 1)[-1])[:14].strip("-"),  # cannot push the run id out
         _sanitise(ctx.run_id),
         _sanitise(ctx.run_attempt or "1"),
         _sanitise(ctx.job)[:10].strip("-"),
