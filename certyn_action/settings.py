@@ -144,9 +144,8 @@ class GitHubContext(NamedTuple):
     workflow: str = ""
     run_number: str = ""
     step_files: str = ""  # the name of this step's GITHUB_OUTPUT file: a uuid per step
-    workflow_ref: str = (
-        ""  # owner/repo/.github/workflows/file.yml@ref: the check run's annotations point there
-    )
+    # owner/repo/.github/workflows/file.yml@ref: the check run's annotations point there
+    workflow_ref: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], payload: Mapping[str, Any]) -> GitHubContext:
@@ -167,19 +166,13 @@ class GitHubContext(NamedTuple):
 
     @property
     def run_url(self) -> str:
-        return (
-            f"{self.server_url}/{self.repository}/actions/runs/{self.run_id}"
-            if self.repository and self.run_id
-            else ""
-        )
+        known = self.repository and self.run_id
+        return f"{self.server_url}/{self.repository}/actions/runs/{self.run_id}" if known else ""
 
     @property
     def attempt_url(self) -> str:
-        return (
-            f"{self.run_url}/attempts/{self.run_attempt}"
-            if self.run_url and self.run_attempt
-            else self.run_url
-        )
+        known = self.run_url and self.run_attempt
+        return f"{self.run_url}/attempts/{self.run_attempt}" if known else self.run_url
 
     @property
     def run_name(self) -> str:
@@ -192,15 +185,8 @@ class GitHubContext(NamedTuple):
     def step_parts(self, job_index: str, check_run_id: str) -> list[str]:
         """What tells this execution of the step apart from every other (both derived keys come from these):
         repository, run, attempt, job, matrix leg, check run and step."""
-        return [
-            self.repository,
-            self.run_id,
-            self.run_attempt or "1",
-            self.job,
-            job_index or "0",
-            check_run_id,
-            self.action,
-        ]
+        run = [self.repository, self.run_id, self.run_attempt or "1"]
+        return [*run, self.job, job_index or "0", check_run_id, self.action]
 
     def job_url(self, check_run_id: str) -> str:
         return f"{self.run_url}/job/{check_run_id}" if self.run_url and check_run_id else ""
