@@ -31,7 +31,8 @@ from pydantic import (
 )
 
 from ..render.escape import encodable, plural, safe_url, truncate
-from .vocabulary import COUNTERS, MAX_RUN_ID, TERMINAL_STATES
+from ..settings import MAX_RUN_ID
+from .vocabulary import COUNTERS, TERMINAL_STATES
 
 __all__ = ["COUNTERS", "TERMINAL_STATES", "CreatedRun", "RunStatus", "ValidationError"]
 
