@@ -334,8 +334,9 @@ _KEY_NOT_BARE = (
 def _conflicts(s: Settings, *, own_idempotency_key: bool) -> list[tuple[str, str]]:
     """Every combination refused, as (input to change, message naming the inputs and the fix). With ``run-id``,
     the input named is the one only a create uses."""
-    found = [("junit-report", "is written from the per-test results: remove `test-results: false`")]
-    found = found if s.junit_report and not s.test_results else []
+    found: list[tuple[str, str]] = []
+    if s.junit_report and not s.test_results:
+        found.append(("junit-report", "is written from the per-test results: remove `test-results: false`"))
     for name, is_set, why in (
         ("process-slug", s.process_slug, "whose suite is already chosen"),
         ("tags", s.tags, "whose tests are already chosen"),
@@ -344,10 +345,11 @@ def _conflicts(s: Settings, *, own_idempotency_key: bool) -> list[tuple[str, str
         ("instruction", s.instruction, "and sends no create request to carry it"),
         ("keep-environment", s.keep_environment, "and makes no temporary environment to keep"),
         ("idempotency-key", own_idempotency_key, "and sends no create request to carry it"),
-        ("wait", not s.wait, ""),
     ):
         if s.run_id and is_set:
-            found.append((name, _WITH_RUN_ID.format(why=why, name=name) if why else _RUN_ID_WITHOUT_WAITING))
+            found.append((name, _WITH_RUN_ID.format(why=why, name=name)))
+    if s.run_id and not s.wait:
+        found.append(("wait", _RUN_ID_WITHOUT_WAITING))
     if s.check_run and not s.wait:
         found.append(("check-run", _CHECK_RUN_WITHOUT_WAITING))
     if s.publishes and not s.github_token:
