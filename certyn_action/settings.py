@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from urllib3.exceptions import LocationParseError
 from urllib3.util import parse_url
 
-from .render.escape import encodable, without_secrets
+from .render.escape import encodable, truncate, without_secrets
 
 DEFAULT_API_URL = "https://api.certyn.io"
 DEFAULT_GITHUB_API_URL = "https://api.github.com"
@@ -866,7 +866,7 @@ def environment_label(ctx: GitHubContext, job_index: str) -> str:
     if ctx.job:
         parts.append(f"job {ctx.job}" + (f" leg {job_index}" if job_index else ""))
     label = " ".join(_CONTROL.sub(" ", ", ".join(parts)).split())
-    return label if len(label) <= LABEL_MAX_LENGTH else label[: LABEL_MAX_LENGTH - 1] + "…"
+    return truncate(label, LABEL_MAX_LENGTH)
 
 
 def _sanitise(text: str) -> str:
@@ -882,5 +882,6 @@ def _text(value: object) -> str:
 
 
 def _show(value: str) -> str:
-    shown = value if len(value) <= 40 else value[:39] + "…"
-    return "`" + "".join(ch if ch.isprintable() else "?" for ch in shown).replace("`", "'") + "`"
+    return (
+        "`" + "".join(ch if ch.isprintable() else "?" for ch in truncate(value, 40)).replace("`", "'") + "`"
+    )
