@@ -45,47 +45,39 @@ class WorkflowLog:
         return text
 
     def info(self, line: str) -> None:
-        """A log line of ours. Any untrusted part must already have gone through ``one_line``."""
-        self._write(self._no_command(line))
+        """A log line of ours (any untrusted part already went through ``one_line``): it never contains a line
+        break and never starts a workflow command."""
+        flat = one_line(self.redact(line), limit=4000)
+        self._write(": :" + flat[2:] if flat.startswith("::") else flat)
 
     def debug(self, message: str) -> None:
         if self._debug:
-            self._command("debug", {}, message)
+            self._command("debug", message)
 
     # -- annotations ---------------------------------------------------------------------------
     # An annotation is plain text: code spans shown as their words (before the scrubber, which then sees the
     # words joined as they are shown).
     def error(self, message: str, title: str = "") -> None:
-        self._command("error", {"title": plain(title)}, plain(message))
+        self._command("error", plain(message), plain(title))
 
     def warning(self, message: str, title: str = "") -> None:
-        self._command("warning", {"title": plain(title)}, plain(message))
+        self._command("warning", plain(message), plain(title))
 
     def notice(self, message: str, title: str = "") -> None:
-        self._command("notice", {"title": plain(title)}, plain(message))
+        self._command("notice", plain(message), plain(title))
 
     @contextlib.contextmanager
     def group(self, name: str) -> Iterator[None]:
-        self._command("group", {}, name)
+        self._command("group", name)
         try:
             yield
         finally:
             self._write("::endgroup::")
 
-    def _command(self, name: str, properties: dict[str, str], message: str) -> None:
-        props = ",".join(
-            f"{key}={escape_command_property(self._shown(value))}"
-            for key, value in properties.items()
-            if value
-        )
-        head = f"::{name} {props}::" if props else f"::{name}::"
+    def _command(self, name: str, message: str, title: str = "") -> None:
+        head = f"::{name} title={escape_command_property(self._shown(title))}::" if title else f"::{name}::"
         # Scrubbed as the runner shows it: the escaping below is undone by the runner.
         self._write(head + escape_command_data(self._shown(message)[:4000]), redact=False)
-
-    def _no_command(self, line: str) -> str:
-        # Lines we print never contain line breaks and never start a workflow command.
-        flat = one_line(self.redact(line), limit=4000)
-        return ": :" + flat[2:] if flat.startswith("::") else flat
 
     def _shown(self, text: str) -> str:
         # No bidirectional or invisible character reaches the log; the secrets are scrubbed from what is left.
