@@ -778,7 +778,7 @@ def list_runner_pools(client: CertynClient, deadline: float) -> tuple[models.Run
                 status=reply.status,
                 kind=UNUSABLE_BODY,
             )
-        return models.runner_pools(data)
+        return models.usable(models.RunnerPool, data)
 
     ask = Ask(
         Request("GET", "/api/self-hosted/pools"),
