@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .api.client import ApiError, AuthError, GaveUp, list_runner_pools, set_variable
+from .api.client import ApiError, AuthError, GaveUp, list_runner_pools
 from .clock import Clock
 from .gate import Cause, Result, Verdict
 from .render import words
@@ -83,7 +83,7 @@ class Preview:
             return
         for name, value in variables:
             try:
-                set_variable(environment.api, environment.environment.id, name, value, deadline)
+                environment.api.set_variable(environment.environment.id, name, value, deadline)
             except ApiError as err:
                 self._not_set(environment, name, err)
             environment.variables += (name,)  # a kept environment keeps those set so far
