@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from certyn_action.api.models import COUNTERS, Created, CreatedRun, RunStatus
+from certyn_action.api.models import Created, CreatedRun, RunStatus
 from certyn_action.core.report import Report
 from certyn_action.gate import Result, Verdict
 from certyn_action.render.summary import MAX_REASONS, render_summary
@@ -107,14 +107,28 @@ def test_heading_per_result(result: Result) -> None:
     assert len({heading(r) for r in Result}) == len(Result)
 
 
-def test_counts_table() -> None:
+def test_counts_table_drops_the_columns_that_are_0_of_pending_aborted_and_skipped() -> None:
     status = {"state": "completed", "total": 12, "passed": 5, "failed": 2, "blocked": 1, "pending": 0}
     status |= {"aborted": 3, "skipped": 1}
     lines = render_summary(_report(Result.FAILED, status=status)).split("\n")
-    header = "| " + " | ".join(name.capitalize() for name in COUNTERS) + " |"
-    i = lines.index(header)
-    assert lines[i + 1] == "|---:|---:|---:|---:|---:|---:|---:|"
-    assert lines[i + 2] == "| 12 | 5 | 2 | 1 | 0 | 3 | 1 |"
+    i = lines.index("| Total | Passed | Failed | Blocked | Aborted | Skipped |")
+    assert lines[i + 1] == "|---:|---:|---:|---:|---:|---:|"
+    assert lines[i + 2] == "| 12 | 5 | 2 | 1 | 3 | 1 |"
+    lines = render_summary(_report(status={"state": "completed", "total": 3, "passed": 3})).split("\n")
+    i = lines.index("| Total | Passed | Failed | Blocked |")  # failed and blocked: always, 0 is the news
+    assert lines[i + 2] == "| 3 | 3 | 0 | 0 |"
+
+
+def test_certyns_conclusion_is_shown_only_where_it_differs_from_the_verdict() -> None:
+    agreeing = [
+        (Result.PASSED, {"state": "completed", "conclusion": "success"}),
+        (Result.FAILED, {"state": "completed", "conclusion": "failure"}),
+        (Result.FAILED, {"state": "cancelled", "conclusion": "cancelled"}),  # the state says it
+    ]
+    for result, status in agreeing:
+        assert "Certyn's conclusion" not in render_summary(_report(result, status=status)), status
+    differing = _report(Result.PASSED, status={"state": "completed", "conclusion": "action_required"})
+    assert "**Certyn's conclusion:** <code>action\\_required</code>" in render_summary(differing)
 
 
 def test_no_counts_without_status() -> None:
