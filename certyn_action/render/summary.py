@@ -197,11 +197,7 @@ def _state(report: Report, status: RunStatus) -> str:
 
 
 def _details(report: Report) -> list[str]:
-    rows: list[tuple[str, str]] = []
-    if report.run_id:
-        rows.append(
-            ("Certyn run", markdown_link(f"Run {truncate(report.run_id, 80)} in Certyn", report.app_url))
-        )
+    rows: list[tuple[str, str]] = []  # the run is not a row: it is linked right under the headline
     meta, inputs = report.metadata, report.inputs
     if meta and meta.job_url:
         if meta.job_url == meta.run_url:  # the job's id was unknown (check-run-id): the run attempt

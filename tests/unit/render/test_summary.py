@@ -166,7 +166,8 @@ def test_many_reasons_cut_with_a_count() -> None:
 def test_details_rows() -> None:
     inputs = _inputs(environment_key="staging")
     text = render_summary(_report(inputs=inputs))
-    assert "| **Certyn run** | [Run r1 in Certyn](https://app.certyn.io/runs/r1) |" in text
+    assert "Certyn run" not in text  # the run: linked right under the headline, not again down here
+    assert text.count("(https://app.certyn.io/runs/r1)") == 1
     assert (
         "| **GitHub job** | [job e2e in CI \\#42](https://github.com/acme/shop/actions/runs/1/job/2) |"
         in text
@@ -182,7 +183,7 @@ def test_details_rows() -> None:
 
 def test_details_table_has_a_header() -> None:
     text = render_summary(_report())
-    assert "| Detail | Value |\n|---|---|\n| **Certyn run** |" in text
+    assert "| Detail | Value |\n|---|---|\n| **GitHub job** |" in text
     assert "| | |" not in text
 
 
@@ -271,7 +272,7 @@ def test_minimal_report_renders() -> None:
 )
 def test_unsafe_app_url_is_not_linked(url: str) -> None:
     text = render_summary(_report(app_url=url))
-    assert "| **Certyn run** | Run r1 in Certyn |" in text
+    assert "**Certyn run:** <code>r1</code>" in text
     assert url not in text
     _check_safe(text)
 
@@ -294,7 +295,7 @@ def test_unsafe_job_url_is_not_linked() -> None:
 def test_app_url_with_markdown_breaking_characters_is_encoded() -> None:
     text = render_summary(_report(app_url="https://app.certyn.io/r/1) [x](javascript:alert(1)|"))
     links = [t for t in _links(text) if "certyn" in t]
-    assert len(links) == 2  # under the headline and in the details
+    assert len(links) == 1  # under the headline
     for link in links:
         assert " " not in link
         assert "|" not in link
@@ -317,8 +318,8 @@ def test_server_text_escaped_everywhere() -> None:
     text = render_summary(report)
     _check_safe(text)
     assert "](" in text  # our own links remain
-    # the run under the headline, the run and the job in the details
-    assert len(_links(text)) == 3, _links(text)
+    # the run under the headline, the job in the details
+    assert len(_links(text)) == 2, _links(text)
     assert "onerror=alert" not in text.replace("onerror\\=alert", "")
     assert "\n" not in EVIL  # each server string stays on its line
     assert "| **Project** |" in text

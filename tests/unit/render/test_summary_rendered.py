@@ -389,7 +389,7 @@ def test_every_outcome_reads_well_as_github_renders_it(name: str, tmp_path: Path
 @pytest.mark.parametrize("name", ["passed", "failed", "timed-out", "cancelled", "api-error", "created"])
 def test_the_run_in_certyn_and_the_github_job_are_links(name: str, tmp_path: Path) -> None:
     view = read(summary_of(name, tmp_path))
-    assert (APP, "Run r-1 in Certyn") in view.links
+    assert (APP, "Open run r-1 in Certyn") in view.links
     assert ("https://github.com/acme/shop/actions/runs/42/attempts/1", "this workflow run") in view.links
 
 
