@@ -45,7 +45,8 @@ def render_summary(report: Report) -> str:
     lines += _waived(report)
     lines += _next_steps(report)
     lines += _counts(report)
-    lines += _findings(report)
+    if findings := render_findings(report.findings, run_url=report.app_url):  # after the run, if asked
+        lines.append(findings)
     lines += _details(report)
     lines += _cancel(report)
     lines += _notes(report)
@@ -130,15 +131,7 @@ def _cancel(report: Report) -> list[str]:
         return []
     if cancel.accepted:
         return [f"> {_words(words.cancel_requested(cancel.cause, cancel.outcome))}", ""]
-    text = _words(words.cancel_failed(cancel.cause, cancel.outcome))
-    link = markdown_link("Open the run in Certyn", report.app_url) if safe_url(report.app_url) else ""
-    return [f"> ⚠️ {text}" + (f" {link}" if link else ""), ""]
-
-
-def _findings(report: Report) -> list[str]:
-    """Per-test results and the AI answer, when the run ended and they were asked for."""
-    section = render_findings(report.findings, run_url=report.app_url)
-    return [section] if section else []
+    return [f"> ⚠️ {_linked(_words(words.cancel_failed(cancel.cause, cancel.outcome)), report.app_url)}", ""]
 
 
 def _reasons(report: Report) -> list[str]:

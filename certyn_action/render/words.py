@@ -65,8 +65,8 @@ NEXT_FOR_SWITCH = {
     "fail-on-incomplete": "Open the run in Certyn to see which tests have no result. If your process completes "
     "with tests unfinished on purpose, set `fail-on-incomplete: false`.",
 }
-# The words of a next step that send the reader to the run: the summary makes them a link to it.
-TO_THE_RUN = ("Open the run in Certyn", "Resolve the blocked tests in Certyn")
+# The words of a next step (or a note) that send the reader to the run: the summary makes them a link to it.
+TO_THE_RUN = ("Open the run in Certyn", "Resolve the blocked tests in Certyn", "Open it in Certyn")
 TIMED_OUT_NEXT = (
     "For a longer suite, raise `timeout-seconds`, and keep the job's `timeout-minutes` above it so that the "
     "action, not the runner, ends the wait."

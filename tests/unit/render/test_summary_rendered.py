@@ -586,7 +586,8 @@ def test_a_failed_cancel_says_the_run_may_still_be_running_and_links_it(tmp_path
     assert quote.startswith("⚠️ The run may still be running in Certyn")
     assert "3 attempts" in quote
     assert "cancel failed" not in quote
-    assert (APP, "Open the run in Certyn") in view.links
+    assert (APP, "Open it in Certyn") in view.links  # its own words are the link: not said twice
+    assert "Open the run in Certyn" not in quote
     assert "could not cancel the run" in view.text  # the state line says the state is from before
     log = step.stdout
     cancel_lines = [line for line in log.splitlines() if line.startswith("Cancel attempt")]
