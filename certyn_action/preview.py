@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .api.client import ApiError, AuthError, GaveUp, list_runner_pools, set_variable
+from .api.client import ApiError, AuthError, GaveUp, list_runner_pools
 from .clock import Clock
 from .render import words
-from .settings import InputError, InputErrors, Settings, shown_base_url
+from .render.escape import without_secrets
+from .settings import InputError, InputErrors, Settings
 
 if TYPE_CHECKING:
     from .api.client import CertynClient
@@ -61,7 +62,9 @@ class Preview:
         settings = self.settings
         if not settings.runner_pool:
             return False
-        message = words.deployment_not_reached(shown_base_url(settings.base_url), error, settings.runner_pool)
+        message = words.deployment_not_reached(
+            without_secrets(settings.base_url), error, settings.runner_pool
+        )
         self.reporter.log.warning(message, title=words.DEPLOYMENT_NOT_REACHED)
         self.reporter.note(message)
         return True
@@ -73,7 +76,7 @@ class Preview:
             return
         for name, value in variables:
             try:
-                set_variable(environment.api, environment.environment.id, name, value, deadline)
+                environment.api.set_variable(environment.environment.id, name, value, deadline)
             except ApiError as err:
                 self._not_set(environment, name, err)
             environment.variables += (name,)  # a kept environment keeps those set so far

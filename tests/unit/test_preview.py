@@ -113,7 +113,7 @@ def test_an_unknown_inactive_or_ambiguous_pool_is_an_input_error(wanted: str, sa
     with pytest.raises(InputErrors) as raised:  # the step says it, as any input error (nothing was created)
         held.preview.resolve_pool(deadline=2000)
     assert [error.name for error in raised.value.errors] == ["runner-pool"]
-    verdict = verdict_for(raised.value, 0, "", run_known=False, redact=str)
+    verdict = verdict_for(raised.value, 0, seen=False, run_known=False, redact=str)
     assert verdict.cause is Cause.INPUT_ERROR
     assert verdict.reasons[0].startswith("Input 'runner-pool': ")
     assert said in verdict.reasons[0]
