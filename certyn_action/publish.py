@@ -32,12 +32,7 @@ MAX_CHECK_ANNOTATIONS = 250  # in requests of 50: GitHub's limit per request
 ANNOTATIONS_PER_REQUEST = 50
 _SHA = re.compile(r"[0-9a-f]{40}")
 _NOT_MARKER = re.compile(r"[^A-Za-z0-9._/@+=:,-]+")  # nothing that could close the HTML comment
-CONCLUSIONS = {
-    Result.PASSED: "success",
-    Result.FAILED: "failure",
-    Result.TIMED_OUT: "timed_out",
-    Result.CANCELLED: "cancelled",
-}
+CONCLUSIONS = {Result.PASSED: "success", Result.FAILED: "failure", Result.TIMED_OUT: "timed_out"}
 NOT_A_TEST_RESULT = (Cause.OUTAGE, Cause.KEY_REJECTED, Cause.API_ERROR, Cause.INTERNAL_ERROR)
 CHECK_RUN, COMMENT = "check run", "pull-request comment"
 Write = Callable[[Report, Settings, float], None]
@@ -45,9 +40,9 @@ Write = Callable[[Report, Settings, float], None]
 
 def conclusion(result: Result, cause: Cause | None) -> str:
     """The verdict's, or ``neutral`` for an ending that says nothing about the tests."""
-    if cause in NOT_A_TEST_RESULT or result not in CONCLUSIONS:
-        return "cancelled" if result is Result.CANCELLED else "neutral"
-    return CONCLUSIONS[result]
+    if result is Result.CANCELLED:
+        return "cancelled"
+    return "neutral" if cause in NOT_A_TEST_RESULT else CONCLUSIONS.get(result, "neutral")
 
 
 def commit_under_test(settings: Settings) -> str:
