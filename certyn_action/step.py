@@ -256,10 +256,9 @@ class Step:
     def _not_read(self) -> None:
         """Why per-test results and the AI answer were not read (only after a run that ended here)."""
         report, verdict = self.report, self.report.verdict
-        if report.inputs is None or verdict.result in (Result.PASSED, Result.FAILED, Result.CREATED):
-            return
-        if verdict.cause is Cause.INPUT_ERROR:  # runner-pool named no usable pool: nothing was created
-            return
+        done = (Result.PASSED, Result.FAILED, Result.CREATED)  # read after the gate, or not waited for
+        if report.inputs is None or verdict.result in done or verdict.cause is Cause.INPUT_ERROR:
+            return  # an input error (runner-pool): nothing was created
         why = words.NOT_ENDED_HERE if report.run_id else words.NONE_CREATED
         if verdict.cause is Cause.RUN_NOT_FOUND and report.created is None and report.status is None:
             why = words.NONE_FOUND
