@@ -157,11 +157,9 @@ def diagnose(
             if index in reads.events
         )
         failures = [reads.failures[place] for place in sorted(reads.failures)]
-        problem = (
-            [f"{plural(unfinished, 'read')} of {len(jobs)} unfinished when its time ran out"]
-            if unfinished
-            else []
-        )
+        problem: list[str] = []
+        if unfinished:
+            problem.append(f"{plural(unfinished, 'read')} of {len(jobs)} unfinished when its time ran out")
         if failures:
             problem.append(failures[0] + (f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""))
         marks = {case: flaky_mark(flaky) for case, flaky in reads.flaky.items()}
