@@ -156,14 +156,18 @@ def diagnose(
             for index, item in enumerate(tests)
             if index in reads.events
         )
-        failures = [reads.failures[place] for place in sorted(reads.failures)]
-        problem: list[str] = []
-        if unfinished:
-            problem.append(f"{plural(unfinished, 'read')} of {len(jobs)} unfinished when its time ran out")
-        if failures:
-            problem.append(failures[0] + (f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""))
+        problem = _problem([reads.failures[place] for place in sorted(reads.failures)], unfinished, len(jobs))
         marks = {case: flaky_mark(flaky) for case, flaky in reads.flaky.items()}
-        return Diagnosis(found, reads.observations, truncate("; ".join(problem), 1000), marks)
+        return Diagnosis(found, reads.observations, problem, marks)
+
+
+def _problem(failures: Sequence[str], unfinished: int, reads: int) -> str:
+    parts = (
+        [f"{plural(unfinished, 'read')} of {reads} unfinished when its time ran out"] if unfinished else []
+    )
+    if failures:
+        parts.append(failures[0] + (f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""))
+    return truncate("; ".join(parts), 1000)
 
 
 def report_diagnosis(
