@@ -87,11 +87,7 @@ class _Poller:
             else:
                 if self._seen(self.clock.monotonic(), status):  # when it arrived, not when asked
                     return status
-                hint = (
-                    status.retry_after_seconds
-                    if status.retry_after_seconds is not None
-                    else self.settings.floor
-                )
+                hint = status.retry_after_seconds or 0.0  # none (or 0): the floor
                 delay = min(max(hint, self.settings.floor), self.settings.ceiling)
                 # Between polls: from when this one went out, not from the end of its validation.
                 self._sleep(delay, since=self.client.poll_sent_at)
