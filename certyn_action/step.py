@@ -159,13 +159,8 @@ class Step:
         with self.guard.deferred():  # not needed before the create: imported after it, whole
             from .wait import PollSettings, wait_for_run  # noqa: PLC0415
 
-        settings = PollSettings(
-            inputs.poll_interval_seconds,
-            inputs.max_poll_interval_seconds,
-            deadline,
-            self.started,
-            attached=bool(inputs.run_id),
-        )
+        floor, ceiling = inputs.poll_interval_seconds, inputs.max_poll_interval_seconds
+        settings = PollSettings(floor, ceiling, deadline, self.started, attached=bool(inputs.run_id))
         return wait_for_run(client, self.report.run_id, settings, self.clock, self.log, self.seen)
 
     # -- what the stages learn, into the report: the outputs at once, written whole, then a pending signal --
