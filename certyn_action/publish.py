@@ -112,8 +112,7 @@ class Publisher:
             self._write(CHECK_RUN, self._start_check_run, report, settings, until)
 
     def finish(self, report: Report) -> None:
-        """The step has ended (the run cancelled if it was to be): complete the check run, write the
-        comment."""
+        """The step has ended (the cancel included): complete the check run, write the comment."""
         settings = report.inputs
         if settings is None or not settings.publishes:
             return
