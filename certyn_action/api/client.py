@@ -220,10 +220,12 @@ def load_models() -> None:
         signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
-def error_for(reply: Reply, doing: str, project: str, not_found: str) -> ApiError:
+def error_for(reply: Reply, ask: Ask, project: str) -> ApiError:
     """The error for a reply that is not a 2xx, written for the workflow author."""
-    status, said = reply.status, server_message(reply)
+    status, said, doing = reply.status, server_message(reply), ask.doing
     suffix = f" Server said: {said}" if said else ""
+    if status in (401, 403) and ask.refused:
+        return AuthError(ask.refused.format(status=status, doing=doing), status=status)
     if status in (401, 403):
         return AuthError(
             f"Certyn refused the API key while {doing} (HTTP {status}). Check that `api-key` holds a valid, "
@@ -242,9 +244,8 @@ def error_for(reply: Reply, doing: str, project: str, not_found: str) -> ApiErro
             status=status,
         )
     if status == 404:
-        return NotFound(
-            f"HTTP 404 while {doing}: {not_found or 'the run was not found'}.{suffix}", status=status
-        )
+        what = ask.not_found or "the run was not found"
+        return NotFound(f"HTTP 404 while {doing}: {what}.{suffix}", status=status)
     retry_after = reply.header("Retry-After") if classify(reply) else None
     return ApiError(f"HTTP {status} while {doing}.{suffix}", status=status, retry_after=retry_after)
 
@@ -257,8 +258,8 @@ def may_have_made_a_run(status: int | None) -> bool:
     return status is None or 200 <= status < 300 or (status >= 500 and status != 503)
 
 
-def json_object(reply: Reply, what: str) -> dict[str, Any]:
-    """The JSON object in a 2xx body; anything else (a proxy's HTML page, a cut body) is transient."""
+def json_object(reply: Reply, what: str, shape: type = dict) -> Any:
+    """The JSON object (or array) in a 2xx body; anything else (a proxy's HTML page, a cut body) is transient."""
     try:
         data = reply.json()
     except DuplicateKey as err:
@@ -267,9 +268,9 @@ def json_object(reply: Reply, what: str) -> dict[str, Any]:
         kind = "an HTML page" if reply.body.lstrip()[:1] == b"<" else "not valid JSON"
         problem = f"{kind}: a proxy or load balancer answered, or the body was cut"
     else:
-        if isinstance(data, dict):
+        if isinstance(data, shape):
             return data
-        problem = "not a JSON object"
+        problem = "not a JSON object" if shape is dict else "not a JSON array"
     raise ApiError(f"{what} (HTTP {reply.status}) is {problem}", status=reply.status, kind=UNUSABLE_BODY)
 
 
@@ -351,12 +352,13 @@ def read_status(reply: Reply, run_id: str) -> models.RunStatus:
 
 class Ask(NamedTuple):
     """A request and its words: what we were ``doing`` (errors), the ``operation`` (the retry log), what a
-    404 means."""
+    404 means, and what a 401/403 means when it is not a wrong key (``{status}``, ``{doing}`` filled in)."""
 
     request: Request
     doing: str
     operation: str = ""
     not_found: str = ""
+    refused: str = ""
 
 
 class Creating:
@@ -464,7 +466,7 @@ class CertynClient:
                 kind = {TlsVerificationFailed: TLS, UnsafeUrl: UNSAFE_URL}.get(type(err), NO_ANSWER)
                 raise ApiError(str(err), kind=kind) from None
             if not 200 <= reply.status < 300:
-                raise error_for(reply, ask.doing, self._project, ask.not_found)
+                raise error_for(reply, ask, self._project)
             if creating is not None:  # until it is read: a signal while it is read leaves it to read again
                 creating.reply, creating.in_flight = reply, False
             result = read(reply)
@@ -690,16 +692,14 @@ class EnvironmentsApi:
 
     def _create(self, body: Mapping[str, str], deadline: float) -> models.Environment | None:
         """One create (retried); None when the server answers 409 (the key is taken)."""
-        ask = Ask(
-            Request("POST", self._path(deadline), body), CREATING_ENVIRONMENT, operation="environment create"
-        )
+        request = Request("POST", self._path(deadline), body)
+        ask = Ask(request, CREATING_ENVIRONMENT, operation="environment create", refused=ENVIRONMENT_RIGHTS)
         if self.creating is None:  # one record for both keys: whether any attempt may have made one
             self.creating = Creating(ask)
         self.creating.ask = ask
-
         read = partial(read_model, model=models.Environment, what="the environment create response")
         try:
-            return self._call(ask, read, CREATE, deadline, creating=self.creating)
+            return self.client.call(ask, read, CREATE, deadline, creating=self.creating)
         except ApiError as err:
             if err.status != 409:
                 raise
@@ -707,13 +707,11 @@ class EnvironmentsApi:
 
     def find(self, key: str, deadline: float) -> models.Environment | None:
         """The environment with ``key``, page after page (at most 50), or None."""
+        read = partial(read_model, model=models.EnvironmentPage, what="the environments list")
         for number in range(1, 51):
             path = f"{self._path(deadline)}?{urlencode({'page': number, 'pageSize': 100})}"
             ask = Ask(Request("GET", path), "listing the environments", operation="environments list")
-            what = "the environments list"
-            page = self._call(
-                ask, partial(read_model, model=models.EnvironmentPage, what=what), READ, deadline
-            )
+            page = self.client.call(ask._replace(refused=ENVIRONMENT_RIGHTS), read, READ, deadline)
             found = models.find_environment(page, key)
             if found is not None or not page.has_next_page or not page.items:
                 return found
@@ -721,12 +719,13 @@ class EnvironmentsApi:
 
     def delete(self, environment_id: str, deadline: float) -> str:
         """Delete the environment within ``deadline`` (quick retries); returns what happened."""
-        path = self._path(deadline, environment_id)
-        ask = Ask(
-            Request("DELETE", path), f"deleting environment {environment_id}", operation="environment delete"
+        request, doing = (
+            Request("DELETE", self._path(deadline, environment_id)),
+            f"deleting environment {environment_id}",
         )
+        ask = Ask(request, doing, operation="environment delete", refused=ENVIRONMENT_RIGHTS)
         try:
-            return self._call(ask, lambda _reply: "deleted", RELEASE, deadline)
+            return self.client.call(ask, lambda _reply: "deleted", RELEASE, deadline)
         except NotFound:
             return "already deleted"
 
@@ -734,16 +733,14 @@ class EnvironmentsApi:
         """Set a variable (retried). False when the environment already has it: this step made it and names
         are unique, so only an earlier attempt of this request, whose answer was lost, can have set it."""
         body = {"name": name, "value": value, "description": "Set by the Certyn GitHub Action (`variables`)"}
-        path = self._path(deadline, environment_id, "variables")
+        request = Request("POST", self._path(deadline, environment_id, "variables"), body)
         not_found = "the temporary environment was not found"
+        doing = f"setting the variable `{name}`"
         ask = Ask(
-            Request("POST", path, body),
-            f"setting the variable `{name}`",
-            operation="variable create",
-            not_found=not_found,
+            request, doing, operation="variable create", not_found=not_found, refused=ENVIRONMENT_RIGHTS
         )
         try:
-            self._call(ask, lambda _reply: None, CREATE, deadline)
+            self.client.call(ask, lambda _reply: None, CREATE, deadline)
         except ApiError as err:
             if err.status != 409:
                 raise
@@ -753,42 +750,21 @@ class EnvironmentsApi:
     def _path(self, deadline: float, *segments: str) -> str:
         return project_path(self.client.project_id(deadline), "environments", *segments)
 
-    def _call(
-        self, ask: Ask, read: Callable[[Reply], T], policy: RetryPolicy, deadline: float, **kw: Any
-    ) -> T:
-        try:
-            return self.client.call(ask, read, policy, deadline, **kw)
-        except AuthError as err:
-            rights = ENVIRONMENT_RIGHTS.format(status=err.status, doing=ask.doing)
-            raise AuthError(rights, status=err.status) from None
-
 
 def list_runner_pools(client: CertynClient, deadline: float) -> tuple[models.RunnerPool, ...]:
     """``GET /api/self-hosted/pools``: a bare array (retried); an unusable entry is skipped."""
 
     def read(reply: Reply) -> tuple[models.RunnerPool, ...]:
-        try:
-            data = reply.json()
-        except ValueError:
-            data = None
-        if not isinstance(data, list):
-            raise ApiError(
-                f"the runner pools list (HTTP {reply.status}) is not a JSON array: a proxy answered, or the body "
-                "was cut",
-                status=reply.status,
-                kind=UNUSABLE_BODY,
-            )
-        return models.usable(models.RunnerPool, data)
+        return models.usable(models.RunnerPool, json_object(reply, "the runner pools list", list))
 
     ask = Ask(
         Request("GET", "/api/self-hosted/pools"),
         "listing the self-hosted runner pools",
         operation="runner pools list",
         not_found="this Certyn API has no self-hosted runner pools (remove `runner-pool`)",
+        refused=POOL_RIGHTS,
     )
     try:
         return client.call(ask, read, READ, deadline)
-    except AuthError as err:
-        raise AuthError(POOL_RIGHTS.format(status=err.status), status=err.status) from None
     except NotFound as err:  # not the project's 404: it must not read "project not found"
         raise ApiError(err.message, status=err.status) from None
