@@ -40,7 +40,7 @@ from .http import (
     TransportError,
     UnsafeUrl,
 )
-from .vocabulary import CREATE_PATH, PROJECTS_OVERVIEW_PATH, conversation_path, project_path, run_path
+from .vocabulary import api_path, run_path
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -485,7 +485,7 @@ class CertynClient:
         the CI ones address the project by id."""
         if self._project_id is None:
             ask = Ask(
-                Request("GET", PROJECTS_OVERVIEW_PATH),
+                Request("GET", api_path("projects", "overview")),
                 "reading the projects overview",
                 operation="projects overview",
             )
@@ -502,7 +502,7 @@ class CertynClient:
 
     def create(self, body: Mapping[str, Any], idempotency_key: str, deadline: float) -> models.Created:
         """Create the run, retrying transient failures with the same Idempotency-Key."""
-        request = Request("POST", CREATE_PATH, body, {"Idempotency-Key": idempotency_key})
+        request = Request("POST", api_path("ci", "runs"), body, {"Idempotency-Key": idempotency_key})
         not_found = (
             f"unknown project `{self._project}`, process or environment (check `project-slug`, "
             "`process-slug`/`tags` and `environment-key`)"
@@ -538,7 +538,7 @@ class CertynClient:
         ask = Ask(
             Request(
                 "GET",
-                project_path(self.project_id(deadline), "process-runs", run_id),
+                api_path("projects", self.project_id(deadline), "process-runs", run_id),
                 max_body=RESULTS_MAX_BODY,
             ),
             f"reading the per-test results of run {run_id}",
@@ -550,7 +550,9 @@ class CertynClient:
 
     def conversation(self, conversation_id: str, deadline: float) -> models.Conversation:
         ask = Ask(
-            Request("GET", conversation_path(conversation_id), max_body=CONVERSATION_MAX_BODY),
+            Request(
+                "GET", api_path("assistant", "conversations", conversation_id), max_body=CONVERSATION_MAX_BODY
+            ),
             f"reading the AI conversation {conversation_id}",
             operation="AI conversation",
             not_found="this server does not offer the AI conversation (or the key cannot see it)",
@@ -562,7 +564,7 @@ class CertynClient:
     # -- diagnosis (issue 20): a 404 says the server or the key offers none ------------------------
     def _diagnosis(self, model: type[M], what: str, deadline: float, *path: str, **query: str | int) -> M:
         not_found = f"this server does not offer {what} (or the key cannot see them)"
-        url = project_path(*path) + (f"?{urlencode(query)}" if query else "")
+        url = api_path("projects", *path) + (f"?{urlencode(query)}" if query else "")
         ask = Ask(Request("GET", url), f"reading {what}", operation=what, not_found=not_found)
 
         def read(reply: Reply) -> M:
@@ -748,7 +750,7 @@ class EnvironmentsApi:
         return True
 
     def _path(self, deadline: float, *segments: str) -> str:
-        return project_path(self.client.project_id(deadline), "environments", *segments)
+        return api_path("projects", self.client.project_id(deadline), "environments", *segments)
 
 
 def list_runner_pools(client: CertynClient, deadline: float) -> tuple[models.RunnerPool, ...]:
@@ -758,7 +760,7 @@ def list_runner_pools(client: CertynClient, deadline: float) -> tuple[models.Run
         return models.usable(models.RunnerPool, json_object(reply, "the runner pools list", list))
 
     ask = Ask(
-        Request("GET", "/api/self-hosted/pools"),
+        Request("GET", api_path("self-hosted", "pools")),
         "listing the self-hosted runner pools",
         operation="runner pools list",
         not_found="this Certyn API has no self-hosted runner pools (remove `runner-pool`)",

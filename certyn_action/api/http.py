@@ -119,10 +119,6 @@ class TransportError(Exception):
     """No usable HTTP response: network failure, timeout, oversized body. The message names no secret."""
 
 
-class RequestTimedOut(TransportError):
-    pass
-
-
 class TlsVerificationFailed(TransportError):
     """The server's certificate did not verify: retrying cannot help."""
 
@@ -152,7 +148,7 @@ class Call:
         while not self._done.wait(max(min(end - time.monotonic(), idle() if idle else timeout), 0.0)):
             if time.monotonic() >= end:
                 self._trace(f"abandoned after {timeout:.3g}s")
-                raise RequestTimedOut(f"{self.description}: no complete response within {timeout:.3g}s")
+                raise TransportError(f"{self.description}: no complete response within {timeout:.3g}s")
         if self._error is not None:
             self._trace(str(self._error))
             raise self._error

@@ -33,7 +33,8 @@ from pydantic import (
 )
 
 from ..render.escape import encodable, plural, safe_url, truncate
-from .vocabulary import COUNTERS, MAX_RUN_ID, TERMINAL_STATES
+from ..settings import MAX_RUN_ID
+from .vocabulary import COUNTERS, TERMINAL_STATES
 
 __all__ = ["COUNTERS", "TERMINAL_STATES", "CreatedRun", "RunStatus", "ValidationError"]
 
@@ -186,7 +187,6 @@ Url = Annotated[str, BeforeValidator(_url)]
 Counter = Annotated[int, BeforeValidator(_counter), Field(ge=0)]
 Hint = Annotated[float | None, BeforeValidator(_hint)]
 Flag = Annotated[bool, BeforeValidator(lambda value: value is True)]  # only `true` is true
-Count = Annotated[int, BeforeValidator(lambda value: _whole(value) or 0)]  # paging: unusable is 0
 Items = BeforeValidator(_items)
 
 RequiredId = Field(min_length=1, max_length=MAX_ID)
