@@ -24,8 +24,8 @@ from .clock import Clock
 from .gate import Cause, Result, Stopped, Verdict
 from .github.workflow import WorkflowLog
 from .render import words
-from .render.escape import format_duration, plural
-from .settings import Settings, shown_base_url
+from .render.escape import format_duration, plural, without_secrets
+from .settings import Settings
 
 ATTEMPT_TIMEOUT_SECONDS = 5.0  # as the Certyn CLI's check of `run --url`
 FIRST_BACKOFF_SECONDS = 0.5
@@ -57,7 +57,7 @@ def check_deployment(
     left = max(deadline - clock.monotonic(), 0.0)
     capped = left < inputs.base_url_wait_seconds
     wait = format_duration(min(inputs.base_url_wait_seconds, left))
-    log.info(words.checking_deployment(shown_base_url(inputs.base_url), wait))  # issue 19: the URL tested
+    log.info(words.checking_deployment(without_secrets(inputs.base_url), wait))  # issue 19: the URL tested
 
     def on_retry(attempt: int, error: str, delay: float) -> None:
         log.info(words.BASE_URL_RETRY.format(attempt=attempt, error=error, delay=delay))
@@ -77,7 +77,7 @@ def check_deployment(
         wait,
         check.attempts,
         words.ANSWERED_TOO_LATE.format(status=check.status) if late else check.error,
-        url=shown_base_url(inputs.base_url),
+        url=without_secrets(inputs.base_url),
         limit=format_duration(inputs.timeout_seconds) if capped or late else "",
     )
     raise Stopped(Verdict(Result.ERROR, (message,), cause=Cause.DEPLOYMENT_DOWN))

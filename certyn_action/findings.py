@@ -157,9 +157,14 @@ class Afterwards:
         verdict = self.step.report.verdict
         gate_passed = verdict.result is Result.PASSED
         diagnosis = self.findings.diagnosis  # diagnosis (issue 20): the reason after each test's name
-        notes = words.failing_annotations(run.items, "warning" if gate_passed else "error", diagnosis)
+        # in a run cancelled in Certyn, its aborted tests are plain lines: the gate's annotation says why
+        kind, cancelled = "warning" if gate_passed else "error", status.state == "cancelled"
+        notes = words.failing_annotations(run.items, kind, diagnosis, cancelled=cancelled)
         for note in notes:
-            (self.log.warning if gate_passed else self.log.error)(note.message, title=note.title)
+            if note.kind:
+                (self.log.warning if gate_passed else self.log.error)(note.message, title=note.title)
+            else:
+                self.log.info(one_line(note.message, words.MAX_ANNOTATION_MESSAGE))  # one line: no command
         if rest := words.unannotated_line(run.items, len(notes)):
             self.log.info(rest)
         if self.inputs.junit_report:
