@@ -90,6 +90,11 @@ class ApiError(Exception):
         self.attempts = attempts  # how many attempts were made before giving up
         self.last = last or message  # the last attempt's own error, without "failed after N attempts"
 
+    def gave_up(self, kind: type[GaveUp], why: str, attempts: int) -> GaveUp:
+        """This error as the end of retrying: ``why``, then its own message."""
+        message = f"{why}: {self.message}"
+        return kind(message, status=self.status, kind=self.kind, attempts=attempts, last=self.message)
+
     @property
     def unreachable(self) -> bool:
         """Of the kind that may pass: retried until given up, an outage."""
@@ -421,28 +426,22 @@ class CertynClient:
                     raise
                 error = err
             operation, tries = ask.operation or ask.doing, policy.failures + 1
-            next_policy = policy.after_failure(ask.request.method, self._transport.url(ask.request.path))
+            policy = policy.after_failure(ask.request.method, self._transport.url(ask.request.path))
+            if policy is None:
+                raise error.gave_up(GaveUp, f"{operation} failed after {plural(tries, 'attempt')}", tries)
             remaining = deadline - self._clock.monotonic()
-            if next_policy is None:
-                message = f"{operation} failed after {plural(tries, 'attempt')}: {error.message}"
-                raise GaveUp(
-                    message, status=error.status, kind=error.kind, attempts=tries, last=error.message
-                )
-            delay = next_policy.delay(error.retry_after)
+            delay = policy.delay(error.retry_after)
             if delay >= remaining:
                 # The server asks for more time than is left. Giving up now would waste what is left (and
                 # leave a run orphaned when this is the cancel): wait what we can, and try one last time.
                 final_try = min(self._request_timeout, remaining / 2)
                 if last_chance or final_try < MIN_ATTEMPT_SECONDS:
-                    message = f"{operation} did not succeed before the deadline: {error.message}"
-                    raise DeadlineExceeded(
-                        message, status=error.status, kind=error.kind, attempts=tries, last=error.message
-                    )
+                    why = f"{operation} did not succeed before the deadline"
+                    raise error.gave_up(DeadlineExceeded, why, tries)
                 delay, last_chance = remaining - final_try, True
             if self._on_retry is not None:
-                self._on_retry(operation, error, delay, next_policy.failures)
+                self._on_retry(operation, error, delay, policy.failures)
             self._clock.sleep(delay)
-            policy = next_policy
 
     def _once(
         self,
