@@ -382,6 +382,8 @@ class Creating:
 
 
 class CertynClient:
+    """The one client; ``on_retry(operation, error, delay, failures)`` hears of each retry."""
+
     def __init__(
         self,
         transport: Transport,
@@ -390,8 +392,7 @@ class CertynClient:
         request_timeout: float,
         max_attempts: int,
         project_slug: str,
-        on_retry: Callable[[str, ApiError, float, int], None]
-        | None = None,  # operation, error, delay, failures
+        on_retry: Callable[[str, ApiError, float, int], None] | None = None,
     ) -> None:
         self._transport, self._clock, self._request_timeout = transport, clock, request_timeout
         self._max_attempts, self._project, self._on_retry = max_attempts, project_slug, on_retry
