@@ -180,8 +180,7 @@ def new_session(url: str, env: Mapping[str, str], headers: Mapping[str, str]) ->
     a ``.netrc`` entry can never add an ``Authorization`` header; only ``headers`` are sent."""
     session = _Session()
     session.trust_env = False
-    session.headers.clear()
-    session.headers.update(headers)
+    session.headers = requests.structures.CaseInsensitiveDict(headers)
     if not requests.utils.should_bypass_proxies(url, no_proxy=env.get("NO_PROXY") or env.get("no_proxy")):
         for scheme in ("http", "https", "all"):
             if proxy := env.get(f"{scheme.upper()}_PROXY") or env.get(f"{scheme}_proxy"):
@@ -248,8 +247,6 @@ class Transport:
                 f"(check {self.CONFIGURED_BY}); nothing was sent"
             )
         headers = {**self._credentials(), **(request.headers or {})}
-        if request.json_body is not None:
-            headers["Content-Type"] = "application/json"
         call = Call(request.description, self._debug)
         threading.Thread(
             target=self._exchange,
@@ -265,14 +262,13 @@ class Transport:
     def _exchange(
         self, call: Call, request: Request, url: str, headers: dict[str, str], timeout: float
     ) -> None:
-        data = None if request.json_body is None else json.dumps(request.json_body).encode("utf-8")
         try:
             # The socket read timeout is a little past the deadline: Call.wait fires first.
             with self._session.request(
                 request.method,
                 url,
                 headers=headers,
-                data=data,
+                json=request.json_body,
                 timeout=(timeout, timeout + 1.0),
                 allow_redirects=False,
                 stream=True,
