@@ -562,46 +562,41 @@ class CertynClient:
         )
 
     # -- diagnosis (issue 20): a 404 says the server or the key offers none ------------------------
-    def _diagnosis(self, model: type[M], what: str, deadline: float, *path: str, **query: str | int) -> M:
+    def _diagnosis(self, model: type[M], what: str, deadline: float, path: str, bare: bool = False) -> M:
         not_found = f"this server does not offer {what} (or the key cannot see them)"
-        url = api_path("projects", *path) + (f"?{urlencode(query)}" if query else "")
-        ask = Ask(Request("GET", url), f"reading {what}", operation=what, not_found=not_found)
+        ask = Ask(Request("GET", path), f"reading {what}", operation=what, not_found=not_found)
 
         def read(reply: Reply) -> M:
-            if model is models.FlakyTestCases:  # a bare JSON array, read as {"items": [...]}
+            if bare:  # a bare JSON array, read as {"items": [...]}
                 reply = reply._replace(body=b'{"items":' + reply.body + b"}")
             return read_model(reply, model, what)
 
         return self.call(ask, read, READ, deadline)
 
     def execution(self, project: str, execution_id: str, deadline: float) -> models.Execution:
-        what = f"execution {execution_id}"
-        return self._diagnosis(models.Execution, what, deadline, project, "executions", execution_id)
+        path = api_path("projects", project, "executions", execution_id)
+        return self._diagnosis(models.Execution, f"execution {execution_id}", deadline, path)
 
     def session_events(self, project: str, session: str, page: int, deadline: float) -> models.EventPage:
-        path = (project, "agentsessions", session, "conversation")
-        what = f"the agent session {session}"
-        return self._diagnosis(models.EventPage, what, deadline, *path, page=page, pageSize=EVENTS_PAGE_SIZE)
+        query = urlencode({"page": page, "pageSize": EVENTS_PAGE_SIZE})
+        path = api_path("projects", project, "agentsessions", session, "conversation") + "?" + query
+        return self._diagnosis(models.EventPage, f"the agent session {session}", deadline, path)
 
     def artifacts(self, project: str, execution_id: str, deadline: float) -> models.ArtifactPage:
-        path, what = (
-            (project, "executions", execution_id, "artifacts"),
-            f"the artifacts of execution {execution_id}",
-        )
+        query = urlencode({"page": 1, "pageSize": ARTIFACTS_PAGE_SIZE})
+        path = api_path("projects", project, "executions", execution_id, "artifacts") + "?" + query
         return self._diagnosis(
-            models.ArtifactPage, what, deadline, *path, page=1, pageSize=ARTIFACTS_PAGE_SIZE
+            models.ArtifactPage, f"the artifacts of execution {execution_id}", deadline, path
         )
 
     def flaky_test_cases(self, project: str, deadline: float) -> models.FlakyTestCases:
-        what = "the flaky test cases"
-        return self._diagnosis(
-            models.FlakyTestCases, what, deadline, project, "flaky-testcases", threshold="0.2"
-        )
+        path = api_path("projects", project, "flaky-testcases") + "?threshold=0.2"
+        return self._diagnosis(models.FlakyTestCases, "the flaky test cases", deadline, path, bare=True)
 
     def observations(self, project: str, run_id: str, deadline: float) -> models.ObservationPage:
-        what, size = "the run's observations", OBSERVATIONS_PAGE_SIZE
-        query: dict[str, str | int] = {"processRunId": run_id, "page": 1, "pageSize": size}
-        return self._diagnosis(models.ObservationPage, what, deadline, project, "observations", **query)
+        query = urlencode({"processRunId": run_id, "page": 1, "pageSize": OBSERVATIONS_PAGE_SIZE})
+        path = api_path("projects", project, "observations") + "?" + query
+        return self._diagnosis(models.ObservationPage, "the run's observations", deadline, path)
 
     # -- the create's recovery -------------------------------------------------------------------
     @property
