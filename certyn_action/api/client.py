@@ -427,7 +427,7 @@ class CertynClient:
                     raise
                 error = err
             operation, tries = ask.operation or ask.doing, policy.failures + 1
-            policy = policy.after_failure(ask.request.method, self._transport.url(ask.request.path))
+            policy = policy.after_failure(ask.request.method, ask.request.path)
             if policy is None:
                 raise error.gave_up(GaveUp, f"{operation} failed after {plural(tries, 'attempt')}", tries)
             remaining = deadline - self._clock.monotonic()

@@ -220,9 +220,6 @@ class Transport:
             self.base_url, env, {"User-Agent": USER_AGENT, "Accept": "application/json"}
         )
 
-    def url(self, path: str) -> str:
-        return self.base_url + path
-
     def send(self, request: Request, deadline: Deadline, idle: Callable[[], float] | None = None) -> Reply:
         """The reply to ``request`` by ``deadline``; nothing is sent when no time is left."""
         timeout = deadline.left()
@@ -234,7 +231,7 @@ class Transport:
             raise NotSent(f"{request.description}: no time left")
         if not request.path.startswith(self.PATH_PREFIX):
             raise ValueError(f"not an API path: {request.path}")
-        url = self.url(request.path)
+        url = self.base_url + request.path
         prepared = requests.PreparedRequest()
         try:  # the URL as requests prepares it and urllib3 parses it: the key goes nowhere else
             prepared.prepare_url(url, None)
