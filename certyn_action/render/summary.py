@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from ..api.vocabulary import COUNTERS
 from ..core.report import Findings, Report
 from ..gate import Result, unaccounted
-from ..settings import Settings, shown_base_url
+from ..settings import Settings
 from . import words
 from .escape import (
     format_duration,
@@ -28,6 +28,7 @@ from .escape import (
     safe_url,
     truncate,
     visible,
+    without_secrets,
 )
 from .words import MAX_ROWS
 
@@ -68,7 +69,7 @@ def _heading(report: Report) -> list[str]:
         more = len(inputs.tags) - 3
         what = "tags " + ", ".join(_code(tag) for tag in inputs.tags[:3]) + (f" +{more}" if more > 0 else "")
     if inputs.base_url:  # a preview: the deployment it tested, not the temporary environment's key
-        what += f" on {_code(shown_base_url(inputs.base_url))}"
+        what += f" on {_code(without_secrets(inputs.base_url))}"
     elif environment := inputs.environment_key or report.temporary_environment:
         what += f" on {_code(environment)}"
     return [f"## {heading} — {what}", ""]
@@ -216,7 +217,7 @@ def _setup_rows(report: Report, inputs: Settings) -> list[tuple[str, str]]:
     """What this step ran: the project, the deployment (``base-url``), the environment, the selection."""
     rows = [("Project", _code(inputs.project_slug))]
     if inputs.base_url:
-        shown = shown_base_url(inputs.base_url)
+        shown = without_secrets(inputs.base_url)
         rows.append(("Deployment", markdown_link(shown, shown) if safe_url(shown) else _code(shown)))
     rows.append(("Environment", _environment(report)))
     if report.temporary_environment and report.run_id:  # base-url: where the tests ran, the variables set

@@ -571,21 +571,6 @@ ENVIRONMENT_NOT_DELETED_NOTE = (
     "Could not delete the temporary Certyn environment {shown}: {why}. Delete it in Certyn (Environments)."
 )
 # -- base-url's check (deployment.py) and the run as it becomes known (step.py) -----------------------
-DEPLOYMENT_FAILURES = {  # why base-url did not answer, in words of our own: never the URL nor its answer
-    "dns": "the host name does not resolve (DNS)",
-    "certificate": "the TLS certificate did not verify (set REQUESTS_CA_BUNDLE for a private CA)",
-    "tls": "the TLS handshake failed",
-    "proxy": "the proxy failed (check HTTPS_PROXY/NO_PROXY)",
-    "connect timeout": "no connection within {timeout:g}s",
-    "read timeout": "connected, but no answer within {timeout:g}s",
-    "no answer": "no answer within {timeout:g}s",
-    "refused": "connection refused",
-    "reset": "connection reset",
-    "unreachable": "network or host unreachable",
-    "connection": "connection failed",
-    "request": "the URL could not be requested ({kind})",
-    "unexpected": "unexpected error ({kind})",
-}
 BASE_URL_RETRY = "base-url: attempt {attempt}: {error}; retrying in {delay:.1f}s"
 BASE_URL_ANSWERED = "base-url answered (HTTP {status}) after {attempts}"
 ANSWERED_TOO_LATE = "it answered (HTTP {status}) only after the deadline"
