@@ -211,14 +211,15 @@ class Afterwards:
         if not conversation_id:
             self._answer_missing(words.NO_CONVERSATION_ID)
             return
-        left = max(until - self.clock.monotonic(), 0)
-        self.log.info(words.WAITING_FOR_ANSWER.format(left=left))
+        started = self.clock.monotonic()
+        self.log.info(words.WAITING_FOR_ANSWER.format(left=max(until - started, 0)))
         try:
             wait_for_answer(self.client, conversation_id, until, hard_deadline, self.clock, self._seen)
         except ApiError as err:
             self._answer_missing(err.message)
         except Exception as err:  # a bug here must not turn a verdict into an internal error
             self._answer_missing(_bug(err))
+        self.findings.waited = self.clock.monotonic() - started
 
     def _seen(self, conversation: Conversation) -> None:
         self.findings.conversation = conversation
@@ -230,7 +231,7 @@ class Afterwards:
     def _log_answer(self) -> None:
         conversation = self.findings.conversation
         if self.findings.asked and conversation is not None:
-            title, lines = words.answer_lines(conversation)
+            title, lines = words.answer_lines(conversation, self.findings.waited)
             with self.log.group(title):
                 for line in lines:
                     self.log.info(line)

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from ..api.models import Outcome, ProcessRun, RunItem, finding_excerpt, outcome_counts
-from .escape import newlines, plain_text, plural, truncate
+from .escape import newlines, plain, plural, truncate
 
 if TYPE_CHECKING:
     from ..core.diagnosis import DiagnosedTest, Diagnosis
@@ -45,7 +45,7 @@ def xml_text(text: str) -> str:
 def message_line(finding: str, limit: int = MAX_MESSAGE) -> str:
     """The ``message`` attribute: the finding's first line that says something, as plain text (a consumer
     shows it literally: no ``**bold**`` or backticks), cut to ``limit``."""
-    return truncate(xml_text(plain_text(finding_excerpt(finding, 1))), limit)
+    return truncate(xml_text(plain(finding_excerpt(finding, 1))), limit)
 
 
 def case_name(item: RunItem, *, shared: bool = False) -> str:

@@ -16,13 +16,15 @@ from certyn_action.render.escape import (
     SCRUBBED,
     Scrubber,
     encodable,
+    fenced,
+    formatted,
+    formatted_block,
     markdown,
     markdown_with_code,
     one_line,
     visible,
 )
 from certyn_action.render.junit import render_junit
-from certyn_action.render.summary import fenced
 
 KEY = "abc+def/ghi=jkl0"
 
@@ -111,6 +113,8 @@ DESTINATIONS: dict[str, Callable[[str], str]] = {
     "summary text": lambda text: markdown(text, 10_000),
     "summary code": lambda text: markdown_with_code(text, 10_000),
     "summary fence": fenced,
+    "summary finding": lambda text: formatted(text, 10_000),
+    "summary answer": formatted_block,
     "JUnit": _junit,
     "JSON output": lambda text: json.dumps([text], ensure_ascii=False),
     "URL": lambda text: quote(encodable(text), safe=""),
