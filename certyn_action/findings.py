@@ -108,6 +108,9 @@ class Afterwards:
                 if self.findings.asked:
                     until = min(hard_deadline, ended + self.inputs.conversation_timeout_seconds)
                     self._answer(until, hard_deadline)
+                    self.findings.waited = (
+                        self.clock.monotonic() - ended
+                    )  # conversation-timeout-seconds' count
         except CancelRequested as cancel:
             note = words.STOPPED_READING.format(signal_name=cancel.signal_name)
             self.log.info(note)
@@ -211,15 +214,14 @@ class Afterwards:
         if not conversation_id:
             self._answer_missing(words.NO_CONVERSATION_ID)
             return
-        started = self.clock.monotonic()
-        self.log.info(words.WAITING_FOR_ANSWER.format(left=max(until - started, 0)))
+        left = max(until - self.clock.monotonic(), 0)
+        self.log.info(words.WAITING_FOR_ANSWER.format(left=left))
         try:
             wait_for_answer(self.client, conversation_id, until, hard_deadline, self.clock, self._seen)
         except ApiError as err:
             self._answer_missing(err.message)
         except Exception as err:  # a bug here must not turn a verdict into an internal error
             self._answer_missing(_bug(err))
-        self.findings.waited = self.clock.monotonic() - started
 
     def _seen(self, conversation: Conversation) -> None:
         self.findings.conversation = conversation

@@ -528,7 +528,7 @@ def no_answer(state: str, waited: float, why: str = "", *, answered: bool = Fals
     if state == "processing":
         what = "may be incomplete" if answered else "did not come"
         return (
-            f"Certyn's AI was still working when this step stopped waiting after {format_duration(waited)}: "
+            f"Certyn's AI was still working when this step stopped waiting after {format_duration(round(waited))}: "
             f"its answer {what}. `conversation-timeout-seconds` sets how long the step waits for it."
         )
     if state == "failed":

@@ -114,6 +114,21 @@ def test_the_answer_wait_never_runs_past_timeout_seconds(step: Step) -> None:
 
 
 @responses.activate
+def test_an_answer_that_never_came_says_how_long_the_step_waited_and_which_input_sets_it(step: Step) -> None:
+    _created()
+    progress(PASSED)
+    _results()
+    responses.get(CONVERSATION, json={"status": "processing"})
+    assert step.run(instruction="x", conversation_timeout_seconds="90") == 0
+    said = (
+        "Certyn's AI was still working when this step stopped waiting after 1m 30s: its answer did not come."
+    )
+    assert said in step.stdout
+    assert said.replace("'", "&#x27;").replace(":", "\\:").replace(".", "\\.") in step.summary.read_text()
+    assert "<code>conversation\\-timeout\\-seconds</code> sets how long" in step.summary.read_text()
+
+
+@responses.activate
 def test_a_create_answer_without_a_conversation_id_leaves_the_answer_unavailable(step: Step) -> None:
     _created(conversation=False)
     progress(PASSED)
