@@ -30,7 +30,7 @@ from pydantic import (
     model_validator,
 )
 
-from ..render.escape import encodable, plural, safe_url, truncate
+from ..render.escape import HEADING, encodable, plural, safe_url, truncate
 from .vocabulary import COUNTERS, MAX_RUN_ID, TERMINAL_STATES
 
 __all__ = ["COUNTERS", "TERMINAL_STATES", "CreatedRun", "RunStatus", "ValidationError"]
@@ -515,7 +515,6 @@ class ProcessRun(_Model):
         return duration_seconds(self.started_at, self.completed_at)
 
 
-_HEADING = re.compile(r"^[ \t]{0,3}#{1,6}(?:[ \t]|$)")
 # Markdown markers at the start of a line (heading, quote, list item), dropped when a finding is flattened.
 _LINE_MARKER = re.compile(r"^\s*(?:#{1,6}(?:\s+|$)|>\s*|[-*+]\s+|\d{1,9}[.)]\s+)+")
 FINDING_LINES = 3
@@ -530,7 +529,7 @@ def finding_excerpt(finding: str, lines: int = FINDING_LINES) -> str:
     for line in encodable(finding).splitlines():
         text = _LINE_MARKER.sub("", line).strip()
         if text:
-            (headings if _HEADING.match(line) else body).append(text)
+            (headings if HEADING.match(line) else body).append(text)
         if len(body) == lines:
             break
     return " ".join(body or headings[:lines])

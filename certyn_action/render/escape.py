@@ -175,8 +175,9 @@ def plain(text: str) -> str:
     return "\n".join(_spans(line, _Writer()) for line in text.split("\n"))
 
 
-_HEADING_LINE = re.compile(r"^[ \t]{0,3}#{1,6}(?:[ \t]+|$)")
-_FENCE_LINE = re.compile(r"^[ \t]{0,3}(?:`{3,}|~{3,})")
+# A heading line, its words without the marks; a code fence (its language, if it names one)
+HEADING = re.compile(r"^ {0,3}(?P<level>#{1,6})(?:[ \t]+(?P<text>.*?))??(?:[ \t]+#+)?[ \t]*$")
+_FENCE = re.compile(r"^ {0,3}(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[\w+#.-]{0,30})")
 
 
 def plain_lines(text: str) -> list[str]:
@@ -185,10 +186,12 @@ def plain_lines(text: str) -> list[str]:
     lines: list[str] = []
     in_code = False
     for line in text.split("\n"):
-        if _FENCE_LINE.match(line):
+        if _FENCE.match(line):
             in_code = not in_code
+        elif in_code:
+            lines.append(line)
         else:
-            lines.append(line if in_code else plain(_HEADING_LINE.sub("", line)))
+            lines.append(plain(heading["text"] or "" if (heading := HEADING.match(line)) else line))
     return lines
 
 
@@ -196,7 +199,7 @@ def without_heading(text: str) -> str:
     """``text`` without the heading (and blank lines) it starts with, when more follows: a finding that
     begins "## Result" is about what follows, not "Result"."""
     lines = text.strip().split("\n")
-    start = next((n for n, line in enumerate(lines) if line.strip() and not _HEADING_LINE.match(line)), 0)
+    start = next((n for n, line in enumerate(lines) if line.strip() and not HEADING.match(line)), 0)
     return "\n".join(lines[start:])
 
 
@@ -231,9 +234,8 @@ def fenced(text: str, info: str = "text") -> str:
     return f"{fence}{info}\n{body}\n{fence}\n"
 
 
-_FENCE = re.compile(r"^ {0,3}(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[\w+#.-]{0,30})")
-_HEADING = re.compile(r"^ {0,3}(?P<level>#{1,6})(?:[ \t]+(?P<text>.*?))??(?:[ \t]+#+)?[ \t]*$")
-_ITEM = re.compile(r"^(?P<indent> *)(?P<marker>[-*+]|\d{1,9}[.)])(?:[ \t]+(?P<text>.*))?$")
+# A list item with words (an empty one after a paragraph line would underline it as a heading)
+_ITEM = re.compile(r"^(?P<indent> *)(?P<marker>[-*+]|\d{1,9}[.)])[ \t]+(?P<text>\S.*)$")
 _QUOTE = re.compile(r"^ {0,3}>[ \t]?(?P<text>.*)$")
 _RULE = re.compile(r"^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
 _DELIMITER = re.compile(r"^[ \t]*:?-+:?[ \t]*$")
@@ -276,9 +278,8 @@ def formatted_block(text: str, demote: int = 3) -> str:
     to http(s)."""
     lines = visible(multiline(newlines(text))).expandtabs(4).split("\n")
     out: list[str] = []
-    items: list[
-        tuple[int, int]
-    ] = []  # the open list items: (their indent in the text, their content's in ours)
+    # the open list items: (their indent in the text, their content's in ours)
+    items: list[tuple[int, int]] = []
     at = 0
     while at < len(lines):
         line = lines[at]
@@ -293,7 +294,7 @@ def formatted_block(text: str, demote: int = 3) -> str:
         elif (table := _table(lines, at - 1))[0]:
             out += table[0]
             at, items = table[1], []
-        elif (heading := _HEADING.match(line)) and heading["text"]:
+        elif (heading := HEADING.match(line)) and heading["text"]:
             level = min(len(heading["level"]) + demote, 6)
             out += ["", "#" * level + " " + formatted(heading["text"], _WHOLE), ""]
             items = []
@@ -307,7 +308,7 @@ def formatted_block(text: str, demote: int = 3) -> str:
             ours = items[-1][1] if items else 0
             marker = "-" if item["marker"] in "-*+" else item["marker"][:-1] + "."
             items.append((indent, ours + len(marker) + 1))
-            out.append(" " * ours + f"{marker} {formatted(item['text'] or '', _WHOLE)}")
+            out.append(" " * ours + f"{marker} {formatted(item['text'], _WHOLE)}")
         elif quote := _QUOTE.match(line):
             out.append("> " + formatted(quote["text"], _WHOLE))
             items = []
