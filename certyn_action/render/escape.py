@@ -239,6 +239,8 @@ _ITEM = re.compile(r"^(?P<indent> *)(?P<marker>[-*+]|\d{1,9}[.)])[ \t]+(?P<text>
 _QUOTE = re.compile(r"^ {0,3}>[ \t]?(?P<text>.*)$")
 _RULE = re.compile(r"^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
 _DELIMITER = re.compile(r"^[ \t]*:?-+:?[ \t]*$")
+# Code blocks GitHub draws instead of showing (diagrams, maps, 3D models, formulas)
+_DRAWN = frozenset({"mermaid", "geojson", "topojson", "stl", "math"})
 _WHOLE = 1_000_000  # a line of the answer is not cut: the answer is, before
 _PIPE = re.compile(r"(?<!\\)\|")
 
@@ -289,7 +291,8 @@ def formatted_block(text: str, demote: int = 3) -> str:
             close = re.compile(f"^ {{0,3}}{re.escape(mark[0])}{{{len(mark)},}}[ \t]*$")
             end = next((n for n in range(at, len(lines)) if close.match(lines[n])), len(lines))
             code = "\n".join(lines[at:end]).rstrip("\n")
-            out += ["", fenced(code, fence["info"] or "text").rstrip("\n"), ""]
+            info = fence["info"] if fence["info"].lower() not in _DRAWN else ""  # shown as code, not drawn
+            out += ["", fenced(code, info or "text").rstrip("\n"), ""]
             at, items = end + 1, []
         elif (table := _table(lines, at - 1))[0]:
             out += table[0]

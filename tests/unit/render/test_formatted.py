@@ -186,6 +186,12 @@ def test_a_fence_left_open_is_closed_at_the_end_of_the_answer() -> None:
     assert view.headings == ["After"]
 
 
+@pytest.mark.parametrize("language", ["mermaid", "GeoJSON", "topojson", "stl", "math"])
+def test_a_code_block_github_would_draw_is_shown_as_code(language: str) -> None:
+    view = read(formatted_block(f"```{language}\ngraph TD; A-->B\n```"))
+    assert view.html == '<pre><code class="language-text">graph TD; A--&gt;B\n</code></pre>\n'
+
+
 def test_a_table_row_in_a_finding_stays_in_its_cell() -> None:
     cell = formatted("one | two |\n| three | four")
     view = read(f"| a | b |\n|---|---|\n| x | {cell} |\n")
