@@ -186,7 +186,8 @@ def test_two_tests_of_one_name_stay_two_cases(tmp_path: Path) -> None:
     assert [case.name for case in cases] == ["Login (#1)", "Login (#2)", "Pay"]
 
 
-def test_the_failure_message_and_body_are_plain_text(tmp_path: Path) -> None:
+def test_the_failure_message_is_plain_text_and_the_body_keeps_the_finding(tmp_path: Path) -> None:
+    # the body keeps the whole finding, as plain words too
     finding = "## Result\n\nThe **Pay now** button stayed `disabled`; see [the log](https://x.test/l)\n"
     _, _, cases = read(render_junit([run_item("failed", "Pay", 1, summaryMarkdown=finding)]), tmp_path)
     failure = cases[0].result[0]
