@@ -377,10 +377,10 @@ def render_findings(findings: Findings, *, run_url: str = "") -> str:
 
         conversation = findings.conversation
         answer = conversation.answer if conversation is not None else None
-        state = conversation_state(conversation)
-        note = findings.conversation_note
-        section = render_conversation(findings.instruction, state, answer, waited=findings.waited, note=note)
-        parts.append(section)
+        state, why = conversation_state(conversation), findings.conversation_note
+        parts.append(
+            render_conversation(findings.instruction, state, answer, waited=findings.waited, note=why)
+        )
     return "\n".join(parts)
 
 
