@@ -422,7 +422,7 @@ SCRUBBED = "***"
 
 _GAP = (
     f"(?:[\\s\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029\\ud800-\\udfff\\ufffd-\\uffff\\\\?{INVISIBLE_CHARS}]"
-    r"|%[0-9a-f]{2}|\\u[0-9a-f]{4}|\\[bfnrt]|&(?:amp;)*\\?#?[0-9a-z]{1,8};|</?(?:code|strong|em)>)*"
+    r"|%[0-9a-f]{2}|\\u[0-9a-f]{4}|\\[bfnrt]|&(?:amp;)*\\?#?\u2060?[0-9a-z]{1,8};|</?(?:code|strong|em)>)*"
 )
 # What html.escape writes for a character (the summary's escaping); html itself loads with the summary only.
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"}

@@ -141,6 +141,8 @@ _AROUND = st.text(alphabet=" .,:;!?-_()[]<>&'\"\n\t*`#|@%\\", max_size=20)
 @example(key="000_00000", gaps=[(1, "&#10;")], before="", after="", destination="JUnit")
 # ... and as the summary's Markdown writes it (&amp;\#10;).
 @example(key="msum88a_msumg8a", gaps=[(14, "&#10;")], before="", after="", destination="summary code")
+# ... and as formatted Certyn text writes it, a WORD JOINER after the "#" (&amp;\#\u206010;).
+@example(key="800qA_804qA", gaps=[(26, "&#10;")], before="", after="; ", destination="summary answer")
 def test_no_spelling_of_the_key_survives_any_destination(
     key: str, gaps: list[tuple[int, str]], before: str, after: str, destination: str
 ) -> None:
