@@ -36,6 +36,7 @@ class Findings:
     asked: bool = False  # the run ended and an instruction was sent: the answer is reported
     conversation: Conversation | None = None  # the last read, None when it could not be read
     conversation_note: str = ""  # why the answer could not be read
+    waited: float = 0.0  # how long the step waited for the answer (seconds)
     results: ProcessRun | None = None
     results_note: str = ""  # why the per-test results are missing
     contradictions: tuple[str, ...] = ()
