@@ -108,6 +108,9 @@ class Afterwards:
                 if self.findings.asked:
                     until = min(hard_deadline, ended + self.inputs.conversation_timeout_seconds)
                     self._answer(until, hard_deadline)
+                    self.findings.waited = (
+                        self.clock.monotonic() - ended
+                    )  # conversation-timeout-seconds' count
         except CancelRequested as cancel:
             note = words.STOPPED_READING.format(signal_name=cancel.signal_name)
             self.log.info(note)
@@ -217,7 +220,7 @@ class Afterwards:
     def _log_answer(self) -> None:
         conversation = self.findings.conversation
         if self.findings.asked and conversation is not None:
-            title, lines = words.answer_lines(conversation)
+            title, lines = words.answer_lines(conversation, self.findings.waited)
             with self.log.group(title):
                 for line in lines:
                     self.log.info(line)

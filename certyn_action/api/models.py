@@ -32,7 +32,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from ..render.escape import encodable, plural, safe_url, truncate
+from ..render.escape import HEADING, encodable, plural, safe_url, truncate
 from ..settings import MAX_RUN_ID
 from .vocabulary import COUNTERS, TERMINAL_STATES
 
@@ -419,7 +419,6 @@ class ProcessRun(_Model):
         return duration_seconds(self.started_at, self.completed_at)
 
 
-_HEADING = re.compile(r"^[ \t]{0,3}#{1,6}(?:[ \t]|$)")
 # Markdown markers at the start of a line (heading, quote, list item), dropped when a finding is flattened.
 _LINE_MARKER = re.compile(r"^\s*(?:#{1,6}(?:\s+|$)|>\s*|[-*+]\s+|\d{1,9}[.)]\s+)+")
 
@@ -433,7 +432,7 @@ def finding_excerpt(finding: str, lines: int = 3) -> str:
     for line in encodable(finding).splitlines():
         text = _LINE_MARKER.sub("", line).strip()
         if text:
-            (headings if _HEADING.match(line) else body).append(text)
+            (headings if HEADING.match(line) else body).append(text)
         if len(body) == lines:
             break
     return " ".join(body or headings[:lines])
