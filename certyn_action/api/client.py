@@ -535,12 +535,9 @@ class CertynClient:
 
     def process_run(self, run_id: str, deadline: float) -> models.ProcessRun:
         """The run's per-test results (the CI run id is the process-run id); a large run's may be 8 MiB."""
+        path = api_path("projects", self.project_id(deadline), "process-runs", run_id)
         ask = Ask(
-            Request(
-                "GET",
-                api_path("projects", self.project_id(deadline), "process-runs", run_id),
-                max_body=RESULTS_MAX_BODY,
-            ),
+            Request("GET", path, max_body=RESULTS_MAX_BODY),
             f"reading the per-test results of run {run_id}",
             operation="per-test results",
             not_found="this server does not offer per-test results for the run (or the key cannot see them)",
@@ -549,17 +546,15 @@ class CertynClient:
         return self.call(ask, read, READ, deadline)
 
     def conversation(self, conversation_id: str, deadline: float) -> models.Conversation:
+        path = api_path("assistant", "conversations", conversation_id)
         ask = Ask(
-            Request(
-                "GET", api_path("assistant", "conversations", conversation_id), max_body=CONVERSATION_MAX_BODY
-            ),
+            Request("GET", path, max_body=CONVERSATION_MAX_BODY),
             f"reading the AI conversation {conversation_id}",
             operation="AI conversation",
             not_found="this server does not offer the AI conversation (or the key cannot see it)",
         )
-        return self.call(
-            ask, partial(read_model, model=models.Conversation, what="the AI conversation"), READ, deadline
-        )
+        read = partial(read_model, model=models.Conversation, what="the AI conversation")
+        return self.call(ask, read, READ, deadline)
 
     # -- diagnosis (issue 20): a 404 says the server or the key offers none ------------------------
     def _diagnosis(self, model: type[M], what: str, deadline: float, path: str, bare: bool = False) -> M:
