@@ -169,21 +169,25 @@ def _counts(report: Report) -> list[str]:
     if missing := unaccounted(status):  # counted as neither an outcome nor pending: its own column
         names.append("No result")
         values.append(str(missing))
-    return [*_table(names, "|" + "---:|" * len(names), [values]), "", _state(report, status), ""]
+    state = _state(report, status)
+    return [*_table(names, "|" + "---:|" * len(names), [values]), "", *([state, ""] if state else [])]
 
 
 def _state(report: Report, status: RunStatus) -> str:
     """Certyn's own words for the run, labelled as Certyn's (the verdict is the heading's), and when they
-    were read if this step cancelled the run. Certyn's conclusion only where it tells the reader something:
-    not when it repeats the state or agrees with the verdict."""
-    cancel = report.cancel
+    were read if this step cancelled the run; "" when they only repeat the heading (a completed run whose
+    conclusion, if any, agrees with the verdict). Certyn's conclusion only where it differs from the state
+    and the verdict."""
+    cancel, conclusion = report.cancel, status.conclusion
+    differs = bool(conclusion) and conclusion != status.state
+    differs = differs and conclusion.lower() not in AGREEING.get(report.verdict.result, frozenset())
+    if cancel is None and status.state == "completed" and not differs:
+        return ""
     line = f"**Certyn's state:** {_code(status.state or 'unknown')}"
     if cancel is not None:
         when = words.state_after_cancel(cancel.cause, accepted=cancel.accepted, read_after=cancel.read_after)
         line += f" — {markdown(when)}"
-    conclusion = status.conclusion
-    agreeing = AGREEING.get(report.verdict.result, frozenset())
-    if conclusion and conclusion != status.state and conclusion.lower() not in agreeing:
+    if differs:
         line += (
             f" · **Certyn's conclusion:** {_code(conclusion)} (Certyn's own word, not this step's verdict)"
         )
