@@ -78,33 +78,129 @@ def defused(text: str) -> str:
     return text.replace(_LEGACY_COMMAND, "## [")
 
 
-_CODE_SPAN = re.compile(r"(?<!`)(`+)([^`\n]+?)\1(?!`)")
+# -- Certyn's Markdown (findings, the diagnosis' reasons, the AI answer), issue 19 ------------------------
+# One tokeniser for the spans a reader expects formatted: code, links (images too), bare http(s) URLs, bold
+# and italics. ``formatted`` writes them as Markdown made of our own tags around escaped text; ``plain`` as
+# their words. Anything else is text: escaped in the summary, as it is in the log.
+_SPAN = re.compile(
+    r"(?<!`)(?P<ticks>`+)(?!`)(?P<code>[^\n]+?)(?<!`)(?P=ticks)(?!`)"
+    r"|(?P<image>!?)\[(?P<label>[^\[\]\n]*)\]\((?P<url>[^()\s]*)(?:[ \t]+\"[^\"\n]*\")?\)"
+    r"|<(?P<auto>https?://[^\s<>]+)>"
+    r"|(?P<bare>\bhttps?://[^\s<>()\[\]`*]+)"
+    r"|(?P<stars>\*\*|__)(?=\S)(?P<strong>[^\n]+?)(?<=\S)(?P=stars)"
+    r"|(?<![\w*])\*(?=[^\s*])(?P<em>[^*\n]+?)(?<=\S)\*(?![\w*])"
+    r"|(?<![\w_])_(?=[^\s_])(?P<em_>[^_\n]+?)(?<=\S)_(?![\w_])",
+    re.IGNORECASE,
+)
+
+
+def _spans(line: str, write: _Writer) -> str:
+    parts: list[str] = []
+    end = 0
+    for match in _SPAN.finditer(line):
+        parts.append(write.text(line[end : match.start()]))
+        found = match.groupdict()
+        if found["code"] is not None:
+            parts.append(write.code(found["code"]))
+        elif found["label"] is not None:
+            url = found["url"]
+            label = found["label"] or (url if found["image"] else "")
+            parts.append(write.link(label, url) if label else write.text(""))
+        elif url := found["auto"] or found["bare"]:  # trailing punctuation ends a sentence; a cut URL is text
+            core = url.rstrip(".,;:!?'\"")
+            whole = "…" not in url
+            parts.append(write.link(core, core) + write.text(url[len(core) :]) if whole else write.text(url))
+        elif found["strong"] is not None:
+            parts.append(write.strong(found["strong"]))
+        else:
+            parts.append(write.em(found["em"] or found["em_"]))
+        end = match.end()
+    parts.append(write.text(line[end:]))
+    return "".join(parts)
+
+
+class _Writer:
+    """How ``_spans`` writes each span: as plain words."""
+
+    def text(self, text: str) -> str:
+        return text
+
+    def code(self, text: str) -> str:
+        return text
+
+    def strong(self, text: str) -> str:
+        return _spans(text, self)
+
+    em = strong
+
+    def link(self, label: str, url: str) -> str:
+        if label == url:  # a URL written out: nothing more to say
+            return self.text(label)
+        words = _spans(label, self)
+        return f"{words} ({url})" if safe_url(url) else words
+
+
+_ISSUE = re.compile(r"\\#(?=\d)")
+
+
+class _Markdown(_Writer):
+    """...as Markdown of our own: HTML tags around escaped text, links only to http(s)."""
+
+    def __init__(self, links: bool = True) -> None:
+        self.links = links
+
+    def text(self, text: str) -> str:
+        # "#123" would link to (and notify) issue 123 even escaped: a WORD JOINER after the '#' breaks it.
+        return _ISSUE.sub("\\#" + WORD_JOINER, _escape_markdown(text))
+
+    def code(self, text: str) -> str:
+        return f"<code>{_escape_markdown(text)}</code>"
+
+    def strong(self, text: str) -> str:
+        return f"<strong>{_spans(text, self)}</strong>"
+
+    def em(self, text: str) -> str:
+        return f"<em>{_spans(text, self)}</em>"
+
+    def link(self, label: str, url: str) -> str:
+        target = safe_url(url) if self.links else None
+        words = self.text(label) if label == url else _spans(label, _Markdown(links=False))  # no nested link
+        return f"[{words}]({target})" if target else words
 
 
 def plain(text: str) -> str:
-    """``text`` with its Markdown code spans (`` `api-key` ``) shown as their words: an annotation is plain
-    text, where backticks would show literally. Other backticks are kept."""
-    return _CODE_SPAN.sub(r"\2", text)
+    """Markdown as plain words, for a reader that shows text literally (the log, an annotation, JUnit): code
+    spans, bold and italics as their words, a link as its text and its URL (http(s) only), an image as its
+    alt text."""
+    return "\n".join(_spans(line, _Writer()) for line in text.split("\n"))
 
 
-_LINK = re.compile(r"(!?)\[([^\]\n]*)\]\(([^()\s]*)\)")
-_STRONG = re.compile(r"(\*\*|__)(?=\S)([^\n]+?)(?<=\S)\1")
-_EMPHASIS = re.compile(r"(?<![\w*])\*(?=[^\s*])([^*\n]+?)(?<=\S)\*(?![\w*])")
+# A heading line, its words without the marks; a code fence (its language, if it names one)
+HEADING = re.compile(r"^ {0,3}(?P<level>#{1,6})(?:[ \t]+(?P<text>.*?))??(?:[ \t]+#+)?[ \t]*$")
+_FENCE = re.compile(r"^ {0,3}(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[\w+#.-]{0,30})")
 
 
-def _link_text(match: re.Match[str]) -> str:
-    image, label, url = match.groups()
-    if image or not url or url == label:
-        return label
-    return f"{label} ({url})"
+def plain_lines(text: str) -> list[str]:
+    """Markdown on several lines as plain lines: heading markers and code fences dropped, each line
+    ``plain`` (the lines of a code block as they are)."""
+    lines: list[str] = []
+    in_code = False
+    for line in text.split("\n"):
+        if _FENCE.match(line):
+            in_code = not in_code
+        elif in_code:
+            lines.append(line)
+        else:
+            lines.append(plain(heading["text"] or "" if (heading := HEADING.match(line)) else line))
+    return lines
 
 
-def plain_text(markdown: str) -> str:
-    """A line of Markdown as plain text: links as ``label (url)``, images as their alt text, code spans,
-    bold and italics as their words. For a reader that shows text literally (a JUnit message)."""
-    text = plain(_LINK.sub(_link_text, markdown))
-    text = _STRONG.sub(r"\2", text)
-    return _EMPHASIS.sub(r"\1", text)
+def without_heading(text: str) -> str:
+    """``text`` without the heading (and blank lines) it starts with, when more follows: a finding that
+    begins "## Result" is about what follows, not "Result"."""
+    lines = text.strip().split("\n")
+    start = next((n for n, line in enumerate(lines) if line.strip() and not HEADING.match(line)), 0)
+    return "\n".join(lines[start:])
 
 
 def one_line(text: object, limit: int = 500) -> str:
@@ -115,6 +211,117 @@ def one_line(text: object, limit: int = 500) -> str:
     """
     flat = defused(_CONTROL.sub(" ", str(text)))
     return truncate(flat.strip(), limit)
+
+
+def formatted(text: object, limit: int = 500) -> str:
+    """Certyn's Markdown on one line (a table cell), formatted: code, bold, italics and http(s) links as
+    Markdown of our own, everything else escaped like :func:`markdown`; cut to ``limit`` first."""
+    return _spans(one_line(text, limit), _Markdown())
+
+
+_BACKTICKS = re.compile(r"`+")
+
+
+def fenced(text: str, info: str = "text") -> str:
+    """``text`` as a fenced code block that shows it literally.
+
+    The fence is longer than any run of backticks inside, so no line can close it; GitHub renders
+    nothing inside a code block (no HTML, no links, no Markdown). Controls, bidirectional and invisible
+    characters become spaces, as everywhere text is shown."""
+    body = visible(multiline(newlines(text)))
+    longest = max((len(run) for run in _BACKTICKS.findall(body)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{info}\n{body}\n{fence}\n"
+
+
+# A list item with words (an empty one after a paragraph line would underline it as a heading)
+_ITEM = re.compile(r"^(?P<indent> *)(?P<marker>[-*+]|\d{1,9}[.)])[ \t]+(?P<text>\S.*)$")
+_QUOTE = re.compile(r"^ {0,3}>[ \t]?(?P<text>.*)$")
+_RULE = re.compile(r"^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
+_DELIMITER = re.compile(r"^[ \t]*:?-+:?[ \t]*$")
+# Code blocks GitHub draws instead of showing (diagrams, maps, 3D models, formulas)
+_DRAWN = frozenset({"mermaid", "geojson", "topojson", "stl", "math"})
+_WHOLE = 1_000_000  # a line of the answer is not cut: the answer is, before
+_PIPE = re.compile(r"(?<!\\)\|")
+
+
+def _cells(row: str) -> list[str]:
+    """A table row's cells, split at its unescaped pipes (the outer ones dropped)."""
+    row = row.strip()
+    row = row[1:] if row.startswith("|") else row
+    row = row[:-1] if _PIPE.search(row[-1:]) and not row.endswith("\\|") else row
+    return [cell.strip().replace("\\|", "|") for cell in _PIPE.split(row)]
+
+
+def _table(lines: list[str], start: int) -> tuple[list[str], int]:
+    """The GFM table at ``lines[start]`` (a header row, then its delimiter row), written anew with every cell
+    ``formatted``, and the index after it; ``([], start)`` when there is no table there."""
+    if start + 1 >= len(lines) or "|" not in lines[start]:
+        return [], start
+    head, delimiters = _cells(lines[start]), _cells(lines[start + 1])
+    if len(head) != len(delimiters) or not all(_DELIMITER.match(cell) for cell in delimiters):
+        return [], start
+    align = [
+        ("" if cell[:1] != ":" else ":") + "---" + (":" if cell[-1:] == ":" else "") for cell in delimiters
+    ]
+    end = start + 2
+    while end < len(lines) and "|" in lines[end] and lines[end].strip():
+        end += 1
+    rows = [head] + [(_cells(line) + [""] * len(head))[: len(head)] for line in lines[start + 2 : end]]
+    written = ["| " + " | ".join(formatted(cell, _WHOLE) for cell in row) + " |" for row in rows]
+    return ["", written[0], "|" + "|".join(align) + "|", *written[1:], ""], end
+
+
+def formatted_block(text: str, demote: int = 3) -> str:
+    """Certyn's Markdown on several lines (the AI answer), formatted: headings (``demote`` levels down, so
+    below the summary's own), lists, quotes, tables, rules and code blocks, written anew by us, their text
+    ``formatted``; anything else is a paragraph of escaped text. What it opens it closes (a code block left
+    open ends with the text), so nothing after it in the summary changes. No raw HTML, no image, links only
+    to http(s)."""
+    lines = visible(multiline(newlines(text))).expandtabs(4).split("\n")
+    out: list[str] = []
+    # the open list items: (their indent in the text, their content's in ours)
+    items: list[tuple[int, int]] = []
+    at = 0
+    while at < len(lines):
+        line = lines[at]
+        at += 1
+        if fence := _FENCE.match(line):
+            mark = fence["fence"]
+            close = re.compile(f"^ {{0,3}}{re.escape(mark[0])}{{{len(mark)},}}[ \t]*$")
+            end = next((n for n in range(at, len(lines)) if close.match(lines[n])), len(lines))
+            code = "\n".join(lines[at:end]).rstrip("\n")
+            info = fence["info"] if fence["info"].lower() not in _DRAWN else ""  # shown as code, not drawn
+            out += ["", fenced(code, info or "text").rstrip("\n"), ""]
+            at, items = end + 1, []
+        elif (table := _table(lines, at - 1))[0]:
+            out += table[0]
+            at, items = table[1], []
+        elif (heading := HEADING.match(line)) and heading["text"]:
+            level = min(len(heading["level"]) + demote, 6)
+            out += ["", "#" * level + " " + formatted(heading["text"], _WHOLE), ""]
+            items = []
+        elif _RULE.match(line):
+            out += ["", "***", ""]
+            items = []
+        elif item := _ITEM.match(line):
+            indent = len(item["indent"])
+            while items and items[-1][0] >= indent:  # a sibling or an item further out: close deeper ones
+                items.pop()
+            ours = items[-1][1] if items else 0
+            marker = "-" if item["marker"] in "-*+" else item["marker"][:-1] + "."
+            items.append((indent, ours + len(marker) + 1))
+            out.append(" " * ours + f"{marker} {formatted(item['text'], _WHOLE)}")
+        elif quote := _QUOTE.match(line):
+            out.append("> " + formatted(quote["text"], _WHOLE))
+            items = []
+        elif line.strip():
+            indent = items[-1][1] if items and line.startswith(" ") else 0
+            out.append(" " * indent + formatted(line, _WHOLE))
+            items = items if indent else []
+        else:
+            out.append("")
+    return "\n".join(out).strip("\n") + "\n"
 
 
 def escape_command_data(text: str) -> str:
@@ -215,7 +422,7 @@ SCRUBBED = "***"
 
 _GAP = (
     f"(?:[\\s\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029\\ud800-\\udfff\\ufffd-\\uffff\\\\?{INVISIBLE_CHARS}]"
-    r"|%[0-9a-f]{2}|\\u[0-9a-f]{4}|\\[bfnrt]|&(?:amp;)*\\?#?[0-9a-z]{1,8};|</?code>)*"
+    r"|%[0-9a-f]{2}|\\u[0-9a-f]{4}|\\[bfnrt]|&(?:amp;)*\\?#?\u2060?[0-9a-z]{1,8};|</?(?:code|strong|em)>)*"
 )
 # What html.escape writes for a character (the summary's escaping); html itself loads with the summary only.
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"}

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from ..api.models import Outcome, ProcessRun, RunItem, finding_excerpt, outcome_counts
-from .escape import newlines, plain_text, plural, truncate
+from .escape import newlines, plain, plain_lines, plural, truncate
 
 if TYPE_CHECKING:
     from ..core.diagnosis import DiagnosedTest, Diagnosis
@@ -45,7 +45,7 @@ def xml_text(text: str) -> str:
 def message_line(finding: str, limit: int = MAX_MESSAGE) -> str:
     """The ``message`` attribute: the finding's first line that says something, as plain text (a consumer
     shows it literally: no ``**bold**`` or backticks), cut to ``limit``."""
-    return truncate(xml_text(plain_text(finding_excerpt(finding, 1))), limit)
+    return truncate(xml_text(plain(finding_excerpt(finding, 1))), limit)
 
 
 def case_name(item: RunItem, *, shared: bool = False) -> str:
@@ -60,7 +60,8 @@ def _seconds(value: float) -> str:
 
 
 def _result(case: ET.Element, item: RunItem, why: DiagnosedTest | None = None) -> None:
-    outcome, finding = item.outcome, xml_text(item.finding)
+    # the finding as plain words: a consumer shows the text literally
+    outcome, finding = item.outcome, xml_text("\n".join(plain_lines(newlines(item.finding))))
     if (tag := _TAGS.get(outcome)) is None:
         return
     status = f" (status: {item.status})" if item.status else ""
@@ -69,7 +70,7 @@ def _result(case: ET.Element, item: RunItem, why: DiagnosedTest | None = None) -
         Outcome.ABORTED: "Aborted in Certyn",
         Outcome.NO_RESULT: xml_text(f"No result in Certyn{status}"),
     }.get(outcome, f"Marked {outcome} in Certyn, with no finding")
-    message = message_line(finding) or default
+    message = message_line(item.finding) or default
     if why is not None:  # diagnosis (issue 20): the reason first, the evidence in system-out
         message = truncate(xml_text(f"{why.label}: {why.summary} — {message}"), 2 * MAX_MESSAGE)
     element = ET.SubElement(case, tag, {"message": message})

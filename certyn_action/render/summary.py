@@ -2,13 +2,13 @@
 answer. Pure: every piece of server or input text is escaped, links are rendered only for http(s) URLs, and
 the result stays far below the runner's 1 MiB limit.
 
-Table cells go through ``markdown`` (HTML and Markdown escaped, one line); the instruction and the answer sit
-in fenced code blocks whose fence is longer than any run of backticks inside.
+Table cells go through ``markdown`` (HTML and Markdown escaped, one line); Certyn's own Markdown (a finding,
+a diagnosis' reason, the AI answer) through ``formatted`` and ``formatted_block``, which let through only
+what they write themselves; the instruction sits in a fenced code block that no line inside can close.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
@@ -18,16 +18,16 @@ from ..gate import Result, unaccounted
 from ..settings import Settings
 from . import words
 from .escape import (
+    fenced,
     format_duration,
+    formatted,
+    formatted_block,
     markdown,
     markdown_link,
     markdown_with_code,
-    multiline,
-    newlines,
     plural,
     safe_url,
     truncate,
-    visible,
     without_secrets,
 )
 from .words import MAX_ROWS
@@ -290,13 +290,6 @@ MAX_SHOWN_ANSWER = 20_000
 MAX_SHOWN_INSTRUCTION = 10_000
 
 ICONS = {"failed": "❌", "blocked": "🚫", "aborted": "⛔", "no result": "❔", "skipped": "⏭️", "passed": "✅"}
-STATE_TEXT = {
-    "idle": "answered",
-    "failed": "Certyn's AI reported a failure",
-    "processing": "no answer within the time allowed",
-    "unavailable": "the conversation could not be read",
-}
-_BACKTICKS = re.compile(r"`+")
 PASSING = frozenset({"passed", "skipped"})  # rows collapsed under the failing ones
 
 
@@ -310,7 +303,7 @@ def _test_cells(item: RunItem, diagnosis: Diagnosis | None = None) -> tuple[str,
         str(item.number) if item.number is not None else "",
         markdown(item.display_name, MAX_CELL_NAME) + flaky,
         format_duration(item.duration_seconds) if item.duration_seconds is not None else "—",
-        markdown(finding_excerpt(item.finding), MAX_CELL_FINDING),
+        formatted(finding_excerpt(item.finding), MAX_CELL_FINDING),
     )
 
 
@@ -361,32 +354,22 @@ def _tests_table(rows: Sequence[RunItem], diagnosis: Diagnosis | None) -> list[s
     return _table(head, "|---|---:|---|---:|---|", (_test_cells(row, diagnosis) for row in rows))
 
 
-def fenced(text: str) -> str:
-    """``text`` as a fenced code block that shows it literally.
-
-    The fence is longer than any run of backticks inside, so no line can close it; GitHub renders
-    nothing inside a code block (no HTML, no links, no Markdown). Controls, bidirectional and invisible
-    characters become spaces, as everywhere text is shown."""
-    body = visible(multiline(newlines(text)))
-    longest = max((len(run) for run in _BACKTICKS.findall(body)), default=0)
-    fence = "`" * max(3, longest + 1)
-    return f"{fence}text\n{body}\n{fence}\n"
-
-
-def render_conversation(instruction: str, state: str, answer: str | None) -> str:
-    """The summary section of the AI instruction and its answer, both shown as text."""
-    lines = ["### Certyn AI", "", f"State: `{state}` ({STATE_TEXT[state]})", "", "**Instruction**", ""]
-    parts = ["\n".join(lines) + "\n", fenced(truncate(instruction, MAX_SHOWN_INSTRUCTION))]
-    if answer is None:
-        parts.append("\n_No answer._\n")
-        return "".join(parts)
-    parts += ["\n**Answer**\n\n", fenced(truncate(answer, MAX_SHOWN_ANSWER))]
-    if len(answer) > MAX_SHOWN_ANSWER:
-        parts.append(
-            f"\n_The answer is cut here after {MAX_SHOWN_ANSWER:,} characters; "
-            "the output `conversation-response` has it whole._\n"
-        )
-    return "".join(parts)
+def render_conversation(
+    instruction: str, state: str, answer: str | None, *, waited: float = 0.0, note: str = ""
+) -> str:
+    """The summary section of the AI's answer: said to be the AI's (it may be wrong), the instruction
+    collapsed, the answer formatted (its headings below ours), or why there is none; ``waited``: how long the
+    step waited for it, ``note``: why it could not be read."""
+    lines = ["### Certyn AI", "", f"> {_words(words.AI_WRITTEN)}", ""]
+    lines += [f"<details><summary>{words.AI_INSTRUCTION}</summary>", ""]
+    lines += [fenced(truncate(instruction, MAX_SHOWN_INSTRUCTION)), "</details>", ""]
+    if answer is not None:
+        lines += [formatted_block(truncate(answer, MAX_SHOWN_ANSWER)), ""]
+        if len(answer) > MAX_SHOWN_ANSWER:
+            lines += [f"_{_words(words.answer_cut(MAX_SHOWN_ANSWER))}_", ""]
+    if answer is None or state == "processing":
+        lines += [_words(words.no_answer(state, waited, note, answered=answer is not None)), ""]
+    return "\n".join(lines)
 
 
 def render_findings(findings: Findings, *, run_url: str = "") -> str:
@@ -412,10 +395,10 @@ def render_findings(findings: Findings, *, run_url: str = "") -> str:
 
         conversation = findings.conversation
         answer = conversation.answer if conversation is not None else None
-        section = render_conversation(findings.instruction, conversation_state(conversation), answer)
-        if findings.conversation_note:
-            section += f"\n> The answer could not be read: {_words(findings.conversation_note)}\n"
-        parts.append(section)
+        state, why = conversation_state(conversation), findings.conversation_note
+        parts.append(
+            render_conversation(findings.instruction, state, answer, waited=findings.waited, note=why)
+        )
     return "\n".join(parts)
 
 
@@ -427,7 +410,7 @@ MAX_SHOWN_OBSERVATIONS = 5
 def _why(test: DiagnosedTest) -> list[str]:
     """A diagnosed test's list item: name, reason and flaky mark; its evidence and artifacts nested."""
     mark = words.flaky_mark(test.flaky, test.quarantined, test.failure_rate)
-    head = f"- {ICONS.get(test.outcome, '')} **{markdown(test.name, MAX_CELL_NAME)}** — {markdown(test.summary, 600)}"
+    head = f"- {ICONS.get(test.outcome, '')} **{markdown(test.name, MAX_CELL_NAME)}** — {formatted(test.summary, 600)}"
     lines = [head + (f" · **{markdown(mark)}**" if mark else "")]
     evidence = test.evidence
     if len(evidence.network) > 1 or test.reason not in ("app-server-error", "app-client-error"):
@@ -503,11 +486,11 @@ def render_comment(report: Report, marker: str) -> str:
         lines += [
             f"- {ICONS[item.outcome]} {item.outcome}: **{markdown(item.display_name, MAX_CELL_NAME)}**"
             + (
-                f" — {markdown(finding_excerpt(item.finding), MAX_CELL_FINDING)}"
+                f" — {formatted(finding_excerpt(item.finding), MAX_CELL_FINDING)}"
                 if item.finding.strip()
                 else ""
             )
-            + (f" — why: {markdown(why.summary, 600)}" if diagnosis and (why := diagnosis.of(item)) else "")
+            + (f" — why: {formatted(why.summary, 600)}" if diagnosis and (why := diagnosis.of(item)) else "")
             for item in failing[:MAX_COMMENT_TESTS]
         ]
         if len(failing) > MAX_COMMENT_TESTS:
@@ -524,9 +507,9 @@ def render_comment(report: Report, marker: str) -> str:
     conversation = report.findings.conversation
     if conversation is not None and conversation.answer is not None:
         lines += [
-            "<details><summary>Certyn AI answer</summary>",
+            f"<details><summary>{words.AI_ANSWER}</summary>",
             "",
-            fenced(truncate(conversation.answer, MAX_COMMENT_ANSWER)),
+            formatted_block(truncate(conversation.answer, MAX_COMMENT_ANSWER)),
             "</details>",
         ]
     return cut_for_github("\n".join(lines).rstrip() + "\n", MAX_COMMENT)

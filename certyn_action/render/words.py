@@ -7,14 +7,24 @@ Untrusted parts (server text, inputs) go through ``one_line`` here; ``WorkflowLo
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from ..core.report import Report
 from ..gate import Cause, Result, Verdict
 from ..settings import Settings
-from .escape import defused, format_duration, multiline, one_line, plain, plural, truncate
+from .escape import (
+    defused,
+    format_duration,
+    multiline,
+    newlines,
+    one_line,
+    plain,
+    plain_lines,
+    plural,
+    truncate,
+    without_heading,
+)
 
 if TYPE_CHECKING:
     from ..api.models import Conversation, Created, RunItem, RunStatus
@@ -417,7 +427,6 @@ MAX_ANNOTATIONS = 9  # with the gate's own annotation, GitHub's limit of 10 per 
 MAX_ANNOTATION_TITLE = 200
 MAX_ANNOTATION_MESSAGE = 1000
 MAX_ROWS = 50  # the summary's table of tests shows at most this many
-_HEADING_MARKER = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+", re.MULTILINE)
 
 
 def failing_annotations(
@@ -434,8 +443,8 @@ def failing_annotations(
     gate's one annotation names that cause.
 
     Title: the test's name on one line. Message: the name again (the log shows only the message), its
-    outcome and finding (line breaks kept; the log
-    escapes them; heading markers dropped, as annotations are plain text), cut to a readable length;
+    outcome and finding as plain words (line breaks kept: the log escapes them; a heading it starts with
+    passed over, as "## Result" says nothing), cut to a readable length;
     the legacy ``##[`` command marker is broken up. A diagnosed test's reason follows its name in the title,
     and its evidence ends the message."""
     found: list[Annotation] = []
@@ -445,7 +454,7 @@ def failing_annotations(
         outcome = item.outcome
         if not outcome.failing:
             continue
-        finding = defused(_HEADING_MARKER.sub("", multiline(item.finding))).strip()
+        finding = defused("\n".join(plain_lines(without_heading(multiline(item.finding))))).strip()
         label = f"{outcome.capitalize()}:"
         if not finding:
             message = f"Marked {outcome} in Certyn."
@@ -504,14 +513,43 @@ def unannotated_sentence(report: Report) -> str:
     return f" {plural(rest, 'more failing test')} without an annotation: see {where}."
 
 
-def answer_lines(conversation: Conversation) -> tuple[str, list[str]]:
-    """The log group of the AI's answer: its title and its lines (the state alone when there is no answer).
+# -- the AI answer (issue 19): Certyn's AI's words, said to be so ------------------------------------------
+AI_WRITTEN = "Written by Certyn's AI, which can be wrong: check what it says against the run."
+AI_INSTRUCTION = "What it was asked"
+AI_ANSWER = "Certyn's AI answer (it can be wrong)"
 
-    Only real line breaks start a line: splitlines() would also break at a form feed or U+2028, and a key
-    split over two lines would pass the scrubber (``WorkflowLog.info`` shows those as spaces instead)."""
-    text = conversation.answer
-    lines = ["No answer."] if text is None else re.split(r"\r\n|[\r\n]", text.rstrip("\r\n"))
-    return f"Certyn AI answer ({conversation.state})", lines
+
+def answer_cut(shown: int) -> str:
+    return (
+        f"The answer is cut here after {shown:,} characters; the output `conversation-response` has it whole."
+    )
+
+
+def no_answer(state: str, waited: float, why: str = "", *, answered: bool = False) -> str:
+    """Why the AI section has no answer (or, ``answered`` while still ``processing``, maybe not all of it):
+    ``waited`` is how long the step waited for it, ``why`` why it could not be read."""
+    if state == "processing":
+        what = "may be incomplete" if answered else "did not come"
+        return (
+            f"Certyn's AI was still working when this step stopped waiting after {format_duration(round(waited))}: "
+            f"its answer {what}. `conversation-timeout-seconds` sets how long the step waits for it."
+        )
+    if state == "failed":
+        return "Certyn's AI could not answer: it reported a failure."
+    if state == "unavailable":
+        return f"The answer could not be read: {why}" if why else "The answer could not be read."
+    return "Certyn's AI gave no answer."
+
+
+def answer_lines(conversation: Conversation, waited: float) -> tuple[str, list[str]]:
+    """The log group of the AI's answer: its title and its lines as plain words (why there is none, when
+    there is none); only real line breaks start a line (``WorkflowLog.info`` shows a form feed or U+2028
+    as a space, so a key split over them still meets the scrubber)."""
+    text, state = conversation.answer, str(conversation.state)
+    lines = [] if text is None else plain_lines(newlines(text).rstrip("\n"))
+    if text is None or state == "processing":
+        lines.append(plain(no_answer(state, waited, answered=text is not None)))
+    return AI_ANSWER, lines
 
 
 # -- the backbone: how the step stopped, the releases, base-url, the wait, the findings ------------------
@@ -677,9 +715,9 @@ def diagnosis_incomplete(problem: str) -> str:
 
 
 def diagnosis_lines(diagnosis: Diagnosis) -> list[str]:
-    """The log's line per diagnosed test: its name, and its reason with the evidence in one sentence."""
+    """The log's line per diagnosed test: its name, and its reason with the evidence in one sentence (plain words)."""
     return [
-        f"Why {one_line(test.name, 200)} {test.outcome}: {one_line(test.summary, 400)}"
+        f"Why {one_line(test.name, 200)} {test.outcome}: {one_line(plain(test.summary), 400)}"
         for test in diagnosis.tests
     ]
 

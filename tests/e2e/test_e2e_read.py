@@ -106,3 +106,44 @@ def test_an_attached_run_shows_its_own_commit_and_where_to_follow_it() -> None:
     assert run.stdout.index("Attached to Certyn run") < run.stdout.index("Follow it in Certyn")
     view = read(run.summary)
     assert view.row("Commit") == ["Commit", "feedc0d (the attached run's)"], view.tables
+
+
+def test_markdown_from_certyn_is_formatted_in_the_summary_and_plain_words_in_the_log() -> None:
+    finding = "## Result\n\nThe **Pay now** button stayed `disabled`; see [the log](https://logs.example/1)"
+    answer = (
+        "# Why it failed\n\nThe **Pay now** button:\n\n- stayed `disabled`\n- see [the log](https://logs.example/1)"
+        "\n\n| Test | Cause |\n|---|---|\n| Pay | 500 |\n\n<img src=x onerror=alert(1)> ![i](javascript:x)"
+    )
+    rows = [{"testCaseName": "Pay", "testOutcome": "failed", "status": "failed", "summaryMarkdown": finding}]
+    final = [snapshot("completed", total=1, failed=1)]
+    scenario = Scenario(snapshots=final, test_results=rows, conversation_polls=0, conversation_answer=answer)
+    with Simulator(scenario, api_key=API_KEY) as sim:
+        result = run_action(sim.base_url, instruction="Why did it fail?", timeout_seconds="30")
+    assert result.exit_code == 1, explain(result)
+    view = read(result.summary)
+    # the summary: the finding formatted in its cell, the answer formatted in its section, marked as the AI's
+    cell = '<td>The <strong>Pay now</strong> button stayed <code>disabled</code>; see <a href="https://logs.example/1">'
+    assert cell in view.html
+    assert "<h4>Why it failed</h4>" in view.html
+    assert "<li>stayed <code>disabled</code></li>" in view.html
+    assert [["Test", "Cause"], ["Pay", "500"]] in view.tables
+    assert "Written by Certyn's AI, which can be wrong" in view.text
+    assert "<details><summary>What it was asked</summary>" in view.html
+    assert "<img" not in view.html
+    assert "<img src=x onerror=alert(1)>" in view.text
+    assert "**" not in view.text
+    # the log: plain words, the test's finding without its heading, the answer's group said to be the AI's
+    (error,) = [c for c in result.commands_named("error") if c.data.startswith("Pay — ")]
+    said = "Pay — Failed: The Pay now button stayed disabled; see the log (https://logs.example/1)\n"
+    assert error.data.startswith(said), error.data  # (then why, as the diagnosis read it)
+    log = result.stdout.split("::group::Certyn's AI answer (it can be wrong)\n", 1)[1].split("::endgroup::")[
+        0
+    ]
+    assert log.splitlines()[:6] == [
+        "Why it failed",
+        "",
+        "The Pay now button:",
+        "",
+        "- stayed disabled",
+        "- see the log (https://logs.example/1)",
+    ]

@@ -17,6 +17,7 @@ from junitparser import Error, Failure, JUnitXml, Skipped
 from certyn_simulator import Fault, Scenario, Simulator, builtin_scenario, snapshot
 from certyn_simulator.runner import ActionRun, FakeRunner
 from tests.e2e_support import API_KEY, ROOT, explain, inputs, run_action
+from tests.rendered import read
 
 GATE_TITLES = {"Certyn gate failed"}
 HOSTILE = "| pipe <script>alert(1)</script> ```fence``` \n::error::injected\n##[error]legacy %0A::warning::x"
@@ -67,7 +68,7 @@ def test_failed_and_blocked_tests_in_summary_annotations_outputs_junit_and_the_a
     assert out["conversation-id"]
     assert out["conversation-response"].startswith("Two checkout tests failed and one test was blocked.")
     assert "\n- **Apply a discount code**" in out["conversation-response"]
-    assert "::group::Certyn AI answer (idle)" in result.stdout
+    assert "::group::Certyn's AI answer (it can be wrong)" in result.stdout
     assert "### Certyn AI" in result.summary
     assert "```text\nExplain the failures\n```" in result.summary
     # one annotation per failing test, titled with its name (and why it failed), carrying its finding; plus
@@ -202,7 +203,7 @@ def test_hostile_names_findings_and_answers_inject_nothing(tmp_path: Path) -> No
     assert titles[0] is not None
     assert titles[0].startswith("| pipe <script>")  # the name, whole on one line, as the annotation's title
     groups = [c.data for c in result.commands_named("group")]
-    assert groups == ["Creating Certyn run", "Certyn AI answer (idle)"]
+    assert groups == ["Creating Certyn run", "Certyn's AI answer (it can be wrong)"]
     for line in result.stdout.splitlines():
         assert "##[" not in line
         if "injected" in line or "::warning::" in line:
@@ -212,11 +213,12 @@ def test_hostile_names_findings_and_answers_inject_nothing(tmp_path: Path) -> No
     assert json.loads(out["failed-tests"]) == [HOSTILE]
     assert out["conversation-response"].endswith("<img src=x onerror=alert(1)>")
     assert "injected" not in set(out)
-    # the summary: no raw HTML, the answer inside a fence longer than any backtick run in it
-    summary = result.summary
-    assert "<script>" not in summary.replace("```````", "").split("**Answer**")[0]
-    assert "`````text\n" in summary
-    assert "<img" not in summary.split("**Answer**")[0]
+    # the summary: no raw HTML; the answer's code block is one of ours, its HTML after it shown as text
+    view = read(result.summary)
+    assert "<img" not in view.html
+    assert "<script" not in view.html.replace("<pre><code", "")
+    assert "<img src=x onerror=alert(1)>" in view.text
+    assert all(href.startswith("http") for href, _ in view.links)
     # the JUnit file is well formed and carries the name
     cases = [case for suite in JUnitXml.fromfile(str(tmp_path / "j.xml")) for case in suite]
     assert len(cases) == 2
@@ -232,6 +234,10 @@ def test_a_conversation_that_never_finishes_ends_at_its_timeout() -> None:
     assert result.exit_code == 0, explain(result)
     assert result.outputs["conversation-state"] == "processing"
     assert result.outputs["conversation-response"] == ""
+    said = "Certyn's AI was still working when this step stopped waiting after 3s: its answer did not come."
+    assert said in read(result.summary).text
+    assert "conversation-timeout-seconds sets how long the step waits for it" in read(result.summary).text
+    assert said in result.stdout
     assert 2 <= len(polls) <= 4
     assert polls[-1].received_at - polls[0].received_at <= 4.5
     assert result.duration < 15, explain(result)

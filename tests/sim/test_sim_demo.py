@@ -102,7 +102,7 @@ def test_demo_with_the_real_action_gates_a_failing_run() -> None:
     assert "| ❌ failed | 1 | Checkout with a saved card |" in proc.stdout
     assert "::error title=Sign in with SSO — blocked::Sign in with SSO — Blocked:" in proc.stdout
     assert "failed-tests" in proc.stdout
-    assert "::group::Certyn AI answer (idle)" in proc.stdout
+    assert "::group::Certyn's AI answer (it can be wrong)" in proc.stdout
     assert "conversation-state    = 'idle'" in proc.stdout
     assert "### Certyn AI" in proc.stdout
 

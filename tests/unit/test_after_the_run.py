@@ -114,6 +114,21 @@ def test_the_answer_wait_never_runs_past_timeout_seconds(step: Step) -> None:
 
 
 @responses.activate
+def test_an_answer_that_never_came_says_how_long_the_step_waited_and_which_input_sets_it(step: Step) -> None:
+    _created()
+    progress(PASSED)
+    _results()
+    responses.get(CONVERSATION, json={"status": "processing"})
+    assert step.run(instruction="x", conversation_timeout_seconds="90") == 0
+    said = (
+        "Certyn's AI was still working when this step stopped waiting after 1m 30s: its answer did not come."
+    )
+    assert said in step.stdout
+    assert said.replace("'", "&#x27;").replace(":", "\\:").replace(".", "\\.") in step.summary.read_text()
+    assert "<code>conversation\\-timeout\\-seconds</code> sets how long" in step.summary.read_text()
+
+
+@responses.activate
 def test_a_create_answer_without_a_conversation_id_leaves_the_answer_unavailable(step: Step) -> None:
     _created(conversation=False)
     progress(PASSED)
@@ -244,7 +259,7 @@ def test_nothing_asked_gives_empty_outputs_and_no_section() -> None:
     assert render_findings(findings) == ""
 
 
-def test_an_answer_is_whole_in_the_output_and_fenced_in_the_summary() -> None:
+def test_an_answer_is_whole_in_the_output_and_formatted_in_the_summary() -> None:
     findings = Findings(
         instruction="why?",
         conversation_id="c-1",
@@ -255,7 +270,7 @@ def test_an_answer_is_whole_in_the_output_and_fenced_in_the_summary() -> None:
     assert (out["conversation-id"], out["conversation-state"]) == ("c-1", "idle")
     assert out["conversation-response"] == "key sk-123 ``` <b>x</b>"
     section = render_findings(findings)
-    assert "````text\nkey sk-123 ``` <b>x</b>\n````" in section
+    assert "key sk\\-123 \\`\\`\\` &lt;b&gt;x&lt;\\/b&gt;" in section  # Markdown of ours: its HTML as text
 
 
 def test_the_answer_is_redacted_like_every_server_text() -> None:
@@ -272,8 +287,8 @@ def test_an_answer_that_could_not_be_read_is_unavailable_and_said_why() -> None:
     findings = Findings(instruction="why?", asked=True, conversation_note="HTTP 403 <b>no</b>")
     assert findings.outputs()["conversation-state"] == "unavailable"
     section = render_findings(findings)
-    assert "State: `unavailable`" in section
-    assert "The answer could not be read: HTTP 403 &lt;b&gt;no&lt;\\/b&gt;" in section
+    assert "unavailable" not in section  # the section speaks plain words
+    assert "The answer could not be read\\: HTTP 403 &lt;b&gt;no&lt;\\/b&gt;" in section
 
 
 def test_results_that_could_not_be_read_are_a_note_under_tests() -> None:
@@ -305,4 +320,4 @@ def test_bidi_and_invisible_characters_are_neutralised_in_the_summary_fences_and
     assert not any(ch in section + response for ch in BIDI)
     assert response == "run" + " " * len(BIDI) + "exe.txt"  # each shown as a space, the rest unchanged
     assert f"```text\nwhy{' ' * len(BIDI)}not\n```" in section
-    assert f"```text\nrun{' ' * len(BIDI)}exe.txt\n```" in section
+    assert f"run{' ' * len(BIDI)}exe\\.txt\n" in section

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from junitparser import Error, Failure, JUnitXml, Skipped, TestCase, TestSuite
 
 from certyn_action.api.models import ProcessRun, RunItem
+from certyn_action.render.escape import newlines, plain_lines
 from certyn_action.render.junit import case_name, message_line, render_junit, render_run_junit, xml_text
 
 SETTINGS = settings(max_examples=150, deadline=None)
@@ -186,11 +187,12 @@ def test_two_tests_of_one_name_stay_two_cases(tmp_path: Path) -> None:
 
 
 def test_the_failure_message_is_plain_text_and_the_body_keeps_the_finding(tmp_path: Path) -> None:
+    # the body keeps the whole finding, as plain words too
     finding = "## Result\n\nThe **Pay now** button stayed `disabled`; see [the log](https://x.test/l)\n"
     _, _, cases = read(render_junit([run_item("failed", "Pay", 1, summaryMarkdown=finding)]), tmp_path)
     failure = cases[0].result[0]
     assert failure.message == "The Pay now button stayed disabled; see the log (https://x.test/l)"
-    assert failure.text == finding
+    assert failure.text == "Result\n\nThe Pay now button stayed disabled; see the log (https://x.test/l)\n"
 
 
 @SETTINGS
@@ -206,8 +208,8 @@ def test_any_name_and_finding_round_trip_through_a_consumer(name: str, finding: 
     assert case.name == xml_text(test.display_name)
     assert case.classname == (xml_text(name).strip() or "certyn")
     assert case.is_passed is (outcome == "passed")
-    if outcome != "passed" and xml_text(finding):
-        assert case.result[0].text == xml_text(finding)
+    if outcome != "passed" and (body := xml_text("\n".join(plain_lines(newlines(finding))))):
+        assert case.result[0].text == body
 
 
 def _all_passed(*names: str) -> ProcessRun:

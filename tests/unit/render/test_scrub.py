@@ -16,13 +16,15 @@ from certyn_action.render.escape import (
     SCRUBBED,
     Scrubber,
     encodable,
+    fenced,
+    formatted,
+    formatted_block,
     markdown,
     markdown_with_code,
     one_line,
     visible,
 )
 from certyn_action.render.junit import render_junit
-from certyn_action.render.summary import fenced
 
 KEY = "abc+def/ghi=jkl0"
 
@@ -111,6 +113,8 @@ DESTINATIONS: dict[str, Callable[[str], str]] = {
     "summary text": lambda text: markdown(text, 10_000),
     "summary code": lambda text: markdown_with_code(text, 10_000),
     "summary fence": fenced,
+    "summary finding": lambda text: formatted(text, 10_000),
+    "summary answer": formatted_block,
     "JUnit": _junit,
     "JSON output": lambda text: json.dumps([text], ensure_ascii=False),
     "URL": lambda text: quote(encodable(text), safe=""),
@@ -137,6 +141,8 @@ _AROUND = st.text(alphabet=" .,:;!?-_()[]<>&'\"\n\t*`#|@%\\", max_size=20)
 @example(key="000_00000", gaps=[(1, "&#10;")], before="", after="", destination="JUnit")
 # ... and as the summary's Markdown writes it (&amp;\#10;).
 @example(key="msum88a_msumg8a", gaps=[(14, "&#10;")], before="", after="", destination="summary code")
+# ... and as formatted Certyn text writes it, a WORD JOINER after the "#" (&amp;\#\u206010;).
+@example(key="800qA_804qA", gaps=[(26, "&#10;")], before="", after="; ", destination="summary answer")
 def test_no_spelling_of_the_key_survives_any_destination(
     key: str, gaps: list[tuple[int, str]], before: str, after: str, destination: str
 ) -> None:

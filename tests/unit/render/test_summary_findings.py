@@ -15,10 +15,9 @@ from hypothesis import strategies as st
 
 from certyn_action.api.models import ConversationState, ProcessRun, RunItem
 from certyn_action.core.report import Findings
-from certyn_action.render.escape import markdown, one_line
+from certyn_action.render.escape import fenced, markdown, one_line
 from certyn_action.render.summary import (
     MAX_SHOWN_ANSWER,
-    fenced,
     render_conversation,
     render_findings,
     render_test_table,
@@ -122,11 +121,23 @@ def test_the_passing_rows_are_folded_and_the_failing_ones_stay_open() -> None:
 def test_hostile_text_renders_as_text_in_the_table() -> None:
     tests = [run_item("failed", EVIL + "\nsecond line\n::error::x", 1, summaryMarkdown=EVIL + "\n" + EVIL)]
     rendered = gfm(render_test_table(tests))
-    assert_no_markup_from_text(rendered)
     (row,) = rows(rendered)
+    assert_no_markup_from_text(rendered.replace(row[4], ""))
     assert len(row) == 5
     assert text_of(row[2]) == one_line(EVIL + "\nsecond line\n::error::x", 200)
     assert text_of(row[4]).startswith("<script>alert(1)</script>")
+    # the finding is Certyn's Markdown: formatted, its raw HTML as text, links only to http(s), no image
+    assert "<strong>bold</strong>" in row[4]
+    assert "<code>code</code>" in row[4]
+    assert re.findall(r'href="([^"]*)"', row[4]) == ["https://evil.example/a", "https://e.example/i.png"]
+
+
+def test_a_finding_shows_its_markdown_formatted_and_not_its_heading() -> None:
+    finding = "## Result\n\nThe **Pay now** button stayed `disabled`; see [the log](https://x.test/l)"
+    (row,) = rows(gfm(render_test_table([run_item("failed", "Pay", summaryMarkdown=finding)])))
+    assert row[4] == (
+        'The <strong>Pay now</strong> button stayed <code>disabled</code>; see <a href="https://x.test/l">the log</a>'
+    )
 
 
 def test_the_table_is_capped_with_a_link_to_the_rest() -> None:
@@ -176,7 +187,6 @@ def test_any_name_keeps_the_table_whole_and_shows_as_text(names: list[str], find
     for test, row in zip(tests, table, strict=True):
         assert len(row) == 5
         assert text_of(row[2]) == one_line(test.display_name, 200)
-    assert "<a " not in rendered
     assert "<script" not in rendered.lower().replace("&lt;script", "")
 
 
@@ -237,7 +247,15 @@ def test_one_annotation_per_failing_test_titled_with_its_name() -> None:
     assert failing_annotations(tests) == (
         Annotation("error", "Checkout", "Checkout — Failed: The pay button\ndoes nothing"),
         Annotation("error", "Search", "Search — Marked blocked in Certyn."),
-        Annotation("error", "Profile", "Profile — Aborted: Summary\nAgent crashed\nwhile loading"),
+        Annotation("error", "Profile", "Profile — Aborted: Agent crashed\nwhile loading"),
+    )
+
+
+def test_an_annotation_shows_a_finding_as_plain_words_without_its_heading() -> None:
+    finding = "## Result\n\nThe **Pay now** button stayed `disabled`\n- see [the log](https://x.test/l)"
+    (found,) = failing_annotations([run_item("failed", "Pay", summaryMarkdown=finding)])
+    assert (
+        found.message == "Pay — Failed: The Pay now button stayed disabled\n- see the log (https://x.test/l)"
     )
 
 
@@ -327,35 +345,54 @@ def test_no_text_escapes_its_fence(text: str) -> None:
     assert rendered.endswith("<p>after</p>\n")
 
 
-def test_the_ai_section_shows_instruction_answer_and_state_as_text() -> None:
-    rendered = gfm(
-        render_conversation("Why did <b>checkout</b> fail?", ConversationState.IDLE, EVIL + "\n```\nx")
-    )
-    assert code_blocks(rendered) == ["Why did <b>checkout</b> fail?\n", EVIL + "\n```\nx\n"]
-    assert "idle" in text_of(rendered)
-    assert "answered" in text_of(rendered)
+def test_the_ai_section_says_it_is_the_ai_s_collapses_the_instruction_and_formats_the_answer() -> None:
+    answer = "# Why\n\nThe **Pay now** button:\n\n- stayed grey\n- `POST /pay` answered 500\n\n" + EVIL
+    rendered = gfm(render_conversation("Why did <b>checkout</b> fail?", ConversationState.IDLE, answer))
+    assert "Written by Certyn's AI, which can be wrong" in text_of(rendered)
+    asked = re.search(r"<details><summary>What it was asked</summary>(.*?)</details>", rendered, re.DOTALL)
+    assert asked is not None
+    assert code_blocks(asked.group(1)) == ["Why did <b>checkout</b> fail?\n"]
+    assert "<h4>Why</h4>" in rendered  # below the section's own h3
+    assert "<li>stayed grey</li>\n<li><code>POST /pay</code> answered 500</li>" in rendered
+    assert "<strong>Pay now</strong>" in rendered
     assert "<b>" not in rendered
+    assert "<img" not in rendered
+    assert "<script" not in rendered
+    assert "idle" not in text_of(rendered)
+    assert "State" not in text_of(rendered)
 
 
 @pytest.mark.parametrize(
-    ("state", "words"),
+    ("state", "answer", "words"),
     [
-        (ConversationState.FAILED, "failure"),
-        (ConversationState.PROCESSING, "no answer within"),
-        (ConversationState.UNAVAILABLE, "could not be read"),
+        (ConversationState.FAILED, None, "Certyn's AI could not answer: it reported a failure."),
+        (
+            ConversationState.PROCESSING,
+            None,
+            "Certyn's AI was still working when this step stopped waiting after 2m 00s: its answer did not "
+            "come. conversation-timeout-seconds sets how long the step waits for it.",
+        ),
+        (
+            ConversationState.PROCESSING,
+            "So far: the",
+            "Certyn's AI was still working when this step stopped waiting after 2m 00s: its answer may be "
+            "incomplete. conversation-timeout-seconds sets how long the step waits for it.",
+        ),
+        (ConversationState.UNAVAILABLE, None, "The answer could not be read: HTTP 403"),
     ],
 )
-def test_without_an_answer_the_state_says_why(state: ConversationState, words: str) -> None:
-    rendered = gfm(render_conversation("instr", state, None))
+def test_without_a_whole_answer_the_section_says_why(
+    state: ConversationState, answer: str | None, words: str
+) -> None:
+    rendered = gfm(render_conversation("instr", state, answer, waited=120, note="HTTP 403"))
     assert words in text_of(rendered)
-    assert str(state) in text_of(rendered)
-    assert "No answer" in text_of(rendered)
+    assert str(state) not in text_of(rendered).replace("reported a failure", "")
     assert code_blocks(rendered) == ["instr\n"]
 
 
 def test_a_long_answer_is_cut_in_the_summary_and_points_to_the_output() -> None:
     rendered = gfm(render_conversation("i", ConversationState.IDLE, "a" * (MAX_SHOWN_ANSWER + 100)))
-    assert len(code_blocks(rendered)[1]) == MAX_SHOWN_ANSWER + 1
+    assert f"<p>{'a' * (MAX_SHOWN_ANSWER - 1)}…</p>" in rendered
     assert "conversation-response" in text_of(rendered)
 
 

@@ -105,14 +105,36 @@ def test_only_real_line_breaks_split_the_answer_so_no_key_is_split_past_the_scru
     stream = io.StringIO()
     log = WorkflowLog(stream)
     log.add_mask(SECRET)
-    title, lines = words.answer_lines(conversation)
+    title, lines = words.answer_lines(conversation, 3.0)
     with log.group(title):
         for line in lines:
             log.info(line)
     written = stream.getvalue().splitlines()[1:]
-    assert written == ["::group::Certyn AI answer (idle)", "key *** and ***", "next", "last", "::endgroup::"]
+    assert written == [
+        "::group::Certyn's AI answer (it can be wrong)",
+        "key *** and ***",
+        "next",
+        "last",
+        "::endgroup::",
+    ]
 
 
-def test_no_answer_says_so_under_the_state() -> None:
-    conversation = Conversation.model_validate({"status": "failed", "messages": []})
-    assert words.answer_lines(conversation) == ("Certyn AI answer (failed)", ["No answer."])
+def test_the_answer_in_the_log_is_plain_words_said_to_be_the_ai_s() -> None:
+    answer = "## Why\n\nThe **Pay now** button:\n- `POST /pay` answered 500, see [log](https://x.test/l)"
+    conversation = Conversation.model_validate(
+        {"status": "idle", "messages": [{"role": "assistant", "content": answer}]}
+    )
+    assert words.answer_lines(conversation, 3.0) == (
+        "Certyn's AI answer (it can be wrong)",
+        ["Why", "", "The Pay now button:", "- POST /pay answered 500, see log (https://x.test/l)"],
+    )
+
+
+def test_no_answer_says_why_in_plain_words() -> None:
+    failed = Conversation.model_validate({"status": "failed", "messages": []})
+    assert words.answer_lines(failed, 3.0)[1] == ["Certyn's AI could not answer: it reported a failure."]
+    waiting = Conversation.model_validate({"status": "processing", "messages": []})
+    assert words.answer_lines(waiting, 125.0)[1] == [
+        "Certyn's AI was still working when this step stopped waiting after 2m 05s: its answer did not come. "
+        "conversation-timeout-seconds sets how long the step waits for it."
+    ]
