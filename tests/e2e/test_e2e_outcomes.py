@@ -144,12 +144,6 @@ def _ours(title: str) -> bool:
     return title in OURS or title.startswith("Certyn")
 
 
-def _names_a_test(line: str) -> bool:
-    """A test's annotation, or the diagnosis' line on a test: Certyn's words about it."""
-    found = re.match(r"::(?:error|warning|notice) title=([^:]*)::", line)
-    return line.startswith("Why ") or (found is not None and not _ours(found.group(1)))
-
-
 def _cause(command: Any) -> str:
     """What an error annotation is about: the step's own (its title), or a test's message without its name."""
     title = command.properties.get("title") or ""
@@ -200,10 +194,9 @@ def _check_log(case: Case, run: ActionRun) -> None:
         title = command.properties.get("title") or ""
         if not _ours(title):  # a test's annotation
             assert command.data.startswith(title.split(" — ")[0] + " — "), command
-    # no Markdown source and no wrong plural in what a person reads (Certyn's findings in a test's
-    # annotation are Certyn's text: issue 19's item 6 renders them)
+    # no Markdown source (ours or Certyn's) and no wrong plural in what a person reads
     shown = [line for line in run.stdout.splitlines() if not line.startswith("::add-mask::")]
-    assert not [line for line in shown if not _names_a_test(line) and MARKDOWN.search(line)]
+    assert not [line for line in shown if MARKDOWN.search(line)]
     assert not [line for line in shown if WRONG_PLURALS.search(line)]
 
 
