@@ -61,7 +61,12 @@ class Case:
 
 CASES = {
     "passed": Case(quick("pass"), "passed"),
-    "failed": Case(quick("fail"), "failed"),
+    "failed": Case(quick("fail"), "failed", {"instruction": "Why did the checkout fail?"}),
+    "no AI answer in time": Case(
+        quick("pass", conversation_polls=None),
+        "passed",
+        {"instruction": "Summarise the run.", "conversation_timeout_seconds": "1"},
+    ),
     "blocked": Case(quick("blocked"), "failed"),
     "blocked let through": Case(quick("blocked"), "passed", {"fail_on_blocked": "false"}),
     "aborted": Case(quick("aborted"), "failed"),
@@ -174,7 +179,8 @@ def _check_summary(case: Case, run: ActionRun) -> None:
         conclusion = run.outputs["conclusion"]
         assert conclusion != run.outputs["state"]
         assert conclusion not in AGREEING.get(case.result, ())
-    assert view.text.lower().count("check ") <= 1  # what to check: said once
+    verdict = view.html.split("<h3>", 1)[0]  # the heading, reasons, next steps and counts: our words
+    assert verdict.lower().count("check ") <= 1  # what to check: said once
     if "cancelled in Certyn" in view.text:  # the cause is known: no "see why tests were aborted"
         assert "why tests were aborted" not in view.text
     for text in view.items:
