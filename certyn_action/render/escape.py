@@ -426,13 +426,15 @@ _GAP = (
 )
 # What html.escape writes for a character (the summary's escaping); html itself loads with the summary only.
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"}
+_MARKS = frozenset("_*`~")  # what plain words drop around a span
 
 
 def _either(ch: str) -> str:
     escaped = "".join(f"%{byte:02X}" for byte in ch.encode("utf-8", "replace"))
     forms = dict.fromkeys([ch, escaped, _ENTITIES.get(ch, ch)])
     alternatives = [re.escape(form) for form in forms] + (["\\+"] if ch == " " else [])
-    return "(?:" + "|".join(alternatives) + ")"
+    # a Markdown mark of the key's own ("_", "*") may have been read as the edge of a span and dropped
+    return "(?:" + "|".join(alternatives) + (")?" if ch in _MARKS else ")")
 
 
 class Scrubber:
