@@ -284,8 +284,9 @@ def formatted_block(text: str, demote: int = 3) -> str:
     items: list[tuple[int, int]] = []
     at = 0
     while at < len(lines):
-        line = lines[at]
-        at += 1
+        line, at = lines[at], at + 1
+        if line[:1] not in ("", " ") and not _ITEM.match(line):  # back at the margin: the lists are closed
+            items = []
         if fence := _FENCE.match(line):
             mark = fence["fence"]
             close = re.compile(f"^ {{0,3}}{re.escape(mark[0])}{{{len(mark)},}}[ \t]*$")
@@ -293,17 +294,15 @@ def formatted_block(text: str, demote: int = 3) -> str:
             code = "\n".join(lines[at:end]).rstrip("\n")
             info = fence["info"] if fence["info"].lower() not in _DRAWN else ""  # shown as code, not drawn
             out += ["", fenced(code, info or "text").rstrip("\n"), ""]
-            at, items = end + 1, []
+            at = end + 1
         elif (table := _table(lines, at - 1))[0]:
             out += table[0]
-            at, items = table[1], []
+            at = table[1]
         elif (heading := HEADING.match(line)) and heading["text"]:
             level = min(len(heading["level"]) + demote, 6)
             out += ["", "#" * level + " " + formatted(heading["text"], _WHOLE), ""]
-            items = []
         elif _RULE.match(line):
             out += ["", "***", ""]
-            items = []
         elif item := _ITEM.match(line):
             indent = len(item["indent"])
             while items and items[-1][0] >= indent:  # a sibling or an item further out: close deeper ones
@@ -314,13 +313,8 @@ def formatted_block(text: str, demote: int = 3) -> str:
             out.append(" " * ours + f"{marker} {formatted(item['text'], _WHOLE)}")
         elif quote := _QUOTE.match(line):
             out.append("> " + formatted(quote["text"], _WHOLE))
-            items = []
-        elif line.strip():
-            indent = items[-1][1] if items and line.startswith(" ") else 0
-            out.append(" " * indent + formatted(line, _WHOLE))
-            items = items if indent else []
-        else:
-            out.append("")
+        else:  # a paragraph's line (in the open list item when indented), or a blank one
+            out.append(" " * (items[-1][1] if items and line.strip() else 0) + formatted(line, _WHOLE))
     return "\n".join(out).strip("\n") + "\n"
 
 
