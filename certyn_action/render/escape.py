@@ -81,13 +81,14 @@ def defused(text: str) -> str:
 # -- Certyn's Markdown (findings, the diagnosis' reasons, the AI answer), issue 19 ------------------------
 # One tokeniser for the spans a reader expects formatted: code, links (images too), bare http(s) URLs, bold
 # and italics. ``formatted`` writes them as Markdown made of our own tags around escaped text; ``plain`` as
-# their words. Anything else is text: escaped in the summary, as it is in the log.
+# their words. Anything else is text: escaped in the summary, as it is in the log. A span is at most 1,000
+# characters, so that a line of unclosed markers costs linear time, not quadratic.
 _SPAN = re.compile(
-    r"(?<!`)(?P<ticks>`+)(?!`)(?P<code>[^\n]+?)(?<!`)(?P=ticks)(?!`)"
+    r"(?<!`)(?P<ticks>`+)(?!`)(?P<code>[^\n]{1,1000}?)(?<!`)(?P=ticks)(?!`)"
     r"|(?P<image>!?)\[(?P<label>[^\[\]\n]*)\]\((?P<url>[^()\s]*)(?:[ \t]+\"[^\"\n]*\")?\)"
     r"|<(?P<auto>https?://[^\s<>]+)>"
     r"|(?P<bare>\bhttps?://[^\s<>()\[\]`*]+)"
-    r"|(?P<stars>\*\*|__)(?=\S)(?P<strong>[^\n]+?)(?<=\S)(?P=stars)"
+    r"|(?P<stars>\*\*|__)(?=\S)(?P<strong>[^\n]{1,1000}?)(?<=\S)(?P=stars)"
     r"|(?<![\w*])\*(?=[^\s*])(?P<em>[^*\n]+?)(?<=\S)\*(?![\w*])"
     r"|(?<![\w_])_(?=[^\s_])(?P<em_>[^_\n]+?)(?<=\S)_(?![\w_])",
     re.IGNORECASE,

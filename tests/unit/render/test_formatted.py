@@ -256,3 +256,9 @@ def test_a_finding_that_starts_with_a_heading_is_what_follows_it() -> None:
     )
     assert without_heading("## Only a heading") == "## Only a heading"
     assert without_heading("Text\n## Later") == "Text\n## Later"
+
+
+def test_a_span_is_at_most_a_thousand_characters_so_unclosed_markers_cost_linear_time() -> None:
+    assert read(formatted("**" + "a" * 1000 + "**", 2000)).tags == ["p", "strong"]
+    assert read(formatted("**" + "a" * 1001 + "**", 2000)).tags == ["p"]  # shown as written
+    assert read(formatted("`" + "a" * 1001 + "`", 2000)).tags == ["p"]
