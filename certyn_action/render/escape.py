@@ -242,6 +242,7 @@ _RULE = re.compile(r"^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
 _DELIMITER = re.compile(r"^[ \t]*:?-+:?[ \t]*$")
 # Code blocks GitHub draws instead of showing (diagrams, maps, 3D models, formulas)
 _DRAWN = frozenset({"mermaid", "geojson", "topojson", "stl", "math"})
+_DEPTH = 8
 _WHOLE = 1_000_000  # a line of the answer is not cut: the answer is, before
 _PIPE = re.compile(r"(?<!\\)\|")
 
@@ -306,7 +307,8 @@ def formatted_block(text: str, demote: int = 3) -> str:
             out += ["", "***", ""]
         elif item := _ITEM.match(line):
             indent = len(item["indent"])
-            while items and items[-1][0] >= indent:  # a sibling or an item further out: close deeper ones
+            # a sibling or an item further out closes the deeper ones; at most 8 levels (as wide as the text)
+            while items and (items[-1][0] >= indent or len(items) >= _DEPTH):
                 items.pop()
             ours = items[-1][1] if items else 0
             marker = "-" if item["marker"] in "-*+" else item["marker"][:-1] + "."
