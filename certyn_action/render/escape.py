@@ -96,6 +96,7 @@ _SPAN = re.compile(
 
 
 def _spans(line: str, write: _Writer) -> str:
+    """``line`` with each span and the text between them as ``write`` writes them."""
     parts: list[str] = []
     end = 0
     for match in _SPAN.finditer(line):
