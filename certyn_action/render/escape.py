@@ -81,13 +81,14 @@ def defused(text: str) -> str:
 # -- Certyn's Markdown (findings, the diagnosis' reasons, the AI answer), issue 19 ------------------------
 # One tokeniser for the spans a reader expects formatted: code, links (images too), bare http(s) URLs, bold
 # and italics. ``formatted`` writes them as Markdown made of our own tags around escaped text; ``plain`` as
-# their words. Anything else is text: escaped in the summary, as it is in the log.
+# their words. Anything else is text: escaped in the summary, as it is in the log. A span is at most 1,000
+# characters, so that a line of unclosed markers costs linear time, not quadratic.
 _SPAN = re.compile(
-    r"(?<!`)(?P<ticks>`+)(?!`)(?P<code>[^\n]+?)(?<!`)(?P=ticks)(?!`)"
+    r"(?<!`)(?P<ticks>`+)(?!`)(?P<code>[^\n]{1,1000}?)(?<!`)(?P=ticks)(?!`)"
     r"|(?P<image>!?)\[(?P<label>[^\[\]\n]*)\]\((?P<url>[^()\s]*)(?:[ \t]+\"[^\"\n]*\")?\)"
     r"|<(?P<auto>https?://[^\s<>]+)>"
     r"|(?P<bare>\bhttps?://[^\s<>()\[\]`*]+)"
-    r"|(?P<stars>\*\*|__)(?=\S)(?P<strong>[^\n]+?)(?<=\S)(?P=stars)"
+    r"|(?P<stars>\*\*|__)(?=\S)(?P<strong>[^\n]{1,1000}?)(?<=\S)(?P=stars)"
     r"|(?<![\w*])\*(?=[^\s*])(?P<em>[^*\n]+?)(?<=\S)\*(?![\w*])"
     r"|(?<![\w_])_(?=[^\s_])(?P<em_>[^_\n]+?)(?<=\S)_(?![\w_])",
     re.IGNORECASE,
@@ -95,6 +96,7 @@ _SPAN = re.compile(
 
 
 def _spans(line: str, write: _Writer) -> str:
+    """``line`` with each span and the text between them as ``write`` writes them."""
     parts: list[str] = []
     end = 0
     for match in _SPAN.finditer(line):
@@ -241,6 +243,7 @@ _RULE = re.compile(r"^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
 _DELIMITER = re.compile(r"^[ \t]*:?-+:?[ \t]*$")
 # Code blocks GitHub draws instead of showing (diagrams, maps, 3D models, formulas)
 _DRAWN = frozenset({"mermaid", "geojson", "topojson", "stl", "math"})
+_DEPTH = 8
 _WHOLE = 1_000_000  # a line of the answer is not cut: the answer is, before
 _PIPE = re.compile(r"(?<!\\)\|")
 
@@ -284,8 +287,9 @@ def formatted_block(text: str, demote: int = 3) -> str:
     items: list[tuple[int, int]] = []
     at = 0
     while at < len(lines):
-        line = lines[at]
-        at += 1
+        line, at = lines[at], at + 1
+        if line[:1] not in ("", " ") and not _ITEM.match(line):  # back at the margin: the lists are closed
+            items = []
         if fence := _FENCE.match(line):
             mark = fence["fence"]
             close = re.compile(f"^ {{0,3}}{re.escape(mark[0])}{{{len(mark)},}}[ \t]*$")
@@ -293,20 +297,19 @@ def formatted_block(text: str, demote: int = 3) -> str:
             code = "\n".join(lines[at:end]).rstrip("\n")
             info = fence["info"] if fence["info"].lower() not in _DRAWN else ""  # shown as code, not drawn
             out += ["", fenced(code, info or "text").rstrip("\n"), ""]
-            at, items = end + 1, []
+            at = end + 1
         elif (table := _table(lines, at - 1))[0]:
             out += table[0]
-            at, items = table[1], []
+            at = table[1]
         elif (heading := HEADING.match(line)) and heading["text"]:
             level = min(len(heading["level"]) + demote, 6)
             out += ["", "#" * level + " " + formatted(heading["text"], _WHOLE), ""]
-            items = []
         elif _RULE.match(line):
             out += ["", "***", ""]
-            items = []
         elif item := _ITEM.match(line):
             indent = len(item["indent"])
-            while items and items[-1][0] >= indent:  # a sibling or an item further out: close deeper ones
+            # a sibling or an item further out closes the deeper ones; at most 8 levels (as wide as the text)
+            while items and (items[-1][0] >= indent or len(items) >= _DEPTH):
                 items.pop()
             ours = items[-1][1] if items else 0
             marker = "-" if item["marker"] in "-*+" else item["marker"][:-1] + "."
@@ -314,13 +317,8 @@ def formatted_block(text: str, demote: int = 3) -> str:
             out.append(" " * ours + f"{marker} {formatted(item['text'], _WHOLE)}")
         elif quote := _QUOTE.match(line):
             out.append("> " + formatted(quote["text"], _WHOLE))
-            items = []
-        elif line.strip():
-            indent = items[-1][1] if items and line.startswith(" ") else 0
-            out.append(" " * indent + formatted(line, _WHOLE))
-            items = items if indent else []
-        else:
-            out.append("")
+        else:  # a paragraph's line (in the open list item when indented), or a blank one
+            out.append(" " * (items[-1][1] if items and line.strip() else 0) + formatted(line, _WHOLE))
     return "\n".join(out).strip("\n") + "\n"
 
 
