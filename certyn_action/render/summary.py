@@ -411,7 +411,7 @@ MAX_SHOWN_OBSERVATIONS = 5
 
 def _why(test: DiagnosedTest) -> list[str]:
     """A diagnosed test's list item: name, reason and flaky mark; its evidence and artifacts nested."""
-    mark = words.flaky_mark(test.flaky, test.quarantined, test.failure_rate)
+    mark = words.flaky_mark(True, test.mark.quarantined, test.mark.rate) if test.mark else ""
     head = f"- {ICONS.get(test.outcome, '')} **{markdown(test.name, MAX_CELL_NAME)}** — {formatted(test.summary, 600)}"
     lines = [head + (f" · **{markdown(mark)}**" if mark else "")]
     evidence = test.evidence
