@@ -134,8 +134,7 @@ def evaluate(status: RunStatus, switches: GateSwitches) -> Verdict:
 class Stopped(Exception):
     """A stage ends the step with ``verdict`` (e.g. ``base-url`` never answered: nothing was created)."""
 
-    def __init__(self, verdict: Verdict) -> None:
-        super().__init__("; ".join(verdict.reasons))
+    def __init__(self, verdict: Verdict) -> None:  # its args: (verdict,), set by Exception.__new__
         self.verdict = verdict
 
 
@@ -185,5 +184,5 @@ def verdict_for(  # noqa: PLR0911 - one verdict per way the step stops
         elif error.unreachable:  # the create's attempts were used up by failures that may pass
             cause = Cause.OUTAGE
         return Verdict(Result.ERROR, (error.message,), cause=cause)
-    message = one_line(redact(f"{type(error).__name__}: {error}"), 500)
+    message = one_line(redact(f"{type(error).__name__}: {error}"))
     return Verdict(Result.ERROR, (f"internal error: {message}",), cause=Cause.INTERNAL_ERROR)

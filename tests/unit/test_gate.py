@@ -358,6 +358,22 @@ def test_a_wait_that_ended_inside_an_outage_says_the_api_was_unreachable() -> No
     assert seen.reasons == verdict.reasons[:1]
 
 
+def test_an_outage_under_a_second_into_the_step_is_from_the_step_s_start_not_since_0s() -> None:
+    def reason(since: float) -> str:
+        return _stopped(TimedOut(RUNNING, Outage(since, 1, "HTTP 503")), last=RUNNING).reasons[0]
+
+    assert reason(0.6).startswith("Certyn API unreachable from the step's start (1 failed poll, ")
+    assert reason(1.0).startswith("Certyn API unreachable since 1s into the step (1 failed poll, ")
+
+
+def test_only_the_final_period_of_the_last_error_is_dropped() -> None:
+    last = "HTTP 502 from gateway GW-X."
+    outage = _stopped(TimedOut(RUNNING, Outage(70.0, 3, last)), last=RUNNING)
+    assert "(3 failed polls, the last: HTTP 502 from gateway GW-X), until" in outage.reasons[0]
+    lost = _stopped(DeadlineExceeded("gave up", status=502, attempts=2, last=last))
+    assert "(2 attempts, the last: HTTP 502 from gateway GW-X), until" in lost.reasons[0]
+
+
 def test_a_create_retried_until_the_deadline_times_out() -> None:
     refused = DeadlineExceeded("HTTP 409 while creating the run", status=409)
     assert _stopped(refused) == Verdict(

@@ -112,11 +112,74 @@ def test_create_retry_after_never_past_the_deadline() -> None:
     responses.post(CREATE, status=503, headers={"Retry-After": "50"})
     clock = FakeClock()
     start = clock.now
-    with pytest.raises(ApiError, match="deadline"):
+    with pytest.raises(ApiError, match="deadline") as err:
         make_client(clock).create(BODY, "k", deadline=start + 20)
     assert clock.sleeps == [15.0]
     assert len(responses.calls) == 2
     assert clock.now <= start + 20
+    assert err.value.attempts == 2  # the summary says how many
+
+
+@responses.activate
+def test_a_retry_after_of_exactly_the_time_left_still_leaves_room_for_a_last_try() -> None:
+    responses.post(CREATE, status=503, headers={"Retry-After": "20"})
+    responses.post(CREATE, status=201, json={"runId": "r-last"})
+    clock = FakeClock()
+    assert make_client(clock).create(BODY, "k", deadline=clock.now + 20).run.run_id == "r-last"
+    assert clock.sleeps == [15.0]
+
+
+@responses.activate
+def test_a_last_try_gets_sent_when_exactly_one_second_is_left_for_it() -> None:
+    responses.post(CREATE, status=503, headers={"Retry-After": "10"})
+    responses.post(CREATE, status=201, json={"runId": "r-1s"})
+    clock = FakeClock()
+    assert make_client(clock).create(BODY, "k", deadline=clock.now + 2).run.run_id == "r-1s"
+    assert clock.sleeps == [1.0]
+
+
+@responses.activate
+def test_each_retry_is_heard_with_its_operation_error_wait_and_failures_so_far() -> None:
+    responses.post(CREATE, status=503, headers={"Retry-After": "7"})
+    responses.post(CREATE, status=503, headers={"Retry-After": "8"})
+    responses.post(CREATE, status=201, json={"runId": "r"})
+    heard: list[tuple[str, int | None, float, int]] = []
+    clock = FakeClock()
+    client = CertynClient(
+        Transport(BASE, KEY, env={}),
+        clock,
+        request_timeout=5,
+        max_attempts=5,
+        project_slug="my-app",
+        on_retry=lambda op, error, delay, failures: heard.append((op, error.status, delay, failures)),
+    )
+    client.create(BODY, "k", deadline=clock.now + 500)
+    assert heard == [("create", 503, 7.0, 1), ("create", 503, 8.0, 2)]
+
+
+@responses.activate
+def test_a_create_given_up_on_after_503s_is_still_an_outage_with_its_status() -> None:
+    responses.post(CREATE, status=503, json={"error": "busy"})
+    clock = FakeClock()
+    with pytest.raises(ApiError, match="after 2 attempts") as err:
+        make_client(clock, attempts=2).create(BODY, "k", deadline=clock.now + 500)
+    assert (err.value.status, err.value.unreachable) == (503, True)
+
+
+@pytest.mark.parametrize(("left", "replayed"), [(1.0, True), (0.9, False)])
+@responses.activate
+def test_a_lost_create_is_replayed_only_with_a_second_left_beyond_the_cancel_s_reserve(
+    left: float, replayed: bool
+) -> None:
+    responses.post(CREATE, body=requests.ConnectionError("lost"))
+    responses.post(CREATE, status=200, json={"runId": "r-9"}, headers={"Idempotency-Replayed": "true"})
+    clock = FakeClock()
+    client = make_client(clock, attempts=1)
+    with pytest.raises(ApiError):
+        client.create(BODY, "k-7", deadline=clock.now + 10)
+    clock.sleep(100)
+    recovered = client.recover_create(deadline=clock.now + 1.5 + left, reserve=1.5)
+    assert (recovered is not None, len(responses.calls)) == (replayed, 1 + replayed)
 
 
 @responses.activate
@@ -217,6 +280,13 @@ def test_create_html_from_a_proxy_is_retried() -> None:
 
 
 @responses.activate
+def test_any_3xx_is_a_redirect_never_a_success() -> None:
+    responses.post(CREATE, status=300, json={"runId": "r-elsewhere"})
+    with pytest.raises(ApiError, match="redirect"):
+        make_client(FakeClock()).create(BODY, "k", deadline=2000)
+
+
+@responses.activate
 def test_redirects_are_never_followed() -> None:
     responses.post(CREATE, status=307, headers={"Location": "https://evil.example/api/ci/runs"})
     with pytest.raises(ApiError, match="redirect") as err:
@@ -253,6 +323,47 @@ def test_status_failures_that_can_pass_are_transient(reply: dict[str, object]) -
     assert err.value.transient is True
 
 
+@pytest.mark.parametrize(
+    ("reply", "message"),
+    [
+        ({"status": 500}, "HTTP 500 while reading the run's status."),
+        ({"body": requests.ConnectionError("reset")}, "GET /api/ci/runs/r: connection failed"),
+        (
+            {"status": 200, "json": {"runId": "other", "state": "running"}},
+            "the status response (HTTP 200) is for run 'other', not run r: a caching proxy",
+        ),
+        (
+            {"status": 200, "json": {"state": "completed", "failed": "lots"}},
+            "invalid status response: failed: ",
+        ),
+    ],
+)
+@responses.activate
+def test_a_failed_status_read_says_what_failed(reply: dict[str, object], message: str) -> None:
+    responses.get(f"{CREATE}/r", **reply)
+    with pytest.raises(ApiError) as err:
+        make_client(FakeClock()).status("r", deadline=2000)
+    assert err.value.message.startswith(message)
+
+
+def test_a_slow_status_request_keeps_the_heartbeat_going_and_notes_when_it_was_sent() -> None:
+    clock = FakeClock()
+    beats: list[float] = []
+
+    class Slow(Transport):
+        def send(self, request: Request, deadline: Deadline, idle: Any = None) -> Reply:
+            clock.advance(30)  # the answer takes a while: the heartbeat still gets its turn
+            beats.append(idle())
+            return Reply(200, {}, b'{"state": "running"}')
+
+    client = CertynClient(
+        Slow(BASE, KEY, env={}), clock, request_timeout=60, max_attempts=1, project_slug="my-app"
+    )
+    sent = clock.now
+    assert client.status("r", deadline=sent + 100, idle=lambda: 10.0).state == "running"
+    assert (beats, client.poll_sent_at) == ([10.0], sent)
+
+
 @responses.activate
 def test_status_404_is_not_found() -> None:
     responses.get(f"{CREATE}/r", status=404, json={"error": "no such run"})
@@ -283,7 +394,20 @@ def test_cancel_retries_within_its_budget() -> None:
 @responses.activate
 def test_cancel_of_a_finished_run_is_not_an_error() -> None:
     responses.post(f"{CREATE}/r/cancel", status=409, json={"error": "already completed"})
-    assert "already finished" in make_client(FakeClock()).cancel("r", "why", deadline=2000)
+    finished = make_client(FakeClock()).cancel("r", "why", deadline=2000)
+    assert finished == "not cancelled: the run had already finished"
+
+
+@responses.activate
+def test_a_failed_cancel_says_what_failed() -> None:
+    responses.post(f"{CREATE}/r/cancel", status=400, json={})
+    with pytest.raises(ApiError, match=r"^HTTP 400 while cancelling the run\.$"):
+        make_client(FakeClock()).cancel("r", "why", deadline=2000)
+    responses.replace(responses.POST, f"{CREATE}/r/cancel", body=requests.ConnectionError("reset"))
+    clock, retries = FakeClock(), list[tuple[str, float]]()
+    with pytest.raises(ApiError, match="POST /api/ci/runs/r/cancel: connection failed"):
+        make_client(clock, retries=retries).cancel("r", "why", deadline=clock.now + 3)
+    assert {operation for operation, _ in retries} == {"cancel"}
 
 
 @responses.activate
@@ -312,7 +436,7 @@ def test_recover_create_without_a_create_does_nothing() -> None:
     assert make_client(FakeClock()).recover_create(deadline=2000) is None
 
 
-@pytest.mark.parametrize("status", [302, 400, 408, 422, 429, 503])
+@pytest.mark.parametrize("status", [300, 302, 400, 408, 422, 429, 503])
 @responses.activate
 def test_recover_create_replays_nothing_when_the_server_refused(status: int) -> None:
     responses.post(CREATE, status=status, json={"error": "no"})
@@ -325,7 +449,14 @@ def test_recover_create_replays_nothing_when_the_server_refused(status: int) -> 
 
 
 @pytest.mark.parametrize(
-    "reply", [{"status": 502}, {"status": 504}, {"status": 500}, {"status": 201, "body": "<html>"}]
+    "reply",
+    [
+        {"status": 502},
+        {"status": 504},
+        {"status": 500},
+        {"status": 201, "body": "<html>"},
+        {"status": 200, "body": "<html>"},
+    ],
 )
 @responses.activate
 def test_recover_create_replays_after_a_5xx_the_backend_may_have_acted_on(reply: dict[str, object]) -> None:
