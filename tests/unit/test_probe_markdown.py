@@ -1,0 +1,67 @@
+"""Hostile probes of the Certyn Markdown sanitiser (``formatted``, ``formatted_block``, ``plain``).
+
+Each test asserts the safe behaviour; each fails today."""
+
+from __future__ import annotations
+
+import re
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+
+from certyn_action.render.escape import Scrubber, formatted, plain
+from certyn_action.render.summary import render_conversation
+from tests.rendered import read
+
+KEY = "cty_live_9f8e7d6c5b4a3210"
+
+
+@contextmanager
+def within(seconds: int) -> Iterator[None]:
+    def _late(signum: int, frame: object) -> None:
+        raise TimeoutError(f"took longer than {seconds}s")
+
+    old = signal.signal(signal.SIGALRM, _late)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def test_an_answer_line_over_an_item_that_formats_to_nothing_is_no_heading_of_ours() -> None:
+    # "- [](x)": a list item whose link has no label and no safe target is written as "- ", which under a
+    # paragraph line is a setext underline: the AI's line becomes an <h2>, above the summary's own "###".
+    shown = read(render_conversation("q", "completed", "✅ Certyn tests passed\n- [](x)"))
+    assert "h2" not in shown.tags, shown.html
+
+
+def test_a_key_split_by_a_link_is_not_shown_whole() -> None:
+    # "[cty_live_9f8](https://…)e7d6…" renders as the key's characters in a row (the first part the link's
+    # text); the scrubber sees "](https://example.com/)" between them and leaves both parts.
+    text = f"[{KEY[:12]}](https://example.com/){KEY[12:]}"
+    shown = read(Scrubber(KEY).text(formatted(text)))
+    assert KEY not in shown.text
+
+
+def test_a_key_split_by_an_autolink_is_not_shown_whole() -> None:
+    text = f"<https://example.com/{KEY[:12]}>{KEY[12:]}"
+    shown = read(Scrubber(KEY).text(formatted(text)))
+    assert KEY not in shown.text
+
+
+def test_a_gh_issue_reference_does_not_link_or_notify() -> None:
+    # GitHub links "GH-26" to issue 26 (and records the mention there) as it does "#26", which is broken.
+    shown = read(formatted("retry after GH-26 is fixed"))
+    assert not re.search(r"\bGH-\d", shown.text, re.IGNORECASE), shown.html
+
+
+@pytest.mark.parametrize("run", ["**a ", "__a "])
+def test_a_100_kb_answer_of_unclosed_bold_is_reduced_in_linear_time(run: str) -> None:
+    # The log shows the whole answer (100,000 characters) through ``plain``; JUnit every finding (20,000 each).
+    # Each "**" opener scans to the end of the line for a closer that never comes: quadratic.
+    with within(3):
+        plain(run * 25_000)
