@@ -65,3 +65,11 @@ def test_a_100_kb_answer_of_unclosed_bold_is_reduced_in_linear_time(run: str) ->
     # Each "**" opener scans to the end of the line for a closer that never comes: quadratic.
     with within(3):
         plain(run * 25_000)
+
+
+def test_an_answer_heading_of_spaces_then_hashes_is_read_in_linear_time() -> None:
+    # HEADING's lazy text and optional closing run ("[ \t]+#+") try every split of the spaces and hashes:
+    # one 12,000-character line (the summary shows 20,000) costs seconds; the log's 100,000, minutes.
+    line = "# a" + " " * 6_000 + "#" * 6_000 + "x"
+    with within(2):
+        render_conversation("q", "completed", line)

@@ -22,3 +22,26 @@ def test_a_comment_someone_else_starts_with_our_marker_is_not_edited() -> None:
     pub, _ = publisher()
     pub.finish(report(inputs=settings(check_run="false")))
     assert bodies("PATCH", "/comments/9") == []
+
+
+def test_the_cut_note_of_a_long_check_run_summary_is_not_swallowed_by_a_code_block() -> None:
+    # Certyn's findings (each "'" written as seven characters) push the summary past GitHub's limit, and the
+    # cut falls inside the AI answer's code block: it is not closed, so the note saying the summary was cut
+    # is shown as a line of the answer's code.
+    from dataclasses import replace
+
+    from certyn_action.api.models import Conversation, ProcessRun
+    from certyn_action.core.report import Findings
+    from certyn_action.render.summary import cut_for_github, render_summary
+    from tests.rendered import read
+    from tests.unit.test_publish import item
+
+    items = tuple(item("failed", f"t{i} " + "'" * 190, "'" * 300) for i in range(17))
+    answer = "```\n" + "\n".join(f"line {i}" for i in range(3000)) + "\n```\n"
+    conversation = Conversation.model_validate(
+        {"status": "idle", "messages": [{"role": "assistant", "content": answer}]}
+    )
+    results = ProcessRun.model_validate({}).model_copy(update={"items": items})
+    findings = Findings(results=results, asked=True, instruction="why?", conversation=conversation)
+    shown = read(cut_for_github(render_summary(replace(report(failing=17), findings=findings))))
+    assert "<em>Cut here" in shown.html, shown.html[-300:]
