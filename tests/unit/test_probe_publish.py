@@ -45,3 +45,26 @@ def test_the_cut_note_of_a_long_check_run_summary_is_not_swallowed_by_a_code_blo
     findings = Findings(results=results, asked=True, instruction="why?", conversation=conversation)
     shown = read(cut_for_github(render_summary(replace(report(failing=17), findings=findings))))
     assert "<em>Cut here" in shown.html, shown.html[-300:]
+
+
+def test_the_cut_note_of_a_long_comment_is_not_hidden_in_the_collapsed_answer() -> None:
+    # Ten failing tests of "'" (seven characters each, escaped) and an answer of nested ordered items (our
+    # indentation grows by eleven spaces a level) pass 65,536: the cut falls inside "<details>", which is
+    # never closed, so the note that the comment was cut is folded away with the answer.
+    from dataclasses import replace
+
+    from certyn_action.api.models import Conversation, ProcessRun
+    from certyn_action.core.report import Findings
+    from certyn_action.render.summary import render_comment
+    from tests.rendered import read
+    from tests.unit.test_publish import item
+
+    items = tuple(item("failed", f"t{i} " + "'" * 190, "'" * 300) for i in range(10))
+    answer = "\n".join(" " * k + "999999999. '" for k in range(300))[:5000]
+    conversation = Conversation.model_validate(
+        {"status": "idle", "messages": [{"role": "assistant", "content": answer}]}
+    )
+    results = ProcessRun.model_validate({}).model_copy(update={"items": items})
+    findings = Findings(results=results, asked=True, instruction="why?", conversation=conversation)
+    html = read(render_comment(replace(report(failing=10), findings=findings), marker(settings()))).html
+    assert html.count("<details>") == html.count("</details>"), html[-300:]
