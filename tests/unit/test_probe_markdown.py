@@ -73,3 +73,25 @@ def test_an_answer_heading_of_spaces_then_hashes_is_read_in_linear_time() -> Non
     line = "# a" + " " * 6_000 + "#" * 6_000 + "x"
     with within(2):
         render_conversation("q", "completed", line)
+
+
+def test_a_variables_secret_echoed_in_a_finding_is_not_shown_in_the_summary() -> None:
+    # A `variables` value is redacted "exact"; the per-test results are not redacted before rendering
+    # (Findings.redacted leaves them), and in the Markdown the value is escaped ("\-", "\!"), so the exact
+    # replace misses it, while GitHub shows it unescaped in the failing test's row.
+    import io
+    from dataclasses import replace
+
+    from certyn_action.api.models import ProcessRun
+    from certyn_action.core.report import Findings
+    from certyn_action.github.workflow import WorkflowLog
+    from certyn_action.render.summary import render_summary
+    from tests.unit.test_publish import item, report
+
+    value = "s3cr3t-Pa55.word!"
+    log = WorkflowLog(io.StringIO())
+    log.add_mask(value, redact="exact")  # as main() does for each `variables` value
+    items = (item("failed", "login", f"logged in with password {value} and got a 500"),)
+    findings = Findings(results=ProcessRun.model_validate({}).model_copy(update={"items": items}))
+    summary = log.redact(render_summary(replace(report(), findings=findings).redacted(log.redact)))
+    assert value not in read(summary).text
