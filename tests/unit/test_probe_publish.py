@@ -68,3 +68,21 @@ def test_the_cut_note_of_a_long_comment_is_not_hidden_in_the_collapsed_answer() 
     findings = Findings(results=results, asked=True, instruction="why?", conversation=conversation)
     html = read(render_comment(replace(report(failing=10), findings=findings), marker(settings()))).html
     assert html.count("<details>") == html.count("</details>"), html[-300:]
+
+
+def test_an_issue_number_in_a_test_name_does_not_link_or_notify_from_the_comment() -> None:
+    # ``formatted`` breaks "#1" with a WORD JOINER (GitHub links and notifies "\#1" too); ``markdown``, which
+    # writes the test names (and reasons, notes) into the comment, does not.
+    import re
+    from dataclasses import replace
+
+    from certyn_action.api.models import ProcessRun
+    from certyn_action.core.report import Findings
+    from certyn_action.render.summary import render_comment
+    from tests.rendered import read
+    from tests.unit.test_publish import item
+
+    items = (item("failed", "checkout regression #1", "it broke"),)
+    results = ProcessRun.model_validate({}).model_copy(update={"items": items})
+    comment = render_comment(replace(report(), findings=Findings(results=results)), marker(settings()))
+    assert not re.search(r"#\d", read(comment).text), read(comment).text
