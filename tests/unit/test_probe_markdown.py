@@ -104,3 +104,20 @@ def test_a_finding_heading_of_spaces_then_hashes_is_excerpted_in_linear_time() -
 
     with within(1):
         finding_excerpt("# a" + " " * 9_998 + "#" * 9_998 + "x")  # a finding's 20,000 characters
+
+
+def test_a_variables_secret_echoed_in_a_finding_is_not_in_the_junit_report() -> None:
+    # The same "exact" redaction runs on the XML as written: "&" and "<" are entities there, so it misses,
+    # and every JUnit reader shows the value decoded.
+    import io
+    import xml.etree.ElementTree as ET
+
+    from certyn_action.github.workflow import WorkflowLog
+    from certyn_action.render.junit import render_junit
+    from tests.unit.test_publish import item
+
+    value = "s3cr3t&Pa55<word>"
+    log = WorkflowLog(io.StringIO())
+    log.add_mask(value, redact="exact")
+    written = log.redact(render_junit([item("failed", "login", f"logged in with {value} and got a 500")]))
+    assert value not in "".join(ET.fromstring(written.encode()).itertext())
