@@ -4,16 +4,24 @@ Each test asserts the safe behaviour; each fails today."""
 
 from __future__ import annotations
 
+import io
 import re
 import signal
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 
 import pytest
 
+from certyn_action.api.models import ProcessRun, finding_excerpt
+from certyn_action.core.report import Findings
+from certyn_action.github.workflow import WorkflowLog
 from certyn_action.render.escape import Scrubber, formatted, plain
-from certyn_action.render.summary import render_conversation
+from certyn_action.render.junit import render_junit
+from certyn_action.render.summary import render_conversation, render_summary
 from tests.rendered import read
+from tests.unit.test_publish import item, report
 
 KEY = "cty_live_9f8e7d6c5b4a3210"
 
@@ -79,15 +87,6 @@ def test_a_variables_secret_echoed_in_a_finding_is_not_shown_in_the_summary() ->
     # A `variables` value is redacted "exact"; the per-test results are not redacted before rendering
     # (Findings.redacted leaves them), and in the Markdown the value is escaped ("\-", "\!"), so the exact
     # replace misses it, while GitHub shows it unescaped in the failing test's row.
-    import io
-    from dataclasses import replace
-
-    from certyn_action.api.models import ProcessRun
-    from certyn_action.core.report import Findings
-    from certyn_action.github.workflow import WorkflowLog
-    from certyn_action.render.summary import render_summary
-    from tests.unit.test_publish import item, report
-
     value = "s3cr3t-Pa55.word!"
     log = WorkflowLog(io.StringIO())
     log.add_mask(value, redact="exact")  # as main() does for each `variables` value
@@ -100,8 +99,6 @@ def test_a_variables_secret_echoed_in_a_finding_is_not_shown_in_the_summary() ->
 def test_a_finding_heading_of_spaces_then_hashes_is_excerpted_in_linear_time() -> None:
     # The same HEADING pattern reads every line of every finding (up to 20,000 characters, thousands of
     # tests) for the table, the comment, the annotations and JUnit.
-    from certyn_action.api.models import finding_excerpt
-
     with within(1):
         finding_excerpt("# a" + " " * 9_998 + "#" * 9_998 + "x")  # a finding's 20,000 characters
 
@@ -109,15 +106,8 @@ def test_a_finding_heading_of_spaces_then_hashes_is_excerpted_in_linear_time() -
 def test_a_variables_secret_echoed_in_a_finding_is_not_in_the_junit_report() -> None:
     # The same "exact" redaction runs on the XML as written: "&" and "<" are entities there, so it misses,
     # and every JUnit reader shows the value decoded.
-    import io
-    import xml.etree.ElementTree as ET
-
-    from certyn_action.github.workflow import WorkflowLog
-    from certyn_action.render.junit import render_junit
-    from tests.unit.test_publish import item
-
     value = "s3cr3t&Pa55<word>"
     log = WorkflowLog(io.StringIO())
     log.add_mask(value, redact="exact")
     written = log.redact(render_junit([item("failed", "login", f"logged in with {value} and got a 500")]))
-    assert value not in "".join(ET.fromstring(written.encode()).itertext())
+    assert value not in "".join(ET.fromstring(written.encode()).itertext())  # noqa: S314 - our own output

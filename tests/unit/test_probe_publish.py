@@ -3,10 +3,17 @@ fails today."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
+
 import responses
 
+from certyn_action.api.models import Conversation, ProcessRun
+from certyn_action.core.report import Findings
 from certyn_action.publish import marker
-from tests.unit.test_publish import REPO, bodies, publisher, report, settings
+from certyn_action.render.summary import cut_for_github, render_comment, render_summary
+from tests.rendered import read
+from tests.unit.test_publish import REPO, bodies, item, publisher, report, settings
 
 
 @responses.activate
@@ -28,14 +35,6 @@ def test_the_cut_note_of_a_long_check_run_summary_is_not_swallowed_by_a_code_blo
     # Certyn's findings (each "'" written as seven characters) push the summary past GitHub's limit, and the
     # cut falls inside the AI answer's code block: it is not closed, so the note saying the summary was cut
     # is shown as a line of the answer's code.
-    from dataclasses import replace
-
-    from certyn_action.api.models import Conversation, ProcessRun
-    from certyn_action.core.report import Findings
-    from certyn_action.render.summary import cut_for_github, render_summary
-    from tests.rendered import read
-    from tests.unit.test_publish import item
-
     items = tuple(item("failed", f"t{i} " + "'" * 190, "'" * 300) for i in range(17))
     answer = "```\n" + "\n".join(f"line {i}" for i in range(3000)) + "\n```\n"
     conversation = Conversation.model_validate(
@@ -51,14 +50,6 @@ def test_the_cut_note_of_a_long_comment_is_not_hidden_in_the_collapsed_answer() 
     # Ten failing tests of "'" (seven characters each, escaped) and an answer of nested ordered items (our
     # indentation grows by eleven spaces a level) pass 65,536: the cut falls inside "<details>", which is
     # never closed, so the note that the comment was cut is folded away with the answer.
-    from dataclasses import replace
-
-    from certyn_action.api.models import Conversation, ProcessRun
-    from certyn_action.core.report import Findings
-    from certyn_action.render.summary import render_comment
-    from tests.rendered import read
-    from tests.unit.test_publish import item
-
     items = tuple(item("failed", f"t{i} " + "'" * 190, "'" * 300) for i in range(10))
     answer = "\n".join(" " * k + "999999999. '" for k in range(300))[:5000]
     conversation = Conversation.model_validate(
@@ -73,15 +64,6 @@ def test_the_cut_note_of_a_long_comment_is_not_hidden_in_the_collapsed_answer() 
 def test_an_issue_number_in_a_test_name_does_not_link_or_notify_from_the_comment() -> None:
     # ``formatted`` breaks "#1" with a WORD JOINER (GitHub links and notifies "\#1" too); ``markdown``, which
     # writes the test names (and reasons, notes) into the comment, does not.
-    import re
-    from dataclasses import replace
-
-    from certyn_action.api.models import ProcessRun
-    from certyn_action.core.report import Findings
-    from certyn_action.render.summary import render_comment
-    from tests.rendered import read
-    from tests.unit.test_publish import item
-
     items = (item("failed", "checkout regression #1", "it broke"),)
     results = ProcessRun.model_validate({}).model_copy(update={"items": items})
     comment = render_comment(replace(report(), findings=Findings(results=results)), marker(settings()))
