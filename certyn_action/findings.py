@@ -57,9 +57,7 @@ def wait_for_answer(
         if conversation.finished or left <= 0:
             return
         hint = conversation.retry_after_seconds
-        pause = min(
-            max(hint if hint is not None else ANSWER_POLL_SECONDS, MIN_POLL_SECONDS), MAX_POLL_SECONDS
-        )
+        pause = ANSWER_POLL_SECONDS if hint is None else min(max(hint, MIN_POLL_SECONDS), MAX_POLL_SECONDS)
         clock.sleep(min(pause, left))
 
 
@@ -81,8 +79,10 @@ def _stale_removed(step: Journal, path: str) -> str:
     return words.STALE_REMOVED.format(path=one_line(path, 300))
 
 
-def _bug(err: Exception) -> str:
-    """A bug while reading what Certyn found, in words: it must not turn a verdict into an internal error."""
+def _why(err: Exception) -> str:
+    """Why a read failed; a bug while reading what Certyn found must not turn a verdict into an internal error."""
+    if isinstance(err, ApiError):
+        return err.message
     return words.INTERNAL_ERROR.format(message=f"{type(err).__name__}: {one_line(err, 300)}")
 
 
@@ -116,10 +116,8 @@ class Afterwards:
             self.log.info(note)
             self.step.note(note)
             if self.inputs.instruction and self.findings.conversation is None:
-                self.findings.asked, self.findings.conversation_note = (
-                    True,
-                    words.NOT_READ.format(why="the job was cancelled"),
-                )
+                self.findings.asked = True
+                self.findings.conversation_note = words.NOT_READ.format(why="the job was cancelled")
         self._log_answer()
         return self.findings
 
@@ -127,21 +125,16 @@ class Afterwards:
     def _results(self, status: RunStatus, deadline: float) -> None:
         try:
             run = self.client.process_run(self.step.report.run_id, deadline)
-        except ApiError as err:
-            self._results_missing(err.message)
-            return
-        except Exception as err:  # a bug here must not turn a verdict into an internal error
-            self._results_missing(_bug(err))
+        except Exception as err:  # an API error, or a bug (see _why)
+            self.findings.results_note = reason = _why(err)
+            path = self.inputs.junit_report
+            unwritten = (
+                words.SO_JUNIT_NOT_WRITTEN.format(removed=_stale_removed(self.step, path)) if path else ""
+            )
+            message = words.RESULTS_NOT_READ.format(unwritten=unwritten, reason=reason)
+            self.log.warning(message, title=words.RESULTS_TITLE)
             return
         self._report_results(status, run)
-
-    def _results_missing(self, reason: str) -> None:
-        self.findings.results_note = reason
-        path = self.inputs.junit_report
-        unwritten = words.SO_JUNIT_NOT_WRITTEN.format(removed=_stale_removed(self.step, path)) if path else ""
-        self.log.warning(
-            words.RESULTS_NOT_READ.format(unwritten=unwritten, reason=reason), title=words.RESULTS_TITLE
-        )
 
     def _report_results(self, status: RunStatus, run: ProcessRun) -> None:
         from .api.models import contradictions  # noqa: PLC0415
@@ -167,9 +160,14 @@ class Afterwards:
         verdict = self.step.report.verdict
         gate_passed = verdict.result is Result.PASSED
         diagnosis = self.findings.diagnosis  # diagnosis (issue 20): the reason after each test's name
-        notes = words.failing_annotations(run.items, "warning" if gate_passed else "error", diagnosis)
+        # in a run cancelled in Certyn, its aborted tests are plain lines: the gate's annotation says why
+        kind, cancelled = "warning" if gate_passed else "error", status.state == "cancelled"
+        notes = words.failing_annotations(run.items, kind, diagnosis, cancelled=cancelled)
         for note in notes:
-            (self.log.warning if gate_passed else self.log.error)(note.message, title=note.title)
+            if note.kind:
+                (self.log.warning if gate_passed else self.log.error)(note.message, title=note.title)
+            else:
+                self.log.info(one_line(note.message, words.MAX_ANNOTATION_MESSAGE))  # one line: no command
         if rest := words.unannotated_line(run.items, len(notes)):
             self.log.info(rest)
         if self.inputs.junit_report:
@@ -218,10 +216,8 @@ class Afterwards:
         self.log.info(words.WAITING_FOR_ANSWER.format(left=left))
         try:
             wait_for_answer(self.client, conversation_id, until, hard_deadline, self.clock, self._seen)
-        except ApiError as err:
-            self._answer_missing(err.message)
-        except Exception as err:  # a bug here must not turn a verdict into an internal error
-            self._answer_missing(_bug(err))
+        except Exception as err:  # an API error, or a bug (see _why)
+            self._answer_missing(_why(err))
 
     def _seen(self, conversation: Conversation) -> None:
         self.findings.conversation = conversation

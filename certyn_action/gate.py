@@ -153,14 +153,14 @@ class Stopped(Exception):
 def verdict_for(  # noqa: PLR0911 - one verdict per way the step stops
     error: BaseException,
     timeout_seconds: float,
-    counts: str,
     *,
+    seen: bool,
     run_known: bool,
     redact: Callable[[str], str],
 ) -> Verdict:
-    """The verdict of a step that ``error`` stopped before the gate: ``counts`` describes the latest status
-    seen ("" when none), ``run_known`` whether the run was created or attached (a 404 is then the run's,
-    else the project's)."""
+    """The verdict of a step that ``error`` stopped before the gate: ``seen`` whether a status of the run was
+    read (its counts are the summary's table and the log's verdict line, not a reason), ``run_known`` whether
+    the run was created or attached (a 404 is then the run's, else the project's)."""
     limit = format_duration(timeout_seconds)
     if isinstance(error, Stopped):
         return error.verdict
@@ -176,16 +176,11 @@ def verdict_for(  # noqa: PLR0911 - one verdict per way the step stops
         reasons = (
             f"Certyn API unreachable {when} ({polls}, the last: "
             f"{one_line(error.outage.error).rstrip('.')}), until timeout-seconds ({limit}) passed",
-            f"last status read from Certyn: {counts}"
-            if counts
-            else "no status of the run was read before the outage",
         )
-        return Verdict(Result.TIMED_OUT, reasons, cause=Cause.OUTAGE)
+        unseen = () if seen else ("no status of the run was read before the outage",)
+        return Verdict(Result.TIMED_OUT, reasons + unseen, cause=Cause.OUTAGE)
     if isinstance(error, TimedOut):
-        counts = f"; Certyn's last counts: {counts}" if counts else ""
-        return Verdict(
-            Result.TIMED_OUT, (f"the run had not finished when timeout-seconds ({limit}) passed{counts}",)
-        )
+        return Verdict(Result.TIMED_OUT, (f"the run had not finished when timeout-seconds ({limit}) passed",))
     if isinstance(error, DeadlineExceeded) and error.unreachable:  # the create, retried until the end
         reason = (  # error.last says what was being done ("while creating the run", "... the environment")
             f"Certyn API unreachable ({plural(error.attempts, 'attempt')}, the last: "

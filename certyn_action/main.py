@@ -1,4 +1,4 @@
-"""The action's entry: set up the log, the clock and the signal guard, run one :class:`Step`, return the exit code."""
+"""The action's entry: the log (every secret masked before anything is printed), the clock, one :class:`Step`."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from .github.signals import SignalGuard
 from .github.workflow import WorkflowLog
 from .render.escape import MIN_SCRUBBED_KEY
 from .settings import Settings, base_url_secrets, raw_input, variable_secrets
-from .step import Step, TransportFactory
+from .step import Step
 
 
 def default_transport(inputs: Settings, env: Mapping[str, str], log: WorkflowLog) -> Transport:
@@ -24,8 +24,8 @@ def main(
     env: Mapping[str, str] | None = None,
     stdout: TextIO | None = None,
     clock: Clock | None = None,
-    transport_factory: TransportFactory = default_transport,
-    guard: SignalGuard | None = None,
+    *,
+    guard: SignalGuard,  # installed first thing by the entry point
 ) -> int:
     env = os.environ if env is None else env
     clock = clock or SystemClock()
@@ -37,13 +37,5 @@ def main(
     # redacting it would rewrite every count)
     for value in variable_secrets(raw_input(env, "variables") or ""):
         log.add_mask(value, redact="exact" if len(value) >= MIN_SCRUBBED_KEY else "none")
-    own_guard = guard is None
-    guard = guard or SignalGuard()
     guard.use_clock(clock.monotonic)  # the release budget counts from the signal on the step's clock
-    if own_guard:
-        guard.install()
-    try:
-        return Step(env, log, clock, guard, transport_factory).run()
-    finally:
-        if own_guard:
-            guard.uninstall()
+    return Step(env, log, clock, guard, default_transport).run()

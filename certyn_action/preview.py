@@ -16,11 +16,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .api.client import ApiError, AuthError, GaveUp, list_runner_pools, set_variable
+from .api.client import ApiError, AuthError, GaveUp, list_runner_pools
 from .clock import Clock
 from .gate import Cause, Result, Verdict
 from .render import words
-from .settings import Settings, shown_base_url
+from .render.escape import without_secrets
+from .settings import Settings
 
 if TYPE_CHECKING:
     from .api.client import CertynClient
@@ -82,7 +83,7 @@ class Preview:
             return
         for name, value in variables:
             try:
-                set_variable(environment.api, environment.environment.id, name, value, deadline)
+                environment.api.set_variable(environment.environment.id, name, value, deadline)
             except ApiError as err:
                 self._not_set(environment, name, err)
             environment.variables += (name,)  # a kept environment keeps those set so far
@@ -121,7 +122,7 @@ def deployment_unreachable(reporter: Reporter, settings: Settings, error: str) -
     Without it, False: the step ends (``step.py`` says why)."""
     if not settings.runner_pool:
         return False
-    message = words.deployment_not_reached(shown_base_url(settings.base_url), error, settings.runner_pool)
+    message = words.deployment_not_reached(without_secrets(settings.base_url), error, settings.runner_pool)
     reporter.log.warning(message, title=words.DEPLOYMENT_NOT_REACHED)
     reporter.note(message)
     return True

@@ -240,14 +240,15 @@ class TemporaryEnvironment:
         return Decision(not self.keep_it, "keep-environment", words.STEP_ENDED.format(ended=ended))
 
     def release(self, cause: str, deadline: float) -> None:
-        log, shown = self.step.log, f"`{one_line(self.key, 80)}`"
+        log, key = self.step.log, one_line(self.key, 80)
+        shown = f"`{key}`"  # in the summary's note: as code
         environment = self.environment
         try:
             if environment is None and self.api.create_sent and not self.refused:
                 environment = self.api.find(self.key, deadline)  # an interrupted create
             if environment is None:
                 return
-            log.info(words.DELETING_ENVIRONMENT.format(shown=shown, cause=cause))
+            log.info(words.DELETING_ENVIRONMENT.format(key=key, cause=cause))
             outcome = self.api.delete(environment.id, deadline)
         except ApiError as err:
             why = one_line(err.message, 300)
@@ -259,7 +260,7 @@ class TemporaryEnvironment:
             log.warning(message, title=words.ENVIRONMENT_NOT_DELETED)
             self.step.note(message)
             return
-        log.info(words.ENVIRONMENT_OUTCOME.format(shown=shown, outcome=outcome))
+        log.info(words.ENVIRONMENT_OUTCOME.format(key=key, outcome=outcome))
         self.step.note(words.environment_deleted(self.key, outcome))
 
     def discard(self, cause: str, deadline: float) -> None:  # preview.py: a variable was not set

@@ -1,11 +1,6 @@
-"""Everything the step was asked to do, read once into one frozen :class:`Settings` by :func:`read_settings`:
-every input (``INPUT_<NAME>``), the API URL, the GitHub context and run metadata (``GITHUB_*`` and the event
-payload), the create's Idempotency-Key and the temporary environment's key and label. Pure.
-
-Inputs are plain strings with GitHub rules (hyphenated names, empty means "use the default", comma/newline/JSON
-lists). Small parsers give each failure a message that names the input and the fix, and every bad input is
-reported at once; pydantic is kept for the server's JSON, where its tolerant parsing is the point.
-"""
+"""Everything the step was asked to do, read once by :func:`read_settings` into one frozen :class:`Settings`:
+every input (``INPUT_<NAME>``: empty means the default), the API URL, the GitHub context (``GITHUB_*`` and the
+event payload) and both derived keys. Every bad input is reported at once, each naming the fix. Pure."""
 
 from __future__ import annotations
 
@@ -17,6 +12,7 @@ import posixpath
 import re
 import secrets
 from collections.abc import Callable, Mapping
+from functools import partial
 from types import MappingProxyType
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
@@ -24,29 +20,22 @@ from urllib.parse import urlsplit
 from urllib3.exceptions import LocationParseError
 from urllib3.util import parse_url
 
-from .render.escape import encodable, without_secrets
+from .render.escape import encodable, truncate, without_secrets
 
 DEFAULT_API_URL = "https://api.certyn.io"
-DEFAULT_SERVER_URL = "https://github.com"
 DEFAULT_GITHUB_API_URL = "https://api.github.com"
-PR_COMMENT_MODES = ("off", "always", "on-failure")
 MAX_IDEMPOTENCY_KEY = 200
-MAX_TIMEOUT_SECONDS = 7 * 24 * 3600  # longer than any GitHub job may run
-MAX_CONVERSATION_TIMEOUT_SECONDS = 3600
 MAX_INSTRUCTION = 10_000
-MAX_REPORT_PATH = 4096
-MAX_RUN_ID = 200
 MAX_BASE_URL = 2048
-BASE_URL_WAIT_DEFAULT = 30.0
-BASE_URL_EXAMPLE = "https://pr-42.preview.example.com"
+MAX_RUN_ID = 200  # characters of a run id the action follows
+MAX_VARIABLES = 50  # `variables`: set one by one on the temporary environment
+MAX_VARIABLE_NAME = 100
 KEY_MAX_LENGTH = 63  # a Certyn environment key: lower-case letters, digits and hyphens
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 LABEL_MAX_LENGTH = 120
-MAX_VARIABLES = 50  # `variables`: set one by one on the temporary environment
-MAX_VARIABLE_NAME = 100
-MAX_RUNNER_POOL = 200
-VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 DIGEST_LENGTH = 12  # base 36: about 62 bits
+BASE_URL_EXAMPLE = "https://pr-42.preview.example.com"
+VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 # The runner passes "" for an absent input and for an empty expression alike: a `run-id` read from a job
 # that maps no `outputs:` looks unset, so the one error names every way to say what to run.
@@ -84,8 +73,10 @@ _PUBLISHING_NEEDS_GITHUB_ACCESS = (
     "is empty, but `check-run` or `pr-comment` writes to GitHub with it: leave `github-token` out (its default "
     "is `${{ github.token }}`), or pass a token with `checks: write` / `pull-requests: write`"
 )
+_WHAT_TO_RUN = ("process-slug", "tags", "run-id")
 _NOT_UTF8 = re.compile("[\ud800-\udfff]")
 _REPORT_EXAMPLE = "e.g. `junit-report: reports/certyn.xml`"
+_VARIABLES_EXAMPLE = "e.g. `TEST_USER_PASSWORD=${{ secrets.TEST_USER_PASSWORD }}`"
 # Whitespace (any Unicode space), C0/C1 controls, DEL, line/paragraph separators, lone surrogates.
 _BAD_URL_CHAR = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\\]")
 # What an API base URL may be spelled with: scheme, a DNS name or an IP address, a port, a path prefix.
@@ -99,16 +90,16 @@ _STRICT_API_URL = re.compile(
 _UNSAFE_KEY_CHARS = re.compile(r"[^A-Za-z0-9._~:/@+=-]")
 _NOT_ENV_KEY_CHARS = re.compile(r"[^a-z0-9]+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_LINE_BREAKS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")  # all but the tab
 _REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 _SHA = re.compile(r"[0-9a-fA-F]{7,64}")
 _BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
-# Room each readable part of the environment key gets, so a long repository name cannot push the run id out.
-_REPO_ROOM = 14
-_JOB_ROOM = 10
+_Random = Callable[[int], str]  # n random bytes as hex: the keys outside GitHub Actions
+_RANDOM = secrets.token_hex
 
 
 class InputError(ValueError):
-    """One bad input: ``name`` is the input as written in the workflow, ``message`` says what to do."""
+    """One bad input: ``name`` as written in the workflow, ``message`` says what to do."""
 
     def __init__(self, name: str, message: str) -> None:
         super().__init__(f"Input '{name}': {message}")
@@ -139,7 +130,7 @@ class GateSwitches(NamedTuple):
 
 class GitHubContext(NamedTuple):
     repository: str = ""
-    server_url: str = DEFAULT_SERVER_URL
+    server_url: str = "https://github.com"
     run_id: str = ""
     run_attempt: str = ""
     job: str = ""
@@ -153,18 +144,16 @@ class GitHubContext(NamedTuple):
     workflow: str = ""
     run_number: str = ""
     step_files: str = ""  # the name of this step's GITHUB_OUTPUT file: a uuid per step
-    workflow_ref: str = (
-        ""  # owner/repo/.github/workflows/file.yml@ref: the check run's annotations point there
-    )
+    # owner/repo/.github/workflows/file.yml@ref: the check run's annotations point there
+    workflow_ref: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], payload: Mapping[str, Any]) -> GitHubContext:
-        """Each field from its variable (``run_attempt`` from ``GITHUB_RUN_ATTEMPT``), stripped; bytes that are
-        not UTF-8 become "?"."""
+        """Each field from ``GITHUB_<FIELD>``, stripped; bytes that are not UTF-8 become "?"."""
         read: dict[str, Any] = {
             name: encodable(env.get(f"GITHUB_{name.upper()}", "").strip()) for name in cls._fields
         }
-        read["server_url"] = (read["server_url"] or DEFAULT_SERVER_URL).rstrip("/")
+        read["server_url"] = (read["server_url"] or cls._field_defaults["server_url"]).rstrip("/")
         output = encodable(env.get("GITHUB_OUTPUT", "").strip())
         return cls(**read | {"payload": payload, "step_files": output.replace("\\", "/").rsplit("/", 1)[-1]})
 
@@ -177,15 +166,13 @@ class GitHubContext(NamedTuple):
 
     @property
     def run_url(self) -> str:
-        if not (self.repository and self.run_id):
-            return ""
-        return f"{self.server_url}/{self.repository}/actions/runs/{self.run_id}"
+        known = self.repository and self.run_id
+        return f"{self.server_url}/{self.repository}/actions/runs/{self.run_id}" if known else ""
 
     @property
     def attempt_url(self) -> str:
-        if not self.run_url:
-            return ""
-        return f"{self.run_url}/attempts/{self.run_attempt}" if self.run_attempt else self.run_url
+        known = self.run_url and self.run_attempt
+        return f"{self.run_url}/attempts/{self.run_attempt}" if known else self.run_url
 
     @property
     def run_name(self) -> str:
@@ -196,23 +183,13 @@ class GitHubContext(NamedTuple):
         return f"{name}, attempt {self.run_attempt}" if self.run_attempt not in ("", "1") else name
 
     def step_parts(self, job_index: str, check_run_id: str) -> list[str]:
-        """What tells this execution of the step apart from every other: repository, run, attempt, job, matrix
-        leg (``job_index``), check run and step. Both derived keys come from these, so a retry inside the
-        step reuses, and anything else gets its own."""
-        return [
-            self.repository,
-            self.run_id,
-            self.run_attempt or "1",
-            self.job,
-            job_index or "0",
-            check_run_id,
-            self.action,
-        ]
+        """What tells this execution of the step apart from every other (both derived keys come from these):
+        repository, run, attempt, job, matrix leg, check run and step."""
+        run = [self.repository, self.run_id, self.run_attempt or "1"]
+        return [*run, self.job, job_index or "0", check_run_id, self.action]
 
     def job_url(self, check_run_id: str) -> str:
-        if not (self.run_url and check_run_id):
-            return ""
-        return f"{self.run_url}/job/{check_run_id}"
+        return f"{self.run_url}/job/{check_run_id}" if self.run_url and check_run_id else ""
 
 
 class RunMetadata(NamedTuple):
@@ -231,8 +208,7 @@ class RunMetadata(NamedTuple):
 
 
 class Settings(NamedTuple):
-    """What the step was asked to do, read and checked before anything is sent. (A NamedTuple: frozen, and
-    ``dataclasses`` would pull ``inspect`` and ``ast`` onto the path to the first request.)"""
+    """What the step was asked to do, read and checked before anything is sent."""
 
     api_key: str
     project_slug: str
@@ -265,13 +241,11 @@ class Settings(NamedTuple):
     idempotency_key: str  # the `idempotency-key` input, or derived from the context
     temporary_environment_key: str  # the key and label of the environment made for `base-url`
     temporary_environment_label: str
-    # `variables` (NAME, value) in order, set on the temporary environment; `runner-pool` (an id or a name)
-    variables: tuple[tuple[str, str], ...] = ()
-    runner_pool: str = ""
+    variables: tuple[tuple[str, str], ...] = ()  # (NAME, value) in order, set on the temporary environment
+    runner_pool: str = ""  # an id or a name
     # Inputs that were usable but not as written: the action goes on, and says what it did instead.
     adjustments: tuple[InputError, ...] = ()
-    diagnose: bool = True  # after a failing run, read why each failing test failed (diagnosis.py)
-    # Publishing to GitHub (publish.py): nothing is sent there unless `check-run` or `pr-comment` asks.
+    diagnose: bool = True
     github_token: str = ""
     check_run: bool = False
     pr_comment: str = "off"
@@ -279,48 +253,49 @@ class Settings(NamedTuple):
 
     @property
     def publishes(self) -> bool:
-        """Whether anything is written to GitHub: a check run or a pull-request comment was asked for."""
         return self.check_run or self.pr_comment != "off"
-
-
-# -- the one way in -------------------------------------------------------------------------------------
 
 
 def raw_input(env: Mapping[str, str], name: str) -> str | None:
     """The input as the runner passes it (``INPUT_API-KEY``), or as a shell can (``INPUT_API_KEY``)."""
     upper = name.upper().replace(" ", "_")
-    value = env.get(f"INPUT_{upper}")
-    if value is None:
-        value = env.get(f"INPUT_{upper.replace('-', '_')}")
-    return value
+    return env.get(f"INPUT_{upper}", env.get(f"INPUT_{upper.replace('-', '_')}"))
 
 
 def read_settings(
     env: Mapping[str, str],
     payload: Mapping[str, Any] | None = None,
     *,
-    random_hex: Callable[[int], str] = secrets.token_hex,
+    random_hex: _Random = _RANDOM,
 ) -> Settings:
-    """Parse and validate every input with the GitHub context; raise :class:`InputErrors` listing each problem.
-
-    ``payload`` is the event payload; ``random_hex`` makes the keys outside GitHub Actions unique."""
+    """Every input read with the GitHub context (``payload``: the event's); :class:`InputErrors` lists each
+    problem. ``random_hex`` makes the keys outside GitHub Actions unique."""
     ctx = GitHubContext.from_env(env, payload or {})
     reader = _Reader(env)
-    api_key = reader.api_key(missing_key_hint(ctx))
-    project_slug = reader.required("project-slug", "the slug of your Certyn project, e.g. `my-app`")
-    process_slug = reader.get("process-slug", "", str)
-    tags = reader.get("tags", (), parse_tags)
+    api_key = reader.text("api-key")
+    if not api_key:
+        reader.fail("api-key", missing_key_hint(ctx) or _NO_KEY)
+    elif not all("!" <= ch <= "~" for ch in api_key):
+        reader.fail("api-key", _KEY_NOT_BARE)
+    project_slug = reader.text("project-slug")
+    if not project_slug:
+        reader.fail("project-slug", "required: set it to the slug of your Certyn project, e.g. `my-app`")
+    process_slug, tags = reader.get("process-slug", "", str), reader.get("tags", (), parse_tags)
     run_id = reader.get("run-id", "", parse_run_id)
-    variables = reader.variables()
+    variables = reader.get("variables", (), parse_variables, strip=False)
     if process_slug and tags:
         reader.fail("tags", "give either `process-slug` or `tags`, not both")
-    elif not (process_slug or tags or run_id) and not reader.failed & {"process-slug", "tags", "run-id"}:
+    elif not (process_slug or tags or run_id) and reader.errors.keys().isdisjoint(_WHAT_TO_RUN):
         reader.fail("process-slug", _NOTHING_TO_RUN)
     read = {name.replace("-", "_"): reader.get(name, *spec) for name, spec in _INPUTS.items()}
     floor, ceiling = read.pop("poll_interval_seconds"), read.pop("max_poll_interval_seconds")
     gate = GateSwitches(**{switch: read.pop(switch) for switch in GateSwitches._fields})
     given_key, overrides = read.pop("idempotency_key"), {name: read.pop(name) for name in _OVERRIDES}
     job_index, check_run_id = read["job_index"], read["check_run_id"]
+    adjustments: tuple[InputError, ...] = ()
+    if ceiling < floor and reader.text("max-poll-interval-seconds"):  # not when only the floor was raised
+        message = f"{ceiling:g} is below `poll-interval-seconds` ({floor:g}): polling every {floor:g}s"
+        adjustments = (InputError("max-poll-interval-seconds", message),)
     settings = Settings(
         api_key=api_key,
         project_slug=project_slug,
@@ -331,92 +306,90 @@ def read_settings(
         max_poll_interval_seconds=max(floor, ceiling),
         gate=gate,
         context=ctx,
-        metadata=_metadata(ctx, check_run_id, **overrides),
+        metadata=_metadata(ctx, check_run_id, overrides),
         idempotency_key=given_key or idempotency_key(ctx, job_index, check_run_id, random_hex),
         temporary_environment_key=environment_key(ctx, job_index, check_run_id, random_hex=random_hex),
         temporary_environment_label=environment_label(ctx, job_index),
-        adjustments=_poll_adjustments(env, floor, ceiling),
+        adjustments=adjustments,
         variables=variables,
-        github_api_url=github_api_url(env),
+        github_api_url=encodable(env.get("GITHUB_API_URL", "").strip()).rstrip("/") or DEFAULT_GITHUB_API_URL,
         **read,
     )
     for name, message in _conflicts(settings, own_idempotency_key=bool(given_key)):
-        if name not in reader.failed:
-            reader.fail(name, message)
+        reader.fail(name, message)
     if reader.errors:
-        raise InputErrors(reader.errors)
+        raise InputErrors(list(reader.errors.values()))
     return settings
 
 
+_NO_KEY = (
+    "required and empty: pass your Certyn API key from a secret, e.g. `api-key: ${{ secrets.CERTYN_API_KEY }}`, "
+    "and check the secret exists in this repository"
+)
+_KEY_NOT_BARE = (
+    "contains spaces, line breaks, control or non-ASCII characters: re-save the secret as the bare key"
+)
+
+
 def _conflicts(s: Settings, *, own_idempotency_key: bool) -> list[tuple[str, str]]:
-    """Every combination the action refuses, as (input to change, message naming the inputs and the fix).
-    A pair names the input the user most likely set by mistake: with ``run-id``, the one only a create uses."""
-    errors: list[tuple[str, str]] = []
+    """Every combination refused, as (input to change, message naming the inputs and the fix). With ``run-id``,
+    the input named is the one only a create uses."""
+    found: list[tuple[str, str]] = []
     if s.junit_report and not s.test_results:
-        errors.append(("junit-report", "is written from the per-test results: remove `test-results: false`"))
-    if s.run_id:
-        for name, is_set, why in (
-            ("process-slug", bool(s.process_slug), "whose suite is already chosen"),
-            ("tags", bool(s.tags), "whose tests are already chosen"),
-            ("base-url", bool(s.base_url), "that already runs against its environment"),
-            ("environment-key", bool(s.environment_key), "that already runs against its environment"),
-            ("instruction", bool(s.instruction), "and sends no create request to carry it"),
-            ("keep-environment", s.keep_environment, "and makes no temporary environment to keep"),
-            ("idempotency-key", own_idempotency_key, "and sends no create request to carry it"),
-        ):
-            if is_set:
-                errors.append((name, _WITH_RUN_ID.format(why=why, name=name)))
-        if not s.wait:
-            errors.append(("wait", _RUN_ID_WITHOUT_WAITING))
+        found.append(("junit-report", "is written from the per-test results: remove `test-results: false`"))
+    for name, is_set, why in (
+        ("process-slug", s.process_slug, "whose suite is already chosen"),
+        ("tags", s.tags, "whose tests are already chosen"),
+        ("base-url", s.base_url, "that already runs against its environment"),
+        ("environment-key", s.environment_key, "that already runs against its environment"),
+        ("instruction", s.instruction, "and sends no create request to carry it"),
+        ("keep-environment", s.keep_environment, "and makes no temporary environment to keep"),
+        ("idempotency-key", own_idempotency_key, "and sends no create request to carry it"),
+    ):
+        if s.run_id and is_set:
+            found.append((name, _WITH_RUN_ID.format(why=why, name=name)))
+    if s.run_id and not s.wait:
+        found.append(("wait", _RUN_ID_WITHOUT_WAITING))
     if s.check_run and not s.wait:
-        errors.append(("check-run", _CHECK_RUN_WITHOUT_WAITING))
+        found.append(("check-run", _CHECK_RUN_WITHOUT_WAITING))
     if s.publishes and not s.github_token:
-        errors.append(("github-token", _PUBLISHING_NEEDS_GITHUB_ACCESS))
-    elif s.publishes and (problem := _github_api_url_problem(s.github_api_url)):
-        errors.append(("github-token", problem))
+        found.append(("github-token", _PUBLISHING_NEEDS_GITHUB_ACCESS))
+    elif s.publishes:
+        try:
+            normalize_api_url(s.github_api_url)  # the token goes only where the API key could
+        except ValueError as err:
+            found.append(("github-token", f"cannot be used: the runner's GITHUB_API_URL {err}"))
     if s.base_url and s.environment_key:
-        errors.append(("environment-key", _BASE_URL_WITH_ENVIRONMENT_KEY))
+        found.append(("environment-key", _BASE_URL_WITH_ENVIRONMENT_KEY))
     if s.variables and not s.base_url:
-        errors.append(("variables", _ONLY_WITH_BASE_URL.format(what="they are set", name="variables")))
+        found.append(("variables", _ONLY_WITH_BASE_URL.format(what="they are set", name="variables")))
     if s.runner_pool and not s.base_url:
-        errors.append(
+        found.append(
             ("runner-pool", _ONLY_WITH_BASE_URL.format(what="it runs the tests", name="runner-pool"))
         )
-    if s.base_url and not s.wait and not s.keep_environment and not s.run_id:
-        errors.append(("wait", _BASE_URL_WITHOUT_WAITING))
-    return errors
-
-
-def _poll_adjustments(env: Mapping[str, str], floor: float, ceiling: float) -> tuple[InputError, ...]:
-    """A ceiling set below the floor is raised to it; said only when the workflow set the ceiling itself
-    (``poll-interval-seconds: 60`` alone is a plain wish to poll slowly)."""
-    if ceiling >= floor or not (raw_input(env, "max-poll-interval-seconds") or "").strip():
-        return ()
-    message = f"{ceiling:g} is below `poll-interval-seconds` ({floor:g}): polling every {floor:g}s"
-    return (InputError("max-poll-interval-seconds", message),)
+    if s.base_url and not (s.wait or s.keep_environment or s.run_id):
+        found.append(("wait", _BASE_URL_WITHOUT_WAITING))
+    return found
 
 
 class _Reader:
     def __init__(self, env: Mapping[str, str]) -> None:
         self.env = env
-        self.errors: list[InputError] = []
-        self.failed: set[str] = set()
+        self.errors: dict[str, InputError] = {}  # the first error of each input, in the order found
 
     def fail(self, name: str, message: str) -> None:
-        self.errors.append(InputError(name, message))
-        self.failed.add(name)
+        self.errors.setdefault(name, InputError(name, message))
 
-    def text(self, name: str) -> str:
-        value = (raw_input(self.env, name) or "").strip()
+    def text(self, name: str, *, strip: bool = True) -> str:
+        value = raw_input(self.env, name) or ""
         if _NOT_UTF8.search(value):  # bytes that are not UTF-8 arrive from the environment as \udcXX escapes
-            if name not in self.failed:
-                self.fail(name, "holds bytes that are not valid UTF-8 text: write it as UTF-8")
+            self.fail(name, "holds bytes that are not valid UTF-8 text: write it as UTF-8")
             return ""
-        return value
+        return value.strip() if strip else value
 
-    def get(self, name: str, default: Any, parse: Callable[[str], Any]) -> Any:
-        value = self.text(name)
-        if not value:  # empty means "not set": an unset variable or secret arrives as ""
+    def get(self, name: str, default: Any, parse: Callable[[str], Any], *, strip: bool = True) -> Any:
+        value = self.text(name, strip=strip)
+        if not value.strip():  # empty means "not set": an unset variable or secret arrives as ""
             return default
         try:
             return parse(value)
@@ -424,49 +397,21 @@ class _Reader:
             self.fail(name, str(err))
         return default
 
-    def variables(self) -> tuple[tuple[str, str], ...]:
-        """``variables``, read unstripped: a value is everything after its ``=``, kept exactly."""
-        raw = raw_input(self.env, "variables") or ""
-        try:
-            return parse_variables(raw)
-        except ValueError as err:
-            self.fail("variables", str(err))
-        return ()
 
-    def required(self, name: str, what: str) -> str:
-        value = self.text(name)
-        if not value and name not in self.failed:
-            self.fail(name, f"required: set it to {what}")
-        return value
-
-    def api_key(self, missing_hint: str | None) -> str:
-        value = self.text("api-key")
-        if "api-key" in self.failed:
-            return value
-        if not value:
-            self.fail(
-                "api-key",
-                missing_hint
-                or "required and empty: pass your Certyn API key from a secret, "
-                "e.g. `api-key: ${{ secrets.CERTYN_API_KEY }}`, and check the secret exists in this repository",
-            )
-        elif not all("!" <= ch <= "~" for ch in value):
-            self.fail(
-                "api-key",
-                "contains spaces, line breaks, control or non-ASCII characters: re-save the secret as the bare key",
-            )
-        return value
+# -- the parsers: each takes the input's text (stripped, not empty) and returns the value or raises ValueError
+# with the fix; the reader adds the input's name.
 
 
-# -- the parsers: each takes the input's text (stripped, not empty) and returns the value or raises ----------
-# ValueError whose message tells the fix; the reader adds the input's name.
+def _choice(choices: tuple[str, ...], value: str) -> str:
+    lowered = value.strip().lower()
+    if lowered not in choices:
+        shown = [f"`{choice}`" for choice in choices]
+        raise ValueError(f"must be {', '.join(shown[:-1])} or {shown[-1]}, got {_show(value)}")
+    return lowered
 
 
 def parse_bool(value: str) -> bool:
-    lowered = value.strip().lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    raise ValueError(f"must be `true` or `false`, got {_show(value)}")
+    return _choice(("true", "false"), value) == "true"
 
 
 def _number(
@@ -495,23 +440,20 @@ parse_base_url_wait_seconds = _number(0, 3600, say_range=True)
 def parse_tags(value: str) -> tuple[str, ...]:
     """Comma- or newline-separated, or a JSON array of strings; order kept, duplicates dropped, case kept."""
     text = value.strip()
-    items: list[str]
+    items: list[str] = text.replace("\r", "\n").replace("\n", ",").split(",")
     if text.startswith("["):
         try:
-            data = json.loads(text)
+            items = json.loads(text)
         except ValueError:
             raise ValueError(
                 'looks like a JSON array but is not valid JSON: write e.g. `["smoke", "api"]`'
             ) from None
-        if not isinstance(data, list) or not all(isinstance(item, str) for item in data):
+        if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
             raise ValueError('a JSON array must hold only strings, e.g. `["smoke", "api"]`')
-        items = data
-    else:
-        items = text.replace("\r", "\n").replace("\n", ",").split(",")
-    tags = list(dict.fromkeys(tag for tag in (item.strip() for item in items) if tag))  # linear time
+    tags = tuple(dict.fromkeys(tag for tag in (item.strip() for item in items) if tag))  # linear time
     if not tags:
         raise ValueError("holds no tag: list tags separated by commas or newlines, or a JSON array")
-    return tuple(tags)
+    return tags
 
 
 def _http_url(value: str) -> str:
@@ -521,21 +463,31 @@ def _http_url(value: str) -> str:
     return value
 
 
-def _idempotency_key(value: str) -> str:
-    if len(value) > MAX_IDEMPOTENCY_KEY or not all(" " <= ch <= "~" for ch in value):
-        raise ValueError(f"must be printable ASCII of at most {MAX_IDEMPOTENCY_KEY} characters")
-    return value
+def _printable(limit: int, message: str, *, ascii_only: bool = False) -> Callable[[str], str]:
+    """One line of at most ``limit`` printable (``ascii_only``: ASCII) characters."""
+
+    def parse(value: str) -> str:
+        if len(value) > limit or not all(
+            " " <= ch <= "~" if ascii_only else ch.isprintable() for ch in value
+        ):
+            raise ValueError(message)
+        return value
+
+    return parse
 
 
-def _token_or_unset(value: str) -> str:
-    """``github-token``: outside the runner the default arrives as the unevaluated expression: unset."""
-    return "" if value.startswith("${{") else value
+_BAD_IDEMPOTENCY_KEY = f"must be printable ASCII of at most {MAX_IDEMPOTENCY_KEY} characters"
+_BAD_RUNNER_POOL = (
+    "must be the id or name of a Certyn self-hosted runner pool: one line of at most 200 printable characters"
+)
 
 
-def _digits_or_unset(value: str) -> str:
-    # Outside the runner the expression default arrives unevaluated; treat it as unset.
-    if value.startswith("${{"):
-        return ""
+def _unless_expression(parse: Callable[[str], str], value: str) -> str:
+    """Outside the runner an expression default (``${{ github.token }}``) arrives unevaluated: unset."""
+    return "" if value.startswith("${{") else parse(value)
+
+
+def _digits(value: str) -> str:
     if not (value.isascii() and value.isdigit()):
         raise ValueError("is internal and filled in by the runner: remove it from `with:`")
     return value
@@ -553,8 +505,7 @@ def parse_run_id(value: str) -> str:
         raise ValueError(f"is longer than {MAX_RUN_ID} characters: {example}")
     if any(ch.isspace() or not ch.isprintable() for ch in run_id):
         raise ValueError(f"contains spaces, line breaks or control characters: {example}")
-    bad = sorted({ch for ch in run_id if ch in "/\\?#%"})
-    if bad:
+    if bad := sorted({ch for ch in run_id if ch in "/\\?#%"}):
         shown = " ".join(f"`{ch}`" for ch in bad)
         raise ValueError(f"is not a plain run id (contains {shown}): {example}")
     if ".." in run_id or run_id.strip(".") == "":
@@ -563,16 +514,12 @@ def parse_run_id(value: str) -> str:
 
 
 def parse_junit_report(value: str) -> str:
-    """The report's path relative to the workspace, normalised (``./a//b/../c.xml`` → ``a/c.xml``).
-
-    An absolute path, ``..`` leaving the workspace, a NUL or a path without a file name is an error.
-    Symbolic links are the writer's concern: this parser sees no file system."""
+    """The report's path relative to the workspace, normalised (``./a//b/../c.xml`` → ``a/c.xml``). The file
+    system (symbolic links) is the writer's concern."""
     if "\x00" in value:
         raise ValueError(f"must not contain a NUL character: use a plain relative path, {_REPORT_EXAMPLE}")
-    if len(value) > MAX_REPORT_PATH:
-        raise ValueError(
-            f"is longer than {MAX_REPORT_PATH} characters: use a short relative path, {_REPORT_EXAMPLE}"
-        )
+    if len(value) > 4096:
+        raise ValueError(f"is longer than 4096 characters: use a short relative path, {_REPORT_EXAMPLE}")
     if value.startswith("/"):
         raise ValueError(
             f"must be relative to the workspace, not an absolute path: drop the leading `/`, {_REPORT_EXAMPLE}"
@@ -589,7 +536,6 @@ def parse_junit_report(value: str) -> str:
 
 
 def parse_instruction(value: str) -> str:
-    """The instruction for Certyn's AI, at most ``MAX_INSTRUCTION`` characters."""
     if len(value) > MAX_INSTRUCTION:
         raise ValueError(
             f"is {len(value):,} characters long; Certyn's AI takes at most {MAX_INSTRUCTION:,}: shorten it"
@@ -599,38 +545,27 @@ def parse_instruction(value: str) -> str:
 
 # -- variables: NAME=value lines set on the temporary environment; values are secrets ------------------------
 
-_VARIABLES_EXAMPLE = "e.g. `TEST_USER_PASSWORD=${{ secrets.TEST_USER_PASSWORD }}`"
-_LINE_BREAKS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")  # all but the tab
-
 
 def _variable_lines(raw: str) -> list[tuple[int, str]]:
     """The lines that hold a variable (numbered from 1), without a CRLF's CR; blank and ``#`` lines left out."""
-    lines = []
-    for number, raw_line in enumerate(raw.split("\n"), start=1):
-        line = raw_line.removesuffix("\r")
-        if line.strip() and not line.lstrip().startswith("#"):
-            lines.append((number, line))
-    return lines
+    lines = ((number, line.removesuffix("\r")) for number, line in enumerate(raw.split("\n"), start=1))
+    return [(number, line) for number, line in lines if line.strip() and not line.lstrip().startswith("#")]
 
 
 def variable_secrets(raw: str) -> list[str]:
-    """What ``variables`` holds that must be masked before anything is logged, valid or not: each value, and
-    each line that is not ``NAME=value`` (the next line of a multi-line secret)."""
+    """What ``variables`` holds that must be masked, valid or not: each value, and each line that is not
+    ``NAME=value`` (the next line of a multi-line secret)."""
     found = []
     for _, line in _variable_lines(raw):
         name, equals, value = line.partition("=")
-        secret = value if equals and VARIABLE_NAME.fullmatch(name.strip()) else line.strip()
-        if secret:
+        if secret := value if equals and VARIABLE_NAME.fullmatch(name.strip()) else line.strip():
             found.append(secret)
     return found
 
 
 def parse_variables(raw: str) -> tuple[tuple[str, str], ...]:
-    """``variables``: one ``NAME=value`` a line (blank and ``#`` lines ignored); the value is everything after
-    the first ``=``, kept exactly, may be empty. Names match ``[A-Za-z_][A-Za-z0-9_]*``, unique ignoring case,
-    at most ``MAX_VARIABLES``. No error shows a value, nor a line that may be one."""
-    if _NOT_UTF8.search(raw):
-        raise ValueError("holds bytes that are not valid UTF-8 text: write it as UTF-8")
+    """One ``NAME=value`` a line (blank and ``#`` lines ignored), the value kept exactly; names unique ignoring
+    case. No error shows a value, nor a line that may be one."""
     found: dict[str, tuple[str, str]] = {}
     for number, line in _variable_lines(raw):
         name, equals, value = line.partition("=")
@@ -655,58 +590,21 @@ def parse_variables(raw: str) -> tuple[tuple[str, str], ...]:
     return tuple(found.values())
 
 
-def parse_runner_pool(value: str) -> str:
-    """``runner-pool``: the id or name of a self-hosted runner pool, resolved against the API later."""
-    if len(value) > MAX_RUNNER_POOL or any(not ch.isprintable() for ch in value):
-        raise ValueError(
-            f"must be the id or name of a Certyn self-hosted runner pool: one line of at most "
-            f"{MAX_RUNNER_POOL} printable characters"
-        )
-    return value
-
-
-# -- the API URL: the one host the API key may go to, judged the way the HTTP stack will read it ---------------
-
-
-def parse_pr_comment(value: str) -> str:
-    lowered = value.strip().lower()
-    if lowered not in PR_COMMENT_MODES:
-        raise ValueError(f"must be `off`, `always` or `on-failure`, got {_show(value)}")
-    return lowered
-
-
-def github_api_url(env: Mapping[str, str]) -> str:
-    """``GITHUB_API_URL`` as the runner sets it (``https://<host>/api/v3`` on GitHub Enterprise Server)."""
-    return encodable(env.get("GITHUB_API_URL", "").strip()).rstrip("/") or DEFAULT_GITHUB_API_URL
-
-
-def _github_api_url_problem(url: str) -> str:
-    """Why the GitHub token may not go to ``url`` ("" when it may): checked as strictly as ``api-url``."""
-    try:
-        normalize_api_url(url)
-    except ValueError as err:
-        return f"cannot be used: the runner's GITHUB_API_URL {err}"
-    return ""
+# -- URLs: the API's (the one host the API key may go to, judged as the HTTP stack reads it) and base-url's ----
 
 
 def is_loopback(host: str) -> bool:
-    """``localhost`` or a loopback IP literal: the only hosts plain http may carry the key to.
-
-    Not ``*.localhost``: only some resolvers map those names to loopback; others ask DNS, and
-    ``attacker.localhost`` could then receive the key in cleartext."""
-    if host.lower() == "localhost":  # not "localhost.": a resolver may ask DNS for the rooted name
-        return True
+    """``localhost`` or a loopback IP literal: the only hosts plain http may carry the key to. Not
+    ``*.localhost`` nor ``localhost.``: some resolvers ask DNS for those."""
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return host.lower() == "localhost" or ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
 
 
 def api_origin(url: str) -> tuple[str, str, int]:
-    """(scheme, host, port) that urllib3, the HTTP stack requests uses, connects to for ``url``.
-
-    Host lowercased without IPv6 brackets, port filled in from the scheme. Raises ValueError when
-    urllib3 cannot parse it."""
+    """(scheme, host, port) that urllib3, requests' HTTP stack, connects to for ``url``; ValueError when it
+    cannot parse it."""
     try:
         parts = parse_url(url)
     except Exception:  # urllib3's LocationParseError and friends
@@ -716,24 +614,23 @@ def api_origin(url: str) -> tuple[str, str, int]:
     return scheme, host, parts.port or (443 if scheme == "https" else 80)
 
 
-def normalize_api_url(value: str) -> str:  # noqa: PLR0912 - one refusal per way of spelling it wrong
-    """``https://host[:port][/prefix]`` with no trailing ``/`` or ``/api`` (the client adds ``/api/...``).
-
-    Only a plain spelling is accepted, and the host, port and scheme read by a strict parse must be the
-    ones urllib3 reads; the transport checks every URL it sends to against the same origin."""
+def normalize_api_url(value: str) -> str:
+    """``https://host[:port][/prefix]`` with no trailing ``/`` or ``/api`` (the client adds ``/api/...``). Only
+    a plain spelling, whose host, port and scheme urllib3 reads alike; the transport checks every URL it sends
+    to against the same origin."""
     text = value.strip()
     example = f"use e.g. `{DEFAULT_API_URL}`"
     if any(ch.isspace() or not ch.isprintable() for ch in text):
         raise ValueError(f"contains spaces, line breaks or control characters: {example}")
     try:
         parts = urlsplit(text)
-        host = parts.hostname or ""
-        port = parts.port  # raises ValueError on a bad port
+        host, port = parts.hostname or "", parts.port  # raises ValueError on a bad port
     except ValueError:
         raise ValueError(f"is not a valid URL: {example}") from None
+    scheme = parts.scheme.lower()
     if port == 0:
         raise ValueError(f"has port 0, which no server listens on: {example}")
-    if parts.scheme.lower() not in ("https", "http") or not host:
+    if scheme not in ("https", "http") or not host:
         raise ValueError(f"must be an absolute https URL such as `{DEFAULT_API_URL}`")
     if "@" in text:
         raise ValueError("must not contain `@` or credentials: pass the key in `api-key`")
@@ -750,29 +647,21 @@ def normalize_api_url(value: str) -> str:  # noqa: PLR0912 - one refusal per way
             ipaddress.IPv6Address(host)
         except ValueError:
             raise ValueError(f"has an invalid IPv6 address: {example}") from None
-    scheme = parts.scheme.lower()
     if api_origin(text) != (scheme, host.lower(), port or (443 if scheme == "https" else 80)):
         raise ValueError(f"is read differently by URL parsers: {example}")
     if scheme == "http" and not is_loopback(host):
         raise ValueError(
             "must use https (http is only allowed for localhost/127.0.0.1, e.g. a local simulator)"
         )
+    netloc = (f"[{host}]" if ":" in host else host) + (f":{port}" if port is not None else "")
     path = parts.path.rstrip("/")
-    if path.lower().endswith("/api"):
-        path = path[: -len("/api")]
-    netloc = f"[{host}]" if ":" in host else host
-    if port is not None:
-        netloc += f":{port}"
+    path = path[: -len("/api")] if path.lower().endswith("/api") else path
     return f"{scheme}://{netloc}{path.rstrip('/')}"
 
 
-# -- base-url: the deployment a temporary environment is made for ---------------------------------------------
-
-
 def parse_base_url(value: str) -> str:
-    """``base-url``: an absolute http(s) URL with a host, no credentials, that requests/urllib3 read the
-    same way Python's URL parser does (so what is checked is what is reached). http is allowed: a preview
-    deployment may have no TLS. Returned as written."""
+    """``base-url``: an absolute http(s) URL with a host (a preview may have no TLS), no credentials, that
+    urllib3 reads as Python's URL parser does (what is checked is what is reached). Returned as written."""
     url = value.strip()
     if not url:
         raise ValueError(f"is empty: set it to the URL of your deployment, e.g. `{BASE_URL_EXAMPLE}`")
@@ -785,20 +674,17 @@ def parse_base_url(value: str) -> str:
         )
     if not url.isascii():
         raise ValueError(
-            "contains non-ASCII characters: write the host in its ASCII (xn--) form and percent-encode "
-            "the path"
+            "contains non-ASCII characters: write the host in its ASCII (xn--) form and percent-encode the path"
         )
     try:
-        split = urlsplit(url)
+        split, parsed = urlsplit(url), parse_url(url)
         split_port = split.port  # raises ValueError on a bad port
-        parsed = parse_url(url)
     except (ValueError, LocationParseError):
         raise ValueError(f"is not a valid URL: use e.g. `{BASE_URL_EXAMPLE}`") from None
     scheme = split.scheme.lower()
     if scheme not in ("http", "https") or not split.hostname:
         raise ValueError(
-            f"must be an absolute http(s) URL with a host, e.g. `{BASE_URL_EXAMPLE}`, "
-            f"got {_show(shown_base_url(url))}"
+            f"must be an absolute http(s) URL with a host, e.g. `{BASE_URL_EXAMPLE}`, got {_show(without_secrets(url))}"
         )
     if "@" in split.netloc or split.username is not None or parsed.auth is not None:
         raise ValueError(
@@ -815,15 +701,9 @@ def parse_base_url(value: str) -> str:
     return url
 
 
-def shown_base_url(url: str) -> str:
-    """``base-url`` as it may be quoted: scheme, host, port and path; never its query, fragment or
-    credentials (a preview URL may carry a token there)."""
-    return without_secrets(url)
-
-
 def base_url_secrets(value: str) -> list[str]:
-    """What of ``base-url`` may carry a token: its query, fragment, user name and password (masked as soon
-    as the input is read, whether or not it is valid)."""
+    """What of ``base-url`` may carry a token (its query, fragment, user name and password), masked as soon as
+    the input is read, valid or not."""
     try:
         parts = urlsplit(value.strip())
         found = [parts.query, parts.fragment, parts.username or "", parts.password or ""]
@@ -832,10 +712,9 @@ def base_url_secrets(value: str) -> list[str]:
     return [part for part in found if part]
 
 
-# The inputs read alike, in the order their errors are reported: name -> (default, parser). The first five
-# and `run-id` are read before them, by hand (a required input, the API key and what to run).
+# The inputs read alike, in the order their errors are reported: name -> (default, parser). The API key, the
+# project, what to run and `variables` are read before them.
 _1_to_3600 = _number(minimum=1, maximum=3600)
-_GATE_KINDS = ("failed", "blocked", "cancelled", "aborted", "empty", "incomplete")
 _INPUTS: dict[str, tuple[Any, Callable[[str], Any]]] = {
     "poll-interval-seconds": (10.0, _1_to_3600),
     "max-poll-interval-seconds": (30.0, _1_to_3600),
@@ -846,29 +725,32 @@ _INPUTS: dict[str, tuple[Any, Callable[[str], Any]]] = {
     "commit-sha": ("", str),
     "event": ("", str),
     "external-url": ("", _http_url),
-    "idempotency-key": ("", _idempotency_key),
+    "idempotency-key": ("", _printable(MAX_IDEMPOTENCY_KEY, _BAD_IDEMPOTENCY_KEY, ascii_only=True)),
     "wait": (True, parse_bool),
-    "timeout-seconds": (1800.0, _number(minimum=1, maximum=MAX_TIMEOUT_SECONDS)),
-    **{f"fail-on-{kind}": (True, parse_bool) for kind in _GATE_KINDS},
+    "timeout-seconds": (1800.0, _number(minimum=1, maximum=7 * 24 * 3600)),  # longer than any job may run
+    **{
+        f"fail-on-{kind}": (True, parse_bool)
+        for kind in ("failed", "blocked", "cancelled", "aborted", "empty", "incomplete")
+    },
     "cancel-on-timeout": (True, parse_bool),
     "cancel-on-job-cancel": (True, parse_bool),
     "cancel-reason": ("", lambda value: value[:500]),
     "request-timeout-seconds": (30.0, _number(minimum=1, maximum=600)),
     "http-max-attempts": (5, _number(minimum=1, maximum=20, whole=True)),
-    "job-index": ("", _digits_or_unset),
-    "check-run-id": ("", _digits_or_unset),
+    "job-index": ("", partial(_unless_expression, _digits)),
+    "check-run-id": ("", partial(_unless_expression, _digits)),
     "base-url": ("", parse_base_url),
-    "base-url-wait-seconds": (BASE_URL_WAIT_DEFAULT, parse_base_url_wait_seconds),
+    "base-url-wait-seconds": (30.0, parse_base_url_wait_seconds),
     "keep-environment": (False, parse_bool),
-    "runner-pool": ("", parse_runner_pool),
+    "runner-pool": ("", _printable(200, _BAD_RUNNER_POOL)),
     "test-results": (True, parse_bool),
     "junit-report": ("", parse_junit_report),
     "instruction": ("", parse_instruction),
-    "conversation-timeout-seconds": (120.0, _number(minimum=0, maximum=MAX_CONVERSATION_TIMEOUT_SECONDS)),
+    "conversation-timeout-seconds": (120.0, _number(minimum=0, maximum=3600)),
     "diagnose": (True, parse_bool),
-    "github-token": ("", _token_or_unset),
+    "github-token": ("", partial(_unless_expression, str)),
     "check-run": (False, parse_bool),
-    "pr-comment": ("off", parse_pr_comment),
+    "pr-comment": ("off", partial(_choice, ("off", "always", "on-failure"))),
 }
 _OVERRIDES = ("repository", "ref", "commit_sha", "event", "external_url")  # metadata the workflow may set
 
@@ -876,52 +758,33 @@ _OVERRIDES = ("repository", "ref", "commit_sha", "event", "external_url")  # met
 # -- the GitHub context: run metadata and the keys derived from it ---------------------------------------------
 
 
-def _metadata(
-    ctx: GitHubContext,
-    check_run_id: str,
-    *,
-    repository: str,
-    ref: str,
-    commit_sha: str,
-    event: str,
-    external_url: str,
-) -> RunMetadata:
+def _metadata(ctx: GitHubContext, check_run_id: str, given: Mapping[str, str]) -> RunMetadata:
     """Metadata from the context; every non-empty override input wins."""
-    pr = ctx.pull_request() if ctx.is_pull_request else {}
-    head = _mapping(pr.get("head"))
+    head = _mapping(ctx.pull_request().get("head")) if ctx.is_pull_request else {}
     if ctx.is_pull_request:
         commit = _text(head.get("sha")) or ctx.sha
         context_ref = ctx.head_ref or _text(head.get("ref")) or ctx.ref_name
     else:
         commit, context_ref = ctx.sha, ctx.ref_name
     job_url = ctx.job_url(check_run_id)
-    repository, commit = repository or ctx.repository, commit_sha or commit
+    repository, commit = given["repository"] or ctx.repository, given["commit_sha"] or commit
+    commit_url = f"{ctx.server_url}/{repository}/commit/{commit}"
     return RunMetadata(
         repository=repository,
-        ref=ref or context_ref,
+        ref=given["ref"] or context_ref,
         commit_sha=commit,
-        event=event or ctx.event_name,
-        external_url=external_url or job_url or ctx.attempt_url,
+        event=given["event"] or ctx.event_name,
+        external_url=given["external_url"] or job_url or ctx.attempt_url,
         job_url=job_url or ctx.attempt_url,
         run_url=ctx.attempt_url,
         job_name=ctx.job,
         run_name=ctx.run_name,
-        commit_url=_commit_url(ctx.server_url, repository, commit),
+        commit_url=commit_url if _REPOSITORY.fullmatch(repository) and _SHA.fullmatch(commit) else "",
     )
-
-
-def _commit_url(server_url: str, repository: str, sha: str) -> str:
-    if not (_REPOSITORY.fullmatch(repository) and _SHA.fullmatch(sha)):
-        return ""
-    return f"{server_url}/{repository}/commit/{sha}"
 
 
 def missing_key_hint(ctx: GitHubContext) -> str | None:
     """Why ``api-key`` is empty when GitHub withholds secrets, and how to guard the step; else None."""
-    guard = (
-        "Guard the step, e.g. `if: github.event.pull_request.head.repo.full_name == github.repository`, "
-        "or run it on `push`/`workflow_dispatch` instead."
-    )
     if ctx.actor == "dependabot[bot]":
         return (
             "is empty because this run was triggered by Dependabot, and GitHub gives Dependabot runs only "
@@ -932,110 +795,82 @@ def missing_key_hint(ctx: GitHubContext) -> str | None:
     if ctx.is_pull_request and ctx.event_name != "pull_request_target" and is_fork_pull_request(ctx):
         return (
             "is empty because this pull request comes from a fork, and GitHub does not pass repository "
-            f"secrets to workflows triggered by a fork's pull request. {guard}"
+            "secrets to workflows triggered by a fork's pull request. Guard the step, e.g. "
+            "`if: github.event.pull_request.head.repo.full_name == github.repository`, "
+            "or run it on `push`/`workflow_dispatch` instead."
         )
     return None
 
 
 def is_fork_pull_request(ctx: GitHubContext) -> bool:
-    pr = ctx.pull_request()
     # Only "head repository differs from base repository" means a fork PR: head.repo.fork is also true for
     # a same-repository PR inside a repository that is itself a fork, where secrets are available.
+    pr = ctx.pull_request()
     head_repo = _mapping(_mapping(pr.get("head")).get("repo"))
-    base_repo = _mapping(_mapping(pr.get("base")).get("repo"))
-    head_name, base_name = _text(head_repo.get("full_name")), _text(base_repo.get("full_name"))
+    head_name = _text(head_repo.get("full_name"))
+    base_name = _text(_mapping(_mapping(pr.get("base")).get("repo")).get("full_name"))
     if head_name and base_name:
         return head_name.lower() != base_name.lower()
     return head_repo.get("fork") is True and not base_name  # only the flag to go by
 
 
 def idempotency_key(
-    ctx: GitHubContext,
-    job_index: str,
-    check_run_id: str,
-    random_hex: Callable[[int], str] = secrets.token_hex,
+    ctx: GitHubContext, job_index: str, check_run_id: str, random_hex: _Random = _RANDOM
 ) -> str:
-    """The create's Idempotency-Key: the same for every retry of the create inside one step execution,
-    different between re-run attempts, matrix legs, jobs and steps; printable ASCII, at most 200 characters.
-
-    ``gha:<repo>:<run>:<attempt>:<job>:<leg>:<check run>:<step>`` or, outside Actions, a random key."""
+    """The create's Idempotency-Key, ``gha:<repo>:<run>:<attempt>:<job>:<leg>:<check run>:<step>``: the same for
+    every retry of the create in one step execution, different between attempts, legs, jobs and steps;
+    printable ASCII, at most 200 characters. Outside Actions nothing ties processes together: random."""
     if not ctx.run_id:
-        # Not on a runner: nothing ties retries of this process to another process, so be unique.
         return f"certyn-run-action:{random_hex(16)}"
     raw = ":".join(["gha", *ctx.step_parts(job_index, check_run_id)])
     safe = _UNSAFE_KEY_CHARS.sub("_", raw)
     if safe != raw or len(safe) > MAX_IDEMPOTENCY_KEY:
-        # Keep it readable but make it exact again: a digest of the raw parts tells apart values that
-        # sanitising or truncating made equal.
+        # Readable, and exact again: a digest of the raw parts tells apart values sanitising or cutting made equal.
         digest = hashlib.sha256(raw.encode("utf-8")).hexdigest()[:24]
         safe = f"{safe[: MAX_IDEMPOTENCY_KEY - len(digest) - 1]}~{digest}"
     return safe
 
 
 def environment_key(
-    ctx: GitHubContext,
-    job_index: str,
-    check_run_id: str,
-    *,
-    random_hex: Callable[[int], str] = secrets.token_hex,
+    ctx: GitHubContext, job_index: str, check_run_id: str, *, random_hex: _Random = _RANDOM
 ) -> str:
-    """The temporary environment's key: ``gha-<repo>-<run>-<attempt>-<job>-<leg>-<digest>`` (at most 63
-    characters, matches ``KEY_PATTERN``).
-
-    Derived like the Idempotency-Key, and also from the calls of a reusable workflow (by the uuid the
-    runner puts in each step's GITHUB_OUTPUT file name), so a retried create can never make two
-    environments, and a 409 for the key can only mean an earlier attempt of this same step made it. The
-    readable prefix is sanitised and cut short; the digest of the exact parts keeps steps apart whose
-    readable parts sanitise or cut to the same text. Outside Actions: ``local-`` and 24 random hex digits."""
+    """The temporary environment's key, ``gha-<repo>-<run>-<attempt>-<job>-<leg>-<digest>`` (matches
+    ``KEY_PATTERN``): derived like the Idempotency-Key and from each call of a reusable workflow (the uuid of the
+    step's GITHUB_OUTPUT file), so a 409 for the key can only mean an earlier attempt of this same step made it.
+    The digest of the exact parts keeps apart steps whose readable parts cut to the same text. Outside Actions:
+    ``local-`` and 24 random hex digits."""
     if not ctx.run_id:
         return f"local-{random_hex(12)}"
-    exact = ctx.step_parts(job_index, check_run_id)
-    if ctx.step_files:  # a reusable workflow called twice repeats every other part
-        exact.append(ctx.step_files)
-    # The exact parts, unambiguously joined (a separator inside a part cannot shift it into the next).
-    digest = _base36_digest("\x00".join(f"{len(part)}:{part}" for part in exact))
-    repo_name = ctx.repository.rsplit("/", 1)[-1]
+    exact = ctx.step_parts(job_index, check_run_id) + ([ctx.step_files] if ctx.step_files else [])
+    joined = "\x00".join(f"{len(part)}:{part}" for part in exact)  # a separator in a part cannot shift it
+    number = int.from_bytes(hashlib.sha256(joined.encode("utf-8", "surrogatepass")).digest(), "big")
+    digest = "".join(_BASE36[number // 36**i % 36] for i in range(DIGEST_LENGTH))
     readable = [
-        _sanitise(repo_name)[:_REPO_ROOM].strip("-"),
+        _sanitise(ctx.repository.rsplit("/", 1)[-1])[:14].strip("-"),  # cannot push the run id out
         _sanitise(ctx.run_id),
         _sanitise(ctx.run_attempt or "1"),
-        _sanitise(ctx.job)[:_JOB_ROOM].strip("-"),
+        _sanitise(ctx.job)[:10].strip("-"),
         _sanitise(job_index or "0"),
     ]
     prefix = "-".join(["gha", *(part for part in readable if part)])
-    prefix = prefix[: KEY_MAX_LENGTH - DIGEST_LENGTH - 1].rstrip("-")
-    return f"{prefix}-{digest}"
+    return f"{prefix[: KEY_MAX_LENGTH - DIGEST_LENGTH - 1].rstrip('-')}-{digest}"
 
 
 def environment_label(ctx: GitHubContext, job_index: str) -> str:
     """What people see in Certyn: the repository, workflow run (and attempt) and job (and matrix leg)."""
     if not ctx.run_id:
         return "certyn run-action (outside GitHub Actions)"
-    parts = [f"GitHub Actions {ctx.repository or 'unknown repository'}"]
-    run = f"run {ctx.run_id}"
+    parts = [f"GitHub Actions {ctx.repository or 'unknown repository'}", f"run {ctx.run_id}"]
     if ctx.run_attempt and ctx.run_attempt != "1":
-        run += f" attempt {ctx.run_attempt}"
-    parts.append(run)
+        parts[1] += f" attempt {ctx.run_attempt}"
     if ctx.job:
-        job = f"job {ctx.job}"
-        if job_index:
-            job += f" leg {job_index}"
-        parts.append(job)
+        parts.append(f"job {ctx.job}" + (f" leg {job_index}" if job_index else ""))
     label = " ".join(_CONTROL.sub(" ", ", ".join(parts)).split())
-    return label if len(label) <= LABEL_MAX_LENGTH else label[: LABEL_MAX_LENGTH - 1] + "…"
+    return truncate(label, LABEL_MAX_LENGTH)
 
 
 def _sanitise(text: str) -> str:
     return _NOT_ENV_KEY_CHARS.sub("-", text.lower()).strip("-")
-
-
-def _base36_digest(text: str) -> str:
-    number = int.from_bytes(hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest(), "big")
-    chars = []
-    for _ in range(DIGEST_LENGTH):
-        number, rest = divmod(number, 36)
-        chars.append(_BASE36[rest])
-    return "".join(chars)
 
 
 def _mapping(value: object) -> Mapping[str, Any]:
@@ -1047,5 +882,6 @@ def _text(value: object) -> str:
 
 
 def _show(value: str) -> str:
-    shown = value if len(value) <= 40 else value[:39] + "…"
-    return "`" + "".join(ch if ch.isprintable() else "?" for ch in shown).replace("`", "'") + "`"
+    return (
+        "`" + "".join(ch if ch.isprintable() else "?" for ch in truncate(value, 40)).replace("`", "'") + "`"
+    )

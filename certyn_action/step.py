@@ -234,8 +234,8 @@ class Step:
         report = self.report
         timeout = report.inputs.timeout_seconds if report.inputs else 0.0
         run_known = report.created is not None or bool(report.attached_run_id)
-        counts = words.describe_counts(report.status) if report.status else ""
-        verdict = verdict_for(err, timeout, counts, run_known=run_known, redact=self.log.redact)
+        seen = report.status is not None
+        verdict = verdict_for(err, timeout, seen=seen, run_known=run_known, redact=self.log.redact)
         report.verdict = verdict
         if isinstance(err, CancelRequested):
             self.log.info(words.CANCEL_RECEIVED.format(signal_name=err.signal_name))

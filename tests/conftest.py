@@ -38,7 +38,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         folder = item.path.resolve().relative_to(TESTS).parts[0]
         if folder not in FOLDERS:
-            raise pytest.UsageError(f"{item.path}: a test module belongs in one of tests/{{{','.join(FOLDERS)}}}/")
+            raise pytest.UsageError(
+                f"{item.path}: a test module belongs in one of tests/{{{','.join(FOLDERS)}}}/"
+            )
         marker = FOLDERS[folder]
         if marker is not None:
             item.add_marker(marker)

@@ -16,7 +16,25 @@ from cmarkgfm.cmark import Options  # type: ignore[import-untyped]
 EXTENSIONS = ("table", "strikethrough", "autolink", "tagfilter")
 # What a summary of ours may contain once rendered; anything else came from unescaped text.
 ALLOWED_TAGS = frozenset(
-    {"h2", "h3", "p", "ul", "li", "table", "thead", "tbody", "tr", "th", "td", "strong", "code", "a", "blockquote"}
+    {
+        "h2",
+        "h3",
+        "p",
+        "ul",
+        "li",
+        "table",
+        "thead",
+        "tbody",
+        "tr",
+        "th",
+        "td",
+        "strong",
+        "code",
+        "a",
+        "blockquote",
+        "details",
+        "summary",
+    }
 )
 
 

@@ -1,15 +1,14 @@
 """The Certyn API's endpoints, each a few lines on ONE retrying :meth:`CertynClient.call`.
 
 - The retry policies are values (:data:`CREATE`, :data:`READ`, :data:`RELEASE`, :data:`CANCEL`) on urllib3's
-  ``Retry`` (attempt counting, backoff with jitter, ``Retry-After`` parsing and its cap). It is not mounted on
-  the adapter: there it would sleep inside a request, out of reach of the deadline, the injected clock and
-  cancellation; :meth:`CertynClient.call` asks it how long to wait and sleeps on the clock itself.
+  ``Retry`` (attempt counting, backoff with jitter, ``Retry-After`` and its cap). It is not mounted on the
+  adapter, where it would sleep inside a request, out of reach of the deadline, the clock and cancellation:
+  :meth:`CertynClient.call` asks it how long to wait and sleeps on the clock itself.
 - :func:`classify` is the one rule for what may pass on retry; an :class:`ApiError` records only what
-  happened (the status, or the kind of failure), and says ``transient`` by that rule.
-- Every error is an :class:`ApiError` whose message is written for the workflow author and names no secret.
-- A create (the run's, the temporary environment's) is remembered in a :class:`Creating`: whether an attempt
-  may have made what it creates unseen. At release, a run create that may have made a run is replayed once
-  with the same Idempotency-Key (:meth:`CertynClient.recover_create`), which names that run.
+  happened (the status, or the kind of failure). Its message is for the workflow author and names no secret.
+- A create (the run's, the temporary environment's) is recorded in a :class:`Creating`: whether an attempt
+  may have made what it creates unseen. At release, such a run create is replayed once with the same
+  Idempotency-Key (:meth:`CertynClient.recover_create`), which names that run.
 - pydantic is imported when the first answer is read (:func:`load_models`), never before the create.
 """
 
@@ -20,6 +19,7 @@ import secrets
 import signal
 import sys
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 from urllib.parse import urlencode, urlsplit
 
@@ -43,13 +43,13 @@ from .http import (
 from .vocabulary import CREATE_PATH, PROJECTS_OVERVIEW_PATH, conversation_path, project_path, run_path
 
 if TYPE_CHECKING:
-    from pydantic import BaseModel, ValidationError
+    from pydantic import BaseModel
 
     from . import models
 else:
 
     class _Models:
-        """The models module, imported on first use, the way :func:`load_models` imports it."""
+        """The models module, imported on first use by :func:`load_models`."""
 
         def __getattr__(self, name: str) -> Any:
             load_models()
@@ -60,20 +60,16 @@ else:
 T = TypeVar("T")
 M = TypeVar("M", bound="BaseModel")
 
-# -- what may pass on retry ------------------------------------------------------------------------------
-
-# Statuses: 408 Request Timeout, 429 Too Many Requests and every server error but 501 Not Implemented and
-# 505 HTTP Version Not Supported (a gateway's 52x included).
+# 408, 429 and every server error but 501 Not Implemented and 505 HTTP Version Not Supported (52x included).
 TRANSIENT_STATUSES = frozenset({408, 429, *range(500, 600)}) - {501, 505}
 RETRY_AFTER_CAP_SECONDS = 60.0
-# Kinds of failure that are not an HTTP status. No answer (network failure, timeout, a body over the cap) and
-# an unusable 2xx body (a proxy's HTML page, a cut or ambiguous body) may pass; a certificate that does not
-# verify, or a URL that would not reach the configured API host (nothing was sent), won't.
+# Kinds of failure that are not a status. No answer (network, timeout, a body over the cap) and an unusable
+# 2xx body (a proxy's HTML page, a cut or ambiguous body) may pass; an unverified certificate, or a URL that
+# would not reach the configured API host (nothing was sent), won't.
 NO_ANSWER = "no answer"
 UNUSABLE_BODY = "unusable body"
 TLS = "tls"
 UNSAFE_URL = "unsafe url"
-TRANSIENT_KINDS = frozenset({NO_ANSWER, UNUSABLE_BODY})
 
 
 class ApiError(Exception):
@@ -90,16 +86,13 @@ class ApiError(Exception):
         last: str = "",
     ) -> None:
         super().__init__(message)
-        self.message = message
-        self.status = status
-        self.kind = kind
-        self.retry_after = retry_after
+        self.message, self.status, self.kind, self.retry_after = message, status, kind, retry_after
         self.attempts = attempts  # how many attempts were made before giving up
         self.last = last or message  # the last attempt's own error, without "failed after N attempts"
 
     @property
     def unreachable(self) -> bool:
-        """The failure is of the kind that may pass: retried until given up, an outage."""
+        """Of the kind that may pass: retried until given up, an outage."""
         return classify(self)
 
     @property
@@ -117,8 +110,7 @@ class NotFound(ApiError):
 
 
 class GaveUp(ApiError):
-    """Retrying stopped (the policy's attempts used up): never retried again; ``unreachable`` when the last
-    failure was the kind that may pass."""
+    """Retrying stopped (the policy's attempts used up): never retried again."""
 
 
 class DeadlineExceeded(GaveUp):
@@ -134,31 +126,22 @@ class Outage(NamedTuple):
 
 
 class TimedOut(Exception):
-    """The waiter reached the deadline without a terminal status (``last``: the latest status seen;
-    ``outage``: set when the API was unreachable at the deadline)."""
+    """The deadline came without a terminal status (``last`` seen; ``outage`` when the API was unreachable)."""
 
     def __init__(self, last: models.RunStatus | None, outage: Outage | None = None) -> None:
         super().__init__("deadline reached")
-        self.last = last
-        self.outage = outage
+        self.last, self.outage = last, outage
 
 
 def classify(failure: Reply | ApiError) -> bool:
-    """The one rule: whether a failure (a reply that is not the answer wanted, or the error it became) may go
-    away on retry. A kind of failure says it; else the HTTP status (a 2xx that is refused: it will not)."""
+    """The one rule: whether a failure may go away on retry. Its kind says it; else the HTTP status."""
     kind = failure.kind if isinstance(failure, ApiError) else None
-    if kind is not None:
-        return kind in TRANSIENT_KINDS
-    return failure.status in TRANSIENT_STATUSES
-
-
-# -- the retry policies ----------------------------------------------------------------------------------
+    return kind in (NO_ANSWER, UNUSABLE_BODY) if kind is not None else failure.status in TRANSIENT_STATUSES
 
 
 class RetryPolicy(NamedTuple):
     retry: Retry
-    # Statuses this operation retries beyond the transient ones (the cancel: a brand-new run may 404).
-    also: frozenset[int] = frozenset()
+    also: frozenset[int] = frozenset()  # statuses retried beyond the transient ones (the cancel's 404)
 
     @classmethod
     def create(
@@ -170,10 +153,9 @@ class RetryPolicy(NamedTuple):
         jitter: float = 1.0,
         retry_after_max: float = RETRY_AFTER_CAP_SECONDS,
     ) -> RetryPolicy:
-        """``max_attempts`` counts the first try; None retries without limit (the caller's deadline ends it)."""
-        # Only what this module consults: increment() counts against total, get_backoff_time() and
-        # parse_retry_after() read the backoff and the cap. Retry's methods, statuses and redirect or
-        # raise settings apply only where it is mounted on an adapter, which it is not (see above).
+        """``max_attempts`` counts the first try; None retries without limit (the caller's deadline ends it).
+        Only what :meth:`after_failure` and :meth:`delay` consult is set: Retry's other settings apply only
+        where it is mounted on an adapter."""
         return cls(
             Retry(
                 total=None if max_attempts is None else max_attempts - 1,
@@ -185,18 +167,11 @@ class RetryPolicy(NamedTuple):
         )
 
     def with_also(self, *statuses: int) -> RetryPolicy:
-        return RetryPolicy(self.retry, self.also | frozenset(statuses))
-
-    def with_attempts(self, max_attempts: int | None) -> RetryPolicy:
-        """This policy allowing ``max_attempts`` (the first try included; None: no limit)."""
-        return RetryPolicy(
-            self.retry.new(total=None if max_attempts is None else max_attempts - 1), self.also
-        )
+        return self._replace(also=self.also | frozenset(statuses))
 
     def is_retry(self, transient: bool, status: int | None = None) -> bool:
-        """Whether a failure is worth another attempt (the way urllib3's ``Retry.is_retry`` decides):
-        ``transient`` as :func:`classify` says, or a status this operation also retries."""
-        return transient or (status is not None and status in self.also)
+        """Worth another attempt: ``transient`` by :func:`classify`, or a status this operation also retries."""
+        return transient or status in self.also
 
     @property
     def failures(self) -> int:
@@ -205,28 +180,22 @@ class RetryPolicy(NamedTuple):
     def after_failure(self, method: str, url: str) -> RetryPolicy | None:
         """The policy after one more failed attempt, or None when no attempt is left."""
         try:
-            return RetryPolicy(self.retry.increment(method, url), self.also)
+            return self._replace(retry=self.retry.increment(method, url))
         except MaxRetryError:
             return None
 
     def delay(self, retry_after: str | None = None) -> float:
-        """Seconds to wait before the next attempt: the backoff, or the server's ``Retry-After`` (capped)
-        when that is longer.
-
-        Never shorter than the backoff: a ``Retry-After`` of 0, or a date in the past (clock skew), would
-        otherwise spend every attempt within a second of a short outage.
-        """
+        """Seconds before the next attempt: the backoff, or the server's ``Retry-After`` (capped) when longer;
+        never shorter (a ``Retry-After`` of 0 or in the past would spend every attempt in a short outage)."""
         backoff = self.retry.get_backoff_time()
-        if retry_after:
-            try:
-                return max(self.retry.parse_retry_after(retry_after), backoff)
-            except (InvalidHeader, ValueError, OverflowError):
-                pass  # an unusable header (or a date out of range) means: use the backoff
-        return backoff
+        try:
+            return max(self.retry.parse_retry_after(retry_after), backoff) if retry_after else backoff
+        except (InvalidHeader, ValueError, OverflowError):  # unusable (or out of range): the backoff
+            return backoff
 
 
-CREATE = READ = RetryPolicy.create(None)  # reads beyond the CI endpoints are safe to repeat
-# Quick retries, for what is released within the cancel budget (a cancel, an environment delete).
+CREATE = READ = RetryPolicy.create(None)
+# quick retries, for what is released within the cancel budget (a cancel, an environment delete)
 RELEASE = RetryPolicy.create(None, backoff_factor=0.25, backoff_max=1.0, jitter=0.25)
 CANCEL = RELEASE.with_also(404)  # a brand-new run may 404 a moment
 MIN_ATTEMPT_SECONDS = 1.0  # an attempt (a replayed create, a last try) needs this long to be worth sending
@@ -235,18 +204,13 @@ CANCEL_RESERVE_SECONDS = 1.5  # of a cancel budget, kept for the cancel itself w
 EVENTS_PAGE_SIZE = 500  # diagnosis (issue 20): one page of an agent session's events
 ARTIFACTS_PAGE_SIZE = 50
 OBSERVATIONS_PAGE_SIZE = 20
-FLAKY_THRESHOLD = "0.2"
-_NO_DIAGNOSIS = "this server does not offer {what} (or the key cannot see them)"
 RESULTS_MAX_BODY = 8 * 1024 * 1024  # a run with many tests and long findings can exceed the usual 1 MiB cap
 CONVERSATION_MAX_BODY = 4 * 1024 * 1024  # the answer is cut at 100,000 characters, the body may hold more
-RetryListener = Callable[[str, ApiError, float, int], None]  # operation, error, delay, failed attempts
-
-# -- reading replies ----------------------------------------------------------------------------------------
 
 
 def load_models() -> None:
-    """Import pydantic and the models (once) with SIGINT and SIGTERM held, on the main thread: a signal cannot
-    cut the import short and leave pydantic-core half loaded; it is handled as soon as the import is done."""
+    """Import pydantic and the models (once) with SIGINT and SIGTERM held: a signal cannot cut the import
+    short and leave pydantic-core half loaded; it is handled as soon as the import is done."""
     if "certyn_action.api.models" in sys.modules:
         return
     held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
@@ -256,25 +220,9 @@ def load_models() -> None:
         signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
-def no_answer(err: TransportError) -> ApiError:
-    """No usable HTTP answer: a network failure, a timeout, a body over the cap, a TLS failure, or a URL
-    refused before sending."""
-    if isinstance(err, TlsVerificationFailed):
-        return ApiError(
-            f"{err} — the API's TLS certificate did not verify. On a runner behind a TLS-inspecting proxy, "
-            "point REQUESTS_CA_BUNDLE or SSL_CERT_FILE at your CA bundle.",
-            kind=TLS,
-        )
-    return ApiError(str(err), kind=UNSAFE_URL if isinstance(err, UnsafeUrl) else NO_ANSWER)
-
-
-def error_for(reply: Reply, doing: str, project: str, *, not_found: str = "") -> ApiError:
-    """The error for a reply that is not a 2xx, written for the workflow author.
-
-    ``not_found`` says what a 404 means for this request (default: the run was not found).
-    """
-    status = reply.status
-    said = server_message(reply)
+def error_for(reply: Reply, doing: str, project: str, not_found: str) -> ApiError:
+    """The error for a reply that is not a 2xx, written for the workflow author."""
+    status, said = reply.status, server_message(reply)
     suffix = f" Server said: {said}" if said else ""
     if status in (401, 403):
         return AuthError(
@@ -294,8 +242,9 @@ def error_for(reply: Reply, doing: str, project: str, *, not_found: str = "") ->
             status=status,
         )
     if status == 404:
-        what = not_found or "the run was not found"
-        return NotFound(f"HTTP 404 while {doing}: {what}.{suffix}", status=status)
+        return NotFound(
+            f"HTTP 404 while {doing}: {not_found or 'the run was not found'}.{suffix}", status=status
+        )
     retry_after = reply.header("Retry-After") if classify(reply) else None
     return ApiError(f"HTTP {status} while {doing}.{suffix}", status=status, retry_after=retry_after)
 
@@ -303,13 +252,9 @@ def error_for(reply: Reply, doing: str, project: str, *, not_found: str = "") ->
 def may_have_made_a_run(status: int | None) -> bool:
     """Whether a create answered with ``status`` (and no usable run) may still have made what it creates.
 
-    No answer (None) may hide one. A 2xx did make one (its body was unusable). A 500, 502 or 504 may come
-    from a gateway that gave up on a backend which went on to create it. A 3xx, a 4xx (429 and 408
-    included) or a 503 is a refusal before the request was acted on.
-    """
-    if status is None:
-        return True
-    return 200 <= status < 300 or (status >= 500 and status != 503)
+    No answer may hide one; a 2xx made one (its body was unusable); a 500, 502 or 504 may come from a
+    gateway that gave up on a backend which went on to create it. A 3xx, a 4xx or a 503 is a refusal."""
+    return status is None or 200 <= status < 300 or (status >= 500 and status != 503)
 
 
 def json_object(reply: Reply, what: str) -> dict[str, Any]:
@@ -317,21 +262,15 @@ def json_object(reply: Reply, what: str) -> dict[str, Any]:
     try:
         data = reply.json()
     except DuplicateKey as err:
-        raise ApiError(
-            f"{what} (HTTP {reply.status}) is ambiguous: {err}", status=reply.status, kind=UNUSABLE_BODY
-        ) from None
+        problem = f"ambiguous: {err}"
     except ValueError:
         kind = "an HTML page" if reply.body.lstrip()[:1] == b"<" else "not valid JSON"
-        raise ApiError(
-            f"{what} (HTTP {reply.status}) is {kind}: a proxy or load balancer answered, or the body was cut",
-            status=reply.status,
-            kind=UNUSABLE_BODY,
-        ) from None
-    if not isinstance(data, dict):
-        raise ApiError(
-            f"{what} (HTTP {reply.status}) is not a JSON object", status=reply.status, kind=UNUSABLE_BODY
-        )
-    return data
+        problem = f"{kind}: a proxy or load balancer answered, or the body was cut"
+    else:
+        if isinstance(data, dict):
+            return data
+        problem = "not a JSON object"
+    raise ApiError(f"{what} (HTTP {reply.status}) is {problem}", status=reply.status, kind=UNUSABLE_BODY)
 
 
 def server_message(reply: Reply) -> str:
@@ -357,14 +296,18 @@ def server_message(reply: Reply) -> str:
     return one_line(" — ".join(parts), 300)
 
 
-def validation_summary(err: ValidationError) -> str:
-    first = err.errors()[0]
-    where = ".".join(str(part) for part in first["loc"]) or "body"
-    return one_line(f"{where}: {first['msg']}", 200)
+def _validated(model: type[M], data: dict[str, Any], invalid: str, reply: Reply, kind: str | None) -> M:
+    try:
+        return model.model_validate(data)
+    except models.ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "body"
+        summary = one_line(f"{where}: {first['msg']}", 200)
+        raise ApiError(f"{invalid}: {summary}", status=reply.status, kind=kind) from None
 
 
 def read_created(reply: Reply) -> models.Created:
-    """The run a 2xx create answer names; an answer without a usable ``runId`` is an error."""
+    """The run a 2xx create answer names; an answer without a usable ``runId`` is an error (not retried)."""
     data = json_object(reply, "the create response")
     if not data.get("runId"):
         raise ApiError(
@@ -372,14 +315,8 @@ def read_created(reply: Reply) -> models.Created:
             f"Server said: {server_message(reply) or 'nothing'}",
             status=reply.status,
         )
-    try:
-        run = models.CreatedRun.model_validate(data)
-    except models.ValidationError as err:
-        raise ApiError(
-            f"the create response is invalid: {validation_summary(err)}", status=reply.status
-        ) from None
-    replayed = (reply.header("Idempotency-Replayed") or "").strip().lower() == "true"
-    return models.Created(run, replayed)
+    run = _validated(models.CreatedRun, data, "the create response is invalid", reply, None)
+    return models.Created(run, (reply.header("Idempotency-Replayed") or "").strip().lower() == "true")
 
 
 def read_model(
@@ -387,9 +324,8 @@ def read_model(
 ) -> M:
     """A 2xx answer read into ``model``, tolerant: only a body that is not a JSON object, or a field the model
     cannot do without, makes it invalid, retried like a cut body. With ``run_id``, an answer whose ``field``
-    names another run (a caching proxy, a server bug) is refused the same way, never gated on or reported; an
-    answer without it (or with null) is the asked run's: the API does not promise it. Its name is matched
-    ignoring case, as the backend binds it (a key named twice in any case is refused already)."""
+    (matched ignoring case, as the backend binds it) names another run (a caching proxy, a server bug) is
+    refused the same way; an answer without it (or with null) is the asked run's: the API does not promise it."""
     data = json_object(reply, what)
     said = next((value for key, value in data.items() if key.lower() == field), None) if run_id else None
     if isinstance(said, int) and not isinstance(said, bool):
@@ -401,13 +337,9 @@ def read_model(
             status=reply.status,
             kind=UNUSABLE_BODY,
         )
-    try:
-        return model.model_validate(data)
-    except models.ValidationError as err:
-        invalid = invalid or f"{what} (HTTP {reply.status}) is invalid"
-        raise ApiError(
-            f"{invalid}: {validation_summary(err)}", status=reply.status, kind=UNUSABLE_BODY
-        ) from None
+    return _validated(
+        model, data, invalid or f"{what} (HTTP {reply.status}) is invalid", reply, UNUSABLE_BODY
+    )
 
 
 def read_status(reply: Reply, run_id: str) -> models.RunStatus:
@@ -417,12 +349,9 @@ def read_status(reply: Reply, run_id: str) -> models.RunStatus:
     )
 
 
-# -- the one call ----------------------------------------------------------------------------------------
-
-
 class Ask(NamedTuple):
-    """A request and the words for it: what we were ``doing`` (in errors), the ``operation`` (in the retry
-    log), what a 404 means."""
+    """A request and its words: what we were ``doing`` (errors), the ``operation`` (the retry log), what a
+    404 means."""
 
     request: Request
     doing: str
@@ -431,14 +360,13 @@ class Ask(NamedTuple):
 
 
 class Creating:
-    """A create that was sent (the run's or the temporary environment's): enough to replay it (its Idempotency
-    -Key makes that harmless), whether an attempt may have made what it creates unseen (one in flight, or one
-    that got no answer or an answer that may hide it), and its 2xx reply until that is read."""
+    """A create that was sent: its ask (to replay it; the Idempotency-Key makes that harmless), whether an
+    attempt may have made what it creates unseen (one in flight, or one whose answer may hide it), and its
+    2xx reply until that is read."""
 
     def __init__(self, ask: Ask) -> None:
         self.ask = ask
-        self.in_flight = False
-        self.may_have_made = False
+        self.in_flight = self.may_have_made = False
         self.reply: Reply | None = None
 
     @property
@@ -455,14 +383,11 @@ class CertynClient:
         request_timeout: float,
         max_attempts: int,
         project_slug: str,
-        on_retry: RetryListener | None = None,
+        on_retry: Callable[[str, ApiError, float, int], None]
+        | None = None,  # operation, error, delay, failures
     ) -> None:
-        self._transport = transport
-        self._clock = clock
-        self._request_timeout = request_timeout
-        self._max_attempts = max_attempts
-        self._project = project_slug
-        self._on_retry = on_retry
+        self._transport, self._clock, self._request_timeout = transport, clock, request_timeout
+        self._max_attempts, self._project, self._on_retry = max_attempts, project_slug, on_retry
         self.creating: Creating | None = None  # the run's create, once sent
         self.created: models.Created | None = None
         self._project_id: str | None = None  # read once, by project_id()
@@ -483,7 +408,8 @@ class CertynClient:
         With a ``policy``, failures it retries are retried until it gives up or ``deadline``; without one, a
         single attempt, whose transient failure is the caller's. ``creating`` records each attempt of a create.
         """
-        policy = policy.with_attempts(self._max_attempts) if policy is not None else None
+        if policy is not None:
+            policy = policy._replace(retry=policy.retry.new(total=self._max_attempts - 1))
         last_chance = False
         while True:
             try:
@@ -497,7 +423,9 @@ class CertynClient:
             remaining = deadline - self._clock.monotonic()
             if next_policy is None:
                 message = f"{operation} failed after {plural(tries, 'attempt')}: {error.message}"
-                raise _gave_up(GaveUp, message, error, tries)
+                raise GaveUp(
+                    message, status=error.status, kind=error.kind, attempts=tries, last=error.message
+                )
             delay = next_policy.delay(error.retry_after)
             if delay >= remaining:
                 # The server asks for more time than is left. Giving up now would waste what is left (and
@@ -505,7 +433,9 @@ class CertynClient:
                 final_try = min(self._request_timeout, remaining / 2)
                 if last_chance or final_try < MIN_ATTEMPT_SECONDS:
                     message = f"{operation} did not succeed before the deadline: {error.message}"
-                    raise _gave_up(DeadlineExceeded, message, error, tries)
+                    raise DeadlineExceeded(
+                        message, status=error.status, kind=error.kind, attempts=tries, last=error.message
+                    )
                 delay, last_chance = remaining - final_try, True
             if self._on_retry is not None:
                 self._on_retry(operation, error, delay, next_policy.failures)
@@ -526,17 +456,15 @@ class CertynClient:
             creating.in_flight = True
         try:
             try:
-                reply = self._transport.send(
-                    ask.request, Deadline(deadline, self._clock).capped(self._request_timeout), idle
-                )
-            except NotSent as err:
-                if creating is not None:
-                    creating.in_flight = False
-                raise no_answer(err) from None
+                attempt = Deadline(deadline, self._clock).capped(self._request_timeout)
+                reply = self._transport.send(ask.request, attempt, idle)
             except TransportError as err:
-                raise no_answer(err) from None
+                if creating is not None and isinstance(err, NotSent):
+                    creating.in_flight = False
+                kind = {TlsVerificationFailed: TLS, UnsafeUrl: UNSAFE_URL}.get(type(err), NO_ANSWER)
+                raise ApiError(str(err), kind=kind) from None
             if not 200 <= reply.status < 300:
-                raise error_for(reply, ask.doing, self._project, not_found=ask.not_found)
+                raise error_for(reply, ask.doing, self._project, ask.not_found)
             if creating is not None:  # until it is read: a signal while it is read leaves it to read again
                 creating.reply, creating.in_flight = reply, False
             result = read(reply)
@@ -551,27 +479,23 @@ class CertynClient:
 
     # -- the endpoints ---------------------------------------------------------------------------
     def project_id(self, deadline: float) -> str:
-        """The id of ``project-slug`` (``GET /api/projects/overview``; slugs compared case-insensitively),
-        read once. The endpoints beyond the CI ones address the project by id."""
+        """The id of ``project-slug`` (slugs compared case-insensitively), read once: the endpoints beyond
+        the CI ones address the project by id."""
         if self._project_id is None:
             ask = Ask(
                 Request("GET", PROJECTS_OVERVIEW_PATH),
                 "reading the projects overview",
                 operation="projects overview",
             )
-
-            read = lambda reply: read_model(reply, models.ProjectsOverview, "the projects overview")  # noqa: E731
-
+            read = partial(read_model, model=models.ProjectsOverview, what="the projects overview")
             overview = self.call(ask, read, READ, deadline)
-
-            found = models.resolve_project_id(overview, self._project)
-            if found is None:
+            self._project_id = models.resolve_project_id(overview, self._project)
+            if self._project_id is None:
                 raise NotFound(
                     f"project `{self._project}` is not among the projects this API key can see "
                     "(GET /api/projects/overview): check `project-slug` and the key's access.",
                     status=404,
                 )
-            self._project_id = found
         return self._project_id
 
     def create(self, body: Mapping[str, Any], idempotency_key: str, deadline: float) -> models.Created:
@@ -591,20 +515,15 @@ class CertynClient:
     def status(
         self, run_id: str, deadline: float, idle: Callable[[], float] | None = None
     ) -> models.RunStatus:
-        """One status request. Transient failures raise a transient ApiError; the caller (the waiter) decides.
-        ``idle`` runs while the request is in flight (see :meth:`Call.wait`)."""
+        """One status request, whose transient failure is the caller's (the waiter's)."""
         self.poll_sent_at = self._clock.monotonic()
         ask = Ask(Request("GET", run_path(run_id)), "reading the run's status")
-        read = lambda reply: read_status(reply, run_id)  # noqa: E731
-        return self.call(ask, read, None, deadline, idle=idle)
+        return self.call(ask, partial(read_status, run_id=run_id), None, deadline, idle=idle)
 
     def cancel(self, run_id: str, reason: str, deadline: float) -> str:
         """Cancel the run within ``deadline``; returns what happened. Never sends the create's key."""
-        ask = Ask(
-            Request("POST", run_path(run_id) + "/cancel", {"reason": reason}),
-            "cancelling the run",
-            operation="cancel",
-        )
+        request = Request("POST", run_path(run_id) + "/cancel", {"reason": reason})
+        ask = Ask(request, "cancelling the run", operation="cancel")
         try:
             return self.call(ask, lambda _reply: "cancelled", CANCEL, deadline)
         except ApiError as err:
@@ -614,76 +533,71 @@ class CertynClient:
 
     def process_run(self, run_id: str, deadline: float) -> models.ProcessRun:
         """The run's per-test results (the CI run id is the process-run id); a large run's may be 8 MiB."""
-        path = project_path(self.project_id(deadline), "process-runs", run_id)
         ask = Ask(
-            Request("GET", path, max_body=RESULTS_MAX_BODY),
+            Request(
+                "GET",
+                project_path(self.project_id(deadline), "process-runs", run_id),
+                max_body=RESULTS_MAX_BODY,
+            ),
             f"reading the per-test results of run {run_id}",
             operation="per-test results",
             not_found="this server does not offer per-test results for the run (or the key cannot see them)",
         )
-
-        read = lambda reply: read_model(reply, models.ProcessRun, "the per-test results", run_id)  # noqa: E731
-
+        read = partial(read_model, model=models.ProcessRun, what="the per-test results", run_id=run_id)
         return self.call(ask, read, READ, deadline)
 
     def conversation(self, conversation_id: str, deadline: float) -> models.Conversation:
-        """The AI conversation (its answer is cut at 100,000 characters, the body may hold more: 4 MiB)."""
         ask = Ask(
             Request("GET", conversation_path(conversation_id), max_body=CONVERSATION_MAX_BODY),
             f"reading the AI conversation {conversation_id}",
             operation="AI conversation",
             not_found="this server does not offer the AI conversation (or the key cannot see it)",
         )
-
-        read = lambda reply: read_model(reply, models.Conversation, "the AI conversation")  # noqa: E731
-
-        return self.call(ask, read, READ, deadline)
-
-    # -- diagnosis (issue 20): the reads of a failing test's diagnosis -----------------------------
-    # Each one request, retried by the read policy within ``deadline``; a 404 says the server or key offers none.
-    def _diagnosis_read(
-        self, path: str, model: type[M], what: str, deadline: float, *, bare: bool = False
-    ) -> M:
-        ask = Ask(
-            Request("GET", path), f"reading {what}", operation=what, not_found=_NO_DIAGNOSIS.format(what=what)
+        return self.call(
+            ask, partial(read_model, model=models.Conversation, what="the AI conversation"), READ, deadline
         )
 
+    # -- diagnosis (issue 20): a 404 says the server or the key offers none ------------------------
+    def _diagnosis(self, model: type[M], what: str, deadline: float, *path: str, **query: str | int) -> M:
+        not_found = f"this server does not offer {what} (or the key cannot see them)"
+        url = project_path(*path) + (f"?{urlencode(query)}" if query else "")
+        ask = Ask(Request("GET", url), f"reading {what}", operation=what, not_found=not_found)
+
         def read(reply: Reply) -> M:
-            if bare:  # a bare JSON array, read as {"items": [...]}
+            if model is models.FlakyTestCases:  # a bare JSON array, read as {"items": [...]}
                 reply = reply._replace(body=b'{"items":' + reply.body + b"}")
             return read_model(reply, model, what)
 
         return self.call(ask, read, READ, deadline)
 
-    def execution(self, project_id: str, execution_id: str, deadline: float) -> models.Execution:
-        path = project_path(project_id, "executions", execution_id)
-        return self._diagnosis_read(path, models.Execution, f"execution {execution_id}", deadline)
+    def execution(self, project: str, execution_id: str, deadline: float) -> models.Execution:
+        what = f"execution {execution_id}"
+        return self._diagnosis(models.Execution, what, deadline, project, "executions", execution_id)
 
-    def session_events(
-        self, project_id: str, session_id: str, page: int, deadline: float
-    ) -> models.EventPage:
-        path = project_path(project_id, "agentsessions", session_id, "conversation")
-        query = urlencode({"page": page, "pageSize": EVENTS_PAGE_SIZE})
-        return self._diagnosis_read(
-            f"{path}?{query}", models.EventPage, f"the agent session {session_id}", deadline
+    def session_events(self, project: str, session: str, page: int, deadline: float) -> models.EventPage:
+        path = (project, "agentsessions", session, "conversation")
+        what = f"the agent session {session}"
+        return self._diagnosis(models.EventPage, what, deadline, *path, page=page, pageSize=EVENTS_PAGE_SIZE)
+
+    def artifacts(self, project: str, execution_id: str, deadline: float) -> models.ArtifactPage:
+        path, what = (
+            (project, "executions", execution_id, "artifacts"),
+            f"the artifacts of execution {execution_id}",
+        )
+        return self._diagnosis(
+            models.ArtifactPage, what, deadline, *path, page=1, pageSize=ARTIFACTS_PAGE_SIZE
         )
 
-    def artifacts(self, project_id: str, execution_id: str, deadline: float) -> models.ArtifactPage:
-        path = project_path(project_id, "executions", execution_id, "artifacts")
-        query = urlencode({"page": 1, "pageSize": ARTIFACTS_PAGE_SIZE})
-        what = f"the artifacts of execution {execution_id}"
-        return self._diagnosis_read(f"{path}?{query}", models.ArtifactPage, what, deadline)
-
-    def flaky_test_cases(self, project_id: str, deadline: float) -> models.FlakyTestCases:
-        path = project_path(project_id, "flaky-testcases") + f"?threshold={FLAKY_THRESHOLD}"
-        return self._diagnosis_read(path, models.FlakyTestCases, "the flaky test cases", deadline, bare=True)
-
-    def observations(self, project_id: str, run_id: str, deadline: float) -> models.ObservationPage:
-        path = project_path(project_id, "observations")
-        query = urlencode({"processRunId": run_id, "page": 1, "pageSize": OBSERVATIONS_PAGE_SIZE})
-        return self._diagnosis_read(
-            f"{path}?{query}", models.ObservationPage, "the run's observations", deadline
+    def flaky_test_cases(self, project: str, deadline: float) -> models.FlakyTestCases:
+        what = "the flaky test cases"
+        return self._diagnosis(
+            models.FlakyTestCases, what, deadline, project, "flaky-testcases", threshold="0.2"
         )
+
+    def observations(self, project: str, run_id: str, deadline: float) -> models.ObservationPage:
+        what, size = "the run's observations", OBSERVATIONS_PAGE_SIZE
+        query: dict[str, str | int] = {"processRunId": run_id, "page": 1, "pageSize": size}
+        return self._diagnosis(models.ObservationPage, what, deadline, project, "observations", **query)
 
     # -- the create's recovery -------------------------------------------------------------------
     @property
@@ -692,7 +606,7 @@ class CertynClient:
         return self.created is None and self.creating is not None and self.creating.may_hold
 
     def answered_create(self) -> models.Created | None:
-        """The run of a create answered but not read back yet (interrupted while its reply was read), sending
+        """The run of a create answered but not read yet (interrupted while its reply was read), sending
         nothing; None when there is no such answer or it names no usable run."""
         if self.created is not None or self.creating is None or self.creating.reply is None:
             return self.created
@@ -719,11 +633,7 @@ class CertynClient:
             return None
 
 
-def _gave_up(kind: type[GaveUp], message: str, last: ApiError, attempts: int) -> GaveUp:
-    return kind(message, status=last.status, kind=last.kind, attempts=attempts, last=last.message)
-
-
-# -- the temporary environment -------------------------------------------------------------------------
+# -- the temporary environment of `base-url`, its variables and runner pools (resources.py, preview.py) --
 
 CREATING_ENVIRONMENT = "creating the temporary environment"
 ENVIRONMENT_RIGHTS = (
@@ -731,9 +641,10 @@ ENVIRONMENT_RIGHTS = (
     "temporary Certyn environment, so the key needs environment create/delete access. Use such a key, or "
     "run against an existing environment with `environment-key` instead of `base-url`."
 )
-
-
-ENVIRONMENT_PAGE_SIZE = 100  # the API's page size for GET .../environments
+POOL_RIGHTS = (
+    "the API key may not read the self-hosted runner pools (HTTP {status} while listing them): `runner-pool` "
+    "needs a key with access to them. Use such a key, or remove `runner-pool` to run in Certyn's cloud."
+)
 
 
 def another_key(key: str, random_hex: Callable[[int], str] = secrets.token_hex) -> str:
@@ -742,9 +653,7 @@ def another_key(key: str, random_hex: Callable[[int], str] = secrets.token_hex) 
 
 
 class EnvironmentsApi:
-    """The temporary environment endpoints of ``base-url``: create (a 409 for this step's own environment is
-    found by listing and used; for someone else's, another key is used), one page of the list, find by key,
-    delete. A 401/403 here says the key lacks environment rights, not that it is wrong."""
+    """The temporary environment's endpoints. A 401/403 here says the key lacks environment rights."""
 
     def __init__(self, client: CertynClient) -> None:
         self.client = client
@@ -781,14 +690,14 @@ class EnvironmentsApi:
 
     def _create(self, body: Mapping[str, str], deadline: float) -> models.Environment | None:
         """One create (retried); None when the server answers 409 (the key is taken)."""
-        path = self._path(deadline)  # the project overview first: no create is sent until it is known
-        ask = Ask(Request("POST", path, body), CREATING_ENVIRONMENT, operation="environment create")
+        ask = Ask(
+            Request("POST", self._path(deadline), body), CREATING_ENVIRONMENT, operation="environment create"
+        )
         if self.creating is None:  # one record for both keys: whether any attempt may have made one
             self.creating = Creating(ask)
         self.creating.ask = ask
 
-        read = lambda reply: read_model(reply, models.Environment, "the environment create response")  # noqa: E731
-
+        read = partial(read_model, model=models.Environment, what="the environment create response")
         try:
             return self._call(ask, read, CREATE, deadline, creating=self.creating)
         except ApiError as err:
@@ -796,24 +705,18 @@ class EnvironmentsApi:
                 raise
         return None
 
-    def page(self, number: int, deadline: float) -> models.EnvironmentPage:
-        """One page of the project's environments."""
-        path = f"{self._path(deadline)}?{urlencode({'page': number, 'pageSize': ENVIRONMENT_PAGE_SIZE})}"
-        ask = Ask(Request("GET", path), "listing the environments", operation="environments list")
-
-        read = lambda reply: read_model(reply, models.EnvironmentPage, "the environments list")  # noqa: E731
-
-        return self._call(ask, read, READ, deadline)
-
     def find(self, key: str, deadline: float) -> models.Environment | None:
-        """The environment with ``key``, page after page (bounded), or None."""
-        number: int | None = 1
-        while number is not None:
-            page = self.page(number, deadline)
+        """The environment with ``key``, page after page (at most 50), or None."""
+        for number in range(1, 51):
+            path = f"{self._path(deadline)}?{urlencode({'page': number, 'pageSize': 100})}"
+            ask = Ask(Request("GET", path), "listing the environments", operation="environments list")
+            what = "the environments list"
+            page = self._call(
+                ask, partial(read_model, model=models.EnvironmentPage, what=what), READ, deadline
+            )
             found = models.find_environment(page, key)
-            if found is not None:
+            if found is not None or not page.has_next_page or not page.items:
                 return found
-            number = models.next_page_number(page, number)
         return None
 
     def delete(self, environment_id: str, deadline: float) -> str:
@@ -827,6 +730,26 @@ class EnvironmentsApi:
         except NotFound:
             return "already deleted"
 
+    def set_variable(self, environment_id: str, name: str, value: str, deadline: float) -> bool:
+        """Set a variable (retried). False when the environment already has it: this step made it and names
+        are unique, so only an earlier attempt of this request, whose answer was lost, can have set it."""
+        body = {"name": name, "value": value, "description": "Set by the Certyn GitHub Action (`variables`)"}
+        path = self._path(deadline, environment_id, "variables")
+        not_found = "the temporary environment was not found"
+        ask = Ask(
+            Request("POST", path, body),
+            f"setting the variable `{name}`",
+            operation="variable create",
+            not_found=not_found,
+        )
+        try:
+            self._call(ask, lambda _reply: None, CREATE, deadline)
+        except ApiError as err:
+            if err.status != 409:
+                raise
+            return False
+        return True
+
     def _path(self, deadline: float, *segments: str) -> str:
         return project_path(self.client.project_id(deadline), "environments", *segments)
 
@@ -836,43 +759,12 @@ class EnvironmentsApi:
         try:
             return self.client.call(ask, read, policy, deadline, **kw)
         except AuthError as err:
-            raise AuthError(
-                ENVIRONMENT_RIGHTS.format(status=err.status, doing=ask.doing), status=err.status
-            ) from None
-
-
-# -- variables and runner pools (`variables`, `runner-pool`: preview.py) ---------------------------------
-
-RUNNER_POOLS_PATH = "/api/self-hosted/pools"
-POOL_RIGHTS = (
-    "the API key may not read the self-hosted runner pools (HTTP {status} while listing them): `runner-pool` "
-    "needs a key with access to them. Use such a key, or remove `runner-pool` to run in Certyn's cloud."
-)
-
-
-def set_variable(api: EnvironmentsApi, environment_id: str, name: str, value: str, deadline: float) -> bool:
-    """``POST .../environments/{environmentId}/variables`` (retried). True when set; False when the
-    environment already has it: this step made the environment and names are unique, so only an earlier
-    attempt of this request, whose answer was lost, can have set it."""
-    body = {"name": name, "value": value, "description": "Set by the Certyn GitHub Action (`variables`)"}
-    path = api._path(deadline, environment_id, "variables")
-    ask = Ask(
-        Request("POST", path, body),
-        f"setting the variable `{name}`",
-        operation="variable create",
-        not_found="the temporary environment was not found",
-    )
-    try:
-        api._call(ask, lambda _reply: None, CREATE, deadline)
-    except ApiError as err:
-        if err.status != 409:
-            raise
-        return False
-    return True
+            rights = ENVIRONMENT_RIGHTS.format(status=err.status, doing=ask.doing)
+            raise AuthError(rights, status=err.status) from None
 
 
 def list_runner_pools(client: CertynClient, deadline: float) -> tuple[models.RunnerPool, ...]:
-    """``GET /api/self-hosted/pools``: a bare array (retried)."""
+    """``GET /api/self-hosted/pools``: a bare array (retried); an unusable entry is skipped."""
 
     def read(reply: Reply) -> tuple[models.RunnerPool, ...]:
         try:
@@ -886,10 +778,10 @@ def list_runner_pools(client: CertynClient, deadline: float) -> tuple[models.Run
                 status=reply.status,
                 kind=UNUSABLE_BODY,
             )
-        return models.runner_pools(data)
+        return models.usable(models.RunnerPool, data)
 
     ask = Ask(
-        Request("GET", RUNNER_POOLS_PATH),
+        Request("GET", "/api/self-hosted/pools"),
         "listing the self-hosted runner pools",
         operation="runner pools list",
         not_found="this Certyn API has no self-hosted runner pools (remove `runner-pool`)",

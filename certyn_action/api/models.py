@@ -5,7 +5,7 @@ None (never an invalid answer); all text is untrusted and cut to a sane length h
 destination is the renderers' job). What the action relies on is strict: a run status counter that is present
 but not a number is an invalid answer, never a silent 0 (``absent`` records the counters the server left out,
 so the gate can refuse to pass a run whose ``failed`` or ``blocked`` was not reported), and an id that goes
-into a URL path is never dots only. Imported lazily (``api/client.load_models``), never before the first answer is read.
+into a URL path is never dots only. Imported lazily (``api/client.load_models``), after the create.
 """
 
 from __future__ import annotations
@@ -14,31 +14,33 @@ import itertools
 import json
 import math
 import re
+from collections import Counter as Tally
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any, NamedTuple
+from functools import partial
+from typing import Annotated, Any, Generic, NamedTuple, TypeVar
 
 from pydantic import (
+    AfterValidator,
     AliasChoices,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
-    field_validator,
     model_validator,
 )
 
 from ..render.escape import HEADING, encodable, plural, safe_url, truncate
-from .vocabulary import COUNTERS, MAX_RUN_ID, TERMINAL_STATES
+from ..settings import MAX_RUN_ID
+from .vocabulary import COUNTERS, TERMINAL_STATES
 
 __all__ = ["COUNTERS", "TERMINAL_STATES", "CreatedRun", "RunStatus", "ValidationError"]
 
 MAX_TEXT = 200
 MAX_ID = 200
 MAX_NAME = 500
-MAX_WORD = 100
 MAX_FINDING = 20_000
 # The answer goes whole into the `conversation-response` output; the runner allows 1 MiB for all of a
 # job's outputs, so a runaway answer is cut here (100,000 characters are at most 400 KB of UTF-8).
@@ -46,72 +48,55 @@ MAX_ANSWER = 100_000
 # Tests of a run, messages of a conversation: more are cut before they are validated, so a huge answer
 # costs neither time nor memory (each kept one becomes a model, an annotation, a JUnit test case).
 MAX_ITEMS = 5_000
-COMPARED_COUNTERS = ("failed", "blocked", "aborted", "passed", "skipped")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_FRACTION = re.compile(r"(\.\d{6})\d+")
 
 
 # -- tolerant field parsers, written once ------------------------------------------------------------
 
 
-def _text(limit: int) -> Any:
+def _text(value: Any, *, limit: int = MAX_TEXT) -> str:
     """Informational text: anything unusable (null, an object) is "", cut to ``limit``."""
-
-    def parse(value: Any) -> str:
-        if isinstance(value, str):
-            return truncate(encodable(value), limit)
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return str(value)
-        return ""
-
-    return parse
+    if isinstance(value, str):
+        return truncate(encodable(value), limit)
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else ""
 
 
 def _word(value: Any) -> str:
     """A state word (``status``, ``testOutcome``, ``role``): lower case, ``_`` for spaces and dashes."""
     if not isinstance(value, str):
         return ""
-    return truncate(encodable(value), MAX_WORD).strip().lower().replace("-", "_").replace(" ", "_")
+    return truncate(encodable(value), 100).strip().lower().replace("-", "_").replace(" ", "_")
 
 
 def _identifier(value: Any) -> str:
     """An id that may go into a URL path: text or a whole number; dots-only, blank or huge is unusable ("")."""
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
+    text = encodable(value).strip() if isinstance(value, str) else ""
+    return "" if text.strip(".") == "" or len(text) > MAX_ID else text
+
+
+def _required_id(what: str, value: Any, *, strip: bool = True) -> Any:
+    """An id the action cannot do without (a run's, an environment's): it goes into a URL path, so "." or
+    ".." (the URL would be normalised to another endpoint) and control characters make the answer invalid."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
     if not isinstance(value, str):
-        return ""
-    text = encodable(value).strip()
-    if not text or text.strip(".") == "" or len(text) > MAX_ID:
-        return ""
+        return value
+    text = value.strip() if strip else encodable(value)
+    if text.strip(".") == "":
+        raise ValueError(f"{what} cannot be empty or made of dots only")
+    if strip and _CONTROL.search(text):
+        raise ValueError(f"{what} cannot hold control characters")
     return text
 
 
-def _required_id(what: str, *, strip: bool) -> Any:
-    """An id the action cannot do without (a run's, an environment's): it goes into a URL path, so "." or
-    ".." (the URL would be normalised to another endpoint) and control characters make the answer invalid."""
-
-    def parse(value: Any) -> Any:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return str(value)
-        if not isinstance(value, str):
-            return value
-        text = value.strip() if strip else encodable(value)
-        if text.strip(".") == "":
-            raise ValueError(f"{what} cannot be empty or made of dots only")
-        if strip and _CONTROL.search(text):
-            raise ValueError(f"{what} cannot hold control characters")
-        return text
-
-    return parse
-
-
 def _whole(value: Any) -> int | None:
-    """A non-negative whole number, else None (unknown). JSON's 1e999 reads as infinity, and int() of it
-    raises OverflowError, not ValueError."""
+    """A non-negative whole number, else None (unknown). JSON's 1e999 reads as infinity."""
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         return None
-    if value < 0 or value != int(value):
-        return None
-    return int(value)
+    return int(value) if value >= 0 and value == int(value) else None
 
 
 def _number(value: Any) -> int | None:
@@ -142,12 +127,10 @@ def _counter(value: Any) -> Any:
         return 0
     if isinstance(value, bool | str):  # "0_0", " 0 " or "0.0" would read as 0: text proves no count
         raise ValueError("a counter must be a number")  # noqa: TRY004 - pydantic wants ValueError
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
-def _items(value: Any, last: bool = False) -> Any:
+def _items(value: Any, *, last: bool = False) -> Any:
     """A list of objects, at most ``MAX_ITEMS`` (the first ones, or the ``last``); anything else is an empty
     list, and non-objects in it are left out."""
     if not isinstance(value, list | tuple):
@@ -157,14 +140,23 @@ def _items(value: Any, last: bool = False) -> Any:
     return kept[::-1] if last else kept
 
 
-_FRACTION = re.compile(r"(\.\d{6})\d+")
+M = TypeVar("M", bound=BaseModel)
+
+
+def usable(model: type[M], value: Any) -> tuple[M, ...]:
+    """The entries of a list that are a valid ``model``; an unusable entry is skipped, never an invalid list."""
+    found: list[M] = []
+    for item in value if isinstance(value, list) else []:
+        try:
+            found.append(model.model_validate(item))
+        except ValidationError:
+            continue
+    return tuple(found)
 
 
 def parse_timestamp(value: object) -> datetime | None:
-    """An ISO 8601 timestamp as an aware UTC datetime, or None when unusable.
-
-    Tolerates ``Z``, offsets, fractions of any length (.NET writes seven digits) and a missing offset
-    (taken as UTC)."""
+    """An ISO 8601 timestamp as an aware UTC datetime, or None when unusable. Tolerates ``Z``, offsets,
+    fractions of any length (.NET writes seven digits) and a missing offset (taken as UTC)."""
     if not isinstance(value, str) or not value.strip() or len(value) > 64:
         return None
     text = _FRACTION.sub(r"\1", value.strip())
@@ -172,9 +164,7 @@ def parse_timestamp(value: object) -> datetime | None:
         text = text[:-1] + "+00:00"
     try:
         moment = datetime.fromisoformat(text)
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        return moment.astimezone(UTC)
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
     except (ValueError, OverflowError):
         return None
 
@@ -188,10 +178,9 @@ def duration_seconds(started: datetime | None, completed: datetime | None) -> fl
 
 
 Identifier = Annotated[str, BeforeValidator(_identifier)]
-Text = Annotated[str, BeforeValidator(_text(MAX_TEXT))]
-Name = Annotated[str, BeforeValidator(_text(MAX_NAME))]
+Text = Annotated[str, BeforeValidator(_text)]
+Name = Annotated[str, BeforeValidator(partial(_text, limit=MAX_NAME))]
 Word = Annotated[str, BeforeValidator(_word)]
-Finding = Annotated[str, BeforeValidator(_text(MAX_FINDING))]
 Number = Annotated[int | None, BeforeValidator(_number)]
 Timestamp = Annotated[datetime | None, BeforeValidator(parse_timestamp)]
 Url = Annotated[str, BeforeValidator(_url)]
@@ -199,6 +188,9 @@ Counter = Annotated[int, BeforeValidator(_counter), Field(ge=0)]
 Hint = Annotated[float | None, BeforeValidator(_hint)]
 Flag = Annotated[bool, BeforeValidator(lambda value: value is True)]  # only `true` is true
 Count = Annotated[int, BeforeValidator(lambda value: _whole(value) or 0)]  # paging: unusable is 0
+Items = BeforeValidator(_items)
+
+RequiredId = Field(min_length=1, max_length=MAX_ID)
 
 
 class _Model(BaseModel):
@@ -213,7 +205,7 @@ class CreatedRun(_Model):
 
     run_id: Annotated[
         str,
-        BeforeValidator(_required_id("a run id", strip=False)),
+        BeforeValidator(partial(_required_id, "a run id", strip=False)),
         Field(alias="runId", min_length=1, max_length=MAX_RUN_ID),
     ]
     app_url: Url = Field(default="", alias="appUrl")
@@ -229,8 +221,13 @@ class Created(NamedTuple):
     replayed: bool  # the server matched the Idempotency-Key of an earlier create
 
 
+def _state(value: str) -> str:
+    state = value.strip().lower().replace("-", "_").replace(" ", "_")
+    return "cancelled" if state == "canceled" else state
+
+
 class RunStatus(_Model):
-    state: Text = ""
+    state: Annotated[Text, AfterValidator(_state)] = ""
     conclusion: Text = ""
     total: Counter = 0
     passed: Counter = 0
@@ -244,22 +241,16 @@ class RunStatus(_Model):
     started_at: Text = Field(default="", validation_alias=AliasChoices("startedAt", "started_at"))
     completed_at: Text = Field(default="", validation_alias=AliasChoices("completedAt", "completed_at"))
     retry_after_seconds: Hint = Field(default=None, alias="retryAfterSeconds")
-    # Counters the server left out or sent as null (read as 0 above): set from the body, never by it.
     absent: frozenset[str] = frozenset()
 
     @model_validator(mode="before")
     @classmethod
     def _note_absent(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            absent = frozenset(name for name in COUNTERS if data.get(name) is None)
-            data = {**{k: v for k, v in data.items() if k != "absent"}, "absent": absent}
-        return data
-
-    @field_validator("state", mode="after")
-    @classmethod
-    def _normalise_state(cls, value: str) -> str:
-        state = value.strip().lower().replace("-", "_").replace(" ", "_")
-        return "cancelled" if state == "canceled" else state
+        """The counters the server left out or sent as null (read as 0): set from the body, never by it."""
+        if not isinstance(data, dict):
+            return data
+        absent = frozenset(name for name in COUNTERS if data.get(name) is None)
+        return {**{key: value for key, value in data.items() if key != "absent"}, "absent": absent}
 
     @property
     def is_terminal(self) -> bool:
@@ -275,14 +266,10 @@ class RunStatus(_Model):
 class Project(_Model):
     id: Identifier = ""
     slug: Name = ""
-    name: Name = ""
 
 
 class ProjectsOverview(_Model):
-    """``GET /api/projects/overview``."""
-
-    default_project_id: Identifier = Field(default="", alias="defaultProjectId")
-    projects: Annotated[tuple[Project, ...], BeforeValidator(_items)] = ()
+    projects: Annotated[tuple[Project, ...], Items] = ()
 
 
 def resolve_project_id(overview: ProjectsOverview, slug: str) -> str | None:
@@ -292,73 +279,33 @@ def resolve_project_id(overview: ProjectsOverview, slug: str) -> str | None:
     whose slugs differ only in case, neither exact, is ambiguous: None). ``defaultProjectId`` is never a
     fallback: it may be another project."""
     wanted = slug.strip()
-    if not wanted:
-        return None
-    usable = [project for project in overview.projects if project.id]
-    for project in usable:
-        if project.slug.strip() == wanted:
-            return project.id
-    ids = {project.id for project in usable if project.slug.strip().casefold() == wanted.casefold()}
-    return ids.pop() if len(ids) == 1 else None
+    usable_ = [project for project in overview.projects if project.id]
+    exact = next((project.id for project in usable_ if project.slug.strip() == wanted), None)
+    ids = {project.id for project in usable_ if project.slug.strip().casefold() == wanted.casefold()}
+    return None if not wanted else exact or (ids.pop() if len(ids) == 1 else None)
 
 
-# -- the environments ----------------------------------------------------------------------------------
-
-
-def _environments(value: Any) -> Any:
-    """The usable environments of ``items``: an unusable entry is skipped, never an invalid page."""
-    if not isinstance(value, list):
-        return []
-    usable: list[Environment] = []
-    for item in value:
-        try:
-            usable.append(Environment.model_validate(item))
-        except ValidationError:
-            continue
-    return usable
+# -- the temporary environment and the runner pools (`base-url`, `runner-pool`) --------------------------
 
 
 class Environment(_Model):
-    """An environment as the API returns it (create answer, list item). Only ``id`` must be right."""
+    """An environment (create answer, list item). Only ``id`` must be right."""
 
-    id: Annotated[
-        str,
-        BeforeValidator(_required_id("an environment id", strip=True)),
-        Field(min_length=1, max_length=MAX_ID),
-    ]
+    id: Annotated[str, BeforeValidator(partial(_required_id, "an environment id")), RequiredId]
     key: Text = ""
     label: Text = ""
     base_url: Text = Field(default="", alias="baseUrl")
-    project_id: Text = Field(default="", alias="projectId")
-    version: Text = ""
-    is_default: Flag = Field(default=False, alias="isDefault")
 
 
 class EnvironmentPage(_Model):
-    """One page of ``GET /api/projects/{projectId}/environments``."""
-
-    items: Annotated[tuple[Environment, ...], BeforeValidator(_environments)] = ()
-    total_count: Count = Field(default=0, alias="totalCount")
-    page: Count = 0
-    page_size: Count = Field(default=0, alias="pageSize")
-    total_pages: Count = Field(default=0, alias="totalPages")
+    items: Annotated[tuple[Environment, ...], BeforeValidator(partial(usable, Environment))] = ()
     has_next_page: Flag = Field(default=False, alias="hasNextPage")
 
 
 def find_environment(page: EnvironmentPage, key: str) -> Environment | None:
     """The environment of ``page`` with ``key`` (compared case-insensitively, as keys are lower case), or None."""
     wanted = key.strip().casefold()
-    if not wanted:
-        return None
-    return next((env for env in page.items if env.key.strip().casefold() == wanted), None)
-
-
-def next_page_number(page: EnvironmentPage, requested: int, max_pages: int = 50) -> int | None:
-    """The page to ask for after ``requested``, or None: no next page, or ``max_pages`` read already
-    (a server that always says ``hasNextPage`` cannot keep us paging)."""
-    if not page.has_next_page or not page.items or requested >= max_pages:
-        return None
-    return requested + 1
+    return next((env for env in page.items if wanted and env.key.strip().casefold() == wanted), None)
 
 
 def made_by(environment: Environment, body: Mapping[str, str]) -> bool:
@@ -371,44 +318,21 @@ def made_by(environment: Environment, body: Mapping[str, str]) -> bool:
     )
 
 
-# -- runner pools (`runner-pool`: preview.py) -------------------------------------------------------------
-
-
-def _active(value: Any) -> Any:
-    """``isActive``: only an explicit ``false`` retires a pool (the API's own check refuses it anyway)."""
-    return value is not False
-
-
 class RunnerPool(_Model):
     """A self-hosted runner pool of ``GET /api/self-hosted/pools``. Only ``id`` must be right."""
 
-    id: Annotated[
-        str,
-        BeforeValidator(_required_id("a runner pool id", strip=True)),
-        Field(min_length=1, max_length=MAX_ID),
-    ]
+    id: Annotated[str, BeforeValidator(partial(_required_id, "a runner pool id")), RequiredId]
     name: Text = ""
-    pool_kind: Text = Field(default="", alias="poolKind")
-    is_active: Annotated[bool, BeforeValidator(_active)] = Field(default=True, alias="isActive")
-
-
-def runner_pools(data: Any) -> tuple[RunnerPool, ...]:
-    """The usable pools of the bare array the endpoint answers; an unusable entry is skipped."""
-    pools: list[RunnerPool] = []
-    for item in data if isinstance(data, list) else []:
-        try:
-            pools.append(RunnerPool.model_validate(item))
-        except ValidationError:
-            continue
-    return tuple(pools)
+    # only an explicit ``false`` retires a pool (the API's own check refuses it anyway)
+    is_active: Annotated[bool, BeforeValidator(lambda value: value is not False)] = Field(
+        default=True, alias="isActive"
+    )
 
 
 def find_pool(pools: Sequence[RunnerPool], wanted: str) -> tuple[RunnerPool, ...]:
     """The pools ``wanted`` names: the one with that id, else those with that name (ignoring case)."""
     by_id = tuple(pool for pool in pools if pool.id == wanted)
-    if by_id:
-        return by_id
-    return tuple(pool for pool in pools if pool.name.strip().casefold() == wanted.strip().casefold())
+    return by_id or tuple(pool for pool in pools if pool.name.strip().casefold() == wanted.strip().casefold())
 
 
 # -- the per-test results of a run ---------------------------------------------------------------------
@@ -425,33 +349,19 @@ class Outcome(StrEnum):
     @property
     def failing(self) -> bool:
         """Failed, blocked or aborted: what the `failed-tests` output lists and the annotations show."""
-        return self in FAILING
+        return self in (Outcome.FAILED, Outcome.BLOCKED, Outcome.ABORTED)
 
 
-FAILING = frozenset({Outcome.FAILED, Outcome.BLOCKED, Outcome.ABORTED})
-_WORDS = {
-    "failed": Outcome.FAILED,
-    "blocked": Outcome.BLOCKED,
-    "aborted": Outcome.ABORTED,
+_WORDS = {outcome.value: outcome for outcome in Outcome} | {
     "cancelled": Outcome.ABORTED,
     "canceled": Outcome.ABORTED,
-    "skipped": Outcome.SKIPPED,
-    "passed": Outcome.PASSED,
 }
 # Failing first (server order kept among them), then tests without a result, then skipped, then passed.
-_RANK = {
-    Outcome.FAILED: 0,
-    Outcome.BLOCKED: 0,
-    Outcome.ABORTED: 0,
-    Outcome.NO_RESULT: 1,
-    Outcome.SKIPPED: 2,
-    Outcome.PASSED: 3,
-}
+_RANK = {Outcome.NO_RESULT: 1, Outcome.SKIPPED: 2, Outcome.PASSED: 3}
 
 
 def derive_outcome(test_outcome: str, status: str) -> Outcome:
     """``testOutcome`` when it is a known word, else ``status`` when it is one; else no result.
-
     ``status: completed`` alone proves nothing about the result: no result."""
     return _WORDS.get(_word(test_outcome)) or _WORDS.get(_word(status)) or Outcome.NO_RESULT
 
@@ -465,7 +375,9 @@ class RunItem(_Model):
     number: Number = Field(default=None, alias="testCaseNumber")
     status: Word = ""
     test_outcome: Word = Field(default="", alias="testOutcome")
-    finding: Finding = Field(default="", alias="summaryMarkdown")
+    finding: Annotated[str, BeforeValidator(partial(_text, limit=MAX_FINDING))] = Field(
+        default="", alias="summaryMarkdown"
+    )
     started_at: Timestamp = Field(default=None, alias="startedAt")
     completed_at: Timestamp = Field(default=None, alias="completedAt")
     execution_id: Identifier = Field(default="", alias="executionId")  # diagnosis (issue 20)
@@ -499,7 +411,7 @@ class ProcessRun(_Model):
     status: Word = ""
     started_at: Timestamp = Field(default=None, alias="startedAt")
     completed_at: Timestamp = Field(default=None, alias="completedAt")
-    items: Annotated[tuple[RunItem, ...], BeforeValidator(_items)] = ()
+    items: Annotated[tuple[RunItem, ...], Items] = ()
     listed: int = Field(default=0, alias="_listed")  # how many the answer listed (items keeps MAX_ITEMS)
 
     @model_validator(mode="before")
@@ -517,10 +429,9 @@ class ProcessRun(_Model):
 
 # Markdown markers at the start of a line (heading, quote, list item), dropped when a finding is flattened.
 _LINE_MARKER = re.compile(r"^\s*(?:#{1,6}(?:\s+|$)|>\s*|[-*+]\s+|\d{1,9}[.)]\s+)+")
-FINDING_LINES = 3
 
 
-def finding_excerpt(finding: str, lines: int = FINDING_LINES) -> str:
+def finding_excerpt(finding: str, lines: int = 3) -> str:
     """The first ``lines`` lines of a finding that say something, joined on one line: blank lines and
     headings ("## Finding") are passed over (headings are used only when there is nothing else), line
     markers of quotes and lists dropped. Plain text, still to be escaped for where it goes."""
@@ -537,7 +448,7 @@ def finding_excerpt(finding: str, lines: int = FINDING_LINES) -> str:
 
 def ordered(items: Iterable[RunItem]) -> tuple[RunItem, ...]:
     """Failing tests (failed, blocked, aborted) first, then no result, skipped, passed; stable."""
-    return tuple(sorted(items, key=lambda item: _RANK[item.outcome]))
+    return tuple(sorted(items, key=lambda item: _RANK.get(item.outcome, 0)))
 
 
 def failed_test_names(items: Iterable[RunItem]) -> list[str]:
@@ -552,10 +463,7 @@ def failed_tests_output(items: Iterable[RunItem]) -> str:
 
 def outcome_counts(items: Iterable[RunItem]) -> dict[Outcome, int]:
     """How many tests have each outcome (every outcome present, zeros included)."""
-    counts = dict.fromkeys(Outcome, 0)
-    for item in items:
-        counts[item.outcome] += 1
-    return counts
+    return dict.fromkeys(Outcome, 0) | Tally(item.outcome for item in items)
 
 
 def contradictions(counts: Mapping[str, int], items: Sequence[RunItem]) -> tuple[str, ...]:
@@ -567,13 +475,12 @@ def contradictions(counts: Mapping[str, int], items: Sequence[RunItem]) -> tuple
         return ()
     tally = outcome_counts(items)
     found: list[str] = []
-    for name in COMPARED_COUNTERS:
-        said = counts.get(name, 0)
-        seen = tally[Outcome(name)]
+    for name in ("failed", "blocked", "aborted", "passed", "skipped"):
+        said, seen = counts.get(name, 0), tally[Outcome(name)]
         if said != seen:
+            marked = plural(seen, "test is", "tests are")
             found.append(
-                f"Certyn's counts say {said} {name}, but {plural(seen, 'test is', 'tests are')} "
-                f"marked {name} in the per-test results"
+                f"Certyn's counts say {said} {name}, but {marked} marked {name} in the per-test results"
             )
     total = counts.get("total", 0)
     if total and total != len(items):
@@ -598,29 +505,22 @@ class ConversationState(StrEnum):
 
 class Message(_Model):
     role: Word = ""
-    content: Annotated[str, BeforeValidator(_text(MAX_ANSWER))] = ""
+    content: Annotated[str, BeforeValidator(partial(_text, limit=MAX_ANSWER))] = ""
 
 
 class Conversation(_Model):
     """``GET /api/assistant/conversations/{conversationId}``."""
 
     status: Word = ""
-    messages: tuple[Message, ...] = ()
+    # the answer is the last assistant message: the last ones are kept
+    messages: Annotated[tuple[Message, ...], BeforeValidator(partial(_items, last=True))] = ()
     retry_after_seconds: Hint = Field(default=None, alias="retryAfterSeconds")
-
-    @field_validator("messages", mode="before")
-    @classmethod
-    def _tolerant_messages(cls, value: Any) -> Any:
-        return _items(value, last=True)  # the answer is the last assistant message
 
     @property
     def state(self) -> ConversationState:
         """``idle`` and ``failed`` are final; anything else (``processing``, unknown words) is still going."""
-        if self.status == "idle":
-            return ConversationState.IDLE
-        if self.status == "failed":
-            return ConversationState.FAILED
-        return ConversationState.PROCESSING
+        final = self.status in (ConversationState.IDLE, ConversationState.FAILED)
+        return ConversationState(self.status) if final else ConversationState.PROCESSING
 
     @property
     def finished(self) -> bool:
@@ -629,10 +529,7 @@ class Conversation(_Model):
     @property
     def answer(self) -> str | None:
         """The content of the last ``assistant`` message, or None when there is none."""
-        for message in reversed(self.messages):
-            if message.role == "assistant":
-                return message.content
-        return None
+        return next((m.content for m in reversed(self.messages) if m.role == "assistant"), None)
 
 
 def conversation_state(conversation: Conversation | None) -> ConversationState:
@@ -640,10 +537,10 @@ def conversation_state(conversation: Conversation | None) -> ConversationState:
     return ConversationState.UNAVAILABLE if conversation is None else conversation.state
 
 
-# -- diagnosis (issue 20): the endpoints a failing test's diagnosis reads ----------------------------------
-# Tolerant like every model here; the events' payloads stay raw mappings, read leniently by diagnosis.py.
+# -- diagnosis (issue 20): what a failing test's diagnosis reads ---------------------------------------
+# The events' payloads stay raw mappings, read leniently by diagnosis.py.
 
-MAX_URL = 2_000
+T = TypeVar("T")
 
 
 def _flag(value: Any) -> bool:
@@ -651,36 +548,25 @@ def _flag(value: Any) -> bool:
     return value is True or (isinstance(value, str) and value.strip().lower() == "true")
 
 
-def _score(value: Any) -> float | None:
+def _rate(value: Any) -> float | None:
     """A rate between 0 and 1, else None."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return float(value) if 0 <= value <= 1 else None
 
 
-def _payload(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-RawUrl = Annotated[str, BeforeValidator(_text(MAX_URL))]  # any scheme: shown as text unless http(s)
 LenientFlag = Annotated[bool, BeforeValidator(_flag)]
-Rate = Annotated[float | None, BeforeValidator(_score)]
-Payload = Annotated[Mapping[str, Any], BeforeValidator(_payload)]
 
 
-class _Page(_Model):
+class Page(_Model, Generic[T]):
     """The paged envelope: ``items`` (tolerant) and whether another page follows."""
 
+    items: Annotated[tuple[T, ...], Items] = ()
     has_next_page: LenientFlag = Field(default=False, alias="hasNextPage")
-
-    @field_validator("items", mode="before", check_fields=False)
-    @classmethod
-    def _tolerant_items(cls, value: Any) -> Any:
-        return _items(value)
 
 
 class Execution(_Model):
-    """``GET /api/projects/{projectId}/executions/{executionId}``: only its agent session is read."""
+    """Only its agent session is read."""
 
     id: Identifier = ""
     agent_session_id: Identifier = Field(default="", alias="agentSessionId")
@@ -688,46 +574,32 @@ class Execution(_Model):
 
 class SessionEvent(_Model):
     type: Word = ""
-    payload: Payload = Field(default_factory=dict)
-
-
-class EventPage(_Page):
-    """One page of ``GET /api/projects/{projectId}/agentsessions/{id}/conversation``."""
-
-    items: tuple[SessionEvent, ...] = ()
+    payload: Annotated[Mapping[str, Any], BeforeValidator(lambda v: v if isinstance(v, Mapping) else {})] = (
+        Field(default_factory=dict)
+    )
 
 
 class Artifact(_Model):
     type: Name = ""
-    uri: RawUrl = ""
+    uri: Annotated[str, BeforeValidator(partial(_text, limit=2_000))] = ""  # any scheme: text unless http(s)
     description: Name = ""
-
-
-class ArtifactPage(_Page):
-    """``GET /api/projects/{projectId}/executions/{executionId}/artifacts``."""
-
-    items: tuple[Artifact, ...] = ()
 
 
 class Flakiness(_Model):
     test_case_id: Identifier = Field(default="", alias="testCaseId")
-    flakiness_score: Rate = Field(default=None, alias="flakinessScore")
+    flakiness_score: Annotated[float | None, BeforeValidator(_rate)] = Field(
+        default=None, alias="flakinessScore"
+    )
     total_runs: Number = Field(default=None, alias="totalRuns")
     failed_runs: Number = Field(default=None, alias="failedRuns")
     is_quarantined: LenientFlag = Field(default=False, alias="isQuarantined")
-
-
-class FlakyTestCases(_Page):
-    """``GET /api/projects/{projectId}/flaky-testcases``: a bare array, read as ``{"items": [...]}``."""
-
-    items: tuple[Flakiness, ...] = ()
 
 
 class Observation(_Model):
     title: Name = ""
 
 
-class ObservationPage(_Page):
-    """``GET /api/projects/{projectId}/observations?processRunId=``."""
-
-    items: tuple[Observation, ...] = ()
+EventPage = Page[SessionEvent]
+ArtifactPage = Page[Artifact]
+FlakyTestCases = Page[Flakiness]  # a bare array, read as {"items": [...]}
+ObservationPage = Page[Observation]

@@ -13,7 +13,6 @@ COUNTERS = ("total", "passed", "failed", "blocked", "pending", "aborted", "skipp
 OUTCOMES = ("passed", "failed", "blocked", "aborted", "skipped")  # the counters that are a test's result
 # The counters the API promises: a finished run that lacks one (missing or null) proves nothing.
 REQUIRED_COUNTERS = ("failed", "blocked")
-MAX_RUN_ID = 200  # characters of a run id the action follows
 
 CREATE_PATH = "/api/ci/runs"
 PROJECTS_OVERVIEW_PATH = "/api/projects/overview"

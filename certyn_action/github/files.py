@@ -14,22 +14,20 @@ SUMMARY_LIMIT_BYTES = 1024 * 1024  # the runner drops a larger step summary
 OUTPUT_LIMIT_BYTES = 1024 * 1024  # what any one output may hold (the runner allows about that for a job's)
 
 
-def _unchanged(text: str) -> str:
-    return text
-
-
 def heredoc(name: str, value: str) -> str:
-    """One output in the runner's ``name<<DELIM`` form, with a delimiter the value cannot contain.
-
-    The runner reads lines split on "\\n" until one equals the delimiter, so any value (newlines,
-    "\\r", "=" or text that looks like another output) round-trips exactly.
-    """
+    """One output in the runner's ``name<<DELIM`` form, with a delimiter the value cannot contain: the runner
+    reads lines until one equals the delimiter, so any value round-trips exactly."""
     if not name or "<<" in name or "=" in name or "\n" in name or "\r" in name:
         raise ValueError(f"invalid output name {name!r}")
     delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
     while delimiter in value:  # astronomically unlikely; never write a value that ends the heredoc early
         delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
     return f"{name}<<{delimiter}\n{value}\n{delimiter}\n"
+
+
+def _append(path: Path, text: str) -> None:
+    with path.open("a", encoding="utf-8", errors="replace", newline="") as fh:
+        fh.write(text)
 
 
 class OutputFile:
@@ -41,23 +39,20 @@ class OutputFile:
     def __init__(
         self,
         path: str | None,
-        scrub: Callable[[str], str] = _unchanged,
+        scrub: Callable[[str], str] = str,
         warn: Callable[[str], None] = lambda message: None,
     ) -> None:
         self._path = Path(path) if path else None
-        self._scrub = scrub
-        self._warn = warn
+        self._scrub, self._warn = scrub, warn
         self._written: dict[str, str] = {}
         self._cut_said: set[str] = set()
 
     def write(self, values: Mapping[str, str]) -> None:
         values = {name: self._capped(name, self._scrub(encodable(value))) for name, value in values.items()}
         changed = {k: v for k, v in values.items() if self._written.get(k) != v}
-        if not changed or self._path is None:
-            return
-        with self._path.open("a", encoding="utf-8", errors="replace", newline="") as fh:
-            fh.write("".join(heredoc(name, value) for name, value in changed.items()))
-        self._written.update(changed)
+        if changed and self._path is not None:
+            _append(self._path, "".join(heredoc(name, value) for name, value in changed.items()))
+            self._written.update(changed)
 
     def _capped(self, name: str, value: str) -> str:
         capped, how = cap_output(value, OUTPUT_LIMIT_BYTES)
@@ -70,25 +65,24 @@ class OutputFile:
 
 
 def cap_output(value: str, limit: int) -> tuple[str, str]:
-    """``value`` within ``limit`` UTF-8 bytes and how it was cut ("" when whole): a JSON array keeps its
-    first items whole (still valid JSON), any other text its first whole lines (or characters, when the
-    first line alone is too long)."""
+    """``value`` within ``limit`` UTF-8 bytes and how it was cut ("" when whole): a JSON array keeps its first
+    items whole (still valid JSON), any other text its first whole lines (or characters, when the first line
+    alone is too long)."""
     data = value.encode("utf-8", "replace")
     if len(data) <= limit:
         return value, ""
-    if value.startswith("["):
-        try:
-            items = json.loads(value)
-        except (ValueError, RecursionError):
-            items = None
-        if isinstance(items, list):
-            size, kept = 2, 0  # "[]"
-            for item in items:
-                size += len(json.dumps(item, ensure_ascii=False).encode("utf-8", "replace")) + 2  # ", "
-                if size > limit:
-                    break
-                kept += 1
-            return json.dumps(items[:kept], ensure_ascii=False), f"its first {kept:,} of {len(items):,} items"
+    try:
+        items = json.loads(value) if value.startswith("[") else None
+    except (ValueError, RecursionError):
+        items = None
+    if isinstance(items, list):
+        size, kept = 2, 0  # "[]"
+        for item in items:
+            size += len(json.dumps(item, ensure_ascii=False).encode("utf-8", "replace")) + 2  # ", "
+            if size > limit:
+                break
+            kept += 1
+        return json.dumps(items[:kept], ensure_ascii=False), f"its first {kept:,} of {len(items):,} items"
     head = data[:limit].decode("utf-8", errors="ignore")
     cut = head.rfind("\n")
     if cut > 0:
@@ -98,19 +92,16 @@ def cap_output(value: str, limit: int) -> tuple[str, str]:
 
 
 class SummaryFile:
-    """Writes the job summary once; Markdown over the runner's 1 MiB limit is cut, never dropped.
+    """Writes the job summary; Markdown over the runner's 1 MiB limit is cut, never dropped. ``scrub`` (the
+    log's ``redact``) runs on the Markdown as written (escaped, UTF-8), before the cut."""
 
-    ``scrub`` (the log's ``redact``) runs on the Markdown as written (escaped, UTF-8), before the cut."""
-
-    def __init__(self, path: str | None, scrub: Callable[[str], str] = _unchanged) -> None:
+    def __init__(self, path: str | None, scrub: Callable[[str], str] = str) -> None:
         self._path = Path(path) if path else None
         self._scrub = scrub
 
     def write(self, markdown: str) -> None:
-        if self._path is None:
-            return
-        with self._path.open("a", encoding="utf-8", errors="replace", newline="") as fh:
-            fh.write(cap_bytes(self._scrub(encodable(markdown)), SUMMARY_LIMIT_BYTES - 1024))
+        if self._path is not None:
+            _append(self._path, cap_bytes(self._scrub(encodable(markdown)), SUMMARY_LIMIT_BYTES - 1024))
 
 
 def cap_bytes(text: str, limit: int) -> str:
@@ -119,16 +110,17 @@ def cap_bytes(text: str, limit: int) -> str:
     if len(data) <= limit:
         return text
     note = "\n\n*(summary truncated)*\n"
-    cut = data[: limit - len(note.encode("utf-8"))].decode("utf-8", errors="ignore")
-    return cut + note
+    return data[: limit - len(note.encode("utf-8"))].decode("utf-8", errors="ignore") + note
+
+
+class EventPayloadError(ValueError):
+    """The event payload exists but cannot be used; the step goes on without it."""
 
 
 def read_event_payload(path: str | None) -> dict[str, Any]:
     """The webhook payload of the triggering event, or {} when absent or unreadable."""
-    if not path:
-        return {}
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = json.loads(Path(path).read_text(encoding="utf-8")) if path else {}
     except (OSError, ValueError):
         return {}
     except RecursionError:  # e.g. a repository_dispatch client_payload nested thousands deep
@@ -137,7 +129,3 @@ def read_event_payload(path: str | None) -> dict[str, Any]:
             "(pull request details, if any, are not used)"
         ) from None
     return data if isinstance(data, dict) else {}
-
-
-class EventPayloadError(ValueError):
-    """The event payload exists but cannot be used; the step goes on without it."""

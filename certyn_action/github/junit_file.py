@@ -1,11 +1,9 @@
-"""Writing the JUnit report (``junit-report``) inside the workspace.
+"""Writing the JUnit report (``junit-report``, a normalised relative path) inside the workspace.
 
-The input is a normalised relative path (``settings.py``); what it cannot see is the file system,
-checked here before anything is created: a symbolic link leading out of the workspace or in a loop, a hard
-link (a file with other names, maybe outside), a FIFO, device, socket or folder at the path are refused with
-a ``ReportPathError``. Nothing here opens an existing file, so nothing can block: the report goes to a new
-temporary file in the same folder, renamed over the path (a reader sees the old report or the new one whole).
-Missing folders are created.
+Refused with a ``ReportPathError`` before anything is created: a symbolic link out of the workspace or in a
+loop, a hard link (a file with other names, maybe outside), a FIFO, device, socket or folder at the path.
+Nothing opens an existing file, so nothing can block: the report goes to a new temporary file in the same
+folder (missing folders are created), renamed over the path, so a reader sees the old report or the new whole.
 """
 
 from __future__ import annotations
@@ -22,12 +20,10 @@ class ReportPathError(OSError):
 
 
 def workspace(env: Mapping[str, str]) -> Path:
-    """The job's workspace (``GITHUB_WORKSPACE``; the working directory when unset)."""
     return Path(env.get("GITHUB_WORKSPACE") or os.getcwd()).resolve()
 
 
 def write_report(root: Path, relative: str, text: str) -> Path:
-    """Write ``text`` (UTF-8) at ``relative`` under ``root``; returns the path written."""
     target = _target(root, relative, create=True)
     fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
@@ -44,8 +40,7 @@ def write_report(root: Path, relative: str, text: str) -> Path:
 def remove_stale(root: Path, relative: str) -> bool:
     """Remove an old report at ``relative`` (a regular file of the workspace only); True when one was removed."""
     try:
-        target = _target(root, relative, create=False)
-        target.unlink()
+        _target(root, relative, create=False).unlink()
     except (OSError, ValueError):
         return False
     return True
@@ -53,9 +48,8 @@ def remove_stale(root: Path, relative: str) -> bool:
 
 def _target(root: Path, relative: str, *, create: bool) -> Path:
     """The file ``relative`` names under ``root``, links followed, refused unless a new or plain file."""
-    root = root.resolve()
     *folders, name = relative.split("/")
-    here = root
+    here = root = root.resolve()
     for part in folders:
         here = _inside(root, here / part, relative)
         if not here.exists():
@@ -88,7 +82,7 @@ def _inside(root: Path, path: Path, relative: str) -> Path:
         resolved = path.resolve()
     except (RuntimeError, OSError) as err:  # RuntimeError up to Python 3.12, OSError (ELOOP) after
         raise ReportPathError(f"`{relative}` is a symbolic link loop: remove the link") from err
-    if resolved != root and not resolved.is_relative_to(root):
+    if not resolved.is_relative_to(root):
         raise ReportPathError(
             f"`{relative}` leads out of the workspace through a symbolic link: choose a path inside it"
         )

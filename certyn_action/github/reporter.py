@@ -1,9 +1,6 @@
-"""The step's report written out to the runner: the outputs at once and whole (after the create, after each
-status), and on every exit path every output, the job summary, the verdict line and one annotation. It only
-writes: the step alone fills the report.
-
-Server text may echo the API key: everything written goes through the log's redaction, before it is cut or
-rendered and, as each file's last step, on what that file holds.
+"""The step's report written out: the outputs as they become known, and on every exit path every output, the
+job summary, the verdict line and one annotation; the step alone fills the report. Server text may echo the API
+key: everything goes through the log's redaction, before it is cut or rendered and as each file's last step.
 """
 
 from __future__ import annotations

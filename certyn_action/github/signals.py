@@ -23,19 +23,16 @@ HANDLED = (signal.SIGINT, signal.SIGTERM)
 class CancelRequested(BaseException):
     """Raised in the main thread when the job is being cancelled."""
 
-    def __init__(self, signal_name: str) -> None:
-        super().__init__(signal_name)
-        self.signal_name = signal_name
+    @property
+    def signal_name(self) -> str:
+        return str(self.args[0])
 
 
 class SignalGuard:
     def __init__(self, now: Callable[[], float] = time.monotonic) -> None:
         self.signal_name: str | None = None
         self.received_at: float | None = None  # ``now()`` of the first signal: the step's clock
-        self._now = now
-        self.count = 0
-        self._armed = False
-        self._raised = False
+        self._now, self.count, self._armed, self._raised = now, 0, False, False
         self._previous: dict[int, object] = {}
 
     def use_clock(self, now: Callable[[], float]) -> None:
@@ -53,10 +50,6 @@ class SignalGuard:
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)  # type: ignore[arg-type]
         self._previous.clear()
-
-    @property
-    def requested(self) -> bool:
-        return self.signal_name is not None
 
     def checkpoint(self) -> None:
         """Raise :class:`CancelRequested` if a signal arrived and nobody has acted on it yet."""
@@ -87,9 +80,7 @@ class SignalGuard:
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         self.count += 1
         if self.signal_name is None:
-            self.signal_name = signal.Signals(signum).name
-            self.received_at = self._now()
-        if self._armed and not self._raised:
+            self.signal_name, self.received_at = signal.Signals(signum).name, self._now()
+        if self._armed:
             self._armed = False
-            self._raised = True
-            raise CancelRequested(self.signal_name)
+            self.checkpoint()

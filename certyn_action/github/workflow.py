@@ -1,8 +1,6 @@
-"""Workflow commands and log lines on stdout (the runner reads both stdout and stderr).
-
-Everything printed goes through :class:`WorkflowLog`: it escapes command data, keeps untrusted text
-from ever starting a line, and redacts registered secrets as a last line of defence. Its ``redact`` is the
-one scrubber of every destination (the log, the outputs, the job summary, the JUnit file).
+"""Workflow commands and log lines on stdout. Everything printed goes through :class:`WorkflowLog`: it escapes
+command data, keeps untrusted text from ever starting a line, and redacts registered secrets as a last line of
+defence; its ``redact`` is the one scrubber of every destination (the log, the outputs, the summary, the JUnit file).
 """
 
 from __future__ import annotations
@@ -29,12 +27,10 @@ class WorkflowLog:
         self._debug = debug
         self._secrets: list[tuple[str, Scrubber]] = []
 
-    # -- secrets -------------------------------------------------------------------------------
     def add_mask(self, secret: str, *, redact: str = "spellings") -> None:
-        """Ask the runner to mask ``secret`` in the log, and redact it from everything we write: every spelling
-        of it (``"spellings"``, the API key's), the text as it is (``"exact"``: cheap for many or long secrets),
-        or nothing (``"none"``: only the runner masks it; a short value redacted in the outputs and summary
-        would rewrite every count or word it happens to spell)."""
+        """Ask the runner to mask ``secret``, and redact from everything we write every spelling of it
+        (``"spellings"``, the API key's), the text as it is (``"exact"``), or nothing (``"none"``: a short value
+        redacted in the outputs and summary would rewrite every count or word it happens to spell)."""
         if not secret:
             return
         if redact != "none":
@@ -43,57 +39,45 @@ class WorkflowLog:
         self._write(f"::add-mask::{escape_command_data(secret)}", redact=False)
 
     def redact(self, text: str) -> str:
-        """``text`` with every spelling of each secret replaced (``render/escape.py``; a short secret as it is).
-
-        The last step of every destination, after the text took the form that destination gives it."""
+        """``text`` with each secret replaced: the last step of every destination, on the form it gives the text."""
         for secret, scrubber in self._secrets:
             text = scrubber.text(text).replace(secret, SCRUBBED)
         return text
 
-    # -- plain lines ---------------------------------------------------------------------------
     def info(self, line: str) -> None:
-        """A log line of ours. Any untrusted part must already have gone through ``one_line``."""
-        self._write(self._no_command(line))
+        """A log line of ours (any untrusted part already went through ``one_line``): it never contains a line
+        break and never starts a workflow command."""
+        flat = one_line(self.redact(line), limit=4000)
+        self._write(": :" + flat[2:] if flat.startswith("::") else flat)
 
     def debug(self, message: str) -> None:
         if self._debug:
-            self._command("debug", {}, message)
+            self._command("debug", message)
 
     # -- annotations ---------------------------------------------------------------------------
     # An annotation is plain text: code spans shown as their words (before the scrubber, which then sees the
     # words joined as they are shown).
     def error(self, message: str, title: str = "") -> None:
-        self._command("error", {"title": plain(title)}, plain(message))
+        self._command("error", plain(message), plain(title))
 
     def warning(self, message: str, title: str = "") -> None:
-        self._command("warning", {"title": plain(title)}, plain(message))
+        self._command("warning", plain(message), plain(title))
 
     def notice(self, message: str, title: str = "") -> None:
-        self._command("notice", {"title": plain(title)}, plain(message))
+        self._command("notice", plain(message), plain(title))
 
     @contextlib.contextmanager
     def group(self, name: str) -> Iterator[None]:
-        self._command("group", {}, name)
+        self._command("group", name)
         try:
             yield
         finally:
             self._write("::endgroup::")
 
-    # -- internals -----------------------------------------------------------------------------
-    def _command(self, name: str, properties: dict[str, str], message: str) -> None:
-        props = ",".join(
-            f"{key}={escape_command_property(self._shown(value))}"
-            for key, value in properties.items()
-            if value
-        )
-        head = f"::{name} {props}::" if props else f"::{name}::"
+    def _command(self, name: str, message: str, title: str = "") -> None:
+        head = f"::{name} title={escape_command_property(self._shown(title))}::" if title else f"::{name}::"
         # Scrubbed as the runner shows it: the escaping below is undone by the runner.
         self._write(head + escape_command_data(self._shown(message)[:4000]), redact=False)
-
-    def _no_command(self, line: str) -> str:
-        # Lines we print never contain line breaks and never start a workflow command.
-        flat = one_line(self.redact(line), limit=4000)
-        return ": :" + flat[2:] if flat.startswith("::") else flat
 
     def _shown(self, text: str) -> str:
         # No bidirectional or invisible character reaches the log; the secrets are scrubbed from what is left.

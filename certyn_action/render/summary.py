@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from ..api.vocabulary import COUNTERS
 from ..core.report import Findings, Report
 from ..gate import Result, unaccounted
-from ..settings import Settings, shown_base_url
+from ..settings import Settings
 from . import words
 from .escape import (
     fenced,
@@ -28,6 +28,7 @@ from .escape import (
     plural,
     safe_url,
     truncate,
+    without_secrets,
 )
 from .words import MAX_ROWS
 
@@ -45,7 +46,8 @@ def render_summary(report: Report) -> str:
     lines += _waived(report)
     lines += _next_steps(report)
     lines += _counts(report)
-    lines += _findings(report)
+    if findings := render_findings(report.findings, run_url=report.app_url):  # after the run, if asked
+        lines.append(findings)
     lines += _details(report)
     lines += _cancel(report)
     lines += _notes(report)
@@ -67,7 +69,7 @@ def _heading(report: Report) -> list[str]:
         more = len(inputs.tags) - 3
         what = "tags " + ", ".join(_code(tag) for tag in inputs.tags[:3]) + (f" +{more}" if more > 0 else "")
     if inputs.base_url:  # a preview: the deployment it tested, not the temporary environment's key
-        what += f" on {_code(shown_base_url(inputs.base_url))}"
+        what += f" on {_code(without_secrets(inputs.base_url))}"
     elif environment := inputs.environment_key or report.temporary_environment:
         what += f" on {_code(environment)}"
     return [f"## {heading} — {what}", ""]
@@ -130,15 +132,7 @@ def _cancel(report: Report) -> list[str]:
         return []
     if cancel.accepted:
         return [f"> {_words(words.cancel_requested(cancel.cause, cancel.outcome))}", ""]
-    text = _words(words.cancel_failed(cancel.cause, cancel.outcome))
-    link = markdown_link("Open the run in Certyn", report.app_url) if safe_url(report.app_url) else ""
-    return [f"> ⚠️ {text}" + (f" {link}" if link else ""), ""]
-
-
-def _findings(report: Report) -> list[str]:
-    """Per-test results and the AI answer, when the run ended and they were asked for."""
-    section = render_findings(report.findings, run_url=report.app_url)
-    return [section] if section else []
+    return [f"> ⚠️ {_linked(_words(words.cancel_failed(cancel.cause, cancel.outcome)), report.app_url)}", ""]
 
 
 def _reasons(report: Report) -> list[str]:
@@ -156,12 +150,22 @@ def _waived(report: Report) -> list[str]:
     return ["Also found, not counted because the workflow turned these checks off:", "", *items, ""]
 
 
+# Counters shown only when not 0: a column that is always 0 tells the reader nothing
+SHOWN_IF_NOT_ZERO = frozenset({"pending", "aborted", "skipped"})
+# Certyn's conclusions that say what the verdict says: the line on Certyn's conclusion is left out then
+AGREEING = {
+    Result.PASSED: frozenset({"success", "passed", "succeeded"}),
+    Result.FAILED: frozenset({"failure", "failed"}),
+}
+
+
 def _counts(report: Report) -> list[str]:
     status = report.status
     if status is None:
         return []
-    names = [name.capitalize() for name in COUNTERS]
-    values = [str(getattr(status, name)) for name in COUNTERS]
+    shown = [name for name in COUNTERS if getattr(status, name) or name not in SHOWN_IF_NOT_ZERO]
+    names = [name.capitalize() for name in shown]
+    values = [str(getattr(status, name)) for name in shown]
     if missing := unaccounted(status):  # counted as neither an outcome nor pending: its own column
         names.append("No result")
         values.append(str(missing))
@@ -170,23 +174,24 @@ def _counts(report: Report) -> list[str]:
 
 def _state(report: Report, status: RunStatus) -> str:
     """Certyn's own words for the run, labelled as Certyn's (the verdict is the heading's), and when they
-    were read if this step cancelled the run."""
+    were read if this step cancelled the run. Certyn's conclusion only where it tells the reader something:
+    not when it repeats the state or agrees with the verdict."""
     cancel = report.cancel
     line = f"**Certyn's state:** {_code(status.state or 'unknown')}"
     if cancel is not None:
         when = words.state_after_cancel(cancel.cause, accepted=cancel.accepted, read_after=cancel.read_after)
         line += f" — {markdown(when)}"
-    if status.conclusion:
-        line += f" · **Certyn's conclusion:** {_code(status.conclusion)} (Certyn's own word, not this step's verdict)"
+    conclusion = status.conclusion
+    agreeing = AGREEING.get(report.verdict.result, frozenset())
+    if conclusion and conclusion != status.state and conclusion.lower() not in agreeing:
+        line += (
+            f" · **Certyn's conclusion:** {_code(conclusion)} (Certyn's own word, not this step's verdict)"
+        )
     return line
 
 
 def _details(report: Report) -> list[str]:
-    rows: list[tuple[str, str]] = []
-    if report.run_id:
-        rows.append(
-            ("Certyn run", markdown_link(f"Run {truncate(report.run_id, 80)} in Certyn", report.app_url))
-        )
+    rows: list[tuple[str, str]] = []  # the run is not a row: it is linked right under the headline
     meta, inputs = report.metadata, report.inputs
     if meta and meta.job_url:
         if meta.job_url == meta.run_url:  # the job's id was unknown (check-run-id): the run attempt
@@ -212,7 +217,7 @@ def _setup_rows(report: Report, inputs: Settings) -> list[tuple[str, str]]:
     """What this step ran: the project, the deployment (``base-url``), the environment, the selection."""
     rows = [("Project", _code(inputs.project_slug))]
     if inputs.base_url:
-        shown = shown_base_url(inputs.base_url)
+        shown = without_secrets(inputs.base_url)
         rows.append(("Deployment", markdown_link(shown, shown) if safe_url(shown) else _code(shown)))
     rows.append(("Environment", _environment(report)))
     if report.temporary_environment and report.run_id:  # base-url: where the tests ran, the variables set
@@ -281,6 +286,7 @@ MAX_SHOWN_ANSWER = 20_000
 MAX_SHOWN_INSTRUCTION = 10_000
 
 ICONS = {"failed": "❌", "blocked": "🚫", "aborted": "⛔", "no result": "❔", "skipped": "⏭️", "passed": "✅"}
+PASSING = frozenset({"passed", "skipped"})  # rows collapsed under the failing ones
 
 
 def _test_cells(item: RunItem, diagnosis: Diagnosis | None = None) -> tuple[str, ...]:
@@ -308,7 +314,8 @@ def tally(items: Sequence[RunItem]) -> str:
 def render_test_table(
     items: Sequence[RunItem], *, run_url: str = "", limit: int = MAX_ROWS, diagnosis: Diagnosis | None = None
 ) -> str:
-    """The summary section of the per-test results: a tally and a table, failing tests first.
+    """The summary section of the per-test results: a tally and a table of the failing tests (and those with
+    no result), then the passing and skipped ones folded in ``<details>`` under their tally.
 
     At most ``limit`` rows; the rest are counted, and how many of them fail ("… and N more tests in Certyn,
     M of them failing", a link when ``run_url`` is a safe http(s) URL). A test Certyn's flakiness data marks
@@ -319,21 +326,28 @@ def render_test_table(
     if not items:
         return "\n".join([*lines, "Certyn listed no per-test results for this run.", ""])
     rows = ordered(items)
-    head = ("Outcome", "#", "Test", "Duration", "Finding")
-    lines += [
-        markdown(tally(items)),
-        "",
-        *_table(head, "|---|---:|---|---:|---|", (_test_cells(row, diagnosis) for row in rows[:limit])),
-    ]
+    shown = rows[:limit]
+    opened = [row for row in shown if row.outcome not in PASSING]
+    passing = shown[len(opened) :]  # ordered: the passing tests come last
+    if opened:
+        lines += [markdown(tally(items)), "", *_tests_table(opened, diagnosis), ""]
+    if passing:  # collapsed: what passed is detail; its tally is the fold's label (our words only)
+        fold = f"<details><summary>{tally(passing)}</summary>"
+        lines += [fold, "", *_tests_table(passing, diagnosis), "", "</details>", ""]
     hidden = rows[limit:]
     if hidden:
         failing = sum(item.outcome.failing for item in hidden)  # never hide that some of them failed
         of_them = f", {failing} of them failing" if failing else ""
         lines += [
-            "",
             f"… and {plural(len(hidden), 'more test')} in {markdown_link('Certyn', run_url)}{of_them}",
+            "",
         ]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _tests_table(rows: Sequence[RunItem], diagnosis: Diagnosis | None) -> list[str]:
+    head = ("Outcome", "#", "Test", "Duration", "Finding")
+    return _table(head, "|---|---:|---|---:|---|", (_test_cells(row, diagnosis) for row in rows))
 
 
 def render_conversation(

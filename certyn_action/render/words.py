@@ -75,24 +75,22 @@ NEXT_FOR_SWITCH = {
     "fail-on-incomplete": "Open the run in Certyn to see which tests have no result. If your process completes "
     "with tests unfinished on purpose, set `fail-on-incomplete: false`.",
 }
-# The words of a next step that send the reader to the run: the summary makes them a link to it.
-TO_THE_RUN = ("Open the run in Certyn", "Resolve the blocked tests in Certyn")
+# The words of a next step (or a note) that send the reader to the run: the summary makes them a link to it.
+TO_THE_RUN = ("Open the run in Certyn", "Resolve the blocked tests in Certyn", "Open it in Certyn")
 TIMED_OUT_NEXT = (
     "For a longer suite, raise `timeout-seconds`, and keep the job's `timeout-minutes` above it so that the "
     "action, not the runner, ends the wait."
 )
+# A rejected key and a deployment that never answered have none: their reasons already name the input and
+# the fix, and a next step would say it twice.
 NEXT_FOR_CAUSE = {
     Cause.OUTAGE: "Check Certyn's status page or your network (proxy, firewall), then re-run the job.",
-    Cause.KEY_REJECTED: "Check the secret given to `api-key` (e.g. `secrets.CERTYN_API_KEY`): that it exists for "
-    "this repository or its environment, is a current Certyn API key, and may use this project.",
     Cause.PROJECT_NOT_FOUND: "Check `project-slug`, `process-slug` or `tags`, and `environment-key` against "
     "Certyn (and that the API key may see the project).",
     Cause.RUN_NOT_FOUND: "With `run-id`, check that it is the creating step's `run-id` output and that "
     "`api-key` and `api-url` are the run's; otherwise re-run the job, and if it happens again, send the run id "
     "to Certyn support.",
     Cause.INPUT_ERROR: "Fix the inputs named above in the workflow file, then re-run the job.",
-    Cause.DEPLOYMENT_DOWN: "Check that `base-url` is deployed and reachable from the runner (or give it longer "
-    "with `base-url-wait-seconds`), then re-run the job.",
     Cause.API_ERROR: "Re-run the job; if it happens again, check `api-url` and send the message above to "
     "Certyn support.",
     Cause.INTERNAL_ERROR: "This is a bug in the action: please open an issue on certyn/run-action with the "
@@ -121,7 +119,7 @@ def heading(result: Result, *, waived: bool = False, cause: Cause | None = None)
 def next_steps(result: Result, cause: Cause | None, failed_by: tuple[str, ...]) -> list[str]:
     """What the reader can do about this ending, most useful first (empty for a pass or a created run)."""
     if cause is not None:
-        steps = [NEXT_FOR_CAUSE[cause]]
+        steps = [NEXT_FOR_CAUSE[cause]] if cause in NEXT_FOR_CAUSE else []
         if cause is Cause.OUTAGE and result is Result.TIMED_OUT:
             steps.append(TIMED_OUT_NEXT.replace("For a longer suite", "If Certyn was only slow"))
         return steps
@@ -129,6 +127,8 @@ def next_steps(result: Result, cause: Cause | None, failed_by: tuple[str, ...]) 
         return [TIMED_OUT_NEXT]
     if result is Result.CANCELLED:
         return [JOB_CANCELLED_NEXT]
+    if "fail-on-cancelled" in failed_by:  # the cancel aborted the tests: not a cause to look into
+        failed_by = tuple(switch for switch in failed_by if switch != "fail-on-aborted")
     return [NEXT_FOR_SWITCH[switch] for switch in failed_by if switch in NEXT_FOR_SWITCH]
 
 
@@ -298,7 +298,7 @@ def deployment_not_reached(url: str, error: str, pool: str) -> str:
 
 
 class Annotation(NamedTuple):
-    kind: str  # "notice", "warning" or "error"
+    kind: str  # "notice", "warning" or "error"; "" for a plain log line
     title: str
     message: str
 
@@ -361,6 +361,8 @@ def verdict(report: Report) -> tuple[list[str], Annotation | None]:
     if result is Result.CREATED:
         message = f"{run} created; not waiting for it (wait: false).{where}"
         return [], Annotation("notice", named, message)
+    if result is Result.TIMED_OUT and report.status is not None:  # the log has no table of the counts
+        reasons += f"; Certyn's last counts: {describe_counts(report.status)}"
     lines = [plain(f"Certyn result: {result.value} — {reasons}")]  # a log line: no Markdown
     if result is Result.ERROR:
         # Input and API errors were annotated where they happened, with their own titles.
@@ -436,9 +438,13 @@ def failing_annotations(
     kind: str = "error",
     diagnosis: Diagnosis | None = None,
     limit: int = MAX_ANNOTATIONS,
+    *,
+    cancelled: bool = False,
 ) -> tuple[Annotation, ...]:
     """One annotation per failing test (failed, blocked, aborted), at most ``limit``, in server order:
     ``error``, or ``warning`` when the gate passed (the counts said passed, the per-test results disagree).
+    In a run ``cancelled`` in Certyn an aborted test is a plain log line: the cancel aborted it, and the
+    gate's one annotation names that cause.
 
     Title: the test's name on one line. Message: the name again (the log shows only the message), its
     outcome and finding as plain words (line breaks kept: the log escapes them; a heading it starts with
@@ -467,7 +473,8 @@ def failing_annotations(
             message = f"{message}\nWhy: {defused(one_line(why.summary, 400))}"
         # The runner's log prints the message, not the title: the name leads it, or the log never says which
         # test failed.
-        found.append(Annotation(kind, title, truncate(f"{name} — {message}", MAX_ANNOTATION_MESSAGE)))
+        shown = "" if cancelled and outcome == "aborted" else kind
+        found.append(Annotation(shown, title, truncate(f"{name} — {message}", MAX_ANNOTATION_MESSAGE)))
     return tuple(found)
 
 
@@ -601,26 +608,11 @@ ENVIRONMENT_KEY_TAKEN_NOTE = (
     "The environment key `{taken}` is taken by an environment this step did not create "
     "(another base URL or label): created `{used}` instead and left the other alone."
 )
-DELETING_ENVIRONMENT = "Deleting the temporary Certyn environment {shown} ({cause})"
+DELETING_ENVIRONMENT = "Deleting the temporary Certyn environment {key}: {cause}"  # log lines: no Markdown
 ENVIRONMENT_NOT_DELETED_NOTE = (
     "Could not delete the temporary Certyn environment {shown}: {why}. Delete it in Certyn (Environments)."
 )
 # -- base-url's check (deployment.py) and the run as it becomes known (step.py) -----------------------
-DEPLOYMENT_FAILURES = {  # why base-url did not answer, in words of our own: never the URL nor its answer
-    "dns": "the host name does not resolve (DNS)",
-    "certificate": "the TLS certificate did not verify (set REQUESTS_CA_BUNDLE for a private CA)",
-    "tls": "the TLS handshake failed",
-    "proxy": "the proxy failed (check HTTPS_PROXY/NO_PROXY)",
-    "connect timeout": "no connection within {timeout:g}s",
-    "read timeout": "connected, but no answer within {timeout:g}s",
-    "no answer": "no answer within {timeout:g}s",
-    "refused": "connection refused",
-    "reset": "connection reset",
-    "unreachable": "network or host unreachable",
-    "connection": "connection failed",
-    "request": "the URL could not be requested ({kind})",
-    "unexpected": "unexpected error ({kind})",
-}
 BASE_URL_RETRY = "base-url: attempt {attempt}: {error}; retrying in {delay:.1f}s"
 BASE_URL_ANSWERED = "base-url answered (HTTP {status}) after {attempts}"
 ANSWERED_TOO_LATE = "it answered (HTTP {status}) only after the deadline"
@@ -648,7 +640,7 @@ def created_lines(created: Created) -> list[str]:
     return lines
 
 
-ENVIRONMENT_OUTCOME = "Temporary Certyn environment {shown}: {outcome}"
+ENVIRONMENT_OUTCOME = "Temporary Certyn environment {key}: {outcome}"
 INTERNAL_ERROR = "internal error: {message}"
 # -- waiting for the run (wait.py) -------------------------------------------------------------------
 STILL_WAITING_FOR_THE_RUN = "still waiting for the run to appear"

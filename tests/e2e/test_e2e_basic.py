@@ -221,7 +221,9 @@ def test_a_fixed_idempotency_key_replaying_another_commits_run_warns_naming_both
     # judges that run (the user chose the key), but says so, once: a warning and a summary note naming both.
     old, new = "a" * 40, "b" * 40
     in_progress = snapshot("in_progress", total=1, pending=1)
-    with Simulator(Scenario(snapshots=[in_progress, in_progress, snapshot("completed", total=1, passed=1)])) as sim:
+    with Simulator(
+        Scenario(snapshots=[in_progress, in_progress, snapshot("completed", total=1, passed=1)])
+    ) as sim:
         first = run(sim, {"idempotency-key": "release-gate", "wait": "false"}, ev=Event.push(sha=old))
         again = run(sim, {"idempotency-key": "release-gate"}, ev=Event.push(sha=new))
         assert [r.json["commitSha"] for r in sim.api_requests("create")] == [old, new]
@@ -229,7 +231,11 @@ def test_a_fixed_idempotency_key_replaying_another_commits_run_warns_naming_both
     assert again.outputs["idempotency-replayed"] == "true"
     assert (first.exit_code, again.exit_code) == (0, 0), again.log
     assert first.commands_named("warning") == []
-    [warning] = [c for c in again.commands_named("warning") if c.properties.get("title") == "Certyn run of another commit"]
+    [warning] = [
+        c
+        for c in again.commands_named("warning")
+        if c.properties.get("title") == "Certyn run of another commit"
+    ]
     [note] = [item for item in read(again.summary).items if "another commit" in item or old in item]
     for text in (warning.data, note):
         assert old in text, again.log

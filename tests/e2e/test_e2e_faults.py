@@ -717,7 +717,7 @@ def test_tls_is_always_verified_and_a_private_ca_works(
     )
     assert_error_ending(no_ca)
     (error,) = no_ca.commands_named("error")
-    assert "TLS error" in error.data, error.data
+    assert "TLS certificate did not verify" in error.data, error.data
     assert "CERTIFICATE_VERIFY_FAILED" in error.data, error.data
     assert untrusted.requests == [], "a request got through an unverified connection"
     assert_passed(bundle)

@@ -17,11 +17,11 @@ import responses
 import urllib3.exceptions
 
 from certyn_action import deployment
+from certyn_action.api.http import network_failure
 from certyn_action.deployment import (
     ATTEMPT_TIMEOUT_SECONDS,
     MAX_BACKOFF_SECONDS,
     DeploymentCheck,
-    describe_failure,
     wait_until_up,
 )
 from tests.fakes import FakeClock
@@ -226,7 +226,7 @@ def test_no_proxy_is_honoured() -> None:
     ],
 )
 def test_failures_are_described_in_our_words(error: BaseException, text: str) -> None:
-    assert describe_failure(error, 5) == text
+    assert network_failure(error, 5)[1] == text
 
 
 # -- a real server on 127.0.0.1 --------------------------------------------------------------------

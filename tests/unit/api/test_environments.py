@@ -141,6 +141,13 @@ def test_find_stops_at_the_last_page() -> None:
 
 
 @responses.activate
+def test_find_does_not_follow_an_empty_page_that_says_there_is_more() -> None:
+    responses.get(ENVS, json={"items": [], "hasNextPage": True})
+    assert api().find("missing", deadline=2000) is None
+    assert sum("/environments" in (c.request.url or "") for c in responses.calls) == 1
+
+
+@responses.activate
 def test_find_is_bounded_when_the_server_always_says_there_is_more() -> None:
     responses.get(ENVS, json=page("a", more=True))
     assert api().find("missing", deadline=2000) is None

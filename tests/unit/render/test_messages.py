@@ -69,6 +69,19 @@ def test_failures_are_one_annotation_with_every_reason(result: Result, title: st
     assert lines == [f"Certyn result: {result.value} — 2 tests failed; 1 test blocked"]
 
 
+def test_a_timeout_says_certyns_last_counts_in_the_log_where_no_table_shows_them() -> None:
+    status = RunStatus(state="in_progress", total=4, passed=1, pending=3)
+    lines, note = verdict(report_with(Result.TIMED_OUT, "the run had not finished", status=status))
+    counts = (
+        "the run had not finished; Certyn's last counts: 1/4 done: 1 passed, 0 failed, 0 blocked, 3 pending"
+    )
+    assert lines == [f"Certyn result: timed-out — {counts}"]
+    assert note is not None
+    assert counts in note.message
+    lines, _ = verdict(report_with(Result.TIMED_OUT, "the run had not finished"))  # no status read
+    assert lines == ["Certyn result: timed-out — the run had not finished"]
+
+
 def test_errors_are_annotated_where_they_happen_not_twice() -> None:
     _, note = verdict(report_with(Result.ERROR, "HTTP 500"))
     assert note is None

@@ -146,7 +146,9 @@ _AROUND = st.text(alphabet=" .,:;!?-_()[]<>&'\"\n\t*`#|@%\\", max_size=20)
 def test_no_spelling_of_the_key_survives_any_destination(
     key: str, gaps: list[tuple[int, str]], before: str, after: str, destination: str
 ) -> None:
-    pieces = list(key)  # gaps go between the key's characters, never inside another gap (no "%" + "%00" + "00")
+    pieces = list(
+        key
+    )  # gaps go between the key's characters, never inside another gap (no "%" + "%00" + "00")
     for position, gap in gaps:
         at = min(position, len(key) - 1)
         pieces[at] = gap + pieces[at]

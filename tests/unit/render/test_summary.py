@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from certyn_action.api.models import COUNTERS, Created, CreatedRun, RunStatus
+from certyn_action.api.models import Created, CreatedRun, RunStatus
 from certyn_action.core.report import Report
 from certyn_action.gate import Result, Verdict
 from certyn_action.render.summary import MAX_REASONS, render_summary
@@ -107,14 +107,28 @@ def test_heading_per_result(result: Result) -> None:
     assert len({heading(r) for r in Result}) == len(Result)
 
 
-def test_counts_table() -> None:
+def test_counts_table_drops_the_columns_that_are_0_of_pending_aborted_and_skipped() -> None:
     status = {"state": "completed", "total": 12, "passed": 5, "failed": 2, "blocked": 1, "pending": 0}
     status |= {"aborted": 3, "skipped": 1}
     lines = render_summary(_report(Result.FAILED, status=status)).split("\n")
-    header = "| " + " | ".join(name.capitalize() for name in COUNTERS) + " |"
-    i = lines.index(header)
-    assert lines[i + 1] == "|---:|---:|---:|---:|---:|---:|---:|"
-    assert lines[i + 2] == "| 12 | 5 | 2 | 1 | 0 | 3 | 1 |"
+    i = lines.index("| Total | Passed | Failed | Blocked | Aborted | Skipped |")
+    assert lines[i + 1] == "|---:|---:|---:|---:|---:|---:|"
+    assert lines[i + 2] == "| 12 | 5 | 2 | 1 | 3 | 1 |"
+    lines = render_summary(_report(status={"state": "completed", "total": 3, "passed": 3})).split("\n")
+    i = lines.index("| Total | Passed | Failed | Blocked |")  # failed and blocked: always, 0 is the news
+    assert lines[i + 2] == "| 3 | 3 | 0 | 0 |"
+
+
+def test_certyns_conclusion_is_shown_only_where_it_differs_from_the_verdict() -> None:
+    agreeing = [
+        (Result.PASSED, {"state": "completed", "conclusion": "success"}),
+        (Result.FAILED, {"state": "completed", "conclusion": "failure"}),
+        (Result.FAILED, {"state": "cancelled", "conclusion": "cancelled"}),  # the state says it
+    ]
+    for result, status in agreeing:
+        assert "Certyn's conclusion" not in render_summary(_report(result, status=status)), status
+    differing = _report(Result.PASSED, status={"state": "completed", "conclusion": "action_required"})
+    assert "**Certyn's conclusion:** <code>action\\_required</code>" in render_summary(differing)
 
 
 def test_no_counts_without_status() -> None:
@@ -152,7 +166,8 @@ def test_many_reasons_cut_with_a_count() -> None:
 def test_details_rows() -> None:
     inputs = _inputs(environment_key="staging")
     text = render_summary(_report(inputs=inputs))
-    assert "| **Certyn run** | [Run r1 in Certyn](https://app.certyn.io/runs/r1) |" in text
+    assert "Certyn run" not in text  # the run: linked right under the headline, not again down here
+    assert text.count("(https://app.certyn.io/runs/r1)") == 1
     assert (
         "| **GitHub job** | [job e2e in CI \\#42](https://github.com/acme/shop/actions/runs/1/job/2) |"
         in text
@@ -168,7 +183,7 @@ def test_details_rows() -> None:
 
 def test_details_table_has_a_header() -> None:
     text = render_summary(_report())
-    assert "| Detail | Value |\n|---|---|\n| **Certyn run** |" in text
+    assert "| Detail | Value |\n|---|---|\n| **GitHub job** |" in text
     assert "| | |" not in text
 
 
@@ -257,7 +272,7 @@ def test_minimal_report_renders() -> None:
 )
 def test_unsafe_app_url_is_not_linked(url: str) -> None:
     text = render_summary(_report(app_url=url))
-    assert "| **Certyn run** | Run r1 in Certyn |" in text
+    assert "**Certyn run:** <code>r1</code>" in text
     assert url not in text
     _check_safe(text)
 
@@ -280,7 +295,7 @@ def test_unsafe_job_url_is_not_linked() -> None:
 def test_app_url_with_markdown_breaking_characters_is_encoded() -> None:
     text = render_summary(_report(app_url="https://app.certyn.io/r/1) [x](javascript:alert(1)|"))
     links = [t for t in _links(text) if "certyn" in t]
-    assert len(links) == 2  # under the headline and in the details
+    assert len(links) == 1  # under the headline
     for link in links:
         assert " " not in link
         assert "|" not in link
@@ -303,8 +318,8 @@ def test_server_text_escaped_everywhere() -> None:
     text = render_summary(report)
     _check_safe(text)
     assert "](" in text  # our own links remain
-    # the run under the headline, the run and the job in the details
-    assert len(_links(text)) == 3, _links(text)
+    # the run under the headline, the job in the details
+    assert len(_links(text)) == 2, _links(text)
     assert "onerror=alert" not in text.replace("onerror\\=alert", "")
     assert "\n" not in EVIL  # each server string stays on its line
     assert "| **Project** |" in text

@@ -57,11 +57,13 @@ def run_item(outcome: str | None, name: str = "t", number: int | None = 1, **fie
 
 
 def rows(rendered: str) -> list[list[str]]:
-    body = re.search(r"<tbody>(.*)</tbody>", rendered, re.DOTALL)
-    assert body is not None, rendered
+    """The rows of every table, in order (the failing tests' table, then the folded passing ones)."""
+    bodies = re.findall(r"<tbody>(.*?)</tbody>", rendered, re.DOTALL)
+    assert bodies, rendered
     return [
         re.findall(r"<td[^>]*>(.*?)</td>", row, re.DOTALL)
-        for row in re.findall(r"<tr>(.*?)</tr>", body.group(1), re.DOTALL)
+        for body in bodies
+        for row in re.findall(r"<tr>(.*?)</tr>", body, re.DOTALL)
     ]
 
 
@@ -99,6 +101,21 @@ def test_failing_tests_come_first_with_outcome_number_name_duration_and_finding(
     ]
     assert text_of(table[2][3]) == "—"
     assert "1 failed, 1 blocked, 1 passed" in text_of(rendered)
+
+
+def test_the_passing_rows_are_folded_and_the_failing_ones_stay_open() -> None:
+    tests = [run_item("passed", "Login", 1), run_item("skipped", "Export", 2), run_item("failed", "Pay", 3)]
+    rendered = gfm(render_test_table(tests))
+    opened, folded = rendered.split("<details>")
+    assert [text_of(row[2]) for row in rows(opened)] == ["Pay"]
+    assert "<summary>1 skipped, 1 passed</summary>" in folded
+    assert [text_of(row[2]) for row in rows(folded)] == ["Export", "Login"]
+    passed = gfm(render_test_table([run_item("passed", "Login", 1), run_item("passed", "Search", 2)]))
+    head, fold = passed.split("<details>")  # a pass: every row folded, its tally the fold's label
+    assert "<table>" not in head
+    assert "2 passed" not in text_of(head)
+    assert "<summary>2 passed</summary>" in fold
+    assert [text_of(row[2]) for row in rows(fold)] == ["Login", "Search"]
 
 
 def test_hostile_text_renders_as_text_in_the_table() -> None:
@@ -239,6 +256,14 @@ def test_an_annotation_shows_a_finding_as_plain_words_without_its_heading() -> N
     (found,) = failing_annotations([run_item("failed", "Pay", summaryMarkdown=finding)])
     assert (
         found.message == "Pay — Failed: The Pay now button stayed disabled\n- see the log (https://x.test/l)"
+    )
+
+
+def test_in_a_run_cancelled_in_certyn_an_aborted_test_is_a_plain_log_line_not_an_annotation() -> None:
+    tests = [run_item("aborted", "Profile"), run_item("failed", "Checkout", summaryMarkdown="Total wrong")]
+    assert failing_annotations(tests, cancelled=True) == (
+        Annotation("", "Profile", "Profile — Marked aborted in Certyn."),  # the cancel is its cause
+        Annotation("error", "Checkout", "Checkout — Failed: Total wrong"),  # failed on its own
     )
 
 

@@ -128,7 +128,7 @@ def test_a_created_run_shows_this_workflows_commit() -> None:
 def test_an_outage_from_the_start_does_not_say_since_0s() -> None:
     def reason(since: float) -> str:
         error = TimedOut(None, Outage(since, 4, "HTTP 503."))
-        return verdict_for(error, 60, "", run_known=True, redact=str).reasons[0]
+        return verdict_for(error, 60, seen=False, run_known=True, redact=str).reasons[0]
 
     assert reason(0.2).startswith(
         "Certyn API unreachable from the step's start (4 failed polls, the last: HTTP 503)"

@@ -41,7 +41,7 @@ def test_the_cancel_notes() -> None:
     assert words.cancel_reason("why", "https://r") == "Cancelled by GitHub Actions: why (https://r)"
 
 
-def test_every_cause_has_its_own_title_and_a_next_step() -> None:
+def test_every_cause_has_its_own_title_and_a_next_step_unless_its_reason_says_the_fix() -> None:
     from certyn_action.gate import Cause  # noqa: PLC0415
 
     titles = [words.title(Result.ERROR, cause=cause) for cause in Cause]
@@ -49,8 +49,10 @@ def test_every_cause_has_its_own_title_and_a_next_step() -> None:
     assert [t for t in titles if t == words.ACTION_ERROR] == [
         words.title(Result.ERROR, cause=Cause.INTERNAL_ERROR)
     ]
+    said = {Cause.KEY_REJECTED, Cause.DEPLOYMENT_DOWN}  # their reasons name the input and the fix
     for cause in Cause:
-        assert words.next_steps(Result.ERROR, cause, ()) == [words.NEXT_FOR_CAUSE[cause]]
+        steps = words.next_steps(Result.ERROR, cause, ())
+        assert steps == ([] if cause in said else [words.NEXT_FOR_CAUSE[cause]]), cause
     assert words.title(Result.TIMED_OUT, cause=Cause.OUTAGE) == "Certyn API unreachable"
 
 
@@ -65,6 +67,13 @@ def test_every_gate_switch_has_a_next_step_in_the_order_of_the_reasons() -> None
     assert words.next_steps(Result.PASSED, None, ()) == []
     assert "timeout-minutes" in words.next_steps(Result.TIMED_OUT, None, ())[0]
     assert "GitHub job was cancelled" in words.next_steps(Result.CANCELLED, None, ())[0]
+
+
+def test_a_run_cancelled_in_certyn_does_not_send_the_reader_to_see_why_its_tests_were_aborted() -> None:
+    steps = words.next_steps(Result.FAILED, None, ("fail-on-cancelled", "fail-on-aborted"))
+    assert steps == [words.NEXT_FOR_SWITCH["fail-on-cancelled"]]  # the cause is known: the cancel
+    steps = words.next_steps(Result.FAILED, None, ("fail-on-failed", "fail-on-aborted"))
+    assert steps == [words.NEXT_FOR_SWITCH["fail-on-failed"], words.NEXT_FOR_SWITCH["fail-on-aborted"]]
 
 
 def test_the_outage_warning_does_not_promise_the_gate_is_unaffected() -> None:
