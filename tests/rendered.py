@@ -34,6 +34,14 @@ ALLOWED_TAGS = frozenset(
         "blockquote",
         "details",
         "summary",
+        # Certyn's Markdown, formatted (render/escape.py): the AI answer's headings go below ours
+        "h4",
+        "h5",
+        "h6",
+        "ol",
+        "em",
+        "pre",
+        "hr",
     }
 )
 

@@ -719,9 +719,9 @@ def diagnosis_incomplete(problem: str) -> str:
 
 
 def diagnosis_lines(diagnosis: Diagnosis) -> list[str]:
-    """The log's line per diagnosed test: its name, and its reason with the evidence in one sentence."""
+    """The log's line per diagnosed test: its name, and its reason with the evidence in one sentence (plain words)."""
     return [
-        f"Why {one_line(test.name, 200)} {test.outcome}: {one_line(test.summary, 400)}"
+        f"Why {one_line(test.name, 200)} {test.outcome}: {one_line(plain(test.summary), 400)}"
         for test in diagnosis.tests
     ]
 

@@ -12,7 +12,7 @@ from certyn_action.core.diagnosis import Diagnosis, FlakyMark, diagnose_test
 from certyn_action.core.report import Findings, Report
 from certyn_action.render.junit import render_junit
 from certyn_action.render.summary import render_comment, render_diagnosis, render_findings, render_test_table
-from certyn_action.render.words import failing_annotations, flaky_mark
+from certyn_action.render.words import diagnosis_lines, failing_annotations, flaky_mark
 from tests.unit.render.test_summary_findings import EVIL, assert_no_markup_from_text, gfm, text_of
 
 
@@ -144,3 +144,14 @@ def test_the_pull_request_comment_says_why_after_each_diagnosed_test() -> None:
     comment = text_of(gfm(render_comment(Report(findings=findings), "<!-- m -->")))
     assert "failed: Checkout — broke — why: the app answered 503 to POST /api/checkout" in comment
     assert "Other — why" not in comment
+
+
+def test_the_log_line_of_a_diagnosed_test_is_plain_words() -> None:
+    events = [
+        (
+            "tool_result",
+            {"status": "failed", "error": "the **Pay** button is `disabled`", "toolName": "click"},
+        )
+    ]
+    (line,) = diagnosis_lines(Diagnosis((diagnose_test(item(name="Pay"), events),)))
+    assert line == "Why Pay failed: tool click failed: the Pay button is disabled"
