@@ -140,9 +140,6 @@ class _Writer:
         return f"{words} ({url})" if safe_url(url) else words
 
 
-_ISSUE = re.compile(r"\\#(?=\d)")
-
-
 class _Markdown(_Writer):
     """...as Markdown of our own: HTML tags around escaped text, links only to http(s)."""
 
@@ -150,8 +147,7 @@ class _Markdown(_Writer):
         self.links = links
 
     def text(self, text: str) -> str:
-        # "#123" would link to (and notify) issue 123 even escaped: a WORD JOINER after the '#' breaks it.
-        return _ISSUE.sub("\\#" + WORD_JOINER, _escape_markdown(text))
+        return _escape_markdown(text)
 
     def code(self, text: str) -> str:
         return f"<code>{_escape_markdown(text)}</code>"
@@ -175,9 +171,17 @@ def plain(text: str) -> str:
     return "\n".join(_spans(line, _Writer()) for line in text.split("\n"))
 
 
-# A heading line, its words without the marks; a code fence (its language, if it names one)
-HEADING = re.compile(r"^ {0,3}(?P<level>#{1,6})(?:[ \t]+(?P<text>.*?))??(?:[ \t]+#+)?[ \t]*$")
+# A heading line (its words with a closing run of '#'); a code fence (its language, if it names one)
+HEADING = re.compile(r"^ {0,3}(?P<level>#{1,6})(?:[ \t]+(?P<text>.*))?$")
 _FENCE = re.compile(r"^ {0,3}(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[\w+#.-]{0,30})")
+
+
+def heading_words(heading: re.Match[str]) -> str:
+    """A ``HEADING``'s words, without its closing run of '#' (cut in one pass: a pattern for that run would
+    try every split of a line of spaces and hashes)."""
+    words = (heading["text"] or "").rstrip(" \t")
+    bare = words.rstrip("#")
+    return bare.rstrip(" \t") if bare != words and (not bare or bare[-1] in " \t") else words
 
 
 def plain_lines(text: str) -> list[str]:
@@ -191,7 +195,7 @@ def plain_lines(text: str) -> list[str]:
         elif in_code:
             lines.append(line)
         else:
-            lines.append(plain(heading["text"] or "" if (heading := HEADING.match(line)) else line))
+            lines.append(plain(heading_words(heading) if (heading := HEADING.match(line)) else line))
     return lines
 
 
@@ -297,9 +301,9 @@ def formatted_block(text: str, demote: int = 3) -> str:
         elif (table := _table(lines, at - 1))[0]:
             out += table[0]
             at, items = table[1], []
-        elif (heading := HEADING.match(line)) and heading["text"]:
+        elif (heading := HEADING.match(line)) and (words := heading_words(heading)):
             level = min(len(heading["level"]) + demote, 6)
-            out += ["", "#" * level + " " + formatted(heading["text"], _WHOLE), ""]
+            out += ["", "#" * level + " " + formatted(words, _WHOLE), ""]
             items = []
         elif _RULE.match(line):
             out += ["", "***", ""]
@@ -363,8 +367,12 @@ def _escape_markdown(flat: str) -> str:
     flat = flat.replace("#", "\x00")
     escaped = _MD_PUNCT.sub(r"\\\1", html.escape(flat, quote=True)).replace("\x00", "\\#")
     # GitHub's autolinker makes user@host.example (and mailto:/xmpp: forms) a link even when the '@' and
-    # the dots are escaped: a WORD JOINER after each '@' (invisible) breaks the address for it.
-    return escaped.replace("@", "@" + WORD_JOINER)
+    # the dots are escaped, and "#123" or "GH-123" a link to (and a mention of) issue 123: a WORD JOINER
+    # (invisible) after each '@', and before the number, breaks them.
+    return _ISSUE.sub("\\1" + WORD_JOINER, escaped.replace("@", "@" + WORD_JOINER))
+
+
+_ISSUE = re.compile(r"(\\#|\bGH\\-)(?=\d)", re.IGNORECASE)
 
 
 def without_secrets(url: str) -> str:

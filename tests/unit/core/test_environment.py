@@ -141,5 +141,3 @@ def test_find_environment_by_key() -> None:
     assert find_environment(page, "gha-shop-2") is None
     assert find_environment(page, "") is None
     assert find_environment(_page([{"id": "9"}]), "") is None  # an item without a key is never "ours"
-
-
