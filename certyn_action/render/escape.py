@@ -87,7 +87,8 @@ _SPAN = re.compile(
     r"|(?P<image>!?)\[(?P<label>[^\[\]\n]*)\]\((?P<url>[^()\s]*)(?:[ \t]+\"[^\"\n]*\")?\)"
     r"|<(?P<auto>https?://[^\s<>]+)>"
     r"|(?P<bare>\bhttps?://[^\s<>()\[\]`*]+)"
-    r"|(?P<stars>\*\*|__)(?=\S)(?P<strong>[^\n]+?)(?<=\S)(?P=stars)"
+    # bold never spans a space before another "**" or "__": each opener scans to the next one at most (linear)
+    r"|(?P<stars>\*\*|__)(?=\S)(?P<strong>(?:\S|\s(?!\*\*|__))+?)(?<=\S)(?P=stars)"
     r"|(?<![\w*])\*(?=[^\s*])(?P<em>[^*\n]+?)(?<=\S)\*(?![\w*])"
     r"|(?<![\w_])_(?=[^\s_])(?P<em_>[^_\n]+?)(?<=\S)_(?![\w_])",
     re.IGNORECASE,
@@ -315,7 +316,10 @@ def formatted_block(text: str, demote: int = 3) -> str:
             ours = items[-1][1] if items else 0
             marker = "-" if item["marker"] in "-*+" else item["marker"][:-1] + "."
             items.append((indent, ours + len(marker) + 1))
-            out.append(" " * ours + f"{marker} {formatted(item['text'], _WHOLE)}")
+            # an item that formats to nothing ("- [](x)") is left out: under a paragraph line, "- " underlines
+            # it as a heading
+            shown = formatted(item["text"], _WHOLE)
+            out.append(" " * ours + f"{marker} {shown}" if shown.strip() else "")
         elif quote := _QUOTE.match(line):
             out.append("> " + formatted(quote["text"], _WHOLE))
             items = []
