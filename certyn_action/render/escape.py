@@ -165,11 +165,18 @@ class _Markdown(_Writer):
         return f"[{words}]({target})" if target else words
 
 
-def plain(text: str) -> str:
+class _Shown(_Writer):
+    """...as a reader sees them formatted: a link as its words alone."""
+
+    def link(self, label: str, url: str) -> str:
+        return self.text(label) if label == url else _spans(label, self)
+
+
+def plain(text: str, writer: _Writer = _Writer()) -> str:  # noqa: B008 - a writer holds no state
     """Markdown as plain words, for a reader that shows text literally (the log, an annotation, JUnit): code
     spans, bold and italics as their words, a link as its text and its URL (http(s) only), an image as its
     alt text."""
-    return "\n".join(_spans(line, _Writer()) for line in text.split("\n"))
+    return "\n".join(_spans(line, writer) for line in text.split("\n"))
 
 
 # A heading line (its words with a closing run of '#'); a code fence (its language, if it names one)
@@ -454,7 +461,13 @@ class Scrubber:
             self._pattern = re.compile(_GAP.join(_either(ch) for ch in api_key), re.IGNORECASE)
 
     def text(self, text: str) -> str:
-        return text if self._pattern is None else self._pattern.sub(SCRUBBED, text)
+        """``text`` without the key; when its words as a reader sees them formatted (a link shows its label
+        alone, right beside what follows) still spell it, those words, scrubbed."""
+        if self._pattern is None:
+            return text
+        text = self._pattern.sub(SCRUBBED, text)
+        shown = plain(text, _Shown())
+        return self._pattern.sub(SCRUBBED, shown) if self._pattern.search(shown) else text
 
     def data(self, value: Any) -> Any:
         """Parsed JSON with every string (object keys included) scrubbed."""
