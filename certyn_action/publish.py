@@ -13,7 +13,8 @@ written, naming the permission to add for a refusal; it never changes the verdic
   as summary (cut under GitHub's limit with a note) and one annotation per failing test, 50 per request.
 - **Comment** (``pull-requests: write``): on the PR of the event, or the open PRs whose head is the commit.
   One per workflow, job, suite and matrix leg, found by its hidden marker (never the run id: re-runs and new
-  pushes edit it) and edited in place. ``on-failure`` writes only when the gate fails, and turns an existing
+  pushes edit it) and its author (the token's account; a bot's when GitHub will not say, as for GITHUB_TOKEN)
+  and edited in place. ``on-failure`` writes only when the gate fails, and turns an existing
   comment green when a later run passes.
 """
 
@@ -252,9 +253,10 @@ class Publisher:
             return
         sign = marker(settings)
         body = self.log.redact(render_comment(report.redacted(self.log.redact), sign))
+        login = github.login(self._until(deadline))
         for number in numbers:
             comments = github.pages(f"/issues/{number}/comments", self._until(deadline))
-            existing = next((c for c in comments if _is_ours(c, sign)), None)
+            existing = next((c for c in comments if _is_ours(c, sign, login)), None)
             if existing is not None:
                 github.request(
                     "PATCH", f"/issues/comments/{existing['id']}", self._until(deadline), {"body": body}
@@ -313,11 +315,13 @@ def _id_or_none(data: Any) -> int | None:
         return None
 
 
-def _is_ours(comment: Any, sign: str) -> bool:
-    """A comment this step wrote before: its body starts with our marker and it has an id to edit."""
-    return (
-        isinstance(comment, Mapping)
-        and isinstance(comment.get("body"), str)
-        and comment["body"].startswith(sign)
-        and isinstance(comment.get("id"), int)
-    )
+def _is_ours(comment: Any, sign: str, login: str | None) -> bool:
+    """A comment this step wrote before: its body starts with our marker (public: anyone may post it), it has
+    an id to edit, and it is by us: by ``login``, the token's account, or when GitHub does not say who the
+    token is (an installation token), by a bot account."""
+    if not (isinstance(comment, Mapping) and isinstance(comment.get("body"), str)):
+        return False
+    user = comment.get("user")
+    author = user if isinstance(user, Mapping) else {}
+    by_us = author.get("login") == login if login else author.get("type") == "Bot"
+    return by_us and comment["body"].startswith(sign) and isinstance(comment.get("id"), int)

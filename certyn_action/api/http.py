@@ -198,7 +198,7 @@ def new_session(url: str, env: Mapping[str, str], headers: Mapping[str, str]) ->
 class Transport:
     # Every path starts with ``PATH_PREFIX``, the secret goes only in ``_credentials()``, and a URL off the
     # configured host is refused naming ``CONFIGURED_BY`` (``github_api.GitHubTransport`` sets its own).
-    PATH_PREFIX = "/api/"
+    PATH_PREFIX: str | tuple[str, ...] = "/api/"
     CONFIGURED_BY = "`api-url`"
 
     def __init__(

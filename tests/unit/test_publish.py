@@ -29,6 +29,7 @@ TOKEN = "ghs_unitTestToken123"
 KEY = "certyn-unit-key-9876"
 HEAD, MERGE, DEPLOYED = "a" * 40, "b" * 40, "c" * 40
 APP = "https://app.certyn.io/runs/r1"
+BOT = {"login": "github-actions[bot]", "type": "Bot"}  # who GITHUB_TOKEN writes as
 
 
 def settings(event: str = "pull_request", payload: dict[str, Any] | None = None, **extra: str) -> Settings:
@@ -279,7 +280,7 @@ def test_the_sticky_comment_is_found_on_a_later_page_and_edited_not_added() -> N
             "body": f"quoted: {sign}",
             "user": {"login": "octocat"},
         },  # not ours: the marker is not first
-        {"id": 501, "body": f"{sign}\nold", "user": {"login": "github-actions[bot]"}},
+        {"id": 501, "body": f"{sign}\nold", "user": BOT},
     ]
     next_page = f'<{REPO}/issues/7/comments?per_page=100&page=2>; rel="next"'
     responses.get(
@@ -303,6 +304,38 @@ def test_the_sticky_comment_is_found_on_a_later_page_and_edited_not_added() -> N
 
 
 @responses.activate
+def test_with_a_personal_token_only_its_own_comment_with_the_marker_is_edited() -> None:
+    # GitHub names a personal token's account; a bot's comment with our marker is then not ours
+    sign = marker(settings())
+    responses.get(f"{API}/user", json={"login": "release-bot-owner", "type": "User"})
+    theirs = {"id": 4, "body": f"{sign}\nplanted", "user": BOT}
+    ours = {"id": 5, "body": f"{sign}\nold", "user": {"login": "release-bot-owner", "type": "User"}}
+    responses.get(f"{REPO}/issues/7/comments", json=[theirs, ours])
+    responses.patch(f"{REPO}/issues/comments/5", json={"id": 5})
+    pub, out = publisher()
+    pub.finish(report(inputs=settings(check_run="false")))
+    assert len(bodies("PATCH", "/comments/5")) == 1
+    assert bodies("PATCH", "/comments/4") == []
+    assert warnings(out) == []
+
+
+@responses.activate
+def test_a_token_github_will_not_name_edits_a_bots_comment_and_warns_of_nothing() -> None:
+    # GITHUB_TOKEN (an installation token) may not read /user: then the comment with the marker by a bot is ours
+    sign = marker(settings())
+    responses.get(f"{API}/user", json={"message": "Resource not accessible by integration"}, status=403)
+    planted = {"id": 4, "body": f"{sign}\nplanted", "user": {"login": "mallory", "type": "User"}}
+    ours = {"id": 5, "body": f"{sign}\nold", "user": BOT}
+    responses.get(f"{REPO}/issues/7/comments", json=[planted, ours])
+    responses.patch(f"{REPO}/issues/comments/5", json={"id": 5})
+    pub, out = publisher()
+    pub.finish(report(inputs=settings(check_run="false")))
+    assert len(bodies("PATCH", "/comments/5")) == 1
+    assert bodies("PATCH", "/comments/4") == []
+    assert warnings(out) == []
+
+
+@responses.activate
 def test_on_failure_writes_nothing_for_a_pass_but_turns_an_existing_comment_green() -> None:
     responses.get(f"{REPO}/issues/7/comments", json=[])
     pub, _ = publisher()
@@ -310,7 +343,9 @@ def test_on_failure_writes_nothing_for_a_pass_but_turns_an_existing_comment_gree
     assert bodies("POST", "/comments") == []
 
     sign = marker(settings())
-    responses.replace(responses.GET, f"{REPO}/issues/7/comments", json=[{"id": 3, "body": f"{sign}\n❌"}])
+    responses.replace(
+        responses.GET, f"{REPO}/issues/7/comments", json=[{"id": 3, "body": f"{sign}\n❌", "user": BOT}]
+    )
     responses.patch(f"{REPO}/issues/comments/3", json={"id": 3})
     pub, _ = publisher()
     pub.finish(report(Result.PASSED, failing=0, inputs=settings(check_run="false", pr_comment="on-failure")))
