@@ -17,7 +17,8 @@ from .step import Step
 
 
 def default_transport(inputs: Settings, env: Mapping[str, str], log: WorkflowLog) -> Transport:
-    return Transport(inputs.api_url, inputs.api_key, env=env, debug=log.debug)
+    # every reply scrubbed of every secret as it arrives: before any of it is cut, escaped or shown anywhere
+    return Transport(inputs.api_url, inputs.api_key, env=env, debug=log.debug, redact=log.redact)
 
 
 def main(

@@ -23,6 +23,7 @@ names, and so the counters; real Certyn keys are far longer.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -471,12 +472,15 @@ class Scrubber:
 
     def data(self, value: Any) -> Any:
         """Parsed JSON with every string (object keys included) scrubbed."""
-        if self._pattern is None:
-            return value
-        if isinstance(value, str):
-            return self.text(value)
-        if isinstance(value, list):
-            return [self.data(item) for item in value]
-        if isinstance(value, dict):
-            return {self.text(k): self.data(v) for k, v in value.items()}
-        return value
+        return value if self._pattern is None else each_string(value, self.text)
+
+
+def each_string(value: Any, change: Callable[[str], str]) -> Any:
+    """Parsed JSON with every string (object keys included) changed by ``change``."""
+    if isinstance(value, str):
+        return change(value)
+    if isinstance(value, list):
+        return [each_string(item, change) for item in value]
+    if isinstance(value, dict):
+        return {change(k): each_string(v, change) for k, v in value.items()}
+    return value
