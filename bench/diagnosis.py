@@ -8,16 +8,15 @@ from typing import TYPE_CHECKING, Any
 
 from certyn_simulator import Simulator, builtin_scenario
 
-from .common import BenchError
-from .observe import action_inputs
 from .options import progress
+from .results import Variants, milliseconds, variant_runs
 from .stats import Series
 
 if TYPE_CHECKING:
     from .sections import Bench
 
 DIAGNOSIS = ("execution", "agent_conversation", "execution_artifacts", "flaky_testcases", "observations")
-VARIANTS: Mapping[str, Mapping[str, str]] = {
+VARIANTS: Variants = {
     "diagnose: false": {"test-results": "true", "diagnose": "false"},
     "diagnose: true": {"test-results": "true", "diagnose": "true"},
 }
@@ -36,30 +35,14 @@ def diagnosis_section(bench: Bench, sim: Simulator) -> None:
     progress(
         bench.opts, f"diagnosis: requests and final poll to exit of a failing run ({runs} runs per variant)"
     )
-    out: dict[str, Any] = {}
-    for name, extra in VARIANTS.items():
-        tail, window = Series(), Series()
-        endpoints: list[str] = []
-        for _ in range(runs):
-            sim.reset(failing())
-            launch = bench.python.run({**action_inputs(sim), **extra})
-            if launch.result != "failed":
-                raise BenchError(
-                    f"diagnosis ({name}): the action ended {launch.result}\n{launch.stdout[-2000:]}"
-                )
-            api = sim.api_requests()
-            polls = [r.received_at for r in api if r.endpoint == "status"]
-            tail.add(launch.exited - polls[-1])
-            endpoints = [r.endpoint for r in api]
+    out, requests = variant_runs(bench, sim, "diagnosis", failing, VARIANTS, "failed")
+    for name, runs_made in requests.items():
+        window = Series()
+        for api in runs_made:
             reads = [r.received_at for r in api if r.endpoint in DIAGNOSIS]
             if reads:  # from the per-test results' request to the last diagnosis request received
                 window.add(reads[-1] - next(r.received_at for r in api if r.endpoint == "process_run"))
-        out[name] = {
-            "requests": len(endpoints),
-            "endpoints": endpoints,
-            "final_poll_to_exit_s": tail.to_dict(),
-            "reads_window_s": window.to_dict() if reads else None,
-        }
+        out[name]["reads_window_s"] = window.to_dict() if window.values else None
     off, on = out["diagnose: false"], out["diagnose: true"]
     on["added"] = on["requests"] - off["requests"]
     on["added_s"] = on["final_poll_to_exit_s"]["median"] - off["final_poll_to_exit_s"]["median"]
@@ -73,7 +56,7 @@ def render_diagnosis(f: Mapping[str, Any]) -> list[str]:
     lines = ["", "Diagnosis (a failing run completed on the first poll, 3 failing tests)"]
     for name, r in figures.items():
         tail = r["final_poll_to_exit_s"]
-        timing = f"{tail['median'] * 1000:.0f} ms ({tail['min'] * 1000:.0f}-{tail['max'] * 1000:.0f}, n={tail['n']})"
+        timing = milliseconds(tail)
         lines.append(f"  {name:<16} {r['requests']} requests; final poll to exit {timing}")
     on = figures["diagnose: true"]
     added = sorted(set(on["endpoints"]) - set(figures["diagnose: false"]["endpoints"]))

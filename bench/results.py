@@ -3,7 +3,7 @@ to exit, with and without them (and with the AI answer on top)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from certyn_simulator import Scenario, Simulator, snapshot
@@ -16,8 +16,9 @@ from .stats import Series
 if TYPE_CHECKING:
     from .sections import Bench
 
+Variants = Mapping[str, Mapping[str, str]]
 ROWS = 5
-VARIANTS: Mapping[str, Mapping[str, str]] = {
+VARIANTS: Variants = {
     "without results": {"test-results": "false"},
     "with results": {"test-results": "true"},
     "with results + AI answer": {"test-results": "true", "instruction": "Explain the run."},
@@ -34,34 +35,51 @@ def finished(rows: int = ROWS) -> Scenario:
     )
 
 
-def results_section(bench: Bench, sim: Simulator) -> None:
-    """Figures under ``results``: per variant, the requests of one run by endpoint and final poll → exit."""
-    runs = bench.opts.reaction_runs
-    progress(bench.opts, f"per-test results: requests and final poll to exit ({runs} runs per variant)")
+def variant_runs(
+    bench: Bench, sim: Simulator, what: str, scenario: Callable[[], Scenario], variants: Variants, ended: str
+) -> tuple[dict[str, Any], dict[str, list[list[Any]]]]:
+    """Per variant (extra inputs), ``reaction_runs`` runs of ``scenario`` that must end ``ended``: the figures
+    (the requests of one run by endpoint, final poll → exit), and every run's requests."""
     out: dict[str, Any] = {}
-    for name, extra in VARIANTS.items():
+    requests: dict[str, list[list[Any]]] = {}
+    for name, extra in variants.items():
         tail = Series()
-        endpoints: list[str] = []
-        for _ in range(runs):
-            sim.reset(finished())
+        requests[name] = []
+        for _ in range(bench.opts.reaction_runs):
+            sim.reset(scenario())
             launch = bench.python.run({**action_inputs(sim), **extra})
-            if launch.result != "passed":
+            if launch.result != ended:
                 raise BenchError(
-                    f"results section ({name}): the action ended {launch.result}\n{launch.stdout[-2000:]}"
+                    f"{what} ({name}): the action ended {launch.result}\n{launch.stdout[-2000:]}"
                 )
             api = sim.api_requests()
-            polls = [r.received_at for r in api if r.endpoint == "status"]
-            tail.add(launch.exited - polls[-1])
-            endpoints = [r.endpoint for r in api]
+            tail.add(launch.exited - [r.received_at for r in api if r.endpoint == "status"][-1])
+            requests[name].append(api)
+        endpoints = [r.endpoint for r in requests[name][-1]]
         out[name] = {
             "requests": len(endpoints),
             "endpoints": endpoints,
             "final_poll_to_exit_s": tail.to_dict(),
         }
+    return out, requests
+
+
+def results_section(bench: Bench, sim: Simulator) -> None:
+    """Figures under ``results``: per variant, the requests of one run by endpoint and final poll → exit."""
+    runs = bench.opts.reaction_runs
+    progress(bench.opts, f"per-test results: requests and final poll to exit ({runs} runs per variant)")
+    out, _ = variant_runs(bench, sim, "results section", finished, VARIANTS, "passed")
     base = out["without results"]["requests"]
     for figures in out.values():
         figures["added"] = figures["requests"] - base
     bench.figures["results"] = out
+
+
+def milliseconds(tail: Mapping[str, Any]) -> str:
+    """A series of seconds as "median ms (min-max, n=runs)"."""
+    return (
+        f"{tail['median'] * 1000:.0f} ms ({tail['min'] * 1000:.0f}-{tail['max'] * 1000:.0f}, n={tail['n']})"
+    )
 
 
 def render_results(f: Mapping[str, Any]) -> list[str]:
@@ -72,6 +90,6 @@ def render_results(f: Mapping[str, Any]) -> list[str]:
     for name, r in results.items():
         added = f", +{r['added']} ({', '.join(r['endpoints'][-r['added'] :])})" if r["added"] else ""
         tail = r["final_poll_to_exit_s"]
-        timing = f"{tail['median'] * 1000:.0f} ms ({tail['min'] * 1000:.0f}-{tail['max'] * 1000:.0f}, n={tail['n']})"
+        timing = milliseconds(tail)
         lines.append(f"  {name:<26} {r['requests']} requests{added}; final poll to exit {timing}")
     return lines

@@ -55,16 +55,14 @@ def check_deployment(
     step, unless ``unreached(error)`` says to go ahead. The wait never outlasts what ``timeout-seconds``
     leaves: an answer after it is too late."""
     left = max(deadline - clock.monotonic(), 0.0)
-    capped = left < inputs.base_url_wait_seconds
-    wait = format_duration(min(inputs.base_url_wait_seconds, left))
+    seconds = min(inputs.base_url_wait_seconds, left)
+    wait = format_duration(seconds)
     log.info(words.checking_deployment(without_secrets(inputs.base_url), wait))  # issue 19: the URL tested
 
     def on_retry(attempt: int, error: str, delay: float) -> None:
         log.info(words.BASE_URL_RETRY.format(attempt=attempt, error=error, delay=delay))
 
-    check = wait_until_up(
-        inputs.base_url, min(inputs.base_url_wait_seconds, left), clock, env=env, on_retry=on_retry
-    )
+    check = wait_until_up(inputs.base_url, seconds, clock, env=env, on_retry=on_retry)
     late = check.up and clock.monotonic() >= deadline
     if not check.up and unreached(check.error):  # ``unreached`` says to go ahead (runner-pool)
         return
@@ -78,7 +76,9 @@ def check_deployment(
         check.attempts,
         words.ANSWERED_TOO_LATE.format(status=check.status) if late else check.error,
         url=without_secrets(inputs.base_url),
-        limit=format_duration(inputs.timeout_seconds) if capped or late else "",
+        limit=format_duration(inputs.timeout_seconds)
+        if seconds < inputs.base_url_wait_seconds or late
+        else "",
     )
     raise Stopped(Verdict(Result.ERROR, (message,), cause=Cause.DEPLOYMENT_DOWN))
 

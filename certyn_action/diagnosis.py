@@ -1,12 +1,10 @@
-"""Reading why each failing test failed (``diagnose``), after a run with failing, blocked or aborted tests:
-its agent session's events, its artifacts, Certyn's flakiness data and the run's observations; classified by
-``core/diagnosis.py`` (pure).
+"""Reading why each failing test failed: its agent session's events, its artifacts, Certyn's
+flakiness data and the run's observations; classified by ``core/diagnosis.py`` (pure).
 
-Best effort: at most ``MAX_TESTS`` tests (failed, then blocked, then aborted), at most ``MAX_EVENTS`` events
-each, at most ``MAX_PARALLEL`` requests at once, all within the triage budget (``BUDGET_SECONDS``, never past
-``timeout-seconds``). Whatever fails or is late is one sentence (:attr:`Diagnosis.problem`, one warning); what
-was read is still used; the verdict is never this module's business. A signal raised while waiting
-(``CancelRequested``) stops it at once: nothing new is sent, what is on the wire is abandoned.
+Best effort: at most ``MAX_EVENTS`` events a test, ``MAX_PARALLEL`` requests at once, all within
+``BUDGET_SECONDS`` (never past ``timeout-seconds``). What fails or is late is one sentence
+(:attr:`Diagnosis.problem`, one warning); what was read is still used; the verdict never depends on it. A
+signal raised while waiting stops it at once: nothing new is sent, what is on the wire is abandoned.
 """
 
 from __future__ import annotations
@@ -33,13 +31,8 @@ MAX_OBSERVATIONS = 10
 
 
 class Log(Protocol):
-    """The log's two methods used here (the workflow log)."""
-
     def info(self, line: str) -> None: ...
     def warning(self, message: str, title: str = "") -> None: ...
-
-
-# -- the reading (best effort, in parallel, within the budget) -----------------------------------------------
 
 
 class NoSession(Exception):
@@ -47,24 +40,23 @@ class NoSession(Exception):
 
 
 class _Reads:
-    """What the workers read, and the first failures; shared with them under one lock."""
+    """What the workers read, and the failures by the job's place (the first one said is always the same)."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.stop = threading.Event()
         self.events: dict[int, list[tuple[str, Mapping[str, Any]]]] = {}
         self.artifacts: dict[int, Sequence[Artifact]] = {}
-        self.flaky: dict[str, Flakiness] | None = None
+        self.flaky: dict[str, Flakiness] = {}
         self.observations: tuple[str, ...] = ()
-        self.failures: dict[int, str] = {}  # by the job's place: the first one said is always the same
+        self.failures: dict[int, str] = {}
 
     def failed(self, place: int, what: str, err: Exception) -> None:
         from .api.client import ApiError  # noqa: PLC0415
 
-        if isinstance(err, ApiError | NoSession):
-            message = err.message if isinstance(err, ApiError) else str(err)
-        else:
-            message = f"internal error: {type(err).__name__}: {err}"
+        message = err.message if isinstance(err, ApiError) else str(err)
+        if not isinstance(err, ApiError | NoSession):
+            message = words.INTERNAL_ERROR.format(message=f"{type(err).__name__}: {err}")
         with self.lock:
             self.failures[place] = f"{what}: {one_line(message, 300)}"
 
@@ -157,26 +149,24 @@ def diagnose(
     jobs += [("the flaky test cases", flaky), ("the run's observations", observations)]
     unfinished = _run(jobs, reads, until, clock)
     with reads.lock:
-        flaky_cases = reads.flaky or {}
         found = tuple(
             diagnose_test(
-                item, reads.events[index], reads.artifacts.get(index, ()), flaky_cases.get(item.test_case_id)
+                item, reads.events[index], reads.artifacts.get(index, ()), reads.flaky.get(item.test_case_id)
             )
             for index, item in enumerate(tests)
             if index in reads.events
         )
         problem = _problem([reads.failures[place] for place in sorted(reads.failures)], unfinished, len(jobs))
-        marks = {case: flaky_mark(flaky) for case, flaky in flaky_cases.items()}
+        marks = {case: flaky_mark(flaky) for case, flaky in reads.flaky.items()}
         return Diagnosis(found, reads.observations, problem, marks)
 
 
 def _problem(failures: Sequence[str], unfinished: int, reads: int) -> str:
-    parts = []
-    if unfinished:
-        parts.append(f"{plural(unfinished, 'read')} of {reads} unfinished when its time ran out")
+    parts = (
+        [f"{plural(unfinished, 'read')} of {reads} unfinished when its time ran out"] if unfinished else []
+    )
     if failures:
-        more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
-        parts.append(f"{failures[0]}{more}")
+        parts.append(failures[0] + (f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""))
     return truncate("; ".join(parts), 1000)
 
 
@@ -190,16 +180,14 @@ def report_diagnosis(
     counted_failing: int,
     hard_deadline: float,
 ) -> Diagnosis | None:
-    """After the per-test results were read: the diagnosis (None with ``diagnose: false``; empty, with no
-    request, when no test failed), within ``BUDGET_SECONDS`` and never past ``hard_deadline``. What could not be
-    read is one warning; a signal (``CancelRequested``) is the caller's. ``counted_failing``: failed, blocked
-    and aborted in the run's counts (a run that passed is not diagnosed, whatever its rows say)."""
+    """The diagnosis (None with ``diagnose: false``; empty, with no request, when the run's counts have no
+    failed, blocked or aborted test, whatever its rows say) within the budget; what could not be read is one
+    warning; a signal is the caller's."""
     if not settings.diagnose:
         return None
     if not counted_failing:
         return Diagnosis()
-    until = min(hard_deadline, clock.monotonic() + BUDGET_SECONDS)
-    found = diagnose(client, run_id, items, until, clock)
+    found = diagnose(client, run_id, items, min(hard_deadline, clock.monotonic() + BUDGET_SECONDS), clock)
     if found.problem:
         log.warning(words.diagnosis_incomplete(found.problem), title=words.DIAGNOSIS_INCOMPLETE)
     for line in words.diagnosis_lines(found):

@@ -147,10 +147,8 @@ class Afterwards:
         self.findings.expected_failing = counts["failed"] + counts["blocked"] + counts["aborted"]
         self.step.found(self.findings)  # the outputs at once
         if run.listed > len(run.items):
-            self.log.warning(
-                words.RESULTS_CUT.format(listed=run.listed, kept=len(run.items)),
-                title=words.RESULTS_TITLE,
-            )
+            cut = words.RESULTS_CUT.format(listed=run.listed, kept=len(run.items))
+            self.log.warning(cut, title=words.RESULTS_TITLE)
         self.log.info(words.results_tally(tally(run.items)))
         self.findings.diagnosis = report_diagnosis(  # why each failing test failed
             self.client, self.log, self.clock, self.inputs, self.step.report.run_id, run.items,
@@ -179,12 +177,8 @@ class Afterwards:
 
         path = self.inputs.junit_report
         if not run.items:
-            self.log.warning(
-                words.JUNIT_NOT_WRITTEN.format(
-                    why=words.NO_RESULTS_LISTED + f" ({path}){_stale_removed(self.step, path)}"
-                ),
-                title=words.JUNIT_TITLE,
-            )
+            why = words.NO_RESULTS_LISTED + f" ({path}){_stale_removed(self.step, path)}"
+            self.log.warning(words.JUNIT_NOT_WRITTEN.format(why=why), title=words.JUNIT_TITLE)
             return
         # rendered where a signal still stops it; scrubbed as written: XML drops the control characters a
         # name or finding may hide the key with
@@ -196,11 +190,8 @@ class Afterwards:
             with self.guard.deferred():  # the file is written whole
                 write_report(workspace(self.step.env), path, report)
         except OSError as err:
-            detail = str(err) if err.errno is None else (err.strerror or type(err).__name__)
-            self.log.warning(
-                words.JUNIT_FAILED.format(path=path, detail=one_line(detail, 300)),
-                title=words.JUNIT_TITLE,
-            )
+            detail = one_line(str(err) if err.errno is None else (err.strerror or type(err).__name__), 300)
+            self.log.warning(words.JUNIT_FAILED.format(path=path, detail=detail), title=words.JUNIT_TITLE)
             return
         tests = plural(len(run.items), "test")
         self.log.info(words.JUNIT_WRITTEN.format(tests=tests, path=one_line(path, 300)))

@@ -59,35 +59,22 @@ class Verdict:
     failed_by: tuple[str, ...] = field(default=(), compare=False)
 
 
-def _tests(count: int) -> str:
-    return plural(count, "test")
-
-
 def _outcomes(status: RunStatus) -> int:
     return sum(getattr(status, name) for name in OUTCOMES)
 
 
 def _total(status: RunStatus) -> int:
     """``total``, or when the server left it out, the tests it reported on."""
-    if "total" in status.model_fields_set:
-        return status.total
-    return _outcomes(status) + status.pending
-
-
-def _without_result(status: RunStatus) -> int:
-    """Tests of a completed run with no outcome: still pending, or missing from the counts.
-
-    The counts are only compared with ``total`` when the server sent every outcome counter: the API
-    promises only ``failed`` and ``blocked``, and a missing counter reads as 0. Then
-    ``{"total": 10, "passed": 1, "failed": 0, ...}`` does not pass with nine results missing.
-    """
-    if all(name in status.model_fields_set for name in OUTCOMES):
-        return max(_total(status) - _outcomes(status), status.pending, 0)
-    return status.pending
+    return status.total if "total" in status.model_fields_set else _outcomes(status) + status.pending
 
 
 def unaccounted(status: RunStatus) -> int:
-    """Tests counted neither as an outcome nor as pending (0 unless the server sent every outcome counter)."""
+    """Tests counted neither as an outcome nor as pending.
+
+    The counts are only compared with ``total`` when the server sent every outcome counter (else 0): the API
+    promises only ``failed`` and ``blocked``, and a missing counter reads as 0. Then
+    ``{"total": 10, "passed": 1, "failed": 0, ...}`` does not pass with nine results missing.
+    """
     if all(name in status.model_fields_set for name in OUTCOMES):
         return max(_total(status) - _outcomes(status) - status.pending, 0)
     return 0
@@ -101,20 +88,22 @@ def _findings(status: RunStatus) -> list[tuple[str, str]]:
     if status.state == "cancelled":
         found.append(("fail-on-cancelled", "the run was cancelled in Certyn"))
     if status.failed > 0:
-        found.append(("fail-on-failed", f"{_tests(status.failed)} failed"))
+        found.append(("fail-on-failed", f"{plural(status.failed, 'test')} failed"))
     if status.blocked > 0:
-        found.append(("fail-on-blocked", f"{_tests(status.blocked)} blocked (needs a human in Certyn)"))
+        found.append(
+            ("fail-on-blocked", f"{plural(status.blocked, 'test')} blocked (needs a human in Certyn)")
+        )
     if status.aborted > 0:
-        found.append(("fail-on-aborted", f"{_tests(status.aborted)} aborted"))
+        found.append(("fail-on-aborted", f"{plural(status.aborted, 'test')} aborted"))
     if completed and total == 0:
         found.append(("fail-on-empty", "the run completed with no tests (total 0)"))
     elif completed and status.skipped >= total:
         reason = f"every test was skipped ({status.skipped} of {total}): nothing was tested"
         found.append(("fail-on-empty", reason))
-    if completed and total > 0 and (missing := _without_result(status)):
+    if completed and total > 0 and (missing := unaccounted(status) + status.pending):
         of = max(total, _outcomes(status) + status.pending)
         pending = f" ({status.pending} pending)" if status.pending else ""
-        reason = f"{missing} of {_tests(of)} had no result when the run completed{pending}"
+        reason = f"{missing} of {plural(of, 'test')} had no result when the run completed{pending}"
         found.append(("fail-on-incomplete", reason))
     for name in REQUIRED_COUNTERS:  # the API promises these two: without them nothing proves a pass
         if name in status.absent:
@@ -170,9 +159,7 @@ def verdict_for(  # noqa: PLR0911 - one verdict per way the step stops
         return Verdict(Result.CANCELLED, (f"the workflow job was cancelled ({error.signal_name})",))
     if isinstance(error, TimedOut) and error.outage is not None:  # the API was unreachable until the end
         since, polls = format_duration(error.outage.since), plural(error.outage.failures, "failed poll")
-        when = (
-            "from the step's start" if error.outage.since < 1 else f"since {since} into the step"
-        )  # not "0s"
+        when = "from the step's start" if error.outage.since < 1 else f"since {since} into the step"  # not 0s
         reasons = (
             f"Certyn API unreachable {when} ({polls}, the last: "
             f"{one_line(error.outage.error).rstrip('.')}), until timeout-seconds ({limit}) passed",

@@ -1,14 +1,9 @@
-"""The part of GitHub's REST API the action writes results to (issue 21): one request, retried within a
-budget, its refusals told apart.
+"""GitHub's REST API, where the action writes results: one request, retried within a budget.
 
-- The requests go through the project's transport (``api/http.py``: whole-request deadline, body cap, no
-  redirects, every URL checked against the configured origin), configured for GitHub: the base is the
-  runner's ``GITHUB_API_URL`` (``/api/v3`` on GitHub Enterprise Server), the token goes in
-  ``Authorization: Bearer`` to that host only, and no Certyn key is ever in the headers.
-- A rate limit (403/429 with ``Retry-After``, or ``x-ratelimit-remaining: 0``) and a transient failure are
-  retried on the injected clock while the budget lasts (:data:`BUDGET_SECONDS`); a wait that would outlast
-  it gives up at once. A POST that got no answer is not sent again: it may have made the check run or the
-  comment, and a second one would break "one per suite and leg". 401/403/404 are a refusal (:attr:`GitHubError.refused`): a permission to add.
+Through the project's transport (``api/http.py``) with GitHub's origin (``GITHUB_API_URL``) and the token as
+``Authorization: Bearer`` (never a Certyn key). A rate limit and a transient failure are retried on the
+injected clock while :data:`BUDGET_SECONDS` lasts; a POST that got no answer is never sent again (a second
+check run or comment would break "one per suite and leg"). 401/403/404 are a refusal: a permission to add.
 """
 
 from __future__ import annotations
@@ -41,10 +36,7 @@ REFUSALS = (401, 403, 404)
 
 
 class GitHubTransport(Transport):
-    """The project's transport, for GitHub: ``/repos/...`` paths (and ``/user``: who the token is), the token as
-    a Bearer credential."""
-
-    PATH_PREFIX = ("/repos/", "/user")
+    PATH_PREFIX = ("/repos/", "/user")  # /user: who the token is
     CONFIGURED_BY = "the runner's GITHUB_API_URL"
 
     def _credentials(self) -> dict[str, str]:
@@ -54,14 +46,12 @@ class GitHubTransport(Transport):
             "X-GitHub-Api-Version": API_VERSION,
         }
 
-    def begin(self, request: Request, deadline: Deadline) -> Call:
-        """Start ``request`` and return the exchange in flight (a signal may interrupt the wait for it)."""
+    def begin(self, request: Request, deadline: Deadline) -> Call:  # a signal may interrupt the wait for it
         return self._start(request, deadline.left())
 
 
 class GitHubError(Exception):
-    """A GitHub request that did not succeed: ``refused`` (401/403/404: a permission), ``rate_limited``, or
-    anything else. The message names no secret."""
+    """A GitHub request that did not succeed. The message names no secret."""
 
     def __init__(self, message: str, status: int | None = None, *, rate_limited: bool = False) -> None:
         super().__init__(message)
@@ -73,8 +63,7 @@ class GitHubError(Exception):
 
 
 def rate_limit_wait(reply: Reply, wall: Callable[[], float] = time.time) -> str | None:
-    """How long a rate-limited reply asks to wait, as a ``Retry-After`` value (seconds); None when the reply
-    is no rate limit (a 403 without these headers is a permission refusal)."""
+    """A rate limit's wait as a ``Retry-After`` value; None for no rate limit (a 403 without these headers)."""
     if reply.status not in (403, 429):
         return None
     retry_after = reply.header("Retry-After")
@@ -98,8 +87,6 @@ def _message(reply: Reply) -> str:
 
 
 class GitHub:
-    """One repository's API: :meth:`request` is the one way a write or a read goes out."""
-
     def __init__(
         self,
         transport: GitHubTransport,
@@ -114,8 +101,8 @@ class GitHub:
         self._in_flight: Call | None = None  # an exchange a signal interrupted the wait for
 
     def answer_in_flight(self, deadline: float) -> Any:
-        """The JSON of a 2xx answer to the exchange a signal interrupted, awaited until ``deadline``; None when
-        there was none, or no usable answer came (a check run create whose id must not be lost)."""
+        """The JSON of a 2xx answer to the exchange a signal interrupted (a check run create whose id must not
+        be lost), awaited until ``deadline``; else None."""
         call, self._in_flight = self._in_flight, None
         if call is None:
             return None
@@ -134,8 +121,6 @@ class GitHub:
         *,
         under: str | None = None,
     ) -> tuple[Any, Reply]:
-        """The JSON answer (and the reply) to ``method`` ``path`` (under the repository, or ``under``) by
-        ``deadline``."""
         policy = RetryPolicy.create(None, backoff_factor=0.5, backoff_max=4.0)
         prefix = self.repo if under is None else under
         while True:
@@ -144,12 +129,12 @@ class GitHub:
                 self._in_flight = self.transport.begin(Request(method, prefix + path, body), attempt)
                 reply = self._in_flight.wait(attempt.left())  # a signal here leaves the call in flight
                 self._in_flight = None
-            except (TlsVerificationFailed, UnsafeUrl) as err:
-                self._in_flight = None
-                raise GitHubError(str(err)) from None
             except TransportError as err:
                 self._in_flight = None
-                if method == "POST" and not isinstance(err, NotSent):  # it may have made one: never two
+                # a POST may have made one: never two
+                if isinstance(err, TlsVerificationFailed | UnsafeUrl) or (
+                    method == "POST" and not isinstance(err, NotSent)
+                ):
                     raise GitHubError(str(err)) from None
                 error, retry_after = GitHubError(str(err)), None
             else:
@@ -181,7 +166,7 @@ class GitHub:
         return login if isinstance(login, str) and login else None
 
     def pages(self, path: str, deadline: float) -> list[Any]:
-        """Every item of a paged list (``per_page=100``), following ``Link: rel="next"``."""
+        """Every item of a paged list, following ``Link: rel="next"``."""
         items: list[Any] = []
         for page in range(1, MAX_PAGES + 1):
             data, reply = self.request("GET", f"{path}?per_page={PER_PAGE}&page={page}", deadline)

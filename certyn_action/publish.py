@@ -1,27 +1,19 @@
-"""Where developers look (issue 21): a check run on the tested commit and one sticky pull-request comment.
+"""Where developers look: a check run on the tested commit and one sticky pull-request comment,
+only when ``check-run`` or ``pr-comment`` asks. :meth:`Publisher.started` (the run is known: the check run in
+progress) and :meth:`Publisher.finish` (after everything else, the cancel included) each get
+``github_api.BUDGET_SECONDS``; after a signal, the finish fits in what the release budget leaves. A failure is
+one warning per thing written (naming the permission for a refusal); it never changes the verdict nor raises.
 
-Nothing is sent to GitHub unless ``check-run`` or ``pr-comment`` asks for it. The step calls
-:meth:`Publisher.started` once the Certyn run is created or attached (the check run, ``in_progress``) and
-:meth:`Publisher.finish` after everything else, the run's cancel included (the check run completed, the
-comment written). Each gets its own budget of ``github_api.BUDGET_SECONDS``; after SIGINT/SIGTERM the
-finish fits in what the release budget (counted from the signal) leaves. A failure is one warning per thing
-written, naming the permission to add for a refusal; it never changes the verdict nor raises.
-
-- **Check run** (``checks: write``): named "Certyn: <suite> (<job> #<leg>)", on the commit tested (the PR head
-  on pull_request events, the deployment's sha on ``deployment_status``), ``details_url`` the run in Certyn,
-  ``external_id`` the run id; completed with the verdict's conclusion, the headline as title, the job summary
-  as summary (cut under GitHub's limit with a note) and one annotation per failing test, 50 per request.
-- **Comment** (``pull-requests: write``): on the PR of the event, or the open PRs whose head is the commit.
-  One per workflow, job, suite and matrix leg, found by its hidden marker (never the run id: re-runs and new
-  pushes edit it) and its author (the token's account; a bot's when GitHub will not say, as for GITHUB_TOKEN)
-  and edited in place. ``on-failure`` writes only when the gate fails, and turns an existing
-  comment green when a later run passes.
+The comment (one per workflow, job, suite and matrix leg) is found by its hidden marker (never the run id, so
+re-runs and new pushes edit it in place) and its author (the token's account; a bot's when GitHub will not
+say who the token is, as for GITHUB_TOKEN); ``on-failure`` writes only when the gate fails, and turns an existing
+comment green when a later run passes.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,22 +33,17 @@ MAX_CHECK_ANNOTATIONS = 250  # in requests of 50: GitHub's limit per request
 ANNOTATIONS_PER_REQUEST = 50
 _SHA = re.compile(r"[0-9a-f]{40}")
 _NOT_MARKER = re.compile(r"[^A-Za-z0-9._/@+=:,-]+")  # nothing that could close the HTML comment
-CONCLUSIONS = {
-    Result.PASSED: "success",
-    Result.FAILED: "failure",
-    Result.TIMED_OUT: "timed_out",
-    Result.CANCELLED: "cancelled",
-}
+CONCLUSIONS = {Result.PASSED: "success", Result.FAILED: "failure", Result.TIMED_OUT: "timed_out"}
 NOT_A_TEST_RESULT = (Cause.OUTAGE, Cause.KEY_REJECTED, Cause.API_ERROR, Cause.INTERNAL_ERROR)
 CHECK_RUN, COMMENT = "check run", "pull-request comment"
+Write = Callable[[Report, Settings, float], None]
 
 
 def conclusion(result: Result, cause: Cause | None) -> str:
-    """The check run's conclusion: the verdict's, or ``neutral`` for an ending that says nothing about the
-    tests (the key rejected, the API unreachable, an API or internal error)."""
-    if cause in NOT_A_TEST_RESULT or result not in CONCLUSIONS:
-        return "cancelled" if result is Result.CANCELLED else "neutral"
-    return CONCLUSIONS[result]
+    """The verdict's, or ``neutral`` for an ending that says nothing about the tests."""
+    if result is Result.CANCELLED:
+        return "cancelled"
+    return "neutral" if cause in NOT_A_TEST_RESULT else CONCLUSIONS.get(result, "neutral")
 
 
 def commit_under_test(settings: Settings) -> str:
@@ -73,7 +60,7 @@ def commit_under_test(settings: Settings) -> str:
 
 
 def suite(settings: Settings) -> str:
-    """What ran, as the check run's name and the marker say it (never the run id)."""
+    """What ran (never the run id)."""
     if settings.process_slug:
         return settings.process_slug
     if settings.tags:
@@ -82,7 +69,7 @@ def suite(settings: Settings) -> str:
 
 
 def marker(settings: Settings) -> str:
-    """The hidden first line of the sticky comment: the workflow, job, suite and matrix leg."""
+    """The hidden first line of the sticky comment."""
     ctx = settings.context
     workflow = workflow_path(settings) or ctx.workflow
     parts = {"workflow": workflow, "job": ctx.job, "suite": suite(settings), "leg": settings.job_index or "0"}
@@ -118,46 +105,44 @@ class Publisher:
         self._warned: set[str] = set()
         self._refused: set[str] = set()  # GitHub refused it once: not asked again
 
-    # -- the two calls of the step ---------------------------------------------------------------------
     def started(self, report: Report, deadline: float) -> None:
         """The run is created or attached: the check run, in progress (before ``deadline``, the step's)."""
         settings = report.inputs
-        if settings is None or not settings.check_run:
-            return
-        try:
-            self._start_check_run(report, settings, min(deadline, self.clock.monotonic() + BUDGET_SECONDS))
-        except GitHubError as err:
-            self._warn(CHECK_RUN, err)
-        except Exception as err:  # a bug here never changes the verdict
-            self._warn(CHECK_RUN, GitHubError(f"internal error: {type(err).__name__}: {err}"))
+        if settings is not None and settings.check_run:
+            until = min(deadline, self.clock.monotonic() + BUDGET_SECONDS)
+            self._write(CHECK_RUN, self._start_check_run, report, settings, until)
 
     def finish(self, report: Report) -> None:
         """The step has ended (the run cancelled if it was to be): complete the check run, write the
-        comment. Never raises."""
+        comment."""
         settings = report.inputs
         if settings is None or not settings.publishes:
             return
         deadline = self.clock.monotonic() + BUDGET_SECONDS
-        for what, asked, write in (
-            (CHECK_RUN, settings.check_run, self._complete_check_run),
-            (COMMENT, settings.pr_comment != "off", self._comment),
-        ):
-            if not asked or what in self._refused:
-                continue
-            try:
-                write(report, settings, self._until(deadline))
-            except GitHubError as err:
-                self._warn(what, err)
-            except Exception as err:
-                self._warn(what, GitHubError(f"internal error: {type(err).__name__}: {err}"))
+        if settings.check_run and CHECK_RUN not in self._refused:
+            self._write(CHECK_RUN, self._complete_check_run, report, settings, self._until(deadline))
+        if settings.pr_comment != "off" and COMMENT not in self._refused:
+            self._write(COMMENT, self._comment, report, settings, self._until(deadline))
 
-    # -- the check run ---------------------------------------------------------------------------------
+    def _write(self, what: str, write: Write, report: Report, settings: Settings, deadline: float) -> None:
+        """Never raises: a failure (a bug included) is a warning and never changes the verdict."""
+        try:
+            write(report, settings, deadline)
+        except GitHubError as err:
+            self._warn(what, err)
+        except Exception as err:
+            bug = words.INTERNAL_ERROR.format(message=f"{type(err).__name__}: {err}")
+            self._warn(what, GitHubError(bug))
+
     def _start_check_run(self, report: Report, settings: Settings, deadline: float) -> None:
         body = self._check_run_fields(report, settings)
         body |= {"status": "in_progress", "started_at": _now()}
-        body["output"] = {"title": "Certyn run in progress", "summary": self._in_progress(report)}
+        link = safe_url(report.app_url)
+        follow = f" Follow it in [Certyn]({link})." if link else ""
+        running = self.log.redact(f"Certyn run {markdown(report.run_id, 80)} is running.{follow}")
+        body["output"] = {"title": "Certyn run in progress", "summary": running}
         data, _ = self._client(settings).request("POST", "/check-runs", deadline, body)
-        self.check_run_id = _id(data)
+        self.check_run_id = _created_id(data)
         self.log.info(f"GitHub check run created: {one_line(body['name'], 200)}")
 
     def _complete_check_run(self, report: Report, settings: Settings, deadline: float) -> None:
@@ -177,11 +162,11 @@ class Publisher:
         }
         github = self._client(settings)
         if self.check_run_id is None:  # a signal interrupted its create: learn the id it got
-            self.check_run_id = _id_or_none(github.answer_in_flight(self._until(deadline)))
+            self.check_run_id = _id(github.answer_in_flight(self._until(deadline)))
         if self.check_run_id is None:  # it could not be made at the start (or the run never was)
             body |= self._check_run_fields(report, settings)
             data, _ = github.request("POST", "/check-runs", self._until(deadline), body)
-            self.check_run_id = _id(data)
+            self.check_run_id = _created_id(data)
         else:
             github.request("PATCH", f"/check-runs/{self.check_run_id}", self._until(deadline), body)
         for start in range(ANNOTATIONS_PER_REQUEST, len(annotations), ANNOTATIONS_PER_REQUEST):
@@ -207,11 +192,6 @@ class Publisher:
             fields["details_url"] = report.app_url
         return fields
 
-    def _in_progress(self, report: Report) -> str:
-        link = safe_url(report.app_url)
-        follow = f" Follow it in [Certyn]({link})." if link else ""
-        return self.log.redact(f"Certyn run {markdown(report.run_id, 80)} is running.{follow}")
-
     def _annotations(self, report: Report, settings: Settings) -> list[dict[str, Any]]:
         results = report.findings.results
         if results is None:
@@ -229,10 +209,9 @@ class Publisher:
             }
             for annotation in words.failing_annotations(
                 results.items, diagnosis=report.findings.diagnosis, limit=MAX_CHECK_ANNOTATIONS
-            )  # diagnosis (issue 20): the reason after each test's name
+            )  # the diagnosis: the reason after each test's name
         ]
 
-    # -- the comment ------------------------------------------------------------------------------------
     def _comment(self, report: Report, settings: Settings, deadline: float) -> None:
         from .render.summary import render_comment  # noqa: PLC0415 - at the end only
 
@@ -266,7 +245,6 @@ class Publisher:
                 github.request("POST", f"/issues/{number}/comments", self._until(deadline), {"body": body})
                 self.log.info(f"Pull request #{number}: Certyn comment written")
 
-    # -- plumbing ----------------------------------------------------------------------------------------
     def _client(self, settings: Settings) -> GitHub:
         if self._github is None:
             self.log.add_mask(settings.github_token)
@@ -301,18 +279,15 @@ class Publisher:
         self.log.warning(message, title=words.GITHUB_NOT_WRITTEN)
 
 
-def _id(data: Any) -> int:
+def _id(data: Any) -> int | None:
     ident = data.get("id") if isinstance(data, Mapping) else None
-    if not isinstance(ident, int) or isinstance(ident, bool):
+    return ident if isinstance(ident, int) and not isinstance(ident, bool) else None
+
+
+def _created_id(data: Any) -> int:
+    if (ident := _id(data)) is None:
         raise GitHubError("the answer named no check run id")
     return ident
-
-
-def _id_or_none(data: Any) -> int | None:
-    try:
-        return None if data is None else _id(data)
-    except GitHubError:
-        return None
 
 
 def _is_ours(comment: Any, sign: str, login: str | None) -> bool:

@@ -1,13 +1,11 @@
 """What the step holds, and the cleanup stack that releases it: the Certyn run (cancelled) and the temporary
-environment of ``base-url`` (deleted). Each resource decides from the step's verdict and its own switch
-(``cancel-on-timeout``, ``cancel-on-job-cancel``, ``keep-environment``) whether it is released, kept (and
-said so), or left alone (a run that finished needs no cancel; a rejected key cannot cancel).
+environment of ``base-url`` (deleted). Each resource decides from the verdict and its own switch
+(``cancel-on-timeout``, ``cancel-on-job-cancel``, ``keep-environment``) to release it, keep it (and say so), or
+leave it alone (a finished run needs no cancel; a rejected key cannot cancel), and reports what it did.
 
-However the step ends, :meth:`Held.release` goes through what is held, the last acquired first, like
-``contextlib.ExitStack``: every release runs whatever an earlier one raised, and all share ONE budget,
-``RELEASE_BUDGET_SECONDS`` from the first signal (stamped by the signal guard on the step's clock), or from
-the end when there was no signal; each release gets its share of what is left (time left / releases left),
-so a hanging cancel cannot starve the environment delete. Each resource reports what it did itself.
+:meth:`Held.release` runs every release, the last acquired first, whatever an earlier one raised (as
+``contextlib.ExitStack``), within ONE budget from the first signal (or from the end): each release gets time
+left / releases left, so a hanging cancel cannot starve the environment delete.
 """
 
 from __future__ import annotations
@@ -59,40 +57,32 @@ class Decision(NamedTuple):
 
 
 class Resource(Protocol):
-    def decide(self, verdict: Verdict) -> Decision | None:
-        """Release or keep it after ``verdict``; None: this ending leaves it alone, no switch involved."""
+    """``decide`` None: this ending leaves it alone; ``release`` by ``deadline`` (clock time); ``keep``: say so."""
 
-    def release(self, cause: str, deadline: float) -> None:
-        """Release it by ``deadline`` (clock time), and report what happened."""
+    def decide(self, verdict: Verdict) -> Decision | None: ...
 
-    def keep(self, switch: str) -> None:
-        """``switch`` keeps it: say so where it matters."""
+    def release(self, cause: str, deadline: float) -> None: ...
+
+    def keep(self, switch: str) -> None: ...
 
 
 class Held:
-    """The cleanup stack: what the step holds, released on every ending within one budget."""
-
-    def __init__(self, clock: Clock, guard: SignalGuard, budget: float = RELEASE_BUDGET_SECONDS) -> None:
-        self._clock, self._guard, self._budget = clock, guard, budget
+    def __init__(self, clock: Clock, guard: SignalGuard) -> None:
+        self._clock, self._guard = clock, guard
         self.resources: list[Resource] = []
 
     def hold(self, resource: Resource) -> None:
         """``resource`` is being acquired: from now on every ending considers releasing it."""
         self.resources.append(resource)
 
-    def deadline(self) -> float:
-        """The end of the release budget: counted from the first signal if there was one, else from now."""
-        since = self._guard.received_at
-        return (self._clock.monotonic() if since is None else since) + self._budget
-
     def release(self, verdict: Verdict) -> None:
-        """Release (or keep) what is held after ``verdict``, the last acquired first, within the one budget:
-        what a release does not use passes on, and every release runs whatever an earlier one raised (what
-        the last raised propagates, earlier exceptions chained as its context)."""
-        deadline = self.deadline()
+        """What a release does not use passes on; what the last one raised propagates, earlier exceptions
+        chained as its context."""
+        since = self._guard.received_at
+        deadline = (self._clock.monotonic() if since is None else since) + RELEASE_BUDGET_SECONDS
         held, self.resources = self.resources, []
-        decisions = [(resource, resource.decide(verdict)) for resource in held]
-        left = sum(1 for _, decision in decisions if decision and decision.release)
+        decisions = [(resource, decision) for resource in held if (decision := resource.decide(verdict))]
+        left = sum(decision.release for _, decision in decisions)
 
         def release(resource: Resource, cause: str) -> None:
             nonlocal left
@@ -103,8 +93,6 @@ class Held:
 
         with ExitStack() as stack:
             for resource, decision in decisions:  # the stack runs them last acquired first
-                if decision is None:
-                    continue
                 if decision.release:
                     stack.callback(release, resource, decision.cause)
                 else:
@@ -125,11 +113,10 @@ class CertynRun:
             return Decision(self.inputs.cancel_on_timeout, "cancel-on-timeout", words.CANCEL_TIMED_OUT)
         if verdict.result is Result.CANCELLED:
             return Decision(self.inputs.cancel_on_job_cancel, "cancel-on-job-cancel", words.CANCEL_JOB)
-        unseen = report.created is None and report.status is None  # an attached run that does not exist
         if verdict.result is not Result.ERROR or cause is Cause.KEY_REJECTED:
             return None
-        if cause is Cause.RUN_NOT_FOUND and unseen:
-            return None
+        if cause is Cause.RUN_NOT_FOUND and report.created is None and report.status is None:
+            return None  # an attached run that does not exist
         why = words.CANCEL_BUG if cause is Cause.INTERNAL_ERROR else words.CANCEL_API_ERROR
         return Decision(self.inputs.cancel_on_timeout, "cancel-on-timeout", why)
 
@@ -160,20 +147,16 @@ class CertynRun:
             return
         log.info(words.CANCEL_ANSWERED.format(outcome=one_line(outcome, 300)))
         self.cancel = CancelRequest(cause, accepted=True, outcome=outcome)
-        if report.status is not None and self._read_again(run_id, deadline):  # else no state was shown
-            self.cancel = self.cancel._replace(read_after=True)
-
-    def _read_again(self, run_id: str, deadline: float) -> bool:
-        """Certyn's state after the cancel, when the budget leaves time for one read: the ``state`` output
-        stays Certyn's own word, and the latest one."""
-        if deadline - self.clock.monotonic() < READ_AGAIN_MIN_SECONDS:
-            return False
+        # Certyn's state after the cancel, when a state was shown and the budget leaves time for one read: the
+        # `state` output stays Certyn's own word, and the latest one.
+        if report.status is None or deadline - self.clock.monotonic() < READ_AGAIN_MIN_SECONDS:
+            return
         try:
             status = self.client.status(run_id, deadline)
         except ApiError:
-            return False
+            return
         self.step.seen(status)
-        return True
+        self.cancel = self.cancel._replace(read_after=True)
 
     def keep(self, switch: str) -> None:
         if self.step.report.created is None:  # interrupted while the create's answer was being read
@@ -185,9 +168,8 @@ class CertynRun:
 
 
 def environment_body(settings: Settings) -> dict[str, str]:
-    """The create body of ``base-url``'s environment: its key and label (``settings.py``), its URL, and the
-    version when known: the short commit the run is for (7 hex digits, lower case; a ``commit-sha`` that is
-    not a SHA is kept, cut to 40)."""
+    """The create body of ``base-url``'s environment; its version: the short commit (7 hex digits, lower case;
+    a ``commit-sha`` that is not a SHA is kept, cut to 40)."""
     commit = " ".join(_CONTROL.sub(" ", settings.metadata.commit_sha).split())
     version = commit[:7].lower() if _HEX_SHA.match(commit) else commit[:40]
     key, label = settings.temporary_environment_key, settings.temporary_environment_label
@@ -196,13 +178,10 @@ def environment_body(settings: Settings) -> dict[str, str]:
 
 
 class TemporaryEnvironment:
-    """The temporary Certyn environment of ``base-url``: created by :meth:`create` (held from before the
-    create is sent), deleted on every ending; kept, and said so, under ``keep-environment: true``.
-
-    A create that was interrupted, or got no answer, may still have made it: its key is unique to this step,
-    so the release looks it up by key and deletes what it finds, or says one may exist when it cannot look.
-    A create the server refused at every attempt made nothing. A 409 for an environment this step did not
-    create (another ``baseUrl`` or label) moves the create to another key: the other is never used nor deleted.
+    """The temporary environment of ``base-url``: held from before its create is sent, deleted on every ending
+    unless ``keep-environment``. An interrupted or unanswered create may have made it: its key is unique to this
+    step, so the release looks it up by key (or says one may exist); a create refused at every attempt made
+    nothing. A 409 for someone else's environment moves the create to another key (``EnvironmentsApi``).
     """
 
     def __init__(
@@ -212,11 +191,10 @@ class TemporaryEnvironment:
         self.api.key = body["key"]
         self.environment: Environment | None = None
         self.refused = False  # the server answered the create with a refusal: none was made
-        self.variables: tuple[str, ...] = ()  # [issue 22] the names preview.py set: a kept one keeps them
+        self.variables: tuple[str, ...] = ()  # the names preview.py set: a kept one keeps them
 
     @property
-    def key(self) -> str:
-        """The key of the environment this step creates (another one when its own was taken)."""
+    def key(self) -> str:  # another one when its own was taken
         return self.api.key
 
     def create(self, deadline: float) -> Environment:
@@ -263,8 +241,8 @@ class TemporaryEnvironment:
         log.info(words.ENVIRONMENT_OUTCOME.format(key=key, outcome=outcome))
         self.step.note(words.environment_deleted(self.key, outcome))
 
-    def discard(self, cause: str, deadline: float) -> None:  # preview.py: a variable was not set
-        """Deleted now, whatever ``keep-environment`` says: left with nothing to release or keep."""
+    def discard(self, cause: str, deadline: float) -> None:
+        """Deleted now, whatever ``keep-environment`` says (a variable was not set): nothing left to release."""
         self.release(cause, deadline)
         self.environment, self.refused = None, True
 

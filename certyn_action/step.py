@@ -1,11 +1,9 @@
-"""One execution of the action, as a story of calls that return values: read the settings -> (the deployment
-check, the temporary environment) -> create or attach the run -> wait -> gate -> per-test results and the AI
-answer -> report.
+"""One execution of the action, as a story of calls that return values: settings -> (the deployment check, the
+temporary environment) -> create or attach the run -> wait -> gate -> per-test results and the AI answer.
 
-Only the step writes the report: each stage returns what it learnt (or tells :meth:`Step.created`,
-:meth:`Step.seen`, :meth:`Step.note` as it learns it, so the outputs are written at once). Whatever happens,
-the step ends through :meth:`Step.run`'s ``finally``: what is held is released (``resources.py``), then the
-outputs, the summary and the verdict are written out.
+Only the step writes the report: each stage returns what it learnt, or tells :meth:`Step.created`,
+:meth:`Step.seen`, ... as it learns it (the outputs are written at once). :meth:`Step.run`'s ``finally``
+releases what is held (``resources.py``), then writes out the outputs, the summary and the verdict.
 """
 
 from __future__ import annotations
@@ -24,7 +22,7 @@ from .github.files import EventPayloadError, read_event_payload
 from .github.reporter import Reporter
 from .github.signals import CancelRequested, SignalGuard
 from .github.workflow import WorkflowLog
-from .preview import PoolRefused, Preview, deployment_unreachable
+from .preview import Preview
 from .publish import Publisher
 from .render import words
 from .render.escape import one_line
@@ -83,13 +81,11 @@ class Step:
                 from .deployment import check_deployment  # noqa: PLC0415 - only for base-url
 
                 preview = Preview(client, self, settings, self.clock)  # variables and runner-pool
-                try:
-                    preview.resolve_pool(deadline)  # before anything is created
-                except PoolRefused:  # said and judged (an input error): nothing was created
-                    return
+                preview.resolve_pool(deadline)  # before anything is created
                 # with runner-pool the deployment may be private to the pool's network: a warning, go ahead
-                unreached = lambda error: deployment_unreachable(self, settings, error)  # noqa: E731
-                check_deployment(settings, deadline, self.clock, self.env, self.log, unreached)
+                check_deployment(
+                    settings, deadline, self.clock, self.env, self.log, preview.deployment_unreachable
+                )
                 self.environment_created(self._environment(client, settings, deadline, preview))
             if settings.run_id:  # no create: the run is held from the start (the cancel switches apply)
                 self._hold_run(client, settings)
@@ -106,7 +102,6 @@ class Step:
 
     # -- the stages ----------------------------------------------------------------------------------
     def _read_settings(self) -> Settings:
-        """Every input and the GitHub context; bad inputs are each an ``::error``, then the step ends."""
         with self.guard.interruptible():  # reading is pure: a signal may end it at once
             try:
                 payload = read_event_payload(self.env.get("GITHUB_EVENT_PATH"))
@@ -139,7 +134,7 @@ class Step:
     def _environment(
         self, client: CertynClient, settings: Settings, deadline: float, preview: Preview
     ) -> str:
-        """The temporary environment for ``base-url``, held from before its create is sent: its key."""
+        """Held from before its create is sent: its key."""
         body = environment_body(settings) | preview.environment_fields()  # runner-pool
         environment = TemporaryEnvironment(client, self, body, settings.keep_environment)
         self.held.hold(environment)
@@ -148,7 +143,7 @@ class Step:
         return environment.key
 
     def _create(self, client: CertynClient, settings: Settings, deadline: float) -> Created:
-        """Create the run. It is held from before the create is sent: a create in flight is part of it."""
+        """The run is held from before the create is sent: a create in flight is part of it."""
         body = create_body(settings, settings.metadata, self.report.temporary_environment)
         with self.log.group(words.CREATING_GROUP):
             for line in words.create_lines(settings, body, settings.idempotency_key):
@@ -164,17 +159,11 @@ class Step:
         with self.guard.deferred():  # not needed before the create: imported after it, whole
             from .wait import PollSettings, wait_for_run  # noqa: PLC0415
 
-        settings = PollSettings(
-            inputs.poll_interval_seconds,
-            inputs.max_poll_interval_seconds,
-            deadline,
-            self.started,
-            attached=bool(inputs.run_id),
-        )
+        floor, ceiling = inputs.poll_interval_seconds, inputs.max_poll_interval_seconds
+        settings = PollSettings(floor, ceiling, deadline, self.started, attached=bool(inputs.run_id))
         return wait_for_run(client, self.report.run_id, settings, self.clock, self.log, self.seen)
 
-    # -- what the stages learn, into the report: the outputs at once, written whole, then a pending ---
-    # -- signal is honoured --------------------------------------------------------------------------
+    # -- what the stages learn, into the report: the outputs at once, written whole, then a pending signal --
     def environment_created(self, key: str) -> None:
         with self.guard.deferred():
             self.report.temporary_environment = key
@@ -188,7 +177,6 @@ class Step:
             self.log.info(words.ATTACHED.format(run_id=one_line(run_id, 80)))
 
     def created(self, created: Created) -> None:
-        """The run is known: its outputs at once, and where to follow it."""
         with self.guard.deferred():
             self.report.created = created
             if self.report.findings.instruction:  # the AI's answer is read by this id
@@ -198,13 +186,12 @@ class Step:
                 self.log.info(line)
 
     def seen(self, status: RunStatus) -> None:
-        """A status: state and counts as outputs at once; a run of another commit said once."""
         report = self.report
         with self.guard.deferred():
-            first_link = bool(status.app_url) and not (report.status and report.status.app_url)  # issue 19
+            first_link = bool(status.app_url) and not (report.status and report.status.app_url)
             report.status = status
             self.reporter.outputs(report)
-            if report.attached_run_id and first_link:  # issue 19: as a created run says, once
+            if report.attached_run_id and first_link:  # as a created run says, once
                 self.log.info(words.follow(status.app_url))
             if report.other_commit and report.metadata and not self._other_commit_said:  # once, not each poll
                 self._other_commit_said = True
@@ -218,19 +205,16 @@ class Step:
                 self.note(message)
 
     def note(self, text: str) -> None:
-        """A line for the summary's notes (a release, a kept run, a run that may exist)."""
         self.report.notes.append(text)
 
     def found(self, findings: Findings) -> None:
-        """What Certyn found after the run, as far as it is read: its outputs at once."""
         self.report.findings = findings
         with self.guard.deferred():
             self.reporter.outputs(self.report)
 
     # -- the endings other than the gate's -----------------------------------------------------------
     def _stopped(self, err: BaseException) -> None:
-        """The step stopped short of the gate (bad inputs, a timeout, an API error, a signal, a bug): its
-        verdict, said in the log."""
+        """Stopped short of the gate (bad inputs, a timeout, an API error, a signal, a bug): the verdict, said."""
         report = self.report
         timeout = report.inputs.timeout_seconds if report.inputs else 0.0
         run_known = report.created is not None or bool(report.attached_run_id)
@@ -252,9 +236,8 @@ class Step:
         self.log.error(words.stopped(verdict.reasons[0], verdict.cause, where), title=title)
 
     def _key_refused(self, may_have_made_a_run: bool) -> str:
-        """The key was refused, so no run can be cancelled: the note on the run that may be left running (a
-        run a lost create may have made, or the known run, with its link), in the summary; returned with a
-        leading space for the error line. "" when there is no such run."""
+        """No run can be cancelled with a refused key: the note on the run left running (one a lost create may
+        have made, or the known one), also returned with a leading space for the error line; else ""."""
         report = self.report
         if may_have_made_a_run:
             note = words.orphan("cannot cancel with a refused key", report.idempotency_key)
@@ -266,12 +249,11 @@ class Step:
         return " " + note
 
     def _not_read(self) -> None:
-        """Per-test results and the AI answer are read only after the run ended in this step."""
+        """Why per-test results and the AI answer were not read (only after a run that ended here)."""
         report, verdict = self.report, self.report.verdict
-        if report.inputs is None or verdict.result in (Result.PASSED, Result.FAILED, Result.CREATED):
-            return
-        if verdict.cause is Cause.INPUT_ERROR:  # runner-pool named no usable pool: nothing was created
-            return
+        done = (Result.PASSED, Result.FAILED, Result.CREATED)  # read after the gate, or not waited for
+        if report.inputs is None or verdict.result in done or verdict.cause is Cause.INPUT_ERROR:
+            return  # an input error (runner-pool): nothing was created
         why = words.NOT_ENDED_HERE if report.run_id else words.NONE_CREATED
         if verdict.cause is Cause.RUN_NOT_FOUND and report.created is None and report.status is None:
             why = words.NONE_FOUND

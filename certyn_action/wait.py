@@ -1,11 +1,9 @@
 """Polling a run until it reaches a terminal state or the deadline passes.
 
-Transient failures (5xx, 429, network errors, timeouts, HTML or cut bodies) never end the wait before the
-deadline: the waiter backs off while an outage lasts and says so once when it starts and once when it ends
-(only the first outage is a ``::warning`` annotation, and its end a ``::notice``; the rest are log lines).
-A 404 or a redirect (never followed) is waited out for a grace period, as a new run may not be visible yet
-and a proxy may have a passing mood. Sleeps are cut into slices so that
-a heartbeat reaches the log at least every minute, however long the interval.
+Transient failures never end the wait before the deadline: the waiter backs off while an outage lasts and says
+so when it starts and ends (the first outage as a ``::warning`` and its end a ``::notice``, the rest as log
+lines). A 404 or a redirect (never followed) is waited out for a grace period: a new run may not be visible
+yet, a proxy may have a passing mood. Sleeps are cut so that a heartbeat reaches the log at least every minute.
 """
 
 from __future__ import annotations
@@ -29,10 +27,6 @@ NOT_FOUND_GRACE_POLLS = 6
 NOT_FOUND_GRACE_SECONDS = 15.0
 # The last poll goes out this long before the deadline, so a run that finished just in time is seen.
 FINAL_POLL_SECONDS = 2.0
-
-
-def _is_redirect(err: ApiError) -> bool:
-    return err.status is not None and 300 <= err.status < 400
 
 
 class PollSettings(NamedTuple):
@@ -84,7 +78,7 @@ class _Poller:
             try:
                 status = self.client.status(self.run_id, self.settings.deadline, idle=self._idle)
             except ApiError as err:
-                if isinstance(err, NotFound) or _is_redirect(err):
+                if isinstance(err, NotFound) or (err.status is not None and 300 <= err.status < 400):
                     delay = self._suspect(now, err)
                 elif err.transient:
                     delay = self._failed(now, err)
@@ -93,11 +87,7 @@ class _Poller:
             else:
                 if self._seen(self.clock.monotonic(), status):  # when it arrived, not when asked
                     return status
-                hint = (
-                    status.retry_after_seconds
-                    if status.retry_after_seconds is not None
-                    else self.settings.floor
-                )
+                hint = status.retry_after_seconds or 0.0  # none (or 0): the floor
                 delay = min(max(hint, self.settings.floor), self.settings.ceiling)
                 # Between polls: from when this one went out, not from the end of its validation.
                 self._sleep(delay, since=self.client.poll_sent_at)
@@ -105,12 +95,9 @@ class _Poller:
             self._sleep(delay)
 
     def _suspect(self, now: float, err: ApiError) -> float:
-        """A 404 or a redirect is waited out for a grace period, then it is the error it says it is.
-
-        A new run may not be visible yet; once it was, a 404 is more likely a proxy or a lagging replica
-        than a run that vanished. A redirect (never followed) is likely a proxy's login or maintenance
-        page, since the create reached this same base URL; one that lasts means `api-url` is wrong.
-        """
+        """A 404 or a redirect is waited out for a grace period, then it is the error it says it is: a new run
+        may not be visible yet, a 404 after it was is more likely a proxy or a lagging replica, and a redirect a
+        proxy's login or maintenance page (the create reached this same base URL)."""
         self.suspect_polls += 1
         self.suspect_since = now if self.suspect_since is None else self.suspect_since
         in_grace = (
@@ -155,20 +142,16 @@ class _Poller:
         if self.outage_since is not None:
             took = format_duration(now - self.outage_since)
             text = words.reachable_again(self.run_id, took, self.outage.failures)
-            if (
-                self.outages == 1
-            ):  # issue 19: the outage that had a ::warning: a notice beside it says it recovered
+            if self.outages == 1:  # the outage that had a ::warning: a notice beside it says it recovered
                 self.log.notice(text, title=words.RECOVERED)
             else:  # the later ones were log lines: so is their end
                 self.log.info(text)
             self.outage_since, self.outage = None, self._fresh_outage()
-        line = self.progress.on_status(status, now - self.settings.started)
-        if line:
+        if line := self.progress.on_status(status, now - self.settings.started):
             self.log.info(line)
         return status.is_terminal
 
     def _sleep(self, delay: float, since: float | None = None) -> None:
-        """Sleep until ``delay`` seconds after ``since`` (default: now)."""
         now, deadline = self.clock.monotonic(), self.settings.deadline
         start = now if since is None else min(since, now)
         last_poll = deadline - FINAL_POLL_SECONDS
@@ -184,20 +167,16 @@ class _Poller:
     def _idle(self) -> float:
         """The heartbeat, while sleeping or while a request is in flight: prints it when it is due, and
         returns the seconds until the next one."""
-        elapsed = self.clock.monotonic() - self.settings.started
-        line = self.progress.heartbeat(elapsed, self._still_waiting())
-        if line:
-            self.log.info(line)
-        return self.progress.until_heartbeat(elapsed)
-
-    def _still_waiting(self) -> str:
+        now = self.clock.monotonic()
         if self.outage_since is not None:
-            return words.STILL_FAILING.format(
-                failing=format_duration(self.clock.monotonic() - self.outage_since)
-            )
-        if self.last is None:
-            return words.STILL_WAITING_FOR_THE_RUN
-        return words.STILL.format(state=describe_state(self.last), counts=describe_counts(self.last))
+            still = words.STILL_FAILING.format(failing=format_duration(now - self.outage_since))
+        elif self.last is None:
+            still = words.STILL_WAITING_FOR_THE_RUN
+        else:
+            still = words.STILL.format(state=describe_state(self.last), counts=describe_counts(self.last))
+        if line := self.progress.heartbeat(now - self.settings.started, still):
+            self.log.info(line)
+        return self.progress.until_heartbeat(now - self.settings.started)
 
     def _fresh_outage(self) -> RetryPolicy:
         return RetryPolicy.create(

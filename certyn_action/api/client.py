@@ -40,7 +40,7 @@ from .http import (
     TransportError,
     UnsafeUrl,
 )
-from .vocabulary import CREATE_PATH, PROJECTS_OVERVIEW_PATH, conversation_path, project_path, run_path
+from .vocabulary import api_path, run_path
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -89,6 +89,11 @@ class ApiError(Exception):
         self.message, self.status, self.kind, self.retry_after = message, status, kind, retry_after
         self.attempts = attempts  # how many attempts were made before giving up
         self.last = last or message  # the last attempt's own error, without "failed after N attempts"
+
+    def gave_up(self, kind: type[GaveUp], why: str, attempts: int) -> GaveUp:
+        """This error as the end of retrying: ``why``, then its own message."""
+        message = f"{why}: {self.message}"
+        return kind(message, status=self.status, kind=self.kind, attempts=attempts, last=self.message)
 
     @property
     def unreachable(self) -> bool:
@@ -220,10 +225,12 @@ def load_models() -> None:
         signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
-def error_for(reply: Reply, doing: str, project: str, not_found: str) -> ApiError:
+def error_for(reply: Reply, ask: Ask, project: str) -> ApiError:
     """The error for a reply that is not a 2xx, written for the workflow author."""
-    status, said = reply.status, server_message(reply)
+    status, said, doing = reply.status, server_message(reply), ask.doing
     suffix = f" Server said: {said}" if said else ""
+    if status in (401, 403) and ask.refused:
+        return AuthError(ask.refused.format(status=status, doing=doing), status=status)
     if status in (401, 403):
         return AuthError(
             f"Certyn refused the API key while {doing} (HTTP {status}). Check that `api-key` holds a valid, "
@@ -242,9 +249,8 @@ def error_for(reply: Reply, doing: str, project: str, not_found: str) -> ApiErro
             status=status,
         )
     if status == 404:
-        return NotFound(
-            f"HTTP 404 while {doing}: {not_found or 'the run was not found'}.{suffix}", status=status
-        )
+        what = ask.not_found or "the run was not found"
+        return NotFound(f"HTTP 404 while {doing}: {what}.{suffix}", status=status)
     retry_after = reply.header("Retry-After") if classify(reply) else None
     return ApiError(f"HTTP {status} while {doing}.{suffix}", status=status, retry_after=retry_after)
 
@@ -257,8 +263,8 @@ def may_have_made_a_run(status: int | None) -> bool:
     return status is None or 200 <= status < 300 or (status >= 500 and status != 503)
 
 
-def json_object(reply: Reply, what: str) -> dict[str, Any]:
-    """The JSON object in a 2xx body; anything else (a proxy's HTML page, a cut body) is transient."""
+def json_object(reply: Reply, what: str, shape: type = dict) -> Any:
+    """The JSON object (or array) in a 2xx body; anything else (a proxy's HTML page, a cut body) is transient."""
     try:
         data = reply.json()
     except DuplicateKey as err:
@@ -267,9 +273,9 @@ def json_object(reply: Reply, what: str) -> dict[str, Any]:
         kind = "an HTML page" if reply.body.lstrip()[:1] == b"<" else "not valid JSON"
         problem = f"{kind}: a proxy or load balancer answered, or the body was cut"
     else:
-        if isinstance(data, dict):
+        if isinstance(data, shape):
             return data
-        problem = "not a JSON object"
+        problem = "not a JSON object" if shape is dict else "not a JSON array"
     raise ApiError(f"{what} (HTTP {reply.status}) is {problem}", status=reply.status, kind=UNUSABLE_BODY)
 
 
@@ -351,12 +357,13 @@ def read_status(reply: Reply, run_id: str) -> models.RunStatus:
 
 class Ask(NamedTuple):
     """A request and its words: what we were ``doing`` (errors), the ``operation`` (the retry log), what a
-    404 means."""
+    404 means, and what a 401/403 means when it is not a wrong key (``{status}``, ``{doing}`` filled in)."""
 
     request: Request
     doing: str
     operation: str = ""
     not_found: str = ""
+    refused: str = ""
 
 
 class Creating:
@@ -375,6 +382,8 @@ class Creating:
 
 
 class CertynClient:
+    """The one client; ``on_retry(operation, error, delay, failures)`` hears of each retry."""
+
     def __init__(
         self,
         transport: Transport,
@@ -383,8 +392,7 @@ class CertynClient:
         request_timeout: float,
         max_attempts: int,
         project_slug: str,
-        on_retry: Callable[[str, ApiError, float, int], None]
-        | None = None,  # operation, error, delay, failures
+        on_retry: Callable[[str, ApiError, float, int], None] | None = None,
     ) -> None:
         self._transport, self._clock, self._request_timeout = transport, clock, request_timeout
         self._max_attempts, self._project, self._on_retry = max_attempts, project_slug, on_retry
@@ -419,28 +427,22 @@ class CertynClient:
                     raise
                 error = err
             operation, tries = ask.operation or ask.doing, policy.failures + 1
-            next_policy = policy.after_failure(ask.request.method, self._transport.url(ask.request.path))
+            policy = policy.after_failure(ask.request.method, ask.request.path)
+            if policy is None:
+                raise error.gave_up(GaveUp, f"{operation} failed after {plural(tries, 'attempt')}", tries)
             remaining = deadline - self._clock.monotonic()
-            if next_policy is None:
-                message = f"{operation} failed after {plural(tries, 'attempt')}: {error.message}"
-                raise GaveUp(
-                    message, status=error.status, kind=error.kind, attempts=tries, last=error.message
-                )
-            delay = next_policy.delay(error.retry_after)
+            delay = policy.delay(error.retry_after)
             if delay >= remaining:
                 # The server asks for more time than is left. Giving up now would waste what is left (and
                 # leave a run orphaned when this is the cancel): wait what we can, and try one last time.
                 final_try = min(self._request_timeout, remaining / 2)
                 if last_chance or final_try < MIN_ATTEMPT_SECONDS:
-                    message = f"{operation} did not succeed before the deadline: {error.message}"
-                    raise DeadlineExceeded(
-                        message, status=error.status, kind=error.kind, attempts=tries, last=error.message
-                    )
+                    why = f"{operation} did not succeed before the deadline"
+                    raise error.gave_up(DeadlineExceeded, why, tries)
                 delay, last_chance = remaining - final_try, True
             if self._on_retry is not None:
-                self._on_retry(operation, error, delay, next_policy.failures)
+                self._on_retry(operation, error, delay, policy.failures)
             self._clock.sleep(delay)
-            policy = next_policy
 
     def _once(
         self,
@@ -464,7 +466,7 @@ class CertynClient:
                 kind = {TlsVerificationFailed: TLS, UnsafeUrl: UNSAFE_URL}.get(type(err), NO_ANSWER)
                 raise ApiError(str(err), kind=kind) from None
             if not 200 <= reply.status < 300:
-                raise error_for(reply, ask.doing, self._project, ask.not_found)
+                raise error_for(reply, ask, self._project)
             if creating is not None:  # until it is read: a signal while it is read leaves it to read again
                 creating.reply, creating.in_flight = reply, False
             result = read(reply)
@@ -483,7 +485,7 @@ class CertynClient:
         the CI ones address the project by id."""
         if self._project_id is None:
             ask = Ask(
-                Request("GET", PROJECTS_OVERVIEW_PATH),
+                Request("GET", api_path("projects", "overview")),
                 "reading the projects overview",
                 operation="projects overview",
             )
@@ -500,7 +502,7 @@ class CertynClient:
 
     def create(self, body: Mapping[str, Any], idempotency_key: str, deadline: float) -> models.Created:
         """Create the run, retrying transient failures with the same Idempotency-Key."""
-        request = Request("POST", CREATE_PATH, body, {"Idempotency-Key": idempotency_key})
+        request = Request("POST", api_path("ci", "runs"), body, {"Idempotency-Key": idempotency_key})
         not_found = (
             f"unknown project `{self._project}`, process or environment (check `project-slug`, "
             "`process-slug`/`tags` and `environment-key`)"
@@ -536,7 +538,7 @@ class CertynClient:
         ask = Ask(
             Request(
                 "GET",
-                project_path(self.project_id(deadline), "process-runs", run_id),
+                api_path("projects", self.project_id(deadline), "process-runs", run_id),
                 max_body=RESULTS_MAX_BODY,
             ),
             f"reading the per-test results of run {run_id}",
@@ -548,7 +550,9 @@ class CertynClient:
 
     def conversation(self, conversation_id: str, deadline: float) -> models.Conversation:
         ask = Ask(
-            Request("GET", conversation_path(conversation_id), max_body=CONVERSATION_MAX_BODY),
+            Request(
+                "GET", api_path("assistant", "conversations", conversation_id), max_body=CONVERSATION_MAX_BODY
+            ),
             f"reading the AI conversation {conversation_id}",
             operation="AI conversation",
             not_found="this server does not offer the AI conversation (or the key cannot see it)",
@@ -558,46 +562,41 @@ class CertynClient:
         )
 
     # -- diagnosis (issue 20): a 404 says the server or the key offers none ------------------------
-    def _diagnosis(self, model: type[M], what: str, deadline: float, *path: str, **query: str | int) -> M:
+    def _diagnosis(self, model: type[M], what: str, deadline: float, path: str, bare: bool = False) -> M:
         not_found = f"this server does not offer {what} (or the key cannot see them)"
-        url = project_path(*path) + (f"?{urlencode(query)}" if query else "")
-        ask = Ask(Request("GET", url), f"reading {what}", operation=what, not_found=not_found)
+        ask = Ask(Request("GET", path), f"reading {what}", operation=what, not_found=not_found)
 
         def read(reply: Reply) -> M:
-            if model is models.FlakyTestCases:  # a bare JSON array, read as {"items": [...]}
+            if bare:  # a bare JSON array, read as {"items": [...]}
                 reply = reply._replace(body=b'{"items":' + reply.body + b"}")
             return read_model(reply, model, what)
 
         return self.call(ask, read, READ, deadline)
 
     def execution(self, project: str, execution_id: str, deadline: float) -> models.Execution:
-        what = f"execution {execution_id}"
-        return self._diagnosis(models.Execution, what, deadline, project, "executions", execution_id)
+        path = api_path("projects", project, "executions", execution_id)
+        return self._diagnosis(models.Execution, f"execution {execution_id}", deadline, path)
 
     def session_events(self, project: str, session: str, page: int, deadline: float) -> models.EventPage:
-        path = (project, "agentsessions", session, "conversation")
-        what = f"the agent session {session}"
-        return self._diagnosis(models.EventPage, what, deadline, *path, page=page, pageSize=EVENTS_PAGE_SIZE)
+        query = urlencode({"page": page, "pageSize": EVENTS_PAGE_SIZE})
+        path = api_path("projects", project, "agentsessions", session, "conversation") + "?" + query
+        return self._diagnosis(models.EventPage, f"the agent session {session}", deadline, path)
 
     def artifacts(self, project: str, execution_id: str, deadline: float) -> models.ArtifactPage:
-        path, what = (
-            (project, "executions", execution_id, "artifacts"),
-            f"the artifacts of execution {execution_id}",
-        )
+        query = urlencode({"page": 1, "pageSize": ARTIFACTS_PAGE_SIZE})
+        path = api_path("projects", project, "executions", execution_id, "artifacts") + "?" + query
         return self._diagnosis(
-            models.ArtifactPage, what, deadline, *path, page=1, pageSize=ARTIFACTS_PAGE_SIZE
+            models.ArtifactPage, f"the artifacts of execution {execution_id}", deadline, path
         )
 
     def flaky_test_cases(self, project: str, deadline: float) -> models.FlakyTestCases:
-        what = "the flaky test cases"
-        return self._diagnosis(
-            models.FlakyTestCases, what, deadline, project, "flaky-testcases", threshold="0.2"
-        )
+        path = api_path("projects", project, "flaky-testcases") + "?threshold=0.2"
+        return self._diagnosis(models.FlakyTestCases, "the flaky test cases", deadline, path, bare=True)
 
     def observations(self, project: str, run_id: str, deadline: float) -> models.ObservationPage:
-        what, size = "the run's observations", OBSERVATIONS_PAGE_SIZE
-        query: dict[str, str | int] = {"processRunId": run_id, "page": 1, "pageSize": size}
-        return self._diagnosis(models.ObservationPage, what, deadline, project, "observations", **query)
+        query = urlencode({"processRunId": run_id, "page": 1, "pageSize": OBSERVATIONS_PAGE_SIZE})
+        path = api_path("projects", project, "observations") + "?" + query
+        return self._diagnosis(models.ObservationPage, "the run's observations", deadline, path)
 
     # -- the create's recovery -------------------------------------------------------------------
     @property
@@ -690,16 +689,14 @@ class EnvironmentsApi:
 
     def _create(self, body: Mapping[str, str], deadline: float) -> models.Environment | None:
         """One create (retried); None when the server answers 409 (the key is taken)."""
-        ask = Ask(
-            Request("POST", self._path(deadline), body), CREATING_ENVIRONMENT, operation="environment create"
-        )
+        request = Request("POST", self._path(deadline), body)
+        ask = Ask(request, CREATING_ENVIRONMENT, operation="environment create", refused=ENVIRONMENT_RIGHTS)
         if self.creating is None:  # one record for both keys: whether any attempt may have made one
             self.creating = Creating(ask)
         self.creating.ask = ask
-
         read = partial(read_model, model=models.Environment, what="the environment create response")
         try:
-            return self._call(ask, read, CREATE, deadline, creating=self.creating)
+            return self.client.call(ask, read, CREATE, deadline, creating=self.creating)
         except ApiError as err:
             if err.status != 409:
                 raise
@@ -707,13 +704,11 @@ class EnvironmentsApi:
 
     def find(self, key: str, deadline: float) -> models.Environment | None:
         """The environment with ``key``, page after page (at most 50), or None."""
+        read = partial(read_model, model=models.EnvironmentPage, what="the environments list")
         for number in range(1, 51):
             path = f"{self._path(deadline)}?{urlencode({'page': number, 'pageSize': 100})}"
             ask = Ask(Request("GET", path), "listing the environments", operation="environments list")
-            what = "the environments list"
-            page = self._call(
-                ask, partial(read_model, model=models.EnvironmentPage, what=what), READ, deadline
-            )
+            page = self.client.call(ask._replace(refused=ENVIRONMENT_RIGHTS), read, READ, deadline)
             found = models.find_environment(page, key)
             if found is not None or not page.has_next_page or not page.items:
                 return found
@@ -721,12 +716,13 @@ class EnvironmentsApi:
 
     def delete(self, environment_id: str, deadline: float) -> str:
         """Delete the environment within ``deadline`` (quick retries); returns what happened."""
-        path = self._path(deadline, environment_id)
-        ask = Ask(
-            Request("DELETE", path), f"deleting environment {environment_id}", operation="environment delete"
+        request, doing = (
+            Request("DELETE", self._path(deadline, environment_id)),
+            f"deleting environment {environment_id}",
         )
+        ask = Ask(request, doing, operation="environment delete", refused=ENVIRONMENT_RIGHTS)
         try:
-            return self._call(ask, lambda _reply: "deleted", RELEASE, deadline)
+            return self.client.call(ask, lambda _reply: "deleted", RELEASE, deadline)
         except NotFound:
             return "already deleted"
 
@@ -734,16 +730,14 @@ class EnvironmentsApi:
         """Set a variable (retried). False when the environment already has it: this step made it and names
         are unique, so only an earlier attempt of this request, whose answer was lost, can have set it."""
         body = {"name": name, "value": value, "description": "Set by the Certyn GitHub Action (`variables`)"}
-        path = self._path(deadline, environment_id, "variables")
+        request = Request("POST", self._path(deadline, environment_id, "variables"), body)
         not_found = "the temporary environment was not found"
+        doing = f"setting the variable `{name}`"
         ask = Ask(
-            Request("POST", path, body),
-            f"setting the variable `{name}`",
-            operation="variable create",
-            not_found=not_found,
+            request, doing, operation="variable create", not_found=not_found, refused=ENVIRONMENT_RIGHTS
         )
         try:
-            self._call(ask, lambda _reply: None, CREATE, deadline)
+            self.client.call(ask, lambda _reply: None, CREATE, deadline)
         except ApiError as err:
             if err.status != 409:
                 raise
@@ -751,44 +745,23 @@ class EnvironmentsApi:
         return True
 
     def _path(self, deadline: float, *segments: str) -> str:
-        return project_path(self.client.project_id(deadline), "environments", *segments)
-
-    def _call(
-        self, ask: Ask, read: Callable[[Reply], T], policy: RetryPolicy, deadline: float, **kw: Any
-    ) -> T:
-        try:
-            return self.client.call(ask, read, policy, deadline, **kw)
-        except AuthError as err:
-            rights = ENVIRONMENT_RIGHTS.format(status=err.status, doing=ask.doing)
-            raise AuthError(rights, status=err.status) from None
+        return api_path("projects", self.client.project_id(deadline), "environments", *segments)
 
 
 def list_runner_pools(client: CertynClient, deadline: float) -> tuple[models.RunnerPool, ...]:
     """``GET /api/self-hosted/pools``: a bare array (retried); an unusable entry is skipped."""
 
     def read(reply: Reply) -> tuple[models.RunnerPool, ...]:
-        try:
-            data = reply.json()
-        except ValueError:
-            data = None
-        if not isinstance(data, list):
-            raise ApiError(
-                f"the runner pools list (HTTP {reply.status}) is not a JSON array: a proxy answered, or the body "
-                "was cut",
-                status=reply.status,
-                kind=UNUSABLE_BODY,
-            )
-        return models.usable(models.RunnerPool, data)
+        return models.usable(models.RunnerPool, json_object(reply, "the runner pools list", list))
 
     ask = Ask(
-        Request("GET", "/api/self-hosted/pools"),
+        Request("GET", api_path("self-hosted", "pools")),
         "listing the self-hosted runner pools",
         operation="runner pools list",
         not_found="this Certyn API has no self-hosted runner pools (remove `runner-pool`)",
+        refused=POOL_RIGHTS,
     )
     try:
         return client.call(ask, read, READ, deadline)
-    except AuthError as err:
-        raise AuthError(POOL_RIGHTS.format(status=err.status), status=err.status) from None
     except NotFound as err:  # not the project's 404: it must not read "project not found"
         raise ApiError(err.message, status=err.status) from None

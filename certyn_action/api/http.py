@@ -120,10 +120,6 @@ class TransportError(Exception):
     """No usable HTTP response: network failure, timeout, oversized body. The message names no secret."""
 
 
-class RequestTimedOut(TransportError):
-    pass
-
-
 class TlsVerificationFailed(TransportError):
     """The server's certificate did not verify: retrying cannot help."""
 
@@ -153,7 +149,7 @@ class Call:
         while not self._done.wait(max(min(end - time.monotonic(), idle() if idle else timeout), 0.0)):
             if time.monotonic() >= end:
                 self._trace(f"abandoned after {timeout:.3g}s")
-                raise RequestTimedOut(f"{self.description}: no complete response within {timeout:.3g}s")
+                raise TransportError(f"{self.description}: no complete response within {timeout:.3g}s")
         if self._error is not None:
             self._trace(str(self._error))
             raise self._error
@@ -185,8 +181,7 @@ def new_session(url: str, env: Mapping[str, str], headers: Mapping[str, str]) ->
     a ``.netrc`` entry can never add an ``Authorization`` header; only ``headers`` are sent."""
     session = _Session()
     session.trust_env = False
-    session.headers.clear()
-    session.headers.update(headers)
+    session.headers = requests.structures.CaseInsensitiveDict(headers)
     if not requests.utils.should_bypass_proxies(url, no_proxy=env.get("NO_PROXY") or env.get("no_proxy")):
         for scheme in ("http", "https", "all"):
             if proxy := env.get(f"{scheme.upper()}_PROXY") or env.get(f"{scheme}_proxy"):
@@ -228,9 +223,6 @@ class Transport:
             self.base_url, env, {"User-Agent": USER_AGENT, "Accept": "application/json"}
         )
 
-    def url(self, path: str) -> str:
-        return self.base_url + path
-
     def send(self, request: Request, deadline: Deadline, idle: Callable[[], float] | None = None) -> Reply:
         """The reply to ``request`` by ``deadline``; nothing is sent when no time is left."""
         timeout = deadline.left()
@@ -242,7 +234,7 @@ class Transport:
             raise NotSent(f"{request.description}: no time left")
         if not request.path.startswith(self.PATH_PREFIX):
             raise ValueError(f"not an API path: {request.path}")
-        url = self.url(request.path)
+        url = self.base_url + request.path
         prepared = requests.PreparedRequest()
         try:  # the URL as requests prepares it and urllib3 parses it: the key goes nowhere else
             prepared.prepare_url(url, None)
@@ -255,8 +247,6 @@ class Transport:
                 f"(check {self.CONFIGURED_BY}); nothing was sent"
             )
         headers = {**self._credentials(), **(request.headers or {})}
-        if request.json_body is not None:
-            headers["Content-Type"] = "application/json"
         call = Call(request.description, self._debug)
         threading.Thread(
             target=self._exchange,
@@ -275,14 +265,13 @@ class Transport:
     def _exchange(
         self, call: Call, request: Request, url: str, headers: dict[str, str], timeout: float
     ) -> None:
-        data = None if request.json_body is None else json.dumps(request.json_body).encode("utf-8")
         try:
             # The socket read timeout is a little past the deadline: Call.wait fires first.
             with self._session.request(
                 request.method,
                 url,
                 headers=headers,
-                data=data,
+                json=request.json_body,
                 timeout=(timeout, timeout + 1.0),
                 allow_redirects=False,
                 stream=True,

@@ -23,7 +23,6 @@ from typing import Annotated, Any, Generic, NamedTuple, TypeVar
 
 from pydantic import (
     AfterValidator,
-    AliasChoices,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -31,6 +30,7 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
+from pydantic.alias_generators import to_camel
 
 from ..render.escape import HEADING, encodable, plural, safe_url, truncate
 from ..settings import MAX_RUN_ID
@@ -49,7 +49,6 @@ MAX_ANSWER = 100_000
 # costs neither time nor memory (each kept one becomes a model, an annotation, a JUnit test case).
 MAX_ITEMS = 5_000
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
-_FRACTION = re.compile(r"(\.\d{6})\d+")
 
 
 # -- tolerant field parsers, written once ------------------------------------------------------------
@@ -156,14 +155,12 @@ def usable(model: type[M], value: Any) -> tuple[M, ...]:
 
 def parse_timestamp(value: object) -> datetime | None:
     """An ISO 8601 timestamp as an aware UTC datetime, or None when unusable. Tolerates ``Z``, offsets,
-    fractions of any length (.NET writes seven digits) and a missing offset (taken as UTC)."""
+    fractions of any length (.NET writes seven digits: Python's parser keeps six) and a missing offset (UTC)."""
     if not isinstance(value, str) or not value.strip() or len(value) > 64:
         return None
-    text = _FRACTION.sub(r"\1", value.strip())
-    if text[-1:] in ("z", "Z"):
-        text = text[:-1] + "+00:00"
+    text = value.strip()
     try:
-        moment = datetime.fromisoformat(text)
+        moment = datetime.fromisoformat(text[:-1] + "Z" if text.endswith("z") else text)
         return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
     except (ValueError, OverflowError):
         return None
@@ -187,14 +184,13 @@ Url = Annotated[str, BeforeValidator(_url)]
 Counter = Annotated[int, BeforeValidator(_counter), Field(ge=0)]
 Hint = Annotated[float | None, BeforeValidator(_hint)]
 Flag = Annotated[bool, BeforeValidator(lambda value: value is True)]  # only `true` is true
-Count = Annotated[int, BeforeValidator(lambda value: _whole(value) or 0)]  # paging: unusable is 0
 Items = BeforeValidator(_items)
 
 RequiredId = Field(min_length=1, max_length=MAX_ID)
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True, alias_generator=to_camel)
 
 
 # -- the CI runs ---------------------------------------------------------------------------------------
@@ -206,14 +202,12 @@ class CreatedRun(_Model):
     run_id: Annotated[
         str,
         BeforeValidator(partial(_required_id, "a run id", strip=False)),
-        Field(alias="runId", min_length=1, max_length=MAX_RUN_ID),
+        Field(min_length=1, max_length=MAX_RUN_ID),
     ]
-    app_url: Url = Field(default="", alias="appUrl")
-    test_case_count: Annotated[int | None, BeforeValidator(_whole)] = Field(
-        default=None, alias="testCaseCount"
-    )
+    app_url: Url = ""
+    test_case_count: Annotated[int | None, BeforeValidator(_whole)] = None
     # Sent only with an `instruction`; "" when absent or unusable (then the answer is simply not read).
-    conversation_id: Identifier = Field(default="", alias="conversationId")
+    conversation_id: Identifier = ""
 
 
 class Created(NamedTuple):
@@ -236,11 +230,11 @@ class RunStatus(_Model):
     pending: Counter = 0
     aborted: Counter = 0
     skipped: Counter = 0
-    app_url: Url = Field(default="", alias="appUrl")
-    commit_sha: Text = Field(default="", alias="commitSha")  # the commit the run tests (a replay: not ours)
-    started_at: Text = Field(default="", validation_alias=AliasChoices("startedAt", "started_at"))
-    completed_at: Text = Field(default="", validation_alias=AliasChoices("completedAt", "completed_at"))
-    retry_after_seconds: Hint = Field(default=None, alias="retryAfterSeconds")
+    app_url: Url = ""
+    commit_sha: Text = ""  # the commit the run tests (a replay: not ours)
+    started_at: Text = ""
+    completed_at: Text = ""
+    retry_after_seconds: Hint = None
     absent: frozenset[str] = frozenset()
 
     @model_validator(mode="before")
@@ -294,12 +288,12 @@ class Environment(_Model):
     id: Annotated[str, BeforeValidator(partial(_required_id, "an environment id")), RequiredId]
     key: Text = ""
     label: Text = ""
-    base_url: Text = Field(default="", alias="baseUrl")
+    base_url: Text = ""
 
 
 class EnvironmentPage(_Model):
     items: Annotated[tuple[Environment, ...], BeforeValidator(partial(usable, Environment))] = ()
-    has_next_page: Flag = Field(default=False, alias="hasNextPage")
+    has_next_page: Flag = False
 
 
 def find_environment(page: EnvironmentPage, key: str) -> Environment | None:
@@ -324,9 +318,7 @@ class RunnerPool(_Model):
     id: Annotated[str, BeforeValidator(partial(_required_id, "a runner pool id")), RequiredId]
     name: Text = ""
     # only an explicit ``false`` retires a pool (the API's own check refuses it anyway)
-    is_active: Annotated[bool, BeforeValidator(lambda value: value is not False)] = Field(
-        default=True, alias="isActive"
-    )
+    is_active: Annotated[bool, BeforeValidator(lambda value: value is not False)] = True
 
 
 def find_pool(pools: Sequence[RunnerPool], wanted: str) -> tuple[RunnerPool, ...]:
@@ -370,18 +362,18 @@ class RunItem(_Model):
     """One test of a process run (an entry of ``items[]``)."""
 
     id: Identifier = ""
-    test_case_id: Identifier = Field(default="", alias="testCaseId")
+    test_case_id: Identifier = ""
     name: Name = Field(default="", alias="testCaseName")
     number: Number = Field(default=None, alias="testCaseNumber")
     status: Word = ""
-    test_outcome: Word = Field(default="", alias="testOutcome")
+    test_outcome: Word = ""
     finding: Annotated[str, BeforeValidator(partial(_text, limit=MAX_FINDING))] = Field(
         default="", alias="summaryMarkdown"
     )
-    started_at: Timestamp = Field(default=None, alias="startedAt")
-    completed_at: Timestamp = Field(default=None, alias="completedAt")
-    execution_id: Identifier = Field(default="", alias="executionId")  # diagnosis (issue 20)
-    agent_session_id: Identifier = Field(default="", alias="agentSessionId")  # diagnosis (issue 20)
+    started_at: Timestamp = None
+    completed_at: Timestamp = None
+    execution_id: Identifier = ""  # diagnosis (issue 20)
+    agent_session_id: Identifier = ""  # diagnosis (issue 20)
 
     @property
     def outcome(self) -> Outcome:
@@ -406,11 +398,11 @@ class ProcessRun(_Model):
 
     id: Identifier = ""
     number: Number = None
-    process_slug: Name = Field(default="", alias="processSlug")
-    process_name: Name = Field(default="", alias="processName")
+    process_slug: Name = ""
+    process_name: Name = ""
     status: Word = ""
-    started_at: Timestamp = Field(default=None, alias="startedAt")
-    completed_at: Timestamp = Field(default=None, alias="completedAt")
+    started_at: Timestamp = None
+    completed_at: Timestamp = None
     items: Annotated[tuple[RunItem, ...], Items] = ()
     listed: int = Field(default=0, alias="_listed")  # how many the answer listed (items keeps MAX_ITEMS)
 
@@ -514,7 +506,7 @@ class Conversation(_Model):
     status: Word = ""
     # the answer is the last assistant message: the last ones are kept
     messages: Annotated[tuple[Message, ...], BeforeValidator(partial(_items, last=True))] = ()
-    retry_after_seconds: Hint = Field(default=None, alias="retryAfterSeconds")
+    retry_after_seconds: Hint = None
 
     @property
     def state(self) -> ConversationState:
@@ -562,14 +554,14 @@ class Page(_Model, Generic[T]):
     """The paged envelope: ``items`` (tolerant) and whether another page follows."""
 
     items: Annotated[tuple[T, ...], Items] = ()
-    has_next_page: LenientFlag = Field(default=False, alias="hasNextPage")
+    has_next_page: LenientFlag = False
 
 
 class Execution(_Model):
     """Only its agent session is read."""
 
     id: Identifier = ""
-    agent_session_id: Identifier = Field(default="", alias="agentSessionId")
+    agent_session_id: Identifier = ""
 
 
 class SessionEvent(_Model):
@@ -586,13 +578,11 @@ class Artifact(_Model):
 
 
 class Flakiness(_Model):
-    test_case_id: Identifier = Field(default="", alias="testCaseId")
-    flakiness_score: Annotated[float | None, BeforeValidator(_rate)] = Field(
-        default=None, alias="flakinessScore"
-    )
-    total_runs: Number = Field(default=None, alias="totalRuns")
-    failed_runs: Number = Field(default=None, alias="failedRuns")
-    is_quarantined: LenientFlag = Field(default=False, alias="isQuarantined")
+    test_case_id: Identifier = ""
+    flakiness_score: Annotated[float | None, BeforeValidator(_rate)] = None
+    total_runs: Number = None
+    failed_runs: Number = None
+    is_quarantined: LenientFlag = False
 
 
 class Observation(_Model):

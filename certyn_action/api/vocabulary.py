@@ -14,30 +14,20 @@ OUTCOMES = ("passed", "failed", "blocked", "aborted", "skipped")  # the counters
 # The counters the API promises: a finished run that lacks one (missing or null) proves nothing.
 REQUIRED_COUNTERS = ("failed", "blocked")
 
-CREATE_PATH = "/api/ci/runs"
-PROJECTS_OVERVIEW_PATH = "/api/projects/overview"
+
+def api_path(*segments: str) -> str:
+    """``/api/...``, every segment escaped (ids come from the inputs or the server): URLs are only ever built
+    from the configured base."""
+    return "/api/" + "/".join(quote(segment, safe="") for segment in segments)
 
 
 def run_path(run_id: str) -> str:
-    """``/api/ci/runs/{runId}``, the id escaped: URLs are only ever built from the configured base."""
-    return f"{CREATE_PATH}/{quote(run_id, safe='')}"
-
-
-def conversation_path(conversation_id: str) -> str:
-    """``/api/assistant/conversations/{id}``, the id escaped (it comes from the server)."""
-    return f"/api/assistant/conversations/{quote(conversation_id, safe='')}"
-
-
-def project_path(project_id: str, *segments: str) -> str:
-    """``/api/projects/{projectId}/...``, every segment escaped (ids come from the server)."""
-    parts = [project_id, *segments]
-    return "/api/projects/" + "/".join(quote(part, safe="") for part in parts)
+    return api_path("ci", "runs", run_id)
 
 
 def create_body(inputs: Settings, meta: RunMetadata, environment_key: str = "") -> dict[str, object]:
     """The create request's JSON: camelCase, empty fields omitted. ``environment_key``: the temporary
     environment of ``base-url`` (``environment-key`` is not given then)."""
-    body: dict[str, object] = {"projectSlug": inputs.project_slug}
     optional: dict[str, object] = {
         "environmentKey": environment_key or inputs.environment_key,
         "processSlug": inputs.process_slug,
@@ -49,5 +39,4 @@ def create_body(inputs: Settings, meta: RunMetadata, environment_key: str = "") 
         "externalUrl": meta.external_url,
         "instruction": inputs.instruction,
     }
-    body.update({name: value for name, value in optional.items() if value})
-    return body
+    return {"projectSlug": inputs.project_slug} | {name: value for name, value in optional.items() if value}

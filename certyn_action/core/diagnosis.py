@@ -1,9 +1,6 @@
-"""Why a failing test failed, from what Certyn recorded of it: the pure half of the diagnosis (issue 20).
-
-Its agent session's events in, a reason and its evidence out (:func:`scan`, :func:`classify`, :func:`describe`),
-in the Certyn CLI's order, first match wins; with its artifacts and Certyn's flakiness mark, one
-:class:`DiagnosedTest`; all of them with the run's observations, one :class:`Diagnosis` (the ``failures``
-output). The reading is ``certyn_action/diagnosis.py``. Pure.
+"""Why a failing test failed, pure: its agent session's events in, a reason and its evidence out, in
+the Certyn CLI's order, first match wins; with its artifacts and flakiness mark, one :class:`DiagnosedTest`; all
+of them with the run's observations, one :class:`Diagnosis` (the ``failures`` output). ``diagnosis.py`` reads.
 
 Event and artifact text is untrusted: URLs lose their query, fragment and credentials (they may carry tokens)
 and are never fetched; only http(s) ones become links, and every renderer escapes what it shows.
@@ -15,7 +12,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..render.escape import one_line, plural, safe_url, without_secrets
@@ -40,25 +37,10 @@ REASONS = {
     "unknown": "cause unknown",
 }
 SUCCEEDED = frozenset({"", "succeeded", "success", "completed", "ok", "passed"})
-TOOL_FAILED = frozenset(
-    {
-        "failed",
-        "error",
-        "errored",
-        "denied",
-        "blocked",
-        "aborted",
-        "cancelled",
-        "canceled",
-        "timeout",
-        "timed_out",
-    }
-)
+_STOPPED = ("cancelled", "canceled", "timeout", "timed_out")
+TOOL_FAILED = frozenset(("failed", "error", "errored", "denied", "blocked", "aborted", *_STOPPED))
 _ORDER = {"failed": 0, "blocked": 1, "aborted": 2}
 _SPACES = re.compile(r"\s+")
-
-
-# -- the events -----------------------------------------------------------------------------
 
 
 def _text(value: object) -> str:
@@ -68,6 +50,11 @@ def _text(value: object) -> str:
     if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
         return str(int(value)) if abs(value) < 1e18 else ""
     return ""
+
+
+def _first(payload: Mapping[str, Any], *keys: str) -> str:
+    """The first of ``keys`` whose value is payload text, else ""."""
+    return next((text for key in keys if (text := _text(payload.get(key)))), "")
 
 
 def _int(value: object) -> int | None:
@@ -80,7 +67,6 @@ def _int(value: object) -> int | None:
 
 
 def clean_url(url: str) -> str:
-    """``url`` without its query, fragment and credentials (they may carry tokens), on one line."""
     return one_line(without_secrets(url), 1000)
 
 
@@ -90,19 +76,11 @@ def link(url: str) -> str:
     return cleaned if safe_url(cleaned) is not None else ""
 
 
-def _detail(text: str) -> str:
-    flat = _SPACES.sub(" ", text).strip()
-    return flat if len(flat) <= MAX_ERROR_TEXT else flat[:MAX_ERROR_TEXT] + "…"
-
-
 @dataclass(frozen=True)
 class NetworkFailure:
     method: str
     url: str  # without query and fragment
     status: int
-
-    def output(self) -> dict[str, object]:
-        return {"method": self.method, "url": self.url, "status": self.status}
 
 
 @dataclass(frozen=True)
@@ -141,20 +119,18 @@ class _Scan:
             self.tool_names[call] = _text(payload.get("toolName"))
 
     def tool_result(self, payload: Mapping[str, Any]) -> None:
-        if _text(payload.get("status")).strip().lower() not in TOOL_FAILED:
+        if _first(payload, "status").strip().lower() not in TOOL_FAILED:
             return
         self.tool_errors += 1
         meta = payload.get("metadata")
         meta = meta if isinstance(meta, Mapping) else {}
-        call = (
-            _text(meta.get("toolCallId"))
-            or _text(payload.get("toolCallId"))
-            or _text(payload.get("commandId"))
-        )
-        name = _text(meta.get("toolName")) or _text(payload.get("toolName")) or self.tool_names.get(call, "")
-        said = _text(payload.get("error")) or _text(payload.get("output")) or _text(payload.get("status"))
+        call = _first(meta, "toolCallId") or _first(payload, "toolCallId", "commandId")
+        name = _first(meta, "toolName") or _first(payload, "toolName") or self.tool_names.get(call, "")
+        said = _first(payload, "error", "output", "status")
+        detail = _SPACES.sub(" ", one_line(said, 4 * MAX_ERROR_TEXT)).strip()
         if len(self.tools) < MAX_SAMPLES:
-            self.tools.append(ToolFailure(one_line(name, 100), _detail(one_line(said, 4 * MAX_ERROR_TEXT))))
+            cut = detail if len(detail) <= MAX_ERROR_TEXT else detail[:MAX_ERROR_TEXT] + "…"
+            self.tools.append(ToolFailure(one_line(name, 100), cut))
 
     def policy_decision(self, payload: Mapping[str, Any]) -> None:
         allowed = payload.get("allowed")
@@ -174,8 +150,9 @@ class _Scan:
         if len(self.samples[is_5xx]) < MAX_SAMPLES:
             method, url = self.requests.get(_text(payload.get("requestId")), ("", ""))
             method = one_line(_text(payload.get("method")) or method, 20).upper()
-            url = clean_url(_text(payload.get("url")) or url)
-            self.samples[is_5xx].append(NetworkFailure(method, url, status))
+            self.samples[is_5xx].append(
+                NetworkFailure(method, clean_url(_text(payload.get("url")) or url), status)
+            )
 
     def conversation_completed(self, payload: Mapping[str, Any]) -> None:
         self.conversation = _text(payload.get("status")).strip() or self.conversation
@@ -220,39 +197,28 @@ _CHECKS: tuple[tuple[str, Callable[[set[str], Evidence], bool]], ...] = (
 
 
 def classify(outcome: str, status: str, evidence: Evidence) -> str:
-    """The reason, first match wins (the CLI's order): outcome or status blocked, aborted; the agent's
-    completion status not a success; a tool failure; 5xx at least as many as 4xx; any 4xx; failed; unknown."""
+    """The reason: the first of ``_CHECKS`` that holds for the outcome or status and the evidence, else unknown."""
     said = {outcome.strip().lower(), status.strip().lower()}
     return next((reason for reason, holds in _CHECKS if holds(said, evidence)), "unknown")
 
 
-def _request(failure: NetworkFailure) -> str:
-    """``POST /api/checkout``: the method and the URL's path (the whole URL when it has none)."""
-    path = re.sub(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/]*", "", failure.url) or failure.url
-    return f"{failure.method} {path}".strip()
-
-
 def _answered(failure: NetworkFailure) -> str:
-    return f"the app answered {failure.status} to {_request(failure)}"
-
-
-def _tool(failure: ToolFailure) -> str:
-    return f"tool {failure.tool or 'unnamed'} failed: {failure.error or 'no detail'}"
+    """``the app answered 503 to POST /api/checkout``: the URL's path (the whole URL when it has none)."""
+    path = re.sub(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/]*", "", failure.url) or failure.url
+    return f"the app answered {failure.status} to " + f"{failure.method} {path}".strip()
 
 
 def describe(reason: str, outcome: str, evidence: Evidence) -> str:
-    """The reason in one sentence with its strongest evidence, e.g. "the app answered 503 to POST /api/x"."""
-    network = evidence.network
-    server = [failure for failure in network if failure.status >= 500]
-    client = [failure for failure in network if failure.status < 500]
-    if reason == "blocked":
-        text = "Certyn marked the test blocked"
-    elif reason == "aborted":
-        text = "Certyn marked the test aborted"
+    """The reason in one sentence with its strongest evidence."""
+    server = [failure for failure in evidence.network if failure.status >= 500]
+    client = [failure for failure in evidence.network if failure.status < 500]
+    if reason in ("blocked", "aborted"):
+        text = f"Certyn marked the test {reason}"
     elif reason == "agent-failed":
         text = f"Certyn's agent ended with status {evidence.completion}"
     elif reason == "tool-error" and evidence.tools:
-        text = _tool(evidence.tools[0])
+        tool = evidence.tools[0]
+        text = f"tool {tool.tool or 'unnamed'} failed: {tool.error or 'no detail'}"
         if evidence.tool_errors > 1:
             text += f" (and {plural(evidence.tool_errors - 1, 'more tool failure')})"
     elif reason == "tool-error":
@@ -277,8 +243,17 @@ class Link:
     url: str  # cleaned; an http(s) link when ``is_link``, else text to show as such
     is_link: bool
 
-    def output(self) -> dict[str, str]:
-        return {"type": self.type, "url": self.url}
+
+@dataclass(frozen=True)
+class FlakyMark:
+    quarantined: bool
+    rate: float | None  # failed runs / runs, else Certyn's flakiness score
+
+
+def flaky_mark(flaky: Flakiness) -> FlakyMark:
+    runs, failed = flaky.total_runs, flaky.failed_runs
+    rate = failed / runs if runs and failed is not None and failed <= runs else flaky.flakiness_score
+    return FlakyMark(flaky.is_quarantined, rate)
 
 
 @dataclass(frozen=True)
@@ -306,23 +281,13 @@ class DiagnosedTest:
             "summary": self.summary,
             "flaky": self.flaky,
             "quarantined": self.quarantined,
-            "artifacts": [artifact.output() for artifact in self.artifacts if artifact.is_link],
-            "network": [failure.output() for failure in self.evidence.network],
+            "artifacts": [{"type": link.type, "url": link.url} for link in self.artifacts if link.is_link],
+            "network": [asdict(failure) for failure in self.evidence.network],
         }
 
 
 def item_key(item: RunItem) -> tuple[str, str, str]:
     return (item.id, item.execution_id, item.display_name)
-
-
-def to_link(artifact: Artifact) -> Link:
-    url = link(artifact.uri)
-    return Link(
-        one_line(artifact.type, 60),
-        one_line(artifact.description, 200),
-        url or clean_url(artifact.uri),
-        bool(url),
-    )
 
 
 def diagnose_test(
@@ -331,11 +296,20 @@ def diagnose_test(
     artifacts: Sequence[Artifact] = (),
     flaky: Flakiness | None = None,
 ) -> DiagnosedTest:
-    """One test's diagnosis from what was read of it."""
     evidence = scan(events)
     outcome = str(item.outcome)
     reason = classify(outcome, item.status, evidence)
     mark = flaky_mark(flaky) if flaky is not None else None
+    links = tuple(
+        Link(
+            one_line(art.type, 60),
+            one_line(art.description, 200),
+            link(art.uri) or clean_url(art.uri),
+            bool(link(art.uri)),
+        )
+        for art in artifacts[:MAX_ARTIFACTS]
+        if art.uri.strip()
+    )
     return DiagnosedTest(
         key=item_key(item),
         name=item.display_name,
@@ -343,25 +317,11 @@ def diagnose_test(
         reason=reason,
         summary=describe(reason, outcome, evidence),
         evidence=evidence,
-        artifacts=tuple(to_link(artifact) for artifact in artifacts[:MAX_ARTIFACTS] if artifact.uri.strip()),
+        artifacts=links,
         flaky=mark is not None,
         quarantined=mark is not None and mark.quarantined,
         failure_rate=mark.rate if mark is not None else None,
     )
-
-
-@dataclass(frozen=True)
-class FlakyMark:
-    """Certyn's flakiness data on a test: whether it is quarantined, and how often it fails."""
-
-    quarantined: bool
-    rate: float | None  # failed runs / runs, else Certyn's flakiness score
-
-
-def flaky_mark(flaky: Flakiness) -> FlakyMark:
-    runs, failed = flaky.total_runs, flaky.failed_runs
-    rate = failed / runs if runs and failed is not None and failed <= runs else flaky.flakiness_score
-    return FlakyMark(flaky.is_quarantined, rate)
 
 
 def chosen(items: Iterable[RunItem]) -> list[RunItem]:
@@ -383,8 +343,7 @@ class Diagnosis:
         return self.marks.get(item.test_case_id) if item.test_case_id else None
 
     def of(self, item: RunItem) -> DiagnosedTest | None:
-        key = item_key(item)
-        return next((test for test in self.tests if test.key == key), None)
+        return next((test for test in self.tests if test.key == item_key(item)), None)
 
     def failures_output(self) -> str:
         """The ``failures`` output: a JSON array, one object per diagnosed test."""

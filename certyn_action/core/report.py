@@ -1,8 +1,7 @@
 """Everything known about this step so far: the source of the outputs and of the job summary. Pure.
 
-What Certyn said after the run ended (:class:`Findings`: the per-test results and the AI's answer to the
-``instruction``) is part of it: the source of the ``failed-tests`` and ``conversation-*`` outputs and of their
-summary section. Best effort: none of it ever changes the verdict."""
+:class:`Findings` is what Certyn said after the run ended (per-test results, diagnosis, the AI's answer): best
+effort, it never changes the verdict."""
 
 from __future__ import annotations
 
@@ -24,6 +23,9 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="BaseModel")
 
 
+# The outputs known once the run is created or attached, written at once.
+AFTER_CREATE = frozenset({"run-id", "status-url", "app-url", "test-case-count", "idempotency-replayed"})
+AFTER_CREATE |= {"conversation-id", "environment-key"}
 STOPPED_UNEXPECTEDLY = Verdict(Result.ERROR, ("the action stopped unexpectedly",))
 
 
@@ -43,10 +45,7 @@ class Findings:
     diagnosis: Diagnosis | None = None  # why each failing test failed
 
     def failed_tests(self) -> str:
-        """The ``failed-tests`` output: a JSON array of names, or "" when unknown.
-
-        Unknown: no per-test results, results without rows, or rows that list fewer failing tests than
-        the status counts (the list would be provably incomplete)."""
+        """A JSON array of names; "" when unknown: no rows, or fewer failing rows than the status counts."""
         if self.results is None or not self.results.items:
             return ""
         from ..api.models import failed_test_names, failed_tests_output  # noqa: PLC0415 - after the run
@@ -86,14 +85,12 @@ class Findings:
 
 
 class CancelRequest(NamedTuple):
-    """This step asked Certyn to cancel the run: why, whether Certyn answered it (``outcome``: its answer in
-    words, or why the cancel failed), and whether the state shown was read after it (else it is Certyn's
-    last word from before the cancel)."""
+    """The cancel this step asked for; ``outcome``: Certyn's answer in words, or why the cancel failed."""
 
     cause: str
     accepted: bool
     outcome: str
-    read_after: bool = False
+    read_after: bool = False  # the state shown was read after it (else Certyn's last word from before)
 
 
 @dataclass
@@ -118,9 +115,7 @@ class Report:
     @property
     def environment_key(self) -> str:
         """The environment the run used: the temporary one, else `environment-key` as given."""
-        if self.temporary_environment:
-            return self.temporary_environment
-        return self.inputs.environment_key if self.inputs else ""
+        return self.temporary_environment or (self.inputs.environment_key if self.inputs else "")
 
     @property
     def app_url(self) -> str:
@@ -136,11 +131,8 @@ class Report:
         if self.created is None or self.status is None or self.metadata is None:
             return ""
         theirs, ours = self.status.commit_sha.strip().lower(), self.metadata.commit_sha.strip().lower()
-        if (
-            not (theirs and ours) or theirs.startswith(ours) or ours.startswith(theirs)
-        ):  # a short SHA is the same
-            return ""
-        return self.status.commit_sha
+        same = not (theirs and ours) or theirs.startswith(ours) or ours.startswith(theirs)  # a short SHA too
+        return "" if same else self.status.commit_sha
 
     @property
     def status_url(self) -> str:
@@ -194,13 +186,4 @@ class Report:
         return values
 
     def outputs_after_create(self) -> dict[str, str]:
-        keep = (
-            "run-id",
-            "status-url",
-            "app-url",
-            "test-case-count",
-            "idempotency-replayed",
-            "conversation-id",
-            "environment-key",
-        )
-        return {name: value for name, value in self.outputs().items() if name in keep}
+        return {name: value for name, value in self.outputs().items() if name in AFTER_CREATE}

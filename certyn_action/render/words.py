@@ -81,15 +81,11 @@ TIMED_OUT_NEXT = (
     "For a longer suite, raise `timeout-seconds`, and keep the job's `timeout-minutes` above it so that the "
     "action, not the runner, ends the wait."
 )
-# A rejected key and a deployment that never answered have none: their reasons already name the input and
-# the fix, and a next step would say it twice.
+# A rejected key, an unknown project and a deployment that never answered have none: their reasons already
+# name the inputs to check, and a next step would say it twice (as would a run-id that names no run).
 NEXT_FOR_CAUSE = {
     Cause.OUTAGE: "Check Certyn's status page or your network (proxy, firewall), then re-run the job.",
-    Cause.PROJECT_NOT_FOUND: "Check `project-slug`, `process-slug` or `tags`, and `environment-key` against "
-    "Certyn (and that the API key may see the project).",
-    Cause.RUN_NOT_FOUND: "With `run-id`, check that it is the creating step's `run-id` output and that "
-    "`api-key` and `api-url` are the run's; otherwise re-run the job, and if it happens again, send the run id "
-    "to Certyn support.",
+    Cause.RUN_NOT_FOUND: "Re-run the job; if it happens again, send the run id to Certyn support.",
     Cause.INPUT_ERROR: "Fix the inputs named above in the workflow file, then re-run the job.",
     Cause.API_ERROR: "Re-run the job; if it happens again, check `api-url` and send the message above to "
     "Certyn support.",

@@ -14,13 +14,13 @@ from responses import matchers
 
 from certyn_action.api.client import ApiError, AuthError, CertynClient, GaveUp, NotFound
 from certyn_action.api.http import Transport
-from certyn_action.gate import Cause
+from certyn_action.gate import Cause, verdict_for
 from certyn_action.github.signals import SignalGuard
 from certyn_action.github.workflow import WorkflowLog
 from certyn_action.main import main
-from certyn_action.preview import PoolRefused, Preview, deployment_unreachable
+from certyn_action.preview import Preview
 from certyn_action.resources import TemporaryEnvironment
-from certyn_action.settings import Settings, read_settings
+from certyn_action.settings import InputErrors, Settings, read_settings
 from certyn_action.step import Step
 from certyn_simulator.runner.filecommands import decode_file_command, parse_outputs
 from tests.fakes import FakeClock
@@ -110,12 +110,13 @@ def test_without_runner_pool_nothing_is_asked_and_the_environment_is_cloud_manag
 def test_an_unknown_inactive_or_ambiguous_pool_is_an_input_error(wanted: str, said: str) -> None:
     pools({"id": "t-1", "name": "twin"}, {"id": "t-2", "name": "Twin"})
     held = Held(runner_pool=wanted)
-    with pytest.raises(PoolRefused):
+    with pytest.raises(InputErrors) as raised:  # the step says it, as any input error (nothing was created)
         held.preview.resolve_pool(deadline=2000)
-    verdict = held.reporter.report.verdict
+    assert [error.name for error in raised.value.errors] == ["runner-pool"]
+    verdict = verdict_for(raised.value, 0, seen=False, run_known=False, redact=str)
     assert verdict.cause is Cause.INPUT_ERROR
+    assert verdict.reasons[0].startswith("Input 'runner-pool': ")
     assert said in verdict.reasons[0]
-    assert "::error title=Certyn%3A invalid input 'runner-pool'::Input 'runner-pool'" in held.out.getvalue()
     if wanted == "nowhere":  # the active pools, to pick from; the retired one is not offered
         assert "`office-lab` (pool-lab)" in verdict.reasons[0]
         assert "retired" not in verdict.reasons[0]
@@ -150,9 +151,13 @@ def test_a_pools_answer_that_is_not_an_array_is_retried_then_an_error() -> None:
 def test_with_a_pool_an_unreachable_deployment_is_a_warning_without_it_the_end() -> None:
     out = io.StringIO()
     reporter = Step({}, WorkflowLog(out), FakeClock(), SignalGuard(), None)  # type: ignore[arg-type]
-    assert not deployment_unreachable(reporter, settings(), "connection refused")
+
+    def preview(**inputs: str) -> Preview:
+        return Preview(None, reporter, settings(**inputs), FakeClock())  # type: ignore[arg-type]
+
+    assert not preview().deployment_unreachable("connection refused")
     assert out.getvalue() == ""
-    assert deployment_unreachable(reporter, settings(runner_pool="lab"), "connection refused")
+    assert preview(runner_pool="lab").deployment_unreachable("connection refused")
     assert "::warning title=Deployment not reachable from this runner::" in out.getvalue()
     assert "goes ahead" in reporter.report.notes[0]
 

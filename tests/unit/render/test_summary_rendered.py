@@ -303,7 +303,7 @@ CASES = {
         "⚠️ Certyn run not found — run r-404",
         ("HTTP 404",),
         _attached_not_found,
-        next_step="With run-id, check",
+        next_step="Certyn support",  # the reason says to check run-id: not said again
     ),
     "deployment-down": Case(
         "⚠️ Deployment not reachable — smoke on https://preview.shop.test/",  # the deployment, named
@@ -315,7 +315,7 @@ CASES = {
         "⚠️ Certyn project or process not found — smoke",
         ("HTTP 404", "project-slug"),
         _not_found,
-        next_step="Check project-slug, process-slug or tags, and environment-key",
+        next_step="check project-slug, process-slug/tags and environment-key",
     ),
     "key-rejected": Case(
         "🔑 Certyn API key rejected — smoke",
@@ -351,7 +351,7 @@ def summary_of(name: str, tmp_path: Path) -> str:
     return step.summary.read_text(encoding="utf-8")
 
 
-FIX_IN_THE_REASON = {"key-rejected", "deployment-down"}  # the reason names the input and the fix
+FIX_IN_THE_REASON = {"key-rejected", "deployment-down", "not-found"}  # the reason names the input and the fix
 
 
 def check_invariants(view: Rendered) -> None:

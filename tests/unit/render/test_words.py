@@ -49,7 +49,7 @@ def test_every_cause_has_its_own_title_and_a_next_step_unless_its_reason_says_th
     assert [t for t in titles if t == words.ACTION_ERROR] == [
         words.title(Result.ERROR, cause=Cause.INTERNAL_ERROR)
     ]
-    said = {Cause.KEY_REJECTED, Cause.DEPLOYMENT_DOWN}  # their reasons name the input and the fix
+    said = {Cause.KEY_REJECTED, Cause.PROJECT_NOT_FOUND, Cause.DEPLOYMENT_DOWN}  # their reasons name the fix
     for cause in Cause:
         steps = words.next_steps(Result.ERROR, cause, ())
         assert steps == ([] if cause in said else [words.NEXT_FOR_CAUSE[cause]]), cause
