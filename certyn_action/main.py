@@ -37,6 +37,6 @@ def main(
     # `variables`: every value, valid or not; redacted as written (a short one such as "1" only by the runner:
     # redacting it would rewrite every count)
     for value in variable_secrets(raw_input(env, "variables") or ""):
-        log.add_mask(value, redact="exact" if len(value) >= MIN_SCRUBBED_KEY else "none")
+        log.add_mask(value, redact="exact" if len(value.strip()) >= MIN_SCRUBBED_KEY else "none")
     guard.use_clock(clock.monotonic)  # the release budget counts from the signal on the step's clock
     return Step(env, log, clock, guard, default_transport).run()
