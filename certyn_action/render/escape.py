@@ -15,6 +15,8 @@ or inserts: spaces and control characters, bidirectional and invisible character
 U+FFFD to U+FFFF, the backslash of Markdown escaping, ``?`` (what UTF-8 writes for a lone surrogate), and
 those in encoded form (``%00``, ``\\u0000``, ``&#10;``), and the ``<code>`` tags of the summary. So the log
 turning ``ESC`` into a space, XML dropping ``NUL`` or Markdown writing ``\\_`` leaves no readable key.
+And the scrubber reads each text a second time as a reader sees it formatted (a link shows its label alone,
+right beside what follows): a key split by a link's target is scrubbed from those words.
 
 Keys shorter than ``MIN_SCRUBBED_KEY`` are left alone: replacing a short string could rewrite JSON field
 names, and so the counters; real Certyn keys are far longer.
