@@ -165,7 +165,7 @@ class Afterwards:
             if note.kind:
                 (self.log.warning if gate_passed else self.log.error)(note.message, title=note.title)
             else:
-                self.log.info(one_line(note.message, words.MAX_ANNOTATION_MESSAGE))  # one line: no command
+                self.log.info(note.message)  # the log keeps it on one line
         if rest := words.unannotated_line(run.items, len(notes)):
             self.log.info(rest)
         if self.inputs.junit_report:

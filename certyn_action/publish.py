@@ -113,8 +113,7 @@ class Publisher:
             self._write(CHECK_RUN, self._start_check_run, report, settings, until)
 
     def finish(self, report: Report) -> None:
-        """The step has ended (the run cancelled if it was to be): complete the check run, write the
-        comment."""
+        """The step has ended (the cancel included): complete the check run, write the comment."""
         settings = report.inputs
         if settings is None or not settings.publishes:
             return
@@ -197,19 +196,13 @@ class Publisher:
         if results is None:
             return []
         level = "warning" if report.verdict.result.succeeds else "failure"
-        path = workflow_path(settings) or ".github"
+        where = {"path": workflow_path(settings) or ".github", "start_line": 1, "end_line": 1}
+        diagnosis = report.findings.diagnosis  # the reason after each test's name
+        notes = words.failing_annotations(results.items, diagnosis=diagnosis, limit=MAX_CHECK_ANNOTATIONS)
+        redact = self.log.redact
         return [
-            {
-                "path": path,
-                "start_line": 1,
-                "end_line": 1,
-                "annotation_level": level,
-                "title": self.log.redact(annotation.title),
-                "message": self.log.redact(annotation.message),
-            }
-            for annotation in words.failing_annotations(
-                results.items, diagnosis=report.findings.diagnosis, limit=MAX_CHECK_ANNOTATIONS
-            )  # the diagnosis: the reason after each test's name
+            where | {"annotation_level": level, "title": redact(note.title), "message": redact(note.message)}
+            for note in notes
         ]
 
     def _comment(self, report: Report, settings: Settings, deadline: float) -> None:

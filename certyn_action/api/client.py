@@ -58,6 +58,7 @@ else:
     models = _Models()
 
 T = TypeVar("T")
+U = TypeVar("U")
 M = TypeVar("M", bound="BaseModel")
 
 # 408, 429 and every server error but 501 Not Implemented and 505 HTTP Version Not Supported (52x included).
@@ -355,6 +356,16 @@ def read_status(reply: Reply, run_id: str) -> models.RunStatus:
     )
 
 
+def unless_conflict(call: Callable[[], T], otherwise: U) -> T | U:
+    """``call()``, or ``otherwise`` when the server answers 409 Conflict."""
+    try:
+        return call()
+    except ApiError as err:
+        if err.status != 409:
+            raise
+        return otherwise
+
+
 class Ask(NamedTuple):
     """A request and its words: what we were ``doing`` (errors), the ``operation`` (the retry log), what a
     404 means, and what a 401/403 means when it is not a wrong key (``{status}``, ``{doing}`` filled in)."""
@@ -526,21 +537,14 @@ class CertynClient:
         """Cancel the run within ``deadline``; returns what happened. Never sends the create's key."""
         request = Request("POST", run_path(run_id) + "/cancel", {"reason": reason})
         ask = Ask(request, "cancelling the run", operation="cancel")
-        try:
-            return self.call(ask, lambda _reply: "cancelled", CANCEL, deadline)
-        except ApiError as err:
-            if err.status == 409:
-                return "not cancelled: the run had already finished"
-            raise
+        cancel = partial(self.call, ask, lambda _reply: "cancelled", CANCEL, deadline)
+        return unless_conflict(cancel, "not cancelled: the run had already finished")
 
     def process_run(self, run_id: str, deadline: float) -> models.ProcessRun:
         """The run's per-test results (the CI run id is the process-run id); a large run's may be 8 MiB."""
+        path = api_path("projects", self.project_id(deadline), "process-runs", run_id)
         ask = Ask(
-            Request(
-                "GET",
-                api_path("projects", self.project_id(deadline), "process-runs", run_id),
-                max_body=RESULTS_MAX_BODY,
-            ),
+            Request("GET", path, max_body=RESULTS_MAX_BODY),
             f"reading the per-test results of run {run_id}",
             operation="per-test results",
             not_found="this server does not offer per-test results for the run (or the key cannot see them)",
@@ -549,17 +553,15 @@ class CertynClient:
         return self.call(ask, read, READ, deadline)
 
     def conversation(self, conversation_id: str, deadline: float) -> models.Conversation:
+        path = api_path("assistant", "conversations", conversation_id)
         ask = Ask(
-            Request(
-                "GET", api_path("assistant", "conversations", conversation_id), max_body=CONVERSATION_MAX_BODY
-            ),
+            Request("GET", path, max_body=CONVERSATION_MAX_BODY),
             f"reading the AI conversation {conversation_id}",
             operation="AI conversation",
             not_found="this server does not offer the AI conversation (or the key cannot see it)",
         )
-        return self.call(
-            ask, partial(read_model, model=models.Conversation, what="the AI conversation"), READ, deadline
-        )
+        read = partial(read_model, model=models.Conversation, what="the AI conversation")
+        return self.call(ask, read, READ, deadline)
 
     # -- diagnosis (issue 20): a 404 says the server or the key offers none ------------------------
     def _diagnosis(self, model: type[M], what: str, deadline: float, path: str, bare: bool = False) -> M:
@@ -695,12 +697,8 @@ class EnvironmentsApi:
             self.creating = Creating(ask)
         self.creating.ask = ask
         read = partial(read_model, model=models.Environment, what="the environment create response")
-        try:
-            return self.client.call(ask, read, CREATE, deadline, creating=self.creating)
-        except ApiError as err:
-            if err.status != 409:
-                raise
-        return None
+        create = partial(self.client.call, ask, read, CREATE, deadline, creating=self.creating)
+        return unless_conflict(create, None)
 
     def find(self, key: str, deadline: float) -> models.Environment | None:
         """The environment with ``key``, page after page (at most 50), or None."""
@@ -736,13 +734,7 @@ class EnvironmentsApi:
         ask = Ask(
             request, doing, operation="variable create", not_found=not_found, refused=ENVIRONMENT_RIGHTS
         )
-        try:
-            self.client.call(ask, lambda _reply: None, CREATE, deadline)
-        except ApiError as err:
-            if err.status != 409:
-                raise
-            return False
-        return True
+        return unless_conflict(partial(self.client.call, ask, lambda _reply: True, CREATE, deadline), False)
 
     def _path(self, deadline: float, *segments: str) -> str:
         return api_path("projects", self.client.project_id(deadline), "environments", *segments)

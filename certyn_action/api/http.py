@@ -211,12 +211,8 @@ class Transport:
         self.base_url = base_url.rstrip("/")
         # the configured scheme, host and port, parsed as the inputs were checked
         parts = urlsplit(self.base_url)
-        scheme = parts.scheme.lower()
-        self._origin = (
-            scheme,
-            (parts.hostname or "").lower(),
-            parts.port or (443 if scheme == "https" else 80),
-        )
+        scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+        self._origin = scheme, host, parts.port or (443 if scheme == "https" else 80)
         self._api_key = api_key
         self._scrubber = Scrubber(api_key)
         self._session = new_session(

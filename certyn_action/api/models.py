@@ -558,10 +558,7 @@ class Page(_Model, Generic[T]):
 
 
 class Execution(_Model):
-    """Only its agent session is read."""
-
-    id: Identifier = ""
-    agent_session_id: Identifier = ""
+    agent_session_id: Identifier = ""  # all that is read of an execution
 
 
 class SessionEvent(_Model):

@@ -125,9 +125,8 @@ class Report:
 
     @property
     def other_commit(self) -> str:
-        """The commit the created run reports testing when it is not the one this step sent, else "".
-
-        A fixed ``idempotency-key`` reused on a new commit replays the old run; the derived key never does."""
+        """The commit the created run reports testing when it is not the one this step sent, else "" (a fixed
+        ``idempotency-key`` reused on a new commit replays the old run; the derived key never does)."""
         if self.created is None or self.status is None or self.metadata is None:
             return ""
         theirs, ours = self.status.commit_sha.strip().lower(), self.metadata.commit_sha.strip().lower()

@@ -84,14 +84,15 @@ def defused(text: str) -> str:
 # -- Certyn's Markdown (findings, the diagnosis' reasons, the AI answer), issue 19 ------------------------
 # One tokeniser for the spans a reader expects formatted: code, links (images too), bare http(s) URLs, bold
 # and italics. ``formatted`` writes them as Markdown made of our own tags around escaped text; ``plain`` as
-# their words. Anything else is text: escaped in the summary, as it is in the log.
+# their words. Anything else is text: escaped in the summary, as it is in the log. A span is at most 1,000
+# characters, so that a line of unclosed markers costs linear time, not quadratic.
 _SPAN = re.compile(
-    r"(?<!`)(?P<ticks>`+)(?!`)(?P<code>[^\n]+?)(?<!`)(?P=ticks)(?!`)"
+    r"(?<!`)(?P<ticks>`+)(?!`)(?P<code>[^\n]{1,1000}?)(?<!`)(?P=ticks)(?!`)"
     r"|(?P<image>!?)\[(?P<label>[^\[\]\n]*)\]\((?P<url>[^()\s]*)(?:[ \t]+\"[^\"\n]*\")?\)"
     r"|<(?P<auto>https?://[^\s<>]+)>"
     r"|(?P<bare>\bhttps?://[^\s<>()\[\]`*]+)"
-    # bold never spans a space before another "**" or "__": each opener scans to the next one at most (linear)
-    r"|(?P<stars>\*\*|__)(?=\S)(?P<strong>(?:\S|\s(?!\*\*|__))+?)(?<=\S)(?P=stars)"
+    # bold never spans a space before another "**" or "__" (each opener scans to the next one at most)
+    r"|(?P<stars>\*\*|__)(?=\S)(?P<strong>(?:\S|[^\S\n](?!\*\*|__)){1,1000}?)(?<=\S)(?P=stars)"
     r"|(?<![\w*])\*(?=[^\s*])(?P<em>[^*\n]+?)(?<=\S)\*(?![\w*])"
     r"|(?<![\w_])_(?=[^\s_])(?P<em_>[^_\n]+?)(?<=\S)_(?![\w_])",
     re.IGNORECASE,
@@ -99,6 +100,7 @@ _SPAN = re.compile(
 
 
 def _spans(line: str, write: _Writer) -> str:
+    """``line`` with each span and the text between them as ``write`` writes them."""
     parts: list[str] = []
     end = 0
     for match in _SPAN.finditer(line):
@@ -256,6 +258,7 @@ _RULE = re.compile(r"^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
 _DELIMITER = re.compile(r"^[ \t]*:?-+:?[ \t]*$")
 # Code blocks GitHub draws instead of showing (diagrams, maps, 3D models, formulas)
 _DRAWN = frozenset({"mermaid", "geojson", "topojson", "stl", "math"})
+_DEPTH = 8
 _WHOLE = 1_000_000  # a line of the answer is not cut: the answer is, before
 _PIPE = re.compile(r"(?<!\\)\|")
 
@@ -299,8 +302,9 @@ def formatted_block(text: str, demote: int = 3) -> str:
     items: list[tuple[int, int]] = []
     at = 0
     while at < len(lines):
-        line = lines[at]
-        at += 1
+        line, at = lines[at], at + 1
+        if line[:1] not in ("", " ") and not _ITEM.match(line):  # back at the margin: the lists are closed
+            items = []
         if fence := _FENCE.match(line):
             mark = fence["fence"]
             close = re.compile(f"^ {{0,3}}{re.escape(mark[0])}{{{len(mark)},}}[ \t]*$")
@@ -308,20 +312,19 @@ def formatted_block(text: str, demote: int = 3) -> str:
             code = "\n".join(lines[at:end]).rstrip("\n")
             info = fence["info"] if fence["info"].lower() not in _DRAWN else ""  # shown as code, not drawn
             out += ["", fenced(code, info or "text").rstrip("\n"), ""]
-            at, items = end + 1, []
+            at = end + 1
         elif (table := _table(lines, at - 1))[0]:
             out += table[0]
-            at, items = table[1], []
+            at = table[1]
         elif (heading := HEADING.match(line)) and (words := heading_words(heading)):
             level = min(len(heading["level"]) + demote, 6)
             out += ["", "#" * level + " " + formatted(words, _WHOLE), ""]
-            items = []
         elif _RULE.match(line):
             out += ["", "***", ""]
-            items = []
         elif item := _ITEM.match(line):
             indent = len(item["indent"])
-            while items and items[-1][0] >= indent:  # a sibling or an item further out: close deeper ones
+            # a sibling or an item further out closes the deeper ones; at most 8 levels (as wide as the text)
+            while items and (items[-1][0] >= indent or len(items) >= _DEPTH):
                 items.pop()
             ours = items[-1][1] if items else 0
             marker = "-" if item["marker"] in "-*+" else item["marker"][:-1] + "."
@@ -332,13 +335,8 @@ def formatted_block(text: str, demote: int = 3) -> str:
             out.append(" " * ours + f"{marker} {shown}" if shown.strip() else "")
         elif quote := _QUOTE.match(line):
             out.append("> " + formatted(quote["text"], _WHOLE))
-            items = []
-        elif line.strip():
-            indent = items[-1][1] if items and line.startswith(" ") else 0
-            out.append(" " * indent + formatted(line, _WHOLE))
-            items = items if indent else []
-        else:
-            out.append("")
+        else:  # a paragraph's line (in the open list item when indented), or a blank one
+            out.append(" " * (items[-1][1] if items and line.strip() else 0) + formatted(line, _WHOLE))
     return "\n".join(out).strip("\n") + "\n"
 
 
@@ -448,13 +446,15 @@ _GAP = (
 )
 # What html.escape writes for a character (the summary's escaping); html itself loads with the summary only.
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"}
+_MARKS = frozenset("_*`~")  # what plain words drop around a span
 
 
 def _either(ch: str) -> str:
     escaped = "".join(f"%{byte:02X}" for byte in ch.encode("utf-8", "replace"))
     forms = dict.fromkeys([ch, escaped, _ENTITIES.get(ch, ch)])
     alternatives = [re.escape(form) for form in forms] + (["\\+"] if ch == " " else [])
-    return "(?:" + "|".join(alternatives) + ")"
+    # a Markdown mark of the key's own ("_", "*") may have been read as the edge of a span and dropped
+    return "(?:" + "|".join(alternatives) + (")?" if ch in _MARKS else ")")
 
 
 class Scrubber:

@@ -170,21 +170,25 @@ def _counts(report: Report) -> list[str]:
     if missing := unaccounted(status):  # counted as neither an outcome nor pending: its own column
         names.append("No result")
         values.append(str(missing))
-    return [*_table(names, "|" + "---:|" * len(names), [values]), "", _state(report, status), ""]
+    state = _state(report, status)
+    return [*_table(names, "|" + "---:|" * len(names), [values]), "", *([state, ""] if state else [])]
 
 
 def _state(report: Report, status: RunStatus) -> str:
     """Certyn's own words for the run, labelled as Certyn's (the verdict is the heading's), and when they
-    were read if this step cancelled the run. Certyn's conclusion only where it tells the reader something:
-    not when it repeats the state or agrees with the verdict."""
-    cancel = report.cancel
+    were read if this step cancelled the run; "" when they only repeat the heading (a completed run whose
+    conclusion, if any, agrees with the verdict). Certyn's conclusion only where it differs from the state
+    and the verdict."""
+    cancel, conclusion = report.cancel, status.conclusion
+    differs = bool(conclusion) and conclusion != status.state
+    differs = differs and conclusion.lower() not in AGREEING.get(report.verdict.result, frozenset())
+    if cancel is None and status.state == "completed" and not differs:
+        return ""
     line = f"**Certyn's state:** {_code(status.state or 'unknown')}"
     if cancel is not None:
         when = words.state_after_cancel(cancel.cause, accepted=cancel.accepted, read_after=cancel.read_after)
         line += f" — {markdown(when)}"
-    conclusion = status.conclusion
-    agreeing = AGREEING.get(report.verdict.result, frozenset())
-    if conclusion and conclusion != status.state and conclusion.lower() not in agreeing:
+    if differs:
         line += (
             f" · **Certyn's conclusion:** {_code(conclusion)} (Certyn's own word, not this step's verdict)"
         )
@@ -222,7 +226,11 @@ def _setup_rows(report: Report, inputs: Settings) -> list[tuple[str, str]]:
         rows.append(("Deployment", markdown_link(shown, shown) if safe_url(shown) else _code(shown)))
     rows.append(("Environment", _environment(report)))
     if report.temporary_environment and report.run_id:  # base-url: where the tests ran, the variables set
-        rows.append(("Ran on", _ran_on(inputs.runner_pool)))
+        pool = inputs.runner_pool  # where the tests ran: the pool of runner-pool, or Certyn's cloud
+        ran_on = (
+            f"self-hosted runner pool {_code(pool)} (`runner-pool`)" if pool else "Certyn's cloud runners"
+        )
+        rows.append(("Ran on", ran_on))
         if inputs.variables:
             names = ", ".join(_code(name) for name, _ in inputs.variables)
             rows.append(("Variables", f"{names} (values masked)"))
@@ -266,14 +274,14 @@ def _environment(report: Report) -> str:
     return _code(report.environment_key) if report.environment_key else "project default"
 
 
-def _ran_on(pool: str) -> str:
-    """Where the tests of a ``base-url`` run ran: the self-hosted pool of ``runner-pool``, or Certyn's cloud."""
-    return f"self-hosted runner pool {_code(pool)} (`runner-pool`)" if pool else "Certyn's cloud runners"
-
-
 def _table(head: Sequence[str], separator: str, rows: Iterable[Sequence[str]]) -> list[str]:
     """A Markdown table of cells already escaped; ``separator`` aligns its columns."""
     return [f"| {' | '.join(head)} |", separator, *(f"| {' | '.join(cells)} |" for cells in rows)]
+
+
+def _folded(label: str, *body: str) -> list[str]:
+    """``body`` (Markdown lines) folded under ``label`` (our words, no Markdown): GitHub opens it on a click."""
+    return [f"<details><summary>{label}</summary>", "", *body, "", "</details>", ""]
 
 
 def _code(text: str) -> str:
@@ -333,8 +341,7 @@ def render_test_table(
     if opened:
         lines += [markdown(tally(items)), "", *_tests_table(opened, diagnosis), ""]
     if passing:  # collapsed: what passed is detail; its tally is the fold's label (our words only)
-        fold = f"<details><summary>{tally(passing)}</summary>"
-        lines += [fold, "", *_tests_table(passing, diagnosis), "", "</details>", ""]
+        lines += _folded(tally(passing), *_tests_table(passing, diagnosis))
     hidden = rows[limit:]
     if hidden:
         failing = sum(item.outcome.failing for item in hidden)  # never hide that some of them failed
@@ -358,8 +365,7 @@ def render_conversation(
     collapsed, the answer formatted (its headings below ours), or why there is none; ``waited``: how long the
     step waited for it, ``note``: why it could not be read."""
     lines = ["### Certyn AI", "", f"> {_words(words.AI_WRITTEN)}", ""]
-    lines += [f"<details><summary>{words.AI_INSTRUCTION}</summary>", ""]
-    lines += [fenced(truncate(instruction, MAX_SHOWN_INSTRUCTION)), "</details>", ""]
+    lines += _folded(words.AI_INSTRUCTION, fenced(truncate(instruction, MAX_SHOWN_INSTRUCTION)))
     if answer is not None:
         lines += [formatted_block(truncate(answer, MAX_SHOWN_ANSWER)), ""]
         if len(answer) > MAX_SHOWN_ANSWER:
@@ -526,10 +532,5 @@ def render_comment(report: Report, marker: str) -> str:
         lines += [" · ".join(links), ""]
     conversation = report.findings.conversation
     if conversation is not None and conversation.answer is not None:
-        lines += [
-            f"<details><summary>{words.AI_ANSWER}</summary>",
-            "",
-            formatted_block(truncate(conversation.answer, MAX_COMMENT_ANSWER)),
-            "</details>",
-        ]
+        lines += _folded(words.AI_ANSWER, formatted_block(truncate(conversation.answer, MAX_COMMENT_ANSWER)))
     return cut_for_github("\n".join(lines).rstrip() + "\n", MAX_COMMENT)

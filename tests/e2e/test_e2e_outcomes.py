@@ -61,7 +61,12 @@ class Case:
 
 CASES = {
     "passed": Case(quick("pass"), "passed"),
-    "failed": Case(quick("fail"), "failed"),
+    "failed": Case(quick("fail"), "failed", {"instruction": "Why did the checkout fail?"}),
+    "no AI answer in time": Case(
+        quick("pass", conversation_polls=None),
+        "passed",
+        {"instruction": "Summarise the run.", "conversation_timeout_seconds": "1"},
+    ),
     "blocked": Case(quick("blocked"), "failed"),
     "blocked let through": Case(quick("blocked"), "passed", {"fail_on_blocked": "false"}),
     "aborted": Case(quick("aborted"), "failed"),
@@ -144,12 +149,6 @@ def _ours(title: str) -> bool:
     return title in OURS or title.startswith("Certyn")
 
 
-def _names_a_test(line: str) -> bool:
-    """A test's annotation, or the diagnosis' line on a test: Certyn's words about it."""
-    found = re.match(r"::(?:error|warning|notice) title=([^:]*)::", line)
-    return line.startswith("Why ") or (found is not None and not _ours(found.group(1)))
-
-
 def _cause(command: Any) -> str:
     """What an error annotation is about: the step's own (its title), or a test's message without its name."""
     title = command.properties.get("title") or ""
@@ -180,7 +179,8 @@ def _check_summary(case: Case, run: ActionRun) -> None:
         conclusion = run.outputs["conclusion"]
         assert conclusion != run.outputs["state"]
         assert conclusion not in AGREEING.get(case.result, ())
-    assert view.text.lower().count("check ") <= 1  # what to check: said once
+    verdict = view.html.split("<h3>", 1)[0]  # the heading, reasons, next steps and counts: our words
+    assert verdict.lower().count("check ") <= 1  # what to check: said once
     if "cancelled in Certyn" in view.text:  # the cause is known: no "see why tests were aborted"
         assert "why tests were aborted" not in view.text
     for text in view.items:
@@ -200,10 +200,9 @@ def _check_log(case: Case, run: ActionRun) -> None:
         title = command.properties.get("title") or ""
         if not _ours(title):  # a test's annotation
             assert command.data.startswith(title.split(" — ")[0] + " — "), command
-    # no Markdown source and no wrong plural in what a person reads (Certyn's findings in a test's
-    # annotation are Certyn's text: issue 19's item 6 renders them)
+    # no Markdown source (ours or Certyn's) and no wrong plural in what a person reads
     shown = [line for line in run.stdout.splitlines() if not line.startswith("::add-mask::")]
-    assert not [line for line in shown if not _names_a_test(line) and MARKDOWN.search(line)]
+    assert not [line for line in shown if MARKDOWN.search(line)]
     assert not [line for line in shown if WRONG_PLURALS.search(line)]
 
 

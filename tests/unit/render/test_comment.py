@@ -3,11 +3,12 @@ show server text as text."""
 
 from __future__ import annotations
 
-from certyn_action.api.models import Created, CreatedRun, ProcessRun, RunItem, RunStatus
+from certyn_action.api.models import Conversation, Created, CreatedRun, ProcessRun, RunItem, RunStatus
 from certyn_action.core.report import Findings, Report
 from certyn_action.gate import Result, Verdict
 from certyn_action.render.summary import CUT_NOTE, MAX_COMMENT_TESTS, cut_for_github, render_comment
 from certyn_action.settings import read_settings
+from tests.rendered import read
 
 MARKER = "<!-- certyn-run-action workflow=ci.yml job=e2e suite=smoke leg=0 -->"
 EVIL = "<script>x</script> [link](javascript:alert(1)) -->"
@@ -54,3 +55,19 @@ def test_a_long_text_is_cut_at_a_line_under_the_limit_with_a_note() -> None:
     assert cut.endswith(CUT_NOTE)
     assert cut.removesuffix(CUT_NOTE).splitlines()[-1].startswith("line ")
     assert cut_for_github("short") == "short"
+
+
+def test_the_ai_answer_is_collapsed_formatted_and_cannot_close_its_details() -> None:
+    answer = "# Why\n\n- the **Pay now** button\n</details>\n\n```\nleft open"
+    conversation = Conversation.model_validate(
+        {"status": "idle", "messages": [{"role": "assistant", "content": answer}]}
+    )
+    made = report(1)
+    made.findings.conversation = conversation
+    view = read(render_comment(made, MARKER))
+    assert view.html.count("<details>") == view.html.count("</details>") == 1
+    assert "<summary>Certyn's AI answer (it can be wrong)</summary>" in view.html
+    answer_html = view.html.split("</summary>", 1)[1].split("</details>", 1)[0]
+    assert "<h4>Why</h4>" in answer_html
+    assert "<li>the <strong>Pay now</strong> button\n&lt;/details&gt;</li>" in answer_html
+    assert '<pre><code class="language-text">left open\n</code></pre>' in answer_html

@@ -256,3 +256,16 @@ def test_a_finding_that_starts_with_a_heading_is_what_follows_it() -> None:
     )
     assert without_heading("## Only a heading") == "## Only a heading"
     assert without_heading("Text\n## Later") == "Text\n## Later"
+
+
+def test_a_span_is_at_most_a_thousand_characters_so_unclosed_markers_cost_linear_time() -> None:
+    assert read(formatted("**" + "a" * 1000 + "**", 2000)).tags == ["p", "strong"]
+    assert read(formatted("**" + "a" * 1001 + "**", 2000)).tags == ["p"]  # shown as written
+    assert read(formatted("`" + "a" * 1001 + "`", 2000)).tags == ["p"]
+
+
+def test_lists_nest_at_most_eight_deep_so_the_answer_keeps_its_size() -> None:
+    answer = "".join(" " * level + "- x\n" for level in range(40))
+    view = read(formatted_block(answer))
+    assert view.html.count("<ul>") == 8
+    assert view.html.count("<li>x</li>") == 40 - 7  # the deepest level holds the rest

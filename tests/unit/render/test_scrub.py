@@ -93,6 +93,11 @@ def test_the_key_as_the_summary_writes_it_is_scrubbed() -> None:
     assert Scrubber(LIVE).text(markdown_with_code(f"{LIVE[:8]}`{LIVE[8:]}`")) == f"{SCRUBBED}</code>"
 
 
+def test_a_key_whose_underscore_was_read_as_a_markdown_mark_is_still_the_key() -> None:
+    # "_x ..._<U+FFFE>y": plain words drop both "_" as an italic span's edges, and the XML writer the U+FFFE
+    assert Scrubber("abcd1234_efgh5678").text("x abcd1234efgh5678 y") == f"x {SCRUBBED} y"
+
+
 def test_a_key_split_by_letters_is_not_the_key() -> None:
     assert Scrubber(LIVE).text(LIVE[:8] + "x" + LIVE[8:]) == LIVE[:8] + "x" + LIVE[8:]
 
@@ -143,6 +148,15 @@ _AROUND = st.text(alphabet=" .,:;!?-_()[]<>&'\"\n\t*`#|@%\\", max_size=20)
 @example(key="msum88a_msumg8a", gaps=[(14, "&#10;")], before="", after="", destination="summary code")
 # ... and as formatted Certyn text writes it, a WORD JOINER after the "#" (&amp;\#\u206010;).
 @example(key="800qA_804qA", gaps=[(26, "&#10;")], before="", after="; ", destination="summary answer")
+# ... and a key's "_" taken for the end of an italic span before a character that is neither a word's nor
+# punctuation (plain words drop the marks, and the key, short of its "_", slipped past the scrubber).
+@example(
+    key="5odlRP7sDo_fb2HvwuU0fOwc",
+    gaps=[(3, "\x9b"), (21, "\t"), (22, "\ufffe"), (11, "\ufffe")],
+    before="_<",
+    after="![((., %",
+    destination="JUnit",
+)
 def test_no_spelling_of_the_key_survives_any_destination(
     key: str, gaps: list[tuple[int, str]], before: str, after: str, destination: str
 ) -> None:

@@ -127,6 +127,12 @@ def test_certyns_conclusion_is_shown_only_where_it_differs_from_the_verdict() ->
     ]
     for result, status in agreeing:
         assert "Certyn's conclusion" not in render_summary(_report(result, status=status)), status
+    # a completed run whose conclusion agrees: the state line has nothing to add to the heading either
+    assert "Certyn's state" not in render_summary(_report(Result.PASSED))
+    assert "Certyn's state" not in render_summary(_report(Result.FAILED, status=agreeing[1][1]))
+    assert "Certyn's state:** <code>cancelled</code>" in render_summary(
+        _report(Result.FAILED, status=agreeing[2][1])
+    )
     differing = _report(Result.PASSED, status={"state": "completed", "conclusion": "action_required"})
     assert "**Certyn's conclusion:** <code>action\\_required</code>" in render_summary(differing)
 
