@@ -36,7 +36,7 @@ REFUSALS = (401, 403, 404)
 
 
 class GitHubTransport(Transport):
-    PATH_PREFIX = "/repos/"
+    PATH_PREFIX = ("/repos/", "/user")  # /user: who the token is
     CONFIGURED_BY = "the runner's GITHUB_API_URL"
 
     def _credentials(self) -> dict[str, str]:
@@ -113,13 +113,20 @@ class GitHub:
             return None
 
     def request(
-        self, method: str, path: str, deadline: float, body: Mapping[str, Any] | None = None
+        self,
+        method: str,
+        path: str,
+        deadline: float,
+        body: Mapping[str, Any] | None = None,
+        *,
+        under: str | None = None,
     ) -> tuple[Any, Reply]:
         policy = RetryPolicy.create(None, backoff_factor=0.5, backoff_max=4.0)
+        prefix = self.repo if under is None else under
         while True:
             attempt = Deadline(deadline, self.clock).capped(REQUEST_SECONDS)
             try:
-                self._in_flight = self.transport.begin(Request(method, self.repo + path, body), attempt)
+                self._in_flight = self.transport.begin(Request(method, prefix + path, body), attempt)
                 reply = self._in_flight.wait(attempt.left())  # a signal here leaves the call in flight
                 self._in_flight = None
             except TransportError as err:
@@ -147,6 +154,16 @@ class GitHub:
             if self.on_retry is not None:
                 self.on_retry(f"{method} {path}", str(error), delay)
             self.clock.sleep(delay)
+
+    def login(self, deadline: float) -> str | None:
+        """Who the token is (``GET /user``): a personal token's login; None when GitHub does not say (an
+        installation token such as GITHUB_TOKEN is refused it), which is no failure."""
+        try:
+            data, _ = self.request("GET", "/user", deadline, under="")
+        except GitHubError:
+            return None
+        login = data.get("login") if isinstance(data, Mapping) else None
+        return login if isinstance(login, str) and login else None
 
     def pages(self, path: str, deadline: float) -> list[Any]:
         """Every item of a paged list, following ``Link: rel="next"``."""

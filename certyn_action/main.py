@@ -17,7 +17,8 @@ from .step import Step
 
 
 def default_transport(inputs: Settings, env: Mapping[str, str], log: WorkflowLog) -> Transport:
-    return Transport(inputs.api_url, inputs.api_key, env=env, debug=log.debug)
+    # every reply scrubbed of every secret as it arrives: before any of it is cut, escaped or shown anywhere
+    return Transport(inputs.api_url, inputs.api_key, env=env, debug=log.debug, redact=log.redact)
 
 
 def main(
@@ -36,6 +37,6 @@ def main(
     # `variables`: every value, valid or not; redacted as written (a short one such as "1" only by the runner:
     # redacting it would rewrite every count)
     for value in variable_secrets(raw_input(env, "variables") or ""):
-        log.add_mask(value, redact="exact" if len(value) >= MIN_SCRUBBED_KEY else "none")
+        log.add_mask(value, redact="exact" if len(value.strip()) >= MIN_SCRUBBED_KEY else "none")
     guard.use_clock(clock.monotonic)  # the release budget counts from the signal on the step's clock
     return Step(env, log, clock, guard, default_transport).run()

@@ -4,8 +4,9 @@ progress) and :meth:`Publisher.finish` (after everything else, the cancel includ
 ``github_api.BUDGET_SECONDS``; after a signal, the finish fits in what the release budget leaves. A failure is
 one warning per thing written (naming the permission for a refusal); it never changes the verdict nor raises.
 
-The comment (one per workflow, job, suite and matrix leg) is found by its hidden marker, never the run id, so
-re-runs and new pushes edit it in place; ``on-failure`` writes only when the gate fails, and turns an existing
+The comment (one per workflow, job, suite and matrix leg) is found by its hidden marker (never the run id, so
+re-runs and new pushes edit it in place) and its author (the token's account; a bot's when GitHub will not
+say who the token is, as for GITHUB_TOKEN); ``on-failure`` writes only when the gate fails, and turns an existing
 comment green when a later run passes.
 """
 
@@ -224,9 +225,10 @@ class Publisher:
             return
         sign = marker(settings)
         body = self.log.redact(render_comment(report.redacted(self.log.redact), sign))
+        login = github.login(self._until(deadline))
         for number in numbers:
             comments = github.pages(f"/issues/{number}/comments", self._until(deadline))
-            existing = next((c for c in comments if _is_ours(c, sign)), None)
+            existing = next((c for c in comments if _is_ours(c, sign, login)), None)
             if existing is not None:
                 github.request(
                     "PATCH", f"/issues/comments/{existing['id']}", self._until(deadline), {"body": body}
@@ -281,10 +283,13 @@ def _created_id(data: Any) -> int:
     return ident
 
 
-def _is_ours(comment: Any, sign: str) -> bool:
-    return (
-        isinstance(comment, Mapping)
-        and isinstance(comment.get("body"), str)
-        and comment["body"].startswith(sign)
-        and isinstance(comment.get("id"), int)
-    )
+def _is_ours(comment: Any, sign: str, login: str | None) -> bool:
+    """A comment this step wrote before: its body starts with our marker (public: anyone may post it), it has
+    an id to edit, and it is by us: by ``login``, the token's account, or when GitHub does not say who the
+    token is (an installation token), by a bot account."""
+    if not (isinstance(comment, Mapping) and isinstance(comment.get("body"), str)):
+        return False
+    user = comment.get("user")
+    author = user if isinstance(user, Mapping) else {}
+    by_us = author.get("login") == login if login else author.get("type") == "Bot"
+    return by_us and comment["body"].startswith(sign) and isinstance(comment.get("id"), int)

@@ -103,6 +103,8 @@ def _diagnosis_route(method: str, project: str, rest: list[str]) -> Route:
 
 def github_route(method: str, rest: list[str]) -> Route:
     """The fake GitHub REST API: ``rest`` is the path after ``/github`` (or ``/github/api/v3``)."""
+    if rest == ["user"]:  # who the token is
+        return _only(method, "GET", Route("github_user"))
     if len(rest) < 4 or rest[0] != "repos" or not (rest[1] and rest[2]):
         return Route("other")
     repo, tail = f"{rest[1]}/{rest[2]}", rest[3:]

@@ -7,7 +7,8 @@
 - Redirects are never followed (requests keeps a custom header such as ``X-API-Key`` on a cross-host
   redirect), and every URL is checked as urllib3 parses it: the key goes to the configured API host only.
 - TLS is always verified; proxies and the CA bundle come from the environment (:func:`new_session`).
-- The reply's JSON goes through the key scrubber before anyone reads it; an object that names a key twice
+- The reply's JSON goes through the key scrubber (and `redact`: every other secret, the `variables` values)
+  before anyone reads it; an object that names a key twice
   (in any case) is refused: which value counts would be up to the parser.
 """
 
@@ -29,7 +30,7 @@ import urllib3.exceptions
 
 from .. import __version__
 from ..clock import Clock
-from ..render.escape import Scrubber, one_line
+from ..render.escape import Scrubber, each_string, one_line
 from ..settings import api_origin
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -193,7 +194,7 @@ def new_session(url: str, env: Mapping[str, str], headers: Mapping[str, str]) ->
 class Transport:
     # Every path starts with ``PATH_PREFIX``, the secret goes only in ``_credentials()``, and a URL off the
     # configured host is refused naming ``CONFIGURED_BY`` (``github_api.GitHubTransport`` sets its own).
-    PATH_PREFIX = "/api/"
+    PATH_PREFIX: str | tuple[str, ...] = "/api/"
     CONFIGURED_BY = "`api-url`"
 
     def __init__(
@@ -203,8 +204,10 @@ class Transport:
         *,
         env: Mapping[str, str],
         debug: Callable[[str], None] | None = None,
+        redact: Callable[[str], str] = str,
     ) -> None:
         self._debug = debug
+        self._redact = redact  # every other secret a reply may echo (the `variables` values), also removed
         self.base_url = base_url.rstrip("/")
         # the configured scheme, host and port, parsed as the inputs were checked
         parts = urlsplit(self.base_url)
@@ -249,6 +252,9 @@ class Transport:
         ).start()
         return call
 
+    def _scrub(self, text: str) -> str:
+        return self._redact(self._scrubber.text(text))
+
     def _credentials(self) -> dict[str, str]:
         return {"X-API-Key": self._api_key}
 
@@ -269,9 +275,11 @@ class Transport:
                 body = _read_body(response, request.max_body or MAX_BODY_BYTES)
                 # the key removed before any of it is parsed, cut short or shown
                 scrubbed = requests.structures.CaseInsensitiveDict(
-                    {name: self._scrubber.text(value) for name, value in response.headers.items()}
+                    {name: self._scrub(value) for name, value in response.headers.items()}
                 )
-                reply = Reply(response.status_code, scrubbed, body, self._scrubber.data)
+                reply = Reply(
+                    response.status_code, scrubbed, body, lambda data: each_string(data, self._scrub)
+                )
         except TransportError as err:
             call._finish(None, err)
         except requests.RequestException as err:

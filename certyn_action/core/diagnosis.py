@@ -265,9 +265,7 @@ class DiagnosedTest:
     summary: str
     evidence: Evidence
     artifacts: tuple[Link, ...] = ()
-    flaky: bool = False
-    quarantined: bool = False
-    failure_rate: float | None = None  # failed runs / runs, else Certyn's flakiness score
+    mark: FlakyMark | None = None  # Certyn's flakiness data on it, when it has any
 
     @property
     def label(self) -> str:
@@ -279,8 +277,8 @@ class DiagnosedTest:
             "outcome": self.outcome,
             "reason": self.reason,
             "summary": self.summary,
-            "flaky": self.flaky,
-            "quarantined": self.quarantined,
+            "flaky": self.mark is not None,
+            "quarantined": self.mark is not None and self.mark.quarantined,
             "artifacts": [{"type": link.type, "url": link.url} for link in self.artifacts if link.is_link],
             "network": [asdict(failure) for failure in self.evidence.network],
         }
@@ -299,7 +297,6 @@ def diagnose_test(
     evidence = scan(events)
     outcome = str(item.outcome)
     reason = classify(outcome, item.status, evidence)
-    mark = flaky_mark(flaky) if flaky is not None else None
     links = tuple(
         Link(
             one_line(art.type, 60),
@@ -318,9 +315,7 @@ def diagnose_test(
         summary=describe(reason, outcome, evidence),
         evidence=evidence,
         artifacts=links,
-        flaky=mark is not None,
-        quarantined=mark is not None and mark.quarantined,
-        failure_rate=mark.rate if mark is not None else None,
+        mark=flaky_mark(flaky) if flaky is not None else None,
     )
 
 

@@ -33,8 +33,8 @@ class WorkflowLog:
         redacted in the outputs and summary would rewrite every count or word it happens to spell)."""
         if not secret:
             return
-        if redact != "none":
-            self._secrets.append((secret, Scrubber(secret if redact == "spellings" else "")))
+        if redact != "none" and (shown := secret.strip()):  # a value's spaces are not what gives it away
+            self._secrets.append((shown, Scrubber(shown if redact == "spellings" else "")))
         # The only line that ever carries the secret, as the runner requires.
         self._write(f"::add-mask::{escape_command_data(secret)}", redact=False)
 

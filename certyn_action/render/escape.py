@@ -15,6 +15,8 @@ or inserts: spaces and control characters, bidirectional and invisible character
 U+FFFD to U+FFFF, the backslash of Markdown escaping, ``?`` (what UTF-8 writes for a lone surrogate), and
 those in encoded form (``%00``, ``\\u0000``, ``&#10;``), and the ``<code>`` tags of the summary. So the log
 turning ``ESC`` into a space, XML dropping ``NUL`` or Markdown writing ``\\_`` leaves no readable key.
+And the scrubber reads each text a second time as a reader sees it formatted (a link shows its label alone,
+right beside what follows): a key split by a link's target is scrubbed from those words.
 
 Keys shorter than ``MIN_SCRUBBED_KEY`` are left alone: replacing a short string could rewrite JSON field
 names, and so the counters; real Certyn keys are far longer.
@@ -23,6 +25,7 @@ names, and so the counters; real Certyn keys are far longer.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -88,7 +91,8 @@ _SPAN = re.compile(
     r"|(?P<image>!?)\[(?P<label>[^\[\]\n]*)\]\((?P<url>[^()\s]*)(?:[ \t]+\"[^\"\n]*\")?\)"
     r"|<(?P<auto>https?://[^\s<>]+)>"
     r"|(?P<bare>\bhttps?://[^\s<>()\[\]`*]+)"
-    r"|(?P<stars>\*\*|__)(?=\S)(?P<strong>[^\n]{1,1000}?)(?<=\S)(?P=stars)"
+    # bold never spans a space before another "**" or "__" (each opener scans to the next one at most)
+    r"|(?P<stars>\*\*|__)(?=\S)(?P<strong>(?:\S|[^\S\n](?!\*\*|__)){1,1000}?)(?<=\S)(?P=stars)"
     r"|(?<![\w*])\*(?=[^\s*])(?P<em>[^*\n]+?)(?<=\S)\*(?![\w*])"
     r"|(?<![\w_])_(?=[^\s_])(?P<em_>[^_\n]+?)(?<=\S)_(?![\w_])",
     re.IGNORECASE,
@@ -142,9 +146,6 @@ class _Writer:
         return f"{words} ({url})" if safe_url(url) else words
 
 
-_ISSUE = re.compile(r"\\#(?=\d)")
-
-
 class _Markdown(_Writer):
     """...as Markdown of our own: HTML tags around escaped text, links only to http(s)."""
 
@@ -152,8 +153,7 @@ class _Markdown(_Writer):
         self.links = links
 
     def text(self, text: str) -> str:
-        # "#123" would link to (and notify) issue 123 even escaped: a WORD JOINER after the '#' breaks it.
-        return _ISSUE.sub("\\#" + WORD_JOINER, _escape_markdown(text))
+        return _escape_markdown(text)
 
     def code(self, text: str) -> str:
         return f"<code>{_escape_markdown(text)}</code>"
@@ -170,16 +170,31 @@ class _Markdown(_Writer):
         return f"[{words}]({target})" if target else words
 
 
-def plain(text: str) -> str:
+class _Shown(_Writer):
+    """...as a reader sees them formatted: a link as its words alone."""
+
+    def link(self, label: str, url: str) -> str:
+        return self.text(label) if label == url else _spans(label, self)
+
+
+def plain(text: str, writer: _Writer = _Writer()) -> str:  # noqa: B008 - a writer holds no state
     """Markdown as plain words, for a reader that shows text literally (the log, an annotation, JUnit): code
     spans, bold and italics as their words, a link as its text and its URL (http(s) only), an image as its
     alt text."""
-    return "\n".join(_spans(line, _Writer()) for line in text.split("\n"))
+    return "\n".join(_spans(line, writer) for line in text.split("\n"))
 
 
-# A heading line, its words without the marks; a code fence (its language, if it names one)
-HEADING = re.compile(r"^ {0,3}(?P<level>#{1,6})(?:[ \t]+(?P<text>.*?))??(?:[ \t]+#+)?[ \t]*$")
+# A heading line (its words with a closing run of '#'); a code fence (its language, if it names one)
+HEADING = re.compile(r"^ {0,3}(?P<level>#{1,6})(?:[ \t]+(?P<text>.*))?$")
 _FENCE = re.compile(r"^ {0,3}(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[\w+#.-]{0,30})")
+
+
+def heading_words(heading: re.Match[str]) -> str:
+    """A ``HEADING``'s words, without its closing run of '#' (cut in one pass: a pattern for that run would
+    try every split of a line of spaces and hashes)."""
+    words = (heading["text"] or "").rstrip(" \t")
+    bare = words.rstrip("#")
+    return bare.rstrip(" \t") if bare != words and (not bare or bare[-1] in " \t") else words
 
 
 def plain_lines(text: str) -> list[str]:
@@ -193,7 +208,7 @@ def plain_lines(text: str) -> list[str]:
         elif in_code:
             lines.append(line)
         else:
-            lines.append(plain(heading["text"] or "" if (heading := HEADING.match(line)) else line))
+            lines.append(plain(heading_words(heading) if (heading := HEADING.match(line)) else line))
     return lines
 
 
@@ -301,9 +316,9 @@ def formatted_block(text: str, demote: int = 3) -> str:
         elif (table := _table(lines, at - 1))[0]:
             out += table[0]
             at = table[1]
-        elif (heading := HEADING.match(line)) and heading["text"]:
+        elif (heading := HEADING.match(line)) and (words := heading_words(heading)):
             level = min(len(heading["level"]) + demote, 6)
-            out += ["", "#" * level + " " + formatted(heading["text"], _WHOLE), ""]
+            out += ["", "#" * level + " " + formatted(words, _WHOLE), ""]
         elif _RULE.match(line):
             out += ["", "***", ""]
         elif item := _ITEM.match(line):
@@ -314,7 +329,10 @@ def formatted_block(text: str, demote: int = 3) -> str:
             ours = items[-1][1] if items else 0
             marker = "-" if item["marker"] in "-*+" else item["marker"][:-1] + "."
             items.append((indent, ours + len(marker) + 1))
-            out.append(" " * ours + f"{marker} {formatted(item['text'], _WHOLE)}")
+            # an item that formats to nothing ("- [](x)") is left out: under a paragraph line, "- " underlines
+            # it as a heading
+            shown = formatted(item["text"], _WHOLE)
+            out.append(" " * ours + f"{marker} {shown}" if shown.strip() else "")
         elif quote := _QUOTE.match(line):
             out.append("> " + formatted(quote["text"], _WHOLE))
         else:  # a paragraph's line (in the open list item when indented), or a blank one
@@ -361,8 +379,12 @@ def _escape_markdown(flat: str) -> str:
     flat = flat.replace("#", "\x00")
     escaped = _MD_PUNCT.sub(r"\\\1", html.escape(flat, quote=True)).replace("\x00", "\\#")
     # GitHub's autolinker makes user@host.example (and mailto:/xmpp: forms) a link even when the '@' and
-    # the dots are escaped: a WORD JOINER after each '@' (invisible) breaks the address for it.
-    return escaped.replace("@", "@" + WORD_JOINER)
+    # the dots are escaped, and "#123" or "GH-123" a link to (and a mention of) issue 123: a WORD JOINER
+    # (invisible) after each '@', and before the number, breaks them.
+    return _ISSUE.sub("\\1" + WORD_JOINER, escaped.replace("@", "@" + WORD_JOINER))
+
+
+_ISSUE = re.compile(r"(\\#|\bGH\\-)(?=\d)", re.IGNORECASE)
 
 
 def without_secrets(url: str) -> str:
@@ -442,16 +464,25 @@ class Scrubber:
             self._pattern = re.compile(_GAP.join(_either(ch) for ch in api_key), re.IGNORECASE)
 
     def text(self, text: str) -> str:
-        return text if self._pattern is None else self._pattern.sub(SCRUBBED, text)
+        """``text`` without the key; when its words as a reader sees them formatted (a link shows its label
+        alone, right beside what follows) still spell it, those words, scrubbed."""
+        if self._pattern is None:
+            return text
+        text = self._pattern.sub(SCRUBBED, text)
+        shown = plain(text, _Shown())
+        return self._pattern.sub(SCRUBBED, shown) if self._pattern.search(shown) else text
 
     def data(self, value: Any) -> Any:
         """Parsed JSON with every string (object keys included) scrubbed."""
-        if self._pattern is None:
-            return value
-        if isinstance(value, str):
-            return self.text(value)
-        if isinstance(value, list):
-            return [self.data(item) for item in value]
-        if isinstance(value, dict):
-            return {self.text(k): self.data(v) for k, v in value.items()}
-        return value
+        return value if self._pattern is None else each_string(value, self.text)
+
+
+def each_string(value: Any, change: Callable[[str], str]) -> Any:
+    """Parsed JSON with every string (object keys included) changed by ``change``."""
+    if isinstance(value, str):
+        return change(value)
+    if isinstance(value, list):
+        return [each_string(item, change) for item in value]
+    if isinstance(value, dict):
+        return {change(k): each_string(v, change) for k, v in value.items()}
+    return value

@@ -9,6 +9,7 @@ what they write themselves; the instruction sits in a fenced code block that no 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
@@ -411,7 +412,7 @@ MAX_SHOWN_OBSERVATIONS = 5
 
 def _why(test: DiagnosedTest) -> list[str]:
     """A diagnosed test's list item: name, reason and flaky mark; its evidence and artifacts nested."""
-    mark = words.flaky_mark(test.flaky, test.quarantined, test.failure_rate)
+    mark = words.flaky_mark(True, test.mark.quarantined, test.mark.rate) if test.mark else ""
     head = f"- {ICONS.get(test.outcome, '')} **{markdown(test.name, MAX_CELL_NAME)}** — {formatted(test.summary, 600)}"
     lines = [head + (f" · **{markdown(mark)}**" if mark else "")]
     evidence = test.evidence
@@ -461,13 +462,36 @@ MAX_COMMENT_ANSWER = 5_000
 CUT_NOTE = "\n\n_Cut here to fit GitHub's limit: the whole summary is in the job's summary page._\n"
 
 
+_FENCE_LINE = re.compile(r"^(`{3,}|~{3,})")
+
+
+def _closing(head: str) -> str:
+    """What closes the code block and the ``<details>`` folds ``head`` leaves open (ours: a fence at the start
+    of its line, a fold on lines of its own), so that what follows is shown."""
+    fence, folds = "", 0
+    for line in head.split("\n"):
+        if fence:
+            fence = "" if line.strip() == fence else fence
+        elif opened := _FENCE_LINE.match(line):
+            fence = opened[1]
+        else:
+            folds += line.startswith("<details>") - line.startswith("</details>")
+    return (f"\n{fence}" if fence else "") + "\n\n</details>" * max(folds, 0)
+
+
 def cut_for_github(text: str, limit: int = MAX_CHECK_SUMMARY) -> str:
-    """``text`` whole when it fits under ``limit``, else cut at a line break with a note saying so."""
+    """``text`` whole when it fits under ``limit``, else cut at a line break, what the cut leaves open closed,
+    with a note saying so."""
     if len(text) < limit:
         return text
     room = limit - len(CUT_NOTE) - 1
-    head = text[:room]
-    return head[: head.rfind("\n") if "\n" in head else room].rstrip() + CUT_NOTE
+    while True:
+        head = text[:room]
+        head = head[: head.rfind("\n") if "\n" in head else room].rstrip()
+        tail = _closing(head) + CUT_NOTE
+        if len(head) + len(tail) < limit or not head:
+            return head + tail
+        room = min(room - 1, limit - len(tail) - 1)
 
 
 def render_comment(report: Report, marker: str) -> str:

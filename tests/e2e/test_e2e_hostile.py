@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import signal
 import socketserver
 import threading
@@ -223,6 +224,14 @@ def test_a_status_with_a_duplicated_key_is_never_gated_on() -> None:
 # -- should-fix: text shown, orphans, inputs, odd replies -----------------------------------------
 
 INVISIBLE = "\u202e\u2066\u200b\ufeff\u061c\u2060"
+# The summary's own WORD JOINER, after an escaped "#", "@" or "GH-" (it keeps GitHub from linking an issue or
+# an address): ours, not the server's
+_OURS = re.compile(r"(\\#|GH\\-|@)\u2060", re.IGNORECASE)
+
+
+def _server_invisible(text: str) -> bool:
+    """Whether ``text`` holds an invisible or bidirectional character other than the summary's own."""
+    return any(ch in _OURS.sub(r"\1", text) for ch in INVISIBLE)
 
 
 def test_bidi_and_invisible_characters_from_the_server_are_neutralised_where_shown() -> None:
@@ -236,7 +245,7 @@ def test_bidi_and_invisible_characters_from_the_server_are_neutralised_where_sho
     for run in runs:
         assert run.exit_code == 1, explain(run)
         shown = run.stdout + run.stderr + run.summary + run.outputs.get("conclusion", "")
-        assert not any(ch in shown for ch in INVISIBLE), explain(run)
+        assert not _server_invisible(shown), explain(run)
     assert "txt.exe" in runs[0].log
     assert runs[0].outputs["conclusion"].startswith("ok")
     assert "project" in runs[1].log
@@ -424,6 +433,6 @@ def test_bidi_and_invisible_characters_in_the_answer_and_the_instruction_are_neu
     assert run.exit_code == 0, explain(run)
     answer = run.outputs["conversation-response"]
     for where, text in {"log": run.stdout + run.stderr, "summary": run.summary, "answer": answer}.items():
-        assert not any(ch in text for ch in INVISIBLE), f"{where}\n{explain(run)}"
+        assert not _server_invisible(text), f"{where}\n{explain(run)}"
     assert answer == f"```\nrun{' ' * len(INVISIBLE)}exe.txt\n```"
     assert f"why{' ' * len(INVISIBLE)}not" in run.summary

@@ -142,6 +142,26 @@ def test_a_second_matrix_leg_has_its_own_check_run_and_comment() -> None:
     assert len({comment.body.splitlines()[0] for comment in comments}) == 2
 
 
+def test_a_comment_someone_else_starts_with_the_marker_is_left_alone_and_ours_is_written() -> None:
+    # The marker is public: anyone who may comment can post it first. With GITHUB_TOKEN (GitHub will not say
+    # who it is) only a bot's comment with the marker is the action's.
+    with Simulator(scenario("fail"), api_key=API_KEY, github_token=TOKEN) as sim:
+        run(sim, Event.pull_request(number=7))
+        sign = sim.github_comments[0].body.splitlines()[0]  # the marker this workflow's step writes
+    planted = {"issue": 7, "body": f"{sign}\nplanted by someone else", "user": "mallory"}
+    with Simulator(scenario("fail", comments=[planted]), api_key=API_KEY, github_token=TOKEN) as sim:
+        first = run(sim, Event.pull_request(number=7))
+        second = run(sim, Event.pull_request(number=7))
+        comments = sim.github_comments
+    assert (first.exit_code, second.exit_code) == (1, 1), explain(second)
+    [theirs, ours] = comments
+    assert theirs.user["login"] == "mallory"
+    assert theirs.history == [theirs.body]  # never edited
+    assert ours.user["type"] == "Bot"
+    assert len(ours.history) == 2  # written, then found and edited: not a second one
+    assert warnings(first) == warnings(second) == []  # GitHub not saying who GITHUB_TOKEN is: no warning
+
+
 def test_github_enterprise_server_prefix() -> None:
     with Simulator(scenario("pass"), api_key=API_KEY, github_token=TOKEN) as sim:
         result = run(sim, Event.pull_request(number=7), ghes=True)
@@ -149,7 +169,7 @@ def test_github_enterprise_server_prefix() -> None:
         checks, comments = sim.github_check_runs, sim.github_comments
     assert result.exit_code == 0, explain(result)
     assert github
-    assert all(r.path.startswith("/github/api/v3/repos/") for r in github)
+    assert all(r.path.startswith("/github/api/v3/") for r in github)
     assert checks[0].conclusion == "success"
     assert len(comments) == 1
 

@@ -9,7 +9,9 @@ created, the environment runs on it, and with it an unreachable base-url does no
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from certyn_simulator import Fault, Scenario, Simulator, builtin_scenario
@@ -195,3 +197,33 @@ def test_a_variable_whose_answer_was_lost_is_not_set_twice_and_the_run_goes_ahea
     assert environment.variable_values == {"FIRST": "one-Value-1", "SECOND": "two"}
     assert statuses[-2:] == [409, 201]  # FIRST again: already there; then SECOND
     assert max(v.seq for v in environment.variables) < create.seq
+
+
+def test_a_variable_value_a_finding_echoes_is_in_no_summary_junit_file_or_log(tmp_path: Path) -> None:
+    # The test typed the password and Certyn's finding (and its name) quote it: as the summary escapes it
+    # ("\-", "&amp;") and as XML writes it, a redaction of the text as written would miss it.
+    password, bypass = VALUES["TEST_USER_PASSWORD"].strip(), VALUES["BYPASS"].strip()
+    rows = [
+        {
+            "testCaseName": f"log in with {bypass}",
+            "testOutcome": "failed",
+            "summaryMarkdown": f"typed **{password}** into the password field\n\nthen `{bypass}` got a 500",
+        },
+        {"testCaseName": "checkout", "testOutcome": "passed"},
+    ]
+    with Deployment() as deployment, Simulator(scenario("fail", test_results=rows), api_key=API_KEY) as sim:
+        run = run_action(
+            sim.base_url,
+            base_url=deployment.url,
+            variables=VARIABLES,
+            junit_report="r.xml",
+            env={"GITHUB_WORKSPACE": str(tmp_path)},
+        )
+    assert run.exit_code == 1, explain(run)
+    junit = (tmp_path / "r.xml").read_text(encoding="utf-8")
+    shown_junit = "".join(ET.fromstring(junit.encode()).itertext())  # noqa: S314 - our own output
+    for value in (password, bypass):
+        assert value not in shown_junit
+        assert value not in junit
+    assert "log in with ***" in read(run.summary).text  # the failing test is still listed
+    assert_no_value_shown(run)

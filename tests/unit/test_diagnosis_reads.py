@@ -18,7 +18,7 @@ from requests import PreparedRequest
 
 from certyn_action import diagnosis
 from certyn_action.api.models import RunItem
-from certyn_action.core.diagnosis import Diagnosis
+from certyn_action.core.diagnosis import Diagnosis, FlakyMark
 from certyn_action.diagnosis import BUDGET_SECONDS, MAX_PARALLEL, _Reads, _run, report_diagnosis
 from certyn_action.github.signals import CancelRequested
 from certyn_action.render import words
@@ -129,8 +129,7 @@ def test_each_failing_tests_session_and_artifacts_then_the_runs_flaky_marks_and_
     assert not log.warnings
     assert [(t.name, t.reason) for t in found.tests] == [("Pay", "app-server-error"), ("Sign in", "blocked")]
     assert found.tests[0].summary == "the app answered 500 to POST /api/pay"
-    assert found.tests[1].flaky
-    assert found.tests[1].failure_rate == 0.35
+    assert found.tests[1].mark == FlakyMark(quarantined=False, rate=0.35)
     assert found.observations == ("POST /api/pay answers 500",)
     assert sorted(paths()) == sorted(
         [

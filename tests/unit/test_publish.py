@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import json
+import re
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -13,15 +15,17 @@ import responses
 from responses import matchers
 
 from certyn_action.api.http import Deadline, Request
-from certyn_action.api.models import Created, CreatedRun, ProcessRun, RunItem, RunStatus
+from certyn_action.api.models import Conversation, Created, CreatedRun, ProcessRun, RunItem, RunStatus
 from certyn_action.core.report import Findings, Report
 from certyn_action.gate import Cause, Result, Verdict
 from certyn_action.github.signals import SignalGuard
 from certyn_action.github.workflow import WorkflowLog
 from certyn_action.github_api import GitHub, GitHubError, GitHubTransport
 from certyn_action.publish import Publisher, commit_under_test, conclusion, marker
+from certyn_action.render.summary import cut_for_github, render_comment, render_summary
 from certyn_action.settings import Settings, read_settings
 from tests.fakes import FakeClock
+from tests.rendered import read
 
 API = "https://api.github.com"
 REPO = f"{API}/repos/acme/shop"
@@ -29,6 +33,7 @@ TOKEN = "ghs_unitTestToken123"
 KEY = "certyn-unit-key-9876"
 HEAD, MERGE, DEPLOYED = "a" * 40, "b" * 40, "c" * 40
 APP = "https://app.certyn.io/runs/r1"
+BOT = {"login": "github-actions[bot]", "type": "Bot"}  # who GITHUB_TOKEN writes as
 
 
 def settings(event: str = "pull_request", payload: dict[str, Any] | None = None, **extra: str) -> Settings:
@@ -279,7 +284,7 @@ def test_the_sticky_comment_is_found_on_a_later_page_and_edited_not_added() -> N
             "body": f"quoted: {sign}",
             "user": {"login": "octocat"},
         },  # not ours: the marker is not first
-        {"id": 501, "body": f"{sign}\nold", "user": {"login": "github-actions[bot]"}},
+        {"id": 501, "body": f"{sign}\nold", "user": BOT},
     ]
     next_page = f'<{REPO}/issues/7/comments?per_page=100&page=2>; rel="next"'
     responses.get(
@@ -303,6 +308,38 @@ def test_the_sticky_comment_is_found_on_a_later_page_and_edited_not_added() -> N
 
 
 @responses.activate
+def test_with_a_personal_token_only_its_own_comment_with_the_marker_is_edited() -> None:
+    # GitHub names a personal token's account; a bot's comment with our marker is then not ours
+    sign = marker(settings())
+    responses.get(f"{API}/user", json={"login": "release-bot-owner", "type": "User"})
+    theirs = {"id": 4, "body": f"{sign}\nplanted", "user": BOT}
+    ours = {"id": 5, "body": f"{sign}\nold", "user": {"login": "release-bot-owner", "type": "User"}}
+    responses.get(f"{REPO}/issues/7/comments", json=[theirs, ours])
+    responses.patch(f"{REPO}/issues/comments/5", json={"id": 5})
+    pub, out = publisher()
+    pub.finish(report(inputs=settings(check_run="false")))
+    assert len(bodies("PATCH", "/comments/5")) == 1
+    assert bodies("PATCH", "/comments/4") == []
+    assert warnings(out) == []
+
+
+@responses.activate
+def test_a_token_github_will_not_name_edits_a_bots_comment_and_warns_of_nothing() -> None:
+    # GITHUB_TOKEN (an installation token) may not read /user: then the comment with the marker by a bot is ours
+    sign = marker(settings())
+    responses.get(f"{API}/user", json={"message": "Resource not accessible by integration"}, status=403)
+    planted = {"id": 4, "body": f"{sign}\nplanted", "user": {"login": "mallory", "type": "User"}}
+    ours = {"id": 5, "body": f"{sign}\nold", "user": BOT}
+    responses.get(f"{REPO}/issues/7/comments", json=[planted, ours])
+    responses.patch(f"{REPO}/issues/comments/5", json={"id": 5})
+    pub, out = publisher()
+    pub.finish(report(inputs=settings(check_run="false")))
+    assert len(bodies("PATCH", "/comments/5")) == 1
+    assert bodies("PATCH", "/comments/4") == []
+    assert warnings(out) == []
+
+
+@responses.activate
 def test_on_failure_writes_nothing_for_a_pass_but_turns_an_existing_comment_green() -> None:
     responses.get(f"{REPO}/issues/7/comments", json=[])
     pub, _ = publisher()
@@ -310,7 +347,9 @@ def test_on_failure_writes_nothing_for_a_pass_but_turns_an_existing_comment_gree
     assert bodies("POST", "/comments") == []
 
     sign = marker(settings())
-    responses.replace(responses.GET, f"{REPO}/issues/7/comments", json=[{"id": 3, "body": f"{sign}\n❌"}])
+    responses.replace(
+        responses.GET, f"{REPO}/issues/7/comments", json=[{"id": 3, "body": f"{sign}\n❌", "user": BOT}]
+    )
     responses.patch(f"{REPO}/issues/comments/3", json={"id": 3})
     pub, _ = publisher()
     pub.finish(report(Result.PASSED, failing=0, inputs=settings(check_run="false", pr_comment="on-failure")))
@@ -370,3 +409,58 @@ def test_a_post_without_an_answer_is_not_sent_again() -> None:
     with pytest.raises(GitHubError):
         github.request("POST", "/issues/7/comments", clock.now + 15, {"body": "x"})
     assert len(responses.calls) == 1  # it may have made the comment: a second would not be sticky
+
+
+# -- hostile comments and long texts -------------------------------------------------------------------
+@responses.activate
+def test_a_comment_someone_else_starts_with_our_marker_is_not_edited() -> None:
+    # The marker is public (workflow file, job, suite, leg): anyone who may comment on the pull request can
+    # post it first. The action then edits that person's comment (write access edits any comment) and never
+    # finds its own.
+    sign = marker(settings())
+    planted = {"id": 9, "body": f"{sign}\nplanted", "user": {"login": "mallory", "type": "User"}}
+    responses.get(f"{REPO}/issues/7/comments", json=[planted])
+    responses.patch(f"{REPO}/issues/comments/9", json={"id": 9})
+    responses.post(f"{REPO}/issues/7/comments", json={"id": 10}, status=201)
+    pub, _ = publisher()
+    pub.finish(report(inputs=settings(check_run="false")))
+    assert bodies("PATCH", "/comments/9") == []
+
+
+def test_the_cut_note_of_a_long_check_run_summary_is_not_swallowed_by_a_code_block() -> None:
+    # Certyn's findings (each "'" written as seven characters) push the summary past GitHub's limit, and the
+    # cut falls inside the AI answer's code block: it is not closed, so the note saying the summary was cut
+    # is shown as a line of the answer's code.
+    items = tuple(item("failed", f"t{i} " + "'" * 190, "'" * 300) for i in range(17))
+    answer = "```\n" + "\n".join(f"line {i}" for i in range(3000)) + "\n```\n"
+    conversation = Conversation.model_validate(
+        {"status": "idle", "messages": [{"role": "assistant", "content": answer}]}
+    )
+    results = ProcessRun.model_validate({}).model_copy(update={"items": items})
+    findings = Findings(results=results, asked=True, instruction="why?", conversation=conversation)
+    shown = read(cut_for_github(render_summary(replace(report(failing=17), findings=findings))))
+    assert "<em>Cut here" in shown.html, shown.html[-300:]
+
+
+def test_the_cut_note_of_a_long_comment_is_not_hidden_in_the_collapsed_answer() -> None:
+    # Ten failing tests of "'" (seven characters each, escaped) and an answer of nested ordered items (our
+    # indentation grows by eleven spaces a level) pass 65,536: the cut falls inside "<details>", which is
+    # never closed, so the note that the comment was cut is folded away with the answer.
+    items = tuple(item("failed", f"t{i} " + "'" * 190, "'" * 300) for i in range(10))
+    answer = "\n".join(" " * k + "999999999. '" for k in range(300))[:5000]
+    conversation = Conversation.model_validate(
+        {"status": "idle", "messages": [{"role": "assistant", "content": answer}]}
+    )
+    results = ProcessRun.model_validate({}).model_copy(update={"items": items})
+    findings = Findings(results=results, asked=True, instruction="why?", conversation=conversation)
+    html = read(render_comment(replace(report(failing=10), findings=findings), marker(settings()))).html
+    assert html.count("<details>") == html.count("</details>"), html[-300:]
+
+
+def test_an_issue_number_in_a_test_name_does_not_link_or_notify_from_the_comment() -> None:
+    # ``formatted`` breaks "#1" with a WORD JOINER (GitHub links and notifies "\#1" too); ``markdown``, which
+    # writes the test names (and reasons, notes) into the comment, does not.
+    items = (item("failed", "checkout regression #1", "it broke"),)
+    results = ProcessRun.model_validate({}).model_copy(update={"items": items})
+    comment = render_comment(replace(report(), findings=Findings(results=results)), marker(settings()))
+    assert not re.search(r"#\d", read(comment).text), read(comment).text

@@ -15,6 +15,7 @@ from certyn_action.core.diagnosis import (
     MAX_TESTS,
     Diagnosis,
     Evidence,
+    FlakyMark,
     NetworkFailure,
     chosen,
     classify,
@@ -250,12 +251,7 @@ def test_a_test_diagnosis_with_artifacts_and_flaky_mark() -> None:
         {"testCaseId": "tc", "totalRuns": 20, "failedRuns": 7, "isQuarantined": True}
     )
     found = diagnose_test(item(testCaseId="tc"), [response(500)], artifacts, flaky)
-    assert (found.reason, found.flaky, found.quarantined, found.failure_rate) == (
-        "app-server-error",
-        True,
-        True,
-        0.35,
-    )
+    assert (found.reason, found.mark) == ("app-server-error", FlakyMark(quarantined=True, rate=0.35))
     assert [(a.type, a.url, a.is_link) for a in found.artifacts] == [
         ("screenshot", "https://cdn.test/a.png", True),
         ("trace", "s3://bucket/t.zip", False),
@@ -275,8 +271,8 @@ def test_a_test_diagnosis_with_artifacts_and_flaky_mark() -> None:
 
 def test_without_run_counts_the_flakiness_score_is_the_rate() -> None:
     flaky = Flakiness.model_validate({"flakinessScore": 0.4})
-    assert diagnose_test(item(), [], (), flaky).failure_rate == 0.4
-    assert diagnose_test(item(), []).flaky is False
+    assert diagnose_test(item(), [], (), flaky).mark == FlakyMark(quarantined=False, rate=0.4)
+    assert diagnose_test(item(), []).mark is None
 
 
 def test_failed_then_blocked_then_aborted_at_most_ten() -> None:

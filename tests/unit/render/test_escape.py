@@ -256,7 +256,7 @@ def test_one_line_breaks_the_legacy_marker_with_a_space_and_nothing_else() -> No
         ("#", "\\#"),
         ("a#b", "a\\#b"),
         ("# heading", "\\# heading"),
-        ("issue #12", "issue \\#12"),
+        ("issue #12", "issue \\#\u206012"),
         # quotes become entities (safe in a table cell or an attribute); the entity's own '#' is not escaped
         ('"it\'s"', "&quot;it&#x27;s&quot;"),
         ("'#'", "&#x27;\\#&#x27;"),

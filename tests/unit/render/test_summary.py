@@ -175,7 +175,7 @@ def test_details_rows() -> None:
     assert "Certyn run" not in text  # the run: linked right under the headline, not again down here
     assert text.count("(https://app.certyn.io/runs/r1)") == 1
     assert (
-        "| **GitHub job** | [job e2e in CI \\#42](https://github.com/acme/shop/actions/runs/1/job/2) |"
+        "| **GitHub job** | [job e2e in CI \\#\u206042](https://github.com/acme/shop/actions/runs/1/job/2) |"
         in text
     )
     assert "| **Project** | <code>shop</code> |" in text
@@ -295,7 +295,7 @@ def test_status_app_url_preferred_and_also_checked() -> None:
 
 def test_unsafe_job_url_is_not_linked() -> None:
     text = render_summary(_report(meta=_meta(job_url="javascript:alert(1)")))
-    assert "| **GitHub job** | job e2e in CI \\#42 |" in text
+    assert "| **GitHub job** | job e2e in CI \\#\u206042 |" in text
 
 
 def test_app_url_with_markdown_breaking_characters_is_encoded() -> None:
@@ -377,7 +377,7 @@ def test_a_pass_with_checks_turned_off_lists_what_they_let_through() -> None:
 def test_without_the_job_id_the_link_is_to_the_workflow_run() -> None:
     attempt = "https://github.com/acme/shop/actions/runs/1/attempts/1"
     text = render_summary(_report(meta=_meta(job_url=attempt, external_url=attempt)))
-    assert f"| **GitHub run** | [CI \\#42]({attempt}) |" in text
+    assert f"| **GitHub run** | [CI \\#\u206042]({attempt}) |" in text
     assert "job e2e" not in text
     text = render_summary(_report(meta=_meta(job_url=attempt, external_url=attempt, run_name="")))
     assert f"| **GitHub run** | [this workflow run]({attempt}) |" in text

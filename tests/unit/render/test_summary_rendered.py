@@ -422,8 +422,8 @@ def test_the_job_link_names_the_job_and_run_and_the_commit_is_linked(tmp_path: P
     step.env.update({"GITHUB_WORKFLOW": "CI", "GITHUB_RUN_NUMBER": "7", "INPUT_CHECK-RUN-ID": "99"})
     step.run(**_passed(step))
     view = read(step.summary.read_text(encoding="utf-8"))
-    assert view.row("GitHub job") == ["GitHub job", "job e2e in CI #7"]
-    assert ("https://github.com/acme/shop/actions/runs/42/job/99", "job e2e in CI #7") in view.links
+    assert view.row("GitHub job") == ["GitHub job", "job e2e in CI #\u20607"]
+    assert ("https://github.com/acme/shop/actions/runs/42/job/99", "job e2e in CI #\u20607") in view.links
     assert ("https://github.com/acme/shop/commit/" + "a" * 40, "aaaaaaa") in view.links
     assert view.row("Commit") == ["Commit", "aaaaaaa on main"]
 
