@@ -228,8 +228,10 @@ def test_create_404_names_project_and_process() -> None:
     responses.post(CREATE, status=404, json={"message": "Project not found"})
     with pytest.raises(NotFound) as err:
         make_client(FakeClock()).create(BODY, "k", deadline=2000)
-    assert "project-slug" in err.value.message
-    assert "Project not found" in err.value.message
+    assert err.value.message == (
+        "HTTP 404 while creating the run: unknown project `my-app`, process or environment (check "
+        "`project-slug`, `process-slug`/`tags` and `environment-key`). Server said: Project not found"
+    )
 
 
 @pytest.mark.parametrize(
