@@ -232,7 +232,7 @@ def describe(reason: str, outcome: str, evidence: Evidence) -> str:
     else:
         text = "no failure signal in the agent's events"
     if evidence.denials:
-        text += f"; {plural(evidence.denials, 'step')} denied by policy"
+        text = text.rstrip(".") + f"; {plural(evidence.denials, 'step')} denied by policy"  # no ".;"
     return text
 
 

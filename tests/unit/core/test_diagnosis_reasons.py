@@ -290,3 +290,16 @@ def test_a_diagnosis_is_found_by_its_row() -> None:
     assert found.of(one) is found.tests[0]
     assert found.of(other) is None
     assert Diagnosis().failures_output() == "[]"
+
+
+def test_a_denial_after_an_error_that_ends_in_a_full_stop_reads_without_a_stray_stop() -> None:
+    evidence = scan(
+        [
+            ("tool_use_requested", {"toolName": "browser_evaluate", "toolCallId": "c-1"}),
+            ("tool_result", {"status": "failed", "error": "Not allowed by policy.", "toolCallId": "c-1"}),
+            ("policy_decision", {"allowed": False}),
+        ]
+    )
+    assert describe("tool-error", "failed", evidence) == (
+        "tool browser_evaluate failed: Not allowed by policy; 1 step denied by policy"
+    )
