@@ -150,16 +150,19 @@ class Afterwards:
             cut = words.RESULTS_CUT.format(listed=run.listed, kept=len(run.items))
             self.log.warning(cut, title=words.RESULTS_TITLE)
         self.log.info(words.results_tally(tally(run.items)))
+        # in a run cancelled in Certyn, the cancel is why its tests were aborted: they are plain lines (the
+        # gate's annotation says why) and not diagnosed one by one
+        cancelled = status.state == "cancelled"
+        diagnosed = [item for item in run.items if not (cancelled and str(item.outcome) == "aborted")]
         self.findings.diagnosis = report_diagnosis(  # why each failing test failed
-            self.client, self.log, self.clock, self.inputs, self.step.report.run_id, run.items,
-            self.findings.expected_failing, self.hard_deadline,
+            self.client, self.log, self.clock, self.inputs, self.step.report.run_id, diagnosed,
+            self.findings.expected_failing - (counts["aborted"] if cancelled else 0), self.hard_deadline,
         )  # fmt: skip
         self.step.found(self.findings)  # the `failures` output at once
         verdict = self.step.report.verdict
         gate_passed = verdict.result is Result.PASSED
         diagnosis = self.findings.diagnosis  # diagnosis (issue 20): the reason after each test's name
-        # in a run cancelled in Certyn, its aborted tests are plain lines: the gate's annotation says why
-        kind, cancelled = "warning" if gate_passed else "error", status.state == "cancelled"
+        kind = "warning" if gate_passed else "error"
         notes = words.failing_annotations(run.items, kind, diagnosis, cancelled=cancelled)
         for note in notes:
             if note.kind:

@@ -111,6 +111,19 @@ def test_diagnose_false_and_a_passing_run_send_none_of_these_requests() -> None:
     assert result.outputs["failures"] == "[]"
 
 
+def test_a_run_cancelled_in_certyn_is_not_diagnosed_test_by_test_the_cancel_is_why() -> None:
+    # Its tests were aborted by the cancel: the gate's one annotation says so; reading each test's session
+    # would only repeat "Certyn marked the test aborted" once per test.
+    with Simulator(builtin_scenario("cancelled"), api_key=API_KEY) as sim:
+        result = run_action(sim.base_url, timeout_seconds="30")
+        assert _reads(sim) == []
+    assert result.exit_code == 1, explain(result)
+    assert result.outputs["result"] == "failed"
+    assert result.outputs["failures"] == "[]"
+    assert "Why they failed" not in result.summary
+    assert "marked the test aborted" not in result.log
+
+
 def test_at_most_ten_tests_and_1000_events_each_the_session_found_by_the_execution() -> None:
     many = [
         {"type": "browser_network_response", "payload": {"status": 404, "url": "https://a.test/x"}}
