@@ -15,6 +15,7 @@ import socketserver
 import ssl
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -23,7 +24,14 @@ from typing import Any
 
 from certyn_simulator import Simulator
 from certyn_simulator.records import RequestRecord
-from certyn_simulator.runner import ActionRun, Event, FakeRunner, PythonLauncher, WorkflowCommand
+from certyn_simulator.runner import (
+    ActionRun,
+    Event,
+    FakeRunner,
+    PythonLauncher,
+    RunningAction,
+    WorkflowCommand,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 # A key that Markdown escaping leaves alone (letters and digits only), so a leak shows verbatim.
@@ -77,6 +85,14 @@ def run_action(
 
 
 # -- what the runner sees ---------------------------------------------------------------------------
+
+
+def signal_and_wait(action: RunningAction, sig: int, timeout: float = 15) -> tuple[ActionRun, float]:
+    """Send ``sig`` to the running action; its run and the seconds from the signal to its exit."""
+    sent = time.monotonic()
+    action.send_signal(sig)
+    result = action.wait(timeout=timeout)
+    return result, time.monotonic() - sent
 
 
 def commands(run: ActionRun) -> list[WorkflowCommand]:

@@ -16,7 +16,7 @@ from junitparser import Failure, JUnitXml
 
 from certyn_simulator import Fault, Scenario, Simulator, builtin_scenario, snapshot
 from certyn_simulator.runner import ActionRun, FakeRunner
-from tests.e2e_support import API_KEY, ROOT, Step, explain, inputs, run_action, run_step
+from tests.e2e_support import API_KEY, ROOT, Step, explain, inputs, run_action, run_step, signal_and_wait
 from tests.rendered import read
 
 DIAGNOSIS = ("execution", "agent_conversation", "execution_artifacts", "flaky_testcases", "observations")
@@ -196,10 +196,7 @@ def test_a_signal_ends_the_diagnosis_at_once_and_the_verdict_stands() -> None:
         step = inputs(sim.base_url, timeout_seconds="60", request_timeout_seconds="30")
         with FakeRunner(ROOT).start(step) as action:
             sim.wait_for(lambda r: r.endpoint == "agent_conversation", timeout=20)
-            sent = time.monotonic()
-            action.send_signal(signal.SIGTERM)
-            result = action.wait(timeout=15)
-            took = time.monotonic() - sent
+            result, took = signal_and_wait(action, signal.SIGTERM)
         assert not sim.api_requests("cancel")  # the run had finished: nothing to cancel
     assert took < 3.0, explain(result)
     assert result.exit_code == 1, explain(result)

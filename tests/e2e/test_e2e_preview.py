@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from certyn_simulator import Fault, Scenario, Simulator, builtin_scenario, snapshot
-from certyn_simulator.runner import ActionRun, FakeRunner, RunningAction
+from certyn_simulator.runner import ActionRun, FakeRunner
 from tests.e2e_support import (
     API_KEY,
     PROJECT,
@@ -25,6 +25,7 @@ from tests.e2e_support import (
     inputs,
     run_action,
     run_step,
+    signal_and_wait,
     titled,
 )
 from tests.rendered import read
@@ -122,7 +123,7 @@ def test_a_signal_cancels_the_run_first_then_deletes_the_environment_within_7s(s
         FakeRunner(ROOT).start(_signal_inputs(sim, base_url=deployment.url)) as action,
     ):
         sim.wait_for(lambda r: r.endpoint == "status", timeout=15)  # the poll is on the wire, stalled
-        run, took = _signal_and_wait(action, sig)
+        run, took = signal_and_wait(action, sig)
         [cancel] = sim.api_requests("cancel")
         [delete] = sim.api_requests("environment_delete")
         assert_deleted_once(sim, run)
@@ -147,7 +148,7 @@ def test_a_slow_cancel_leaves_the_environment_delete_its_share_of_the_budget(
         FakeRunner(ROOT).start(_signal_inputs(sim, base_url=deployment.url)) as action,
     ):
         sim.wait_for(lambda r: r.endpoint == "status", timeout=15)
-        run, took = _signal_and_wait(action, signal.SIGINT)
+        run, took = signal_and_wait(action, signal.SIGINT)
         assert sim.api_requests("cancel"), explain(run)
         assert_deleted_once(sim, run)
     assert took < EXIT_WITHIN, f"exited {took:.1f}s after the signal"
@@ -163,7 +164,7 @@ def test_a_signal_while_the_environment_is_being_created_still_deletes_it() -> N
         FakeRunner(ROOT).start(_signal_inputs(sim, base_url=deployment.url)) as action,
     ):
         sim.wait_until(lambda: len(sim.created_environments) == 1, timeout=15)
-        run, took = _signal_and_wait(action, signal.SIGTERM)
+        run, took = signal_and_wait(action, signal.SIGTERM)
         created, deleted = sim.created_environments, sim.deleted_environments
         runs = sim.runs
     assert took < EXIT_WITHIN, explain(run)
@@ -243,7 +244,7 @@ def test_a_signal_while_waiting_for_the_deployment_ends_at_once_with_nothing_cre
         ) as action,
     ):
         action.wait_for_line(lambda line: "base-url: attempt 1" in line.text, timeout=15)
-        run, took = _signal_and_wait(action, signal.SIGTERM)
+        run, took = signal_and_wait(action, signal.SIGTERM)
         requests = sim.requests
     assert took < EXIT_WITHIN, explain(run)
     assert requests == []
@@ -440,7 +441,7 @@ def test_attach_sigterm_cancels_the_attached_run_within_7s() -> None:
         sim.create_run(PROJECT, run_id="run-10", scenario="never")
         with FakeRunner(ROOT).start(_signal_inputs(sim, run_id="run-10", process_slug="")) as action:
             sim.wait_for(lambda r: r.endpoint == "status", timeout=15)
-            run, took = _signal_and_wait(action, signal.SIGTERM)
+            run, took = signal_and_wait(action, signal.SIGTERM)
         record = sim.run("run-10")
     assert took < EXIT_WITHIN
     assert run.outputs["result"] == "cancelled"
@@ -532,10 +533,3 @@ def test_an_empty_run_id_names_run_id_and_the_missing_outputs_mapping() -> None:
 
 def _signal_inputs(sim: Simulator, **extra: str) -> dict[str, str]:
     return inputs(sim.base_url, timeout_seconds="60", request_timeout_seconds="20", **extra)
-
-
-def _signal_and_wait(action: RunningAction, sig: int) -> tuple[ActionRun, float]:
-    sent = time.monotonic()
-    action.send_signal(sig)
-    run = action.wait(timeout=15)
-    return run, time.monotonic() - sent

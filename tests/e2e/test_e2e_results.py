@@ -16,7 +16,7 @@ from junitparser import Error, Failure, JUnitXml, Skipped
 
 from certyn_simulator import Fault, Scenario, Simulator, builtin_scenario, snapshot
 from certyn_simulator.runner import ActionRun, FakeRunner
-from tests.e2e_support import API_KEY, ROOT, explain, inputs, run_action
+from tests.e2e_support import API_KEY, ROOT, explain, inputs, run_action, signal_and_wait
 from tests.rendered import read
 
 GATE_TITLES = {"Certyn gate failed"}
@@ -316,10 +316,7 @@ def test_a_signal_ends_the_answer_wait_at_once_and_the_verdict_stands(stalled: b
             sim.wait_for(lambda r: r.endpoint == "conversation", timeout=15)
             if not stalled:  # the first answer ("processing") has come; the step sleeps until the next read
                 time.sleep(1.0)
-            sent = time.monotonic()
-            action.send_signal(signal.SIGTERM)
-            result = action.wait(timeout=15)
-            took = time.monotonic() - sent
+            result, took = signal_and_wait(action, signal.SIGTERM)
         assert not sim.api_requests("cancel")  # the run had finished: nothing to cancel
     assert took < 3.0, explain(result)
     assert result.exit_code == 0, explain(result)
@@ -385,10 +382,7 @@ def test_a_fifo_at_the_report_path_is_a_warning_the_step_goes_on_and_honours_sig
         with FakeRunner(ROOT).start(step, env_overrides={"GITHUB_WORKSPACE": str(tmp_path)}) as action:
             # the answer is read after the report: the step got past the FIFO without waiting on it
             sim.wait_for(lambda r: r.endpoint == "conversation", timeout=15)
-            sent = time.monotonic()
-            action.send_signal(signal.SIGINT)
-            result = action.wait(timeout=15)
-            took = time.monotonic() - sent
+            result, took = signal_and_wait(action, signal.SIGINT)
     assert took < 3.0, explain(result)
     assert result.exit_code == 0, explain(result)
     assert result.outputs["result"] == "passed"

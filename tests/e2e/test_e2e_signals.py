@@ -14,7 +14,7 @@ import pytest
 
 from certyn_simulator import DEFAULT_API_KEY, Fault, Scenario, Simulator, snapshot
 from certyn_simulator.runner import ActionRun, FakeRunner, RunningAction
-from tests.e2e_support import ROOT, inputs
+from tests.e2e_support import ROOT, inputs, signal_and_wait
 
 NEVER_ENDS = [snapshot("in_progress", total=4, passed=1, pending=3)]
 EXIT_WITHIN = 7.0
@@ -24,13 +24,6 @@ def start(sim: Simulator, **extra: str) -> RunningAction:
     """The shared e2e inputs (``extra`` with '_' for '-'); requests may take long, the signal must not."""
     values = {"api_key": DEFAULT_API_KEY, "timeout_seconds": "60", "request_timeout_seconds": "20", **extra}
     return FakeRunner(ROOT).start(inputs(sim.base_url, **values))
-
-
-def signal_and_wait(action: RunningAction, sig: int) -> tuple[ActionRun, float]:
-    sent = time.monotonic()
-    action.send_signal(sig)
-    result = action.wait(timeout=15)
-    return result, time.monotonic() - sent
 
 
 def assert_cancelled_cleanly(result: ActionRun, took: float) -> None:
