@@ -9,7 +9,7 @@ and never runs past ``timeout-seconds`` from the step's start; a signal ends it 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from .api.client import ApiError, CertynClient
@@ -23,7 +23,7 @@ from .resources import Journal
 from .settings import Settings
 
 if TYPE_CHECKING:
-    from .api.models import Conversation, ProcessRun, RunStatus
+    from .api.models import Conversation, ProcessRun, RunItem, RunStatus
     from .core.report import Findings
 
 RESULTS_SECONDS = 30.0
@@ -86,6 +86,27 @@ def _why(err: Exception) -> str:
     return words.INTERNAL_ERROR.format(message=f"{type(err).__name__}: {one_line(err, 300)}")
 
 
+def contradictions(counts: Mapping[str, int], items: Sequence[RunItem]) -> tuple[str, ...]:
+    """Where the per-test results disagree with the status counts, for the summary (the gate keeps to the
+    counts); nothing without per-test results (unavailable is no contradiction)."""
+    from .api.models import Outcome, outcome_counts  # noqa: PLC0415
+
+    if not items:
+        return ()
+    tally, found = outcome_counts(items), []
+    for name in ("failed", "blocked", "aborted", "passed", "skipped"):
+        said, seen = counts.get(name, 0), tally[Outcome(name)]
+        if said != seen:
+            marked = plural(seen, "test is", "tests are")
+            found.append(words.COUNTS_DISAGREE.format(said=said, name=name, marked=marked))
+    total = counts.get("total", 0)
+    if total and total != len(items):
+        found.append(
+            words.TOTAL_DISAGREES.format(total=plural(total, "test"), listed=plural(len(items), "test"))
+        )
+    return tuple(found)
+
+
 class Afterwards:
     """Reads and reports, once the gate has decided; one per step."""
 
@@ -137,7 +158,6 @@ class Afterwards:
         self._report_results(status, run)
 
     def _report_results(self, status: RunStatus, run: ProcessRun) -> None:
-        from .api.models import contradictions  # noqa: PLC0415
         from .diagnosis import report_diagnosis  # noqa: PLC0415 - diagnosis (issue 20)
         from .render.summary import tally  # noqa: PLC0415
 

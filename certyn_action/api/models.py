@@ -32,7 +32,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from ..render.escape import HEADING, encodable, plural, safe_url, truncate
+from ..render.escape import HEADING, encodable, safe_url, truncate
 from ..settings import MAX_RUN_ID
 from .vocabulary import COUNTERS, TERMINAL_STATES
 
@@ -456,31 +456,6 @@ def failed_tests_output(items: Iterable[RunItem]) -> str:
 def outcome_counts(items: Iterable[RunItem]) -> dict[Outcome, int]:
     """How many tests have each outcome (every outcome present, zeros included)."""
     return dict.fromkeys(Outcome, 0) | Tally(item.outcome for item in items)
-
-
-def contradictions(counts: Mapping[str, int], items: Sequence[RunItem]) -> tuple[str, ...]:
-    """Where the per-test results disagree with the status counts (``RunStatus.counts()``), in words.
-
-    Nothing is compared when there are no per-test results (they were unavailable, not contradicting).
-    The gate stays on the counts; these sentences are for the summary."""
-    if not items:
-        return ()
-    tally = outcome_counts(items)
-    found: list[str] = []
-    for name in ("failed", "blocked", "aborted", "passed", "skipped"):
-        said, seen = counts.get(name, 0), tally[Outcome(name)]
-        if said != seen:
-            marked = plural(seen, "test is", "tests are")
-            found.append(
-                f"Certyn's counts say {said} {name}, but {marked} marked {name} in the per-test results"
-            )
-    total = counts.get("total", 0)
-    if total and total != len(items):
-        found.append(
-            f"Certyn's counts say {plural(total, 'test')} in total, "
-            f"but the per-test results list {plural(len(items), 'test')}"
-        )
-    return tuple(found)
 
 
 # -- the AI conversation ------------------------------------------------------------------------------
