@@ -638,7 +638,8 @@ class EnvironmentsApi:
         if created is not None:
             return created
         found = self.find(body["key"], deadline)
-        if found is not None and models.made_by(found, body):
+        # found under the key: provably ours only with the same ``baseUrl`` and label (else never used)
+        if found is not None and (found.base_url, found.label) == (body["baseUrl"], body["label"]):
             return found
         self.taken_key, self.key = body["key"], another_key(body["key"])
         created = self._create({**body, "key": self.key}, deadline)
