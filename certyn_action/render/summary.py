@@ -31,7 +31,7 @@ from .escape import (
     truncate,
     without_secrets,
 )
-from .words import MAX_ROWS
+from .words import MAX_ROWS, SHOWN_IF_NOT_ZERO
 
 if TYPE_CHECKING:
     from ..api.models import RunItem, RunStatus
@@ -151,8 +151,6 @@ def _waived(report: Report) -> list[str]:
     return ["Also found, not counted because the workflow turned these checks off:", "", *items, ""]
 
 
-# Counters shown only when not 0: a column that is always 0 tells the reader nothing
-SHOWN_IF_NOT_ZERO = frozenset({"pending", "aborted", "skipped"})
 # Certyn's conclusions that say what the verdict says: the line on Certyn's conclusion is left out then
 AGREEING = {
     Result.PASSED: frozenset({"success", "passed", "succeeded"}),
@@ -302,7 +300,7 @@ def _test_cells(item: RunItem, diagnosis: Diagnosis | None = None) -> tuple[str,
     from ..api.models import finding_excerpt  # noqa: PLC0415 - pydantic: only with per-test results
 
     mark = diagnosis.mark(item) if diagnosis is not None else None  # diagnosis (issue 20): flaky, quarantined
-    flaky = f" · **{markdown(words.flaky_mark(True, mark.quarantined, mark.rate))}**" if mark else ""
+    flaky = f" · **{markdown(words.flaky_mark(mark))}**" if mark else ""
     return (
         f"{ICONS[item.outcome]} {item.outcome}",
         str(item.number) if item.number is not None else "",
@@ -369,7 +367,7 @@ def render_conversation(
     if answer is not None:
         lines += [formatted_block(truncate(answer, MAX_SHOWN_ANSWER)), ""]
         if len(answer) > MAX_SHOWN_ANSWER:
-            lines += [f"_{_words(words.answer_cut(MAX_SHOWN_ANSWER))}_", ""]
+            lines += [f"_{_words(words.ANSWER_CUT.format(shown=MAX_SHOWN_ANSWER))}_", ""]
     if answer is None or state == "processing":
         lines += [_words(words.no_answer(state, waited, note, answered=answer is not None)), ""]
     return "\n".join(lines)
@@ -412,7 +410,7 @@ MAX_SHOWN_OBSERVATIONS = 5
 
 def _why(test: DiagnosedTest) -> list[str]:
     """A diagnosed test's list item: name, reason and flaky mark; its evidence and artifacts nested."""
-    mark = words.flaky_mark(True, test.mark.quarantined, test.mark.rate) if test.mark else ""
+    mark = words.flaky_mark(test.mark) if test.mark else ""
     head = f"- {ICONS.get(test.outcome, '')} **{markdown(test.name, MAX_CELL_NAME)}** — {formatted(test.summary, 600)}"
     lines = [head + (f" · **{markdown(mark)}**" if mark else "")]
     evidence = test.evidence
