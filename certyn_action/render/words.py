@@ -432,7 +432,7 @@ def failing_annotations(
 
 
 def _beyond_annotations(items: Sequence[RunItem], annotated: int) -> tuple[int, int]:
-    """The failing tests past the first ``annotated``: how many, and how many the summary's table misses too."""
+    """The failing tests past the first ``annotated``: how many, and how many the summary's table misses."""
     from ..api.models import ordered  # noqa: PLC0415 - pydantic: after the run only
 
     rest = [item for item in items if item.outcome.failing][annotated:]
