@@ -164,7 +164,7 @@ class CertynRun:
             if answered is not None:
                 self.step.created(answered)
         if self.step.report.run_id:
-            self.step.note(words.left_running(switch))
+            self.step.note(words.LEFT_RUNNING.format(switch=switch))
 
 
 def environment_body(settings: Settings) -> dict[str, str]:

@@ -124,8 +124,7 @@ class _Writer:
     def text(self, text: str) -> str:
         return text
 
-    def code(self, text: str) -> str:
-        return text
+    code = text
 
     def strong(self, text: str) -> str:
         return _spans(text, self)

@@ -127,12 +127,9 @@ def outage_warning(error: str, left: str) -> str:
     )
 
 
-def invalid_input(name: str) -> str:
-    return f"Certyn: invalid input '{name}'"
-
-
-def adjusted_input(name: str) -> str:
-    return f"Certyn: input '{name}' adjusted"
+INVALID_INPUT = "Certyn: invalid input '{name}'"
+ADJUSTED_INPUT = "Certyn: input '{name}' adjusted"
+LEFT_RUNNING = "The run was left running in Certyn ({switch} is false)."
 
 
 def orphan(why: str, idempotency_key: str) -> str:
@@ -157,10 +154,6 @@ def other_commit(run_commit: str, sent_commit: str, idempotency_key: str, *, rep
         f"Idempotency-Key `{idempotency_key}`, and the gate judges that run. Give `idempotency-key` a value "
         "that changes with the commit, or leave it empty (the derived key does)."
     )
-
-
-def left_running(switch: str) -> str:
-    return f"The run was left running in Certyn ({switch} is false)."
 
 
 def cancel_requested(cause: str, outcome: str) -> str:
@@ -330,7 +323,7 @@ def verdict(report: Report) -> tuple[list[str], Annotation | None]:
     if result is Result.ERROR:
         # annotated where they happened, with their own titles
         return ([] if report.inputs is None else lines), None
-    more = unannotated_sentence(report)
+    more = _unannotated(report)
     # the workflow cancelled the job (a newer push, `concurrency`): nothing is wrong with the code tested
     kind = "warning" if result is Result.CANCELLED else "error"
     return lines, Annotation(kind, named, f"{run}: {reasons.rstrip('.')}.{more}{where}")
@@ -378,9 +371,7 @@ class ProgressLog:
         return max(self._last_line_at + self.heartbeat_seconds - now, 0.001)
 
     def heartbeat(self, now: float, text: str) -> str | None:
-        if now - self._last_line_at >= self.heartbeat_seconds:
-            return self._line(now, text)
-        return None
+        return self._line(now, text) if now - self._last_line_at >= self.heartbeat_seconds else None
 
     def _line(self, now: float, text: str) -> str:
         self._last_line_at = now
@@ -407,12 +398,8 @@ def failing_annotations(
     message is the name (the log shows only the message), the outcome and finding as plain words (a leading
     heading passed over), and a diagnosed test's reason."""
     found: list[Annotation] = []
-    for item in items:
-        if len(found) >= limit:
-            break
+    for item in [item for item in items if item.outcome.failing][:limit]:
         outcome = item.outcome
-        if not outcome.failing:
-            continue
         finding = defused("\n".join(plain_lines(without_heading(multiline(item.finding))))).strip()
         label = f"{outcome.capitalize()}:"
         if not finding:
@@ -421,8 +408,7 @@ def failing_annotations(
             message = finding
         else:
             message = f"{label} {finding}"
-        title = one_line(item.display_name, MAX_ANNOTATION_TITLE)
-        name = title
+        name = title = one_line(item.display_name, MAX_ANNOTATION_TITLE)
         if (why := diagnosis.of(item) if diagnosis is not None else None) is not None:
             title = f"{one_line(item.display_name, MAX_ANNOTATION_TITLE - 40)} — {why.label}"
             message = f"{message}\nWhy: {defused(one_line(why.summary, 400))}"
@@ -450,16 +436,13 @@ def unannotated_line(items: Sequence[RunItem], annotated: int) -> str:
     return f"{line}: {rest - unlisted} in the job summary's table, {unlisted} only in Certyn and the failed-tests output"
 
 
-def unannotated_sentence(report: Report) -> str:
+def _unannotated(report: Report) -> str:
+    """For the gate's annotation: the failing tests without one of their own, and where they are."""
     results = report.findings.results
-    if results is None:
-        return ""
-    rest, unlisted = _beyond_annotations(results.items, MAX_ANNOTATIONS)
+    rest, unlisted = _beyond_annotations(results.items, MAX_ANNOTATIONS) if results is not None else (0, 0)
     if not rest:
         return ""
-    where = (
-        "the job summary's table" if not unlisted else f"Certyn ({unlisted} of them not in the job summary)"
-    )
+    where = f"Certyn ({unlisted} of them not in the job summary)" if unlisted else "the job summary's table"
     return f" {plural(rest, 'more failing test')} without an annotation: see {where}."
 
 
@@ -602,8 +585,7 @@ def polling_on(run_id: str, error: str, poll: int) -> str:
     )
 
 
-def outage_again(outages: int, text: str) -> str:
-    return f"{OUTAGE} again (outage {outages}): {text}"
+OUTAGE_AGAIN = OUTAGE + " again (outage {outages}): {text}"
 
 
 def reachable_again(run_id: str, took: str, failures: int) -> str:

@@ -26,7 +26,7 @@ def test_a_pass_let_through_by_a_switch_says_gate_not_tests() -> None:
 
 def test_the_cancel_notes() -> None:
     assert (
-        words.left_running("cancel-on-timeout")
+        words.LEFT_RUNNING.format(switch="cancel-on-timeout")
         == "The run was left running in Certyn (cancel-on-timeout is false)."
     )
     assert (
