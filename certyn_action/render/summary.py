@@ -100,7 +100,9 @@ def _words(text: str) -> str:
 
 
 def _items(texts: Sequence[str]) -> list[str]:
-    """The first ``MAX_REASONS`` sentences as a list, and how many more there are."""
+    """The first ``MAX_REASONS`` sentences as a list, and how many more there are ([] for none)."""
+    if not texts:
+        return []
     more = [f"- … and {len(texts) - MAX_REASONS} more"] if len(texts) > MAX_REASONS else []
     return [*(f"- {_words(text)}" for text in texts[:MAX_REASONS]), *more, ""]
 
@@ -115,12 +117,11 @@ def _cancel(report: Report) -> list[str]:
 
 
 def _reasons(report: Report) -> list[str]:
-    return _items(report.verdict.reasons) if report.verdict.reasons else []
+    return _items(report.verdict.reasons)
 
 
 def _waived(report: Report) -> list[str]:
-    waived = report.verdict.waived
-    if not waived:
+    if not (waived := report.verdict.waived):
         return []
     if report.verdict.result is Result.PASSED:
         return ["Let through because the workflow turned these checks off:", "", *_items(waived)]
@@ -191,12 +192,20 @@ def _details(report: Report) -> list[str]:
 
 
 def _setup_rows(report: Report, inputs: Settings) -> list[tuple[str, str]]:
-    """What this step ran: the project, the deployment (``base-url``), the environment, the selection."""
+    """What this step ran: the project, the deployment (``base-url``), the environment, the tests."""
     rows = [("Project", _code(inputs.project_slug))]
     if inputs.base_url:
         shown = without_secrets(inputs.base_url)
         rows.append(("Deployment", markdown_link(shown, shown) if safe_url(shown) else _code(shown)))
-    rows.append(("Environment", _environment(report)))
+    if report.temporary_environment:
+        environment = f"{_code(report.temporary_environment)} (temporary, for `base-url`)"
+    elif inputs.run_id:
+        environment = "the run's own"
+    elif inputs.base_url:
+        environment = "temporary, for `base-url` (not created)"
+    else:
+        environment = _code(report.environment_key) if report.environment_key else "project default"
+    rows.append(("Environment", environment))
     if report.temporary_environment and report.run_id:  # base-url: where the tests ran, the variables set
         pool = inputs.runner_pool
         ran_on = (
@@ -206,8 +215,12 @@ def _setup_rows(report: Report, inputs: Settings) -> list[tuple[str, str]]:
         if inputs.variables:
             names = ", ".join(_code(name) for name, _ in inputs.variables)
             rows.append(("Variables", f"{names} (values masked)"))
-    rows.append(_selection(inputs))
-    return rows
+    if inputs.run_id:
+        return [*rows, ("Attached", "to an existing run (`run-id`): this step did not create it")]
+    if inputs.process_slug:
+        return [*rows, ("Process", _code(inputs.process_slug))]
+    tags = ", ".join(_code(tag) for tag in inputs.tags[:30])
+    return [*rows, ("Tags", tags + (f" … (+{len(inputs.tags) - 30})" if len(inputs.tags) > 30 else ""))]
 
 
 def _commit(report: Report) -> str:
@@ -223,25 +236,6 @@ def _commit(report: Report) -> str:
         commit = f"[{commit}]({safe_url(meta.commit_url)})"
     ref = _code(meta.ref) if meta.ref else ""
     return " on ".join(part for part in (commit, ref) if part)
-
-
-def _selection(inputs: Settings) -> tuple[str, str]:
-    if inputs.run_id:
-        return ("Attached", "to an existing run (`run-id`): this step did not create it")
-    if inputs.process_slug:
-        return ("Process", _code(inputs.process_slug))
-    shown = ", ".join(_code(tag) for tag in inputs.tags[:30])
-    return ("Tags", shown + (f" … (+{len(inputs.tags) - 30})" if len(inputs.tags) > 30 else ""))
-
-
-def _environment(report: Report) -> str:
-    if report.temporary_environment:
-        return f"{_code(report.temporary_environment)} (temporary, for `base-url`)"
-    if report.inputs and report.inputs.run_id:
-        return "the run's own"
-    if report.inputs and report.inputs.base_url:
-        return "temporary, for `base-url` (not created)"
-    return _code(report.environment_key) if report.environment_key else "project default"
 
 
 def _table(head: Sequence[str], separator: str, rows: Iterable[Sequence[str]]) -> list[str]:
