@@ -247,9 +247,8 @@ _PIPE = re.compile(r"(?<!\\)\|")
 
 def _cells(row: str) -> list[str]:
     """A table row's cells, split at its unescaped pipes (the outer ones dropped)."""
-    row = row.strip()
-    row = row[1:] if row.startswith("|") else row
-    row = row[:-1] if _PIPE.search(row[-1:]) and not row.endswith("\\|") else row
+    row = row.strip().removeprefix("|")
+    row = row[:-1] if row.endswith("|") and not row.endswith("\\|") else row
     return [cell.strip().replace("\\|", "|") for cell in _PIPE.split(row)]
 
 

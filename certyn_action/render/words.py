@@ -315,8 +315,7 @@ def verdict(report: Report) -> tuple[list[str], Annotation | None]:
             "notice", named, f"{run} passed the gate: {counts}.{where}"
         )
     if result is Result.CREATED:
-        message = f"{run} created; not waiting for it (wait: false).{where}"
-        return [], Annotation("notice", named, message)
+        return [], Annotation("notice", named, f"{run} created; not waiting for it (wait: false).{where}")
     if result is Result.TIMED_OUT and report.status is not None:  # the log has no table of the counts
         reasons += f"; Certyn's last counts: {describe_counts(report.status)}"
     lines = [plain(f"Certyn result: {result.value} — {reasons}")]
