@@ -141,7 +141,7 @@ class CertynRun:
         except ApiError as err:
             tries = words.TRIES.format(attempts=plural(err.attempts, "attempt")) if err.attempts > 1 else ""
             self.cancel = CancelRequest(cause, accepted=False, outcome=tries + err.last)
-            failed = words.cancel_failed(cause, self.cancel.outcome)
+            failed = words.cancel_note(self.cancel)
             where = f" {one_line(report.app_url, 500)}" if report.app_url else ""
             log.info(one_line(failed, 800) + where)
             return

@@ -111,9 +111,8 @@ def _cancel(report: Report) -> list[str]:
     cancel = report.cancel
     if cancel is None:
         return []
-    if cancel.accepted:
-        return [f"> {_words(words.cancel_requested(cancel.cause, cancel.outcome))}", ""]
-    return [f"> ⚠️ {_linked(_words(words.cancel_failed(cancel.cause, cancel.outcome)), report.app_url)}", ""]
+    note = _words(words.cancel_note(cancel))
+    return [f"> {note}" if cancel.accepted else f"> ⚠️ {_linked(note, report.app_url)}", ""]
 
 
 def _reasons(report: Report) -> list[str]:
@@ -159,8 +158,7 @@ def _state(report: Report, status: RunStatus) -> str:
         return ""
     line = f"**Certyn's state:** {_code(status.state or 'unknown')}"
     if cancel is not None:
-        when = words.state_after_cancel(cancel.cause, accepted=cancel.accepted, read_after=cancel.read_after)
-        line += f" — {markdown(when)}"
+        line += f" — {markdown(words.state_after_cancel(cancel))}"
     if differs:
         line += (
             f" · **Certyn's conclusion:** {_code(conclusion)} (Certyn's own word, not this step's verdict)"

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
 from ..api.vocabulary import OUTCOMES
-from ..core.report import Report
+from ..core.report import CancelRequest, Report
 from ..gate import Cause, Result, Verdict
 from ..settings import Settings
 from .escape import (
@@ -156,24 +156,24 @@ def other_commit(run_commit: str, sent_commit: str, idempotency_key: str, *, rep
     )
 
 
-def cancel_requested(cause: str, outcome: str) -> str:
-    answer = "Certyn accepted it" if outcome.rstrip(".") == "cancelled" else outcome.rstrip(".")
-    return f"This step asked Certyn to cancel the run ({cause}): {answer}."
-
-
-def cancel_failed(cause: str, error: str) -> str:
+def cancel_note(cancel: CancelRequest) -> str:
+    """What this step's cancel did; one that did not go through says the run may still be running."""
+    cause, outcome = cancel.cause, cancel.outcome.rstrip(".")
+    if cancel.accepted:
+        answer = "Certyn accepted it" if outcome == "cancelled" else outcome
+        return f"This step asked Certyn to cancel the run ({cause}): {answer}."
     return (
         f"The run may still be running in Certyn: this step tried to cancel it ({cause}) and could not "
-        f"({error.rstrip('.')}). Open it in Certyn and cancel it there if needed."
+        f"({outcome}). Open it in Certyn and cancel it there if needed."
     )
 
 
-def state_after_cancel(cause: str, *, accepted: bool, read_after: bool) -> str:
-    if not accepted:
-        return f"Certyn's last word; this step could not cancel the run ({cause})"
-    if read_after:
-        return f"read after this step cancelled the run ({cause})"
-    return f"Certyn's last word, read before this step cancelled the run ({cause})"
+def state_after_cancel(cancel: CancelRequest) -> str:
+    if not cancel.accepted:
+        return f"Certyn's last word; this step could not cancel the run ({cancel.cause})"
+    if cancel.read_after:
+        return f"read after this step cancelled the run ({cancel.cause})"
+    return f"Certyn's last word, read before this step cancelled the run ({cancel.cause})"
 
 
 def cancel_reason(cause: str, run_url: str) -> str:
