@@ -54,6 +54,7 @@ _REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 _SHA = re.compile(r"[0-9a-fA-F]{7,64}")
 _BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 T = TypeVar("T")
+Random = Callable[[int], str]  # n random bytes as hex: the keys outside GitHub Actions
 
 
 class InputError(ValueError):
@@ -102,9 +103,7 @@ class GitHubContext(NamedTuple):
     workflow: str = ""
     run_number: str = ""
     step_files: str = ""  # the name of this step's GITHUB_OUTPUT file: a uuid per step
-    workflow_ref: str = (
-        ""  # owner/repo/.github/workflows/file.yml@ref: the check run's annotations point there
-    )
+    workflow_ref: str = ""  # owner/repo/.github/workflows/file.yml@ref: where check run annotations point
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], payload: Mapping[str, Any]) -> GitHubContext:
@@ -194,15 +193,15 @@ def parse_bool(value: str) -> bool:
     return _choice(("true", "false"), value) == "true"
 
 
-def _unless_expression(parse: Callable[[str], str], value: str) -> str:
+def _unless_expression(value: str) -> str:
     """Outside the runner an expression default (``${{ github.token }}``) arrives unevaluated: unset."""
-    return "" if value.startswith("${{") else parse(value)
+    return "" if value.startswith("${{") else value
 
 
-def _digits(value: str) -> str:
-    if not (value.isascii() and value.isdigit()):
+def _internal(value: str) -> str:
+    if _unless_expression(value) and not (value.isascii() and value.isdigit()):
         raise ValueError("is internal and filled in by the runner: remove it from `with:`")
-    return value
+    return _unless_expression(value)
 
 
 def _http_url(value: str) -> str:
@@ -214,7 +213,6 @@ def _http_url(value: str) -> str:
 
 parse_base_url_wait_seconds = _number(0, 3600, say_range=True)
 _1_to_3600 = _number(minimum=1, maximum=3600)
-_INTERNAL = partial(_unless_expression, _digits)
 
 
 # -- the parsers: each takes the input's text (stripped, not empty) and returns the value or raises ValueError
@@ -471,9 +469,8 @@ def base_url_secrets(value: str) -> list[str]:
 
 @dataclass(frozen=True)
 class Settings:
-    """What the step was asked to do, read and checked before anything is sent. The fields with a parser are
-    the inputs read alike, in the order their errors are reported (after the API key, the project, what to run
-    and ``variables``)."""
+    """What the step was asked to do. The fields with a parser are the inputs read alike, in the order their
+    errors are reported (after the API key, the project, what to run and ``variables``)."""
 
     api_key: str
     project_slug: str
@@ -516,8 +513,8 @@ class Settings:
     cancel_reason: str = _input("", lambda value: value[:500])
     request_timeout_seconds: float = _input(30.0, _number(minimum=1, maximum=600))
     http_max_attempts: int = _input(5, _number(minimum=1, maximum=20, whole=True))
-    job_index: str = _input("", _INTERNAL)
-    check_run_id: str = _input("", _INTERNAL)
+    job_index: str = _input("", _internal)
+    check_run_id: str = _input("", _internal)
     base_url: str = _input("", parse_base_url)
     base_url_wait_seconds: float = _input(30.0, parse_base_url_wait_seconds)
     keep_environment: bool = _input(False, parse_bool)
@@ -533,7 +530,7 @@ class Settings:
     instruction: str = _input("", parse_instruction)
     conversation_timeout_seconds: float = _input(120.0, _number(minimum=0, maximum=3600))
     diagnose: bool = _input(True, parse_bool)
-    github_token: str = _input("", partial(_unless_expression, str))
+    github_token: str = _input("", _unless_expression)
     check_run: bool = _input(False, parse_bool)
     pr_comment: str = _input("off", partial(_choice, ("off", "always", "on-failure")))
 
@@ -559,11 +556,8 @@ class Settings:
             context_ref = ctx.head_ref or _text(head.get("ref")) or ctx.ref_name
         else:
             commit, context_ref = ctx.sha, ctx.ref_name
-        run_url = (
-            f"{ctx.server_url}/{ctx.repository}/actions/runs/{ctx.run_id}"
-            if ctx.repository and ctx.run_id
-            else ""
-        )
+        run_url = f"{ctx.server_url}/{ctx.repository}/actions/runs/{ctx.run_id}"
+        run_url = run_url if ctx.repository and ctx.run_id else ""
         attempt_url = f"{run_url}/attempts/{ctx.run_attempt}" if run_url and ctx.run_attempt else run_url
         job_url = f"{run_url}/job/{self.check_run_id}" if run_url and self.check_run_id else ""
         run_name = f"{ctx.workflow or 'workflow run'} #{ctx.run_number}" if ctx.run_number else ""
@@ -595,28 +589,26 @@ def read_settings(
     env: Mapping[str, str],
     payload: Mapping[str, Any] | None = None,
     *,
-    random_hex: Callable[[int], str] = secrets.token_hex,
+    random_hex: Random = secrets.token_hex,
 ) -> Settings:
     """Every input read with the GitHub context (``payload``: the event's); :class:`InputErrors` lists each
     problem. ``random_hex`` makes the keys outside GitHub Actions unique."""
     ctx = GitHubContext.from_env(env, payload or {})
     reader = _Reader(env)
-    api_key = reader.text("api-key")
+    api_key = reader.get("api-key", "", str)
     if not api_key:
         reader.fail(
             "api-key",
             missing_key_hint(ctx)
-            or (
-                "required and empty: pass your Certyn API key from a secret, e.g. `api-key: ${{ secrets.CERTYN_API_KEY }}`, "
-                "and check the secret exists in this repository"
-            ),
+            or "required and empty: pass your Certyn API key from a secret, e.g. "
+            "`api-key: ${{ secrets.CERTYN_API_KEY }}`, and check the secret exists in this repository",
         )
     elif not all("!" <= ch <= "~" for ch in api_key):
         reader.fail(
             "api-key",
             "contains spaces, line breaks, control or non-ASCII characters: re-save the secret as the bare key",
         )
-    project_slug = reader.text("project-slug")
+    project_slug = reader.get("project-slug", "", str)
     if not project_slug:
         reader.fail("project-slug", "required: set it to the slug of your Certyn project, e.g. `my-app`")
     process_slug, tags = reader.get("process-slug", "", str), reader.get("tags", (), parse_tags)
@@ -624,34 +616,30 @@ def read_settings(
     variables = reader.get("variables", (), parse_variables, strip=False)
     if process_slug and tags:
         reader.fail("tags", "give either `process-slug` or `tags`, not both")
-    elif not (process_slug or tags or run_id) and reader.errors.keys().isdisjoint(
-        ("process-slug", "tags", "run-id")
+    elif (
+        not (process_slug or tags or run_id) and not {"process-slug", "tags", "run-id"} & reader.errors.keys()
     ):
-        # The runner passes "" for an absent input and an empty expression alike: a `run-id` read from a job that
-        # maps no `outputs:` looks unset, so the one error names every way to say what to run.
+        # The runner passes "" for an absent input and an empty expression alike: a `run-id` read from a job
+        # that maps no `outputs:` looks unset, so the one error names every way to say what to run.
         reader.fail(
             "process-slug",
-            (
-                "set `process-slug` (the suite to run), `tags` (tests to select) or `run-id` (an existing run to wait "
-                "for). A `run-id` from another job (`${{ needs.<job>.outputs.run-id }}`) is empty when that job has no "
-                "`outputs:` mapping: add `outputs: { run-id: ${{ steps.<step>.outputs.run-id }} }` to that job"
-            ),
+            "set `process-slug` (the suite to run), `tags` (tests to select) or `run-id` (an existing run to "
+            "wait for). A `run-id` from another job (`${{ needs.<job>.outputs.run-id }}`) is empty when that job "
+            "has no `outputs:` mapping: add `outputs: { run-id: ${{ steps.<step>.outputs.run-id }} }` to that job",
         )
     read = {
         each.name: reader.get(each.name.replace("_", "-"), each.default, each.metadata["parse"])
         for each in fields(Settings)
         if "parse" in each.metadata
     }
-    floor, ceiling, given_key = (
-        read["poll_interval_seconds"],
-        read["max_poll_interval_seconds"],
-        read["idempotency_key"],
-    )
+    floor, ceiling = read["poll_interval_seconds"], read["max_poll_interval_seconds"]
+    job_index, check_run_id, given_key = read["job_index"], read["check_run_id"], read["idempotency_key"]
     adjustments: tuple[InputError, ...] = ()
-    if ceiling < floor and reader.text("max-poll-interval-seconds"):  # not when only the floor was raised
+    if ceiling < floor and reader.get(
+        "max-poll-interval-seconds", "", str
+    ):  # not when only the floor was raised
         message = f"{ceiling:g} is below `poll-interval-seconds` ({floor:g}): polling every {floor:g}s"
         adjustments = (InputError("max-poll-interval-seconds", message),)
-    job_index, check_run_id = read["job_index"], read["check_run_id"]
     read["idempotency_key"] = given_key or idempotency_key(ctx, job_index, check_run_id, random_hex)
     s = Settings(
         api_key=api_key,
@@ -753,25 +741,19 @@ class _Reader:
     def fail(self, name: str, message: str) -> None:
         self.errors.setdefault(name, InputError(name, message))
 
-    def text(self, name: str, *, strip: bool = True) -> str:
+    def get(self, name: str, default: Any, parse: Callable[[str], Any], *, strip: bool = True) -> Any:
         value = raw_input(self.env, name) or ""
         if _NOT_UTF8.search(value):  # bytes that are not UTF-8 arrive from the environment as \udcXX escapes
             self.fail(name, "holds bytes that are not valid UTF-8 text: write it as UTF-8")
-            return ""
-        return value.strip() if strip else value
-
-    def get(self, name: str, default: Any, parse: Callable[[str], Any], *, strip: bool = True) -> Any:
-        value = self.text(name, strip=strip)
-        if not value.strip():  # empty means "not set": an unset variable or secret arrives as ""
-            return default
-        try:
-            return parse(value)
-        except ValueError as err:
-            self.fail(name, str(err))
+        elif value.strip():  # empty means "not set": an unset variable or secret arrives as ""
+            try:
+                return parse(value.strip() if strip else value)
+            except ValueError as err:
+                self.fail(name, str(err))
         return default
 
 
-# -- the GitHub context: run metadata and the keys derived from it ---------------------------------------------
+# -- the GitHub context and the keys derived from it -----------------------------------------------------------
 
 
 def missing_key_hint(ctx: GitHubContext) -> str | None:
@@ -782,8 +764,20 @@ def missing_key_hint(ctx: GitHubContext) -> str | None:
             "Dependabot secrets: add CERTYN_API_KEY under Settings → Secrets → Dependabot, or skip the step "
             "with `if: github.actor != 'dependabot[bot]'`."
         )
-    # pull_request_target runs in the base repository and does get its secrets.
-    if ctx.is_pull_request and ctx.event_name != "pull_request_target" and is_fork_pull_request(ctx):
+    # pull_request_target runs in the base repository and does get its secrets. Only "head repository differs
+    # from base repository" means a fork PR: head.repo.fork is also true for a same-repository PR inside a
+    # repository that is itself a fork, where secrets are available.
+    pr = ctx.pull_request()
+    head = _mapping(_mapping(pr.get("head")).get("repo"))
+    head_name, base_name = (
+        _text(head.get("full_name")),
+        _text(_mapping(_mapping(pr.get("base")).get("repo")).get("full_name")),
+    )
+    if head_name and base_name:
+        fork = head_name.lower() != base_name.lower()
+    else:
+        fork = head.get("fork") is True and not base_name  # only the flag to go by
+    if ctx.is_pull_request and ctx.event_name != "pull_request_target" and fork:
         return (
             "is empty because this pull request comes from a fork, and GitHub does not pass repository "
             "secrets to workflows triggered by a fork's pull request. Guard the step, e.g. "
@@ -793,23 +787,8 @@ def missing_key_hint(ctx: GitHubContext) -> str | None:
     return None
 
 
-def is_fork_pull_request(ctx: GitHubContext) -> bool:
-    # Only "head repository differs from base repository" means a fork PR: head.repo.fork is also true for
-    # a same-repository PR inside a repository that is itself a fork, where secrets are available.
-    pr = ctx.pull_request()
-    head_repo = _mapping(_mapping(pr.get("head")).get("repo"))
-    head_name = _text(head_repo.get("full_name"))
-    base_name = _text(_mapping(_mapping(pr.get("base")).get("repo")).get("full_name"))
-    if head_name and base_name:
-        return head_name.lower() != base_name.lower()
-    return head_repo.get("fork") is True and not base_name  # only the flag to go by
-
-
 def idempotency_key(
-    ctx: GitHubContext,
-    job_index: str,
-    check_run_id: str,
-    random_hex: Callable[[int], str] = secrets.token_hex,
+    ctx: GitHubContext, job_index: str, check_run_id: str, random_hex: Random = secrets.token_hex
 ) -> str:
     """The create's Idempotency-Key, ``gha:<repo>:<run>:<attempt>:<job>:<leg>:<check run>:<step>``: the same for
     every retry of the create in one step execution, different between attempts, legs, jobs and steps;
@@ -826,17 +805,12 @@ def idempotency_key(
 
 
 def environment_key(
-    ctx: GitHubContext,
-    job_index: str,
-    check_run_id: str,
-    *,
-    random_hex: Callable[[int], str] = secrets.token_hex,
+    ctx: GitHubContext, job_index: str, check_run_id: str, *, random_hex: Random = secrets.token_hex
 ) -> str:
-    """The temporary environment's key, ``gha-<repo>-<run>-<attempt>-<job>-<leg>-<digest>`` (matches
-    ``KEY_PATTERN``): derived like the Idempotency-Key and from each call of a reusable workflow (the uuid of the
-    step's GITHUB_OUTPUT file), so a 409 for the key can only mean an earlier attempt of this same step made it.
-    The digest of the exact parts keeps apart steps whose readable parts cut to the same text. Outside Actions:
-    ``local-`` and 24 random hex digits."""
+    """``gha-<repo>-<run>-<attempt>-<job>-<leg>-<digest>``: derived like the Idempotency-Key and from each call of
+    a reusable workflow (the uuid of the step's GITHUB_OUTPUT file), so a 409 for the key can only mean an earlier
+    attempt of this same step made it; the digest of the exact parts keeps apart steps whose readable parts cut to
+    the same text. Outside Actions: ``local-`` and 24 random hex digits."""
     if not ctx.run_id:
         return f"local-{random_hex(12)}"
     exact = ctx.step_parts(job_index, check_run_id) + ([ctx.step_files] if ctx.step_files else [])
