@@ -168,19 +168,6 @@ def _number(
     return parse
 
 
-def _printable(limit: int, message: str, *, ascii_only: bool = False) -> Callable[[str], str]:
-    """One line of at most ``limit`` printable (``ascii_only``: ASCII) characters."""
-
-    def parse(value: str) -> str:
-        if len(value) > limit or not all(
-            " " <= ch <= "~" if ascii_only else ch.isprintable() for ch in value
-        ):
-            raise ValueError(message)
-        return value
-
-    return parse
-
-
 def _choice(choices: tuple[str, ...], value: str) -> str:
     lowered = value.strip().lower()
     if lowered not in choices:
@@ -202,6 +189,20 @@ def _internal(value: str) -> str:
     if _unless_expression(value) and not (value.isascii() and value.isdigit()):
         raise ValueError("is internal and filled in by the runner: remove it from `with:`")
     return _unless_expression(value)
+
+
+def _idempotency_key(value: str) -> str:
+    if len(value) > MAX_IDEMPOTENCY_KEY or not all(" " <= ch <= "~" for ch in value):
+        raise ValueError(f"must be printable ASCII of at most {MAX_IDEMPOTENCY_KEY} characters")
+    return value
+
+
+def _runner_pool(value: str) -> str:
+    if len(value) > 200 or not value.isprintable():
+        raise ValueError(
+            "must be the id or name of a Certyn self-hosted runner pool: one line of at most 200 printable characters"
+        )
+    return value
 
 
 def _http_url(value: str) -> str:
@@ -492,14 +493,7 @@ class Settings:
     commit_sha: str = _input("", str)
     event: str = _input("", str)
     external_url: str = _input("", _http_url)
-    idempotency_key: str = _input(  # the input, or derived from the context
-        "",
-        _printable(
-            MAX_IDEMPOTENCY_KEY,
-            f"must be printable ASCII of at most {MAX_IDEMPOTENCY_KEY} characters",
-            ascii_only=True,
-        ),
-    )
+    idempotency_key: str = _input("", _idempotency_key)  # the input, or derived from the context
     wait: bool = _input(True, parse_bool)
     timeout_seconds: float = _input(1800.0, _number(minimum=1, maximum=7 * 24 * 3600))  # longer than any job
     fail_on_failed: bool = _input(True, parse_bool)
@@ -518,13 +512,7 @@ class Settings:
     base_url: str = _input("", parse_base_url)
     base_url_wait_seconds: float = _input(30.0, parse_base_url_wait_seconds)
     keep_environment: bool = _input(False, parse_bool)
-    runner_pool: str = _input(  # an id or a name
-        "",
-        _printable(
-            200,
-            "must be the id or name of a Certyn self-hosted runner pool: one line of at most 200 printable characters",
-        ),
-    )
+    runner_pool: str = _input("", _runner_pool)  # an id or a name
     test_results: bool = _input(True, parse_bool)
     junit_report: str = _input("", parse_junit_report)
     instruction: str = _input("", parse_instruction)
