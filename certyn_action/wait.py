@@ -130,7 +130,7 @@ class _Poller:
             if self.outages == 1:
                 self.log.warning(text, title=words.OUTAGE)
             else:  # a flapping API must not use up the step's annotations (GitHub keeps 10 of each kind)
-                self.log.info(words.outage_again(self.outages, text))
+                self.log.info(words.OUTAGE_AGAIN.format(outages=self.outages, text=text))
         self.outage = self.outage.after_failure("GET", self.run_id) or self.outage
         return max(self.settings.floor, self.outage.delay(err.retry_after))
 
