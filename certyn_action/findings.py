@@ -124,7 +124,12 @@ class Afterwards:
             if self.inputs.instruction and self.findings.conversation is None:
                 self.findings.asked = True
                 self.findings.conversation_note = words.NOT_READ.format(why="the job was cancelled")
-        self._log_answer()
+        conversation = self.findings.conversation
+        if self.findings.asked and conversation is not None:
+            title, lines = words.answer_lines(conversation, self.findings.waited)
+            with self.log.group(title):
+                for line in lines:
+                    self.log.info(line)
         return self.findings
 
     def _results(self, status: RunStatus, deadline: float) -> None:
@@ -212,11 +217,3 @@ class Afterwards:
     def _answer_missing(self, reason: str) -> None:
         self.findings.conversation, self.findings.conversation_note = None, reason
         self.log.warning(words.ANSWER_NOT_READ.format(reason=reason), title=words.ANSWER_TITLE)
-
-    def _log_answer(self) -> None:
-        conversation = self.findings.conversation
-        if self.findings.asked and conversation is not None:
-            title, lines = words.answer_lines(conversation, self.findings.waited)
-            with self.log.group(title):
-                for line in lines:
-                    self.log.info(line)
