@@ -202,17 +202,19 @@ def load_models() -> None:
         signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
+KEY_REFUSED = (
+    "Certyn refused the API key while {doing} (HTTP {status}). Check that `api-key` holds a valid, unrevoked "
+    "Certyn API key with access to project `{project}`, and that the secret is available to this workflow.{suffix}"
+)
+
+
 def error_for(reply: Reply, ask: Ask, project: str) -> ApiError:
     status, said, doing = reply.status, server_message(reply), ask.doing
     suffix = f" Server said: {said}" if said else ""
-    if status in (401, 403) and ask.refused:
-        return AuthError(ask.refused.format(status=status, doing=doing), status=status)
     if status in (401, 403):
+        refused = ask.refused or KEY_REFUSED
         return AuthError(
-            f"Certyn refused the API key while {doing} (HTTP {status}). Check that `api-key` holds a valid, "
-            f"unrevoked Certyn API key with access to project `{project}`, and that the secret is "
-            f"available to this workflow.{suffix}",
-            status=status,
+            refused.format(status=status, doing=doing, project=project, suffix=suffix), status=status
         )
     if 300 <= status < 400:
         try:
@@ -261,11 +263,8 @@ def server_message(reply: Reply) -> str:
         return ""
     if not isinstance(data, dict):
         return ""
-    parts: list[str] = []
-    for key in ("error", "message", "title", "detail"):
-        value = data.get(key)
-        if isinstance(value, str) and value.strip() and value.strip() not in parts:
-            parts.append(value.strip())
+    said = (data.get(key) for key in ("error", "message", "title", "detail"))
+    parts = list(dict.fromkeys(value.strip() for value in said if isinstance(value, str) and value.strip()))
     errors = data.get("errors")
     if isinstance(errors, dict):
         for field, messages in errors.items():
@@ -578,15 +577,13 @@ class CertynClient:
         except ApiError:
             return None
 
-    def recover_create(
-        self, deadline: float, reserve: float = CANCEL_RESERVE_SECONDS
-    ) -> models.Created | None:
-        """The run an interrupted create made, if any, leaving ``reserve`` seconds for the cancel: replayed
-        once with its key when it may have made one (never after refusals only)."""
+    def recover_create(self, deadline: float) -> models.Created | None:
+        """The run an interrupted create made, if any, leaving ``CANCEL_RESERVE_SECONDS`` for the cancel:
+        replayed once with its key when it may have made one (never after refusals only)."""
         answered = self.answered_create()
         if answered is not None or not self.create_may_have_made_a_run or self.creating is None:
             return answered
-        end = deadline - reserve
+        end = deadline - CANCEL_RESERVE_SECONDS
         if end - self._clock.monotonic() < MIN_ATTEMPT_SECONDS:
             return None
         try:  # the replay's failure changes nothing: whether a run may exist is the create's to say
