@@ -150,12 +150,6 @@ class RetryPolicy(NamedTuple):
             )
         )
 
-    def with_also(self, *statuses: int) -> RetryPolicy:
-        return self._replace(also=self.also | frozenset(statuses))
-
-    def is_retry(self, transient: bool, status: int | None = None) -> bool:
-        return transient or status in self.also
-
     @property
     def failures(self) -> int:
         return len(self.retry.history)
@@ -180,7 +174,7 @@ class RetryPolicy(NamedTuple):
 CREATE = READ = RetryPolicy.create(None)
 # quick retries, for what is released within the cancel budget (a cancel, an environment delete)
 RELEASE = RetryPolicy.create(None, backoff_factor=0.25, backoff_max=1.0, jitter=0.25)
-CANCEL = RELEASE.with_also(404)  # a brand-new run may 404 a moment
+CANCEL = RELEASE._replace(also=frozenset({404}))  # a brand-new run may 404 a moment
 MIN_ATTEMPT_SECONDS = 1.0  # an attempt (a replayed create, a last try) needs this long to be worth sending
 CANCEL_RESERVE_SECONDS = 1.5  # of a cancel budget, kept for the cancel itself when recovering a create
 
@@ -396,7 +390,7 @@ class CertynClient:
             try:
                 return self._once(ask, read, deadline, idle, creating)
             except ApiError as err:
-                if policy is None or not policy.is_retry(classify(err), err.status):
+                if policy is None or not (classify(err) or err.status in policy.also):
                     raise
                 error = err
             operation, tries = ask.operation or ask.doing, policy.failures + 1
