@@ -44,6 +44,8 @@ _MULTILINE_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u20
 # (html.escape runs first, so a raw '&' can no longer occur, and '#' never starts a line of ours).
 _MD_PUNCT = re.compile(r"([!\"$%'()*+,\-./:<=>?@\[\\\]^_`{|}~])")
 WORD_JOINER = "\u2060"
+_ISSUE = re.compile(r"(\\#|\bGH\\-)(?=\d)", re.IGNORECASE)  # "#123", "GH-123": a link to an issue
+_BACKTICKS = re.compile(r"`+")
 
 
 def encodable(text: str) -> str:
@@ -221,9 +223,6 @@ def formatted(text: object, limit: int = 500) -> str:
     return _spans(one_line(text, limit), _Markdown())
 
 
-_BACKTICKS = re.compile(r"`+")
-
-
 def fenced(text: str, info: str = "text") -> str:
     """``text`` as a fenced code block that shows it literally: the fence is longer than any run of backticks
     inside, so no line can close it; controls, bidirectional and invisible characters are spaced."""
@@ -357,9 +356,6 @@ def _escape_markdown(flat: str) -> str:
     # the dots are escaped, and "#123" or "GH-123" a link to (and a mention of) issue 123: a WORD JOINER
     # (invisible) after each '@', and before the number, breaks them.
     return _ISSUE.sub("\\1" + WORD_JOINER, escaped.replace("@", "@" + WORD_JOINER))
-
-
-_ISSUE = re.compile(r"(\\#|\bGH\\-)(?=\d)", re.IGNORECASE)
 
 
 def without_secrets(url: str) -> str:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 _FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 MAX_MESSAGE = 200
 DEFAULT_CLASSNAME = "certyn"
+_GREEN = frozenset({Outcome.PASSED, Outcome.SKIPPED})
 _TAGS = {  # the element each outcome gets; a passed test has none
     Outcome.FAILED: "failure",
     Outcome.BLOCKED: "failure",
@@ -134,9 +135,6 @@ def unlisted(items: Sequence[RunItem], counts: Mapping[str, int], gate_failure: 
     if gate_failure and not extra and all(item.outcome in _GREEN for item in items):
         extra.append(_synthetic("Certyn gate", Outcome.FAILED, f"The Certyn gate failed: {gate_failure}"))
     return extra
-
-
-_GREEN = frozenset({Outcome.PASSED, Outcome.SKIPPED})
 
 
 def _synthetic(name: str, outcome: Outcome, finding: str) -> RunItem:

@@ -34,6 +34,18 @@ if TYPE_CHECKING:
     from ..core.diagnosis import DiagnosedTest, Diagnosis
 
 MAX_REASONS = 20
+MAX_CELL_NAME = 200
+MAX_CELL_FINDING = 300
+MAX_SHOWN_ANSWER = 20_000
+MAX_SHOWN_INSTRUCTION = 10_000
+MAX_SHOWN_OBSERVATIONS = 5
+ICONS = {"failed": "❌", "blocked": "🚫", "aborted": "⛔", "no result": "❔", "skipped": "⏭️", "passed": "✅"}
+PASSING = frozenset({"passed", "skipped"})  # rows collapsed under the failing ones
+# Certyn's conclusions that say what the verdict says: the line on Certyn's conclusion is left out then
+AGREEING = {
+    Result.PASSED: frozenset({"success", "passed", "succeeded"}),
+    Result.FAILED: frozenset({"failure", "failed"}),
+}
 
 
 def render_summary(report: Report) -> str:
@@ -125,13 +137,6 @@ def _waived(report: Report) -> list[str]:
     if report.verdict.result is Result.PASSED:
         return ["Let through because the workflow turned these checks off:", "", *_items(waived)]
     return ["Also found, not counted because the workflow turned these checks off:", "", *_items(waived)]
-
-
-# Certyn's conclusions that say what the verdict says: the line on Certyn's conclusion is left out then
-AGREEING = {
-    Result.PASSED: frozenset({"success", "passed", "succeeded"}),
-    Result.FAILED: frozenset({"failure", "failed"}),
-}
 
 
 def _counts(report: Report) -> list[str]:
@@ -251,15 +256,6 @@ def _code(text: str) -> str:
     return f"<code>{markdown(text, 200)}</code>"
 
 
-MAX_CELL_NAME = 200
-MAX_CELL_FINDING = 300
-MAX_SHOWN_ANSWER = 20_000
-MAX_SHOWN_INSTRUCTION = 10_000
-
-ICONS = {"failed": "❌", "blocked": "🚫", "aborted": "⛔", "no result": "❔", "skipped": "⏭️", "passed": "✅"}
-PASSING = frozenset({"passed", "skipped"})  # rows collapsed under the failing ones
-
-
 def _finding(item: RunItem) -> str:
     from ..api.models import finding_excerpt  # noqa: PLC0415 - pydantic: only with per-test results
 
@@ -368,9 +364,6 @@ def render_findings(findings: Findings, *, run_url: str = "") -> str:
             render_conversation(findings.instruction, state, answer, waited=findings.waited, note=why)
         )
     return "\n".join(parts)
-
-
-MAX_SHOWN_OBSERVATIONS = 5
 
 
 def _why(test: DiagnosedTest) -> list[str]:
