@@ -343,11 +343,8 @@ def render_findings(findings: Findings, *, run_url: str = "") -> str:
     if findings.results is not None:
         note = ""
         if found := findings.contradictions:  # the per-test results disagree with the status counts
-            lines = [
-                "> [!WARNING]",
-                "> The per-test results disagree with the status counts; the gate used the counts.",
-            ]
-            note = "\n".join([*lines, *(f"> - {markdown(sentence, 1000)}" for sentence in found)]) + "\n\n"
+            head = "> [!WARNING]\n> The per-test results disagree with the status counts; the gate used the counts."
+            note = "\n".join([head, *(f"> - {markdown(sentence, 1000)}" for sentence in found)]) + "\n\n"
         table = render_test_table(findings.results.items, run_url=run_url, diagnosis=findings.diagnosis)
         parts.append(note + table)
         if findings.diagnosis is not None:
@@ -356,10 +353,9 @@ def render_findings(findings: Findings, *, run_url: str = "") -> str:
         parts.append(f"### Tests\n\n> Per-test results unavailable: {_words(findings.results_note)}\n")
     parts += [f"> {markdown(note, 1000)}\n" for note in findings.notes]
     if findings.asked:
-        conversation = findings.conversation
+        conversation, why = findings.conversation, findings.conversation_note
         state = conversation.state if conversation is not None else "unavailable"
         answer = conversation.answer if conversation is not None else None
-        why = findings.conversation_note
         parts.append(
             render_conversation(findings.instruction, state, answer, waited=findings.waited, note=why)
         )
