@@ -270,8 +270,8 @@ def _table(lines: list[str], start: int) -> tuple[list[str], int]:
     return ["", written[0], "|" + "|".join(align) + "|", *written[1:], ""], end
 
 
-def formatted_block(text: str, demote: int = 3) -> str:
-    """Certyn's Markdown on several lines (the AI answer), written anew: headings ``demote`` levels down,
+def formatted_block(text: str) -> str:
+    """Certyn's Markdown on several lines (the AI answer), written anew: headings three levels down,
     lists, quotes, tables, rules and code blocks, their text ``formatted``; anything else escaped. What it
     opens it closes, so nothing after it changes. No raw HTML, no image, links only to http(s)."""
     lines = visible(multiline(newlines(text))).expandtabs(4).split("\n")
@@ -295,7 +295,7 @@ def formatted_block(text: str, demote: int = 3) -> str:
             out += table[0]
             at = table[1]
         elif (heading := HEADING.match(line)) and (words := heading_words(heading)):
-            level = min(len(heading["level"]) + demote, 6)
+            level = min(len(heading["level"]) + 3, 6)  # below the summary's own
             out += ["", "#" * level + " " + formatted(words, _WHOLE), ""]
         elif _RULE.match(line):
             out += ["", "***", ""]

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from ..api.models import Outcome, ProcessRun, RunItem, finding_excerpt, outcome_counts
 from .escape import newlines, plain, plain_lines, plural, truncate
+from .words import PASSING
 
 if TYPE_CHECKING:
     from ..core.diagnosis import DiagnosedTest, Diagnosis
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
 _FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 MAX_MESSAGE = 200
 DEFAULT_CLASSNAME = "certyn"
-_GREEN = frozenset({Outcome.PASSED, Outcome.SKIPPED})
 _TAGS = {  # the element each outcome gets; a passed test has none
     Outcome.FAILED: "failure",
     Outcome.BLOCKED: "failure",
@@ -132,7 +132,7 @@ def unlisted(items: Sequence[RunItem], counts: Mapping[str, int], gate_failure: 
             )
             name = f"Certyn counts: {plural(missing, f'{outcome} test')} not in the per-test results"
             extra.append(_synthetic(name, outcome, finding))
-    if gate_failure and not extra and all(item.outcome in _GREEN for item in items):
+    if gate_failure and not extra and all(item.outcome in PASSING for item in items):
         extra.append(_synthetic("Certyn gate", Outcome.FAILED, f"The Certyn gate failed: {gate_failure}"))
     return extra
 

@@ -27,7 +27,7 @@ from .escape import (
     truncate,
     without_secrets,
 )
-from .words import MAX_ROWS, SHOWN_IF_NOT_ZERO
+from .words import ICONS, MAX_ROWS, PASSING, SHOWN_IF_NOT_ZERO
 
 if TYPE_CHECKING:
     from ..api.models import RunItem, RunStatus
@@ -39,8 +39,6 @@ MAX_CELL_FINDING = 300
 MAX_SHOWN_ANSWER = 20_000
 MAX_SHOWN_INSTRUCTION = 10_000
 MAX_SHOWN_OBSERVATIONS = 5
-ICONS = {"failed": "❌", "blocked": "🚫", "aborted": "⛔", "no result": "❔", "skipped": "⏭️", "passed": "✅"}
-PASSING = frozenset({"passed", "skipped"})  # rows collapsed under the failing ones
 # Certyn's conclusions that say what the verdict says: the line on Certyn's conclusion is left out then
 AGREEING = {
     Result.PASSED: frozenset({"success", "passed", "succeeded"}),

@@ -39,6 +39,8 @@ VERDICTS = {  # the icon and title of each result
     Result.CANCELLED: ("🛑", "Certyn: GitHub job cancelled"),  # a run cancelled in Certyn is a failed gate
     Result.ERROR: ("⚠️", ACTION_ERROR),
 }
+ICONS = {"failed": "❌", "blocked": "🚫", "aborted": "⛔", "no result": "❔", "skipped": "⏭️", "passed": "✅"}
+PASSING = frozenset({"passed", "skipped"})  # no test of these outcomes fails: folded in the summary
 
 OUTAGE = "Certyn API unreachable"
 RECOVERED = "Certyn API reachable again"
