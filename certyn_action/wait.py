@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
-from .api.client import ApiError, CertynClient, NotFound, Outage, RetryPolicy, TimedOut
+from .api.client import ApiError, CertynClient, NotFound, Outage, RetryPolicy, TimedOut, classify
 from .clock import Clock
 from .github.workflow import WorkflowLog
 from .render import words
@@ -80,7 +80,7 @@ class _Poller:
             except ApiError as err:
                 if isinstance(err, NotFound) or (err.status is not None and 300 <= err.status < 400):
                     delay = self._suspect(now, err)
-                elif err.transient:
+                elif classify(err):
                     delay = self._failed(now, err)
                 else:
                     raise

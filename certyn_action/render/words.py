@@ -599,6 +599,8 @@ STALE_REMOVED = "; the old report at {path} was removed"
 STOPPED_READING = "Stopped reading what Certyn found: the workflow job was cancelled ({signal_name})"
 SO_JUNIT_NOT_WRITTEN = " (so `junit-report` was not written{removed})"
 RESULTS_NOT_READ = "Per-test results not read{unwritten}: {reason}"
+COUNTS_DISAGREE = "Certyn's counts say {said} {name}, but {marked} marked {name} in the per-test results"
+TOTAL_DISAGREES = "Certyn's counts say {total} in total, but the per-test results list {listed}"
 RESULTS_CUT = (
     "Certyn listed {listed:,} tests; only the first {kept:,} are reported (annotations, "
     "`failed-tests`, `junit-report`)"
