@@ -408,7 +408,7 @@ def failing_annotations(
         name = title = one_line(item.display_name, MAX_ANNOTATION_TITLE)
         if (why := diagnosis.of(item) if diagnosis is not None else None) is not None:
             title = f"{one_line(item.display_name, MAX_ANNOTATION_TITLE - 40)} — {why.label}"
-            message = f"{message}\nWhy: {defused(one_line(why.summary, 400))}"
+            message = f"{message}\nWhy: {one_line(why.summary, 400)}"
         shown = "" if cancelled and outcome == "aborted" else kind
         found.append(Annotation(shown, title, truncate(f"{name} — {message}", MAX_ANNOTATION_MESSAGE)))
     return tuple(found)
