@@ -386,9 +386,7 @@ def safe_url(url: str) -> str | None:
 def markdown_link(label: str, url: str) -> str:
     """A Markdown link when ``url`` is a safe http(s) URL, else the escaped label alone."""
     target = safe_url(url)
-    if target is None:
-        return markdown(label)
-    return f"[{markdown(label)}]({target})"
+    return f"[{markdown(label)}]({target})" if target else markdown(label)
 
 
 def plural(count: int, noun: str, many: str = "") -> str:
