@@ -389,7 +389,8 @@ class Creating:
 
     @property
     def may_hold(self) -> bool:
-        return self.in_flight or self.may_have_made
+        """An attempt in flight, one whose answer may hide it, or a 2xx answer not read (a 2xx made it)."""
+        return self.in_flight or self.may_have_made or self.reply is not None
 
 
 class CertynClient:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from certyn_action.api import client as api_client
 from certyn_action.api.client import (
     ApiError,
     AuthError,
@@ -338,3 +339,32 @@ def test_another_key_keeps_the_key_short_enough_and_adds_a_random_suffix() -> No
 
 def test_another_key_of_a_short_key_keeps_it_whole() -> None:
     assert another_key("gha-1", random_hex=lambda n: "f" * (2 * n)) == "gha-1-ffffff"
+
+
+# -- the run's create and its recovery -----------------------------------------------------------------
+
+
+class Interrupted(BaseException):
+    """The job's cancellation, raised where the signal lands."""
+
+
+def test_a_create_interrupted_while_reading_a_2xx_that_names_no_usable_run_is_replayed_at_release(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A 2xx made a run even when its body cannot be read: the release replays the create with its key.
+    replayed = reply(200, {"runId": "r-1"}, {"Idempotency-Replayed": "true"})
+    client, transport = client_for(reply(201, {"runId": ["r-1"]}), replayed)
+    interruptions = iter([Interrupted()])
+
+    def interrupted_once() -> None:
+        if (interruption := next(interruptions, None)) is not None:
+            raise interruption  # the signal lands as the answer is read
+
+    monkeypatch.setattr(api_client, "load_models", interrupted_once)
+    with pytest.raises(Interrupted):
+        client.create({"projectSlug": "p"}, "k-1", deadline=2000)
+    assert client.create_may_have_made_a_run
+    recovered = client.recover_create(deadline=2000)
+    assert recovered is not None
+    assert (recovered.run.run_id, recovered.replayed) == ("r-1", True)
+    assert [request.headers for request in transport.sent] == [{"Idempotency-Key": "k-1"}] * 2
