@@ -135,7 +135,6 @@ class TimedOut(Exception):
     """The deadline came without a terminal status (``last`` seen; ``outage`` when the API was unreachable)."""
 
     def __init__(self, last: models.RunStatus | None, outage: Outage | None = None) -> None:
-        super().__init__("deadline reached")
         self.last, self.outage = last, outage
 
 
@@ -379,8 +378,8 @@ class Ask(NamedTuple):
 
 class Creating:
     """A create that was sent: its ask (to replay it; the Idempotency-Key makes that harmless), whether an
-    attempt may have made what it creates unseen (one in flight, or one whose answer may hide it), and its
-    2xx reply until that is read."""
+    attempt may have made what it creates unseen (one in flight: from before it is sent until its answer is
+    read; or one whose answer may hide it), and its last 2xx reply (read again after a signal cut its reading)."""
 
     def __init__(self, ask: Ask) -> None:
         self.ask = ask
@@ -389,8 +388,7 @@ class Creating:
 
     @property
     def may_hold(self) -> bool:
-        """An attempt in flight, one whose answer may hide it, or a 2xx answer not read (a 2xx made it)."""
-        return self.in_flight or self.may_have_made or self.reply is not None
+        return self.in_flight or self.may_have_made
 
 
 class CertynClient:
@@ -479,17 +477,16 @@ class CertynClient:
                 raise ApiError(str(err), kind=kind) from None
             if not 200 <= reply.status < 300:
                 raise error_for(reply, ask, self._project)
-            if creating is not None:  # until it is read: a signal while it is read leaves it to read again
-                creating.reply, creating.in_flight = reply, False
-            result = read(reply)
+            if (
+                creating is not None
+            ):  # in flight until it is read: a signal while it is read leaves it to read
+                creating.reply = reply
+            return read(reply)
         except ApiError as err:
-            if creating is not None and (creating.in_flight or creating.reply is not None):
+            if creating is not None and creating.in_flight:
                 creating.may_have_made |= may_have_made_a_run(err.status)
                 creating.in_flight, creating.reply = False, None
             raise
-        if creating is not None:
-            creating.reply = None
-        return result
 
     # -- the endpoints ---------------------------------------------------------------------------
     def project_id(self, deadline: float) -> str:
@@ -696,7 +693,6 @@ class EnvironmentsApi:
         ask = Ask(request, CREATING_ENVIRONMENT, operation="environment create", refused=ENVIRONMENT_RIGHTS)
         if self.creating is None:  # one record for both keys: whether any attempt may have made one
             self.creating = Creating(ask)
-        self.creating.ask = ask
         read = partial(read_model, model=models.Environment, what="the environment create response")
         create = partial(self.client.call, ask, read, CREATE, deadline, creating=self.creating)
         return unless_conflict(create, None)
