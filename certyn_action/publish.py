@@ -264,11 +264,7 @@ class Publisher:
             return
         self._warned.add(what)
         permission = words.CHECKS_PERMISSION if what == CHECK_RUN else words.COMMENTS_PERMISSION
-        message = (
-            words.github_refused(what, permission, str(err))
-            if err.refused
-            else words.github_failed(what, str(err))
-        )
+        message = words.github_not_written(what, str(err), permission if err.refused else "")
         self.log.warning(message, title=words.GITHUB_NOT_WRITTEN)
 
 

@@ -110,7 +110,7 @@ class Step:
                 payload = {}
             settings = read_settings(self.env, payload)
         for adjusted in settings.adjustments:
-            self.log.warning(str(adjusted), title=words.adjusted_input(adjusted.name))
+            self.log.warning(str(adjusted), title=words.ADJUSTED_INPUT.format(name=adjusted.name))
         self.report.inputs, self.report.metadata = settings, settings.metadata
         self.report.idempotency_key = settings.idempotency_key
         self.report.findings = Findings(instruction=settings.instruction)
@@ -227,7 +227,7 @@ class Step:
             return  # a timeout and a cancel are said by the verdict line
         if isinstance(err, InputErrors):
             for error in err.errors:
-                self.log.error(str(error), title=words.invalid_input(error.name))
+                self.log.error(str(error), title=words.INVALID_INPUT.format(name=error.name))
             return
         where = words.WHERE.format(link=one_line(report.app_url, 500)) if report.app_url else ""
         if verdict.cause is Cause.KEY_REJECTED and self.client is not None:  # a refused key cannot cancel
