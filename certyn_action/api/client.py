@@ -226,7 +226,7 @@ def error_for(reply: Reply, ask: Ask, project: str) -> ApiError:
     if status == 404:
         what = ask.not_found or "the run was not found"
         return NotFound(f"HTTP 404 while {doing}: {what}.{suffix}", status=status)
-    retry_after = reply.header("Retry-After") if classify(reply) else None
+    retry_after = reply.header("Retry-After")  # heeded only where the failure is retried
     return ApiError(f"HTTP {status} while {doing}.{suffix}", status=status, retry_after=retry_after)
 
 

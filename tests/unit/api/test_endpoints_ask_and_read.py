@@ -479,9 +479,10 @@ def test_the_servers_problem_details_are_quoted_in_order_without_repeats() -> No
     [
         ({"errors": ["first", 2]}, " Server said: first — 2"),
         ([{"error": "not an object"}], ""),
+        (b"<html><body>Internal error</body></html>", ""),
         ({"message": "x" * 400}, " Server said: " + "x" * 299 + "…"),
     ],
-    ids=["a list of errors", "not an object", "too long"],
+    ids=["a list of errors", "not an object", "not JSON", "too long"],
 )
 def test_the_servers_words_are_quoted_only_from_an_object_and_cut_short(body: object, said: str) -> None:
     client, _ = client_for(reply(422, body))
@@ -519,16 +520,6 @@ def test_a_run_that_is_not_found_says_so() -> None:
     with pytest.raises(NotFound) as err:
         client.status("r-1", 2000)
     assert err.value.message == "HTTP 404 while reading the run's status: the run was not found."
-
-
-def test_a_cancel_404_is_retried_at_the_quick_pace_whatever_retry_after_it_carries() -> None:
-    # Retry-After is heeded only on what may pass by itself (429, 503, ...), never on the cancel's 404.
-    clock = FakeClock()
-    transport = FakeTransport(reply(404, {}, {"Retry-After": "30"}), reply(202, {}))
-    client = CertynClient(transport, clock, request_timeout=5, max_attempts=3, project_slug="p")
-    assert client.cancel("r-1", "why", deadline=clock.now + 10) == "cancelled"
-    assert len(clock.sleeps) == 1
-    assert clock.sleeps[0] <= 1.0
 
 
 class Inner(BaseModel):
