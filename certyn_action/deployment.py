@@ -60,18 +60,14 @@ def check_deployment(
     if not check.up and unreached(check.error):
         return
     if check.up and not late:
-        log.info(
-            words.BASE_URL_ANSWERED.format(status=check.status, attempts=plural(check.attempts, "attempt"))
-        )
+        attempts = plural(check.attempts, "attempt")
+        log.info(words.BASE_URL_ANSWERED.format(status=check.status, attempts=attempts))
         return
+    error = words.ANSWERED_TOO_LATE.format(status=check.status) if late else check.error
+    capped = seconds < inputs.base_url_wait_seconds or late  # by timeout-seconds, or it passed first
+    limit = format_duration(inputs.timeout_seconds) if capped else ""
     message = words.deployment_down(
-        wait,
-        check.attempts,
-        words.ANSWERED_TOO_LATE.format(status=check.status) if late else check.error,
-        url=without_secrets(inputs.base_url),
-        limit=format_duration(inputs.timeout_seconds)
-        if seconds < inputs.base_url_wait_seconds or late
-        else "",
+        wait, check.attempts, error, url=without_secrets(inputs.base_url), limit=limit
     )
     raise Stopped(Verdict(Result.ERROR, (message,), cause=Cause.DEPLOYMENT_DOWN))
 

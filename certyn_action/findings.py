@@ -185,11 +185,9 @@ class Afterwards:
             why = words.NO_RESULTS_LISTED + f" ({path}){_stale_removed(self.step, path)}"
             self.log.warning(words.JUNIT_NOT_WRITTEN.format(why=why), title=words.JUNIT_TITLE)
             return
+        report = render_run_junit(run, counts, gate_failure=gate_failure, diagnosis=self.findings.diagnosis)
         # scrubbed as written: XML drops the control characters a name or finding may hide the key with
-        diagnosis = self.findings.diagnosis
-        report = self.log.redact(
-            render_run_junit(run, counts, gate_failure=gate_failure, diagnosis=diagnosis)
-        )
+        report = self.log.redact(report)
         try:
             with self.guard.deferred():  # the file is written whole
                 write_report(workspace(self.step.env), path, report)
