@@ -66,12 +66,12 @@ def rate_limit_wait(reply: Reply, wall: Callable[[], float] = time.time) -> str 
     """A rate limit's wait as a ``Retry-After`` value; None for no rate limit (a 403 without these headers)."""
     if reply.status not in (403, 429):
         return None
-    retry_after = reply.header("Retry-After")
+    retry_after = reply.headers.get("Retry-After")
     if retry_after:
         return retry_after
-    if reply.header("x-ratelimit-remaining") == "0":
+    if reply.headers.get("x-ratelimit-remaining") == "0":
         try:
-            return str(max(int(float(reply.header("x-ratelimit-reset") or "")) - int(wall()), 1))
+            return str(max(int(float(reply.headers.get("x-ratelimit-reset") or "")) - int(wall()), 1))
         except ValueError:
             return "60"
     return None
@@ -173,6 +173,6 @@ class GitHub:
             if not isinstance(data, list):
                 raise GitHubError("a list that is not a JSON array")
             items += data
-            if 'rel="next"' not in (reply.header("Link") or ""):
+            if 'rel="next"' not in (reply.headers.get("Link") or ""):
                 break
         return items

@@ -211,7 +211,7 @@ def error_for(reply: Reply, ask: Ask, project: str) -> ApiError:
         )
     if 300 <= status < 400:
         try:
-            location = urlsplit(reply.header("Location") or "").netloc or "elsewhere"
+            location = urlsplit(reply.headers.get("Location") or "").netloc or "elsewhere"
         except ValueError:  # e.g. "http://[::1": still the redirect, never an internal error
             location = "an unparsable location"
         return ApiError(
@@ -222,7 +222,7 @@ def error_for(reply: Reply, ask: Ask, project: str) -> ApiError:
     if status == 404:
         what = ask.not_found or "the run was not found"
         return NotFound(f"HTTP 404 while {doing}: {what}.{suffix}", status=status)
-    retry_after = reply.header("Retry-After")  # heeded only where the failure is retried
+    retry_after = reply.headers.get("Retry-After")  # heeded only where the failure is retried
     return ApiError(f"HTTP {status} while {doing}.{suffix}", status=status, retry_after=retry_after)
 
 
@@ -288,7 +288,7 @@ def read_created(reply: Reply) -> models.Created:
             status=reply.status,
         )
     run = _validated(models.CreatedRun, data, "the create response is invalid", reply, None)
-    return models.Created(run, (reply.header("Idempotency-Replayed") or "").strip().lower() == "true")
+    return models.Created(run, (reply.headers.get("Idempotency-Replayed") or "").strip().lower() == "true")
 
 
 def read_model(
