@@ -177,8 +177,7 @@ def state_after_cancel(cancel: CancelRequest) -> str:
 
 
 def cancel_reason(cause: str, run_url: str) -> str:
-    link = f" ({run_url})" if run_url else ""
-    return f"Cancelled by GitHub Actions: {cause}{link}"
+    return f"Cancelled by GitHub Actions: {cause}" + (f" ({run_url})" if run_url else "")
 
 
 def environment_deleted(key: str, outcome: str) -> str:
