@@ -127,14 +127,13 @@ class CertynRun:
             if recovered is not None:
                 self.step.created(recovered)
             elif self.client.create_may_have_made_a_run:
-                orphan = words.orphan("could not learn, so could not cancel", report.idempotency_key)
+                orphan = words.orphan("could not learn, so could not cancel", self.inputs.idempotency_key)
                 log.info(orphan)
                 self.step.note(orphan)
         run_id = report.run_id
         if not run_id:
             return
-        meta = report.metadata
-        reason = self.inputs.cancel_reason or words.cancel_reason(cause, meta.run_url if meta else "")
+        reason = self.inputs.cancel_reason or words.cancel_reason(cause, self.inputs.metadata.run_url)
         log.info(words.CANCELLING.format(run_id=one_line(run_id, 80), cause=cause))
         try:
             outcome = self.client.cancel(run_id, reason, deadline)

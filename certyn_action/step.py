@@ -111,8 +111,7 @@ class Step:
             settings = read_settings(self.env, payload)
         for adjusted in settings.adjustments:
             self.log.warning(str(adjusted), title=words.adjusted_input(adjusted.name))
-        self.report.inputs, self.report.metadata = settings, settings.metadata
-        self.report.idempotency_key = settings.idempotency_key
+        self.report.inputs = settings
         self.report.findings = Findings(instruction=settings.instruction)
         return settings
 
@@ -193,12 +192,12 @@ class Step:
             self.reporter.outputs(report)
             if report.attached_run_id and first_link:  # as a created run says, once
                 self.log.info(words.follow(status.app_url))
-            if report.other_commit and report.metadata and not self._other_commit_said:  # once, not each poll
+            if report.other_commit and report.inputs and not self._other_commit_said:  # once, not each poll
                 self._other_commit_said = True
                 message = words.other_commit(
                     one_line(report.other_commit, 80),
-                    one_line(report.metadata.commit_sha, 80),
-                    one_line(report.idempotency_key, 200),
+                    one_line(report.inputs.metadata.commit_sha, 80),
+                    one_line(report.inputs.idempotency_key, 200),
                     replayed=bool(report.created and report.created.replayed),
                 )
                 self.log.warning(message, title=words.OTHER_COMMIT)  # the gate still judges it
@@ -230,17 +229,19 @@ class Step:
                 self.log.error(str(error), title=words.invalid_input(error.name))
             return
         where = words.WHERE.format(link=one_line(report.app_url, 500)) if report.app_url else ""
-        if verdict.cause is Cause.KEY_REJECTED and self.client is not None:  # a refused key cannot cancel
-            where = self._key_refused(self.client.create_may_have_made_a_run) or where
+        if verdict.cause is Cause.KEY_REJECTED:  # a refused key cannot cancel
+            where = self._key_refused() or where
         title = words.title(verdict.result, cause=verdict.cause)
         self.log.error(words.stopped(verdict.reasons[0], verdict.cause, where), title=title)
 
-    def _key_refused(self, may_have_made_a_run: bool) -> str:
+    def _key_refused(self) -> str:
         """No run can be cancelled with a refused key: the note on the run left running (one a lost create may
         have made, or the known one), also returned with a leading space for the error line; else ""."""
-        report = self.report
-        if may_have_made_a_run:
-            note = words.orphan("cannot cancel with a refused key", report.idempotency_key)
+        report, client = self.report, self.client
+        if client is None or report.inputs is None:
+            return ""
+        if client.create_may_have_made_a_run:
+            note = words.orphan("cannot cancel with a refused key", report.inputs.idempotency_key)
         elif report.run_id:
             note = words.still_running(one_line(report.run_id, 80), one_line(report.app_url, 500))
         else:

@@ -96,8 +96,6 @@ class CancelRequest(NamedTuple):
 @dataclass
 class Report:
     inputs: Settings | None = None
-    metadata: RunMetadata | None = None
-    idempotency_key: str = ""
     created: Created | None = None
     status: RunStatus | None = None
     verdict: Verdict = STOPPED_UNEXPECTEDLY
@@ -107,6 +105,10 @@ class Report:
     attached_run_id: str = ""  # `run-id`: the existing run this step attached to (no create)
     temporary_environment: str = ""  # `base-url`: its temporary environment's key
     findings: Findings = field(default_factory=Findings)  # per-test results and the AI answer
+
+    @property
+    def metadata(self) -> RunMetadata | None:
+        return self.inputs.metadata if self.inputs else None
 
     @property
     def run_id(self) -> str:

@@ -294,8 +294,9 @@ def test_summary_stays_valid_for_any_server_text(
     except ValueError:
         assume(False)
     report = Report(
-        inputs=_inputs(project, tags),
-        metadata=RunMetadata("o/r", ref, ref, "push", job_url, job_url, job_url),
+        inputs=_inputs(project, tags)._replace(
+            metadata=RunMetadata("o/r", ref, ref, "push", job_url, job_url, job_url)
+        ),
         created=Created(created, replayed),
         status=RunStatus.model_validate(server),
         verdict=Verdict(result, tuple(reasons)),

@@ -39,7 +39,10 @@ def report_with(result: Result, *reasons: str, status: RunStatus | None = None) 
         CreatedRun.model_validate({"runId": "r-1", "appUrl": "https://app/r-1"}), replayed=False
     )
     return Report(
-        inputs=inputs, metadata=META, created=created, status=status, verdict=Verdict(result, reasons)
+        inputs=inputs._replace(metadata=META),
+        created=created,
+        status=status,
+        verdict=Verdict(result, reasons),
     )
 
 
