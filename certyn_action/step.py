@@ -156,11 +156,11 @@ class Step:
 
     def _wait(self, client: CertynClient, inputs: Settings, deadline: float) -> RunStatus:
         with self.guard.deferred():  # not needed before the create: imported after it, whole
-            from .wait import PollSettings, wait_for_run  # noqa: PLC0415
+            from .wait import Poller, PollSettings  # noqa: PLC0415
 
         floor, ceiling = inputs.poll_interval_seconds, inputs.max_poll_interval_seconds
         settings = PollSettings(floor, ceiling, deadline, self.started, attached=bool(inputs.run_id))
-        return wait_for_run(client, self.report.run_id, settings, self.clock, self.log, self.seen)
+        return Poller(client, self.report.run_id, settings, self.clock, self.log, self.seen).run()
 
     # -- what the stages learn, into the report: the outputs at once, written whole, then a pending signal --
     def environment_created(self, key: str) -> None:
