@@ -1,13 +1,7 @@
-"""Where developers look: a check run on the tested commit and one sticky pull-request comment,
-only when ``check-run`` or ``pr-comment`` asks. :meth:`Publisher.started` (the run is known: the check run in
-progress) and :meth:`Publisher.finish` (after everything else, the cancel included) each get
-``github_api.BUDGET_SECONDS``; after a signal, the finish fits in what the release budget leaves. A failure is
-one warning per thing written (naming the permission for a refusal); it never changes the verdict nor raises.
-
-The comment (one per workflow, job, suite and matrix leg) is found by its hidden marker (never the run id, so
-re-runs and new pushes edit it in place) and its author (the token's account; a bot's when GitHub will not
-say who the token is, as for GITHUB_TOKEN); ``on-failure`` writes only when the gate fails, and turns an existing
-comment green when a later run passes.
+"""Where developers look: a check run on the tested commit and one sticky pull-request comment, when
+``check-run`` or ``pr-comment`` asks. :meth:`Publisher.started` and :meth:`Publisher.finish` (after the cancel)
+each get ``github_api.BUDGET_SECONDS``; a failure is one warning per thing written (naming the permission for a
+refusal), and never changes the verdict nor raises. ``on-failure`` writes only when the gate fails.
 """
 
 from __future__ import annotations
@@ -24,8 +18,7 @@ from .github.signals import SignalGuard
 from .github.workflow import WorkflowLog
 from .github_api import BUDGET_SECONDS, GitHub, GitHubError, GitHubTransport
 from .render import words
-from .render.escape import markdown, one_line, safe_url
-from .resources import RELEASE_BUDGET_SECONDS
+from .render.escape import one_line, safe_url
 from .settings import Settings
 
 MARKER = "<!-- certyn-run-action"
@@ -84,15 +77,6 @@ def workflow_path(settings: Settings) -> str:
     return parts[2] if len(parts) == 3 else ""
 
 
-def pull_request_numbers_from_event(settings: Settings) -> list[int] | None:
-    """The PR of a pull_request/pull_request_target event; None for other events (ask GitHub)."""
-    ctx = settings.context
-    if not ctx.is_pull_request:
-        return None
-    number = ctx.pull_request().get("number")
-    return [number] if isinstance(number, int) and not isinstance(number, bool) and number > 0 else []
-
-
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -119,9 +103,9 @@ class Publisher:
             return
         deadline = self.clock.monotonic() + BUDGET_SECONDS
         if settings.check_run and CHECK_RUN not in self._refused:
-            self._write(CHECK_RUN, self._complete_check_run, report, settings, self._until(deadline))
+            self._write(CHECK_RUN, self._complete_check_run, report, settings, deadline)
         if settings.pr_comment != "off" and COMMENT not in self._refused:
-            self._write(COMMENT, self._comment, report, settings, self._until(deadline))
+            self._write(COMMENT, self._comment, report, settings, deadline)
 
     def _write(self, what: str, write: Write, report: Report, settings: Settings, deadline: float) -> None:
         """Never raises: a failure (a bug included) is a warning and never changes the verdict."""
@@ -134,23 +118,20 @@ class Publisher:
             self._warn(what, GitHubError(bug))
 
     def _start_check_run(self, report: Report, settings: Settings, deadline: float) -> None:
-        body = self._check_run_fields(report, settings)
-        body |= {"status": "in_progress", "started_at": _now()}
-        link = safe_url(report.app_url)
-        follow = f" Follow it in [Certyn]({link})." if link else ""
-        running = self.log.redact(f"Certyn run {markdown(report.run_id, 80)} is running.{follow}")
-        body["output"] = {"title": "Certyn run in progress", "summary": running}
+        body = self._check_run_fields(report, settings) | {"status": "in_progress", "started_at": _now()}
+        running = self.log.redact(words.check_run_running(report.run_id, safe_url(report.app_url)))
+        body["output"] = {"title": words.CHECK_RUN_IN_PROGRESS, "summary": running}
         data, _ = self._client(settings).request("POST", "/check-runs", deadline, body)
         self.check_run_id = _created_id(data)
-        self.log.info(f"GitHub check run created: {one_line(body['name'], 200)}")
+        self.log.info(words.CHECK_RUN_CREATED.format(name=one_line(body["name"], 200)))
 
     def _complete_check_run(self, report: Report, settings: Settings, deadline: float) -> None:
         from .render.summary import cut_for_github, render_summary  # noqa: PLC0415 - at the end only
 
-        verdict = report.verdict
+        redact, verdict = self.log.redact, report.verdict
         output = {
-            "title": self.log.redact(words.headline(report)),
-            "summary": self.log.redact(cut_for_github(render_summary(report.redacted(self.log.redact)))),
+            "title": redact(words.headline(report)),
+            "summary": redact(cut_for_github(render_summary(report.redacted(redact)))),
         }
         annotations = self._annotations(report, settings)
         body: dict[str, Any] = {
@@ -161,26 +142,21 @@ class Publisher:
         }
         github = self._client(settings)
         if self.check_run_id is None:  # a signal interrupted its create: learn the id it got
-            self.check_run_id = _id(github.answer_in_flight(self._until(deadline)))
+            self.check_run_id = _id(github.answer_in_flight(deadline))
         if self.check_run_id is None:  # it could not be made at the start (or the run never was)
-            body |= self._check_run_fields(report, settings)
-            data, _ = github.request("POST", "/check-runs", self._until(deadline), body)
-            self.check_run_id = _created_id(data)
+            fields = self._check_run_fields(report, settings)
+            self.check_run_id = _created_id(github.request("POST", "/check-runs", deadline, body | fields)[0])
         else:
-            github.request("PATCH", f"/check-runs/{self.check_run_id}", self._until(deadline), body)
+            github.request("PATCH", f"/check-runs/{self.check_run_id}", deadline, body)
         for start in range(ANNOTATIONS_PER_REQUEST, len(annotations), ANNOTATIONS_PER_REQUEST):
             more = output | {"annotations": annotations[start : start + ANNOTATIONS_PER_REQUEST]}
-            github.request(
-                "PATCH", f"/check-runs/{self.check_run_id}", self._until(deadline), {"output": more}
-            )
-        self.log.info(f"GitHub check run completed: {body['conclusion']}")
+            github.request("PATCH", f"/check-runs/{self.check_run_id}", deadline, {"output": more})
+        self.log.info(words.CHECK_RUN_COMPLETED.format(conclusion=body["conclusion"]))
 
     def _check_run_fields(self, report: Report, settings: Settings) -> dict[str, Any]:
         sha = commit_under_test(settings)
         if not _SHA.fullmatch(sha):
-            raise GitHubError(
-                f"no commit to put it on (the commit tested is {one_line(sha or 'unknown', 80)})"
-            )
+            raise GitHubError(words.NO_COMMIT_TO_CHECK.format(sha=one_line(sha or "unknown", 80)))
         fields: dict[str, Any] = {
             "name": words.check_run_name(suite(settings), settings.context.job, settings.job_index),
             "head_sha": sha,
@@ -208,10 +184,10 @@ class Publisher:
     def _comment(self, report: Report, settings: Settings, deadline: float) -> None:
         from .render.summary import render_comment  # noqa: PLC0415 - at the end only
 
-        failed = report.verdict.result not in (Result.PASSED, Result.CREATED, Result.CANCELLED)
-        github = self._client(settings)
-        numbers = pull_request_numbers_from_event(settings)
-        if numbers is None:
+        github, ctx = self._client(settings), settings.context
+        number = ctx.pull_request().get("number")  # a pull_request(_target) event names it; else ask GitHub
+        numbers = [number] if isinstance(number, int) and not isinstance(number, bool) and number > 0 else []
+        if not ctx.is_pull_request:
             pulls, _ = github.request("GET", f"/commits/{commit_under_test(settings)}/pulls", deadline)
             numbers = [
                 pull["number"]
@@ -221,22 +197,21 @@ class Publisher:
                 and isinstance(pull.get("number"), int)
             ]
         if not numbers:
-            self.log.info("No open pull request for this commit: no comment written")
+            self.log.info(words.NO_PULL_REQUEST)
             return
         sign = marker(settings)
         body = self.log.redact(render_comment(report.redacted(self.log.redact), sign))
-        login = github.login(self._until(deadline))
+        login = github.login(deadline)
+        failed = report.verdict.result not in (Result.PASSED, Result.CREATED, Result.CANCELLED)
         for number in numbers:
-            comments = github.pages(f"/issues/{number}/comments", self._until(deadline))
+            comments = github.pages(f"/issues/{number}/comments", deadline)
             existing = next((c for c in comments if _is_ours(c, sign, login)), None)
             if existing is not None:
-                github.request(
-                    "PATCH", f"/issues/comments/{existing['id']}", self._until(deadline), {"body": body}
-                )
-                self.log.info(f"Pull request #{number}: Certyn comment updated")
+                github.request("PATCH", f"/issues/comments/{existing['id']}", deadline, {"body": body})
+                self.log.info(words.COMMENT_DONE.format(number=number, done="updated"))
             elif settings.pr_comment == "always" or failed:
-                github.request("POST", f"/issues/{number}/comments", self._until(deadline), {"body": body})
-                self.log.info(f"Pull request #{number}: Certyn comment written")
+                github.request("POST", f"/issues/{number}/comments", deadline, {"body": body})
+                self.log.info(words.COMMENT_DONE.format(number=number, done="written"))
 
     def _client(self, settings: Settings) -> GitHub:
         if self._github is None:
@@ -246,15 +221,13 @@ class Publisher:
             )
 
             def on_retry(request: str, error: str, delay: float) -> None:
-                self.log.info(f"GitHub {request}: {one_line(error, 300)}; retrying in {delay:.1f}s")
+                self.log.info(
+                    words.GITHUB_RETRY.format(request=request, error=one_line(error, 300), delay=delay)
+                )
 
-            self._github = GitHub(transport, self.clock, settings.context.repository, on_retry=on_retry)
+            repository = settings.context.repository
+            self._github = GitHub(transport, self.clock, repository, on_retry=on_retry, guard=self.guard)
         return self._github
-
-    def _until(self, deadline: float) -> float:
-        """``deadline``, or the end of the release budget when a signal came: the runner kills soon after."""
-        since = self.guard.received_at
-        return deadline if since is None else min(deadline, since + RELEASE_BUDGET_SECONDS)
 
     def _warn(self, what: str, err: GitHubError) -> None:
         """One warning per thing written: the first failure says it all."""
@@ -279,7 +252,7 @@ def _id(data: Any) -> int | None:
 
 def _created_id(data: Any) -> int:
     if (ident := _id(data)) is None:
-        raise GitHubError("the answer named no check run id")
+        raise GitHubError(words.NO_CHECK_RUN_ID)
     return ident
 
 

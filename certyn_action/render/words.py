@@ -16,6 +16,7 @@ from ..settings import Settings
 from .escape import (
     defused,
     format_duration,
+    markdown,
     multiline,
     newlines,
     one_line,
@@ -734,6 +735,20 @@ def flaky_mark(flaky: bool, quarantined: bool, rate: float | None) -> str:
 GITHUB_NOT_WRITTEN = "Certyn: not written to GitHub"
 CHECKS_PERMISSION = "checks: write"
 COMMENTS_PERMISSION = "pull-requests: write"
+CHECK_RUN_IN_PROGRESS = "Certyn run in progress"
+CHECK_RUN_CREATED = "GitHub check run created: {name}"
+CHECK_RUN_COMPLETED = "GitHub check run completed: {conclusion}"
+NO_COMMIT_TO_CHECK = "no commit to put it on (the commit tested is {sha})"
+NO_CHECK_RUN_ID = "the answer named no check run id"
+NO_PULL_REQUEST = "No open pull request for this commit: no comment written"
+COMMENT_DONE = "Pull request #{number}: Certyn comment {done}"  # written, updated
+GITHUB_RETRY = "GitHub {request}: {error}; retrying in {delay:.1f}s"
+
+
+def check_run_running(run_id: str, link: str | None) -> str:
+    """The in-progress check run's summary (Markdown)."""
+    follow = f" Follow it in [Certyn]({link})." if link else ""
+    return f"Certyn run {markdown(run_id, 80)} is running.{follow}"
 
 
 def headline(report: Report) -> str:
