@@ -1,11 +1,7 @@
-"""What the step holds, and the cleanup stack that releases it: the Certyn run (cancelled) and the temporary
-environment of ``base-url`` (deleted). Each resource decides from the verdict and its own switch
-(``cancel-on-timeout``, ``cancel-on-job-cancel``, ``keep-environment``) to release it, keep it (and say so), or
-leave it alone (a finished run needs no cancel; a rejected key cannot cancel), and reports what it did.
-
-:meth:`Held.release` runs every release, the last acquired first, whatever an earlier one raised (as
-``contextlib.ExitStack``), within ONE budget from the first signal (or from the end): each release gets time
-left / releases left, so a hanging cancel cannot starve the environment delete.
+"""What the step holds (the Certyn run, ``base-url``'s temporary environment) and the cleanup stack that releases
+it: each resource decides from the verdict and its own switch to release it, keep it (and say so) or leave it
+alone. :meth:`Held.release` runs every release, last acquired first, whatever an earlier one raised, within ONE
+budget from the first signal, shared out (time left / releases left): a hanging cancel cannot starve the delete.
 """
 
 from __future__ import annotations
@@ -35,9 +31,9 @@ _HEX_SHA = re.compile(r"^[0-9a-fA-F]{7,64}$")
 
 
 class Journal(Protocol):
-    """What a stage tells the step as it learns it: only the step writes the report (the outputs at once)."""
+    """The step, as a stage tells it what it learns: only the step writes the report."""
 
-    report: Report  # read only: what is known so far
+    report: Report  # read only
     log: WorkflowLog
     env: Mapping[str, str]
 
@@ -56,9 +52,7 @@ class Decision(NamedTuple):
     cause: str  # why it is released, in words for the log, the summary and Certyn
 
 
-class Resource(Protocol):
-    """``decide`` None: this ending leaves it alone; ``release`` by ``deadline`` (clock time); ``keep``: say so."""
-
+class Resource(Protocol):  # decide None: this ending leaves it alone
     def decide(self, verdict: Verdict) -> Decision | None: ...
 
     def release(self, cause: str, deadline: float) -> None: ...
@@ -76,8 +70,7 @@ class Held:
         self.resources.append(resource)
 
     def release(self, verdict: Verdict) -> None:
-        """What a release does not use passes on; what the last one raised propagates, earlier exceptions
-        chained as its context."""
+        """What the last release raised propagates, earlier exceptions chained as its context."""
         since = self._guard.received_at
         deadline = (self._clock.monotonic() if since is None else since) + RELEASE_BUDGET_SECONDS
         held, self.resources = self.resources, []
@@ -100,8 +93,7 @@ class Held:
 
 
 class CertynRun:
-    """The Certyn run this step created, or was creating, or attached to: released by cancelling it, after
-    learning the run an interrupted create made; kept with a note in the summary."""
+    """The run this step created, was creating (an interrupted create's run is learnt first) or attached to."""
 
     def __init__(self, client: CertynClient, step: Journal, clock: Clock, inputs: Settings) -> None:
         self.client, self.step, self.clock, self.inputs = client, step, clock, inputs
@@ -146,8 +138,7 @@ class CertynRun:
             return
         log.info(words.CANCEL_ANSWERED.format(outcome=one_line(outcome, 300)))
         self.cancel = CancelRequest(cause, accepted=True, outcome=outcome)
-        # Certyn's state after the cancel, when a state was shown and the budget leaves time for one read: the
-        # `state` output stays Certyn's own word, and the latest one.
+        # the state after the cancel, when one was shown and the budget leaves time: `state` is Certyn's latest
         if report.status is None or deadline - self.clock.monotonic() < READ_AGAIN_MIN_SECONDS:
             return
         try:
@@ -177,11 +168,8 @@ def environment_body(settings: Settings) -> dict[str, str]:
 
 
 class TemporaryEnvironment:
-    """The temporary environment of ``base-url``: held from before its create is sent, deleted on every ending
-    unless ``keep-environment``. An interrupted or unanswered create may have made it: its key is unique to this
-    step, so the release looks it up by key (or says one may exist); a create refused at every attempt made
-    nothing. A 409 for someone else's environment moves the create to another key (``EnvironmentsApi``).
-    """
+    """``base-url``'s environment, held from before its create is sent, deleted on every ending unless
+    ``keep-environment``. An interrupted create may have made it: the release looks its (unique) key up."""
 
     def __init__(
         self, client: CertynClient, step: Journal, body: Mapping[str, str], keep: bool = False
