@@ -101,8 +101,8 @@ def _findings(status: RunStatus) -> list[tuple[str, str]]:
         found.append(("fail-on-incomplete", reason))
     for name in REQUIRED_COUNTERS:  # the API promises these two: without them nothing proves a pass
         if name in status.absent:
-            missing = f"the run's status did not report `{name}` (missing or null)"
-            found.append(("fail-on-incomplete", f"{missing}: nothing proves the tests passed"))
+            absent = f"the run's status did not report `{name}` (missing or null)"
+            found.append(("fail-on-incomplete", f"{absent}: nothing proves the tests passed"))
     return found
 
 

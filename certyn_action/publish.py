@@ -40,9 +40,8 @@ def conclusion(result: Result, cause: Cause | None) -> str:
 
 
 def commit_under_test(settings: Settings) -> str:
-    """The commit the check run goes on: the deployment's on ``deployment_status`` (GitHub attaches that
-    workflow to no PR; a check run on the deployed commit is how the result reaches it), else the commit sent
-    to Certyn (the PR head on pull_request events, ``commit-sha`` when set)."""
+    """The deployment's commit on ``deployment_status`` (that workflow belongs to no PR: a check run on the
+    deployed commit is how the result reaches it), else the commit sent to Certyn."""
     ctx = settings.context
     if ctx.event_name == "deployment_status":
         deployment = ctx.payload.get("deployment")
@@ -54,11 +53,8 @@ def commit_under_test(settings: Settings) -> str:
 
 def suite(settings: Settings) -> str:
     """What ran (never the run id)."""
-    if settings.process_slug:
-        return settings.process_slug
-    if settings.tags:
-        return "tags " + ",".join(settings.tags)
-    return "attached run"
+    tags = "tags " + ",".join(settings.tags) if settings.tags else "attached run"
+    return settings.process_slug or tags
 
 
 def marker(settings: Settings) -> str:
@@ -72,8 +68,7 @@ def marker(settings: Settings) -> str:
 
 def workflow_path(settings: Settings) -> str:
     """The workflow file (``.github/workflows/e2e.yml``) from ``GITHUB_WORKFLOW_REF``, "" when unknown."""
-    ref = settings.context.workflow_ref.rpartition("@")[0]
-    parts = ref.split("/", 2)
+    parts = settings.context.workflow_ref.rpartition("@")[0].split("/", 2)
     return parts[2] if len(parts) == 3 else ""
 
 
@@ -111,11 +106,9 @@ class Publisher:
         """Never raises: a failure (a bug included) is a warning and never changes the verdict."""
         try:
             write(report, settings, deadline)
-        except GitHubError as err:
-            self._warn(what, err)
         except Exception as err:
-            bug = words.INTERNAL_ERROR.format(message=f"{type(err).__name__}: {err}")
-            self._warn(what, GitHubError(bug))
+            bug = GitHubError(words.INTERNAL_ERROR.format(message=f"{type(err).__name__}: {err}"))
+            self._warn(what, err if isinstance(err, GitHubError) else bug)
 
     def _start_check_run(self, report: Report, settings: Settings, deadline: float) -> None:
         body = self._check_run_fields(report, settings) | {"status": "in_progress", "started_at": _now()}
@@ -233,16 +226,11 @@ class Publisher:
         """One warning per thing written: the first failure says it all."""
         if err.refused:
             self._refused.add(what)
-        if what in self._warned:
-            return
-        self._warned.add(what)
-        permission = words.CHECKS_PERMISSION if what == CHECK_RUN else words.COMMENTS_PERMISSION
-        message = (
-            words.github_refused(what, permission, str(err))
-            if err.refused
-            else words.github_failed(what, str(err))
-        )
-        self.log.warning(message, title=words.GITHUB_NOT_WRITTEN)
+        if what not in self._warned:
+            self._warned.add(what)
+            permission = words.CHECKS_PERMISSION if what == CHECK_RUN else words.COMMENTS_PERMISSION
+            said = words.github_refused(what, permission, str(err)) if err.refused else None
+            self.log.warning(said or words.github_failed(what, str(err)), title=words.GITHUB_NOT_WRITTEN)
 
 
 def _id(data: Any) -> int | None:
