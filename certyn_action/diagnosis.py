@@ -52,7 +52,7 @@ class _Reads:
 
         message = err.message if isinstance(err, ApiError) else str(err)
         if not isinstance(err, ApiError | NoSession):
-            message = words.INTERNAL_ERROR.format(message=f"{type(err).__name__}: {err}")
+            message = words.internal_error(err)
         with self.lock:
             self.failures[place] = f"{what}: {one_line(message, 300)}"
 

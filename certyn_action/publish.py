@@ -107,8 +107,7 @@ class Publisher:
         try:
             write(report, settings, deadline)
         except Exception as err:
-            bug = GitHubError(words.INTERNAL_ERROR.format(message=f"{type(err).__name__}: {err}"))
-            self._warn(what, err if isinstance(err, GitHubError) else bug)
+            self._warn(what, err if isinstance(err, GitHubError) else GitHubError(words.internal_error(err)))
 
     def _start_check_run(self, report: Report, settings: Settings, deadline: float) -> None:
         body = self._check_run_fields(report, settings) | {"status": "in_progress", "started_at": _now()}

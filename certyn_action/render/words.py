@@ -639,6 +639,13 @@ def created_lines(created: Created) -> list[str]:
 
 ENVIRONMENT_OUTCOME = "Temporary Certyn environment {key}: {outcome}"
 INTERNAL_ERROR = "internal error: {message}"
+
+
+def internal_error(err: BaseException) -> str:
+    """A bug, said where it stopped a best-effort read or write (the verdict stands)."""
+    return INTERNAL_ERROR.format(message=f"{type(err).__name__}: {err}")
+
+
 # -- waiting for the run (wait.py) -------------------------------------------------------------------
 STILL_WAITING_FOR_THE_RUN = "still waiting for the run to appear"
 RUN_DOES_NOT_EXIST = (
