@@ -47,7 +47,6 @@ class Step:
         self.reporter = Reporter(env, log)
         self.held = Held(clock, guard)
         self.publisher = Publisher(env, log, clock, guard)  # the check run and the pull-request comment
-        self.client: CertynClient | None = None
         self._run: CertynRun | None = None
 
     def run(self) -> int:
@@ -71,7 +70,7 @@ class Step:
     def _story(self) -> None:
         settings = self._read_settings()
         deadline = self.started + settings.timeout_seconds
-        client = self.client = self._client(settings)
+        client = self._client(settings)
         with self.guard.interruptible():
             if settings.base_url:
                 key = self._environment(client, settings, deadline)
@@ -220,10 +219,10 @@ class Step:
     def _key_refused(self) -> str:
         """No run can be cancelled with a refused key: the note on the run left running (one a lost create may
         have made, or the known one), also returned with a leading space for the error line; else ""."""
-        report, client = self.report, self.client
-        if client is None or report.inputs is None:
+        report, run = self.report, self._run
+        if run is None or report.inputs is None:  # refused before the run's turn: none was made
             return ""
-        if client.create_may_have_made_a_run:
+        if run.client.create_may_have_made_a_run:
             note = words.orphan("cannot cancel with a refused key", report.inputs.idempotency_key)
         elif report.run_id:
             note = words.still_running(one_line(report.run_id, 80), one_line(report.app_url, 500))
