@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
-from .api.client import ApiError, CertynClient, EnvironmentsApi
+from .api.client import MIN_ATTEMPT_SECONDS, ApiError, CertynClient, EnvironmentsApi
 from .clock import Clock
 from .core.report import CancelRequest, Findings, Report
 from .gate import Cause, Result, Verdict
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from .api.models import Created, Environment, RunStatus
 
 RELEASE_BUDGET_SECONDS = 5.0  # the runner sends SIGTERM 7.5 s after SIGINT, then kills
-READ_AGAIN_MIN_SECONDS = 1.0  # of the release budget: less than this left, the state is not read again
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 _HEX_SHA = re.compile(r"^[0-9a-fA-F]{7,64}$")
 
@@ -139,7 +138,7 @@ class CertynRun:
         log.info(words.CANCEL_ANSWERED.format(outcome=one_line(outcome, 300)))
         self.cancel = CancelRequest(cause, accepted=True, outcome=outcome)
         # the state after the cancel, when one was shown and the budget leaves time: `state` is Certyn's latest
-        if report.status is None or deadline - self.clock.monotonic() < READ_AGAIN_MIN_SECONDS:
+        if report.status is None or deadline - self.clock.monotonic() < MIN_ATTEMPT_SECONDS:
             return
         try:
             status = self.client.status(run_id, deadline)
