@@ -1,12 +1,8 @@
-"""Waiting for the deployment under test (``base-url``) to answer; talks to the deployment, never to Certyn.
+"""Waiting for the deployment under test (``base-url``) to answer; never talks to Certyn.
 
-- A fresh session per attempt (``api/http.new_session``), never the API transport's: no key, no cookies.
-- A plain GET, redirects not followed, the body never read. Any HTTP answer, even a 500, means "up": the
-  tests judge the application, this only proves something answers.
-- Connection failures are retried with a small backoff until ``wait_seconds`` have passed (0: one try). Each
-  attempt runs on a daemon thread, abandoned a second past its timeout (requests' does not bound DNS).
-- Error text names the kind of failure only: never the URL (a preview URL may carry a token in its query)
-  nor anything the server sent.
+Any HTTP answer, even a 500, means up: the tests judge the application. Each attempt is a plain GET in a fresh
+session (no key, no cookies, no redirect followed, the body never read) on a daemon thread; error text names the
+kind of failure only: never the URL (it may carry a token) nor what the server sent.
 """
 
 from __future__ import annotations
@@ -14,7 +10,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import requests
 
@@ -34,13 +30,11 @@ GRACE_SECONDS = 1.0  # how long past its timeout an attempt may run (DNS is not 
 USER_AGENT = f"certyn-run-action/{__version__} (deployment check)"
 
 
-@dataclass(frozen=True)
-class DeploymentCheck:
+class DeploymentCheck(NamedTuple):
     up: bool
     attempts: int
-    status: int | None  # the HTTP status of the answer that proved it up
-    error: str  # why the last attempt failed; "" when up. Secret-free: no URL, nothing the server sent.
-    waited_seconds: float
+    status: int | None  # of the answer that proved it up
+    error: str  # why the last attempt failed
 
 
 def check_deployment(
@@ -49,22 +43,21 @@ def check_deployment(
     clock: Clock,
     env: Mapping[str, str],
     log: WorkflowLog,
-    unreached: Callable[[str], bool] = lambda error: False,
+    unreached: Callable[[str], bool],
 ) -> None:
-    """``base-url`` answers (any HTTP answer) before anything is created; else :class:`Stopped` ends the
-    step, unless ``unreached(error)`` says to go ahead. The wait never outlasts what ``timeout-seconds``
-    leaves: an answer after it is too late."""
+    """``base-url`` answers before anything is created, within what ``timeout-seconds`` leaves; else
+    :class:`Stopped` ends the step, unless ``unreached(error)`` says to go ahead."""
     left = max(deadline - clock.monotonic(), 0.0)
     seconds = min(inputs.base_url_wait_seconds, left)
     wait = format_duration(seconds)
-    log.info(words.checking_deployment(without_secrets(inputs.base_url), wait))  # issue 19: the URL tested
+    log.info(words.checking_deployment(without_secrets(inputs.base_url), wait))
 
     def on_retry(attempt: int, error: str, delay: float) -> None:
         log.info(words.BASE_URL_RETRY.format(attempt=attempt, error=error, delay=delay))
 
     check = wait_until_up(inputs.base_url, seconds, clock, env=env, on_retry=on_retry)
     late = check.up and clock.monotonic() >= deadline
-    if not check.up and unreached(check.error):  # ``unreached`` says to go ahead (runner-pool)
+    if not check.up and unreached(check.error):
         return
     if check.up and not late:
         log.info(
@@ -92,17 +85,15 @@ def wait_until_up(
     env: Mapping[str, str] | None = None,
     on_retry: Callable[[int, str, float], None] | None = None,
 ) -> DeploymentCheck:
-    """GET ``url`` until anything answers over HTTP, or ``wait_seconds`` have passed (0: one try); no attempt
-    starts after that. ``env``: the proxy and CA bundle variables (default: the process environment).
-    ``on_retry(attempt, error, delay)`` is told of each failed attempt that will be retried."""
-    start = clock.monotonic()
-    deadline = start + max(wait_seconds, 0.0)
+    """GET ``url`` until anything answers, retrying connection failures with a small backoff until
+    ``wait_seconds`` have passed (0: one try). ``env``: proxies and CA bundle (default: the process's)."""
+    deadline = clock.monotonic() + max(wait_seconds, 0.0)
     attempts, delay = 0, FIRST_BACKOFF_SECONDS
     while True:
         attempts += 1
         outcome = _attempt(url, attempt_timeout, os.environ if env is None else env)
         if isinstance(outcome, int):
-            return DeploymentCheck(True, attempts, outcome, "", clock.monotonic() - start)
+            return DeploymentCheck(True, attempts, outcome, "")
         if outcome is None:
             error, retry = NETWORK_FAILURES["no answer"].format(timeout=attempt_timeout), True
         else:  # a malformed URL cannot get better; a deployment still coming up may
@@ -110,7 +101,7 @@ def wait_until_up(
             retry = isinstance(outcome, requests.ConnectionError | requests.Timeout)
         remaining = deadline - clock.monotonic()
         if not retry or remaining <= 0:
-            return DeploymentCheck(False, attempts, None, error, clock.monotonic() - start)
+            return DeploymentCheck(False, attempts, None, error)
         pause = min(delay, remaining)
         if on_retry is not None:
             on_retry(attempts, error, pause)
@@ -119,7 +110,8 @@ def wait_until_up(
 
 
 def _attempt(url: str, timeout: float, env: Mapping[str, str]) -> int | BaseException | None:
-    """One GET, bounded by ``timeout`` plus a grace second: the HTTP status, the error, or None (no answer)."""
+    """One GET, abandoned a grace second past ``timeout`` (requests' does not bound DNS): the HTTP status, the
+    error, or None (no answer)."""
     outcome: list[int | BaseException] = []
 
     def exchange() -> None:

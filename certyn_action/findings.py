@@ -1,15 +1,12 @@
-"""After the run ended: read its per-test results and the AI's answer to the instruction, and report them
-(outputs, annotations, the JUnit file, the summary). Best effort: a refusal, an older server, an outage or a
-slow answer is one warning line and a note in the summary; the verdict never changes.
-
-Each read has its own budget counted from the run's end (``RESULTS_SECONDS``, ``conversation-timeout-seconds``)
-and never runs past ``timeout-seconds`` from the step's start; a signal ends it at once.
+"""After the run ended: read its per-test results and the AI's answer, and report them. Best effort: a
+failed read is one warning and a note in the summary, never another verdict. Each read's budget counts from
+the run's end and never passes ``timeout-seconds``; a signal ends it at once.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from .api.client import ApiError, CertynClient
@@ -23,7 +20,7 @@ from .resources import Journal
 from .settings import Settings
 
 if TYPE_CHECKING:
-    from .api.models import Conversation, ProcessRun, RunStatus
+    from .api.models import Conversation, ProcessRun, RunItem, RunStatus
     from .core.report import Findings
 
 RESULTS_SECONDS = 30.0
@@ -33,18 +30,11 @@ MAX_POLL_SECONDS = 30.0
 READ_SECONDS = 10.0  # what one read of the answer may take beyond its budget
 
 
-def wait_for_answer(
-    client: CertynClient,
-    conversation_id: str,
-    until: float,
-    hard_deadline: float,
-    clock: Clock,
-    seen: Callable[[Conversation], None],
-) -> None:
-    """Read the conversation until it is ``idle`` or ``failed`` or ``until`` passes; every read is given to
-    ``seen``. About every 5 s, or the server's hint (kept between 1 and 30 s); one last read at ``until``.
-    Each read may take up to ``READ_SECONDS`` past ``until`` (a budget of 0 still reads once), never past
-    ``hard_deadline`` (the step's own)."""
+def answers(
+    client: CertynClient, conversation_id: str, until: float, hard_deadline: float, clock: Clock
+) -> Iterator[Conversation]:
+    """Each read of the conversation until it is final or ``until`` passes (then one last read): every 5 s or
+    the server's hint (1 to 30 s). A read may take ``READ_SECONDS`` past ``until``, never past ``hard_deadline``."""
     first = True
     while True:
         read_by = min(hard_deadline, max(until, clock.monotonic() + READ_SECONDS))
@@ -52,7 +42,7 @@ def wait_for_answer(
             return  # the step's own deadline: the last read stands ("processing")
         first = False
         conversation = client.conversation(conversation_id, read_by)
-        seen(conversation)
+        yield conversation
         left = until - clock.monotonic()
         if conversation.finished or left <= 0:
             return
@@ -62,7 +52,7 @@ def wait_for_answer(
 
 
 def not_read(step: Journal, inputs: Settings, why: str) -> Findings:
-    """The run did not end in this step (timeout, error, cancel): nothing is read; said where asked for."""
+    """The run did not end in this step: nothing is read; said where it was asked for."""
     if inputs.test_results and inputs.junit_report and step.report.run_id:
         removed = _stale_removed(step, inputs.junit_report)
         step.log.warning(words.JUNIT_NOT_WRITTEN.format(why=why + removed), title=words.JUNIT_TITLE)
@@ -73,22 +63,41 @@ def not_read(step: Journal, inputs: Settings, why: str) -> Findings:
 
 
 def _stale_removed(step: Journal, path: str) -> str:
-    """Remove an old report at ``path`` (so none contradicts this run); the words saying so, or ""."""
+    """Remove an old report at ``path`` (none contradicts this run); the words saying so, or ""."""
     if not remove_stale(workspace(step.env), path):
         return ""
     return words.STALE_REMOVED.format(path=one_line(path, 300))
 
 
 def _why(err: Exception) -> str:
-    """Why a read failed; a bug while reading what Certyn found must not turn a verdict into an internal error."""
+    """Why a read failed: a bug here must not turn a verdict into an internal error."""
     if isinstance(err, ApiError):
         return err.message
     return words.INTERNAL_ERROR.format(message=f"{type(err).__name__}: {one_line(err, 300)}")
 
 
-class Afterwards:
-    """Reads and reports, once the gate has decided; one per step."""
+def contradictions(counts: Mapping[str, int], items: Sequence[RunItem]) -> tuple[str, ...]:
+    """Where the per-test results disagree with the status counts, for the summary (the gate keeps to the
+    counts); nothing without per-test results (unavailable is no contradiction)."""
+    from .api.models import Outcome, outcome_counts  # noqa: PLC0415
 
+    if not items:
+        return ()
+    tally, found = outcome_counts(items), []
+    for name in ("failed", "blocked", "aborted", "passed", "skipped"):
+        said, seen = counts.get(name, 0), tally[Outcome(name)]
+        if said != seen:
+            marked = plural(seen, "test is", "tests are")
+            found.append(words.COUNTS_DISAGREE.format(said=said, name=name, marked=marked))
+    total = counts.get("total", 0)
+    if total and total != len(items):
+        found.append(
+            words.TOTAL_DISAGREES.format(total=plural(total, "test"), listed=plural(len(items), "test"))
+        )
+    return tuple(found)
+
+
+class Afterwards:
     def __init__(
         self, client: CertynClient, step: Journal, clock: Clock, guard: SignalGuard, inputs: Settings
     ) -> None:
@@ -97,9 +106,8 @@ class Afterwards:
         self.log, self.findings = step.log, copy.copy(step.report.findings)
 
     def run(self, status: RunStatus, hard_deadline: float) -> Findings:
-        """Read and report what Certyn found, within the budgets; never raises but for a bug in the report."""
-        ended = self.clock.monotonic()
-        self.hard_deadline = hard_deadline  # diagnosis (issue 20): its budget never passes the step's
+        """What Certyn found, read within the budgets; never raises but for a bug in the report."""
+        ended, self.hard_deadline = self.clock.monotonic(), hard_deadline
         try:
             with self.guard.interruptible():
                 if self.inputs.test_results:
@@ -108,9 +116,7 @@ class Afterwards:
                 if self.findings.asked:
                     until = min(hard_deadline, ended + self.inputs.conversation_timeout_seconds)
                     self._answer(until, hard_deadline)
-                    self.findings.waited = (
-                        self.clock.monotonic() - ended
-                    )  # conversation-timeout-seconds' count
+                    self.findings.waited = self.clock.monotonic() - ended
         except CancelRequested as cancel:
             note = words.STOPPED_READING.format(signal_name=cancel.signal_name)
             self.log.info(note)
@@ -121,26 +127,19 @@ class Afterwards:
         self._log_answer()
         return self.findings
 
-    # -- the per-test results ------------------------------------------------------------------------
     def _results(self, status: RunStatus, deadline: float) -> None:
+        from .diagnosis import report_diagnosis  # noqa: PLC0415
+        from .render.summary import tally  # noqa: PLC0415
+
         try:
             run = self.client.process_run(self.step.report.run_id, deadline)
         except Exception as err:  # an API error, or a bug (see _why)
             self.findings.results_note = reason = _why(err)
             path = self.inputs.junit_report
-            unwritten = (
-                words.SO_JUNIT_NOT_WRITTEN.format(removed=_stale_removed(self.step, path)) if path else ""
-            )
+            unwritten = path and words.SO_JUNIT_NOT_WRITTEN.format(removed=_stale_removed(self.step, path))
             message = words.RESULTS_NOT_READ.format(unwritten=unwritten, reason=reason)
             self.log.warning(message, title=words.RESULTS_TITLE)
             return
-        self._report_results(status, run)
-
-    def _report_results(self, status: RunStatus, run: ProcessRun) -> None:
-        from .api.models import contradictions  # noqa: PLC0415
-        from .diagnosis import report_diagnosis  # noqa: PLC0415 - diagnosis (issue 20)
-        from .render.summary import tally  # noqa: PLC0415
-
         counts = status.counts()
         self.findings.results = run
         self.findings.contradictions = contradictions(counts, run.items)
@@ -150,25 +149,23 @@ class Afterwards:
             cut = words.RESULTS_CUT.format(listed=run.listed, kept=len(run.items))
             self.log.warning(cut, title=words.RESULTS_TITLE)
         self.log.info(words.results_tally(tally(run.items)))
-        # in a run cancelled in Certyn, the cancel is why its tests were aborted: they are plain lines (the
-        # gate's annotation says why) and not diagnosed one by one
+        # in a run cancelled in Certyn the cancel aborted its tests: plain lines, not diagnosed one by one
         cancelled = status.state == "cancelled"
         diagnosed = [item for item in run.items if not (cancelled and str(item.outcome) == "aborted")]
-        self.findings.diagnosis = report_diagnosis(  # why each failing test failed
+        self.findings.diagnosis = report_diagnosis(
             self.client, self.log, self.clock, self.inputs, self.step.report.run_id, diagnosed,
             self.findings.expected_failing - (counts["aborted"] if cancelled else 0), self.hard_deadline,
         )  # fmt: skip
         self.step.found(self.findings)  # the `failures` output at once
         verdict = self.step.report.verdict
         gate_passed = verdict.result is Result.PASSED
-        diagnosis = self.findings.diagnosis  # diagnosis (issue 20): the reason after each test's name
         kind = "warning" if gate_passed else "error"
-        notes = words.failing_annotations(run.items, kind, diagnosis, cancelled=cancelled)
+        notes = words.failing_annotations(run.items, kind, self.findings.diagnosis, cancelled=cancelled)
         for note in notes:
             if note.kind:
-                (self.log.warning if gate_passed else self.log.error)(note.message, title=note.title)
+                getattr(self.log, note.kind)(note.message, title=note.title)
             else:
-                self.log.info(note.message)  # the log keeps it on one line
+                self.log.info(note.message)
         if rest := words.unannotated_line(run.items, len(notes)):
             self.log.info(rest)
         if self.inputs.junit_report:
@@ -183,9 +180,8 @@ class Afterwards:
             why = words.NO_RESULTS_LISTED + f" ({path}){_stale_removed(self.step, path)}"
             self.log.warning(words.JUNIT_NOT_WRITTEN.format(why=why), title=words.JUNIT_TITLE)
             return
-        # rendered where a signal still stops it; scrubbed as written: XML drops the control characters a
-        # name or finding may hide the key with
-        diagnosis = self.findings.diagnosis  # diagnosis (issue 20): reasons and artifact links in the report
+        # scrubbed as written: XML drops the control characters a name or finding may hide the key with
+        diagnosis = self.findings.diagnosis
         report = self.log.redact(
             render_run_junit(run, counts, gate_failure=gate_failure, diagnosis=diagnosis)
         )
@@ -200,7 +196,6 @@ class Afterwards:
         self.log.info(words.JUNIT_WRITTEN.format(tests=tests, path=one_line(path, 300)))
         self.findings.notes.append(words.JUNIT_NOTE.format(tests=tests, path=path))
 
-    # -- the AI answer -------------------------------------------------------------------------------
     def _answer(self, until: float, hard_deadline: float) -> None:
         conversation_id = self.findings.conversation_id
         if not conversation_id:
@@ -209,12 +204,10 @@ class Afterwards:
         left = max(until - self.clock.monotonic(), 0)
         self.log.info(words.WAITING_FOR_ANSWER.format(left=left))
         try:
-            wait_for_answer(self.client, conversation_id, until, hard_deadline, self.clock, self._seen)
+            for conversation in answers(self.client, conversation_id, until, hard_deadline, self.clock):
+                self.findings.conversation = conversation
         except Exception as err:  # an API error, or a bug (see _why)
             self._answer_missing(_why(err))
-
-    def _seen(self, conversation: Conversation) -> None:
-        self.findings.conversation = conversation
 
     def _answer_missing(self, reason: str) -> None:
         self.findings.conversation, self.findings.conversation_note = None, reason

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum, auto
 from typing import TYPE_CHECKING
 
-from .api.client import ApiError, AuthError, DeadlineExceeded, NotFound, TimedOut
+from .api.client import ApiError, AuthError, DeadlineExceeded, NotFound, TimedOut, classify
 from .api.vocabulary import OUTCOMES, REQUIRED_COUNTERS
 from .github.signals import CancelRequested
 from .render.escape import format_duration, one_line, plural
@@ -158,7 +158,7 @@ def verdict_for(  # noqa: PLR0911 - one verdict per way the step stops
         return Verdict(Result.TIMED_OUT, reasons + unseen, cause=Cause.OUTAGE)
     if isinstance(error, TimedOut):
         return Verdict(Result.TIMED_OUT, (f"the run had not finished when timeout-seconds ({limit}) passed",))
-    if isinstance(error, DeadlineExceeded) and error.unreachable:  # the create, retried until the end
+    if isinstance(error, DeadlineExceeded) and classify(error):  # the create, retried until the end
         reason = (  # error.last says what was being done ("while creating the run", "... the environment")
             f"Certyn API unreachable ({plural(error.attempts, 'attempt')}, the last: "
             f"{error.last.rstrip('.')}), until timeout-seconds ({limit}) passed"
@@ -172,7 +172,7 @@ def verdict_for(  # noqa: PLR0911 - one verdict per way the step stops
             cause = Cause.KEY_REJECTED
         elif isinstance(error, NotFound):
             cause = Cause.RUN_NOT_FOUND if run_known else Cause.PROJECT_NOT_FOUND
-        elif error.unreachable:  # the create's attempts were used up by failures that may pass
+        elif classify(error):  # the create's attempts were used up by failures that may pass
             cause = Cause.OUTAGE
         return Verdict(Result.ERROR, (error.message,), cause=cause)
     message = one_line(redact(f"{type(error).__name__}: {error}"))

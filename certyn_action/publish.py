@@ -228,8 +228,8 @@ class Publisher:
         if what not in self._warned:
             self._warned.add(what)
             permission = words.CHECKS_PERMISSION if what == CHECK_RUN else words.COMMENTS_PERMISSION
-            said = words.github_refused(what, permission, str(err)) if err.refused else None
-            self.log.warning(said or words.github_failed(what, str(err)), title=words.GITHUB_NOT_WRITTEN)
+            message = words.github_not_written(what, str(err), permission if err.refused else "")
+            self.log.warning(message, title=words.GITHUB_NOT_WRITTEN)
 
 
 def _id(data: Any) -> int | None:

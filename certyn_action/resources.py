@@ -131,7 +131,7 @@ class CertynRun:
         except ApiError as err:
             tries = words.TRIES.format(attempts=plural(err.attempts, "attempt")) if err.attempts > 1 else ""
             self.cancel = CancelRequest(cause, accepted=False, outcome=tries + err.last)
-            failed = words.cancel_failed(cause, self.cancel.outcome)
+            failed = words.cancel_note(self.cancel)
             where = f" {one_line(report.app_url, 500)}" if report.app_url else ""
             log.info(one_line(failed, 800) + where)
             return
@@ -153,7 +153,7 @@ class CertynRun:
             if answered is not None:
                 self.step.created(answered)
         if self.step.report.run_id:
-            self.step.note(words.left_running(switch))
+            self.step.note(words.LEFT_RUNNING.format(switch=switch))
 
 
 def environment_body(settings: Settings) -> dict[str, str]:

@@ -11,22 +11,20 @@ import math
 import posixpath
 import re
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, fields
 from functools import partial
 from types import MappingProxyType
-from typing import Any, NamedTuple
-from urllib.parse import urlsplit
+from typing import Any, NamedTuple, TypeVar
+from urllib.parse import SplitResult, urlsplit
 
-from urllib3.exceptions import LocationParseError
 from urllib3.util import parse_url
 
 from .render.escape import encodable, truncate, without_secrets
 
 DEFAULT_API_URL = "https://api.certyn.io"
-DEFAULT_GITHUB_API_URL = "https://api.github.com"
 MAX_IDEMPOTENCY_KEY = 200
 MAX_INSTRUCTION = 10_000
-MAX_BASE_URL = 2048
 MAX_RUN_ID = 200  # characters of a run id the action follows
 MAX_VARIABLES = 50  # `variables`: set one by one on the temporary environment
 MAX_VARIABLE_NAME = 100
@@ -36,47 +34,8 @@ LABEL_MAX_LENGTH = 120
 DIGEST_LENGTH = 12  # base 36: about 62 bits
 BASE_URL_EXAMPLE = "https://pr-42.preview.example.com"
 VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-# The runner passes "" for an absent input and for an empty expression alike: a `run-id` read from a job
-# that maps no `outputs:` looks unset, so the one error names every way to say what to run.
-_NOTHING_TO_RUN = (
-    "set `process-slug` (the suite to run), `tags` (tests to select) or `run-id` (an existing run to wait "
-    "for). A `run-id` from another job (`${{ needs.<job>.outputs.run-id }}`) is empty when that job has no "
-    "`outputs:` mapping: add `outputs: { run-id: ${{ steps.<step>.outputs.run-id }} }` to that job"
-)
-_ATTACH = "`run-id` attaches to an existing run"
-_WITH_RUN_ID = f"cannot be combined with `run-id`: {_ATTACH} {{why}}. Remove `{{name}}`, or remove `run-id` to create a new run"
-_RUN_ID_WITHOUT_WAITING = (
-    f"`wait: false` cannot be combined with `run-id`: {_ATTACH} only to wait for it and gate on it. "
-    "Remove `wait: false`, or remove the step"
-)
-_BASE_URL_WITH_ENVIRONMENT_KEY = (
-    "cannot be combined with `base-url`: `base-url` runs against a temporary environment made for that URL. "
-    "Give either `base-url` (a deployment to test) or `environment-key` (an existing Certyn environment), "
-    "not both"
-)
-_ONLY_WITH_BASE_URL = (
-    "is only for `base-url`: {what} on the temporary environment this step creates for that URL, never on an "
-    "environment other pipelines share. Add `base-url`, or remove `{name}`"
-)
-_BASE_URL_WITHOUT_WAITING = (
-    "`wait: false` cannot be combined with `base-url` unless `keep-environment: true`: the temporary "
-    "environment is deleted when this step ends, which would pull the ground from under a run nobody waits "
-    "for. Remove `wait: false`, or set `keep-environment: true` (and delete the environment yourself later)"
-)
-_CHECK_RUN_WITHOUT_WAITING = (
-    "`check-run: true` cannot be combined with `wait: false`: the check run is completed with the run's "
-    "result, and a step that does not wait would leave it in progress for ever. Remove `wait: false`, or "
-    "remove `check-run: true`"
-)
-_PUBLISHING_NEEDS_GITHUB_ACCESS = (
-    "is empty, but `check-run` or `pr-comment` writes to GitHub with it: leave `github-token` out (its default "
-    "is `${{ github.token }}`), or pass a token with `checks: write` / `pull-requests: write`"
-)
-_WHAT_TO_RUN = ("process-slug", "tags", "run-id")
 _NOT_UTF8 = re.compile("[\ud800-\udfff]")
 _REPORT_EXAMPLE = "e.g. `junit-report: reports/certyn.xml`"
-_VARIABLES_EXAMPLE = "e.g. `TEST_USER_PASSWORD=${{ secrets.TEST_USER_PASSWORD }}`"
 # Whitespace (any Unicode space), C0/C1 controls, DEL, line/paragraph separators, lone surrogates.
 _BAD_URL_CHAR = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\\]")
 # What an API base URL may be spelled with: scheme, a DNS name or an IP address, a port, a path prefix.
@@ -94,8 +53,8 @@ _LINE_BREAKS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")  # all b
 _REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 _SHA = re.compile(r"[0-9a-fA-F]{7,64}")
 _BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
-_Random = Callable[[int], str]  # n random bytes as hex: the keys outside GitHub Actions
-_RANDOM = secrets.token_hex
+T = TypeVar("T")
+Random = Callable[[int], str]  # n random bytes as hex: the keys outside GitHub Actions
 
 
 class InputError(ValueError):
@@ -144,8 +103,7 @@ class GitHubContext(NamedTuple):
     workflow: str = ""
     run_number: str = ""
     step_files: str = ""  # the name of this step's GITHUB_OUTPUT file: a uuid per step
-    # owner/repo/.github/workflows/file.yml@ref: the check run's annotations point there
-    workflow_ref: str = ""
+    workflow_ref: str = ""  # owner/repo/.github/workflows/file.yml@ref: where check run annotations point
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], payload: Mapping[str, Any]) -> GitHubContext:
@@ -164,32 +122,10 @@ class GitHubContext(NamedTuple):
     def pull_request(self) -> Mapping[str, Any]:
         return _mapping(self.payload.get("pull_request"))
 
-    @property
-    def run_url(self) -> str:
-        known = self.repository and self.run_id
-        return f"{self.server_url}/{self.repository}/actions/runs/{self.run_id}" if known else ""
-
-    @property
-    def attempt_url(self) -> str:
-        known = self.run_url and self.run_attempt
-        return f"{self.run_url}/attempts/{self.run_attempt}" if known else self.run_url
-
-    @property
-    def run_name(self) -> str:
-        """The run as GitHub names it on its pages: "CI #42", "CI #42, attempt 2"; "" when unknown."""
-        if not self.run_number:
-            return ""
-        name = f"{self.workflow or 'workflow run'} #{self.run_number}"
-        return f"{name}, attempt {self.run_attempt}" if self.run_attempt not in ("", "1") else name
-
     def step_parts(self, job_index: str, check_run_id: str) -> list[str]:
-        """What tells this execution of the step apart from every other (both derived keys come from these):
-        repository, run, attempt, job, matrix leg, check run and step."""
+        """What tells this execution of the step apart from every other (both derived keys come from these)."""
         run = [self.repository, self.run_id, self.run_attempt or "1"]
         return [*run, self.job, job_index or "0", check_run_id, self.action]
-
-    def job_url(self, check_run_id: str) -> str:
-        return f"{self.run_url}/job/{check_run_id}" if self.run_url and check_run_id else ""
 
 
 class RunMetadata(NamedTuple):
@@ -203,215 +139,13 @@ class RunMetadata(NamedTuple):
     job_url: str
     run_url: str
     job_name: str = ""  # GITHUB_JOB
-    run_name: str = ""  # GitHubContext.run_name
+    run_name: str = ""  # as GitHub names the run on its pages: "CI #42", "CI #42, attempt 2"; "" when unknown
     commit_url: str = ""  # the commit's page, when the repository and a commit SHA are known
 
 
-class Settings(NamedTuple):
-    """What the step was asked to do, read and checked before anything is sent."""
-
-    api_key: str
-    project_slug: str
-    environment_key: str
-    process_slug: str
-    tags: tuple[str, ...]
-    api_url: str
-    wait: bool
-    timeout_seconds: float
-    poll_interval_seconds: float
-    max_poll_interval_seconds: float
-    gate: GateSwitches
-    cancel_on_timeout: bool
-    cancel_on_job_cancel: bool
-    cancel_reason: str
-    request_timeout_seconds: float
-    http_max_attempts: int
-    job_index: str
-    check_run_id: str
-    base_url: str
-    base_url_wait_seconds: float
-    keep_environment: bool
-    run_id: str
-    test_results: bool
-    junit_report: str
-    instruction: str
-    conversation_timeout_seconds: float
-    context: GitHubContext
-    metadata: RunMetadata
-    idempotency_key: str  # the `idempotency-key` input, or derived from the context
-    temporary_environment_key: str  # the key and label of the environment made for `base-url`
-    temporary_environment_label: str
-    variables: tuple[tuple[str, str], ...] = ()  # (NAME, value) in order, set on the temporary environment
-    runner_pool: str = ""  # an id or a name
-    # Inputs that were usable but not as written: the action goes on, and says what it did instead.
-    adjustments: tuple[InputError, ...] = ()
-    diagnose: bool = True
-    github_token: str = ""
-    check_run: bool = False
-    pr_comment: str = "off"
-    github_api_url: str = DEFAULT_GITHUB_API_URL  # GITHUB_API_URL (GitHub Enterprise Server: .../api/v3)
-
-    @property
-    def publishes(self) -> bool:
-        return self.check_run or self.pr_comment != "off"
-
-
-def raw_input(env: Mapping[str, str], name: str) -> str | None:
-    """The input as the runner passes it (``INPUT_API-KEY``), or as a shell can (``INPUT_API_KEY``)."""
-    upper = name.upper().replace(" ", "_")
-    return env.get(f"INPUT_{upper}", env.get(f"INPUT_{upper.replace('-', '_')}"))
-
-
-def read_settings(
-    env: Mapping[str, str],
-    payload: Mapping[str, Any] | None = None,
-    *,
-    random_hex: _Random = _RANDOM,
-) -> Settings:
-    """Every input read with the GitHub context (``payload``: the event's); :class:`InputErrors` lists each
-    problem. ``random_hex`` makes the keys outside GitHub Actions unique."""
-    ctx = GitHubContext.from_env(env, payload or {})
-    reader = _Reader(env)
-    api_key = reader.text("api-key")
-    if not api_key:
-        reader.fail("api-key", missing_key_hint(ctx) or _NO_KEY)
-    elif not all("!" <= ch <= "~" for ch in api_key):
-        reader.fail("api-key", _KEY_NOT_BARE)
-    project_slug = reader.text("project-slug")
-    if not project_slug:
-        reader.fail("project-slug", "required: set it to the slug of your Certyn project, e.g. `my-app`")
-    process_slug, tags = reader.get("process-slug", "", str), reader.get("tags", (), parse_tags)
-    run_id = reader.get("run-id", "", parse_run_id)
-    variables = reader.get("variables", (), parse_variables, strip=False)
-    if process_slug and tags:
-        reader.fail("tags", "give either `process-slug` or `tags`, not both")
-    elif not (process_slug or tags or run_id) and reader.errors.keys().isdisjoint(_WHAT_TO_RUN):
-        reader.fail("process-slug", _NOTHING_TO_RUN)
-    read = {name.replace("-", "_"): reader.get(name, *spec) for name, spec in _INPUTS.items()}
-    floor, ceiling = read.pop("poll_interval_seconds"), read.pop("max_poll_interval_seconds")
-    gate = GateSwitches(**{switch: read.pop(switch) for switch in GateSwitches._fields})
-    given_key, overrides = read.pop("idempotency_key"), {name: read.pop(name) for name in _OVERRIDES}
-    job_index, check_run_id = read["job_index"], read["check_run_id"]
-    adjustments: tuple[InputError, ...] = ()
-    if ceiling < floor and reader.text("max-poll-interval-seconds"):  # not when only the floor was raised
-        message = f"{ceiling:g} is below `poll-interval-seconds` ({floor:g}): polling every {floor:g}s"
-        adjustments = (InputError("max-poll-interval-seconds", message),)
-    settings = Settings(
-        api_key=api_key,
-        project_slug=project_slug,
-        process_slug=process_slug,
-        tags=tags,
-        run_id=run_id,
-        poll_interval_seconds=floor,
-        max_poll_interval_seconds=max(floor, ceiling),
-        gate=gate,
-        context=ctx,
-        metadata=_metadata(ctx, check_run_id, overrides),
-        idempotency_key=given_key or idempotency_key(ctx, job_index, check_run_id, random_hex),
-        temporary_environment_key=environment_key(ctx, job_index, check_run_id, random_hex=random_hex),
-        temporary_environment_label=environment_label(ctx, job_index),
-        adjustments=adjustments,
-        variables=variables,
-        github_api_url=encodable(env.get("GITHUB_API_URL", "").strip()).rstrip("/") or DEFAULT_GITHUB_API_URL,
-        **read,
-    )
-    for name, message in _conflicts(settings, own_idempotency_key=bool(given_key)):
-        reader.fail(name, message)
-    if reader.errors:
-        raise InputErrors(list(reader.errors.values()))
-    return settings
-
-
-_NO_KEY = (
-    "required and empty: pass your Certyn API key from a secret, e.g. `api-key: ${{ secrets.CERTYN_API_KEY }}`, "
-    "and check the secret exists in this repository"
-)
-_KEY_NOT_BARE = (
-    "contains spaces, line breaks, control or non-ASCII characters: re-save the secret as the bare key"
-)
-
-
-def _conflicts(s: Settings, *, own_idempotency_key: bool) -> list[tuple[str, str]]:
-    """Every combination refused, as (input to change, message naming the inputs and the fix). With ``run-id``,
-    the input named is the one only a create uses."""
-    found: list[tuple[str, str]] = []
-    if s.junit_report and not s.test_results:
-        found.append(("junit-report", "is written from the per-test results: remove `test-results: false`"))
-    for name, is_set, why in (
-        ("process-slug", s.process_slug, "whose suite is already chosen"),
-        ("tags", s.tags, "whose tests are already chosen"),
-        ("base-url", s.base_url, "that already runs against its environment"),
-        ("environment-key", s.environment_key, "that already runs against its environment"),
-        ("instruction", s.instruction, "and sends no create request to carry it"),
-        ("keep-environment", s.keep_environment, "and makes no temporary environment to keep"),
-        ("idempotency-key", own_idempotency_key, "and sends no create request to carry it"),
-    ):
-        if s.run_id and is_set:
-            found.append((name, _WITH_RUN_ID.format(why=why, name=name)))
-    if s.run_id and not s.wait:
-        found.append(("wait", _RUN_ID_WITHOUT_WAITING))
-    if s.check_run and not s.wait:
-        found.append(("check-run", _CHECK_RUN_WITHOUT_WAITING))
-    if s.publishes and not s.github_token:
-        found.append(("github-token", _PUBLISHING_NEEDS_GITHUB_ACCESS))
-    elif s.publishes:
-        try:
-            normalize_api_url(s.github_api_url)  # the token goes only where the API key could
-        except ValueError as err:
-            found.append(("github-token", f"cannot be used: the runner's GITHUB_API_URL {err}"))
-    if s.base_url and s.environment_key:
-        found.append(("environment-key", _BASE_URL_WITH_ENVIRONMENT_KEY))
-    if s.variables and not s.base_url:
-        found.append(("variables", _ONLY_WITH_BASE_URL.format(what="they are set", name="variables")))
-    if s.runner_pool and not s.base_url:
-        found.append(
-            ("runner-pool", _ONLY_WITH_BASE_URL.format(what="it runs the tests", name="runner-pool"))
-        )
-    if s.base_url and not (s.wait or s.keep_environment or s.run_id):
-        found.append(("wait", _BASE_URL_WITHOUT_WAITING))
-    return found
-
-
-class _Reader:
-    def __init__(self, env: Mapping[str, str]) -> None:
-        self.env = env
-        self.errors: dict[str, InputError] = {}  # the first error of each input, in the order found
-
-    def fail(self, name: str, message: str) -> None:
-        self.errors.setdefault(name, InputError(name, message))
-
-    def text(self, name: str, *, strip: bool = True) -> str:
-        value = raw_input(self.env, name) or ""
-        if _NOT_UTF8.search(value):  # bytes that are not UTF-8 arrive from the environment as \udcXX escapes
-            self.fail(name, "holds bytes that are not valid UTF-8 text: write it as UTF-8")
-            return ""
-        return value.strip() if strip else value
-
-    def get(self, name: str, default: Any, parse: Callable[[str], Any], *, strip: bool = True) -> Any:
-        value = self.text(name, strip=strip)
-        if not value.strip():  # empty means "not set": an unset variable or secret arrives as ""
-            return default
-        try:
-            return parse(value)
-        except ValueError as err:
-            self.fail(name, str(err))
-        return default
-
-
-# -- the parsers: each takes the input's text (stripped, not empty) and returns the value or raises ValueError
-# with the fix; the reader adds the input's name.
-
-
-def _choice(choices: tuple[str, ...], value: str) -> str:
-    lowered = value.strip().lower()
-    if lowered not in choices:
-        shown = [f"`{choice}`" for choice in choices]
-        raise ValueError(f"must be {', '.join(shown[:-1])} or {shown[-1]}, got {_show(value)}")
-    return lowered
-
-
-def parse_bool(value: str) -> bool:
-    return _choice(("true", "false"), value) == "true"
+def _input(default: T, parse: Callable[[str], T]) -> T:
+    """A field read from the input of its name (``poll_interval_seconds``: ``poll-interval-seconds``)."""
+    return field(default=default, metadata={"parse": parse})
 
 
 def _number(
@@ -434,7 +168,56 @@ def _number(
     return parse
 
 
+def _choice(choices: tuple[str, ...], value: str) -> str:
+    lowered = value.strip().lower()
+    if lowered not in choices:
+        shown = [f"`{choice}`" for choice in choices]
+        raise ValueError(f"must be {', '.join(shown[:-1])} or {shown[-1]}, got {_show(value)}")
+    return lowered
+
+
+def parse_bool(value: str) -> bool:
+    return _choice(("true", "false"), value) == "true"
+
+
+def _unless_expression(value: str) -> str:
+    """Outside the runner an expression default (``${{ github.token }}``) arrives unevaluated: unset."""
+    return "" if value.startswith("${{") else value
+
+
+def _internal(value: str) -> str:
+    if _unless_expression(value) and not (value.isascii() and value.isdigit()):
+        raise ValueError("is internal and filled in by the runner: remove it from `with:`")
+    return _unless_expression(value)
+
+
+def _idempotency_key(value: str) -> str:
+    if len(value) > MAX_IDEMPOTENCY_KEY or not all(" " <= ch <= "~" for ch in value):
+        raise ValueError(f"must be printable ASCII of at most {MAX_IDEMPOTENCY_KEY} characters")
+    return value
+
+
+def _runner_pool(value: str) -> str:
+    if len(value) > 200 or not value.isprintable():
+        raise ValueError(
+            "must be the id or name of a Certyn self-hosted runner pool: one line of at most 200 printable characters"
+        )
+    return value
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"must be an http(s) URL, got {_show(value)}")
+    return value
+
+
 parse_base_url_wait_seconds = _number(0, 3600, say_range=True)
+_1_to_3600 = _number(minimum=1, maximum=3600)
+
+
+# -- the parsers: each takes the input's text (stripped, not empty) and returns the value or raises ValueError
+# with the fix; the reader adds the input's name.
 
 
 def parse_tags(value: str) -> tuple[str, ...]:
@@ -454,43 +237,6 @@ def parse_tags(value: str) -> tuple[str, ...]:
     if not tags:
         raise ValueError("holds no tag: list tags separated by commas or newlines, or a JSON array")
     return tags
-
-
-def _http_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"must be an http(s) URL, got {_show(value)}")
-    return value
-
-
-def _printable(limit: int, message: str, *, ascii_only: bool = False) -> Callable[[str], str]:
-    """One line of at most ``limit`` printable (``ascii_only``: ASCII) characters."""
-
-    def parse(value: str) -> str:
-        if len(value) > limit or not all(
-            " " <= ch <= "~" if ascii_only else ch.isprintable() for ch in value
-        ):
-            raise ValueError(message)
-        return value
-
-    return parse
-
-
-_BAD_IDEMPOTENCY_KEY = f"must be printable ASCII of at most {MAX_IDEMPOTENCY_KEY} characters"
-_BAD_RUNNER_POOL = (
-    "must be the id or name of a Certyn self-hosted runner pool: one line of at most 200 printable characters"
-)
-
-
-def _unless_expression(parse: Callable[[str], str], value: str) -> str:
-    """Outside the runner an expression default (``${{ github.token }}``) arrives unevaluated: unset."""
-    return "" if value.startswith("${{") else parse(value)
-
-
-def _digits(value: str) -> str:
-    if not (value.isascii() and value.isdigit()):
-        raise ValueError("is internal and filled in by the runner: remove it from `with:`")
-    return value
 
 
 def parse_run_id(value: str) -> str:
@@ -546,36 +292,38 @@ def parse_instruction(value: str) -> str:
 # -- variables: NAME=value lines set on the temporary environment; values are secrets ------------------------
 
 
-def _variable_lines(raw: str) -> list[tuple[int, str]]:
-    """The lines that hold a variable (numbered from 1), without a CRLF's CR; blank and ``#`` lines left out."""
-    lines = ((number, line.removesuffix("\r")) for number, line in enumerate(raw.split("\n"), start=1))
-    return [(number, line) for number, line in lines if line.strip() and not line.lstrip().startswith("#")]
+def _variable_lines(raw: str) -> list[tuple[int, str, str, str]]:
+    """(number from 1, line, name, value) of each line that holds a variable, without a CRLF's CR; blank and
+    ``#`` lines left out; name and value "" unless the line is ``NAME=value``."""
+    found = []
+    for number, raw_line in enumerate(raw.split("\n"), start=1):
+        line = raw_line.removesuffix("\r")
+        if line.strip() and not line.lstrip().startswith("#"):
+            name, equals, value = line.partition("=")
+            name = name.strip() if equals and VARIABLE_NAME.fullmatch(name.strip()) else ""
+            found.append((number, line, name, value if name else ""))
+    return found
 
 
 def variable_secrets(raw: str) -> list[str]:
     """What ``variables`` holds that must be masked, valid or not: each value, and each line that is not
     ``NAME=value`` (the next line of a multi-line secret)."""
-    found = []
-    for _, line in _variable_lines(raw):
-        name, equals, value = line.partition("=")
-        if secret := value if equals and VARIABLE_NAME.fullmatch(name.strip()) else line.strip():
-            found.append(secret)
-    return found
+    return [
+        secret for _, line, name, value in _variable_lines(raw) if (secret := value if name else line.strip())
+    ]
 
 
 def parse_variables(raw: str) -> tuple[tuple[str, str], ...]:
     """One ``NAME=value`` a line (blank and ``#`` lines ignored), the value kept exactly; names unique ignoring
     case. No error shows a value, nor a line that may be one."""
     found: dict[str, tuple[str, str]] = {}
-    for number, line in _variable_lines(raw):
-        name, equals, value = line.partition("=")
-        name = name.strip()
-        if not equals or not VARIABLE_NAME.fullmatch(name) or len(name) > MAX_VARIABLE_NAME:
+    for number, _, name, value in _variable_lines(raw):
+        if not name or len(name) > MAX_VARIABLE_NAME:
             raise ValueError(
                 f"line {number} is not `NAME=value` (not shown: it may be part of a secret). A name is letters, "
                 f"digits and `_`, not starting with a digit, at most {MAX_VARIABLE_NAME} characters; a value "
                 "must fit on one line: a multi-line secret cannot be masked line by line, so it is refused; "
-                f"{_VARIABLES_EXAMPLE}"
+                "e.g. `TEST_USER_PASSWORD=${{ secrets.TEST_USER_PASSWORD }}`"
             )
         if _LINE_BREAKS.search(value):
             raise ValueError(
@@ -614,6 +362,20 @@ def api_origin(url: str) -> tuple[str, str, int]:
     return scheme, host, parts.port or (443 if scheme == "https" else 80)
 
 
+def _split(url: str, example: str) -> tuple[SplitResult, str, int | None]:
+    """``url`` as Python's parser reads it: the parts, the lower-case scheme and the port."""
+    try:
+        parts = urlsplit(url)
+        return parts, parts.scheme.lower(), parts.port  # the port raises ValueError when it is not one
+    except ValueError:
+        raise ValueError(f"is not a valid URL: use e.g. `{example}`") from None
+
+
+def _read_alike(url: str, scheme: str, host: str, port: int | None) -> bool:
+    """Whether urllib3, which connects, reads ``url`` to the scheme, host and port Python's parser did."""
+    return api_origin(url) == (scheme, host, port or (443 if scheme == "https" else 80))
+
+
 def normalize_api_url(value: str) -> str:
     """``https://host[:port][/prefix]`` with no trailing ``/`` or ``/api`` (the client adds ``/api/...``). Only
     a plain spelling, whose host, port and scheme urllib3 reads alike; the transport checks every URL it sends
@@ -622,12 +384,8 @@ def normalize_api_url(value: str) -> str:
     example = f"use e.g. `{DEFAULT_API_URL}`"
     if any(ch.isspace() or not ch.isprintable() for ch in text):
         raise ValueError(f"contains spaces, line breaks or control characters: {example}")
-    try:
-        parts = urlsplit(text)
-        host, port = parts.hostname or "", parts.port  # raises ValueError on a bad port
-    except ValueError:
-        raise ValueError(f"is not a valid URL: {example}") from None
-    scheme = parts.scheme.lower()
+    parts, scheme, port = _split(text, DEFAULT_API_URL)
+    host = parts.hostname or ""
     if port == 0:
         raise ValueError(f"has port 0, which no server listens on: {example}")
     if scheme not in ("https", "http") or not host:
@@ -647,7 +405,7 @@ def normalize_api_url(value: str) -> str:
             ipaddress.IPv6Address(host)
         except ValueError:
             raise ValueError(f"has an invalid IPv6 address: {example}") from None
-    if api_origin(text) != (scheme, host.lower(), port or (443 if scheme == "https" else 80)):
+    if not _read_alike(text, scheme, host, port):
         raise ValueError(f"is read differently by URL parsers: {example}")
     if scheme == "http" and not is_loopback(host):
         raise ValueError(
@@ -665,8 +423,8 @@ def parse_base_url(value: str) -> str:
     url = value.strip()
     if not url:
         raise ValueError(f"is empty: set it to the URL of your deployment, e.g. `{BASE_URL_EXAMPLE}`")
-    if len(url) > MAX_BASE_URL:
-        raise ValueError(f"is longer than {MAX_BASE_URL} characters: pass the deployment's base URL")
+    if len(url) > 2048:
+        raise ValueError("is longer than 2048 characters: pass the deployment's base URL")
     if _BAD_URL_CHAR.search(url):
         raise ValueError(
             "contains a space, line break, control character or backslash: pass the URL alone, "
@@ -676,25 +434,23 @@ def parse_base_url(value: str) -> str:
         raise ValueError(
             "contains non-ASCII characters: write the host in its ASCII (xn--) form and percent-encode the path"
         )
+    split, scheme, port = _split(url, BASE_URL_EXAMPLE)
     try:
-        split, parsed = urlsplit(url), parse_url(url)
-        split_port = split.port  # raises ValueError on a bad port
-    except (ValueError, LocationParseError):
+        auth = parse_url(url).auth
+    except ValueError:  # urllib3's LocationParseError
         raise ValueError(f"is not a valid URL: use e.g. `{BASE_URL_EXAMPLE}`") from None
-    scheme = split.scheme.lower()
     if scheme not in ("http", "https") or not split.hostname:
         raise ValueError(
             f"must be an absolute http(s) URL with a host, e.g. `{BASE_URL_EXAMPLE}`, got {_show(without_secrets(url))}"
         )
-    if "@" in split.netloc or split.username is not None or parsed.auth is not None:
+    if "@" in split.netloc or split.username is not None or auth is not None:
         raise ValueError(
             "must not contain credentials (`user:password@`): they would be stored in the Certyn "
             "environment and sent to the deployment; protect the preview another way or pass the bare URL"
         )
     if "%" in split.netloc:
         raise ValueError("has a percent-encoded host: write the host plainly, e.g. `pr-42.example.com`")
-    host = (parsed.host or "").strip("[]").lower()
-    if (parsed.scheme or "").lower() != scheme or host != split.hostname.lower() or parsed.port != split_port:
+    if not _read_alike(url, scheme, split.hostname, port):
         raise ValueError(f"is ambiguous (URL parsers disagree on its host): use e.g. `{BASE_URL_EXAMPLE}`")
     if split.fragment or url.endswith("#"):
         raise ValueError("must not have a `#` fragment: pass the deployment's base URL")
@@ -712,75 +468,280 @@ def base_url_secrets(value: str) -> list[str]:
     return [part for part in found if part]
 
 
-# The inputs read alike, in the order their errors are reported: name -> (default, parser). The API key, the
-# project, what to run and `variables` are read before them.
-_1_to_3600 = _number(minimum=1, maximum=3600)
-_INPUTS: dict[str, tuple[Any, Callable[[str], Any]]] = {
-    "poll-interval-seconds": (10.0, _1_to_3600),
-    "max-poll-interval-seconds": (30.0, _1_to_3600),
-    "environment-key": ("", str),
-    "api-url": (DEFAULT_API_URL, normalize_api_url),
-    "repository": ("", str),
-    "ref": ("", str),
-    "commit-sha": ("", str),
-    "event": ("", str),
-    "external-url": ("", _http_url),
-    "idempotency-key": ("", _printable(MAX_IDEMPOTENCY_KEY, _BAD_IDEMPOTENCY_KEY, ascii_only=True)),
-    "wait": (True, parse_bool),
-    "timeout-seconds": (1800.0, _number(minimum=1, maximum=7 * 24 * 3600)),  # longer than any job may run
-    **{
-        f"fail-on-{kind}": (True, parse_bool)
-        for kind in ("failed", "blocked", "cancelled", "aborted", "empty", "incomplete")
-    },
-    "cancel-on-timeout": (True, parse_bool),
-    "cancel-on-job-cancel": (True, parse_bool),
-    "cancel-reason": ("", lambda value: value[:500]),
-    "request-timeout-seconds": (30.0, _number(minimum=1, maximum=600)),
-    "http-max-attempts": (5, _number(minimum=1, maximum=20, whole=True)),
-    "job-index": ("", partial(_unless_expression, _digits)),
-    "check-run-id": ("", partial(_unless_expression, _digits)),
-    "base-url": ("", parse_base_url),
-    "base-url-wait-seconds": (30.0, parse_base_url_wait_seconds),
-    "keep-environment": (False, parse_bool),
-    "runner-pool": ("", _printable(200, _BAD_RUNNER_POOL)),
-    "test-results": (True, parse_bool),
-    "junit-report": ("", parse_junit_report),
-    "instruction": ("", parse_instruction),
-    "conversation-timeout-seconds": (120.0, _number(minimum=0, maximum=3600)),
-    "diagnose": (True, parse_bool),
-    "github-token": ("", partial(_unless_expression, str)),
-    "check-run": (False, parse_bool),
-    "pr-comment": ("off", partial(_choice, ("off", "always", "on-failure"))),
-}
-_OVERRIDES = ("repository", "ref", "commit_sha", "event", "external_url")  # metadata the workflow may set
+@dataclass(frozen=True)
+class Settings:
+    """What the step was asked to do. The fields with a parser are the inputs read alike, in the order their
+    errors are reported (after the API key, the project, what to run and ``variables``)."""
+
+    api_key: str
+    project_slug: str
+    process_slug: str
+    tags: tuple[str, ...]
+    run_id: str
+    variables: tuple[tuple[str, str], ...]  # (NAME, value) in order, set on the temporary environment
+    context: GitHubContext
+    temporary_environment_key: str  # the key of the environment made for `base-url`
+    github_api_url: str  # GITHUB_API_URL (GitHub Enterprise Server: .../api/v3)
+    # Inputs that were usable but not as written: the action goes on, and says what it did instead.
+    adjustments: tuple[InputError, ...]
+    poll_interval_seconds: float = _input(10.0, _1_to_3600)
+    max_poll_interval_seconds: float = _input(30.0, _1_to_3600)
+    environment_key: str = _input("", str)
+    api_url: str = _input(DEFAULT_API_URL, normalize_api_url)
+    repository: str = _input("", str)  # the metadata the workflow may set, over the context's
+    ref: str = _input("", str)
+    commit_sha: str = _input("", str)
+    event: str = _input("", str)
+    external_url: str = _input("", _http_url)
+    idempotency_key: str = _input("", _idempotency_key)  # the input, or derived from the context
+    wait: bool = _input(True, parse_bool)
+    timeout_seconds: float = _input(1800.0, _number(minimum=1, maximum=7 * 24 * 3600))  # longer than any job
+    fail_on_failed: bool = _input(True, parse_bool)
+    fail_on_blocked: bool = _input(True, parse_bool)
+    fail_on_cancelled: bool = _input(True, parse_bool)
+    fail_on_aborted: bool = _input(True, parse_bool)
+    fail_on_empty: bool = _input(True, parse_bool)
+    fail_on_incomplete: bool = _input(True, parse_bool)
+    cancel_on_timeout: bool = _input(True, parse_bool)
+    cancel_on_job_cancel: bool = _input(True, parse_bool)
+    cancel_reason: str = _input("", lambda value: value[:500])
+    request_timeout_seconds: float = _input(30.0, _number(minimum=1, maximum=600))
+    http_max_attempts: int = _input(5, _number(minimum=1, maximum=20, whole=True))
+    job_index: str = _input("", _internal)
+    check_run_id: str = _input("", _internal)
+    base_url: str = _input("", parse_base_url)
+    base_url_wait_seconds: float = _input(30.0, parse_base_url_wait_seconds)
+    keep_environment: bool = _input(False, parse_bool)
+    runner_pool: str = _input("", _runner_pool)  # an id or a name
+    test_results: bool = _input(True, parse_bool)
+    junit_report: str = _input("", parse_junit_report)
+    instruction: str = _input("", parse_instruction)
+    conversation_timeout_seconds: float = _input(120.0, _number(minimum=0, maximum=3600))
+    diagnose: bool = _input(True, parse_bool)
+    github_token: str = _input("", _unless_expression)
+    check_run: bool = _input(False, parse_bool)
+    pr_comment: str = _input("off", partial(_choice, ("off", "always", "on-failure")))
+
+    @property
+    def publishes(self) -> bool:
+        return self.check_run or self.pr_comment != "off"
+
+    @property
+    def gate(self) -> GateSwitches:
+        return GateSwitches(*(getattr(self, switch) for switch in GateSwitches._fields))
+
+    @property
+    def temporary_environment_label(self) -> str:
+        return environment_label(self.context, self.job_index)
+
+    @property
+    def metadata(self) -> RunMetadata:
+        """From the context; every non-empty metadata input wins."""
+        ctx = self.context
+        head = _mapping(ctx.pull_request().get("head")) if ctx.is_pull_request else {}
+        if ctx.is_pull_request:
+            commit = _text(head.get("sha")) or ctx.sha
+            context_ref = ctx.head_ref or _text(head.get("ref")) or ctx.ref_name
+        else:
+            commit, context_ref = ctx.sha, ctx.ref_name
+        run_url = f"{ctx.server_url}/{ctx.repository}/actions/runs/{ctx.run_id}"
+        run_url = run_url if ctx.repository and ctx.run_id else ""
+        attempt_url = f"{run_url}/attempts/{ctx.run_attempt}" if run_url and ctx.run_attempt else run_url
+        job_url = f"{run_url}/job/{self.check_run_id}" if run_url and self.check_run_id else ""
+        run_name = f"{ctx.workflow or 'workflow run'} #{ctx.run_number}" if ctx.run_number else ""
+        if run_name and ctx.run_attempt not in ("", "1"):
+            run_name += f", attempt {ctx.run_attempt}"
+        repository, commit = self.repository or ctx.repository, self.commit_sha or commit
+        commit_url = f"{ctx.server_url}/{repository}/commit/{commit}"
+        return RunMetadata(
+            repository=repository,
+            ref=self.ref or context_ref,
+            commit_sha=commit,
+            event=self.event or ctx.event_name,
+            external_url=self.external_url or job_url or attempt_url,
+            job_url=job_url or attempt_url,
+            run_url=attempt_url,
+            job_name=ctx.job,
+            run_name=run_name,
+            commit_url=commit_url if _REPOSITORY.fullmatch(repository) and _SHA.fullmatch(commit) else "",
+        )
 
 
-# -- the GitHub context: run metadata and the keys derived from it ---------------------------------------------
+def raw_input(env: Mapping[str, str], name: str) -> str | None:
+    """The input as the runner passes it (``INPUT_API-KEY``), or as a shell can (``INPUT_API_KEY``)."""
+    upper = name.upper().replace(" ", "_")
+    return env.get(f"INPUT_{upper}", env.get(f"INPUT_{upper.replace('-', '_')}"))
 
 
-def _metadata(ctx: GitHubContext, check_run_id: str, given: Mapping[str, str]) -> RunMetadata:
-    """Metadata from the context; every non-empty override input wins."""
-    head = _mapping(ctx.pull_request().get("head")) if ctx.is_pull_request else {}
-    if ctx.is_pull_request:
-        commit = _text(head.get("sha")) or ctx.sha
-        context_ref = ctx.head_ref or _text(head.get("ref")) or ctx.ref_name
-    else:
-        commit, context_ref = ctx.sha, ctx.ref_name
-    job_url = ctx.job_url(check_run_id)
-    repository, commit = given["repository"] or ctx.repository, given["commit_sha"] or commit
-    commit_url = f"{ctx.server_url}/{repository}/commit/{commit}"
-    return RunMetadata(
-        repository=repository,
-        ref=given["ref"] or context_ref,
-        commit_sha=commit,
-        event=given["event"] or ctx.event_name,
-        external_url=given["external_url"] or job_url or ctx.attempt_url,
-        job_url=job_url or ctx.attempt_url,
-        run_url=ctx.attempt_url,
-        job_name=ctx.job,
-        run_name=ctx.run_name,
-        commit_url=commit_url if _REPOSITORY.fullmatch(repository) and _SHA.fullmatch(commit) else "",
+def read_settings(
+    env: Mapping[str, str],
+    payload: Mapping[str, Any] | None = None,
+    *,
+    random_hex: Random = secrets.token_hex,
+) -> Settings:
+    """Every input read with the GitHub context (``payload``: the event's); :class:`InputErrors` lists each
+    problem. ``random_hex`` makes the keys outside GitHub Actions unique."""
+    ctx = GitHubContext.from_env(env, payload or {})
+    reader = _Reader(env)
+    api_key = reader.get("api-key", "", str)
+    if not api_key:
+        reader.fail(
+            "api-key",
+            missing_key_hint(ctx)
+            or "required and empty: pass your Certyn API key from a secret, e.g. "
+            "`api-key: ${{ secrets.CERTYN_API_KEY }}`, and check the secret exists in this repository",
+        )
+    elif not all("!" <= ch <= "~" for ch in api_key):
+        reader.fail(
+            "api-key",
+            "contains spaces, line breaks, control or non-ASCII characters: re-save the secret as the bare key",
+        )
+    project_slug = reader.get("project-slug", "", str)
+    if not project_slug:
+        reader.fail("project-slug", "required: set it to the slug of your Certyn project, e.g. `my-app`")
+    process_slug, tags = reader.get("process-slug", "", str), reader.get("tags", (), parse_tags)
+    run_id = reader.get("run-id", "", parse_run_id)
+    variables = reader.get("variables", (), parse_variables, strip=False)
+    if process_slug and tags:
+        reader.fail("tags", "give either `process-slug` or `tags`, not both")
+    elif (
+        not (process_slug or tags or run_id) and not {"process-slug", "tags", "run-id"} & reader.errors.keys()
+    ):
+        # The runner passes "" for an absent input and an empty expression alike: a `run-id` read from a job
+        # that maps no `outputs:` looks unset, so the one error names every way to say what to run.
+        reader.fail(
+            "process-slug",
+            "set `process-slug` (the suite to run), `tags` (tests to select) or `run-id` (an existing run to "
+            "wait for). A `run-id` from another job (`${{ needs.<job>.outputs.run-id }}`) is empty when that job "
+            "has no `outputs:` mapping: add `outputs: { run-id: ${{ steps.<step>.outputs.run-id }} }` to that job",
+        )
+    read = {
+        each.name: reader.get(each.name.replace("_", "-"), each.default, each.metadata["parse"])
+        for each in fields(Settings)
+        if "parse" in each.metadata
+    }
+    floor, ceiling = read["poll_interval_seconds"], read["max_poll_interval_seconds"]
+    job_index, check_run_id, given_key = read["job_index"], read["check_run_id"], read["idempotency_key"]
+    adjustments: tuple[InputError, ...] = ()
+    if ceiling < floor and reader.get(
+        "max-poll-interval-seconds", "", str
+    ):  # not when only the floor was raised
+        message = f"{ceiling:g} is below `poll-interval-seconds` ({floor:g}): polling every {floor:g}s"
+        adjustments = (InputError("max-poll-interval-seconds", message),)
+    read["idempotency_key"] = given_key or idempotency_key(ctx, job_index, check_run_id, random_hex)
+    s = Settings(
+        api_key=api_key,
+        project_slug=project_slug,
+        process_slug=process_slug,
+        tags=tags,
+        run_id=run_id,
+        variables=variables,
+        context=ctx,
+        temporary_environment_key=environment_key(ctx, job_index, check_run_id, random_hex=random_hex),
+        github_api_url=encodable(env.get("GITHUB_API_URL", "").strip()).rstrip("/")
+        or "https://api.github.com",
+        adjustments=adjustments,
+        **read | {"max_poll_interval_seconds": max(floor, ceiling)},
     )
+    for name, message in _conflicts(s, own_idempotency_key=bool(given_key)):
+        reader.fail(name, message)
+    if reader.errors:
+        raise InputErrors(list(reader.errors.values()))
+    return s
+
+
+def _conflicts(s: Settings, *, own_idempotency_key: bool) -> Iterator[tuple[str, str]]:
+    """Every combination refused: (the input to change, the message naming the inputs and the fix). With
+    ``run-id``, the input named is the one only a create uses."""
+    if s.junit_report and not s.test_results:
+        yield ("junit-report", "is written from the per-test results: remove `test-results: false`")
+    for name, is_set, why in (
+        ("process-slug", s.process_slug, "whose suite is already chosen"),
+        ("tags", s.tags, "whose tests are already chosen"),
+        ("base-url", s.base_url, "that already runs against its environment"),
+        ("environment-key", s.environment_key, "that already runs against its environment"),
+        ("instruction", s.instruction, "and sends no create request to carry it"),
+        ("keep-environment", s.keep_environment, "and makes no temporary environment to keep"),
+        ("idempotency-key", own_idempotency_key, "and sends no create request to carry it"),
+    ):
+        if s.run_id and is_set:
+            yield (
+                name,
+                f"cannot be combined with `run-id`: `run-id` attaches to an existing run {why}. Remove `{name}`, "
+                "or remove `run-id` to create a new run",
+            )
+    if s.run_id and not s.wait:
+        yield (
+            "wait",
+            "`wait: false` cannot be combined with `run-id`: `run-id` attaches to an existing run only to wait for "
+            "it and gate on it. Remove `wait: false`, or remove the step",
+        )
+    if s.check_run and not s.wait:
+        yield (
+            "check-run",
+            "`check-run: true` cannot be combined with `wait: false`: the check run is completed with the run's "
+            "result, and a step that does not wait would leave it in progress for ever. Remove `wait: false`, or "
+            "remove `check-run: true`",
+        )
+    if s.publishes and not s.github_token:
+        yield (
+            "github-token",
+            "is empty, but `check-run` or `pr-comment` writes to GitHub with it: leave `github-token` out (its "
+            "default is `${{ github.token }}`), or pass a token with `checks: write` / `pull-requests: write`",
+        )
+    elif s.publishes:
+        try:
+            normalize_api_url(s.github_api_url)  # the token goes only where the API key could
+        except ValueError as err:
+            yield ("github-token", f"cannot be used: the runner's GITHUB_API_URL {err}")
+    if s.base_url and s.environment_key:
+        yield (
+            "environment-key",
+            "cannot be combined with `base-url`: `base-url` runs against a temporary environment made for that "
+            "URL. Give either `base-url` (a deployment to test) or `environment-key` (an existing Certyn "
+            "environment), not both",
+        )
+    for name, what, given in (
+        ("variables", "they are set", s.variables),
+        ("runner-pool", "it runs the tests", s.runner_pool),
+    ):
+        if given and not s.base_url:
+            yield (
+                name,
+                f"is only for `base-url`: {what} on the temporary environment this step creates for that URL, never "
+                f"on an environment other pipelines share. Add `base-url`, or remove `{name}`",
+            )
+    if s.base_url and not (s.wait or s.keep_environment or s.run_id):
+        yield (
+            "wait",
+            "`wait: false` cannot be combined with `base-url` unless `keep-environment: true`: the temporary "
+            "environment is deleted when this step ends, which would pull the ground from under a run nobody "
+            "waits for. Remove `wait: false`, or set `keep-environment: true` (and delete the environment yourself "
+            "later)",
+        )
+
+
+class _Reader:
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+        self.errors: dict[str, InputError] = {}  # the first error of each input, in the order found
+
+    def fail(self, name: str, message: str) -> None:
+        self.errors.setdefault(name, InputError(name, message))
+
+    def get(self, name: str, default: Any, parse: Callable[[str], Any], *, strip: bool = True) -> Any:
+        value = raw_input(self.env, name) or ""
+        if _NOT_UTF8.search(value):  # bytes that are not UTF-8 arrive from the environment as \udcXX escapes
+            self.fail(name, "holds bytes that are not valid UTF-8 text: write it as UTF-8")
+        elif value.strip():  # empty means "not set": an unset variable or secret arrives as ""
+            try:
+                return parse(value.strip() if strip else value)
+            except ValueError as err:
+                self.fail(name, str(err))
+        return default
+
+
+# -- the GitHub context and the keys derived from it -----------------------------------------------------------
 
 
 def missing_key_hint(ctx: GitHubContext) -> str | None:
@@ -791,8 +752,20 @@ def missing_key_hint(ctx: GitHubContext) -> str | None:
             "Dependabot secrets: add CERTYN_API_KEY under Settings → Secrets → Dependabot, or skip the step "
             "with `if: github.actor != 'dependabot[bot]'`."
         )
-    # pull_request_target runs in the base repository and does get its secrets.
-    if ctx.is_pull_request and ctx.event_name != "pull_request_target" and is_fork_pull_request(ctx):
+    # pull_request_target runs in the base repository and does get its secrets. Only "head repository differs
+    # from base repository" means a fork PR: head.repo.fork is also true for a same-repository PR inside a
+    # repository that is itself a fork, where secrets are available.
+    pr = ctx.pull_request()
+    head = _mapping(_mapping(pr.get("head")).get("repo"))
+    head_name, base_name = (
+        _text(head.get("full_name")),
+        _text(_mapping(_mapping(pr.get("base")).get("repo")).get("full_name")),
+    )
+    if head_name and base_name:
+        fork = head_name.lower() != base_name.lower()
+    else:
+        fork = head.get("fork") is True and not base_name  # only the flag to go by
+    if ctx.is_pull_request and ctx.event_name != "pull_request_target" and fork:
         return (
             "is empty because this pull request comes from a fork, and GitHub does not pass repository "
             "secrets to workflows triggered by a fork's pull request. Guard the step, e.g. "
@@ -802,20 +775,8 @@ def missing_key_hint(ctx: GitHubContext) -> str | None:
     return None
 
 
-def is_fork_pull_request(ctx: GitHubContext) -> bool:
-    # Only "head repository differs from base repository" means a fork PR: head.repo.fork is also true for
-    # a same-repository PR inside a repository that is itself a fork, where secrets are available.
-    pr = ctx.pull_request()
-    head_repo = _mapping(_mapping(pr.get("head")).get("repo"))
-    head_name = _text(head_repo.get("full_name"))
-    base_name = _text(_mapping(_mapping(pr.get("base")).get("repo")).get("full_name"))
-    if head_name and base_name:
-        return head_name.lower() != base_name.lower()
-    return head_repo.get("fork") is True and not base_name  # only the flag to go by
-
-
 def idempotency_key(
-    ctx: GitHubContext, job_index: str, check_run_id: str, random_hex: _Random = _RANDOM
+    ctx: GitHubContext, job_index: str, check_run_id: str, random_hex: Random = secrets.token_hex
 ) -> str:
     """The create's Idempotency-Key, ``gha:<repo>:<run>:<attempt>:<job>:<leg>:<check run>:<step>``: the same for
     every retry of the create in one step execution, different between attempts, legs, jobs and steps;
@@ -832,13 +793,12 @@ def idempotency_key(
 
 
 def environment_key(
-    ctx: GitHubContext, job_index: str, check_run_id: str, *, random_hex: _Random = _RANDOM
+    ctx: GitHubContext, job_index: str, check_run_id: str, *, random_hex: Random = secrets.token_hex
 ) -> str:
-    """The temporary environment's key, ``gha-<repo>-<run>-<attempt>-<job>-<leg>-<digest>`` (matches
-    ``KEY_PATTERN``): derived like the Idempotency-Key and from each call of a reusable workflow (the uuid of the
-    step's GITHUB_OUTPUT file), so a 409 for the key can only mean an earlier attempt of this same step made it.
-    The digest of the exact parts keeps apart steps whose readable parts cut to the same text. Outside Actions:
-    ``local-`` and 24 random hex digits."""
+    """``gha-<repo>-<run>-<attempt>-<job>-<leg>-<digest>``: derived like the Idempotency-Key and from each call of
+    a reusable workflow (the uuid of the step's GITHUB_OUTPUT file), so a 409 for the key can only mean an earlier
+    attempt of this same step made it; the digest of the exact parts keeps apart steps whose readable parts cut to
+    the same text. Outside Actions: ``local-`` and 24 random hex digits."""
     if not ctx.run_id:
         return f"local-{random_hex(12)}"
     exact = ctx.step_parts(job_index, check_run_id) + ([ctx.step_files] if ctx.step_files else [])

@@ -108,7 +108,7 @@ class Step:
                 payload = {}
             settings = read_settings(self.env, payload)
         for adjusted in settings.adjustments:
-            self.log.warning(str(adjusted), title=words.adjusted_input(adjusted.name))
+            self.log.warning(str(adjusted), title=words.ADJUSTED_INPUT.format(name=adjusted.name))
         self.report.inputs = settings
         self.report.findings = Findings(instruction=settings.instruction)
         return settings
@@ -208,7 +208,7 @@ class Step:
             return  # a timeout and a cancel are said by the verdict line
         if isinstance(err, InputErrors):
             for error in err.errors:
-                self.log.error(str(error), title=words.invalid_input(error.name))
+                self.log.error(str(error), title=words.INVALID_INPUT.format(name=error.name))
             return
         where = words.WHERE.format(link=one_line(report.app_url, 500)) if report.app_url else ""
         if verdict.cause is Cause.KEY_REJECTED:  # a refused key cannot cancel

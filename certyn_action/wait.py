@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
-from .api.client import ApiError, CertynClient, NotFound, Outage, RetryPolicy, TimedOut
+from .api.client import ApiError, CertynClient, NotFound, Outage, RetryPolicy, TimedOut, classify
 from .clock import Clock
 from .github.workflow import WorkflowLog
 from .render import words
@@ -65,7 +65,7 @@ class Poller:
             except ApiError as err:
                 if isinstance(err, NotFound) or (err.status is not None and 300 <= err.status < 400):
                     delay = self._suspect(now, err)
-                elif err.transient:
+                elif classify(err):
                     delay = self._failed(now, err)
                 else:
                     raise
@@ -114,7 +114,7 @@ class Poller:
             if self.outages == 1:
                 self.log.warning(text, title=words.OUTAGE)
             else:  # a flapping API must not use up the step's annotations (GitHub keeps 10 of each kind)
-                self.log.info(words.outage_again(self.outages, text))
+                self.log.info(words.OUTAGE_AGAIN.format(outages=self.outages, text=text))
         self.outage = self.outage.after_failure("GET", self.run_id) or self.outage
         return max(self.settings.floor, self.outage.delay(err.retry_after))
 

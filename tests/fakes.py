@@ -1,8 +1,13 @@
-"""Test doubles shared by the unit tests: a clock that never really waits."""
+"""Test doubles shared by the unit tests: a clock that never really waits, a transport that never connects."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+
+from certyn_action.api.http import Deadline, Reply, Request, Transport, TransportError
+from certyn_action.settings import RunMetadata, Settings
 
 
 @dataclass
@@ -22,3 +27,42 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+class FakeTransport(Transport):
+    """The Certyn API as a script: each request is recorded in ``sent`` and answered with the next of
+    ``answers`` (a :class:`Reply`, or a :class:`TransportError` raised as the transport would)."""
+
+    def __init__(self, *answers: Reply | TransportError) -> None:
+        super().__init__("https://api.certyn.test", "sk-test-key", env={})
+        self.answers = list(answers)
+        self.sent: list[Request] = []
+
+    def send(self, request: Request, deadline: Deadline, idle: Callable[[], float] | None = None) -> Reply:
+        self.sent.append(request)
+        answer = self.answers.pop(0)
+        if isinstance(answer, TransportError):
+            raise answer
+        return answer
+
+
+def reply(status: int = 200, data: object = None, headers: Mapping[str, str] | None = None) -> Reply:
+    """A reply whose body is ``data`` as JSON (bytes are sent as they are)."""
+    body = data if isinstance(data, bytes) else json.dumps(data).encode()
+    return Reply(status, dict(headers or {}), body)
+
+
+@dataclass(frozen=True)
+class _PinnedMetadata(Settings):
+    pinned: RunMetadata | None = None
+
+    @property
+    def metadata(self) -> RunMetadata:
+        assert self.pinned is not None
+        return self.pinned
+
+
+def with_metadata(settings: Settings, metadata: RunMetadata) -> Settings:
+    """``settings`` whose run metadata is ``metadata`` as given: a renderer's test of values (a link, a name)
+    that no GitHub context would make."""
+    return _PinnedMetadata(**{f.name: getattr(settings, f.name) for f in fields(settings)}, pinned=metadata)

@@ -1,15 +1,8 @@
-"""The Certyn API's endpoints, each a few lines on ONE retrying :meth:`CertynClient.call`.
+"""The Certyn API's endpoints, each a few lines on the one retrying :meth:`CertynClient.call`.
 
-- The retry policies are values (:data:`CREATE`, :data:`READ`, :data:`RELEASE`, :data:`CANCEL`) on urllib3's
-  ``Retry`` (attempt counting, backoff with jitter, ``Retry-After`` and its cap). It is not mounted on the
-  adapter, where it would sleep inside a request, out of reach of the deadline, the clock and cancellation:
-  :meth:`CertynClient.call` asks it how long to wait and sleeps on the clock itself.
-- :func:`classify` is the one rule for what may pass on retry; an :class:`ApiError` records only what
-  happened (the status, or the kind of failure). Its message is for the workflow author and names no secret.
-- A create (the run's, the temporary environment's) is recorded in a :class:`Creating`: whether an attempt
-  may have made what it creates unseen. At release, such a run create is replayed once with the same
-  Idempotency-Key (:meth:`CertynClient.recover_create`), which names that run.
-- pydantic is imported when the first answer is read (:func:`load_models`), never before the create.
+The retry policies are values on urllib3's ``Retry``, asked how long to wait (mounted on the adapter, it would
+sleep out of reach of the deadline, the clock and cancellation); :func:`classify` is the one rule for what may
+pass. pydantic is imported when the first answer is read (:func:`load_models`), never before the create.
 """
 
 from __future__ import annotations
@@ -19,6 +12,7 @@ import secrets
 import signal
 import sys
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 from urllib.parse import urlencode, urlsplit
@@ -48,9 +42,7 @@ if TYPE_CHECKING:
     from . import models
 else:
 
-    class _Models:
-        """The models module, imported on first use by :func:`load_models`."""
-
+    class _Models:  # the models module, imported on first use
         def __getattr__(self, name: str) -> Any:
             load_models()
             return getattr(sys.modules["certyn_action.api.models"], name)
@@ -64,9 +56,8 @@ M = TypeVar("M", bound="BaseModel")
 # 408, 429 and every server error but 501 Not Implemented and 505 HTTP Version Not Supported (52x included).
 TRANSIENT_STATUSES = frozenset({408, 429, *range(500, 600)}) - {501, 505}
 RETRY_AFTER_CAP_SECONDS = 60.0
-# Kinds of failure that are not a status. No answer (network, timeout, a body over the cap) and an unusable
-# 2xx body (a proxy's HTML page, a cut or ambiguous body) may pass; an unverified certificate, or a URL that
-# would not reach the configured API host (nothing was sent), won't.
+# Kinds of failure that are not a status: no answer and an unusable 2xx body may pass; an unverified
+# certificate, or a URL off the configured API host (nothing was sent), won't.
 NO_ANSWER = "no answer"
 UNUSABLE_BODY = "unusable body"
 TLS = "tls"
@@ -74,7 +65,8 @@ UNSAFE_URL = "unsafe url"
 
 
 class ApiError(Exception):
-    """The API failed us: the ``status`` it answered, or the ``kind`` of failure when that says more."""
+    """The API failed us: the ``status`` it answered, or the ``kind`` of failure when that says more; the
+    message is for the workflow author and names no secret. ``last``: the last attempt's own error."""
 
     def __init__(
         self,
@@ -88,23 +80,11 @@ class ApiError(Exception):
     ) -> None:
         super().__init__(message)
         self.message, self.status, self.kind, self.retry_after = message, status, kind, retry_after
-        self.attempts = attempts  # how many attempts were made before giving up
-        self.last = last or message  # the last attempt's own error, without "failed after N attempts"
+        self.attempts, self.last = attempts, last or message
 
     def gave_up(self, kind: type[GaveUp], why: str, attempts: int) -> GaveUp:
-        """This error as the end of retrying: ``why``, then its own message."""
         message = f"{why}: {self.message}"
         return kind(message, status=self.status, kind=self.kind, attempts=attempts, last=self.message)
-
-    @property
-    def unreachable(self) -> bool:
-        """Of the kind that may pass: retried until given up, an outage."""
-        return classify(self)
-
-    @property
-    def transient(self) -> bool:
-        """Worth another attempt: it may pass, and no one gave up on it yet."""
-        return classify(self) and not isinstance(self, GaveUp)
 
 
 class AuthError(ApiError):
@@ -112,11 +92,11 @@ class AuthError(ApiError):
 
 
 class NotFound(ApiError):
-    """404: unknown project/process on create, unknown run on status."""
+    """404: unknown project, process or run."""
 
 
 class GaveUp(ApiError):
-    """Retrying stopped (the policy's attempts used up): never retried again."""
+    """Retrying stopped: never retried again."""
 
 
 class DeadlineExceeded(GaveUp):
@@ -140,7 +120,7 @@ class TimedOut(Exception):
 
 
 def classify(failure: Reply | ApiError) -> bool:
-    """The one rule: whether a failure may go away on retry. Its kind says it; else the HTTP status."""
+    """The one rule: whether a failure may go away on retry (an outage). Its kind says it; else the status."""
     kind = failure.kind if isinstance(failure, ApiError) else None
     return kind in (NO_ANSWER, UNUSABLE_BODY) if kind is not None else failure.status in TRANSIENT_STATUSES
 
@@ -159,9 +139,7 @@ class RetryPolicy(NamedTuple):
         jitter: float = 1.0,
         retry_after_max: float = RETRY_AFTER_CAP_SECONDS,
     ) -> RetryPolicy:
-        """``max_attempts`` counts the first try; None retries without limit (the caller's deadline ends it).
-        Only what :meth:`after_failure` and :meth:`delay` consult is set: Retry's other settings apply only
-        where it is mounted on an adapter."""
+        """``max_attempts`` counts the first try; None: without limit (the caller's deadline ends it)."""
         return cls(
             Retry(
                 total=None if max_attempts is None else max_attempts - 1,
@@ -176,7 +154,6 @@ class RetryPolicy(NamedTuple):
         return self._replace(also=self.also | frozenset(statuses))
 
     def is_retry(self, transient: bool, status: int | None = None) -> bool:
-        """Worth another attempt: ``transient`` by :func:`classify`, or a status this operation also retries."""
         return transient or status in self.also
 
     @property
@@ -191,8 +168,8 @@ class RetryPolicy(NamedTuple):
             return None
 
     def delay(self, retry_after: str | None = None) -> float:
-        """Seconds before the next attempt: the backoff, or the server's ``Retry-After`` (capped) when longer;
-        never shorter (a ``Retry-After`` of 0 or in the past would spend every attempt in a short outage)."""
+        """The backoff, or the server's ``Retry-After`` (capped) when longer: never shorter (a ``Retry-After``
+        of 0 or in the past would spend every attempt in a short outage)."""
         backoff = self.retry.get_backoff_time()
         try:
             return max(self.retry.parse_retry_after(retry_after), backoff) if retry_after else backoff
@@ -215,8 +192,7 @@ CONVERSATION_MAX_BODY = 4 * 1024 * 1024  # the answer is cut at 100,000 characte
 
 
 def load_models() -> None:
-    """Import pydantic and the models (once) with SIGINT and SIGTERM held: a signal cannot cut the import
-    short and leave pydantic-core half loaded; it is handled as soon as the import is done."""
+    """Import pydantic and the models once, SIGINT and SIGTERM held: never left half loaded by a signal."""
     if "certyn_action.api.models" in sys.modules:
         return
     held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
@@ -227,7 +203,6 @@ def load_models() -> None:
 
 
 def error_for(reply: Reply, ask: Ask, project: str) -> ApiError:
-    """The error for a reply that is not a 2xx, written for the workflow author."""
     status, said, doing = reply.status, server_message(reply), ask.doing
     suffix = f" Server said: {said}" if said else ""
     if status in (401, 403) and ask.refused:
@@ -257,15 +232,13 @@ def error_for(reply: Reply, ask: Ask, project: str) -> ApiError:
 
 
 def may_have_made_a_run(status: int | None) -> bool:
-    """Whether a create answered with ``status`` (and no usable run) may still have made what it creates.
-
-    No answer may hide one; a 2xx made one (its body was unusable); a 500, 502 or 504 may come from a
-    gateway that gave up on a backend which went on to create it. A 3xx, a 4xx or a 503 is a refusal."""
+    """Whether a create answered with ``status`` (no usable run) may have made it: no answer may hide one, a
+    2xx made one, a 500, 502 or 504 may be a gateway's that gave up on a backend that went on. Else a refusal."""
     return status is None or 200 <= status < 300 or (status >= 500 and status != 503)
 
 
 def json_object(reply: Reply, what: str, shape: type = dict) -> Any:
-    """The JSON object (or array) in a 2xx body; anything else (a proxy's HTML page, a cut body) is transient."""
+    """The JSON object (or array) of a 2xx body; anything else (a proxy's page, a cut body) may pass."""
     try:
         data = reply.json()
     except DuplicateKey as err:
@@ -281,7 +254,7 @@ def json_object(reply: Reply, what: str, shape: type = dict) -> Any:
 
 
 def server_message(reply: Reply) -> str:
-    """The server's own explanation (``error``, ``message``, problem details), sanitised and truncated."""
+    """The server's own explanation (``error``, ``message``, problem details), on one line, cut."""
     try:
         data = reply.json()
     except ValueError:
@@ -314,7 +287,7 @@ def _validated(model: type[M], data: dict[str, Any], invalid: str, reply: Reply,
 
 
 def read_created(reply: Reply) -> models.Created:
-    """The run a 2xx create answer names; an answer without a usable ``runId`` is an error (not retried)."""
+    """The run a 2xx create answer names; without a ``runId`` it is an error (not retried)."""
     data = json_object(reply, "the create response")
     if not data.get("runId"):
         raise ApiError(
@@ -329,10 +302,8 @@ def read_created(reply: Reply) -> models.Created:
 def read_model(
     reply: Reply, model: type[M], what: str, run_id: str | None = None, field: str = "id", invalid: str = ""
 ) -> M:
-    """A 2xx answer read into ``model``, tolerant: only a body that is not a JSON object, or a field the model
-    cannot do without, makes it invalid, retried like a cut body. With ``run_id``, an answer whose ``field``
-    (matched ignoring case, as the backend binds it) names another run (a caching proxy, a server bug) is
-    refused the same way; an answer without it (or with null) is the asked run's: the API does not promise it."""
+    """A 2xx answer read into ``model``; invalid (retried like a cut body) when it is not a JSON object, lacks a
+    field the model cannot do without, or, with ``run_id``, its ``field`` (any case) names another run."""
     data = json_object(reply, what)
     said = next((value for key, value in data.items() if key.lower() == field), None) if run_id else None
     if isinstance(said, int) and not isinstance(said, bool):
@@ -350,14 +321,13 @@ def read_model(
 
 
 def read_status(reply: Reply, run_id: str) -> models.RunStatus:
-    """A 2xx status answer (one about another run is refused, see :func:`read_model`)."""
     return read_model(
         reply, models.RunStatus, "the status response", run_id, "runid", "invalid status response"
     )
 
 
 def unless_conflict(call: Callable[[], T], otherwise: U) -> T | U:
-    """``call()``, or ``otherwise`` when the server answers 409 Conflict."""
+    """``call()``, or ``otherwise`` on a 409 Conflict."""
     try:
         return call()
     except ApiError as err:
@@ -377,15 +347,15 @@ class Ask(NamedTuple):
     refused: str = ""
 
 
+@dataclass
 class Creating:
-    """A create that was sent: its ask (to replay it; the Idempotency-Key makes that harmless), whether an
-    attempt may have made what it creates unseen (one in flight, or one whose answer may hide it), and its
-    2xx reply until that is read."""
+    """A create that was sent (to replay: its key makes that harmless): whether an attempt may have made what
+    it creates unseen (in flight, or an answer that may hide it), and its 2xx reply until that is read."""
 
-    def __init__(self, ask: Ask) -> None:
-        self.ask = ask
-        self.in_flight = self.may_have_made = False
-        self.reply: Reply | None = None
+    ask: Ask
+    in_flight: bool = False
+    may_have_made: bool = False
+    reply: Reply | None = None
 
     @property
     def may_hold(self) -> bool:
@@ -409,8 +379,8 @@ class CertynClient:
         self._max_attempts, self._project, self._on_retry = max_attempts, project_slug, on_retry
         self.creating: Creating | None = None  # the run's create, once sent
         self.created: models.Created | None = None
-        self._project_id: str | None = None  # read once, by project_id()
-        self.poll_sent_at = 0.0  # clock time the last status request went out
+        self._project_id: str | None = None
+        self.poll_sent_at = 0.0  # when the last status request went out
 
     def call(
         self,
@@ -422,11 +392,8 @@ class CertynClient:
         idle: Callable[[], float] | None = None,
         creating: Creating | None = None,
     ) -> T:
-        """Send ``ask`` and ``read`` its 2xx answer; other answers raise the :class:`ApiError` they mean.
-
-        With a ``policy``, failures it retries are retried until it gives up or ``deadline``; without one, a
-        single attempt, whose transient failure is the caller's. ``creating`` records each attempt of a create.
-        """
+        """``read`` the 2xx answer to ``ask``, else raise the :class:`ApiError` it means; retried by ``policy``
+        until ``deadline`` (None: one attempt). ``creating`` records each attempt of a create."""
         if policy is not None:
             policy = policy._replace(retry=policy.retry.new(total=self._max_attempts - 1))
         last_chance = False
@@ -434,7 +401,7 @@ class CertynClient:
             try:
                 return self._once(ask, read, deadline, idle, creating)
             except ApiError as err:
-                if policy is None or not policy.is_retry(err.transient, err.status):
+                if policy is None or not policy.is_retry(classify(err), err.status):
                     raise
                 error = err
             operation, tries = ask.operation or ask.doing, policy.failures + 1
@@ -463,8 +430,8 @@ class CertynClient:
         idle: Callable[[], float] | None,
         creating: Creating | None,
     ) -> T:
-        """One attempt; a create's is recorded in ``creating`` (in flight from before it is sent: a signal may
-        land while the worker thread is sending)."""
+        """One attempt; a create's is in flight in ``creating`` from before it is sent (a signal may land while
+        the worker thread sends)."""
         if creating is not None:
             creating.in_flight = True
         try:
@@ -492,8 +459,7 @@ class CertynClient:
 
     # -- the endpoints ---------------------------------------------------------------------------
     def project_id(self, deadline: float) -> str:
-        """The id of ``project-slug`` (slugs compared case-insensitively), read once: the endpoints beyond
-        the CI ones address the project by id."""
+        """The id of ``project-slug``, read once: the endpoints beyond the CI ones address projects by id."""
         if self._project_id is None:
             ask = Ask(
                 Request("GET", api_path("projects", "overview")),
@@ -512,7 +478,6 @@ class CertynClient:
         return self._project_id
 
     def create(self, body: Mapping[str, Any], idempotency_key: str, deadline: float) -> models.Created:
-        """Create the run, retrying transient failures with the same Idempotency-Key."""
         request = Request("POST", api_path("ci", "runs"), body, {"Idempotency-Key": idempotency_key})
         not_found = (
             f"unknown project `{self._project}`, process or environment (check `project-slug`, "
@@ -528,20 +493,20 @@ class CertynClient:
     def status(
         self, run_id: str, deadline: float, idle: Callable[[], float] | None = None
     ) -> models.RunStatus:
-        """One status request, whose transient failure is the caller's (the waiter's)."""
+        """One attempt: the waiter retries."""
         self.poll_sent_at = self._clock.monotonic()
         ask = Ask(Request("GET", run_path(run_id)), "reading the run's status")
         return self.call(ask, partial(read_status, run_id=run_id), None, deadline, idle=idle)
 
     def cancel(self, run_id: str, reason: str, deadline: float) -> str:
-        """Cancel the run within ``deadline``; returns what happened. Never sends the create's key."""
+        """What happened to the cancel; never sends the create's key."""
         request = Request("POST", run_path(run_id) + "/cancel", {"reason": reason})
         ask = Ask(request, "cancelling the run", operation="cancel")
         cancel = partial(self.call, ask, lambda _reply: "cancelled", CANCEL, deadline)
         return unless_conflict(cancel, "not cancelled: the run had already finished")
 
     def process_run(self, run_id: str, deadline: float) -> models.ProcessRun:
-        """The run's per-test results (the CI run id is the process-run id); a large run's may be 8 MiB."""
+        """The run's per-test results (the CI run id is the process-run id)."""
         path = api_path("projects", self.project_id(deadline), "process-runs", run_id)
         ask = Ask(
             Request("GET", path, max_body=RESULTS_MAX_BODY),
@@ -563,7 +528,7 @@ class CertynClient:
         read = partial(read_model, model=models.Conversation, what="the AI conversation")
         return self.call(ask, read, READ, deadline)
 
-    # -- diagnosis (issue 20): a 404 says the server or the key offers none ------------------------
+    # -- diagnosis: a 404 says the server or the key offers none
     def _diagnosis(self, model: type[M], what: str, deadline: float, path: str, bare: bool = False) -> M:
         not_found = f"this server does not offer {what} (or the key cannot see them)"
         ask = Ask(Request("GET", path), f"reading {what}", operation=what, not_found=not_found)
@@ -600,15 +565,14 @@ class CertynClient:
         path = api_path("projects", project, "observations") + "?" + query
         return self._diagnosis(models.ObservationPage, "the run's observations", deadline, path)
 
-    # -- the create's recovery -------------------------------------------------------------------
+    # -- the create's recovery: an interrupted create is replayed once with its Idempotency-Key
     @property
     def create_may_have_made_a_run(self) -> bool:
-        """No run is known, yet an attempt is in flight or got no answer (or one that may hide a run)."""
+        """No run is known, yet an attempt is in flight or got an answer that may hide one."""
         return self.created is None and self.creating is not None and self.creating.may_hold
 
     def answered_create(self) -> models.Created | None:
-        """The run of a create answered but not read yet (interrupted while its reply was read), sending
-        nothing; None when there is no such answer or it names no usable run."""
+        """The run of a create answered but not read (interrupted while read), sending nothing; or None."""
         if self.created is not None or self.creating is None or self.creating.reply is None:
             return self.created
         try:
@@ -619,22 +583,21 @@ class CertynClient:
     def recover_create(
         self, deadline: float, reserve: float = CANCEL_RESERVE_SECONDS
     ) -> models.Created | None:
-        """After an interrupted create: the run it made, if any, leaving ``reserve`` seconds for the cancel.
-        A create that may have made a run is replayed once with the same Idempotency-Key, which returns that
-        run. A create the server only ever refused (3xx, 4xx, 503) made no run: nothing is replayed."""
+        """The run an interrupted create made, if any, leaving ``reserve`` seconds for the cancel: replayed
+        once with its key when it may have made one (never after refusals only)."""
         answered = self.answered_create()
         if answered is not None or not self.create_may_have_made_a_run or self.creating is None:
             return answered
         end = deadline - reserve
         if end - self._clock.monotonic() < MIN_ATTEMPT_SECONDS:
             return None
-        try:  # the replay's own failure changes nothing: whether a run may exist is the create's to say
+        try:  # the replay's failure changes nothing: whether a run may exist is the create's to say
             return self.call(self.creating.ask, self._read_created, None, end)
         except ApiError:
             return None
 
 
-# -- the temporary environment of `base-url`, its variables and runner pools (resources.py, preview.py) --
+# -- the temporary environment of `base-url`, its variables, the runner pools
 
 CREATING_ENVIRONMENT = "creating the temporary environment"
 ENVIRONMENT_RIGHTS = (
@@ -649,35 +612,34 @@ POOL_RIGHTS = (
 
 
 def another_key(key: str, random_hex: Callable[[int], str] = secrets.token_hex) -> str:
-    """``key`` with a short random suffix, for when ``key`` is taken by an environment this step did not make."""
+    """``key`` with a short random suffix (``key`` is taken by an environment this step did not make)."""
     return f"{key[: KEY_MAX_LENGTH - 7].rstrip('-')}-{random_hex(3)}"
 
 
 class EnvironmentsApi:
-    """The temporary environment's endpoints. A 401/403 here says the key lacks environment rights."""
+    """The temporary environment's endpoints: ``key`` the create uses, ``taken_key`` the one someone else's
+    environment had (the create moved on). A 401/403 here says the key lacks environment rights."""
 
     def __init__(self, client: CertynClient) -> None:
         self.client = client
-        self.creating: Creating | None = None  # the last create sent
-        self.key = ""  # the key the create uses
-        self.taken_key = ""  # the key someone else's environment has: the create moved to ``key``
+        self.creating: Creating | None = None
+        self.key = self.taken_key = ""
 
     @property
     def create_sent(self) -> bool:
         return self.creating is not None
 
     def create(self, body: Mapping[str, str], deadline: float) -> models.Environment:
-        """Create the environment ``body`` describes (retried: its key makes a retry harmless).
-
-        A 409 means the key is taken: by an earlier attempt of this same step when the listed environment has
-        this key, ``baseUrl`` and label (it is used); else by someone else's, which is left alone: the create
-        is sent once more under another key (``key`` is then that one, ``taken_key`` the one taken)."""
+        """Create the environment ``body`` describes (retried: its key makes that harmless). On a 409 the key
+        is taken: by an earlier attempt of this step when the one listed has this key, ``baseUrl`` and label
+        (it is used); else by someone else's (left alone): the create is sent once more under another key."""
         self.key = body["key"]
         created = self._create(body, deadline)
         if created is not None:
             return created
         found = self.find(body["key"], deadline)
-        if found is not None and models.made_by(found, body):
+        # found under the key: provably ours only with the same ``baseUrl`` and label (else never used)
+        if found is not None and (found.base_url, found.label) == (body["baseUrl"], body["label"]):
             return found
         self.taken_key, self.key = body["key"], another_key(body["key"])
         created = self._create({**body, "key": self.key}, deadline)
@@ -690,7 +652,7 @@ class EnvironmentsApi:
         return created
 
     def _create(self, body: Mapping[str, str], deadline: float) -> models.Environment | None:
-        """One create (retried); None when the server answers 409 (the key is taken)."""
+        """One create (retried); None on a 409 (the key is taken)."""
         request = Request("POST", self._path(deadline), body)
         ask = Ask(request, CREATING_ENVIRONMENT, operation="environment create", refused=ENVIRONMENT_RIGHTS)
         if self.creating is None:  # one record for both keys: whether any attempt may have made one
@@ -701,7 +663,7 @@ class EnvironmentsApi:
         return unless_conflict(create, None)
 
     def find(self, key: str, deadline: float) -> models.Environment | None:
-        """The environment with ``key``, page after page (at most 50), or None."""
+        """The environment with ``key``, in at most 50 pages, or None."""
         read = partial(read_model, model=models.EnvironmentPage, what="the environments list")
         for number in range(1, 51):
             path = f"{self._path(deadline)}?{urlencode({'page': number, 'pageSize': 100})}"
@@ -713,11 +675,9 @@ class EnvironmentsApi:
         return None
 
     def delete(self, environment_id: str, deadline: float) -> str:
-        """Delete the environment within ``deadline`` (quick retries); returns what happened."""
-        request, doing = (
-            Request("DELETE", self._path(deadline, environment_id)),
-            f"deleting environment {environment_id}",
-        )
+        """What happened to the delete (quick retries)."""
+        request = Request("DELETE", self._path(deadline, environment_id))
+        doing = f"deleting environment {environment_id}"
         ask = Ask(request, doing, operation="environment delete", refused=ENVIRONMENT_RIGHTS)
         try:
             return self.client.call(ask, lambda _reply: "deleted", RELEASE, deadline)
@@ -725,8 +685,8 @@ class EnvironmentsApi:
             return "already deleted"
 
     def set_variable(self, environment_id: str, name: str, value: str, deadline: float) -> bool:
-        """Set a variable (retried). False when the environment already has it: this step made it and names
-        are unique, so only an earlier attempt of this request, whose answer was lost, can have set it."""
+        """Set a variable (retried). False when it is already set: only by an earlier attempt of this request
+        (this step made the environment, names are unique)."""
         body = {"name": name, "value": value, "description": "Set by the Certyn GitHub Action (`variables`)"}
         request = Request("POST", self._path(deadline, environment_id, "variables"), body)
         not_found = "the temporary environment was not found"
@@ -741,7 +701,7 @@ class EnvironmentsApi:
 
 
 def list_runner_pools(client: CertynClient, deadline: float) -> tuple[models.RunnerPool, ...]:
-    """``GET /api/self-hosted/pools``: a bare array (retried); an unusable entry is skipped."""
+    """A bare array (retried); an unusable entry is skipped."""
 
     def read(reply: Reply) -> tuple[models.RunnerPool, ...]:
         return models.usable(models.RunnerPool, json_object(reply, "the runner pools list", list))

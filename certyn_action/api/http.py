@@ -1,15 +1,9 @@
-"""The transport: one HTTP exchange, bounded in time and size, and its reply.
+"""The transport: :meth:`Transport.send` is the one way a request goes out, bounded in time and size.
 
-- :meth:`Transport.send` is the one way a request goes out; nothing is sent when its :class:`Deadline` has
-  passed (a create after the deadline could make a run no one waits for).
-- The whole exchange runs on a worker thread, abandoned at the deadline: requests' ``timeout`` bounds each
-  socket read only, so a server that drips its body could otherwise hold us for ever. The body is capped.
-- Redirects are never followed (requests keeps a custom header such as ``X-API-Key`` on a cross-host
-  redirect), and every URL is checked as urllib3 parses it: the key goes to the configured API host only.
-- TLS is always verified; proxies and the CA bundle come from the environment (:func:`new_session`).
-- The reply's JSON goes through the key scrubber (and `redact`: every other secret, the `variables` values)
-  before anyone reads it; an object that names a key twice
-  (in any case) is refused: which value counts would be up to the parser.
+Nothing is sent once the :class:`Deadline` has passed; the exchange runs on a worker thread abandoned at the
+deadline (requests' ``timeout`` bounds one socket read, not a dripping body). No redirect is followed and every
+URL is checked as urllib3 parses it: the key goes to the configured host only. The reply's secrets are removed
+before anyone reads it, and JSON that names a key twice is refused (which value counts is up to the parser).
 """
 
 from __future__ import annotations
@@ -85,12 +79,11 @@ def _unchanged(data: Any) -> Any:
 
 
 class DuplicateKey(ValueError):
-    """A JSON object names the same key twice: which value counts is up to the parser, so it is invalid."""
+    pass
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    # Compared ignoring case: the backend (ASP.NET) binds names so, and {"failed": 0, "Failed": 2} is as
-    # ambiguous to it as a key named twice is to us.
+    # ignoring case: the backend (ASP.NET) binds {"failed": 0, "Failed": 2} as one name
     seen: set[str] = set()
     for key, _ in pairs:
         if key.lower() in seen:
@@ -109,7 +102,6 @@ class Reply(NamedTuple):
         return self.headers.get(name)
 
     def json(self) -> Any:
-        """The body as JSON; ValueError when it is not JSON or an object repeats a key (:class:`DuplicateKey`)."""
         try:
             return self.scrub(json.loads(self.body.decode("utf-8"), object_pairs_hook=_unique_keys))
         except RecursionError:  # e.g. "[" * 100000: hostile or broken, never a crash
@@ -117,7 +109,7 @@ class Reply(NamedTuple):
 
 
 class TransportError(Exception):
-    """No usable HTTP response: network failure, timeout, oversized body. The message names no secret."""
+    """No usable HTTP response (network, timeout, oversized body); the message names no secret."""
 
 
 class TlsVerificationFailed(TransportError):
@@ -125,11 +117,11 @@ class TlsVerificationFailed(TransportError):
 
 
 class NotSent(TransportError):
-    """Refused before anything was sent (no time left, an unsafe URL): it cannot have reached the server."""
+    """Refused before anything was sent (no time left, an unsafe URL)."""
 
 
 class UnsafeUrl(NotSent):
-    """The URL would not reach the configured API host: nothing was sent."""
+    """The URL would not reach the configured API host."""
 
 
 class Call:
@@ -143,8 +135,8 @@ class Call:
         self._error: TransportError | None = None
 
     def wait(self, timeout: float, idle: Callable[[], float] | None = None) -> Reply:
-        """The reply, within ``timeout`` seconds. ``idle`` runs while waiting (a heartbeat for the log) and
-        says how many seconds until it wants to run again."""
+        """The reply within ``timeout`` seconds; ``idle`` (the log's heartbeat) runs meanwhile and says when
+        it wants to run again."""
         end = time.monotonic() + max(timeout, 0.0)
         while not self._done.wait(max(min(end - time.monotonic(), idle() if idle else timeout), 0.0)):
             if time.monotonic() >= end:
@@ -176,9 +168,8 @@ class _Session(requests.Session):
 
 
 def new_session(url: str, env: Mapping[str, str], headers: Mapping[str, str]) -> requests.Session:
-    """A fresh session for ``url`` (the API's, the deployment's): the one place that decides what the
-    environment may change: proxies (``*_PROXY``, ``NO_PROXY``) and the CA bundle. ``trust_env`` is off, so
-    a ``.netrc`` entry can never add an ``Authorization`` header; only ``headers`` are sent."""
+    """A fresh session for ``url`` (the API's, the deployment's): the environment gives proxies and the CA
+    bundle, never a ``.netrc`` ``Authorization`` header (``trust_env`` is off)."""
     session = _Session()
     session.trust_env = False
     session.headers = requests.structures.CaseInsensitiveDict(headers)
@@ -192,8 +183,7 @@ def new_session(url: str, env: Mapping[str, str], headers: Mapping[str, str]) ->
 
 
 class Transport:
-    # Every path starts with ``PATH_PREFIX``, the secret goes only in ``_credentials()``, and a URL off the
-    # configured host is refused naming ``CONFIGURED_BY`` (``github_api.GitHubTransport`` sets its own).
+    # paths start with PATH_PREFIX, the secret is only in _credentials(), a URL off the host names CONFIGURED_BY
     PATH_PREFIX: str | tuple[str, ...] = "/api/"
     CONFIGURED_BY = "`api-url`"
 
@@ -207,9 +197,8 @@ class Transport:
         redact: Callable[[str], str] = str,
     ) -> None:
         self._debug = debug
-        self._redact = redact  # every other secret a reply may echo (the `variables` values), also removed
+        self._redact = redact  # every other secret a reply may echo (the `variables` values)
         self.base_url = base_url.rstrip("/")
-        # the configured scheme, host and port, parsed as the inputs were checked
         parts = urlsplit(self.base_url)
         scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
         self._origin = scheme, host, parts.port or (443 if scheme == "https" else 80)
@@ -220,12 +209,10 @@ class Transport:
         )
 
     def send(self, request: Request, deadline: Deadline, idle: Callable[[], float] | None = None) -> Reply:
-        """The reply to ``request`` by ``deadline``; nothing is sent when no time is left."""
         timeout = deadline.left()
         return self._start(request, timeout).wait(timeout, idle)
 
     def _start(self, request: Request, timeout: float) -> Call:
-        """Start one exchange on a worker thread; refused when no time is left or the URL is off the host."""
         if timeout <= 0:
             raise NotSent(f"{request.description}: no time left")
         if not request.path.startswith(self.PATH_PREFIX):
@@ -273,7 +260,6 @@ class Transport:
                 stream=True,
             ) as response:
                 body = _read_body(response, request.max_body or MAX_BODY_BYTES)
-                # the key removed before any of it is parsed, cut short or shown
                 scrubbed = requests.structures.CaseInsensitiveDict(
                     {name: self._scrub(value) for name, value in response.headers.items()}
                 )
@@ -296,18 +282,16 @@ class Transport:
 
 
 def _read_body(response: requests.Response, max_body: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
+    body = bytearray()
     for chunk in response.iter_content(chunk_size=16 * 1024):
-        size += len(chunk)
-        if size > max_body:
+        body += chunk
+        if len(body) > max_body:
             raise TransportError(f"response body larger than {max_body // 1024} KiB")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return bytes(body)
 
 
 def _causes(err: BaseException) -> Iterator[BaseException]:
-    """``err`` and what it wraps: requests keeps urllib3's error in ``args``, urllib3 its cause in ``reason``."""
+    """``err`` and what it wraps (requests keeps urllib3's error in ``args``, urllib3 its cause in ``reason``)."""
     seen: set[int] = set()
     todo = [err]
     while todo and len(seen) < 20:
@@ -321,8 +305,7 @@ def _causes(err: BaseException) -> Iterator[BaseException]:
 
 
 def network_failure(err: BaseException, timeout: float) -> tuple[str, str]:
-    """The kind of a network failure (a key of :data:`NETWORK_FAILURES`) and its words: never the URL,
-    never text from the server."""
+    """The kind of a network failure (a key of :data:`NETWORK_FAILURES`) and its words."""
     causes = list(_causes(err))
 
     def caused_by(*kinds: type[BaseException]) -> bool:

@@ -1,11 +1,8 @@
-"""Every pydantic model of the API's answers, tolerant the way a gate must be. Pure.
+"""The API's answers as pydantic models, tolerant the way a gate must be. Pure; imported after the create.
 
-Unknown fields are ignored; informational fields that are null, missing or of the wrong type become "" or
-None (never an invalid answer); all text is untrusted and cut to a sane length here (escaping for each
-destination is the renderers' job). What the action relies on is strict: a run status counter that is present
-but not a number is an invalid answer, never a silent 0 (``absent`` records the counters the server left out,
-so the gate can refuse to pass a run whose ``failed`` or ``blocked`` was not reported), and an id that goes
-into a URL path is never dots only. Imported lazily (``api/client.load_models``), after the create.
+Informational fields that are unusable become "" or None and all text is cut to a sane length (escaped by the
+renderers); what the gate relies on is strict: a counter that is not a number is an invalid answer, a missing
+one is recorded in ``absent``, and an id that goes into a URL path is never dots only.
 """
 
 from __future__ import annotations
@@ -32,7 +29,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from ..render.escape import HEADING, encodable, plural, safe_url, truncate
+from ..render.escape import HEADING, encodable, safe_url, truncate
 from ..settings import MAX_RUN_ID
 from .vocabulary import COUNTERS, TERMINAL_STATES
 
@@ -42,16 +39,9 @@ MAX_TEXT = 200
 MAX_ID = 200
 MAX_NAME = 500
 MAX_FINDING = 20_000
-# The answer goes whole into the `conversation-response` output; the runner allows 1 MiB for all of a
-# job's outputs, so a runaway answer is cut here (100,000 characters are at most 400 KB of UTF-8).
-MAX_ANSWER = 100_000
-# Tests of a run, messages of a conversation: more are cut before they are validated, so a huge answer
-# costs neither time nor memory (each kept one becomes a model, an annotation, a JUnit test case).
-MAX_ITEMS = 5_000
+MAX_ANSWER = 100_000  # at most 400 KB in the `conversation-response` output (1 MiB for all of a job's)
+MAX_ITEMS = 5_000  # tests, messages: more are cut before they are validated (time, memory)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
-
-
-# -- tolerant field parsers, written once ------------------------------------------------------------
 
 
 def _text(value: Any, *, limit: int = MAX_TEXT) -> str:
@@ -77,8 +67,8 @@ def _identifier(value: Any) -> str:
 
 
 def _required_id(what: str, value: Any, *, strip: bool = True) -> Any:
-    """An id the action cannot do without (a run's, an environment's): it goes into a URL path, so "." or
-    ".." (the URL would be normalised to another endpoint) and control characters make the answer invalid."""
+    """An id the action cannot do without: it goes into a URL path, where "." or ".." would be normalised to
+    another endpoint, so those (and control characters) make the answer invalid."""
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     if not isinstance(value, str):
@@ -143,7 +133,7 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def usable(model: type[M], value: Any) -> tuple[M, ...]:
-    """The entries of a list that are a valid ``model``; an unusable entry is skipped, never an invalid list."""
+    """The valid ``model`` entries of a list; an unusable entry is skipped, never an invalid list."""
     found: list[M] = []
     for item in value if isinstance(value, list) else []:
         try:
@@ -154,8 +144,7 @@ def usable(model: type[M], value: Any) -> tuple[M, ...]:
 
 
 def parse_timestamp(value: object) -> datetime | None:
-    """An ISO 8601 timestamp as an aware UTC datetime, or None when unusable. Tolerates ``Z``, offsets,
-    fractions of any length (.NET writes seven digits: Python's parser keeps six) and a missing offset (UTC)."""
+    """An ISO 8601 timestamp as an aware UTC datetime, or None; no offset is UTC, .NET's seven digits are fine."""
     if not isinstance(value, str) or not value.strip() or len(value) > 64:
         return None
     text = value.strip()
@@ -167,7 +156,7 @@ def parse_timestamp(value: object) -> datetime | None:
 
 
 def duration_seconds(started: datetime | None, completed: datetime | None) -> float | None:
-    """Seconds from ``started`` to ``completed``; None when either is unknown or the order is wrong."""
+    """None when either is unknown or the order is wrong."""
     if started is None or completed is None:
         return None
     seconds = (completed - started).total_seconds()
@@ -193,9 +182,6 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True, alias_generator=to_camel)
 
 
-# -- the CI runs ---------------------------------------------------------------------------------------
-
-
 class CreatedRun(_Model):
     """Only ``runId`` must be right; the rest is shown, never relied on, so it can never fail the create."""
 
@@ -206,7 +192,6 @@ class CreatedRun(_Model):
     ]
     app_url: Url = ""
     test_case_count: Annotated[int | None, BeforeValidator(_whole)] = None
-    # Sent only with an `instruction`; "" when absent or unusable (then the answer is simply not read).
     conversation_id: Identifier = ""
 
 
@@ -241,8 +226,6 @@ class RunStatus(_Model):
     @classmethod
     def _note_absent(cls, data: Any) -> Any:
         """The counters the server left out or sent as null (read as 0): set from the body, never by it."""
-        if not isinstance(data, dict):
-            return data
         absent = frozenset(name for name in COUNTERS if data.get(name) is None)
         return {**{key: value for key, value in data.items() if key != "absent"}, "absent": absent}
 
@@ -252,9 +235,6 @@ class RunStatus(_Model):
 
     def counts(self) -> dict[str, int]:
         return {name: getattr(self, name) for name in COUNTERS}
-
-
-# -- the projects overview -----------------------------------------------------------------------------
 
 
 class Project(_Model):
@@ -267,11 +247,8 @@ class ProjectsOverview(_Model):
 
 
 def resolve_project_id(overview: ProjectsOverview, slug: str) -> str | None:
-    """The id of the project whose slug is ``slug``, compared case-insensitively, or None.
-
-    An exact match wins; otherwise the case-insensitive match must name a single project (two projects
-    whose slugs differ only in case, neither exact, is ambiguous: None). ``defaultProjectId`` is never a
-    fallback: it may be another project."""
+    """The id of the project ``slug`` names: an exact match, else the one match ignoring case, else None
+    (``defaultProjectId`` is never a fallback: it may be another project)."""
     wanted = slug.strip()
     usable_ = [project for project in overview.projects if project.id]
     exact = next((project.id for project in usable_ if project.slug.strip() == wanted), None)
@@ -279,11 +256,8 @@ def resolve_project_id(overview: ProjectsOverview, slug: str) -> str | None:
     return None if not wanted else exact or (ids.pop() if len(ids) == 1 else None)
 
 
-# -- the temporary environment and the runner pools (`base-url`, `runner-pool`) --------------------------
-
-
 class Environment(_Model):
-    """An environment (create answer, list item). Only ``id`` must be right."""
+    """A create answer or list item: only ``id`` must be right."""
 
     id: Annotated[str, BeforeValidator(partial(_required_id, "an environment id")), RequiredId]
     key: Text = ""
@@ -297,37 +271,21 @@ class EnvironmentPage(_Model):
 
 
 def find_environment(page: EnvironmentPage, key: str) -> Environment | None:
-    """The environment of ``page`` with ``key`` (compared case-insensitively, as keys are lower case), or None."""
+    """The environment with ``key`` (ignoring case: keys are lower case), or None."""
     wanted = key.strip().casefold()
     return next((env for env in page.items if wanted and env.key.strip().casefold() == wanted), None)
 
 
-def made_by(environment: Environment, body: Mapping[str, str]) -> bool:
-    """Whether ``environment`` (listed under the key of ``body``) is provably the one ``body`` created:
-    same key, same ``baseUrl`` and same label. Anything else is someone else's: never used, never deleted."""
-    return (
-        environment.key.strip().casefold() == body["key"].casefold()
-        and environment.base_url == body["baseUrl"]
-        and environment.label == body["label"]
-    )
-
-
 class RunnerPool(_Model):
-    """A self-hosted runner pool of ``GET /api/self-hosted/pools``. Only ``id`` must be right."""
-
     id: Annotated[str, BeforeValidator(partial(_required_id, "a runner pool id")), RequiredId]
     name: Text = ""
-    # only an explicit ``false`` retires a pool (the API's own check refuses it anyway)
     is_active: Annotated[bool, BeforeValidator(lambda value: value is not False)] = True
 
 
 def find_pool(pools: Sequence[RunnerPool], wanted: str) -> tuple[RunnerPool, ...]:
-    """The pools ``wanted`` names: the one with that id, else those with that name (ignoring case)."""
+    """The pool with the id ``wanted``, else those with that name (ignoring case)."""
     by_id = tuple(pool for pool in pools if pool.id == wanted)
     return by_id or tuple(pool for pool in pools if pool.name.strip().casefold() == wanted.strip().casefold())
-
-
-# -- the per-test results of a run ---------------------------------------------------------------------
 
 
 class Outcome(StrEnum):
@@ -340,7 +298,6 @@ class Outcome(StrEnum):
 
     @property
     def failing(self) -> bool:
-        """Failed, blocked or aborted: what the `failed-tests` output lists and the annotations show."""
         return self in (Outcome.FAILED, Outcome.BLOCKED, Outcome.ABORTED)
 
 
@@ -353,14 +310,11 @@ _RANK = {Outcome.NO_RESULT: 1, Outcome.SKIPPED: 2, Outcome.PASSED: 3}
 
 
 def derive_outcome(test_outcome: str, status: str) -> Outcome:
-    """``testOutcome`` when it is a known word, else ``status`` when it is one; else no result.
-    ``status: completed`` alone proves nothing about the result: no result."""
+    """``testOutcome``, else ``status``, when a known word; else no result (``completed`` says no result)."""
     return _WORDS.get(_word(test_outcome)) or _WORDS.get(_word(status)) or Outcome.NO_RESULT
 
 
 class RunItem(_Model):
-    """One test of a process run (an entry of ``items[]``)."""
-
     id: Identifier = ""
     test_case_id: Identifier = ""
     name: Name = Field(default="", alias="testCaseName")
@@ -372,8 +326,8 @@ class RunItem(_Model):
     )
     started_at: Timestamp = None
     completed_at: Timestamp = None
-    execution_id: Identifier = ""  # diagnosis (issue 20)
-    agent_session_id: Identifier = ""  # diagnosis (issue 20)
+    execution_id: Identifier = ""
+    agent_session_id: Identifier = ""
 
     @property
     def outcome(self) -> Outcome:
@@ -385,7 +339,6 @@ class RunItem(_Model):
 
     @property
     def display_name(self) -> str:
-        """The test's name; a stand-in built from its number or id when the server gave none."""
         if self.name.strip():
             return self.name
         if self.number is not None:
@@ -394,8 +347,6 @@ class RunItem(_Model):
 
 
 class ProcessRun(_Model):
-    """``GET /api/projects/{projectId}/process-runs/{runId}``: the run with its tests."""
-
     id: Identifier = ""
     number: Number = None
     process_slug: Name = ""
@@ -409,8 +360,6 @@ class ProcessRun(_Model):
     @model_validator(mode="before")
     @classmethod
     def _count_items(cls, data: Any) -> Any:
-        if not isinstance(data, Mapping):
-            return data
         items = data.get("items")
         return {**data, "_listed": len(items) if isinstance(items, list | tuple) else 0}
 
@@ -424,9 +373,8 @@ _LINE_MARKER = re.compile(r"^\s*(?:#{1,6}(?:\s+|$)|>\s*|[-*+]\s+|\d{1,9}[.)]\s+)
 
 
 def finding_excerpt(finding: str, lines: int = 3) -> str:
-    """The first ``lines`` lines of a finding that say something, joined on one line: blank lines and
-    headings ("## Finding") are passed over (headings are used only when there is nothing else), line
-    markers of quotes and lists dropped. Plain text, still to be escaped for where it goes."""
+    """The first ``lines`` lines of a finding that say something, on one line, without quote and list markers;
+    headings ("## Finding") only when there is nothing else. Still to be escaped for where it goes."""
     body: list[str] = []
     headings: list[str] = []
     for line in encodable(finding).splitlines():
@@ -439,12 +387,10 @@ def finding_excerpt(finding: str, lines: int = 3) -> str:
 
 
 def ordered(items: Iterable[RunItem]) -> tuple[RunItem, ...]:
-    """Failing tests (failed, blocked, aborted) first, then no result, skipped, passed; stable."""
     return tuple(sorted(items, key=lambda item: _RANK.get(item.outcome, 0)))
 
 
 def failed_test_names(items: Iterable[RunItem]) -> list[str]:
-    """Names of the tests that failed, were blocked or aborted, in the server's order."""
     return [item.display_name for item in items if item.outcome.failing]
 
 
@@ -454,36 +400,8 @@ def failed_tests_output(items: Iterable[RunItem]) -> str:
 
 
 def outcome_counts(items: Iterable[RunItem]) -> dict[Outcome, int]:
-    """How many tests have each outcome (every outcome present, zeros included)."""
+    """Every outcome, zeros included."""
     return dict.fromkeys(Outcome, 0) | Tally(item.outcome for item in items)
-
-
-def contradictions(counts: Mapping[str, int], items: Sequence[RunItem]) -> tuple[str, ...]:
-    """Where the per-test results disagree with the status counts (``RunStatus.counts()``), in words.
-
-    Nothing is compared when there are no per-test results (they were unavailable, not contradicting).
-    The gate stays on the counts; these sentences are for the summary."""
-    if not items:
-        return ()
-    tally = outcome_counts(items)
-    found: list[str] = []
-    for name in ("failed", "blocked", "aborted", "passed", "skipped"):
-        said, seen = counts.get(name, 0), tally[Outcome(name)]
-        if said != seen:
-            marked = plural(seen, "test is", "tests are")
-            found.append(
-                f"Certyn's counts say {said} {name}, but {marked} marked {name} in the per-test results"
-            )
-    total = counts.get("total", 0)
-    if total and total != len(items):
-        found.append(
-            f"Certyn's counts say {plural(total, 'test')} in total, "
-            f"but the per-test results list {plural(len(items), 'test')}"
-        )
-    return tuple(found)
-
-
-# -- the AI conversation ------------------------------------------------------------------------------
 
 
 class ConversationState(StrEnum):
@@ -501,8 +419,6 @@ class Message(_Model):
 
 
 class Conversation(_Model):
-    """``GET /api/assistant/conversations/{conversationId}``."""
-
     status: Word = ""
     # the answer is the last assistant message: the last ones are kept
     messages: Annotated[tuple[Message, ...], BeforeValidator(partial(_items, last=True))] = ()
@@ -510,7 +426,7 @@ class Conversation(_Model):
 
     @property
     def state(self) -> ConversationState:
-        """``idle`` and ``failed`` are final; anything else (``processing``, unknown words) is still going."""
+        """``idle`` and ``failed`` are final; anything else is still going."""
         final = self.status in (ConversationState.IDLE, ConversationState.FAILED)
         return ConversationState(self.status) if final else ConversationState.PROCESSING
 
@@ -520,28 +436,23 @@ class Conversation(_Model):
 
     @property
     def answer(self) -> str | None:
-        """The content of the last ``assistant`` message, or None when there is none."""
         return next((m.content for m in reversed(self.messages) if m.role == "assistant"), None)
 
 
 def conversation_state(conversation: Conversation | None) -> ConversationState:
-    """The `conversation-state` output for the last conversation read (None: it could not be read)."""
     return ConversationState.UNAVAILABLE if conversation is None else conversation.state
 
 
-# -- diagnosis (issue 20): what a failing test's diagnosis reads ---------------------------------------
-# The events' payloads stay raw mappings, read leniently by diagnosis.py.
+# -- what a failing test's diagnosis reads (the events' payloads stay raw mappings)
 
 T = TypeVar("T")
 
 
 def _flag(value: Any) -> bool:
-    """A JSON boolean, or the strings "true"/"false"; anything else is false."""
     return value is True or (isinstance(value, str) and value.strip().lower() == "true")
 
 
 def _rate(value: Any) -> float | None:
-    """A rate between 0 and 1, else None."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return float(value) if 0 <= value <= 1 else None
@@ -551,8 +462,6 @@ LenientFlag = Annotated[bool, BeforeValidator(_flag)]
 
 
 class Page(_Model, Generic[T]):
-    """The paged envelope: ``items`` (tolerant) and whether another page follows."""
-
     items: Annotated[tuple[T, ...], Items] = ()
     has_next_page: LenientFlag = False
 

@@ -31,10 +31,8 @@ def _append(path: Path, text: str) -> None:
 
 
 class OutputFile:
-    """Appends step outputs to GITHUB_OUTPUT as soon as they are known; unchanged values are not rewritten.
-
-    ``scrub`` (the log's ``redact``) is the last step: each value as the file will hold it (UTF-8), scrubbed.
-    Every value is held to ``OUTPUT_LIMIT_BYTES`` (:func:`cap_output`); ``warn`` is told once per output cut."""
+    """Appends step outputs to GITHUB_OUTPUT as soon as they are known, each once, scrubbed as the file holds
+    it (UTF-8) and held to ``OUTPUT_LIMIT_BYTES``; ``warn`` is told once per output cut."""
 
     def __init__(
         self,

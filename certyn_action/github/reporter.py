@@ -45,8 +45,7 @@ class Reporter:
         for line in lines:
             self.log.info(line)
         if annotation is not None:
-            write = getattr(self.log, annotation.kind)  # issue 19: notice, warning (a cancelled job) or error
-            write(annotation.message, title=annotation.title)
+            getattr(self.log, annotation.kind)(annotation.message, title=annotation.title)
 
     def _failed(self, what: str, err: OSError) -> None:
         self.log.error(f"{what}: {one_line(str(err), 300)}", title=words.ACTION_ERROR)

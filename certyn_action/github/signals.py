@@ -17,8 +17,6 @@ import time
 from collections.abc import Callable, Iterator
 from types import FrameType
 
-HANDLED = (signal.SIGINT, signal.SIGTERM)
-
 
 class CancelRequested(BaseException):
     """Raised in the main thread when the job is being cancelled."""
@@ -32,7 +30,7 @@ class SignalGuard:
     def __init__(self, now: Callable[[], float] = time.monotonic) -> None:
         self.signal_name: str | None = None
         self.received_at: float | None = None  # ``now()`` of the first signal: the step's clock
-        self._now, self.count, self._armed, self._raised = now, 0, False, False
+        self._now, self._armed, self._raised = now, False, False
         self._previous: dict[int, object] = {}
 
     def use_clock(self, now: Callable[[], float]) -> None:
@@ -43,7 +41,7 @@ class SignalGuard:
         self._now = now
 
     def install(self) -> None:
-        for sig in HANDLED:
+        for sig in (signal.SIGINT, signal.SIGTERM):
             self._previous[sig] = signal.signal(sig, self._handle)
 
     def uninstall(self) -> None:
@@ -78,7 +76,6 @@ class SignalGuard:
                 self.checkpoint()
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
-        self.count += 1
         if self.signal_name is None:
             self.signal_name, self.received_at = signal.Signals(signum).name, self._now()
         if self._armed:

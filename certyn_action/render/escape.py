@@ -1,7 +1,5 @@
-"""Escaping of untrusted text for each place it can end up, and removing the API key from it. Pure.
-
-Server text and inputs are data: they must not start a workflow command on stdout, inject outputs,
-or render as Markdown/HTML in the job summary.
+"""Escaping of untrusted text for each place it can end up, and removing the API key from it. Pure: server
+text and inputs are data, never a workflow command, an output or Markdown/HTML of their own.
 
 One :class:`Scrubber` for every place text comes in or goes out. A reply is scrubbed as it arrives (its
 headers, and every string of its parsed JSON): redacting only when a line is printed is too late, as server
@@ -46,8 +44,6 @@ _MULTILINE_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u20
 # (html.escape runs first, so a raw '&' can no longer occur, and '#' never starts a line of ours).
 _MD_PUNCT = re.compile(r"([!\"$%'()*+,\-./:<=>?@\[\\\]^_`{|}~])")
 WORD_JOINER = "\u2060"
-# The runner also recognises the legacy '##[command]' form anywhere in a line.
-_LEGACY_COMMAND = "##["
 
 
 def encodable(text: str) -> str:
@@ -72,21 +68,17 @@ def newlines(text: str) -> str:
 
 def truncate(text: str, limit: int) -> str:
     """Cut ``text`` to at most ``limit`` characters, marking the cut with an ellipsis."""
-    if len(text) <= limit:
-        return text
-    return text[: max(limit - 1, 0)] + "…"
+    return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
 
 
 def defused(text: str) -> str:
     """``text`` with the runner's legacy ``##[`` command marker, which it recognises anywhere, broken up."""
-    return text.replace(_LEGACY_COMMAND, "## [")
+    return text.replace("##[", "## [")
 
 
-# -- Certyn's Markdown (findings, the diagnosis' reasons, the AI answer), issue 19 ------------------------
-# One tokeniser for the spans a reader expects formatted: code, links (images too), bare http(s) URLs, bold
-# and italics. ``formatted`` writes them as Markdown made of our own tags around escaped text; ``plain`` as
-# their words. Anything else is text: escaped in the summary, as it is in the log. A span is at most 1,000
-# characters, so that a line of unclosed markers costs linear time, not quadratic.
+# -- Certyn's Markdown (findings, the diagnosis' reasons, the AI answer) ----------------------------------
+# One tokeniser for the spans a reader expects formatted: code, links, bare http(s) URLs, bold and italics,
+# each at most 1,000 characters (a line of unclosed markers costs linear time, not quadratic).
 _SPAN = re.compile(
     r"(?<!`)(?P<ticks>`+)(?!`)(?P<code>[^\n]{1,1000}?)(?<!`)(?P=ticks)(?!`)"
     r"|(?P<image>!?)\[(?P<label>[^\[\]\n]*)\]\((?P<url>[^()\s]*)(?:[ \t]+\"[^\"\n]*\")?\)"
@@ -127,13 +119,12 @@ def _spans(line: str, write: _Writer) -> str:
 
 
 class _Writer:
-    """How ``_spans`` writes each span: as plain words."""
+    """How ``_spans`` writes each span: as plain words (``plain``)."""
 
     def text(self, text: str) -> str:
         return text
 
-    def code(self, text: str) -> str:
-        return text
+    code = text
 
     def strong(self, text: str) -> str:
         return _spans(text, self)
@@ -148,7 +139,7 @@ class _Writer:
 
 
 class _Markdown(_Writer):
-    """...as Markdown of our own: HTML tags around escaped text, links only to http(s)."""
+    """...as Markdown of our own: HTML tags around escaped text, links only to http(s) (``formatted``)."""
 
     def __init__(self, links: bool = True) -> None:
         self.links = links
@@ -179,9 +170,8 @@ class _Shown(_Writer):
 
 
 def plain(text: str, writer: _Writer = _Writer()) -> str:  # noqa: B008 - a writer holds no state
-    """Markdown as plain words, for a reader that shows text literally (the log, an annotation, JUnit): code
-    spans, bold and italics as their words, a link as its text and its URL (http(s) only), an image as its
-    alt text."""
+    """Markdown as plain words, for a reader that shows text literally (the log, an annotation, JUnit): a link
+    as its text and its URL (http(s) only), an image as its alt text."""
     return "\n".join(_spans(line, writer) for line in text.split("\n"))
 
 
@@ -199,8 +189,7 @@ def heading_words(heading: re.Match[str]) -> str:
 
 
 def plain_lines(text: str) -> list[str]:
-    """Markdown on several lines as plain lines: heading markers and code fences dropped, each line
-    ``plain`` (the lines of a code block as they are)."""
+    """Markdown on several lines as plain lines: heading markers and fences dropped, code as it is."""
     lines: list[str] = []
     in_code = False
     for line in text.split("\n"):
@@ -222,13 +211,8 @@ def without_heading(text: str) -> str:
 
 
 def one_line(text: object, limit: int = 500) -> str:
-    """Untrusted text made safe to print inside one log line of ours.
-
-    Control characters (line breaks included) become spaces, so the text can never start a line,
-    and the legacy ``##[`` command marker is broken up.
-    """
-    flat = defused(_CONTROL.sub(" ", str(text)))
-    return truncate(flat.strip(), limit)
+    """Untrusted text inside one log line of ours: controls (line breaks too) spaced, ``##[`` broken up."""
+    return truncate(defused(_CONTROL.sub(" ", str(text))).strip(), limit)
 
 
 def formatted(text: object, limit: int = 500) -> str:
@@ -241,11 +225,8 @@ _BACKTICKS = re.compile(r"`+")
 
 
 def fenced(text: str, info: str = "text") -> str:
-    """``text`` as a fenced code block that shows it literally.
-
-    The fence is longer than any run of backticks inside, so no line can close it; GitHub renders
-    nothing inside a code block (no HTML, no links, no Markdown). Controls, bidirectional and invisible
-    characters become spaces, as everywhere text is shown."""
+    """``text`` as a fenced code block that shows it literally: the fence is longer than any run of backticks
+    inside, so no line can close it; controls, bidirectional and invisible characters are spaced."""
     body = visible(multiline(newlines(text)))
     longest = max((len(run) for run in _BACKTICKS.findall(body)), default=0)
     fence = "`" * max(3, longest + 1)
@@ -266,9 +247,8 @@ _PIPE = re.compile(r"(?<!\\)\|")
 
 def _cells(row: str) -> list[str]:
     """A table row's cells, split at its unescaped pipes (the outer ones dropped)."""
-    row = row.strip()
-    row = row[1:] if row.startswith("|") else row
-    row = row[:-1] if _PIPE.search(row[-1:]) and not row.endswith("\\|") else row
+    row = row.strip().removeprefix("|")
+    row = row[:-1] if row.endswith("|") and not row.endswith("\\|") else row
     return [cell.strip().replace("\\|", "|") for cell in _PIPE.split(row)]
 
 
@@ -292,11 +272,9 @@ def _table(lines: list[str], start: int) -> tuple[list[str], int]:
 
 
 def formatted_block(text: str, demote: int = 3) -> str:
-    """Certyn's Markdown on several lines (the AI answer), formatted: headings (``demote`` levels down, so
-    below the summary's own), lists, quotes, tables, rules and code blocks, written anew by us, their text
-    ``formatted``; anything else is a paragraph of escaped text. What it opens it closes (a code block left
-    open ends with the text), so nothing after it in the summary changes. No raw HTML, no image, links only
-    to http(s)."""
+    """Certyn's Markdown on several lines (the AI answer), written anew: headings ``demote`` levels down,
+    lists, quotes, tables, rules and code blocks, their text ``formatted``; anything else escaped. What it
+    opens it closes, so nothing after it changes. No raw HTML, no image, links only to http(s)."""
     lines = visible(multiline(newlines(text))).expandtabs(4).split("\n")
     out: list[str] = []
     # the open list items: (their indent in the text, their content's in ours)
@@ -357,12 +335,8 @@ def markdown(text: object, limit: int = 500) -> str:
 
 
 def markdown_with_code(text: object, limit: int = 500) -> str:
-    """Like :func:`markdown`, but each pair of backticks (`project-slug`) becomes a code span.
-
-    Our messages quote input names in backticks; escaped, they would show as literal backticks. The span's
-    content is escaped like the rest and wrapped in ``<code>`` (a Markdown code span would stop escaping),
-    so server text with backticks gets code style at most. An unpaired backtick stays a literal one.
-    """
+    """Like :func:`markdown`, but each pair of backticks (our `input` names) becomes ``<code>`` around escaped
+    text (a Markdown code span would stop escaping); an unpaired backtick stays a literal one."""
     parts = one_line(text, limit).split("`")
     if len(parts) % 2 == 0:  # an odd number of backticks: the last one has no partner
         parts[-2:] = [parts[-2] + "`" + parts[-1]]
@@ -428,14 +402,11 @@ def plural(count: int, noun: str, many: str = "") -> str:
 
 def format_duration(seconds: float) -> str:
     """``45s``, ``2m 05s``, ``1h 02m``."""
-    whole = max(int(seconds), 0)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
+    minutes, secs = divmod(max(int(seconds), 0), 60)
+    hours, minutes = divmod(minutes, 60)
     if hours:
         return f"{hours}h {minutes:02d}m"
-    if minutes:
-        return f"{minutes}m {secs:02d}s"
-    return f"{secs}s"
+    return f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
 
 
 MIN_SCRUBBED_KEY = 8

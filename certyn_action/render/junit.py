@@ -1,9 +1,6 @@
-"""Per-test results as a JUnit XML report: one ``<testsuite>`` with one ``<testcase>`` per test. Pure.
-
-Read by the common consumers (test report actions, Jenkins, GitLab, junitparser): failed and blocked
-tests are ``<failure>``, aborted tests and tests without a result are ``<error>`` (never an empty
-``<testcase>``, which every consumer reads as passed), skipped tests are ``<skipped>``. Any text is made
-valid XML 1.0 first, so a hostile name or finding still gives a well-formed file.
+"""Per-test results as a JUnit XML report, one ``<testcase>`` per test, as the common consumers read it:
+a test without a result is an ``<error>``, never an empty ``<testcase>`` (read as passed). Pure; any text is
+made valid XML 1.0 first, so a hostile name or finding still gives a well-formed file.
 """
 
 from __future__ import annotations
@@ -16,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from ..api.models import Outcome, ProcessRun, RunItem, finding_excerpt, outcome_counts
 from .escape import newlines, plain, plain_lines, plural, truncate
+from .words import COUNTS_DISAGREE
 
 if TYPE_CHECKING:
     from ..core.diagnosis import DiagnosedTest, Diagnosis
@@ -24,8 +22,7 @@ if TYPE_CHECKING:
 _FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 MAX_MESSAGE = 200
 DEFAULT_CLASSNAME = "certyn"
-# The element each outcome gets; a passed test has none.
-_TAGS = {
+_TAGS = {  # the element each outcome gets; a passed test has none
     Outcome.FAILED: "failure",
     Outcome.BLOCKED: "failure",
     Outcome.ABORTED: "error",
@@ -35,28 +32,19 @@ _TAGS = {
 
 
 def xml_text(text: str) -> str:
-    """``text`` as XML 1.0 can carry it and read it back unchanged.
-
-    Forbidden characters (controls, NUL, lone surrogates, U+FFFE/U+FFFF) are removed and line endings
-    become ``\\n`` (an XML parser turns a raw ``\\r`` into ``\\n`` anyway)."""
+    """``text`` as XML 1.0 reads it back unchanged: forbidden characters removed, line endings ``\\n``."""
     return _FORBIDDEN.sub("", newlines(text))
 
 
-def message_line(finding: str, limit: int = MAX_MESSAGE) -> str:
-    """The ``message`` attribute: the finding's first line that says something, as plain text (a consumer
-    shows it literally: no ``**bold**`` or backticks), cut to ``limit``."""
-    return truncate(xml_text(plain(finding_excerpt(finding, 1))), limit)
+def message_line(finding: str) -> str:
+    """The ``message`` attribute: the finding's first line that says something, as plain words."""
+    return truncate(xml_text(plain(finding_excerpt(finding, 1))), MAX_MESSAGE)
 
 
 def case_name(item: RunItem, *, shared: bool = False) -> str:
-    """The test's name as users see it in Certyn; ``<name> (#<number>)`` when another test of the run has the
-    same name (consumers would merge them) and it has a number."""
+    """The name users see in Certyn; ``<name> (#<number>)`` when ``shared`` (consumers would merge them)."""
     name = xml_text(item.display_name)
     return f"{name} (#{item.number})" if shared and item.number is not None else name
-
-
-def _seconds(value: float) -> str:
-    return f"{value:.3f}"
 
 
 def _result(case: ET.Element, item: RunItem, why: DiagnosedTest | None = None) -> None:
@@ -83,7 +71,7 @@ def _result(case: ET.Element, item: RunItem, why: DiagnosedTest | None = None) -
 
 
 def diagnosis_text(why: DiagnosedTest) -> str:
-    """A diagnosed test's reason, evidence and artifact links as plain lines (JUnit ``system-out``)."""
+    """A diagnosed test's reason, evidence and artifact links as plain lines (``system-out``)."""
     lines = [f"Why: {why.label}: {why.summary}"]
     lines += [f"App answered {net.status} to {net.method} {net.url}" for net in why.evidence.network]
     lines += [f"Tool {tool.tool or 'unnamed'} failed: {tool.error}" for tool in why.evidence.tools]
@@ -105,31 +93,25 @@ def render_junit(
     timestamp: str = "",
     diagnosis: Diagnosis | None = None,
 ) -> str:
-    """The JUnit XML report (a UTF-8 document, as text) of ``items``, in the server's order.
-
-    ``classname`` groups the tests in consumers (the process slug; "certyn" when empty);
-    ``suite_name`` names the suite (the same when empty); ``timestamp`` is an ISO 8601 start time.
-    Every ``<testcase>`` has a ``time`` (seconds, ``0.000`` when unknown); the suite's is their sum."""
+    """The report of ``items`` in the server's order: ``classname`` (the process slug, else "certyn") groups
+    them, ``suite_name`` (else the same) names the suite; each test's ``time`` is 0 when unknown."""
     group = xml_text(classname).strip() or DEFAULT_CLASSNAME
     tags = Counter(_TAGS.get(item.outcome) for item in items)
-    durations = [item.duration_seconds for item in items]
-    total_time = _seconds(sum(value for value in durations if value is not None))
     counts = {
         "tests": str(len(items)),
         "failures": str(tags["failure"]),
         "errors": str(tags["error"]),
         "skipped": str(tags["skipped"]),
-        "time": total_time,
+        "time": f"{sum(item.duration_seconds or 0 for item in items):.3f}",
     }
     root = ET.Element("testsuites", {"name": "Certyn", **counts})
     suite = ET.SubElement(root, "testsuite", {"name": xml_text(suite_name).strip() or group, **counts})
     if timestamp:
         suite.set("timestamp", xml_text(timestamp))
     names = Counter(item.display_name for item in items)
-    for item, duration in zip(items, durations, strict=True):
-        # ``time`` is required by the common schema: 0 when the timestamps do not give a duration.
+    for item in items:
         name = case_name(item, shared=names[item.display_name] > 1)
-        attributes = {"classname": group, "name": name, "time": _seconds(duration or 0)}
+        attributes = {"classname": group, "name": name, "time": f"{item.duration_seconds or 0:.3f}"}
         why = diagnosis.of(item) if diagnosis is not None else None
         _result(ET.SubElement(suite, "testcase", attributes), item, why)
     ET.indent(root)
@@ -137,18 +119,15 @@ def render_junit(
 
 
 def unlisted(items: Sequence[RunItem], counts: Mapping[str, int], gate_failure: str = "") -> list[RunItem]:
-    """Synthetic tests for what the gate saw and the per-test results do not show, so that the report never
-    says less than the gate: one per failing outcome the counts (``RunStatus.counts()``) have more of than the
-    items, and, when the gate failed (``gate_failure``: why) and no test fails, one for the gate itself."""
+    """Synthetic tests, so that the report never says less than the gate: one per failing outcome the counts
+    have more of than the items, and one for a failed gate (``gate_failure``: why) when no test fails."""
     tally = outcome_counts(items)
     extra: list[RunItem] = []
     for outcome in (Outcome.FAILED, Outcome.BLOCKED, Outcome.ABORTED):
         missing = counts.get(str(outcome), 0) - tally[outcome]
         if missing > 0:
-            finding = (
-                f"Certyn's counts say {counts[str(outcome)]} {outcome}, but "
-                f"{plural(tally[outcome], 'test is', 'tests are')} marked {outcome} in the per-test results"
-            )
+            marked = plural(tally[outcome], "test is", "tests are")
+            finding = COUNTS_DISAGREE.format(said=counts[str(outcome)], name=outcome, marked=marked)
             name = f"Certyn counts: {plural(missing, f'{outcome} test')} not in the per-test results"
             extra.append(_synthetic(name, outcome, finding))
     if gate_failure and not extra and all(item.outcome in _GREEN for item in items):
@@ -172,11 +151,8 @@ def render_run_junit(
     gate_failure: str = "",
     diagnosis: Diagnosis | None = None,
 ) -> str:
-    """The JUnit report of a process run: classname the process slug, suite named for the process.
-
-    With the run's ``counts`` and ``gate_failure`` (why the gate failed; empty when it passed), what the
-    gate saw and the tests do not show is added (``unlisted``). The suite's ``timestamp`` is the run's start
-    in UTC, written without an offset as the schema wants."""
+    """The report of a process run, with what the gate saw and the tests do not show (``unlisted``); its
+    ``timestamp`` is the run's start in UTC, without an offset as the schema wants."""
     timestamp = run.started_at.strftime("%Y-%m-%dT%H:%M:%S") if run.started_at is not None else ""
     return render_junit(
         [*run.items, *unlisted(run.items, counts or {}, gate_failure)],

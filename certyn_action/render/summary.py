@@ -1,10 +1,6 @@
-"""The job summary (GitHub-flavoured Markdown): the verdict, the run, the per-test results and the AI
-answer. Pure: every piece of server or input text is escaped, links are rendered only for http(s) URLs, and
-the result stays far below the runner's 1 MiB limit.
-
-Table cells go through ``markdown`` (HTML and Markdown escaped, one line); Certyn's own Markdown (a finding,
-a diagnosis' reason, the AI answer) through ``formatted`` and ``formatted_block``, which let through only
-what they write themselves; the instruction sits in a fenced code block that no line inside can close.
+"""The job summary, the check run's summary and the pull-request comment (GitHub-flavoured Markdown). Pure:
+server and input text is escaped (``markdown``), Certyn's Markdown written anew (``formatted``,
+``formatted_block``), the instruction fenced; links only to http(s); far below the runner's 1 MiB limit.
 """
 
 from __future__ import annotations
@@ -31,7 +27,7 @@ from .escape import (
     truncate,
     without_secrets,
 )
-from .words import MAX_ROWS
+from .words import MAX_ROWS, SHOWN_IF_NOT_ZERO
 
 if TYPE_CHECKING:
     from ..api.models import RunItem, RunStatus
@@ -41,24 +37,15 @@ MAX_REASONS = 20
 
 
 def render_summary(report: Report) -> str:
-    lines = _heading(report)
-    lines += _run_link(report)
-    lines += _reasons(report)
-    lines += _waived(report)
-    lines += _next_steps(report)
-    lines += _counts(report)
-    if findings := render_findings(report.findings, run_url=report.app_url):  # after the run, if asked
-        lines.append(findings)
-    lines += _details(report)
-    lines += _cancel(report)
-    lines += _notes(report)
-    return "\n".join(lines).rstrip() + "\n"
+    head = (_heading, _run_link, _reasons, _waived, _next_steps, _counts)
+    sections = (*head, _findings, _details, _cancel, _notes)
+    return "\n".join(line for section in sections for line in section(report)).rstrip() + "\n"
 
 
 def _heading(report: Report) -> list[str]:
     """The verdict, named by its cause, and what ran (so that the legs of a matrix are told apart)."""
     verdict = report.verdict
-    heading = words.heading(verdict.result, waived=bool(verdict.waived), cause=verdict.cause)  # our words
+    heading = words.heading(verdict.result, waived=bool(verdict.waived), cause=verdict.cause)
     inputs = report.inputs
     if inputs is None:
         return [f"## {heading}", ""]
@@ -77,8 +64,7 @@ def _heading(report: Report) -> list[str]:
 
 
 def _run_link(report: Report) -> list[str]:
-    """The run, right under the headline: the first thing a reader of a red build opens (a link when Certyn
-    gave a safe http(s) URL, else its id)."""
+    """The run, right under the headline: the first thing a reader of a red build opens."""
     if not report.run_id:
         return []
     run = truncate(report.run_id, 80)
@@ -90,24 +76,17 @@ def _run_link(report: Report) -> list[str]:
 def _next_steps(report: Report) -> list[str]:
     verdict = report.verdict
     steps = words.next_steps(verdict.result, verdict.cause, verdict.failed_by)
-    if not steps:
-        return []
     shown = [_linked(_words(step), report.app_url) for step in steps[:MAX_REASONS]]
     if len(shown) == 1:
         return [f"**Next step:** {shown[0]}", ""]
-    return ["**Next steps:**", "", *(f"- {step}" for step in shown), ""]
+    return ["**Next steps:**", "", *(f"- {step}" for step in shown), ""] if shown else []
 
 
 def _linked(sentence: str, url: str) -> str:
-    """``sentence`` (escaped) with its first words that send the reader to Certyn ("Open the run in Certyn",
-    "... in Certyn") as a link to the run, when there is a safe one."""
+    """``sentence`` with its first words that send the reader to the run (``TO_THE_RUN``) a link to it."""
     target = safe_url(url)
-    if target is None:
-        return sentence
-    for phrase in words.TO_THE_RUN:
-        if phrase in sentence:
-            return sentence.replace(phrase, f"[{phrase}]({target})", 1)
-    return sentence
+    phrase = next((phrase for phrase in words.TO_THE_RUN if phrase in sentence), None) if target else None
+    return sentence.replace(phrase, f"[{phrase}]({target})", 1) if phrase else sentence
 
 
 def _notes(report: Report) -> list[str]:
@@ -121,38 +100,33 @@ def _words(text: str) -> str:
 
 
 def _items(texts: Sequence[str]) -> list[str]:
-    """A Markdown list of the first ``MAX_REASONS`` sentences, and how many more there are."""
+    """The first ``MAX_REASONS`` sentences as a list, and how many more there are ([] for none)."""
+    if not texts:
+        return []
     more = [f"- … and {len(texts) - MAX_REASONS} more"] if len(texts) > MAX_REASONS else []
-    return [*(f"- {_words(text)}" for text in texts[:MAX_REASONS]), *more]
+    return [*(f"- {_words(text)}" for text in texts[:MAX_REASONS]), *more, ""]
 
 
 def _cancel(report: Report) -> list[str]:
-    """What this step's cancel did; a failed one says plainly that the run may still be running, linked."""
     cancel = report.cancel
     if cancel is None:
         return []
-    if cancel.accepted:
-        return [f"> {_words(words.cancel_requested(cancel.cause, cancel.outcome))}", ""]
-    return [f"> ⚠️ {_linked(_words(words.cancel_failed(cancel.cause, cancel.outcome)), report.app_url)}", ""]
+    note = _words(words.cancel_note(cancel))
+    return [f"> {note}" if cancel.accepted else f"> ⚠️ {_linked(note, report.app_url)}", ""]
 
 
 def _reasons(report: Report) -> list[str]:
-    reasons = report.verdict.reasons
-    return [*_items(reasons), ""] if reasons else []
+    return _items(report.verdict.reasons)
 
 
 def _waived(report: Report) -> list[str]:
-    waived = report.verdict.waived
-    if not waived:
+    if not (waived := report.verdict.waived):
         return []
-    items = _items(waived)
     if report.verdict.result is Result.PASSED:
-        return ["Let through because the workflow turned these checks off:", "", *items, ""]
-    return ["Also found, not counted because the workflow turned these checks off:", "", *items, ""]
+        return ["Let through because the workflow turned these checks off:", "", *_items(waived)]
+    return ["Also found, not counted because the workflow turned these checks off:", "", *_items(waived)]
 
 
-# Counters shown only when not 0: a column that is always 0 tells the reader nothing
-SHOWN_IF_NOT_ZERO = frozenset({"pending", "aborted", "skipped"})
 # Certyn's conclusions that say what the verdict says: the line on Certyn's conclusion is left out then
 AGREEING = {
     Result.PASSED: frozenset({"success", "passed", "succeeded"}),
@@ -175,10 +149,8 @@ def _counts(report: Report) -> list[str]:
 
 
 def _state(report: Report, status: RunStatus) -> str:
-    """Certyn's own words for the run, labelled as Certyn's (the verdict is the heading's), and when they
-    were read if this step cancelled the run; "" when they only repeat the heading (a completed run whose
-    conclusion, if any, agrees with the verdict). Certyn's conclusion only where it differs from the state
-    and the verdict."""
+    """Certyn's own words for the run, when they say more than the heading: its state (read when, if this step
+    cancelled the run) and its conclusion where it differs from the state and the verdict."""
     cancel, conclusion = report.cancel, status.conclusion
     differs = bool(conclusion) and conclusion != status.state
     differs = differs and conclusion.lower() not in AGREEING.get(report.verdict.result, frozenset())
@@ -186,8 +158,7 @@ def _state(report: Report, status: RunStatus) -> str:
         return ""
     line = f"**Certyn's state:** {_code(status.state or 'unknown')}"
     if cancel is not None:
-        when = words.state_after_cancel(cancel.cause, accepted=cancel.accepted, read_after=cancel.read_after)
-        line += f" — {markdown(when)}"
+        line += f" — {markdown(words.state_after_cancel(cancel))}"
     if differs:
         line += (
             f" · **Certyn's conclusion:** {_code(conclusion)} (Certyn's own word, not this step's verdict)"
@@ -219,14 +190,22 @@ def _details(report: Report) -> list[str]:
 
 
 def _setup_rows(report: Report, inputs: Settings) -> list[tuple[str, str]]:
-    """What this step ran: the project, the deployment (``base-url``), the environment, the selection."""
+    """What this step ran: the project, the deployment (``base-url``), the environment, the tests."""
     rows = [("Project", _code(inputs.project_slug))]
     if inputs.base_url:
         shown = without_secrets(inputs.base_url)
         rows.append(("Deployment", markdown_link(shown, shown) if safe_url(shown) else _code(shown)))
-    rows.append(("Environment", _environment(report)))
+    if report.temporary_environment:
+        environment = f"{_code(report.temporary_environment)} (temporary, for `base-url`)"
+    elif inputs.run_id:
+        environment = "the run's own"
+    elif inputs.base_url:
+        environment = "temporary, for `base-url` (not created)"
+    else:
+        environment = _code(report.environment_key) if report.environment_key else "project default"
+    rows.append(("Environment", environment))
     if report.temporary_environment and report.run_id:  # base-url: where the tests ran, the variables set
-        pool = inputs.runner_pool  # where the tests ran: the pool of runner-pool, or Certyn's cloud
+        pool = inputs.runner_pool
         ran_on = (
             f"self-hosted runner pool {_code(pool)} (`runner-pool`)" if pool else "Certyn's cloud runners"
         )
@@ -234,13 +213,16 @@ def _setup_rows(report: Report, inputs: Settings) -> list[tuple[str, str]]:
         if inputs.variables:
             names = ", ".join(_code(name) for name, _ in inputs.variables)
             rows.append(("Variables", f"{names} (values masked)"))
-    rows.append(_selection(inputs))
-    return rows
+    if inputs.run_id:
+        return [*rows, ("Attached", "to an existing run (`run-id`): this step did not create it")]
+    if inputs.process_slug:
+        return [*rows, ("Process", _code(inputs.process_slug))]
+    tags = ", ".join(_code(tag) for tag in inputs.tags[:30])
+    return [*rows, ("Tags", tags + (f" … (+{len(inputs.tags) - 30})" if len(inputs.tags) > 30 else ""))]
 
 
 def _commit(report: Report) -> str:
-    """The commit tested, on its ref: this workflow's, or (``run-id``) the attached run's own as Certyn
-    reports it ("" when unknown)."""
+    """The commit tested, on its ref: this workflow's, or (``run-id``) the attached run's, as Certyn says."""
     meta, status = report.metadata, report.status
     if report.inputs and report.inputs.run_id:  # attached: the run tested what it was made for
         theirs = status.commit_sha.strip() if status is not None else ""
@@ -254,26 +236,6 @@ def _commit(report: Report) -> str:
     return " on ".join(part for part in (commit, ref) if part)
 
 
-def _selection(inputs: Settings) -> tuple[str, str]:
-    """What the run runs: the process, the tags, or (``run-id``) whatever the attached run was made with."""
-    if inputs.run_id:
-        return ("Attached", "to an existing run (`run-id`): this step did not create it")
-    if inputs.process_slug:
-        return ("Process", _code(inputs.process_slug))
-    shown = ", ".join(_code(tag) for tag in inputs.tags[:30])
-    return ("Tags", shown + (f" … (+{len(inputs.tags) - 30})" if len(inputs.tags) > 30 else ""))
-
-
-def _environment(report: Report) -> str:
-    if report.temporary_environment:
-        return f"{_code(report.temporary_environment)} (temporary, for `base-url`)"
-    if report.inputs and report.inputs.run_id:
-        return "the run's own"
-    if report.inputs and report.inputs.base_url:
-        return "temporary, for `base-url` (not created)"
-    return _code(report.environment_key) if report.environment_key else "project default"
-
-
 def _table(head: Sequence[str], separator: str, rows: Iterable[Sequence[str]]) -> list[str]:
     """A Markdown table of cells already escaped; ``separator`` aligns its columns."""
     return [f"| {' | '.join(head)} |", separator, *(f"| {' | '.join(cells)} |" for cells in rows)]
@@ -285,7 +247,7 @@ def _folded(label: str, *body: str) -> list[str]:
 
 
 def _code(text: str) -> str:
-    # Escaped text in a code-like style; backticks would stop escaping, so use <code> after escaping.
+    # escaped, then in <code>: backticks would stop the escaping
     return f"<code>{markdown(text, 200)}</code>"
 
 
@@ -298,17 +260,21 @@ ICONS = {"failed": "❌", "blocked": "🚫", "aborted": "⛔", "no result": "❔
 PASSING = frozenset({"passed", "skipped"})  # rows collapsed under the failing ones
 
 
-def _test_cells(item: RunItem, diagnosis: Diagnosis | None = None) -> tuple[str, ...]:
+def _finding(item: RunItem) -> str:
     from ..api.models import finding_excerpt  # noqa: PLC0415 - pydantic: only with per-test results
 
-    mark = diagnosis.mark(item) if diagnosis is not None else None  # diagnosis (issue 20): flaky, quarantined
-    flaky = f" · **{markdown(words.flaky_mark(True, mark.quarantined, mark.rate))}**" if mark else ""
+    return formatted(finding_excerpt(item.finding), MAX_CELL_FINDING)
+
+
+def _test_cells(item: RunItem, diagnosis: Diagnosis | None) -> tuple[str, ...]:
+    mark = diagnosis.mark(item) if diagnosis is not None else None
+    flaky = f" · **{markdown(words.flaky_mark(mark))}**" if mark else ""
     return (
         f"{ICONS[item.outcome]} {item.outcome}",
         str(item.number) if item.number is not None else "",
         markdown(item.display_name, MAX_CELL_NAME) + flaky,
         format_duration(item.duration_seconds) if item.duration_seconds is not None else "—",
-        formatted(finding_excerpt(item.finding), MAX_CELL_FINDING),
+        _finding(item),
     )
 
 
@@ -323,12 +289,9 @@ def tally(items: Sequence[RunItem]) -> str:
 def render_test_table(
     items: Sequence[RunItem], *, run_url: str = "", limit: int = MAX_ROWS, diagnosis: Diagnosis | None = None
 ) -> str:
-    """The summary section of the per-test results: a tally and a table of the failing tests (and those with
-    no result), then the passing and skipped ones folded in ``<details>`` under their tally.
-
-    At most ``limit`` rows; the rest are counted, and how many of them fail ("… and N more tests in Certyn,
-    M of them failing", a link when ``run_url`` is a safe http(s) URL). A test Certyn's flakiness data marks
-    (``diagnosis``) says so beside its name. Ends with a newline."""
+    """The tally and a table of the failing tests (and those with no result), then the passing and skipped
+    ones folded under their tally; at most ``limit`` rows, the rest counted with how many of them fail. A test
+    that Certyn's flakiness data marks says so beside its name."""
     from ..api.models import ordered  # noqa: PLC0415
 
     lines = ["### Tests", ""]
@@ -342,8 +305,7 @@ def render_test_table(
         lines += [markdown(tally(items)), "", *_tests_table(opened, diagnosis), ""]
     if passing:  # collapsed: what passed is detail; its tally is the fold's label (our words only)
         lines += _folded(tally(passing), *_tests_table(passing, diagnosis))
-    hidden = rows[limit:]
-    if hidden:
+    if hidden := rows[limit:]:
         failing = sum(item.outcome.failing for item in hidden)  # never hide that some of them failed
         of_them = f", {failing} of them failing" if failing else ""
         lines += [
@@ -361,22 +323,26 @@ def _tests_table(rows: Sequence[RunItem], diagnosis: Diagnosis | None) -> list[s
 def render_conversation(
     instruction: str, state: str, answer: str | None, *, waited: float = 0.0, note: str = ""
 ) -> str:
-    """The summary section of the AI's answer: said to be the AI's (it may be wrong), the instruction
-    collapsed, the answer formatted (its headings below ours), or why there is none; ``waited``: how long the
-    step waited for it, ``note``: why it could not be read."""
+    """The AI's answer, said to be the AI's (it may be wrong), under the instruction folded; or why there is
+    none (``waited``: how long the step waited for it, ``note``: why it could not be read)."""
     lines = ["### Certyn AI", "", f"> {_words(words.AI_WRITTEN)}", ""]
     lines += _folded(words.AI_INSTRUCTION, fenced(truncate(instruction, MAX_SHOWN_INSTRUCTION)))
     if answer is not None:
         lines += [formatted_block(truncate(answer, MAX_SHOWN_ANSWER)), ""]
         if len(answer) > MAX_SHOWN_ANSWER:
-            lines += [f"_{_words(words.answer_cut(MAX_SHOWN_ANSWER))}_", ""]
+            lines += [f"_{_words(words.ANSWER_CUT.format(shown=MAX_SHOWN_ANSWER))}_", ""]
     if answer is None or state == "processing":
         lines += [_words(words.no_answer(state, waited, note, answered=answer is not None)), ""]
     return "\n".join(lines)
 
 
+def _findings(report: Report) -> list[str]:
+    findings = render_findings(report.findings, run_url=report.app_url)
+    return [findings] if findings else []
+
+
 def render_findings(findings: Findings, *, run_url: str = "") -> str:
-    """The summary's sections on what Certyn found after the run ("" when nothing was asked or read)."""
+    """The sections on what Certyn found after the run ("" when nothing was asked or read)."""
     parts: list[str] = []
     if findings.results is not None:
         note = ""
@@ -388,33 +354,30 @@ def render_findings(findings: Findings, *, run_url: str = "") -> str:
             note = "\n".join([*lines, *(f"> - {markdown(sentence, 1000)}" for sentence in found)]) + "\n\n"
         table = render_test_table(findings.results.items, run_url=run_url, diagnosis=findings.diagnosis)
         parts.append(note + table)
-        if findings.diagnosis is not None:  # diagnosis (issue 20)
+        if findings.diagnosis is not None:
             parts.append(render_diagnosis(findings.diagnosis))
     elif findings.results_note:
         parts.append(f"### Tests\n\n> Per-test results unavailable: {_words(findings.results_note)}\n")
     parts += [f"> {markdown(note, 1000)}\n" for note in findings.notes]
     if findings.asked:
-        from ..api.models import conversation_state  # noqa: PLC0415
-
         conversation = findings.conversation
+        state = conversation.state if conversation is not None else "unavailable"
         answer = conversation.answer if conversation is not None else None
-        state, why = conversation_state(conversation), findings.conversation_note
+        why = findings.conversation_note
         parts.append(
             render_conversation(findings.instruction, state, answer, waited=findings.waited, note=why)
         )
     return "\n".join(parts)
 
 
-# -- the diagnosis (issue 20) -----------------------------------------------------------------------------
-
 MAX_SHOWN_OBSERVATIONS = 5
 
 
 def _why(test: DiagnosedTest) -> list[str]:
     """A diagnosed test's list item: name, reason and flaky mark; its evidence and artifacts nested."""
-    mark = words.flaky_mark(True, test.mark.quarantined, test.mark.rate) if test.mark else ""
-    head = f"- {ICONS.get(test.outcome, '')} **{markdown(test.name, MAX_CELL_NAME)}** — {formatted(test.summary, 600)}"
-    lines = [head + (f" · **{markdown(mark)}**" if mark else "")]
+    mark = f" · **{markdown(words.flaky_mark(test.mark))}**" if test.mark else ""
+    name = markdown(test.name, MAX_CELL_NAME)
+    lines = [f"- {ICONS.get(test.outcome, '')} **{name}** — {formatted(test.summary, 600)}{mark}"]
     evidence = test.evidence
     if len(evidence.network) > 1 or test.reason not in ("app-server-error", "app-client-error"):
         lines += [
@@ -429,20 +392,14 @@ def _why(test: DiagnosedTest) -> list[str]:
         else markdown(f"{link.type}: {link.url}", 300)
         for link in test.artifacts
     ]
-    if shown:
-        lines.append("  - " + " · ".join(shown))
-    return lines
+    return [*lines, "  - " + " · ".join(shown)] if shown else lines
 
 
 def render_diagnosis(diagnosis: Diagnosis) -> str:
-    """Why the failing tests failed: one item per diagnosed test, then what Certyn found in the run ("" when
-    there is nothing to say)."""
+    """Why the failing tests failed, then what Certyn found in the run ("" when there is nothing to say)."""
     lines: list[str] = []
     if diagnosis.tests:
-        lines += ["### Why they failed", ""]
-        for test in diagnosis.tests:
-            lines += _why(test)
-        lines.append("")
+        lines += ["### Why they failed", "", *(line for test in diagnosis.tests for line in _why(test)), ""]
     if diagnosis.observations:
         shown = diagnosis.observations[:MAX_SHOWN_OBSERVATIONS]
         more = len(diagnosis.observations) - len(shown)
@@ -460,8 +417,6 @@ MAX_COMMENT = 65_536  # and on a comment's body
 MAX_COMMENT_TESTS = 10
 MAX_COMMENT_ANSWER = 5_000
 CUT_NOTE = "\n\n_Cut here to fit GitHub's limit: the whole summary is in the job's summary page._\n"
-
-
 _FENCE_LINE = re.compile(r"^(`{3,}|~{3,})")
 
 
@@ -496,29 +451,21 @@ def cut_for_github(text: str, limit: int = MAX_CHECK_SUMMARY) -> str:
 
 def render_comment(report: Report, marker: str) -> str:
     """The sticky pull-request comment: ``marker`` (a hidden HTML comment, ours), the headline, the counts,
-    the failing, blocked and aborted tests with their findings (at most ``MAX_COMMENT_TESTS``), the links to
-    the run in Certyn and to the job, and the AI answer collapsed. Every server text escaped."""
+    the failing tests with their findings (at most ``MAX_COMMENT_TESTS``), the links to the run and to the
+    job, and the AI answer folded."""
     lines = [marker, "", "#" + _heading(report)[0], ""]
     if report.status is not None:
         lines += [f"**Counts:** {markdown(words.describe_counts(report.status), 300)}", ""]
     lines += _reasons(report)
-    from ..api.models import finding_excerpt  # noqa: PLC0415 - pydantic: only with per-test results
-
-    results = report.findings.results
+    results, diagnosis = report.findings.results, report.findings.diagnosis
     failing = [item for item in results.items if item.outcome.failing] if results is not None else []
     if failing:
         lines += [f"**Failing tests ({len(failing)}):**", ""]
-        diagnosis = report.findings.diagnosis  # diagnosis (issue 20): why, after each failing test
-        lines += [
-            f"- {ICONS[item.outcome]} {item.outcome}: **{markdown(item.display_name, MAX_CELL_NAME)}**"
-            + (
-                f" — {formatted(finding_excerpt(item.finding), MAX_CELL_FINDING)}"
-                if item.finding.strip()
-                else ""
-            )
-            + (f" — why: {formatted(why.summary, 600)}" if diagnosis and (why := diagnosis.of(item)) else "")
-            for item in failing[:MAX_COMMENT_TESTS]
-        ]
+        for item in failing[:MAX_COMMENT_TESTS]:
+            line = f"- {ICONS[item.outcome]} {item.outcome}: **{markdown(item.display_name, MAX_CELL_NAME)}**"
+            line += f" — {_finding(item)}" if item.finding.strip() else ""
+            why = diagnosis.of(item) if diagnosis else None
+            lines.append(line + (f" — why: {formatted(why.summary, 600)}" if why else ""))
         if len(failing) > MAX_COMMENT_TESTS:
             lines.append(f"- … and {len(failing) - MAX_COMMENT_TESTS} more in the job summary")
         lines.append("")

@@ -1,16 +1,15 @@
-"""Every sentence a user reads: annotation titles, summary headings, the verdict's "gate passed", the next
-step for each reason, the cancel notes, the log's lines at the start, while waiting and at the end, and what
-the log says of each failing test and of the AI's answer. Pure: everything here is text or makes text.
-
+"""Every sentence a user reads: titles, headings, next steps, notes and the log's lines. Pure: text only.
 Untrusted parts (server text, inputs) go through ``one_line`` here; ``WorkflowLog`` escapes again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
-from ..core.report import Report
+from ..api.vocabulary import OUTCOMES
+from ..core.report import CancelRequest, Report
 from ..gate import Cause, Result, Verdict
 from ..settings import Settings
 from .escape import (
@@ -29,7 +28,7 @@ from .escape import (
 
 if TYPE_CHECKING:
     from ..api.models import Conversation, Created, RunItem, RunStatus
-    from ..core.diagnosis import Diagnosis
+    from ..core.diagnosis import Diagnosis, FlakyMark
 
 ACTION_ERROR = "Certyn action error"  # only a bug in the action reads like this
 GATE_PASSED = "Certyn gate passed"  # not "tests passed": a switch that is off let some through
@@ -42,25 +41,20 @@ VERDICTS = {  # the icon and title of each result
     Result.ERROR: ("⚠️", ACTION_ERROR),
 }
 
-KEY_REJECTED = "Certyn API key rejected"
-API_ERROR = "Certyn API error"
-NOT_FOUND_ON_CREATE = "Certyn project or process not found"
 OUTAGE = "Certyn API unreachable"
 RECOVERED = "Certyn API reachable again"
 ENVIRONMENT_NOT_DELETED = "Certyn environment not deleted"
-DEPLOYMENT_DOWN = "Deployment not reachable"
-RUN_NOT_FOUND = "Certyn run not found"
 OTHER_COMMIT = "Certyn run of another commit"
 OUTPUT_CUT = "Certyn output cut"
 PAYLOAD_NOT_USED = "Certyn: event payload not used"
 CAUSE_TITLES = {
     Cause.OUTAGE: OUTAGE,
-    Cause.KEY_REJECTED: KEY_REJECTED,
-    Cause.PROJECT_NOT_FOUND: NOT_FOUND_ON_CREATE,
-    Cause.RUN_NOT_FOUND: RUN_NOT_FOUND,
+    Cause.KEY_REJECTED: "Certyn API key rejected",
+    Cause.PROJECT_NOT_FOUND: "Certyn project or process not found",
+    Cause.RUN_NOT_FOUND: "Certyn run not found",
     Cause.INPUT_ERROR: "Certyn: invalid input",
-    Cause.DEPLOYMENT_DOWN: DEPLOYMENT_DOWN,
-    Cause.API_ERROR: API_ERROR,
+    Cause.DEPLOYMENT_DOWN: "Deployment not reachable",
+    Cause.API_ERROR: "Certyn API error",
     Cause.INTERNAL_ERROR: ACTION_ERROR,
 }
 CAUSE_ICONS = {Cause.OUTAGE: "📡", Cause.KEY_REJECTED: "🔑", Cause.INPUT_ERROR: "📝"}
@@ -100,21 +94,19 @@ JOB_CANCELLED_NEXT = (
 
 
 def title(result: Result, *, waived: bool = False, cause: Cause | None = None) -> str:
-    """The verdict in a few words (annotation title). A pass that a switch let through says "gate"; an
-    ending other than the gate's names its cause (an outage, a rejected key, an unknown project, ...)."""
+    """The annotation's title: the cause when the gate did not end the step; "gate passed" when a switch let
+    a pass through."""
     if cause is not None:
         return CAUSE_TITLES[cause]
     return GATE_PASSED if result is Result.PASSED and waived else VERDICTS[result][1]
 
 
 def heading(result: Result, *, waived: bool = False, cause: Cause | None = None) -> str:
-    """The job summary's heading: the title with its icon."""
     icon = VERDICTS[result][0] if cause is None else CAUSE_ICONS.get(cause, VERDICTS[result][0])
     return f"{icon} {title(result, waived=waived, cause=cause)}"
 
 
 def next_steps(result: Result, cause: Cause | None, failed_by: tuple[str, ...]) -> list[str]:
-    """What the reader can do about this ending, most useful first (empty for a pass or a created run)."""
     if cause is not None:
         steps = [NEXT_FOR_CAUSE[cause]] if cause in NEXT_FOR_CAUSE else []
         if cause is Cause.OUTAGE and result is Result.TIMED_OUT:
@@ -130,23 +122,18 @@ def next_steps(result: Result, cause: Cause | None, failed_by: tuple[str, ...]) 
 
 
 def outage_warning(error: str, left: str) -> str:
-    """The warning when polls start failing: truthful about what happens if the outage lasts."""
     return (
         f"{error.rstrip('.')}. The action keeps polling with backoff until the deadline "
         f"(in {left}); if the API is still unreachable then, the step fails."
     )
 
 
-def invalid_input(name: str) -> str:
-    return f"Certyn: invalid input '{name}'"
-
-
-def adjusted_input(name: str) -> str:
-    return f"Certyn: input '{name}' adjusted"
+INVALID_INPUT = "Certyn: invalid input '{name}'"
+ADJUSTED_INPUT = "Certyn: input '{name}' adjusted"
+LEFT_RUNNING = "The run was left running in Certyn ({switch} is false)."
 
 
 def orphan(why: str, idempotency_key: str) -> str:
-    """The note when a run may exist that this step could not cancel (``why`` says why not)."""
     return (
         "An earlier create attempt got no answer, so a run may exist in Certyn that this step "
         f"{why}: look for Idempotency-Key `{idempotency_key}` in Certyn and cancel it there."
@@ -154,7 +141,6 @@ def orphan(why: str, idempotency_key: str) -> str:
 
 
 def still_running(run_id: str, link: str) -> str:
-    """The note when the key was refused after the run was known: it may still run, and cannot be cancelled."""
     where = f" ({link})" if link else ""
     return (
         f"Certyn run `{run_id}`{where} may still be running: this step cannot cancel it with a refused key. "
@@ -163,7 +149,6 @@ def still_running(run_id: str, link: str) -> str:
 
 
 def other_commit(run_commit: str, sent_commit: str, idempotency_key: str, *, replayed: bool) -> str:
-    """The warning when the run Certyn returned tests another commit than the one this step sent."""
     how = "replayed an earlier run for" if replayed else "returned a run for"
     return (
         f"This run tested commit `{run_commit}`, not this step's commit `{sent_commit}`: Certyn {how} "
@@ -172,48 +157,36 @@ def other_commit(run_commit: str, sent_commit: str, idempotency_key: str, *, rep
     )
 
 
-def left_running(switch: str) -> str:
-    """The summary note when a switch kept the run running."""
-    return f"The run was left running in Certyn ({switch} is false)."
-
-
-def cancel_requested(cause: str, outcome: str) -> str:
-    """The note after this step asked Certyn to cancel the run, and Certyn answered (``outcome``)."""
-    answer = "Certyn accepted it" if outcome.rstrip(".") == "cancelled" else outcome.rstrip(".")
-    return f"This step asked Certyn to cancel the run ({cause}): {answer}."
-
-
-def cancel_failed(cause: str, error: str) -> str:
-    """The note when the cancel did not go through: the run may still be running."""
+def cancel_note(cancel: CancelRequest) -> str:
+    """What this step's cancel did; one that did not go through says the run may still be running."""
+    cause, outcome = cancel.cause, cancel.outcome.rstrip(".")
+    if cancel.accepted:
+        answer = "Certyn accepted it" if outcome == "cancelled" else outcome
+        return f"This step asked Certyn to cancel the run ({cause}): {answer}."
     return (
         f"The run may still be running in Certyn: this step tried to cancel it ({cause}) and could not "
-        f"({error.rstrip('.')}). Open it in Certyn and cancel it there if needed."
+        f"({outcome}). Open it in Certyn and cancel it there if needed."
     )
 
 
-def state_after_cancel(cause: str, *, accepted: bool, read_after: bool) -> str:
-    """Which moment the state shown belongs to, once this step tried to cancel the run."""
-    if not accepted:
-        return f"Certyn's last word; this step could not cancel the run ({cause})"
-    if read_after:
-        return f"read after this step cancelled the run ({cause})"
-    return f"Certyn's last word, read before this step cancelled the run ({cause})"
+def state_after_cancel(cancel: CancelRequest) -> str:
+    if not cancel.accepted:
+        return f"Certyn's last word; this step could not cancel the run ({cancel.cause})"
+    if cancel.read_after:
+        return f"read after this step cancelled the run ({cancel.cause})"
+    return f"Certyn's last word, read before this step cancelled the run ({cancel.cause})"
 
 
 def cancel_reason(cause: str, run_url: str) -> str:
-    """The reason sent with the cancel, for the people reading the run in Certyn."""
     link = f" ({run_url})" if run_url else ""
     return f"Cancelled by GitHub Actions: {cause}{link}"
 
 
 def environment_deleted(key: str, outcome: str) -> str:
-    """The summary note after the temporary environment was released."""
     return f"Temporary environment `{key}`: {outcome.rstrip('.')}."
 
 
 def environment_kept(key: str, switch: str, variables: Sequence[str] = ()) -> str:
-    """The summary note when ``keep-environment`` kept the temporary environment (and the ``variables`` set
-    on it: they stay with it)."""
     stay = (
         f" Its variables stay with it ({variable_names(variables)}): they hold secrets." if variables else ""
     )
@@ -221,7 +194,6 @@ def environment_kept(key: str, switch: str, variables: Sequence[str] = ()) -> st
 
 
 def environment_may_exist(key: str, why: str) -> str:
-    """The warning when a create attempt may have made the temporary environment, yet it could not be found."""
     return (
         f"A temporary Certyn environment with key `{key}` may exist (a create attempt got no answer), but "
         f"this step could not look it up: {why.rstrip('.')}. Look for it in Certyn (Environments) and delete it."
@@ -229,17 +201,14 @@ def environment_may_exist(key: str, why: str) -> str:
 
 
 # -- variables and runner-pool (preview.py) -------------------------------------------------------------
-
 DEPLOYMENT_NOT_REACHED = "Deployment not reachable from this runner"
 
 
-def variable_names(names: Sequence[str], limit: int = 50) -> str:
-    """The names of ``variables`` as shown (never a value)."""
-    return ", ".join(f"`{one_line(name, 100)}`" for name in names[:limit])
+def variable_names(names: Sequence[str]) -> str:
+    return ", ".join(f"`{one_line(name, 100)}`" for name in names[:50])  # never a value
 
 
 def variables_set(names: Sequence[str], key: str) -> str:
-    """The log line once every variable is set on the temporary environment."""
     return (
         f"Set {plural(len(names), 'variable')} on the temporary Certyn environment `{one_line(key, 80)}` "
         f"(values masked): {variable_names(names)}"
@@ -247,7 +216,6 @@ def variables_set(names: Sequence[str], key: str) -> str:
 
 
 def variable_not_set(name: str, why: str) -> str:
-    """A variable could not be set: no run is created, the environment is deleted."""
     return (
         f"Could not set the variable `{name}` on the temporary Certyn environment: {why.rstrip('.')}. No run was "
         "created (a test without its variables proves nothing) and the temporary environment is deleted. "
@@ -256,7 +224,7 @@ def variable_not_set(name: str, why: str) -> str:
 
 
 def unknown_pool(wanted: str, pools: Sequence[tuple[str, str]]) -> str:
-    """``runner-pool`` names no pool (``pools``: the active ones as (name, id))."""
+    """``pools``: the active ones as (name, id)."""
     seen = ", ".join(f"`{one_line(name, 60)}` ({one_line(pool_id, 60)})" for name, pool_id in pools[:20])
     known = f"Active pools this API key sees: {seen}." if seen else "This API key sees no active pool."
     return (
@@ -278,7 +246,6 @@ def ambiguous_pool(wanted: str, ids: Sequence[str]) -> str:
 
 
 def pool_line(name: str, pool_id: str) -> str:
-    """The log line once ``runner-pool`` is resolved."""
     return (
         f"The tests run on the self-hosted runner pool `{one_line(name, 100)}` (id {one_line(pool_id, 100)}): "
         "the temporary environment is created with executionTarget self_hosted"
@@ -286,7 +253,6 @@ def pool_line(name: str, pool_id: str) -> str:
 
 
 def deployment_not_reached(url: str, error: str, pool: str) -> str:
-    """``runner-pool``: ``base-url`` did not answer this runner; the pool's network may reach it."""
     return (
         f"`base-url` ({one_line(url, 200)}) did not answer from this runner ({one_line(error, 200)}). The run goes "
         f"ahead on the self-hosted runner pool `{one_line(pool, 100)}`, whose network may reach a private "
@@ -301,7 +267,6 @@ class Annotation(NamedTuple):
 
 
 def create_lines(inputs: Settings, body: Mapping[str, object], key: str) -> list[str]:
-    """The ``Creating Certyn run`` group: what is sent (the API key redacted) and how long we wait."""
     lines = []
     for name, value in body.items():
         shown = ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
@@ -315,15 +280,12 @@ def create_lines(inputs: Settings, body: Mapping[str, object], key: str) -> list
 
 
 def checking_deployment(url: str, wait: str) -> str:
-    """The log line before ``base-url`` is checked: which deployment this run tests (``url`` as it may be
-    shown: no userinfo, query or fragment)."""
+    """``url`` as it may be shown: no userinfo, query or fragment."""
     return f"Checking that base-url {one_line(url, 300)} answers (waiting up to {wait})"
 
 
 def deployment_down(wait: str, attempts: int, error: str, *, url: str = "", limit: str = "") -> str:
-    """``base-url`` never answered: what happened and what to do. ``url`` is the URL as it may be shown
-    (no query: it may carry a token); ``limit`` is ``timeout-seconds`` as written when it, not
-    ``base-url-wait-seconds``, ended the wait."""
+    """``limit``: ``timeout-seconds`` as written when it, not ``base-url-wait-seconds``, ended the wait."""
     within = f"timeout-seconds ({limit}" if limit else f"base-url-wait-seconds ({wait}"
     fix = "raise `timeout-seconds`" if limit else "raise `base-url-wait-seconds`"
     shown = f" ({one_line(url, 200)})" if url else ""
@@ -335,7 +297,6 @@ def deployment_down(wait: str, attempts: int, error: str, *, url: str = "", limi
 
 
 def retry_line(operation: str, failures: int, attempts: int, error: str, delay: float) -> str:
-    """One failed attempt of a retried request (the run id is said once elsewhere, not on every attempt)."""
     when = "retrying now" if delay < 0.05 else f"retrying in {delay:.1f}s"
     said = operation[:1].upper() + operation[1:]  # "AI conversation", not "Ai conversation"
     return f"{said} attempt {failures}/{attempts} failed ({one_line(error, 300)}); {when}"
@@ -351,40 +312,35 @@ def verdict(report: Report) -> tuple[list[str], Annotation | None]:
         counts = f"{report.status.passed}/{report.status.total} passed" if report.status else ""
         if report.verdict.waived:
             counts += "; let through by the workflow's settings: " + "; ".join(report.verdict.waived)
-        # one form for every ending's log line: "Certyn result: <result> — <what>"
         return [plain(f"Certyn result: passed — {counts}")], Annotation(
             "notice", named, f"{run} passed the gate: {counts}.{where}"
         )
     if result is Result.CREATED:
-        message = f"{run} created; not waiting for it (wait: false).{where}"
-        return [], Annotation("notice", named, message)
+        return [], Annotation("notice", named, f"{run} created; not waiting for it (wait: false).{where}")
     if result is Result.TIMED_OUT and report.status is not None:  # the log has no table of the counts
         reasons += f"; Certyn's last counts: {describe_counts(report.status)}"
-    lines = [plain(f"Certyn result: {result.value} — {reasons}")]  # a log line: no Markdown
+    lines = [plain(f"Certyn result: {result.value} — {reasons}")]
     if result is Result.ERROR:
-        # Input and API errors were annotated where they happened, with their own titles.
+        # annotated where they happened, with their own titles
         return ([] if report.inputs is None else lines), None
-    more = unannotated_sentence(report)  # honest over the annotation cap
-    # The workflow cancelled the job (a newer push, `concurrency`): nothing is wrong with the code tested.
+    more = _unannotated(report)
+    # the workflow cancelled the job (a newer push, `concurrency`): nothing is wrong with the code tested
     kind = "warning" if result is Result.CANCELLED else "error"
     return lines, Annotation(kind, named, f"{run}: {reasons.rstrip('.')}.{more}{where}")
 
 
 HEARTBEAT_SECONDS = 60.0
+SHOWN_IF_NOT_ZERO = frozenset({"pending", "aborted", "skipped"})  # a count that is always 0 tells nothing
 
 
 def describe_counts(status: RunStatus) -> str:
-    # Done means a result came in. Counted from the outcomes, not as total - pending: ``pending`` may be
-    # missing (then 0), and "5/5 done" for a run that has only just started would mislead.
-    done = sum(getattr(status, name) for name in ("passed", "failed", "blocked", "aborted", "skipped"))
+    # counted from the outcomes, not as total - pending: a missing ``pending`` (0) would say "5/5 done"
+    done = sum(getattr(status, name) for name in OUTCOMES)
     shown = f"{done}/{status.total}" if done <= status.total else str(done)  # never "7/5"
-    parts = [f"{status.passed} passed", f"{status.failed} failed", f"{status.blocked} blocked"]
-    parts += [
-        f"{getattr(status, name)} {name}"
-        for name in ("aborted", "skipped", "pending")
-        if getattr(status, name)
+    named = [
+        name for name in (*OUTCOMES, "pending") if getattr(status, name) or name not in SHOWN_IF_NOT_ZERO
     ]
-    return f"{shown} done: {', '.join(parts)}"
+    return f"{shown} done: {', '.join(f'{getattr(status, name)} {name}' for name in named)}"
 
 
 def describe_state(status: RunStatus) -> str:
@@ -394,13 +350,13 @@ def describe_state(status: RunStatus) -> str:
     return state
 
 
+@dataclass
 class ProgressLog:
     """Decides which progress lines to print; ``now`` is seconds since the action started."""
 
-    def __init__(self, heartbeat_seconds: float = HEARTBEAT_SECONDS) -> None:
-        self.heartbeat_seconds = heartbeat_seconds
-        self._last_key: tuple[object, ...] | None = None
-        self._last_line_at = 0.0
+    heartbeat_seconds: float = HEARTBEAT_SECONDS
+    _last_key: tuple[object, ...] | None = None
+    _last_line_at: float = 0.0
 
     def on_status(self, status: RunStatus, now: float) -> str | None:
         key = (status.state, status.conclusion, *status.counts().values())
@@ -415,9 +371,7 @@ class ProgressLog:
         return max(self._last_line_at + self.heartbeat_seconds - now, 0.001)
 
     def heartbeat(self, now: float, text: str) -> str | None:
-        if now - self._last_line_at >= self.heartbeat_seconds:
-            return self._line(now, text)
-        return None
+        return self._line(now, text) if now - self._last_line_at >= self.heartbeat_seconds else None
 
     def _line(self, now: float, text: str) -> str:
         self._last_line_at = now
@@ -438,23 +392,14 @@ def failing_annotations(
     *,
     cancelled: bool = False,
 ) -> tuple[Annotation, ...]:
-    """One annotation per failing test (failed, blocked, aborted), at most ``limit``, in server order:
-    ``error``, or ``warning`` when the gate passed (the counts said passed, the per-test results disagree).
-    In a run ``cancelled`` in Certyn an aborted test is a plain log line: the cancel aborted it, and the
-    gate's one annotation names that cause.
-
-    Title: the test's name on one line. Message: the name again (the log shows only the message), its
-    outcome and finding as plain words (line breaks kept: the log escapes them; a heading it starts with
-    passed over, as "## Result" says nothing), cut to a readable length;
-    the legacy ``##[`` command marker is broken up. A diagnosed test's reason follows its name in the title,
-    and its evidence ends the message."""
+    """One annotation per failing test, at most ``limit``, in server order: ``kind`` is ``warning`` when the
+    gate passed (the per-test results disagree with the counts). In a run ``cancelled`` in Certyn an aborted
+    test is a plain log line: the cancel aborted it, and the gate's one annotation names that cause. The
+    message is the name (the log shows only the message), the outcome and finding as plain words (a leading
+    heading passed over), and a diagnosed test's reason."""
     found: list[Annotation] = []
-    for item in items:
-        if len(found) >= limit:
-            break
+    for item in [item for item in items if item.outcome.failing][:limit]:
         outcome = item.outcome
-        if not outcome.failing:
-            continue
         finding = defused("\n".join(plain_lines(without_heading(multiline(item.finding))))).strip()
         label = f"{outcome.capitalize()}:"
         if not finding:
@@ -463,21 +408,17 @@ def failing_annotations(
             message = finding
         else:
             message = f"{label} {finding}"
-        title = one_line(item.display_name, MAX_ANNOTATION_TITLE)
-        name = title
+        name = title = one_line(item.display_name, MAX_ANNOTATION_TITLE)
         if (why := diagnosis.of(item) if diagnosis is not None else None) is not None:
             title = f"{one_line(item.display_name, MAX_ANNOTATION_TITLE - 40)} — {why.label}"
             message = f"{message}\nWhy: {defused(one_line(why.summary, 400))}"
-        # The runner's log prints the message, not the title: the name leads it, or the log never says which
-        # test failed.
         shown = "" if cancelled and outcome == "aborted" else kind
         found.append(Annotation(shown, title, truncate(f"{name} — {message}", MAX_ANNOTATION_MESSAGE)))
     return tuple(found)
 
 
 def _beyond_annotations(items: Sequence[RunItem], annotated: int) -> tuple[int, int]:
-    """The failing tests past the first ``annotated`` (those with an annotation): how many, and how many of
-    them the summary's table (its first ``MAX_ROWS``, failing first) does not show either."""
+    """The failing tests past the first ``annotated``: how many, and how many the summary's table misses."""
     from ..api.models import ordered  # noqa: PLC0415 - pydantic: after the run only
 
     rest = [item for item in items if item.outcome.failing][annotated:]
@@ -486,9 +427,6 @@ def _beyond_annotations(items: Sequence[RunItem], annotated: int) -> tuple[int, 
 
 
 def unannotated_line(items: Sequence[RunItem], annotated: int) -> str:
-    """The log line on the failing tests past the first ``annotated`` (those with an annotation): how many
-    of them the summary's table shows and how many it does not ("" when every failing test has an
-    annotation)."""
     rest, unlisted = _beyond_annotations(items, annotated)
     if not rest:
         return ""
@@ -498,37 +436,29 @@ def unannotated_line(items: Sequence[RunItem], annotated: int) -> str:
     return f"{line}: {rest - unlisted} in the job summary's table, {unlisted} only in Certyn and the failed-tests output"
 
 
-def unannotated_sentence(report: Report) -> str:
-    """For the gate's annotation: how many failing tests have no annotation of their own, and where they are
-    ("" when none, or without per-test results)."""
+def _unannotated(report: Report) -> str:
+    """For the gate's annotation: the failing tests without one of their own, and where they are."""
     results = report.findings.results
-    if results is None:
-        return ""
-    failing = sum(item.outcome.failing for item in results.items)
-    rest, unlisted = _beyond_annotations(results.items, min(failing, MAX_ANNOTATIONS))
+    rest, unlisted = _beyond_annotations(results.items, MAX_ANNOTATIONS) if results is not None else (0, 0)
     if not rest:
         return ""
-    where = (
-        "the job summary's table" if not unlisted else f"Certyn ({unlisted} of them not in the job summary)"
-    )
+    where = f"Certyn ({unlisted} of them not in the job summary)" if unlisted else "the job summary's table"
     return f" {plural(rest, 'more failing test')} without an annotation: see {where}."
 
 
-# -- the AI answer (issue 19): Certyn's AI's words, said to be so ------------------------------------------
+# -- the AI answer: Certyn's AI's words, said to be so ---------------------------------------------------
 AI_WRITTEN = "Written by Certyn's AI, which can be wrong: check what it says against the run."
 AI_INSTRUCTION = "What it was asked"
 AI_ANSWER = "Certyn's AI answer (it can be wrong)"
 
 
-def answer_cut(shown: int) -> str:
-    return (
-        f"The answer is cut here after {shown:,} characters; the output `conversation-response` has it whole."
-    )
+ANSWER_CUT = (
+    "The answer is cut here after {shown:,} characters; the output `conversation-response` has it whole."
+)
 
 
 def no_answer(state: str, waited: float, why: str = "", *, answered: bool = False) -> str:
-    """Why the AI section has no answer (or, ``answered`` while still ``processing``, maybe not all of it):
-    ``waited`` is how long the step waited for it, ``why`` why it could not be read."""
+    """Why the AI answer is missing (or, ``answered`` while ``processing``, maybe incomplete)."""
     if state == "processing":
         what = "may be incomplete" if answered else "did not come"
         return (
@@ -543,9 +473,8 @@ def no_answer(state: str, waited: float, why: str = "", *, answered: bool = Fals
 
 
 def answer_lines(conversation: Conversation, waited: float) -> tuple[str, list[str]]:
-    """The log group of the AI's answer: its title and its lines as plain words (why there is none, when
-    there is none); only real line breaks start a line (``WorkflowLog.info`` shows a form feed or U+2028
-    as a space, so a key split over them still meets the scrubber)."""
+    """The log group of the AI's answer as plain words; only real line breaks start a line (a form feed or
+    U+2028 stays a space, so a key split over them still meets the scrubber)."""
     text, state = conversation.answer, str(conversation.state)
     lines = [] if text is None else plain_lines(newlines(text).rstrip("\n"))
     if text is None or state == "processing":
@@ -560,7 +489,6 @@ CANCEL_RECEIVED = "Received {signal_name}: the job is being cancelled"
 
 
 def stopped(reason: str, cause: Cause | None, where: str) -> str:
-    """The error line of a step an API error or a bug stopped; ``where``: the run's link, or a note."""
     if cause is Cause.INTERNAL_ERROR:
         return f"Internal error in the action: {reason.removeprefix('internal error: ').rstrip('.')}.{where}"
     return reason + where
@@ -584,7 +512,6 @@ _ENDED_BY_RESULT = {
     Result.ERROR: "API error",
 }
 
-
 STEP_ENDED = "the step ended ({ended})"  # why the temporary environment is deleted
 NOT_ENDED_HERE = "the run did not end within this step ({ended})"  # why nothing was read after it
 NONE_CREATED = "no run was created ({ended})"
@@ -592,7 +519,6 @@ NONE_FOUND = "the run was not found (run not found)"
 
 
 def step_ended(verdict: Verdict) -> str:
-    """How the step ended, in a few words: "passed", "timed out", "API error", "job cancelled", ..."""
     if verdict.cause in _ENDED_BY_CAUSE:
         return _ENDED_BY_CAUSE[verdict.cause]
     return _ENDED_BY_RESULT.get(verdict.result, verdict.result.value)
@@ -609,7 +535,7 @@ DELETING_ENVIRONMENT = "Deleting the temporary Certyn environment {key}: {cause}
 ENVIRONMENT_NOT_DELETED_NOTE = (
     "Could not delete the temporary Certyn environment {shown}: {why}. Delete it in Certyn (Environments)."
 )
-# -- base-url's check (deployment.py) and the run as it becomes known (step.py) -----------------------
+# -- base-url's check (deployment.py) and the run as it becomes known (step.py) ------------------------
 BASE_URL_RETRY = "base-url: attempt {attempt}: {error}; retrying in {delay:.1f}s"
 BASE_URL_ANSWERED = "base-url answered (HTTP {status}) after {attempts}"
 ANSWERED_TOO_LATE = "it answered (HTTP {status}) only after the deadline"
@@ -618,12 +544,10 @@ ATTACHED = "Attached to Certyn run {run_id} (no create: run-id was given)"
 
 
 def follow(app_url: str) -> str:
-    """Where to follow the run, said once: after the create, or at an attached run's first status."""
     return f"Follow it in Certyn: {one_line(app_url, 500)}"
 
 
 def created_lines(created: Created) -> list[str]:
-    """The log lines when the run is known: which run, where to follow it, whether it was replayed."""
     run = created.run
     count = f" with {plural(run.test_case_count, 'test case')}" if run.test_case_count is not None else ""
     lines = [f"Created Certyn run {one_line(run.run_id, 80)}{count}"]
@@ -668,8 +592,7 @@ def polling_on(run_id: str, error: str, poll: int) -> str:
     )
 
 
-def outage_again(outages: int, text: str) -> str:
-    return f"{OUTAGE} again (outage {outages}): {text}"
+OUTAGE_AGAIN = OUTAGE + " again (outage {outages}): {text}"
 
 
 def reachable_again(run_id: str, took: str, failures: int) -> str:
@@ -693,6 +616,8 @@ STALE_REMOVED = "; the old report at {path} was removed"
 STOPPED_READING = "Stopped reading what Certyn found: the workflow job was cancelled ({signal_name})"
 SO_JUNIT_NOT_WRITTEN = " (so `junit-report` was not written{removed})"
 RESULTS_NOT_READ = "Per-test results not read{unwritten}: {reason}"
+COUNTS_DISAGREE = "Certyn's counts say {said} {name}, but {marked} marked {name} in the per-test results"
+TOTAL_DISAGREES = "Certyn's counts say {total} in total, but the per-test results list {listed}"
 RESULTS_CUT = (
     "Certyn listed {listed:,} tests; only the first {kept:,} are reported (annotations, "
     "`failed-tests`, `junit-report`)"
@@ -710,8 +635,7 @@ WAITING_FOR_ANSWER = "Waiting up to {left:.0f}s for Certyn's AI to answer the in
 ANSWER_NOT_READ = "The AI answer was not read: {reason}"
 
 
-# -- the diagnosis (issue 20) -----------------------------------------------------------------------------
-
+# -- the diagnosis ----------------------------------------------------------------------------------------
 DIAGNOSIS_INCOMPLETE = "Certyn diagnosis incomplete"
 
 
@@ -723,19 +647,16 @@ def diagnosis_incomplete(problem: str) -> str:
 
 
 def diagnosis_lines(diagnosis: Diagnosis) -> list[str]:
-    """The log's line per diagnosed test: its name, and its reason with the evidence in one sentence (plain words)."""
     return [
         f"Why {one_line(test.name, 200)} {test.outcome}: {one_line(plain(test.summary), 400)}"
         for test in diagnosis.tests
     ]
 
 
-def flaky_mark(flaky: bool, quarantined: bool, rate: float | None) -> str:
-    """``flaky (35% of runs fail)``, ``quarantined``, both, or "" for a test Certyn's data does not mark."""
-    marks = [word for word, marked in (("quarantined", quarantined), ("flaky", flaky)) if marked]
-    if not marks:
-        return ""
-    return " · ".join(marks) + (f" ({rate:.0%} of runs fail)" if rate is not None else "")
+def flaky_mark(mark: FlakyMark) -> str:
+    """``flaky (35% of runs fail)``, ``quarantined · flaky``."""
+    rate = f" ({mark.rate:.0%} of runs fail)" if mark.rate is not None else ""
+    return ("quarantined · " if mark.quarantined else "") + "flaky" + rate
 
 
 # -- GitHub: the check run and the pull-request comment (publish.py) ---------------------------------------
@@ -759,7 +680,7 @@ def check_run_running(run_id: str, link: str | None) -> str:
 
 
 def headline(report: Report) -> str:
-    """The verdict and the counts in one line: the check run's title, the comment's heading."""
+    """The check run's title, the comment's heading."""
     verdict = report.verdict
     named = title(verdict.result, waived=bool(verdict.waived), cause=verdict.cause)
     return f"{named}: {describe_counts(report.status)}" if report.status is not None else named
@@ -772,15 +693,12 @@ def check_run_name(what: str, job: str, job_index: str) -> str:
     return f"Certyn: {one_line(what, 100)}{where}"
 
 
-def github_refused(what: str, permission: str, error: str) -> str:
-    """A 401/403/404 from GitHub: the permission to add (a fork's pull request never gets it)."""
-    return (
-        f"Could not write the {what} to GitHub: {one_line(error, 300)}. Give the job `permissions: "
-        f"{permission}` (the workflow token is read-only by default in many repositories; on a pull request "
-        "from a fork it is always read-only, so nothing can be written there). The verdict is unchanged."
+def github_not_written(what: str, error: str, permission: str = "") -> str:
+    """``permission``: the one to add after a 401/403/404 (a fork's pull request never gets it)."""
+    fix = (
+        f" Give the job `permissions: {permission}` (the workflow token is read-only by default in many "
+        "repositories; on a pull request from a fork it is always read-only, so nothing can be written there)."
+        if permission
+        else ""
     )
-
-
-def github_failed(what: str, error: str) -> str:
-    """Any other failure to write to GitHub (a rate limit past its budget, an outage)."""
-    return f"Could not write the {what} to GitHub: {one_line(error, 300)}. The verdict is unchanged."
+    return f"Could not write the {what} to GitHub: {one_line(error, 300)}.{fix} The verdict is unchanged."

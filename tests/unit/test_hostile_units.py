@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import responses
 
-from certyn_action.api.client import ApiError, AuthError, CertynClient
+from certyn_action.api.client import ApiError, AuthError, CertynClient, classify
 from certyn_action.api.http import Deadline, DuplicateKey, Reply, Request, Transport, UnsafeUrl
 from certyn_action.api.models import RunStatus
 from certyn_action.gate import Result, evaluate
@@ -99,7 +99,7 @@ def test_the_client_treats_a_refused_url_as_a_final_error_not_a_retry() -> None:
     client = _client("https://api.certyn.io\\@evil.example")
     with pytest.raises(ApiError) as caught:
         client.create({"projectSlug": "p"}, "k", deadline=1e9)
-    assert not caught.value.transient
+    assert not classify(caught.value)
     assert "api-url" in caught.value.message
     assert len(responses.calls) == 0
 
@@ -149,7 +149,7 @@ def test_a_status_naming_another_run_is_a_transient_invalid_answer(other: object
     responses.get(RUN, json={"runId": other, "state": "completed", "failed": 0, "blocked": 0})
     with pytest.raises(ApiError) as caught:
         _client().status("r-1", deadline=1e9)
-    assert caught.value.transient
+    assert classify(caught.value)
     assert "not run r-1" in caught.value.message
 
 
@@ -198,7 +198,7 @@ def test_a_status_with_a_repeated_key_is_transient_never_gated_on() -> None:
     responses.get(RUN, body=b'{"state": "completed", "failed": 1, "blocked": 0, "failed": 0}')
     with pytest.raises(ApiError, match="ambiguous") as caught:
         _client().status("r-1", deadline=1e9)
-    assert caught.value.transient
+    assert classify(caught.value)
 
 
 # -- should-fix ----------------------------------------------------------------------------------------

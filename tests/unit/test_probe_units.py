@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import responses
 
-from certyn_action.api.client import ApiError, CertynClient, read_created, read_status
+from certyn_action.api.client import ApiError, CertynClient, classify, read_created, read_status
 from certyn_action.api.http import Deadline, DuplicateKey, Reply, Request, Transport
 from certyn_action.github.signals import CancelRequested
 from tests.fakes import FakeClock
@@ -36,7 +36,7 @@ def test_a_key_named_twice_in_another_case_is_ambiguous(body: bytes) -> None:
         Reply(200, {}, body).json()
     with pytest.raises(ApiError, match="ambiguous") as raised:
         read_status(Reply(200, {}, body), "r-1")
-    assert raised.value.transient  # retried like a cut body, never gated on
+    assert classify(raised.value)  # retried like a cut body, never gated on
 
 
 @pytest.mark.parametrize("name", ["RunId", "runid", "RUNID"])
@@ -44,7 +44,7 @@ def test_a_status_naming_another_run_in_another_case_is_refused(name: str) -> No
     body = f'{{"{name}": "other", "state": "completed", "total": 1, "passed": 1, "failed": 0, "blocked": 0}}'
     with pytest.raises(ApiError, match="for run 'other'") as raised:
         read_status(Reply(200, {}, body.encode()), "r-1")
-    assert raised.value.transient
+    assert classify(raised.value)
     same = body.replace('"other"', '"r-1"')
     assert read_status(Reply(200, {}, same.encode()), "r-1").passed == 1
 
@@ -56,7 +56,7 @@ def test_a_counter_sent_as_text_is_an_invalid_status(counter: str, text: str) ->
     body = '{"state": "completed", ' + ", ".join(f'"{k}": {v}' for k, v in counts.items()) + "}"
     with pytest.raises(ApiError, match=f"{counter}: .*must be a number") as raised:
         read_status(Reply(200, {}, body.encode()), "r-1")
-    assert raised.value.transient
+    assert classify(raised.value)
 
 
 class _SignalAsTheCreateStarts(Transport):
@@ -100,4 +100,4 @@ def test_a_redirect_with_an_unparsable_location_is_the_redirect_error(location: 
     with pytest.raises(ApiError, match=r"redirect \(HTTP 302 to an unparsable location\)") as raised:
         client.status("r-1", deadline=1e9)
     assert raised.value.status == 302
-    assert not raised.value.transient
+    assert not classify(raised.value)

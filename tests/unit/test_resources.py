@@ -231,7 +231,7 @@ def test_a_run_kept_after_a_signal_during_the_creates_validation_is_still_report
     monkeypatch.undo()
     held.release(CANCELLED)
     assert reporter.report.run_id == "r-1"  # outputs and summary name the run left running
-    assert reporter.report.notes == [words.left_running("cancel-on-job-cancel")]
+    assert reporter.report.notes == [words.LEFT_RUNNING.format(switch="cancel-on-job-cancel")]
     assert len(responses.calls) == 1  # nothing sent to learn it, nothing to cancel it
 
 

@@ -9,7 +9,6 @@ import pytest
 from certyn_action.settings import (
     GitHubContext,
     RunMetadata,
-    is_fork_pull_request,
     missing_key_hint,
     read_settings,
 )
@@ -203,8 +202,7 @@ def test_attempt_url_without_check_run_id() -> None:
 
 
 def test_run_url_without_attempt() -> None:
-    ctx = GitHubContext.from_env(_env(GITHUB_RUN_ATTEMPT=""), {})
-    assert ctx.attempt_url == RUN_URL
+    assert _meta((_env(GITHUB_RUN_ATTEMPT=""), {}), _inputs()).run_url == RUN_URL
 
 
 def test_no_links_outside_actions() -> None:
@@ -225,7 +223,6 @@ def test_ghes_server_url_used_for_links() -> None:
 
 def test_hint_for_fork_pull_request_by_repo_name() -> None:
     ctx = GitHubContext.from_env(_pr_env(), _pr_payload(head_repo="forker/shop"))
-    assert is_fork_pull_request(ctx)
     hint = missing_key_hint(ctx)
     assert hint is not None
     assert "fork" in hint
@@ -286,8 +283,8 @@ def test_run_and_job_named_as_github_shows_them() -> None:
     meta = _meta((env, {}), _inputs())
     assert (meta.job_name, meta.run_name) == ("test", "CI #42, attempt 2")
     env = _env(GITHUB_WORKFLOW="", GITHUB_RUN_NUMBER="7", GITHUB_RUN_ATTEMPT="1")
-    assert GitHubContext.from_env(env, {}).run_name == "workflow run #7"
-    assert GitHubContext.from_env(_env(GITHUB_WORKFLOW="CI"), {}).run_name == ""  # no number: no name
+    assert _meta((env, {}), _inputs()).run_name == "workflow run #7"
+    assert _meta((_env(GITHUB_WORKFLOW="CI"), {}), _inputs()).run_name == ""  # no number: no name
 
 
 def test_commit_url_on_the_server_for_the_reported_repository_and_commit() -> None:

@@ -10,7 +10,7 @@ import pytest
 import requests
 import responses
 
-from certyn_action.api.client import ApiError, CertynClient, NotFound, TimedOut
+from certyn_action.api.client import ApiError, CertynClient, NotFound, TimedOut, classify
 from certyn_action.api.http import Transport
 from certyn_action.api.models import RunStatus
 from certyn_action.github.workflow import WorkflowLog
@@ -207,7 +207,7 @@ def test_auth_failure_while_polling_is_fatal() -> None:
     responses.get(STATUS, status=401, json={"error": "revoked"})
     with pytest.raises(ApiError) as err:
         run_wait(FakeClock())
-    assert not err.value.transient
+    assert not classify(err.value)
     assert len(responses.calls) == 1
 
 

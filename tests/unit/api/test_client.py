@@ -14,7 +14,7 @@ from responses import matchers
 
 from certyn_action.api import client as api_client
 from certyn_action.api import models
-from certyn_action.api.client import READ, ApiError, Ask, AuthError, CertynClient, NotFound
+from certyn_action.api.client import READ, ApiError, Ask, AuthError, CertynClient, GaveUp, NotFound, classify
 from certyn_action.api.http import Call, Deadline, NotSent, Reply, Request, Transport
 from tests.fakes import FakeClock
 
@@ -87,9 +87,9 @@ def test_create_retries_network_errors_then_gives_up_after_max_attempts() -> Non
     clock = FakeClock()
     with pytest.raises(ApiError, match="after 3 attempts") as err:
         make_client(clock, attempts=3).create(BODY, "k", deadline=5000)
-    assert err.value.transient is False
+    assert isinstance(err.value, GaveUp)  # never retried again
     # ... yet an outage by its kind: the summary's heading says "API unreachable", and how many attempts
-    assert err.value.unreachable is True
+    assert classify(err.value) is True
     assert err.value.attempts == 3
     assert err.value.last == "POST /api/ci/runs: connection failed"
     assert len(responses.calls) == 3
@@ -163,7 +163,7 @@ def test_a_create_given_up_on_after_503s_is_still_an_outage_with_its_status() ->
     clock = FakeClock()
     with pytest.raises(ApiError, match="after 2 attempts") as err:
         make_client(clock, attempts=2).create(BODY, "k", deadline=clock.now + 500)
-    assert (err.value.status, err.value.unreachable) == (503, True)
+    assert (err.value.status, classify(err.value)) == (503, True)
 
 
 @pytest.mark.parametrize(("left", "replayed"), [(1.0, True), (0.9, False)])
@@ -253,7 +253,7 @@ def test_create_client_errors_carry_the_server_message(
     responses.post(CREATE, status=status, json=body)
     with pytest.raises(ApiError) as err:
         make_client(FakeClock()).create(BODY, "k", deadline=2000)
-    assert err.value.transient is False
+    assert classify(err.value) is False
     assert expected in err.value.message
     assert len(responses.calls) == 1
 
@@ -322,7 +322,7 @@ def test_status_failures_that_can_pass_are_transient(reply: dict[str, object]) -
     responses.get(f"{CREATE}/r", **reply)
     with pytest.raises(ApiError) as err:
         make_client(FakeClock()).status("r", deadline=2000)
-    assert err.value.transient is True
+    assert classify(err.value) is True
 
 
 @pytest.mark.parametrize(
@@ -417,7 +417,7 @@ def test_body_size_is_capped() -> None:
     responses.get(f"{CREATE}/r", body=json.dumps({"state": "x" * (2 * 1024 * 1024)}))
     with pytest.raises(ApiError, match="larger than") as err:
         make_client(FakeClock()).status("r", deadline=2000)
-    assert err.value.transient is True
+    assert classify(err.value) is True
 
 
 @responses.activate
@@ -481,7 +481,7 @@ def test_a_certificate_that_does_not_verify_is_not_retried() -> None:
     responses.post(CREATE, body=error)
     with pytest.raises(ApiError, match="REQUESTS_CA_BUNDLE") as err:
         make_client(FakeClock()).create(BODY, "k", deadline=2000)
-    assert not err.value.transient
+    assert not classify(err.value)
     assert len(responses.calls) == 1
 
 
@@ -501,7 +501,7 @@ def test_a_deeply_nested_body_is_an_invalid_response_not_a_crash() -> None:
     responses.get(f"{CREATE}/r", body="[" * 100_000)
     with pytest.raises(ApiError) as err:
         make_client(FakeClock()).status("r", deadline=2000)
-    assert err.value.transient is True
+    assert classify(err.value) is True
 
 
 @responses.activate

@@ -7,7 +7,7 @@ import responses
 
 from certyn_action.api.client import RESULTS_MAX_BODY, ApiError, NotFound
 from certyn_action.api.models import Conversation, ConversationState
-from certyn_action.findings import wait_for_answer
+from certyn_action.findings import answers
 from tests.fakes import FakeClock
 from tests.unit.api.test_client import BASE, KEY, make_client
 
@@ -84,8 +84,8 @@ def test_the_answer_is_polled_every_five_seconds_until_idle() -> None:
     responses.get(CONVERSATION, json=_processing())
     responses.get(CONVERSATION, json=_processing())
     responses.get(CONVERSATION, json=_answered("done `x`"))
-    clock, seen = FakeClock(), list[Conversation]()
-    wait_for_answer(make_client(clock), "c-1", clock.now + 120, clock.now + 600, clock, seen.append)
+    clock = FakeClock()
+    seen = list(answers(make_client(clock), "c-1", clock.now + 120, clock.now + 600, clock))
     assert clock.sleeps == [5.0, 5.0]
     assert [c.state for c in seen][-1] is ConversationState.IDLE
     assert seen[-1].answer == "done `x`"
@@ -96,8 +96,8 @@ def test_the_servers_hint_sets_the_pace_kept_between_1_and_30_seconds() -> None:
     for hint in (0.1, 2, 500):
         responses.get(CONVERSATION, json=_processing(hint))
     responses.get(CONVERSATION, json={"status": "failed"})
-    clock, seen = FakeClock(), list[Conversation]()
-    wait_for_answer(make_client(clock), "c-1", clock.now + 120, clock.now + 600, clock, seen.append)
+    clock = FakeClock()
+    seen = list(answers(make_client(clock), "c-1", clock.now + 120, clock.now + 600, clock))
     assert clock.sleeps == [1.0, 2.0, 30.0]
     assert seen[-1].state is ConversationState.FAILED
 
@@ -105,8 +105,8 @@ def test_the_servers_hint_sets_the_pace_kept_between_1_and_30_seconds() -> None:
 @responses.activate
 def test_a_conversation_that_never_finishes_ends_at_its_budget_with_one_last_read() -> None:
     responses.get(CONVERSATION, json=_processing())
-    clock, seen = FakeClock(), list[Conversation]()
-    wait_for_answer(make_client(clock), "c-1", clock.now + 12, clock.now + 600, clock, seen.append)
+    clock = FakeClock()
+    seen = list(answers(make_client(clock), "c-1", clock.now + 12, clock.now + 600, clock))
     assert clock.sleeps == [5.0, 5.0, 2.0]
     assert clock.now == 1012
     assert len(seen) == 4
@@ -116,8 +116,8 @@ def test_a_conversation_that_never_finishes_ends_at_its_budget_with_one_last_rea
 @responses.activate
 def test_a_budget_of_zero_reads_once_and_does_not_wait() -> None:
     responses.get(CONVERSATION, json=_processing())
-    clock, seen = FakeClock(), list[Conversation]()
-    wait_for_answer(make_client(clock), "c-1", clock.now, clock.now + 600, clock, seen.append)
+    clock = FakeClock()
+    seen = list(answers(make_client(clock), "c-1", clock.now, clock.now + 600, clock))
     assert clock.sleeps == []
     assert len(seen) == 1
 
@@ -125,10 +125,9 @@ def test_a_budget_of_zero_reads_once_and_does_not_wait() -> None:
 @responses.activate
 def test_no_read_is_made_past_the_steps_own_deadline() -> None:
     responses.get(CONVERSATION, json=_processing())
-    clock, seen = FakeClock(), list[Conversation]()
+    clock = FakeClock()
     with pytest.raises(ApiError):
-        wait_for_answer(make_client(clock), "c-1", clock.now + 120, clock.now, clock, seen.append)
-    assert seen == []
+        next(answers(make_client(clock), "c-1", clock.now + 120, clock.now, clock))
     assert not responses.calls
 
 

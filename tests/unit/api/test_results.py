@@ -21,7 +21,6 @@ from certyn_action.api.models import (
     ProcessRun,
     ProjectsOverview,
     RunItem,
-    contradictions,
     conversation_state,
     derive_outcome,
     duration_seconds,
@@ -33,6 +32,7 @@ from certyn_action.api.models import (
     parse_timestamp,
     resolve_project_id,
 )
+from certyn_action.findings import contradictions
 
 SETTINGS = settings(max_examples=150, deadline=None)
 COMPARED = ("failed", "blocked", "aborted", "passed", "skipped")

@@ -185,21 +185,18 @@ def test_kinds_of_failure_that_may_go_away_on_retry(kind: str, transient: bool) 
 )
 def test_a_status_is_transient_by_the_same_rule(status: int, transient: bool) -> None:
     assert classify(ApiError("x", status=status)) is transient
-    assert ApiError("x", status=status).transient is transient
 
 
 def test_a_failure_with_neither_kind_nor_status_is_not_transient() -> None:
     assert classify(ApiError("x")) is False
 
 
-def test_an_error_given_up_on_is_never_transient_but_says_whether_the_api_was_unreachable() -> None:
+def test_an_error_given_up_on_still_says_whether_the_api_was_unreachable() -> None:
     from certyn_action.api.client import DeadlineExceeded, GaveUp  # noqa: PLC0415
 
-    assert not GaveUp("x", status=503).transient
-    assert GaveUp("x", status=503).unreachable
-    assert not DeadlineExceeded("x", kind=NO_ANSWER).transient
-    assert DeadlineExceeded("x", kind=NO_ANSWER).unreachable
-    assert not GaveUp("x", status=404).unreachable
+    assert classify(GaveUp("x", status=503))
+    assert classify(DeadlineExceeded("x", kind=NO_ANSWER))
+    assert not classify(GaveUp("x", status=404))
 
 
 def test_a_transient_failure_is_retried_and_a_permanent_one_is_not() -> None:

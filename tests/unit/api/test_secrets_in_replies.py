@@ -34,7 +34,7 @@ def _results_echoing(value: str) -> Findings:
     finding = f"logged in with password {value} and got a 500"
     item = {"testCaseName": f"login as {value}", "testOutcome": "failed", "summaryMarkdown": finding}
     responses.get(RESULTS, json={"items": [item]})
-    inputs = settings()._replace(api_url=BASE, api_key=KEY)
+    inputs = replace(settings(), api_url=BASE, api_key=KEY)
     transport = default_transport(inputs, {}, log)
     assert isinstance(transport, Transport)
     client = CertynClient(transport, FakeClock(), request_timeout=5, max_attempts=1, project_slug="my-app")

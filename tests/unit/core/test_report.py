@@ -9,6 +9,7 @@ from certyn_action.api.models import Created, CreatedRun, RunStatus
 from certyn_action.core.report import Report
 from certyn_action.gate import Result, Verdict
 from certyn_action.settings import RunMetadata, read_settings
+from tests.fakes import with_metadata
 
 INPUTS = read_settings(
     {
@@ -33,7 +34,7 @@ def _report(run_commit: object, *, created: bool = True) -> Report:
         run_url="",
     )
     return Report(
-        inputs=INPUTS._replace(metadata=meta),
+        inputs=with_metadata(INPUTS, meta),
         created=Created(CreatedRun.model_validate({"runId": "r1"}), replayed=True) if created else None,
         attached_run_id="" if created else "r1",
         status=RunStatus.model_validate({"state": "completed", "commitSha": run_commit}),

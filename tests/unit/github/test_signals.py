@@ -44,7 +44,6 @@ def test_a_second_signal_does_not_interrupt_the_cleanup(guard: SignalGuard) -> N
         cleaned_up = True
     guard.checkpoint()
     assert cleaned_up
-    assert guard.count == 2
     assert guard.signal_name == "SIGINT"
 
 

@@ -113,9 +113,8 @@ def test_the_junit_failure_message_gives_the_reason_and_system_out_the_links() -
 
 
 def test_flaky_marks() -> None:
-    assert flaky_mark(True, False, 0.35) == "flaky (35% of runs fail)"
-    assert flaky_mark(True, True, None) == "quarantined · flaky"
-    assert flaky_mark(False, False, 0.5) == ""
+    assert flaky_mark(FlakyMark(quarantined=False, rate=0.35)) == "flaky (35% of runs fail)"
+    assert flaky_mark(FlakyMark(quarantined=True, rate=None)) == "quarantined · flaky"
 
 
 def test_the_table_marks_every_test_certyns_flakiness_data_marks_even_a_passing_one() -> None:

@@ -7,6 +7,7 @@ import io
 import pytest
 
 from certyn_action.api.models import Conversation
+from certyn_action.core.report import CancelRequest
 from certyn_action.gate import Result
 from certyn_action.github.workflow import WorkflowLog
 from certyn_action.render import words
@@ -26,15 +27,17 @@ def test_a_pass_let_through_by_a_switch_says_gate_not_tests() -> None:
 
 def test_the_cancel_notes() -> None:
     assert (
-        words.left_running("cancel-on-timeout")
+        words.LEFT_RUNNING.format(switch="cancel-on-timeout")
         == "The run was left running in Certyn (cancel-on-timeout is false)."
     )
     assert (
-        words.cancel_requested("x", "cancelled.")
+        words.cancel_note(CancelRequest("x", accepted=True, outcome="cancelled."))
         == "This step asked Certyn to cancel the run (x): Certyn accepted it."
     )
     assert (
-        words.cancel_requested("x", "not cancelled: the run had already finished")
+        words.cancel_note(
+            CancelRequest("x", accepted=True, outcome="not cancelled: the run had already finished")
+        )
         == "This step asked Certyn to cancel the run (x): not cancelled: the run had already finished."
     )
     assert words.cancel_reason("why", "") == "Cancelled by GitHub Actions: why"
