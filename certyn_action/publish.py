@@ -149,15 +149,13 @@ class Publisher:
         sha = commit_under_test(settings)
         if not _SHA.fullmatch(sha):
             raise GitHubError(words.NO_COMMIT_TO_CHECK.format(sha=one_line(sha or "unknown", 80)))
-        fields: dict[str, Any] = {
+        fields = {
             "name": words.check_run_name(suite(settings), settings.context.job, settings.job_index),
             "head_sha": sha,
+            "external_id": report.run_id,
+            "details_url": report.app_url if safe_url(report.app_url) else "",
         }
-        if report.run_id:
-            fields["external_id"] = report.run_id
-        if safe_url(report.app_url):
-            fields["details_url"] = report.app_url
-        return fields
+        return {name: value for name, value in fields.items() if value}  # never an empty id or link
 
     def _annotations(self, report: Report, settings: Settings) -> list[dict[str, Any]]:
         results = report.findings.results
