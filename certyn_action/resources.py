@@ -205,7 +205,6 @@ class TemporaryEnvironment:
 
     def release(self, cause: str, deadline: float) -> None:
         log, key = self.step.log, one_line(self.key, 80)
-        shown = f"`{key}`"  # in the summary's note: as code
         environment = self.environment
         try:
             if environment is None and self.api.create_sent and not self.refused:
@@ -217,7 +216,7 @@ class TemporaryEnvironment:
         except ApiError as err:
             why = one_line(err.message, 300)
             message = (
-                words.ENVIRONMENT_NOT_DELETED_NOTE.format(shown=shown, why=why)
+                words.ENVIRONMENT_NOT_DELETED_NOTE.format(shown=f"`{key}`", why=why)  # the key as code
                 if environment is not None
                 else words.environment_may_exist(self.key, why)  # it could not even be looked up
             )
