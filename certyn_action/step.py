@@ -197,10 +197,8 @@ class Step:
     def _stopped(self, err: BaseException) -> None:
         """Stopped short of the gate (bad inputs, a timeout, an API error, a signal, a bug): the verdict, said."""
         report = self.report
-        timeout = report.inputs.timeout_seconds if report.inputs else 0.0
-        run_known = report.created is not None or bool(report.attached_run_id)
-        seen = report.status is not None
-        verdict = verdict_for(err, timeout, seen=seen, run_known=run_known, redact=self.log.redact)
+        timeout, seen = report.inputs.timeout_seconds if report.inputs else 0.0, report.status is not None
+        verdict = verdict_for(err, timeout, seen=seen, run_known=bool(report.run_id), redact=self.log.redact)
         report.verdict = verdict
         if isinstance(err, CancelRequested):
             self.log.info(words.CANCEL_RECEIVED.format(signal_name=err.signal_name))
