@@ -27,6 +27,7 @@ ANNOTATIONS_PER_REQUEST = 50
 _SHA = re.compile(r"[0-9a-f]{40}")
 _NOT_MARKER = re.compile(r"[^A-Za-z0-9._/@+=:,-]+")  # nothing that could close the HTML comment
 CONCLUSIONS = {Result.PASSED: "success", Result.FAILED: "failure", Result.TIMED_OUT: "timed_out"}
+CONCLUSIONS[Result.CANCELLED] = "cancelled"  # the job's cancel has no cause: never neutral
 NOT_A_TEST_RESULT = (Cause.OUTAGE, Cause.KEY_REJECTED, Cause.API_ERROR, Cause.INTERNAL_ERROR)
 CHECK_RUN, COMMENT = "check run", "pull-request comment"
 Write = Callable[[Report, Settings, float], None]
@@ -34,8 +35,6 @@ Write = Callable[[Report, Settings, float], None]
 
 def conclusion(result: Result, cause: Cause | None) -> str:
     """The verdict's, or ``neutral`` for an ending that says nothing about the tests."""
-    if result is Result.CANCELLED:
-        return "cancelled"
     return "neutral" if cause in NOT_A_TEST_RESULT else CONCLUSIONS.get(result, "neutral")
 
 
