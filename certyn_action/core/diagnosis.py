@@ -23,17 +23,6 @@ MAX_SAMPLES = 3
 MAX_ERROR_TEXT = 240
 MAX_ARTIFACTS = 10
 
-# The reasons, in the order they are checked (the CLI's); their words for a title.
-REASONS = {
-    "blocked": "blocked",
-    "aborted": "aborted",
-    "agent-failed": "the agent failed",
-    "tool-error": "a tool failed",
-    "app-server-error": "the app answered 5xx",
-    "app-client-error": "the app answered 4xx",
-    "failed": "failed",
-    "unknown": "cause unknown",
-}
 SUCCEEDED = frozenset({"", "succeeded", "success", "completed", "ok", "passed"})
 TOOL_FAILED = frozenset({"failed", "error", "errored", "denied", "blocked", "aborted"})
 TOOL_FAILED |= {"cancelled", "canceled", "timeout", "timed_out"}
@@ -176,21 +165,22 @@ def scan(events: Iterable[tuple[str, Mapping[str, Any]]]) -> Evidence:
     )
 
 
-# The checks in the CLI's order, first match wins: (reason, does it hold for (said, evidence)).
-_CHECKS: tuple[tuple[str, Callable[[set[str], Evidence], bool]], ...] = (
-    ("blocked", lambda said, _: "blocked" in said),
-    ("aborted", lambda said, _: "aborted" in said),
-    ("agent-failed", lambda _, ev: ev.completion.lower() not in SUCCEEDED),
-    ("tool-error", lambda _, ev: ev.tool_errors > 0),
-    ("app-server-error", lambda _, ev: ev.server_errors > 0 and ev.server_errors >= ev.client_errors),
-    ("app-client-error", lambda _, ev: ev.client_errors > 0),
-    ("failed", lambda said, _: "failed" in said),
+# The checks in the CLI's order, first match wins: (reason, its words for a title, does it hold for (said, evidence)).
+_CHECKS: tuple[tuple[str, str, Callable[[set[str], Evidence], bool]], ...] = (
+    ("blocked", "blocked", lambda said, _: "blocked" in said),
+    ("aborted", "aborted", lambda said, _: "aborted" in said),
+    ("agent-failed", "the agent failed", lambda _, ev: ev.completion.lower() not in SUCCEEDED),
+    ("tool-error", "a tool failed", lambda _, ev: ev.tool_errors > 0),
+    ("app-server-error", "the app answered 5xx", lambda _, ev: ev.server_errors >= max(ev.client_errors, 1)),
+    ("app-client-error", "the app answered 4xx", lambda _, ev: ev.client_errors > 0),
+    ("failed", "failed", lambda said, _: "failed" in said),
 )
+REASONS = {reason: label for reason, label, _ in _CHECKS} | {"unknown": "cause unknown"}
 
 
 def classify(outcome: str, status: str, evidence: Evidence) -> str:
     said = {outcome.strip().lower(), status.strip().lower()}
-    return next((reason for reason, holds in _CHECKS if holds(said, evidence)), "unknown")
+    return next((reason for reason, _, holds in _CHECKS if holds(said, evidence)), "unknown")
 
 
 def _answered(failure: NetworkFailure | None, count: int, what: str) -> str:
