@@ -132,13 +132,11 @@ class GitHub:
                 reply = self._in_flight.wait(attempt.left())  # a signal here leaves the call in flight
                 self._in_flight = None
             except TransportError as err:
-                self._in_flight = None
-                # a POST may have made one: never two
-                if isinstance(err, TlsVerificationFailed | UnsafeUrl) or (
-                    method == "POST" and not isinstance(err, NotSent)
-                ):
-                    raise GitHubError(str(err)) from None
-                error, retry_after = GitHubError(str(err)), None
+                self._in_flight, error, retry_after = None, GitHubError(str(err)), None
+                # a POST that may have been sent may have made one: never two
+                maybe_sent = method == "POST" and not isinstance(err, NotSent)
+                if maybe_sent or isinstance(err, TlsVerificationFailed | UnsafeUrl):
+                    raise error from None
             else:
                 if 200 <= reply.status < 300:
                     try:
