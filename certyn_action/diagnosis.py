@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .api.http import Deadline
 from .core.diagnosis import Diagnosis, chosen, diagnose_test, flaky_mark
 from .render import words
 from .render.escape import one_line, plural, truncate
@@ -182,7 +183,7 @@ def report_diagnosis(
         return None
     if not counted_failing:
         return Diagnosis()
-    found = diagnose(client, run_id, items, min(hard_deadline, clock.monotonic() + BUDGET_SECONDS), clock)
+    found = diagnose(client, run_id, items, Deadline(hard_deadline, clock).capped(BUDGET_SECONDS).at, clock)
     if found.problem:
         log.warning(words.diagnosis_incomplete(found.problem), title=words.DIAGNOSIS_INCOMPLETE)
     for line in words.diagnosis_lines(found):
