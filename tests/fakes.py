@@ -6,6 +6,8 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 
+from requests.structures import CaseInsensitiveDict
+
 from certyn_action.api.http import Deadline, Reply, Request, Transport, TransportError
 from certyn_action.settings import RunMetadata, Settings
 
@@ -47,9 +49,10 @@ class FakeTransport(Transport):
 
 
 def reply(status: int = 200, data: object = None, headers: Mapping[str, str] | None = None) -> Reply:
-    """A reply whose body is ``data`` as JSON (bytes are sent as they are)."""
+    """A reply whose body is ``data`` as JSON (bytes are sent as they are); its headers, like the transport's,
+    are looked up ignoring case."""
     body = data if isinstance(data, bytes) else json.dumps(data).encode()
-    return Reply(status, dict(headers or {}), body)
+    return Reply(status, CaseInsensitiveDict(headers or {}), body)
 
 
 @dataclass(frozen=True)

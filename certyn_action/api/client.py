@@ -115,7 +115,6 @@ class TimedOut(Exception):
     """The deadline came without a terminal status (``last`` seen; ``outage`` when the API was unreachable)."""
 
     def __init__(self, last: models.RunStatus | None, outage: Outage | None = None) -> None:
-        super().__init__("deadline reached")
         self.last, self.outage = last, outage
 
 
@@ -227,7 +226,7 @@ def error_for(reply: Reply, ask: Ask, project: str) -> ApiError:
     if status == 404:
         what = ask.not_found or "the run was not found"
         return NotFound(f"HTTP 404 while {doing}: {what}.{suffix}", status=status)
-    retry_after = reply.header("Retry-After") if classify(reply) else None
+    retry_after = reply.header("Retry-After")  # heeded only where the failure is retried
     return ApiError(f"HTTP {status} while {doing}.{suffix}", status=status, retry_after=retry_after)
 
 
@@ -337,8 +336,8 @@ def unless_conflict(call: Callable[[], T], otherwise: U) -> T | U:
 
 
 class Ask(NamedTuple):
-    """A request and its words: what we were ``doing`` (errors), the ``operation`` (the retry log), what a
-    404 means, and what a 401/403 means when it is not a wrong key (``{status}``, ``{doing}`` filled in)."""
+    """A request and its words: what we were ``doing``, the ``operation`` (the retry log), what a 404 means,
+    and what a 401/403 means when it is not a wrong key (``{status}``, ``{doing}`` filled in)."""
 
     request: Request
     doing: str
@@ -350,16 +349,13 @@ class Ask(NamedTuple):
 @dataclass
 class Creating:
     """A create that was sent (to replay: its key makes that harmless): whether an attempt may have made what
-    it creates unseen (in flight, or an answer that may hide it), and its 2xx reply until that is read."""
+    it creates unseen (in flight from before it is sent until its answer is read, or an answer that may hide
+    it), and its last 2xx reply (read again when a signal cut its reading short)."""
 
     ask: Ask
     in_flight: bool = False
     may_have_made: bool = False
     reply: Reply | None = None
-
-    @property
-    def may_hold(self) -> bool:
-        return self.in_flight or self.may_have_made
 
 
 class CertynClient:
@@ -377,7 +373,7 @@ class CertynClient:
     ) -> None:
         self._transport, self._clock, self._request_timeout = transport, clock, request_timeout
         self._max_attempts, self._project, self._on_retry = max_attempts, project_slug, on_retry
-        self.creating: Creating | None = None  # the run's create, once sent
+        self.creating: Creating | None = None
         self.created: models.Created | None = None
         self._project_id: str | None = None
         self.poll_sent_at = 0.0  # when the last status request went out
@@ -445,17 +441,14 @@ class CertynClient:
                 raise ApiError(str(err), kind=kind) from None
             if not 200 <= reply.status < 300:
                 raise error_for(reply, ask, self._project)
-            if creating is not None:  # until it is read: a signal while it is read leaves it to read again
-                creating.reply, creating.in_flight = reply, False
-            result = read(reply)
+            if creating is not None:  # in flight until read: a signal while it is read leaves it to read
+                creating.reply = reply
+            return read(reply)
         except ApiError as err:
-            if creating is not None and (creating.in_flight or creating.reply is not None):
+            if creating is not None and creating.in_flight:
                 creating.may_have_made |= may_have_made_a_run(err.status)
                 creating.in_flight, creating.reply = False, None
             raise
-        if creating is not None:
-            creating.reply = None
-        return result
 
     # -- the endpoints ---------------------------------------------------------------------------
     def project_id(self, deadline: float) -> str:
@@ -569,7 +562,9 @@ class CertynClient:
     @property
     def create_may_have_made_a_run(self) -> bool:
         """No run is known, yet an attempt is in flight or got an answer that may hide one."""
-        return self.created is None and self.creating is not None and self.creating.may_hold
+        if self.created is not None or self.creating is None:
+            return False
+        return self.creating.in_flight or self.creating.may_have_made
 
     def answered_create(self) -> models.Created | None:
         """The run of a create answered but not read (interrupted while read), sending nothing; or None."""
@@ -657,7 +652,6 @@ class EnvironmentsApi:
         ask = Ask(request, CREATING_ENVIRONMENT, operation="environment create", refused=ENVIRONMENT_RIGHTS)
         if self.creating is None:  # one record for both keys: whether any attempt may have made one
             self.creating = Creating(ask)
-        self.creating.ask = ask
         read = partial(read_model, model=models.Environment, what="the environment create response")
         create = partial(self.client.call, ask, read, CREATE, deadline, creating=self.creating)
         return unless_conflict(create, None)

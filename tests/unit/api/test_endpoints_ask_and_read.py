@@ -4,12 +4,21 @@ variables. A 404 says what is missing, a 401/403 what the key lacks; an unusable
 
 from __future__ import annotations
 
+import importlib
+import signal
+import sys
+import types
+from functools import partial
 from typing import Any
 
 import pytest
+from pydantic import BaseModel, model_validator
 
+from certyn_action.api import client as api_client
 from certyn_action.api.client import (
+    READ,
     ApiError,
+    Ask,
     AuthError,
     CertynClient,
     EnvironmentsApi,
@@ -17,8 +26,9 @@ from certyn_action.api.client import (
     NotFound,
     another_key,
     list_runner_pools,
+    read_model,
 )
-from certyn_action.api.http import Reply, Request, TransportError
+from certyn_action.api.http import NotSent, Reply, Request, TransportError
 from certyn_action.settings import KEY_MAX_LENGTH, KEY_PATTERN
 from tests.fakes import FakeClock, FakeTransport, reply
 
@@ -112,10 +122,11 @@ def test_a_diagnosis_read_retries_an_unusable_answer_naming_what_it_reads_then_g
     read: Any, path: str, what: str
 ) -> None:
     heard: list[tuple[str, str]] = []
-    client, transport = client_for(*[reply(200, b"<html>")] * 2, reply(502), attempts=3, heard=heard)
+    client, transport = client_for(*[reply(200, b'{"items": [')] * 2, reply(502), attempts=3, heard=heard)
     with pytest.raises(GaveUp) as err:
         read(client)
-    assert [operation for operation, _ in heard] == [what, what]
+    unusable = f"{what} (HTTP 200) is not valid JSON: a proxy or load balancer answered, or the body was cut"
+    assert heard == [(what, unusable)] * 2
     assert err.value.message.startswith(f"{what} failed after 3 attempts: HTTP 502 while reading {what}.")
     assert len(transport.sent) == 3
 
@@ -329,12 +340,367 @@ def test_a_refused_variable_says_the_key_lacks_environment_rights() -> None:
 
 
 def test_another_key_keeps_the_key_short_enough_and_adds_a_random_suffix() -> None:
-    longest = "k" * (KEY_MAX_LENGTH - 8) + "-" + "x" * 7
-    key = another_key(longest, random_hex=lambda n: "ab" * n)
-    assert key == "k" * (KEY_MAX_LENGTH - 8) + "-ababab"
-    assert len(key) <= KEY_MAX_LENGTH
+    key = another_key("k" * KEY_MAX_LENGTH, random_hex=lambda n: "ab" * n)
+    assert key == "k" * (KEY_MAX_LENGTH - 7) + "-ababab"
     assert KEY_PATTERN.fullmatch(key)
+
+
+def test_another_key_never_doubles_a_hyphen_where_the_key_is_cut() -> None:
+    cut_at_a_hyphen = "k" * (KEY_MAX_LENGTH - 8) + "-" + "x" * 7
+    assert (
+        another_key(cut_at_a_hyphen, random_hex=lambda n: "ab" * n) == "k" * (KEY_MAX_LENGTH - 8) + "-ababab"
+    )
 
 
 def test_another_key_of_a_short_key_keeps_it_whole() -> None:
     assert another_key("gha-1", random_hex=lambda n: "f" * (2 * n)) == "gha-1-ffffff"
+
+
+# -- the run's create and its recovery -----------------------------------------------------------------
+
+
+class Interrupted(BaseException):
+    """The job's cancellation, raised where the signal lands."""
+
+
+def test_a_create_interrupted_while_reading_a_2xx_that_names_no_usable_run_is_replayed_at_release(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A 2xx made a run even when its body cannot be read: the release replays the create with its key.
+    replayed = reply(200, {"runId": "r-1"}, {"Idempotency-Replayed": "true"})
+    client, transport = client_for(reply(201, {"runId": ["r-1"]}), replayed)
+    interruptions = iter([Interrupted()])
+
+    def interrupted_once() -> None:
+        if (interruption := next(interruptions, None)) is not None:
+            raise interruption  # the signal lands as the answer is read
+
+    monkeypatch.setattr(api_client, "load_models", interrupted_once)
+    with pytest.raises(Interrupted):
+        client.create({"projectSlug": "p"}, "k-1", deadline=2000)
+    assert client.create_may_have_made_a_run
+    recovered = client.recover_create(deadline=2000)
+    assert recovered is not None
+    assert (recovered.run.run_id, recovered.replayed) == ("r-1", True)
+    assert [request.headers for request in transport.sent] == [{"Idempotency-Key": "k-1"}] * 2
+
+
+def test_a_create_never_sent_made_no_run_and_nothing_is_replayed() -> None:
+    client, transport = client_for(NotSent("POST /api/ci/runs: no time left"), attempts=1)
+    with pytest.raises(GaveUp):
+        client.create({"projectSlug": "p"}, "k-1", deadline=2000)
+    assert not client.create_may_have_made_a_run
+    assert client.recover_create(deadline=2000) is None
+    assert len(transport.sent) == 1
+
+
+def test_a_create_answer_without_a_run_id_says_what_the_server_said_or_nothing() -> None:
+    client, _ = client_for(reply(201, {"status": "queued"}))
+    with pytest.raises(ApiError) as err:
+        client.create({"projectSlug": "p"}, "k-1", deadline=2000)
+    assert (err.value.message, err.value.status) == (
+        "Certyn answered the create with HTTP 201 but no runId; the run cannot be followed. Server said: nothing",
+        201,
+    )
+
+
+def test_a_create_answer_with_an_unusable_run_id_is_invalid_naming_the_field() -> None:
+    client, _ = client_for(reply(201, {"runId": ["r-1"]}))
+    with pytest.raises(ApiError) as err:
+        client.create({"projectSlug": "p"}, "k-1", deadline=2000)
+    assert err.value.message.startswith("the create response is invalid: runId: ")
+    assert err.value.status == 201
+
+
+def test_a_create_answer_that_is_not_json_is_retried_as_a_cut_body() -> None:
+    client, _ = client_for(reply(201, b'{"runId": "r-'), attempts=1)
+    with pytest.raises(GaveUp) as err:
+        client.create({"projectSlug": "p"}, "k-1", deadline=2000)
+    assert err.value.last == (
+        "the create response (HTTP 201) is not valid JSON: a proxy or load balancer answered, or the body was cut"
+    )
+
+
+# -- what every endpoint shares: reading the answer, wording the error ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (b" \n<html><body>Bad gateway</body></html>", "an HTML page"),
+        (b'{"status": "id', "not valid JSON"),
+    ],
+    ids=["a proxy's page", "a cut body"],
+)
+def test_an_answer_that_is_not_json_says_whether_it_looks_like_a_proxy_page(
+    body: bytes, problem: str
+) -> None:
+    client, _ = client_for(reply(200, body), attempts=1)
+    with pytest.raises(GaveUp) as err:
+        client.conversation("c-1", 2000)
+    assert err.value.last == (
+        f"the AI conversation (HTTP 200) is {problem}: a proxy or load balancer answered, or the body was cut"
+    )
+    assert (err.value.status, err.value.kind) == (200, "unusable body")
+
+
+def test_an_answer_that_is_not_an_object_says_so() -> None:
+    client, _ = client_for(reply(200, [{"id": "p-1", "slug": "my-app"}]), attempts=1)
+    with pytest.raises(GaveUp) as err:
+        client.project_id(2000)
+    assert err.value.message == (
+        "projects overview failed after 1 attempt: the projects overview (HTTP 200) is not a JSON object"
+    )
+
+
+def test_the_servers_problem_details_are_quoted_in_order_without_repeats() -> None:
+    details = {
+        "error": "Bad request",
+        "message": "Bad request",
+        "title": "Validation failed",
+        "detail": "see errors",
+        "errors": {"name": "required", "value": ["too long", "not text"]},
+    }
+    client, _ = client_for(reply(400, details))
+    with pytest.raises(ApiError) as err:
+        client.conversation("c-1", 2000)
+    assert err.value.message == (
+        "HTTP 400 while reading the AI conversation c-1. Server said: Bad request — Validation failed — "
+        "see errors — name: required — value: too long, not text"
+    )
+    assert (err.value.attempts, err.value.last) == (
+        1,
+        err.value.message,
+    )  # one attempt: no "after N attempts"
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        ({"errors": ["first", 2]}, " Server said: first — 2"),
+        ([{"error": "not an object"}], ""),
+        (b"<html><body>Internal error</body></html>", ""),
+        ({"message": "x" * 400}, " Server said: " + "x" * 299 + "…"),
+    ],
+    ids=["a list of errors", "not an object", "not JSON", "too long"],
+)
+def test_the_servers_words_are_quoted_only_from_an_object_and_cut_short(body: object, said: str) -> None:
+    client, _ = client_for(reply(422, body))
+    with pytest.raises(ApiError) as err:
+        client.conversation("c-1", 2000)
+    assert err.value.message == f"HTTP 422 while reading the AI conversation c-1.{said}"
+
+
+@pytest.mark.parametrize(
+    ("headers", "target"),
+    [
+        ({"Location": "https://login.example.com/sso?next=/api"}, "login.example.com"),
+        ({}, "elsewhere"),
+        ({"Location": "/maintenance"}, "elsewhere"),
+        ({"Location": "http://[::1"}, "an unparsable location"),
+        ({"Location": f"https://{'a' * 120}.example.com/"}, "a" * 99 + "…"),
+    ],
+    ids=["another host", "no location", "a path", "unparsable", "a long host"],
+)
+def test_a_redirect_names_where_it_pointed_and_that_the_key_never_follows(
+    headers: dict[str, str], target: str
+) -> None:
+    client, transport = client_for(reply(302, b"", headers))
+    with pytest.raises(ApiError) as err:
+        client.conversation("c-1", 2000)
+    assert err.value.message == (
+        f"the API answered with a redirect (HTTP 302 to {target}) while reading the AI conversation c-1; "
+        "the API key is never sent to a redirect target: set `api-url` to the API's final address."
+    )
+    assert (err.value.status, len(transport.sent)) == (302, 1)
+
+
+def test_a_run_that_is_not_found_says_so() -> None:
+    client, _ = client_for(reply(404))
+    with pytest.raises(NotFound) as err:
+        client.status("r-1", 2000)
+    assert err.value.message == "HTTP 404 while reading the run's status: the run was not found."
+
+
+class Inner(BaseModel):
+    name: str
+
+
+class Outer(BaseModel):
+    inner: Inner
+
+
+class Whole(BaseModel):
+    @model_validator(mode="before")
+    @classmethod
+    def refuse(cls, data: object) -> object:
+        raise ValueError("x" * 300)
+
+
+@pytest.mark.parametrize(
+    ("model", "body", "where"),
+    [
+        (Outer, {"inner": {}}, "inner.name: Field required"),
+        (Whole, {}, "body: Value error, " + "x" * (200 - len("body: Value error, ") - 1) + "…"),
+    ],
+    ids=["a nested field", "the whole body"],
+)
+def test_an_answer_a_model_cannot_read_names_the_field_and_is_retried(
+    model: type[BaseModel], body: object, where: str
+) -> None:
+    client, _ = client_for(reply(201, body), attempts=1)
+    ask = Ask(Request("GET", "/api/x"), "reading x", operation="x")
+    with pytest.raises(GaveUp) as err:
+        client.call(ask, partial(read_model, model=model, what="the x"), READ, 2000)
+    assert err.value.last == f"the x (HTTP 201) is invalid: {where}"
+    assert (err.value.status, err.value.kind) == (201, "unusable body")
+
+
+def test_the_models_are_imported_once_with_the_job_s_signals_held(monkeypatch: pytest.MonkeyPatch) -> None:
+    held_while_importing: list[set[int | signal.Signals]] = []
+    imported: list[str] = []
+
+    def import_module(name: str) -> object:
+        held_while_importing.append(signal.pthread_sigmask(signal.SIG_BLOCK, []))
+        imported.append(name)
+        sys.modules[name] = types.ModuleType(name)
+        return sys.modules[name]
+
+    monkeypatch.delitem(sys.modules, "certyn_action.api.models")
+    monkeypatch.setattr(importlib, "import_module", import_module)
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    api_client.load_models()
+    api_client.load_models()
+    assert imported == ["certyn_action.api.models"]
+    assert {signal.SIGINT, signal.SIGTERM} <= held_while_importing[0]
+    assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == before  # released afterwards
+
+
+# -- the projects overview -----------------------------------------------------------------------------
+
+
+def test_the_project_id_is_read_from_the_overview_once() -> None:
+    heard: list[tuple[str, str]] = []
+    client, transport = client_for(reply(500), OVERVIEW, heard=heard)
+    assert client.project_id(2000) == "p-1"
+    assert client.project_id(2000) == "p-1"
+    assert transport.sent == [Request("GET", "/api/projects/overview")] * 2  # the blip, then the answer
+    assert heard == [("projects overview", "HTTP 500 while reading the projects overview.")]
+
+
+def test_a_project_the_key_cannot_see_is_not_found_naming_the_input() -> None:
+    client, _ = client_for(reply(200, {"projects": [{"id": "p-2", "slug": "other"}]}))
+    with pytest.raises(NotFound) as err:
+        client.project_id(2000)
+    assert (err.value.message, err.value.status) == (
+        "project `my-app` is not among the projects this API key can see (GET /api/projects/overview): "
+        "check `project-slug` and the key's access.",
+        404,
+    )
+
+
+# -- the per-test results: retried, and refused when they are another run's ----------------------------
+
+
+def test_per_test_results_are_retried_naming_them() -> None:
+    heard: list[tuple[str, str]] = []
+    client, _ = client_for(OVERVIEW, reply(200, b"<html>"), reply(200, {"id": "r-1"}), heard=heard)
+    assert client.process_run("r-1", 2000).id == "r-1"
+    assert heard == [
+        (
+            "per-test results",
+            "the per-test results (HTTP 200) is an HTML page: a proxy or load balancer answered, or the body was cut",
+        )
+    ]
+
+
+def test_per_test_results_of_another_run_are_refused_as_a_proxy_s_or_a_fault() -> None:
+    other = "r-" + "9" * 100
+    client, _ = client_for(OVERVIEW, reply(200, {"id": other}), attempts=1)
+    with pytest.raises(GaveUp) as err:
+        client.process_run("r-1", 2000)
+    assert err.value.last == (
+        f"the per-test results (HTTP 200) is for run {repr(other)[:79]}…, not run r-1: "
+        "a caching proxy or a server fault answered"
+    )
+    assert (err.value.status, err.value.kind) == (200, "unusable body")
+
+
+# -- the temporary environment -----------------------------------------------------------------------
+
+BODY = {"key": "gha-shop-1", "label": "GitHub Actions", "baseUrl": "https://pr-1.example.com"}
+ENVIRONMENTS = "/api/projects/p-1/environments"
+
+
+def listed(*keys: str, more: bool = False) -> Reply:
+    items = [{"id": f"id-{key}", "key": key, "label": "x", "baseUrl": "https://elsewhere"} for key in keys]
+    return reply(200, {"items": items, "hasNextPage": more})
+
+
+def test_the_environment_create_posts_its_body_and_knows_its_key() -> None:
+    client, transport = client_for(OVERVIEW, reply(201, {"id": "e-1", "key": BODY["key"]}))
+    api = EnvironmentsApi(client)
+    assert (api.key, api.taken_key) == ("", "")
+    assert api.create(BODY, 2000).id == "e-1"
+    assert (api.key, api.taken_key) == (BODY["key"], "")
+    assert transport.sent[1] == Request("POST", ENVIRONMENTS, BODY)
+
+
+def test_the_environment_create_is_retried_naming_it_and_its_answer() -> None:
+    heard: list[tuple[str, str]] = []
+    client, _ = client_for(OVERVIEW, reply(201, {"key": "no id"}), reply(201, {"id": "e-1"}), heard=heard)
+    assert EnvironmentsApi(client).create(BODY, 2000).id == "e-1"
+    [(operation, error)] = heard
+    assert operation == "environment create"
+    assert error.startswith("the environment create response (HTTP 201) is invalid: id: ")
+
+
+def test_an_environment_create_that_fails_says_it_was_creating_the_temporary_environment() -> None:
+    client, _ = client_for(OVERVIEW, reply(400))
+    with pytest.raises(ApiError) as err:
+        EnvironmentsApi(client).create(BODY, 2000)
+    assert err.value.message == "HTTP 400 while creating the temporary environment."
+
+
+def test_both_keys_taken_by_someone_else_s_environments_says_so_and_to_re_run() -> None:
+    taken = reply(409, {"error": "key in use"})
+    client, transport = client_for(OVERVIEW, taken, listed("someone-else"), taken)
+    api = EnvironmentsApi(client)
+    with pytest.raises(ApiError) as err:
+        api.create(BODY, 2000)
+    assert (err.value.message, err.value.status) == (
+        f"HTTP 409 while creating the temporary environment: the keys `{BODY['key']}` and `{api.key}` are both "
+        "taken by environments this step did not create. Re-run the job.",
+        409,
+    )
+    assert transport.sent[2] == Request("GET", f"{ENVIRONMENTS}?page=1&pageSize=100")
+    assert transport.sent[3].json_body == {**BODY, "key": api.key}
+
+
+def test_the_environments_list_is_retried_naming_it() -> None:
+    heard: list[tuple[str, str]] = []
+    client, _ = client_for(OVERVIEW, reply(503), reply(200, []), listed("gha-shop-1"), heard=heard)
+    found = EnvironmentsApi(client).find("gha-shop-1", 2000)
+    assert found is not None
+    assert found.id == "id-gha-shop-1"
+    assert heard == [
+        ("environments list", "HTTP 503 while listing the environments."),
+        ("environments list", "the environments list (HTTP 200) is not a JSON object"),
+    ]
+
+
+def test_a_refused_environments_list_says_the_key_lacks_environment_rights() -> None:
+    client, _ = client_for(OVERVIEW, reply(403))
+    with pytest.raises(AuthError) as err:
+        EnvironmentsApi(client).find("gha-shop-1", 2000)
+    assert err.value.message.startswith(
+        "the API key lacks environment rights (HTTP 403 while listing the environments):"
+    )
+
+
+def test_the_environment_delete_is_retried_naming_it() -> None:
+    heard: list[tuple[str, str]] = []
+    client, transport = client_for(OVERVIEW, reply(502), reply(204, b""), heard=heard)
+    assert EnvironmentsApi(client).delete(ODD_ID, 2000) == "deleted"
+    assert transport.sent[1:] == [Request("DELETE", f"{ENVIRONMENTS}/{ODD_PATH}")] * 2
+    assert heard == [("environment delete", f"HTTP 502 while deleting environment {ODD_ID}.")]
