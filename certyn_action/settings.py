@@ -538,12 +538,9 @@ class Settings:
     def metadata(self) -> RunMetadata:
         """From the context; every non-empty metadata input wins."""
         ctx = self.context
-        head = _mapping(ctx.pull_request().get("head")) if ctx.is_pull_request else {}
-        if ctx.is_pull_request:
-            commit = _text(head.get("sha")) or ctx.sha
-            context_ref = ctx.head_ref or _text(head.get("ref")) or ctx.ref_name
-        else:
-            commit, context_ref = ctx.sha, ctx.ref_name
+        head = _mapping(ctx.pull_request().get("head")) if ctx.is_pull_request else {}  # on a PR: its head
+        commit = _text(head.get("sha")) or ctx.sha
+        context_ref = (ctx.head_ref if ctx.is_pull_request else "") or _text(head.get("ref")) or ctx.ref_name
         run_url = f"{ctx.server_url}/{ctx.repository}/actions/runs/{ctx.run_id}"
         run_url = run_url if ctx.repository and ctx.run_id else ""
         attempt_url = f"{run_url}/attempts/{ctx.run_attempt}" if run_url and ctx.run_attempt else run_url
@@ -757,10 +754,8 @@ def missing_key_hint(ctx: GitHubContext) -> str | None:
     # repository that is itself a fork, where secrets are available.
     pr = ctx.pull_request()
     head = _mapping(_mapping(pr.get("head")).get("repo"))
-    head_name, base_name = (
-        _text(head.get("full_name")),
-        _text(_mapping(_mapping(pr.get("base")).get("repo")).get("full_name")),
-    )
+    head_name = _text(head.get("full_name"))
+    base_name = _text(_mapping(_mapping(pr.get("base")).get("repo")).get("full_name"))
     if head_name and base_name:
         fork = head_name.lower() != base_name.lower()
     else:

@@ -337,8 +337,8 @@ def unless_conflict(call: Callable[[], T], otherwise: U) -> T | U:
 
 
 class Ask(NamedTuple):
-    """A request and its words: what we were ``doing`` (errors), the ``operation`` (the retry log), what a
-    404 means, and what a 401/403 means when it is not a wrong key (``{status}``, ``{doing}`` filled in)."""
+    """A request and its words: what we were ``doing``, the ``operation`` (the retry log), what a 404 means,
+    and what a 401/403 means when it is not a wrong key (``{status}``, ``{doing}`` filled in)."""
 
     request: Request
     doing: str
@@ -358,10 +358,6 @@ class Creating:
     may_have_made: bool = False
     reply: Reply | None = None
 
-    @property
-    def may_hold(self) -> bool:
-        return self.in_flight or self.may_have_made
-
 
 class CertynClient:
     """The one client; ``on_retry(operation, error, delay, failures)`` hears of each retry."""
@@ -378,7 +374,7 @@ class CertynClient:
     ) -> None:
         self._transport, self._clock, self._request_timeout = transport, clock, request_timeout
         self._max_attempts, self._project, self._on_retry = max_attempts, project_slug, on_retry
-        self.creating: Creating | None = None  # the run's create, once sent
+        self.creating: Creating | None = None
         self.created: models.Created | None = None
         self._project_id: str | None = None
         self.poll_sent_at = 0.0  # when the last status request went out
@@ -567,7 +563,9 @@ class CertynClient:
     @property
     def create_may_have_made_a_run(self) -> bool:
         """No run is known, yet an attempt is in flight or got an answer that may hide one."""
-        return self.created is None and self.creating is not None and self.creating.may_hold
+        if self.created is not None or self.creating is None:
+            return False
+        return self.creating.in_flight or self.creating.may_have_made
 
     def answered_create(self) -> models.Created | None:
         """The run of a create answered but not read (interrupted while read), sending nothing; or None."""

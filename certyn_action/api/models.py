@@ -301,11 +301,10 @@ class Outcome(StrEnum):
         return self in (Outcome.FAILED, Outcome.BLOCKED, Outcome.ABORTED)
 
 
-_WORDS = {outcome.value: outcome for outcome in Outcome} | {
-    "cancelled": Outcome.ABORTED,
-    "canceled": Outcome.ABORTED,
-}
-# Failing first (server order kept among them), then tests without a result, then skipped, then passed.
+_WORDS = {outcome.value: outcome for outcome in Outcome} | dict.fromkeys(
+    ("cancelled", "canceled"), Outcome.ABORTED
+)
+# failing first (in the server's order), then no result, skipped, passed
 _RANK = {Outcome.NO_RESULT: 1, Outcome.SKIPPED: 2, Outcome.PASSED: 3}
 
 

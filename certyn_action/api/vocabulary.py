@@ -11,13 +11,12 @@ if TYPE_CHECKING:
 TERMINAL_STATES = frozenset({"completed", "cancelled"})
 COUNTERS = ("total", "passed", "failed", "blocked", "pending", "aborted", "skipped")
 OUTCOMES = ("passed", "failed", "blocked", "aborted", "skipped")  # the counters that are a test's result
-# The counters the API promises: a finished run that lacks one (missing or null) proves nothing.
+# the counters the API promises: a finished run without one (missing or null) proves nothing
 REQUIRED_COUNTERS = ("failed", "blocked")
 
 
 def api_path(*segments: str) -> str:
-    """``/api/...``, every segment escaped (ids come from the inputs or the server): URLs are only ever built
-    from the configured base."""
+    """``/api/...``, every segment escaped: ids come from the inputs or the server."""
     return "/api/" + "/".join(quote(segment, safe="") for segment in segments)
 
 
@@ -26,8 +25,7 @@ def run_path(run_id: str) -> str:
 
 
 def create_body(inputs: Settings, meta: RunMetadata, environment_key: str = "") -> dict[str, object]:
-    """The create request's JSON: camelCase, empty fields omitted. ``environment_key``: the temporary
-    environment of ``base-url`` (``environment-key`` is not given then)."""
+    """The create's JSON, empty fields left out; ``environment_key``: the temporary one of ``base-url``."""
     optional: dict[str, object] = {
         "environmentKey": environment_key or inputs.environment_key,
         "processSlug": inputs.process_slug,

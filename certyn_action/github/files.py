@@ -89,17 +89,11 @@ def cap_output(value: str, limit: int) -> tuple[str, str]:
     return head, f"its first {len(head):,} characters"
 
 
-class SummaryFile:
-    """Writes the job summary; Markdown over the runner's 1 MiB limit is cut, never dropped. ``scrub`` (the
+def write_summary(path: str | None, markdown: str, scrub: Callable[[str], str] = str) -> None:
+    """Appends to the job summary; Markdown over the runner's 1 MiB limit is cut, never dropped. ``scrub`` (the
     log's ``redact``) runs on the Markdown as written (escaped, UTF-8), before the cut."""
-
-    def __init__(self, path: str | None, scrub: Callable[[str], str] = str) -> None:
-        self._path = Path(path) if path else None
-        self._scrub = scrub
-
-    def write(self, markdown: str) -> None:
-        if self._path is not None:
-            _append(self._path, cap_bytes(self._scrub(encodable(markdown)), SUMMARY_LIMIT_BYTES - 1024))
+    if path:
+        _append(Path(path), cap_bytes(scrub(encodable(markdown)), SUMMARY_LIMIT_BYTES - 1024))
 
 
 def cap_bytes(text: str, limit: int) -> str:

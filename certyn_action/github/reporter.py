@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from ..core.report import Report
 from ..render import words
 from ..render.escape import one_line
-from .files import OutputFile, SummaryFile
+from .files import OutputFile, write_summary
 from .workflow import WorkflowLog
 
 
@@ -22,7 +22,7 @@ class Reporter:
             log.redact,
             lambda message: log.warning(message, title=words.OUTPUT_CUT),
         )
-        self._summary = SummaryFile(env.get("GITHUB_STEP_SUMMARY"), log.redact)
+        self._summary = env.get("GITHUB_STEP_SUMMARY")
 
     def outputs(self, report: Report, *, after_create: bool = False) -> None:
         """The outputs known so far (only the create's right after it)."""
@@ -38,7 +38,7 @@ class Reporter:
 
         self.outputs(report)
         try:
-            self._summary.write(render_summary(report.redacted(self.log.redact)))
+            write_summary(self._summary, render_summary(report.redacted(self.log.redact)), self.log.redact)
         except OSError as err:
             self._failed("Could not write the job summary", err)
         lines, annotation = words.verdict(report)

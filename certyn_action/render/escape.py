@@ -44,6 +44,8 @@ _MULTILINE_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u20
 # (html.escape runs first, so a raw '&' can no longer occur, and '#' never starts a line of ours).
 _MD_PUNCT = re.compile(r"([!\"$%'()*+,\-./:<=>?@\[\\\]^_`{|}~])")
 WORD_JOINER = "\u2060"
+_ISSUE = re.compile(r"(\\#|\bGH\\-)(?=\d)", re.IGNORECASE)  # "#123", "GH-123": a link to an issue
+_BACKTICKS = re.compile(r"`+")
 
 
 def encodable(text: str) -> str:
@@ -221,9 +223,6 @@ def formatted(text: object, limit: int = 500) -> str:
     return _spans(one_line(text, limit), _Markdown())
 
 
-_BACKTICKS = re.compile(r"`+")
-
-
 def fenced(text: str, info: str = "text") -> str:
     """``text`` as a fenced code block that shows it literally: the fence is longer than any run of backticks
     inside, so no line can close it; controls, bidirectional and invisible characters are spaced."""
@@ -271,8 +270,8 @@ def _table(lines: list[str], start: int) -> tuple[list[str], int]:
     return ["", written[0], "|" + "|".join(align) + "|", *written[1:], ""], end
 
 
-def formatted_block(text: str, demote: int = 3) -> str:
-    """Certyn's Markdown on several lines (the AI answer), written anew: headings ``demote`` levels down,
+def formatted_block(text: str) -> str:
+    """Certyn's Markdown on several lines (the AI answer), written anew: headings three levels down,
     lists, quotes, tables, rules and code blocks, their text ``formatted``; anything else escaped. What it
     opens it closes, so nothing after it changes. No raw HTML, no image, links only to http(s)."""
     lines = visible(multiline(newlines(text))).expandtabs(4).split("\n")
@@ -296,7 +295,7 @@ def formatted_block(text: str, demote: int = 3) -> str:
             out += table[0]
             at = table[1]
         elif (heading := HEADING.match(line)) and (words := heading_words(heading)):
-            level = min(len(heading["level"]) + demote, 6)
+            level = min(len(heading["level"]) + 3, 6)  # below the summary's own
             out += ["", "#" * level + " " + formatted(words, _WHOLE), ""]
         elif _RULE.match(line):
             out += ["", "***", ""]
@@ -359,9 +358,6 @@ def _escape_markdown(flat: str) -> str:
     return _ISSUE.sub("\\1" + WORD_JOINER, escaped.replace("@", "@" + WORD_JOINER))
 
 
-_ISSUE = re.compile(r"(\\#|\bGH\\-)(?=\d)", re.IGNORECASE)
-
-
 def without_secrets(url: str) -> str:
     """``url`` as it may be quoted: without its query, fragment and credentials (they may carry tokens); the
     credentials end at the authority's LAST "@", as URL parsers read it (a password may hold an "@")."""
@@ -390,9 +386,7 @@ def safe_url(url: str) -> str | None:
 def markdown_link(label: str, url: str) -> str:
     """A Markdown link when ``url`` is a safe http(s) URL, else the escaped label alone."""
     target = safe_url(url)
-    if target is None:
-        return markdown(label)
-    return f"[{markdown(label)}]({target})"
+    return f"[{markdown(label)}]({target})" if target else markdown(label)
 
 
 def plural(count: int, noun: str, many: str = "") -> str:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from ..api.models import Outcome, ProcessRun, RunItem, finding_excerpt, outcome_counts
 from .escape import newlines, plain, plain_lines, plural, truncate
-from .words import COUNTS_DISAGREE
+from .words import COUNTS_DISAGREE, PASSING
 
 if TYPE_CHECKING:
     from ..core.diagnosis import DiagnosedTest, Diagnosis
@@ -130,12 +130,9 @@ def unlisted(items: Sequence[RunItem], counts: Mapping[str, int], gate_failure: 
             finding = COUNTS_DISAGREE.format(said=counts[str(outcome)], name=outcome, marked=marked)
             name = f"Certyn counts: {plural(missing, f'{outcome} test')} not in the per-test results"
             extra.append(_synthetic(name, outcome, finding))
-    if gate_failure and not extra and all(item.outcome in _GREEN for item in items):
+    if gate_failure and not extra and all(item.outcome in PASSING for item in items):
         extra.append(_synthetic("Certyn gate", Outcome.FAILED, f"The Certyn gate failed: {gate_failure}"))
     return extra
-
-
-_GREEN = frozenset({Outcome.PASSED, Outcome.SKIPPED})
 
 
 def _synthetic(name: str, outcome: Outcome, finding: str) -> RunItem:

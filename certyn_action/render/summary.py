@@ -27,13 +27,23 @@ from .escape import (
     truncate,
     without_secrets,
 )
-from .words import MAX_ROWS, SHOWN_IF_NOT_ZERO
+from .words import ICONS, MAX_ROWS, PASSING, SHOWN_IF_NOT_ZERO
 
 if TYPE_CHECKING:
     from ..api.models import RunItem, RunStatus
     from ..core.diagnosis import DiagnosedTest, Diagnosis
 
 MAX_REASONS = 20
+MAX_CELL_NAME = 200
+MAX_CELL_FINDING = 300
+MAX_SHOWN_ANSWER = 20_000
+MAX_SHOWN_INSTRUCTION = 10_000
+MAX_SHOWN_OBSERVATIONS = 5
+# Certyn's conclusions that say what the verdict says: the line on Certyn's conclusion is left out then
+AGREEING = {
+    Result.PASSED: frozenset({"success", "passed", "succeeded"}),
+    Result.FAILED: frozenset({"failure", "failed"}),
+}
 
 
 def render_summary(report: Report) -> str:
@@ -125,13 +135,6 @@ def _waived(report: Report) -> list[str]:
     if report.verdict.result is Result.PASSED:
         return ["Let through because the workflow turned these checks off:", "", *_items(waived)]
     return ["Also found, not counted because the workflow turned these checks off:", "", *_items(waived)]
-
-
-# Certyn's conclusions that say what the verdict says: the line on Certyn's conclusion is left out then
-AGREEING = {
-    Result.PASSED: frozenset({"success", "passed", "succeeded"}),
-    Result.FAILED: frozenset({"failure", "failed"}),
-}
 
 
 def _counts(report: Report) -> list[str]:
@@ -251,15 +254,6 @@ def _code(text: str) -> str:
     return f"<code>{markdown(text, 200)}</code>"
 
 
-MAX_CELL_NAME = 200
-MAX_CELL_FINDING = 300
-MAX_SHOWN_ANSWER = 20_000
-MAX_SHOWN_INSTRUCTION = 10_000
-
-ICONS = {"failed": "❌", "blocked": "🚫", "aborted": "⛔", "no result": "❔", "skipped": "⏭️", "passed": "✅"}
-PASSING = frozenset({"passed", "skipped"})  # rows collapsed under the failing ones
-
-
 def _finding(item: RunItem) -> str:
     from ..api.models import finding_excerpt  # noqa: PLC0415 - pydantic: only with per-test results
 
@@ -347,11 +341,8 @@ def render_findings(findings: Findings, *, run_url: str = "") -> str:
     if findings.results is not None:
         note = ""
         if found := findings.contradictions:  # the per-test results disagree with the status counts
-            lines = [
-                "> [!WARNING]",
-                "> The per-test results disagree with the status counts; the gate used the counts.",
-            ]
-            note = "\n".join([*lines, *(f"> - {markdown(sentence, 1000)}" for sentence in found)]) + "\n\n"
+            head = "> [!WARNING]\n> The per-test results disagree with the status counts; the gate used the counts."
+            note = "\n".join([head, *(f"> - {markdown(sentence, 1000)}" for sentence in found)]) + "\n\n"
         table = render_test_table(findings.results.items, run_url=run_url, diagnosis=findings.diagnosis)
         parts.append(note + table)
         if findings.diagnosis is not None:
@@ -360,17 +351,13 @@ def render_findings(findings: Findings, *, run_url: str = "") -> str:
         parts.append(f"### Tests\n\n> Per-test results unavailable: {_words(findings.results_note)}\n")
     parts += [f"> {markdown(note, 1000)}\n" for note in findings.notes]
     if findings.asked:
-        conversation = findings.conversation
+        conversation, why = findings.conversation, findings.conversation_note
         state = conversation.state if conversation is not None else "unavailable"
         answer = conversation.answer if conversation is not None else None
-        why = findings.conversation_note
         parts.append(
             render_conversation(findings.instruction, state, answer, waited=findings.waited, note=why)
         )
     return "\n".join(parts)
-
-
-MAX_SHOWN_OBSERVATIONS = 5
 
 
 def _why(test: DiagnosedTest) -> list[str]:

@@ -39,6 +39,8 @@ VERDICTS = {  # the icon and title of each result
     Result.CANCELLED: ("🛑", "Certyn: GitHub job cancelled"),  # a run cancelled in Certyn is a failed gate
     Result.ERROR: ("⚠️", ACTION_ERROR),
 }
+ICONS = {"failed": "❌", "blocked": "🚫", "aborted": "⛔", "no result": "❔", "skipped": "⏭️", "passed": "✅"}
+PASSING = frozenset({"passed", "skipped"})  # no test of these outcomes fails: folded in the summary
 
 OUTAGE = "Certyn API unreachable"
 RECOVERED = "Certyn API reachable again"
@@ -90,6 +92,9 @@ JOB_CANCELLED_NEXT = (
     "The GitHub job was cancelled (by a person, a newer run of a `concurrency` group, or the job's "
     "`timeout-minutes`): re-run it when needed."
 )
+INVALID_INPUT = "Certyn: invalid input '{name}'"
+ADJUSTED_INPUT = "Certyn: input '{name}' adjusted"
+LEFT_RUNNING = "The run was left running in Certyn ({switch} is false)."
 
 
 def title(result: Result, *, waived: bool = False, cause: Cause | None = None) -> str:
@@ -125,11 +130,6 @@ def outage_warning(error: str, left: str) -> str:
         f"{error.rstrip('.')}. The action keeps polling with backoff until the deadline "
         f"(in {left}); if the API is still unreachable then, the step fails."
     )
-
-
-INVALID_INPUT = "Certyn: invalid input '{name}'"
-ADJUSTED_INPUT = "Certyn: input '{name}' adjusted"
-LEFT_RUNNING = "The run was left running in Certyn ({switch} is false)."
 
 
 def orphan(why: str, idempotency_key: str) -> str:
@@ -330,6 +330,10 @@ def verdict(report: Report) -> tuple[list[str], Annotation | None]:
 
 HEARTBEAT_SECONDS = 60.0
 SHOWN_IF_NOT_ZERO = frozenset({"pending", "aborted", "skipped"})  # a count that is always 0 tells nothing
+MAX_ANNOTATIONS = 9  # with the gate's own annotation, GitHub's limit of 10 per step is never crossed
+MAX_ANNOTATION_TITLE = 200
+MAX_ANNOTATION_MESSAGE = 1000
+MAX_ROWS = 50  # the summary's table of tests shows at most this many
 
 
 def describe_counts(status: RunStatus) -> str:
@@ -377,12 +381,6 @@ class ProgressLog:
         return f"[{format_duration(now)}] {text}"
 
 
-MAX_ANNOTATIONS = 9  # with the gate's own annotation, GitHub's limit of 10 per step is never crossed
-MAX_ANNOTATION_TITLE = 200
-MAX_ANNOTATION_MESSAGE = 1000
-MAX_ROWS = 50  # the summary's table of tests shows at most this many
-
-
 def failing_annotations(
     items: Sequence[RunItem],
     kind: str = "error",
@@ -410,7 +408,7 @@ def failing_annotations(
         name = title = one_line(item.display_name, MAX_ANNOTATION_TITLE)
         if (why := diagnosis.of(item) if diagnosis is not None else None) is not None:
             title = f"{one_line(item.display_name, MAX_ANNOTATION_TITLE - 40)} — {why.label}"
-            message = f"{message}\nWhy: {defused(one_line(why.summary, 400))}"
+            message = f"{message}\nWhy: {one_line(why.summary, 400)}"
         shown = "" if cancelled and outcome == "aborted" else kind
         found.append(Annotation(shown, title, truncate(f"{name} — {message}", MAX_ANNOTATION_MESSAGE)))
     return tuple(found)
@@ -449,8 +447,6 @@ def _unannotated(report: Report) -> str:
 AI_WRITTEN = "Written by Certyn's AI, which can be wrong: check what it says against the run."
 AI_INSTRUCTION = "What it was asked"
 AI_ANSWER = "Certyn's AI answer (it can be wrong)"
-
-
 ANSWER_CUT = (
     "The answer is cut here after {shown:,} characters; the output `conversation-response` has it whole."
 )
@@ -485,6 +481,7 @@ def answer_lines(conversation: Conversation, waited: float) -> tuple[str, list[s
 CREATING_GROUP = "Creating Certyn run"
 WHERE = " Certyn run: {link}"  # after an error line: where the run is
 CANCEL_RECEIVED = "Received {signal_name}: the job is being cancelled"
+INTERNAL_ERROR = "internal error: {message}"
 
 
 def stopped(reason: str, cause: Cause | None, where: str) -> str:
@@ -510,19 +507,10 @@ _ENDED_BY_RESULT = {
     Result.CANCELLED: "job cancelled",
     Result.ERROR: "API error",
 }
-
 STEP_ENDED = "the step ended ({ended})"  # why the temporary environment is deleted
 NOT_ENDED_HERE = "the run did not end within this step ({ended})"  # why nothing was read after it
 NONE_CREATED = "no run was created ({ended})"
 NONE_FOUND = "the run was not found (run not found)"
-
-
-def step_ended(verdict: Verdict) -> str:
-    if verdict.cause in _ENDED_BY_CAUSE:
-        return _ENDED_BY_CAUSE[verdict.cause]
-    return _ENDED_BY_RESULT.get(verdict.result, verdict.result.value)
-
-
 TRIES = "{attempts}, the last: "  # before the last attempt's error
 CANCELLING = "Cancelling Certyn run {run_id}: {cause}"
 CANCEL_ANSWERED = "Certyn answered the cancel: {outcome}"
@@ -534,6 +522,15 @@ DELETING_ENVIRONMENT = "Deleting the temporary Certyn environment {key}: {cause}
 ENVIRONMENT_NOT_DELETED_NOTE = (
     "Could not delete the temporary Certyn environment {shown}: {why}. Delete it in Certyn (Environments)."
 )
+ENVIRONMENT_OUTCOME = "Temporary Certyn environment {key}: {outcome}"
+
+
+def step_ended(verdict: Verdict) -> str:
+    if verdict.cause in _ENDED_BY_CAUSE:
+        return _ENDED_BY_CAUSE[verdict.cause]
+    return _ENDED_BY_RESULT.get(verdict.result, verdict.result.value)
+
+
 # -- base-url's check (deployment.py) and the run as it becomes known (step.py) ------------------------
 BASE_URL_RETRY = "base-url: attempt {attempt}: {error}; retrying in {delay:.1f}s"
 BASE_URL_ANSWERED = "base-url answered (HTTP {status}) after {attempts}"
@@ -560,8 +557,6 @@ def created_lines(created: Created) -> list[str]:
     return lines
 
 
-ENVIRONMENT_OUTCOME = "Temporary Certyn environment {key}: {outcome}"
-INTERNAL_ERROR = "internal error: {message}"
 # -- waiting for the run (wait.py) -------------------------------------------------------------------
 STILL_WAITING_FOR_THE_RUN = "still waiting for the run to appear"
 RUN_DOES_NOT_EXIST = (
@@ -569,22 +564,20 @@ RUN_DOES_NOT_EXIST = (
     "output of the step that created the run) and that `api-key` and `api-url` are those of "
     "the run's project"
 )
+RUN_NOT_VISIBLE_YET = "Run {run_id} is not visible yet (HTTP 404, poll {poll}); waiting for it"
+OUTAGE_AGAIN = OUTAGE + " again (outage {outages}): {text}"
+STILL_FAILING = "still waiting: the API has been failing for {failing}"
+STILL = "still {state} — {counts}"
 
 
 def run_not_found(run_id: str, polls: int) -> str:
     return f"run {run_id} was not found (HTTP 404, {plural(polls, 'poll')})"
 
 
-RUN_NOT_VISIBLE_YET = "Run {run_id} is not visible yet (HTTP 404, poll {poll}); waiting for it"
-
-
 def polling_on(run_id: str, error: str, poll: int) -> str:
     return (
         f"Polling run {run_id}: {error.rstrip('.')} — polling on for a while before giving up (poll {poll})"
     )
-
-
-OUTAGE_AGAIN = OUTAGE + " again (outage {outages}): {text}"
 
 
 def reachable_again(run_id: str, took: str, failures: int) -> str:
@@ -594,8 +587,6 @@ def reachable_again(run_id: str, took: str, failures: int) -> str:
     )
 
 
-STILL_FAILING = "still waiting: the API has been failing for {failing}"
-STILL = "still {state} — {counts}"
 # -- what Certyn found after the run (findings.py) -----------------------------------------------------
 RESULTS_TITLE = "Certyn per-test results unavailable"
 ANSWER_TITLE = "Certyn AI answer unavailable"
@@ -614,17 +605,15 @@ RESULTS_CUT = (
     "Certyn listed {listed:,} tests; only the first {kept:,} are reported (annotations, "
     "`failed-tests`, `junit-report`)"
 )
-
-
-def results_tally(tally: str) -> str:
-    return f"Per-test results: {tally or 'none listed'}"
-
-
 JUNIT_FAILED = "`junit-report` ({path}) could not be written: {detail}"
 JUNIT_WRITTEN = "Wrote the JUnit report ({tests}) to {path}"
 JUNIT_NOTE = "JUnit report ({tests}) written to {path}"
 WAITING_FOR_ANSWER = "Waiting up to {left:.0f}s for Certyn's AI to answer the instruction"
 ANSWER_NOT_READ = "The AI answer was not read: {reason}"
+
+
+def results_tally(tally: str) -> str:
+    return f"Per-test results: {tally or 'none listed'}"
 
 
 # -- the diagnosis ----------------------------------------------------------------------------------------

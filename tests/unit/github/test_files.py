@@ -12,10 +12,10 @@ from certyn_action.github.files import (
     OUTPUT_LIMIT_BYTES,
     SUMMARY_LIMIT_BYTES,
     OutputFile,
-    SummaryFile,
     cap_bytes,
     heredoc,
     read_event_payload,
+    write_summary,
 )
 from certyn_action.render.escape import Scrubber
 from certyn_simulator.runner.filecommands import FileCommandError, decode_file_command, parse_outputs
@@ -95,7 +95,7 @@ def test_no_path_means_nothing_written_and_no_error(tmp_path: Path, monkeypatch:
     monkeypatch.chdir(tmp_path)  # outside a runner there is no GITHUB_OUTPUT: nothing may appear anywhere
     for path in (None, ""):
         OutputFile(path).write({"result": "passed"})
-        SummaryFile(path).write("# summary")
+        write_summary(path, "# summary")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -132,18 +132,13 @@ def test_parser_would_reject_a_plain_name_value_with_newline() -> None:
 def test_summary_written_and_appended(tmp_path: Path) -> None:
     path = tmp_path / "summary.md"
     path.write_text("before\n", encoding="utf-8")
-    SummaryFile(str(path)).write("## Title\n")
+    write_summary(str(path), "## Title\n")
     assert path.read_text(encoding="utf-8") == "before\n## Title\n"
-
-
-def test_summary_without_path_is_ignored() -> None:
-    SummaryFile(None).write("x")
-    SummaryFile("").write("x")
 
 
 def test_summary_capped_below_one_mebibyte_with_a_note(tmp_path: Path) -> None:
     path = tmp_path / "summary.md"
-    SummaryFile(str(path)).write("é" * SUMMARY_LIMIT_BYTES)
+    write_summary(str(path), "é" * SUMMARY_LIMIT_BYTES)
     data = path.read_bytes()
     assert SUMMARY_LIMIT_BYTES == 1024 * 1024
     assert len(data) <= SUMMARY_LIMIT_BYTES - 1024
@@ -154,7 +149,7 @@ def test_summary_capped_below_one_mebibyte_with_a_note(tmp_path: Path) -> None:
 
 def test_small_summary_untouched(tmp_path: Path) -> None:
     path = tmp_path / "summary.md"
-    SummaryFile(str(path)).write("ok\n")
+    write_summary(str(path), "ok\n")
     assert path.read_text(encoding="utf-8") == "ok\n"
 
 
@@ -207,7 +202,7 @@ def test_lone_surrogate_in_server_text_does_not_lose_outputs_or_summary(tmp_path
     OutputFile(str(path)).write({"result": "failed", "conclusion": "x\ud800y"})
     assert _read(path)["result"] == "failed"
     summary = tmp_path / "summary.md"
-    SummaryFile(str(summary)).write("state x\ud800y\n")
+    write_summary(str(summary), "state x\ud800y\n")
     assert summary.read_text(encoding="utf-8").startswith("state x")
 
 
@@ -219,7 +214,7 @@ def test_outputs_and_the_summary_are_scrubbed_as_written(tmp_path: Path, breaker
     broken = LIVE[:8] + breaker + LIVE[8:]
     scrub = Scrubber(LIVE).text
     OutputFile(str(tmp_path / "out"), scrub).write({"failed-tests": json.dumps([f"a {broken}"]), "x": broken})
-    SummaryFile(str(tmp_path / "summary"), scrub).write(f"| {broken} |\n")
+    write_summary(str(tmp_path / "summary"), f"| {broken} |\n", scrub)
     assert _read(tmp_path / "out") == {"failed-tests": '["a ***"]', "x": "***"}
     assert (tmp_path / "summary").read_text(encoding="utf-8") == "| *** |\n"
 
