@@ -231,3 +231,20 @@ def test_the_quick_look_for_the_key_never_changes_what_is_scrubbed(data: st.Data
     quick, thorough = Scrubber(key), Scrubber(key)
     thorough._quick = re.compile("")  # the reference: every text read in full
     assert quick.text(text) == thorough.text(text)
+
+
+def test_a_key_a_reader_would_see_once_the_formatting_is_shown_is_scrubbed() -> None:
+    # a link shows its label alone, right beside what follows: together they spell the key
+    assert Scrubber(LIVE).text(f"see [{LIVE[:12]}](https://x.test){LIVE[12:]} now") == "see *** now"
+
+
+@pytest.mark.parametrize(
+    ("secret", "sent"),
+    [
+        ("my secret key 123", "q=my+secret+key+123&x"),
+        ("sk-\u00e9t\u00e9-secret-42", "q=sk-%C3%A9t%C3%A9-secret-42&x"),
+    ],
+    ids=["a space form-encoded", "a letter percent-encoded"],
+)
+def test_a_secret_encoded_for_a_url_is_scrubbed(secret: str, sent: str) -> None:
+    assert Scrubber(secret).text(sent) == "q=***&x"
