@@ -11,12 +11,14 @@ from certyn_action.render.escape import (
     encodable,
     escape_command_data,
     escape_command_property,
+    fenced,
     markdown,
     markdown_link,
     markdown_with_code,
     multiline,
     newlines,
     one_line,
+    plain_lines,
     plural,
     safe_url,
     truncate,
@@ -376,3 +378,34 @@ def test_plural_counts_one_thing_or_many() -> None:
 def test_newlines_are_unix_ones_and_multiline_text_keeps_only_tabs_and_newlines() -> None:
     assert newlines("a\r\nb\rc") == "a\nb\nc"
     assert multiline("a\x07b\tc\nd") == "a b\tc\nd"
+
+
+@pytest.mark.parametrize(
+    ("heading", "words"),
+    [
+        ("## Title ##  ", "Title"),
+        ("##\tTitle\t#\t", "Title"),
+        ("#   Total  #  ", "Total"),
+        ("## C#", "C#"),
+        ("# a#b #", "a#b"),
+        ("## ## ##", "##"),
+        ("## AX#", "AX#"),
+        ("## A X", "A X"),
+        ("## FIX ##", "FIX"),
+        ("##", ""),
+    ],
+)
+def test_a_heading_s_words_lose_only_a_closing_run_of_hashes(heading: str, words: str) -> None:
+    assert plain_lines(heading) == [words]
+
+
+@pytest.mark.parametrize(
+    ("text", "block"),
+    [
+        ("x", "```text\nx\n```\n"),
+        ("a ``` b", "````text\na ``` b\n````\n"),
+        ("`````", "``````text\n`````\n``````\n"),
+    ],
+)
+def test_a_fence_is_longer_than_any_run_of_backticks_inside(text: str, block: str) -> None:
+    assert fenced(text) == block

@@ -236,6 +236,7 @@ def test_the_quick_look_for_the_key_never_changes_what_is_scrubbed(data: st.Data
 def test_a_key_a_reader_would_see_once_the_formatting_is_shown_is_scrubbed() -> None:
     # a link shows its label alone, right beside what follows: together they spell the key
     assert Scrubber(LIVE).text(f"see [{LIVE[:12]}](https://x.test){LIVE[12:]} now") == "see *** now"
+    assert Scrubber(LIVE).text(f"see [**{LIVE[:12]}**](https://x.test){LIVE[12:]} now") == "see *** now"
 
 
 @pytest.mark.parametrize(
