@@ -118,10 +118,11 @@ class TimedOut(Exception):
         self.last, self.outage = last, outage
 
 
-def classify(failure: Reply | ApiError) -> bool:
+def classify(failure: ApiError) -> bool:
     """The one rule: whether a failure may go away on retry (an outage). Its kind says it; else the status."""
-    kind = failure.kind if isinstance(failure, ApiError) else None
-    return kind in (NO_ANSWER, UNUSABLE_BODY) if kind is not None else failure.status in TRANSIENT_STATUSES
+    if failure.kind is not None:
+        return failure.kind in (NO_ANSWER, UNUSABLE_BODY)
+    return failure.status in TRANSIENT_STATUSES
 
 
 class RetryPolicy(NamedTuple):
