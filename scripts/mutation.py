@@ -14,12 +14,15 @@ mutants, killed, survived, equivalent and the score, killed / (mutants - equival
 not recorded as equivalent with its diff. Exit 1 when a module's score is below its ``min-score``.
 
 Workers: ``--max-children`` (default 2, the ``MUTATION_WORKERS`` environment variable): mutmut's own
-default is every CPU.
+default is every CPU. ``--only PATTERN`` (repeatable) mutates only the functions whose mutant names match
+(fnmatch, e.g. ``'*x_parse_*'`` or ``'*ǁSettingsǁ*'``) and scores only those: for a module too slow to run
+whole.
 """
 
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import os
 import re
@@ -153,10 +156,11 @@ def changed_lines(diff: str) -> tuple[str, str]:
     return "\n".join(before), "\n".join(after)
 
 
-def score(module: Module, work: Path, equivalents: list[Equivalent]) -> Score:
+def score(module: Module, work: Path, equivalents: list[Equivalent], only: list[str]) -> Score:
     result = Score(module)
     for line in mutmut(work, "results", "--all", "true", capture=True).splitlines():
-        if match := RESULT_LINE.match(line):
+        match = RESULT_LINE.match(line)
+        if match and (not only or any(fnmatch.fnmatch(match["name"], pattern) for pattern in only)):
             result.statuses[match["name"]] = match["status"].strip()
     for name, status in result.statuses.items():
         if status in KILLED:
@@ -182,6 +186,7 @@ def main() -> int:
         default=int(os.environ.get("MUTATION_WORKERS", "2")),
         help="mutmut workers",
     )
+    parser.add_argument("--only", action="append", default=[], help="mutant name pattern (fnmatch)")
     args = parser.parse_args()
     config, modules = load_config()
     unknown = set(args.modules) - {m.name for m in modules}
@@ -195,11 +200,11 @@ def main() -> int:
         print(f"\n=== {module.path} with {' '.join(module.tests)}", flush=True)
         work = prepare(module, config)
         try:
-            mutmut(work, "run", "--max-children", str(args.max_children))
+            mutmut(work, "run", "--max-children", str(args.max_children), *args.only)
         except subprocess.CalledProcessError as error:
             print(f"mutation: mutmut failed on {module.path} (exit {error.returncode}); see its output above")
             return 2
-        scores.append(score(module, work, equivalents))
+        scores.append(score(module, work, equivalents, args.only))
 
     failed = 0
     for s in scores:
@@ -218,7 +223,7 @@ def main() -> int:
     matched = {id(eq) for s in scores for eq in s.equivalent.values()}
     names = {s.module.name for s in scores}
     for eq in equivalents:
-        if eq.module in names and id(eq) not in matched:
+        if eq.module in names and id(eq) not in matched and not args.only:
             print(
                 f"note: recorded equivalent no longer survives (remove it?): {eq.module} {eq.function}: {eq.after}"
             )
