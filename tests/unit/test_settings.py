@@ -1009,3 +1009,74 @@ def test_an_instruction_beside_run_id_is_refused_on_instruction_naming_run_id() 
     (error,) = [e for e in errors if e.name == "instruction"]
     assert "run-id" in error.message
     assert [e.name for e in errors] == ["instruction"]
+
+
+# -- api-url spellings that parsers may read differently; tags; input bytes that are not UTF-8 ---------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://attacker.example\\.localhost:8080",
+        "http://localhost:81\\@127.0.0.1:8080",
+        "http://attacker.example%5c.localhost:8080",
+        "http://attacker.example%2e.localhost",
+        "http://attacker.example\t.localhost",
+        "http://a b.localhost",
+        "http://user@localhost",
+        "http://localhost:81#@127.0.0.1",
+        "http://localhost?x=@127.0.0.1",
+        "http://\uff4c\uff4f\uff43\uff41\uff4c\uff48\uff4f\uff53\uff54:1",  # fullwidth
+        "http://127\u30020\u30020\u30021:1",  # ideographic full stops
+        "http://[::1%25lo]:1",
+        "http://[::1%lo]:1",
+        "http://[::ffff:zz]:1",
+        "http://127.0.0.1\u200b.localhost:1",
+        "https://api.certyn.io\\/",
+        "https://api.certyn.io/\\\\evil",
+        "https://api.certyn.io/%2e%2e",
+        "https://api.certyn.io:443:80",
+        "https://api.certyn.io\x00.evil",
+        "http://localhost:1/\u0130",  # matches [a-z] under IGNORECASE
+        "https://api.certyn.io/\u212a",  # the Kelvin sign, likewise
+        "https://api.certyn.\u0131o",
+        "https://api..certyn.io",  # requests refuses an empty label: say so as an input error
+        "https://.",
+    ],
+)
+def test_an_api_url_spelling_that_parsers_may_read_differently_is_refused(url: str) -> None:
+    with pytest.raises(ValueError, match=r"e\.g\.|api-key|https"):
+        normalize_api_url(url)
+
+
+@pytest.mark.parametrize(
+    ("url", "normal"),
+    [
+        ("https://api.certyn.io", "https://api.certyn.io"),
+        ("HTTPS://API.Certyn.io:8443/prefix/api/", "https://api.certyn.io:8443/prefix"),
+        ("http://LocalHost:8080/", "http://localhost:8080"),
+        ("http://[::1]:9", "http://[::1]:9"),
+        ("http://127.0.0.1:1/a_b/c-d/~e", "http://127.0.0.1:1/a_b/c-d/~e"),
+        ("https://xn--bcher-kva.example", "https://xn--bcher-kva.example"),
+    ],
+)
+def test_a_plain_api_url_is_accepted(url: str, normal: str) -> None:
+    assert normalize_api_url(url) == normal
+
+
+def test_tags_keep_order_and_drop_duplicates() -> None:
+    assert parse_tags("b, a, b,c,a") == ("b", "a", "c")
+    many = ",".join(str(i % 5000) for i in range(20000))
+    assert parse_tags(many) == tuple(str(i) for i in range(5000))
+
+
+@pytest.mark.parametrize(
+    "name", ["project-slug", "process-slug", "ref", "repository", "cancel-reason", "tags"]
+)
+def test_input_bytes_that_are_not_utf8_are_an_input_error(name: str) -> None:
+    env = {"INPUT_API-KEY": KEY, "INPUT_PROJECT-SLUG": "p", "INPUT_PROCESS-SLUG": "s"}
+    env[f"INPUT_{name.upper()}"] = "caf\udce9"
+    with pytest.raises(InputErrors) as caught:
+        read_settings(env)
+    assert [e.name for e in caught.value.errors] == [name]
+    assert "UTF-8" in caught.value.errors[0].message

@@ -303,3 +303,16 @@ def test_commit_url_on_the_server_for_the_reported_repository_and_commit() -> No
 def test_no_commit_url_for_what_is_not_a_repository_and_sha(repository: str, sha: str) -> None:
     meta = _meta((_env(GITHUB_REPOSITORY=repository, GITHUB_SHA=sha), {}), _inputs())
     assert meta.commit_url == ""
+
+
+# -- context text that is not UTF-8 --------------------------------------------------------------------------
+
+
+def test_context_text_that_is_not_utf8_is_never_sent_as_escapes() -> None:
+    env = {"GITHUB_REF_NAME": "caf\udce9", "GITHUB_EVENT_NAME": "pull_request", "GITHUB_SHA": "a" * 40}
+    payload = {"pull_request": {"head": {"sha": "b\ud800", "ref": "x"}}}
+    settings = read_settings(env | _inputs(), payload)
+    ctx, meta = settings.context, settings.metadata
+    for value in (ctx.ref_name, meta.commit_sha, meta.ref):
+        value.encode("utf-8")  # raises on a lone surrogate
+    assert meta.commit_sha == "b?"
