@@ -854,3 +854,49 @@ def test_a_fork_pull_request_without_the_key_explains_and_sends_nothing() -> Non
         (plain,) = titled(own, "error", "Certyn: invalid input 'api-key'")
         assert "fork" not in plain.data
         assert "secrets.CERTYN_API_KEY" in plain.data
+
+
+# -- a lost create whose run cannot be learned; redirects that cannot be followed ----------------------------
+
+
+def test_a_lost_create_then_a_refused_key_names_the_run_that_may_exist() -> None:
+    scenario = Scenario(snapshots=[COMPLETED]).with_faults(create=[Fault.drop_after(), Fault.http(401)])
+    with simulators(scenario) as (sim,):
+        run = run_action(sim.base_url, idempotency_key="orphan-key-42")
+        created = len(sim.runs)
+    assert created == 1, "the lost create made a run"
+    assert run.exit_code == 1
+    assert run.outputs["result"] == "error"
+    errors = [c.data for c in run.commands_named("error")]
+    assert any("may exist in Certyn" in e and "orphan-key-42" in e for e in errors), explain(run)
+    summary = run.summary.replace("\\", "")
+    assert "may exist in Certyn" in summary
+    assert "orphan-key-42" in summary
+
+
+def test_a_lost_create_then_a_refusal_that_hides_the_run_says_it_may_exist() -> None:
+    # The lost create made a run; the retry and the recovery replay are refused: nobody learns its id.
+    refused = Fault.http(422, {"error": "invalid request"})
+    scenario = Scenario(snapshots=[COMPLETED]).with_faults(create=[Fault.drop_after(), refused, refused])
+    with simulators(scenario) as (sim,):
+        run = run_action(sim.base_url, idempotency_key="orphan-key-43")
+        creates = len(sim.api_requests("create"))
+    assert creates == 3, explain(run)
+    assert run.exit_code == 1
+    summary = run.summary.replace("\\", "")
+    assert "may exist in Certyn" in summary, explain(run)
+    assert "orphan-key-43" in summary
+    assert "may exist in Certyn" in run.log
+
+
+def test_a_redirect_whose_location_is_not_utf8_is_the_redirect_error_not_a_retry() -> None:
+    scenario = Scenario(snapshots=[COMPLETED]).with_faults(
+        create=[Fault.redirect(location="https://elsewhere.example/caf\xe9")]
+    )
+    with simulators(scenario) as (sim,):
+        run = run_action(sim.base_url)
+        creates = sim.api_requests("create")
+    assert run.exit_code == 1, explain(run)
+    assert len(creates) == 1, "a redirect is never retried"
+    errors = [c.data for c in run.commands_named("error")]
+    assert any("redirect" in e and "elsewhere.example" in e for e in errors), explain(run)
