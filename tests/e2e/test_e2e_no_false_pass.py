@@ -111,3 +111,45 @@ def test_a_status_with_a_duplicated_key_is_never_gated_on() -> None:
     assert "appears twice" in created.log
     assert len(create_requests) == 2
     assert len({r.header("Idempotency-Key") for r in create_requests}) == 1
+
+
+# -- a status that names a field twice in another case, or a counter as text ---------------------------------
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        '"failed": 0, "blocked": 0, "Failed": 2',  # ASP.NET binds names case-insensitively: 0 or 2 failed?
+        '"failed": 0, "blocked": 0, "BLOCKED": 1',
+        '"failed": 0, "blocked": 0, "State": "in_progress"',
+        '"failed": 0, "blocked": 0, "RunId": "someone-elses-run"',  # another run, in PascalCase
+        '"failed": 0, "blocked": 0, "runid": "someone-elses-run"',
+    ],
+    ids=["Failed", "BLOCKED", "State", "RunId", "runid"],
+)
+def test_a_status_that_names_a_field_twice_in_another_case_is_never_gated_on(extra: str) -> None:
+    run_id = "run-case-1"
+    body = f'{{"runId": "{run_id}", "state": "completed", "total": 2, "passed": 2, {extra}}}'
+    if "RunId" in extra or "runid" in extra:
+        body = body.replace(f'"runId": "{run_id}", ', "")
+    faults = [Fault("status", status=200, body=body, content_type="application/json", times=50)]
+    scenario = Scenario(snapshots=[PASSED], run_ids=[run_id]).with_faults(status=faults)
+    with simulators(scenario) as (sim,):
+        (run,) = run_steps(Step(inputs(sim.base_url, timeout_seconds="5")))
+    assert run.exit_code == 1, explain(run)
+    assert run.outputs["result"] == "timed-out", explain(run)
+
+
+@pytest.mark.parametrize("failed", ['"0"', '" 0 "', '"+0"', '"0_0"', '"0.0"', '"-0"'])
+def test_a_counter_sent_as_text_is_an_invalid_status_never_a_silent_zero(failed: str) -> None:
+    # The API's counters are numbers. Text that Python happens to read as 0 ("0_0", " 0 ", "0.0") proves
+    # nothing: such a status is invalid (retried until the deadline, like a cut body), never gated on.
+    run_id = "run-text-1"
+    body = f'{{"runId": "{run_id}", "state": "completed", "total": 2, "passed": 2, "failed": {failed}, "blocked": 0}}'
+    faults = [Fault("status", status=200, body=body, content_type="application/json", times=50)]
+    scenario = Scenario(snapshots=[PASSED], run_ids=[run_id]).with_faults(status=faults)
+    with simulators(scenario) as (sim,):
+        (run,) = run_steps(Step(inputs(sim.base_url, timeout_seconds="5")))
+    assert run.exit_code == 1, explain(run)
+    assert run.outputs["result"] == "timed-out", explain(run)
+    assert "failed: Value error, a counter must be a number" in run.log
