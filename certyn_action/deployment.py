@@ -14,8 +14,7 @@ from typing import NamedTuple
 
 import requests
 
-from . import __version__
-from .api.http import NETWORK_FAILURES, network_failure, new_session
+from .api.http import NETWORK_FAILURES, USER_AGENT, network_failure, new_session
 from .clock import Clock
 from .gate import Cause, Result, Stopped, Verdict
 from .github.workflow import WorkflowLog
@@ -27,7 +26,6 @@ ATTEMPT_TIMEOUT_SECONDS = 5.0  # as the Certyn CLI's check of `run --url`
 FIRST_BACKOFF_SECONDS = 0.5
 MAX_BACKOFF_SECONDS = 2.0  # small: a deployment that comes up is seen within 2 s
 GRACE_SECONDS = 1.0  # how long past its timeout an attempt may run (DNS is not bounded by requests)
-USER_AGENT = f"certyn-run-action/{__version__} (deployment check)"
 
 
 class DeploymentCheck(NamedTuple):
@@ -60,18 +58,14 @@ def check_deployment(
     if not check.up and unreached(check.error):
         return
     if check.up and not late:
-        log.info(
-            words.BASE_URL_ANSWERED.format(status=check.status, attempts=plural(check.attempts, "attempt"))
-        )
+        attempts = plural(check.attempts, "attempt")
+        log.info(words.BASE_URL_ANSWERED.format(status=check.status, attempts=attempts))
         return
+    error = words.ANSWERED_TOO_LATE.format(status=check.status) if late else check.error
+    capped = seconds < inputs.base_url_wait_seconds or late  # by timeout-seconds, or it passed first
+    limit = format_duration(inputs.timeout_seconds) if capped else ""
     message = words.deployment_down(
-        wait,
-        check.attempts,
-        words.ANSWERED_TOO_LATE.format(status=check.status) if late else check.error,
-        url=without_secrets(inputs.base_url),
-        limit=format_duration(inputs.timeout_seconds)
-        if seconds < inputs.base_url_wait_seconds or late
-        else "",
+        wait, check.attempts, error, url=without_secrets(inputs.base_url), limit=limit
     )
     raise Stopped(Verdict(Result.ERROR, (message,), cause=Cause.DEPLOYMENT_DOWN))
 
@@ -117,7 +111,9 @@ def _attempt(url: str, timeout: float, env: Mapping[str, str]) -> int | BaseExce
     def exchange() -> None:
         try:  # a session per attempt: an abandoned attempt shares nothing with the next
             with (
-                new_session(url, env, {"User-Agent": USER_AGENT, "Accept": "*/*"}) as session,
+                new_session(
+                    url, env, {"User-Agent": f"{USER_AGENT} (deployment check)", "Accept": "*/*"}
+                ) as session,
                 session.get(url, timeout=(timeout, timeout), allow_redirects=False, stream=True) as response,
             ):
                 outcome.append(response.status_code)

@@ -1,10 +1,6 @@
-"""Reading why each failing test failed: its agent session's events, its artifacts, Certyn's
-flakiness data and the run's observations; classified by ``core/diagnosis.py`` (pure).
-
-Best effort: at most ``MAX_EVENTS`` events a test, ``MAX_PARALLEL`` requests at once, all within
-``BUDGET_SECONDS`` (never past ``timeout-seconds``). What fails or is late is one sentence
-(:attr:`Diagnosis.problem`, one warning); what was read is still used; the verdict never depends on it. A
-signal raised while waiting stops it at once: nothing new is sent, what is on the wire is abandoned.
+"""Reading why each failing test failed (its session's events, its artifacts, flaky marks, the run's observations)
+for ``core/diagnosis.py`` to classify. Best effort, ``MAX_PARALLEL`` reads at once within ``BUDGET_SECONDS``: what
+fails or is late is one warning, what was read is used. A signal stops it at once: what is on the wire is abandoned.
 """
 
 from __future__ import annotations
@@ -14,6 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .api.http import Deadline
 from .core.diagnosis import Diagnosis, chosen, diagnose_test, flaky_mark
 from .render import words
 from .render.escape import one_line, plural, truncate
@@ -40,7 +37,7 @@ class NoSession(Exception):
 
 
 class _Reads:
-    """What the workers read, and the failures by the job's place (the first one said is always the same)."""
+    """What the workers read, and the failures by the job's place (so the first one said is always the same)."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -56,14 +53,14 @@ class _Reads:
 
         message = err.message if isinstance(err, ApiError) else str(err)
         if not isinstance(err, ApiError | NoSession):
-            message = words.INTERNAL_ERROR.format(message=f"{type(err).__name__}: {err}")
+            message = words.internal_error(err)
         with self.lock:
             self.failures[place] = f"{what}: {one_line(message, 300)}"
 
 
 def _run(jobs: Sequence[tuple[str, Callable[[], None]]], reads: _Reads, until: float, clock: Clock) -> int:
     """Run ``jobs`` on at most ``MAX_PARALLEL`` daemon threads until all are done or ``until``; the number left
-    unfinished. Waits in short slices on this thread, where a signal may raise; then nothing new starts."""
+    unfinished. Waits in slices on this thread, where a signal may raise; then nothing new starts."""
     queue = list(reversed(list(enumerate(jobs))))
     left = [len(jobs)]
     done = threading.Event()
@@ -180,14 +177,13 @@ def report_diagnosis(
     counted_failing: int,
     hard_deadline: float,
 ) -> Diagnosis | None:
-    """The diagnosis (None with ``diagnose: false``; empty, with no request, when the run's counts have no
-    failed, blocked or aborted test, whatever its rows say) within the budget; what could not be read is one
-    warning; a signal is the caller's."""
+    """None with ``diagnose: false``; empty, with no request, when the run's counts have no failing test (whatever
+    its rows say); what could not be read is one warning; a signal is the caller's."""
     if not settings.diagnose:
         return None
     if not counted_failing:
         return Diagnosis()
-    found = diagnose(client, run_id, items, min(hard_deadline, clock.monotonic() + BUDGET_SECONDS), clock)
+    found = diagnose(client, run_id, items, Deadline(hard_deadline, clock).capped(BUDGET_SECONDS).at, clock)
     if found.problem:
         log.warning(words.diagnosis_incomplete(found.problem), title=words.DIAGNOSIS_INCOMPLETE)
     for line in words.diagnosis_lines(found):

@@ -124,7 +124,12 @@ class Afterwards:
             if self.inputs.instruction and self.findings.conversation is None:
                 self.findings.asked = True
                 self.findings.conversation_note = words.NOT_READ.format(why="the job was cancelled")
-        self._log_answer()
+        conversation = self.findings.conversation
+        if self.findings.asked and conversation is not None:
+            title, lines = words.answer_lines(conversation, self.findings.waited)
+            with self.log.group(title):
+                for line in lines:
+                    self.log.info(line)
         return self.findings
 
     def _results(self, status: RunStatus, deadline: float) -> None:
@@ -180,11 +185,9 @@ class Afterwards:
             why = words.NO_RESULTS_LISTED + f" ({path}){_stale_removed(self.step, path)}"
             self.log.warning(words.JUNIT_NOT_WRITTEN.format(why=why), title=words.JUNIT_TITLE)
             return
+        report = render_run_junit(run, counts, gate_failure=gate_failure, diagnosis=self.findings.diagnosis)
         # scrubbed as written: XML drops the control characters a name or finding may hide the key with
-        diagnosis = self.findings.diagnosis
-        report = self.log.redact(
-            render_run_junit(run, counts, gate_failure=gate_failure, diagnosis=diagnosis)
-        )
+        report = self.log.redact(report)
         try:
             with self.guard.deferred():  # the file is written whole
                 write_report(workspace(self.step.env), path, report)
@@ -212,11 +215,3 @@ class Afterwards:
     def _answer_missing(self, reason: str) -> None:
         self.findings.conversation, self.findings.conversation_note = None, reason
         self.log.warning(words.ANSWER_NOT_READ.format(reason=reason), title=words.ANSWER_TITLE)
-
-    def _log_answer(self) -> None:
-        conversation = self.findings.conversation
-        if self.findings.asked and conversation is not None:
-            title, lines = words.answer_lines(conversation, self.findings.waited)
-            with self.log.group(title):
-                for line in lines:
-                    self.log.info(line)

@@ -1,8 +1,6 @@
-"""The verdict: a finished run's status and the fail-on switches (:func:`evaluate`), or how the step was
-stopped short of that (:func:`verdict_for`). Pure.
-
-The run must have reached a terminal state, and every enabled switch must hold. ``conclusion`` is never
-consulted: its vocabulary differs between servers, and it has been seen to say "success" over aborted tests.
+"""The verdict, pure: a finished run's status and the fail-on switches (:func:`evaluate`), or how the step was
+stopped short of that (:func:`verdict_for`). ``conclusion`` is never consulted: its vocabulary differs between
+servers, and it has been seen to say "success" over aborted tests.
 """
 
 from __future__ import annotations
@@ -69,12 +67,8 @@ def _total(status: RunStatus) -> int:
 
 
 def unaccounted(status: RunStatus) -> int:
-    """Tests counted neither as an outcome nor as pending.
-
-    The counts are only compared with ``total`` when the server sent every outcome counter (else 0): the API
-    promises only ``failed`` and ``blocked``, and a missing counter reads as 0. Then
-    ``{"total": 10, "passed": 1, "failed": 0, ...}`` does not pass with nine results missing.
-    """
+    """Tests counted neither as an outcome nor as pending; 0 unless the server sent every outcome counter (the
+    API promises only ``failed`` and ``blocked``, and a missing counter reads as 0)."""
     if all(name in status.model_fields_set for name in OUTCOMES):
         return max(_total(status) - _outcomes(status) - status.pending, 0)
     return 0
@@ -107,10 +101,8 @@ def _findings(status: RunStatus) -> list[tuple[str, str]]:
         found.append(("fail-on-incomplete", reason))
     for name in REQUIRED_COUNTERS:  # the API promises these two: without them nothing proves a pass
         if name in status.absent:
-            reason = (
-                f"the run's status did not report `{name}` (missing or null): nothing proves the tests passed"
-            )
-            found.append(("fail-on-incomplete", reason))
+            absent = f"the run's status did not report `{name}` (missing or null)"
+            found.append(("fail-on-incomplete", f"{absent}: nothing proves the tests passed"))
     return found
 
 
@@ -146,9 +138,8 @@ def verdict_for(  # noqa: PLR0911 - one verdict per way the step stops
     run_known: bool,
     redact: Callable[[str], str],
 ) -> Verdict:
-    """The verdict of a step that ``error`` stopped before the gate: ``seen`` whether a status of the run was
-    read (its counts are the summary's table and the log's verdict line, not a reason), ``run_known`` whether
-    the run was created or attached (a 404 is then the run's, else the project's)."""
+    """The verdict of a step ``error`` stopped before the gate: ``seen`` whether a status of the run was read,
+    ``run_known`` whether the run was created or attached (a 404 is then the run's, else the project's)."""
     limit = format_duration(timeout_seconds)
     if isinstance(error, Stopped):
         return error.verdict

@@ -1,9 +1,7 @@
-"""GitHub's REST API, where the action writes results: one request, retried within a budget.
-
-Through the project's transport (``api/http.py``) with GitHub's origin (``GITHUB_API_URL``) and the token as
-``Authorization: Bearer`` (never a Certyn key). A rate limit and a transient failure are retried on the
-injected clock while :data:`BUDGET_SECONDS` lasts; a POST that got no answer is never sent again (a second
-check run or comment would break "one per suite and leg"). 401/403/404 are a refusal: a permission to add.
+"""GitHub's REST API through the project's transport, with GitHub's origin (``GITHUB_API_URL``) and the token as
+``Authorization: Bearer`` (never a Certyn key). A rate limit or a transient failure is retried on the clock within
+the budget (cut after a signal to the release budget); a POST that got no answer is never sent again (one check
+run or comment per suite and leg). 401/403/404 are a refusal: a permission to add.
 """
 
 from __future__ import annotations
@@ -25,7 +23,9 @@ from .api.http import (
     UnsafeUrl,
 )
 from .clock import Clock
+from .github.signals import SignalGuard
 from .render.escape import one_line
+from .resources import RELEASE_BUDGET_SECONDS
 
 BUDGET_SECONDS = 15.0  # GitHub's writes never delay the verdict by more than this
 REQUEST_SECONDS = 10.0  # one exchange
@@ -66,12 +66,12 @@ def rate_limit_wait(reply: Reply, wall: Callable[[], float] = time.time) -> str 
     """A rate limit's wait as a ``Retry-After`` value; None for no rate limit (a 403 without these headers)."""
     if reply.status not in (403, 429):
         return None
-    retry_after = reply.header("Retry-After")
+    retry_after = reply.headers.get("Retry-After")
     if retry_after:
         return retry_after
-    if reply.header("x-ratelimit-remaining") == "0":
+    if reply.headers.get("x-ratelimit-remaining") == "0":
         try:
-            return str(max(int(float(reply.header("x-ratelimit-reset") or "")) - int(wall()), 1))
+            return str(max(int(float(reply.headers.get("x-ratelimit-reset") or "")) - int(wall()), 1))
         except ValueError:
             return "60"
     return None
@@ -95,8 +95,10 @@ class GitHub:
         *,
         wall: Callable[[], float] = time.time,
         on_retry: Callable[[str, str, float], None] | None = None,
+        guard: SignalGuard | None = None,
     ) -> None:
         self.transport, self.clock, self.wall, self.on_retry = transport, clock, wall, on_retry
+        self.guard = guard
         self.repo = f"/repos/{repository}"
         self._in_flight: Call | None = None  # an exchange a signal interrupted the wait for
 
@@ -107,7 +109,7 @@ class GitHub:
         if call is None:
             return None
         try:
-            reply = call.wait(deadline - self.clock.monotonic())
+            reply = call.wait(self._until(deadline) - self.clock.monotonic())
             return reply.json() if 200 <= reply.status < 300 else None
         except (TransportError, ValueError):
             return None
@@ -122,7 +124,7 @@ class GitHub:
         under: str | None = None,
     ) -> tuple[Any, Reply]:
         policy = RetryPolicy.create(None, backoff_factor=0.5, backoff_max=4.0)
-        prefix = self.repo if under is None else under
+        prefix, deadline = self.repo if under is None else under, self._until(deadline)
         while True:
             attempt = Deadline(deadline, self.clock).capped(REQUEST_SECONDS)
             try:
@@ -130,13 +132,11 @@ class GitHub:
                 reply = self._in_flight.wait(attempt.left())  # a signal here leaves the call in flight
                 self._in_flight = None
             except TransportError as err:
-                self._in_flight = None
-                # a POST may have made one: never two
-                if isinstance(err, TlsVerificationFailed | UnsafeUrl) or (
-                    method == "POST" and not isinstance(err, NotSent)
-                ):
-                    raise GitHubError(str(err)) from None
-                error, retry_after = GitHubError(str(err)), None
+                self._in_flight, error, retry_after = None, GitHubError(str(err)), None
+                # a POST that may have been sent may have made one: never two
+                maybe_sent = method == "POST" and not isinstance(err, NotSent)
+                if maybe_sent or isinstance(err, TlsVerificationFailed | UnsafeUrl):
+                    raise error from None
             else:
                 if 200 <= reply.status < 300:
                     try:
@@ -154,6 +154,11 @@ class GitHub:
             if self.on_retry is not None:
                 self.on_retry(f"{method} {path}", str(error), delay)
             self.clock.sleep(delay)
+
+    def _until(self, deadline: float) -> float:
+        """``deadline``, or the end of the release budget when a signal came: the runner kills soon after."""
+        since = self.guard.received_at if self.guard else None
+        return deadline if since is None else min(deadline, since + RELEASE_BUDGET_SECONDS)
 
     def login(self, deadline: float) -> str | None:
         """Who the token is (``GET /user``): a personal token's login; None when GitHub does not say (an
@@ -173,6 +178,6 @@ class GitHub:
             if not isinstance(data, list):
                 raise GitHubError("a list that is not a JSON array")
             items += data
-            if 'rel="next"' not in (reply.header("Link") or ""):
+            if 'rel="next"' not in (reply.headers.get("Link") or ""):
                 break
         return items

@@ -1,12 +1,7 @@
-"""``variables`` and ``runner-pool``: what a ``base-url`` run adds to its temporary environment.
-
-- ``runner-pool`` is resolved before anything is created (unknown, inactive or ambiguous: an input error); the
-  environment then runs on it, and a ``base-url`` this runner cannot reach is only a warning (it may be
-  private to the pool's network).
-- ``variables`` are set one request each, in order, after the environment's create and before the run's.
-  No line here ever holds a value, nor the server's words about it (they may quote it). A variable that
-  cannot be set means no run: the environment is deleted at once, whatever ``keep-environment`` says.
-"""
+"""What a ``base-url`` run adds to its temporary environment: ``runner-pool``, resolved before anything is created
+(a ``base-url`` this runner cannot reach is then only a warning), and ``variables``, set one request each after the
+environment's create; a variable not set deletes the environment at once. No line here holds a value, nor the
+server's words about one (they may quote it)."""
 
 from __future__ import annotations
 
@@ -16,6 +11,7 @@ from .api.client import ApiError, AuthError, GaveUp, list_runner_pools
 from .clock import Clock
 from .render import words
 from .render.escape import without_secrets
+from .resources import RELEASE_BUDGET_SECONDS
 from .settings import InputError, InputErrors, Settings
 
 if TYPE_CHECKING:
@@ -24,7 +20,6 @@ if TYPE_CHECKING:
     from .resources import Journal as Reporter  # the step: what preview learns goes to its report
     from .resources import TemporaryEnvironment
 
-DISCARD_SECONDS = 5.0  # to delete the environment whose variables could not all be set (as a release)
 SERVER_SAID = " Server said: "
 
 
@@ -57,14 +52,11 @@ class Preview:
         return {"executionTarget": "self_hosted", "runnerPoolId": self.pool.id} if self.pool else {}
 
     def deployment_unreachable(self, error: str) -> bool:
-        """With ``runner-pool``, a ``base-url`` this runner cannot reach is a warning: True, the run goes ahead.
-        Without it, False: the step ends (``step.py`` says why)."""
-        settings = self.settings
-        if not settings.runner_pool:
+        """With ``runner-pool``, a ``base-url`` this runner cannot reach is a warning: True, the run goes ahead."""
+        pool = self.settings.runner_pool
+        if not pool:
             return False
-        message = words.deployment_not_reached(
-            without_secrets(settings.base_url), error, settings.runner_pool
-        )
+        message = words.deployment_not_reached(without_secrets(self.settings.base_url), error, pool)
         self.reporter.log.warning(message, title=words.DEPLOYMENT_NOT_REACHED)
         self.reporter.note(message)
         return True
@@ -78,20 +70,17 @@ class Preview:
             try:
                 environment.api.set_variable(environment.environment.id, name, value, deadline)
             except ApiError as err:
-                self._not_set(environment, name, err)
+                why = f"the variable `{name}` could not be set"
+                environment.discard(why, self.clock.monotonic() + RELEASE_BUDGET_SECONDS)
+                # not a 404 (it would read "project not found"); a refused key or retries given up keep theirs
+                kind = type(err) if isinstance(err, AuthError | GaveUp) else ApiError
+                message = words.variable_not_set(name, _without_values(err.message))
+                last = _without_values(err.last)
+                raise kind(
+                    message, status=err.status, kind=err.kind, attempts=err.attempts, last=last
+                ) from None
             environment.variables += (name,)  # a kept environment keeps those set so far
         self.reporter.log.info(words.variables_set(environment.variables, environment.key))
-
-    def _not_set(self, environment: TemporaryEnvironment, name: str, err: ApiError) -> None:
-        message = words.variable_not_set(name, _without_values(err.message))
-        environment.discard(
-            f"the variable `{name}` could not be set", self.clock.monotonic() + DISCARD_SECONDS
-        )
-        # Not a 404 (it would read "project not found"); a refused key, retries given up or the deadline keep
-        # their meaning.
-        kind = type(err) if isinstance(err, AuthError | GaveUp) else ApiError
-        last = _without_values(err.last)
-        raise kind(message, status=err.status, kind=err.kind, attempts=err.attempts, last=last) from None
 
 
 def _pool_refused(message: str) -> InputErrors:

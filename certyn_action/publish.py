@@ -1,13 +1,7 @@
-"""Where developers look: a check run on the tested commit and one sticky pull-request comment,
-only when ``check-run`` or ``pr-comment`` asks. :meth:`Publisher.started` (the run is known: the check run in
-progress) and :meth:`Publisher.finish` (after everything else, the cancel included) each get
-``github_api.BUDGET_SECONDS``; after a signal, the finish fits in what the release budget leaves. A failure is
-one warning per thing written (naming the permission for a refusal); it never changes the verdict nor raises.
-
-The comment (one per workflow, job, suite and matrix leg) is found by its hidden marker (never the run id, so
-re-runs and new pushes edit it in place) and its author (the token's account; a bot's when GitHub will not
-say who the token is, as for GITHUB_TOKEN); ``on-failure`` writes only when the gate fails, and turns an existing
-comment green when a later run passes.
+"""Where developers look: a check run on the tested commit and one sticky pull-request comment, when
+``check-run`` or ``pr-comment`` asks. :meth:`Publisher.started` and :meth:`Publisher.finish` (after the cancel)
+each get ``github_api.BUDGET_SECONDS``; a failure is one warning per thing written (naming the permission for a
+refusal), and never changes the verdict nor raises. ``on-failure`` writes only when the gate fails.
 """
 
 from __future__ import annotations
@@ -24,8 +18,7 @@ from .github.signals import SignalGuard
 from .github.workflow import WorkflowLog
 from .github_api import BUDGET_SECONDS, GitHub, GitHubError, GitHubTransport
 from .render import words
-from .render.escape import markdown, one_line, safe_url
-from .resources import RELEASE_BUDGET_SECONDS
+from .render.escape import one_line, safe_url
 from .settings import Settings
 
 MARKER = "<!-- certyn-run-action"
@@ -34,6 +27,7 @@ ANNOTATIONS_PER_REQUEST = 50
 _SHA = re.compile(r"[0-9a-f]{40}")
 _NOT_MARKER = re.compile(r"[^A-Za-z0-9._/@+=:,-]+")  # nothing that could close the HTML comment
 CONCLUSIONS = {Result.PASSED: "success", Result.FAILED: "failure", Result.TIMED_OUT: "timed_out"}
+CONCLUSIONS[Result.CANCELLED] = "cancelled"  # the job's cancel has no cause: never neutral
 NOT_A_TEST_RESULT = (Cause.OUTAGE, Cause.KEY_REJECTED, Cause.API_ERROR, Cause.INTERNAL_ERROR)
 CHECK_RUN, COMMENT = "check run", "pull-request comment"
 Write = Callable[[Report, Settings, float], None]
@@ -41,15 +35,12 @@ Write = Callable[[Report, Settings, float], None]
 
 def conclusion(result: Result, cause: Cause | None) -> str:
     """The verdict's, or ``neutral`` for an ending that says nothing about the tests."""
-    if result is Result.CANCELLED:
-        return "cancelled"
     return "neutral" if cause in NOT_A_TEST_RESULT else CONCLUSIONS.get(result, "neutral")
 
 
 def commit_under_test(settings: Settings) -> str:
-    """The commit the check run goes on: the deployment's on ``deployment_status`` (GitHub attaches that
-    workflow to no PR; a check run on the deployed commit is how the result reaches it), else the commit sent
-    to Certyn (the PR head on pull_request events, ``commit-sha`` when set)."""
+    """The deployment's commit on ``deployment_status`` (that workflow belongs to no PR: a check run on the
+    deployed commit is how the result reaches it), else the commit sent to Certyn."""
     ctx = settings.context
     if ctx.event_name == "deployment_status":
         deployment = ctx.payload.get("deployment")
@@ -61,11 +52,8 @@ def commit_under_test(settings: Settings) -> str:
 
 def suite(settings: Settings) -> str:
     """What ran (never the run id)."""
-    if settings.process_slug:
-        return settings.process_slug
-    if settings.tags:
-        return "tags " + ",".join(settings.tags)
-    return "attached run"
+    tags = "tags " + ",".join(settings.tags) if settings.tags else "attached run"
+    return settings.process_slug or tags
 
 
 def marker(settings: Settings) -> str:
@@ -79,18 +67,8 @@ def marker(settings: Settings) -> str:
 
 def workflow_path(settings: Settings) -> str:
     """The workflow file (``.github/workflows/e2e.yml``) from ``GITHUB_WORKFLOW_REF``, "" when unknown."""
-    ref = settings.context.workflow_ref.rpartition("@")[0]
-    parts = ref.split("/", 2)
+    parts = settings.context.workflow_ref.rpartition("@")[0].split("/", 2)
     return parts[2] if len(parts) == 3 else ""
-
-
-def pull_request_numbers_from_event(settings: Settings) -> list[int] | None:
-    """The PR of a pull_request/pull_request_target event; None for other events (ask GitHub)."""
-    ctx = settings.context
-    if not ctx.is_pull_request:
-        return None
-    number = ctx.pull_request().get("number")
-    return [number] if isinstance(number, int) and not isinstance(number, bool) and number > 0 else []
 
 
 def _now() -> str:
@@ -119,38 +97,32 @@ class Publisher:
             return
         deadline = self.clock.monotonic() + BUDGET_SECONDS
         if settings.check_run and CHECK_RUN not in self._refused:
-            self._write(CHECK_RUN, self._complete_check_run, report, settings, self._until(deadline))
+            self._write(CHECK_RUN, self._complete_check_run, report, settings, deadline)
         if settings.pr_comment != "off" and COMMENT not in self._refused:
-            self._write(COMMENT, self._comment, report, settings, self._until(deadline))
+            self._write(COMMENT, self._comment, report, settings, deadline)
 
     def _write(self, what: str, write: Write, report: Report, settings: Settings, deadline: float) -> None:
         """Never raises: a failure (a bug included) is a warning and never changes the verdict."""
         try:
             write(report, settings, deadline)
-        except GitHubError as err:
-            self._warn(what, err)
         except Exception as err:
-            bug = words.INTERNAL_ERROR.format(message=f"{type(err).__name__}: {err}")
-            self._warn(what, GitHubError(bug))
+            self._warn(what, err if isinstance(err, GitHubError) else GitHubError(words.internal_error(err)))
 
     def _start_check_run(self, report: Report, settings: Settings, deadline: float) -> None:
-        body = self._check_run_fields(report, settings)
-        body |= {"status": "in_progress", "started_at": _now()}
-        link = safe_url(report.app_url)
-        follow = f" Follow it in [Certyn]({link})." if link else ""
-        running = self.log.redact(f"Certyn run {markdown(report.run_id, 80)} is running.{follow}")
-        body["output"] = {"title": "Certyn run in progress", "summary": running}
+        body = self._check_run_fields(report, settings) | {"status": "in_progress", "started_at": _now()}
+        running = self.log.redact(words.check_run_running(report.run_id, safe_url(report.app_url)))
+        body["output"] = {"title": words.CHECK_RUN_IN_PROGRESS, "summary": running}
         data, _ = self._client(settings).request("POST", "/check-runs", deadline, body)
         self.check_run_id = _created_id(data)
-        self.log.info(f"GitHub check run created: {one_line(body['name'], 200)}")
+        self.log.info(words.CHECK_RUN_CREATED.format(name=one_line(body["name"], 200)))
 
     def _complete_check_run(self, report: Report, settings: Settings, deadline: float) -> None:
         from .render.summary import cut_for_github, render_summary  # noqa: PLC0415 - at the end only
 
-        verdict = report.verdict
+        redact, verdict = self.log.redact, report.verdict
         output = {
-            "title": self.log.redact(words.headline(report)),
-            "summary": self.log.redact(cut_for_github(render_summary(report.redacted(self.log.redact)))),
+            "title": redact(words.headline(report)),
+            "summary": redact(cut_for_github(render_summary(report.redacted(redact)))),
         }
         annotations = self._annotations(report, settings)
         body: dict[str, Any] = {
@@ -161,35 +133,28 @@ class Publisher:
         }
         github = self._client(settings)
         if self.check_run_id is None:  # a signal interrupted its create: learn the id it got
-            self.check_run_id = _id(github.answer_in_flight(self._until(deadline)))
+            self.check_run_id = _id(github.answer_in_flight(deadline))
         if self.check_run_id is None:  # it could not be made at the start (or the run never was)
-            body |= self._check_run_fields(report, settings)
-            data, _ = github.request("POST", "/check-runs", self._until(deadline), body)
-            self.check_run_id = _created_id(data)
+            fields = self._check_run_fields(report, settings)
+            self.check_run_id = _created_id(github.request("POST", "/check-runs", deadline, body | fields)[0])
         else:
-            github.request("PATCH", f"/check-runs/{self.check_run_id}", self._until(deadline), body)
+            github.request("PATCH", f"/check-runs/{self.check_run_id}", deadline, body)
         for start in range(ANNOTATIONS_PER_REQUEST, len(annotations), ANNOTATIONS_PER_REQUEST):
             more = output | {"annotations": annotations[start : start + ANNOTATIONS_PER_REQUEST]}
-            github.request(
-                "PATCH", f"/check-runs/{self.check_run_id}", self._until(deadline), {"output": more}
-            )
-        self.log.info(f"GitHub check run completed: {body['conclusion']}")
+            github.request("PATCH", f"/check-runs/{self.check_run_id}", deadline, {"output": more})
+        self.log.info(words.CHECK_RUN_COMPLETED.format(conclusion=body["conclusion"]))
 
     def _check_run_fields(self, report: Report, settings: Settings) -> dict[str, Any]:
         sha = commit_under_test(settings)
         if not _SHA.fullmatch(sha):
-            raise GitHubError(
-                f"no commit to put it on (the commit tested is {one_line(sha or 'unknown', 80)})"
-            )
-        fields: dict[str, Any] = {
+            raise GitHubError(words.NO_COMMIT_TO_CHECK.format(sha=one_line(sha or "unknown", 80)))
+        fields = {
             "name": words.check_run_name(suite(settings), settings.context.job, settings.job_index),
             "head_sha": sha,
+            "external_id": report.run_id,
+            "details_url": report.app_url if safe_url(report.app_url) else "",
         }
-        if report.run_id:
-            fields["external_id"] = report.run_id
-        if safe_url(report.app_url):
-            fields["details_url"] = report.app_url
-        return fields
+        return {name: value for name, value in fields.items() if value}  # never an empty id or link
 
     def _annotations(self, report: Report, settings: Settings) -> list[dict[str, Any]]:
         results = report.findings.results
@@ -208,10 +173,10 @@ class Publisher:
     def _comment(self, report: Report, settings: Settings, deadline: float) -> None:
         from .render.summary import render_comment  # noqa: PLC0415 - at the end only
 
-        failed = report.verdict.result not in (Result.PASSED, Result.CREATED, Result.CANCELLED)
-        github = self._client(settings)
-        numbers = pull_request_numbers_from_event(settings)
-        if numbers is None:
+        github, ctx = self._client(settings), settings.context
+        number = ctx.pull_request().get("number")  # a pull_request(_target) event names it; else ask GitHub
+        numbers = [number] if isinstance(number, int) and not isinstance(number, bool) and number > 0 else []
+        if not ctx.is_pull_request:
             pulls, _ = github.request("GET", f"/commits/{commit_under_test(settings)}/pulls", deadline)
             numbers = [
                 pull["number"]
@@ -221,22 +186,21 @@ class Publisher:
                 and isinstance(pull.get("number"), int)
             ]
         if not numbers:
-            self.log.info("No open pull request for this commit: no comment written")
+            self.log.info(words.NO_PULL_REQUEST)
             return
         sign = marker(settings)
         body = self.log.redact(render_comment(report.redacted(self.log.redact), sign))
-        login = github.login(self._until(deadline))
+        login = github.login(deadline)
+        failed = report.verdict.result not in (Result.PASSED, Result.CREATED, Result.CANCELLED)
         for number in numbers:
-            comments = github.pages(f"/issues/{number}/comments", self._until(deadline))
+            comments = github.pages(f"/issues/{number}/comments", deadline)
             existing = next((c for c in comments if _is_ours(c, sign, login)), None)
             if existing is not None:
-                github.request(
-                    "PATCH", f"/issues/comments/{existing['id']}", self._until(deadline), {"body": body}
-                )
-                self.log.info(f"Pull request #{number}: Certyn comment updated")
+                github.request("PATCH", f"/issues/comments/{existing['id']}", deadline, {"body": body})
+                self.log.info(words.COMMENT_DONE.format(number=number, done="updated"))
             elif settings.pr_comment == "always" or failed:
-                github.request("POST", f"/issues/{number}/comments", self._until(deadline), {"body": body})
-                self.log.info(f"Pull request #{number}: Certyn comment written")
+                github.request("POST", f"/issues/{number}/comments", deadline, {"body": body})
+                self.log.info(words.COMMENT_DONE.format(number=number, done="written"))
 
     def _client(self, settings: Settings) -> GitHub:
         if self._github is None:
@@ -246,26 +210,23 @@ class Publisher:
             )
 
             def on_retry(request: str, error: str, delay: float) -> None:
-                self.log.info(f"GitHub {request}: {one_line(error, 300)}; retrying in {delay:.1f}s")
+                self.log.info(
+                    words.GITHUB_RETRY.format(request=request, error=one_line(error, 300), delay=delay)
+                )
 
-            self._github = GitHub(transport, self.clock, settings.context.repository, on_retry=on_retry)
+            repository = settings.context.repository
+            self._github = GitHub(transport, self.clock, repository, on_retry=on_retry, guard=self.guard)
         return self._github
-
-    def _until(self, deadline: float) -> float:
-        """``deadline``, or the end of the release budget when a signal came: the runner kills soon after."""
-        since = self.guard.received_at
-        return deadline if since is None else min(deadline, since + RELEASE_BUDGET_SECONDS)
 
     def _warn(self, what: str, err: GitHubError) -> None:
         """One warning per thing written: the first failure says it all."""
         if err.refused:
             self._refused.add(what)
-        if what in self._warned:
-            return
-        self._warned.add(what)
-        permission = words.CHECKS_PERMISSION if what == CHECK_RUN else words.COMMENTS_PERMISSION
-        message = words.github_not_written(what, str(err), permission if err.refused else "")
-        self.log.warning(message, title=words.GITHUB_NOT_WRITTEN)
+        if what not in self._warned:
+            self._warned.add(what)
+            permission = words.CHECKS_PERMISSION if what == CHECK_RUN else words.COMMENTS_PERMISSION
+            message = words.github_not_written(what, str(err), permission if err.refused else "")
+            self.log.warning(message, title=words.GITHUB_NOT_WRITTEN)
 
 
 def _id(data: Any) -> int | None:
@@ -275,7 +236,7 @@ def _id(data: Any) -> int | None:
 
 def _created_id(data: Any) -> int:
     if (ident := _id(data)) is None:
-        raise GitHubError("the answer named no check run id")
+        raise GitHubError(words.NO_CHECK_RUN_ID)
     return ident
 
 

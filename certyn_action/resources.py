@@ -1,11 +1,7 @@
-"""What the step holds, and the cleanup stack that releases it: the Certyn run (cancelled) and the temporary
-environment of ``base-url`` (deleted). Each resource decides from the verdict and its own switch
-(``cancel-on-timeout``, ``cancel-on-job-cancel``, ``keep-environment``) to release it, keep it (and say so), or
-leave it alone (a finished run needs no cancel; a rejected key cannot cancel), and reports what it did.
-
-:meth:`Held.release` runs every release, the last acquired first, whatever an earlier one raised (as
-``contextlib.ExitStack``), within ONE budget from the first signal (or from the end): each release gets time
-left / releases left, so a hanging cancel cannot starve the environment delete.
+"""What the step holds (the Certyn run, ``base-url``'s temporary environment) and the cleanup stack that releases
+it: each resource decides from the verdict and its own switch to release it, keep it (and say so) or leave it
+alone. :meth:`Held.release` runs every release, last acquired first, whatever an earlier one raised, within ONE
+budget from the first signal, shared out (time left / releases left): a hanging cancel cannot starve the delete.
 """
 
 from __future__ import annotations
@@ -15,7 +11,7 @@ from collections.abc import Mapping
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
-from .api.client import ApiError, CertynClient, EnvironmentsApi
+from .api.client import MIN_ATTEMPT_SECONDS, ApiError, CertynClient, EnvironmentsApi
 from .clock import Clock
 from .core.report import CancelRequest, Findings, Report
 from .gate import Cause, Result, Verdict
@@ -29,15 +25,14 @@ if TYPE_CHECKING:
     from .api.models import Created, Environment, RunStatus
 
 RELEASE_BUDGET_SECONDS = 5.0  # the runner sends SIGTERM 7.5 s after SIGINT, then kills
-READ_AGAIN_MIN_SECONDS = 1.0  # of the release budget: less than this left, the state is not read again
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 _HEX_SHA = re.compile(r"^[0-9a-fA-F]{7,64}$")
 
 
 class Journal(Protocol):
-    """What a stage tells the step as it learns it: only the step writes the report (the outputs at once)."""
+    """The step, as a stage tells it what it learns: only the step writes the report."""
 
-    report: Report  # read only: what is known so far
+    report: Report  # read only
     log: WorkflowLog
     env: Mapping[str, str]
 
@@ -56,9 +51,7 @@ class Decision(NamedTuple):
     cause: str  # why it is released, in words for the log, the summary and Certyn
 
 
-class Resource(Protocol):
-    """``decide`` None: this ending leaves it alone; ``release`` by ``deadline`` (clock time); ``keep``: say so."""
-
+class Resource(Protocol):  # decide None: this ending leaves it alone
     def decide(self, verdict: Verdict) -> Decision | None: ...
 
     def release(self, cause: str, deadline: float) -> None: ...
@@ -76,8 +69,7 @@ class Held:
         self.resources.append(resource)
 
     def release(self, verdict: Verdict) -> None:
-        """What a release does not use passes on; what the last one raised propagates, earlier exceptions
-        chained as its context."""
+        """What the last release raised propagates, earlier exceptions chained as its context."""
         since = self._guard.received_at
         deadline = (self._clock.monotonic() if since is None else since) + RELEASE_BUDGET_SECONDS
         held, self.resources = self.resources, []
@@ -100,8 +92,7 @@ class Held:
 
 
 class CertynRun:
-    """The Certyn run this step created, or was creating, or attached to: released by cancelling it, after
-    learning the run an interrupted create made; kept with a note in the summary."""
+    """The run this step created, was creating (an interrupted create's run is learnt first) or attached to."""
 
     def __init__(self, client: CertynClient, step: Journal, clock: Clock, inputs: Settings) -> None:
         self.client, self.step, self.clock, self.inputs = client, step, clock, inputs
@@ -127,14 +118,13 @@ class CertynRun:
             if recovered is not None:
                 self.step.created(recovered)
             elif self.client.create_may_have_made_a_run:
-                orphan = words.orphan("could not learn, so could not cancel", report.idempotency_key)
+                orphan = words.orphan("could not learn, so could not cancel", self.inputs.idempotency_key)
                 log.info(orphan)
                 self.step.note(orphan)
         run_id = report.run_id
         if not run_id:
             return
-        meta = report.metadata
-        reason = self.inputs.cancel_reason or words.cancel_reason(cause, meta.run_url if meta else "")
+        reason = self.inputs.cancel_reason or words.cancel_reason(cause, self.inputs.metadata.run_url)
         log.info(words.CANCELLING.format(run_id=one_line(run_id, 80), cause=cause))
         try:
             outcome = self.client.cancel(run_id, reason, deadline)
@@ -147,9 +137,8 @@ class CertynRun:
             return
         log.info(words.CANCEL_ANSWERED.format(outcome=one_line(outcome, 300)))
         self.cancel = CancelRequest(cause, accepted=True, outcome=outcome)
-        # Certyn's state after the cancel, when a state was shown and the budget leaves time for one read: the
-        # `state` output stays Certyn's own word, and the latest one.
-        if report.status is None or deadline - self.clock.monotonic() < READ_AGAIN_MIN_SECONDS:
+        # the state after the cancel, when one was shown and the budget leaves time: `state` is Certyn's latest
+        if report.status is None or deadline - self.clock.monotonic() < MIN_ATTEMPT_SECONDS:
             return
         try:
             status = self.client.status(run_id, deadline)
@@ -178,11 +167,8 @@ def environment_body(settings: Settings) -> dict[str, str]:
 
 
 class TemporaryEnvironment:
-    """The temporary environment of ``base-url``: held from before its create is sent, deleted on every ending
-    unless ``keep-environment``. An interrupted or unanswered create may have made it: its key is unique to this
-    step, so the release looks it up by key (or says one may exist); a create refused at every attempt made
-    nothing. A 409 for someone else's environment moves the create to another key (``EnvironmentsApi``).
-    """
+    """``base-url``'s environment, held from before its create is sent, deleted on every ending unless
+    ``keep-environment``. An interrupted create may have made it: the release looks its (unique) key up."""
 
     def __init__(
         self, client: CertynClient, step: Journal, body: Mapping[str, str], keep: bool = False
@@ -219,7 +205,6 @@ class TemporaryEnvironment:
 
     def release(self, cause: str, deadline: float) -> None:
         log, key = self.step.log, one_line(self.key, 80)
-        shown = f"`{key}`"  # in the summary's note: as code
         environment = self.environment
         try:
             if environment is None and self.api.create_sent and not self.refused:
@@ -231,7 +216,7 @@ class TemporaryEnvironment:
         except ApiError as err:
             why = one_line(err.message, 300)
             message = (
-                words.ENVIRONMENT_NOT_DELETED_NOTE.format(shown=shown, why=why)
+                words.ENVIRONMENT_NOT_DELETED_NOTE.format(shown=f"`{key}`", why=why)  # the key as code
                 if environment is not None
                 else words.environment_may_exist(self.key, why)  # it could not even be looked up
             )

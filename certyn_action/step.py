@@ -1,10 +1,7 @@
 """One execution of the action, as a story of calls that return values: settings -> (the deployment check, the
-temporary environment) -> create or attach the run -> wait -> gate -> per-test results and the AI answer.
-
-Only the step writes the report: each stage returns what it learnt, or tells :meth:`Step.created`,
-:meth:`Step.seen`, ... as it learns it (the outputs are written at once). :meth:`Step.run`'s ``finally``
-releases what is held (``resources.py``), then writes out the outputs, the summary and the verdict.
-"""
+temporary environment) -> create or attach the run -> wait -> gate -> per-test results and the AI answer. Only the
+step writes the report (each output as soon as it is known); :meth:`Step.run`'s ``finally`` releases what is held
+(``resources.py``), then writes out the outputs, the summary and the verdict."""
 
 from __future__ import annotations
 
@@ -50,9 +47,7 @@ class Step:
         self.reporter = Reporter(env, log)
         self.held = Held(clock, guard)
         self.publisher = Publisher(env, log, clock, guard)  # the check run and the pull-request comment
-        self.client: CertynClient | None = None
         self._run: CertynRun | None = None
-        self._other_commit_said = False
 
     def run(self) -> int:
         try:
@@ -75,28 +70,31 @@ class Step:
     def _story(self) -> None:
         settings = self._read_settings()
         deadline = self.started + settings.timeout_seconds
-        client = self.client = self._client(settings)
+        client = self._client(settings)
         with self.guard.interruptible():
             if settings.base_url:
-                from .deployment import check_deployment  # noqa: PLC0415 - only for base-url
-
-                preview = Preview(client, self, settings, self.clock)  # variables and runner-pool
-                preview.resolve_pool(deadline)  # before anything is created
-                # with runner-pool the deployment may be private to the pool's network: a warning, go ahead
-                check_deployment(
-                    settings, deadline, self.clock, self.env, self.log, preview.deployment_unreachable
-                )
-                self.environment_created(self._environment(client, settings, deadline, preview))
+                key = self._environment(client, settings, deadline)
+                with self.guard.deferred():
+                    self.report.temporary_environment = key
+                    self._outputs(words.ENVIRONMENT_CREATED.format(key=one_line(key, 80)))
+            run = self._run = CertynRun(client, self, self.clock, settings)
             if settings.run_id:  # no create: the run is held from the start (the cancel switches apply)
-                self._hold_run(client, settings)
-                self.attached(settings.run_id)
+                self.held.hold(run)
+                with self.guard.deferred():
+                    self.report.attached_run_id = settings.run_id
+                    self._outputs(words.ATTACHED.format(run_id=one_line(settings.run_id, 80)))
             else:
-                self.created(self._create(client, settings, deadline))
+                self.created(self._create(client, settings, deadline, run))
             self.publisher.started(self.report, deadline)  # the check run, in progress
             if not settings.wait:
                 self.report.verdict = Verdict(Result.CREATED)
                 return
-            status = self._wait(client, settings, deadline)
+            with self.guard.deferred():  # not needed before the create: imported after it, whole
+                from .wait import Poller, PollSettings  # noqa: PLC0415
+
+            floor, ceiling = settings.poll_interval_seconds, settings.max_poll_interval_seconds
+            poll = PollSettings(floor, ceiling, deadline, self.started, attached=bool(settings.run_id))
+            status = Poller(client, self.report.run_id, poll, self.clock, self.log, self.seen).run()
         self.report.verdict = evaluate(status, settings.gate)
         self.found(Afterwards(client, self, self.clock, self.guard, settings).run(status, deadline))
 
@@ -111,16 +109,14 @@ class Step:
             settings = read_settings(self.env, payload)
         for adjusted in settings.adjustments:
             self.log.warning(str(adjusted), title=words.ADJUSTED_INPUT.format(name=adjusted.name))
-        self.report.inputs, self.report.metadata = settings, settings.metadata
-        self.report.idempotency_key = settings.idempotency_key
+        self.report.inputs = settings
         self.report.findings = Findings(instruction=settings.instruction)
         return settings
 
     def _client(self, inputs: Settings) -> CertynClient:
         def on_retry(operation: str, error: ApiError, delay: float, failures: int) -> None:
-            self.log.info(
-                words.retry_line(operation, failures, inputs.http_max_attempts, error.message, delay)
-            )
+            attempts = inputs.http_max_attempts
+            self.log.info(words.retry_line(operation, failures, attempts, error.message, delay))
 
         return CertynClient(
             self.factory(inputs, self.env, self.log),
@@ -131,10 +127,14 @@ class Step:
             on_retry=on_retry,
         )
 
-    def _environment(
-        self, client: CertynClient, settings: Settings, deadline: float, preview: Preview
-    ) -> str:
+    def _environment(self, client: CertynClient, settings: Settings, deadline: float) -> str:
         """Held from before its create is sent: its key."""
+        from .deployment import check_deployment  # noqa: PLC0415 - only for base-url
+
+        preview = Preview(client, self, settings, self.clock)  # variables and runner-pool
+        preview.resolve_pool(deadline)  # before anything is created
+        # with runner-pool the deployment may be private to the pool's network: a warning, go ahead
+        check_deployment(settings, deadline, self.clock, self.env, self.log, preview.deployment_unreachable)
         body = environment_body(settings) | preview.environment_fields()  # runner-pool
         environment = TemporaryEnvironment(client, self, body, settings.keep_environment)
         self.held.hold(environment)
@@ -142,48 +142,29 @@ class Step:
         preview.set_variables(environment, deadline)  # after its create, before the run's
         return environment.key
 
-    def _create(self, client: CertynClient, settings: Settings, deadline: float) -> Created:
+    def _create(self, client: CertynClient, settings: Settings, deadline: float, run: CertynRun) -> Created:
         """The run is held from before the create is sent: a create in flight is part of it."""
         body = create_body(settings, settings.metadata, self.report.temporary_environment)
         with self.log.group(words.CREATING_GROUP):
             for line in words.create_lines(settings, body, settings.idempotency_key):
                 self.log.info(line)
-        self._hold_run(client, settings)
+        self.held.hold(run)
         return client.create(body, settings.idempotency_key, deadline)
 
-    def _hold_run(self, client: CertynClient, inputs: Settings) -> None:
-        self._run = CertynRun(client, self, self.clock, inputs)
-        self.held.hold(self._run)
-
-    def _wait(self, client: CertynClient, inputs: Settings, deadline: float) -> RunStatus:
-        with self.guard.deferred():  # not needed before the create: imported after it, whole
-            from .wait import PollSettings, wait_for_run  # noqa: PLC0415
-
-        floor, ceiling = inputs.poll_interval_seconds, inputs.max_poll_interval_seconds
-        settings = PollSettings(floor, ceiling, deadline, self.started, attached=bool(inputs.run_id))
-        return wait_for_run(client, self.report.run_id, settings, self.clock, self.log, self.seen)
-
     # -- what the stages learn, into the report: the outputs at once, written whole, then a pending signal --
-    def environment_created(self, key: str) -> None:
+    def _outputs(self, *lines: str) -> None:
+        """The create's outputs (written whole: a signal waits for the end), then ``lines``."""
         with self.guard.deferred():
-            self.report.temporary_environment = key
             self.reporter.outputs(self.report, after_create=True)
-            self.log.info(words.ENVIRONMENT_CREATED.format(key=one_line(key, 80)))
-
-    def attached(self, run_id: str) -> None:
-        with self.guard.deferred():
-            self.report.attached_run_id = run_id
-            self.reporter.outputs(self.report, after_create=True)
-            self.log.info(words.ATTACHED.format(run_id=one_line(run_id, 80)))
+            for line in lines:
+                self.log.info(line)
 
     def created(self, created: Created) -> None:
         with self.guard.deferred():
             self.report.created = created
             if self.report.findings.instruction:  # the AI's answer is read by this id
                 self.report.findings.conversation_id = created.run.conversation_id
-            self.reporter.outputs(self.report, after_create=True)
-            for line in words.created_lines(created):
-                self.log.info(line)
+            self._outputs(*words.created_lines(created))
 
     def seen(self, status: RunStatus) -> None:
         report = self.report
@@ -193,16 +174,16 @@ class Step:
             self.reporter.outputs(report)
             if report.attached_run_id and first_link:  # as a created run says, once
                 self.log.info(words.follow(status.app_url))
-            if report.other_commit and report.metadata and not self._other_commit_said:  # once, not each poll
-                self._other_commit_said = True
+            if report.other_commit and report.inputs:
                 message = words.other_commit(
                     one_line(report.other_commit, 80),
-                    one_line(report.metadata.commit_sha, 80),
-                    one_line(report.idempotency_key, 200),
+                    one_line(report.inputs.metadata.commit_sha, 80),
+                    one_line(report.inputs.idempotency_key, 200),
                     replayed=bool(report.created and report.created.replayed),
                 )
-                self.log.warning(message, title=words.OTHER_COMMIT)  # the gate still judges it
-                self.note(message)
+                if message not in report.notes:  # once, not each poll; the gate still judges it
+                    self.log.warning(message, title=words.OTHER_COMMIT)
+                    self.note(message)
 
     def note(self, text: str) -> None:
         self.report.notes.append(text)
@@ -216,10 +197,8 @@ class Step:
     def _stopped(self, err: BaseException) -> None:
         """Stopped short of the gate (bad inputs, a timeout, an API error, a signal, a bug): the verdict, said."""
         report = self.report
-        timeout = report.inputs.timeout_seconds if report.inputs else 0.0
-        run_known = report.created is not None or bool(report.attached_run_id)
-        seen = report.status is not None
-        verdict = verdict_for(err, timeout, seen=seen, run_known=run_known, redact=self.log.redact)
+        timeout, seen = report.inputs.timeout_seconds if report.inputs else 0.0, report.status is not None
+        verdict = verdict_for(err, timeout, seen=seen, run_known=bool(report.run_id), redact=self.log.redact)
         report.verdict = verdict
         if isinstance(err, CancelRequested):
             self.log.info(words.CANCEL_RECEIVED.format(signal_name=err.signal_name))
@@ -230,17 +209,19 @@ class Step:
                 self.log.error(str(error), title=words.INVALID_INPUT.format(name=error.name))
             return
         where = words.WHERE.format(link=one_line(report.app_url, 500)) if report.app_url else ""
-        if verdict.cause is Cause.KEY_REJECTED and self.client is not None:  # a refused key cannot cancel
-            where = self._key_refused(self.client.create_may_have_made_a_run) or where
+        if verdict.cause is Cause.KEY_REJECTED:  # a refused key cannot cancel
+            where = self._key_refused() or where
         title = words.title(verdict.result, cause=verdict.cause)
         self.log.error(words.stopped(verdict.reasons[0], verdict.cause, where), title=title)
 
-    def _key_refused(self, may_have_made_a_run: bool) -> str:
+    def _key_refused(self) -> str:
         """No run can be cancelled with a refused key: the note on the run left running (one a lost create may
         have made, or the known one), also returned with a leading space for the error line; else ""."""
-        report = self.report
-        if may_have_made_a_run:
-            note = words.orphan("cannot cancel with a refused key", report.idempotency_key)
+        report, run = self.report, self._run
+        if run is None or report.inputs is None:  # refused before the run's turn: none was made
+            return ""
+        if run.client.create_may_have_made_a_run:
+            note = words.orphan("cannot cancel with a refused key", report.inputs.idempotency_key)
         elif report.run_id:
             note = words.still_running(one_line(report.run_id, 80), one_line(report.app_url, 500))
         else:

@@ -1,10 +1,6 @@
-"""Polling a run until it reaches a terminal state or the deadline passes.
-
-Transient failures never end the wait before the deadline: the waiter backs off while an outage lasts and says
-so when it starts and ends (the first outage as a ``::warning`` and its end a ``::notice``, the rest as log
-lines). A 404 or a redirect (never followed) is waited out for a grace period: a new run may not be visible
-yet, a proxy may have a passing mood. Sleeps are cut so that a heartbeat reaches the log at least every minute.
-"""
+"""Polling a run until it is terminal or the deadline passes. An outage is backed off and said when it starts and
+ends (the first as a ``::warning`` and a ``::notice``, later ones as log lines); a 404 or a redirect is waited out
+for a grace period (a new run may not be visible yet); a heartbeat reaches the log at least every minute."""
 
 from __future__ import annotations
 
@@ -37,19 +33,9 @@ class PollSettings(NamedTuple):
     attached: bool = False  # `run-id`: an existing run, so a 404 before any status means it does not exist
 
 
-def wait_for_run(
-    client: CertynClient,
-    run_id: str,
-    settings: PollSettings,
-    clock: Clock,
-    log: WorkflowLog,
-    on_status: Callable[[RunStatus], None],
-) -> RunStatus:
-    """The run's first terminal status; raises :class:`TimedOut` or a non-transient :class:`ApiError`."""
-    return _Poller(client, run_id, settings, clock, log, on_status).run()
+class Poller:
+    """``run()``: the run's first terminal status; raises :class:`TimedOut` or a non-transient :class:`ApiError`."""
 
-
-class _Poller:
     def __init__(
         self,
         client: CertynClient,
@@ -65,9 +51,8 @@ class _Poller:
         self.outage = self._fresh_outage()
         self.outage_since: float | None = None
         self.outage_error = ""
-        self.outages = 0
+        self.outages = self.suspect_polls = 0
         self.last: RunStatus | None = None
-        self.suspect_polls = 0
         self.suspect_since: float | None = None
 
     def run(self) -> RunStatus:
@@ -95,9 +80,8 @@ class _Poller:
             self._sleep(delay)
 
     def _suspect(self, now: float, err: ApiError) -> float:
-        """A 404 or a redirect is waited out for a grace period, then it is the error it says it is: a new run
-        may not be visible yet, a 404 after it was is more likely a proxy or a lagging replica, and a redirect a
-        proxy's login or maintenance page (the create reached this same base URL)."""
+        """A 404 (a new run not visible yet, a lagging replica) or a redirect (a proxy's login or maintenance
+        page) is waited out for a grace period, then it is the error it says it is."""
         self.suspect_polls += 1
         self.suspect_since = now if self.suspect_since is None else self.suspect_since
         in_grace = (

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from requests.structures import CaseInsensitiveDict
 
 from certyn_action.api.http import Deadline, Reply, Request, Transport, TransportError
+from certyn_action.settings import RunMetadata, Settings
 
 
 @dataclass
@@ -52,3 +53,19 @@ def reply(status: int = 200, data: object = None, headers: Mapping[str, str] | N
     are looked up ignoring case."""
     body = data if isinstance(data, bytes) else json.dumps(data).encode()
     return Reply(status, CaseInsensitiveDict(headers or {}), body)
+
+
+@dataclass(frozen=True)
+class _PinnedMetadata(Settings):
+    pinned: RunMetadata | None = None
+
+    @property
+    def metadata(self) -> RunMetadata:
+        assert self.pinned is not None
+        return self.pinned
+
+
+def with_metadata(settings: Settings, metadata: RunMetadata) -> Settings:
+    """``settings`` whose run metadata is ``metadata`` as given: a renderer's test of values (a link, a name)
+    that no GitHub context would make."""
+    return _PinnedMetadata(**{f.name: getattr(settings, f.name) for f in fields(settings)}, pinned=metadata)

@@ -118,10 +118,11 @@ class TimedOut(Exception):
         self.last, self.outage = last, outage
 
 
-def classify(failure: Reply | ApiError) -> bool:
+def classify(failure: ApiError) -> bool:
     """The one rule: whether a failure may go away on retry (an outage). Its kind says it; else the status."""
-    kind = failure.kind if isinstance(failure, ApiError) else None
-    return kind in (NO_ANSWER, UNUSABLE_BODY) if kind is not None else failure.status in TRANSIENT_STATUSES
+    if failure.kind is not None:
+        return failure.kind in (NO_ANSWER, UNUSABLE_BODY)
+    return failure.status in TRANSIENT_STATUSES
 
 
 class RetryPolicy(NamedTuple):
@@ -149,12 +150,6 @@ class RetryPolicy(NamedTuple):
             )
         )
 
-    def with_also(self, *statuses: int) -> RetryPolicy:
-        return self._replace(also=self.also | frozenset(statuses))
-
-    def is_retry(self, transient: bool, status: int | None = None) -> bool:
-        return transient or status in self.also
-
     @property
     def failures(self) -> int:
         return len(self.retry.history)
@@ -179,7 +174,7 @@ class RetryPolicy(NamedTuple):
 CREATE = READ = RetryPolicy.create(None)
 # quick retries, for what is released within the cancel budget (a cancel, an environment delete)
 RELEASE = RetryPolicy.create(None, backoff_factor=0.25, backoff_max=1.0, jitter=0.25)
-CANCEL = RELEASE.with_also(404)  # a brand-new run may 404 a moment
+CANCEL = RELEASE._replace(also=frozenset({404}))  # a brand-new run may 404 a moment
 MIN_ATTEMPT_SECONDS = 1.0  # an attempt (a replayed create, a last try) needs this long to be worth sending
 CANCEL_RESERVE_SECONDS = 1.5  # of a cancel budget, kept for the cancel itself when recovering a create
 
@@ -201,21 +196,23 @@ def load_models() -> None:
         signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
+KEY_REFUSED = (
+    "Certyn refused the API key while {doing} (HTTP {status}). Check that `api-key` holds a valid, unrevoked "
+    "Certyn API key with access to project `{project}`, and that the secret is available to this workflow.{suffix}"
+)
+
+
 def error_for(reply: Reply, ask: Ask, project: str) -> ApiError:
     status, said, doing = reply.status, server_message(reply), ask.doing
     suffix = f" Server said: {said}" if said else ""
-    if status in (401, 403) and ask.refused:
-        return AuthError(ask.refused.format(status=status, doing=doing), status=status)
     if status in (401, 403):
+        refused = ask.refused or KEY_REFUSED
         return AuthError(
-            f"Certyn refused the API key while {doing} (HTTP {status}). Check that `api-key` holds a valid, "
-            f"unrevoked Certyn API key with access to project `{project}`, and that the secret is "
-            f"available to this workflow.{suffix}",
-            status=status,
+            refused.format(status=status, doing=doing, project=project, suffix=suffix), status=status
         )
     if 300 <= status < 400:
         try:
-            location = urlsplit(reply.header("Location") or "").netloc or "elsewhere"
+            location = urlsplit(reply.headers.get("Location") or "").netloc or "elsewhere"
         except ValueError:  # e.g. "http://[::1": still the redirect, never an internal error
             location = "an unparsable location"
         return ApiError(
@@ -226,7 +223,7 @@ def error_for(reply: Reply, ask: Ask, project: str) -> ApiError:
     if status == 404:
         what = ask.not_found or "the run was not found"
         return NotFound(f"HTTP 404 while {doing}: {what}.{suffix}", status=status)
-    retry_after = reply.header("Retry-After")  # heeded only where the failure is retried
+    retry_after = reply.headers.get("Retry-After")  # heeded only where the failure is retried
     return ApiError(f"HTTP {status} while {doing}.{suffix}", status=status, retry_after=retry_after)
 
 
@@ -260,11 +257,8 @@ def server_message(reply: Reply) -> str:
         return ""
     if not isinstance(data, dict):
         return ""
-    parts: list[str] = []
-    for key in ("error", "message", "title", "detail"):
-        value = data.get(key)
-        if isinstance(value, str) and value.strip() and value.strip() not in parts:
-            parts.append(value.strip())
+    said = (data.get(key) for key in ("error", "message", "title", "detail"))
+    parts = list(dict.fromkeys(value.strip() for value in said if isinstance(value, str) and value.strip()))
     errors = data.get("errors")
     if isinstance(errors, dict):
         for field, messages in errors.items():
@@ -295,7 +289,7 @@ def read_created(reply: Reply) -> models.Created:
             status=reply.status,
         )
     run = _validated(models.CreatedRun, data, "the create response is invalid", reply, None)
-    return models.Created(run, (reply.header("Idempotency-Replayed") or "").strip().lower() == "true")
+    return models.Created(run, (reply.headers.get("Idempotency-Replayed") or "").strip().lower() == "true")
 
 
 def read_model(
@@ -397,7 +391,7 @@ class CertynClient:
             try:
                 return self._once(ask, read, deadline, idle, creating)
             except ApiError as err:
-                if policy is None or not policy.is_retry(classify(err), err.status):
+                if policy is None or not (classify(err) or err.status in policy.also):
                     raise
                 error = err
             operation, tries = ask.operation or ask.doing, policy.failures + 1
@@ -575,15 +569,13 @@ class CertynClient:
         except ApiError:
             return None
 
-    def recover_create(
-        self, deadline: float, reserve: float = CANCEL_RESERVE_SECONDS
-    ) -> models.Created | None:
-        """The run an interrupted create made, if any, leaving ``reserve`` seconds for the cancel: replayed
-        once with its key when it may have made one (never after refusals only)."""
+    def recover_create(self, deadline: float) -> models.Created | None:
+        """The run an interrupted create made, if any, leaving ``CANCEL_RESERVE_SECONDS`` for the cancel:
+        replayed once with its key when it may have made one (never after refusals only)."""
         answered = self.answered_create()
         if answered is not None or not self.create_may_have_made_a_run or self.creating is None:
             return answered
-        end = deadline - reserve
+        end = deadline - CANCEL_RESERVE_SECONDS
         if end - self._clock.monotonic() < MIN_ATTEMPT_SECONDS:
             return None
         try:  # the replay's failure changes nothing: whether a run may exist is the create's to say

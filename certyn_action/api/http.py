@@ -98,9 +98,6 @@ class Reply(NamedTuple):
     body: bytes
     scrub: Callable[[Any], Any] = _unchanged  # applied to the parsed JSON
 
-    def header(self, name: str) -> str | None:
-        return self.headers.get(name)
-
     def json(self) -> Any:
         try:
             return self.scrub(json.loads(self.body.decode("utf-8"), object_pairs_hook=_unique_keys))

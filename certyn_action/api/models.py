@@ -308,11 +308,6 @@ _WORDS = {outcome.value: outcome for outcome in Outcome} | dict.fromkeys(
 _RANK = {Outcome.NO_RESULT: 1, Outcome.SKIPPED: 2, Outcome.PASSED: 3}
 
 
-def derive_outcome(test_outcome: str, status: str) -> Outcome:
-    """``testOutcome``, else ``status``, when a known word; else no result (``completed`` says no result)."""
-    return _WORDS.get(_word(test_outcome)) or _WORDS.get(_word(status)) or Outcome.NO_RESULT
-
-
 class RunItem(_Model):
     id: Identifier = ""
     test_case_id: Identifier = ""
@@ -330,7 +325,8 @@ class RunItem(_Model):
 
     @property
     def outcome(self) -> Outcome:
-        return derive_outcome(self.test_outcome, self.status)
+        """``testOutcome``, else ``status``, when a known word; else no result (``completed`` says no result)."""
+        return _WORDS.get(self.test_outcome) or _WORDS.get(self.status) or Outcome.NO_RESULT
 
     @property
     def duration_seconds(self) -> float | None:

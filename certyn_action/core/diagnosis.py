@@ -1,9 +1,7 @@
-"""Why a failing test failed, pure: its agent session's events in, a reason and its evidence out, in
-the Certyn CLI's order, first match wins; with its artifacts and flakiness mark, one :class:`DiagnosedTest`; all
-of them with the run's observations, one :class:`Diagnosis` (the ``failures`` output). ``diagnosis.py`` reads.
-
-Event and artifact text is untrusted: URLs lose their query, fragment and credentials (they may carry tokens)
-and are never fetched; only http(s) ones become links, and every renderer escapes what it shows.
+"""Why a failing test failed, pure: its agent session's events in, a reason (the Certyn CLI's checks, in its order,
+first match wins) and its evidence out; with its artifacts and flakiness mark, a :class:`DiagnosedTest`; all of them
+with the run's observations, a :class:`Diagnosis` (the ``failures`` output). ``diagnosis.py`` reads them.
+Event text is untrusted: URLs lose query, fragment and credentials; only http(s) ones become links, never fetched.
 """
 
 from __future__ import annotations
@@ -12,8 +10,8 @@ import json
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..render.escape import one_line, plural, safe_url, without_secrets
 
@@ -25,20 +23,9 @@ MAX_SAMPLES = 3
 MAX_ERROR_TEXT = 240
 MAX_ARTIFACTS = 10
 
-# The reasons, in the order they are checked (the CLI's); their words for a title.
-REASONS = {
-    "blocked": "blocked",
-    "aborted": "aborted",
-    "agent-failed": "the agent failed",
-    "tool-error": "a tool failed",
-    "app-server-error": "the app answered 5xx",
-    "app-client-error": "the app answered 4xx",
-    "failed": "failed",
-    "unknown": "cause unknown",
-}
 SUCCEEDED = frozenset({"", "succeeded", "success", "completed", "ok", "passed"})
-_STOPPED = ("cancelled", "canceled", "timeout", "timed_out")
-TOOL_FAILED = frozenset(("failed", "error", "errored", "denied", "blocked", "aborted", *_STOPPED))
+TOOL_FAILED = frozenset({"failed", "error", "errored", "denied", "blocked", "aborted"})
+TOOL_FAILED |= {"cancelled", "canceled", "timeout", "timed_out"}
 _ORDER = {"failed": 0, "blocked": 1, "aborted": 2}
 _SPACES = re.compile(r"\s+")
 
@@ -53,17 +40,14 @@ def _text(value: object) -> str:
 
 
 def _first(payload: Mapping[str, Any], *keys: str) -> str:
-    """The first of ``keys`` whose value is payload text, else ""."""
     return next((text for key in keys if (text := _text(payload.get(key)))), "")
 
 
 def _int(value: object) -> int | None:
-    """A payload integer: a JSON number or digits in a string."""
+    """A JSON integer, or digits in a string."""
     if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         return int(value.strip())
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    return None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def clean_url(url: str) -> str:
@@ -76,21 +60,18 @@ def link(url: str) -> str:
     return cleaned if safe_url(cleaned) is not None else ""
 
 
-@dataclass(frozen=True)
-class NetworkFailure:
+class NetworkFailure(NamedTuple):
     method: str
     url: str  # without query and fragment
     status: int
 
 
-@dataclass(frozen=True)
-class ToolFailure:
+class ToolFailure(NamedTuple):
     tool: str
     error: str  # whitespace collapsed, at most MAX_ERROR_TEXT characters and "…"
 
 
-@dataclass(frozen=True)
-class Evidence:
+class Evidence(NamedTuple):
     """What a test's agent-session events say (the CLI's counters), with the first samples of each failure."""
 
     completion: str = ""  # the last conversation_completed.status, else job_completed.status
@@ -184,34 +165,37 @@ def scan(events: Iterable[tuple[str, Mapping[str, Any]]]) -> Evidence:
     )
 
 
-# The checks in the CLI's order, first match wins: (reason, does it hold for (said, evidence)).
-_CHECKS: tuple[tuple[str, Callable[[set[str], Evidence], bool]], ...] = (
-    ("blocked", lambda said, _: "blocked" in said),
-    ("aborted", lambda said, _: "aborted" in said),
-    ("agent-failed", lambda _, ev: ev.completion.lower() not in SUCCEEDED),
-    ("tool-error", lambda _, ev: ev.tool_errors > 0),
-    ("app-server-error", lambda _, ev: ev.server_errors > 0 and ev.server_errors >= ev.client_errors),
-    ("app-client-error", lambda _, ev: ev.client_errors > 0),
-    ("failed", lambda said, _: "failed" in said),
+# The checks in the CLI's order, first match wins: (reason, its words for a title, does it hold for (said, evidence)).
+_CHECKS: tuple[tuple[str, str, Callable[[set[str], Evidence], bool]], ...] = (
+    ("blocked", "blocked", lambda said, _: "blocked" in said),
+    ("aborted", "aborted", lambda said, _: "aborted" in said),
+    ("agent-failed", "the agent failed", lambda _, ev: ev.completion.lower() not in SUCCEEDED),
+    ("tool-error", "a tool failed", lambda _, ev: ev.tool_errors > 0),
+    ("app-server-error", "the app answered 5xx", lambda _, ev: ev.server_errors >= max(ev.client_errors, 1)),
+    ("app-client-error", "the app answered 4xx", lambda _, ev: ev.client_errors > 0),
+    ("failed", "failed", lambda said, _: "failed" in said),
 )
+REASONS = {reason: label for reason, label, _ in _CHECKS} | {"unknown": "cause unknown"}
 
 
 def classify(outcome: str, status: str, evidence: Evidence) -> str:
-    """The reason: the first of ``_CHECKS`` that holds for the outcome or status and the evidence, else unknown."""
     said = {outcome.strip().lower(), status.strip().lower()}
-    return next((reason for reason, holds in _CHECKS if holds(said, evidence)), "unknown")
+    return next((reason for reason, _, holds in _CHECKS if holds(said, evidence)), "unknown")
 
 
-def _answered(failure: NetworkFailure) -> str:
-    """``the app answered 503 to POST /api/checkout``: the URL's path (the whole URL when it has none)."""
+def _answered(failure: NetworkFailure | None, count: int, what: str) -> str:
+    """``the app answered 503 to POST /api/checkout`` (the URL's path, or the whole URL when it has none); without
+    a sample, the count."""
+    if failure is None:
+        return plural(count, what)
     path = re.sub(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/]*", "", failure.url) or failure.url
     return f"the app answered {failure.status} to " + f"{failure.method} {path}".strip()
 
 
 def describe(reason: str, outcome: str, evidence: Evidence) -> str:
     """The reason in one sentence with its strongest evidence."""
-    server = [failure for failure in evidence.network if failure.status >= 500]
-    client = [failure for failure in evidence.network if failure.status < 500]
+    server = next((failure for failure in evidence.network if failure.status >= 500), None)
+    client = next((failure for failure in evidence.network if failure.status < 500), None)
     if reason in ("blocked", "aborted"):
         text = f"Certyn marked the test {reason}"
     elif reason == "agent-failed":
@@ -224,9 +208,9 @@ def describe(reason: str, outcome: str, evidence: Evidence) -> str:
     elif reason == "tool-error":
         text = plural(evidence.tool_errors, "tool failure")
     elif reason == "app-server-error":
-        text = _answered(server[0]) if server else plural(evidence.server_errors, "server error response")
+        text = _answered(server, evidence.server_errors, "server error response")
     elif reason == "app-client-error":
-        text = _answered(client[0]) if client else plural(evidence.client_errors, "client error response")
+        text = _answered(client, evidence.client_errors, "client error response")
     elif reason == "failed":
         text = f"the test {outcome or 'failed'}; its agent's events show no tool or app failure"
     else:
@@ -236,16 +220,14 @@ def describe(reason: str, outcome: str, evidence: Evidence) -> str:
     return text
 
 
-@dataclass(frozen=True)
-class Link:
+class Link(NamedTuple):
     type: str
     description: str
     url: str  # cleaned; an http(s) link when ``is_link``, else text to show as such
     is_link: bool
 
 
-@dataclass(frozen=True)
-class FlakyMark:
+class FlakyMark(NamedTuple):
     quarantined: bool
     rate: float | None  # failed runs / runs, else Certyn's flakiness score
 
@@ -256,8 +238,7 @@ def flaky_mark(flaky: Flakiness) -> FlakyMark:
     return FlakyMark(flaky.is_quarantined, rate)
 
 
-@dataclass(frozen=True)
-class DiagnosedTest:
+class DiagnosedTest(NamedTuple):
     key: tuple[str, str, str]  # of its per-test row (see :func:`item_key`)
     name: str
     outcome: str
@@ -280,7 +261,7 @@ class DiagnosedTest:
             "flaky": self.mark is not None,
             "quarantined": self.mark is not None and self.mark.quarantined,
             "artifacts": [{"type": link.type, "url": link.url} for link in self.artifacts if link.is_link],
-            "network": [asdict(failure) for failure in self.evidence.network],
+            "network": [failure._asdict() for failure in self.evidence.network],
         }
 
 
@@ -294,29 +275,16 @@ def diagnose_test(
     artifacts: Sequence[Artifact] = (),
     flaky: Flakiness | None = None,
 ) -> DiagnosedTest:
-    evidence = scan(events)
-    outcome = str(item.outcome)
+    evidence, outcome = scan(events), str(item.outcome)
     reason = classify(outcome, item.status, evidence)
     links = tuple(
-        Link(
-            one_line(art.type, 60),
-            one_line(art.description, 200),
-            link(art.uri) or clean_url(art.uri),
-            bool(link(art.uri)),
-        )
+        Link(one_line(art.type, 60), one_line(art.description, 200), clean_url(art.uri), bool(link(art.uri)))
         for art in artifacts[:MAX_ARTIFACTS]
         if art.uri.strip()
     )
-    return DiagnosedTest(
-        key=item_key(item),
-        name=item.display_name,
-        outcome=outcome,
-        reason=reason,
-        summary=describe(reason, outcome, evidence),
-        evidence=evidence,
-        artifacts=links,
-        mark=flaky_mark(flaky) if flaky is not None else None,
-    )
+    summary = describe(reason, outcome, evidence)
+    mark = flaky_mark(flaky) if flaky is not None else None
+    return DiagnosedTest(item_key(item), item.display_name, outcome, reason, summary, evidence, links, mark)
 
 
 def chosen(items: Iterable[RunItem]) -> list[RunItem]:

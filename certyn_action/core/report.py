@@ -1,7 +1,5 @@
-"""Everything known about this step so far: the source of the outputs and of the job summary. Pure.
-
-:class:`Findings` is what Certyn said after the run ended (per-test results, diagnosis, the AI's answer): best
-effort, it never changes the verdict."""
+"""Everything known about this step so far, the source of the outputs and of the job summary (pure); with
+:class:`Findings`, what Certyn said after the run ended (best effort: it never changes the verdict)."""
 
 from __future__ import annotations
 
@@ -96,8 +94,6 @@ class CancelRequest(NamedTuple):
 @dataclass
 class Report:
     inputs: Settings | None = None
-    metadata: RunMetadata | None = None
-    idempotency_key: str = ""
     created: Created | None = None
     status: RunStatus | None = None
     verdict: Verdict = STOPPED_UNEXPECTEDLY
@@ -107,6 +103,10 @@ class Report:
     attached_run_id: str = ""  # `run-id`: the existing run this step attached to (no create)
     temporary_environment: str = ""  # `base-url`: its temporary environment's key
     findings: Findings = field(default_factory=Findings)  # per-test results and the AI answer
+
+    @property
+    def metadata(self) -> RunMetadata | None:
+        return self.inputs.metadata if self.inputs else None
 
     @property
     def run_id(self) -> str:
@@ -135,8 +135,7 @@ class Report:
 
     @property
     def status_url(self) -> str:
-        # Built from the configured API base, never taken from the server: a later step that sends the key
-        # to it cannot be pointed elsewhere.
+        # from the configured API base, never the server: a later step that sends the key there stays there
         if not (self.run_id and self.inputs):
             return ""
         return self.inputs.api_url + run_path(self.run_id)
@@ -148,9 +147,7 @@ class Report:
             texts = {name: redact(value) for name, value in dict(model).items() if isinstance(value, str)}
             return model.model_copy(update=texts)
 
-        created = None
-        if self.created is not None:
-            created = self.created._replace(run=clean(self.created.run))
+        created = self.created._replace(run=clean(self.created.run)) if self.created else None
         return replace(
             self,
             created=created,
@@ -179,10 +176,8 @@ class Report:
         }
         if self.created and self.created.run.test_case_count is not None:
             values["test-case-count"] = str(self.created.run.test_case_count)
-        for name in COUNTERS:
-            values[name] = str(getattr(self.status, name)) if self.status else ""
-        values.update(self.findings.outputs())
-        return values
+        counts = {name: str(getattr(self.status, name)) if self.status else "" for name in COUNTERS}
+        return values | counts | self.findings.outputs()
 
     def outputs_after_create(self) -> dict[str, str]:
         return {name: value for name, value in self.outputs().items() if name in AFTER_CREATE}

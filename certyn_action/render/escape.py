@@ -92,6 +92,19 @@ _SPAN = re.compile(
     r"|(?<![\w_])_(?=[^\s_])(?P<em_>[^_\n]+?)(?<=\S)_(?![\w_])",
     re.IGNORECASE,
 )
+# A heading line (its words with a closing run of '#'); a code fence (its language, if it names one)
+HEADING = re.compile(r"^ {0,3}(?P<level>#{1,6})(?:[ \t]+(?P<text>.*))?$")
+_FENCE = re.compile(r"^ {0,3}(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[\w+#.-]{0,30})")
+# A list item with words (an empty one after a paragraph line would underline it as a heading)
+_ITEM = re.compile(r"^(?P<indent> *)(?P<marker>[-*+]|\d{1,9}[.)])[ \t]+(?P<text>\S.*)$")
+_QUOTE = re.compile(r"^ {0,3}>[ \t]?(?P<text>.*)$")
+_RULE = re.compile(r"^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
+_DELIMITER = re.compile(r"^[ \t]*:?-+:?[ \t]*$")
+# Code blocks GitHub draws instead of showing (diagrams, maps, 3D models, formulas)
+_DRAWN = frozenset({"mermaid", "geojson", "topojson", "stl", "math"})
+_DEPTH = 8
+_WHOLE = 1_000_000  # a line of the answer is not cut: the answer is, before
+_PIPE = re.compile(r"(?<!\\)\|")
 
 
 def _spans(line: str, write: _Writer) -> str:
@@ -177,11 +190,6 @@ def plain(text: str, writer: _Writer = _Writer()) -> str:  # noqa: B008 - a writ
     return "\n".join(_spans(line, writer) for line in text.split("\n"))
 
 
-# A heading line (its words with a closing run of '#'); a code fence (its language, if it names one)
-HEADING = re.compile(r"^ {0,3}(?P<level>#{1,6})(?:[ \t]+(?P<text>.*))?$")
-_FENCE = re.compile(r"^ {0,3}(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[\w+#.-]{0,30})")
-
-
 def heading_words(heading: re.Match[str]) -> str:
     """A ``HEADING``'s words, without its closing run of '#' (cut in one pass: a pattern for that run would
     try every split of a line of spaces and hashes)."""
@@ -230,18 +238,6 @@ def fenced(text: str, info: str = "text") -> str:
     longest = max((len(run) for run in _BACKTICKS.findall(body)), default=0)
     fence = "`" * max(3, longest + 1)
     return f"{fence}{info}\n{body}\n{fence}\n"
-
-
-# A list item with words (an empty one after a paragraph line would underline it as a heading)
-_ITEM = re.compile(r"^(?P<indent> *)(?P<marker>[-*+]|\d{1,9}[.)])[ \t]+(?P<text>\S.*)$")
-_QUOTE = re.compile(r"^ {0,3}>[ \t]?(?P<text>.*)$")
-_RULE = re.compile(r"^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
-_DELIMITER = re.compile(r"^[ \t]*:?-+:?[ \t]*$")
-# Code blocks GitHub draws instead of showing (diagrams, maps, 3D models, formulas)
-_DRAWN = frozenset({"mermaid", "geojson", "topojson", "stl", "math"})
-_DEPTH = 8
-_WHOLE = 1_000_000  # a line of the answer is not cut: the answer is, before
-_PIPE = re.compile(r"(?<!\\)\|")
 
 
 def _cells(row: str) -> list[str]:

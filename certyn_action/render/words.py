@@ -15,6 +15,7 @@ from ..settings import Settings
 from .escape import (
     defused,
     format_duration,
+    markdown,
     multiline,
     newlines,
     one_line,
@@ -177,8 +178,7 @@ def state_after_cancel(cancel: CancelRequest) -> str:
 
 
 def cancel_reason(cause: str, run_url: str) -> str:
-    link = f" ({run_url})" if run_url else ""
-    return f"Cancelled by GitHub Actions: {cause}{link}"
+    return f"Cancelled by GitHub Actions: {cause}" + (f" ({run_url})" if run_url else "")
 
 
 def environment_deleted(key: str, outcome: str) -> str:
@@ -484,6 +484,11 @@ CANCEL_RECEIVED = "Received {signal_name}: the job is being cancelled"
 INTERNAL_ERROR = "internal error: {message}"
 
 
+def internal_error(err: BaseException) -> str:
+    """A bug, said where it stopped a best-effort read or write (the verdict stands)."""
+    return INTERNAL_ERROR.format(message=f"{type(err).__name__}: {err}")
+
+
 def stopped(reason: str, cause: Cause | None, where: str) -> str:
     if cause is Cause.INTERNAL_ERROR:
         return f"Internal error in the action: {reason.removeprefix('internal error: ').rstrip('.')}.{where}"
@@ -644,6 +649,20 @@ def flaky_mark(mark: FlakyMark) -> str:
 GITHUB_NOT_WRITTEN = "Certyn: not written to GitHub"
 CHECKS_PERMISSION = "checks: write"
 COMMENTS_PERMISSION = "pull-requests: write"
+CHECK_RUN_IN_PROGRESS = "Certyn run in progress"
+CHECK_RUN_CREATED = "GitHub check run created: {name}"
+CHECK_RUN_COMPLETED = "GitHub check run completed: {conclusion}"
+NO_COMMIT_TO_CHECK = "no commit to put it on (the commit tested is {sha})"
+NO_CHECK_RUN_ID = "the answer named no check run id"
+NO_PULL_REQUEST = "No open pull request for this commit: no comment written"
+COMMENT_DONE = "Pull request #{number}: Certyn comment {done}"  # written, updated
+GITHUB_RETRY = "GitHub {request}: {error}; retrying in {delay:.1f}s"
+
+
+def check_run_running(run_id: str, link: str | None) -> str:
+    """The in-progress check run's summary (Markdown)."""
+    follow = f" Follow it in [Certyn]({link})." if link else ""
+    return f"Certyn run {markdown(run_id, 80)} is running.{follow}"
 
 
 def headline(report: Report) -> str:

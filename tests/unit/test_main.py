@@ -251,7 +251,7 @@ def test_internal_errors_still_write_outputs_and_summary(step: Step, monkeypatch
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError(f"bug while holding {KEY}")
 
-    monkeypatch.setattr("certyn_action.wait.wait_for_run", boom)
+    monkeypatch.setattr("certyn_action.wait.Poller.run", boom)
     assert step.run() == 1
     assert step.outputs()["result"] == "error"
     assert step.outputs()["run-id"] == "r-1"
@@ -318,7 +318,7 @@ def test_a_crash_after_the_create_still_cancels_the_run(step: Step, monkeypatch:
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("bug")
 
-    monkeypatch.setattr("certyn_action.wait.wait_for_run", boom)
+    monkeypatch.setattr("certyn_action.wait.Poller.run", boom)
     assert step.run() == 1
     assert any((c.request.url or "").endswith("/cancel") for c in responses.calls)
 

@@ -35,6 +35,7 @@ from certyn_simulator.runner.filecommands import (
     parse_outputs,
     split_log_lines,
 )
+from tests.fakes import with_metadata
 
 SETTINGS = settings(max_examples=200, deadline=None)
 OUTPUT_NAMES = sorted(Report().outputs())
@@ -294,8 +295,9 @@ def test_summary_stays_valid_for_any_server_text(
     except ValueError:
         assume(False)
     report = Report(
-        inputs=_inputs(project, tags),
-        metadata=RunMetadata("o/r", ref, ref, "push", job_url, job_url, job_url),
+        inputs=with_metadata(
+            _inputs(project, tags), RunMetadata("o/r", ref, ref, "push", job_url, job_url, job_url)
+        ),
         created=Created(created, replayed),
         status=RunStatus.model_validate(server),
         verdict=Verdict(result, tuple(reasons)),

@@ -70,7 +70,6 @@ def report(
     settings_ = inputs or settings()
     return Report(
         inputs=settings_,
-        metadata=settings_.metadata,
         created=Created(CreatedRun.model_validate({"runId": "r1", "appUrl": APP}), False),
         status=RunStatus.model_validate(
             {"state": "completed", "total": failing + 1, "passed": 1, "failed": failing}

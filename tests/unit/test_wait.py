@@ -14,7 +14,7 @@ from certyn_action.api.client import ApiError, CertynClient, NotFound, TimedOut,
 from certyn_action.api.http import Transport
 from certyn_action.api.models import RunStatus
 from certyn_action.github.workflow import WorkflowLog
-from certyn_action.wait import NOT_FOUND_GRACE_POLLS, PollSettings, wait_for_run
+from certyn_action.wait import NOT_FOUND_GRACE_POLLS, Poller, PollSettings
 from tests.fakes import FakeClock
 
 BASE = "https://api.certyn.test"
@@ -32,7 +32,7 @@ def run_wait(
     settings = PollSettings(
         floor=floor, ceiling=ceiling, deadline=clock.now + timeout, started=clock.now, attached=attached
     )
-    status = wait_for_run(client, "r", settings, clock, WorkflowLog(out), seen.append)
+    status = Poller(client, "r", settings, clock, WorkflowLog(out), seen.append).run()
     return status, out.getvalue().splitlines(), seen
 
 
@@ -261,7 +261,7 @@ def test_the_heartbeat_keeps_coming_while_slow_requests_are_in_flight() -> None:
     clock = FakeClock()
     out = io.StringIO()
     settings = PollSettings(floor=10, ceiling=30, deadline=clock.now + 3600, started=clock.now)
-    wait_for_run(_SlowClient(clock), "r", settings, clock, WorkflowLog(out), lambda _: None)
+    Poller(_SlowClient(clock), "r", settings, clock, WorkflowLog(out), lambda _: None).run()
     lines = [line for line in out.getvalue().splitlines() if line.startswith("[")]
     times = [seconds_of(line) for line in lines]
     assert times[-1] >= 7 * 100  # seven slow polls
@@ -306,7 +306,7 @@ def test_a_long_outage_still_has_a_heartbeat() -> None:
     )
     settings = PollSettings(floor=10, ceiling=30, deadline=clock.now + 600, started=clock.now)
     with pytest.raises(TimedOut):
-        wait_for_run(client, "r", settings, clock, WorkflowLog(out), lambda _: None)
+        Poller(client, "r", settings, clock, WorkflowLog(out), lambda _: None).run()
     lines = [line for line in out.getvalue().splitlines() if line.startswith("[")]
     assert any("the API has been failing for" in line for line in lines)
     times = [seconds_of(line) for line in lines]
@@ -365,6 +365,6 @@ def test_the_poll_interval_runs_from_when_a_poll_went_out_not_from_the_end_of_a_
     clock = FakeClock()
     client = _TakesThreeSeconds(clock)
     settings = PollSettings(floor=10, ceiling=30, deadline=clock.now + 3600, started=clock.now)
-    wait_for_run(client, "r", settings, clock, WorkflowLog(io.StringIO()), lambda _: None)
+    Poller(client, "r", settings, clock, WorkflowLog(io.StringIO()), lambda _: None).run()
     assert [b - a for a, b in itertools.pairwise(client.asked)] == [10, 20]
     assert clock.sleeps == [7, 17]

@@ -195,7 +195,7 @@ def test_a_lost_create_is_replayed_only_with_a_second_left_beyond_the_cancel_s_r
     with pytest.raises(ApiError):
         client.create(BODY, "k-7", deadline=clock.now + 10)
     clock.sleep(100)
-    recovered = client.recover_create(deadline=clock.now + 1.5 + left, reserve=1.5)
+    recovered = client.recover_create(deadline=clock.now + 1.5 + left)
     assert (recovered is not None, len(responses.calls)) == (replayed, 1 + replayed)
 
 

@@ -22,7 +22,6 @@ from certyn_action.api.models import (
     ProjectsOverview,
     RunItem,
     conversation_state,
-    derive_outcome,
     duration_seconds,
     failed_test_names,
     failed_tests_output,
@@ -140,9 +139,9 @@ def test_the_outcome_comes_from_test_outcome_then_status(
     assert item(test_outcome, status).outcome is expected  # type: ignore[arg-type]
 
 
-def test_derive_outcome_takes_raw_words() -> None:
-    assert derive_outcome(" Failed ", "") is Outcome.FAILED
-    assert derive_outcome("", "Blocked") is Outcome.BLOCKED
+def test_the_outcome_takes_raw_words() -> None:
+    assert item(" Failed ", "").outcome is Outcome.FAILED
+    assert item("", "Blocked").outcome is Outcome.BLOCKED
 
 
 def test_only_failed_blocked_and_aborted_are_failing() -> None:

@@ -10,7 +10,11 @@ import time
 import pytest
 
 from certyn_action.api.client import (
+    CANCEL,
+    CREATE,
     NO_ANSWER,
+    READ,
+    RELEASE,
     RETRY_AFTER_CAP_SECONDS,
     TLS,
     TRANSIENT_STATUSES,
@@ -199,39 +203,20 @@ def test_an_error_given_up_on_still_says_whether_the_api_was_unreachable() -> No
     assert not classify(GaveUp("x", status=404))
 
 
-def test_a_transient_failure_is_retried_and_a_permanent_one_is_not() -> None:
-    policy = RetryPolicy.create(3)
-    assert policy.is_retry(True)
-    assert policy.is_retry(True, 503)
-    assert not policy.is_retry(False)
-    assert not policy.is_retry(False, 404)
+def test_only_the_cancel_also_retries_a_404_with_the_quick_backoff_of_a_release() -> None:
+    # A brand-new run may not be visible yet; nothing else retries a status classify() does not.
+    assert CANCEL.also == {404}
+    assert CREATE.also == READ.also == RELEASE.also == frozenset()
+    assert CANCEL.retry.get_backoff_time() == RELEASE.retry.get_backoff_time()
+    assert (CANCEL.retry.backoff_factor, CANCEL.retry.backoff_max) == (0.25, 1.0)
 
 
-def test_with_also_retries_the_named_statuses_too() -> None:
-    # The cancel retries a 404 (a brand-new run may not be visible yet); nothing else does.
-    plain = RetryPolicy.create(3)
-    cancel = plain.with_also(404)
-    assert cancel.is_retry(False, 404)
-    assert cancel.is_retry(True, 503)
-    assert not cancel.is_retry(False, 409)
-    assert not cancel.is_retry(False)
-    assert not plain.is_retry(False, 404)  # the policy it came from is unchanged
-    more = cancel.with_also(409, 410)
-    assert [more.is_retry(False, s) for s in (404, 409, 410, 400)] == [True, True, True, False]
-
-
-def test_with_also_keeps_the_attempts_left_and_the_backoff() -> None:
-    policy = _after(RetryPolicy.create(3, backoff_factor=1.0, jitter=0), 2).with_also(404)
-    assert policy.failures == 2
-    assert policy.delay() == 2.0
-    assert policy.after_failure("POST", URL) is None  # the third attempt was the last
-
-
-def test_the_extra_statuses_stay_retried_after_each_failure() -> None:
-    policy = RetryPolicy.create(4).with_also(404)
+def test_the_extra_statuses_stay_after_each_failure() -> None:
+    policy = RetryPolicy.create(4)._replace(also=frozenset({404}))
     for failures in (1, 2, 3):
         nxt = policy.after_failure("DELETE", URL)
         assert nxt is not None
         policy = nxt
         assert policy.failures == failures
-        assert policy.is_retry(False, 404)
+        assert policy.also == {404}
+    assert policy.after_failure("DELETE", URL) is None  # the fourth attempt was the last

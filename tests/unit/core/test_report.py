@@ -8,7 +8,17 @@ import pytest
 from certyn_action.api.models import Created, CreatedRun, RunStatus
 from certyn_action.core.report import Report
 from certyn_action.gate import Result, Verdict
-from certyn_action.settings import RunMetadata
+from certyn_action.settings import RunMetadata, read_settings
+from tests.fakes import with_metadata
+
+INPUTS = read_settings(
+    {
+        "INPUT_API-KEY": "k",
+        "INPUT_PROJECT-SLUG": "p",
+        "INPUT_PROCESS-SLUG": "s",
+        "INPUT_IDEMPOTENCY-KEY": "key-1",
+    }
+)
 
 SENT = "0123456789abcdef0123456789abcdef01234567"
 
@@ -24,7 +34,7 @@ def _report(run_commit: object, *, created: bool = True) -> Report:
         run_url="",
     )
     return Report(
-        metadata=meta,
+        inputs=with_metadata(INPUTS, meta),
         created=Created(CreatedRun.model_validate({"runId": "r1"}), replayed=True) if created else None,
         attached_run_id="" if created else "r1",
         status=RunStatus.model_validate({"state": "completed", "commitSha": run_commit}),
@@ -53,7 +63,7 @@ def test_an_attached_run_may_test_any_commit() -> None:
 
 def _full_report() -> Report:
     return Report(
-        idempotency_key="key-1",
+        inputs=INPUTS,
         created=Created(CreatedRun.model_validate({"runId": "r-1", "appUrl": "https://app/SECRET"}), False),
         status=RunStatus.model_validate(
             {"state": "completed", "appUrl": "https://app/SECRET/s", "passed": 1}
@@ -73,5 +83,5 @@ def test_the_redacted_copy_cleans_every_text_and_keeps_every_other_field() -> No
     assert public.status.app_url == "https://app/***/s"
     assert public.verdict == Verdict(Result.FAILED, ("*** reason",), ("*** waived",))
     assert public.notes == ["*** note"]
-    assert (public.idempotency_key, public.duration, public.run_id) == ("key-1", 12.5, "r-1")
+    assert (public.inputs, public.duration, public.run_id) == (INPUTS, 12.5, "r-1")
     assert report.notes == ["SECRET note"]  # the original is untouched

@@ -26,7 +26,6 @@ def report(failing: int) -> Report:
     )
     return Report(
         inputs=settings,
-        metadata=settings.metadata,
         created=Created(
             CreatedRun.model_validate({"runId": "r1", "appUrl": "https://app.certyn.io/r1"}), False
         ),

@@ -10,6 +10,7 @@ from certyn_action.core.report import Report
 from certyn_action.gate import Result, Verdict
 from certyn_action.render.words import create_lines, verdict
 from certyn_action.settings import RunMetadata, read_settings
+from tests.fakes import with_metadata
 
 KEY = "sk-secret-123"
 META = RunMetadata("acme/shop", "main", "a" * 40, "push", "https://ci/1", "https://ci/1", "https://ci/1")
@@ -39,7 +40,10 @@ def report_with(result: Result, *reasons: str, status: RunStatus | None = None) 
         CreatedRun.model_validate({"runId": "r-1", "appUrl": "https://app/r-1"}), replayed=False
     )
     return Report(
-        inputs=inputs, metadata=META, created=created, status=status, verdict=Verdict(result, reasons)
+        inputs=with_metadata(inputs, META),
+        created=created,
+        status=status,
+        verdict=Verdict(result, reasons),
     )
 
 

@@ -13,6 +13,7 @@ from certyn_action.gate import Result, Verdict
 from certyn_action.render.summary import MAX_REASONS, render_summary
 from certyn_action.render.words import heading
 from certyn_action.settings import RunMetadata, Settings, read_settings
+from tests.fakes import with_metadata
 
 EVIL = "<img src=x onerror=alert(1)> [x](javascript:alert(1)) | a | b ![i](https://e.example/i.png) **b**"
 
@@ -57,8 +58,7 @@ def _report(
     if status is not None:
         status_data = status
     return Report(
-        inputs=inputs or _inputs(),
-        metadata=meta or _meta(),
+        inputs=with_metadata(inputs or _inputs(), meta or _meta()),
         created=Created(CreatedRun.model_validate({"runId": run_id, "appUrl": app_url}), replayed),
         status=RunStatus.model_validate(status_data),
         verdict=Verdict(result, reasons),
@@ -436,7 +436,7 @@ def test_where_the_tests_ran_is_said_only_once_the_environment_and_the_run_exist
     inputs = _inputs(base_url="https://pr-1.example.com", runner_pool="lab", variables="A=b")
     report = _report(Result.ERROR, ("no",), inputs=inputs)
     assert "**Ran on**" not in render_summary(report)
-    report = Report(inputs=inputs, metadata=_meta(), temporary_environment="gha-env")
+    report = Report(inputs=with_metadata(inputs, _meta()), temporary_environment="gha-env")
     text = render_summary(report)
     assert "**Ran on**" not in text
     assert "**Variables**" not in text  # not all were set: no run was created
@@ -444,7 +444,7 @@ def test_where_the_tests_ran_is_said_only_once_the_environment_and_the_run_exist
 
 def test_an_attached_run_says_it_was_not_created_here() -> None:
     inputs = read_settings({"INPUT_API-KEY": "k", "INPUT_PROJECT-SLUG": "shop", "INPUT_RUN-ID": "run-7"})
-    report = Report(inputs=inputs, metadata=_meta(), attached_run_id="run-7")
+    report = Report(inputs=with_metadata(inputs, _meta()), attached_run_id="run-7")
     text = render_summary(report)
     assert "| **Attached** | to an existing run (`run-id`): this step did not create it |" in text
     assert "**Process**" not in text
