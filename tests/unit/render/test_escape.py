@@ -346,3 +346,22 @@ def test_markdown_keeps_githubs_autolinker_off_e_mail_addresses(text: str) -> No
     assert "<a " not in html_out
     assert text in html_out.replace(WORD_JOINER, "").replace("&amp;", "&")
     assert markdown_with_code(f"`{text}`").count(WORD_JOINER) == 1  # code spans too
+
+
+# -- bidirectional and invisible characters ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "char", ["\u202e", "\u2066", "\u2069", "\u200b", "\u200f", "\ufeff", "\u2060", "\u061c"]
+)
+def test_bidi_and_invisible_characters_never_reach_shown_text(char: str) -> None:
+    text = f"ok{char}exe.txt"
+    assert char not in one_line(text)
+    assert char not in markdown(text)
+    assert char not in visible(text)
+    assert visible(text) == "ok exe.txt"
+
+
+def test_visible_keeps_ordinary_text() -> None:
+    text = "Café ✅ 测试 — ok ⏱️"
+    assert visible(text) == text

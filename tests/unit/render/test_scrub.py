@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import itertools
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -231,3 +232,33 @@ def test_the_quick_look_for_the_key_never_changes_what_is_scrubbed(data: st.Data
     quick, thorough = Scrubber(key), Scrubber(key)
     thorough._quick = re.compile("")  # the reference: every text read in full
     assert quick.text(text) == thorough.text(text)
+
+
+# -- the key partly percent-escaped or spread with invisible characters --------------------------------------
+
+
+def _partial_escapes(key: str) -> list[str]:
+    forms = []
+    for mask in itertools.product([0, 1, 2], repeat=4):
+        chars = list(key)
+        for position, how in zip((0, 3, 7, len(key) - 1), mask, strict=True):
+            if how:
+                code = f"%{ord(chars[position]):02X}"
+                chars[position] = code if how == 1 else code.lower()
+        forms.append("".join(chars))
+    return forms
+
+
+def test_every_partial_percent_escaping_of_the_key_is_scrubbed() -> None:
+    scrub = Scrubber(KEY)
+    for form in _partial_escapes(KEY):
+        assert scrub.text(f"x {form} y") == "x *** y", form
+
+
+def test_the_key_with_invisible_characters_between_its_letters_is_scrubbed() -> None:
+    spread = "\u200b".join(KEY[:5]) + "\u2066" + KEY[5:-1] + "\ufeff\u00ad" + KEY[-1]
+    assert Scrubber(KEY).text(f"x {spread} y") == "x *** y"
+
+
+def test_a_near_miss_of_the_key_is_left_alone() -> None:
+    assert Scrubber(KEY).text(KEY[:-1] + "%41") == KEY[:-1] + "%41"
