@@ -45,10 +45,9 @@ def check_deployment(
 ) -> None:
     """``base-url`` answers before anything is created, within what ``timeout-seconds`` leaves; else
     :class:`Stopped` ends the step, unless ``unreached(error)`` says to go ahead."""
-    left = max(deadline - clock.monotonic(), 0.0)
-    seconds = min(inputs.base_url_wait_seconds, left)
-    wait = format_duration(seconds)
-    log.info(words.checking_deployment(without_secrets(inputs.base_url), wait))
+    seconds = min(inputs.base_url_wait_seconds, max(deadline - clock.monotonic(), 0.0))
+    wait, url = format_duration(seconds), without_secrets(inputs.base_url)
+    log.info(words.checking_deployment(url, wait))
 
     def on_retry(attempt: int, error: str, delay: float) -> None:
         log.info(words.BASE_URL_RETRY.format(attempt=attempt, error=error, delay=delay))
@@ -64,9 +63,7 @@ def check_deployment(
     error = words.ANSWERED_TOO_LATE.format(status=check.status) if late else check.error
     capped = seconds < inputs.base_url_wait_seconds or late  # by timeout-seconds, or it passed first
     limit = format_duration(inputs.timeout_seconds) if capped else ""
-    message = words.deployment_down(
-        wait, check.attempts, error, url=without_secrets(inputs.base_url), limit=limit
-    )
+    message = words.deployment_down(wait, check.attempts, error, url=url, limit=limit)
     raise Stopped(Verdict(Result.ERROR, (message,), cause=Cause.DEPLOYMENT_DOWN))
 
 

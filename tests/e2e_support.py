@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from certyn_simulator import Simulator
+from certyn_simulator import Simulator, snapshot
 from certyn_simulator.records import RequestRecord
 from certyn_simulator.runner import (
     ActionRun,
@@ -39,6 +39,7 @@ API_KEY = "e2eSecretKey7Q3xZp9W"
 PROJECT = "my-app"
 PROCESS = "smoke-suite"
 RUN_TIMEOUT = 40.0  # the fake runner cancels a step that runs longer, like timeout-minutes
+PASSED = snapshot("completed", conclusion="success", total=2, passed=2)
 
 
 def inputs(api_url: str, **extra: str) -> dict[str, str]:
@@ -113,6 +114,15 @@ def explain(run: ActionRun) -> str:
         f"exit={run.exit_code} duration={run.duration:.2f}s\n--- log ---\n{run.log}"
         f"--- outputs ---\n{run.output_text}--- summary ---\n{run.summary}"
     )
+
+
+def assert_input_error(run: ActionRun, name: str) -> None:
+    """The step ended as bad input ``name`` ends it: exit 1, an ``::error`` naming it, result ``error``, a summary."""
+    assert run.exit_code == 1, explain(run)
+    errors = run.commands_named("error")
+    assert any(f"'{name}'" in (c.properties.get("title", "") + c.data) for c in errors), explain(run)
+    assert run.outputs["result"] == "error"
+    assert run.summary.strip(), "the summary is written on every exit path"
 
 
 def gaps(requests: Sequence[RequestRecord]) -> list[float]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator
 
@@ -10,7 +11,7 @@ import pytest
 from certyn_simulator import DEFAULT_API_KEY, Scenario, Simulator, snapshot
 from certyn_simulator.runner import ActionRun, Event, FakeRunner
 from certyn_simulator.runner.filecommands import decode_file_command, parse_outputs
-from tests.e2e_support import ROOT, inputs
+from tests.e2e_support import PASSED, ROOT, assert_input_error, explain, inputs, run_action, simulators
 from tests.rendered import read
 
 
@@ -269,3 +270,26 @@ def test_outputs_are_written_while_the_step_still_runs() -> None:
     assert partial["run-id"] == sim.run().run_id
     assert partial["state"] == "in_progress"
     assert (partial["total"], partial["passed"], partial["pending"]) == ("4", "1", "3")
+
+
+# -- odd context and input bytes -----------------------------------------------------------------------------
+
+
+def test_a_deeply_nested_event_payload_is_a_clear_warning_not_an_internal_error() -> None:
+    deep = '{"client_payload": ' + "[" * 200_000 + "]" * 200_000 + "}"
+    event = dataclasses.replace(Event.push(), raw_payload=deep)
+    with simulators(Scenario(snapshots=[PASSED])) as (sim,):
+        run = run_action(sim.base_url, event=event)
+    assert run.exit_code == 0, explain(run)
+    warnings = [c.data for c in run.commands_named("warning")]
+    assert any("nested too deeply" in w for w in warnings), explain(run)
+    assert "Internal error" not in run.log
+
+
+def test_input_bytes_that_are_not_utf8_are_an_input_error_naming_the_input() -> None:
+    with simulators(Scenario(snapshots=[PASSED])) as (sim,):
+        run = run_action(sim.base_url, ref="refs/heads/caf\udce9")
+        sent = list(sim.requests)
+    assert sent == [], "nothing is sent"
+    assert_input_error(run, "ref")
+    assert "UTF-8" in run.log

@@ -14,7 +14,7 @@ import pytest
 
 from certyn_simulator import DEFAULT_API_KEY, Fault, Scenario, Simulator, snapshot
 from certyn_simulator.runner import ActionRun, FakeRunner, RunningAction
-from tests.e2e_support import ROOT, inputs, signal_and_wait
+from tests.e2e_support import ROOT, explain, inputs, signal_and_wait
 
 NEVER_ENDS = [snapshot("in_progress", total=4, passed=1, pending=3)]
 EXIT_WITHIN = 7.0
@@ -225,3 +225,36 @@ def test_cancel_on_job_cancel_false_leaves_the_run() -> None:
     assert_cancelled_cleanly(result, took)
     assert record.cancel_requests == []
     assert "left running" in result.summary
+
+
+# -- a signal while huge inputs are read ---------------------------------------------------------------------
+
+
+def _many_tags(count: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+    def name(i: int) -> str:
+        out = ""
+        while True:
+            i, r = divmod(i, 36)
+            out = digits[r] + out
+            if i == 0:
+                return out
+
+    return ",".join(name(i) for i in range(count))
+
+
+def test_a_signal_while_huge_tags_are_read_ends_the_step_promptly() -> None:
+    tags = _many_tags(30_000)  # about 120 KB, just under the 128 KiB a single variable may hold
+    assert len(tags) < 128 * 1024
+    values = inputs("http://127.0.0.1:9", tags=tags, process_slug="")
+    with FakeRunner(ROOT).start(values) as action:
+        action.wait_for_line(lambda line: line.text.startswith("::add-mask::"), timeout=20)
+        sent = time.monotonic()
+        action.send_signal(signal.SIGTERM)
+        run = action.wait(timeout=30)
+        took = time.monotonic() - sent
+    assert took < 3.0, f"the step ended {took:.1f}s after SIGTERM:\n{explain(run)}"
+    assert run.exit_code == 1
+    assert run.outputs["result"] == "cancelled", explain(run)
+    assert "Certyn" in run.summary

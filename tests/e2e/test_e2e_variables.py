@@ -36,7 +36,7 @@ POOLS: list[dict[str, Any]] = [
 VALUES = {
     "TEST_USER_PASSWORD": 'pa%ss::w0rd,<b>&"quoted"` *x* ',
     "BYPASS": "  vercel_bypass_Zq81mN3rT7  ",
-    "SHORT": "q9",
+    "SHORT": "Q9",  # upper case: no generated key or id (lower-case letters and digits) can hold it by chance
     "EMPTY": "",
 }
 VARIABLES = "\n".join(["# a test login", "", *(f"{name}={value}" for name, value in VALUES.items()), ""])

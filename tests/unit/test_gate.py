@@ -426,3 +426,39 @@ def test_a_bug_is_an_internal_error_on_one_redacted_line() -> None:
     )
     long = _stopped(RuntimeError("x" * 900))
     assert len(long.reasons[0]) <= len("internal error: ") + 500
+
+
+# -- a finished status without failed or blocked proves nothing ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "missing"),
+    [
+        ({"state": "completed", "total": 3}, ("failed", "blocked")),
+        ({"state": "completed", "total": 3, "passed": 3, "failed": None, "blocked": 0}, ("failed",)),
+        ({"state": "completed", "total": 3, "passed": 3, "failed": 0, "Blocked": 0}, ("blocked",)),
+        ({"state": "cancelled", "total": 3, "passed": 3, "failed": 0}, ("blocked",)),
+    ],
+)
+def test_a_finished_status_without_failed_or_blocked_fails_naming_it(
+    body: dict[str, Any], missing: tuple[str, ...]
+) -> None:
+    status = RunStatus.model_validate(body)
+    verdict = evaluate(status, GateSwitches(fail_on_cancelled=False))
+    assert verdict.result is Result.FAILED
+    assert [r for r in verdict.reasons if "did not report" in r] == [
+        f"the run's status did not report `{name}` (missing or null): nothing proves the tests passed"
+        for name in missing
+    ]
+    waived = evaluate(status, GateSwitches(fail_on_cancelled=False, fail_on_incomplete=False))
+    assert waived.result is Result.PASSED
+    assert sum("fail-on-incomplete: false" in w for w in waived.waived) == len(missing)
+
+
+def test_the_server_cannot_say_which_counters_were_absent() -> None:
+    status = RunStatus.model_validate({"state": "completed", "total": 1, "passed": 1, "absent": []})
+    assert {"failed", "blocked"} <= status.absent
+    sent = RunStatus.model_validate(
+        {"state": "completed", "total": 1, "passed": 1, "failed": 0, "blocked": 0, "absent": ["failed"]}
+    )
+    assert evaluate(sent, GateSwitches()).result is Result.PASSED

@@ -14,25 +14,42 @@ from responses import matchers
 
 from certyn_action.api import client as api_client
 from certyn_action.api import models
-from certyn_action.api.client import READ, ApiError, Ask, AuthError, CertynClient, GaveUp, NotFound, classify
-from certyn_action.api.http import Call, Deadline, NotSent, Reply, Request, Transport
+from certyn_action.api.client import (
+    READ,
+    ApiError,
+    Ask,
+    AuthError,
+    CertynClient,
+    GaveUp,
+    NotFound,
+    classify,
+    read_created,
+    read_status,
+)
+from certyn_action.api.http import Call, Deadline, DuplicateKey, NotSent, Reply, Request, Transport, UnsafeUrl
+from certyn_action.github.signals import CancelRequested
 from tests.fakes import FakeClock
 
 BASE = "https://api.certyn.test"
 KEY = "sk-live-very-secret"
 CREATE = f"{BASE}/api/ci/runs"
+RUN = f"{BASE}/api/ci/runs/r-1"
 BODY = {"projectSlug": "my-app", "processSlug": "smoke"}
 
 
 def make_client(
-    clock: FakeClock, *, attempts: int = 5, retries: list[tuple[str, float]] | None = None
+    clock: FakeClock,
+    *,
+    attempts: int = 5,
+    retries: list[tuple[str, float]] | None = None,
+    base: str = BASE,
 ) -> CertynClient:
     def on_retry(operation: str, error: ApiError, delay: float, failures: int) -> None:
         if retries is not None:
             retries.append((operation, delay))
 
     return CertynClient(
-        Transport(BASE, KEY, env={}),
+        Transport(base, KEY, env={}),
         clock,
         request_timeout=5,
         max_attempts=attempts,
@@ -738,3 +755,190 @@ def test_a_create_interrupted_while_its_reply_is_validated_still_yields_its_run_
     assert answered.run.run_id == "r-1"
     assert len(responses.calls) == 1  # nothing sent again
     assert validations == ["validate create reply"]
+
+
+# -- an api-url that would reach another host ----------------------------------------------------------------
+
+
+@responses.activate
+def test_the_transport_refuses_a_url_that_would_reach_another_host_and_sends_nothing() -> None:
+    transport = Transport("http://localhost:81\\@127.0.0.1:8080", KEY, env={})
+    with pytest.raises(UnsafeUrl, match="nothing was sent"):
+        transport.send(Request("POST", "/api/ci/runs", {}), Deadline(1e9, FakeClock()))
+    assert len(responses.calls) == 0
+
+
+@responses.activate
+def test_the_client_treats_a_refused_url_as_a_final_error_not_a_retry() -> None:
+    client = make_client(FakeClock(), base="https://api.certyn.io\\@evil.example")
+    with pytest.raises(ApiError) as caught:
+        client.create({"projectSlug": "p"}, "k", deadline=1e9)
+    assert not classify(caught.value)
+    assert "api-url" in caught.value.message
+    assert len(responses.calls) == 0
+
+
+# -- a status for another run, a repeated key ----------------------------------------------------------------
+
+
+@responses.activate
+@pytest.mark.parametrize("other", ["r-2", "R-1", "", 1, ["r-1"], True])
+def test_a_status_naming_another_run_is_a_transient_invalid_answer(other: object) -> None:
+    responses.get(RUN, json={"runId": other, "state": "completed", "failed": 0, "blocked": 0})
+    with pytest.raises(ApiError) as caught:
+        make_client(FakeClock()).status("r-1", deadline=1e9)
+    assert classify(caught.value)
+    assert "not run r-1" in caught.value.message
+
+
+@responses.activate
+@pytest.mark.parametrize("said", [{"runId": "r-1"}, {}, {"runId": None}])
+def test_a_status_with_its_own_run_id_or_none_is_believed(said: dict[str, Any]) -> None:
+    responses.get(
+        RUN, json={**said, "state": "completed", "total": 1, "passed": 1, "failed": 0, "blocked": 0}
+    )
+    assert make_client(FakeClock()).status("r-1", deadline=1e9).state == "completed"
+
+
+@responses.activate
+def test_a_numeric_run_id_matches_its_text() -> None:
+    responses.get(f"{BASE}/api/ci/runs/42", json={"runId": 42, "state": "queued"})
+    assert make_client(FakeClock()).status("42", deadline=1e9).state == "queued"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"failed": 1, "failed": 0}',
+        b'{"a": [{"x": 1}, {"x": 1, "x": 1}]}',
+        b'{"a": {"b": {"c": {"d": 1, "d": 2}}}}',
+        b'{"runId": "r", "run\\u0049d": "s", "runId": "t"}',
+    ],
+)
+def test_a_json_object_with_a_repeated_key_is_invalid_at_any_depth(body: bytes) -> None:
+    with pytest.raises(DuplicateKey, match="appears twice"):
+        Reply(200, {}, body).json()
+
+
+def test_keys_that_only_look_alike_are_not_duplicates() -> None:
+    # The same name in another object, or with a space or another letter, is another key. The same name in
+    # another case is not (test_a_key_named_twice_in_another_case_is_ambiguous): the backend binds names ignoring case.
+    assert Reply(200, {}, b'{"failed": 1, "failed ": 0, "fai1ed": 3, "a": {"failed": 2}}').json() == {
+        "failed": 1,
+        "failed ": 0,
+        "fai1ed": 3,
+        "a": {"failed": 2},
+    }
+
+
+@responses.activate
+def test_a_status_with_a_repeated_key_is_transient_never_gated_on() -> None:
+    responses.get(RUN, body=b'{"state": "completed", "failed": 1, "blocked": 0, "failed": 0}')
+    with pytest.raises(ApiError, match="ambiguous") as caught:
+        make_client(FakeClock()).status("r-1", deadline=1e9)
+    assert classify(caught.value)
+
+
+# -- a refused key after a lost create -----------------------------------------------------------------------
+
+
+@responses.activate
+def test_a_refused_key_after_a_lost_create_says_a_run_may_exist() -> None:
+    import requests  # noqa: PLC0415
+
+    responses.post(f"{BASE}/api/ci/runs", body=requests.ConnectionError("reset"))
+    responses.post(f"{BASE}/api/ci/runs", status=401, json={"error": "revoked"})
+    client = make_client(FakeClock())
+    with pytest.raises(AuthError):
+        client.create({"projectSlug": "p"}, "k", deadline=1e9)
+    assert client.create_may_have_made_a_run
+
+
+@responses.activate
+def test_a_refused_key_alone_made_no_run() -> None:
+    responses.post(f"{BASE}/api/ci/runs", status=401, json={"error": "revoked"})
+    client = make_client(FakeClock())
+    with pytest.raises(AuthError):
+        client.create({"projectSlug": "p"}, "k", deadline=1e9)
+    assert not client.create_may_have_made_a_run
+
+
+# -- names in another case, a junk test case count -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"runId": "r-1", "state": "completed", "total": 2, "passed": 2, "failed": 0, "blocked": 0, "Failed": 2}',
+        b'{"runId": "r-1", "State": "in_progress", "state": "completed", "failed": 0, "blocked": 0}',
+        b'{"state": "completed", "failed": 0, "blocked": 0, "items": [{"status": "passed", "Status": "failed"}]}',
+    ],
+)
+def test_a_key_named_twice_in_another_case_is_ambiguous(body: bytes) -> None:
+    with pytest.raises(DuplicateKey, match="appears twice"):
+        Reply(200, {}, body).json()
+    with pytest.raises(ApiError, match="ambiguous") as raised:
+        read_status(Reply(200, {}, body), "r-1")
+    assert classify(raised.value)  # retried like a cut body, never gated on
+
+
+@pytest.mark.parametrize("name", ["RunId", "runid", "RUNID"])
+def test_a_status_naming_another_run_in_another_case_is_refused(name: str) -> None:
+    body = f'{{"{name}": "other", "state": "completed", "total": 1, "passed": 1, "failed": 0, "blocked": 0}}'
+    with pytest.raises(ApiError, match="for run 'other'") as raised:
+        read_status(Reply(200, {}, body.encode()), "r-1")
+    assert classify(raised.value)
+    same = body.replace('"other"', '"r-1"')
+    assert read_status(Reply(200, {}, same.encode()), "r-1").passed == 1
+
+
+@pytest.mark.parametrize("count", [b"1e999", b"-1e999", b"NaN", b"Infinity"])
+def test_a_non_finite_test_case_count_is_unknown_not_a_crash_or_an_invalid_create(count: bytes) -> None:
+    created = read_created(Reply(201, {}, b'{"runId": "r-1", "testCaseCount": ' + count + b"}"))
+    assert created.run.run_id == "r-1"
+    assert created.run.test_case_count is None
+
+
+# -- a signal as the create starts, a redirect to an unparsable location -------------------------------------
+
+
+class _SignalAsTheCreateStarts(Transport):
+    """The create goes out, and a signal lands before its reply is handed back."""
+
+    def __init__(self) -> None:
+        super().__init__(BASE, KEY, env={})
+        self.interrupt = True
+
+    def send(self, request: Request, deadline: Deadline, idle: Any = None) -> Reply:
+        reply = super().send(request, deadline, idle)  # the request reached the server: it made the run
+        if self.interrupt:
+            self.interrupt = False
+            raise CancelRequested("SIGINT")
+        return reply
+
+
+@responses.activate
+def test_a_signal_while_the_create_is_being_started_still_finds_its_run() -> None:
+    create = responses.post(f"{BASE}/api/ci/runs", json={"runId": "r-1"}, status=201)
+    client = CertynClient(
+        _SignalAsTheCreateStarts(), FakeClock(), request_timeout=5, max_attempts=3, project_slug="my-app"
+    )
+    with pytest.raises(CancelRequested):
+        client.create({"projectSlug": "my-app"}, "k-1", deadline=1e9)
+    assert client.create_may_have_made_a_run
+    recovered = client.recover_create(FakeClock().monotonic() + 5)
+    assert recovered is not None
+    assert recovered.run.run_id == "r-1"
+    assert create.call_count == 2  # the create, then one replay with the same key
+    assert {call.request.headers["Idempotency-Key"] for call in responses.calls} == {"k-1"}
+
+
+@responses.activate
+@pytest.mark.parametrize("location", ["http://[::1", "https://[::1/x", "http://a]b[c/"])
+def test_a_redirect_with_an_unparsable_location_is_the_redirect_error(location: str) -> None:
+    responses.get(f"{BASE}/api/ci/runs/r-1", status=302, headers={"Location": location})
+    client = make_client(FakeClock())
+    with pytest.raises(ApiError, match=r"redirect \(HTTP 302 to an unparsable location\)") as raised:
+        client.status("r-1", deadline=1e9)
+    assert raised.value.status == 302
+    assert not classify(raised.value)

@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from certyn_action.api.client import ApiError, classify, read_status
+from certyn_action.api.http import Reply
 from certyn_action.api.models import COUNTERS, MAX_TEXT, TERMINAL_STATES, CreatedRun, RunStatus
 
 
@@ -244,3 +246,16 @@ except models.ValidationError as err:
     root = Path(__file__).resolve().parents[3]
     proc = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=False)
     assert (proc.returncode, proc.stdout.strip()) == (0, "1"), proc.stderr[-2000:]
+
+
+# -- counters sent as text -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ['"0"', '" 0 "', '"+0"', '"0_0"', '"0.0"', '"-0"', '"3"'])
+@pytest.mark.parametrize("counter", ["failed", "blocked", "total", "passed"])
+def test_a_counter_sent_as_text_is_an_invalid_status(counter: str, text: str) -> None:
+    counts = {"total": "2", "passed": "2", "failed": "0", "blocked": "0", counter: text}
+    body = '{"state": "completed", ' + ", ".join(f'"{k}": {v}' for k, v in counts.items()) + "}"
+    with pytest.raises(ApiError, match=f"{counter}: .*must be a number") as raised:
+        read_status(Reply(200, {}, body.encode()), "r-1")
+    assert classify(raised.value)

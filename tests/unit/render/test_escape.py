@@ -409,3 +409,22 @@ def test_a_heading_s_words_lose_only_a_closing_run_of_hashes(heading: str, words
 )
 def test_a_fence_is_longer_than_any_run_of_backticks_inside(text: str, block: str) -> None:
     assert fenced(text) == block
+
+
+# -- bidirectional and invisible characters ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "char", ["\u202e", "\u2066", "\u2069", "\u200b", "\u200f", "\ufeff", "\u2060", "\u061c"]
+)
+def test_bidi_and_invisible_characters_never_reach_shown_text(char: str) -> None:
+    text = f"ok{char}exe.txt"
+    assert char not in one_line(text)
+    assert char not in markdown(text)
+    assert char not in visible(text)
+    assert visible(text) == "ok exe.txt"
+
+
+def test_visible_keeps_ordinary_text() -> None:
+    text = "Café ✅ 测试 — ok ⏱️"
+    assert visible(text) == text

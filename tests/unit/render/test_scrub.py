@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import itertools
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -249,3 +250,33 @@ def test_a_key_a_reader_would_see_once_the_formatting_is_shown_is_scrubbed() -> 
 )
 def test_a_secret_encoded_for_a_url_is_scrubbed(secret: str, sent: str) -> None:
     assert Scrubber(secret).text(sent) == "q=***&x"
+
+
+# -- the key partly percent-escaped or spread with invisible characters --------------------------------------
+
+
+def _partial_escapes(key: str) -> list[str]:
+    forms = []
+    for mask in itertools.product([0, 1, 2], repeat=4):
+        chars = list(key)
+        for position, how in zip((0, 3, 7, len(key) - 1), mask, strict=True):
+            if how:
+                code = f"%{ord(chars[position]):02X}"
+                chars[position] = code if how == 1 else code.lower()
+        forms.append("".join(chars))
+    return forms
+
+
+def test_every_partial_percent_escaping_of_the_key_is_scrubbed() -> None:
+    scrub = Scrubber(KEY)
+    for form in _partial_escapes(KEY):
+        assert scrub.text(f"x {form} y") == "x *** y", form
+
+
+def test_the_key_with_invisible_characters_between_its_letters_is_scrubbed() -> None:
+    spread = "\u200b".join(KEY[:5]) + "\u2066" + KEY[5:-1] + "\ufeff\u00ad" + KEY[-1]
+    assert Scrubber(KEY).text(f"x {spread} y") == "x *** y"
+
+
+def test_a_near_miss_of_the_key_is_left_alone() -> None:
+    assert Scrubber(KEY).text(KEY[:-1] + "%41") == KEY[:-1] + "%41"

@@ -1,4 +1,4 @@
-"""settings.py: GitHub context → run metadata, links, and why an api-key may be empty."""
+"""settings.py: the GitHub context → run metadata, links, and why an api-key may be empty."""
 
 from __future__ import annotations
 
@@ -12,17 +12,12 @@ from certyn_action.settings import (
     missing_key_hint,
     read_settings,
 )
+from tests.unit.settings.support import input_env
 
 REPO = "acme/shop"
 MERGE_SHA = "m" * 40
 HEAD_SHA = "h" * 40
 PUSH_SHA = "p" * 40
-
-
-def _inputs(**overrides: str) -> dict[str, str]:
-    values = {"api-key": "k", "project-slug": "shop", "process-slug": "smoke"}
-    values.update({name.replace("_", "-"): value for name, value in overrides.items()})
-    return {"INPUT_" + name.upper(): value for name, value in values.items()}
 
 
 def _meta(context: tuple[dict[str, str], dict[str, Any]], inputs: dict[str, str]) -> RunMetadata:
@@ -31,7 +26,7 @@ def _meta(context: tuple[dict[str, str], dict[str, Any]], inputs: dict[str, str]
     return read_settings(env | inputs, payload).metadata
 
 
-def _env(**overrides: str) -> dict[str, str]:
+def _github_env(**overrides: str) -> dict[str, str]:
     env = {
         "GITHUB_REPOSITORY": REPO,
         "GITHUB_SERVER_URL": "https://github.com",
@@ -65,7 +60,7 @@ def _pr_payload(
 
 
 def _pr_env(event: str = "pull_request") -> dict[str, str]:
-    return _env(
+    return _github_env(
         GITHUB_EVENT_NAME=event,
         GITHUB_SHA=MERGE_SHA,
         GITHUB_REF="refs/pull/7/merge",
@@ -83,7 +78,7 @@ ATTEMPT_URL = f"{RUN_URL}/attempts/2"
 
 def test_from_env_reads_and_strips() -> None:
     ctx = GitHubContext.from_env(
-        _env(GITHUB_REPOSITORY=" acme/shop \n", GITHUB_SERVER_URL="https://ghe.corp/"), {}
+        _github_env(GITHUB_REPOSITORY=" acme/shop \n", GITHUB_SERVER_URL="https://ghe.corp/"), {}
     )
     assert ctx.repository == REPO
     assert ctx.server_url == "https://ghe.corp"
@@ -91,7 +86,7 @@ def test_from_env_reads_and_strips() -> None:
 
 
 def test_from_env_defaults_server_url_to_github_com() -> None:
-    env = _env()
+    env = _github_env()
     del env["GITHUB_SERVER_URL"]
     assert GitHubContext.from_env(env, {}).server_url == "https://github.com"
 
@@ -100,20 +95,20 @@ def test_from_env_defaults_server_url_to_github_com() -> None:
 
 
 def test_push() -> None:
-    meta = _meta((_env(), {}), _inputs())
+    meta = _meta((_github_env(), {}), input_env())
     assert (meta.repository, meta.ref, meta.commit_sha, meta.event) == (REPO, "main", PUSH_SHA, "push")
 
 
 def test_tag_push_reports_the_tag_name() -> None:
-    env = _env(GITHUB_REF="refs/tags/v1.2.3", GITHUB_REF_NAME="v1.2.3", GITHUB_REF_TYPE="tag")
-    meta = _meta((env, {"ref": "refs/tags/v1.2.3"}), _inputs())
+    env = _github_env(GITHUB_REF="refs/tags/v1.2.3", GITHUB_REF_NAME="v1.2.3", GITHUB_REF_TYPE="tag")
+    meta = _meta((env, {"ref": "refs/tags/v1.2.3"}), input_env())
     assert meta.ref == "v1.2.3"
     assert meta.commit_sha == PUSH_SHA
 
 
 @pytest.mark.parametrize("event", ["pull_request", "pull_request_target"])
 def test_pull_request_reports_head_commit_and_branch_not_the_merge(event: str) -> None:
-    meta = _meta((_pr_env(event), _pr_payload()), _inputs())
+    meta = _meta((_pr_env(event), _pr_payload()), input_env())
     assert meta.commit_sha == HEAD_SHA
     assert meta.ref == "feature/x"
     assert meta.event == event
@@ -123,14 +118,14 @@ def test_pull_request_reports_head_commit_and_branch_not_the_merge(event: str) -
 
 def test_pull_request_branch_from_github_head_ref_first() -> None:
     payload = _pr_payload(head_ref="from-payload")
-    meta = _meta((_pr_env(), payload), _inputs())
+    meta = _meta((_pr_env(), payload), input_env())
     assert meta.ref == "feature/x"
 
 
 def test_pull_request_branch_from_payload_when_head_ref_missing() -> None:
     env = _pr_env()
     env["GITHUB_HEAD_REF"] = ""
-    meta = _meta((env, _pr_payload(head_ref="from-payload")), _inputs())
+    meta = _meta((env, _pr_payload(head_ref="from-payload")), input_env())
     assert meta.ref == "from-payload"
 
 
@@ -148,7 +143,7 @@ def test_pull_request_branch_from_payload_when_head_ref_missing() -> None:
     ],
 )
 def test_pull_request_payload_missing_fields_falls_back_without_crashing(payload: dict[str, Any]) -> None:
-    meta = _meta((_pr_env(), payload), _inputs())
+    meta = _meta((_pr_env(), payload), input_env())
     assert meta.commit_sha == MERGE_SHA  # GITHUB_SHA is all that is left
     assert meta.ref == "feature/x"
 
@@ -156,17 +151,17 @@ def test_pull_request_payload_missing_fields_falls_back_without_crashing(payload
 def test_pull_request_with_nothing_at_all() -> None:
     env = _pr_env()
     env["GITHUB_HEAD_REF"] = ""
-    meta = _meta((env, {}), _inputs())
+    meta = _meta((env, {}), input_env())
     assert (meta.commit_sha, meta.ref) == (MERGE_SHA, "7/merge")
 
 
 def test_push_ignores_a_pull_request_key_in_the_payload() -> None:
-    meta = _meta((_env(), _pr_payload()), _inputs())
+    meta = _meta((_github_env(), _pr_payload()), input_env())
     assert (meta.commit_sha, meta.ref) == (PUSH_SHA, "main")
 
 
 def test_overrides_win() -> None:
-    inputs = _inputs(
+    inputs = input_env(
         repository="other/repo",
         ref="release",
         commit_sha="c0ffee",
@@ -189,30 +184,30 @@ def test_overrides_win() -> None:
 
 
 def test_job_url_with_check_run_id() -> None:
-    meta = _meta((_env(), {}), _inputs(check_run_id="5550001"))
+    meta = _meta((_github_env(), {}), input_env(check_run_id="5550001"))
     assert meta.job_url == f"{RUN_URL}/job/5550001"
     assert meta.external_url == f"{RUN_URL}/job/5550001"
     assert meta.run_url == ATTEMPT_URL
 
 
 def test_attempt_url_without_check_run_id() -> None:
-    meta = _meta((_env(), {}), _inputs(check_run_id="${{ job.check_run_id }}"))
+    meta = _meta((_github_env(), {}), input_env(check_run_id="${{ job.check_run_id }}"))
     assert meta.job_url == ATTEMPT_URL
     assert meta.external_url == ATTEMPT_URL
 
 
 def test_run_url_without_attempt() -> None:
-    assert _meta((_env(GITHUB_RUN_ATTEMPT=""), {}), _inputs()).run_url == RUN_URL
+    assert _meta((_github_env(GITHUB_RUN_ATTEMPT=""), {}), input_env()).run_url == RUN_URL
 
 
 def test_no_links_outside_actions() -> None:
-    meta = _meta(({}, {}), _inputs(check_run_id="12"))
+    meta = _meta(({}, {}), input_env(check_run_id="12"))
     assert (meta.job_url, meta.run_url, meta.external_url) == ("", "", "")
 
 
 def test_ghes_server_url_used_for_links() -> None:
-    env = _env(GITHUB_SERVER_URL="https://github.example.corp/")
-    meta = _meta((env, {}), _inputs(check_run_id="77"))
+    env = _github_env(GITHUB_SERVER_URL="https://github.example.corp/")
+    meta = _meta((env, {}), input_env(check_run_id="77"))
     assert meta.job_url == f"https://github.example.corp/{REPO}/actions/runs/1001/job/77"
     assert meta.run_url.startswith("https://github.example.corp/")
     assert "github.com" not in meta.job_url + meta.run_url + meta.external_url
@@ -251,7 +246,7 @@ def test_hint_for_dependabot() -> None:
 
 
 def test_hint_for_dependabot_on_push() -> None:
-    hint = missing_key_hint(GitHubContext.from_env(_env(GITHUB_ACTOR="dependabot[bot]"), {}))
+    hint = missing_key_hint(GitHubContext.from_env(_github_env(GITHUB_ACTOR="dependabot[bot]"), {}))
     assert hint is not None
     assert "Dependabot" in hint
 
@@ -259,8 +254,8 @@ def test_hint_for_dependabot_on_push() -> None:
 @pytest.mark.parametrize(
     ("env", "payload"),
     [
-        (_env(), {}),
-        (_env(), _pr_payload(head_repo="forker/shop")),  # not a pull request event
+        (_github_env(), {}),
+        (_github_env(), _pr_payload(head_repo="forker/shop")),  # not a pull request event
         (_pr_env(), _pr_payload()),  # same-repository pull request
         (_pr_env(), {}),  # payload unknown: do not guess
         (_pr_env(), {"pull_request": {"head": {"repo": None}, "base": {"repo": {"full_name": REPO}}}}),
@@ -279,21 +274,21 @@ def test_no_fork_hint_for_pull_request_target() -> None:
 
 
 def test_run_and_job_named_as_github_shows_them() -> None:
-    env = _env(GITHUB_WORKFLOW="CI", GITHUB_RUN_NUMBER="42")
-    meta = _meta((env, {}), _inputs())
+    env = _github_env(GITHUB_WORKFLOW="CI", GITHUB_RUN_NUMBER="42")
+    meta = _meta((env, {}), input_env())
     assert (meta.job_name, meta.run_name) == ("test", "CI #42, attempt 2")
-    env = _env(GITHUB_WORKFLOW="", GITHUB_RUN_NUMBER="7", GITHUB_RUN_ATTEMPT="1")
-    assert _meta((env, {}), _inputs()).run_name == "workflow run #7"
-    assert _meta((_env(GITHUB_WORKFLOW="CI"), {}), _inputs()).run_name == ""  # no number: no name
+    env = _github_env(GITHUB_WORKFLOW="", GITHUB_RUN_NUMBER="7", GITHUB_RUN_ATTEMPT="1")
+    assert _meta((env, {}), input_env()).run_name == "workflow run #7"
+    assert _meta((_github_env(GITHUB_WORKFLOW="CI"), {}), input_env()).run_name == ""  # no number: no name
 
 
 def test_commit_url_on_the_server_for_the_reported_repository_and_commit() -> None:
     sha = "0123456789abcdef0123456789abcdef01234567"
-    env = _env(GITHUB_SERVER_URL="https://ghe.corp/", GITHUB_SHA=sha)
-    meta = _meta((env, {}), _inputs())
+    env = _github_env(GITHUB_SERVER_URL="https://ghe.corp/", GITHUB_SHA=sha)
+    meta = _meta((env, {}), input_env())
     assert meta.commit_url == f"https://ghe.corp/{REPO}/commit/{sha}"
-    overridden = _inputs(repository="acme/other", commit_sha="abcdef1")
-    meta = _meta((_env(), {}), overridden)
+    overridden = input_env(repository="acme/other", commit_sha="abcdef1")
+    meta = _meta((_github_env(), {}), overridden)
     assert meta.commit_url == "https://github.com/acme/other/commit/abcdef1"
 
 
@@ -301,5 +296,18 @@ def test_commit_url_on_the_server_for_the_reported_repository_and_commit() -> No
     ("repository", "sha"), [("acme/shop", "not-a-sha"), ("no-owner", "abcdef1"), ("", "abcdef1")]
 )
 def test_no_commit_url_for_what_is_not_a_repository_and_sha(repository: str, sha: str) -> None:
-    meta = _meta((_env(GITHUB_REPOSITORY=repository, GITHUB_SHA=sha), {}), _inputs())
+    meta = _meta((_github_env(GITHUB_REPOSITORY=repository, GITHUB_SHA=sha), {}), input_env())
     assert meta.commit_url == ""
+
+
+# -- context text that is not UTF-8 --------------------------------------------------------------------------
+
+
+def test_context_text_that_is_not_utf8_is_never_sent_as_escapes() -> None:
+    env = {"GITHUB_REF_NAME": "caf\udce9", "GITHUB_EVENT_NAME": "pull_request", "GITHUB_SHA": "a" * 40}
+    payload = {"pull_request": {"head": {"sha": "b\ud800", "ref": "x"}}}
+    settings = read_settings(env | input_env(), payload)
+    ctx, meta = settings.context, settings.metadata
+    for value in (ctx.ref_name, meta.commit_sha, meta.ref):
+        value.encode("utf-8")  # raises on a lone surrogate
+    assert meta.commit_sha == "b?"
