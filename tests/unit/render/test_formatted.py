@@ -300,3 +300,60 @@ def test_links_without_words_images_bare_urls_and_cut_urls() -> None:
         "see  and [https\\:\\/\\/a\\.test\\/i\\.png](https://a.test/i.png) and "
         "[https\\:\\/\\/a\\.test\\/X](https://a.test/X)\\. and https\\:\\/\\/a\\.test\\/cut…\n"
     )
+
+
+def test_an_answer_is_written_anew_block_by_block() -> None:
+    answer = [
+        "# Why",
+        "#### Deep",
+        "para one",
+        "***",
+        "para two",
+        "- first",
+        "  * nested",
+        "    10) tenth",
+        "\tstill in the item",
+        "- [](x)",
+        "back at the margin",
+        "  - after a paragraph",
+        "~~~~python",
+        "print(1)",
+        "```",
+        "~~~~~",
+        "",
+        "",
+        "after the fence",
+        "> quoted " + "q" * 600,
+        "- " + "i" * 600,
+    ]
+    assert formatted_block("\n".join(answer)).split("\n") == [
+        "#### Why",  # three levels down, at most six
+        "",
+        "",
+        "###### Deep",
+        "",
+        "para one",
+        "",
+        "***",
+        "",
+        "para two",
+        "- first",
+        "  - nested",
+        "    10. tenth",
+        "        still in the item",  # a tab is four spaces: the item's own text
+        "",  # an item that formats to nothing
+        "back at the margin",  # the lists are closed
+        "- after a paragraph",
+        "",
+        "````python",  # longer than the backticks inside; closed by its own kind of fence
+        "print(1)",
+        "```",
+        "````",
+        "",
+        "",
+        "",
+        "after the fence",
+        "> quoted " + "q" * 600,  # never cut
+        "- " + "i" * 600,
+        "",
+    ]
