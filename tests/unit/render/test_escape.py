@@ -18,6 +18,7 @@ from certyn_action.render.escape import (
     multiline,
     newlines,
     one_line,
+    plain,
     plain_lines,
     plural,
     safe_url,
@@ -428,3 +429,7 @@ def test_bidi_and_invisible_characters_never_reach_shown_text(char: str) -> None
 def test_visible_keeps_ordinary_text() -> None:
     text = "Café ✅ 测试 — ok ⏱️"
     assert visible(text) == text
+
+
+def test_plain_words_keep_their_lines() -> None:
+    assert plain("**a**\nb `c`") == "a\nb c"
