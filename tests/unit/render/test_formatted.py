@@ -357,3 +357,8 @@ def test_an_answer_is_written_anew_block_by_block() -> None:
         "- " + "i" * 600,
         "",
     ]
+
+
+def test_a_table_row_is_split_at_its_unescaped_pipes_with_or_without_outer_ones() -> None:
+    table = "|a|b|\n|---|---|\nx | y\n| p | q \\|"
+    assert formatted_block(table) == "| a | b |\n|---|---|\n| x | y |\n| p | q \\| |\n"
