@@ -152,20 +152,21 @@ def _number(
     minimum: float, maximum: float, *, whole: bool = False, say_range: bool = False
 ) -> Callable[[str], Any]:
     """A number of seconds (or, ``whole``, a count) from ``minimum`` to ``maximum``."""
+    return partial(_parse_number, minimum, maximum, whole, say_range)
+
+
+def _parse_number(minimum: float, maximum: float, whole: bool, say_range: bool, value: str) -> float:
+    # a function of its own, not a closure: each call runs the code as it is now (mutation testing sees it)
     kind, unit = ("a whole number", "") if whole else ("a number of seconds", " seconds")
-
-    def parse(value: str) -> float:
-        try:
-            number = int(value) if whole else float(value)
-        except ValueError:
-            span = f" from {minimum:g} to {maximum:g}" if say_range else ""
-            raise ValueError(f"must be {kind}{span}, got {_show(value)}") from None
-        if not math.isfinite(number) or not minimum <= number <= maximum:
-            shown = number if whole else _show(value)
-            raise ValueError(f"must be between {minimum:g} and {maximum:g}{unit}, got {shown}")
-        return number
-
-    return parse
+    try:
+        number = int(value) if whole else float(value)
+    except ValueError:
+        span = f" from {minimum:g} to {maximum:g}" if say_range else ""
+        raise ValueError(f"must be {kind}{span}, got {_show(value)}") from None
+    if not math.isfinite(number) or not minimum <= number <= maximum:
+        shown = number if whole else _show(value)
+        raise ValueError(f"must be between {minimum:g} and {maximum:g}{unit}, got {shown}")
+    return number
 
 
 def _choice(choices: tuple[str, ...], value: str) -> str:
