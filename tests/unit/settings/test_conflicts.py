@@ -172,3 +172,35 @@ def test_check_run_without_waiting_is_an_input_error_naming_the_fix() -> None:
         "result, and a step that does not wait would leave it in progress for ever. Remove `wait: false`, or "
         "remove `check-run: true`"
     )
+
+
+def test_the_other_conflicts_name_the_fix_word_for_word() -> None:
+    assert messages(check_run="true", github_token="")["github-token"] == (
+        "is empty, but `check-run` or `pr-comment` writes to GitHub with it: leave `github-token` out (its "
+        "default is `${{ github.token }}`), or pass a token with `checks: write` / `pull-requests: write`"
+    )
+    assert _conflicts(base_url="https://x.test", environment_key="staging", process_slug="smoke") == [
+        (
+            "environment-key",
+            "cannot be combined with `base-url`: `base-url` runs against a temporary environment made for that "
+            "URL. Give either `base-url` (a deployment to test) or `environment-key` (an existing Certyn "
+            "environment), not both",
+        )
+    ]
+    assert _conflicts(process_slug="smoke", variables="A=1", runner_pool="linux") == [
+        (
+            name,
+            f"is only for `base-url`: {what} on the temporary environment this step creates for that URL, never "
+            f"on an environment other pipelines share. Add `base-url`, or remove `{name}`",
+        )
+        for name, what in (("variables", "they are set"), ("runner-pool", "it runs the tests"))
+    ]
+    assert _conflicts(process_slug="smoke", base_url="https://x.test", wait=False) == [
+        (
+            "wait",
+            "`wait: false` cannot be combined with `base-url` unless `keep-environment: true`: the temporary "
+            "environment is deleted when this step ends, which would pull the ground from under a run nobody "
+            "waits for. Remove `wait: false`, or set `keep-environment: true` (and delete the environment "
+            "yourself later)",
+        )
+    ]
