@@ -1473,3 +1473,35 @@ def test_the_token_goes_only_to_a_plain_https_github_api_url() -> None:
     env = {"GITHUB_API_URL": "http://github.example.com"}
     assert "GITHUB_API_URL" in messages(env, github_token="ghs_x", check_run="true")["github-token"]
     assert read(env, github_token="ghs_x").publishes is False  # unused unless publishing: no error
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("https://x.test/" + "a" * 2034, "is longer than 2048 characters: pass the deployment's base URL"),
+        (
+            "https://x.test/a b",
+            "contains a space, line break, control character or backslash: pass the URL alone, "
+            "percent-encoded where needed, e.g. `https://pr-42.preview.example.com`",
+        ),
+        (
+            "https://b\u00fccher.test/",
+            "contains non-ASCII characters: write the host in its ASCII (xn--) form and percent-encode the path",
+        ),
+        ("https://x.test:99999/", "is not a valid URL: use e.g. `https://pr-42.preview.example.com`"),
+        (
+            "https://user:pw@x.test/",
+            "must not contain credentials (`user:password@`): they would be stored in the Certyn "
+            "environment and sent to the deployment; protect the preview another way or pass the bare URL",
+        ),
+    ],
+    ids=["2049 characters", "a space", "non-ASCII", "no port", "credentials"],
+)
+def test_a_base_url_refused_says_why_and_what_to_pass(url: str, message: str) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        parse_base_url(url)
+
+
+def test_a_base_url_of_2048_characters_is_accepted() -> None:
+    url = "https://x.test/" + "a" * 2033
+    assert parse_base_url(url) == url
