@@ -381,3 +381,19 @@ def test_a_reusable_workflow_called_twice_gets_a_key_per_call() -> None:
     again = _environment_key({"GITHUB_OUTPUT": files + "0b6b4a7e-3a43-4a8e-9d1c-1f5e0f0a1b2c"})
     assert one != two
     assert one == again  # a retry inside the one step keeps its key
+
+
+@pytest.mark.parametrize(
+    ("env", "key"),
+    [
+        ({}, "gha-shop-12345678901-1-e2e-2-kpoppwu4bx23"),
+        (
+            {"GITHUB_RUN_ID": "9" * 60},
+            "gha-shop-" + "9" * 41 + "-2autolwi01hz",
+        ),  # cut to leave room for the digest
+    ],
+    ids=["ordinary", "a long run id"],
+)
+def test_the_environment_key_is_derived_the_same_way_every_time(env: dict[str, str], key: str) -> None:
+    # the digest of the exact parts (length-prefixed, NUL-separated, SHA-256 read big-endian, base 36)
+    assert _environment_key(env, job_index="2", check_run_id="99") == key
