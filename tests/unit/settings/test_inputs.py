@@ -1505,3 +1505,37 @@ def test_a_base_url_refused_says_why_and_what_to_pass(url: str, message: str) ->
 def test_a_base_url_of_2048_characters_is_accepted() -> None:
     url = "https://x.test/" + "a" * 2033
     assert parse_base_url(url) == url
+
+
+def test_a_runner_pool_is_one_line_of_at_most_200_printable_characters() -> None:
+    pool = "p" * 200
+    assert read_settings(input_env(base_url="https://x.test", runner_pool=pool)).runner_pool == pool
+    assert messages(base_url="https://x.test", runner_pool="p" * 201)["runner-pool"] == (
+        "must be the id or name of a Certyn self-hosted runner pool: one line of at most 200 printable characters"
+    )
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        (
+            "A" * 101 + "=1",
+            "line 1 is not `NAME=value` (not shown: it may be part of a secret). A name is letters, digits and `_`, "
+            "not starting with a digit, at most 100 characters; a value must fit on one line: a multi-line secret "
+            "cannot be masked line by line, so it is refused; e.g. `TEST_USER_PASSWORD=${{ secrets.TEST_USER_PASSWORD }}`",
+        ),
+        (
+            "TOKEN=a\x0bb",
+            "the value of `TOKEN` holds a line break or control character: a multi-line value cannot be masked line "
+            "by line, so it is refused. Pass a one-line value (e.g. base64-encode it)",
+        ),
+    ],
+    ids=["a name too long", "a control character"],
+)
+def test_a_variable_refused_says_why_without_its_value(variables: str, message: str) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        parse_variables(variables)
+
+
+def test_a_variable_name_of_100_characters_is_accepted() -> None:
+    assert parse_variables("A" * 100 + "=1") == (("A" * 100, "1"),)
