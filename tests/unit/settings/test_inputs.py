@@ -1539,3 +1539,26 @@ def test_a_variable_refused_says_why_without_its_value(variables: str, message: 
 
 def test_a_variable_name_of_100_characters_is_accepted() -> None:
     assert parse_variables("A" * 100 + "=1") == (("A" * 100, "1"),)
+
+
+def test_a_run_id_with_capitals_and_inner_dots_is_plain() -> None:
+    assert parse_run_id("X.X") == "X.X"
+
+
+def test_a_run_id_that_is_not_plain_names_every_character_and_the_output_to_pass() -> None:
+    message = (
+        "is not a plain run id (contains `/` `?`): pass the `run-id` output of the step that created the run, "
+        "e.g. `${{ needs.start.outputs.run-id }}`"
+    )
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        parse_run_id("a/b?c")
+
+
+def test_a_junit_report_path_of_4096_characters_is_the_longest() -> None:
+    longest = "a" * 4092 + ".xml"
+    assert parse_junit_report(longest) == longest
+    message = (
+        "is longer than 4096 characters: use a short relative path, e.g. `junit-report: reports/certyn.xml`"
+    )
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        parse_junit_report("a" + longest)
