@@ -148,25 +148,27 @@ def _input(default: T, parse: Callable[[str], T]) -> T:
     return field(default=default, metadata={"parse": parse})
 
 
-def _number(
-    minimum: float, maximum: float, *, whole: bool = False, say_range: bool = False
-) -> Callable[[str], Any]:
-    """A number of seconds (or, ``whole``, a count) from ``minimum`` to ``maximum``."""
-    return partial(_parse_number, minimum, maximum, whole, say_range)
+@dataclass(frozen=True)
+class _Number:
+    """A number of seconds (or, ``whole``, a count) from ``minimum`` to ``maximum``; called with the input."""
 
+    minimum: float
+    maximum: float
+    whole: bool = False
+    say_range: bool = False
 
-def _parse_number(minimum: float, maximum: float, whole: bool, say_range: bool, value: str) -> float:
-    # a function of its own, not a closure: each call runs the code as it is now (mutation testing sees it)
-    kind, unit = ("a whole number", "") if whole else ("a number of seconds", " seconds")
-    try:
-        number = int(value) if whole else float(value)
-    except ValueError:
-        span = f" from {minimum:g} to {maximum:g}" if say_range else ""
-        raise ValueError(f"must be {kind}{span}, got {_show(value)}") from None
-    if not math.isfinite(number) or not minimum <= number <= maximum:
-        shown = number if whole else _show(value)
-        raise ValueError(f"must be between {minimum:g} and {maximum:g}{unit}, got {shown}")
-    return number
+    def __call__(self, value: str) -> Any:
+        kind, unit = ("a whole number", "") if self.whole else ("a number of seconds", " seconds")
+        low, high = self.minimum, self.maximum
+        try:
+            number = int(value) if self.whole else float(value)
+        except ValueError:
+            span = f" from {low:g} to {high:g}" if self.say_range else ""
+            raise ValueError(f"must be {kind}{span}, got {_show(value)}") from None
+        if not math.isfinite(number) or not low <= number <= high:
+            shown = number if self.whole else _show(value)
+            raise ValueError(f"must be between {low:g} and {high:g}{unit}, got {shown}")
+        return number
 
 
 def _choice(choices: tuple[str, ...], value: str) -> str:
@@ -213,8 +215,8 @@ def _http_url(value: str) -> str:
     return value
 
 
-parse_base_url_wait_seconds = _number(0, 3600, say_range=True)
-_1_to_3600 = _number(minimum=1, maximum=3600)
+parse_base_url_wait_seconds = _Number(0, 3600, say_range=True)
+_1_to_3600 = _Number(minimum=1, maximum=3600)
 
 
 # -- the parsers: each takes the input's text (stripped, not empty) and returns the value or raises ValueError
@@ -496,7 +498,7 @@ class Settings:
     external_url: str = _input("", _http_url)
     idempotency_key: str = _input("", _idempotency_key)  # the input, or derived from the context
     wait: bool = _input(True, parse_bool)
-    timeout_seconds: float = _input(1800.0, _number(minimum=1, maximum=7 * 24 * 3600))  # longer than any job
+    timeout_seconds: float = _input(1800.0, _Number(minimum=1, maximum=7 * 24 * 3600))  # longer than any job
     fail_on_failed: bool = _input(True, parse_bool)
     fail_on_blocked: bool = _input(True, parse_bool)
     fail_on_cancelled: bool = _input(True, parse_bool)
@@ -506,8 +508,8 @@ class Settings:
     cancel_on_timeout: bool = _input(True, parse_bool)
     cancel_on_job_cancel: bool = _input(True, parse_bool)
     cancel_reason: str = _input("", lambda value: value[:500])
-    request_timeout_seconds: float = _input(30.0, _number(minimum=1, maximum=600))
-    http_max_attempts: int = _input(5, _number(minimum=1, maximum=20, whole=True))
+    request_timeout_seconds: float = _input(30.0, _Number(minimum=1, maximum=600))
+    http_max_attempts: int = _input(5, _Number(minimum=1, maximum=20, whole=True))
     job_index: str = _input("", _internal)
     check_run_id: str = _input("", _internal)
     base_url: str = _input("", parse_base_url)
@@ -517,7 +519,7 @@ class Settings:
     test_results: bool = _input(True, parse_bool)
     junit_report: str = _input("", parse_junit_report)
     instruction: str = _input("", parse_instruction)
-    conversation_timeout_seconds: float = _input(120.0, _number(minimum=0, maximum=3600))
+    conversation_timeout_seconds: float = _input(120.0, _Number(minimum=0, maximum=3600))
     diagnose: bool = _input(True, parse_bool)
     github_token: str = _input("", _unless_expression)
     check_run: bool = _input(False, parse_bool)

@@ -1562,3 +1562,22 @@ def test_a_junit_report_path_of_4096_characters_is_the_longest() -> None:
     )
     with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         parse_junit_report("a" + longest)
+
+
+@pytest.mark.parametrize(
+    ("given", "name", "message"),
+    [
+        ({"http_max_attempts": "x"}, "http-max-attempts", "must be a whole number, got `x`"),
+        ({"http_max_attempts": "21"}, "http-max-attempts", "must be between 1 and 20, got 21"),
+        ({"timeout_seconds": "x"}, "timeout-seconds", "must be a number of seconds, got `x`"),
+        ({"timeout_seconds": "0"}, "timeout-seconds", "must be between 1 and 604800 seconds, got `0`"),
+        (
+            {"base_url": "https://x.test", "base_url_wait_seconds": "x"},
+            "base-url-wait-seconds",
+            "must be a number of seconds from 0 to 3600, got `x`",
+        ),
+    ],
+    ids=["not whole", "too many", "not a number", "too short", "not a number, with its range"],
+)
+def test_a_number_input_says_what_it_must_be(given: dict[str, str], name: str, message: str) -> None:
+    assert messages(**given) == {name: message}
