@@ -1581,3 +1581,9 @@ def test_a_junit_report_path_of_4096_characters_is_the_longest() -> None:
 )
 def test_a_number_input_says_what_it_must_be(given: dict[str, str], name: str, message: str) -> None:
     assert messages(**given) == {name: message}
+
+
+def test_an_api_url_python_cannot_read_shows_the_default_as_the_example() -> None:
+    assert messages(api_url="https://x.test:99999") == {
+        "api-url": "is not a valid URL: use e.g. `https://api.certyn.io`"
+    }
