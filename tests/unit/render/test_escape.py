@@ -11,13 +11,20 @@ from certyn_action.render.escape import (
     encodable,
     escape_command_data,
     escape_command_property,
+    fenced,
     markdown,
     markdown_link,
     markdown_with_code,
+    multiline,
+    newlines,
     one_line,
+    plain,
+    plain_lines,
+    plural,
     safe_url,
     truncate,
     visible,
+    without_secrets,
 )
 
 # -- workflow command escaping (as @actions/core's escapeData / escapeProperty) ------------------------
@@ -348,6 +355,63 @@ def test_markdown_keeps_githubs_autolinker_off_e_mail_addresses(text: str) -> No
     assert markdown_with_code(f"`{text}`").count(WORD_JOINER) == 1  # code spans too
 
 
+@pytest.mark.parametrize(
+    ("url", "quoted"),
+    [
+        ("https://user:p@ss@host.test:8/a/b?token=1#frag", "https://host.test:8/a/b"),
+        ("  https://u@h.test/a b?t=1?u=2  ", "https://h.test/a b"),
+        ("https://h.test/a b#f#g", "https://h.test/a b"),
+        ("https://h.test/p@th/x", "https://h.test/p@th/x"),
+        ("https://u:p@h.test/go/https://x", "https://h.test/go/https://x"),
+        ("h.test/a?b#c", "h.test/a"),
+    ],
+    ids=["all of it", "a second query", "a second fragment", "@ in the path", ":// in the path", "no scheme"],
+)
+def test_a_url_is_quoted_without_its_credentials_query_or_fragment(url: str, quoted: str) -> None:
+    assert without_secrets(url) == quoted
+
+
+def test_plural_counts_one_thing_or_many() -> None:
+    assert [plural(n, "test") for n in (0, 1, 2)] == ["0 tests", "1 test", "2 tests"]
+    assert plural(2, "retry", "retries") == "2 retries"
+
+
+def test_newlines_are_unix_ones_and_multiline_text_keeps_only_tabs_and_newlines() -> None:
+    assert newlines("a\r\nb\rc") == "a\nb\nc"
+    assert multiline("a\x07b\tc\nd") == "a b\tc\nd"
+
+
+@pytest.mark.parametrize(
+    ("heading", "words"),
+    [
+        ("## Title ##  ", "Title"),
+        ("##\tTitle\t#\t", "Title"),
+        ("#   Total  #  ", "Total"),
+        ("## C#", "C#"),
+        ("# a#b #", "a#b"),
+        ("## ## ##", "##"),
+        ("## AX#", "AX#"),
+        ("## A X", "A X"),
+        ("## FIX ##", "FIX"),
+        ("##", ""),
+    ],
+)
+def test_a_heading_s_words_lose_only_a_closing_run_of_hashes(heading: str, words: str) -> None:
+    assert plain_lines(heading) == [words]
+
+
+@pytest.mark.parametrize(
+    ("text", "block"),
+    [
+        ("x", "```text\nx\n```\n"),
+        ("a ``` b", "````text\na ``` b\n````\n"),
+        ("`````", "``````text\n`````\n``````\n"),
+    ],
+)
+def test_a_fence_is_longer_than_any_run_of_backticks_inside(text: str, block: str) -> None:
+    assert fenced(text) == block
+
+
 # -- bidirectional and invisible characters ------------------------------------------------------------------
 
 
@@ -365,3 +429,7 @@ def test_bidi_and_invisible_characters_never_reach_shown_text(char: str) -> None
 def test_visible_keeps_ordinary_text() -> None:
     text = "Café ✅ 测试 — ok ⏱️"
     assert visible(text) == text
+
+
+def test_plain_words_keep_their_lines() -> None:
+    assert plain("**a**\nb `c`") == "a\nb c"

@@ -269,3 +269,96 @@ def test_lists_nest_at_most_eight_deep_so_the_answer_keeps_its_size() -> None:
     view = read(formatted_block(answer))
     assert view.html.count("<ul>") == 8
     assert view.html.count("<li>x</li>") == 40 - 7  # the deepest level holds the rest
+
+
+def test_a_table_is_written_anew_with_its_alignment_and_its_short_rows_filled() -> None:
+    table = "before\n| a | b | c |\n|:--|:-:|--:|\n| 1 |\n| x | y | z |"
+    assert (
+        formatted_block(table) == "before\n\n| a | b | c |\n|:---|:---:|---:|\n| 1 |  |  |\n| x | y | z |\n"
+    )
+
+
+def test_a_header_and_its_delimiter_row_alone_are_a_table() -> None:
+    assert formatted_block("| a | b |\n|---|---|") == "| a | b |\n|---|---|\n"
+
+
+def test_a_delimiter_row_of_another_width_makes_no_table() -> None:
+    assert formatted_block("| a | b |\n|---|---|---|\n| 1 | 2 |") == (
+        "\\| a \\| b \\|\n\\|\\-\\-\\-\\|\\-\\-\\-\\|\\-\\-\\-\\|\n\\| 1 \\| 2 \\|\n"
+    )
+
+
+def test_a_table_cell_is_never_cut() -> None:
+    assert "w" * 600 in formatted_block("| a |\n|---|\n| " + "w" * 600 + " |")
+
+
+def test_links_without_words_images_bare_urls_and_cut_urls() -> None:
+    line = (
+        "see [](https://a.test/x) and ![](https://a.test/i.png) and https://a.test/X. and https://a.test/cut…"
+    )
+    assert formatted_block(line) == (
+        "see  and [https\\:\\/\\/a\\.test\\/i\\.png](https://a.test/i.png) and "
+        "[https\\:\\/\\/a\\.test\\/X](https://a.test/X)\\. and https\\:\\/\\/a\\.test\\/cut…\n"
+    )
+
+
+def test_an_answer_is_written_anew_block_by_block() -> None:
+    answer = [
+        "# Why",
+        "#### Deep",
+        "para one",
+        "***",
+        "para two",
+        "- first",
+        "  * nested",
+        "    10) tenth",
+        "\tstill in the item",
+        "- [](x)",
+        "back at the margin",
+        "  - after a paragraph",
+        "~~~~python",
+        "print(1)",
+        "```",
+        "~~~~~",
+        "",
+        "",
+        "after the fence",
+        "> quoted " + "q" * 600,
+        "- " + "i" * 600,
+    ]
+    assert formatted_block("\n".join(answer)).split("\n") == [
+        "#### Why",  # three levels down, at most six
+        "",
+        "",
+        "###### Deep",
+        "",
+        "para one",
+        "",
+        "***",
+        "",
+        "para two",
+        "- first",
+        "  - nested",
+        "    10. tenth",
+        "        still in the item",  # a tab is four spaces: the item's own text
+        "",  # an item that formats to nothing
+        "back at the margin",  # the lists are closed
+        "- after a paragraph",
+        "",
+        "````python",  # longer than the backticks inside; closed by its own kind of fence
+        "print(1)",
+        "```",
+        "````",
+        "",
+        "",
+        "",
+        "after the fence",
+        "> quoted " + "q" * 600,  # never cut
+        "- " + "i" * 600,
+        "",
+    ]
+
+
+def test_a_table_row_is_split_at_its_unescaped_pipes_with_or_without_outer_ones() -> None:
+    table = "|a|b|\n|---|---|\nx | y\n| p | q \\|"
+    assert formatted_block(table) == "| a | b |\n|---|---|\n| x | y |\n| p | q \\| |\n"

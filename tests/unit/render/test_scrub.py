@@ -244,6 +244,24 @@ def test_a_secret_with_a_capital_letter_beyond_the_bmp_is_scrubbed_in_either_cas
     assert scrub.text(f"x {secret.lower()} y") == "x *** y"
 
 
+def test_a_key_a_reader_would_see_once_the_formatting_is_shown_is_scrubbed() -> None:
+    # a link shows its label alone, right beside what follows: together they spell the key
+    assert Scrubber(LIVE).text(f"see [{LIVE[:12]}](https://x.test){LIVE[12:]} now") == "see *** now"
+    assert Scrubber(LIVE).text(f"see [**{LIVE[:12]}**](https://x.test){LIVE[12:]} now") == "see *** now"
+
+
+@pytest.mark.parametrize(
+    ("secret", "sent"),
+    [
+        ("my secret key 123", "q=my+secret+key+123&x"),
+        ("sk-\u00e9t\u00e9-secret-42", "q=sk-%C3%A9t%C3%A9-secret-42&x"),
+    ],
+    ids=["a space form-encoded", "a letter percent-encoded"],
+)
+def test_a_secret_encoded_for_a_url_is_scrubbed(secret: str, sent: str) -> None:
+    assert Scrubber(secret).text(sent) == "q=***&x"
+
+
 # -- the key partly percent-escaped or spread with invisible characters --------------------------------------
 
 

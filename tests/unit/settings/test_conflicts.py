@@ -53,27 +53,33 @@ def test_no_conflict_for_ordinary_uses() -> None:
     assert _conflicts(run_id="run_1") == []
 
 
+ALREADY = "cannot be combined with `run-id`: `run-id` attaches to an existing run {why}. Remove `{name}`, or remove `run-id` to create a new run"
+
+
 @pytest.mark.parametrize(
-    ("given", "name"),
+    ("given", "name", "why"),
     [
-        ({"process_slug": "smoke"}, "process-slug"),
-        ({"tags": ("smoke",)}, "tags"),
-        ({"base_url": "https://x.test"}, "base-url"),
-        ({"environment_key": "staging"}, "environment-key"),
-        ({"instruction": "explain"}, "instruction"),
-        ({"wait": False}, "wait"),
-        ({"keep_environment": True}, "keep-environment"),
-        ({"idempotency_key": "deploy-42"}, "idempotency-key"),
+        ({"process_slug": "smoke"}, "process-slug", "whose suite is already chosen"),
+        ({"tags": ("smoke",)}, "tags", "whose tests are already chosen"),
+        ({"base_url": "https://x.test"}, "base-url", "that already runs against its environment"),
+        ({"environment_key": "staging"}, "environment-key", "that already runs against its environment"),
+        ({"instruction": "explain"}, "instruction", "and sends no create request to carry it"),
+        ({"keep_environment": True}, "keep-environment", "and makes no temporary environment to keep"),
+        ({"idempotency_key": "deploy-42"}, "idempotency-key", "and sends no create request to carry it"),
     ],
 )
-def test_run_id_conflicts(given: dict[str, Any], name: str) -> None:
-    conflicts = _conflicts(run_id="run_1", **given)
-    assert [found for found, _ in conflicts] == [name]
-    message = conflicts[0][1]
-    assert "`run-id`" in message
-    shown = "`wait: false`" if name == "wait" else f"`{name}`"
-    assert shown in message
-    assert "Remove" in message  # and says what to do
+def test_run_id_conflicts_name_the_input_why_and_the_fix(given: dict[str, Any], name: str, why: str) -> None:
+    assert _conflicts(run_id="run_1", **given) == [(name, ALREADY.format(name=name, why=why))]
+
+
+def test_run_id_without_waiting_says_it_only_waits_and_gates() -> None:
+    assert _conflicts(run_id="run_1", wait=False) == [
+        (
+            "wait",
+            "`wait: false` cannot be combined with `run-id`: `run-id` attaches to an existing run only to wait "
+            "for it and gate on it. Remove `wait: false`, or remove the step",
+        )
+    ]
 
 
 def test_base_url_conflicts_with_environment_key() -> None:
@@ -161,6 +167,8 @@ def test_a_junit_report_without_the_per_test_results_is_an_input_error() -> None
 
 
 def test_check_run_without_waiting_is_an_input_error_naming_the_fix() -> None:
-    message = messages(github_token="ghs_x", check_run="true", wait="false")["check-run"]
-    assert "`wait: false`" in message
-    assert "Remove" in message
+    assert messages(github_token="ghs_x", check_run="true", wait="false")["check-run"] == (
+        "`check-run: true` cannot be combined with `wait: false`: the check run is completed with the run's "
+        "result, and a step that does not wait would leave it in progress for ever. Remove `wait: false`, or "
+        "remove `check-run: true`"
+    )
