@@ -48,6 +48,7 @@ class Step:
         self.held = Held(clock, guard)
         self.publisher = Publisher(env, log, clock, guard)  # the check run and the pull-request comment
         self._run: CertynRun | None = None
+        self._other_commit_said = False  # once, not each poll (nor each commit a poll names)
 
     def run(self) -> int:
         try:
@@ -174,16 +175,16 @@ class Step:
             self.reporter.outputs(report)
             if report.attached_run_id and first_link:  # as a created run says, once
                 self.log.info(words.follow(status.app_url))
-            if report.other_commit and report.inputs:
+            if report.other_commit and report.inputs and not self._other_commit_said:
+                self._other_commit_said = True
                 message = words.other_commit(
                     one_line(report.other_commit, 80),
                     one_line(report.inputs.metadata.commit_sha, 80),
                     one_line(report.inputs.idempotency_key, 200),
                     replayed=bool(report.created and report.created.replayed),
                 )
-                if message not in report.notes:  # once, not each poll; the gate still judges it
-                    self.log.warning(message, title=words.OTHER_COMMIT)
-                    self.note(message)
+                self.log.warning(message, title=words.OTHER_COMMIT)  # the gate still judges it
+                self.note(message)
 
     def note(self, text: str) -> None:
         self.report.notes.append(text)

@@ -424,10 +424,11 @@ class Scrubber:
         self._key = api_key if len(api_key) >= MIN_SCRUBBED_KEY else ""
         # Every spelling holds the key's characters in order, each as itself (in any case) or as an escape that
         # starts with `%` or `&` (`+` for a space). A text without them is left as it is, without the full
-        # pattern: its gaps take about 25 ms to compile, which would delay every step's first request.
+        # pattern: its gaps take about 25 ms to compile, which would delay every step's first request. Beside the
+        # escapes' class, `re` folds a capital letter beyond the BMP only when it is written in lower case.
         self._quick = re.compile(
             "".join(
-                f"(?>.*?(?:{re.escape(ch)}|[%&{'+' if ch == ' ' else ''}]))"
+                f"(?>.*?(?:{re.escape(ch.lower() if ord(ch) > 0xFFFF else ch)}|[%&{'+' if ch == ' ' else ''}]))"
                 for ch in self._key
                 if ch not in _MARKS
             ),

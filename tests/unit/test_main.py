@@ -350,3 +350,18 @@ def test_a_bug_while_releasing_the_run_still_reports_and_never_passes(
     assert step.outputs()["result"] == "error"
     assert step.outputs()["run-id"] == "r-1"
     assert "bug in the cancel" in step.summary.read_text()
+
+
+@responses.activate
+def test_a_run_of_another_commit_is_said_once_even_when_each_poll_names_another(step: Step) -> None:
+    # A replayed run of an old commit whose status names a different commit at each poll: one warning, one note.
+    responses.post(CREATE, status=201, json={"runId": "r-1"}, headers={"Idempotency-Replayed": "true"})
+    progress(
+        {"state": "in_progress", "commitSha": "b" * 40, "total": 1, "pending": 1},
+        {"state": "in_progress", "commitSha": "c" * 40, "total": 1, "pending": 1},
+        {"state": "completed", "commitSha": "d" * 40, "total": 1, "passed": 1, "failed": 0, "blocked": 0},
+    )
+    step.run(idempotency_key="release-1")
+    warnings = [line for line in step.stdout.splitlines() if "title=Certyn run of another commit" in line]
+    assert len(warnings) == 1
+    assert step.summary.read_text().count("This run tested commit") == 1

@@ -234,6 +234,16 @@ def test_the_quick_look_for_the_key_never_changes_what_is_scrubbed(data: st.Data
     assert quick.text(text) == thorough.text(text)
 
 
+@pytest.mark.parametrize("capital", ["\U00010400", "\U0001e900"])  # Deseret and Adlam capital letters
+def test_a_secret_with_a_capital_letter_beyond_the_bmp_is_scrubbed_in_either_case(capital: str) -> None:
+    """Secrets other than the key (a `base-url` token, an input not yet checked) may hold any letter: the quick
+    look finds the ones `re` folds outside the BMP as the full pattern does, as written and in the other case."""
+    secret = f"token-{capital}-value"
+    scrub = Scrubber(secret)
+    assert scrub.text(f"x {secret} y") == "x *** y"
+    assert scrub.text(f"x {secret.lower()} y") == "x *** y"
+
+
 def test_a_key_a_reader_would_see_once_the_formatting_is_shown_is_scrubbed() -> None:
     # a link shows its label alone, right beside what follows: together they spell the key
     assert Scrubber(LIVE).text(f"see [{LIVE[:12]}](https://x.test){LIVE[12:]} now") == "see *** now"
