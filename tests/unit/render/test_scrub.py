@@ -105,8 +105,14 @@ def test_a_key_split_by_letters_is_not_the_key() -> None:
     assert Scrubber(LIVE).text(LIVE[:8] + "x" + LIVE[8:]) == LIVE[:8] + "x" + LIVE[8:]
 
 
+_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}|\\u[0-9A-Fa-f]{4}")
+
+
 def _letters(text: str) -> str:
-    return "".join(ch for ch in text if ch.isascii() and ch.isalnum()).lower()
+    """The letters and digits a reader reads, escapes (``%0A``, ``\\u000a``) read through: an escape's own digits
+    are not the text's (``%26`` after ``...dd`` does not complete a key ending in ``dd2``)."""
+    read = _ESCAPE.sub("", text)
+    return "".join(ch for ch in read if ch.isascii() and ch.isalnum()).lower()
 
 
 def _junit(text: str) -> str:
@@ -149,6 +155,8 @@ _AROUND = st.text(alphabet=" .,:;!?-_()[]<>&'\"\n\t*`#|@%\\", max_size=20)
 @example(key="000_00000", gaps=[(1, "&#10;")], before="", after="", destination="JUnit")
 # ... and as the summary's Markdown writes it (&amp;\#10;).
 @example(key="msum88a_msumg8a", gaps=[(14, "&#10;")], before="", after="", destination="summary code")
+# ... and percent-encoded for a URL, where the digits of "%26" once looked like the key's last character.
+@example(key="p0f0_DR0Ughdd2", gaps=[(13, "&#10;")], before="", after="", destination="URL")
 # ... and as formatted Certyn text writes it, a WORD JOINER after the "#" (&amp;\#\u206010;).
 @example(key="800qA_804qA", gaps=[(26, "&#10;")], before="", after="; ", destination="summary answer")
 # ... and a key's "_" taken for the end of an italic span before a character that is neither a word's nor
