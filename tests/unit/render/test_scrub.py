@@ -298,3 +298,13 @@ def test_the_key_with_invisible_characters_between_its_letters_is_scrubbed() -> 
 
 def test_a_near_miss_of_the_key_is_left_alone() -> None:
     assert Scrubber(KEY).text(KEY[:-1] + "%41") == KEY[:-1] + "%41"
+
+
+def test_a_text_without_the_key_keeps_its_formatting() -> None:
+    """Only a text whose words, as a reader sees them formatted, spell the key is given in plain words."""
+    text = "see [the run](https://example.com/r/1) and **bold** `code`"
+    assert Scrubber(LIVE).text(text) == text
+
+
+def test_a_short_secret_changes_nothing_even_where_a_placeholder_would_match() -> None:
+    assert Scrubber("ock").text("XXXX xxxx ock") == "XXXX xxxx ock"
