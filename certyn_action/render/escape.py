@@ -440,18 +440,18 @@ class Scrubber:
         """Every spelling of the key."""
         return re.compile(_GAP.join(_either(ch) for ch in self._key), re.IGNORECASE)
 
-    def _holds(self, text: str) -> bool:
-        return self._quick.match(text) is not None and self.pattern.search(text) is not None
+    def _scrubbed(self, text: str) -> tuple[str, int]:
+        """``text`` without the key, and how many spellings went."""
+        return self.pattern.subn(SCRUBBED, text) if self._quick.match(text) else (text, 0)
 
     def text(self, text: str) -> str:
         """``text`` without the key; when its words as a reader sees them formatted (a link shows its label
         alone, right beside what follows) still spell it, those words, scrubbed."""
         if not self._key:
             return text
-        if self._holds(text):
-            text = self.pattern.sub(SCRUBBED, text)
-        shown = plain(text, _Shown())
-        return self.pattern.sub(SCRUBBED, shown) if self._holds(shown) else text
+        text = self._scrubbed(text)[0]
+        shown, found = self._scrubbed(plain(text, _Shown()))
+        return shown if found else text
 
     def data(self, value: Any) -> Any:
         """Parsed JSON with every string (object keys included) scrubbed."""
