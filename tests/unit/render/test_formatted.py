@@ -362,3 +362,26 @@ def test_an_answer_is_written_anew_block_by_block() -> None:
 def test_a_table_row_is_split_at_its_unescaped_pipes_with_or_without_outer_ones() -> None:
     table = "|a|b|\n|---|---|\nx | y\n| p | q \\|"
     assert formatted_block(table) == "| a | b |\n|---|---|\n| x | y |\n| p | q \\| |\n"
+
+
+def test_a_links_words_are_formatted_but_never_a_link_of_their_own() -> None:
+    # A link inside a link's words would win on GitHub and leave the outer one as text: its URL is words.
+    assert (
+        formatted("[see https://a.test/x](https://b.test/)")
+        == "[see https\\:\\/\\/a\\.test\\/x](https://b.test/)"
+    )
+    assert formatted("[**bold** and `code`](https://b.test/)") == (
+        "[<strong>bold</strong> and <code>code</code>](https://b.test/)"
+    )
+
+
+def test_a_line_without_a_pipe_after_a_table_is_a_paragraph_again() -> None:
+    assert (
+        formatted_block("| a | b |\n|---|---|\nafter the table")
+        == "| a | b |\n|---|---|\n\nafter the table\n"
+    )
+
+
+def test_a_headings_words_end_as_on_github_only_spaces_and_tabs_are_dropped() -> None:
+    # GitHub keeps a no-break space at the end of a heading's words (with or without closing #s).
+    assert plain_lines("# Title\u00a0\n## Closed\u00a0 ##") == ["Title\u00a0", "Closed\u00a0"]
