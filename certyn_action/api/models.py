@@ -375,7 +375,7 @@ def finding_excerpt(finding: str, lines: int = 3) -> str:
     for line in encodable(finding).splitlines():
         text = _LINE_MARKER.sub("", line).strip()
         if text:
-            (headings if HEADING.match(line) else body).append(text)
+            (headings if re.match(HEADING, line) else body).append(text)
         if len(body) == lines:
             break
     return " ".join(body or headings[:lines])
