@@ -148,7 +148,11 @@ def diagnose(
     with reads.lock:
         found = tuple(
             diagnose_test(
-                item, reads.events[index], reads.artifacts.get(index, ()), reads.flaky.get(item.test_case_id)
+                item,
+                reads.events[index],
+                reads.artifacts.get(index, ()),
+                reads.flaky.get(item.test_case_id),
+                describe=words.describe,
             )
             for index, item in enumerate(tests)
             if index in reads.events

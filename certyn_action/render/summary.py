@@ -368,11 +368,13 @@ def _why(test: DiagnosedTest) -> list[str]:
     evidence = test.evidence
     if len(evidence.network) > 1 or test.reason not in ("app-server-error", "app-client-error"):
         lines += [
-            f"  - {markdown(f'the app answered {net.status} to {net.method} {net.url}', 600)}"
+            f"  - {markdown(words.APP_ANSWERED.format(status=net.status, request=f'{net.method} {net.url}'), 600)}"
             for net in evidence.network
         ]
     if len(evidence.tools) > 1 or test.reason != "tool-error":
-        lines += [f"  - {markdown(f'tool {tool.tool} failed: {tool.error}', 600)}" for tool in evidence.tools]
+        lines += [
+            f"  - {markdown(words.TOOL_FAILED.format(**tool._asdict()), 600)}" for tool in evidence.tools
+        ]
     shown = [
         markdown_link(f"{link.type}: {link.description}" if link.description else link.type, link.url)
         if link.is_link

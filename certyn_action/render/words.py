@@ -4,6 +4,7 @@ Untrusted parts (server text, inputs) go through ``one_line`` here; ``WorkflowLo
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
@@ -28,7 +29,7 @@ from .escape import (
 
 if TYPE_CHECKING:
     from ..api.models import Conversation, Created, RunItem, RunStatus
-    from ..core.diagnosis import Diagnosis, FlakyMark
+    from ..core.diagnosis import Diagnosis, Evidence, FlakyMark, NetworkFailure
 
 ACTION_ERROR = "Certyn action error"  # only a bug in the action reads like this
 GATE_PASSED = "Certyn gate passed"  # not "tests passed": a switch that is off let some through
@@ -407,7 +408,7 @@ def failing_annotations(
             message = f"{label} {finding}"
         name = title = one_line(item.display_name, MAX_ANNOTATION_TITLE)
         if (why := diagnosis.of(item) if diagnosis is not None else None) is not None:
-            title = f"{one_line(item.display_name, MAX_ANNOTATION_TITLE - 40)} — {why.label}"
+            title = f"{one_line(item.display_name, MAX_ANNOTATION_TITLE - 40)} — {REASONS[why.reason]}"
             message = f"{message}\nWhy: {one_line(why.summary, 400)}"
         shown = "" if cancelled and outcome == "aborted" else kind
         found.append(Annotation(shown, title, truncate(f"{name} — {message}", MAX_ANNOTATION_MESSAGE)))
@@ -623,6 +624,55 @@ def results_tally(tally: str) -> str:
 
 # -- the diagnosis ----------------------------------------------------------------------------------------
 DIAGNOSIS_INCOMPLETE = "Certyn diagnosis incomplete"
+REASONS = {  # core/diagnosis.py's reasons, in words for a title
+    "blocked": "blocked",
+    "aborted": "aborted",
+    "agent-failed": "the agent failed",
+    "tool-error": "a tool failed",
+    "app-server-error": "the app answered 5xx",
+    "app-client-error": "the app answered 4xx",
+    "failed": "failed",
+    "unknown": "cause unknown",
+}
+APP_ANSWERED = "the app answered {status} to {request}"
+TOOL_FAILED = "tool {tool} failed: {error}"
+
+
+def _answered(failure: NetworkFailure | None, count: int, what: str) -> str:
+    """``the app answered 503 to POST /api/checkout`` (the URL's path, or the whole URL when it has none); without
+    a sample, the count."""
+    if failure is None:
+        return plural(count, what)
+    path = re.sub(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/]*", "", failure.url) or failure.url
+    return APP_ANSWERED.format(status=failure.status, request=f"{failure.method} {path}".strip())
+
+
+def describe(reason: str, outcome: str, evidence: Evidence) -> str:
+    """The reason in one sentence with its strongest evidence."""
+    server = next((failure for failure in evidence.network if failure.status >= 500), None)
+    client = next((failure for failure in evidence.network if failure.status < 500), None)
+    if reason in ("blocked", "aborted"):
+        text = f"Certyn marked the test {reason}"
+    elif reason == "agent-failed":
+        text = f"Certyn's agent ended with status {evidence.completion}"
+    elif reason == "tool-error" and evidence.tools:
+        tool = evidence.tools[0]
+        text = TOOL_FAILED.format(tool=tool.tool or "unnamed", error=tool.error or "no detail")
+        if evidence.tool_errors > 1:
+            text += f" (and {plural(evidence.tool_errors - 1, 'more tool failure')})"
+    elif reason == "tool-error":
+        text = plural(evidence.tool_errors, "tool failure")
+    elif reason == "app-server-error":
+        text = _answered(server, evidence.server_errors, "server error response")
+    elif reason == "app-client-error":
+        text = _answered(client, evidence.client_errors, "client error response")
+    elif reason == "failed":
+        text = f"the test {outcome or 'failed'}; its agent's events show no tool or app failure"
+    else:
+        text = "no failure signal in the agent's events"
+    if evidence.denials:
+        text = text.rstrip(".") + f"; {plural(evidence.denials, 'step')} denied by policy"  # no ".;"
+    return text
 
 
 def diagnosis_incomplete(problem: str) -> str:
