@@ -200,7 +200,7 @@ class Afterwards:
         self.findings.notes.append(words.JUNIT_NOTE.format(tests=tests, path=path))
 
     def _answer(self, until: float, hard_deadline: float) -> None:
-        conversation_id = self.findings.conversation_id
+        conversation_id = self.step.report.conversation_id
         if not conversation_id:
             self._answer_missing(words.NO_CONVERSATION_ID)
             return

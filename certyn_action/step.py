@@ -111,7 +111,6 @@ class Step:
         for adjusted in settings.adjustments:
             self.log.warning(str(adjusted), title=words.ADJUSTED_INPUT.format(name=adjusted.name))
         self.report.inputs = settings
-        self.report.findings = Findings(instruction=settings.instruction)
         return settings
 
     def _client(self, inputs: Settings) -> CertynClient:
@@ -163,8 +162,6 @@ class Step:
     def created(self, created: Created) -> None:
         with self.guard.deferred():
             self.report.created = created
-            if self.report.findings.instruction:  # the AI's answer is read by this id
-                self.report.findings.conversation_id = created.run.conversation_id
             self._outputs(*words.created_lines(created))
 
     def seen(self, status: RunStatus) -> None:
