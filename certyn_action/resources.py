@@ -118,7 +118,7 @@ class CertynRun:
             if recovered is not None:
                 self.step.created(recovered)
             elif self.client.create_may_have_made_a_run:
-                orphan = words.orphan("could not learn, so could not cancel", self.inputs.idempotency_key)
+                orphan = words.orphan(self.inputs.idempotency_key)
                 log.info(orphan)
                 self.step.note(orphan)
         run_id = report.run_id
@@ -132,8 +132,7 @@ class CertynRun:
             tries = words.TRIES.format(attempts=plural(err.attempts, "attempt")) if err.attempts > 1 else ""
             self.cancel = CancelRequest(cause, accepted=False, outcome=tries + err.last)
             failed = words.cancel_note(self.cancel)
-            where = f" {one_line(report.app_url, 500)}" if report.app_url else ""
-            log.info(one_line(failed, 800) + where)
+            log.info(one_line(failed, 800) + words.run_link(report.app_url))
             return
         log.info(words.CANCEL_ANSWERED.format(outcome=one_line(outcome, 300)))
         self.cancel = CancelRequest(cause, accepted=True, outcome=outcome)
@@ -216,7 +215,7 @@ class TemporaryEnvironment:
         except ApiError as err:
             why = one_line(err.message, 300)
             message = (
-                words.ENVIRONMENT_NOT_DELETED_NOTE.format(shown=f"`{key}`", why=why)  # the key as code
+                words.ENVIRONMENT_NOT_DELETED_NOTE.format(key=key, why=why)
                 if environment is not None
                 else words.environment_may_exist(self.key, why)  # it could not even be looked up
             )

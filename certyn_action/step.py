@@ -206,7 +206,7 @@ class Step:
             for error in err.errors:
                 self.log.error(str(error), title=words.INVALID_INPUT.format(name=error.name))
             return
-        where = words.WHERE.format(link=one_line(report.app_url, 500)) if report.app_url else ""
+        where = words.run_link(report.app_url, "Certyn run: ")
         if verdict.cause is Cause.KEY_REJECTED:  # a refused key cannot cancel
             where = self._key_refused() or where
         title = words.title(verdict.result, cause=verdict.cause)
@@ -219,7 +219,7 @@ class Step:
         if run is None or report.inputs is None:  # refused before the run's turn: none was made
             return ""
         if run.client.create_may_have_made_a_run:
-            note = words.orphan("cannot cancel with a refused key", report.inputs.idempotency_key)
+            note = words.orphan(report.inputs.idempotency_key, key_refused=True)
         elif report.run_id:
             note = words.still_running(one_line(report.run_id, 80), one_line(report.app_url, 500))
         else:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from ..api.models import Outcome, ProcessRun, RunItem, finding_excerpt, outcome_counts
 from .escape import newlines, plain, plain_lines, plural, truncate
-from .words import COUNTS_DISAGREE, PASSING, REASONS
+from .words import PASSING, REASONS, counts_disagree
 
 if TYPE_CHECKING:
     from ..core.diagnosis import DiagnosedTest, Diagnosis
@@ -126,8 +126,7 @@ def unlisted(items: Sequence[RunItem], counts: Mapping[str, int], gate_failure: 
     for outcome in (Outcome.FAILED, Outcome.BLOCKED, Outcome.ABORTED):
         missing = counts.get(str(outcome), 0) - tally[outcome]
         if missing > 0:
-            marked = plural(tally[outcome], "test is", "tests are")
-            finding = COUNTS_DISAGREE.format(said=counts[str(outcome)], name=outcome, marked=marked)
+            finding = counts_disagree(counts[str(outcome)], outcome, tally[outcome])
             name = f"Certyn counts: {plural(missing, f'{outcome} test')} not in the per-test results"
             extra.append(_synthetic(name, outcome, finding))
     if gate_failure and not extra and all(item.outcome in PASSING for item in items):
