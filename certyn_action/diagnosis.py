@@ -55,7 +55,7 @@ class _Reads:
         if not isinstance(err, ApiError | NoSession):
             message = words.internal_error(err)
         with self.lock:
-            self.failures[place] = words.READ_FAILED.format(what=what, why=one_line(message, 300))
+            self.failures[place] = f"{what}: {one_line(message, 300)}"
 
 
 def _run(jobs: Sequence[tuple[str, Callable[[], None]]], reads: _Reads, until: float, clock: Clock) -> int:

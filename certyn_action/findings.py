@@ -179,8 +179,8 @@ class Afterwards:
 
         path = self.inputs.junit_report
         if not run.items:
-            message = words.no_results_listed(path, _stale_removed(self.step, path))
-            self.log.warning(message, title=words.JUNIT_TITLE)
+            why = words.NO_RESULTS_LISTED.format(path=path, removed=_stale_removed(self.step, path))
+            self.log.warning(words.JUNIT_NOT_WRITTEN.format(why=why), title=words.JUNIT_TITLE)
             return
         report = render_run_junit(run, counts, gate_failure=gate_failure, diagnosis=self.findings.diagnosis)
         # scrubbed as written: XML drops the control characters a name or finding may hide the key with

@@ -621,6 +621,7 @@ NO_CONVERSATION_ID = "Certyn's create answer carried no conversationId"
 JUNIT_NOT_WRITTEN = "`junit-report` was not written: {why}"
 NOT_READ = "not read: {why}"
 JOB_CANCELLED = "the job was cancelled"  # why the AI answer was not read
+NO_RESULTS_LISTED = "Certyn listed no per-test results for this run ({path}){removed}"
 STALE_REMOVED = "; the old report at {path} was removed"
 STOPPED_READING = "Stopped reading what Certyn found: the workflow job was cancelled ({signal_name})"
 SO_JUNIT_NOT_WRITTEN = " (so `junit-report` was not written{removed})"
@@ -648,27 +649,16 @@ def counts_disagree(said: int, name: str, seen: int) -> str:
     return f"Certyn's counts say {said} {name}, but {marked} marked {name} in the per-test results"
 
 
-def no_results_listed(path: str, removed: str) -> str:
-    """Why ``junit-report`` (``path``) was not written; ``removed``: the words on an old report removed, or ""."""
-    return JUNIT_NOT_WRITTEN.format(why=f"Certyn listed no per-test results for this run ({path}){removed}")
-
-
 def results_tally(tally: str) -> str:
     return f"Per-test results: {tally or 'none listed'}"
 
 
 # -- the diagnosis ----------------------------------------------------------------------------------------
 DIAGNOSIS_INCOMPLETE = "Certyn diagnosis incomplete"
-REASONS = {  # core/diagnosis.py's reasons, in words for a title
-    "blocked": "blocked",
-    "aborted": "aborted",
-    "agent-failed": "the agent failed",
-    "tool-error": "a tool failed",
-    "app-server-error": "the app answered 5xx",
-    "app-client-error": "the app answered 4xx",
-    "failed": "failed",
-    "unknown": "cause unknown",
-}
+# core/diagnosis.py's reasons in words, for a title
+REASONS = {"blocked": "blocked", "aborted": "aborted", "failed": "failed", "unknown": "cause unknown"}
+REASONS |= {"agent-failed": "the agent failed", "tool-error": "a tool failed"}
+REASONS |= {"app-server-error": "the app answered 5xx", "app-client-error": "the app answered 4xx"}
 APP_ANSWERED = "the app answered {status} to {request}"
 TOOL_FAILED = "tool {tool} failed: {error}"
 
@@ -716,7 +706,6 @@ READ_EVENTS = "the events of {name}"
 READ_ARTIFACTS = "the artifacts of {name}"
 READ_FLAKY = "the flaky test cases"
 READ_OBSERVATIONS = "the run's observations"
-READ_FAILED = "{what}: {why}"
 NO_SESSION = "Certyn names no agent session for it"
 
 
