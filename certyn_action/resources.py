@@ -18,14 +18,13 @@ from .gate import Cause, Result, Verdict
 from .github.signals import SignalGuard
 from .github.workflow import WorkflowLog
 from .render import words
-from .render.escape import one_line, plural
+from .render.escape import collapsed, one_line, plural
 from .settings import Settings
 
 if TYPE_CHECKING:
     from .api.models import Created, Environment, RunStatus
 
 RELEASE_BUDGET_SECONDS = 5.0  # the runner sends SIGTERM 7.5 s after SIGINT, then kills
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 _HEX_SHA = re.compile(r"^[0-9a-fA-F]{7,64}$")
 
 
@@ -158,7 +157,7 @@ class CertynRun:
 def environment_body(settings: Settings) -> dict[str, str]:
     """The create body of ``base-url``'s environment; its version: the short commit (7 hex digits, lower case;
     a ``commit-sha`` that is not a SHA is kept, cut to 40)."""
-    commit = " ".join(_CONTROL.sub(" ", settings.metadata.commit_sha).split())
+    commit = collapsed(settings.metadata.commit_sha)
     version = commit[:7].lower() if _HEX_SHA.match(commit) else commit[:40]
     key, label = settings.temporary_environment_key, settings.temporary_environment_label
     body = {"key": key, "label": label, "baseUrl": settings.base_url}
