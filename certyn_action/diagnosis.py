@@ -145,14 +145,11 @@ def diagnose(
             jobs.append((words.READ_ARTIFACTS.format(name=name), partial(artifacts, index, item)))
     jobs += [(words.READ_FLAKY, flaky), (words.READ_OBSERVATIONS, observations)]
     unfinished = _run(jobs, reads, until, clock)
+    diagnosed = partial(diagnose_test, describe=words.describe)  # the reason in words
     with reads.lock:
         found = tuple(
-            diagnose_test(
-                item,
-                reads.events[index],
-                reads.artifacts.get(index, ()),
-                reads.flaky.get(item.test_case_id),
-                describe=words.describe,
+            diagnosed(
+                item, reads.events[index], reads.artifacts.get(index, ()), reads.flaky.get(item.test_case_id)
             )
             for index, item in enumerate(tests)
             if index in reads.events
