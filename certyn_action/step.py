@@ -209,8 +209,7 @@ class Step:
         where = words.run_link(report.app_url, "Certyn run: ")
         if verdict.cause is Cause.KEY_REJECTED:  # a refused key cannot cancel
             where = self._key_refused() or where
-        title = words.title(verdict.result, cause=verdict.cause)
-        self.log.error(words.stopped(verdict.reasons[0], verdict.cause, where), title=title)
+        self.log.error(words.stopped(verdict.reasons[0], verdict.cause, where), title=words.title(verdict))
 
     def _key_refused(self) -> str:
         """No run can be cancelled with a refused key: the note on the run left running (one a lost create may

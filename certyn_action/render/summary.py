@@ -54,8 +54,7 @@ def render_summary(report: Report) -> str:
 
 def _heading(report: Report) -> list[str]:
     """The verdict, named by its cause, and what ran (so that the legs of a matrix are told apart)."""
-    verdict = report.verdict
-    heading = words.heading(verdict.result, waived=bool(verdict.waived), cause=verdict.cause)
+    heading = words.heading(report.verdict)
     inputs = report.inputs
     if inputs is None:
         return [f"## {heading}", ""]

@@ -70,7 +70,7 @@ CAUSE_TITLES = {
     Cause.API_ERROR: "Certyn API error",
     Cause.INTERNAL_ERROR: ACTION_ERROR,
 }
-CAUSE_ICONS = {Cause.OUTAGE: "📡", Cause.KEY_REJECTED: "🔑", Cause.INPUT_ERROR: "📝"}
+CAUSE_ICONS: dict[Cause | None, str] = {Cause.OUTAGE: "📡", Cause.KEY_REJECTED: "🔑", Cause.INPUT_ERROR: "📝"}
 
 # What to do next, for each switch that failed the gate and each other cause: shown under the reasons.
 NEXT_FOR_SWITCH = {
@@ -109,17 +109,16 @@ ADJUSTED_INPUT = "Certyn: input '{name}' adjusted"
 LEFT_RUNNING = "The run was left running in Certyn ({switch} is false)."
 
 
-def title(result: Result, *, waived: bool = False, cause: Cause | None = None) -> str:
+def title(verdict: Verdict) -> str:
     """The annotation's title: the cause when the gate did not end the step; "gate passed" when a switch let
     a pass through."""
-    if cause is not None:
-        return CAUSE_TITLES[cause]
-    return GATE_PASSED if result is Result.PASSED and waived else VERDICTS[result][1]
+    if verdict.cause is not None:
+        return CAUSE_TITLES[verdict.cause]
+    return GATE_PASSED if verdict.result is Result.PASSED and verdict.waived else VERDICTS[verdict.result][1]
 
 
-def heading(result: Result, *, waived: bool = False, cause: Cause | None = None) -> str:
-    icon = VERDICTS[result][0] if cause is None else CAUSE_ICONS.get(cause, VERDICTS[result][0])
-    return f"{icon} {title(result, waived=waived, cause=cause)}"
+def heading(verdict: Verdict) -> str:
+    return f"{CAUSE_ICONS.get(verdict.cause, VERDICTS[verdict.result][0])} {title(verdict)}"
 
 
 def next_steps(result: Result, cause: Cause | None, failed_by: tuple[str, ...]) -> list[str]:
@@ -320,7 +319,7 @@ def retry_line(operation: str, failures: int, attempts: int, error: str, delay: 
 def verdict(report: Report) -> tuple[list[str], Annotation | None]:
     """The final log line(s) and the one annotation for the step (None when each error had its own)."""
     result, reasons = report.verdict.result, "; ".join(report.verdict.reasons)
-    named = title(result, waived=bool(report.verdict.waived), cause=report.verdict.cause)
+    named = title(report.verdict)
     where = run_link(report.app_url)
     run = f"Run {one_line(report.run_id, 80)}" if report.run_id else "No run"
     if result is Result.PASSED:
@@ -763,8 +762,7 @@ def check_run_running(run_id: str, link: str | None) -> str:
 
 def headline(report: Report) -> str:
     """The check run's title, the comment's heading."""
-    verdict = report.verdict
-    named = title(verdict.result, waived=bool(verdict.waived), cause=verdict.cause)
+    named = title(report.verdict)
     return f"{named}: {describe_counts(report.status)}" if report.status is not None else named
 
 
