@@ -179,7 +179,7 @@ class Afterwards:
 
         path = self.inputs.junit_report
         if not run.items:
-            why = words.NO_RESULTS_LISTED.format(path=path, removed=_stale_removed(self.step, path))
+            why = f"{words.NO_RESULTS_LISTED} ({path}){_stale_removed(self.step, path)}"
             self.log.warning(words.JUNIT_NOT_WRITTEN.format(why=why), title=words.JUNIT_TITLE)
             return
         report = render_run_junit(run, counts, gate_failure=gate_failure, diagnosis=self.findings.diagnosis)

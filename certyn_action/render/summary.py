@@ -288,7 +288,7 @@ def render_test_table(
 
     lines = ["### Tests", ""]
     if not items:
-        return "\n".join([*lines, "Certyn listed no per-test results for this run.", ""])
+        return "\n".join([*lines, f"{words.NO_RESULTS_LISTED}.", ""])
     rows = ordered(items)
     shown = rows[:limit]
     opened = [row for row in shown if row.outcome not in PASSING]
