@@ -20,7 +20,7 @@ from urllib.parse import SplitResult, urlsplit
 
 from urllib3.util import parse_url
 
-from .render.escape import encodable, truncate, without_secrets
+from .render.escape import collapsed, encodable, truncate, without_secrets
 
 DEFAULT_API_URL = "https://api.certyn.io"
 MAX_IDEMPOTENCY_KEY = 200
@@ -49,8 +49,7 @@ _STRICT_API_URL = re.compile(
 )
 _UNSAFE_KEY_CHARS = re.compile(r"[^A-Za-z0-9._~:/@+=-]")
 _NOT_ENV_KEY_CHARS = re.compile(r"[^a-z0-9]+")
-_CONTROL = r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]"
-_LINE_BREAKS = r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]"  # all but the tab
+_LINE_BREAKS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")  # all but the tab
 _REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 _SHA = re.compile(r"[0-9a-fA-F]{7,64}")
 _BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -329,7 +328,7 @@ def parse_variables(raw: str) -> tuple[tuple[str, str], ...]:
                 "must fit on one line: a multi-line secret cannot be masked line by line, so it is refused; "
                 "e.g. `TEST_USER_PASSWORD=${{ secrets.TEST_USER_PASSWORD }}`"
             )
-        if re.search(_LINE_BREAKS, value):
+        if _LINE_BREAKS.search(value):
             raise ValueError(
                 f"the value of `{name}` holds a line break or control character: a multi-line value cannot be "
                 "masked line by line, so it is refused. Pass a one-line value (e.g. base64-encode it)"
@@ -824,7 +823,7 @@ def environment_label(ctx: GitHubContext, job_index: str) -> str:
         parts[1] += f" attempt {ctx.run_attempt}"
     if ctx.job:
         parts.append(f"job {ctx.job}" + (f" leg {job_index}" if job_index else ""))
-    label = " ".join(re.sub(_CONTROL, " ", ", ".join(parts)).split())
+    label = collapsed(", ".join(parts))
     return truncate(label, LABEL_MAX_LENGTH)
 
 

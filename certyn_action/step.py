@@ -112,7 +112,6 @@ class Step:
         for adjusted in settings.adjustments:
             self.log.warning(str(adjusted), title=words.ADJUSTED_INPUT.format(name=adjusted.name))
         self.report.inputs = settings
-        self.report.findings = Findings(instruction=settings.instruction)
         if settings.publishes:
             from .publish import Publisher  # noqa: PLC0415 - only for check-run and pr-comment
 
@@ -170,8 +169,6 @@ class Step:
     def created(self, created: Created) -> None:
         with self.guard.deferred():
             self.report.created = created
-            if self.report.findings.instruction:  # the AI's answer is read by this id
-                self.report.findings.conversation_id = created.run.conversation_id
             self._outputs(*words.created_lines(created))
 
     def seen(self, status: RunStatus) -> None:
@@ -216,11 +213,10 @@ class Step:
             for error in err.errors:
                 self.log.error(str(error), title=words.INVALID_INPUT.format(name=error.name))
             return
-        where = words.WHERE.format(link=one_line(report.app_url, 500)) if report.app_url else ""
+        where = words.run_link(report.app_url, "Certyn run: ")
         if verdict.cause is Cause.KEY_REJECTED:  # a refused key cannot cancel
             where = self._key_refused() or where
-        title = words.title(verdict.result, cause=verdict.cause)
-        self.log.error(words.stopped(verdict.reasons[0], verdict.cause, where), title=title)
+        self.log.error(words.stopped(verdict.reasons[0], verdict.cause, where), title=words.title(verdict))
 
     def _key_refused(self) -> str:
         """No run can be cancelled with a refused key: the note on the run left running (one a lost create may
@@ -229,7 +225,7 @@ class Step:
         if run is None or report.inputs is None:  # refused before the run's turn: none was made
             return ""
         if run.client.create_may_have_made_a_run:
-            note = words.orphan("cannot cancel with a refused key", report.inputs.idempotency_key)
+            note = words.orphan(report.inputs.idempotency_key, key_refused=True)
         elif report.run_id:
             note = words.still_running(one_line(report.run_id, 80), one_line(report.app_url, 500))
         else:

@@ -36,8 +36,9 @@ INVISIBLE_CHARS = (
 )
 _INVISIBLE = re.compile(f"[{INVISIBLE_CHARS}]")
 # C0/C1 controls, DEL, the Unicode line/paragraph separators some renderers break lines on, lone
-# surrogates (valid in JSON escapes, unencodable in UTF-8), and the invisible characters above.
-_CONTROL = re.compile(f"[\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029\\ud800-\\udfff{INVISIBLE_CHARS}]")
+# surrogates (valid in JSON escapes, unencodable in UTF-8); _CONTROL: and the invisible characters above.
+CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_CONTROL = re.compile(CONTROLS.pattern[:-1] + INVISIBLE_CHARS + "]")
 # The same, but tabs and line breaks stay: for text shown on several lines (a fenced block, an annotation).
 _MULTILINE_CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]"
 # ASCII punctuation that Markdown may give meaning to; '&', '#' and ';' are left for HTML entities
@@ -51,6 +52,11 @@ _BACKTICKS = r"`+"
 def encodable(text: str) -> str:
     """``text`` with lone surrogates (from JSON such as "\\ud800") replaced, so UTF-8 can encode it."""
     return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def collapsed(text: str) -> str:
+    """``text`` on one line: controls spaced, each run of white space one space, none at either end."""
+    return " ".join(CONTROLS.sub(" ", text).split())
 
 
 def visible(text: str) -> str:
