@@ -336,8 +336,8 @@ class Bench:
                 self.python_section(sim)
                 self.reaction_section(sim, "python", self.python, opts.reaction_runs)
                 self.requests_section(sim)
-                results_section(self, sim)
-                diagnosis_section(self, sim)
+                self.figures["results"] = results_section(opts, self.python, sim)
+                self.figures["diagnosis"] = diagnosis_section(opts, self.python, sim)
                 self.import_section(sim)
                 if opts.docker:
                     self.docker_section(sim)
