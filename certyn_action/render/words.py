@@ -481,6 +481,7 @@ def answer_lines(conversation: Conversation, waited: float) -> tuple[str, list[s
 CREATING_GROUP = "Creating Certyn run"
 WHERE = " Certyn run: {link}"  # after an error line: where the run is
 CANCEL_RECEIVED = "Received {signal_name}: the job is being cancelled"
+AFTER_CANCEL = "Raised after the job's cancellation, which stands: {error}"
 INTERNAL_ERROR = "internal error: {message}"
 
 
