@@ -9,8 +9,10 @@ before anyone reads it, and JSON that names a key twice is refused (which value 
 from __future__ import annotations
 
 import _thread
+import contextlib
 import errno
 import json
+import signal
 import socket
 import ssl
 import threading
@@ -45,6 +47,20 @@ NETWORK_FAILURES = {  # why base-url or the API did not answer: never the URL no
     "request": "the URL could not be requested ({kind})",
     "unexpected": "unexpected error ({kind})",
 }
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM held back from this thread until the block's end, then delivered. A thread started
+    inside holds them for good: they stay the main thread's (whose handler raises where it waits), and while
+    it holds them nobody takes them (the kernel gives a process's signal to any thread that does not hold it,
+    and Python runs the handler in the main thread all the same)."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, [])  # only read: a signal raising here holds nothing
+    try:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 class Deadline(NamedTuple):
@@ -237,8 +253,9 @@ class Transport:
         call = Call(request.description, self._debug)
         # A bare thread, started by one call into C: threading.Thread.start runs Python code under threading's
         # locks, which a signal's exception can leave held. Like a daemon, an abandoned one never holds the
-        # process open.
-        _thread.start_new_thread(self._exchange, (call, request, url, headers, timeout))
+        # process open; it never takes a signal.
+        with signals_held():
+            _thread.start_new_thread(self._exchange, (call, request, url, headers, timeout))
         return call
 
     def _scrub(self, text: str) -> str:

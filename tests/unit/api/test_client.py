@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import signal
 import ssl
 import sys
@@ -950,16 +951,18 @@ def test_a_redirect_with_an_unparsable_location_is_the_redirect_error(location: 
 
 
 class _SignalAt:
-    """A trace function (main thread only) under which the guard's handler runs for SIGTERM at the ``at``-th
-    step (call, line or return) the thread takes once armed: where Python runs a handler is wherever a slow
-    machine held the thread when the signal came. ``where`` names the step it ran at."""
+    """A trace function (main thread only) under which SIGTERM comes at the ``at``-th step (call, line or
+    return) the thread takes, and the guard's handler runs at the first step from there where the thread does
+    not hold the signal (as the kernel delivers it): where Python runs a handler is wherever a slow machine
+    held the thread when the signal came. ``where`` names the step it ran at."""
 
     def __init__(self, guard: SignalGuard, at: int) -> None:
         self.guard, self.at, self.steps, self.where = guard, at, 0, ""
 
     def __call__(self, frame: FrameType, event: str, arg: object) -> _SignalAt:
         self.steps += 1
-        if self.steps == self.at:
+        held = signal.SIGTERM in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+        if self.steps >= self.at and not self.where and not held:
             self.where = (
                 f"{Path(frame.f_code.co_filename).name}:{frame.f_lineno} {frame.f_code.co_name} {event}"
             )
@@ -1004,5 +1007,44 @@ def test_a_signal_wherever_it_lands_in_a_request_raises_the_cancel_and_nothing_e
         if not signal_at.where:
             break  # the request was over before its at-th step: every step has had its signal
         landed[signal_at.where] = raised
+        assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == set(), signal_at.where  # none left held
     assert len(landed) > 20
     assert {where: raised for where, raised in landed.items() if raised != "CancelRequested"} == {}
+
+
+@responses.activate
+def test_a_signal_held_while_the_models_load_waits_even_with_a_request_in_flight() -> None:
+    # The models are imported with SIGINT and SIGTERM held (load_models). The kernel gives a process's signal
+    # to any thread that does not hold it: a request's worker thread took it, and Python ran the handler in the
+    # main thread anyway, in the middle of the import. No worker thread takes these signals: held is held.
+    answer, worker_holds = threading.Event(), set()
+
+    def held_answer(request: Any) -> tuple[int, dict[str, str], str]:
+        worker_holds.update(signal.pthread_sigmask(signal.SIG_BLOCK, []))  # on the worker thread
+        answer.wait(5)
+        return 200, {}, "{}"
+
+    responses.add_callback(responses.GET, RUN, callback=held_answer)
+    guard, steps = SignalGuard(), []
+
+    def import_held_then_go_on() -> None:
+        with guard.interruptible():
+            held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+            try:
+                os.kill(os.getpid(), signal.SIGTERM)
+                steps.append("imported whole")
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, held)  # the signal, delivered now
+            steps.append("went on")
+
+    guard.install()
+    try:
+        call = Transport(BASE, KEY, env={})._start(Request("GET", "/api/ci/runs/r-1"), 5)  # in flight
+        with pytest.raises(CancelRequested):
+            import_held_then_go_on()
+    finally:
+        guard.uninstall()
+        answer.set()
+    assert call.wait(5).status == 200
+    assert {signal.SIGINT, signal.SIGTERM} <= worker_holds
+    assert steps == ["imported whole"]
