@@ -15,7 +15,8 @@ of this process accepts the TCP connection the baseline opens to 127.0.0.1 right
 baselines are also timed to process exit (for ``docker run --rm``: including the container's teardown), next to
 the action's whole run to exit.
 
-Figures are medians with min-max over the runs. Docker figures need an engine that answers
+Figures are medians with min-max over the runs; start -> create against the requests floor is the median of
+ratios of runs paired back to back, on the wall clock and in CPU time (``floor.py``). Docker figures need an engine that answers
 (``bash scripts/docker-engine.sh start``, or ``--start-docker``); without one they are reported as
 unavailable, unless ``--require-docker``. The image is built from the repository's Dockerfile
 (``scripts/base-image.sh`` first) unless ``--image`` names one.

@@ -13,7 +13,8 @@ from .results import Variants, milliseconds, variant_runs
 from .stats import Series
 
 if TYPE_CHECKING:
-    from .sections import Bench
+    from .launch import ActionLauncher
+    from .options import Options
 
 DIAGNOSIS = ("execution", "agent_conversation", "execution_artifacts", "flaky_testcases", "observations")
 VARIANTS: Variants = {
@@ -29,13 +30,11 @@ def failing() -> Any:
     return scenario
 
 
-def diagnosis_section(bench: Bench, sim: Simulator) -> None:
-    """Figures under ``diagnosis``: per variant, the requests of one run by endpoint and final poll → exit."""
-    runs = bench.opts.reaction_runs
-    progress(
-        bench.opts, f"diagnosis: requests and final poll to exit of a failing run ({runs} runs per variant)"
-    )
-    out, requests = variant_runs(bench, sim, "diagnosis", failing, VARIANTS, "failed")
+def diagnosis_section(opts: Options, action: ActionLauncher, sim: Simulator) -> dict[str, Any]:
+    """The figures under ``diagnosis``: per variant, the requests of one run by endpoint and final poll → exit."""
+    runs = opts.reaction_runs
+    progress(opts, f"diagnosis: requests and final poll to exit of a failing run ({runs} runs per variant)")
+    out, requests = variant_runs(opts, action, sim, "diagnosis", failing, VARIANTS, "failed")
     for name, runs_made in requests.items():
         window = Series()
         for api in runs_made:
@@ -46,7 +45,7 @@ def diagnosis_section(bench: Bench, sim: Simulator) -> None:
     off, on = out["diagnose: false"], out["diagnose: true"]
     on["added"] = on["requests"] - off["requests"]
     on["added_s"] = on["final_poll_to_exit_s"]["median"] - off["final_poll_to_exit_s"]["median"]
-    bench.figures["diagnosis"] = out
+    return out
 
 
 def render_diagnosis(f: Mapping[str, Any]) -> list[str]:

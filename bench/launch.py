@@ -60,10 +60,10 @@ def spawn(
     log_dir: Path,
     *,
     timeout: float = RUN_TIMEOUT,
-    on_start: Callable[[], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
 ) -> tuple[float, float, int, int, str, str]:
     """Start ``argv`` with the stand-in runner's process start (own session, stdin closed), wait with
-    ``wait4`` (so ``ru_maxrss`` is that very process's).
+    ``wait4`` (so ``ru_maxrss`` is that very process's); ``on_start`` is given its pid.
 
     Returns (started, exited, exit code, ru_maxrss KiB, stdout, stderr)."""
     out_path, err_path = log_dir / "stdout", log_dir / "stderr"
@@ -74,7 +74,7 @@ def spawn(
         watchdog.daemon = True
         watchdog.start()
         if on_start is not None:
-            on_start()
+            on_start(proc.pid)
         try:
             _, status, usage = os.wait4(proc.pid, 0)
             exited = time.monotonic()
@@ -93,14 +93,17 @@ class ActionLauncher:
         self.runner = FakeRunner(ROOT, launcher)
         self.poll_container_memory = poll_container_memory
 
-    def run(self, inputs: Mapping[str, str]) -> Launch:
+    def run(self, inputs: Mapping[str, str], on_start: Callable[[int], None] | None = None) -> Launch:
+        """``on_start`` is given the pid of the started process."""
         step = self.runner.prepare(inputs, event=Event.push())
         try:
             files = step.files
             watcher: ContainerMemory | None = None
 
-            def on_start() -> None:
+            def started_process(pid: int) -> None:
                 nonlocal watcher
+                if on_start is not None:
+                    on_start(pid)
                 if self.poll_container_memory and isinstance(self.launcher, DockerLauncher):
                     name = self.launcher.last_container_name
                     if name:
@@ -108,7 +111,7 @@ class ActionLauncher:
                         watcher.start()
 
             started, exited, code, rss, out, err = spawn(
-                step.argv, step.proc_env, files.workspace, step.root, on_start=on_start
+                step.argv, step.proc_env, files.workspace, step.root, on_start=started_process
             )
             output_text = decode_file_command(files.output_file.read_bytes())
             try:

@@ -14,7 +14,8 @@ from .options import progress
 from .stats import Series
 
 if TYPE_CHECKING:
-    from .sections import Bench
+    from .launch import ActionLauncher
+    from .options import Options
 
 Variants = Mapping[str, Mapping[str, str]]
 ROWS = 5
@@ -36,7 +37,13 @@ def finished(rows: int = ROWS) -> Scenario:
 
 
 def variant_runs(
-    bench: Bench, sim: Simulator, what: str, scenario: Callable[[], Scenario], variants: Variants, ended: str
+    opts: Options,
+    action: ActionLauncher,
+    sim: Simulator,
+    what: str,
+    scenario: Callable[[], Scenario],
+    variants: Variants,
+    ended: str,
 ) -> tuple[dict[str, Any], dict[str, list[list[Any]]]]:
     """Per variant (extra inputs), ``reaction_runs`` runs of ``scenario`` that must end ``ended``: the figures
     (the requests of one run by endpoint, final poll → exit), and every run's requests."""
@@ -45,9 +52,9 @@ def variant_runs(
     for name, extra in variants.items():
         tail = Series()
         requests[name] = []
-        for _ in range(bench.opts.reaction_runs):
+        for _ in range(opts.reaction_runs):
             sim.reset(scenario())
-            launch = bench.python.run({**action_inputs(sim), **extra})
+            launch = action.run({**action_inputs(sim), **extra})
             if launch.result != ended:
                 raise BenchError(
                     f"{what} ({name}): the action ended {launch.result}\n{launch.stdout[-2000:]}"
@@ -64,15 +71,15 @@ def variant_runs(
     return out, requests
 
 
-def results_section(bench: Bench, sim: Simulator) -> None:
-    """Figures under ``results``: per variant, the requests of one run by endpoint and final poll → exit."""
-    runs = bench.opts.reaction_runs
-    progress(bench.opts, f"per-test results: requests and final poll to exit ({runs} runs per variant)")
-    out, _ = variant_runs(bench, sim, "results section", finished, VARIANTS, "passed")
+def results_section(opts: Options, action: ActionLauncher, sim: Simulator) -> dict[str, Any]:
+    """The figures under ``results``: per variant, the requests of one run by endpoint and final poll → exit."""
+    runs = opts.reaction_runs
+    progress(opts, f"per-test results: requests and final poll to exit ({runs} runs per variant)")
+    out, _ = variant_runs(opts, action, sim, "results section", finished, VARIANTS, "passed")
     base = out["without results"]["requests"]
     for figures in out.values():
         figures["added"] = figures["requests"] - base
-    bench.figures["results"] = out
+    return out
 
 
 def milliseconds(tail: Mapping[str, Any]) -> str:

@@ -1,4 +1,4 @@
-"""Medians with min-max over repeated runs."""
+"""Medians with min-max (or the interquartile range) over repeated runs."""
 
 from __future__ import annotations
 
@@ -20,6 +20,14 @@ class Series:
     def median(self) -> float:
         return statistics.median(self.values)
 
+    @property
+    def quartiles(self) -> tuple[float, float]:
+        """The first and third quartiles: where the middle half of the samples lies."""
+        if len(self.values) < 2:
+            return self.median, self.median
+        q1, _, q3 = statistics.quantiles(self.values, n=4, method="inclusive")
+        return q1, q3
+
     def to_dict(self, scale: float = 1.0) -> dict[str, Any]:
         if not self.values:
             return {"n": 0}
@@ -28,6 +36,8 @@ class Series:
             "median": round(self.median * scale, 3),
             "min": round(min(self.values) * scale, 3),
             "max": round(max(self.values) * scale, 3),
+            "q1": round(self.quartiles[0] * scale, 3),
+            "q3": round(self.quartiles[1] * scale, 3),
         }
 
     def ms(self) -> str:

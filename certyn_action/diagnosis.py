@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from .api.http import Deadline, signals_held
 from .core.diagnosis import Diagnosis, chosen, diagnose_test, flaky_mark
 from .render import words
-from .render.escape import one_line, plural, truncate
+from .render.escape import one_line
 
 if TYPE_CHECKING:
     from .api.client import CertynClient
@@ -105,7 +105,7 @@ def diagnose(
     try:
         project = client.project_id(until)
     except Exception as err:  # best effort
-        reads.failed(0, "the project", err)
+        reads.failed(0, words.READ_PROJECT, err)
         return Diagnosis(problem=reads.failures[0])
 
     def events(index: int, item: RunItem) -> None:
@@ -113,7 +113,7 @@ def diagnose(
         if not session and item.execution_id:
             session = client.execution(project, item.execution_id, until).agent_session_id
         if not session:
-            raise NoSession("Certyn names no agent session for it")
+            raise NoSession(words.NO_SESSION)
         seen: list[tuple[str, Mapping[str, Any]]] = []
         page, more = 1, True
         while more and len(seen) < MAX_EVENTS and not reads.stop.is_set():
@@ -143,31 +143,24 @@ def diagnose(
     jobs: list[tuple[str, Callable[[], None]]] = []
     for index, item in enumerate(tests):
         name = one_line(item.display_name, 100)
-        jobs.append((f"the events of {name}", partial(events, index, item)))
+        jobs.append((words.READ_EVENTS.format(name=name), partial(events, index, item)))
         if item.execution_id:
-            jobs.append((f"the artifacts of {name}", partial(artifacts, index, item)))
-    jobs += [("the flaky test cases", flaky), ("the run's observations", observations)]
+            jobs.append((words.READ_ARTIFACTS.format(name=name), partial(artifacts, index, item)))
+    jobs += [(words.READ_FLAKY, flaky), (words.READ_OBSERVATIONS, observations)]
     unfinished = _run(jobs, reads, until, clock)
+    diagnosed = partial(diagnose_test, describe=words.describe)  # the reason in words
     with reads.lock:
         found = tuple(
-            diagnose_test(
+            diagnosed(
                 item, reads.events[index], reads.artifacts.get(index, ()), reads.flaky.get(item.test_case_id)
             )
             for index, item in enumerate(tests)
             if index in reads.events
         )
-        problem = _problem([reads.failures[place] for place in sorted(reads.failures)], unfinished, len(jobs))
+        failures = [reads.failures[place] for place in sorted(reads.failures)]
+        problem = words.diagnosis_problem(failures, unfinished, len(jobs))
         marks = {case: flaky_mark(flaky) for case, flaky in reads.flaky.items()}
         return Diagnosis(found, reads.observations, problem, marks)
-
-
-def _problem(failures: Sequence[str], unfinished: int, reads: int) -> str:
-    parts = (
-        [f"{plural(unfinished, 'read')} of {reads} unfinished when its time ran out"] if unfinished else []
-    )
-    if failures:
-        parts.append(failures[0] + (f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""))
-    return truncate("; ".join(parts), 1000)
 
 
 def report_diagnosis(

@@ -71,9 +71,7 @@ def _stale_removed(step: Journal, path: str) -> str:
 
 def _why(err: Exception) -> str:
     """Why a read failed: a bug here must not turn a verdict into an internal error."""
-    if isinstance(err, ApiError):
-        return err.message
-    return words.INTERNAL_ERROR.format(message=f"{type(err).__name__}: {one_line(err, 300)}")
+    return err.message if isinstance(err, ApiError) else words.internal_error(err, 300)
 
 
 def contradictions(counts: Mapping[str, int], items: Sequence[RunItem]) -> tuple[str, ...]:
@@ -87,8 +85,7 @@ def contradictions(counts: Mapping[str, int], items: Sequence[RunItem]) -> tuple
     for name in ("failed", "blocked", "aborted", "passed", "skipped"):
         said, seen = counts.get(name, 0), tally[Outcome(name)]
         if said != seen:
-            marked = plural(seen, "test is", "tests are")
-            found.append(words.COUNTS_DISAGREE.format(said=said, name=name, marked=marked))
+            found.append(words.counts_disagree(said, name, seen))
     total = counts.get("total", 0)
     if total and total != len(items):
         found.append(
@@ -123,7 +120,7 @@ class Afterwards:
             self.step.note(note)
             if self.inputs.instruction and self.findings.conversation is None:
                 self.findings.asked = True
-                self.findings.conversation_note = words.NOT_READ.format(why="the job was cancelled")
+                self.findings.conversation_note = words.NOT_READ.format(why=words.JOB_CANCELLED)
         conversation = self.findings.conversation
         if self.findings.asked and conversation is not None:
             title, lines = words.answer_lines(conversation, self.findings.waited)
@@ -182,7 +179,7 @@ class Afterwards:
 
         path = self.inputs.junit_report
         if not run.items:
-            why = words.NO_RESULTS_LISTED + f" ({path}){_stale_removed(self.step, path)}"
+            why = f"{words.NO_RESULTS_LISTED} ({path}){_stale_removed(self.step, path)}"
             self.log.warning(words.JUNIT_NOT_WRITTEN.format(why=why), title=words.JUNIT_TITLE)
             return
         report = render_run_junit(run, counts, gate_failure=gate_failure, diagnosis=self.findings.diagnosis)
@@ -200,7 +197,7 @@ class Afterwards:
         self.findings.notes.append(words.JUNIT_NOTE.format(tests=tests, path=path))
 
     def _answer(self, until: float, hard_deadline: float) -> None:
-        conversation_id = self.findings.conversation_id
+        conversation_id = self.step.report.conversation_id
         if not conversation_id:
             self._answer_missing(words.NO_CONVERSATION_ID)
             return

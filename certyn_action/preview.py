@@ -70,7 +70,7 @@ class Preview:
             try:
                 environment.api.set_variable(environment.environment.id, name, value, deadline)
             except ApiError as err:
-                why = f"the variable `{name}` could not be set"
+                why = words.VARIABLE_NOT_SET.format(name=name)
                 environment.discard(why, self.clock.monotonic() + RELEASE_BUDGET_SECONDS)
                 # not a 404 (it would read "project not found"); a refused key or retries given up keep theirs
                 kind = type(err) if isinstance(err, AuthError | GaveUp) else ApiError
@@ -90,6 +90,4 @@ def _pool_refused(message: str) -> InputErrors:
 def _without_values(text: str) -> str:
     """``text`` without the server's words: they may quote the value, whole, cut short or escaped."""
     ours, said, _ = text.partition(SERVER_SAID)
-    return (
-        ours.rstrip(". ") + " (the server's words are left out: they may quote the value)" if said else text
-    )
+    return ours.rstrip(". ") + words.SERVER_WORDS_LEFT_OUT if said else text

@@ -29,7 +29,6 @@ _NOT_MARKER = re.compile(r"[^A-Za-z0-9._/@+=:,-]+")  # nothing that could close 
 CONCLUSIONS = {Result.PASSED: "success", Result.FAILED: "failure", Result.TIMED_OUT: "timed_out"}
 CONCLUSIONS[Result.CANCELLED] = "cancelled"  # the job's cancel has no cause: never neutral
 NOT_A_TEST_RESULT = (Cause.OUTAGE, Cause.KEY_REJECTED, Cause.API_ERROR, Cause.INTERNAL_ERROR)
-CHECK_RUN, COMMENT = "check run", "pull-request comment"
 Write = Callable[[Report, Settings, float], None]
 
 
@@ -88,7 +87,7 @@ class Publisher:
         settings = report.inputs
         if settings is not None and settings.check_run:
             until = min(deadline, self.clock.monotonic() + BUDGET_SECONDS)
-            self._write(CHECK_RUN, self._start_check_run, report, settings, until)
+            self._write(words.CHECK_RUN, self._start_check_run, report, settings, until)
 
     def finish(self, report: Report) -> None:
         """The step has ended (the cancel included): complete the check run, write the comment."""
@@ -96,10 +95,10 @@ class Publisher:
         if settings is None or not settings.publishes:
             return
         deadline = self.clock.monotonic() + BUDGET_SECONDS
-        if settings.check_run and CHECK_RUN not in self._refused:
-            self._write(CHECK_RUN, self._complete_check_run, report, settings, deadline)
-        if settings.pr_comment != "off" and COMMENT not in self._refused:
-            self._write(COMMENT, self._comment, report, settings, deadline)
+        if settings.check_run and words.CHECK_RUN not in self._refused:
+            self._write(words.CHECK_RUN, self._complete_check_run, report, settings, deadline)
+        if settings.pr_comment != "off" and words.COMMENT not in self._refused:
+            self._write(words.COMMENT, self._comment, report, settings, deadline)
 
     def _write(self, what: str, write: Write, report: Report, settings: Settings, deadline: float) -> None:
         """Never raises: a failure (a bug included) is a warning and never changes the verdict."""
@@ -197,10 +196,10 @@ class Publisher:
             existing = next((c for c in comments if _is_ours(c, sign, login)), None)
             if existing is not None:
                 github.request("PATCH", f"/issues/comments/{existing['id']}", deadline, {"body": body})
-                self.log.info(words.COMMENT_DONE.format(number=number, done="updated"))
+                self.log.info(words.COMMENT_UPDATED.format(number=number))
             elif settings.pr_comment == "always" or failed:
                 github.request("POST", f"/issues/{number}/comments", deadline, {"body": body})
-                self.log.info(words.COMMENT_DONE.format(number=number, done="written"))
+                self.log.info(words.COMMENT_WRITTEN.format(number=number))
 
     def _client(self, settings: Settings) -> GitHub:
         if self._github is None:
@@ -224,7 +223,7 @@ class Publisher:
             self._refused.add(what)
         if what not in self._warned:
             self._warned.add(what)
-            permission = words.CHECKS_PERMISSION if what == CHECK_RUN else words.COMMENTS_PERMISSION
+            permission = words.CHECKS_PERMISSION if what == words.CHECK_RUN else words.COMMENTS_PERMISSION
             message = words.github_not_written(what, str(err), permission if err.refused else "")
             self.log.warning(message, title=words.GITHUB_NOT_WRITTEN)
 

@@ -18,14 +18,13 @@ from .gate import Cause, Result, Verdict
 from .github.signals import SignalGuard
 from .github.workflow import WorkflowLog
 from .render import words
-from .render.escape import one_line, plural
+from .render.escape import collapsed, one_line, plural
 from .settings import Settings
 
 if TYPE_CHECKING:
     from .api.models import Created, Environment, RunStatus
 
 RELEASE_BUDGET_SECONDS = 5.0  # the runner sends SIGTERM 7.5 s after SIGINT, then kills
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 _HEX_SHA = re.compile(r"^[0-9a-fA-F]{7,64}$")
 
 
@@ -118,7 +117,7 @@ class CertynRun:
             if recovered is not None:
                 self.step.created(recovered)
             elif self.client.create_may_have_made_a_run:
-                orphan = words.orphan("could not learn, so could not cancel", self.inputs.idempotency_key)
+                orphan = words.orphan(self.inputs.idempotency_key)
                 log.info(orphan)
                 self.step.note(orphan)
         run_id = report.run_id
@@ -132,8 +131,7 @@ class CertynRun:
             tries = words.TRIES.format(attempts=plural(err.attempts, "attempt")) if err.attempts > 1 else ""
             self.cancel = CancelRequest(cause, accepted=False, outcome=tries + err.last)
             failed = words.cancel_note(self.cancel)
-            where = f" {one_line(report.app_url, 500)}" if report.app_url else ""
-            log.info(one_line(failed, 800) + where)
+            log.info(one_line(failed, 800) + words.run_link(report.app_url))
             return
         log.info(words.CANCEL_ANSWERED.format(outcome=one_line(outcome, 300)))
         self.cancel = CancelRequest(cause, accepted=True, outcome=outcome)
@@ -159,7 +157,7 @@ class CertynRun:
 def environment_body(settings: Settings) -> dict[str, str]:
     """The create body of ``base-url``'s environment; its version: the short commit (7 hex digits, lower case;
     a ``commit-sha`` that is not a SHA is kept, cut to 40)."""
-    commit = " ".join(_CONTROL.sub(" ", settings.metadata.commit_sha).split())
+    commit = collapsed(settings.metadata.commit_sha)
     version = commit[:7].lower() if _HEX_SHA.match(commit) else commit[:40]
     key, label = settings.temporary_environment_key, settings.temporary_environment_label
     body = {"key": key, "label": label, "baseUrl": settings.base_url}
@@ -216,7 +214,7 @@ class TemporaryEnvironment:
         except ApiError as err:
             why = one_line(err.message, 300)
             message = (
-                words.ENVIRONMENT_NOT_DELETED_NOTE.format(shown=f"`{key}`", why=why)  # the key as code
+                words.ENVIRONMENT_NOT_DELETED_NOTE.format(key=key, why=why)
                 if environment is not None
                 else words.environment_may_exist(self.key, why)  # it could not even be looked up
             )

@@ -20,7 +20,7 @@ from urllib.parse import SplitResult, urlsplit
 
 from urllib3.util import parse_url
 
-from .render.escape import encodable, truncate, without_secrets
+from .render.escape import collapsed, encodable, truncate, without_secrets
 
 DEFAULT_API_URL = "https://api.certyn.io"
 MAX_IDEMPOTENCY_KEY = 200
@@ -33,11 +33,12 @@ KEY_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 LABEL_MAX_LENGTH = 120
 DIGEST_LENGTH = 12  # base 36: about 62 bits
 BASE_URL_EXAMPLE = "https://pr-42.preview.example.com"
-VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Patterns only some inputs need are kept as text: `re` compiles each when it is first used.
+VARIABLE_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _NOT_UTF8 = re.compile("[\ud800-\udfff]")
 _REPORT_EXAMPLE = "e.g. `junit-report: reports/certyn.xml`"
 # Whitespace (any Unicode space), C0/C1 controls, DEL, line/paragraph separators, lone surrogates.
-_BAD_URL_CHAR = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\\]")
+_BAD_URL_CHAR = r"[\s\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\\]"
 # What an API base URL may be spelled with: scheme, a DNS name or an IP address, a port, a path prefix.
 # Anything else (a backslash, whitespace, control or non-ASCII characters, `@`, `%`, `?`, `#`) is a
 # spelling that URL parsers read differently, and the host the key goes to must not depend on which one reads.
@@ -48,7 +49,6 @@ _STRICT_API_URL = re.compile(
 )
 _UNSAFE_KEY_CHARS = re.compile(r"[^A-Za-z0-9._~:/@+=-]")
 _NOT_ENV_KEY_CHARS = re.compile(r"[^a-z0-9]+")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 _LINE_BREAKS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")  # all but the tab
 _REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 _SHA = re.compile(r"[0-9a-fA-F]{7,64}")
@@ -303,7 +303,7 @@ def _variable_lines(raw: str) -> list[tuple[int, str, str, str]]:
         line = raw_line.removesuffix("\r")
         if line.strip() and not line.lstrip().startswith("#"):
             name, equals, value = line.partition("=")
-            name = name.strip() if equals and VARIABLE_NAME.fullmatch(name.strip()) else ""
+            name = name.strip() if equals and re.fullmatch(VARIABLE_NAME, name.strip()) else ""
             found.append((number, line, name, value if name else ""))
     return found
 
@@ -428,7 +428,7 @@ def parse_base_url(value: str) -> str:
         raise ValueError(f"is empty: set it to the URL of your deployment, e.g. `{BASE_URL_EXAMPLE}`")
     if len(url) > 2048:
         raise ValueError("is longer than 2048 characters: pass the deployment's base URL")
-    if _BAD_URL_CHAR.search(url):
+    if re.search(_BAD_URL_CHAR, url):
         raise ValueError(
             "contains a space, line break, control character or backslash: pass the URL alone, "
             f"percent-encoded where needed, e.g. `{BASE_URL_EXAMPLE}`"
@@ -823,7 +823,7 @@ def environment_label(ctx: GitHubContext, job_index: str) -> str:
         parts[1] += f" attempt {ctx.run_attempt}"
     if ctx.job:
         parts.append(f"job {ctx.job}" + (f" leg {job_index}" if job_index else ""))
-    label = " ".join(_CONTROL.sub(" ", ", ".join(parts)).split())
+    label = collapsed(", ".join(parts))
     return truncate(label, LABEL_MAX_LENGTH)
 
 

@@ -19,8 +19,6 @@ from .github.files import EventPayloadError, read_event_payload
 from .github.reporter import Reporter
 from .github.signals import CancelRequested, SignalGuard
 from .github.workflow import WorkflowLog
-from .preview import Preview
-from .publish import Publisher
 from .render import words
 from .render.escape import one_line
 from .resources import CertynRun, Held, TemporaryEnvironment, environment_body
@@ -28,6 +26,7 @@ from .settings import InputErrors, Settings, read_settings
 
 if TYPE_CHECKING:
     from .api.models import Created, RunStatus
+    from .publish import Publisher
 
 TransportFactory = Callable[[Settings, Mapping[str, str], WorkflowLog], Transport]
 
@@ -46,7 +45,7 @@ class Step:
         self.report = Report()
         self.reporter = Reporter(env, log)
         self.held = Held(clock, guard)
-        self.publisher = Publisher(env, log, clock, guard)  # the check run and the pull-request comment
+        self.publisher: Publisher | None = None  # the check run and the pull-request comment, when asked for
         self._run: CertynRun | None = None
         self._other_commit_said = False  # once, not each poll (nor each commit a poll names)
 
@@ -65,7 +64,8 @@ class Step:
                 self.report.cancel = self._run.cancel
             self.report.duration = self.clock.monotonic() - self.started
             self.reporter.finish(self.report)
-            self.publisher.finish(self.report)  # after the cancel; never raises
+            if self.publisher is not None:
+                self.publisher.finish(self.report)  # after the cancel; never raises
         return 0 if self.report.verdict.result.succeeds else 1
 
     def _story(self) -> None:
@@ -86,7 +86,8 @@ class Step:
                     self._outputs(words.ATTACHED.format(run_id=one_line(settings.run_id, 80)))
             else:
                 self.created(self._create(client, settings, deadline, run))
-            self.publisher.started(self.report, deadline)  # the check run, in progress
+            if self.publisher is not None:
+                self.publisher.started(self.report, deadline)  # the check run, in progress
             if not settings.wait:
                 self.report.verdict = Verdict(Result.CREATED)
                 return
@@ -111,7 +112,10 @@ class Step:
         for adjusted in settings.adjustments:
             self.log.warning(str(adjusted), title=words.ADJUSTED_INPUT.format(name=adjusted.name))
         self.report.inputs = settings
-        self.report.findings = Findings(instruction=settings.instruction)
+        if settings.publishes:
+            from .publish import Publisher  # noqa: PLC0415 - only for check-run and pr-comment
+
+            self.publisher = Publisher(self.env, self.log, self.clock, self.guard)
         return settings
 
     def _client(self, inputs: Settings) -> CertynClient:
@@ -130,7 +134,9 @@ class Step:
 
     def _environment(self, client: CertynClient, settings: Settings, deadline: float) -> str:
         """Held from before its create is sent: its key."""
-        from .deployment import check_deployment  # noqa: PLC0415 - only for base-url
+        with self.guard.deferred():  # only for base-url: imported whole, a signal waits for the end
+            from .deployment import check_deployment  # noqa: PLC0415
+            from .preview import Preview  # noqa: PLC0415
 
         preview = Preview(client, self, settings, self.clock)  # variables and runner-pool
         preview.resolve_pool(deadline)  # before anything is created
@@ -163,8 +169,6 @@ class Step:
     def created(self, created: Created) -> None:
         with self.guard.deferred():
             self.report.created = created
-            if self.report.findings.instruction:  # the AI's answer is read by this id
-                self.report.findings.conversation_id = created.run.conversation_id
             self._outputs(*words.created_lines(created))
 
     def seen(self, status: RunStatus) -> None:
@@ -214,11 +218,10 @@ class Step:
             for error in err.errors:
                 self.log.error(str(error), title=words.INVALID_INPUT.format(name=error.name))
             return
-        where = words.WHERE.format(link=one_line(report.app_url, 500)) if report.app_url else ""
+        where = words.run_link(report.app_url, "Certyn run: ")
         if verdict.cause is Cause.KEY_REJECTED:  # a refused key cannot cancel
             where = self._key_refused() or where
-        title = words.title(verdict.result, cause=verdict.cause)
-        self.log.error(words.stopped(verdict.reasons[0], verdict.cause, where), title=title)
+        self.log.error(words.stopped(verdict.reasons[0], verdict.cause, where), title=words.title(verdict))
 
     def _key_refused(self) -> str:
         """No run can be cancelled with a refused key: the note on the run left running (one a lost create may
@@ -227,7 +230,7 @@ class Step:
         if run is None or report.inputs is None:  # refused before the run's turn: none was made
             return ""
         if run.client.create_may_have_made_a_run:
-            note = words.orphan("cannot cancel with a refused key", report.inputs.idempotency_key)
+            note = words.orphan(report.inputs.idempotency_key, key_refused=True)
         elif report.run_id:
             note = words.still_running(one_line(report.run_id, 80), one_line(report.app_url, 500))
         else:

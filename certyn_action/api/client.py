@@ -290,11 +290,18 @@ def read_created(reply: Reply) -> models.Created:
 
 
 def read_model(
-    reply: Reply, model: type[M], what: str, run_id: str | None = None, field: str = "id", invalid: str = ""
+    reply: Reply,
+    model: type[M],
+    what: str,
+    run_id: str | None = None,
+    field: str = "id",
+    invalid: str = "",
+    bare: bool = False,
 ) -> M:
     """A 2xx answer read into ``model``; invalid (retried like a cut body) when it is not a JSON object, lacks a
-    field the model cannot do without, or, with ``run_id``, its ``field`` (any case) names another run."""
-    data = json_object(reply, what)
+    field the model cannot do without, or, with ``run_id``, its ``field`` (any case) names another run. ``bare``:
+    any JSON (a page's bare array), read as ``{"items": ...}``."""
+    data = {"items": json_object(reply, what, object)} if bare else json_object(reply, what)
     said = next((value for key, value in data.items() if key.lower() == field), None) if run_id else None
     if isinstance(said, int) and not isinstance(said, bool):
         said = str(said)
@@ -516,13 +523,7 @@ class CertynClient:
     def _diagnosis(self, model: type[M], what: str, deadline: float, path: str, bare: bool = False) -> M:
         not_found = f"this server does not offer {what} (or the key cannot see them)"
         ask = Ask(Request("GET", path), f"reading {what}", operation=what, not_found=not_found)
-
-        def read(reply: Reply) -> M:
-            if bare:  # a bare JSON array, read as {"items": [...]}
-                reply = reply._replace(body=b'{"items":' + reply.body + b"}")
-            return read_model(reply, model, what)
-
-        return self.call(ask, read, READ, deadline)
+        return self.call(ask, partial(read_model, model=model, what=what, bare=bare), READ, deadline)
 
     def execution(self, project: str, execution_id: str, deadline: float) -> models.Execution:
         path = api_path("projects", project, "executions", execution_id)

@@ -29,7 +29,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from ..render.escape import HEADING, encodable, safe_url, truncate
+from ..render.escape import CONTROLS, HEADING, encodable, safe_url, truncate
 from ..settings import MAX_RUN_ID
 from .vocabulary import COUNTERS, TERMINAL_STATES
 
@@ -41,7 +41,6 @@ MAX_NAME = 500
 MAX_FINDING = 20_000
 MAX_ANSWER = 100_000  # at most 400 KB in the `conversation-response` output (1 MiB for all of a job's)
 MAX_ITEMS = 5_000  # tests, messages: more are cut before they are validated (time, memory)
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
 
 def _text(value: Any, *, limit: int = MAX_TEXT) -> str:
@@ -76,7 +75,7 @@ def _required_id(what: str, value: Any, *, strip: bool = True) -> Any:
     text = value.strip() if strip else encodable(value)
     if text.strip(".") == "":
         raise ValueError(f"{what} cannot be empty or made of dots only")
-    if strip and _CONTROL.search(text):
+    if strip and CONTROLS.search(text):
         raise ValueError(f"{what} cannot hold control characters")
     return text
 
@@ -375,7 +374,7 @@ def finding_excerpt(finding: str, lines: int = 3) -> str:
     for line in encodable(finding).splitlines():
         text = _LINE_MARKER.sub("", line).strip()
         if text:
-            (headings if HEADING.match(line) else body).append(text)
+            (headings if re.match(HEADING, line) else body).append(text)
         if len(body) == lines:
             break
     return " ".join(body or headings[:lines])

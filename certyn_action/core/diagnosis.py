@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ..render.escape import one_line, plural, safe_url, without_secrets
+from ..render.escape import one_line, safe_url, without_secrets
 
 if TYPE_CHECKING:
     from ..api.models import Artifact, Flakiness, RunItem
@@ -165,59 +165,22 @@ def scan(events: Iterable[tuple[str, Mapping[str, Any]]]) -> Evidence:
     )
 
 
-# The checks in the CLI's order, first match wins: (reason, its words for a title, does it hold for (said, evidence)).
-_CHECKS: tuple[tuple[str, str, Callable[[set[str], Evidence], bool]], ...] = (
-    ("blocked", "blocked", lambda said, _: "blocked" in said),
-    ("aborted", "aborted", lambda said, _: "aborted" in said),
-    ("agent-failed", "the agent failed", lambda _, ev: ev.completion.lower() not in SUCCEEDED),
-    ("tool-error", "a tool failed", lambda _, ev: ev.tool_errors > 0),
-    ("app-server-error", "the app answered 5xx", lambda _, ev: ev.server_errors >= max(ev.client_errors, 1)),
-    ("app-client-error", "the app answered 4xx", lambda _, ev: ev.client_errors > 0),
-    ("failed", "failed", lambda said, _: "failed" in said),
-)
-REASONS = {reason: label for reason, label, _ in _CHECKS} | {"unknown": "cause unknown"}
+# The checks in the CLI's order, first match wins: reason -> does it hold for (said, evidence); words.py words them.
+_CHECKS: dict[str, Callable[[set[str], Evidence], bool]] = {
+    "blocked": lambda said, _: "blocked" in said,
+    "aborted": lambda said, _: "aborted" in said,
+    "agent-failed": lambda _, ev: ev.completion.lower() not in SUCCEEDED,
+    "tool-error": lambda _, ev: ev.tool_errors > 0,
+    "app-server-error": lambda _, ev: ev.server_errors >= max(ev.client_errors, 1),
+    "app-client-error": lambda _, ev: ev.client_errors > 0,
+    "failed": lambda said, _: "failed" in said,
+}
+REASONS = (*_CHECKS, "unknown")
 
 
 def classify(outcome: str, status: str, evidence: Evidence) -> str:
     said = {outcome.strip().lower(), status.strip().lower()}
-    return next((reason for reason, _, holds in _CHECKS if holds(said, evidence)), "unknown")
-
-
-def _answered(failure: NetworkFailure | None, count: int, what: str) -> str:
-    """``the app answered 503 to POST /api/checkout`` (the URL's path, or the whole URL when it has none); without
-    a sample, the count."""
-    if failure is None:
-        return plural(count, what)
-    path = re.sub(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/]*", "", failure.url) or failure.url
-    return f"the app answered {failure.status} to " + f"{failure.method} {path}".strip()
-
-
-def describe(reason: str, outcome: str, evidence: Evidence) -> str:
-    """The reason in one sentence with its strongest evidence."""
-    server = next((failure for failure in evidence.network if failure.status >= 500), None)
-    client = next((failure for failure in evidence.network if failure.status < 500), None)
-    if reason in ("blocked", "aborted"):
-        text = f"Certyn marked the test {reason}"
-    elif reason == "agent-failed":
-        text = f"Certyn's agent ended with status {evidence.completion}"
-    elif reason == "tool-error" and evidence.tools:
-        tool = evidence.tools[0]
-        text = f"tool {tool.tool or 'unnamed'} failed: {tool.error or 'no detail'}"
-        if evidence.tool_errors > 1:
-            text += f" (and {plural(evidence.tool_errors - 1, 'more tool failure')})"
-    elif reason == "tool-error":
-        text = plural(evidence.tool_errors, "tool failure")
-    elif reason == "app-server-error":
-        text = _answered(server, evidence.server_errors, "server error response")
-    elif reason == "app-client-error":
-        text = _answered(client, evidence.client_errors, "client error response")
-    elif reason == "failed":
-        text = f"the test {outcome or 'failed'}; its agent's events show no tool or app failure"
-    else:
-        text = "no failure signal in the agent's events"
-    if evidence.denials:
-        text = text.rstrip(".") + f"; {plural(evidence.denials, 'step')} denied by policy"  # no ".;"
-    return text
+    return next((reason for reason, holds in _CHECKS.items() if holds(said, evidence)), "unknown")
 
 
 class Link(NamedTuple):
@@ -243,14 +206,10 @@ class DiagnosedTest(NamedTuple):
     name: str
     outcome: str
     reason: str
-    summary: str
+    summary: str  # the reason in one sentence, by the caller's ``describe``
     evidence: Evidence
     artifacts: tuple[Link, ...] = ()
     mark: FlakyMark | None = None  # Certyn's flakiness data on it, when it has any
-
-    @property
-    def label(self) -> str:
-        return REASONS[self.reason]
 
     def output(self) -> dict[str, object]:
         return {
@@ -274,7 +233,10 @@ def diagnose_test(
     events: Iterable[tuple[str, Mapping[str, Any]]],
     artifacts: Sequence[Artifact] = (),
     flaky: Flakiness | None = None,
+    *,
+    describe: Callable[[str, str, Evidence], str],
 ) -> DiagnosedTest:
+    """``describe(reason, outcome, evidence)``: the reason in one sentence (``render/words.describe``)."""
     evidence, outcome = scan(events), str(item.outcome)
     reason = classify(outcome, item.status, evidence)
     links = tuple(

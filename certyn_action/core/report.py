@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, NamedTuple, TypeVar
 from ..api.vocabulary import COUNTERS, run_path
 from ..gate import Result, Verdict
 from ..render.escape import visible
-from ..settings import RunMetadata, Settings
+from ..settings import Settings
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -29,8 +29,6 @@ STOPPED_UNEXPECTEDLY = Verdict(Result.ERROR, ("the action stopped unexpectedly",
 
 @dataclass
 class Findings:
-    instruction: str = ""  # sent with the create ("" when none)
-    conversation_id: str = ""  # from the create's answer
     asked: bool = False  # the run ended and an instruction was sent: the answer is reported
     conversation: Conversation | None = None  # the last read, None when it could not be read
     conversation_note: str = ""  # why the answer could not be read
@@ -52,7 +50,7 @@ class Findings:
             return ""
         return failed_tests_output(self.results.items)
 
-    def outputs(self) -> dict[str, str]:
+    def outputs(self, conversation_id: str = "") -> dict[str, str]:
         """The outputs; the answer is text for people: its bidirectional and invisible characters neutralised."""
         state = answer = ""
         if self.asked:  # "unavailable" is ConversationState.UNAVAILABLE, named without importing pydantic
@@ -60,7 +58,7 @@ class Findings:
             answer = visible(self.conversation.answer or "") if self.conversation is not None else ""
         return {
             "failed-tests": self.failed_tests(),
-            "conversation-id": self.conversation_id,
+            "conversation-id": conversation_id,
             "conversation-state": state,
             "conversation-response": answer,
             "failures": self.diagnosis.failures_output() if self.diagnosis is not None else "",
@@ -105,8 +103,11 @@ class Report:
     findings: Findings = field(default_factory=Findings)  # per-test results and the AI answer
 
     @property
-    def metadata(self) -> RunMetadata | None:
-        return self.inputs.metadata if self.inputs else None
+    def conversation_id(self) -> str:
+        """The AI conversation the create started, read only when an instruction was sent."""
+        if self.created is None or self.inputs is None or not self.inputs.instruction:
+            return ""
+        return self.created.run.conversation_id
 
     @property
     def run_id(self) -> str:
@@ -127,9 +128,9 @@ class Report:
     def other_commit(self) -> str:
         """The commit the created run reports testing when it is not the one this step sent, else "" (a fixed
         ``idempotency-key`` reused on a new commit replays the old run; the derived key never does)."""
-        if self.created is None or self.status is None or self.metadata is None:
+        if self.created is None or self.status is None or self.inputs is None:
             return ""
-        theirs, ours = self.status.commit_sha.strip().lower(), self.metadata.commit_sha.strip().lower()
+        theirs, ours = self.status.commit_sha.strip().lower(), self.inputs.metadata.commit_sha.strip().lower()
         same = not (theirs and ours) or theirs.startswith(ours) or ours.startswith(theirs)  # a short SHA too
         return "" if same else self.status.commit_sha
 
@@ -177,7 +178,7 @@ class Report:
         if self.created and self.created.run.test_case_count is not None:
             values["test-case-count"] = str(self.created.run.test_case_count)
         counts = {name: str(getattr(self.status, name)) if self.status else "" for name in COUNTERS}
-        return values | counts | self.findings.outputs()
+        return values | counts | self.findings.outputs(self.conversation_id)
 
     def outputs_after_create(self) -> dict[str, str]:
         return {name: value for name, value in self.outputs().items() if name in AFTER_CREATE}

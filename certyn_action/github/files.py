@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from ..render import words
 from ..render.escape import encodable
 
 SUMMARY_LIMIT_BYTES = 1024 * 1024  # the runner drops a larger step summary
@@ -58,7 +59,7 @@ class OutputFile:
             return value
         if name not in self._cut_said:
             self._cut_said.add(name)
-            self._warn(f"The `{name}` output was cut to {how} to stay within the 1 MiB an output may hold")
+            self._warn(words.OUTPUT_CUT_NOTE.format(name=name, how=how))
         return self._scrub(capped)  # a cut may not join what the scrubber saw apart, but scrub again anyway
 
 
@@ -80,13 +81,15 @@ def cap_output(value: str, limit: int) -> tuple[str, str]:
             if size > limit:
                 break
             kept += 1
-        return json.dumps(items[:kept], ensure_ascii=False), f"its first {kept:,} of {len(items):,} items"
+        return json.dumps(items[:kept], ensure_ascii=False), words.CUT_TO_ITEMS.format(
+            kept=kept, total=len(items)
+        )
     head = data[:limit].decode("utf-8", errors="ignore")
     cut = head.rfind("\n")
     if cut > 0:
         lines = head.count("\n", 0, cut) + 1
-        return head[:cut], f"its first {lines:,} lines"
-    return head, f"its first {len(head):,} characters"
+        return head[:cut], words.CUT_TO_LINES.format(kept=lines)
+    return head, words.CUT_TO_CHARACTERS.format(kept=len(head))
 
 
 def write_summary(path: str | None, markdown: str, scrub: Callable[[str], str] = str) -> None:
@@ -101,7 +104,7 @@ def cap_bytes(text: str, limit: int) -> str:
     data = text.encode("utf-8", "replace")
     if len(data) <= limit:
         return text
-    note = "\n\n*(summary truncated)*\n"
+    note = words.SUMMARY_CUT_NOTE
     return data[: limit - len(note.encode("utf-8"))].decode("utf-8", errors="ignore") + note
 
 
@@ -116,8 +119,5 @@ def read_event_payload(path: str | None) -> dict[str, Any]:
     except (OSError, ValueError):
         return {}
     except RecursionError:  # e.g. a repository_dispatch client_payload nested thousands deep
-        raise EventPayloadError(
-            "the event payload (GITHUB_EVENT_PATH) is nested too deeply to read: going on without it "
-            "(pull request details, if any, are not used)"
-        ) from None
+        raise EventPayloadError(words.PAYLOAD_TOO_DEEP) from None
     return data if isinstance(data, dict) else {}

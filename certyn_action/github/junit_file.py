@@ -14,6 +14,8 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from ..render import words
+
 
 class ReportPathError(OSError):
     """The report cannot be written where asked; the message says why, naming no absolute path."""
@@ -57,7 +59,7 @@ def _target(root: Path, relative: str, *, create: bool) -> Path:
                 raise FileNotFoundError(relative)
             here.mkdir()
         elif not here.is_dir():
-            raise ReportPathError(f"`{relative}`: `{part}` is a file, not a folder")
+            raise ReportPathError(words.PATH_NOT_A_FOLDER.format(path=relative, part=part))
     target = _inside(root, here / name, relative)
     try:
         found = target.lstat()
@@ -66,13 +68,13 @@ def _target(root: Path, relative: str, *, create: bool) -> Path:
             raise
         return target
     if stat.S_ISLNK(found.st_mode):  # a loop newer Pythons resolve without raising
-        raise ReportPathError(f"`{relative}` is a symbolic link loop: remove the link")
+        raise ReportPathError(words.PATH_LOOP.format(path=relative))
     if stat.S_ISDIR(found.st_mode):
-        raise ReportPathError(f"`{relative}` is a folder")
+        raise ReportPathError(words.PATH_IS_A_FOLDER.format(path=relative))
     if not stat.S_ISREG(found.st_mode):
-        raise ReportPathError(f"`{relative}` is not a regular file (a FIFO, device or socket): remove it")
+        raise ReportPathError(words.PATH_NOT_A_FILE.format(path=relative))
     if found.st_nlink > 1:
-        raise ReportPathError(f"`{relative}` is a hard link to a file with other names: remove it")
+        raise ReportPathError(words.PATH_HARD_LINK.format(path=relative))
     return target
 
 
@@ -81,9 +83,7 @@ def _inside(root: Path, path: Path, relative: str) -> Path:
     try:
         resolved = path.resolve()
     except (RuntimeError, OSError) as err:  # RuntimeError up to Python 3.12, OSError (ELOOP) after
-        raise ReportPathError(f"`{relative}` is a symbolic link loop: remove the link") from err
+        raise ReportPathError(words.PATH_LOOP.format(path=relative)) from err
     if not resolved.is_relative_to(root):
-        raise ReportPathError(
-            f"`{relative}` leads out of the workspace through a symbolic link: choose a path inside it"
-        )
+        raise ReportPathError(words.PATH_OUTSIDE.format(path=relative))
     return resolved

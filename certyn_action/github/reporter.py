@@ -30,7 +30,7 @@ class Reporter:
         try:
             self._outputs.write(public.outputs_after_create() if after_create else public.outputs())
         except OSError as err:  # never lose the verdict (exit code, log) over an unwritable file
-            self._failed("Could not write the step outputs", err)
+            self._failed(words.OUTPUTS_NOT_WRITTEN, err)
 
     def finish(self, report: Report) -> None:
         """Every exit path: every output, the summary, the verdict line(s) and the one annotation."""
@@ -40,7 +40,7 @@ class Reporter:
         try:
             write_summary(self._summary, render_summary(report.redacted(self.log.redact)), self.log.redact)
         except OSError as err:
-            self._failed("Could not write the job summary", err)
+            self._failed(words.SUMMARY_NOT_WRITTEN, err)
         lines, annotation = words.verdict(report)
         for line in lines:
             self.log.info(line)
@@ -48,4 +48,4 @@ class Reporter:
             getattr(self.log, annotation.kind)(annotation.message, title=annotation.title)
 
     def _failed(self, what: str, err: OSError) -> None:
-        self.log.error(f"{what}: {one_line(str(err), 300)}", title=words.ACTION_ERROR)
+        self.log.error(what.format(error=one_line(str(err), 300)), title=words.ACTION_ERROR)

@@ -36,21 +36,27 @@ INVISIBLE_CHARS = (
 )
 _INVISIBLE = re.compile(f"[{INVISIBLE_CHARS}]")
 # C0/C1 controls, DEL, the Unicode line/paragraph separators some renderers break lines on, lone
-# surrogates (valid in JSON escapes, unencodable in UTF-8), and the invisible characters above.
-_CONTROL = re.compile(f"[\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029\\ud800-\\udfff{INVISIBLE_CHARS}]")
+# surrogates (valid in JSON escapes, unencodable in UTF-8); _CONTROL: and the invisible characters above.
+CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_CONTROL = re.compile(CONTROLS.pattern[:-1] + INVISIBLE_CHARS + "]")
 # The same, but tabs and line breaks stay: for text shown on several lines (a fenced block, an annotation).
-_MULTILINE_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
+_MULTILINE_CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]"
 # ASCII punctuation that Markdown may give meaning to; '&', '#' and ';' are left for HTML entities
 # (html.escape runs first, so a raw '&' can no longer occur, and '#' never starts a line of ours).
 _MD_PUNCT = re.compile(r"([!\"$%'()*+,\-./:<=>?@\[\\\]^_`{|}~])")
 WORD_JOINER = "\u2060"
 _ISSUE = re.compile(r"(\\#|\bGH\\-)(?=\d)", re.IGNORECASE)  # "#123", "GH-123": a link to an issue
-_BACKTICKS = re.compile(r"`+")
+_BACKTICKS = r"`+"
 
 
 def encodable(text: str) -> str:
     """``text`` with lone surrogates (from JSON such as "\\ud800") replaced, so UTF-8 can encode it."""
     return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def collapsed(text: str) -> str:
+    """``text`` on one line: controls spaced, each run of white space one space, none at either end."""
+    return " ".join(CONTROLS.sub(" ", text).split())
 
 
 def visible(text: str) -> str:
@@ -60,7 +66,7 @@ def visible(text: str) -> str:
 
 def multiline(text: str) -> str:
     """``text`` to show on several lines: lone surrogates replaced, controls but tabs and line breaks spaced."""
-    return _MULTILINE_CONTROL.sub(" ", encodable(text))
+    return re.sub(_MULTILINE_CONTROL, " ", encodable(text))
 
 
 def newlines(text: str) -> str:
@@ -92,19 +98,21 @@ _SPAN = re.compile(
     r"|(?<![\w_])_(?=[^\s_])(?P<em_>[^_\n]+?)(?<=\S)_(?![\w_])",
     re.IGNORECASE,
 )
+# The patterns below are only the text of each: most runs never show Certyn's Markdown, so `re` compiles each
+# (and keeps it in its cache) when it is first used.
 # A heading line (its words with a closing run of '#'); a code fence (its language, if it names one)
-HEADING = re.compile(r"^ {0,3}(?P<level>#{1,6})(?:[ \t]+(?P<text>.*))?$")
-_FENCE = re.compile(r"^ {0,3}(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[\w+#.-]{0,30})")
+HEADING = r"^ {0,3}(?P<level>#{1,6})(?:[ \t]+(?P<text>.*))?$"
+_FENCE = r"^ {0,3}(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[\w+#.-]{0,30})"
 # A list item with words (an empty one after a paragraph line would underline it as a heading)
-_ITEM = re.compile(r"^(?P<indent> *)(?P<marker>[-*+]|\d{1,9}[.)])[ \t]+(?P<text>\S.*)$")
-_QUOTE = re.compile(r"^ {0,3}>[ \t]?(?P<text>.*)$")
-_RULE = re.compile(r"^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
-_DELIMITER = re.compile(r"^[ \t]*:?-+:?[ \t]*$")
+_ITEM = r"^(?P<indent> *)(?P<marker>[-*+]|\d{1,9}[.)])[ \t]+(?P<text>\S.*)$"
+_QUOTE = r"^ {0,3}>[ \t]?(?P<text>.*)$"
+_RULE = r"^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$"
+_DELIMITER = r"^[ \t]*:?-+:?[ \t]*$"
 # Code blocks GitHub draws instead of showing (diagrams, maps, 3D models, formulas)
 _DRAWN = frozenset({"mermaid", "geojson", "topojson", "stl", "math"})
 _DEPTH = 8
 _WHOLE = 1_000_000  # a line of the answer is not cut: the answer is, before
-_PIPE = re.compile(r"(?<!\\)\|")
+_PIPE = r"(?<!\\)\|"
 
 
 def _spans(line: str, write: _Writer) -> str:
@@ -203,12 +211,12 @@ def plain_lines(text: str) -> list[str]:
     lines: list[str] = []
     in_code = False
     for line in text.split("\n"):
-        if _FENCE.match(line):
+        if re.match(_FENCE, line):
             in_code = not in_code
         elif in_code:
             lines.append(line)
         else:
-            lines.append(plain(heading_words(heading) if (heading := HEADING.match(line)) else line))
+            lines.append(plain(heading_words(heading) if (heading := re.match(HEADING, line)) else line))
     return lines
 
 
@@ -216,7 +224,7 @@ def without_heading(text: str) -> str:
     """``text`` without the heading (and blank lines) it starts with, when more follows: a finding that
     begins "## Result" is about what follows, not "Result"."""
     lines = text.strip().split("\n")
-    start = next((n for n, line in enumerate(lines) if line.strip() and not HEADING.match(line)), 0)
+    start = next((n for n, line in enumerate(lines) if line.strip() and not re.match(HEADING, line)), 0)
     return "\n".join(lines[start:])
 
 
@@ -235,7 +243,7 @@ def fenced(text: str, info: str = "text") -> str:
     """``text`` as a fenced code block that shows it literally: the fence is longer than any run of backticks
     inside, so no line can close it; controls, bidirectional and invisible characters are spaced."""
     body = visible(multiline(newlines(text)))
-    longest = max((len(run) for run in _BACKTICKS.findall(body)), default=0)
+    longest = max((len(run) for run in re.findall(_BACKTICKS, body)), default=0)
     fence = "`" * max(3, longest + 1)
     return f"{fence}{info}\n{body}\n{fence}\n"
 
@@ -244,7 +252,7 @@ def _cells(row: str) -> list[str]:
     """A table row's cells, split at its unescaped pipes (the outer ones dropped)."""
     row = row.strip().removeprefix("|")
     row = row[:-1] if row.endswith("|") and not row.endswith("\\|") else row
-    return [cell.strip().replace("\\|", "|") for cell in _PIPE.split(row)]
+    return [cell.strip().replace("\\|", "|") for cell in re.split(_PIPE, row)]
 
 
 def _table(lines: list[str], start: int) -> tuple[list[str], int]:
@@ -253,7 +261,7 @@ def _table(lines: list[str], start: int) -> tuple[list[str], int]:
     if start + 1 >= len(lines) or "|" not in lines[start]:
         return [], start
     head, delimiters = _cells(lines[start]), _cells(lines[start + 1])
-    if len(head) != len(delimiters) or not all(_DELIMITER.match(cell) for cell in delimiters):
+    if len(head) != len(delimiters) or not all(re.match(_DELIMITER, cell) for cell in delimiters):
         return [], start
     align = [
         ("" if cell[:1] != ":" else ":") + "---" + (":" if cell[-1:] == ":" else "") for cell in delimiters
@@ -277,9 +285,9 @@ def formatted_block(text: str) -> str:
     at = 0
     while at < len(lines):
         line, at = lines[at], at + 1
-        if line[:1] not in ("", " ") and not _ITEM.match(line):  # back at the margin: the lists are closed
-            items = []
-        if fence := _FENCE.match(line):
+        if line[:1] not in ("", " ") and not re.match(_ITEM, line):
+            items = []  # back at the margin: the lists are closed
+        if fence := re.match(_FENCE, line):
             mark = fence["fence"]
             close = re.compile(f"^ {{0,3}}{re.escape(mark[0])}{{{len(mark)},}}[ \t]*$")
             end = next((n for n in range(at, len(lines)) if close.match(lines[n])), len(lines))
@@ -290,12 +298,12 @@ def formatted_block(text: str) -> str:
         elif (table := _table(lines, at - 1))[0]:
             out += table[0]
             at = table[1]
-        elif (heading := HEADING.match(line)) and (words := heading_words(heading)):
+        elif (heading := re.match(HEADING, line)) and (words := heading_words(heading)):
             level = min(len(heading["level"]) + 3, 6)  # below the summary's own
             out += ["", "#" * level + " " + formatted(words, _WHOLE), ""]
-        elif _RULE.match(line):
+        elif re.match(_RULE, line):
             out += ["", "***", ""]
-        elif item := _ITEM.match(line):
+        elif item := re.match(_ITEM, line):
             indent = len(item["indent"])
             # a sibling or an item further out closes the deeper ones; at most 8 levels (as wide as the text)
             while items and (items[-1][0] >= indent or len(items) >= _DEPTH):
@@ -307,7 +315,7 @@ def formatted_block(text: str) -> str:
             # it as a heading
             shown = formatted(item["text"], _WHOLE)
             out.append(" " * ours + f"{marker} {shown}" if shown.strip() else "")
-        elif quote := _QUOTE.match(line):
+        elif quote := re.match(_QUOTE, line):
             out.append("> " + formatted(quote["text"], _WHOLE))
         else:  # a paragraph's line (in the open list item when indented), or a blank one
             out.append(" " * (items[-1][1] if items and line.strip() else 0) + formatted(line, _WHOLE))

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from ..api.models import Outcome, ProcessRun, RunItem, finding_excerpt, outcome_counts
 from .escape import newlines, plain, plain_lines, plural, truncate
-from .words import COUNTS_DISAGREE, PASSING
+from .words import PASSING, REASONS, counts_disagree
 
 if TYPE_CHECKING:
     from ..core.diagnosis import DiagnosedTest, Diagnosis
@@ -60,7 +60,7 @@ def _result(case: ET.Element, item: RunItem, why: DiagnosedTest | None = None) -
     }.get(outcome, f"Marked {outcome} in Certyn, with no finding")
     message = message_line(item.finding) or default
     if why is not None:  # diagnosis (issue 20): the reason first, the evidence in system-out
-        message = truncate(xml_text(f"{why.label}: {why.summary} — {message}"), 2 * MAX_MESSAGE)
+        message = truncate(xml_text(f"{REASONS[why.reason]}: {why.summary} — {message}"), 2 * MAX_MESSAGE)
     element = ET.SubElement(case, tag, {"message": message})
     if tag != "skipped":
         element.set("type", str(outcome).replace(" ", "-"))
@@ -72,7 +72,7 @@ def _result(case: ET.Element, item: RunItem, why: DiagnosedTest | None = None) -
 
 def diagnosis_text(why: DiagnosedTest) -> str:
     """A diagnosed test's reason, evidence and artifact links as plain lines (``system-out``)."""
-    lines = [f"Why: {why.label}: {why.summary}"]
+    lines = [f"Why: {REASONS[why.reason]}: {why.summary}"]
     lines += [f"App answered {net.status} to {net.method} {net.url}" for net in why.evidence.network]
     lines += [f"Tool {tool.tool or 'unnamed'} failed: {tool.error}" for tool in why.evidence.tools]
     if why.evidence.denials:
@@ -126,8 +126,7 @@ def unlisted(items: Sequence[RunItem], counts: Mapping[str, int], gate_failure: 
     for outcome in (Outcome.FAILED, Outcome.BLOCKED, Outcome.ABORTED):
         missing = counts.get(str(outcome), 0) - tally[outcome]
         if missing > 0:
-            marked = plural(tally[outcome], "test is", "tests are")
-            finding = COUNTS_DISAGREE.format(said=counts[str(outcome)], name=outcome, marked=marked)
+            finding = counts_disagree(counts[str(outcome)], outcome, tally[outcome])
             name = f"Certyn counts: {plural(missing, f'{outcome} test')} not in the per-test results"
             extra.append(_synthetic(name, outcome, finding))
     if gate_failure and not extra and all(item.outcome in PASSING for item in items):

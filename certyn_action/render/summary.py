@@ -54,8 +54,7 @@ def render_summary(report: Report) -> str:
 
 def _heading(report: Report) -> list[str]:
     """The verdict, named by its cause, and what ran (so that the legs of a matrix are told apart)."""
-    verdict = report.verdict
-    heading = words.heading(verdict.result, waived=bool(verdict.waived), cause=verdict.cause)
+    heading = words.heading(report.verdict)
     inputs = report.inputs
     if inputs is None:
         return [f"## {heading}", ""]
@@ -171,18 +170,17 @@ def _state(report: Report, status: RunStatus) -> str:
 
 def _details(report: Report) -> list[str]:
     rows: list[tuple[str, str]] = []  # the run is not a row: it is linked right under the headline
-    meta, inputs = report.metadata, report.inputs
-    if meta and meta.job_url:
-        if meta.job_url == meta.run_url:  # the job's id was unknown (check-run-id): the run attempt
+    if inputs := report.inputs:
+        meta = inputs.metadata
+        if meta.job_url and meta.job_url == meta.run_url:  # the job's id was unknown: the run attempt
             rows.append(("GitHub run", markdown_link(meta.run_name or "this workflow run", meta.job_url)))
-        else:
+        elif meta.job_url:
             job = f"job {meta.job_name}" if meta.job_name else "this job"
             label = f"{job} in {meta.run_name}" if meta.run_name else job
             rows.append(("GitHub job", markdown_link(label, meta.job_url)))
-    if inputs:
         rows += _setup_rows(report, inputs)
-    if commit := _commit(report):
-        rows.append(("Commit", commit))
+        if commit := _commit(report, inputs):
+            rows.append(("Commit", commit))
     if rows:  # alone (after input errors, before anything happened) it would only say "0s"
         rows.append(("Duration", format_duration(report.duration)))
     if report.created and report.created.replayed:
@@ -224,13 +222,13 @@ def _setup_rows(report: Report, inputs: Settings) -> list[tuple[str, str]]:
     return [*rows, ("Tags", tags + (f" … (+{len(inputs.tags) - 30})" if len(inputs.tags) > 30 else ""))]
 
 
-def _commit(report: Report) -> str:
+def _commit(report: Report, inputs: Settings) -> str:
     """The commit tested, on its ref: this workflow's, or (``run-id``) the attached run's, as Certyn says."""
-    meta, status = report.metadata, report.status
-    if report.inputs and report.inputs.run_id:  # attached: the run tested what it was made for
+    meta, status = inputs.metadata, report.status
+    if inputs.run_id:  # attached: the run tested what it was made for
         theirs = status.commit_sha.strip() if status is not None else ""
         return f"{_code(theirs[:7])} (the attached run's)" if theirs else ""
-    if not (meta and (meta.commit_sha or meta.ref)):
+    if not (meta.commit_sha or meta.ref):
         return ""
     commit = _code(meta.commit_sha[:7]) if meta.commit_sha else ""
     if commit and safe_url(meta.commit_url):
@@ -290,7 +288,7 @@ def render_test_table(
 
     lines = ["### Tests", ""]
     if not items:
-        return "\n".join([*lines, "Certyn listed no per-test results for this run.", ""])
+        return "\n".join([*lines, f"{words.NO_RESULTS_LISTED}.", ""])
     rows = ordered(items)
     shown = rows[:limit]
     opened = [row for row in shown if row.outcome not in PASSING]
@@ -331,11 +329,12 @@ def render_conversation(
 
 
 def _findings(report: Report) -> list[str]:
-    findings = render_findings(report.findings, run_url=report.app_url)
+    instruction = report.inputs.instruction if report.inputs else ""
+    findings = render_findings(report.findings, run_url=report.app_url, instruction=instruction)
     return [findings] if findings else []
 
 
-def render_findings(findings: Findings, *, run_url: str = "") -> str:
+def render_findings(findings: Findings, *, run_url: str = "", instruction: str = "") -> str:
     """The sections on what Certyn found after the run ("" when nothing was asked or read)."""
     parts: list[str] = []
     if findings.results is not None:
@@ -354,9 +353,7 @@ def render_findings(findings: Findings, *, run_url: str = "") -> str:
         conversation, why = findings.conversation, findings.conversation_note
         state = conversation.state if conversation is not None else "unavailable"
         answer = conversation.answer if conversation is not None else None
-        parts.append(
-            render_conversation(findings.instruction, state, answer, waited=findings.waited, note=why)
-        )
+        parts.append(render_conversation(instruction, state, answer, waited=findings.waited, note=why))
     return "\n".join(parts)
 
 
@@ -368,11 +365,13 @@ def _why(test: DiagnosedTest) -> list[str]:
     evidence = test.evidence
     if len(evidence.network) > 1 or test.reason not in ("app-server-error", "app-client-error"):
         lines += [
-            f"  - {markdown(f'the app answered {net.status} to {net.method} {net.url}', 600)}"
+            f"  - {markdown(words.APP_ANSWERED.format(status=net.status, request=f'{net.method} {net.url}'), 600)}"
             for net in evidence.network
         ]
     if len(evidence.tools) > 1 or test.reason != "tool-error":
-        lines += [f"  - {markdown(f'tool {tool.tool} failed: {tool.error}', 600)}" for tool in evidence.tools]
+        lines += [
+            f"  - {markdown(words.TOOL_FAILED.format(**tool._asdict()), 600)}" for tool in evidence.tools
+        ]
     shown = [
         markdown_link(f"{link.type}: {link.description}" if link.description else link.type, link.url)
         if link.is_link
@@ -459,8 +458,7 @@ def render_comment(report: Report, marker: str) -> str:
     links = []
     if report.run_id:
         links.append(markdown_link(f"Run {truncate(report.run_id, 80)} in Certyn", report.app_url))
-    meta = report.metadata
-    if meta and meta.job_url:
+    if report.inputs and (meta := report.inputs.metadata).job_url:
         links.append(markdown_link(f"job {meta.job_name}" if meta.job_name else "the job", meta.job_url))
     if links:
         lines += [" · ".join(links), ""]

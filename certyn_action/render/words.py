@@ -4,6 +4,7 @@ Untrusted parts (server text, inputs) go through ``one_line`` here; ``WorkflowLo
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
@@ -28,9 +29,19 @@ from .escape import (
 
 if TYPE_CHECKING:
     from ..api.models import Conversation, Created, RunItem, RunStatus
-    from ..core.diagnosis import Diagnosis, FlakyMark
+    from ..core.diagnosis import Diagnosis, Evidence, FlakyMark, NetworkFailure
 
 ACTION_ERROR = "Certyn action error"  # only a bug in the action reads like this
+OUTPUTS_NOT_WRITTEN = "Could not write the step outputs: {error}"  # the runner's files (github/)
+SUMMARY_NOT_WRITTEN = "Could not write the job summary: {error}"
+OUTPUT_CUT_NOTE = "The `{name}` output was cut to {how} to stay within the 1 MiB an output may hold"
+CUT_TO_ITEMS, CUT_TO_LINES = "its first {kept:,} of {total:,} items", "its first {kept:,} lines"
+CUT_TO_CHARACTERS = "its first {kept:,} characters"
+SUMMARY_CUT_NOTE = "\n\n*(summary truncated)*\n"
+PAYLOAD_TOO_DEEP = (
+    "the event payload (GITHUB_EVENT_PATH) is nested too deeply to read: going on without it "
+    "(pull request details, if any, are not used)"
+)
 GATE_PASSED = "Certyn gate passed"  # not "tests passed": a switch that is off let some through
 VERDICTS = {  # the icon and title of each result
     Result.PASSED: ("✅", "Certyn tests passed"),
@@ -59,7 +70,7 @@ CAUSE_TITLES = {
     Cause.API_ERROR: "Certyn API error",
     Cause.INTERNAL_ERROR: ACTION_ERROR,
 }
-CAUSE_ICONS = {Cause.OUTAGE: "📡", Cause.KEY_REJECTED: "🔑", Cause.INPUT_ERROR: "📝"}
+CAUSE_ICONS: dict[Cause | None, str] = {Cause.OUTAGE: "📡", Cause.KEY_REJECTED: "🔑", Cause.INPUT_ERROR: "📝"}
 
 # What to do next, for each switch that failed the gate and each other cause: shown under the reasons.
 NEXT_FOR_SWITCH = {
@@ -98,17 +109,16 @@ ADJUSTED_INPUT = "Certyn: input '{name}' adjusted"
 LEFT_RUNNING = "The run was left running in Certyn ({switch} is false)."
 
 
-def title(result: Result, *, waived: bool = False, cause: Cause | None = None) -> str:
+def title(verdict: Verdict) -> str:
     """The annotation's title: the cause when the gate did not end the step; "gate passed" when a switch let
     a pass through."""
-    if cause is not None:
-        return CAUSE_TITLES[cause]
-    return GATE_PASSED if result is Result.PASSED and waived else VERDICTS[result][1]
+    if verdict.cause is not None:
+        return CAUSE_TITLES[verdict.cause]
+    return GATE_PASSED if verdict.result is Result.PASSED and verdict.waived else VERDICTS[verdict.result][1]
 
 
-def heading(result: Result, *, waived: bool = False, cause: Cause | None = None) -> str:
-    icon = VERDICTS[result][0] if cause is None else CAUSE_ICONS.get(cause, VERDICTS[result][0])
-    return f"{icon} {title(result, waived=waived, cause=cause)}"
+def heading(verdict: Verdict) -> str:
+    return f"{CAUSE_ICONS.get(verdict.cause, VERDICTS[verdict.result][0])} {title(verdict)}"
 
 
 def next_steps(result: Result, cause: Cause | None, failed_by: tuple[str, ...]) -> list[str]:
@@ -133,7 +143,8 @@ def outage_warning(error: str, left: str) -> str:
     )
 
 
-def orphan(why: str, idempotency_key: str) -> str:
+def orphan(idempotency_key: str, *, key_refused: bool = False) -> str:
+    why = "cannot cancel with a refused key" if key_refused else "could not learn, so could not cancel"
     return (
         "An earlier create attempt got no answer, so a run may exist in Certyn that this step "
         f"{why}: look for Idempotency-Key `{idempotency_key}` in Certyn and cancel it there."
@@ -212,6 +223,10 @@ def variables_set(names: Sequence[str], key: str) -> str:
         f"Set {plural(len(names), 'variable')} on the temporary Certyn environment `{one_line(key, 80)}` "
         f"(values masked): {variable_names(names)}"
     )
+
+
+VARIABLE_NOT_SET = "the variable `{name}` could not be set"  # why the temporary environment is deleted
+SERVER_WORDS_LEFT_OUT = " (the server's words are left out: they may quote the value)"
 
 
 def variable_not_set(name: str, why: str) -> str:
@@ -304,8 +319,8 @@ def retry_line(operation: str, failures: int, attempts: int, error: str, delay: 
 def verdict(report: Report) -> tuple[list[str], Annotation | None]:
     """The final log line(s) and the one annotation for the step (None when each error had its own)."""
     result, reasons = report.verdict.result, "; ".join(report.verdict.reasons)
-    named = title(result, waived=bool(report.verdict.waived), cause=report.verdict.cause)
-    where = f" {one_line(report.app_url, 500)}" if report.app_url else ""
+    named = title(report.verdict)
+    where = run_link(report.app_url)
     run = f"Run {one_line(report.run_id, 80)}" if report.run_id else "No run"
     if result is Result.PASSED:
         counts = f"{report.status.passed}/{report.status.total} passed" if report.status else ""
@@ -407,7 +422,7 @@ def failing_annotations(
             message = f"{label} {finding}"
         name = title = one_line(item.display_name, MAX_ANNOTATION_TITLE)
         if (why := diagnosis.of(item) if diagnosis is not None else None) is not None:
-            title = f"{one_line(item.display_name, MAX_ANNOTATION_TITLE - 40)} — {why.label}"
+            title = f"{one_line(item.display_name, MAX_ANNOTATION_TITLE - 40)} — {REASONS[why.reason]}"
             message = f"{message}\nWhy: {one_line(why.summary, 400)}"
         shown = "" if cancelled and outcome == "aborted" else kind
         found.append(Annotation(shown, title, truncate(f"{name} — {message}", MAX_ANNOTATION_MESSAGE)))
@@ -479,15 +494,20 @@ def answer_lines(conversation: Conversation, waited: float) -> tuple[str, list[s
 
 # -- the backbone: how the step stopped, the releases, base-url, the wait, the findings ------------------
 CREATING_GROUP = "Creating Certyn run"
-WHERE = " Certyn run: {link}"  # after an error line: where the run is
 CANCEL_RECEIVED = "Received {signal_name}: the job is being cancelled"
 AFTER_CANCEL = "Raised after the job's cancellation, which stands: {error}"
 INTERNAL_ERROR = "internal error: {message}"
 
 
-def internal_error(err: BaseException) -> str:
-    """A bug, said where it stopped a best-effort read or write (the verdict stands)."""
-    return INTERNAL_ERROR.format(message=f"{type(err).__name__}: {err}")
+def run_link(url: str, said: str = "") -> str:
+    """Where the run is, after a line about it (``said`` before the link; an error line: "Certyn run: ")."""
+    return f" {said}{one_line(url, 500)}" if url else ""
+
+
+def internal_error(err: BaseException, limit: int = 0) -> str:
+    """A bug, said where it stopped a best-effort read or write (the verdict stands); ``limit``: its message cut
+    to one line of at most that many characters."""
+    return INTERNAL_ERROR.format(message=f"{type(err).__name__}: {one_line(err, limit) if limit else err}")
 
 
 def stopped(reason: str, cause: Cause | None, where: str) -> str:
@@ -526,7 +546,7 @@ ENVIRONMENT_KEY_TAKEN_NOTE = (
 )
 DELETING_ENVIRONMENT = "Deleting the temporary Certyn environment {key}: {cause}"  # log lines: no Markdown
 ENVIRONMENT_NOT_DELETED_NOTE = (
-    "Could not delete the temporary Certyn environment {shown}: {why}. Delete it in Certyn (Environments)."
+    "Could not delete the temporary Certyn environment `{key}`: {why}. Delete it in Certyn (Environments)."
 )
 ENVIRONMENT_OUTCOME = "Temporary Certyn environment {key}: {outcome}"
 
@@ -597,25 +617,36 @@ def reachable_again(run_id: str, took: str, failures: int) -> str:
 RESULTS_TITLE = "Certyn per-test results unavailable"
 ANSWER_TITLE = "Certyn AI answer unavailable"
 JUNIT_TITLE = "JUnit report not written"
-NO_RESULTS_LISTED = "Certyn listed no per-test results for this run"
 NO_CONVERSATION_ID = "Certyn's create answer carried no conversationId"
 JUNIT_NOT_WRITTEN = "`junit-report` was not written: {why}"
 NOT_READ = "not read: {why}"
+JOB_CANCELLED = "the job was cancelled"  # why the AI answer was not read
+NO_RESULTS_LISTED = "Certyn listed no per-test results for this run"
 STALE_REMOVED = "; the old report at {path} was removed"
 STOPPED_READING = "Stopped reading what Certyn found: the workflow job was cancelled ({signal_name})"
 SO_JUNIT_NOT_WRITTEN = " (so `junit-report` was not written{removed})"
 RESULTS_NOT_READ = "Per-test results not read{unwritten}: {reason}"
-COUNTS_DISAGREE = "Certyn's counts say {said} {name}, but {marked} marked {name} in the per-test results"
 TOTAL_DISAGREES = "Certyn's counts say {total} in total, but the per-test results list {listed}"
 RESULTS_CUT = (
     "Certyn listed {listed:,} tests; only the first {kept:,} are reported (annotations, "
     "`failed-tests`, `junit-report`)"
 )
 JUNIT_FAILED = "`junit-report` ({path}) could not be written: {detail}"
+PATH_NOT_A_FOLDER = "`{path}`: `{part}` is a file, not a folder"  # junit-report's path refused (github/)
+PATH_LOOP = "`{path}` is a symbolic link loop: remove the link"
+PATH_IS_A_FOLDER = "`{path}` is a folder"
+PATH_NOT_A_FILE = "`{path}` is not a regular file (a FIFO, device or socket): remove it"
+PATH_HARD_LINK = "`{path}` is a hard link to a file with other names: remove it"
+PATH_OUTSIDE = "`{path}` leads out of the workspace through a symbolic link: choose a path inside it"
 JUNIT_WRITTEN = "Wrote the JUnit report ({tests}) to {path}"
 JUNIT_NOTE = "JUnit report ({tests}) written to {path}"
 WAITING_FOR_ANSWER = "Waiting up to {left:.0f}s for Certyn's AI to answer the instruction"
 ANSWER_NOT_READ = "The AI answer was not read: {reason}"
+
+
+def counts_disagree(said: int, name: str, seen: int) -> str:
+    marked = plural(seen, "test is", "tests are")
+    return f"Certyn's counts say {said} {name}, but {marked} marked {name} in the per-test results"
 
 
 def results_tally(tally: str) -> str:
@@ -624,6 +655,68 @@ def results_tally(tally: str) -> str:
 
 # -- the diagnosis ----------------------------------------------------------------------------------------
 DIAGNOSIS_INCOMPLETE = "Certyn diagnosis incomplete"
+# core/diagnosis.py's reasons in words, for a title
+REASONS = {"blocked": "blocked", "aborted": "aborted", "failed": "failed", "unknown": "cause unknown"}
+REASONS |= {"agent-failed": "the agent failed", "tool-error": "a tool failed"}
+REASONS |= {"app-server-error": "the app answered 5xx", "app-client-error": "the app answered 4xx"}
+APP_ANSWERED = "the app answered {status} to {request}"
+TOOL_FAILED = "tool {tool} failed: {error}"
+
+
+def _answered(failure: NetworkFailure | None, count: int, what: str) -> str:
+    """``the app answered 503 to POST /api/checkout`` (the URL's path, or the whole URL when it has none); without
+    a sample, the count."""
+    if failure is None:
+        return plural(count, what)
+    path = re.sub(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/]*", "", failure.url) or failure.url
+    return APP_ANSWERED.format(status=failure.status, request=f"{failure.method} {path}".strip())
+
+
+def describe(reason: str, outcome: str, evidence: Evidence) -> str:
+    """The reason in one sentence with its strongest evidence."""
+    server = next((failure for failure in evidence.network if failure.status >= 500), None)
+    client = next((failure for failure in evidence.network if failure.status < 500), None)
+    if reason in ("blocked", "aborted"):
+        text = f"Certyn marked the test {reason}"
+    elif reason == "agent-failed":
+        text = f"Certyn's agent ended with status {evidence.completion}"
+    elif reason == "tool-error" and evidence.tools:
+        tool = evidence.tools[0]
+        text = TOOL_FAILED.format(tool=tool.tool or "unnamed", error=tool.error or "no detail")
+        if evidence.tool_errors > 1:
+            text += f" (and {plural(evidence.tool_errors - 1, 'more tool failure')})"
+    elif reason == "tool-error":
+        text = plural(evidence.tool_errors, "tool failure")
+    elif reason == "app-server-error":
+        text = _answered(server, evidence.server_errors, "server error response")
+    elif reason == "app-client-error":
+        text = _answered(client, evidence.client_errors, "client error response")
+    elif reason == "failed":
+        text = f"the test {outcome or 'failed'}; its agent's events show no tool or app failure"
+    else:
+        text = "no failure signal in the agent's events"
+    if evidence.denials:
+        text = text.rstrip(".") + f"; {plural(evidence.denials, 'step')} denied by policy"  # no ".;"
+    return text
+
+
+# what the diagnosis reads, named when a read fails
+READ_PROJECT = "the project"
+READ_EVENTS = "the events of {name}"
+READ_ARTIFACTS = "the artifacts of {name}"
+READ_FLAKY = "the flaky test cases"
+READ_OBSERVATIONS = "the run's observations"
+NO_SESSION = "Certyn names no agent session for it"
+
+
+def diagnosis_problem(failures: Sequence[str], unfinished: int, reads: int) -> str:
+    """What the diagnosis could not read: the reads its time cut short, the first failure and how many more."""
+    parts = (
+        [f"{plural(unfinished, 'read')} of {reads} unfinished when its time ran out"] if unfinished else []
+    )
+    if failures:
+        parts.append(failures[0] + (f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""))
+    return truncate("; ".join(parts), 1000)
 
 
 def diagnosis_incomplete(problem: str) -> str:
@@ -648,6 +741,7 @@ def flaky_mark(mark: FlakyMark) -> str:
 
 # -- GitHub: the check run and the pull-request comment (publish.py) ---------------------------------------
 GITHUB_NOT_WRITTEN = "Certyn: not written to GitHub"
+CHECK_RUN, COMMENT = "check run", "pull-request comment"  # what is written, in "Could not write the ..."
 CHECKS_PERMISSION = "checks: write"
 COMMENTS_PERMISSION = "pull-requests: write"
 CHECK_RUN_IN_PROGRESS = "Certyn run in progress"
@@ -656,7 +750,8 @@ CHECK_RUN_COMPLETED = "GitHub check run completed: {conclusion}"
 NO_COMMIT_TO_CHECK = "no commit to put it on (the commit tested is {sha})"
 NO_CHECK_RUN_ID = "the answer named no check run id"
 NO_PULL_REQUEST = "No open pull request for this commit: no comment written"
-COMMENT_DONE = "Pull request #{number}: Certyn comment {done}"  # written, updated
+COMMENT_WRITTEN = "Pull request #{number}: Certyn comment written"
+COMMENT_UPDATED = "Pull request #{number}: Certyn comment updated"
 GITHUB_RETRY = "GitHub {request}: {error}; retrying in {delay:.1f}s"
 
 
@@ -668,8 +763,7 @@ def check_run_running(run_id: str, link: str | None) -> str:
 
 def headline(report: Report) -> str:
     """The check run's title, the comment's heading."""
-    verdict = report.verdict
-    named = title(verdict.result, waived=bool(verdict.waived), cause=verdict.cause)
+    named = title(report.verdict)
     return f"{named}: {describe_counts(report.status)}" if report.status is not None else named
 
 

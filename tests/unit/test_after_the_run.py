@@ -129,6 +129,16 @@ def test_an_answer_that_never_came_says_how_long_the_step_waited_and_which_input
 
 
 @responses.activate
+def test_a_conversation_id_the_create_answers_without_an_instruction_is_not_an_output(step: Step) -> None:
+    _created()
+    progress(PASSED)
+    _results()
+    assert step.run() == 0
+    assert step.outputs()["conversation-id"] == ""
+    assert "c-1" not in step.stdout
+
+
+@responses.activate
 def test_a_create_answer_without_a_conversation_id_leaves_the_answer_unavailable(step: Step) -> None:
     _created(conversation=False)
     progress(PASSED)
@@ -260,16 +270,11 @@ def test_nothing_asked_gives_empty_outputs_and_no_section() -> None:
 
 
 def test_an_answer_is_whole_in_the_output_and_formatted_in_the_summary() -> None:
-    findings = Findings(
-        instruction="why?",
-        conversation_id="c-1",
-        asked=True,
-        conversation=Conversation.model_validate(ANSWER),
-    )
-    out = findings.outputs()
+    findings = Findings(asked=True, conversation=Conversation.model_validate(ANSWER))
+    out = findings.outputs("c-1")
     assert (out["conversation-id"], out["conversation-state"]) == ("c-1", "idle")
     assert out["conversation-response"] == "key sk-123 ``` <b>x</b>"
-    section = render_findings(findings)
+    section = render_findings(findings, instruction="why?")
     assert "key sk\\-123 \\`\\`\\` &lt;b&gt;x&lt;\\/b&gt;" in section  # Markdown of ours: its HTML as text
 
 
@@ -284,9 +289,9 @@ def test_the_answer_is_redacted_like_every_server_text() -> None:
 
 
 def test_an_answer_that_could_not_be_read_is_unavailable_and_said_why() -> None:
-    findings = Findings(instruction="why?", asked=True, conversation_note="HTTP 403 <b>no</b>")
+    findings = Findings(asked=True, conversation_note="HTTP 403 <b>no</b>")
     assert findings.outputs()["conversation-state"] == "unavailable"
-    section = render_findings(findings)
+    section = render_findings(findings, instruction="why?")
     assert "unavailable" not in section  # the section speaks plain words
     assert "The answer could not be read\\: HTTP 403 &lt;b&gt;no&lt;\\/b&gt;" in section
 
@@ -312,10 +317,8 @@ BIDI = (
 
 def test_bidi_and_invisible_characters_are_neutralised_in_the_summary_fences_and_the_answer_output() -> None:
     answer = {"status": "idle", "messages": [{"role": "assistant", "content": f"run{BIDI}exe.txt"}]}
-    findings = Findings(
-        instruction=f"why{BIDI}not", asked=True, conversation=Conversation.model_validate(answer)
-    )
-    section = render_findings(findings)
+    findings = Findings(asked=True, conversation=Conversation.model_validate(answer))
+    section = render_findings(findings, instruction=f"why{BIDI}not")
     response = findings.outputs()["conversation-response"]
     assert not any(ch in section + response for ch in BIDI)
     assert response == "run" + " " * len(BIDI) + "exe.txt"  # each shown as a space, the rest unchanged

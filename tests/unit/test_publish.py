@@ -436,8 +436,9 @@ def test_the_cut_note_of_a_long_check_run_summary_is_not_swallowed_by_a_code_blo
         {"status": "idle", "messages": [{"role": "assistant", "content": answer}]}
     )
     results = ProcessRun.model_validate({}).model_copy(update={"items": items})
-    findings = Findings(results=results, asked=True, instruction="why?", conversation=conversation)
-    shown = read(cut_for_github(render_summary(replace(report(failing=17), findings=findings))))
+    findings = Findings(results=results, asked=True, conversation=conversation)
+    asked = report(failing=17, inputs=settings(instruction="why?"))
+    shown = read(cut_for_github(render_summary(replace(asked, findings=findings))))
     assert "<em>Cut here" in shown.html, shown.html[-300:]
 
 
@@ -451,7 +452,7 @@ def test_the_cut_note_of_a_long_comment_is_not_hidden_in_the_collapsed_answer() 
         {"status": "idle", "messages": [{"role": "assistant", "content": answer}]}
     )
     results = ProcessRun.model_validate({}).model_copy(update={"items": items})
-    findings = Findings(results=results, asked=True, instruction="why?", conversation=conversation)
+    findings = Findings(results=results, asked=True, conversation=conversation)
     html = read(render_comment(replace(report(failing=10), findings=findings), marker(settings()))).html
     assert html.count("<details>") == html.count("</details>"), html[-300:]
 

@@ -178,6 +178,15 @@ def test_flaky_test_cases_that_are_not_an_array_are_none() -> None:
     assert client.flaky_test_cases("p", 2000).items == ()
 
 
+def test_flaky_test_cases_answered_by_a_proxy_s_page_say_it_is_an_html_page() -> None:
+    client, _ = client_for(reply(200, b" \n<html><body>Bad gateway</body></html>"), attempts=1)
+    with pytest.raises(GaveUp) as err:
+        client.flaky_test_cases("p", 2000)
+    assert err.value.last == (
+        "the flaky test cases (HTTP 200) is an HTML page: a proxy or load balancer answered, or the body was cut"
+    )
+
+
 def test_the_observations_are_read_by_their_titles() -> None:
     client, _ = client_for(reply(200, {"items": [{"title": "Slow checkout"}, {}], "hasNextPage": False}))
     assert [o.title for o in client.observations("p", "r", 2000).items] == ["Slow checkout", ""]

@@ -5,14 +5,17 @@ tests are diagnosed, and the `failures` output."""
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Any
 
 import pytest
 
 from certyn_action.api.models import Artifact, Flakiness, RunItem
+from certyn_action.core import diagnosis
 from certyn_action.core.diagnosis import (
     MAX_ERROR_TEXT,
     MAX_TESTS,
+    REASONS,
     Diagnosis,
     Evidence,
     FlakyMark,
@@ -20,11 +23,13 @@ from certyn_action.core.diagnosis import (
     chosen,
     classify,
     clean_url,
-    describe,
-    diagnose_test,
     link,
     scan,
 )
+from certyn_action.render import words
+from certyn_action.render.words import describe
+
+diagnose_test = partial(diagnosis.diagnose_test, describe=describe)
 
 Event = tuple[str, dict[str, Any]]
 
@@ -203,21 +208,10 @@ def test_events_of_any_shape_never_fail() -> None:
     assert classify("failed", "", evidence) == "agent-failed"
 
 
-@pytest.mark.parametrize(
-    "reason_",
-    [
-        "blocked",
-        "aborted",
-        "agent-failed",
-        "tool-error",
-        "app-server-error",
-        "app-client-error",
-        "failed",
-        "unknown",
-    ],
-)
-def test_every_reason_has_a_sentence(reason_: str) -> None:
+@pytest.mark.parametrize("reason_", REASONS)
+def test_every_reason_has_a_sentence_and_a_title(reason_: str) -> None:
     assert describe(reason_, "failed", Evidence())
+    assert words.REASONS[reason_]
 
 
 # -- links, flaky marks, the output ------------------------------------------------------------------

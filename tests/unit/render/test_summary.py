@@ -103,8 +103,8 @@ def _check_safe(text: str) -> None:
 @pytest.mark.parametrize("result", list(Result))
 def test_heading_per_result(result: Result) -> None:
     text = render_summary(_report(result))
-    assert text.startswith(f"## {heading(result)} — <code>smoke</code>\n")
-    assert len({heading(r) for r in Result}) == len(Result)
+    assert text.startswith(f"## {heading(Verdict(result))} — <code>smoke</code>\n")
+    assert len({heading(Verdict(r)) for r in Result}) == len(Result)
 
 
 def test_counts_table_drops_the_columns_that_are_0_of_pending_aborted_and_skipped() -> None:
@@ -256,7 +256,7 @@ def test_notes_as_quotes() -> None:
 
 def test_minimal_report_renders() -> None:
     text = render_summary(Report())
-    assert text.startswith(f"## {heading(Result.ERROR)}\n")
+    assert text.startswith(f"## {heading(Verdict(Result.ERROR))}\n")
     assert "the action stopped unexpectedly" in text
     assert text.endswith("\n")
     _check_safe(text)

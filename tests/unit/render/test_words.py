@@ -8,21 +8,21 @@ import pytest
 
 from certyn_action.api.models import Conversation
 from certyn_action.core.report import CancelRequest
-from certyn_action.gate import Result
+from certyn_action.gate import Result, Verdict
 from certyn_action.github.workflow import WorkflowLog
 from certyn_action.render import words
 
 
 @pytest.mark.parametrize("result", list(Result))
 def test_the_heading_is_the_title_with_its_icon(result: Result) -> None:
-    assert words.heading(result).endswith(" " + words.title(result))
+    assert words.heading(Verdict(result)).endswith(" " + words.title(Verdict(result)))
 
 
 def test_a_pass_let_through_by_a_switch_says_gate_not_tests() -> None:
-    assert words.title(Result.PASSED) == "Certyn tests passed"
-    assert words.title(Result.PASSED, waived=True) == "Certyn gate passed"
-    assert words.heading(Result.PASSED, waived=True) == "✅ Certyn gate passed"
-    assert words.title(Result.FAILED, waived=True) == "Certyn gate failed"
+    assert words.title(Verdict(Result.PASSED)) == "Certyn tests passed"
+    assert words.title(Verdict(Result.PASSED, waived=("fail-on-blocked",))) == "Certyn gate passed"
+    assert words.heading(Verdict(Result.PASSED, waived=("fail-on-blocked",))) == "✅ Certyn gate passed"
+    assert words.title(Verdict(Result.FAILED, waived=("fail-on-blocked",))) == "Certyn gate failed"
 
 
 def test_the_cancel_notes() -> None:
@@ -47,16 +47,16 @@ def test_the_cancel_notes() -> None:
 def test_every_cause_has_its_own_title_and_a_next_step_unless_its_reason_says_the_fix() -> None:
     from certyn_action.gate import Cause  # noqa: PLC0415
 
-    titles = [words.title(Result.ERROR, cause=cause) for cause in Cause]
+    titles = [words.title(Verdict(Result.ERROR, cause=cause)) for cause in Cause]
     assert len(set(titles)) == len(Cause)
     assert [t for t in titles if t == words.ACTION_ERROR] == [
-        words.title(Result.ERROR, cause=Cause.INTERNAL_ERROR)
+        words.title(Verdict(Result.ERROR, cause=Cause.INTERNAL_ERROR))
     ]
     said = {Cause.KEY_REJECTED, Cause.PROJECT_NOT_FOUND, Cause.DEPLOYMENT_DOWN}  # their reasons name the fix
     for cause in Cause:
         steps = words.next_steps(Result.ERROR, cause, ())
         assert steps == ([] if cause in said else [words.NEXT_FOR_CAUSE[cause]]), cause
-    assert words.title(Result.TIMED_OUT, cause=Cause.OUTAGE) == "Certyn API unreachable"
+    assert words.title(Verdict(Result.TIMED_OUT, cause=Cause.OUTAGE)) == "Certyn API unreachable"
 
 
 def test_every_gate_switch_has_a_next_step_in_the_order_of_the_reasons() -> None:
