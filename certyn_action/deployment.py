@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import requests
 
-from .api.http import NETWORK_FAILURES, USER_AGENT, network_failure, new_session
+from .api.http import NETWORK_FAILURES, USER_AGENT, network_failure, new_session, signals_held
 from .clock import Clock
 from .gate import Cause, Result, Stopped, Verdict
 from .github.workflow import WorkflowLog
@@ -118,6 +118,9 @@ def _attempt(url: str, timeout: float, env: Mapping[str, str]) -> int | BaseExce
             outcome.append(err)
 
     worker = threading.Thread(target=exchange, name="deployment check", daemon=True)
-    worker.start()
+    with (
+        signals_held()
+    ):  # threading's code under its locks, out of a signal's reach; the worker never takes one
+        worker.start()
     worker.join(timeout + GRACE_SECONDS)
     return outcome[0] if outcome else None

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .api.http import Deadline
+from .api.http import Deadline, signals_held
 from .core.diagnosis import Diagnosis, chosen, diagnose_test, flaky_mark
 from .render import words
 from .render.escape import one_line
@@ -80,8 +80,11 @@ def _run(jobs: Sequence[tuple[str, Callable[[], None]]], reads: _Reads, until: f
                 if left[0] == 0:
                     done.set()
 
-    for _ in range(min(MAX_PARALLEL, len(jobs))):
-        threading.Thread(target=worker, name="diagnosis", daemon=True).start()
+    with (
+        signals_held()
+    ):  # threading's code under its locks, out of a signal's reach; no worker ever takes one
+        for _ in range(min(MAX_PARALLEL, len(jobs))):
+            threading.Thread(target=worker, name="diagnosis", daemon=True).start()
     try:
         while not done.is_set() and clock.monotonic() < until:
             done.wait(min(0.05, max(until - clock.monotonic(), 0)))

@@ -200,8 +200,13 @@ class Step:
 
     # -- the endings other than the gate's -----------------------------------------------------------
     def _stopped(self, err: BaseException) -> None:
-        """Stopped short of the gate (bad inputs, a timeout, an API error, a signal, a bug): the verdict, said."""
+        """Stopped short of the gate (bad inputs, a timeout, an API error, a signal, a bug): the verdict, said.
+        Once the runner signalled, the job is being cancelled, whatever was raised since: code the signal's
+        exception cut short may have raised another error in its place."""
         report = self.report
+        if self.guard.signal_name is not None and not isinstance(err, CancelRequested):
+            self.log.info(words.AFTER_CANCEL.format(error=one_line(f"{type(err).__name__}: {err}", 300)))
+            err = CancelRequested(self.guard.signal_name)
         timeout, seen = report.inputs.timeout_seconds if report.inputs else 0.0, report.status is not None
         verdict = verdict_for(err, timeout, seen=seen, run_known=bool(report.run_id), redact=self.log.redact)
         report.verdict = verdict

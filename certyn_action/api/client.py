@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib
 import secrets
-import signal
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from .http import (
     Transport,
     TransportError,
     UnsafeUrl,
+    signals_held,
 )
 from .vocabulary import api_path, run_path
 
@@ -189,11 +189,8 @@ def load_models() -> None:
     """Import pydantic and the models once, SIGINT and SIGTERM held: never left half loaded by a signal."""
     if "certyn_action.api.models" in sys.modules:
         return
-    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-    try:
+    with signals_held():
         importlib.import_module("certyn_action.api.models")
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
 KEY_REFUSED = (

@@ -8,8 +8,11 @@ before anyone reads it, and JSON that names a key twice is refused (which value 
 
 from __future__ import annotations
 
+import _thread
+import contextlib
 import errno
 import json
+import signal
 import socket
 import ssl
 import threading
@@ -44,6 +47,20 @@ NETWORK_FAILURES = {  # why base-url or the API did not answer: never the URL no
     "request": "the URL could not be requested ({kind})",
     "unexpected": "unexpected error ({kind})",
 }
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM held back from this thread until the block's end, then delivered. A thread started
+    inside holds them for good: they stay the main thread's (whose handler raises where it waits), and while
+    it holds them nobody takes them (the kernel gives a process's signal to any thread that does not hold it,
+    and Python runs the handler in the main thread all the same)."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, [])  # only read: a signal raising here holds nothing
+    try:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 class Deadline(NamedTuple):
@@ -122,12 +139,15 @@ class UnsafeUrl(NotSent):
 
 
 class Call:
-    """An exchange running on a worker thread."""
+    """An exchange running on a worker thread. The caller waits on a bare lock, held until the exchange is over:
+    one call into C that a signal's exception leaves whole (a ``threading.Event``'s wait, cut by it in Python
+    code between releasing and taking back its lock, raised "release unlocked lock" instead)."""
 
     def __init__(self, description: str, debug: Callable[[str], None] | None = None) -> None:
         self.description, self.debug = description, debug
         self.started = time.monotonic()
-        self._done = threading.Event()
+        self._done = threading.Lock()
+        self._done.acquire()  # released by the worker when the exchange is over
         self._reply: Reply | None = None
         self._error: TransportError | None = None
 
@@ -135,10 +155,13 @@ class Call:
         """The reply within ``timeout`` seconds; ``idle`` (the log's heartbeat) runs meanwhile and says when
         it wants to run again."""
         end = time.monotonic() + max(timeout, 0.0)
-        while not self._done.wait(max(min(end - time.monotonic(), idle() if idle else timeout), 0.0)):
+        while not self._done.acquire(
+            timeout=max(min(end - time.monotonic(), idle() if idle else timeout), 0.0)
+        ):
             if time.monotonic() >= end:
                 self._trace(f"abandoned after {timeout:.3g}s")
                 raise TransportError(f"{self.description}: no complete response within {timeout:.3g}s")
+        self._done.release()  # over for good: a call a signal left in flight may be waited for again
         if self._error is not None:
             self._trace(str(self._error))
             raise self._error
@@ -153,7 +176,7 @@ class Call:
 
     def _finish(self, reply: Reply | None, error: TransportError | None) -> None:
         self._reply, self._error = reply, error
-        self._done.set()
+        self._done.release()
 
 
 class _Session(requests.Session):
@@ -228,12 +251,11 @@ class Transport:
             )
         headers = {**self._credentials(), **(request.headers or {})}
         call = Call(request.description, self._debug)
-        threading.Thread(
-            target=self._exchange,
-            args=(call, request, url, headers, timeout),
-            name=f"http {request.description}",
-            daemon=True,  # an abandoned exchange never holds the process open
-        ).start()
+        # A bare thread, started by one call into C: threading.Thread.start runs Python code under threading's
+        # locks, which a signal's exception can leave held. Like a daemon, an abandoned one never holds the
+        # process open; it never takes a signal.
+        with signals_held():
+            _thread.start_new_thread(self._exchange, (call, request, url, headers, timeout))
         return call
 
     def _scrub(self, text: str) -> str:

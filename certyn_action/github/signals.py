@@ -6,7 +6,9 @@ for SIGTERM, so both are handled here.
 
 A signal raises :class:`CancelRequested` only inside an ``interruptible()`` block (waiting on HTTP or
 sleeping); anywhere else it is recorded and raised at the next checkpoint, so it never tears a half-written
-file. After the first signal nothing raises any more: a second signal cannot abort the cleanup in flight.
+file. Once a CancelRequested has left its block nothing raises any more: a second signal cannot abort the
+cleanup in flight. Until then a checkpoint raises it again: a handler's exception can be lost (Python reports and
+drops one raised while a dropped generator is being closed).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class SignalGuard:
         self.signal_name: str | None = None
         self.received_at: float | None = None  # ``now()`` of the first signal: the step's clock
         self._now, self._armed, self._raised = now, False, False
+        self._blocks = 0  # interruptible blocks entered and not left
         self._previous: dict[int, object] = {}
 
     def use_clock(self, now: Callable[[], float]) -> None:
@@ -50,19 +53,22 @@ class SignalGuard:
         self._previous.clear()
 
     def checkpoint(self) -> None:
-        """Raise :class:`CancelRequested` if a signal arrived and nobody has acted on it yet."""
+        """Raise :class:`CancelRequested` if a signal arrived and no CancelRequested has left its block yet."""
         if self.signal_name is not None and not self._raised:
-            self._raised = True
             raise CancelRequested(self.signal_name)
 
     @contextlib.contextmanager
     def interruptible(self) -> Iterator[None]:
         self._armed = True  # armed first: a signal between the two lines is then raised by one of them
-        self.checkpoint()
+        self._blocks += 1
         try:
+            self.checkpoint()
             yield
+        except CancelRequested:
+            self._raised = True  # acted on: it left the block
+            raise
         finally:
-            self._armed = False
+            self._armed, self._blocks = False, self._blocks - 1
 
     @contextlib.contextmanager
     def deferred(self) -> Iterator[None]:
@@ -72,7 +78,7 @@ class SignalGuard:
             yield
         finally:
             self._armed = armed
-            if armed:
+            if self._blocks:  # also a signal whose exception was lost (its handler disarmed the block)
                 self.checkpoint()
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:

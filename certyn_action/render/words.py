@@ -495,6 +495,7 @@ def answer_lines(conversation: Conversation, waited: float) -> tuple[str, list[s
 # -- the backbone: how the step stopped, the releases, base-url, the wait, the findings ------------------
 CREATING_GROUP = "Creating Certyn run"
 CANCEL_RECEIVED = "Received {signal_name}: the job is being cancelled"
+AFTER_CANCEL = "Raised after the job's cancellation, which stands: {error}"
 INTERNAL_ERROR = "internal error: {message}"
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import signal
+import threading
 from pathlib import Path
 
 import pytest
@@ -45,13 +47,14 @@ class Step:
             "GITHUB_SERVER_URL": "https://github.com",
         }
         self.clock = FakeClock()
+        self.guard = SignalGuard()
         self.stdout = ""
 
     def run(self, **inputs: str) -> int:
         for name, value in inputs.items():
             self.env["INPUT_" + name.upper().replace("_", "-")] = value
         out = io.StringIO()
-        code = main(self.env, out, self.clock, guard=SignalGuard())
+        code = main(self.env, out, self.clock, guard=self.guard)
         self.stdout = out.getvalue()
         return code
 
@@ -321,6 +324,32 @@ def test_a_crash_after_the_create_still_cancels_the_run(step: Step, monkeypatch:
     monkeypatch.setattr("certyn_action.wait.Poller.run", boom)
     assert step.run() == 1
     assert any((c.request.url or "").endswith("/cancel") for c in responses.calls)
+
+
+@responses.activate
+def test_a_cancel_that_the_code_it_cut_short_turned_into_another_error_still_ends_cancelled(
+    step: Step, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The handler's exception can land in code not written for it: there a cleanup may raise another error
+    # instead (threading's Condition.wait, cut between releasing its lock and taking it back: "release unlocked
+    # lock", seen once under load). The job is being cancelled: the step says so, and the cancel follows
+    # cancel-on-job-cancel, not the switch for errors.
+    responses.post(CREATE, status=201, json={"runId": "r-1"})
+    responses.post(f"{CREATE}/r-1/cancel", status=200, json={})
+
+    def signal_inside_a_lock(*args: object) -> None:
+        lock = threading.Lock()
+        with lock:
+            lock.release()
+            step.guard._handle(signal.SIGTERM, None)
+
+    monkeypatch.setattr("certyn_action.wait.Poller.run", signal_inside_a_lock)
+    assert step.run(cancel_on_timeout="false") == 1
+    assert step.outputs()["result"] == "cancelled"
+    assert "::error" not in step.stdout
+    assert "GitHub job cancelled" in step.summary.read_text()
+    assert [c.request.url for c in responses.calls][-1] == f"{CREATE}/r-1/cancel"
+    assert "release unlocked lock" in step.stdout  # said, never an annotation
 
 
 @responses.activate

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
+import signal
 import ssl
+import sys
+import threading
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import pytest
@@ -27,7 +33,7 @@ from certyn_action.api.client import (
     read_status,
 )
 from certyn_action.api.http import Call, Deadline, DuplicateKey, NotSent, Reply, Request, Transport, UnsafeUrl
-from certyn_action.github.signals import CancelRequested
+from certyn_action.github.signals import CancelRequested, SignalGuard
 from tests.fakes import FakeClock
 
 BASE = "https://api.certyn.test"
@@ -566,24 +572,24 @@ class _Interrupted(BaseException):
     pass
 
 
-class _ScriptedEvent:
-    """Stands in for the exchange's completion event: not done for the first ``waits`` waits."""
+class _ScriptedLock:
+    """Stands in for the lock held until the exchange is over: not released for the first ``waits`` waits."""
 
     def __init__(self, waits: int) -> None:
         self.left = waits
         self.timeouts: list[float] = []
 
-    def wait(self, timeout: float) -> bool:
+    def acquire(self, timeout: float) -> bool:
         self.timeouts.append(timeout)
         self.left -= 1
         return self.left < 0
 
-    def is_set(self) -> bool:
-        return self.left < 0
+    def release(self) -> None:
+        pass
 
 
 def test_a_request_in_flight_runs_idle_between_slices_of_its_wait() -> None:
-    event = _ScriptedEvent(waits=3)
+    event = _ScriptedLock(waits=3)
     call = Call("GET /api/ci/runs/r")
     call._done = event  # type: ignore[assignment]
     call._reply = Reply(200, {}, b"{}")
@@ -942,3 +948,103 @@ def test_a_redirect_with_an_unparsable_location_is_the_redirect_error(location: 
         client.status("r-1", deadline=1e9)
     assert raised.value.status == 302
     assert not classify(raised.value)
+
+
+class _SignalAt:
+    """A trace function (main thread only) under which SIGTERM comes at the ``at``-th step (call, line or
+    return) the thread takes, and the guard's handler runs at the first step from there where the thread does
+    not hold the signal (as the kernel delivers it): where Python runs a handler is wherever a slow machine
+    held the thread when the signal came. ``where`` names the step it ran at."""
+
+    def __init__(self, guard: SignalGuard, at: int) -> None:
+        self.guard, self.at, self.steps, self.where = guard, at, 0, ""
+
+    def __call__(self, frame: FrameType, event: str, arg: object) -> _SignalAt:
+        self.steps += 1
+        held = signal.SIGTERM in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+        if self.steps >= self.at and not self.where and not held:
+            self.where = (
+                f"{Path(frame.f_code.co_filename).name}:{frame.f_lineno} {frame.f_code.co_name} {event}"
+            )
+            self.guard._handle(signal.SIGTERM, frame)
+        return self
+
+
+class _Held(Transport):
+    """The exchange, on its worker thread, is over only once ``answer`` is set: the signal always comes while
+    the request is in flight."""
+
+    def __init__(self) -> None:
+        super().__init__(BASE, KEY, env={})
+        self.answer = threading.Event()
+
+    def _exchange(self, call: Call, *args: Any) -> None:
+        self.answer.wait(5)
+        call._finish(Reply(200, {}, b"{}"), None)
+
+
+def test_a_signal_wherever_it_lands_in_a_request_raises_the_cancel_and_nothing_else() -> None:
+    # Each step of Transport.send in turn. A handler raising inside threading's code (Thread.start,
+    # Event.wait) cut Condition.wait between its lock's release and re-acquire: "RuntimeError: release
+    # unlocked lock" replaced the cancel and the step ended as an internal error (seen once under load).
+    clock, transport = FakeClock(), _Held()
+    landed: dict[str, str] = {}
+    for at in itertools.count(1):
+        guard, tracing = SignalGuard(), sys.gettrace()
+        signal_at = _SignalAt(guard, at)
+        try:
+            with guard.interruptible():
+                sys.settrace(signal_at)
+                try:
+                    transport.send(Request("GET", "/api/ci/runs/r-1"), Deadline(clock.now + 0.05, clock))
+                finally:
+                    sys.settrace(tracing)
+        except BaseException as err:  # the point: which one
+            raised = type(err).__name__
+        finally:
+            transport.answer.set()
+            transport.answer = threading.Event()
+        if not signal_at.where:
+            break  # the request was over before its at-th step: every step has had its signal
+        landed[signal_at.where] = raised
+        assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == set(), signal_at.where  # none left held
+    assert len(landed) > 20
+    assert {where: raised for where, raised in landed.items() if raised != "CancelRequested"} == {}
+
+
+@responses.activate
+def test_a_signal_held_while_the_models_load_waits_even_with_a_request_in_flight() -> None:
+    # The models are imported with SIGINT and SIGTERM held (load_models). The kernel gives a process's signal
+    # to any thread that does not hold it: a request's worker thread took it, and Python ran the handler in the
+    # main thread anyway, in the middle of the import. No worker thread takes these signals: held is held.
+    answer, worker_holds = threading.Event(), set()
+
+    def held_answer(request: Any) -> tuple[int, dict[str, str], str]:
+        worker_holds.update(signal.pthread_sigmask(signal.SIG_BLOCK, []))  # on the worker thread
+        answer.wait(5)
+        return 200, {}, "{}"
+
+    responses.add_callback(responses.GET, RUN, callback=held_answer)
+    guard, steps = SignalGuard(), []
+
+    def import_held_then_go_on() -> None:
+        with guard.interruptible():
+            held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+            try:
+                os.kill(os.getpid(), signal.SIGTERM)
+                steps.append("imported whole")
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, held)  # the signal, delivered now
+            steps.append("went on")
+
+    guard.install()
+    try:
+        call = Transport(BASE, KEY, env={})._start(Request("GET", "/api/ci/runs/r-1"), 5)  # in flight
+        with pytest.raises(CancelRequested):
+            import_held_then_go_on()
+    finally:
+        guard.uninstall()
+        answer.set()
+    assert call.wait(5).status == 200
+    assert {signal.SIGINT, signal.SIGTERM} <= worker_holds
+    assert steps == ["imported whole"]

@@ -69,3 +69,28 @@ def test_a_signal_inside_a_deferred_block_waits_for_its_end(guard: SignalGuard) 
     with pytest.raises(CancelRequested):
         write_outputs_then_go_on()
     assert steps == ["outputs written"]
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_cancel_that_a_finalizer_swallowed_is_raised_at_the_next_checkpoint(guard: SignalGuard) -> None:
+    # Python reports and drops an exception raised while a dropped generator is being closed (next() on a
+    # generator expression leaves it suspended): a signal handled at that moment must not lose the cancel.
+    def first_match() -> Iterator[int]:
+        try:
+            yield 1
+        finally:  # run when the generator is dropped
+            signal.raise_signal(signal.SIGTERM)
+
+    steps: list[str] = []
+
+    def poll_then_write_outputs() -> None:
+        with guard.interruptible():
+            next(first_match())
+            steps.append("went on")
+            with guard.deferred():
+                steps.append("outputs written")
+            steps.append("polled again")  # must not happen: the cancel is raised at the deferred block's end
+
+    with pytest.raises(CancelRequested):
+        poll_then_write_outputs()
+    assert steps == ["went on", "outputs written"]
