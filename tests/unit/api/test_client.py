@@ -32,7 +32,17 @@ from certyn_action.api.client import (
     read_created,
     read_status,
 )
-from certyn_action.api.http import Call, Deadline, DuplicateKey, NotSent, Reply, Request, Transport, UnsafeUrl
+from certyn_action.api.http import (
+    Call,
+    Deadline,
+    DuplicateKey,
+    NotSent,
+    Reply,
+    Request,
+    Transport,
+    TransportError,
+    UnsafeUrl,
+)
 from certyn_action.github.signals import CancelRequested, SignalGuard
 from tests.fakes import FakeClock
 
@@ -1010,6 +1020,34 @@ def test_a_signal_wherever_it_lands_in_a_request_raises_the_cancel_and_nothing_e
         assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == set(), signal_at.where  # none left held
     assert len(landed) > 20
     assert {where: raised for where, raised in landed.items() if raised != "CancelRequested"} == {}
+
+
+def test_a_call_whose_wait_a_signal_cut_short_is_answered_when_waited_for_again() -> None:
+    # The check run's create a signal interrupted is waited for again (answer_in_flight): its id must not be
+    # lost, wherever in the wait the signal landed, even right after the answer was taken.
+    landed: dict[str, str] = {}
+    for at in itertools.count(1):
+        call = Call("POST /repos/o/r/check-runs")
+        call._finish(Reply(201, {}, b"{}"), None)
+        guard, tracing = SignalGuard(), sys.gettrace()
+        signal_at = _SignalAt(guard, at)
+        try:
+            with guard.interruptible():
+                sys.settrace(signal_at)
+                try:
+                    call.wait(1)
+                finally:
+                    sys.settrace(tracing)
+        except CancelRequested:
+            pass
+        if not signal_at.where:
+            break  # the wait was over before its at-th step: every step has had its signal
+        try:
+            landed[signal_at.where] = str(call.wait(0.2).status)
+        except TransportError as err:
+            landed[signal_at.where] = str(err)
+    assert len(landed) > 3
+    assert {where: again for where, again in landed.items() if again != "201"} == {}
 
 
 @responses.activate
