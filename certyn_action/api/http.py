@@ -148,6 +148,7 @@ class Call:
         self.started = time.monotonic()
         self._done = threading.Lock()
         self._done.acquire()  # released by the worker when the exchange is over
+        self._over = False  # set by the worker before it releases _done: a second wait never takes the lock
         self._reply: Reply | None = None
         self._error: TransportError | None = None
 
@@ -155,13 +156,12 @@ class Call:
         """The reply within ``timeout`` seconds; ``idle`` (the log's heartbeat) runs meanwhile and says when
         it wants to run again."""
         end = time.monotonic() + max(timeout, 0.0)
-        while not self._done.acquire(
+        while not self._over and not self._done.acquire(
             timeout=max(min(end - time.monotonic(), idle() if idle else timeout), 0.0)
         ):
             if time.monotonic() >= end:
                 self._trace(f"abandoned after {timeout:.3g}s")
                 raise TransportError(f"{self.description}: no complete response within {timeout:.3g}s")
-        self._done.release()  # over for good: a call a signal left in flight may be waited for again
         if self._error is not None:
             self._trace(str(self._error))
             raise self._error
@@ -175,7 +175,7 @@ class Call:
             self.debug(f"{self.description}: {outcome} ({time.monotonic() - self.started:.3f}s)")
 
     def _finish(self, reply: Reply | None, error: TransportError | None) -> None:
-        self._reply, self._error = reply, error
+        self._reply, self._error, self._over = reply, error, True
         self._done.release()
 
 
