@@ -9,6 +9,8 @@ import signal
 import ssl
 import sys
 import threading
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -979,6 +981,20 @@ class _SignalAt:
             self.guard._handle(signal.SIGTERM, frame)
         return self
 
+    def run(self, action: Callable[[], object]) -> str:
+        """``action`` in an interruptible block, traced: the name of what it raised, "" when nothing."""
+        tracing = sys.gettrace()
+        try:
+            with self.guard.interruptible():
+                sys.settrace(self)
+                try:
+                    action()
+                finally:
+                    sys.settrace(tracing)
+        except BaseException as err:  # the point: which one
+            return type(err).__name__
+        return ""
+
 
 class _Held(Transport):
     """The exchange, on its worker thread, is over only once ``answer`` is set: the signal always comes while
@@ -1000,17 +1016,11 @@ def test_a_signal_wherever_it_lands_in_a_request_raises_the_cancel_and_nothing_e
     clock, transport = FakeClock(), _Held()
     landed: dict[str, str] = {}
     for at in itertools.count(1):
-        guard, tracing = SignalGuard(), sys.gettrace()
-        signal_at = _SignalAt(guard, at)
+        signal_at = _SignalAt(SignalGuard(), at)
         try:
-            with guard.interruptible():
-                sys.settrace(signal_at)
-                try:
-                    transport.send(Request("GET", "/api/ci/runs/r-1"), Deadline(clock.now + 0.05, clock))
-                finally:
-                    sys.settrace(tracing)
-        except BaseException as err:  # the point: which one
-            raised = type(err).__name__
+            raised = signal_at.run(
+                lambda: transport.send(Request("GET", "/api/ci/runs/r-1"), Deadline(clock.now + 0.05, clock))
+            )
         finally:
             transport.answer.set()
             transport.answer = threading.Event()
@@ -1029,17 +1039,8 @@ def test_a_call_whose_wait_a_signal_cut_short_is_answered_when_waited_for_again(
     for at in itertools.count(1):
         call = Call("POST /repos/o/r/check-runs")
         call._finish(Reply(201, {}, b"{}"), None)
-        guard, tracing = SignalGuard(), sys.gettrace()
-        signal_at = _SignalAt(guard, at)
-        try:
-            with guard.interruptible():
-                sys.settrace(signal_at)
-                try:
-                    call.wait(1)
-                finally:
-                    sys.settrace(tracing)
-        except CancelRequested:
-            pass
+        signal_at = _SignalAt(SignalGuard(), at)
+        signal_at.run(partial(call.wait, 1))
         if not signal_at.where:
             break  # the wait was over before its at-th step: every step has had its signal
         try:
