@@ -4,9 +4,11 @@ where, with which credential, and that GitHub's refusals and rate limits are war
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import re
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 import pytest
@@ -464,3 +466,28 @@ def test_an_issue_number_in_a_test_name_does_not_link_or_notify_from_the_comment
     results = ProcessRun.model_validate({}).model_copy(update={"items": items})
     comment = render_comment(replace(report(), findings=Findings(results=results)), marker(settings()))
     assert not re.search(r"#\d", read(comment).text), read(comment).text
+
+
+@responses.activate
+def test_a_signal_wherever_it_lands_while_the_check_run_starts_leaves_one_check_run() -> None:
+    # The job's cancel may cut the check run's create at any step: the finish learns the id the create got
+    # and completes that check run. A second one would leave the first in progress under the pull request.
+    from tests.unit.api.test_client import _SignalAt  # noqa: PLC0415
+
+    responses.post(f"{REPO}/check-runs", json={"id": 5}, status=201)
+    responses.patch(f"{REPO}/check-runs/5", json={"id": 5})
+    made: dict[str, int] = {}
+    for at in itertools.count(1):
+        clock = FakeClock()
+        guard = SignalGuard(clock.monotonic)
+        pub, _ = publisher(clock, guard)
+        done = report(Result.CANCELLED, inputs=settings(pr_comment="off"))
+        responses.calls.reset()
+        signal_at = _SignalAt(guard, at)
+        signal_at.run(partial(pub.started, done, 2000.0))
+        if not signal_at.where:
+            break  # started was over before its at-th step: every step has had its signal
+        pub.finish(done)
+        made[signal_at.where] = len(bodies("POST", "/check-runs"))
+    assert len(made) > 20
+    assert {where: posts for where, posts in made.items() if posts != 1} == {}
