@@ -6,6 +6,7 @@ run or comment per suite and leg). 401/403/404 are a refusal: a permission to ad
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -103,8 +104,8 @@ class GitHub:
         self._in_flight: Call | None = None  # an exchange a signal interrupted the wait for
 
     def answer_in_flight(self, deadline: float) -> Any:
-        """The JSON of a 2xx answer to the exchange a signal interrupted (a check run create whose id must not
-        be lost), awaited until ``deadline``; else None."""
+        """The JSON of a 2xx answer to the last exchange, which a signal may have interrupted (a check run create
+        whose id must not be lost), awaited until ``deadline``; else None."""
         call, self._in_flight = self._in_flight, None
         if call is None:
             return None
@@ -128,9 +129,12 @@ class GitHub:
         while True:
             attempt = Deadline(deadline, self.clock).capped(REQUEST_SECONDS)
             try:
-                self._in_flight = self.transport.begin(Request(method, prefix + path, body), attempt)
-                reply = self._in_flight.wait(attempt.left())  # a signal here leaves the call in flight
-                self._in_flight = None
+                with (
+                    self.guard.deferred() if self.guard else contextlib.nullcontext()
+                ):  # kept before a signal
+                    self._in_flight = self.transport.begin(Request(method, prefix + path, body), attempt)
+                # kept once answered too: a signal may land before the caller has kept what the answer says
+                reply = self._in_flight.wait(attempt.left())
             except TransportError as err:
                 self._in_flight, error, retry_after = None, GitHubError(str(err)), None
                 # a POST that may have been sent may have made one: never two
