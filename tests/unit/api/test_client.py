@@ -971,7 +971,7 @@ class _SignalAt:
     def __init__(self, guard: SignalGuard, at: int) -> None:
         self.guard, self.at, self.steps, self.where = guard, at, 0, ""
 
-    def __call__(self, frame: FrameType, event: str, arg: object) -> _SignalAt:
+    def __call__(self, frame: FrameType, event: str, arg: object) -> _SignalAt | None:
         self.steps += 1
         held = signal.SIGTERM in signal.pthread_sigmask(signal.SIG_BLOCK, [])
         if self.steps >= self.at and not self.where and not held:
