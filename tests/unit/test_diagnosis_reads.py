@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
+import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
@@ -20,11 +23,11 @@ from certyn_action import diagnosis
 from certyn_action.api.models import RunItem
 from certyn_action.core.diagnosis import Diagnosis, FlakyMark
 from certyn_action.diagnosis import BUDGET_SECONDS, MAX_PARALLEL, _Reads, _run, report_diagnosis
-from certyn_action.github.signals import CancelRequested
+from certyn_action.github.signals import CancelRequested, SignalGuard
 from certyn_action.render import words
 from certyn_action.settings import Settings
 from tests.fakes import FakeClock
-from tests.unit.api.test_client import BASE, KEY, make_client
+from tests.unit.api.test_client import BASE, KEY, _SignalAt, make_client
 from tests.unit.test_main import CREATE, Step, progress
 
 PROJECT = f"{BASE}/api/projects/p-1"
@@ -415,3 +418,20 @@ def test_in_the_step_diagnose_false_sends_none_of_the_reads(tmp_path: Path) -> N
     assert step.run(diagnose="false") == 1
     assert step.outputs()["failures"] == ""
     assert [p for p in paths() if "agentsessions" in p or "executions" in p or "flaky" in p] == []
+
+
+def test_a_signal_wherever_it_lands_while_the_reads_run_raises_the_cancel_and_nothing_else() -> None:
+    # The step waits for the reads on its own thread, where the job's cancel raises. Cut inside threading's
+    # Event.wait (between Condition.wait's release of its lock and taking it back), it raised "release unlocked
+    # lock" instead: what Certyn found was lost and the gate's verdict replaced, as for a bug.
+    landed: dict[str, str] = {}
+    for at in itertools.count(1):
+        signal_at = _SignalAt(SignalGuard(), at)
+        raised = signal_at.run(
+            partial(_run, [("a read", partial(time.sleep, 0.01))], _Reads(), 1e9, FakeClock())
+        )
+        if not signal_at.where:
+            break  # the reads were over before the at-th step: every step has had its signal
+        landed[signal_at.where] = raised
+    assert len(landed) > 20
+    assert {where: raised for where, raised in landed.items() if raised != "CancelRequested"} == {}
