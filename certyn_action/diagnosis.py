@@ -63,7 +63,9 @@ def _run(jobs: Sequence[tuple[str, Callable[[], None]]], reads: _Reads, until: f
     unfinished. Waits in slices on this thread, where a signal may raise; then nothing new starts."""
     queue = list(reversed(list(enumerate(jobs))))
     left = [len(jobs)]
-    done = threading.Event()
+    # a bare lock, released when the last read is over: one call into C, which a signal's exception leaves whole
+    done = threading.Lock()
+    done.acquire()
 
     def worker() -> None:
         while not reads.stop.is_set():
@@ -78,15 +80,17 @@ def _run(jobs: Sequence[tuple[str, Callable[[], None]]], reads: _Reads, until: f
             with reads.lock:
                 left[0] -= 1
                 if left[0] == 0:
-                    done.set()
+                    done.release()
 
     # threading's code under its locks, out of a signal's reach; no worker ever takes one
     with signals_held():
         for _ in range(min(MAX_PARALLEL, len(jobs))):
             threading.Thread(target=worker, name="diagnosis", daemon=True).start()
     try:
-        while not done.is_set() and clock.monotonic() < until:
-            done.wait(min(0.05, max(until - clock.monotonic(), 0)))
+        while clock.monotonic() < until and not done.acquire(
+            timeout=min(0.05, max(until - clock.monotonic(), 0))
+        ):
+            pass
     finally:
         reads.stop.set()
     with reads.lock:
