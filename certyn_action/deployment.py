@@ -118,9 +118,8 @@ def _attempt(url: str, timeout: float, env: Mapping[str, str]) -> int | BaseExce
             outcome.append(err)
 
     worker = threading.Thread(target=exchange, name="deployment check", daemon=True)
-    with (
-        signals_held()
-    ):  # threading's code under its locks, out of a signal's reach; the worker never takes one
+    # threading's code under its locks, out of a signal's reach; the worker never takes one
+    with signals_held():
         worker.start()
     worker.join(timeout + GRACE_SECONDS)
     return outcome[0] if outcome else None

@@ -80,9 +80,8 @@ def _run(jobs: Sequence[tuple[str, Callable[[], None]]], reads: _Reads, until: f
                 if left[0] == 0:
                     done.set()
 
-    with (
-        signals_held()
-    ):  # threading's code under its locks, out of a signal's reach; no worker ever takes one
+    # threading's code under its locks, out of a signal's reach; no worker ever takes one
+    with signals_held():
         for _ in range(min(MAX_PARALLEL, len(jobs))):
             threading.Thread(target=worker, name="diagnosis", daemon=True).start()
     try:

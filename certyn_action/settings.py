@@ -297,14 +297,14 @@ def parse_instruction(value: str) -> str:
 
 def _variable_lines(raw: str) -> list[tuple[int, str, str, str]]:
     """(number from 1, line, name, value) of each line that holds a variable, without a CRLF's CR; blank and
-    ``#`` lines left out; name and value "" unless the line is ``NAME=value``."""
+    ``#`` lines left out; name "" unless the line is ``NAME=value`` (its value is then never read)."""
     found = []
     for number, raw_line in enumerate(raw.split("\n"), start=1):
         line = raw_line.removesuffix("\r")
         if line.strip() and not line.lstrip().startswith("#"):
             name, equals, value = line.partition("=")
             name = name.strip() if equals and re.fullmatch(VARIABLE_NAME, name.strip()) else ""
-            found.append((number, line, name, value if name else ""))
+            found.append((number, line, name, value))
     return found
 
 
@@ -439,14 +439,14 @@ def parse_base_url(value: str) -> str:
         )
     split, scheme, port = _split(url, BASE_URL_EXAMPLE)
     try:
-        auth = parse_url(url).auth
+        parse_url(url)
     except ValueError:  # urllib3's LocationParseError
         raise ValueError(f"is not a valid URL: use e.g. `{BASE_URL_EXAMPLE}`") from None
     if scheme not in ("http", "https") or not split.hostname:
         raise ValueError(
             f"must be an absolute http(s) URL with a host, e.g. `{BASE_URL_EXAMPLE}`, got {_show(without_secrets(url))}"
         )
-    if "@" in split.netloc or split.username is not None or auth is not None:
+    if "@" in split.netloc:  # urllib3 reads the same authority (backslash refused): no user name without it
         raise ValueError(
             "must not contain credentials (`user:password@`): they would be stored in the Certyn "
             "environment and sent to the deployment; protect the preview another way or pass the bare URL"
@@ -604,11 +604,10 @@ def read_settings(
     variables = reader.get("variables", (), parse_variables, strip=False)
     if process_slug and tags:
         reader.fail("tags", "give either `process-slug` or `tags`, not both")
-    elif (
-        not (process_slug or tags or run_id) and not {"process-slug", "tags", "run-id"} & reader.errors.keys()
-    ):
+    elif not (process_slug or tags or run_id) and not {"tags", "run-id"} & reader.errors.keys():
         # The runner passes "" for an absent input and an empty expression alike: a `run-id` read from a job
-        # that maps no `outputs:` looks unset, so the one error names every way to say what to run.
+        # that maps no `outputs:` looks unset, so the one error names every way to say what to run. (An error of
+        # `process-slug` itself stays: `fail` keeps an input's first error.)
         reader.fail(
             "process-slug",
             "set `process-slug` (the suite to run), `tags` (tests to select) or `run-id` (an existing run to "
@@ -785,7 +784,7 @@ def idempotency_key(
     safe = _UNSAFE_KEY_CHARS.sub("_", raw)
     if safe != raw or len(safe) > MAX_IDEMPOTENCY_KEY:
         # Readable, and exact again: a digest of the raw parts tells apart values sanitising or cutting made equal.
-        digest = hashlib.sha256(raw.encode("utf-8")).hexdigest()[:24]
+        digest = hashlib.sha256(raw.encode()).hexdigest()[:24]
         safe = f"{safe[: MAX_IDEMPOTENCY_KEY - len(digest) - 1]}~{digest}"
     return safe
 
@@ -801,7 +800,7 @@ def environment_key(
         return f"local-{random_hex(12)}"
     exact = ctx.step_parts(job_index, check_run_id) + ([ctx.step_files] if ctx.step_files else [])
     joined = "\x00".join(f"{len(part)}:{part}" for part in exact)  # a separator in a part cannot shift it
-    number = int.from_bytes(hashlib.sha256(joined.encode("utf-8", "surrogatepass")).digest(), "big")
+    number = int.from_bytes(hashlib.sha256(joined.encode()).digest(), "big")
     digest = "".join(_BASE36[number // 36**i % 36] for i in range(DIGEST_LENGTH))
     readable = [
         _sanitise(ctx.repository.rsplit("/", 1)[-1])[:14].strip("-"),  # cannot push the run id out

@@ -319,7 +319,7 @@ def formatted_block(text: str) -> str:
             out.append("> " + formatted(quote["text"], _WHOLE))
         else:  # a paragraph's line (in the open list item when indented), or a blank one
             out.append(" " * (items[-1][1] if items and line.strip() else 0) + formatted(line, _WHOLE))
-    return "\n".join(out).strip("\n") + "\n"
+    return "\n".join(out).strip() + "\n"  # no blank line, nor one of spaces alone, at either end
 
 
 def escape_command_data(text: str) -> str:

@@ -362,3 +362,58 @@ def test_an_answer_is_written_anew_block_by_block() -> None:
 def test_a_table_row_is_split_at_its_unescaped_pipes_with_or_without_outer_ones() -> None:
     table = "|a|b|\n|---|---|\nx | y\n| p | q \\|"
     assert formatted_block(table) == "| a | b |\n|---|---|\n| x | y |\n| p | q \\| |\n"
+
+
+def test_a_links_words_are_formatted_but_never_a_link_of_their_own() -> None:
+    # A link inside a link's words would win on GitHub and leave the outer one as text: its URL is words.
+    assert (
+        formatted("[see https://a.test/x](https://b.test/)")
+        == "[see https\\:\\/\\/a\\.test\\/x](https://b.test/)"
+    )
+    assert formatted("[**bold** and `code`](https://b.test/)") == (
+        "[<strong>bold</strong> and <code>code</code>](https://b.test/)"
+    )
+
+
+def test_a_line_without_a_pipe_after_a_table_is_a_paragraph_again() -> None:
+    assert (
+        formatted_block("| a | b |\n|---|---|\nafter the table")
+        == "| a | b |\n|---|---|\n\nafter the table\n"
+    )
+
+
+def test_a_headings_words_end_as_on_github_only_spaces_and_tabs_are_dropped() -> None:
+    # GitHub keeps a no-break space at the end of a heading's words (with or without closing #s).
+    assert plain_lines("# Title\u00a0\n## Closed\u00a0 ##") == ["Title\u00a0", "Closed\u00a0"]
+
+
+@pytest.mark.parametrize(
+    ("answer", "written"),
+    [
+        ("```\nif x:\n\treturn MAX\n```", "```text\nif x:\n    return MAX\n```\n"),  # a tab is four spaces
+        (
+            "```\n\n    indented   \n\n```",
+            "```text\n\n    indented   \n```\n",
+        ),  # blank lines at its end dropped
+    ],
+    ids=["a tab", "blank lines and spaces"],
+)
+def test_a_code_block_shows_its_lines_as_they_are(answer: str, written: str) -> None:
+    assert formatted_block(answer) == written
+
+
+def test_an_indented_paragraph_after_a_blank_line_stays_in_its_list_item() -> None:
+    assert formatted_block("- item\n\n  more of the item") == "- item\n\n  more of the item\n"
+
+
+def test_no_heading_or_paragraph_of_the_answer_is_cut() -> None:
+    # the answer is cut as a whole, before it is formatted
+    assert (
+        formatted_block("# " + "h" * 600 + "\n" + "p" * 600)
+        == "#### " + "h" * 600 + "\n\n" + "p" * 600 + "\n"
+    )
+
+
+def test_an_answer_ends_with_its_last_words_never_a_line_of_spaces() -> None:
+    # a line of a list item that formats to nothing (a link without words) is the last one
+    assert formatted_block("- a\n  [](x)") == "- a\n"

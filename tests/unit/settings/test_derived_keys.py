@@ -21,8 +21,9 @@ from certyn_action.settings import (
     environment_key,
     environment_label,
     idempotency_key,
+    read_settings,
 )
-from tests.unit.settings.support import SETTINGS
+from tests.unit.settings.support import SETTINGS, input_env
 
 # == the Idempotency-Key =====================================================================================
 
@@ -281,6 +282,41 @@ def test_sanitising_or_truncating_never_makes_two_steps_collide(
     assert KEY_PATTERN.fullmatch(two)
 
 
+@pytest.mark.parametrize(
+    ("env", "job_index", "readable"),
+    [
+        ({"GITHUB_RUN_ATTEMPT": ""}, "", "gha-shop-12345678901-1-e2e-0"),  # the first attempt, leg 0
+        ({"GITHUB_RUN_ATTEMPT": "2"}, "3", "gha-shop-12345678901-2-e2e-3"),
+        # the repository's name cut to 14 characters, the job's to 10
+        ({"GITHUB_REPOSITORY": "acme/Shop-Frontend-App"}, "", "gha-shop-frontend-12345678901-1-e2e-0"),
+        ({"GITHUB_JOB": "e2e-tests-chrome"}, "", "gha-shop-12345678901-1-e2e-tests-0"),
+        ({"GITHUB_REPOSITORY": "acme/team/shop"}, "", "gha-shop-12345678901-1-e2e-0"),  # the last part
+        ({"GITHUB_RUN_ID": "1" * 40}, "", "gha-shop-" + "1" * 40),  # cut to 50 right after a hyphen
+    ],
+    ids=["no attempt or leg", "attempt and leg", "long repository", "long job", "nested name", "cut"],
+)
+def test_the_key_reads_repository_run_attempt_job_and_leg_then_a_digest(
+    env: dict[str, str], job_index: str, readable: str
+) -> None:
+    # Each part is cut short without a hyphen left at its end: never two in a row, never one before the digest.
+    key = _environment_key(env, job_index)
+    assert re.fullmatch(re.escape(readable) + "-[0-9a-z]{12}", key), key
+
+
+def test_both_keys_come_from_the_job_index_and_check_run_id_the_runner_passes() -> None:
+    env = PREVIEW_STEP_ENV | input_env(job_index="3", check_run_id="777")
+    settings = read_settings(env)
+    assert settings.idempotency_key == "gha:acme/shop:12345678901:1:e2e:3:777:__certyn_run-action"
+    assert settings.temporary_environment_key == environment_key(_preview_ctx(), "3", "777")
+    assert settings.temporary_environment_key.startswith("gha-shop-12345678901-1-e2e-3-")
+
+
+def test_outside_actions_both_keys_come_from_the_random_source_given() -> None:
+    settings = read_settings(input_env(), random_hex=lambda n: "ab" * n)
+    assert settings.idempotency_key == "certyn-run-action:" + "ab" * 16
+    assert settings.temporary_environment_key == "local-" + "ab" * 12
+
+
 def test_long_repository_cannot_push_the_run_out_of_the_key() -> None:
     key = _environment_key({"GITHUB_REPOSITORY": "acme/" + "very-long-repository-name" * 5})
     assert "-12345678901-" in key
@@ -370,7 +406,17 @@ def test_label_is_one_line_and_capped() -> None:
 
 
 def test_label_outside_actions() -> None:
-    assert "outside GitHub Actions" in environment_label(GitHubContext(), "")
+    assert environment_label(GitHubContext(), "") == "certyn run-action (outside GitHub Actions)"
+
+
+def test_label_of_a_run_without_a_repository_says_so() -> None:
+    label = environment_label(_preview_ctx({"GITHUB_REPOSITORY": ""}), "")
+    assert label == "GitHub Actions unknown repository, run 12345678901, job e2e"
+
+
+def test_a_control_character_in_the_label_is_one_space() -> None:
+    label = environment_label(_preview_ctx({"GITHUB_JOB": "e2e\x1b[31mred"}), "")
+    assert label == "GitHub Actions acme/shop, run 12345678901, job e2e [31mred"
 
 
 def test_a_reusable_workflow_called_twice_gets_a_key_per_call() -> None:

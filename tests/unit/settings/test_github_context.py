@@ -8,6 +8,7 @@ import pytest
 
 from certyn_action.settings import (
     GitHubContext,
+    InputErrors,
     RunMetadata,
     missing_key_hint,
     read_settings,
@@ -89,6 +90,25 @@ def test_from_env_defaults_server_url_to_github_com() -> None:
     env = _github_env()
     del env["GITHUB_SERVER_URL"]
     assert GitHubContext.from_env(env, {}).server_url == "https://github.com"
+
+
+def test_only_trailing_slashes_are_dropped_from_the_server_url() -> None:
+    ctx = GitHubContext.from_env(_github_env(GITHUB_SERVER_URL="https://CODE.ACME.BOX//"), {})
+    assert ctx.server_url == "https://CODE.ACME.BOX"  # a host in capitals is kept to its last letter
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        "/github/file_commands/set_output_0b6b4a7e-3a43",  # as a container action sees it
+        "/home/runner/work/_temp/_runner_file_commands/set_output_0b6b4a7e-3a43",
+        "D:\\a\\_temp\\_runner_file_commands\\set_output_0b6b4a7e-3a43",  # a Windows runner
+    ],
+)
+def test_a_step_is_told_apart_by_the_name_of_its_output_file_alone(output: str) -> None:
+    # The runner names each step's GITHUB_OUTPUT file by a uuid: what tells two calls of a reusable workflow apart.
+    ctx = GitHubContext.from_env(_github_env(GITHUB_OUTPUT=output), {})
+    assert ctx.step_files == "set_output_0b6b4a7e-3a43"
 
 
 # -- metadata ------------------------------------------------------------------------------
@@ -268,6 +288,27 @@ def test_no_hint_otherwise(env: dict[str, str], payload: dict[str, Any]) -> None
 def test_no_fork_hint_for_pull_request_target() -> None:
     ctx = GitHubContext.from_env(_pr_env("pull_request_target"), _pr_payload(head_repo="forker/shop"))
     assert missing_key_hint(ctx) is None
+
+
+def test_the_hints_say_why_the_key_is_empty_and_how_to_guard_the_step_word_for_word() -> None:
+    def api_key_error(env: dict[str, str], payload: dict[str, Any]) -> str:
+        with pytest.raises(InputErrors) as raised:
+            read_settings(env | input_env(api_key=""), payload)
+        [error] = raised.value.errors
+        assert error.name == "api-key"
+        return error.message
+
+    assert api_key_error(_github_env(GITHUB_ACTOR="dependabot[bot]"), {}) == (
+        "is empty because this run was triggered by Dependabot, and GitHub gives Dependabot runs only "
+        "Dependabot secrets: add CERTYN_API_KEY under Settings → Secrets → Dependabot, or skip the step "
+        "with `if: github.actor != 'dependabot[bot]'`."
+    )
+    assert api_key_error(_pr_env(), _pr_payload(head_repo="forker/shop")) == (
+        "is empty because this pull request comes from a fork, and GitHub does not pass repository "
+        "secrets to workflows triggered by a fork's pull request. Guard the step, e.g. "
+        "`if: github.event.pull_request.head.repo.full_name == github.repository`, "
+        "or run it on `push`/`workflow_dispatch` instead."
+    )
 
 
 # -- names and links for the job summary ----------------------------------------------------------

@@ -24,6 +24,7 @@ from certyn_action.settings import (
     InputErrors,
     Settings,
     api_origin,
+    base_url_secrets,
     missing_key_hint,
     normalize_api_url,
     parse_base_url,
@@ -1259,6 +1260,11 @@ def test_lines_are_name_value_pairs_kept_exactly_in_order() -> None:
     )
 
 
+def test_an_indented_comment_line_is_a_comment() -> None:
+    assert parse_variables("A=1\n   # the login, from the vault\nB=2") == (("A", "1"), ("B", "2"))
+    assert variable_secrets("A=1\n   # the login, from the vault\nB=2") == ["1", "2"]
+
+
 def test_the_input_is_read_unstripped_so_the_last_value_keeps_its_spaces() -> None:
     settings = read_settings(_previewed(variables="A=1\nB=two  "), {})
     assert settings.variables == (("A", "1"), ("B", "two  "))
@@ -1460,6 +1466,11 @@ def test_the_inputs_and_github_enterprise_server_api_url() -> None:
     assert settings.github_api_url == "https://ghe.example.com/api/v3"
 
 
+def test_only_trailing_slashes_are_dropped_from_the_github_api_url() -> None:
+    settings = read({"GITHUB_API_URL": "https://API.CODE.ACME.BOX//"}, github_token="ghs_x")
+    assert settings.github_api_url == "https://API.CODE.ACME.BOX"  # a host in capitals: to its last letter
+
+
 def test_a_pr_comment_mode_must_be_one_of_three() -> None:
     assert "`off`, `always` or `on-failure`" in messages(github_token="ghs_x", pr_comment="yes")["pr-comment"]
 
@@ -1494,12 +1505,40 @@ def test_the_token_goes_only_to_a_plain_https_github_api_url() -> None:
             "must not contain credentials (`user:password@`): they would be stored in the Certyn "
             "environment and sent to the deployment; protect the preview another way or pass the bare URL",
         ),
+        # Python's parser reads it, urllib3 (which connects) does not: a `%` not followed by two hex digits
+        ("https://pr-42%.x.test/", "is not a valid URL: use e.g. `https://pr-42.preview.example.com`"),
+        (
+            "https://pr%2D42.x.test/",
+            "has a percent-encoded host: write the host plainly, e.g. `pr-42.example.com`",
+        ),
+        ("https://x.test/#/route", "must not have a `#` fragment: pass the deployment's base URL"),
     ],
-    ids=["2049 characters", "a space", "non-ASCII", "no port", "credentials"],
+    ids=[
+        "2049 characters",
+        "a space",
+        "non-ASCII",
+        "no port",
+        "credentials",
+        "unreadable",
+        "percent",
+        "fragment",
+    ],
 )
 def test_a_base_url_refused_says_why_and_what_to_pass(url: str, message: str) -> None:
     with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         parse_base_url(url)
+
+
+@pytest.mark.parametrize(
+    ("url", "secrets"),
+    [
+        (" https://qa:pa55@pr-42.x.test/?token=t0k#sig=s1g \n", ["token=t0k", "sig=s1g", "qa", "pa55"]),
+        ("https://pr-42.x.test/app", []),
+        ("https://[pr-42.x.test/?token=t0k", []),  # unreadable: refused as an input, nothing to mask
+    ],
+)
+def test_what_a_base_url_may_carry_a_token_in_is_masked(url: str, secrets: list[str]) -> None:
+    assert base_url_secrets(url) == secrets
 
 
 def test_a_base_url_of_2048_characters_is_accepted() -> None:
