@@ -26,7 +26,7 @@ import requests.structures
 import urllib3.exceptions
 
 from .. import __version__
-from ..clock import Clock
+from ..clock import WAKE_SECONDS, Clock
 from ..render.escape import Scrubber, each_string, one_line
 from ..settings import api_origin
 
@@ -157,7 +157,7 @@ class Call:
         it wants to run again."""
         end = time.monotonic() + max(timeout, 0.0)
         while not self._over and not self._done.acquire(
-            timeout=max(min(end - time.monotonic(), idle() if idle else timeout), 0.0)
+            timeout=max(min(end - time.monotonic(), idle() if idle else timeout, WAKE_SECONDS), 0.0)
         ):
             if time.monotonic() >= end:
                 self._trace(f"abandoned after {timeout:.3g}s")

@@ -45,6 +45,7 @@ from certyn_action.api.http import (
     TransportError,
     UnsafeUrl,
 )
+from certyn_action.clock import WAKE_SECONDS
 from certyn_action.github.signals import CancelRequested, SignalGuard
 from tests.fakes import FakeClock
 
@@ -609,11 +610,22 @@ def test_a_request_in_flight_runs_idle_between_slices_of_its_wait() -> None:
 
     def idle() -> float:
         beats.append("beat")
-        return 10.0
+        return 0.1
 
     assert call.wait(100, idle).status == 200
-    assert event.timeouts == [10.0] * 4  # never one long wait: the heartbeat gets its turn every 10 s
+    assert event.timeouts == [0.1] * 4  # never one long wait: the heartbeat gets its turn every 0.1 s
     assert len(beats) == 4
+
+
+def test_a_request_in_flight_is_waited_for_in_slices_a_lost_signal_cannot_outlast() -> None:
+    # A signal that lands just before the thread blocks wakes nothing (Python only notes it): the thread slept
+    # on until the request's timeout (once 15 s after SIGTERM, past the runner's kill). Each slice ends it.
+    event = _ScriptedLock(waits=3)
+    call = Call("GET /api/ci/runs/r")
+    call._done = event  # type: ignore[assignment]
+    call._reply = Reply(200, {}, b"{}")
+    assert call.wait(100, lambda: 60.0).status == 200
+    assert event.timeouts == [WAKE_SECONDS] * 4
 
 
 @responses.activate
