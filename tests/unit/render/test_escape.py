@@ -8,6 +8,7 @@ import pytest
 
 from certyn_action.render.escape import (
     WORD_JOINER,
+    collapsed,
     encodable,
     escape_command_data,
     escape_command_property,
@@ -112,6 +113,19 @@ def test_one_line_cannot_start_a_line_after_a_break() -> None:
 )
 def test_one_line_breaks_legacy_command_marker(raw: str) -> None:
     assert "##[" not in one_line(raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "flat"),
+    [
+        ("v1.2\n\x00 build\u2028\t 7", "v1.2 build 7"),  # a version or label Certyn shows on one line
+        ("  run 42 ,\r\n job  e2e ", "run 42 , job e2e"),
+        ("\ud800lone", "lone"),
+        ("", ""),
+    ],
+)
+def test_collapsed_puts_a_label_on_one_line_with_single_spaces(raw: str, flat: str) -> None:
+    assert collapsed(raw) == flat
 
 
 def test_one_line_strips_and_truncates() -> None:
