@@ -10,7 +10,8 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .api.http import Deadline, signals_held
+from .api.http import signals_held
+from .clock import Deadline
 from .core.diagnosis import Diagnosis, chosen, diagnose_test, flaky_mark
 from .render import words
 from .render.escape import one_line

@@ -14,7 +14,6 @@ from typing import Any
 from .api.client import TRANSIENT_STATUSES, RetryPolicy
 from .api.http import (
     Call,
-    Deadline,
     NotSent,
     Reply,
     Request,
@@ -23,7 +22,7 @@ from .api.http import (
     TransportError,
     UnsafeUrl,
 )
-from .clock import Clock
+from .clock import Clock, Deadline
 from .github.signals import SignalGuard
 from .render.escape import one_line
 from .resources import RELEASE_BUDGET_SECONDS

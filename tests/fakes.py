@@ -8,7 +8,8 @@ from dataclasses import dataclass, field, fields
 
 from requests.structures import CaseInsensitiveDict
 
-from certyn_action.api.http import Deadline, Reply, Request, Transport, TransportError
+from certyn_action.api.http import Reply, Request, Transport, TransportError
+from certyn_action.clock import Deadline
 from certyn_action.settings import RunMetadata, Settings
 
 

@@ -19,11 +19,10 @@ from urllib.parse import urlencode, urlsplit
 from urllib3.exceptions import InvalidHeader, MaxRetryError
 from urllib3.util.retry import Retry
 
-from ..clock import Clock
+from ..clock import Clock, Deadline
 from ..render.escape import one_line, plural
 from ..settings import KEY_MAX_LENGTH
 from .http import (
-    Deadline,
     DuplicateKey,
     NotSent,
     Reply,

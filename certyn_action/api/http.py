@@ -26,7 +26,7 @@ import requests.structures
 import urllib3.exceptions
 
 from .. import __version__
-from ..clock import WAKE_SECONDS, Clock
+from ..clock import WAKE_SECONDS, Deadline
 from ..render.escape import Scrubber, each_string, one_line
 from ..settings import api_origin
 
@@ -61,20 +61,6 @@ def signals_held() -> Iterator[None]:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
-class Deadline(NamedTuple):
-    """When an exchange must be over: a monotonic time on the step's clock."""
-
-    at: float
-    clock: Clock
-
-    def left(self) -> float:
-        return self.at - self.clock.monotonic()
-
-    def capped(self, seconds: float) -> Deadline:
-        """This deadline, or ``seconds`` from now when that is sooner (one attempt's own timeout)."""
-        return Deadline(min(self.at, self.clock.monotonic() + seconds), self.clock)
 
 
 class Request(NamedTuple):

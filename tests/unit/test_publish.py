@@ -17,8 +17,9 @@ import requests
 import responses
 from responses import matchers
 
-from certyn_action.api.http import Deadline, Request
+from certyn_action.api.http import Request
 from certyn_action.api.models import Conversation, Created, CreatedRun, ProcessRun, RunItem, RunStatus
+from certyn_action.clock import Deadline
 from certyn_action.core.report import Findings, Report
 from certyn_action.gate import Cause, Result, Verdict
 from certyn_action.github.signals import SignalGuard

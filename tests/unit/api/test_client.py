@@ -36,7 +36,6 @@ from certyn_action.api.client import (
 )
 from certyn_action.api.http import (
     Call,
-    Deadline,
     DuplicateKey,
     NotSent,
     Reply,
@@ -45,7 +44,7 @@ from certyn_action.api.http import (
     TransportError,
     UnsafeUrl,
 )
-from certyn_action.clock import WAKE_SECONDS
+from certyn_action.clock import WAKE_SECONDS, Deadline
 from certyn_action.github.signals import CancelRequested, SignalGuard
 from tests.fakes import FakeClock
 
