@@ -15,7 +15,7 @@ from typing import NamedTuple
 import requests
 
 from .api.http import NETWORK_FAILURES, USER_AGENT, network_failure, new_session, signals_held
-from .clock import Clock
+from .clock import Clock, Deadline
 from .gate import Cause, Result, Stopped, Verdict
 from .github.workflow import WorkflowLog
 from .render import words
@@ -37,7 +37,7 @@ class DeploymentCheck(NamedTuple):
 
 def check_deployment(
     inputs: Settings,
-    deadline: float,
+    deadline: Deadline,
     clock: Clock,
     env: Mapping[str, str],
     log: WorkflowLog,
@@ -45,7 +45,7 @@ def check_deployment(
 ) -> None:
     """``base-url`` answers before anything is created, within what ``timeout-seconds`` leaves; else
     :class:`Stopped` ends the step, unless ``unreached(error)`` says to go ahead."""
-    seconds = min(inputs.base_url_wait_seconds, max(deadline - clock.monotonic(), 0.0))
+    seconds = min(inputs.base_url_wait_seconds, max(deadline.left(), 0.0))
     wait, url = format_duration(seconds), without_secrets(inputs.base_url)
     log.info(words.checking_deployment(url, wait))
 
@@ -53,7 +53,7 @@ def check_deployment(
         log.info(words.BASE_URL_RETRY.format(attempt=attempt, error=error, delay=delay))
 
     check = wait_until_up(inputs.base_url, seconds, clock, env=env, on_retry=on_retry)
-    late = check.up and clock.monotonic() >= deadline
+    late = check.up and deadline.passed()
     if not check.up and unreached(check.error):
         return
     if check.up and not late:
@@ -78,7 +78,7 @@ def wait_until_up(
 ) -> DeploymentCheck:
     """GET ``url`` until anything answers, retrying connection failures with a small backoff until
     ``wait_seconds`` have passed (0: one try). ``env``: proxies and CA bundle (default: the process's)."""
-    deadline = clock.monotonic() + max(wait_seconds, 0.0)
+    deadline = Deadline.after(clock, max(wait_seconds, 0.0))
     attempts, delay = 0, FIRST_BACKOFF_SECONDS
     while True:
         attempts += 1
@@ -90,7 +90,7 @@ def wait_until_up(
         else:  # a malformed URL cannot get better; a deployment still coming up may
             error = network_failure(outcome, attempt_timeout)[1]
             retry = isinstance(outcome, requests.ConnectionError | requests.Timeout)
-        remaining = deadline - clock.monotonic()
+        remaining = deadline.left()
         if not retry or remaining <= 0:
             return DeploymentCheck(False, attempts, None, error)
         pause = min(delay, remaining)

@@ -19,7 +19,6 @@ from .render.escape import one_line
 if TYPE_CHECKING:
     from .api.client import CertynClient
     from .api.models import Artifact, Flakiness, RunItem
-    from .clock import Clock
     from .settings import Settings
 
 BUDGET_SECONDS = 30.0
@@ -59,7 +58,7 @@ class _Reads:
             self.failures[place] = f"{what}: {one_line(message, 300)}"
 
 
-def _run(jobs: Sequence[tuple[str, Callable[[], None]]], reads: _Reads, until: float, clock: Clock) -> int:
+def _run(jobs: Sequence[tuple[str, Callable[[], None]]], reads: _Reads, until: Deadline) -> int:
     """Run ``jobs`` on at most ``MAX_PARALLEL`` daemon threads until all are done or ``until``; the number left
     unfinished. Waits in slices on this thread, where a signal may raise; then nothing new starts."""
     queue = list(reversed(list(enumerate(jobs))))
@@ -88,9 +87,7 @@ def _run(jobs: Sequence[tuple[str, Callable[[], None]]], reads: _Reads, until: f
         for _ in range(min(MAX_PARALLEL, len(jobs))):
             threading.Thread(target=worker, name="diagnosis", daemon=True).start()
     try:
-        while clock.monotonic() < until and not done.acquire(
-            timeout=min(0.05, max(until - clock.monotonic(), 0))
-        ):
+        while not until.passed() and not done.acquire(timeout=min(0.05, max(until.left(), 0))):
             pass
     finally:
         reads.stop.set()
@@ -98,9 +95,7 @@ def _run(jobs: Sequence[tuple[str, Callable[[], None]]], reads: _Reads, until: f
         return left[0]
 
 
-def diagnose(
-    client: CertynClient, run_id: str, items: Sequence[RunItem], until: float, clock: Clock
-) -> Diagnosis:
+def diagnose(client: CertynClient, run_id: str, items: Sequence[RunItem], until: Deadline) -> Diagnosis:
     """Read and classify the failing tests of ``items`` by ``until``; no request when none is failing."""
     tests = chosen(items)
     if not tests:
@@ -151,7 +146,7 @@ def diagnose(
         if item.execution_id:
             jobs.append((words.READ_ARTIFACTS.format(name=name), partial(artifacts, index, item)))
     jobs += [(words.READ_FLAKY, flaky), (words.READ_OBSERVATIONS, observations)]
-    unfinished = _run(jobs, reads, until, clock)
+    unfinished = _run(jobs, reads, until)
     diagnosed = partial(diagnose_test, describe=words.describe)  # the reason in words
     with reads.lock:
         found = tuple(
@@ -170,12 +165,11 @@ def diagnose(
 def report_diagnosis(
     client: CertynClient,
     log: Log,
-    clock: Clock,
     settings: Settings,
     run_id: str,
     items: Sequence[RunItem],
     counted_failing: int,
-    hard_deadline: float,
+    hard_deadline: Deadline,
 ) -> Diagnosis | None:
     """None with ``diagnose: false``; empty, with no request, when the run's counts have no failing test (whatever
     its rows say); what could not be read is one warning; a signal is the caller's."""
@@ -183,7 +177,7 @@ def report_diagnosis(
         return None
     if not counted_failing:
         return Diagnosis()
-    found = diagnose(client, run_id, items, Deadline(hard_deadline, clock).capped(BUDGET_SECONDS).at, clock)
+    found = diagnose(client, run_id, items, hard_deadline.capped(BUDGET_SECONDS))
     if found.problem:
         log.warning(words.diagnosis_incomplete(found.problem), title=words.DIAGNOSIS_INCOMPLETE)
     for line in words.diagnosis_lines(found):

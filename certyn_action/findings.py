@@ -10,7 +10,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from .api.client import ApiError, CertynClient
-from .clock import Clock
+from .clock import Clock, Deadline
 from .gate import Result
 from .github.junit_file import remove_stale, workspace, write_report
 from .github.signals import CancelRequested, SignalGuard
@@ -31,19 +31,19 @@ READ_SECONDS = 10.0  # what one read of the answer may take beyond its budget
 
 
 def answers(
-    client: CertynClient, conversation_id: str, until: float, hard_deadline: float, clock: Clock
+    client: CertynClient, conversation_id: str, until: Deadline, hard_deadline: Deadline, clock: Clock
 ) -> Iterator[Conversation]:
     """Each read of the conversation until it is final or ``until`` passes (then one last read): every 5 s or
     the server's hint (1 to 30 s). A read may take ``READ_SECONDS`` past ``until``, never past ``hard_deadline``."""
     first = True
     while True:
-        read_by = min(hard_deadline, max(until, clock.monotonic() + READ_SECONDS))
-        if not first and read_by - clock.monotonic() < MIN_POLL_SECONDS:
+        read_by = hard_deadline.capped(max(until.left(), READ_SECONDS))
+        if not first and read_by.left() < MIN_POLL_SECONDS:
             return  # the step's own deadline: the last read stands ("processing")
         first = False
         conversation = client.conversation(conversation_id, read_by)
         yield conversation
-        left = until - clock.monotonic()
+        left = until.left()
         if conversation.finished or left <= 0:
             return
         hint = conversation.retry_after_seconds
@@ -102,17 +102,20 @@ class Afterwards:
         self.clock, self.guard = clock, guard
         self.log, self.findings = step.log, copy.copy(step.report.findings)
 
-    def run(self, status: RunStatus, hard_deadline: float) -> Findings:
+    def run(self, status: RunStatus, hard_deadline: Deadline) -> Findings:
         """What Certyn found, read within the budgets; never raises but for a bug in the report."""
         ended, self.hard_deadline = self.clock.monotonic(), hard_deadline
+
+        def budget(seconds: float) -> Deadline:  # counted from the run's end, never past the step's deadline
+            return hard_deadline.earlier(Deadline.after(self.clock, seconds, since=ended))
+
         try:
             with self.guard.interruptible():
                 if self.inputs.test_results:
-                    self._results(status, min(hard_deadline, ended + RESULTS_SECONDS))
+                    self._results(status, budget(RESULTS_SECONDS))
                 self.findings.asked = bool(self.inputs.instruction)
                 if self.findings.asked:
-                    until = min(hard_deadline, ended + self.inputs.conversation_timeout_seconds)
-                    self._answer(until, hard_deadline)
+                    self._answer(budget(self.inputs.conversation_timeout_seconds), hard_deadline)
                     self.findings.waited = self.clock.monotonic() - ended
         except CancelRequested as cancel:
             note = words.STOPPED_READING.format(signal_name=cancel.signal_name)
@@ -129,7 +132,7 @@ class Afterwards:
                     self.log.info(line)
         return self.findings
 
-    def _results(self, status: RunStatus, deadline: float) -> None:
+    def _results(self, status: RunStatus, deadline: Deadline) -> None:
         from .diagnosis import report_diagnosis  # noqa: PLC0415
         from .render.summary import tally  # noqa: PLC0415
 
@@ -155,7 +158,7 @@ class Afterwards:
         cancelled = status.state == "cancelled"
         diagnosed = [item for item in run.items if not (cancelled and str(item.outcome) == "aborted")]
         self.findings.diagnosis = report_diagnosis(
-            self.client, self.log, self.clock, self.inputs, self.step.report.run_id, diagnosed,
+            self.client, self.log, self.inputs, self.step.report.run_id, diagnosed,
             self.findings.expected_failing - (counts["aborted"] if cancelled else 0), self.hard_deadline,
         )  # fmt: skip
         self.step.found(self.findings)  # the `failures` output at once
@@ -196,12 +199,12 @@ class Afterwards:
         self.log.info(words.JUNIT_WRITTEN.format(tests=tests, path=one_line(path, 300)))
         self.findings.notes.append(words.JUNIT_NOTE.format(tests=tests, path=path))
 
-    def _answer(self, until: float, hard_deadline: float) -> None:
+    def _answer(self, until: Deadline, hard_deadline: Deadline) -> None:
         conversation_id = self.step.report.conversation_id
         if not conversation_id:
             self._answer_missing(words.NO_CONVERSATION_ID)
             return
-        left = max(until - self.clock.monotonic(), 0)
+        left = max(until.left(), 0)
         self.log.info(words.WAITING_FOR_ANSWER.format(left=left))
         try:
             for conversation in answers(self.client, conversation_id, until, hard_deadline, self.clock):

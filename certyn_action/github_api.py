@@ -102,14 +102,14 @@ class GitHub:
         self.repo = f"/repos/{repository}"
         self._in_flight: Call | None = None  # an exchange a signal interrupted the wait for
 
-    def answer_in_flight(self, deadline: float) -> Any:
+    def answer_in_flight(self, deadline: Deadline) -> Any:
         """The JSON of a 2xx answer to the last exchange, which a signal may have interrupted (a check run create
         whose id must not be lost), awaited until ``deadline``; else None."""
         call, self._in_flight = self._in_flight, None
         if call is None:
             return None
         try:
-            reply = call.wait(self._until(deadline) - self.clock.monotonic())
+            reply = call.wait(self._until(deadline).left())
             return reply.json() if 200 <= reply.status < 300 else None
         except (TransportError, ValueError):
             return None
@@ -118,7 +118,7 @@ class GitHub:
         self,
         method: str,
         path: str,
-        deadline: float,
+        deadline: Deadline,
         body: Mapping[str, Any] | None = None,
         *,
         under: str | None = None,
@@ -126,7 +126,7 @@ class GitHub:
         policy = RetryPolicy.create(None, backoff_factor=0.5, backoff_max=4.0)
         prefix, deadline = self.repo if under is None else under, self._until(deadline)
         while True:
-            attempt = Deadline(deadline, self.clock).capped(REQUEST_SECONDS)
+            attempt = deadline.capped(REQUEST_SECONDS)
             try:
                 with (
                     self.guard.deferred() if self.guard else contextlib.nullcontext()
@@ -152,18 +152,20 @@ class GitHub:
                     raise error
             policy = policy.after_failure(method, path) or policy
             delay = policy.delay(retry_after)
-            if self.clock.monotonic() + delay >= deadline:
+            if delay >= deadline.left():
                 raise error
             if self.on_retry is not None:
                 self.on_retry(f"{method} {path}", str(error), delay)
             self.clock.sleep(delay)
 
-    def _until(self, deadline: float) -> float:
+    def _until(self, deadline: Deadline) -> Deadline:
         """``deadline``, or the end of the release budget when a signal came: the runner kills soon after."""
         since = self.guard.received_at if self.guard else None
-        return deadline if since is None else min(deadline, since + RELEASE_BUDGET_SECONDS)
+        if since is None:
+            return deadline
+        return deadline.earlier(Deadline.after(self.clock, RELEASE_BUDGET_SECONDS, since))
 
-    def login(self, deadline: float) -> str | None:
+    def login(self, deadline: Deadline) -> str | None:
         """Who the token is (``GET /user``): a personal token's login; None when GitHub does not say (an
         installation token such as GITHUB_TOKEN is refused it), which is no failure."""
         try:
@@ -173,7 +175,7 @@ class GitHub:
         login = data.get("login") if isinstance(data, Mapping) else None
         return login if isinstance(login, str) and login else None
 
-    def pages(self, path: str, deadline: float) -> list[Any]:
+    def pages(self, path: str, deadline: Deadline) -> list[Any]:
         """Every item of a paged list, following ``Link: rel="next"``."""
         items: list[Any] = []
         for page in range(1, MAX_PAGES + 1):

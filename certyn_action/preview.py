@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .api.client import ApiError, AuthError, GaveUp, list_runner_pools
-from .clock import Clock
+from .clock import Clock, Deadline
 from .render import words
 from .render.escape import without_secrets
 from .resources import RELEASE_BUDGET_SECONDS
@@ -28,7 +28,7 @@ class Preview:
         self.client, self.reporter, self.settings, self.clock = client, reporter, settings, clock
         self.pool: RunnerPool | None = None
 
-    def resolve_pool(self, deadline: float) -> None:
+    def resolve_pool(self, deadline: Deadline) -> None:
         """``runner-pool`` as a pool of this key's, active and named once; else an input error."""
         wanted = self.settings.runner_pool
         if not wanted:
@@ -61,7 +61,7 @@ class Preview:
         self.reporter.note(message)
         return True
 
-    def set_variables(self, environment: TemporaryEnvironment, deadline: float) -> None:
+    def set_variables(self, environment: TemporaryEnvironment, deadline: Deadline) -> None:
         """On the first that fails, the environment is deleted and an :class:`ApiError` names the variable."""
         variables = self.settings.variables
         if not variables or environment.environment is None:
@@ -71,7 +71,7 @@ class Preview:
                 environment.api.set_variable(environment.environment.id, name, value, deadline)
             except ApiError as err:
                 why = words.VARIABLE_NOT_SET.format(name=name)
-                environment.discard(why, self.clock.monotonic() + RELEASE_BUDGET_SECONDS)
+                environment.discard(why, Deadline.after(self.clock, RELEASE_BUDGET_SECONDS))
                 # not a 404 (it would read "project not found"); a refused key or retries given up keep theirs
                 kind = type(err) if isinstance(err, AuthError | GaveUp) else ApiError
                 message = words.variable_not_set(name, _without_values(err.message))

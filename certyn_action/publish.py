@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from .clock import Clock
+from .clock import Clock, Deadline
 from .core.report import Report
 from .gate import Cause, Result
 from .github.signals import SignalGuard
@@ -29,7 +29,7 @@ _NOT_MARKER = re.compile(r"[^A-Za-z0-9._/@+=:,-]+")  # nothing that could close 
 CONCLUSIONS = {Result.PASSED: "success", Result.FAILED: "failure", Result.TIMED_OUT: "timed_out"}
 CONCLUSIONS[Result.CANCELLED] = "cancelled"  # the job's cancel has no cause: never neutral
 NOT_A_TEST_RESULT = (Cause.OUTAGE, Cause.KEY_REJECTED, Cause.API_ERROR, Cause.INTERNAL_ERROR)
-Write = Callable[[Report, Settings, float], None]
+Write = Callable[[Report, Settings, Deadline], None]
 
 
 def conclusion(result: Result, cause: Cause | None) -> str:
@@ -82,11 +82,11 @@ class Publisher:
         self._warned: set[str] = set()
         self._refused: set[str] = set()  # GitHub refused it once: not asked again
 
-    def started(self, report: Report, deadline: float) -> None:
+    def started(self, report: Report, deadline: Deadline) -> None:
         """The run is created or attached: the check run, in progress (before ``deadline``, the step's)."""
         settings = report.inputs
         if settings is not None and settings.check_run:
-            until = min(deadline, self.clock.monotonic() + BUDGET_SECONDS)
+            until = deadline.capped(BUDGET_SECONDS)
             self._write(words.CHECK_RUN, self._start_check_run, report, settings, until)
 
     def finish(self, report: Report) -> None:
@@ -94,20 +94,20 @@ class Publisher:
         settings = report.inputs
         if settings is None or not settings.publishes:
             return
-        deadline = self.clock.monotonic() + BUDGET_SECONDS
+        deadline = Deadline.after(self.clock, BUDGET_SECONDS)
         if settings.check_run and words.CHECK_RUN not in self._refused:
             self._write(words.CHECK_RUN, self._complete_check_run, report, settings, deadline)
         if settings.pr_comment != "off" and words.COMMENT not in self._refused:
             self._write(words.COMMENT, self._comment, report, settings, deadline)
 
-    def _write(self, what: str, write: Write, report: Report, settings: Settings, deadline: float) -> None:
+    def _write(self, what: str, write: Write, report: Report, settings: Settings, deadline: Deadline) -> None:
         """Never raises: a failure (a bug included) is a warning and never changes the verdict."""
         try:
             write(report, settings, deadline)
         except Exception as err:
             self._warn(what, err if isinstance(err, GitHubError) else GitHubError(words.internal_error(err)))
 
-    def _start_check_run(self, report: Report, settings: Settings, deadline: float) -> None:
+    def _start_check_run(self, report: Report, settings: Settings, deadline: Deadline) -> None:
         body = self._check_run_fields(report, settings) | {"status": "in_progress", "started_at": _now()}
         running = self.log.redact(words.check_run_running(report.run_id, safe_url(report.app_url)))
         body["output"] = {"title": words.CHECK_RUN_IN_PROGRESS, "summary": running}
@@ -115,7 +115,7 @@ class Publisher:
         self.check_run_id = _created_id(data)
         self.log.info(words.CHECK_RUN_CREATED.format(name=one_line(body["name"], 200)))
 
-    def _complete_check_run(self, report: Report, settings: Settings, deadline: float) -> None:
+    def _complete_check_run(self, report: Report, settings: Settings, deadline: Deadline) -> None:
         from .render.summary import cut_for_github, render_summary  # noqa: PLC0415 - at the end only
 
         redact, verdict = self.log.redact, report.verdict
@@ -169,7 +169,7 @@ class Publisher:
             for note in notes
         ]
 
-    def _comment(self, report: Report, settings: Settings, deadline: float) -> None:
+    def _comment(self, report: Report, settings: Settings, deadline: Deadline) -> None:
         from .render.summary import render_comment  # noqa: PLC0415 - at the end only
 
         github, ctx = self._client(settings), settings.context

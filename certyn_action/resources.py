@@ -12,7 +12,7 @@ from contextlib import ExitStack
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from .api.client import MIN_ATTEMPT_SECONDS, ApiError, CertynClient, EnvironmentsApi
-from .clock import Clock
+from .clock import Clock, Deadline
 from .core.report import CancelRequest, Findings, Report
 from .gate import Cause, Result, Verdict
 from .github.signals import SignalGuard
@@ -53,7 +53,7 @@ class Decision(NamedTuple):
 class Resource(Protocol):  # decide None: this ending leaves it alone
     def decide(self, verdict: Verdict) -> Decision | None: ...
 
-    def release(self, cause: str, deadline: float) -> None: ...
+    def release(self, cause: str, deadline: Deadline) -> None: ...
 
     def keep(self, switch: str) -> None: ...
 
@@ -69,16 +69,14 @@ class Held:
 
     def release(self, verdict: Verdict) -> None:
         """What the last release raised propagates, earlier exceptions chained as its context."""
-        since = self._guard.received_at
-        deadline = (self._clock.monotonic() if since is None else since) + RELEASE_BUDGET_SECONDS
+        deadline = Deadline.after(self._clock, RELEASE_BUDGET_SECONDS, since=self._guard.received_at)
         held, self.resources = self.resources, []
         decisions = [(resource, decision) for resource in held if (decision := resource.decide(verdict))]
         left = sum(decision.release for _, decision in decisions)
 
         def release(resource: Resource, cause: str) -> None:
             nonlocal left
-            now = self._clock.monotonic()
-            share = now + max(0.0, deadline - now) / max(left, 1)
+            share = deadline.capped(max(0.0, deadline.left()) / max(left, 1))  # the last: all that is left
             left -= 1
             resource.release(cause, share)
 
@@ -110,7 +108,7 @@ class CertynRun:
         why = words.CANCEL_BUG if cause is Cause.INTERNAL_ERROR else words.CANCEL_API_ERROR
         return Decision(self.inputs.cancel_on_timeout, "cancel-on-timeout", why)
 
-    def release(self, cause: str, deadline: float) -> None:
+    def release(self, cause: str, deadline: Deadline) -> None:
         report, log = self.step.report, self.step.log
         if report.created is None:
             recovered = self.client.recover_create(deadline)
@@ -136,7 +134,7 @@ class CertynRun:
         log.info(words.CANCEL_ANSWERED.format(outcome=one_line(outcome, 300)))
         self.cancel = CancelRequest(cause, accepted=True, outcome=outcome)
         # the state after the cancel, when one was shown and the budget leaves time: `state` is Certyn's latest
-        if report.status is None or deadline - self.clock.monotonic() < MIN_ATTEMPT_SECONDS:
+        if report.status is None or deadline.left() < MIN_ATTEMPT_SECONDS:
             return
         try:
             status = self.client.status(run_id, deadline)
@@ -181,7 +179,7 @@ class TemporaryEnvironment:
     def key(self) -> str:  # another one when its own was taken
         return self.api.key
 
-    def create(self, deadline: float) -> Environment:
+    def create(self, deadline: Deadline) -> Environment:
         try:
             self.environment = self.api.create(self.body, deadline)
         except ApiError as err:
@@ -201,7 +199,7 @@ class TemporaryEnvironment:
         ended = words.step_ended(verdict)
         return Decision(not self.keep_it, "keep-environment", words.STEP_ENDED.format(ended=ended))
 
-    def release(self, cause: str, deadline: float) -> None:
+    def release(self, cause: str, deadline: Deadline) -> None:
         log, key = self.step.log, one_line(self.key, 80)
         environment = self.environment
         try:
@@ -224,7 +222,7 @@ class TemporaryEnvironment:
         log.info(words.ENVIRONMENT_OUTCOME.format(key=key, outcome=outcome))
         self.step.note(words.environment_deleted(self.key, outcome))
 
-    def discard(self, cause: str, deadline: float) -> None:
+    def discard(self, cause: str, deadline: Deadline) -> None:
         """Deleted now, whatever ``keep-environment`` says (a variable was not set): nothing left to release."""
         self.release(cause, deadline)
         self.environment, self.refused = None, True

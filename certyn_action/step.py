@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from .api.client import ApiError, CertynClient
 from .api.http import Transport
 from .api.vocabulary import create_body
-from .clock import Clock
+from .clock import Clock, Deadline
 from .core.report import Findings, Report
 from .findings import Afterwards, not_read
 from .gate import Cause, Result, Verdict, evaluate, verdict_for
@@ -70,7 +70,7 @@ class Step:
 
     def _story(self) -> None:
         settings = self._read_settings()
-        deadline = self.started + settings.timeout_seconds
+        deadline = Deadline.after(self.clock, settings.timeout_seconds, since=self.started)
         client = self._client(settings)
         with self.guard.interruptible():
             if settings.base_url:
@@ -132,7 +132,7 @@ class Step:
             on_retry=on_retry,
         )
 
-    def _environment(self, client: CertynClient, settings: Settings, deadline: float) -> str:
+    def _environment(self, client: CertynClient, settings: Settings, deadline: Deadline) -> str:
         """Held from before its create is sent: its key."""
         with self.guard.deferred():  # only for base-url: imported whole, a signal waits for the end
             from .deployment import check_deployment  # noqa: PLC0415
@@ -149,7 +149,9 @@ class Step:
         preview.set_variables(environment, deadline)  # after its create, before the run's
         return environment.key
 
-    def _create(self, client: CertynClient, settings: Settings, deadline: float, run: CertynRun) -> Created:
+    def _create(
+        self, client: CertynClient, settings: Settings, deadline: Deadline, run: CertynRun
+    ) -> Created:
         """The run is held from before the create is sent: a create in flight is part of it."""
         body = create_body(settings, settings.metadata, self.report.temporary_environment)
         with self.log.group(words.CREATING_GROUP):

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
 from .api.client import ApiError, CertynClient, NotFound, Outage, RetryPolicy, TimedOut, classify
-from .clock import Clock
+from .clock import Clock, Deadline
 from .github.workflow import WorkflowLog
 from .render import words
 from .render.escape import format_duration
@@ -28,7 +28,7 @@ FINAL_POLL_SECONDS = 2.0
 class PollSettings(NamedTuple):
     floor: float
     ceiling: float
-    deadline: float  # clock.monotonic() value
+    deadline: Deadline
     started: float  # clock.monotonic() value when the action started
     attached: bool = False  # `run-id`: an existing run, so a 404 before any status means it does not exist
 
@@ -58,7 +58,7 @@ class Poller:
     def run(self) -> RunStatus:
         while True:
             now = self.clock.monotonic()
-            if now >= self.settings.deadline:
+            if self.settings.deadline.passed():
                 raise TimedOut(self.last, self._outage())
             try:
                 status = self.client.status(self.run_id, self.settings.deadline, idle=self._idle)
@@ -110,7 +110,7 @@ class Poller:
         if self.outage_since is None:
             self.outage_since = now
             self.outages += 1
-            text = words.outage_warning(err.message, format_duration(self.settings.deadline - now))
+            text = words.outage_warning(err.message, format_duration(self.settings.deadline.at - now))
             if self.outages == 1:
                 self.log.warning(text, title=words.OUTAGE)
             else:  # a flapping API must not use up the step's annotations (GitHub keeps 10 of each kind)
@@ -136,7 +136,8 @@ class Poller:
         return status.is_terminal
 
     def _sleep(self, delay: float, since: float | None = None) -> None:
-        now, deadline = self.clock.monotonic(), self.settings.deadline
+        # the wake-ups are points on the clock, as the deadline's ``at``
+        now, deadline = self.clock.monotonic(), self.settings.deadline.at
         start = now if since is None else min(since, now)
         last_poll = deadline - FINAL_POLL_SECONDS
         wake = min(start + delay, deadline)

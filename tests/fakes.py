@@ -31,6 +31,20 @@ class FakeClock:
     def advance(self, seconds: float) -> None:
         self.now += seconds
 
+    def at(self, when: float) -> Deadline:
+        """The deadline ``when`` on this clock."""
+        return Deadline(when, self)
+
+    def after(self, seconds: float) -> Deadline:
+        """The deadline ``seconds`` from now on this clock."""
+        return Deadline.after(self, seconds)
+
+
+def far() -> Deadline:
+    """A deadline that does not bind (1000 s away, on a clock of its own that stands still): for a test of what
+    is sent and read, not of time."""
+    return FakeClock().after(1000)
+
 
 class FakeTransport(Transport):
     """The Certyn API as a script: each request is recorded in ``sent`` and answered with the next of

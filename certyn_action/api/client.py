@@ -380,7 +380,7 @@ class CertynClient:
         ask: Ask,
         read: Callable[[Reply], T],
         policy: RetryPolicy | None,
-        deadline: float,
+        deadline: Deadline,
         *,
         idle: Callable[[], float] | None = None,
         creating: Creating | None = None,
@@ -401,7 +401,7 @@ class CertynClient:
             policy = policy.after_failure(ask.request.method, ask.request.path)
             if policy is None:
                 raise error.gave_up(GaveUp, f"{operation} failed after {plural(tries, 'attempt')}", tries)
-            remaining = deadline - self._clock.monotonic()
+            remaining = deadline.left()
             delay = policy.delay(error.retry_after)
             if delay >= remaining:
                 # The server asks for more time than is left. Giving up now would waste what is left (and
@@ -419,7 +419,7 @@ class CertynClient:
         self,
         ask: Ask,
         read: Callable[[Reply], T],
-        deadline: float,
+        deadline: Deadline,
         idle: Callable[[], float] | None,
         creating: Creating | None,
     ) -> T:
@@ -429,7 +429,7 @@ class CertynClient:
             creating.in_flight = True
         try:
             try:
-                attempt = Deadline(deadline, self._clock).capped(self._request_timeout)
+                attempt = deadline.capped(self._request_timeout)
                 reply = self._transport.send(ask.request, attempt, idle)
             except TransportError as err:
                 if creating is not None and isinstance(err, NotSent):
@@ -448,7 +448,7 @@ class CertynClient:
             raise
 
     # -- the endpoints ---------------------------------------------------------------------------
-    def project_id(self, deadline: float) -> str:
+    def project_id(self, deadline: Deadline) -> str:
         """The id of ``project-slug``, read once: the endpoints beyond the CI ones address projects by id."""
         if self._project_id is None:
             ask = Ask(
@@ -467,7 +467,7 @@ class CertynClient:
                 )
         return self._project_id
 
-    def create(self, body: Mapping[str, Any], idempotency_key: str, deadline: float) -> models.Created:
+    def create(self, body: Mapping[str, Any], idempotency_key: str, deadline: Deadline) -> models.Created:
         request = Request("POST", api_path("ci", "runs"), body, {"Idempotency-Key": idempotency_key})
         not_found = (
             f"unknown project `{self._project}`, process or environment (check `project-slug`, "
@@ -481,21 +481,21 @@ class CertynClient:
         return self.created
 
     def status(
-        self, run_id: str, deadline: float, idle: Callable[[], float] | None = None
+        self, run_id: str, deadline: Deadline, idle: Callable[[], float] | None = None
     ) -> models.RunStatus:
         """One attempt: the waiter retries."""
         self.poll_sent_at = self._clock.monotonic()
         ask = Ask(Request("GET", run_path(run_id)), "reading the run's status")
         return self.call(ask, partial(read_status, run_id=run_id), None, deadline, idle=idle)
 
-    def cancel(self, run_id: str, reason: str, deadline: float) -> str:
+    def cancel(self, run_id: str, reason: str, deadline: Deadline) -> str:
         """What happened to the cancel; never sends the create's key."""
         request = Request("POST", run_path(run_id) + "/cancel", {"reason": reason})
         ask = Ask(request, "cancelling the run", operation="cancel")
         cancel = partial(self.call, ask, lambda _reply: "cancelled", CANCEL, deadline)
         return unless_conflict(cancel, "not cancelled: the run had already finished")
 
-    def process_run(self, run_id: str, deadline: float) -> models.ProcessRun:
+    def process_run(self, run_id: str, deadline: Deadline) -> models.ProcessRun:
         """The run's per-test results (the CI run id is the process-run id)."""
         path = api_path("projects", self.project_id(deadline), "process-runs", run_id)
         ask = Ask(
@@ -507,7 +507,7 @@ class CertynClient:
         read = partial(read_model, model=models.ProcessRun, what="the per-test results", run_id=run_id)
         return self.call(ask, read, READ, deadline)
 
-    def conversation(self, conversation_id: str, deadline: float) -> models.Conversation:
+    def conversation(self, conversation_id: str, deadline: Deadline) -> models.Conversation:
         path = api_path("assistant", "conversations", conversation_id)
         ask = Ask(
             Request("GET", path, max_body=CONVERSATION_MAX_BODY),
@@ -519,32 +519,32 @@ class CertynClient:
         return self.call(ask, read, READ, deadline)
 
     # -- diagnosis: a 404 says the server or the key offers none
-    def _diagnosis(self, model: type[M], what: str, deadline: float, path: str, bare: bool = False) -> M:
+    def _diagnosis(self, model: type[M], what: str, deadline: Deadline, path: str, bare: bool = False) -> M:
         not_found = f"this server does not offer {what} (or the key cannot see them)"
         ask = Ask(Request("GET", path), f"reading {what}", operation=what, not_found=not_found)
         return self.call(ask, partial(read_model, model=model, what=what, bare=bare), READ, deadline)
 
-    def execution(self, project: str, execution_id: str, deadline: float) -> models.Execution:
+    def execution(self, project: str, execution_id: str, deadline: Deadline) -> models.Execution:
         path = api_path("projects", project, "executions", execution_id)
         return self._diagnosis(models.Execution, f"execution {execution_id}", deadline, path)
 
-    def session_events(self, project: str, session: str, page: int, deadline: float) -> models.EventPage:
+    def session_events(self, project: str, session: str, page: int, deadline: Deadline) -> models.EventPage:
         query = urlencode({"page": page, "pageSize": EVENTS_PAGE_SIZE})
         path = api_path("projects", project, "agentsessions", session, "conversation") + "?" + query
         return self._diagnosis(models.EventPage, f"the agent session {session}", deadline, path)
 
-    def artifacts(self, project: str, execution_id: str, deadline: float) -> models.ArtifactPage:
+    def artifacts(self, project: str, execution_id: str, deadline: Deadline) -> models.ArtifactPage:
         query = urlencode({"page": 1, "pageSize": ARTIFACTS_PAGE_SIZE})
         path = api_path("projects", project, "executions", execution_id, "artifacts") + "?" + query
         return self._diagnosis(
             models.ArtifactPage, f"the artifacts of execution {execution_id}", deadline, path
         )
 
-    def flaky_test_cases(self, project: str, deadline: float) -> models.FlakyTestCases:
+    def flaky_test_cases(self, project: str, deadline: Deadline) -> models.FlakyTestCases:
         path = api_path("projects", project, "flaky-testcases") + "?threshold=0.2"
         return self._diagnosis(models.FlakyTestCases, "the flaky test cases", deadline, path, bare=True)
 
-    def observations(self, project: str, run_id: str, deadline: float) -> models.ObservationPage:
+    def observations(self, project: str, run_id: str, deadline: Deadline) -> models.ObservationPage:
         query = urlencode({"processRunId": run_id, "page": 1, "pageSize": OBSERVATIONS_PAGE_SIZE})
         path = api_path("projects", project, "observations") + "?" + query
         return self._diagnosis(models.ObservationPage, "the run's observations", deadline, path)
@@ -566,14 +566,14 @@ class CertynClient:
         except ApiError:
             return None
 
-    def recover_create(self, deadline: float) -> models.Created | None:
+    def recover_create(self, deadline: Deadline) -> models.Created | None:
         """The run an interrupted create made, if any, leaving ``CANCEL_RESERVE_SECONDS`` for the cancel:
         replayed once with its key when it may have made one (never after refusals only)."""
         answered = self.answered_create()
         if answered is not None or not self.create_may_have_made_a_run or self.creating is None:
             return answered
-        end = deadline - CANCEL_RESERVE_SECONDS
-        if end - self._clock.monotonic() < MIN_ATTEMPT_SECONDS:
+        end = deadline.earlier_by(CANCEL_RESERVE_SECONDS)
+        if end.left() < MIN_ATTEMPT_SECONDS:
             return None
         try:  # the replay's failure changes nothing: whether a run may exist is the create's to say
             return self.call(self.creating.ask, self._read_created, None, end)
@@ -613,7 +613,7 @@ class EnvironmentsApi:
     def create_sent(self) -> bool:
         return self.creating is not None
 
-    def create(self, body: Mapping[str, str], deadline: float) -> models.Environment:
+    def create(self, body: Mapping[str, str], deadline: Deadline) -> models.Environment:
         """Create the environment ``body`` describes (retried: its key makes that harmless). On a 409 the key
         is taken: by an earlier attempt of this step when the one listed has this key, ``baseUrl`` and label
         (it is used); else by someone else's (left alone): the create is sent once more under another key."""
@@ -635,7 +635,7 @@ class EnvironmentsApi:
             )
         return created
 
-    def _create(self, body: Mapping[str, str], deadline: float) -> models.Environment | None:
+    def _create(self, body: Mapping[str, str], deadline: Deadline) -> models.Environment | None:
         """One create (retried); None on a 409 (the key is taken)."""
         request = Request("POST", self._path(deadline), body)
         ask = Ask(request, CREATING_ENVIRONMENT, operation="environment create", refused=ENVIRONMENT_RIGHTS)
@@ -645,7 +645,7 @@ class EnvironmentsApi:
         create = partial(self.client.call, ask, read, CREATE, deadline, creating=self.creating)
         return unless_conflict(create, None)
 
-    def find(self, key: str, deadline: float) -> models.Environment | None:
+    def find(self, key: str, deadline: Deadline) -> models.Environment | None:
         """The environment with ``key``, in at most 50 pages, or None."""
         read = partial(read_model, model=models.EnvironmentPage, what="the environments list")
         for number in range(1, 51):
@@ -657,7 +657,7 @@ class EnvironmentsApi:
                 return found
         return None
 
-    def delete(self, environment_id: str, deadline: float) -> str:
+    def delete(self, environment_id: str, deadline: Deadline) -> str:
         """What happened to the delete (quick retries)."""
         request = Request("DELETE", self._path(deadline, environment_id))
         doing = f"deleting environment {environment_id}"
@@ -667,7 +667,7 @@ class EnvironmentsApi:
         except NotFound:
             return "already deleted"
 
-    def set_variable(self, environment_id: str, name: str, value: str, deadline: float) -> bool:
+    def set_variable(self, environment_id: str, name: str, value: str, deadline: Deadline) -> bool:
         """Set a variable (retried). False when it is already set: only by an earlier attempt of this request
         (this step made the environment, names are unique)."""
         body = {"name": name, "value": value, "description": "Set by the Certyn GitHub Action (`variables`)"}
@@ -679,11 +679,11 @@ class EnvironmentsApi:
         )
         return unless_conflict(partial(self.client.call, ask, lambda _reply: True, CREATE, deadline), False)
 
-    def _path(self, deadline: float, *segments: str) -> str:
+    def _path(self, deadline: Deadline, *segments: str) -> str:
         return api_path("projects", self.client.project_id(deadline), "environments", *segments)
 
 
-def list_runner_pools(client: CertynClient, deadline: float) -> tuple[models.RunnerPool, ...]:
+def list_runner_pools(client: CertynClient, deadline: Deadline) -> tuple[models.RunnerPool, ...]:
     """A bare array (retried); an unusable entry is skipped."""
 
     def read(reply: Reply) -> tuple[models.RunnerPool, ...]:

@@ -21,6 +21,7 @@ from requests import PreparedRequest
 
 from certyn_action import diagnosis
 from certyn_action.api.models import RunItem
+from certyn_action.clock import Deadline
 from certyn_action.core.diagnosis import Diagnosis, FlakyMark
 from certyn_action.diagnosis import BUDGET_SECONDS, MAX_PARALLEL, _Reads, _run, report_diagnosis
 from certyn_action.github.signals import CancelRequested, SignalGuard
@@ -99,7 +100,7 @@ def run(
     clock = clock or FakeClock()
     log = Log()
     found = report_diagnosis(
-        make_client(clock), log, clock, settings(diagnose), "r-1", items, counted, clock.now + 600
+        make_client(clock), log, settings(diagnose), "r-1", items, counted, clock.after(600)
     )
     return found, log
 
@@ -269,14 +270,14 @@ def test_a_test_without_any_session_is_not_diagnosed_and_said_once() -> None:
 def test_the_budget_is_30_s_never_past_the_steps_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[float] = []
 
-    def fake(client: Any, run_id: str, items: Any, until: float, clock: Any) -> Diagnosis:
-        seen.append(until)
+    def fake(client: Any, run_id: str, items: Any, until: Deadline) -> Diagnosis:
+        seen.append(until.at)
         return Diagnosis()
 
     monkeypatch.setattr(diagnosis, "diagnose", fake)
     clock = FakeClock(now=1000)
     for hard in (2000.0, 1010.0):
-        report_diagnosis(make_client(clock), Log(), clock, settings(), "r", [], 1, hard)
+        report_diagnosis(make_client(clock), Log(), settings(), "r", [], 1, clock.at(hard))
     assert seen == [1000 + BUDGET_SECONDS, 1010.0]
 
 
@@ -296,7 +297,7 @@ def test_at_most_four_reads_at_once_and_four_do_run_together() -> None:
             active[0] -= 1
 
     reads = _Reads()
-    left = _run([(f"job {n}", job) for n in range(3 * MAX_PARALLEL)], reads, float("inf"), FakeClock())
+    left = _run([(f"job {n}", job) for n in range(3 * MAX_PARALLEL)], reads, FakeClock().at(float("inf")))
     assert (left, reads.failures, peak[0]) == (0, {}, MAX_PARALLEL)
 
 
@@ -313,7 +314,7 @@ def test_the_budget_stops_the_wait_and_nothing_new_starts() -> None:
 
     reads = _Reads()
     jobs = [(f"job {n}", slow(f"job {n}")) for n in range(2 * MAX_PARALLEL)]
-    left = _run(jobs, reads, clock.now + BUDGET_SECONDS, clock)
+    left = _run(jobs, reads, clock.after(BUDGET_SECONDS))
     release.set()
     assert reads.stop.is_set()
     assert left == 2 * MAX_PARALLEL  # none had finished when the time was up
@@ -343,7 +344,7 @@ def test_a_signal_ends_it_at_once_and_nothing_new_starts() -> None:
 
     reads = _Reads()
     with pytest.raises(CancelRequested):
-        _run([(f"job {n}", job) for n in range(3 * MAX_PARALLEL)], reads, float("inf"), SignalledClock(3))
+        _run([(f"job {n}", job) for n in range(3 * MAX_PARALLEL)], reads, SignalledClock(3).at(float("inf")))
     assert reads.stop.is_set()
     release.set()
     assert len(started) <= MAX_PARALLEL
@@ -428,7 +429,7 @@ def test_a_signal_wherever_it_lands_while_the_reads_run_raises_the_cancel_and_no
     for at in itertools.count(1):
         signal_at = _SignalAt(SignalGuard(), at)
         raised = signal_at.run(
-            partial(_run, [("a read", partial(time.sleep, 0.01))], _Reads(), 1e9, FakeClock())
+            partial(_run, [("a read", partial(time.sleep, 0.01))], _Reads(), FakeClock().at(1e9))
         )
         if not signal_at.where:
             break  # the reads were over before the at-th step: every step has had its signal

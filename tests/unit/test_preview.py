@@ -64,7 +64,7 @@ class Held:
         environment = TemporaryEnvironment(
             self.client, self.reporter, {"key": "k-1", "label": "l", "baseUrl": PREVIEW}
         )
-        environment.create(deadline=2000)
+        environment.create(deadline=self.clock.at(2000))
         return environment
 
 
@@ -85,7 +85,7 @@ def pools(*extra: dict[str, object]) -> None:
 def test_a_pool_is_found_by_id_or_by_name_ignoring_case_and_goes_into_the_create_body(wanted: str) -> None:
     pools()
     held = Held(runner_pool=wanted)
-    held.preview.resolve_pool(deadline=2000)
+    held.preview.resolve_pool(deadline=held.clock.at(2000))
     assert held.preview.environment_fields() == {"executionTarget": "self_hosted", "runnerPoolId": "pool-lab"}
     assert "office-lab" in held.out.getvalue()
 
@@ -93,7 +93,7 @@ def test_a_pool_is_found_by_id_or_by_name_ignoring_case_and_goes_into_the_create
 @responses.activate
 def test_without_runner_pool_nothing_is_asked_and_the_environment_is_cloud_managed() -> None:
     held = Held()
-    held.preview.resolve_pool(deadline=2000)
+    held.preview.resolve_pool(deadline=held.clock.at(2000))
     assert held.preview.environment_fields() == {}
     assert len(responses.calls) == 0
 
@@ -111,7 +111,7 @@ def test_an_unknown_inactive_or_ambiguous_pool_is_an_input_error(wanted: str, sa
     pools({"id": "t-1", "name": "twin"}, {"id": "t-2", "name": "Twin"})
     held = Held(runner_pool=wanted)
     with pytest.raises(InputErrors) as raised:  # the step says it, as any input error (nothing was created)
-        held.preview.resolve_pool(deadline=2000)
+        held.preview.resolve_pool(deadline=held.clock.at(2000))
     assert [error.name for error in raised.value.errors] == ["runner-pool"]
     verdict = verdict_for(raised.value, 0, seen=False, run_known=False, redact=str)
     assert verdict.cause is Cause.INPUT_ERROR
@@ -127,7 +127,7 @@ def test_a_key_that_may_not_read_the_pools_is_told_so() -> None:
     responses.get(POOLS, status=403, json={"error": "forbidden"})
     held = Held(runner_pool="lab")
     with pytest.raises(AuthError, match="may not read the self-hosted runner pools"):
-        held.preview.resolve_pool(deadline=2000)
+        held.preview.resolve_pool(deadline=held.clock.at(2000))
 
 
 @responses.activate
@@ -135,7 +135,7 @@ def test_an_api_without_runner_pools_is_an_api_error_not_a_missing_project() -> 
     responses.get(POOLS, status=404, json={"error": "not found"})
     held = Held(runner_pool="lab")
     with pytest.raises(ApiError, match="has no self-hosted runner pools") as raised:
-        held.preview.resolve_pool(deadline=2000)
+        held.preview.resolve_pool(deadline=held.clock.at(2000))
     assert not isinstance(raised.value, NotFound)
 
 
@@ -144,7 +144,7 @@ def test_a_pools_answer_that_is_not_an_array_is_retried_then_an_error() -> None:
     responses.get(POOLS, json={"items": []})
     held = Held(runner_pool="lab")
     with pytest.raises(ApiError, match="not a JSON array"):
-        held.preview.resolve_pool(deadline=2000)
+        held.preview.resolve_pool(deadline=held.clock.at(2000))
     assert len([c for c in responses.calls if c.request.url == POOLS]) == 2  # http-max-attempts
 
 
@@ -170,7 +170,7 @@ def test_variables_are_posted_in_order_with_their_exact_values_and_the_names_log
     held = Held(variables=f"# login\nUSER=qa@example.com\r\nPASSWORD={PASSWORD}\nEMPTY=\nEQ= a=b \n")
     environment = held.environment()
     responses.post(VARS, status=201, json={})
-    held.preview.set_variables(environment, deadline=2000)
+    held.preview.set_variables(environment, deadline=held.clock.at(2000))
     posted = [json.loads(c.request.body or b"") for c in responses.calls if c.request.url == VARS]
     assert [(p["name"], p["value"]) for p in posted] == [
         ("USER", "qa@example.com"),
@@ -189,7 +189,7 @@ def test_a_variable_already_there_after_a_lost_answer_counts_as_set() -> None:
     held = Held(variables="A=1\nB=2")
     environment = held.environment()
     responses.post(VARS, status=409, json={"error": "exists"})
-    held.preview.set_variables(environment, deadline=2000)
+    held.preview.set_variables(environment, deadline=held.clock.at(2000))
     assert environment.variables == ("A", "B")
 
 
@@ -206,7 +206,7 @@ def test_a_variable_not_set_deletes_the_environment_and_names_it_never_its_value
     responses.post(VARS, status=status, json={"error": f"bad value {PASSWORD}"})
     responses.delete(f"{ENVS}/e-1", status=204)
     with pytest.raises(kind) as raised:
-        held.preview.set_variables(environment, deadline=2000)
+        held.preview.set_variables(environment, deadline=held.clock.at(2000))
     error = raised.value
     assert type(error) is kind  # a 404 is not "project not found"
     assert not isinstance(error, NotFound)

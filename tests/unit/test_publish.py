@@ -153,7 +153,7 @@ def test_the_check_run_is_created_in_progress_then_completed_with_the_verdict_an
     responses.post(f"{REPO}/issues/7/comments", json={"id": 9}, status=201)
     pub, out = publisher()
     done = report()
-    pub.started(done, deadline=2000.0)
+    pub.started(done, deadline=Deadline(2000.0, pub.clock))
     pub.finish(done)
     [create] = bodies("POST", "/check-runs")
     assert create["status"] == "in_progress"
@@ -180,7 +180,7 @@ def test_annotations_go_fifty_per_request() -> None:
     responses.patch(f"{REPO}/check-runs/5", json={"id": 5})
     pub, out = publisher()
     done = report(failing=120, inputs=settings(pr_comment="off"))
-    pub.started(done, deadline=2000.0)
+    pub.started(done, deadline=Deadline(2000.0, pub.clock))
     pub.finish(done)
     patches = bodies("PATCH", "/check-runs/5")
     assert [len(p["output"]["annotations"]) for p in patches] == [50, 50, 20]
@@ -206,7 +206,7 @@ def test_a_refusal_is_one_warning_naming_the_permission_and_is_not_asked_again()
     responses.post(f"{REPO}/check-runs", json=refused, status=403)
     pub, out = publisher()
     done = report(inputs=settings(pr_comment="off"))
-    pub.started(done, deadline=2000.0)
+    pub.started(done, deadline=Deadline(2000.0, pub.clock))
     pub.finish(done)
     [warning] = warnings(out)
     assert "permissions: checks: write" in warning
@@ -225,7 +225,7 @@ def test_a_rate_limit_is_waited_out_on_the_clock_within_the_budget() -> None:
     responses.post(f"{REPO}/check-runs", json={"id": 5}, status=201)
     clock = FakeClock()
     github = GitHub(GitHubTransport(API, TOKEN, env={}), clock, "acme/shop")
-    data, _ = github.request("POST", "/check-runs", clock.now + 15, {"name": "x"})
+    data, _ = github.request("POST", "/check-runs", clock.after(15), {"name": "x"})
     assert data == {"id": 5}
     assert clock.sleeps == [3.0]
 
@@ -239,7 +239,7 @@ def test_a_rate_limit_longer_than_the_budget_gives_up_at_once() -> None:
     clock = FakeClock()
     github = GitHub(GitHubTransport(API, TOKEN, env={}), clock, "acme/shop", wall=lambda: 10_000.0)
     with pytest.raises(GitHubError) as raised:
-        github.request("POST", "/check-runs", clock.now + 15, {"name": "x"})
+        github.request("POST", "/check-runs", clock.after(15), {"name": "x"})
     assert raised.value.rate_limited
     assert not raised.value.refused  # a 403 rate limit is no permission problem
     assert clock.sleeps == []
@@ -253,7 +253,7 @@ def test_a_403_without_rate_limit_headers_is_a_refusal_not_retried() -> None:
     clock = FakeClock()
     github = GitHub(GitHubTransport(API, TOKEN, env={}), clock, "acme/shop")
     with pytest.raises(GitHubError) as raised:
-        github.request("POST", "/check-runs", clock.now + 15, {"name": "x"})
+        github.request("POST", "/check-runs", clock.after(15), {"name": "x"})
     assert raised.value.refused
     assert len(responses.calls) == 1
 
@@ -387,7 +387,7 @@ def test_nothing_is_asked_of_github_when_nothing_is_published() -> None:
     pub, out = publisher()
     quiet = settings(check_run="false", pr_comment="off")
     with responses.RequestsMock() as mocked:  # any request would fail: none is registered
-        pub.started(report(inputs=quiet), deadline=2000.0)
+        pub.started(report(inputs=quiet), deadline=Deadline(2000.0, pub.clock))
         pub.finish(report(inputs=quiet))
         assert len(mocked.calls) == 0
     assert TOKEN not in out.getvalue()
@@ -399,7 +399,7 @@ def test_a_server_error_is_retried_with_backoff_within_the_budget() -> None:
     responses.post(f"{REPO}/check-runs", json={"id": 5}, status=201)
     clock = FakeClock()
     github = GitHub(GitHubTransport(API, TOKEN, env={}), clock, "acme/shop")
-    data, _ = github.request("POST", "/check-runs", clock.now + 15, {"name": "x"})
+    data, _ = github.request("POST", "/check-runs", clock.after(15), {"name": "x"})
     assert data == {"id": 5}
     assert len(responses.calls) == 2
     assert clock.sleeps == [0.0]  # urllib3's backoff: the first retry at once, then growing
@@ -411,7 +411,7 @@ def test_a_post_without_an_answer_is_not_sent_again() -> None:
     clock = FakeClock()
     github = GitHub(GitHubTransport(API, TOKEN, env={}), clock, "acme/shop")
     with pytest.raises(GitHubError):
-        github.request("POST", "/issues/7/comments", clock.now + 15, {"body": "x"})
+        github.request("POST", "/issues/7/comments", clock.after(15), {"body": "x"})
     assert len(responses.calls) == 1  # it may have made the comment: a second would not be sticky
 
 
@@ -492,7 +492,7 @@ def test_a_signal_wherever_it_lands_while_the_check_run_starts_leaves_one_check_
         done = report(Result.CANCELLED, inputs=settings(pr_comment="off"))
         responses.calls.reset()
         signal_at = _SignalInOurCode(guard, at)
-        signal_at.run(partial(pub.started, done, 2000.0))
+        signal_at.run(partial(pub.started, done, clock.at(2000.0)))
         if not signal_at.where:
             break  # started was over before its at-th step: every step has had its signal
         pub.finish(done)

@@ -16,6 +16,7 @@ from certyn_action.api import client as api_client
 from certyn_action.api.client import NO_ANSWER, ApiError, Ask, AuthError, CertynClient, Creating
 from certyn_action.api.http import Request, Transport
 from certyn_action.api.models import Environment, RunStatus
+from certyn_action.clock import Deadline
 from certyn_action.gate import Cause, Result, Verdict
 from certyn_action.github.signals import SignalGuard
 from certyn_action.github.workflow import WorkflowLog
@@ -28,7 +29,7 @@ from certyn_action.resources import (
     TemporaryEnvironment,
 )
 from certyn_action.step import Step
-from tests.fakes import FakeClock
+from tests.fakes import FakeClock, far
 
 Journal = list[tuple[str, str, float]]
 
@@ -55,8 +56,8 @@ class Fake:
             return None  # this ending leaves it alone
         return Decision(not self.keeps, self.switch or f"{self.name}-switch", f"{verdict.result} {self.name}")
 
-    def release(self, cause: str, deadline: float) -> None:
-        self.journal.append((self.name, cause, deadline))
+    def release(self, cause: str, deadline: Deadline) -> None:
+        self.journal.append((self.name, cause, deadline.at))
 
     def keep(self, switch: str) -> None:
         self.journal.append((self.name, f"kept by {switch}", 0.0))
@@ -227,7 +228,7 @@ def test_a_run_kept_after_a_signal_during_the_creates_validation_is_still_report
     kept = SimpleNamespace(**{**vars(ON), "cancel_on_job_cancel": False})
     held.hold(CertynRun(client, reporter, clock, kept))  # type: ignore[arg-type]
     with pytest.raises(_Interrupted):
-        client.create({"projectSlug": "p"}, "k", deadline=clock.now + 60)
+        client.create({"projectSlug": "p"}, "k", deadline=clock.after(60))
     monkeypatch.undo()
     held.release(CANCELLED)
     assert reporter.report.run_id == "r-1"  # outputs and summary name the run left running
@@ -244,9 +245,9 @@ class Slow(Fake):
         super().__init__(name, journal)
         self.clock, self.error = clock, error
 
-    def release(self, cause: str, deadline: float) -> None:
+    def release(self, cause: str, deadline: Deadline) -> None:
         super().release(cause, deadline)
-        self.clock.now = max(self.clock.now, deadline)
+        self.clock.now = max(self.clock.now, deadline.at)
         if self.error is not None:
             raise self.error
 
@@ -302,7 +303,7 @@ class FakeApi:
         self.key, self.taken_key = BODY["key"], ""  # as EnvironmentsApi: the key in use, one taken
         self.create_sent = False
 
-    def create(self, body: dict[str, str], deadline: float) -> Environment:
+    def create(self, body: dict[str, str], deadline: Deadline) -> Environment:
         self.calls.append(("create", body["key"]))
         if isinstance(self.created, _BeforeSending):
             raise self.created
@@ -311,11 +312,11 @@ class FakeApi:
             raise self.created
         return self.created  # type: ignore[no-any-return]
 
-    def find(self, key: str, deadline: float) -> Environment | None:
+    def find(self, key: str, deadline: Deadline) -> Environment | None:
         self.calls.append(("find", key))
         return self.listed
 
-    def delete(self, environment_id: str, deadline: float) -> str:
+    def delete(self, environment_id: str, deadline: Deadline) -> str:
         self.calls.append(("delete", environment_id))
         if isinstance(self.deleted_outcome, BaseException):
             raise self.deleted_outcome
@@ -333,8 +334,8 @@ def held(api: FakeApi) -> tuple[TemporaryEnvironment, Step, io.StringIO]:
 def test_a_created_environment_is_deleted_by_its_id_and_noted() -> None:
     api = FakeApi()
     environment, reporter, _ = held(api)
-    environment.create(deadline=10)
-    environment.release("the step ended (passed)", deadline=10)
+    environment.create(deadline=far())
+    environment.release("the step ended (passed)", deadline=far())
     assert api.calls == [("create", BODY["key"]), ("delete", "e-1")]
     assert any("deleted" in note for note in reporter.report.notes)
 
@@ -343,8 +344,8 @@ def test_an_interrupted_create_is_found_by_key_and_deleted() -> None:
     api = FakeApi(create=KeyboardInterrupt(), listed=MADE)  # e.g. a signal while the create was on the wire
     environment, _, _ = held(api)
     with pytest.raises(KeyboardInterrupt):
-        environment.create(deadline=10)
-    environment.release("the step ended (job cancelled)", deadline=10)
+        environment.create(deadline=far())
+    environment.release("the step ended (job cancelled)", deadline=far())
     assert api.calls[1:] == [("find", BODY["key"]), ("delete", "e-1")]
 
 
@@ -352,8 +353,8 @@ def test_a_create_the_server_refused_made_nothing_to_delete() -> None:
     api = FakeApi(create=AuthError("lacks environment rights", status=403))
     environment, _, _ = held(api)
     with pytest.raises(AuthError):
-        environment.create(deadline=10)
-    environment.release("the step ended (key rejected)", deadline=10)
+        environment.create(deadline=far())
+    environment.release("the step ended (key rejected)", deadline=far())
     assert api.calls == [("create", BODY["key"])]
 
 
@@ -362,8 +363,8 @@ def test_a_refusal_after_an_attempt_that_got_no_answer_is_looked_for_and_deleted
     api.creating.may_have_made = True  # the first attempt went out and its answer was lost
     environment, reporter, _ = held(api)
     with pytest.raises(AuthError):
-        environment.create(deadline=10)
-    environment.release("the step ended (key rejected)", deadline=10)
+        environment.create(deadline=far())
+    environment.release("the step ended (key rejected)", deadline=far())
     assert api.calls[1:] == [("find", BODY["key"]), ("delete", "e-1")]
     assert any("deleted" in note for note in reporter.report.notes)
 
@@ -372,16 +373,16 @@ def test_a_create_that_got_no_answer_may_have_made_one_so_it_is_looked_for() -> 
     api = FakeApi(create=ApiError("no answer", kind=NO_ANSWER), listed=None)
     environment, _, _ = held(api)
     with pytest.raises(ApiError):
-        environment.create(deadline=10)
-    environment.release("the step ended (API error)", deadline=10)
+        environment.create(deadline=far())
+    environment.release("the step ended (API error)", deadline=far())
     assert api.calls == [("create", BODY["key"]), ("find", BODY["key"])]
 
 
 def test_a_failed_delete_is_a_warning_naming_the_environment() -> None:
     api = FakeApi(delete=ApiError("HTTP 500 while deleting", status=500))
     environment, reporter, out = held(api)
-    environment.create(deadline=10)
-    environment.release("the step ended (passed)", deadline=10)
+    environment.create(deadline=far())
+    environment.release("the step ended (passed)", deadline=far())
     warnings = [line for line in out.getvalue().splitlines() if line.startswith("::warning")]
     assert len(warnings) == 1
     assert BODY["key"] in warnings[0]
@@ -393,7 +394,7 @@ def test_keeping_says_so_only_when_it_exists() -> None:
     environment, reporter, _ = held(FakeApi())
     environment.keep("keep-environment")
     assert reporter.report.notes == []
-    environment.create(deadline=10)
+    environment.create(deadline=far())
     environment.keep("keep-environment")
     assert any("kept (keep-environment is true)" in note for note in reporter.report.notes)
 
@@ -402,8 +403,8 @@ def test_a_signal_before_any_create_was_sent_says_nothing_may_exist_and_reads_no
     api = FakeApi(create=_BeforeSending())
     environment, reporter, out = held(api)
     with pytest.raises(_BeforeSending):
-        environment.create(deadline=10)
-    environment.release("the GitHub workflow job was cancelled", deadline=10)
+        environment.create(deadline=far())
+    environment.release("the GitHub workflow job was cancelled", deadline=far())
     assert api.calls == [("create", BODY["key"])]  # no look-up: the overview is not read again
     assert reporter.report.notes == []
     assert "may exist" not in out.getvalue()

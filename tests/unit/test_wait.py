@@ -13,6 +13,7 @@ import responses
 from certyn_action.api.client import ApiError, CertynClient, NotFound, TimedOut, classify
 from certyn_action.api.http import Transport
 from certyn_action.api.models import RunStatus
+from certyn_action.clock import Deadline
 from certyn_action.github.workflow import WorkflowLog
 from certyn_action.wait import NOT_FOUND_GRACE_POLLS, Poller, PollSettings
 from tests.fakes import FakeClock
@@ -30,7 +31,7 @@ def run_wait(
         Transport(BASE, "k", env={}), clock, request_timeout=5, max_attempts=3, project_slug="p"
     )
     settings = PollSettings(
-        floor=floor, ceiling=ceiling, deadline=clock.now + timeout, started=clock.now, attached=attached
+        floor=floor, ceiling=ceiling, deadline=clock.after(timeout), started=clock.now, attached=attached
     )
     status = Poller(client, "r", settings, clock, WorkflowLog(out), seen.append).run()
     return status, out.getvalue().splitlines(), seen
@@ -243,7 +244,7 @@ class _SlowClient(CertynClient):
         )
         self.clock = clock
 
-    def status(self, run_id: str, deadline: float, idle: Callable[[], float] | None = None) -> RunStatus:
+    def status(self, run_id: str, deadline: Deadline, idle: Callable[[], float] | None = None) -> RunStatus:
         assert idle is not None
         for _ in range(20):
             self.clock.advance(5)
@@ -260,7 +261,7 @@ def test_the_heartbeat_keeps_coming_while_slow_requests_are_in_flight() -> None:
     responses.get(STATUS, json={"state": "completed", "total": 3, "passed": 3})
     clock = FakeClock()
     out = io.StringIO()
-    settings = PollSettings(floor=10, ceiling=30, deadline=clock.now + 3600, started=clock.now)
+    settings = PollSettings(floor=10, ceiling=30, deadline=clock.after(3600), started=clock.now)
     Poller(_SlowClient(clock), "r", settings, clock, WorkflowLog(out), lambda _: None).run()
     lines = [line for line in out.getvalue().splitlines() if line.startswith("[")]
     times = [seconds_of(line) for line in lines]
@@ -304,7 +305,7 @@ def test_a_long_outage_still_has_a_heartbeat() -> None:
     client = CertynClient(
         Transport(BASE, "k", env={}), clock, request_timeout=5, max_attempts=3, project_slug="p"
     )
-    settings = PollSettings(floor=10, ceiling=30, deadline=clock.now + 600, started=clock.now)
+    settings = PollSettings(floor=10, ceiling=30, deadline=clock.after(600), started=clock.now)
     with pytest.raises(TimedOut):
         Poller(client, "r", settings, clock, WorkflowLog(out), lambda _: None).run()
     lines = [line for line in out.getvalue().splitlines() if line.startswith("[")]
@@ -350,7 +351,7 @@ class _TakesThreeSeconds(CertynClient):
         self.clock = clock
         self.asked: list[float] = []
 
-    def status(self, run_id: str, deadline: float, idle: Callable[[], float] | None = None) -> RunStatus:
+    def status(self, run_id: str, deadline: Deadline, idle: Callable[[], float] | None = None) -> RunStatus:
         self.asked.append(self.clock.now)
         status = super().status(run_id, deadline)
         self.clock.advance(3)
@@ -364,7 +365,7 @@ def test_the_poll_interval_runs_from_when_a_poll_went_out_not_from_the_end_of_a_
     responses.get(STATUS, json={"state": "completed"})
     clock = FakeClock()
     client = _TakesThreeSeconds(clock)
-    settings = PollSettings(floor=10, ceiling=30, deadline=clock.now + 3600, started=clock.now)
+    settings = PollSettings(floor=10, ceiling=30, deadline=clock.after(3600), started=clock.now)
     Poller(client, "r", settings, clock, WorkflowLog(io.StringIO()), lambda _: None).run()
     assert [b - a for a, b in itertools.pairwise(client.asked)] == [10, 20]
     assert clock.sleeps == [7, 17]

@@ -46,7 +46,7 @@ from certyn_action.api.http import (
 )
 from certyn_action.clock import WAKE_SECONDS, Deadline
 from certyn_action.github.signals import CancelRequested, SignalGuard
-from tests.fakes import FakeClock
+from tests.fakes import FakeClock, far
 
 BASE = "https://api.certyn.test"
 KEY = "sk-live-very-secret"
@@ -89,7 +89,7 @@ def test_create_sends_key_body_and_idempotency_key() -> None:
             matchers.json_params_matcher(BODY),
         ],
     )
-    created = make_client(FakeClock()).create(BODY, "k-1", deadline=2000)
+    created = make_client(FakeClock()).create(BODY, "k-1", deadline=far())
     assert created.run.run_id == "r-1"
     assert created.run.test_case_count == 4
     assert created.replayed is False
@@ -98,7 +98,7 @@ def test_create_sends_key_body_and_idempotency_key() -> None:
 @responses.activate
 def test_create_replay_is_reported() -> None:
     responses.post(CREATE, json={"runId": "r-1"}, status=200, headers={"Idempotency-Replayed": "True"})
-    assert make_client(FakeClock()).create(BODY, "k", deadline=2000).replayed is True
+    assert make_client(FakeClock()).create(BODY, "k", deadline=far()).replayed is True
 
 
 @pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504])
@@ -108,7 +108,7 @@ def test_create_retries_transient_statuses_with_the_same_key(status: int) -> Non
     responses.post(CREATE, status=201, json={"runId": "r-2"})
     clock = FakeClock()
     retries: list[tuple[str, float]] = []
-    created = make_client(clock, retries=retries).create(BODY, "same-key", deadline=2000)
+    created = make_client(clock, retries=retries).create(BODY, "same-key", deadline=clock.at(2000))
     assert created.run.run_id == "r-2"
     keys = {call.request.headers["Idempotency-Key"] for call in responses.calls}
     assert keys == {"same-key"}
@@ -121,7 +121,7 @@ def test_create_retries_network_errors_then_gives_up_after_max_attempts() -> Non
     responses.post(CREATE, body=requests.ConnectionError("refused"))
     clock = FakeClock()
     with pytest.raises(ApiError, match="after 3 attempts") as err:
-        make_client(clock, attempts=3).create(BODY, "k", deadline=5000)
+        make_client(clock, attempts=3).create(BODY, "k", deadline=clock.at(5000))
     assert isinstance(err.value, GaveUp)  # never retried again
     # ... yet an outage by its kind: the summary's heading says "API unreachable", and how many attempts
     assert classify(err.value) is True
@@ -137,7 +137,7 @@ def test_create_honours_retry_after_but_caps_it_at_60s() -> None:
     responses.post(CREATE, status=429, headers={"Retry-After": "3600"})
     responses.post(CREATE, status=201, json={"runId": "r"})
     clock = FakeClock()
-    make_client(clock).create(BODY, "k", deadline=clock.now + 500)
+    make_client(clock).create(BODY, "k", deadline=clock.after(500))
     assert clock.sleeps == [60.0]
 
 
@@ -148,7 +148,7 @@ def test_create_retry_after_never_past_the_deadline() -> None:
     clock = FakeClock()
     start = clock.now
     with pytest.raises(ApiError, match="deadline") as err:
-        make_client(clock).create(BODY, "k", deadline=start + 20)
+        make_client(clock).create(BODY, "k", deadline=clock.at(start + 20))
     assert clock.sleeps == [15.0]
     assert len(responses.calls) == 2
     assert clock.now <= start + 20
@@ -160,7 +160,7 @@ def test_a_retry_after_of_exactly_the_time_left_still_leaves_room_for_a_last_try
     responses.post(CREATE, status=503, headers={"Retry-After": "20"})
     responses.post(CREATE, status=201, json={"runId": "r-last"})
     clock = FakeClock()
-    assert make_client(clock).create(BODY, "k", deadline=clock.now + 20).run.run_id == "r-last"
+    assert make_client(clock).create(BODY, "k", deadline=clock.after(20)).run.run_id == "r-last"
     assert clock.sleeps == [15.0]
 
 
@@ -169,7 +169,7 @@ def test_a_last_try_gets_sent_when_exactly_one_second_is_left_for_it() -> None:
     responses.post(CREATE, status=503, headers={"Retry-After": "10"})
     responses.post(CREATE, status=201, json={"runId": "r-1s"})
     clock = FakeClock()
-    assert make_client(clock).create(BODY, "k", deadline=clock.now + 2).run.run_id == "r-1s"
+    assert make_client(clock).create(BODY, "k", deadline=clock.after(2)).run.run_id == "r-1s"
     assert clock.sleeps == [1.0]
 
 
@@ -188,7 +188,7 @@ def test_each_retry_is_heard_with_its_operation_error_wait_and_failures_so_far()
         project_slug="my-app",
         on_retry=lambda op, error, delay, failures: heard.append((op, error.status, delay, failures)),
     )
-    client.create(BODY, "k", deadline=clock.now + 500)
+    client.create(BODY, "k", deadline=clock.after(500))
     assert heard == [("create", 503, 7.0, 1), ("create", 503, 8.0, 2)]
 
 
@@ -197,7 +197,7 @@ def test_a_create_given_up_on_after_503s_is_still_an_outage_with_its_status() ->
     responses.post(CREATE, status=503, json={"error": "busy"})
     clock = FakeClock()
     with pytest.raises(ApiError, match="after 2 attempts") as err:
-        make_client(clock, attempts=2).create(BODY, "k", deadline=clock.now + 500)
+        make_client(clock, attempts=2).create(BODY, "k", deadline=clock.after(500))
     assert (err.value.status, classify(err.value)) == (503, True)
 
 
@@ -211,9 +211,9 @@ def test_a_lost_create_is_replayed_only_with_a_second_left_beyond_the_cancel_s_r
     clock = FakeClock()
     client = make_client(clock, attempts=1)
     with pytest.raises(ApiError):
-        client.create(BODY, "k-7", deadline=clock.now + 10)
+        client.create(BODY, "k-7", deadline=clock.after(10))
     clock.sleep(100)
-    recovered = client.recover_create(deadline=clock.now + 1.5 + left)
+    recovered = client.recover_create(deadline=clock.after(1.5 + left))
     assert (recovered is not None, len(responses.calls)) == (replayed, 1 + replayed)
 
 
@@ -222,7 +222,7 @@ def test_a_retry_after_beyond_the_deadline_still_gets_a_last_try_that_can_succee
     responses.post(CREATE, status=429, headers={"Retry-After": "60"})
     responses.post(CREATE, status=201, json={"runId": "r-late"})
     clock = FakeClock()
-    created = make_client(clock).create(BODY, "k", deadline=clock.now + 50)
+    created = make_client(clock).create(BODY, "k", deadline=clock.after(50))
     assert created.run.run_id == "r-late"
     assert clock.sleeps == [45.0]
 
@@ -232,7 +232,7 @@ def test_a_cancel_told_to_come_back_later_than_its_budget_still_tries_once_more(
     responses.post(f"{CREATE}/r/cancel", status=429, headers={"Retry-After": "10"})
     responses.post(f"{CREATE}/r/cancel", status=202, json={})
     clock = FakeClock()
-    assert make_client(clock).cancel("r", "why", deadline=clock.now + 5) == "cancelled"
+    assert make_client(clock).cancel("r", "why", deadline=clock.after(5)) == "cancelled"
     assert clock.sleeps == [2.5]
 
 
@@ -241,7 +241,7 @@ def test_a_cancel_404_is_retried_a_new_run_may_not_be_visible_yet() -> None:
     responses.post(f"{CREATE}/r/cancel", status=404, json={"error": "run not found"})
     responses.post(f"{CREATE}/r/cancel", status=202, json={})
     clock = FakeClock()
-    assert make_client(clock).cancel("r", "why", deadline=clock.now + 5) == "cancelled"
+    assert make_client(clock).cancel("r", "why", deadline=clock.after(5)) == "cancelled"
     assert len(responses.calls) == 2
 
 
@@ -250,7 +250,7 @@ def test_a_cancel_404_is_retried_a_new_run_may_not_be_visible_yet() -> None:
 def test_create_auth_errors_are_not_retried_and_name_the_input(status: int) -> None:
     responses.post(CREATE, status=status, json={"error": "invalid key"})
     with pytest.raises(AuthError) as err:
-        make_client(FakeClock()).create(BODY, "k", deadline=2000)
+        make_client(FakeClock()).create(BODY, "k", deadline=far())
     assert len(responses.calls) == 1
     assert "`api-key`" in err.value.message
     assert "my-app" in err.value.message
@@ -262,7 +262,7 @@ def test_create_auth_errors_are_not_retried_and_name_the_input(status: int) -> N
 def test_create_404_names_project_and_process() -> None:
     responses.post(CREATE, status=404, json={"message": "Project not found"})
     with pytest.raises(NotFound) as err:
-        make_client(FakeClock()).create(BODY, "k", deadline=2000)
+        make_client(FakeClock()).create(BODY, "k", deadline=far())
     assert err.value.message == (
         "HTTP 404 while creating the run: unknown project `my-app`, process or environment (check "
         "`project-slug`, `process-slug`/`tags` and `environment-key`). Server said: Project not found"
@@ -287,7 +287,7 @@ def test_create_client_errors_carry_the_server_message(
 ) -> None:
     responses.post(CREATE, status=status, json=body)
     with pytest.raises(ApiError) as err:
-        make_client(FakeClock()).create(BODY, "k", deadline=2000)
+        make_client(FakeClock()).create(BODY, "k", deadline=far())
     assert classify(err.value) is False
     assert expected in err.value.message
     assert len(responses.calls) == 1
@@ -297,7 +297,7 @@ def test_create_client_errors_carry_the_server_message(
 def test_server_message_is_sanitised_and_truncated() -> None:
     responses.post(CREATE, status=400, json={"error": "bad\n::error::injected " + "x" * 5000})
     with pytest.raises(ApiError) as err:
-        make_client(FakeClock()).create(BODY, "k", deadline=2000)
+        make_client(FakeClock()).create(BODY, "k", deadline=far())
     assert "\n" not in err.value.message
     assert len(err.value.message) < 1000
 
@@ -306,28 +306,28 @@ def test_server_message_is_sanitised_and_truncated() -> None:
 def test_create_without_run_id_is_a_clear_error() -> None:
     responses.post(CREATE, status=201, json={"message": "Run created"})
     with pytest.raises(ApiError, match="no runId"):
-        make_client(FakeClock()).create(BODY, "k", deadline=2000)
+        make_client(FakeClock()).create(BODY, "k", deadline=far())
 
 
 @responses.activate
 def test_create_html_from_a_proxy_is_retried() -> None:
     responses.post(CREATE, status=200, body="<html>gateway</html>", content_type="text/html")
     responses.post(CREATE, status=201, json={"runId": "r"})
-    assert make_client(FakeClock()).create(BODY, "k", deadline=2000).run.run_id == "r"
+    assert make_client(FakeClock()).create(BODY, "k", deadline=far()).run.run_id == "r"
 
 
 @responses.activate
 def test_any_3xx_is_a_redirect_never_a_success() -> None:
     responses.post(CREATE, status=300, json={"runId": "r-elsewhere"})
     with pytest.raises(ApiError, match="redirect"):
-        make_client(FakeClock()).create(BODY, "k", deadline=2000)
+        make_client(FakeClock()).create(BODY, "k", deadline=far())
 
 
 @responses.activate
 def test_redirects_are_never_followed() -> None:
     responses.post(CREATE, status=307, headers={"Location": "https://evil.example/api/ci/runs"})
     with pytest.raises(ApiError, match="redirect") as err:
-        make_client(FakeClock()).create(BODY, "k", deadline=2000)
+        make_client(FakeClock()).create(BODY, "k", deadline=far())
     assert "evil.example" in err.value.message
     assert [call.request.url for call in responses.calls] == [CREATE]
 
@@ -335,7 +335,7 @@ def test_redirects_are_never_followed() -> None:
 @responses.activate
 def test_status_parses_and_escapes_the_run_id() -> None:
     responses.get(f"{CREATE}/a%2Fb%3F", json={"state": "completed", "failed": 1, "total": 2})
-    status = make_client(FakeClock()).status("a/b?", deadline=2000)
+    status = make_client(FakeClock()).status("a/b?", deadline=far())
     assert status.is_terminal
     assert status.failed == 1
 
@@ -356,7 +356,7 @@ def test_status_parses_and_escapes_the_run_id() -> None:
 def test_status_failures_that_can_pass_are_transient(reply: dict[str, object]) -> None:
     responses.get(f"{CREATE}/r", **reply)
     with pytest.raises(ApiError) as err:
-        make_client(FakeClock()).status("r", deadline=2000)
+        make_client(FakeClock()).status("r", deadline=far())
     assert classify(err.value) is True
 
 
@@ -379,7 +379,7 @@ def test_status_failures_that_can_pass_are_transient(reply: dict[str, object]) -
 def test_a_failed_status_read_says_what_failed(reply: dict[str, object], message: str) -> None:
     responses.get(f"{CREATE}/r", **reply)
     with pytest.raises(ApiError) as err:
-        make_client(FakeClock()).status("r", deadline=2000)
+        make_client(FakeClock()).status("r", deadline=far())
     assert err.value.message.startswith(message)
 
 
@@ -397,7 +397,7 @@ def test_a_slow_status_request_keeps_the_heartbeat_going_and_notes_when_it_was_s
         Slow(BASE, KEY, env={}), clock, request_timeout=60, max_attempts=1, project_slug="my-app"
     )
     sent = clock.now
-    assert client.status("r", deadline=sent + 100, idle=lambda: 10.0).state == "running"
+    assert client.status("r", deadline=clock.at(sent + 100), idle=lambda: 10.0).state == "running"
     assert (beats, client.poll_sent_at) == ([10.0], sent)
 
 
@@ -405,7 +405,7 @@ def test_a_slow_status_request_keeps_the_heartbeat_going_and_notes_when_it_was_s
 def test_status_404_is_not_found() -> None:
     responses.get(f"{CREATE}/r", status=404, json={"error": "no such run"})
     with pytest.raises(NotFound):
-        make_client(FakeClock()).status("r", deadline=2000)
+        make_client(FakeClock()).status("r", deadline=far())
 
 
 @responses.activate
@@ -413,7 +413,7 @@ def test_cancel_sends_reason_without_the_idempotency_key() -> None:
     responses.post(
         f"{CREATE}/r/cancel", status=202, json={}, match=[matchers.json_params_matcher({"reason": "why"})]
     )
-    assert make_client(FakeClock()).cancel("r", "why", deadline=2000) == "cancelled"
+    assert make_client(FakeClock()).cancel("r", "why", deadline=far()) == "cancelled"
     request = responses.calls[0].request
     assert "Idempotency-Key" not in request.headers
     assert request.headers["X-API-Key"] == KEY
@@ -424,14 +424,14 @@ def test_cancel_retries_within_its_budget() -> None:
     responses.post(f"{CREATE}/r/cancel", status=502)
     responses.post(f"{CREATE}/r/cancel", status=200, json={})
     clock = FakeClock()
-    assert make_client(clock).cancel("r", "why", deadline=clock.now + 5) == "cancelled"
+    assert make_client(clock).cancel("r", "why", deadline=clock.after(5)) == "cancelled"
     assert sum(clock.sleeps) < 5
 
 
 @responses.activate
 def test_cancel_of_a_finished_run_is_not_an_error() -> None:
     responses.post(f"{CREATE}/r/cancel", status=409, json={"error": "already completed"})
-    finished = make_client(FakeClock()).cancel("r", "why", deadline=2000)
+    finished = make_client(FakeClock()).cancel("r", "why", deadline=far())
     assert finished == "not cancelled: the run had already finished"
 
 
@@ -439,11 +439,11 @@ def test_cancel_of_a_finished_run_is_not_an_error() -> None:
 def test_a_failed_cancel_says_what_failed() -> None:
     responses.post(f"{CREATE}/r/cancel", status=400, json={})
     with pytest.raises(ApiError, match=r"^HTTP 400 while cancelling the run\.$"):
-        make_client(FakeClock()).cancel("r", "why", deadline=2000)
+        make_client(FakeClock()).cancel("r", "why", deadline=far())
     responses.replace(responses.POST, f"{CREATE}/r/cancel", body=requests.ConnectionError("reset"))
     clock, retries = FakeClock(), list[tuple[str, float]]()
     with pytest.raises(ApiError, match="POST /api/ci/runs/r/cancel: connection failed"):
-        make_client(clock, retries=retries).cancel("r", "why", deadline=clock.now + 3)
+        make_client(clock, retries=retries).cancel("r", "why", deadline=clock.after(3))
     assert {operation for operation, _ in retries} == {"cancel"}
 
 
@@ -451,7 +451,7 @@ def test_a_failed_cancel_says_what_failed() -> None:
 def test_body_size_is_capped() -> None:
     responses.get(f"{CREATE}/r", body=json.dumps({"state": "x" * (2 * 1024 * 1024)}))
     with pytest.raises(ApiError, match="larger than") as err:
-        make_client(FakeClock()).status("r", deadline=2000)
+        make_client(FakeClock()).status("r", deadline=far())
     assert classify(err.value) is True
 
 
@@ -462,15 +462,15 @@ def test_recover_create_replays_with_the_same_key() -> None:
     clock = FakeClock()
     client = make_client(clock, attempts=1)
     with pytest.raises(ApiError):
-        client.create(BODY, "k-7", deadline=2000)
-    recovered = client.recover_create(deadline=clock.now + 5)
+        client.create(BODY, "k-7", deadline=clock.at(2000))
+    recovered = client.recover_create(deadline=clock.after(5))
     assert recovered is not None
     assert recovered.run.run_id == "r-9"
     assert [c.request.headers["Idempotency-Key"] for c in responses.calls] == ["k-7", "k-7"]
 
 
 def test_recover_create_without_a_create_does_nothing() -> None:
-    assert make_client(FakeClock()).recover_create(deadline=2000) is None
+    assert make_client(FakeClock()).recover_create(deadline=far()) is None
 
 
 @pytest.mark.parametrize("status", [300, 302, 400, 408, 422, 429, 503])
@@ -480,8 +480,8 @@ def test_recover_create_replays_nothing_when_the_server_refused(status: int) -> 
     clock = FakeClock()
     client = make_client(clock, attempts=1)
     with pytest.raises(ApiError):
-        client.create(BODY, "k", deadline=clock.now + 10)
-    assert client.recover_create(deadline=clock.now + 5) is None
+        client.create(BODY, "k", deadline=clock.after(10))
+    assert client.recover_create(deadline=clock.after(5)) is None
     assert len(responses.calls) == 1  # a refusal made no run: nothing to find, nothing replayed
 
 
@@ -502,8 +502,8 @@ def test_recover_create_replays_after_a_5xx_the_backend_may_have_acted_on(reply:
     clock = FakeClock()
     client = make_client(clock, attempts=1)
     with pytest.raises(ApiError):
-        client.create(BODY, "k-gw", deadline=clock.now + 10)
-    recovered = client.recover_create(deadline=clock.now + 5)
+        client.create(BODY, "k-gw", deadline=clock.after(10))
+    recovered = client.recover_create(deadline=clock.after(5))
     assert recovered is not None
     assert recovered.run.run_id == "r-gw"
     assert [c.request.headers["Idempotency-Key"] for c in responses.calls] == ["k-gw", "k-gw"]
@@ -515,7 +515,7 @@ def test_a_certificate_that_does_not_verify_is_not_retried() -> None:
     error.__context__ = ssl.SSLCertVerificationError("CERTIFICATE_VERIFY_FAILED")
     responses.post(CREATE, body=error)
     with pytest.raises(ApiError, match="REQUESTS_CA_BUNDLE") as err:
-        make_client(FakeClock()).create(BODY, "k", deadline=2000)
+        make_client(FakeClock()).create(BODY, "k", deadline=far())
     assert not classify(err.value)
     assert len(responses.calls) == 1
 
@@ -524,8 +524,8 @@ def test_a_certificate_that_does_not_verify_is_not_retried() -> None:
 def test_recover_create_returns_a_run_the_caller_did_not_get_to_see() -> None:
     responses.post(CREATE, status=201, json={"runId": "r-5"})
     client = make_client(FakeClock())
-    client.create(BODY, "k", deadline=2000)  # imagine the signal arrived just as this returned
-    recovered = client.recover_create(deadline=2005)
+    client.create(BODY, "k", deadline=far())  # imagine the signal arrived just as this returned
+    recovered = client.recover_create(deadline=far())
     assert recovered is not None
     assert recovered.run.run_id == "r-5"
     assert len(responses.calls) == 1  # known already: nothing replayed
@@ -535,7 +535,7 @@ def test_recover_create_returns_a_run_the_caller_did_not_get_to_see() -> None:
 def test_a_deeply_nested_body_is_an_invalid_response_not_a_crash() -> None:
     responses.get(f"{CREATE}/r", body="[" * 100_000)
     with pytest.raises(ApiError) as err:
-        make_client(FakeClock()).status("r", deadline=2000)
+        make_client(FakeClock()).status("r", deadline=far())
     assert classify(err.value) is True
 
 
@@ -547,8 +547,8 @@ def test_a_lost_create_followed_by_an_error_is_still_recovered() -> None:
     clock = FakeClock()
     client = make_client(clock, attempts=2)
     with pytest.raises(ApiError):
-        client.create(BODY, "k", deadline=clock.now + 100)
-    recovered = client.recover_create(deadline=clock.now + 5)
+        client.create(BODY, "k", deadline=clock.after(100))
+    recovered = client.recover_create(deadline=clock.after(5))
     assert recovered is not None
     assert recovered.run.run_id == "r-3"
 
@@ -562,10 +562,10 @@ def test_a_key_the_server_echoes_is_scrubbed_before_its_text_is_cut() -> None:
     responses.get(f"{CREATE}/r", status=200, json={"state": "running", "conclusion": json.dumps(KEY)})
     client = make_client(FakeClock())
     with pytest.raises(ApiError) as created:
-        client.create(BODY, "k", deadline=2000)
+        client.create(BODY, "k", deadline=far())
     with pytest.raises(ApiError) as redirected:
-        client.status("r", deadline=2000)
-    status = client.status("r", deadline=2000)
+        client.status("r", deadline=far())
+    status = client.status("r", deadline=far())
     for text in (created.value.message, redirected.value.message, status.conclusion):
         assert not any(KEY[:n] in text for n in range(8, len(KEY) + 1)), text
     assert "***" in status.conclusion
@@ -577,7 +577,7 @@ def test_a_short_key_is_not_scrubbed_from_bodies_where_it_could_rewrite_field_na
     client = CertynClient(
         Transport(BASE, "ock", env={}), FakeClock(), request_timeout=5, max_attempts=1, project_slug="p"
     )
-    assert client.status("r", deadline=2000).blocked == 2
+    assert client.status("r", deadline=far()).blocked == 2
 
 
 class _Interrupted(BaseException):
@@ -644,9 +644,9 @@ def test_a_create_interrupted_in_flight_is_replayed_once_with_its_key_at_release
 
     monkeypatch.setattr(client._transport, "send", interrupted)
     with pytest.raises(_Interrupted):
-        client.create(BODY, "k", deadline=clock.now + 60)
+        client.create(BODY, "k", deadline=clock.after(60))
     assert client.create_may_have_made_a_run
-    recovered = client.recover_create(deadline=clock.now + 5)
+    recovered = client.recover_create(deadline=clock.after(5))
     assert recovered is not None
     assert (recovered.run.run_id, recovered.replayed) == ("r-1", True)
     assert [c.request.headers["Idempotency-Key"] for c in responses.calls] == ["k"]
@@ -662,7 +662,7 @@ def test_an_endpoint_is_a_few_lines_on_the_one_retrying_call() -> None:
     client = make_client(FakeClock(), retries=retries)
     read = lambda reply: reply.json()[0]["id"]  # noqa: E731
     ask = Ask(Request("GET", "/api/projects/overview"), "reading the projects", "overview")
-    got = client.call(ask, read, READ, 2000)
+    got = client.call(ask, read, READ, far())
     assert got == "p-1"
     assert [op for op, _ in retries] == ["overview"]
 
@@ -674,7 +674,7 @@ def test_the_one_call_without_a_policy_is_one_attempt_and_its_404_says_what_it_m
     path, not_found = "/api/projects/p-1/environments", "no such project for this key"
     ask = Ask(Request("GET", path), "listing environments", "", not_found)
     with pytest.raises(NotFound, match=not_found):
-        client.call(ask, lambda r: r, None, 2000)
+        client.call(ask, lambda r: r, None, far())
     assert len(responses.calls) == 1
 
 
@@ -687,8 +687,8 @@ def test_project_id_resolves_the_slug_case_insensitively_once_and_retries_a_blip
     responses.get(f"{BASE}/api/projects/overview", status=503)
     responses.get(f"{BASE}/api/projects/overview", status=200, json=overview)
     client = make_client(FakeClock())
-    assert client.project_id(2000) == "p-7"
-    assert client.project_id(2000) == "p-7"  # read once
+    assert client.project_id(far()) == "p-7"
+    assert client.project_id(far()) == "p-7"  # read once
     calls = [c.request for c in responses.calls]
     assert len(calls) == 2
     assert all(c.headers["X-API-Key"] == KEY for c in calls)
@@ -702,14 +702,14 @@ def test_project_id_of_a_slug_the_key_cannot_see_is_not_found_naming_the_input()
         json={"defaultProjectId": "p-0", "projects": [{"id": "p-0", "slug": "x"}]},
     )
     with pytest.raises(NotFound, match="project-slug"):
-        make_client(FakeClock()).project_id(2000)
+        make_client(FakeClock()).project_id(far())
 
 
 @responses.activate
 def test_an_overview_that_is_not_an_object_is_an_invalid_answer_retried_like_a_cut_body() -> None:
     responses.get(f"{BASE}/api/projects/overview", json=[{"id": "p-7", "slug": "my-app"}])
     responses.get(f"{BASE}/api/projects/overview", json={"projects": [{"id": "p-7", "slug": "my-app"}]})
-    assert make_client(FakeClock()).project_id(2000) == "p-7"
+    assert make_client(FakeClock()).project_id(far()) == "p-7"
     assert len(responses.calls) == 2
 
 
@@ -725,7 +725,7 @@ def test_credentials_from_a_netrc_file_are_never_sent(
     responses.post(CREATE, json={"runId": "r-1"}, status=201)
     responses.get(f"{CREATE}/r-1", json={"state": "completed"})
     client = make_client(FakeClock())
-    client.status(client.create(BODY, "k", deadline=2000).run.run_id, deadline=2000)
+    client.status(client.create(BODY, "k", deadline=far()).run.run_id, deadline=far())
     assert [c.request.headers.get("Authorization") for c in responses.calls] == [None, None]
     assert [c.request.headers["X-API-Key"] for c in responses.calls] == [KEY, KEY]
 
@@ -742,7 +742,7 @@ def test_a_create_is_never_sent_once_the_deadline_has_passed() -> None:
         project_slug="p",
     )
     with pytest.raises(ApiError):
-        client.create({"projectSlug": "p"}, "idem-1", deadline=clock.now - 1)
+        client.create({"projectSlug": "p"}, "idem-1", deadline=clock.after(-1))
     assert len(responses.calls) == 0  # nothing went out: no run made after timeout-seconds
 
 
@@ -778,7 +778,7 @@ def test_a_create_interrupted_while_its_reply_is_validated_still_yields_its_run_
         Transport(BASE, KEY, env={}), FakeClock(), request_timeout=5, max_attempts=3, project_slug="p"
     )
     with pytest.raises(_Interrupted):
-        client.create({"projectSlug": "p"}, "k", deadline=2000)
+        client.create({"projectSlug": "p"}, "k", deadline=far())
     answered = client.answered_create()
     assert answered is not None
     assert answered.run.run_id == "r-1"
@@ -801,7 +801,7 @@ def test_the_transport_refuses_a_url_that_would_reach_another_host_and_sends_not
 def test_the_client_treats_a_refused_url_as_a_final_error_not_a_retry() -> None:
     client = make_client(FakeClock(), base="https://api.certyn.io\\@evil.example")
     with pytest.raises(ApiError) as caught:
-        client.create({"projectSlug": "p"}, "k", deadline=1e9)
+        client.create({"projectSlug": "p"}, "k", deadline=far())
     assert not classify(caught.value)
     assert "api-url" in caught.value.message
     assert len(responses.calls) == 0
@@ -815,7 +815,7 @@ def test_the_client_treats_a_refused_url_as_a_final_error_not_a_retry() -> None:
 def test_a_status_naming_another_run_is_a_transient_invalid_answer(other: object) -> None:
     responses.get(RUN, json={"runId": other, "state": "completed", "failed": 0, "blocked": 0})
     with pytest.raises(ApiError) as caught:
-        make_client(FakeClock()).status("r-1", deadline=1e9)
+        make_client(FakeClock()).status("r-1", deadline=far())
     assert classify(caught.value)
     assert "not run r-1" in caught.value.message
 
@@ -826,13 +826,13 @@ def test_a_status_with_its_own_run_id_or_none_is_believed(said: dict[str, Any]) 
     responses.get(
         RUN, json={**said, "state": "completed", "total": 1, "passed": 1, "failed": 0, "blocked": 0}
     )
-    assert make_client(FakeClock()).status("r-1", deadline=1e9).state == "completed"
+    assert make_client(FakeClock()).status("r-1", deadline=far()).state == "completed"
 
 
 @responses.activate
 def test_a_numeric_run_id_matches_its_text() -> None:
     responses.get(f"{BASE}/api/ci/runs/42", json={"runId": 42, "state": "queued"})
-    assert make_client(FakeClock()).status("42", deadline=1e9).state == "queued"
+    assert make_client(FakeClock()).status("42", deadline=far()).state == "queued"
 
 
 @pytest.mark.parametrize(
@@ -864,7 +864,7 @@ def test_keys_that_only_look_alike_are_not_duplicates() -> None:
 def test_a_status_with_a_repeated_key_is_transient_never_gated_on() -> None:
     responses.get(RUN, body=b'{"state": "completed", "failed": 1, "blocked": 0, "failed": 0}')
     with pytest.raises(ApiError, match="ambiguous") as caught:
-        make_client(FakeClock()).status("r-1", deadline=1e9)
+        make_client(FakeClock()).status("r-1", deadline=far())
     assert classify(caught.value)
 
 
@@ -879,7 +879,7 @@ def test_a_refused_key_after_a_lost_create_says_a_run_may_exist() -> None:
     responses.post(f"{BASE}/api/ci/runs", status=401, json={"error": "revoked"})
     client = make_client(FakeClock())
     with pytest.raises(AuthError):
-        client.create({"projectSlug": "p"}, "k", deadline=1e9)
+        client.create({"projectSlug": "p"}, "k", deadline=far())
     assert client.create_may_have_made_a_run
 
 
@@ -888,7 +888,7 @@ def test_a_refused_key_alone_made_no_run() -> None:
     responses.post(f"{BASE}/api/ci/runs", status=401, json={"error": "revoked"})
     client = make_client(FakeClock())
     with pytest.raises(AuthError):
-        client.create({"projectSlug": "p"}, "k", deadline=1e9)
+        client.create({"projectSlug": "p"}, "k", deadline=far())
     assert not client.create_may_have_made_a_run
 
 
@@ -953,9 +953,9 @@ def test_a_signal_while_the_create_is_being_started_still_finds_its_run() -> Non
         _SignalAsTheCreateStarts(), FakeClock(), request_timeout=5, max_attempts=3, project_slug="my-app"
     )
     with pytest.raises(CancelRequested):
-        client.create({"projectSlug": "my-app"}, "k-1", deadline=1e9)
+        client.create({"projectSlug": "my-app"}, "k-1", deadline=far())
     assert client.create_may_have_made_a_run
-    recovered = client.recover_create(FakeClock().monotonic() + 5)
+    recovered = client.recover_create(FakeClock().after(5))
     assert recovered is not None
     assert recovered.run.run_id == "r-1"
     assert create.call_count == 2  # the create, then one replay with the same key
@@ -968,7 +968,7 @@ def test_a_redirect_with_an_unparsable_location_is_the_redirect_error(location: 
     responses.get(f"{BASE}/api/ci/runs/r-1", status=302, headers={"Location": location})
     client = make_client(FakeClock())
     with pytest.raises(ApiError, match=r"redirect \(HTTP 302 to an unparsable location\)") as raised:
-        client.status("r-1", deadline=1e9)
+        client.status("r-1", deadline=far())
     assert raised.value.status == 302
     assert not classify(raised.value)
 

@@ -13,7 +13,7 @@ from responses import matchers
 from certyn_action.api.client import ApiError, AuthError, CertynClient, EnvironmentsApi
 from certyn_action.api.http import Transport
 from certyn_action.settings import KEY_PATTERN
-from tests.fakes import FakeClock
+from tests.fakes import FakeClock, far
 
 BASE = "https://api.certyn.test"
 KEY = "sk-live-very-secret"
@@ -50,7 +50,7 @@ def test_create_posts_the_body_with_the_key_to_the_projects_environments() -> No
         json=CREATED,
         match=[matchers.json_params_matcher(BODY), matchers.header_matcher({"X-API-Key": KEY})],
     )
-    environment = api().create(BODY, deadline=2000)
+    environment = api().create(BODY, deadline=far())
     assert (environment.id, environment.key) == ("e-1", BODY["key"])
     assert [c.request.method for c in responses.calls] == ["GET", "POST"]  # the project id first, once
 
@@ -69,7 +69,7 @@ def test_create_retries_a_transient_failure_then_a_409_finds_its_own_environment
         json=page(BODY["key"].upper(), number=2),
         match=[matchers.query_param_matcher({"page": "2", "pageSize": "100"})],
     )
-    environment = api().create(BODY, deadline=2000)
+    environment = api().create(BODY, deadline=far())
     assert environment.id == f"id-{BODY['key'].upper()}"
     assert sum(c.request.method == "POST" for c in responses.calls) == 2
 
@@ -87,7 +87,7 @@ def test_a_409_for_an_environment_this_step_did_not_make_gets_a_new_key_never_th
     responses.get(ENVS, json=listed)
     responses.post(ENVS, status=201, json={"id": "e-mine"})
     environments = api()
-    environment = environments.create(BODY, deadline=2000)
+    environment = environments.create(BODY, deadline=far())
     posted = [c.request for c in responses.calls if c.request.method == "POST"]
     fresh = json.loads(posted[-1].body or b"{}")
     assert environment.id == "e-mine"  # never the listed one: it is not provably ours
@@ -103,7 +103,7 @@ def test_a_409_for_an_environment_this_step_did_not_make_gets_a_new_key_never_th
 def test_a_refused_create_says_the_key_lacks_environment_rights(status: int) -> None:
     responses.post(ENVS, status=status, json={"error": "forbidden"})
     with pytest.raises(AuthError, match="lacks environment rights") as caught:
-        api().create(BODY, deadline=2000)
+        api().create(BODY, deadline=far())
     assert caught.value.status == status
     assert sum(c.request.method == "POST" for c in responses.calls) == 1  # not retried
 
@@ -128,7 +128,7 @@ def test_the_create_records_whether_an_attempt_may_have_made_the_environment(
     responses.post(ENVS, status=403, json={"error": "blocked by the firewall"})
     environments = api()
     with pytest.raises(AuthError):
-        environments.create(BODY, deadline=2000)
+        environments.create(BODY, deadline=far())
     assert environments.creating is not None
     assert environments.creating.may_have_made is may_have_made
 
@@ -136,34 +136,34 @@ def test_the_create_records_whether_an_attempt_may_have_made_the_environment(
 @responses.activate
 def test_find_stops_at_the_last_page() -> None:
     responses.get(ENVS, json=page("a", more=False))
-    assert api().find("missing", deadline=2000) is None
+    assert api().find("missing", deadline=far()) is None
     assert sum(c.request.method == "GET" for c in responses.calls) == 2  # the overview and one page
 
 
 @responses.activate
 def test_find_does_not_follow_an_empty_page_that_says_there_is_more() -> None:
     responses.get(ENVS, json={"items": [], "hasNextPage": True})
-    assert api().find("missing", deadline=2000) is None
+    assert api().find("missing", deadline=far()) is None
     assert sum("/environments" in (c.request.url or "") for c in responses.calls) == 1
 
 
 @responses.activate
 def test_find_is_bounded_when_the_server_always_says_there_is_more() -> None:
     responses.get(ENVS, json=page("a", more=True))
-    assert api().find("missing", deadline=2000) is None
+    assert api().find("missing", deadline=far()) is None
     assert sum("/environments" in (c.request.url or "") for c in responses.calls) == 50
 
 
 @responses.activate
 def test_delete_sends_delete_to_the_escaped_id() -> None:
     responses.delete(f"{ENVS}/e%2F1", status=204, match=[matchers.header_matcher({"X-API-Key": KEY})])
-    assert api().delete("e/1", deadline=2000) == "deleted"
+    assert api().delete("e/1", deadline=far()) == "deleted"
 
 
 @responses.activate
 def test_delete_of_an_environment_already_gone_is_not_an_error() -> None:
     responses.delete(f"{ENVS}/e-1", status=404)
-    assert api().delete("e-1", deadline=2000) == "already deleted"
+    assert api().delete("e-1", deadline=far()) == "already deleted"
 
 
 @responses.activate
@@ -171,7 +171,7 @@ def test_delete_retries_quickly_then_fails_with_an_error() -> None:
     clock = FakeClock()
     responses.delete(f"{ENVS}/e-1", status=503)
     with pytest.raises(ApiError):
-        api(clock, attempts=3).delete("e-1", deadline=clock.monotonic() + 5)
+        api(clock, attempts=3).delete("e-1", deadline=clock.after(5))
     assert sum(c.request.method == "DELETE" for c in responses.calls) == 3
     assert clock.monotonic() < 1005  # quick retries: within the cancel budget
 
@@ -180,7 +180,7 @@ def test_delete_retries_quickly_then_fails_with_an_error() -> None:
 def test_a_refused_delete_says_the_key_lacks_environment_rights() -> None:
     responses.delete(f"{ENVS}/e-1", status=403)
     with pytest.raises(AuthError, match="lacks environment rights"):
-        api().delete("e-1", deadline=2000)
+        api().delete("e-1", deadline=far())
 
 
 @responses.activate
@@ -188,6 +188,6 @@ def test_no_create_counts_as_sent_while_the_project_overview_is_still_being_read
     environments = api(attempts=1)
     responses.replace(responses.GET, OVERVIEW, status=500)
     with pytest.raises(ApiError):
-        environments.create(BODY, deadline=2000)
+        environments.create(BODY, deadline=far())
     assert not environments.create_sent
     assert [c.request.method for c in responses.calls] == ["GET"]

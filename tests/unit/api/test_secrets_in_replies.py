@@ -17,7 +17,7 @@ from certyn_action.github.workflow import WorkflowLog
 from certyn_action.main import default_transport
 from certyn_action.render.junit import render_junit
 from certyn_action.render.summary import render_summary
-from tests.fakes import FakeClock
+from tests.fakes import FakeClock, far
 from tests.rendered import read
 from tests.unit.api.test_client import BASE, KEY
 from tests.unit.api.test_findings import OVERVIEW, PROJECTS, RESULTS
@@ -38,7 +38,7 @@ def _results_echoing(value: str) -> Findings:
     transport = default_transport(inputs, {}, log)
     assert isinstance(transport, Transport)
     client = CertynClient(transport, FakeClock(), request_timeout=5, max_attempts=1, project_slug="my-app")
-    return Findings(results=client.process_run("r 1", deadline=2000))
+    return Findings(results=client.process_run("r 1", deadline=far()))
 
 
 @responses.activate
