@@ -72,7 +72,7 @@ def wait_until_up(
     wait_seconds: float,
     clock: Clock,
     *,
-    attempt_timeout: float = ATTEMPT_TIMEOUT_SECONDS,
+    attempt_timeout_seconds: float = ATTEMPT_TIMEOUT_SECONDS,
     env: Mapping[str, str] | None = None,
     on_retry: Callable[[int, str, float], None] | None = None,
 ) -> DeploymentCheck:
@@ -82,13 +82,13 @@ def wait_until_up(
     attempts, delay = 0, FIRST_BACKOFF_SECONDS
     while True:
         attempts += 1
-        outcome = _attempt(url, attempt_timeout, os.environ if env is None else env)
+        outcome = _attempt(url, attempt_timeout_seconds, os.environ if env is None else env)
         if isinstance(outcome, int):
             return DeploymentCheck(True, attempts, outcome, "")
         if outcome is None:
-            error, retry = NETWORK_FAILURES["no answer"].format(timeout=attempt_timeout), True
+            error, retry = NETWORK_FAILURES["no answer"].format(timeout=attempt_timeout_seconds), True
         else:  # a malformed URL cannot get better; a deployment still coming up may
-            error = network_failure(outcome, attempt_timeout)[1]
+            error = network_failure(outcome, attempt_timeout_seconds)[1]
             retry = isinstance(outcome, requests.ConnectionError | requests.Timeout)
         remaining = deadline.left()
         if not retry or remaining <= 0:

@@ -126,7 +126,7 @@ class Step:
         return CertynClient(
             self.factory(inputs, self.env, self.log),
             self.clock,
-            request_timeout=inputs.request_timeout_seconds,
+            request_timeout_seconds=inputs.request_timeout_seconds,
             max_attempts=inputs.http_max_attempts,
             project_slug=inputs.project_slug,
             on_retry=on_retry,

@@ -363,12 +363,13 @@ class CertynClient:
         transport: Transport,
         clock: Clock,
         *,
-        request_timeout: float,
+        request_timeout_seconds: float,
         max_attempts: int,
         project_slug: str,
         on_retry: Callable[[str, ApiError, float, int], None] | None = None,
     ) -> None:
-        self._transport, self._clock, self._request_timeout = transport, clock, request_timeout
+        self._transport, self._clock = transport, clock
+        self._request_timeout_seconds = request_timeout_seconds
         self._max_attempts, self._project, self._on_retry = max_attempts, project_slug, on_retry
         self.creating: Creating | None = None
         self.created: models.Created | None = None
@@ -406,7 +407,7 @@ class CertynClient:
             if delay >= remaining:
                 # The server asks for more time than is left. Giving up now would waste what is left (and
                 # leave a run orphaned when this is the cancel): wait what we can, and try one last time.
-                final_try = min(self._request_timeout, remaining / 2)
+                final_try = min(self._request_timeout_seconds, remaining / 2)
                 if last_chance or final_try < MIN_ATTEMPT_SECONDS:
                     why = f"{operation} did not succeed before the deadline"
                     raise error.gave_up(DeadlineExceeded, why, tries)
@@ -429,7 +430,7 @@ class CertynClient:
             creating.in_flight = True
         try:
             try:
-                attempt = deadline.capped(self._request_timeout)
+                attempt = deadline.capped(self._request_timeout_seconds)
                 reply = self._transport.send(ask.request, attempt, idle)
             except TransportError as err:
                 if creating is not None and isinstance(err, NotSent):

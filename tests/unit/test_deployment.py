@@ -132,7 +132,7 @@ def test_time_spent_in_attempts_counts_against_the_wait() -> None:
         raise requests.exceptions.ConnectTimeout("timed out")
 
     responses.add_callback(responses.GET, URL, callback=slow_refusal)
-    result = wait_until_up(URL, 10, clock, env={}, attempt_timeout=4)
+    result = wait_until_up(URL, 10, clock, env={}, attempt_timeout_seconds=4)
     assert not result.up
     assert result.error == "no connection within 4s"
     # 4 (try) + 0.5 + 4 (try) + 1 + 4 (try, deadline passed): no further try starts after the deadline.
@@ -357,7 +357,7 @@ def test_a_server_that_never_answers_is_bounded_by_the_attempt_timeout() -> None
         silent.bind(("127.0.0.1", 0))
         silent.listen(1)  # the handshake completes in the backlog; nothing is ever sent
         port = silent.getsockname()[1]
-        result = wait_until_up(f"http://127.0.0.1:{port}/", 0, FakeClock(), attempt_timeout=0.2)
+        result = wait_until_up(f"http://127.0.0.1:{port}/", 0, FakeClock(), attempt_timeout_seconds=0.2)
     assert not result.up
     assert result.error == "connected, but no answer within 0.2s"
 
@@ -373,7 +373,7 @@ def test_an_attempt_that_hangs_past_its_timeout_is_abandoned(monkeypatch: pytest
     monkeypatch.setattr(requests.Session, "get", hang)
     monkeypatch.setattr(deployment, "GRACE_SECONDS", 0.05)
     try:
-        result = wait_until_up("http://hangs.example/", 0, FakeClock(), attempt_timeout=0.05)
+        result = wait_until_up("http://hangs.example/", 0, FakeClock(), attempt_timeout_seconds=0.05)
     finally:
         release.set()
     assert not result.up

@@ -53,7 +53,11 @@ class Held:
         self.out = io.StringIO()
         self.clock = FakeClock()
         self.client = CertynClient(
-            Transport(BASE, KEY, env={}), self.clock, request_timeout=5, max_attempts=2, project_slug="my-app"
+            Transport(BASE, KEY, env={}),
+            self.clock,
+            request_timeout_seconds=5,
+            max_attempts=2,
+            project_slug="my-app",
         )
         self.reporter = Step({}, WorkflowLog(self.out), self.clock, SignalGuard(), None)  # type: ignore[arg-type]
         self.settings = settings(**inputs)

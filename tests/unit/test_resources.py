@@ -214,7 +214,7 @@ def test_a_run_kept_after_a_signal_during_the_creates_validation_is_still_report
     client = CertynClient(
         Transport("https://api.certyn.test", "k", env={}),
         clock,
-        request_timeout=5,
+        request_timeout_seconds=5,
         max_attempts=1,
         project_slug="p",
     )

@@ -28,7 +28,7 @@ def run_wait(
     out = io.StringIO()
     seen: list[RunStatus] = []
     client = CertynClient(
-        Transport(BASE, "k", env={}), clock, request_timeout=5, max_attempts=3, project_slug="p"
+        Transport(BASE, "k", env={}), clock, request_timeout_seconds=5, max_attempts=3, project_slug="p"
     )
     settings = PollSettings(
         floor=floor, ceiling=ceiling, deadline=clock.after(timeout), started=clock.now, attached=attached
@@ -240,7 +240,7 @@ class _SlowClient(CertynClient):
 
     def __init__(self, clock: FakeClock) -> None:
         super().__init__(
-            Transport(BASE, "k", env={}), clock, request_timeout=60, max_attempts=1, project_slug="p"
+            Transport(BASE, "k", env={}), clock, request_timeout_seconds=60, max_attempts=1, project_slug="p"
         )
         self.clock = clock
 
@@ -303,7 +303,7 @@ def test_a_long_outage_still_has_a_heartbeat() -> None:
     clock = FakeClock()
     out = io.StringIO()
     client = CertynClient(
-        Transport(BASE, "k", env={}), clock, request_timeout=5, max_attempts=3, project_slug="p"
+        Transport(BASE, "k", env={}), clock, request_timeout_seconds=5, max_attempts=3, project_slug="p"
     )
     settings = PollSettings(floor=10, ceiling=30, deadline=clock.after(600), started=clock.now)
     with pytest.raises(TimedOut):
@@ -346,7 +346,7 @@ class _TakesThreeSeconds(CertynClient):
 
     def __init__(self, clock: FakeClock) -> None:
         super().__init__(
-            Transport(BASE, "k", env={}), clock, request_timeout=60, max_attempts=1, project_slug="p"
+            Transport(BASE, "k", env={}), clock, request_timeout_seconds=60, max_attempts=1, project_slug="p"
         )
         self.clock = clock
         self.asked: list[float] = []

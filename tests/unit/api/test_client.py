@@ -69,7 +69,7 @@ def make_client(
     return CertynClient(
         Transport(base, KEY, env={}),
         clock,
-        request_timeout=5,
+        request_timeout_seconds=5,
         max_attempts=attempts,
         project_slug="my-app",
         on_retry=on_retry,
@@ -183,7 +183,7 @@ def test_each_retry_is_heard_with_its_operation_error_wait_and_failures_so_far()
     client = CertynClient(
         Transport(BASE, KEY, env={}),
         clock,
-        request_timeout=5,
+        request_timeout_seconds=5,
         max_attempts=5,
         project_slug="my-app",
         on_retry=lambda op, error, delay, failures: heard.append((op, error.status, delay, failures)),
@@ -394,7 +394,7 @@ def test_a_slow_status_request_keeps_the_heartbeat_going_and_notes_when_it_was_s
             return Reply(200, {}, b'{"state": "running"}')
 
     client = CertynClient(
-        Slow(BASE, KEY, env={}), clock, request_timeout=60, max_attempts=1, project_slug="my-app"
+        Slow(BASE, KEY, env={}), clock, request_timeout_seconds=60, max_attempts=1, project_slug="my-app"
     )
     sent = clock.now
     assert client.status("r", deadline=clock.at(sent + 100), idle=lambda: 10.0).state == "running"
@@ -575,7 +575,11 @@ def test_a_key_the_server_echoes_is_scrubbed_before_its_text_is_cut() -> None:
 def test_a_short_key_is_not_scrubbed_from_bodies_where_it_could_rewrite_field_names() -> None:
     responses.get(f"{CREATE}/r", json={"state": "completed", "total": 2, "blocked": 2})
     client = CertynClient(
-        Transport(BASE, "ock", env={}), FakeClock(), request_timeout=5, max_attempts=1, project_slug="p"
+        Transport(BASE, "ock", env={}),
+        FakeClock(),
+        request_timeout_seconds=5,
+        max_attempts=1,
+        project_slug="p",
     )
     assert client.status("r", deadline=far()).blocked == 2
 
@@ -737,7 +741,7 @@ def test_a_create_is_never_sent_once_the_deadline_has_passed() -> None:
     client = CertynClient(
         Transport("https://api.certyn.test", "k", env={}),
         clock,
-        request_timeout=5,
+        request_timeout_seconds=5,
         max_attempts=3,
         project_slug="p",
     )
@@ -775,7 +779,7 @@ def test_a_create_interrupted_while_its_reply_is_validated_still_yields_its_run_
 
     monkeypatch.setattr(api_client, "load_models", interrupted_once)
     client = CertynClient(
-        Transport(BASE, KEY, env={}), FakeClock(), request_timeout=5, max_attempts=3, project_slug="p"
+        Transport(BASE, KEY, env={}), FakeClock(), request_timeout_seconds=5, max_attempts=3, project_slug="p"
     )
     with pytest.raises(_Interrupted):
         client.create({"projectSlug": "p"}, "k", deadline=far())
@@ -950,7 +954,11 @@ class _SignalAsTheCreateStarts(Transport):
 def test_a_signal_while_the_create_is_being_started_still_finds_its_run() -> None:
     create = responses.post(f"{BASE}/api/ci/runs", json={"runId": "r-1"}, status=201)
     client = CertynClient(
-        _SignalAsTheCreateStarts(), FakeClock(), request_timeout=5, max_attempts=3, project_slug="my-app"
+        _SignalAsTheCreateStarts(),
+        FakeClock(),
+        request_timeout_seconds=5,
+        max_attempts=3,
+        project_slug="my-app",
     )
     with pytest.raises(CancelRequested):
         client.create({"projectSlug": "my-app"}, "k-1", deadline=far())

@@ -49,7 +49,7 @@ def client_for(
     client = CertynClient(
         transport,
         FakeClock(),
-        request_timeout=5,
+        request_timeout_seconds=5,
         max_attempts=attempts,
         project_slug="my-app",
         on_retry=on_retry,

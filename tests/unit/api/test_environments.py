@@ -28,7 +28,7 @@ def api(clock: FakeClock | None = None, attempts: int = 3) -> EnvironmentsApi:
     client = CertynClient(
         Transport(BASE, KEY, env={}),
         clock or FakeClock(),
-        request_timeout=5,
+        request_timeout_seconds=5,
         max_attempts=attempts,
         project_slug="my-app",
     )

@@ -37,7 +37,9 @@ def _results_echoing(value: str) -> Findings:
     inputs = replace(settings(), api_url=BASE, api_key=KEY)
     transport = default_transport(inputs, {}, log)
     assert isinstance(transport, Transport)
-    client = CertynClient(transport, FakeClock(), request_timeout=5, max_attempts=1, project_slug="my-app")
+    client = CertynClient(
+        transport, FakeClock(), request_timeout_seconds=5, max_attempts=1, project_slug="my-app"
+    )
     return Findings(results=client.process_run("r 1", deadline=far()))
 
 
