@@ -7,7 +7,7 @@ sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 
 # Handlers first, before the heavier imports: a cancellation that arrives while Python is still loading
 # requests is recorded and honoured (outputs, summary, exit) instead of killing us mid-import.
-from certyn_action.github.signals import SignalGuard
+from certyn_action.runner.signals import SignalGuard
 
 guard = SignalGuard()
 guard.install()

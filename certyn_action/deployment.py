@@ -17,9 +17,9 @@ import requests
 from .api.http import NETWORK_FAILURES, USER_AGENT, network_failure, new_session, signals_held
 from .clock import Clock, Deadline
 from .gate import Cause, Result, Stopped, Verdict
-from .github.workflow import WorkflowLog
 from .render import words
 from .render.escape import format_duration, plural, without_secrets
+from .runner.workflow import WorkflowLog
 from .settings import Settings
 
 ATTEMPT_TIMEOUT_SECONDS = 5.0  # as the Certyn CLI's check of `run --url`

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 from .api.client import ApiError, AuthError, DeadlineExceeded, NotFound, TimedOut, classify
 from .api.vocabulary import OUTCOMES, REQUIRED_COUNTERS
-from .github.signals import CancelRequested
 from .render.escape import format_duration, one_line, plural
+from .runner.signals import CancelRequested
 from .settings import GateSwitches, InputErrors
 
 if TYPE_CHECKING:

@@ -23,9 +23,9 @@ from .api.http import (
     UnsafeUrl,
 )
 from .clock import Clock, Deadline
-from .github.signals import SignalGuard
 from .render.escape import one_line
 from .resources import RELEASE_BUDGET_SECONDS
+from .runner.signals import SignalGuard
 
 BUDGET_SECONDS = 15.0  # GitHub's writes never delay the verdict by more than this
 REQUEST_SECONDS = 10.0  # one exchange

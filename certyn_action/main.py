@@ -9,9 +9,9 @@ from typing import TextIO
 
 from .api.http import Transport
 from .clock import Clock, SystemClock
-from .github.signals import SignalGuard
-from .github.workflow import WorkflowLog
 from .render.escape import MIN_SCRUBBED_KEY
+from .runner.signals import SignalGuard
+from .runner.workflow import WorkflowLog
 from .settings import Settings, base_url_secrets, raw_input, variable_secrets
 from .step import Step
 

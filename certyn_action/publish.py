@@ -12,13 +12,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .clock import Clock, Deadline
-from .core.report import Report
 from .gate import Cause, Result
-from .github.signals import SignalGuard
-from .github.workflow import WorkflowLog
 from .github_api import BUDGET_SECONDS, GitHub, GitHubError, GitHubTransport
 from .render import words
 from .render.escape import one_line, safe_url
+from .report import Report
+from .runner.signals import SignalGuard
+from .runner.workflow import WorkflowLog
 from .settings import Settings
 
 MARKER = "<!-- certyn-run-action"

@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from .api.client import MIN_ATTEMPT_SECONDS, ApiError, CertynClient, EnvironmentsApi
 from .clock import Clock, Deadline
-from .core.report import CancelRequest, Findings, Report
 from .gate import Cause, Result, Verdict
-from .github.signals import SignalGuard
-from .github.workflow import WorkflowLog
 from .render import words
 from .render.escape import collapsed, one_line, plural
+from .report import CancelRequest, Findings, Report
+from .runner.signals import SignalGuard
+from .runner.workflow import WorkflowLog
 from .settings import Settings
 
 if TYPE_CHECKING:

@@ -12,16 +12,16 @@ from .api.client import ApiError, CertynClient
 from .api.http import Transport
 from .api.vocabulary import create_body
 from .clock import Clock, Deadline
-from .core.report import Findings, Report
 from .findings import Afterwards, not_read
 from .gate import Cause, Result, Verdict, evaluate, verdict_for
-from .github.files import EventPayloadError, read_event_payload
-from .github.reporter import Reporter
-from .github.signals import CancelRequested, SignalGuard
-from .github.workflow import WorkflowLog
 from .render import words
 from .render.escape import one_line
+from .report import Findings, Report
 from .resources import CertynRun, Held, TemporaryEnvironment, environment_body
+from .runner.files import EventPayloadError, read_event_payload
+from .runner.reporter import Reporter
+from .runner.signals import CancelRequested, SignalGuard
+from .runner.workflow import WorkflowLog
 from .settings import InputErrors, Settings, read_settings
 
 if TYPE_CHECKING:

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from .api.client import ApiError, CertynClient, NotFound, Outage, RetryPolicy, TimedOut, classify
 from .clock import Clock, Deadline
-from .github.workflow import WorkflowLog
 from .render import words
 from .render.escape import format_duration
 from .render.words import ProgressLog, describe_counts, describe_state
+from .runner.workflow import WorkflowLog
 
 if TYPE_CHECKING:
     from .api.models import RunStatus

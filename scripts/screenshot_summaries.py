@@ -10,7 +10,7 @@ Writes build/summaries/summary-<scenario>.html and .png for review, and docs/ima
 the picture of a failing run that the README shows. Needs the dev requirements (``make .venv/.installed``)
 and Chromium with an emoji font (on Debian: ``apt-get install -y chromium fonts-noto-color-emoji``); it
 installs nothing itself. Not part of
-``make test``: the tests check the same rendering without a browser (tests/unit/core/test_summary_rendered.py).
+``make test``: the tests check the same rendering without a browser (tests/unit/test_summary_rendered.py).
 """
 
 from __future__ import annotations

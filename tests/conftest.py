@@ -23,7 +23,7 @@ if os.environ.get("CI"):
     settings.load_profile("ci")
 
 TESTS = Path(__file__).resolve().parent
-# folder -> marker (None: unmarked). Unit tests mirror certyn_action/ (core/, certyn/, github/).
+# folder -> marker (None: unmarked). Unit tests mirror certyn_action/ (api/, render/, runner/, settings).
 FOLDERS: dict[str, str | None] = {
     "unit": "unit",
     "docs": "docs",

@@ -1,6 +1,6 @@
 """A job summary as GitHub shows it: rendered with cmark-gfm (GitHub's own Markdown parser) and read back.
 
-Used by tests/unit/core/test_summary_rendered.py and by scripts/screenshot_summaries.py.
+Used by tests/unit/test_summary_rendered.py and by scripts/screenshot_summaries.py.
 """
 
 from __future__ import annotations

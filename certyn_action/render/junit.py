@@ -16,7 +16,7 @@ from .escape import newlines, plain, plain_lines, plural, truncate
 from .words import PASSING, REASONS, counts_disagree
 
 if TYPE_CHECKING:
-    from ..core.diagnosis import DiagnosedTest, Diagnosis
+    from ..diagnosis import DiagnosedTest, Diagnosis
 
 # Characters XML 1.0 allows: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF].
 _FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")

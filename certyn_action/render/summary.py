@@ -10,8 +10,8 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from ..api.vocabulary import COUNTERS
-from ..core.report import Findings, Report
 from ..gate import Result, unaccounted
+from ..report import Findings, Report
 from ..settings import Settings
 from . import words
 from .escape import (
@@ -31,7 +31,7 @@ from .words import ICONS, MAX_ROWS, PASSING, SHOWN_IF_NOT_ZERO
 
 if TYPE_CHECKING:
     from ..api.models import RunItem, RunStatus
-    from ..core.diagnosis import DiagnosedTest, Diagnosis
+    from ..diagnosis import DiagnosedTest, Diagnosis
 
 MAX_REASONS = 20
 MAX_CELL_NAME = 200

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
 from ..api.vocabulary import OUTCOMES
-from ..core.report import CancelRequest, Report
 from ..gate import Cause, Result, Verdict
+from ..report import CancelRequest, Report
 from ..settings import Settings
 from .escape import (
     defused,
@@ -29,10 +29,10 @@ from .escape import (
 
 if TYPE_CHECKING:
     from ..api.models import Conversation, Created, RunItem, RunStatus
-    from ..core.diagnosis import Diagnosis, Evidence, FlakyMark, NetworkFailure
+    from ..diagnosis import Diagnosis, Evidence, FlakyMark, NetworkFailure
 
 ACTION_ERROR = "Certyn action error"  # only a bug in the action reads like this
-OUTPUTS_NOT_WRITTEN = "Could not write the step outputs: {error}"  # the runner's files (github/)
+OUTPUTS_NOT_WRITTEN = "Could not write the step outputs: {error}"  # the runner's files (runner/)
 SUMMARY_NOT_WRITTEN = "Could not write the job summary: {error}"
 OUTPUT_CUT_NOTE = "The `{name}` output was cut to {how} to stay within the 1 MiB an output may hold"
 CUT_TO_ITEMS, CUT_TO_LINES = "its first {kept:,} of {total:,} items", "its first {kept:,} lines"
@@ -632,7 +632,7 @@ RESULTS_CUT = (
     "`failed-tests`, `junit-report`)"
 )
 JUNIT_FAILED = "`junit-report` ({path}) could not be written: {detail}"
-PATH_NOT_A_FOLDER = "`{path}`: `{part}` is a file, not a folder"  # junit-report's path refused (github/)
+PATH_NOT_A_FOLDER = "`{path}`: `{part}` is a file, not a folder"  # junit-report's path refused (runner/)
 PATH_LOOP = "`{path}` is a symbolic link loop: remove the link"
 PATH_IS_A_FOLDER = "`{path}` is a folder"
 PATH_NOT_A_FILE = "`{path}` is not a regular file (a FIFO, device or socket): remove it"
@@ -655,7 +655,7 @@ def results_tally(tally: str) -> str:
 
 # -- the diagnosis ----------------------------------------------------------------------------------------
 DIAGNOSIS_INCOMPLETE = "Certyn diagnosis incomplete"
-# core/diagnosis.py's reasons in words, for a title
+# diagnosis.py's reasons in words, for a title
 REASONS = {"blocked": "blocked", "aborted": "aborted", "failed": "failed", "unknown": "cause unknown"}
 REASONS |= {"agent-failed": "the agent failed", "tool-error": "a tool failed"}
 REASONS |= {"app-server-error": "the app answered 5xx", "app-client-error": "the app answered 4xx"}

@@ -11,8 +11,8 @@ import responses
 from junitparser import JUnitXml
 
 from certyn_action.api.models import MAX_ITEMS, Conversation, ProcessRun
-from certyn_action.core.report import Findings
 from certyn_action.render.summary import render_findings
+from certyn_action.report import Findings
 from tests.unit.test_main import BASE, CREATE, Step, progress
 
 OVERVIEW = f"{BASE}/api/projects/overview"

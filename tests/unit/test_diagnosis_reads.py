@@ -1,5 +1,6 @@
-"""diagnosis.py against mocked HTTP (responses) and a FakeClock: what is read for which test, the limits (10 tests,
-1,000 events, 4 requests at once, the budget), and that whatever fails is one warning and a signal stops it."""
+"""findings.py's diagnosis reads against mocked HTTP (responses) and a FakeClock: what is read for which test,
+the limits (10 tests, 1,000 events, 4 requests at once, the budget), and that whatever fails is one warning and a
+signal stops it."""
 
 from __future__ import annotations
 
@@ -19,13 +20,13 @@ import responses
 from junitparser import JUnitXml
 from requests import PreparedRequest
 
-from certyn_action import diagnosis
+from certyn_action import findings
 from certyn_action.api.models import RunItem
 from certyn_action.clock import Deadline
-from certyn_action.core.diagnosis import Diagnosis, FlakyMark
-from certyn_action.diagnosis import BUDGET_SECONDS, MAX_PARALLEL, _Reads, _run, report_diagnosis
-from certyn_action.github.signals import CancelRequested, SignalGuard
+from certyn_action.diagnosis import Diagnosis, FlakyMark
+from certyn_action.findings import DIAGNOSIS_SECONDS, MAX_PARALLEL, _Reads, _run, report_diagnosis
 from certyn_action.render import words
+from certyn_action.runner.signals import CancelRequested, SignalGuard
 from certyn_action.settings import Settings
 from tests.fakes import FakeClock
 from tests.unit.api.test_client import BASE, KEY, _SignalAt, make_client
@@ -274,11 +275,11 @@ def test_the_budget_is_30_s_never_past_the_steps_deadline(monkeypatch: pytest.Mo
         seen.append(until.at)
         return Diagnosis()
 
-    monkeypatch.setattr(diagnosis, "diagnose", fake)
+    monkeypatch.setattr(findings, "diagnose", fake)
     clock = FakeClock(now=1000)
     for hard in (2000.0, 1010.0):
         report_diagnosis(make_client(clock), Log(), settings(), "r", [], 1, clock.at(hard))
-    assert seen == [1000 + BUDGET_SECONDS, 1010.0]
+    assert seen == [1000 + DIAGNOSIS_SECONDS, 1010.0]
 
 
 # -- the runner: 4 at once, the budget, a signal ---------------------------------------------------------
@@ -307,14 +308,14 @@ def test_the_budget_stops_the_wait_and_nothing_new_starts() -> None:
     def slow(name: str) -> Callable[[], None]:
         def job() -> None:
             started.append(name)
-            clock.advance(BUDGET_SECONDS + 1)
+            clock.advance(DIAGNOSIS_SECONDS + 1)
             release.wait(10)
 
         return job
 
     reads = _Reads()
     jobs = [(f"job {n}", slow(f"job {n}")) for n in range(2 * MAX_PARALLEL)]
-    left = _run(jobs, reads, clock.after(BUDGET_SECONDS))
+    left = _run(jobs, reads, clock.after(DIAGNOSIS_SECONDS))
     release.set()
     assert reads.stop.is_set()
     assert left == 2 * MAX_PARALLEL  # none had finished when the time was up

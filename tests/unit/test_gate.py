@@ -9,7 +9,7 @@ import pytest
 from certyn_action.api.client import ApiError, AuthError, DeadlineExceeded, NotFound, Outage, TimedOut
 from certyn_action.api.models import RunStatus
 from certyn_action.gate import Cause, Result, Stopped, Verdict, evaluate, unaccounted, verdict_for
-from certyn_action.github.signals import CancelRequested
+from certyn_action.runner.signals import CancelRequested
 from certyn_action.settings import GateSwitches, InputError, InputErrors
 
 ALL_ON = GateSwitches()

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import responses
 
-from certyn_action.github.signals import SignalGuard
 from certyn_action.main import main
+from certyn_action.runner.signals import SignalGuard
 from certyn_simulator.runner.filecommands import decode_file_command, parse_outputs
 from tests.fakes import FakeClock
 

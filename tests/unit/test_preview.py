@@ -15,11 +15,11 @@ from responses import matchers
 from certyn_action.api.client import ApiError, AuthError, CertynClient, GaveUp, NotFound
 from certyn_action.api.http import Transport
 from certyn_action.gate import Cause, verdict_for
-from certyn_action.github.signals import SignalGuard
-from certyn_action.github.workflow import WorkflowLog
 from certyn_action.main import main
 from certyn_action.preview import Preview
 from certyn_action.resources import TemporaryEnvironment
+from certyn_action.runner.signals import SignalGuard
+from certyn_action.runner.workflow import WorkflowLog
 from certyn_action.settings import InputErrors, Settings, read_settings
 from certyn_action.step import Step
 from certyn_simulator.runner.filecommands import decode_file_command, parse_outputs

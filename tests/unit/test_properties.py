@@ -14,12 +14,12 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from certyn_action.api.models import Created, CreatedRun, RunStatus
-from certyn_action.core.report import Report
 from certyn_action.gate import Result, Verdict
-from certyn_action.github.files import OutputFile, cap_bytes
-from certyn_action.github.workflow import WorkflowLog
 from certyn_action.render.escape import escape_command_data, markdown, one_line, plain, visible
 from certyn_action.render.summary import render_summary
+from certyn_action.report import Report
+from certyn_action.runner.files import OutputFile, cap_bytes
+from certyn_action.runner.workflow import WorkflowLog
 from certyn_action.settings import (
     InputErrors,
     RunMetadata,

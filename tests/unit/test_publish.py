@@ -20,13 +20,13 @@ from responses import matchers
 from certyn_action.api.http import Request
 from certyn_action.api.models import Conversation, Created, CreatedRun, ProcessRun, RunItem, RunStatus
 from certyn_action.clock import Deadline
-from certyn_action.core.report import Findings, Report
 from certyn_action.gate import Cause, Result, Verdict
-from certyn_action.github.signals import SignalGuard
-from certyn_action.github.workflow import WorkflowLog
 from certyn_action.github_api import GitHub, GitHubError, GitHubTransport
 from certyn_action.publish import Publisher, commit_under_test, conclusion, marker
 from certyn_action.render.summary import cut_for_github, render_comment, render_summary
+from certyn_action.report import Findings, Report
+from certyn_action.runner.signals import SignalGuard
+from certyn_action.runner.workflow import WorkflowLog
 from certyn_action.settings import Settings, read_settings
 from tests.fakes import FakeClock
 from tests.rendered import read

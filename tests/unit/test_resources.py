@@ -18,8 +18,6 @@ from certyn_action.api.http import Request, Transport
 from certyn_action.api.models import Environment, RunStatus
 from certyn_action.clock import Deadline
 from certyn_action.gate import Cause, Result, Verdict
-from certyn_action.github.signals import SignalGuard
-from certyn_action.github.workflow import WorkflowLog
 from certyn_action.render import words
 from certyn_action.resources import (
     RELEASE_BUDGET_SECONDS,
@@ -28,6 +26,8 @@ from certyn_action.resources import (
     Held,
     TemporaryEnvironment,
 )
+from certyn_action.runner.signals import SignalGuard
+from certyn_action.runner.workflow import WorkflowLog
 from certyn_action.step import Step
 from tests.fakes import FakeClock, far
 

@@ -14,7 +14,7 @@ from certyn_action.api.client import ApiError, CertynClient, NotFound, TimedOut,
 from certyn_action.api.http import Transport
 from certyn_action.api.models import RunStatus
 from certyn_action.clock import Deadline
-from certyn_action.github.workflow import WorkflowLog
+from certyn_action.runner.workflow import WorkflowLog
 from certyn_action.wait import NOT_FOUND_GRACE_POLLS, Poller, PollSettings
 from tests.fakes import FakeClock
 

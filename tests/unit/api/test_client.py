@@ -45,7 +45,7 @@ from certyn_action.api.http import (
     UnsafeUrl,
 )
 from certyn_action.clock import WAKE_SECONDS, Deadline
-from certyn_action.github.signals import CancelRequested, SignalGuard
+from certyn_action.runner.signals import CancelRequested, SignalGuard
 from tests.fakes import FakeClock, far
 
 BASE = "https://api.certyn.test"

@@ -1,4 +1,4 @@
-"""certyn/environments.py against mocked HTTP (responses): the temporary environment's create (and its 409
+"""api/client.py's EnvironmentsApi against mocked HTTP (responses): the temporary environment's create (and its 409
 recovery), list, find and delete; a 401/403 says the key lacks environment rights."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""certyn/findings.py against mocked HTTP (responses) and a FakeClock: the per-test results and the AI answer."""
+"""findings.py against mocked HTTP (responses) and a FakeClock: the per-test results and the AI answer."""
 
 from __future__ import annotations
 

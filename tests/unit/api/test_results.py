@@ -1,4 +1,4 @@
-"""core results, projects and conversation: tolerant models of per-test results and the AI conversation, and what follows."""
+"""Per-test results, projects and the conversation: tolerant models of per-test results and the AI conversation, and what follows."""
 
 from __future__ import annotations
 

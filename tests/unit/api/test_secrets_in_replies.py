@@ -12,11 +12,11 @@ import responses
 
 from certyn_action.api.client import CertynClient
 from certyn_action.api.http import Transport
-from certyn_action.core.report import Findings
-from certyn_action.github.workflow import WorkflowLog
 from certyn_action.main import default_transport
 from certyn_action.render.junit import render_junit
 from certyn_action.render.summary import render_summary
+from certyn_action.report import Findings
+from certyn_action.runner.workflow import WorkflowLog
 from tests.fakes import FakeClock, far
 from tests.rendered import read
 from tests.unit.api.test_client import BASE, KEY

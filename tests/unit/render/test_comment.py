@@ -4,9 +4,9 @@ show server text as text."""
 from __future__ import annotations
 
 from certyn_action.api.models import Conversation, Created, CreatedRun, ProcessRun, RunItem, RunStatus
-from certyn_action.core.report import Findings, Report
 from certyn_action.gate import Result, Verdict
 from certyn_action.render.summary import CUT_NOTE, MAX_COMMENT_TESTS, cut_for_github, render_comment
+from certyn_action.report import Findings, Report
 from certyn_action.settings import read_settings
 from tests.rendered import read
 

@@ -8,13 +8,13 @@ import xml.etree.ElementTree as ET
 from functools import partial
 from typing import Any
 
+from certyn_action import diagnosis
 from certyn_action.api.models import Artifact, Flakiness, ProcessRun, RunItem
-from certyn_action.core import diagnosis
-from certyn_action.core.diagnosis import Diagnosis, FlakyMark
-from certyn_action.core.report import Findings, Report
+from certyn_action.diagnosis import Diagnosis, FlakyMark
 from certyn_action.render.junit import render_junit
 from certyn_action.render.summary import render_comment, render_diagnosis, render_findings, render_test_table
 from certyn_action.render.words import describe, diagnosis_lines, failing_annotations, flaky_mark
+from certyn_action.report import Findings, Report
 from tests.unit.render.test_summary_findings import EVIL, assert_no_markup_from_text, gfm, text_of
 
 diagnose_test = partial(diagnosis.diagnose_test, describe=describe)

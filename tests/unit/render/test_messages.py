@@ -6,9 +6,9 @@ import pytest
 
 from certyn_action.api.models import Created, CreatedRun, RunStatus
 from certyn_action.api.vocabulary import create_body
-from certyn_action.core.report import Report
 from certyn_action.gate import Result, Verdict
 from certyn_action.render.words import create_lines, verdict
+from certyn_action.report import Report
 from certyn_action.settings import RunMetadata, read_settings
 from tests.fakes import with_metadata
 

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from certyn_action.api.models import Created, CreatedRun, RunStatus
-from certyn_action.core.report import Report
 from certyn_action.gate import Result, Verdict
 from certyn_action.render.summary import MAX_REASONS, render_summary
 from certyn_action.render.words import heading
+from certyn_action.report import Report
 from certyn_action.settings import RunMetadata, Settings, read_settings
 from tests.fakes import with_metadata
 

@@ -14,7 +14,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from certyn_action.api.models import ConversationState, ProcessRun, RunItem
-from certyn_action.core.report import Findings
 from certyn_action.render.escape import fenced, markdown, one_line
 from certyn_action.render.summary import (
     MAX_SHOWN_ANSWER,
@@ -30,6 +29,7 @@ from certyn_action.render.words import (
     failing_annotations,
     unannotated_line,
 )
+from certyn_action.report import Findings
 
 SETTINGS = settings(max_examples=150, deadline=None)
 RUN_URL = "https://app.certyn.io/runs/42"

@@ -12,11 +12,11 @@ import responses
 
 from certyn_action.api.client import Outage, TimedOut
 from certyn_action.api.models import ProcessRun, RunItem, RunStatus
-from certyn_action.core.report import Report
 from certyn_action.gate import Result, verdict_for
-from certyn_action.github.workflow import WorkflowLog
 from certyn_action.render import words
 from certyn_action.render.summary import render_summary
+from certyn_action.report import Report
+from certyn_action.runner.workflow import WorkflowLog
 from tests.rendered import read
 from tests.unit.render.test_summary import _inputs, _report
 from tests.unit.render.test_summary_rendered import APP, CASES, check_invariants, summary_of

@@ -17,11 +17,11 @@ import pytest
 import responses
 
 from certyn_action.api.models import Created, CreatedRun, RunStatus
-from certyn_action.core.report import CancelRequest, Report
 from certyn_action.gate import Result, Verdict
-from certyn_action.github.signals import CancelRequested
 from certyn_action.render import words
 from certyn_action.render.summary import MAX_REASONS, render_summary
+from certyn_action.report import CancelRequest, Report
+from certyn_action.runner.signals import CancelRequested
 from certyn_action.settings import read_settings
 from certyn_simulator import DEFAULT_API_KEY, Scenario, Simulator, snapshot
 from certyn_simulator.runner import FakeRunner

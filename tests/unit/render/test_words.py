@@ -7,10 +7,10 @@ import io
 import pytest
 
 from certyn_action.api.models import Conversation
-from certyn_action.core.report import CancelRequest
 from certyn_action.gate import Result, Verdict
-from certyn_action.github.workflow import WorkflowLog
 from certyn_action.render import words
+from certyn_action.report import CancelRequest
+from certyn_action.runner.workflow import WorkflowLog
 
 
 @pytest.mark.parametrize("result", list(Result))

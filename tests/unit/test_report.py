@@ -1,4 +1,4 @@
-"""core/report.py: what the report derives from what the step learnt (the run of another commit), and the
+"""report.py: what the report derives from what the step learnt (the run of another commit), and the
 redacted copy the outputs and the summary are written from."""
 
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from certyn_action.api.models import Created, CreatedRun, RunStatus
-from certyn_action.core.report import Report
 from certyn_action.gate import Result, Verdict
+from certyn_action.report import Report
 from certyn_action.settings import RunMetadata, read_settings
 from tests.fakes import with_metadata
 

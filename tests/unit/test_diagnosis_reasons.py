@@ -1,4 +1,4 @@
-"""core/diagnosis.py: each reason in the CLI's order (first match wins), the evidence kept (URLs without query,
+"""diagnosis.py: each reason in the CLI's order (first match wins), the evidence kept (URLs without query,
 fragment or credentials; at most 3 samples; tool errors cut at 240 characters), links only for http(s), which
 tests are diagnosed, and the `failures` output."""
 
@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from certyn_action import diagnosis
 from certyn_action.api.models import Artifact, Flakiness, RunItem
-from certyn_action.core import diagnosis
-from certyn_action.core.diagnosis import (
+from certyn_action.diagnosis import (
     MAX_ERROR_TEXT,
     MAX_TESTS,
     REASONS,

@@ -7,15 +7,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
-from ..api.vocabulary import COUNTERS, run_path
-from ..gate import Result, Verdict
-from ..render.escape import visible
-from ..settings import Settings
+from .api.vocabulary import COUNTERS, run_path
+from .gate import Result, Verdict
+from .render.escape import visible
+from .settings import Settings
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from ..api.models import Conversation, Created, ProcessRun, RunStatus
+    from .api.models import Conversation, Created, ProcessRun, RunStatus
     from .diagnosis import Diagnosis
 
 T = TypeVar("T", bound="BaseModel")
@@ -44,7 +44,7 @@ class Findings:
         """A JSON array of names; "" when unknown: no rows, or fewer failing rows than the status counts."""
         if self.results is None or not self.results.items:
             return ""
-        from ..api.models import failed_test_names, failed_tests_output  # noqa: PLC0415 - after the run
+        from .api.models import failed_test_names, failed_tests_output  # noqa: PLC0415 - after the run
 
         if len(failed_test_names(self.results.items)) < self.expected_failing:
             return ""
@@ -67,7 +67,7 @@ class Findings:
     def redacted(self, redact: Callable[[str], str]) -> Findings:
         conversation = self.conversation
         if conversation is not None and conversation.answer is not None:
-            from ..api.models import Message  # noqa: PLC0415
+            from .api.models import Message  # noqa: PLC0415
 
             messages = (Message(role="assistant", content=redact(conversation.answer)),)
             conversation = conversation.model_copy(update={"messages": messages})

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ..core.report import Report
 from ..render import words
 from ..render.escape import one_line
+from ..report import Report
 from .files import OutputFile, write_summary
 from .workflow import WorkflowLog
 

@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from certyn_action.github.workflow import WorkflowLog
+from certyn_action.runner.workflow import WorkflowLog
 from certyn_simulator.runner.filecommands import WorkflowCommand, parse_commands, split_log_lines
 
 SECRET = "ck_live_0123456789abcdef"

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from certyn_action.github.files import (
+from certyn_action.render.escape import Scrubber
+from certyn_action.runner.files import (
     OUTPUT_LIMIT_BYTES,
     SUMMARY_LIMIT_BYTES,
     OutputFile,
@@ -17,7 +18,6 @@ from certyn_action.github.files import (
     read_event_payload,
     write_summary,
 )
-from certyn_action.render.escape import Scrubber
 from certyn_simulator.runner.filecommands import FileCommandError, decode_file_command, parse_outputs
 
 TRICKY_VALUES = [

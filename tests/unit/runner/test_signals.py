@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from certyn_action.github.signals import CancelRequested, SignalGuard
+from certyn_action.runner.signals import CancelRequested, SignalGuard
 
 
 @pytest.fixture

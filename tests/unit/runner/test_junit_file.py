@@ -1,4 +1,4 @@
-"""github/junit_file.py: the JUnit report is written inside the workspace, never through a link out of it."""
+"""runner/junit_file.py: the JUnit report is written inside the workspace, never through a link out of it."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from certyn_action.github.junit_file import ReportPathError, remove_stale, workspace, write_report
+from certyn_action.runner.junit_file import ReportPathError, remove_stale, workspace, write_report
 
 
 def test_folders_are_created_and_an_existing_file_replaced(tmp_path: Path) -> None:
