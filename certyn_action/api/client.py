@@ -568,12 +568,13 @@ class CertynClient:
             return None
 
     def recover_create(self, deadline: float) -> models.Created | None:
-        """The run an interrupted create made, if any, leaving ``CANCEL_RESERVE_SECONDS`` for the cancel:
-        replayed once with its key when it may have made one (never after refusals only)."""
+        """The run an interrupted create made, if any, leaving ``CANCEL_RESERVE_SECONDS`` for the cancel (half of
+        a shorter budget, such as the run's half beside base-url's environment): replayed once with its key when
+        it may have made one (never after refusals only)."""
         answered = self.answered_create()
         if answered is not None or not self.create_may_have_made_a_run or self.creating is None:
             return answered
-        end = deadline - CANCEL_RESERVE_SECONDS
+        end = deadline - min(CANCEL_RESERVE_SECONDS, (deadline - self._clock.monotonic()) / 2)
         if end - self._clock.monotonic() < MIN_ATTEMPT_SECONDS:
             return None
         try:  # the replay's failure changes nothing: whether a run may exist is the create's to say

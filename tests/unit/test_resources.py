@@ -14,7 +14,7 @@ import responses
 
 from certyn_action.api import client as api_client
 from certyn_action.api.client import NO_ANSWER, ApiError, Ask, AuthError, CertynClient, Creating
-from certyn_action.api.http import Request, Transport
+from certyn_action.api.http import Request, Transport, TransportError
 from certyn_action.api.models import Environment, RunStatus
 from certyn_action.gate import Cause, Result, Verdict
 from certyn_action.github.signals import SignalGuard
@@ -28,7 +28,7 @@ from certyn_action.resources import (
     TemporaryEnvironment,
 )
 from certyn_action.step import Step
-from tests.fakes import FakeClock
+from tests.fakes import FakeClock, FakeTransport, reply
 
 Journal = list[tuple[str, str, float]]
 
@@ -407,3 +407,35 @@ def test_a_signal_before_any_create_was_sent_says_nothing_may_exist_and_reads_no
     assert api.calls == [("create", BODY["key"])]  # no look-up: the overview is not read again
     assert reporter.report.notes == []
     assert "may exist" not in out.getvalue()
+
+
+def test_a_lost_create_is_replayed_and_its_run_cancelled_when_the_environment_shares_the_budget() -> None:
+    # base-url: the environment's delete has half the budget. The signal came a moment before the release (the
+    # step ended the create's wait first): the run's half must still reach the replay and the cancel.
+    clock = FakeClock()
+    transport = FakeTransport(
+        TransportError("POST /api/ci/runs: connection reset"),  # the create, cut off
+        reply(200, {"runId": "r-9"}, {"Idempotency-Replayed": "true"}),  # its replay
+        reply(202, {}),  # the cancel
+    )
+    client = CertynClient(transport, clock, request_timeout=5, max_attempts=1, project_slug="p")
+    guard = SignalGuard(now=clock.monotonic)
+    guard.install()
+    try:
+        signal.raise_signal(signal.SIGINT)  # recorded (not inside an interruptible block)
+    finally:
+        guard.uninstall()
+    signalled = clock.now
+    with pytest.raises(ApiError):
+        client.create({"projectSlug": "p"}, "k-7", deadline=clock.now + 60)
+    clock.advance(0.05)  # from the signal to the release
+    reporter, journal_ = journal(io.StringIO()), Journal()
+    switches = SimpleNamespace(**{**vars(ON), "cancel_reason": "cancelled", "idempotency_key": "k-7"})
+    held = Held(clock, guard)
+    held.hold(Fake(ENV, journal_))  # acquired first: the run is created in it
+    held.hold(CertynRun(client, reporter, clock, switches))  # type: ignore[arg-type]
+    held.release(CANCELLED)
+    assert [request.method for request in transport.sent] == ["POST", "POST", "POST"], reporter.report.notes
+    assert transport.sent[2].path == "/api/ci/runs/r-9/cancel"
+    assert reporter.report.run_id == "r-9"
+    assert journal_ == [(ENV, "cancelled environment", signalled + RELEASE_BUDGET_SECONDS)]

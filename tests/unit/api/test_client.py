@@ -202,10 +202,19 @@ def test_a_create_given_up_on_after_503s_is_still_an_outage_with_its_status() ->
     assert (err.value.status, classify(err.value)) == (503, True)
 
 
-@pytest.mark.parametrize(("left", "replayed"), [(1.0, True), (0.9, False)])
+@pytest.mark.parametrize(
+    ("budget", "replay_seconds"),
+    [
+        (5.0, 3.5),  # the cancel's reserve (1.5 s) kept, the rest for the replay
+        (3.0, 1.5),
+        (2.4, 1.2),  # shorter (the run's half beside base-url's environment): halved, a second or more each
+        (2.0, 1.0),
+        (1.9, None),  # less than a second each: no replay
+    ],
+)
 @responses.activate
-def test_a_lost_create_is_replayed_only_with_a_second_left_beyond_the_cancel_s_reserve(
-    left: float, replayed: bool
+def test_a_lost_create_is_replayed_only_with_a_second_for_it_beyond_the_cancel_s_reserve(
+    budget: float, replay_seconds: float | None
 ) -> None:
     responses.post(CREATE, body=requests.ConnectionError("lost"))
     responses.post(CREATE, status=200, json={"runId": "r-9"}, headers={"Idempotency-Replayed": "true"})
@@ -214,8 +223,12 @@ def test_a_lost_create_is_replayed_only_with_a_second_left_beyond_the_cancel_s_r
     with pytest.raises(ApiError):
         client.create(BODY, "k-7", deadline=clock.now + 10)
     clock.sleep(100)
-    recovered = client.recover_create(deadline=clock.now + 1.5 + left)
+    recovered = client.recover_create(deadline=clock.now + budget)
+    replayed = replay_seconds is not None
     assert (recovered is not None, len(responses.calls)) == (replayed, 1 + replayed)
+    if replay_seconds is not None:
+        timeout = responses.calls[1].request.req_kwargs["timeout"]  # type: ignore[attr-defined]
+        assert timeout[0] == pytest.approx(replay_seconds)
 
 
 @responses.activate
