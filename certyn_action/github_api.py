@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 from .api.client import TRANSIENT_STATUSES, RetryPolicy
@@ -125,8 +126,9 @@ class GitHub:
         under: str | None = None,
     ) -> tuple[Any, Reply]:
         policy = RetryPolicy.create(None, backoff_factor=0.5, backoff_max=4.0)
-        prefix, deadline = self.repo if under is None else under, self._until(deadline)
+        prefix = self.repo if under is None else under
         while True:
+            deadline = self._until(deadline)  # again at each attempt: a signal may have come since
             attempt = Deadline(deadline, self.clock).capped(REQUEST_SECONDS)
             try:
                 with (
@@ -134,7 +136,7 @@ class GitHub:
                 ):  # kept before a signal
                     self._in_flight = self.transport.begin(Request(method, prefix + path, body), attempt)
                 # kept once answered too: a signal may land before the caller has kept what the answer says
-                reply = self._in_flight.wait(attempt.left())
+                reply = self._in_flight.wait(attempt.left(), left=partial(self._left, attempt.at))
             except TransportError as err:
                 self._in_flight, error, retry_after = None, GitHubError(str(err)), None
                 # a POST that may have been sent may have made one: never two
@@ -158,6 +160,10 @@ class GitHub:
             if self.on_retry is not None:
                 self.on_retry(f"{method} {path}", str(error), delay)
             self.clock.sleep(delay)
+
+    def _left(self, deadline: float) -> float:
+        """The seconds left before ``deadline``, cut by a signal that comes while a request is on the wire."""
+        return self._until(deadline) - self.clock.monotonic()
 
     def _until(self, deadline: float) -> float:
         """``deadline``, or the end of the release budget when a signal came: the runner kills soon after."""

@@ -152,16 +152,26 @@ class Call:
         self._reply: Reply | None = None
         self._error: TransportError | None = None
 
-    def wait(self, timeout: float, idle: Callable[[], float] | None = None) -> Reply:
+    def wait(
+        self,
+        timeout: float,
+        idle: Callable[[], float] | None = None,
+        left: Callable[[], float] | None = None,
+    ) -> Reply:
         """The reply within ``timeout`` seconds; ``idle`` (the log's heartbeat) runs meanwhile and says when
-        it wants to run again."""
-        end = time.monotonic() + max(timeout, 0.0)
+        it wants to run again; ``left``, the seconds still allowed, which a signal may cut short."""
+        start = time.monotonic()
+        end = start + max(timeout, 0.0)
         while not self._over and not self._done.acquire(
-            timeout=max(min(end - time.monotonic(), idle() if idle else timeout, WAKE_SECONDS), 0.0)
+            timeout=max(
+                min(end - time.monotonic(), idle() if idle else timeout, left() if left else timeout, WAKE_SECONDS),
+                0.0,
+            )
         ):
-            if time.monotonic() >= end:
-                self._trace(f"abandoned after {timeout:.3g}s")
-                raise TransportError(f"{self.description}: no complete response within {timeout:.3g}s")
+            if time.monotonic() >= end or (left is not None and left() <= 0):
+                waited = min(timeout, time.monotonic() - start)
+                self._trace(f"abandoned after {waited:.3g}s")
+                raise TransportError(f"{self.description}: no complete response within {waited:.3g}s")
         if self._error is not None:
             self._trace(str(self._error))
             raise self._error
