@@ -647,6 +647,16 @@ class EnvironmentsApi:
         create = partial(self.client.call, ask, read, CREATE, deadline, creating=self.creating)
         return unless_conflict(create, None)
 
+    def answered(self) -> models.Environment | None:
+        """The environment of a create answered but not read (a signal cut its reading short), sending nothing."""
+        reply = self.creating.reply if self.creating is not None else None
+        if reply is None:
+            return None
+        try:
+            return read_model(reply, models.Environment, "the environment create response")
+        except ApiError:
+            return None
+
     def find(self, key: str, deadline: float) -> models.Environment | None:
         """The environment with ``key``, in at most 50 pages, or None."""
         read = partial(read_model, model=models.EnvironmentPage, what="the environments list")

@@ -311,6 +311,9 @@ class FakeApi:
             raise self.created
         return self.created  # type: ignore[no-any-return]
 
+    def answered(self) -> Environment | None:
+        return None  # no answer a signal cut short (see the test with EnvironmentsApi)
+
     def find(self, key: str, deadline: float) -> Environment | None:
         self.calls.append(("find", key))
         return self.listed
@@ -439,3 +442,36 @@ def test_a_lost_create_is_replayed_and_its_run_cancelled_when_the_environment_sh
     assert transport.sent[2].path == "/api/ci/runs/r-9/cancel"
     assert reporter.report.run_id == "r-9"
     assert journal_ == [(ENV, "cancelled environment", signalled + RELEASE_BUDGET_SECONDS)]
+
+
+@responses.activate
+def test_an_environment_whose_created_answer_a_signal_cut_short_is_deleted_by_that_answer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The create was answered, the signal's exception landed while the answer was read: the id is in that
+    # answer. Looking the key up instead is one more request that may fail (then the environment was left).
+    base = "https://api.certyn.test"
+    environments = f"{base}/api/projects/p-1/environments"
+    responses.get(f"{base}/api/projects/overview", json={"projects": [{"id": "p-1", "slug": "my-app"}]})
+    responses.post(environments, status=201, json={"id": "e-1", "key": BODY["key"]})
+    responses.delete(f"{environments}/e-1", status=204)
+    clock = FakeClock()
+    client = CertynClient(
+        Transport(base, "k", env={}), clock, request_timeout=5, max_attempts=1, project_slug="my-app"
+    )
+    reporter = journal(io.StringIO())
+    environment = TemporaryEnvironment(client, reporter, BODY)
+    read_model = api_client.read_model
+
+    def interrupted(reply: Any, model: Any, *args: Any, **kwargs: Any) -> Any:
+        if model is Environment:
+            raise _Interrupted  # the job's cancellation, as the create's answer is read
+        return read_model(reply, model, *args, **kwargs)
+
+    monkeypatch.setattr(api_client, "read_model", interrupted)
+    with pytest.raises(_Interrupted):
+        environment.create(clock.now + 60)
+    monkeypatch.undo()
+    environment.release("the step ended (job cancelled)", clock.now + 2.5)
+    assert [call.request.method for call in responses.calls] == ["GET", "POST", "DELETE"]
+    assert reporter.report.notes == [words.environment_deleted(BODY["key"], "deleted")]
