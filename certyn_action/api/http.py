@@ -164,7 +164,12 @@ class Call:
         end = start + max(timeout, 0.0)
         while not self._over and not self._done.acquire(
             timeout=max(
-                min(end - time.monotonic(), idle() if idle else timeout, left() if left else timeout, WAKE_SECONDS),
+                min(
+                    end - time.monotonic(),
+                    idle() if idle else timeout,
+                    left() if left else timeout,
+                    WAKE_SECONDS,
+                ),
                 0.0,
             )
         ):

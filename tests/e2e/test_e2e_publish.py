@@ -268,7 +268,9 @@ def test_a_signal_completes_the_check_run_as_cancelled_after_the_runs_cancel() -
     assert cancel.seq < update.seq
 
 
-def test_a_signal_while_the_finished_step_writes_to_a_hanging_github_exits_before_the_runners_sigterm() -> None:
+def test_a_signal_while_the_finished_step_writes_to_a_hanging_github_exits_before_the_runners_sigterm() -> (
+    None
+):
     # The gate's verdict is in, outputs and summary written; GitHub hangs on the check run's completion when the
     # runner cancels the job: the write ends with the release budget (was: its 10 s, retried, then SIGKILL).
     hanging = scenario("fail").with_faults(github_check_run_update=[Fault.stall(30, times=5)])
