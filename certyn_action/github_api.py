@@ -48,9 +48,6 @@ class GitHubTransport(Transport):
             "X-GitHub-Api-Version": API_VERSION,
         }
 
-    def begin(self, request: Request, deadline: Deadline) -> Call:  # a signal may interrupt the wait for it
-        return self._start(request, deadline.left())
-
 
 class GitHubError(Exception):
     """A GitHub request that did not succeed. The message names no secret."""

@@ -7,6 +7,7 @@ pass. pydantic is imported when the first answer is read (:func:`load_models`), 
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import secrets
 import sys
@@ -23,6 +24,7 @@ from ..clock import Clock
 from ..render.escape import one_line, plural
 from ..settings import KEY_MAX_LENGTH
 from .http import (
+    Call,
     Deadline,
     DuplicateKey,
     NotSent,
@@ -577,9 +579,43 @@ class CertynClient:
         end = deadline - min(CANCEL_RESERVE_SECONDS, (deadline - self._clock.monotonic()) / 2)
         if end - self._clock.monotonic() < MIN_ATTEMPT_SECONDS:
             return None
+        call = self._transport.in_flight  # the attempt the signal cut the wait for, when it is the create's
+        if (
+            self.creating.in_flight
+            and call is not None
+            and call.description == self.creating.ask.request.description
+        ):
+            return self._first_answer(call, end)
         try:  # the replay's failure changes nothing: whether a run may exist is the create's to say
             return self.call(self.creating.ask, self._read_created, None, end)
         except ApiError:
+            return None
+
+    def _first_answer(self, in_flight: Call, end: float) -> models.Created | None:
+        """The run named by the first usable answer by ``end``: the attempt in flight's (sent first, a slow server
+        answers it first; when it is in, nothing is sent) or its replay's (when the first answer is lost)."""
+        assert self.creating is not None  # noqa: S101 - the caller's
+        calls = [in_flight]
+        if in_flight.over_within(0):
+            if (created := self._answer(in_flight)) is not None:
+                return created
+            calls = []
+        with contextlib.suppress(TransportError):
+            calls.append(self._transport.begin(self.creating.ask.request, Deadline(end, self._clock)))
+        while calls and (left := end - self._clock.monotonic()) > 0:
+            call = calls.pop(0)
+            if not call.over_within(min(left, 0.05) if calls else left):  # in turns while two are awaited
+                calls.append(call)
+            elif (created := self._answer(call)) is not None:
+                return created
+        return None
+
+    def _answer(self, call: Call) -> models.Created | None:
+        """The run an exchange that is over names in a usable 2xx answer, else None."""
+        try:
+            reply = call.wait(0)
+            return self._read_created(reply) if 200 <= reply.status < 300 else None
+        except (TransportError, ApiError):
             return None
 
 

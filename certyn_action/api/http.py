@@ -184,6 +184,10 @@ class Call:
         self._trace(f"HTTP {self._reply.status}, {len(self._reply.body)} bytes")
         return self._reply
 
+    def over_within(self, seconds: float) -> bool:
+        """Whether the exchange is over, waiting at most ``seconds`` (a slice): for a caller awaiting two."""
+        return self._over or self._done.acquire(timeout=max(min(seconds, WAKE_SECONDS), 0.0))
+
     def _trace(self, outcome: str) -> None:
         # On the caller's thread, so log lines never interleave. Never includes headers.
         if self.debug is not None:
@@ -243,9 +247,16 @@ class Transport:
             self.base_url, env, {"User-Agent": USER_AGENT, "Accept": "application/json"}
         )
 
+    in_flight: Call | None = None  # the last exchange started: a signal may interrupt the wait for it
+
     def send(self, request: Request, deadline: Deadline, idle: Callable[[], float] | None = None) -> Reply:
         timeout = deadline.left()
-        return self._start(request, timeout).wait(timeout, idle)
+        self.in_flight = self._start(request, timeout)
+        return self.in_flight.wait(timeout, idle)
+
+    def begin(self, request: Request, deadline: Deadline) -> Call:
+        """The exchange started, not waited for."""
+        return self._start(request, deadline.left())
 
     def _start(self, request: Request, timeout: float) -> Call:
         if timeout <= 0:

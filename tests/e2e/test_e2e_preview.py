@@ -193,6 +193,26 @@ def test_a_signal_while_the_run_is_being_created_in_the_environment_cancels_that
     assert run.outputs["result"] == "cancelled"
 
 
+def test_a_signal_into_a_slow_create_in_the_environment_cancels_the_run_its_own_answer_names() -> None:
+    # Each create is answered 2 s after it arrived; SIGINT comes 1 s in. The replay (the run's half of the
+    # budget beside the environment's: 1.25 s) is slower than that, the interrupted create's own answer is not.
+    sim_scenario = never().with_faults(create=[Fault.delay(2, times=2)])
+    with (
+        Deployment() as deployment,
+        Simulator(sim_scenario, api_key=API_KEY) as sim,
+        FakeRunner(ROOT).start(_signal_inputs(sim, base_url=deployment.url)) as action,
+    ):
+        sim.wait_for(lambda r: r.endpoint == "create", timeout=15)
+        time.sleep(1.0)
+        run, took = signal_and_wait(action, signal.SIGINT)
+        [record] = sim.runs.values()
+        assert_deleted_once(sim, run)
+    assert took < EXIT_WITHIN, explain(run)
+    assert len(record.cancel_requests) == 1, explain(run)
+    assert run.outputs["run-id"] == record.run_id
+    assert run.outputs["result"] == "cancelled"
+
+
 def test_keep_environment_keeps_it_and_says_so() -> None:
     with Deployment() as deployment, Simulator(scenario("pass"), api_key=API_KEY) as sim:
         run = run_action(sim.base_url, base_url=deployment.url, keep_environment="true")

@@ -972,7 +972,7 @@ def test_a_signal_while_the_create_is_being_started_still_finds_its_run() -> Non
     recovered = client.recover_create(FakeClock().monotonic() + 5)
     assert recovered is not None
     assert recovered.run.run_id == "r-1"
-    assert create.call_count == 2  # the create, then one replay with the same key
+    assert create.call_count == 1  # its own answer names the run: nothing is sent again
     assert {call.request.headers["Idempotency-Key"] for call in responses.calls} == {"k-1"}
 
 
@@ -1112,3 +1112,55 @@ def test_a_signal_held_while_the_models_load_waits_even_with_a_request_in_flight
     assert call.wait(5).status == 200
     assert {signal.SIGINT, signal.SIGTERM} <= worker_holds
     assert steps == ["imported whole"]
+
+
+class _AnsweredLate(Transport):
+    """The create's answer comes once its replay is on the wire (a slow server: the replay is slower still, and
+    never answered while the test runs)."""
+
+    def __init__(self) -> None:
+        super().__init__(BASE, KEY, env={})
+        self.sent: list[str | None] = []
+        self.sent_first, self.replayed, self.over = threading.Event(), threading.Event(), threading.Event()
+
+    def _exchange(
+        self, call: Call, request: Request, url: str, headers: dict[str, str], timeout: float
+    ) -> None:
+        self.sent.append(headers.get("Idempotency-Key"))
+        if len(self.sent) == 1:
+            self.sent_first.set()
+            self.replayed.wait(5)
+            call._finish(Reply(201, {}, b'{"runId": "r-1"}'), None)
+        else:
+            self.replayed.set()
+            self.over.wait(5)
+            call._finish(None, TransportError("the test is over"))
+
+
+def test_a_create_answered_after_the_signal_is_learnt_from_its_own_answer_while_its_replay_is_slower(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # base-url's environment holds half the budget: the replay gets 1.25 s, less than a slow server takes to
+    # answer it. The attempt the signal cut the wait for was sent first and answers first: its answer names the run.
+    transport, clock = _AnsweredLate(), FakeClock()
+    client = CertynClient(transport, clock, request_timeout=5, max_attempts=1, project_slug="my-app")
+    wait = Call.wait
+
+    def interrupted(self: Call, *args: Any, **kwargs: Any) -> Reply:
+        monkeypatch.setattr(Call, "wait", wait)
+        raise _Interrupted  # the job's cancellation, the create on the wire
+
+    monkeypatch.setattr(Call, "wait", interrupted)
+    with pytest.raises(_Interrupted):
+        client.create(BODY, "k", deadline=clock.now + 60)
+    assert transport.sent_first.wait(5)  # the create is on the wire
+    try:
+        recovered = client.recover_create(deadline=clock.now + 2.5)
+    finally:
+        transport.over.set()
+    assert recovered is not None
+    assert (recovered.run.run_id, recovered.replayed) == ("r-1", False)
+    assert transport.sent == [
+        "k",
+        "k",
+    ]  # the replay went out too: had the first answer been lost, it names the run
