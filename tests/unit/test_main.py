@@ -387,11 +387,12 @@ def test_a_signal_landing_as_a_block_is_entered_or_left_ends_the_step_once_and_s
                 step.guard._handle(signal.SIGTERM, frame)
         return handler_at_the_line
 
+    tracing = sys.gettrace()  # coverage's, when it runs
     sys.settrace(handler_at_the_line)
     try:
         code = step.run(test_results="false")
     finally:
-        sys.settrace(None)
+        sys.settrace(tracing)
     assert step.guard.signal_name == "SIGTERM"
     assert (step.outputs()["result"], code) == (result, int(result != "passed"))
     assert step.summary.read_text().strip()
