@@ -194,7 +194,7 @@ def test_a_signal_while_the_run_is_being_created_in_the_environment_cancels_that
 
 
 def test_a_signal_into_a_slow_create_in_the_environment_cancels_the_run_its_own_answer_names() -> None:
-    # Each create is answered 2 s after it arrived; SIGINT comes 1 s in. The replay (the run's half of the
+    # Each create is answered 2 s after it arrived; SIGINT comes 1.5 s in. The replay (the run's half of the
     # budget beside the environment's: 1.25 s) is slower than that, the interrupted create's own answer is not.
     sim_scenario = never().with_faults(create=[Fault.delay(2, times=2)])
     with (
@@ -203,7 +203,7 @@ def test_a_signal_into_a_slow_create_in_the_environment_cancels_the_run_its_own_
         FakeRunner(ROOT).start(_signal_inputs(sim, base_url=deployment.url)) as action,
     ):
         sim.wait_for(lambda r: r.endpoint == "create", timeout=15)
-        time.sleep(1.0)
+        time.sleep(1.5)
         run, took = signal_and_wait(action, signal.SIGINT)
         [record] = sim.runs.values()
         assert_deleted_once(sim, run)
