@@ -591,6 +591,18 @@ class CertynClient:
         except ApiError:
             return None
 
+    def answer_in_flight(self, creating: Creating, deadline: float) -> Reply | None:
+        """The 2xx answer to ``creating``'s attempt whose wait a signal cut short, awaited for half the time left
+        before ``deadline``; else None."""
+        call = self._transport.in_flight
+        if not creating.in_flight or call is None or call.description != creating.ask.request.description:
+            return None
+        try:
+            reply = call.wait((deadline - self._clock.monotonic()) / 2)
+        except TransportError:
+            return None
+        return reply if 200 <= reply.status < 300 else None
+
     def _first_answer(self, in_flight: Call, end: float) -> models.Created | None:
         """The run named by the first usable answer by ``end``: the attempt in flight's (sent first, a slow server
         answers it first; when it is in, nothing is sent) or its replay's (when the first answer is lost)."""
@@ -683,9 +695,13 @@ class EnvironmentsApi:
         create = partial(self.client.call, ask, read, CREATE, deadline, creating=self.creating)
         return unless_conflict(create, None)
 
-    def answered(self) -> models.Environment | None:
-        """The environment of a create answered but not read (a signal cut its reading short), sending nothing."""
-        reply = self.creating.reply if self.creating is not None else None
+    def answered(self, deadline: float) -> models.Environment | None:
+        """The environment of a create answered but not read (a signal cut its reading short), or of the attempt
+        whose wait a signal cut short, its answer awaited for half the time left before ``deadline`` (a slow server
+        makes it only as it answers: looked up at once, it is not listed yet); sending nothing."""
+        if self.creating is None:
+            return None
+        reply = self.creating.reply or self.client.answer_in_flight(self.creating, deadline)
         if reply is None:
             return None
         try:

@@ -213,6 +213,26 @@ def test_a_signal_into_a_slow_create_in_the_environment_cancels_the_run_its_own_
     assert run.outputs["result"] == "cancelled"
 
 
+def test_a_signal_into_a_slow_environment_create_deletes_the_environment_it_answers_with() -> None:
+    # The server makes the environment only as it answers, 2 s after the create arrived; SIGINT comes 1 s in.
+    # Looked up by key at once, it was not listed yet: nothing was said, and it was left behind.
+    sim_scenario = never().with_faults(environment_create=[Fault.delay(2)])
+    with (
+        Deployment() as deployment,
+        Simulator(sim_scenario, api_key=API_KEY) as sim,
+        FakeRunner(ROOT).start(_signal_inputs(sim, base_url=deployment.url)) as action,
+    ):
+        sim.wait_for(lambda r: r.endpoint == "environment_create", timeout=15)
+        time.sleep(1.0)
+        run, took = signal_and_wait(action, signal.SIGINT)
+        time.sleep(1.5)  # the create is over on the server's side too
+        created, deleted = sim.created_environments, sim.deleted_environments
+    assert took < EXIT_WITHIN, explain(run)
+    assert len(created) == 1, explain(run)
+    assert [e.environment_id for e in deleted] == [created[0].environment_id], explain(run)
+    assert run.outputs["result"] == "cancelled"
+
+
 def test_keep_environment_keeps_it_and_says_so() -> None:
     with Deployment() as deployment, Simulator(scenario("pass"), api_key=API_KEY) as sim:
         run = run_action(sim.base_url, base_url=deployment.url, keep_environment="true")

@@ -14,7 +14,7 @@ import responses
 
 from certyn_action.api import client as api_client
 from certyn_action.api.client import NO_ANSWER, ApiError, Ask, AuthError, CertynClient, Creating
-from certyn_action.api.http import Request, Transport, TransportError
+from certyn_action.api.http import Call, Request, Transport, TransportError
 from certyn_action.api.models import Environment, RunStatus
 from certyn_action.gate import Cause, Result, Verdict
 from certyn_action.github.signals import SignalGuard
@@ -311,7 +311,7 @@ class FakeApi:
             raise self.created
         return self.created  # type: ignore[no-any-return]
 
-    def answered(self) -> Environment | None:
+    def answered(self, deadline: float) -> Environment | None:
         return None  # no answer a signal cut short (see the test with EnvironmentsApi)
 
     def find(self, key: str, deadline: float) -> Environment | None:
@@ -472,6 +472,39 @@ def test_an_environment_whose_created_answer_a_signal_cut_short_is_deleted_by_th
     with pytest.raises(_Interrupted):
         environment.create(clock.now + 60)
     monkeypatch.undo()
+    environment.release("the step ended (job cancelled)", clock.now + 2.5)
+    assert [call.request.method for call in responses.calls] == ["GET", "POST", "DELETE"]
+    assert reporter.report.notes == [words.environment_deleted(BODY["key"], "deleted")]
+
+
+@responses.activate
+def test_an_environment_whose_create_was_in_flight_at_the_signal_is_deleted_by_its_own_answer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The signal cut the wait for the create's answer. A slow server makes the environment only as it answers:
+    # looked up by key at once, it is not listed yet (the release said nothing, and it was left). Its own answer
+    # is awaited first (half the time left), and names its id.
+    base = "https://api.certyn.test"
+    environments = f"{base}/api/projects/p-1/environments"
+    responses.get(f"{base}/api/projects/overview", json={"projects": [{"id": "p-1", "slug": "my-app"}]})
+    responses.post(environments, status=201, json={"id": "e-1", "key": BODY["key"]})
+    responses.delete(f"{environments}/e-1", status=204)
+    clock = FakeClock()
+    client = CertynClient(
+        Transport(base, "k", env={}), clock, request_timeout=5, max_attempts=1, project_slug="my-app"
+    )
+    reporter = journal(io.StringIO())
+    environment = TemporaryEnvironment(client, reporter, BODY)
+    client.project_id(clock.now + 60)
+    wait = Call.wait
+
+    def interrupted(self: Call, *args: Any, **kwargs: Any) -> Any:
+        monkeypatch.setattr(Call, "wait", wait)
+        raise _Interrupted  # the job's cancellation, the create on the wire
+
+    monkeypatch.setattr(Call, "wait", interrupted)
+    with pytest.raises(_Interrupted):
+        environment.create(clock.now + 60)
     environment.release("the step ended (job cancelled)", clock.now + 2.5)
     assert [call.request.method for call in responses.calls] == ["GET", "POST", "DELETE"]
     assert reporter.report.notes == [words.environment_deleted(BODY["key"], "deleted")]
