@@ -128,6 +128,7 @@ class Afterwards:
                     self._answer(budget(self.inputs.conversation_timeout_seconds), hard_deadline)
                     self.findings.waited = self.clock.monotonic() - ended
         except CancelRequested as cancel:
+            self.guard.acted_on()  # the gate's verdict stands
             note = words.STOPPED_READING.format(signal_name=cancel.signal_name)
             self.log.info(note)
             self.step.note(note)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 from .api.client import TRANSIENT_STATUSES, RetryPolicy
@@ -45,9 +46,6 @@ class GitHubTransport(Transport):
             "Accept": "application/vnd.github+json",
             "X-GitHub-Api-Version": API_VERSION,
         }
-
-    def begin(self, request: Request, deadline: Deadline) -> Call:  # a signal may interrupt the wait for it
-        return self._start(request, deadline.left())
 
 
 class GitHubError(Exception):
@@ -124,8 +122,9 @@ class GitHub:
         under: str | None = None,
     ) -> tuple[Any, Reply]:
         policy = RetryPolicy.create(None, backoff_factor=0.5, backoff_max=4.0)
-        prefix, deadline = self.repo if under is None else under, self._until(deadline)
+        prefix = self.repo if under is None else under
         while True:
+            deadline = self._until(deadline)  # again at each attempt: a signal may have come since
             attempt = deadline.capped(REQUEST_SECONDS)
             try:
                 with (
@@ -133,7 +132,7 @@ class GitHub:
                 ):  # kept before a signal
                     self._in_flight = self.transport.begin(Request(method, prefix + path, body), attempt)
                 # kept once answered too: a signal may land before the caller has kept what the answer says
-                reply = self._in_flight.wait(attempt.left())
+                reply = self._in_flight.wait(attempt.left(), left=partial(self._left, attempt))
             except TransportError as err:
                 self._in_flight, error, retry_after = None, GitHubError(str(err)), None
                 # a POST that may have been sent may have made one: never two
@@ -157,6 +156,10 @@ class GitHub:
             if self.on_retry is not None:
                 self.on_retry(f"{method} {path}", str(error), delay)
             self.clock.sleep(delay)
+
+    def _left(self, deadline: Deadline) -> float:
+        """The seconds left before ``deadline``, cut by a signal that comes while a request is on the wire."""
+        return self._until(deadline).left()
 
     def _until(self, deadline: Deadline) -> Deadline:
         """``deadline``, or the end of the release budget when a signal came: the runner kills soon after."""

@@ -204,7 +204,8 @@ class TemporaryEnvironment:
         environment = self.environment
         try:
             if environment is None and self.api.create_sent and not self.refused:
-                environment = self.api.find(self.key, deadline)  # an interrupted create
+                # an interrupted create: its answer, when one came; else looked up by its key
+                environment = self.api.answered(deadline) or self.api.find(self.key, deadline)
             if environment is None:
                 return
             log.info(words.DELETING_ENVIRONMENT.format(key=key, cause=cause))

@@ -206,6 +206,8 @@ class Step:
         Once the runner signalled, the job is being cancelled, whatever was raised since: code the signal's
         exception cut short may have raised another error in its place."""
         report = self.report
+        if self.guard.signal_name is not None:
+            self.guard.acted_on()
         if self.guard.signal_name is not None and not isinstance(err, CancelRequested):
             self.log.info(words.AFTER_CANCEL.format(error=one_line(f"{type(err).__name__}: {err}", 300)))
             err = CancelRequested(self.guard.signal_name)

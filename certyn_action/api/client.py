@@ -7,6 +7,7 @@ pass. pydantic is imported when the first answer is read (:func:`load_models`), 
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import secrets
 import sys
@@ -23,6 +24,7 @@ from ..clock import Clock, Deadline
 from ..render.escape import one_line, plural
 from ..settings import KEY_MAX_LENGTH
 from .http import (
+    Call,
     DuplicateKey,
     NotSent,
     Reply,
@@ -568,17 +570,64 @@ class CertynClient:
             return None
 
     def recover_create(self, deadline: Deadline) -> models.Created | None:
-        """The run an interrupted create made, if any, leaving ``CANCEL_RESERVE_SECONDS`` for the cancel:
-        replayed once with its key when it may have made one (never after refusals only)."""
+        """The run an interrupted create made, if any, leaving ``CANCEL_RESERVE_SECONDS`` for the cancel (half of
+        a shorter budget, such as the run's half beside base-url's environment): replayed once with its key when
+        it may have made one (never after refusals only)."""
         answered = self.answered_create()
         if answered is not None or not self.create_may_have_made_a_run or self.creating is None:
             return answered
-        end = deadline.earlier_by(CANCEL_RESERVE_SECONDS)
+        end = deadline.earlier_by(min(CANCEL_RESERVE_SECONDS, deadline.left() / 2))
         if end.left() < MIN_ATTEMPT_SECONDS:
             return None
+        call = self._transport.in_flight  # the attempt the signal cut the wait for, when it is the create's
+        if (
+            self.creating.in_flight
+            and call is not None
+            and call.description == self.creating.ask.request.description
+        ):
+            return self._first_answer(call, end)
         try:  # the replay's failure changes nothing: whether a run may exist is the create's to say
             return self.call(self.creating.ask, self._read_created, None, end)
         except ApiError:
+            return None
+
+    def answer_in_flight(self, creating: Creating, deadline: Deadline) -> Reply | None:
+        """The 2xx answer to ``creating``'s attempt whose wait a signal cut short, awaited for half the time left
+        before ``deadline``; else None."""
+        call = self._transport.in_flight
+        if not creating.in_flight or call is None or call.description != creating.ask.request.description:
+            return None
+        try:
+            reply = call.wait(deadline.left() / 2)
+        except TransportError:
+            return None
+        return reply if 200 <= reply.status < 300 else None
+
+    def _first_answer(self, in_flight: Call, end: Deadline) -> models.Created | None:
+        """The run named by the first usable answer by ``end``: the attempt in flight's (sent first, a slow server
+        answers it first; when it is in, nothing is sent) or its replay's (when the first answer is lost)."""
+        assert self.creating is not None  # noqa: S101 - the caller's
+        calls = [in_flight]
+        if in_flight.over_within(0):
+            if (created := self._answer(in_flight)) is not None:
+                return created
+            calls = []
+        with contextlib.suppress(TransportError):
+            calls.append(self._transport.begin(self.creating.ask.request, end))
+        while calls and (left := end.left()) > 0:
+            call = calls.pop(0)
+            if not call.over_within(min(left, 0.05) if calls else left):  # in turns while two are awaited
+                calls.append(call)
+            elif (created := self._answer(call)) is not None:
+                return created
+        return None
+
+    def _answer(self, call: Call) -> models.Created | None:
+        """The run an exchange that is over names in a usable 2xx answer, else None."""
+        try:
+            reply = call.wait(0)
+            return self._read_created(reply) if 200 <= reply.status < 300 else None
+        except (TransportError, ApiError):
             return None
 
 
@@ -645,6 +694,20 @@ class EnvironmentsApi:
         read = partial(read_model, model=models.Environment, what="the environment create response")
         create = partial(self.client.call, ask, read, CREATE, deadline, creating=self.creating)
         return unless_conflict(create, None)
+
+    def answered(self, deadline: Deadline) -> models.Environment | None:
+        """The environment of a create answered but not read (a signal cut its reading short), or of the attempt
+        whose wait a signal cut short, its answer awaited for half the time left before ``deadline`` (a slow server
+        makes it only as it answers: looked up at once, it is not listed yet); sending nothing."""
+        if self.creating is None:
+            return None
+        reply = self.creating.reply or self.client.answer_in_flight(self.creating, deadline)
+        if reply is None:
+            return None
+        try:
+            return read_model(reply, models.Environment, "the environment create response")
+        except ApiError:
+            return None
 
     def find(self, key: str, deadline: Deadline) -> models.Environment | None:
         """The environment with ``key``, in at most 50 pages, or None."""

@@ -138,22 +138,41 @@ class Call:
         self._reply: Reply | None = None
         self._error: TransportError | None = None
 
-    def wait(self, timeout: float, idle: Callable[[], float] | None = None) -> Reply:
+    def wait(
+        self,
+        timeout: float,
+        idle: Callable[[], float] | None = None,
+        left: Callable[[], float] | None = None,
+    ) -> Reply:
         """The reply within ``timeout`` seconds; ``idle`` (the log's heartbeat) runs meanwhile and says when
-        it wants to run again."""
-        end = time.monotonic() + max(timeout, 0.0)
+        it wants to run again; ``left``, the seconds still allowed, which a signal may cut short."""
+        start = time.monotonic()
+        end = start + max(timeout, 0.0)
         while not self._over and not self._done.acquire(
-            timeout=max(min(end - time.monotonic(), idle() if idle else timeout, WAKE_SECONDS), 0.0)
+            timeout=max(
+                min(
+                    end - time.monotonic(),
+                    idle() if idle else timeout,
+                    left() if left else timeout,
+                    WAKE_SECONDS,
+                ),
+                0.0,
+            )
         ):
-            if time.monotonic() >= end:
-                self._trace(f"abandoned after {timeout:.3g}s")
-                raise TransportError(f"{self.description}: no complete response within {timeout:.3g}s")
+            if time.monotonic() >= end or (left is not None and left() <= 0):
+                waited = min(timeout, time.monotonic() - start)
+                self._trace(f"abandoned after {waited:.3g}s")
+                raise TransportError(f"{self.description}: no complete response within {waited:.3g}s")
         if self._error is not None:
             self._trace(str(self._error))
             raise self._error
         assert self._reply is not None  # noqa: S101 - set together with _done
         self._trace(f"HTTP {self._reply.status}, {len(self._reply.body)} bytes")
         return self._reply
+
+    def over_within(self, seconds: float) -> bool:
+        """Whether the exchange is over, waiting at most ``seconds`` (a slice): for a caller awaiting two."""
+        return self._over or self._done.acquire(timeout=max(min(seconds, WAKE_SECONDS), 0.0))
 
     def _trace(self, outcome: str) -> None:
         # On the caller's thread, so log lines never interleave. Never includes headers.
@@ -214,9 +233,16 @@ class Transport:
             self.base_url, env, {"User-Agent": USER_AGENT, "Accept": "application/json"}
         )
 
+    in_flight: Call | None = None  # the last exchange started: a signal may interrupt the wait for it
+
     def send(self, request: Request, deadline: Deadline, idle: Callable[[], float] | None = None) -> Reply:
         timeout = deadline.left()
-        return self._start(request, timeout).wait(timeout, idle)
+        self.in_flight = self._start(request, timeout)
+        return self.in_flight.wait(timeout, idle)
+
+    def begin(self, request: Request, deadline: Deadline) -> Call:
+        """The exchange started, not waited for."""
+        return self._start(request, deadline.left())
 
     def _start(self, request: Request, timeout: float) -> Call:
         if timeout <= 0:

@@ -57,6 +57,11 @@ class SignalGuard:
         if self.signal_name is not None and not self._raised:
             raise CancelRequested(self.signal_name)
 
+    def acted_on(self) -> None:
+        """The cancel reached the code that acts on it: nothing raises any more, even when its exception left a
+        block where the block could not see it go (a signal landing as the block was entered or left)."""
+        self._raised = True
+
     @contextlib.contextmanager
     def interruptible(self) -> Iterator[None]:
         self._armed = True  # armed first: a signal between the two lines is then raised by one of them

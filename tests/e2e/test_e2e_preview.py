@@ -172,6 +172,67 @@ def test_a_signal_while_the_environment_is_being_created_still_deletes_it() -> N
     assert [e.environment_id for e in deleted] == [created[0].environment_id], explain(run)
 
 
+def test_a_signal_while_the_run_is_being_created_in_the_environment_cancels_that_run_and_deletes_it() -> None:
+    # The run's create is processed at once but answered 60 s later: the run's half of the budget (the other half
+    # is the environment's) still replays the create with its key and cancels the run it names.
+    sim_scenario = never().with_faults(create=[Fault.stall(60)])
+    with (
+        Deployment() as deployment,
+        Simulator(sim_scenario, api_key=API_KEY) as sim,
+        FakeRunner(ROOT).start(_signal_inputs(sim, base_url=deployment.url)) as action,
+    ):
+        sim.wait_until(lambda: len(sim.runs) == 1, timeout=15)
+        run, took = signal_and_wait(action, signal.SIGINT)
+        [record] = sim.runs.values()
+        creates = sim.api_requests("create")
+        assert_deleted_once(sim, run)
+    assert took < EXIT_WITHIN, explain(run)
+    assert len(creates) == 2, explain(run)  # the create and its replay, one key
+    assert len(record.cancel_requests) == 1, explain(run)
+    assert run.outputs["run-id"] == record.run_id
+    assert run.outputs["result"] == "cancelled"
+
+
+def test_a_signal_into_a_slow_create_in_the_environment_cancels_the_run_its_own_answer_names() -> None:
+    # Each create is answered 2 s after it arrived; SIGINT comes 1.5 s in. The replay (the run's half of the
+    # budget beside the environment's: 1.25 s) is slower than that, the interrupted create's own answer is not.
+    sim_scenario = never().with_faults(create=[Fault.delay(2, times=2)])
+    with (
+        Deployment() as deployment,
+        Simulator(sim_scenario, api_key=API_KEY) as sim,
+        FakeRunner(ROOT).start(_signal_inputs(sim, base_url=deployment.url)) as action,
+    ):
+        sim.wait_for(lambda r: r.endpoint == "create", timeout=15)
+        time.sleep(1.5)
+        run, took = signal_and_wait(action, signal.SIGINT)
+        [record] = sim.runs.values()
+        assert_deleted_once(sim, run)
+    assert took < EXIT_WITHIN, explain(run)
+    assert len(record.cancel_requests) == 1, explain(run)
+    assert run.outputs["run-id"] == record.run_id
+    assert run.outputs["result"] == "cancelled"
+
+
+def test_a_signal_into_a_slow_environment_create_deletes_the_environment_it_answers_with() -> None:
+    # The server makes the environment only as it answers, 2 s after the create arrived; SIGINT comes 1 s in.
+    # Looked up by key at once, it was not listed yet: nothing was said, and it was left behind.
+    sim_scenario = never().with_faults(environment_create=[Fault.delay(2)])
+    with (
+        Deployment() as deployment,
+        Simulator(sim_scenario, api_key=API_KEY) as sim,
+        FakeRunner(ROOT).start(_signal_inputs(sim, base_url=deployment.url)) as action,
+    ):
+        sim.wait_for(lambda r: r.endpoint == "environment_create", timeout=15)
+        time.sleep(1.0)
+        run, took = signal_and_wait(action, signal.SIGINT)
+        time.sleep(1.5)  # the create is over on the server's side too
+        created, deleted = sim.created_environments, sim.deleted_environments
+    assert took < EXIT_WITHIN, explain(run)
+    assert len(created) == 1, explain(run)
+    assert [e.environment_id for e in deleted] == [created[0].environment_id], explain(run)
+    assert run.outputs["result"] == "cancelled"
+
+
 def test_keep_environment_keeps_it_and_says_so() -> None:
     with Deployment() as deployment, Simulator(scenario("pass"), api_key=API_KEY) as sim:
         run = run_action(sim.base_url, base_url=deployment.url, keep_environment="true")

@@ -7,7 +7,7 @@ import signal
 import time
 from typing import Any
 
-from certyn_simulator import Scenario, Simulator, builtin_scenario, snapshot
+from certyn_simulator import Fault, Scenario, Simulator, builtin_scenario, snapshot
 from certyn_simulator.records import RequestRecord
 from certyn_simulator.runner import ActionRun, Event, FakeRunner
 from tests.e2e_support import API_KEY, ROOT, Step, explain, inputs, run_action, run_steps
@@ -266,3 +266,24 @@ def test_a_signal_completes_the_check_run_as_cancelled_after_the_runs_cancel() -
     assert result.outputs["result"] == "cancelled"
     assert check.conclusion == "cancelled"
     assert cancel.seq < update.seq
+
+
+def test_a_signal_while_the_finished_step_writes_to_a_hanging_github_exits_before_the_runners_sigterm() -> (
+    None
+):
+    # The gate's verdict is in, outputs and summary written; GitHub hangs on the check run's completion when the
+    # runner cancels the job: the write ends with the release budget (was: its 10 s, retried, then SIGKILL).
+    hanging = scenario("fail").with_faults(github_check_run_update=[Fault.stall(30, times=5)])
+    with Simulator(hanging, api_key=API_KEY, github_token=TOKEN) as sim:
+        values = inputs(sim.base_url, timeout_seconds="60", **PUBLISH)
+        env = {"GITHUB_API_URL": sim.github_url}
+        with FakeRunner(ROOT).start(values, event=Event.pull_request(number=7), env_overrides=env) as action:
+            sim.wait_for(lambda r: r.endpoint == "github_check_run_update", timeout=20)
+            result = action.cancel_like_runner()
+        updates = sim.api_requests("github_check_run_update")
+    assert result.cancel is not None
+    assert result.cancel.sigterm_at is None, f"exited {result.cancel.exit_after:.1f}s after SIGINT"
+    assert result.exit_code == 1, explain(result)
+    assert result.outputs["result"] == "failed"  # the gate's verdict stands
+    assert len(updates) == 1  # not sent again after the signal
+    assert "Traceback" not in result.stderr

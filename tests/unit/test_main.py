@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import inspect
 import io
 import json
 import signal
+import sys
 import threading
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 import pytest
 import responses
@@ -350,6 +354,48 @@ def test_a_cancel_that_the_code_it_cut_short_turned_into_another_error_still_end
     assert "GitHub job cancelled" in step.summary.read_text()
     assert [c.request.url for c in responses.calls][-1] == f"{CREATE}/r-1/cancel"
     assert "release unlocked lock" in step.stdout  # said, never an annotation
+
+
+@pytest.mark.parametrize(
+    ("line", "block", "result"),
+    [
+        ("try:", 2, "cancelled"),  # the wait's block (the first reads the settings), entered
+        ("self._armed, self._blocks = False", 2, "cancelled"),  # left, the run ended meanwhile
+        ("try:", 3, "passed"),  # the reads after the run: the gate's verdict stands
+        ("self._armed, self._blocks = False", 3, "passed"),
+    ],
+)
+@responses.activate
+def test_a_signal_landing_as_a_block_is_entered_or_left_ends_the_step_once_and_still_reports(
+    step: Step, monkeypatch: pytest.MonkeyPatch, line: str, block: int, result: str
+) -> None:
+    # Where the handler's exception leaves the block before the block can see it go (its first line, its
+    # cleanup), nothing raises it again: not in the outputs written after the reads (the gate's verdict was
+    # replaced), not in the status read after the run's cancel (it escaped the step: no outputs, no summary).
+    responses.post(CREATE, status=201, json={"runId": "r-1"})
+    responses.post(f"{CREATE}/r-1/cancel", status=409, json={})
+    progress({"state": "completed", "total": 1, "passed": 1, "failed": 0, "blocked": 0})
+    interruptible = SignalGuard.interruptible.__wrapped__  # type: ignore[attr-defined]
+    source, first = inspect.getsource(interruptible).splitlines(), interruptible.__code__.co_firstlineno
+    at = first + next(i for i, text in enumerate(source) if text.strip().startswith(line))
+    entered = [0]
+
+    def handler_at_the_line(frame: FrameType, event: str, arg: object) -> Any:  # sys.settrace's TraceFunction
+        if frame.f_code is interruptible.__code__ and frame.f_lineno == at and event == "line":
+            entered[0] += 1
+            if entered[0] == block:
+                step.guard._handle(signal.SIGTERM, frame)
+        return handler_at_the_line
+
+    tracing = sys.gettrace()  # coverage's, when it runs
+    sys.settrace(handler_at_the_line)
+    try:
+        code = step.run(test_results="false")
+    finally:
+        sys.settrace(tracing)
+    assert step.guard.signal_name == "SIGTERM"
+    assert (step.outputs()["result"], code) == (result, int(result != "passed"))
+    assert step.summary.read_text().strip()
 
 
 @responses.activate

@@ -7,6 +7,7 @@ import io
 import itertools
 import json
 import re
+import signal
 from dataclasses import replace
 from functools import partial
 from types import FrameType
@@ -17,7 +18,7 @@ import requests
 import responses
 from responses import matchers
 
-from certyn_action.api.http import Request
+from certyn_action.api.http import Call, NotSent, Reply, Request
 from certyn_action.api.models import Conversation, Created, CreatedRun, ProcessRun, RunItem, RunStatus
 from certyn_action.clock import Deadline
 from certyn_action.gate import Cause, Result, Verdict
@@ -28,7 +29,7 @@ from certyn_action.report import Findings, Report
 from certyn_action.runner.signals import SignalGuard
 from certyn_action.runner.workflow import WorkflowLog
 from certyn_action.settings import Settings, read_settings
-from tests.fakes import FakeClock
+from tests.fakes import FakeClock, reply
 from tests.rendered import read
 from tests.unit.api.test_client import _SignalAt
 
@@ -267,6 +268,83 @@ def test_after_a_signal_the_finish_fits_in_the_release_budget() -> None:
     pub.finish(report(Result.CANCELLED))
     assert len(responses.calls) == 0
     assert len(warnings(out)) == 2  # the check run and the comment: each said once
+
+
+class _Ticking(FakeClock):
+    """Each reading of the clock is ``step`` seconds after the last one (time passes while a request hangs)."""
+
+    step: float = 0.0
+
+    def monotonic(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+class _SignalledOnTheWire(GitHubTransport):
+    """The request hangs, and the job is cancelled while it is on the wire; from then on each reading of
+    ``clock`` is 6 s later."""
+
+    clock: _Ticking
+
+    def begin(self, request: Request, deadline: Deadline) -> Call:
+        self.begun = [*getattr(self, "begun", []), request.description]
+        signal.raise_signal(signal.SIGINT)  # recorded: not inside an interruptible block
+        self.clock.step = 6.0
+        return Call(request.description)  # never answered
+
+
+def test_a_signal_while_a_request_hangs_cuts_its_wait_and_its_retries_to_the_release_budget() -> None:
+    # The step ended without a signal, so the finish's requests had their 15 s; the runner's SIGINT came during
+    # one: its wait (and any retry) ends with the release budget, not when the attempt's 10 s are up (the wait
+    # for a reply is on the real clock: 4 s here, past the budget), and it is not sent again.
+    clock = _Ticking()
+    guard = SignalGuard(clock.monotonic)
+    transport = _SignalledOnTheWire(API, TOKEN, env={})
+    transport.clock = clock
+    github = GitHub(transport, clock, "acme/shop", guard=guard)
+    guard.install()
+    try:
+        with pytest.raises(GitHubError, match="no complete response"):
+            github.request("PATCH", "/check-runs/5", Deadline.after(clock, 15), {"status": "completed"})
+    finally:
+        guard.uninstall()
+    assert transport.begun == ["PATCH /repos/acme/shop/check-runs/5"]  # not retried
+
+
+class _SignalledAsleep(FakeClock):
+    def sleep(self, seconds: float) -> None:
+        signal.raise_signal(signal.SIGINT)  # recorded: not inside an interruptible block
+        super().sleep(seconds + 6.0)  # the release budget is spent meanwhile
+
+
+class _Answering(GitHubTransport):
+    """Answers each request at once with the next of ``replies``."""
+
+    def __init__(self, *replies: Reply) -> None:
+        super().__init__(API, TOKEN, env={})
+        self.replies, self.begun = list(replies), 0
+
+    def begin(self, request: Request, deadline: Deadline) -> Call:
+        if deadline.left() <= 0:
+            raise NotSent("no time left")
+        self.begun += 1
+        call = Call(request.description)
+        call._finish(self.replies.pop(0), None)
+        return call
+
+
+def test_a_signal_during_the_wait_before_a_retry_cuts_the_retries_to_the_release_budget() -> None:
+    transport = _Answering(reply(502, {"message": "Server Error"}), reply(200, {"id": 5}))
+    clock = _SignalledAsleep()
+    guard = SignalGuard(clock.monotonic)
+    github = GitHub(transport, clock, "acme/shop", guard=guard)
+    guard.install()
+    try:
+        with pytest.raises(GitHubError):
+            github.request("PATCH", "/check-runs/5", Deadline.after(clock, 15), {"status": "completed"})
+    finally:
+        guard.uninstall()
+    assert transport.begun == 1  # nothing is sent once the budget is spent
 
 
 def test_the_github_transport_sends_only_repository_paths() -> None:

@@ -14,7 +14,7 @@ import responses
 
 from certyn_action.api import client as api_client
 from certyn_action.api.client import NO_ANSWER, ApiError, Ask, AuthError, CertynClient, Creating
-from certyn_action.api.http import Request, Transport
+from certyn_action.api.http import Call, Request, Transport, TransportError
 from certyn_action.api.models import Environment, RunStatus
 from certyn_action.clock import Deadline
 from certyn_action.gate import Cause, Result, Verdict
@@ -29,7 +29,7 @@ from certyn_action.resources import (
 from certyn_action.runner.signals import SignalGuard
 from certyn_action.runner.workflow import WorkflowLog
 from certyn_action.step import Step
-from tests.fakes import FakeClock, far
+from tests.fakes import FakeClock, FakeTransport, far, reply
 
 Journal = list[tuple[str, str, float]]
 
@@ -312,6 +312,9 @@ class FakeApi:
             raise self.created
         return self.created  # type: ignore[no-any-return]
 
+    def answered(self, deadline: Deadline) -> Environment | None:
+        return None  # no answer a signal cut short (see the test with EnvironmentsApi)
+
     def find(self, key: str, deadline: Deadline) -> Environment | None:
         self.calls.append(("find", key))
         return self.listed
@@ -408,3 +411,101 @@ def test_a_signal_before_any_create_was_sent_says_nothing_may_exist_and_reads_no
     assert api.calls == [("create", BODY["key"])]  # no look-up: the overview is not read again
     assert reporter.report.notes == []
     assert "may exist" not in out.getvalue()
+
+
+def test_a_lost_create_is_replayed_and_its_run_cancelled_when_the_environment_shares_the_budget() -> None:
+    # base-url: the environment's delete has half the budget. The signal came a moment before the release (the
+    # step ended the create's wait first): the run's half must still reach the replay and the cancel.
+    clock = FakeClock()
+    transport = FakeTransport(
+        TransportError("POST /api/ci/runs: connection reset"),  # the create, cut off
+        reply(200, {"runId": "r-9"}, {"Idempotency-Replayed": "true"}),  # its replay
+        reply(202, {}),  # the cancel
+    )
+    client = CertynClient(transport, clock, request_timeout_seconds=5, max_attempts=1, project_slug="p")
+    guard = SignalGuard(now=clock.monotonic)
+    guard.install()
+    try:
+        signal.raise_signal(signal.SIGINT)  # recorded (not inside an interruptible block)
+    finally:
+        guard.uninstall()
+    signalled = clock.now
+    with pytest.raises(ApiError):
+        client.create({"projectSlug": "p"}, "k-7", deadline=clock.after(60))
+    clock.advance(0.05)  # from the signal to the release
+    reporter, journal_ = journal(io.StringIO()), Journal()
+    switches = SimpleNamespace(**{**vars(ON), "cancel_reason": "cancelled", "idempotency_key": "k-7"})
+    held = Held(clock, guard)
+    held.hold(Fake(ENV, journal_))  # acquired first: the run is created in it
+    held.hold(CertynRun(client, reporter, clock, switches))  # type: ignore[arg-type]
+    held.release(CANCELLED)
+    assert [request.method for request in transport.sent] == ["POST", "POST", "POST"], reporter.report.notes
+    assert transport.sent[2].path == "/api/ci/runs/r-9/cancel"
+    assert reporter.report.run_id == "r-9"
+    assert journal_ == [(ENV, "cancelled environment", signalled + RELEASE_BUDGET_SECONDS)]
+
+
+@responses.activate
+def test_an_environment_whose_created_answer_a_signal_cut_short_is_deleted_by_that_answer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The create was answered, the signal's exception landed while the answer was read: the id is in that
+    # answer. Looking the key up instead is one more request that may fail (then the environment was left).
+    base = "https://api.certyn.test"
+    environments = f"{base}/api/projects/p-1/environments"
+    responses.get(f"{base}/api/projects/overview", json={"projects": [{"id": "p-1", "slug": "my-app"}]})
+    responses.post(environments, status=201, json={"id": "e-1", "key": BODY["key"]})
+    responses.delete(f"{environments}/e-1", status=204)
+    clock = FakeClock()
+    client = CertynClient(
+        Transport(base, "k", env={}), clock, request_timeout_seconds=5, max_attempts=1, project_slug="my-app"
+    )
+    reporter = journal(io.StringIO())
+    environment = TemporaryEnvironment(client, reporter, BODY)
+    read_model = api_client.read_model
+
+    def interrupted(reply: Any, model: Any, *args: Any, **kwargs: Any) -> Any:
+        if model is Environment:
+            raise _Interrupted  # the job's cancellation, as the create's answer is read
+        return read_model(reply, model, *args, **kwargs)
+
+    monkeypatch.setattr(api_client, "read_model", interrupted)
+    with pytest.raises(_Interrupted):
+        environment.create(clock.after(60))
+    monkeypatch.undo()
+    environment.release("the step ended (job cancelled)", clock.after(2.5))
+    assert [call.request.method for call in responses.calls] == ["GET", "POST", "DELETE"]
+    assert reporter.report.notes == [words.environment_deleted(BODY["key"], "deleted")]
+
+
+@responses.activate
+def test_an_environment_whose_create_was_in_flight_at_the_signal_is_deleted_by_its_own_answer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The signal cut the wait for the create's answer. A slow server makes the environment only as it answers:
+    # looked up by key at once, it is not listed yet (the release said nothing, and it was left). Its own answer
+    # is awaited first (half the time left), and names its id.
+    base = "https://api.certyn.test"
+    environments = f"{base}/api/projects/p-1/environments"
+    responses.get(f"{base}/api/projects/overview", json={"projects": [{"id": "p-1", "slug": "my-app"}]})
+    responses.post(environments, status=201, json={"id": "e-1", "key": BODY["key"]})
+    responses.delete(f"{environments}/e-1", status=204)
+    clock = FakeClock()
+    client = CertynClient(
+        Transport(base, "k", env={}), clock, request_timeout_seconds=5, max_attempts=1, project_slug="my-app"
+    )
+    reporter = journal(io.StringIO())
+    environment = TemporaryEnvironment(client, reporter, BODY)
+    client.project_id(clock.after(60))
+    wait = Call.wait
+
+    def interrupted(self: Call, *args: Any, **kwargs: Any) -> Any:
+        monkeypatch.setattr(Call, "wait", wait)
+        raise _Interrupted  # the job's cancellation, the create on the wire
+
+    monkeypatch.setattr(Call, "wait", interrupted)
+    with pytest.raises(_Interrupted):
+        environment.create(clock.after(60))
+    environment.release("the step ended (job cancelled)", clock.after(2.5))
+    assert [call.request.method for call in responses.calls] == ["GET", "POST", "DELETE"]
+    assert reporter.report.notes == [words.environment_deleted(BODY["key"], "deleted")]

@@ -201,10 +201,19 @@ def test_a_create_given_up_on_after_503s_is_still_an_outage_with_its_status() ->
     assert (err.value.status, classify(err.value)) == (503, True)
 
 
-@pytest.mark.parametrize(("left", "replayed"), [(1.0, True), (0.9, False)])
+@pytest.mark.parametrize(
+    ("budget", "replay_seconds"),
+    [
+        (5.0, 3.5),  # the cancel's reserve (1.5 s) kept, the rest for the replay
+        (3.0, 1.5),
+        (2.4, 1.2),  # shorter (the run's half beside base-url's environment): halved, a second or more each
+        (2.0, 1.0),
+        (1.9, None),  # less than a second each: no replay
+    ],
+)
 @responses.activate
-def test_a_lost_create_is_replayed_only_with_a_second_left_beyond_the_cancel_s_reserve(
-    left: float, replayed: bool
+def test_a_lost_create_is_replayed_only_with_a_second_for_it_beyond_the_cancel_s_reserve(
+    budget: float, replay_seconds: float | None
 ) -> None:
     responses.post(CREATE, body=requests.ConnectionError("lost"))
     responses.post(CREATE, status=200, json={"runId": "r-9"}, headers={"Idempotency-Replayed": "true"})
@@ -213,8 +222,12 @@ def test_a_lost_create_is_replayed_only_with_a_second_left_beyond_the_cancel_s_r
     with pytest.raises(ApiError):
         client.create(BODY, "k-7", deadline=clock.after(10))
     clock.sleep(100)
-    recovered = client.recover_create(deadline=clock.after(1.5 + left))
+    recovered = client.recover_create(deadline=clock.after(budget))
+    replayed = replay_seconds is not None
     assert (recovered is not None, len(responses.calls)) == (replayed, 1 + replayed)
+    if replay_seconds is not None:
+        timeout = responses.calls[1].request.req_kwargs["timeout"]  # type: ignore[attr-defined]
+        assert timeout[0] == pytest.approx(replay_seconds)
 
 
 @responses.activate
@@ -966,7 +979,7 @@ def test_a_signal_while_the_create_is_being_started_still_finds_its_run() -> Non
     recovered = client.recover_create(FakeClock().after(5))
     assert recovered is not None
     assert recovered.run.run_id == "r-1"
-    assert create.call_count == 2  # the create, then one replay with the same key
+    assert create.call_count == 1  # its own answer names the run: nothing is sent again
     assert {call.request.headers["Idempotency-Key"] for call in responses.calls} == {"k-1"}
 
 
@@ -1106,3 +1119,55 @@ def test_a_signal_held_while_the_models_load_waits_even_with_a_request_in_flight
     assert call.wait(5).status == 200
     assert {signal.SIGINT, signal.SIGTERM} <= worker_holds
     assert steps == ["imported whole"]
+
+
+class _AnsweredLate(Transport):
+    """The create's answer comes once its replay is on the wire (a slow server: the replay is slower still, and
+    never answered while the test runs)."""
+
+    def __init__(self) -> None:
+        super().__init__(BASE, KEY, env={})
+        self.sent: list[str | None] = []
+        self.sent_first, self.replayed, self.over = threading.Event(), threading.Event(), threading.Event()
+
+    def _exchange(
+        self, call: Call, request: Request, url: str, headers: dict[str, str], timeout: float
+    ) -> None:
+        self.sent.append(headers.get("Idempotency-Key"))
+        if len(self.sent) == 1:
+            self.sent_first.set()
+            self.replayed.wait(5)
+            call._finish(Reply(201, {}, b'{"runId": "r-1"}'), None)
+        else:
+            self.replayed.set()
+            self.over.wait(5)
+            call._finish(None, TransportError("the test is over"))
+
+
+def test_a_create_answered_after_the_signal_is_learnt_from_its_own_answer_while_its_replay_is_slower(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # base-url's environment holds half the budget: the replay gets 1.25 s, less than a slow server takes to
+    # answer it. The attempt the signal cut the wait for was sent first and answers first: its answer names the run.
+    transport, clock = _AnsweredLate(), FakeClock()
+    client = CertynClient(transport, clock, request_timeout_seconds=5, max_attempts=1, project_slug="my-app")
+    wait = Call.wait
+
+    def interrupted(self: Call, *args: Any, **kwargs: Any) -> Reply:
+        monkeypatch.setattr(Call, "wait", wait)
+        raise _Interrupted  # the job's cancellation, the create on the wire
+
+    monkeypatch.setattr(Call, "wait", interrupted)
+    with pytest.raises(_Interrupted):
+        client.create(BODY, "k", deadline=clock.after(60))
+    assert transport.sent_first.wait(5)  # the create is on the wire
+    try:
+        recovered = client.recover_create(deadline=clock.after(2.5))
+    finally:
+        transport.over.set()
+    assert recovered is not None
+    assert (recovered.run.run_id, recovered.replayed) == ("r-1", False)
+    assert transport.sent == [
+        "k",
+        "k",
+    ]  # the replay went out too: had the first answer been lost, it names the run
