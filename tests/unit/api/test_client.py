@@ -1171,3 +1171,181 @@ def test_a_create_answered_after_the_signal_is_learnt_from_its_own_answer_while_
         "k",
         "k",
     ]  # the replay went out too: had the first answer been lost, it names the run
+
+
+# -- the recovery of a create whose wait a signal cut short, on scripted calls (no thread, no sleep) -----------
+RUN_CREATE = Request("POST", "/api/ci/runs", BODY, {"Idempotency-Key": "k"})
+
+
+class _ScriptedCall(Call):
+    """An exchange on ``clock``: over ``at`` seconds after it began (never when None) with ``answer``; each
+    wait or slice of a wait moves the clock on to the answer or by the time asked, and is recorded."""
+
+    def __init__(
+        self, clock: FakeClock, answer: Reply | TransportError, at: float | None = 0, request: Request = RUN_CREATE
+    ) -> None:
+        super().__init__(request.description)
+        self.clock, self.answer = clock, answer
+        self.at = None if at is None else clock.now + at
+        self.asked: list[float] = []  # the seconds of each over_within
+        self.waited: list[float] = []  # the timeout of each wait
+
+    def _is_over(self, seconds: float) -> bool:
+        assert len(self.asked) + len(self.waited) < 1000, "awaited without end"
+        step = seconds if self.at is None else min(seconds, max(self.at - self.clock.now, 0.0))
+        self.clock.advance(max(step, 0.0))
+        return self.at is not None and self.clock.now >= self.at
+
+    def over_within(self, seconds: float) -> bool:
+        self.asked.append(seconds)
+        return self._is_over(seconds)
+
+    def wait(
+        self,
+        timeout: float,
+        idle: Callable[[], float] | None = None,
+        left: Callable[[], float] | None = None,
+    ) -> Reply:
+        self.waited.append(timeout)
+        if not self._is_over(timeout):
+            raise TransportError(f"{self.description}: no complete response within {timeout:.3g}s")
+        if isinstance(self.answer, TransportError):
+            raise self.answer
+        return self.answer
+
+
+class _Replaying(Transport):
+    """A transport whose attempt in flight is ``in_flight``; ``begin`` starts ``replay`` (or raises it)."""
+
+    def __init__(self, in_flight: Call | None, replay: Call | TransportError | None = None) -> None:
+        super().__init__(BASE, KEY, env={})
+        self.in_flight = in_flight
+        self.replay = replay
+        self.begun: list[Request] = []
+
+    def begin(self, request: Request, deadline: Deadline) -> Call:
+        self.begun.append(request)
+        assert self.replay is not None, "nothing may be sent"
+        if isinstance(self.replay, TransportError):
+            raise self.replay
+        return self.replay
+
+
+def _cut_short(clock: FakeClock, transport: Transport, *, in_flight: bool = True) -> CertynClient:
+    """A client whose run create was on the wire (``in_flight``) when a signal cut its wait short."""
+    client = CertynClient(transport, clock, request_timeout_seconds=5, max_attempts=1, project_slug="my-app")
+    client.creating = api_client.Creating(Ask(RUN_CREATE, "creating the run", operation="create"), in_flight)
+    return client
+
+
+def _run(run_id: str, status: int = 201) -> Reply:
+    return Reply(status, requests.structures.CaseInsensitiveDict(), json.dumps({"runId": run_id}).encode())
+
+
+@pytest.mark.parametrize(("status", "taken"), [(199, False), (200, True), (201, True), (299, True), (300, False),
+                                               (409, False), (500, False)])
+def test_only_a_2xx_answer_in_flight_is_taken_for_what_the_create_made(status: int, taken: bool) -> None:
+    # A 3xx, a 4xx or a 5xx made nothing the caller can name, even with an id in its body: it is no answer.
+    clock = FakeClock()
+    call = _ScriptedCall(clock, _run("e-1", status))
+    client = _cut_short(clock, _Replaying(call))
+    assert client.creating is not None
+    answer = client.answer_in_flight(client.creating, clock.after(5))
+    assert (answer is call.answer) is taken
+    assert taken or answer is None
+
+
+def test_the_answer_in_flight_is_awaited_for_half_the_time_left() -> None:
+    # The other half is the release's: the lookup and the delete that follow still have time.
+    clock = FakeClock()
+    call = _ScriptedCall(clock, _run("e-1"), at=None)
+    client = _cut_short(clock, _Replaying(call))
+    assert client.creating is not None
+    assert client.answer_in_flight(client.creating, clock.after(5)) is None
+    assert call.waited == [2.5]
+    assert clock.now == 1002.5
+
+
+def test_the_call_in_flight_of_another_request_or_of_no_create_in_flight_is_not_awaited() -> None:
+    clock = FakeClock()
+    other = _ScriptedCall(clock, _run("e-1"), request=Request("GET", "/api/ci/runs/r-1"))
+    client = _cut_short(clock, _Replaying(other))
+    assert client.creating is not None
+    assert client.answer_in_flight(client.creating, clock.after(5)) is None  # another request's answer
+    client._transport.in_flight = None
+    assert client.answer_in_flight(client.creating, clock.after(5)) is None  # nothing was in flight
+    own = _ScriptedCall(clock, _run("e-1"))
+    client = _cut_short(clock, _Replaying(own), in_flight=False)
+    assert client.creating is not None
+    assert client.answer_in_flight(client.creating, clock.after(5)) is None  # the create was not on the wire
+    assert other.waited == own.waited == []
+
+
+@pytest.mark.parametrize(("status", "taken"), [(200, True), (201, True), (299, True), (300, False), (409, False),
+                                               (500, False)])
+def test_a_create_over_in_flight_names_the_run_only_by_a_2xx_else_it_is_replayed_once(
+    status: int, taken: bool
+) -> None:
+    # A 3xx, 4xx or 5xx in flight is not a run, even with an id in its body: the replay (same key) names it.
+    clock = FakeClock()
+    replay = _ScriptedCall(clock, _run("r-2", 200), at=0.1)
+    transport = _Replaying(_ScriptedCall(clock, _run("r-1", status)), replay)
+    recovered = _cut_short(clock, transport).recover_create(clock.after(5))
+    assert recovered is not None
+    assert recovered.run.run_id == ("r-1" if taken else "r-2")
+    assert transport.begun == ([] if taken else [RUN_CREATE])  # nothing is sent twice that need not be
+
+
+def test_a_create_over_in_flight_with_no_answer_is_replayed_once() -> None:
+    clock = FakeClock()
+    replay = _ScriptedCall(clock, _run("r-2", 200), at=0.1)
+    transport = _Replaying(_ScriptedCall(clock, TransportError("connection reset")), replay)
+    recovered = _cut_short(clock, transport).recover_create(clock.after(5))
+    assert recovered is not None
+    assert recovered.run.run_id == "r-2"
+    assert transport.begun == [RUN_CREATE]
+
+
+def test_a_create_still_in_flight_whose_replay_cannot_be_sent_is_awaited_alone_to_the_end_in_one_wait() -> None:
+    # The replay is refused before it is sent: the attempt in flight is the only one, awaited for all the time
+    # left before the cancel's reserve at once (not in slices), its state first read without waiting, and
+    # nothing at all once the time is over (exactly at the end).
+    clock = FakeClock()
+    in_flight = _ScriptedCall(clock, _run("r-1"), at=None)
+    transport = _Replaying(in_flight, NotSent("POST /api/ci/runs: no time left"))
+    assert _cut_short(clock, transport).recover_create(clock.after(5)) is None
+    assert in_flight.asked == [0, 3.5]  # 5 s less the cancel's 1.5 s
+    assert clock.now == 1003.5
+    assert transport.begun == [RUN_CREATE]
+
+
+def test_a_create_still_in_flight_whose_replay_cannot_be_sent_is_learnt_from_its_own_answer() -> None:
+    clock = FakeClock()
+    transport = _Replaying(_ScriptedCall(clock, _run("r-1"), at=2), NotSent("POST /api/ci/runs: no time left"))
+    recovered = _cut_short(clock, transport).recover_create(clock.after(5))
+    assert recovered is not None
+    assert recovered.run.run_id == "r-1"
+    assert clock.now == 1002
+
+
+def test_a_create_in_flight_and_its_replay_are_awaited_in_turns_and_the_first_answer_is_taken_at_once() -> None:
+    # The attempt in flight never answers; the replay answers 0.1 s in: taken then, not after a long wait on
+    # the other, each awaited in slices of 0.05 s while both are.
+    clock = FakeClock()
+    in_flight, replay = _ScriptedCall(clock, _run("r-1"), at=None), _ScriptedCall(clock, _run("r-2"), at=0.1)
+    recovered = _cut_short(clock, _Replaying(in_flight, replay)).recover_create(clock.after(5))
+    assert recovered is not None
+    assert recovered.run.run_id == "r-2"
+    assert clock.now < 1000.2  # within a turn of its answer
+    assert in_flight.asked[0] == 0
+    assert max(in_flight.asked[1:] + replay.asked) <= 0.05
+
+
+def test_a_replay_answering_late_in_a_short_budget_is_awaited_to_the_end() -> None:
+    # base-url's environment holds half the budget: 1.5 s for the recovery here, the replay answers 1.4 s in,
+    # after the last whole second of it: still taken.
+    clock = FakeClock()
+    in_flight, replay = _ScriptedCall(clock, _run("r-1"), at=None), _ScriptedCall(clock, _run("r-2"), at=1.4)
+    recovered = _cut_short(clock, _Replaying(in_flight, replay)).recover_create(clock.after(3))
+    assert recovered is not None
+    assert recovered.run.run_id == "r-2"
