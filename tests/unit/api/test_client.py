@@ -1182,7 +1182,11 @@ class _ScriptedCall(Call):
     wait or slice of a wait moves the clock on to the answer or by the time asked, and is recorded."""
 
     def __init__(
-        self, clock: FakeClock, answer: Reply | TransportError, at: float | None = 0, request: Request = RUN_CREATE
+        self,
+        clock: FakeClock,
+        answer: Reply | TransportError,
+        at: float | None = 0,
+        request: Request = RUN_CREATE,
     ) -> None:
         super().__init__(request.description)
         self.clock, self.answer = clock, answer
@@ -1242,8 +1246,10 @@ def _run(run_id: str, status: int = 201) -> Reply:
     return Reply(status, requests.structures.CaseInsensitiveDict(), json.dumps({"runId": run_id}).encode())
 
 
-@pytest.mark.parametrize(("status", "taken"), [(199, False), (200, True), (201, True), (299, True), (300, False),
-                                               (409, False), (500, False)])
+@pytest.mark.parametrize(
+    ("status", "taken"),
+    [(199, False), (200, True), (201, True), (299, True), (300, False), (409, False), (500, False)],
+)
 def test_only_a_2xx_answer_in_flight_is_taken_for_what_the_create_made(status: int, taken: bool) -> None:
     # A 3xx, a 4xx or a 5xx made nothing the caller can name, even with an id in its body: it is no answer.
     clock = FakeClock()
@@ -1281,8 +1287,9 @@ def test_the_call_in_flight_of_another_request_or_of_no_create_in_flight_is_not_
     assert other.waited == own.waited == []
 
 
-@pytest.mark.parametrize(("status", "taken"), [(200, True), (201, True), (299, True), (300, False), (409, False),
-                                               (500, False)])
+@pytest.mark.parametrize(
+    ("status", "taken"), [(200, True), (201, True), (299, True), (300, False), (409, False), (500, False)]
+)
 def test_a_create_over_in_flight_names_the_run_only_by_a_2xx_else_it_is_replayed_once(
     status: int, taken: bool
 ) -> None:
@@ -1306,7 +1313,9 @@ def test_a_create_over_in_flight_with_no_answer_is_replayed_once() -> None:
     assert transport.begun == [RUN_CREATE]
 
 
-def test_a_create_still_in_flight_whose_replay_cannot_be_sent_is_awaited_alone_to_the_end_in_one_wait() -> None:
+def test_a_create_still_in_flight_whose_replay_cannot_be_sent_is_awaited_alone_to_the_end_in_one_wait() -> (
+    None
+):
     # The replay is refused before it is sent: the attempt in flight is the only one, awaited for all the time
     # left before the cancel's reserve at once (not in slices), its state first read without waiting, and
     # nothing at all once the time is over (exactly at the end).
@@ -1321,14 +1330,18 @@ def test_a_create_still_in_flight_whose_replay_cannot_be_sent_is_awaited_alone_t
 
 def test_a_create_still_in_flight_whose_replay_cannot_be_sent_is_learnt_from_its_own_answer() -> None:
     clock = FakeClock()
-    transport = _Replaying(_ScriptedCall(clock, _run("r-1"), at=2), NotSent("POST /api/ci/runs: no time left"))
+    transport = _Replaying(
+        _ScriptedCall(clock, _run("r-1"), at=2), NotSent("POST /api/ci/runs: no time left")
+    )
     recovered = _cut_short(clock, transport).recover_create(clock.after(5))
     assert recovered is not None
     assert recovered.run.run_id == "r-1"
     assert clock.now == 1002
 
 
-def test_a_create_in_flight_and_its_replay_are_awaited_in_turns_and_the_first_answer_is_taken_at_once() -> None:
+def test_a_create_in_flight_and_its_replay_are_awaited_in_turns_and_the_first_answer_is_taken_at_once() -> (
+    None
+):
     # The attempt in flight never answers; the replay answers 0.1 s in: taken then, not after a long wait on
     # the other, each awaited in slices of 0.05 s while both are.
     clock = FakeClock()

@@ -8,10 +8,11 @@ import json
 import pytest
 import requests
 import responses
+from requests.structures import CaseInsensitiveDict
 from responses import matchers
 
-from certyn_action.api.client import ApiError, AuthError, CertynClient, EnvironmentsApi
-from certyn_action.api.http import Transport
+from certyn_action.api.client import ApiError, Ask, AuthError, CertynClient, Creating, EnvironmentsApi
+from certyn_action.api.http import Call, Reply, Request, Transport
 from certyn_action.settings import KEY_PATTERN
 from tests.fakes import FakeClock, far
 
@@ -191,3 +192,56 @@ def test_no_create_counts_as_sent_while_the_project_overview_is_still_being_read
         environments.create(BODY, deadline=far())
     assert not environments.create_sent
     assert [c.request.method for c in responses.calls] == ["GET"]
+
+
+def _cut_short(reply: Reply | None = None, in_flight: Reply | None = None) -> EnvironmentsApi:
+    """The environments of a step whose create a signal cut short: its answer kept (``reply``: its reading was
+    cut) or its attempt on the wire (over with ``in_flight``, its wait cut)."""
+    client = CertynClient(
+        Transport(BASE, KEY, env={}),
+        FakeClock(),
+        request_timeout_seconds=5,
+        max_attempts=1,
+        project_slug="my-app",
+    )
+    environments = EnvironmentsApi(client)
+    request = Request("POST", "/api/projects/p-1/environments", BODY)
+    environments.creating = Creating(Ask(request, "creating the environment"), in_flight=True, reply=reply)
+    if in_flight is not None:
+        call = Call(request.description)
+        call._finish(in_flight, None)
+        client._transport.in_flight = call
+    return environments
+
+
+def _answer(status: int, data: object) -> Reply:
+    return Reply(status, CaseInsensitiveDict(), json.dumps(data).encode())
+
+
+def test_the_environment_of_a_create_whose_reading_was_cut_is_read_from_its_kept_answer() -> None:
+    # Its id is what the release deletes: no environment left behind, nothing sent.
+    environments = _cut_short(reply=_answer(201, CREATED), in_flight=_answer(201, {**CREATED, "id": "e-2"}))
+    answered = environments.answered(far())
+    assert answered is not None
+    assert answered.id == "e-1"
+
+
+def test_the_environment_of_a_create_whose_wait_was_cut_is_read_from_its_answer_in_flight() -> None:
+    answered = _cut_short(in_flight=_answer(201, CREATED)).answered(far())
+    assert answered is not None
+    assert answered.id == "e-1"
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [_answer(409, CREATED), _answer(201, {"key": BODY["key"]}), Reply(201, CaseInsensitiveDict(), b"<html>")],
+    ids=["refused", "no id", "not JSON"],
+)
+def test_an_answer_in_flight_that_names_no_environment_is_none(reply: Reply) -> None:
+    assert _cut_short(in_flight=reply).answered(far()) is None
+
+
+def test_no_environment_is_answered_before_a_create_was_sent() -> None:
+    environments = _cut_short()
+    environments.creating = None
+    assert environments.answered(far()) is None
