@@ -445,12 +445,8 @@ def test_a_lost_create_is_replayed_and_its_run_cancelled_when_the_environment_sh
     assert journal_ == [(ENV, "cancelled environment", signalled + RELEASE_BUDGET_SECONDS)]
 
 
-@responses.activate
-def test_an_environment_whose_created_answer_a_signal_cut_short_is_deleted_by_that_answer(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # The create was answered, the signal's exception landed while the answer was read: the id is in that
-    # answer. Looking the key up instead is one more request that may fail (then the environment was left).
+def _an_environment_made_on_create() -> tuple[FakeClock, CertynClient, Any, TemporaryEnvironment]:
+    """A server that makes the environment (id e-1) as it answers its create, and deletes it."""
     base = "https://api.certyn.test"
     environments = f"{base}/api/projects/p-1/environments"
     responses.get(f"{base}/api/projects/overview", json={"projects": [{"id": "p-1", "slug": "my-app"}]})
@@ -461,7 +457,16 @@ def test_an_environment_whose_created_answer_a_signal_cut_short_is_deleted_by_th
         Transport(base, "k", env={}), clock, request_timeout_seconds=5, max_attempts=1, project_slug="my-app"
     )
     reporter = journal(io.StringIO())
-    environment = TemporaryEnvironment(client, reporter, BODY)
+    return clock, client, reporter, TemporaryEnvironment(client, reporter, BODY)
+
+
+@responses.activate
+def test_an_environment_whose_created_answer_a_signal_cut_short_is_deleted_by_that_answer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The create was answered, the signal's exception landed while the answer was read: the id is in that
+    # answer. Looking the key up instead is one more request that may fail (then the environment was left).
+    clock, _, reporter, environment = _an_environment_made_on_create()
     read_model = api_client.read_model
 
     def interrupted(reply: Any, model: Any, *args: Any, **kwargs: Any) -> Any:
@@ -485,17 +490,7 @@ def test_an_environment_whose_create_was_in_flight_at_the_signal_is_deleted_by_i
     # The signal cut the wait for the create's answer. A slow server makes the environment only as it answers:
     # looked up by key at once, it is not listed yet (the release said nothing, and it was left). Its own answer
     # is awaited first (half the time left), and names its id.
-    base = "https://api.certyn.test"
-    environments = f"{base}/api/projects/p-1/environments"
-    responses.get(f"{base}/api/projects/overview", json={"projects": [{"id": "p-1", "slug": "my-app"}]})
-    responses.post(environments, status=201, json={"id": "e-1", "key": BODY["key"]})
-    responses.delete(f"{environments}/e-1", status=204)
-    clock = FakeClock()
-    client = CertynClient(
-        Transport(base, "k", env={}), clock, request_timeout_seconds=5, max_attempts=1, project_slug="my-app"
-    )
-    reporter = journal(io.StringIO())
-    environment = TemporaryEnvironment(client, reporter, BODY)
+    clock, client, reporter, environment = _an_environment_made_on_create()
     client.project_id(clock.after(60))
     wait = Call.wait
 
