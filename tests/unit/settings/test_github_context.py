@@ -101,7 +101,7 @@ def test_only_trailing_slashes_are_dropped_from_the_server_url() -> None:
     "output",
     [
         "/github/file_commands/set_output_0b6b4a7e-3a43",  # as a container action sees it
-        "/home/runner/work/_temp/_runner_file_commands/set_output_0b6b4a7e-3a43",
+        "/__w/_temp/_runner_file_commands/set_output_0b6b4a7e-3a43",  # a job in a container
         "D:\\a\\_temp\\_runner_file_commands\\set_output_0b6b4a7e-3a43",  # a Windows runner
     ],
 )
