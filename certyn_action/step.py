@@ -208,9 +208,9 @@ class Step:
         report = self.report
         if self.guard.signal_name is not None:
             self.guard.acted_on()
-        if self.guard.signal_name is not None and not isinstance(err, CancelRequested):
-            self.log.info(words.AFTER_CANCEL.format(error=one_line(f"{type(err).__name__}: {err}", 300)))
-            err = CancelRequested(self.guard.signal_name)
+            if not isinstance(err, CancelRequested):
+                self.log.info(words.AFTER_CANCEL.format(error=one_line(f"{type(err).__name__}: {err}", 300)))
+                err = CancelRequested(self.guard.signal_name)
         timeout, seen = report.inputs.timeout_seconds if report.inputs else 0.0, report.status is not None
         verdict = verdict_for(err, timeout, seen=seen, run_known=bool(report.run_id), redact=self.log.redact)
         report.verdict = verdict

@@ -579,12 +579,7 @@ class CertynClient:
         end = deadline.earlier_by(min(CANCEL_RESERVE_SECONDS, deadline.left() / 2))
         if end.left() < MIN_ATTEMPT_SECONDS:
             return None
-        call = self._transport.in_flight  # the attempt the signal cut the wait for, when it is the create's
-        if (
-            self.creating.in_flight
-            and call is not None
-            and call.description == self.creating.ask.request.description
-        ):
+        if (call := self._cut_short(self.creating)) is not None:
             return self._first_answer(call, end)
         try:  # the replay's failure changes nothing: whether a run may exist is the create's to say
             return self.call(self.creating.ask, self._read_created, None, end)
@@ -594,14 +589,22 @@ class CertynClient:
     def answer_in_flight(self, creating: Creating, deadline: Deadline) -> Reply | None:
         """The 2xx answer to ``creating``'s attempt whose wait a signal cut short, awaited for half the time left
         before ``deadline``; else None."""
-        call = self._transport.in_flight
-        if not creating.in_flight or call is None or call.description != creating.ask.request.description:
+        call = self._cut_short(creating)
+        if call is None:
             return None
         try:
             reply = call.wait(deadline.left() / 2)
         except TransportError:
             return None
         return reply if 200 <= reply.status < 300 else None
+
+    def _cut_short(self, creating: Creating) -> Call | None:
+        """``creating``'s attempt whose wait a signal cut short (the transport's last exchange, when it is that
+        request and still counts as in flight), or None."""
+        call = self._transport.in_flight
+        if not creating.in_flight or call is None or call.description != creating.ask.request.description:
+            return None
+        return call
 
     def _first_answer(self, in_flight: Call, end: Deadline) -> models.Created | None:
         """The run named by the first usable answer by ``end``: the attempt in flight's (sent first, a slow server
